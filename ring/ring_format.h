@@ -1,0 +1,110 @@
+// The layout of a single-producer/single-consumer ring in shared memory.
+//
+// This header is the one description of the bytes both processes see; docs/ring.md
+// specifies the same layout and protocol in prose. Nothing in it is a pointer: a ring is a
+// control block followed by `capacity` bytes of record space, and every position is an
+// offset computed locally from a 64-bit index.
+//
+//   offset 0    RingControl (5 cache lines)
+//   offset 320  record space, `capacity` bytes, capacity a power of two
+//
+// Indexes count bytes since the ring was created and never wrap in practice (2^64 bytes);
+// a position in the record space is `index & (capacity - 1)`.
+//
+// A record is an 8-byte RecordHeader followed by its payload, padded to a multiple of 8.
+// A record never straddles the end of the record space: when the next record does not fit
+// before the end, the producer fills the rest with one padding record and starts again at
+// position 0.
+
+#ifndef SYSLINK_RING_RING_FORMAT_H_
+#define SYSLINK_RING_RING_FORMAT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace syslink::ring {
+
+inline constexpr size_t kCacheLineSize = 64;
+
+inline constexpr uint32_t kRingMagic = 0x53524e47;  // "SRNG"
+inline constexpr uint32_t kRingVersion = 1;
+
+// Records are 8-byte aligned; a header is one 8-byte word.
+inline constexpr size_t kRecordAlignment = 8;
+inline constexpr size_t kRecordHeaderSize = 8;
+
+// Smallest and largest record space a ring may have.
+inline constexpr size_t kMinRingCapacity = 64;
+inline constexpr size_t kMaxRingCapacity = size_t{1} << 30;
+
+// `RecordHeader::payload_size` of a padding record, which fills the record space up to its
+// end and carries no payload.
+inline constexpr uint32_t kPaddingPayloadSize = 0xffffffffu;
+
+// Values of the futex words `consumer_waiting` and `producer_waiting`.
+inline constexpr uint32_t kNotWaiting = 0;
+inline constexpr uint32_t kWaitingOnFutex = 1;    // wake with FUTEX_WAKE on the word
+inline constexpr uint32_t kWaitingElsewhere = 2;  // the owner of the ring wakes it its own way
+
+struct RecordHeader {
+  // Bytes the record occupies, this header included: a multiple of 8, at least 8, and no
+  // more than the distance to the end of the record space.
+  uint32_t size;
+  // Payload bytes: size == RecordSize(payload_size). kPaddingPayloadSize for padding.
+  uint32_t payload_size;
+};
+static_assert(sizeof(RecordHeader) == kRecordHeaderSize);
+
+// The space a record with `payload_size` bytes of payload occupies.
+constexpr uint64_t RecordSize(uint64_t payload_size) {
+  return (kRecordHeaderSize + payload_size + kRecordAlignment - 1) & ~(kRecordAlignment - 1);
+}
+
+// The control block at the start of a ring. Each mutable field sits on its own cache line
+// so that the producer's and the consumer's writes never contend for a line.
+struct RingControl {
+  // Line 0: written once by the creator before the ring is shared, read-only afterwards.
+  uint32_t magic;
+  uint32_t version;
+  uint64_t capacity;   // bytes of record space; a power of two
+  uint32_t wait_mode;  // a WaitMode value; both sides must agree on it
+  uint32_t reserved0;
+
+  // Line 1: written only by the producer. Bytes published: every record in
+  // [tail, head) is complete and readable.
+  alignas(kCacheLineSize) std::atomic<uint64_t> head;
+
+  // Line 2: written only by the consumer. Bytes released: the producer may overwrite
+  // everything before tail.
+  alignas(kCacheLineSize) std::atomic<uint64_t> tail;
+
+  // Line 3: set by a consumer about to sleep for want of records, cleared by whoever wakes
+  // it. A futex word.
+  alignas(kCacheLineSize) std::atomic<uint32_t> consumer_waiting;
+
+  // Line 4: set by a producer about to sleep for want of space, cleared by whoever wakes
+  // it. A futex word.
+  alignas(kCacheLineSize) std::atomic<uint32_t> producer_waiting;
+};
+
+static_assert(sizeof(RingControl) == 5 * kCacheLineSize);
+static_assert(offsetof(RingControl, head) == 1 * kCacheLineSize);
+static_assert(offsetof(RingControl, tail) == 2 * kCacheLineSize);
+static_assert(offsetof(RingControl, consumer_waiting) == 3 * kCacheLineSize);
+static_assert(offsetof(RingControl, producer_waiting) == 4 * kCacheLineSize);
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+              "ring indexes must be lock-free to be shared between processes");
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t),
+              "a futex word must be exactly 32 bits");
+
+// Offset of the record space from the start of the ring.
+inline constexpr size_t kRecordSpaceOffset = sizeof(RingControl);
+
+// Bytes a ring with `capacity` bytes of record space occupies in shared memory.
+constexpr size_t RingFootprint(size_t capacity) { return kRecordSpaceOffset + capacity; }
+
+}  // namespace syslink::ring
+
+#endif  // SYSLINK_RING_RING_FORMAT_H_

@@ -1,0 +1,151 @@
+// RingProducer: the writing side of a single-producer/single-consumer ring.
+//
+//   absl::StatusOr<RingProducer> producer = RingProducer::Attach(memory, options);
+//   absl::StatusOr<std::byte*> space = producer->Reserve(max_size, deadline);
+//   size_t n = SerializeInto(*space, max_size);
+//   producer->Commit(n);          // the record is complete but not yet visible
+//   producer->Publish();          // every committed record becomes visible at once
+//
+// Records are written in place in the ring. Commit() appends a record to the pending batch;
+// Publish() makes the whole batch visible with one release store of the producer index and,
+// unless the ring spins, wakes a consumer that announced it sleeps. A record that was
+// reserved or committed but not published is never seen by the consumer, even if this
+// process dies while writing it.
+//
+// Memory ordering: records are written with plain stores, then `head` is stored with
+// release; the consumer loads `head` with acquire, so it sees every byte of every record
+// before that index. `tail` is loaded with acquire, pairing with the consumer's release
+// store after it finished reading: space before `tail` is safe to overwrite. The producer
+// keeps its own copy of `head` and never reads it back from shared memory, and caches the
+// consumer's `tail`, reloading it only when the cached value says the ring is full.
+//
+// Trust: the consumer is another process. A `tail` that moves backwards or past what was
+// published breaks the ring (DATA_LOSS) instead of letting the producer overwrite unread
+// records or write outside the ring.
+//
+// Thread safety: one thread at a time (single producer). Use from one process only.
+// Ownership: does not own the ring memory, which must outlive the producer.
+// Errors: INVALID_ARGUMENT for a record larger than max_payload_size();
+// DEADLINE_EXCEEDED when Reserve() found no space in time; DATA_LOSS once the consumer
+// broke the protocol (every later call returns the same status); FAILED_PRECONDITION from
+// Attach() when the memory holds no compatible ring.
+
+#ifndef SYSLINK_RING_RING_PRODUCER_H_
+#define SYSLINK_RING_RING_PRODUCER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ring/ring_format.h"
+#include "ring/wait_mode.h"
+
+namespace syslink::ring {
+
+class RingProducer {
+ public:
+  // Attaches to the ring in `memory`, continuing from the index last published there (a
+  // survivor or broker can take over the producer role of a process that died).
+  [[nodiscard]] static absl::StatusOr<RingProducer> Attach(std::span<std::byte> memory,
+                                                           const WaitOptions& options);
+
+  RingProducer(RingProducer&&) = default;
+  RingProducer& operator=(RingProducer&&) = default;
+
+  // The largest payload a single record may carry.
+  size_t max_payload_size() const { return capacity_ - kRecordHeaderSize; }
+  size_t capacity() const { return capacity_; }
+
+  // Space for a record of up to `max_payload` bytes, or nullptr when the ring has no room
+  // now. The space stays reserved until Commit() or the next reservation.
+  [[nodiscard]] absl::StatusOr<std::byte*> TryReserve(size_t max_payload) {
+    if (!status_.ok()) return status_;
+    if (max_payload > max_payload_size()) return TooLarge(max_payload);
+    uint64_t size = RecordSize(max_payload);
+    uint64_t to_end = capacity_ - (head_ & mask_);
+    if (size > to_end) {
+      // The record would straddle the end: pad to the end and start again at 0.
+      if (!HasRoom(to_end)) return CheckedNull();
+      WriteHeader(to_end, kPaddingPayloadSize);
+      head_ += to_end;
+    }
+    if (!HasRoom(size)) return CheckedNull();
+    reserved_ = size;
+    return records_ + (head_ & mask_) + kRecordHeaderSize;
+  }
+
+  // Like TryReserve(), but when the ring is full publishes what is pending and waits for
+  // the consumer to make room, until `deadline`.
+  [[nodiscard]] absl::StatusOr<std::byte*> Reserve(size_t max_payload, absl::Time deadline);
+
+  // Completes the reserved record with `payload_size` bytes (no more than reserved) and
+  // appends it to the pending batch.
+  void Commit(size_t payload_size) {
+    uint64_t size = RecordSize(payload_size);
+    if (size > reserved_) return BadCommit(payload_size);
+    WriteHeader(size, static_cast<uint32_t>(payload_size));
+    head_ += size;
+    reserved_ = 0;
+  }
+
+  // Makes every committed record visible to the consumer and wakes it if it sleeps.
+  void Publish() {
+    if (head_ == published_) return;
+    control_->head.store(head_, std::memory_order_release);
+    published_ = head_;
+    if (wait_.mode != WaitMode::kSpin) WakeConsumer();
+  }
+
+  // Reserve, copy, commit and publish one record.
+  [[nodiscard]] absl::Status Write(std::span<const std::byte> payload, absl::Time deadline);
+
+  // Waits until the consumer released everything published, or `deadline`.
+  [[nodiscard]] absl::Status Drain(absl::Time deadline);
+
+  // Called by Publish() when the consumer waits in a way the ring cannot wake
+  // (kWaitingElsewhere), e.g. in poll() on a descriptor that the owner must signal.
+  void set_external_wake(std::function<void()> wake) { external_wake_ = std::move(wake); }
+
+  // OK, or why the ring is broken.
+  const absl::Status& status() const { return status_; }
+
+ private:
+  RingProducer(RingControl* control, size_t capacity, const WaitOptions& wait);
+
+  bool HasRoom(uint64_t size) {
+    if (capacity_ - (head_ - cached_tail_) >= size) return true;
+    return RefreshTail() && capacity_ - (head_ - cached_tail_) >= size;
+  }
+  bool RefreshTail();
+  void WriteHeader(uint64_t size, uint32_t payload_size) {
+    RecordHeader header{static_cast<uint32_t>(size), payload_size};
+    std::memcpy(records_ + (head_ & mask_), &header, sizeof(header));
+  }
+  absl::StatusOr<std::byte*> CheckedNull() const;
+  absl::Status TooLarge(size_t max_payload) const;
+  void BadCommit(size_t payload_size);
+  void WakeConsumer();
+  void Break(absl::Status status);
+
+  RingControl* control_;
+  std::byte* records_;
+  uint64_t capacity_;
+  uint64_t mask_;
+  WaitOptions wait_;
+  uint64_t head_ = 0;         // end of the last committed record
+  uint64_t published_ = 0;    // last value stored to control_->head
+  uint64_t cached_tail_ = 0;  // last value loaded from control_->tail
+  uint64_t reserved_ = 0;     // size of the reserved record, 0 if none
+  absl::Status status_;
+  std::function<void()> external_wake_;
+};
+
+}  // namespace syslink::ring
+
+#endif  // SYSLINK_RING_RING_PRODUCER_H_
