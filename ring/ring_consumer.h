@@ -65,7 +65,10 @@ class RingConsumer {
   [[nodiscard]] absl::StatusOr<std::optional<Record>> TryRead() {
     while (true) {
       if (!status_.ok()) return status_;
-      if (read_ == cached_head_ && !RefreshHead()) return std::nullopt;
+      if (read_ == cached_head_ && !RefreshHead()) {
+        if (!status_.ok()) return status_;  // the new index broke the ring
+        return std::nullopt;
+      }
       RecordHeader header;
       std::optional<Record> record = NextRecord(header);
       if (record.has_value()) return record;
