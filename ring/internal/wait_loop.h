@@ -36,15 +36,24 @@ namespace syslink::ring::internal {
 // Spins between two looks at the clock.
 inline constexpr int kSpinsPerClockCheck = 64;
 
-// Spins until ready() or until `until`. Returns ready()'s last answer.
+// Spins until ready(), for at most `budget` and never past `deadline`. Returns ready()'s
+// last answer. The clock is first read after kSpinsPerClockCheck spins, so a wait that
+// ends quickly (the common case on a busy link) costs no clock read at all.
 template <typename Ready>
-bool SpinUntil(Ready& ready, absl::Time until) {
+bool SpinUntil(Ready& ready, absl::Duration budget, absl::Time deadline) {
+  absl::Time until = absl::InfiniteFuture();
+  bool started = false;
   while (true) {
     for (int i = 0; i < kSpinsPerClockCheck; ++i) {
       if (ready()) return true;
       CpuRelax();
     }
-    if (absl::Now() >= until) return ready();
+    absl::Time now = absl::Now();
+    if (!started) {
+      until = std::min(deadline, now + budget);
+      started = true;
+    }
+    if (now >= until) return ready();
   }
 }
 
@@ -72,9 +81,9 @@ bool WaitUntil(Ready ready, std::atomic<uint32_t>& waiting, const WaitOptions& o
   if (ready()) return true;
   switch (options.mode) {
     case WaitMode::kSpin:
-      return SpinUntil(ready, deadline);
+      return SpinUntil(ready, absl::InfiniteDuration(), deadline);
     case WaitMode::kHybrid:
-      if (SpinUntil(ready, std::min(deadline, absl::Now() + options.spin_budget))) return true;
+      if (SpinUntil(ready, options.spin_budget, deadline)) return true;
       return SleepUntil(ready, waiting, deadline);
     case WaitMode::kBlocking:
       return SleepUntil(ready, waiting, deadline);

@@ -1,0 +1,110 @@
+// The ring's round trip and throughput between two processes on the two CPUs, each beside
+// the raw floor measured in the same run.
+//
+//   bazel run --config=opt //ring:ring_benchmark
+//
+// Round trips (one 64-byte record each way, the peer echoes it):
+//   BM_CacheLineFloor     both processes spin on one shared cache line
+//   BM_FutexFloor         both processes sleep in FUTEX_WAIT and wake each other
+//   BM_RingRoundTrip/...  a ring each way, in spin, hybrid and blocking mode
+// Throughput (64-byte records one way, published and released in batches of 32):
+//   BM_FixedSlotFloor     a ring of fixed 64-byte slots with cached indexes
+//   BM_RingThroughput/... syslink's ring of variable-length records
+//
+// It ends with one summary line per measurement, medians of 3 runs as ratios to the floor.
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "ring/bench/ping_pong.h"
+#include "ring/wait_mode.h"
+#include "tests/support/benchmark_summary.h"
+#include "tests/support/child_process.h"
+
+namespace syslink::ring::bench {
+namespace {
+
+constexpr size_t kPayload = 64;
+
+void RunRoundTrips(benchmark::State& state, RoundTripper& peer) {
+  for (auto _ : state) {
+    if (!peer.RoundTrip()) {
+      state.SkipWithError("the peer stopped answering");
+      break;
+    }
+  }
+}
+
+void BM_CacheLineFloor(benchmark::State& state) {
+  RunRoundTrips(state, *StartCacheLineEcho());
+}
+BENCHMARK(BM_CacheLineFloor)->UseRealTime();
+
+void BM_FutexFloor(benchmark::State& state) { RunRoundTrips(state, *StartFutexEcho()); }
+BENCHMARK(BM_FutexFloor)->UseRealTime();
+
+void BM_RingRoundTrip(benchmark::State& state, WaitMode mode) {
+  RunRoundTrips(state, *StartRingEcho(mode, kPayload));
+}
+BENCHMARK_CAPTURE(BM_RingRoundTrip, spin, WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RingRoundTrip, hybrid, WaitMode::kHybrid)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RingRoundTrip, blocking, WaitMode::kBlocking)->UseRealTime();
+
+void RunStream(benchmark::State& state, RecordSource& source) {
+  for (auto _ : state) {
+    if (!source.Next()) {
+      state.SkipWithError("the producer stopped");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_FixedSlotFloor(benchmark::State& state) { RunStream(state, *StartFixedSlotStream()); }
+BENCHMARK(BM_FixedSlotFloor)->UseRealTime();
+
+void BM_RingThroughput(benchmark::State& state, WaitMode mode) {
+  RunStream(state, *StartRingStream(mode));
+}
+BENCHMARK_CAPTURE(BM_RingThroughput, spin, WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RingThroughput, hybrid, WaitMode::kHybrid)->UseRealTime();
+
+void PrintSummary(const testing::BenchmarkMedians& medians) {
+  double line = medians.NanosPerIteration("BM_CacheLineFloor/real_time");
+  double futex = medians.NanosPerIteration("BM_FutexFloor/real_time");
+  std::printf("\nfloors: cache-line round trip %.0f ns, futex round trip %.0f ns "
+              "(a cross-CPU wake-up is about %.0f us)\n",
+              line, futex, futex / 2 / 1000);
+  for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking}) {
+    std::string name = absl::StrCat("BM_RingRoundTrip/", WaitModeName(mode), "/real_time");
+    double rtt = medians.NanosPerIteration(name);
+    double floor = mode == WaitMode::kBlocking ? futex : line;
+    if (rtt <= 0 || floor <= 0) continue;
+    std::printf("ring rtt %s: %.0f ns = %.2fx floor (%s)\n", std::string(WaitModeName(mode)).c_str(),
+                rtt, rtt / floor, mode == WaitMode::kBlocking ? "futex ping-pong" : "cache line");
+  }
+  double fixed = medians.Get("BM_FixedSlotFloor/real_time").items_per_second;
+  for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid}) {
+    std::string name = absl::StrCat("BM_RingThroughput/", WaitModeName(mode), "/real_time");
+    double rate = medians.Get(name).items_per_second;
+    if (rate <= 0 || fixed <= 0) continue;
+    std::printf("ring throughput%s: %.1fM records/s = %.2fx floor (fixed slots: %.1fM/s)\n",
+                mode == WaitMode::kHybrid ? "" : " (spin)", rate / 1e6, rate / fixed,
+                fixed / 1e6);
+  }
+}
+
+}  // namespace
+}  // namespace syslink::ring::bench
+
+int main(int argc, char** argv) {
+  using namespace syslink;
+  testing::PinToCpu(0);  // peers run on CPU 1
+  testing::BenchmarkMedians medians = testing::RunBenchmarksForMedians(argc, argv);
+  ring::bench::PrintSummary(medians);
+  double idle = ring::bench::HybridIdleConsumerCpuSeconds(absl::Seconds(1));
+  std::printf("hybrid consumer idle for 1 s: %.2f%% CPU (%.1f ms)\n", idle * 100, idle * 1000);
+  return 0;
+}
