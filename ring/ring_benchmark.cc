@@ -5,6 +5,7 @@
 //
 // Round trips (one 64-byte record each way, the peer echoes it):
 //   BM_CacheLineFloor     both processes spin on one shared cache line
+//   BM_LineEachWay        a 64-byte line each way (56-byte message + sequence number)
 //   BM_FutexFloor         both processes sleep in FUTEX_WAIT and wake each other
 //   BM_RingRoundTrip/...  a ring each way, in spin, hybrid and blocking mode
 // Throughput (64-byte records one way, published and released in batches of 32):
@@ -42,6 +43,11 @@ void BM_CacheLineFloor(benchmark::State& state) {
 }
 BENCHMARK(BM_CacheLineFloor)->UseRealTime();
 
+void BM_LineEachWay(benchmark::State& state) {
+  RunRoundTrips(state, *StartLineExchangeEcho());
+}
+BENCHMARK(BM_LineEachWay)->UseRealTime();
+
 void BM_FutexFloor(benchmark::State& state) { RunRoundTrips(state, *StartFutexEcho()); }
 BENCHMARK(BM_FutexFloor)->UseRealTime();
 
@@ -74,16 +80,23 @@ BENCHMARK_CAPTURE(BM_RingThroughput, hybrid, WaitMode::kHybrid)->UseRealTime();
 void PrintSummary(const testing::BenchmarkMedians& medians) {
   double line = medians.NanosPerIteration("BM_CacheLineFloor/real_time");
   double futex = medians.NanosPerIteration("BM_FutexFloor/real_time");
-  std::printf("\nfloors: cache-line round trip %.0f ns, futex round trip %.0f ns "
-              "(a cross-CPU wake-up is about %.0f us)\n",
-              line, futex, futex / 2 / 1000);
+  double each_way = medians.NanosPerIteration("BM_LineEachWay/real_time");
+  std::printf("\nfloors: cache-line round trip %.0f ns, one line each way %.0f ns (%.2fx), "
+              "futex round trip %.0f ns (a cross-CPU wake-up is about %.0f us)\n",
+              line, each_way, line > 0 ? each_way / line : 0, futex, futex / 2 / 1000);
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking}) {
     std::string name = absl::StrCat("BM_RingRoundTrip/", WaitModeName(mode), "/real_time");
     double rtt = medians.NanosPerIteration(name);
     double floor = mode == WaitMode::kBlocking ? futex : line;
     if (rtt <= 0 || floor <= 0) continue;
-    std::printf("ring rtt %s: %.0f ns = %.2fx floor (%s)\n", std::string(WaitModeName(mode)).c_str(),
-                rtt, rtt / floor, mode == WaitMode::kBlocking ? "futex ping-pong" : "cache line");
+    std::string mode_name(WaitModeName(mode));
+    if (mode == WaitMode::kBlocking) {
+      std::printf("ring rtt %s: %.0f ns = %.2fx floor (futex ping-pong)\n", mode_name.c_str(),
+                  rtt, rtt / floor);
+    } else {
+      std::printf("ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way\n",
+                  mode_name.c_str(), rtt, rtt / floor, each_way > 0 ? rtt / each_way : 0);
+    }
   }
   double fixed = medians.Get("BM_FixedSlotFloor/real_time").items_per_second;
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid}) {

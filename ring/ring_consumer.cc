@@ -91,21 +91,16 @@ std::optional<Record> RingConsumer::NextRecord(RecordHeader& header) {
   return Record{{records_ + position + kRecordHeaderSize, header.payload_size}};
 }
 
-absl::StatusOr<Record> RingConsumer::Read(absl::Time deadline) {
+absl::StatusOr<Record> RingConsumer::WaitAndRead(absl::Time deadline) {
   while (true) {
-    absl::StatusOr<std::optional<Record>> record = TryRead();
-    if (!record.ok()) return record.status();
-    if (record->has_value()) return **record;
     if (!internal::WaitUntil([&] { return Ready(); }, control_->consumer_waiting, wait_,
                              deadline)) {
       return absl::DeadlineExceededError("no ring record arrived before the deadline");
     }
+    absl::StatusOr<std::optional<Record>> record = TryRead();
+    if (!record.ok()) return record.status();
+    if (record->has_value()) return **record;
   }
-}
-
-bool RingConsumer::Ready() {
-  return !status_.ok() || read_ != cached_head_ ||
-         control_->head.load(std::memory_order_acquire) != cached_head_;
 }
 
 bool RingConsumer::PrepareExternalWait() {

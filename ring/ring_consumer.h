@@ -77,7 +77,12 @@ class RingConsumer {
   }
 
   // Waits for the next record until `deadline`.
-  [[nodiscard]] absl::StatusOr<Record> Read(absl::Time deadline);
+  [[nodiscard]] absl::StatusOr<Record> Read(absl::Time deadline) {
+    absl::StatusOr<std::optional<Record>> record = TryRead();
+    if (!record.ok()) return record.status();
+    if (record->has_value()) return **record;
+    return WaitAndRead(deadline);
+  }
 
   // Returns the space of every record read so far to the producer, waking it if it sleeps
   // for want of space.
@@ -90,7 +95,10 @@ class RingConsumer {
 
   // True when a record is published and not yet read (or the ring is broken: a read would
   // report it). Does not wait.
-  [[nodiscard]] bool Ready();
+  [[nodiscard]] bool Ready() const {
+    return !status_.ok() || read_ != cached_head_ ||
+           control_->head.load(std::memory_order_acquire) != cached_head_;
+  }
 
   // Prepares to wait for records outside the ring (e.g. in poll()): announces the wait
   // as kWaitingElsewhere so the producer calls its external wake. Returns false, without
@@ -107,6 +115,7 @@ class RingConsumer {
 
   // Loads `head` and checks it. False when nothing new is published or the ring broke.
   bool RefreshHead();
+  absl::StatusOr<Record> WaitAndRead(absl::Time deadline);
   // Checks the record at `read_` and steps past it. nullopt after padding or on breakage.
   std::optional<Record> NextRecord(RecordHeader& header);
   void WakeProducer();

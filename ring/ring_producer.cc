@@ -64,10 +64,9 @@ void RingProducer::BadCommit(size_t payload_size) {
       reserved_)));
 }
 
-absl::StatusOr<std::byte*> RingProducer::Reserve(size_t max_payload, absl::Time deadline) {
+absl::StatusOr<std::byte*> RingProducer::WaitAndReserve(size_t max_payload,
+                                                        absl::Time deadline) {
   while (true) {
-    absl::StatusOr<std::byte*> space = TryReserve(max_payload);
-    if (!space.ok() || *space != nullptr) return space;
     // The consumer can only make room by reading what it can see.
     Publish();
     uint64_t size = RecordSize(max_payload);
@@ -79,6 +78,8 @@ absl::StatusOr<std::byte*> RingProducer::Reserve(size_t max_payload, absl::Time 
       return absl::DeadlineExceededError(absl::StrFormat(
           "no room for a %d-byte record in the ring before the deadline", max_payload));
     }
+    absl::StatusOr<std::byte*> space = TryReserve(max_payload);
+    if (!space.ok() || *space != nullptr) return space;
   }
 }
 

@@ -82,7 +82,11 @@ class RingProducer {
 
   // Like TryReserve(), but when the ring is full publishes what is pending and waits for
   // the consumer to make room, until `deadline`.
-  [[nodiscard]] absl::StatusOr<std::byte*> Reserve(size_t max_payload, absl::Time deadline);
+  [[nodiscard]] absl::StatusOr<std::byte*> Reserve(size_t max_payload, absl::Time deadline) {
+    absl::StatusOr<std::byte*> space = TryReserve(max_payload);
+    if (!space.ok() || *space != nullptr) return space;
+    return WaitAndReserve(max_payload, deadline);
+  }
 
   // Completes the reserved record with `payload_size` bytes (no more than reserved) and
   // appends it to the pending batch.
@@ -123,6 +127,7 @@ class RingProducer {
     return RefreshTail() && capacity_ - (head_ - cached_tail_) >= size;
   }
   bool RefreshTail();
+  absl::StatusOr<std::byte*> WaitAndReserve(size_t max_payload, absl::Time deadline);
   void WriteHeader(uint64_t size, uint32_t payload_size) {
     RecordHeader header{static_cast<uint32_t>(size), payload_size};
     std::memcpy(records_ + (head_ & mask_), &header, sizeof(header));

@@ -8,6 +8,9 @@
 // PinToCpu) that answers every ping until the RoundTripper is destroyed.
 //
 //   cache line: both sides spin on one shared 64-byte line, the fastest possible exchange.
+//   line each way: each side writes its own line (56 bytes of message and a sequence
+//               number) and spins on the other's; the least any ring moving a message
+//               one way and its answer back can do.
 //   futex:      each side sleeps in FUTEX_WAIT until the other wakes it.
 //   ring:       a 64 KiB ring each way; the peer echoes each record back, same size.
 //
@@ -33,6 +36,7 @@ class RoundTripper {
 };
 
 std::unique_ptr<RoundTripper> StartCacheLineEcho();
+std::unique_ptr<RoundTripper> StartLineExchangeEcho();
 std::unique_ptr<RoundTripper> StartFutexEcho();
 std::unique_ptr<RoundTripper> StartRingEcho(WaitMode mode, size_t payload_size);
 
