@@ -1,0 +1,270 @@
+#include "syslink/end_transfer.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "base/errno_status.h"
+#include "base/unique_fd.h"
+#include "syslink/internal/link_core.h"
+#include "syslink/internal/link_layout.h"
+
+namespace syslink {
+namespace {
+
+constexpr uint32_t kTicketMagic = 0x454b4c53;  // "SLKE"
+constexpr uint32_t kTicketVersion = 1;
+constexpr absl::string_view kTokenPrefix = "syslink-end-v1";
+
+// What travels beside the two descriptors: which end, and the options both ends share.
+struct EndTicket {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t side;
+  uint32_t wait_mode;
+  uint64_t ring_capacity;
+  uint64_t arena_size;
+  uint64_t max_dma_size;
+  int64_t spin_budget_ns;
+};
+static_assert(sizeof(EndTicket) == 48);
+
+EndTicket TicketFor(const internal::LinkCore& core) {
+  const LinkOptions& o = core.options();
+  return EndTicket{kTicketMagic,
+                   kTicketVersion,
+                   static_cast<uint32_t>(core.side()),
+                   static_cast<uint32_t>(o.wait.mode),
+                   o.ring_capacity,
+                   o.arena_size,
+                   o.max_dma_size,
+                   absl::ToInt64Nanoseconds(o.wait.spin_budget)};
+}
+
+absl::StatusOr<LinkOptions> OptionsFrom(const EndTicket& t) {
+  if (t.magic != kTicketMagic || t.version != kTicketVersion) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "not a syslink end description (magic 0x%08x, version %d)", t.magic, t.version));
+  }
+  if (t.side > 1) {
+    return absl::InvalidArgumentError(absl::StrFormat("end side %d is not 0 or 1", t.side));
+  }
+  LinkOptions options;
+  options.ring_capacity = t.ring_capacity;
+  options.arena_size = t.arena_size;
+  options.max_dma_size = t.max_dma_size;
+  options.wait.mode = static_cast<ring::WaitMode>(t.wait_mode);
+  options.wait.spin_budget = absl::Nanoseconds(t.spin_budget_ns);
+  if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
+  return options;
+}
+
+absl::StatusOr<Link> Assemble(UniqueFd socket, UniqueFd memory, const EndTicket& ticket);
+
+}  // namespace
+
+// Reaches into Link for the functions above.
+class LinkTransfer {
+ public:
+  static std::shared_ptr<internal::LinkCore>& Core(Link& link) { return link.core_; }
+  static Link Wrap(std::shared_ptr<internal::LinkCore> core) { return Link(std::move(core)); }
+};
+
+namespace {
+
+absl::Status SocketIsSeqpacket(int fd) {
+  int type = 0;
+  socklen_t length = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the end's descriptor is not a socket: ", ErrnoStatus("getsockopt").message()));
+  }
+  if (type != SOCK_SEQPACKET) {
+    return absl::InvalidArgumentError("the end's socket is not SOCK_SEQPACKET");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Link> Assemble(UniqueFd socket, UniqueFd memory, const EndTicket& ticket) {
+  absl::StatusOr<LinkOptions> options = OptionsFrom(ticket);
+  if (!options.ok()) return options.status();
+  if (absl::Status s = SocketIsSeqpacket(socket.get()); !s.ok()) return s;
+  int flags = fcntl(socket.get(), F_GETFL);
+  if (flags < 0 || fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    return ErrnoStatus("fcntl(O_NONBLOCK) on a received end");
+  }
+  internal::LinkLayout layout(*options);
+  absl::StatusOr<ring::SharedRegion> region =
+      ring::SharedRegion::Map(std::move(memory), layout.total_size);
+  if (!region.ok()) return region.status();
+  absl::StatusOr<std::shared_ptr<internal::LinkCore>> core = internal::LinkCore::Open(
+      std::move(socket), *std::move(region), static_cast<int>(ticket.side), *options);
+  if (!core.ok()) return core.status();
+  return LinkTransfer::Wrap(*std::move(core));
+}
+
+absl::Status SetCloseOnExec(int fd, bool close_on_exec) {
+  if (fcntl(fd, F_SETFD, close_on_exec ? FD_CLOEXEC : 0) != 0) {
+    return ErrnoStatus("fcntl(F_SETFD)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SendEnd(int socket, Link end) {
+  std::shared_ptr<internal::LinkCore>& core = LinkTransfer::Core(end);
+  if (!core) return absl::FailedPreconditionError("this Link holds no end");
+  if (absl::Status s = core->CheckQuiescent(); !s.ok()) return s;
+  EndTicket ticket = TicketFor(*core);
+  int fds[2] = {core->fd(), core->region().fd()};
+  struct iovec iov = {&ticket, sizeof(ticket)};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
+  struct msghdr message = {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+  std::memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+  ssize_t sent;
+  do {
+    sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return ErrnoStatus("sendmsg of a link end");
+  if (sent != static_cast<ssize_t>(sizeof(ticket))) {
+    return absl::UnavailableError("sendmsg of a link end sent a partial message");
+  }
+  core->TakeSocket();  // the receiver holds the end now; our copies close with `end`
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Link> ReceiveEnd(int socket, absl::Time deadline) {
+  struct pollfd p = {socket, POLLIN, 0};
+  while (true) {
+    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    struct timespec timeout = absl::ToTimespec(left);
+    int n = ppoll(&p, 1, deadline == absl::InfiniteFuture() ? nullptr : &timeout, nullptr);
+    if (n > 0) break;
+    if (n == 0) return absl::DeadlineExceededError("no link end arrived before the deadline");
+    if (errno != EINTR) return ErrnoStatus("poll for a link end");
+  }
+  EndTicket ticket{};
+  struct iovec iov = {&ticket, sizeof(ticket)};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  struct msghdr message = {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t received;
+  do {
+    received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+  } while (received < 0 && errno == EINTR);
+  if (received < 0) return ErrnoStatus("recvmsg of a link end");
+  // Own every descriptor that arrived, whatever else is wrong.
+  std::vector<UniqueFd> fds;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+       c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.emplace_back(fd);
+    }
+  }
+  if (received == 0) return absl::UnavailableError("the socket closed before a link end arrived");
+  if (received != static_cast<ssize_t>(sizeof(ticket)) || (message.msg_flags & MSG_TRUNC)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "expected a %d-byte link end description, got %d bytes", sizeof(ticket), received));
+  }
+  if ((message.msg_flags & MSG_CTRUNC) || fds.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a link end arrives with exactly 2 descriptors, got %d%s", fds.size(),
+        (message.msg_flags & MSG_CTRUNC) ? " (truncated)" : ""));
+  }
+  return Assemble(std::move(fds[0]), std::move(fds[1]), ticket);
+}
+
+absl::StatusOr<std::string> ReleaseForChild(Link end) {
+  std::shared_ptr<internal::LinkCore>& core = LinkTransfer::Core(end);
+  if (!core) return absl::FailedPreconditionError("this Link holds no end");
+  if (absl::Status s = core->CheckQuiescent(); !s.ok()) return s;
+  UniqueFd memory(dup(core->region().fd()));  // dup() clears close-on-exec
+  if (!memory.valid()) return ErrnoStatus("dup of a link region");
+  EndTicket t = TicketFor(*core);
+  UniqueFd socket = core->TakeSocket();
+  if (absl::Status s = SetCloseOnExec(socket.get(), false); !s.ok()) return s;
+  return absl::StrFormat("%s:%d:%d:%d:%d:%d:%d:%d:%d", kTokenPrefix, socket.Release(),
+                         memory.Release(), t.side, t.wait_mode, t.ring_capacity, t.arena_size,
+                         t.max_dma_size, t.spin_budget_ns);
+}
+
+namespace {
+
+// The parts of a token: prefix, socket, memory, then the ticket's fields.
+absl::StatusOr<std::vector<int64_t>> ParseToken(absl::string_view token) {
+  std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
+  if (parts.size() != 9 || parts[0] != kTokenPrefix) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a link end token (expected ", kTokenPrefix, ":<8 numbers>): \"", token, "\""));
+  }
+  std::vector<int64_t> numbers;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    int64_t n;
+    if (!absl::SimpleAtoi(parts[i], &n) || (i < 8 && n < 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("link end token field ", i, " is not a number: \"", parts[i], "\""));
+    }
+    numbers.push_back(n);
+  }
+  return numbers;
+}
+
+}  // namespace
+
+absl::StatusOr<Link> AdoptEnd(absl::string_view token) {
+  absl::StatusOr<std::vector<int64_t>> n = ParseToken(token);
+  if (!n.ok()) return n.status();
+  UniqueFd socket(static_cast<int>((*n)[0])), memory(static_cast<int>((*n)[1]));
+  if (fcntl(socket.get(), F_GETFD) < 0 || fcntl(memory.get(), F_GETFD) < 0) {
+    (void)socket.Release();  // not ours to close: they are not open
+    (void)memory.Release();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the descriptors named by link end token \"", token, "\" are not open here"));
+  }
+  if (absl::Status s = SetCloseOnExec(socket.get(), true); !s.ok()) return s;
+  if (absl::Status s = SetCloseOnExec(memory.get(), true); !s.ok()) return s;
+  EndTicket ticket{kTicketMagic,
+                   kTicketVersion,
+                   static_cast<uint32_t>((*n)[2]),
+                   static_cast<uint32_t>((*n)[3]),
+                   static_cast<uint64_t>((*n)[4]),
+                   static_cast<uint64_t>((*n)[5]),
+                   static_cast<uint64_t>((*n)[6]),
+                   (*n)[7]};
+  return Assemble(std::move(socket), std::move(memory), ticket);
+}
+
+void CloseReleasedEnd(absl::string_view token) {
+  absl::StatusOr<std::vector<int64_t>> n = ParseToken(token);
+  if (!n.ok()) return;
+  close(static_cast<int>((*n)[0]));
+  close(static_cast<int>((*n)[1]));
+}
+
+}  // namespace syslink

@@ -1,0 +1,356 @@
+#include "syslink/internal/link_core.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "syslink/internal/fork_generation.h"
+#include "syslink/status.h"
+
+namespace syslink::internal {
+namespace {
+
+// A blocked sender looks at the socket this often to notice a peer that died.
+constexpr absl::Duration kLivenessSlice = absl::Milliseconds(10);
+
+std::span<std::byte> RingMemory(const ring::SharedRegion& region, const LinkLayout& layout,
+                                int writer) {
+  return {region.data() + layout.RingOffset(writer), layout.ring_bytes};
+}
+
+uint16_t LoanFlag(DmaDirection direction) {
+  return direction == DmaDirection::kToTarget ? kFlagDmaToTarget : kFlagDmaFromTarget;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket,
+                                                         ring::SharedRegion region, int side,
+                                                         const LinkOptions& options) {
+  if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
+  LinkLayout layout(options);
+  if (region.size() != layout.total_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "link region holds %d bytes, its options need %d", region.size(), layout.total_size));
+  }
+  absl::StatusOr<ring::RingProducer> out =
+      ring::RingProducer::Attach(RingMemory(region, layout, side), options.wait);
+  if (!out.ok()) return out.status();
+  absl::StatusOr<ring::RingConsumer> in =
+      ring::RingConsumer::Attach(RingMemory(region, layout, 1 - side), options.wait);
+  if (!in.ok()) return in.status();
+  std::shared_ptr<LinkCore> core(new LinkCore(std::move(socket), std::move(region), side,
+                                              options, *std::move(out), *std::move(in)));
+  LinkCore* raw = core.get();
+  core->out_.set_external_wake([raw] { raw->WakePeer(); });
+  return core;
+}
+
+LinkCore::LinkCore(UniqueFd socket, ring::SharedRegion region, int side,
+                   const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in)
+    : socket_(std::move(socket)),
+      region_(std::move(region)),
+      side_(side),
+      options_(options),
+      layout_(options),
+      limits_{options.arena_size, options.arena_size, options.max_dma_size},
+      out_(std::move(out)),
+      in_(std::move(in)),
+      own_arena_(region_.data() + layout_.ArenaOffset(side)),
+      peer_arena_(region_.data() + layout_.ArenaOffset(1 - side)),
+      arena_(options.arena_size),
+      generation_(ForkGeneration()),
+      owner_pid_(getpid()) {}
+
+bool LinkCore::OwnedByThisProcess() const { return ForkGeneration() == generation_; }
+
+absl::Status LinkCore::CheckOwner() const {
+  if (OwnedByThisProcess()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "this link end belongs to process %d; a process created by fork() must not use an end "
+      "it inherited (its rings would have two writers). Close it here, or have the owner "
+      "hand it over with ReleaseForChild() or SendEnd()",
+      owner_pid_));
+}
+
+absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time deadline) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  if (bytes > options_.max_dma_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a DMA buffer of %d bytes exceeds the link's limit of %d (LinkOptions::max_dma_size)",
+        bytes, options_.max_dma_size));
+  }
+  while (true) {
+    absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
+    if (offset.ok()) {
+      DmaBuffer buffer = AdoptOwnBuffer(*offset, bytes);
+      return buffer;
+    }
+    if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
+    // Buffers come back with replies and releases: read what has arrived, keeping the
+    // messages for Receive(), until one fits or the deadline passes.
+    Message message;
+    Step step = ReadOne(&message);
+    if (step == Step::kMessage) {
+      pending_.push_back(Own(std::move(message)));
+      ReleaseHeldRecord();
+    } else if (step == Step::kEmpty && !AwaitInbound(deadline, deadline)) {
+      return offset.status();
+    }
+  }
+}
+
+DmaBuffer LinkCore::AdoptOwnBuffer(uint64_t offset, uint64_t size) {
+  DmaBuffer buffer;
+  buffer.core_ = shared_from_this();
+  buffer.offset_ = offset;
+  buffer.data_ = own_arena_ + offset;
+  buffer.size_ = size;
+  buffer.capacity_ = arena_.AllocatedAt(offset);
+  return buffer;
+}
+
+void LinkCore::ReturnBuffer(uint64_t offset) {
+  if (OwnedByThisProcess()) arena_.Free(offset);
+}
+
+void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
+
+absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::byte> data,
+                                        DmaLoan loan, absl::Time deadline) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  ReleaseHeldRecord();
+  FlushReleases();
+  if (!status_.ok()) return status_;
+  MessageHeader header{};
+  header.magic = kMessageMagic;
+  header.version = kMessageVersion;
+  header.kind = static_cast<uint8_t>(MessageKind::kRequest);
+  header.message_id = next_id_;
+  header.command = command;
+  header.inline_length = static_cast<uint32_t>(data.size());
+  std::optional<Loan> lent;
+  if (loan.direction != DmaDirection::kNone) {
+    if (loan.buffer.core_.get() != this) {
+      return absl::InvalidArgumentError(
+          "a DMA loan must be a buffer allocated from this end (AllocateBuffer)");
+    }
+    header.flags = LoanFlag(loan.direction);
+    header.dma_offset = loan.buffer.offset_;
+    header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
+    lent = Loan{header.dma_offset, header.dma_length, header.flags};
+  }
+  if (absl::Status s = WriteMessage(header, data, deadline); !s.ok()) return s;
+  if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
+  outstanding_.Add({next_id_, command, deadline, lent});
+  ++stats_.requests_sent;
+  return next_id_++;
+}
+
+absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
+                             std::span<const std::byte> data, ReplyDma dma) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  ReleaseHeldRecord();
+  FlushReleases();
+  if (!status_.ok()) {
+    return absl::Status(status_.code(),
+                        absl::StrFormat("cannot reply to request %d: %s", id, status_.message()));
+  }
+  auto it = incoming_.find(id);
+  if (it == incoming_.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "no request %d awaits a reply from this end (already answered, or never received)",
+        id));
+  }
+  const IncomingRequest& request = it->second;
+  bool fills = request.loan && request.loan->flag == kFlagDmaFromTarget;
+  MessageHeader header{};
+  header.magic = kMessageMagic;
+  header.version = kMessageVersion;
+  header.kind = static_cast<uint8_t>(MessageKind::kReply);
+  header.message_id = id;
+  header.command = request.command;
+  header.status = static_cast<int32_t>(status.code());
+  std::span<const std::byte> payload =
+      status.ok() ? data : AsBytes(status.message());
+  header.inline_length = static_cast<uint32_t>(payload.size());
+  if (dma.filled > 0 && (!fills || dma.filled > request.loan->length)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "request %d lent no buffer to fill, or one of fewer than %d bytes", id, dma.filled));
+  }
+  if (fills) {
+    if (dma.attach.valid()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "request %d lent a buffer to fill; its reply cannot attach another", id));
+    }
+    header.flags = kFlagDmaFromTarget;
+    header.dma_offset = request.loan->offset;
+    header.dma_length = dma.filled;
+  } else if (dma.attach.valid()) {
+    if (dma.attach.core_.get() != this) {
+      return absl::InvalidArgumentError("an attached buffer must come from this end");
+    }
+    header.flags = kFlagDmaReplyBuffer;
+    header.dma_offset = dma.attach.offset_;
+    header.dma_length = dma.attach.size_;
+  }
+  if (absl::Status s = WriteMessage(header, payload, absl::InfiniteFuture()); !s.ok()) return s;
+  if (header.flags == kFlagDmaReplyBuffer) {
+    reply_loans_[header.dma_offset] = header.dma_length;
+    dma.attach.core_.reset();  // the peer holds it until it sends a release
+  }
+  incoming_.erase(it);
+  ++stats_.replies_sent;
+  return absl::OkStatus();
+}
+
+absl::Status LinkCore::WriteMessage(const MessageHeader& header,
+                                    std::span<const std::byte> data, absl::Time deadline) {
+  size_t size = kMessageHeaderSize + data.size();
+  if (size > out_.max_payload_size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "an inline payload of %d bytes does not fit the link's ring (at most %d); send it "
+        "in a DMA buffer",
+        data.size(), out_.max_payload_size() - kMessageHeaderSize));
+  }
+  absl::StatusOr<std::byte*> space = out_.TryReserve(size);
+  if (space.ok() && *space == nullptr) space = ReserveSlow(size, deadline);
+  if (!space.ok()) return space.status();
+  std::memcpy(*space, &header, kMessageHeaderSize);
+  if (!data.empty()) std::memcpy(*space + kMessageHeaderSize, data.data(), data.size());
+  out_.Commit(size);
+  out_.Publish();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline) {
+  while (true) {
+    absl::Time slice = std::min(deadline, absl::Now() + kLivenessSlice);
+    absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
+    if (space.ok()) return space;
+    if (!absl::IsDeadlineExceeded(space.status())) {
+      Shutdown(BadMessageError(absl::StrCat("the peer broke the outbound ring: ",
+                                            space.status().message())));
+      return status_;
+    }
+    if (!PeerAlive()) {
+      Shutdown(PeerDiedError("the peer's end closed while this end waited for ring space"));
+      return status_;
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          "no room in the link's ring before the deadline: the peer is not reading");
+    }
+  }
+}
+
+void LinkCore::ReleasePeerBuffer(uint64_t offset, uint64_t length) {
+  if (!OwnedByThisProcess() || !status_.ok()) return;
+  MessageHeader header{};
+  header.magic = kMessageMagic;
+  header.version = kMessageVersion;
+  header.kind = static_cast<uint8_t>(MessageKind::kRelease);
+  header.dma_offset = offset;
+  header.dma_length = length;
+  releases_to_send_.push_back(header);
+  FlushReleases();
+}
+
+void LinkCore::FlushReleases() {
+  while (!releases_to_send_.empty() && status_.ok()) {
+    absl::StatusOr<std::byte*> space = out_.TryReserve(kMessageHeaderSize);
+    if (!space.ok() || *space == nullptr) return;  // no room now: sent with a later call
+    std::memcpy(*space, &releases_to_send_.back(), kMessageHeaderSize);
+    out_.Commit(kMessageHeaderSize);
+    releases_to_send_.pop_back();
+    out_.Publish();
+  }
+}
+
+absl::Status LinkCore::Cancel(uint64_t id) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  std::optional<OutstandingRequest> request = outstanding_.Abandon(id);
+  if (!request) {
+    return absl::NotFoundError(absl::StrFormat("request %d is not outstanding", id));
+  }
+  MessageHeader header = CompleteUnreplied({{Unreplied{id, request->command}}},
+                                           absl::StatusCode::kCancelled)[0];
+  pending_.push_back(SyntheticReply(
+      header, absl::CancelledError(absl::StrFormat("request %d was cancelled", id)),
+      std::nullopt));
+  return absl::OkStatus();
+}
+
+void LinkCore::Shutdown(const absl::Status& why) {
+  if (!status_.ok()) return;
+  status_ = why;
+  std::vector<OutstandingRequest> unanswered = outstanding_.TakeAll();
+  std::vector<Unreplied> ids;
+  ids.reserve(unanswered.size());
+  for (const OutstandingRequest& r : unanswered) ids.push_back({r.id, r.command});
+  std::vector<MessageHeader> replies = CompleteUnreplied(ids, why.code());
+  for (size_t i = 0; i < replies.size(); ++i) {
+    // The peer can no longer touch a lent buffer: it comes back with the reply.
+    pending_.push_back(SyntheticReply(replies[i], why, unanswered[i].loan));
+  }
+  for (const Loan& loan : outstanding_.TakeAllAbandoned()) FreeLoan(loan);
+  for (const auto& [offset, bytes] : reply_loans_) arena_.Free(offset);
+  reply_loans_.clear();
+  incoming_.clear();
+  releases_to_send_.clear();
+  // Tell the peer, if it is still there: it sees its end of the socket close.
+  if (socket_.valid()) shutdown(socket_.get(), SHUT_RDWR);
+}
+
+void LinkCore::Close() {
+  if (!OwnedByThisProcess()) {
+    socket_.Reset();
+    return;
+  }
+  Shutdown(absl::FailedPreconditionError("this end of the link was closed"));
+  pending_.clear();
+  socket_.Reset();
+}
+
+absl::Status LinkCore::CheckQuiescent() {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  ReleaseHeldRecord();
+  FlushReleases();
+  if (!status_.ok()) return status_;
+  if (outstanding_.size() + outstanding_.abandoned() + incoming_.size() + reply_loans_.size() +
+          pending_.size() + releases_to_send_.size() >
+      0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "an end can be handed over only when nothing is in flight: %d requests outstanding, "
+        "%d abandoned, %d received and unanswered, %d reply buffers lent, %d messages "
+        "undelivered",
+        outstanding_.size(), outstanding_.abandoned(), incoming_.size(), reply_loans_.size(),
+        pending_.size()));
+  }
+  if (!arena_.whole()) {
+    return absl::FailedPreconditionError(
+        "an end can be handed over only when none of its DMA buffers is allocated");
+  }
+  return absl::OkStatus();
+}
+
+UniqueFd LinkCore::TakeSocket() {
+  status_ = absl::FailedPreconditionError("this end was handed to another process");
+  return std::move(socket_);
+}
+
+LinkStats LinkCore::stats() const {
+  LinkStats stats = stats_;
+  stats.outstanding = outstanding_.size();
+  stats.abandoned = outstanding_.abandoned();
+  stats.unanswered_incoming = incoming_.size();
+  stats.arena_free_bytes = arena_.free_bytes();
+  stats.arena_bytes = arena_.size();
+  return stats;
+}
+
+}  // namespace syslink::internal

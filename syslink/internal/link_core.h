@@ -1,0 +1,157 @@
+// LinkCore: the state of one link end, behind Link, DmaBuffer and PeerBuffer.
+//
+// Its implementation is split by concern:
+//   link_core.cc     opening, sending, replying, buffers, shutting down
+//   link_receive.cc  reading and checking inbound messages, Receive() and Call()
+//   link_wait.cc     waiting for messages and room: spin, then poll() on the socket
+//
+// Thread safety: none; Link's contract (one thread at a time) covers it.
+// Ownership: shared by the Link and by every DmaBuffer, PeerBuffer and Message that
+// points into its region, so the region stays mapped as long as any of them lives.
+
+#ifndef SYSLINK_SYSLINK_INTERNAL_LINK_CORE_H_
+#define SYSLINK_SYSLINK_INTERNAL_LINK_CORE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "base/unique_fd.h"
+#include "ring/ring_consumer.h"
+#include "ring/ring_producer.h"
+#include "ring/shared_region.h"
+#include "syslink/internal/dma_arena.h"
+#include "syslink/internal/link_layout.h"
+#include "syslink/internal/message_check.h"
+#include "syslink/internal/outstanding.h"
+#include "syslink/link.h"
+
+namespace syslink::internal {
+
+class LinkCore : public std::enable_shared_from_this<LinkCore> {
+ public:
+  // Attaches end `side` (0 or 1) of the link whose region is `region` and whose socket
+  // end is `socket`. The rings must have been initialized by whoever created the link.
+  static absl::StatusOr<std::shared_ptr<LinkCore>> Open(UniqueFd socket,
+                                                        ring::SharedRegion region, int side,
+                                                        const LinkOptions& options);
+
+  LinkCore(const LinkCore&) = delete;
+  LinkCore& operator=(const LinkCore&) = delete;
+
+  absl::StatusOr<DmaBuffer> AllocateBuffer(size_t bytes, absl::Time deadline);
+  absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
+                                DmaLoan loan, absl::Time deadline);
+  absl::StatusOr<Message> Receive(absl::Time deadline);
+  absl::Status Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
+                     ReplyDma dma);
+  absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
+                               absl::Time deadline);
+  absl::Status Cancel(uint64_t id);
+  bool PrepareToPoll();
+  void Close();
+
+  int fd() const { return socket_.get(); }
+  const absl::Status& status() const { return status_; }
+  LinkStats stats() const;
+  const LinkOptions& options() const { return options_; }
+
+  // For end transfer: whether nothing is in flight, and the pieces to hand over.
+  absl::Status CheckQuiescent();
+  int side() const { return side_; }
+  const ring::SharedRegion& region() const { return region_; }
+  // Gives up the socket (the region's descriptor stays with region()); the end is closed.
+  UniqueFd TakeSocket();
+
+  // Called by DmaBuffer's and PeerBuffer's destructors.
+  void ReturnBuffer(uint64_t offset);
+  void ReleasePeerBuffer(uint64_t offset, uint64_t length);
+
+ private:
+  enum class Step { kMessage, kHandled, kEmpty, kBroken };
+  enum class WaitOutcome { kReady, kTimedOut, kPeerGone };
+
+  LinkCore(UniqueFd socket, ring::SharedRegion region, int side, const LinkOptions& options,
+           ring::RingProducer out, ring::RingConsumer in);
+
+  absl::Status CheckOwner() const;
+  bool OwnedByThisProcess() const;
+
+  // Sending (link_core.cc).
+  absl::Status WriteMessage(const MessageHeader& header, std::span<const std::byte> data,
+                            absl::Time deadline);
+  absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
+  void FlushReleases();
+  DmaBuffer AdoptOwnBuffer(uint64_t offset, uint64_t size);
+  void FreeLoan(const Loan& loan);
+  // Closes the link: every outstanding request completes with `why`, every lent buffer
+  // comes back, and `why` becomes status().
+  void Shutdown(const absl::Status& why);
+
+  // Receiving (link_receive.cc).
+  Step ReadOne(Message* out);
+  Step Violation(const absl::Status& why);
+  Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload,
+                 Message* out);
+  Step OnReply(const MessageHeader& header, std::span<const std::byte> payload, Message* out);
+  Step OnRelease(const MessageHeader& header);
+  Message SyntheticReply(const MessageHeader& header, const absl::Status& status,
+                         std::optional<Loan> loan);
+  void ExpireDeadlines();
+  void ReleaseHeldRecord();
+  void EndPollWait();
+  // Waits for inbound records until `until` and handles the outcome. False when `deadline`
+  // (the caller's) has passed.
+  bool AwaitInbound(absl::Time until, absl::Time deadline);
+  static Message Own(Message message);
+
+  // Waiting (link_wait.cc).
+  WaitOutcome WaitForInbound(absl::Time until);
+  WaitOutcome SleepOnSocket(absl::Time until);
+  bool PeerAlive();
+  void DrainWakes();
+  void WakePeer();
+
+  struct IncomingRequest {
+    uint32_t command = 0;
+    std::optional<Loan> loan;  // a buffer of the peer's, lent with the request
+  };
+
+  UniqueFd socket_;
+  ring::SharedRegion region_;
+  int side_;
+  LinkOptions options_;
+  LinkLayout layout_;
+  MessageLimits limits_;
+  ring::RingProducer out_;
+  ring::RingConsumer in_;
+  std::byte* own_arena_;
+  std::byte* peer_arena_;
+  DmaArena arena_;
+  uint64_t generation_;  // the fork generation of the owning process
+  pid_t owner_pid_;
+
+  OutstandingRequests outstanding_;
+  std::map<uint64_t, IncomingRequest> incoming_;
+  std::map<uint64_t, uint64_t> reply_loans_;  // our buffers attached to replies: offset -> bytes
+  std::vector<MessageHeader> releases_to_send_;
+  std::deque<Message> pending_;  // replies and requests to deliver before reading the ring
+  bool record_held_ = false;     // a ring record handed to the user is not yet released
+  bool poll_armed_ = false;      // PrepareToPoll() announced a wait on the socket
+  bool peer_gone_ = false;       // the socket reported the peer's end closed
+  uint64_t next_id_ = 1;
+  absl::Status status_;
+  LinkStats stats_;
+};
+
+}  // namespace syslink::internal
+
+#endif  // SYSLINK_SYSLINK_INTERNAL_LINK_CORE_H_

@@ -1,0 +1,298 @@
+// Reading inbound messages: each header copied out of shared memory and checked, then
+// matched against this end's state. Receive() and Call().
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "syslink/internal/link_core.h"
+#include "syslink/status.h"
+
+namespace syslink::internal {
+
+void LinkCore::ReleaseHeldRecord() {
+  if (!record_held_) return;
+  in_.Release();
+  record_held_ = false;
+}
+
+Message LinkCore::Own(Message message) {
+  if (message.owned_data_.empty() && !message.data.empty()) {
+    message.owned_data_.assign(message.data.begin(), message.data.end());
+    message.data = message.owned_data_;
+  }
+  return message;
+}
+
+LinkCore::Step LinkCore::Violation(const absl::Status& why) {
+  Shutdown(why);
+  return Step::kBroken;
+}
+
+LinkCore::Step LinkCore::ReadOne(Message* out) {
+  absl::StatusOr<std::optional<ring::Record>> record = in_.TryRead();
+  if (!record.ok()) {
+    return Violation(BadMessageError(
+        absl::StrCat("the peer broke the inbound ring: ", record.status().message())));
+  }
+  if (!record->has_value()) return Step::kEmpty;
+  std::span<const std::byte> payload = (*record)->payload;
+  MessageHeader header;
+  if (payload.size() >= kMessageHeaderSize) {
+    std::memcpy(&header, payload.data(), kMessageHeaderSize);  // once: the peer may rewrite it
+  } else {
+    std::memset(&header, 0, sizeof(header));
+  }
+  if (absl::Status s = CheckMessageShape(header, payload.size(), limits_); !s.ok()) {
+    return Violation(s);
+  }
+  std::span<const std::byte> data = payload.subspan(kMessageHeaderSize);
+  Step step;
+  switch (static_cast<MessageKind>(header.kind)) {
+    case MessageKind::kRequest:
+      step = OnRequest(header, data, out);
+      break;
+    case MessageKind::kReply:
+      step = OnReply(header, data, out);
+      break;
+    default:
+      step = OnRelease(header);
+      break;
+  }
+  if (step == Step::kMessage) {
+    record_held_ = true;  // `out` points into the record until the next call
+  } else if (step == Step::kHandled) {
+    in_.Release();
+  }
+  return step;
+}
+
+LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
+                                   std::span<const std::byte> data, Message* out) {
+  if (incoming_.count(header.message_id) != 0) {
+    return Violation(BadMessageError(absl::StrFormat(
+        "request %d reuses the id of a request still awaiting this end's reply",
+        header.message_id)));
+  }
+  IncomingRequest& request = incoming_[header.message_id];
+  request.command = header.command;
+  *out = Message{};
+  out->kind = MessageKind::kRequest;
+  out->id = header.message_id;
+  out->command = header.command;
+  out->data = data;
+  if (header.flags != 0) {
+    request.loan = Loan{header.dma_offset, header.dma_length, header.flags};
+    out->dma_direction = header.flags == kFlagDmaToTarget ? DmaDirection::kToTarget
+                                                          : DmaDirection::kFromTarget;
+    out->peer_buffer.data_ = peer_arena_ + header.dma_offset;
+    out->peer_buffer.size_ = header.dma_length;
+    out->peer_buffer.offset_ = header.dma_offset;
+  }
+  ++stats_.requests_received;
+  return Step::kMessage;
+}
+
+Message LinkCore::SyntheticReply(const MessageHeader& header, const absl::Status& status,
+                                 std::optional<Loan> loan) {
+  Message reply;
+  reply.kind = MessageKind::kReply;
+  reply.id = header.message_id;
+  reply.command = header.command;
+  reply.status = status;
+  reply.synthetic = true;
+  if (loan) {
+    reply.returned_buffer =
+        AdoptOwnBuffer(loan->offset, loan->flag == kFlagDmaFromTarget ? 0 : loan->length);
+  }
+  ++stats_.synthetic_replies;
+  return reply;
+}
+
+LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const std::byte> data,
+                                 Message* out) {
+  std::optional<OutstandingRequest> request = outstanding_.Take(header.message_id);
+  if (!request) {
+    if (std::optional<std::optional<Loan>> loan = outstanding_.TakeAbandoned(header.message_id)) {
+      // A late reply to a request given up on: drop it, reclaim what was lent.
+      if (*loan) FreeLoan(**loan);
+      if (header.flags & kFlagDmaReplyBuffer) {
+        ReleasePeerBuffer(header.dma_offset, header.dma_length);
+      }
+      ++stats_.late_replies_dropped;
+      return Step::kHandled;
+    }
+    if (header.flags & kFlagSynthetic) return Step::kHandled;  // answered already
+    return Violation(BadMessageError(absl::StrFormat(
+        "reply %d answers no outstanding request (already answered, or never sent)",
+        header.message_id)));
+  }
+  bool returns_filled = header.flags & kFlagDmaFromTarget;
+  if (returns_filled &&
+      (!request->loan || request->loan->flag != kFlagDmaFromTarget ||
+       request->loan->offset != header.dma_offset ||
+       header.dma_length > request->loan->length)) {
+    return Violation(BadMessageError(absl::StrFormat(
+        "reply %d returns a filled buffer [%d, +%d) that its request did not lend to fill",
+        header.message_id, header.dma_offset, header.dma_length)));
+  }
+  if (request->loan && request->loan->flag == kFlagDmaFromTarget && !returns_filled &&
+      !(header.flags & kFlagSynthetic)) {
+    return Violation(BadMessageError(absl::StrFormat(
+        "reply %d does not return the buffer its request lent to fill", header.message_id)));
+  }
+  *out = Message{};
+  out->kind = MessageKind::kReply;
+  out->id = header.message_id;
+  out->command = request->command;
+  out->synthetic = header.flags & kFlagSynthetic;
+  if (header.status == 0) {
+    out->data = data;
+  } else {
+    auto code = static_cast<absl::StatusCode>(header.status);
+    std::string text(reinterpret_cast<const char*>(data.data()), data.size());
+    out->status = out->synthetic && code == absl::StatusCode::kUnavailable
+                      ? PeerDiedError("the peer died with this request unanswered")
+                      : absl::Status(code, text);
+  }
+  if (request->loan) {
+    out->returned_buffer = AdoptOwnBuffer(
+        request->loan->offset, returns_filled ? header.dma_length : request->loan->length);
+  }
+  if (header.flags & kFlagDmaReplyBuffer) {
+    out->peer_buffer.core_ = shared_from_this();  // released when the user drops it
+    out->peer_buffer.offset_ = header.dma_offset;
+    out->peer_buffer.data_ = peer_arena_ + header.dma_offset;
+    out->peer_buffer.size_ = header.dma_length;
+  }
+  ++stats_.replies_received;
+  return Step::kMessage;
+}
+
+LinkCore::Step LinkCore::OnRelease(const MessageHeader& header) {
+  auto it = reply_loans_.find(header.dma_offset);
+  if (it == reply_loans_.end() || it->second != header.dma_length) {
+    return Violation(BadMessageError(absl::StrFormat(
+        "release of buffer [%d, +%d), which this end did not lend with a reply",
+        header.dma_offset, header.dma_length)));
+  }
+  arena_.Free(it->first);
+  reply_loans_.erase(it);
+  return Step::kHandled;
+}
+
+void LinkCore::ExpireDeadlines() {
+  if (outstanding_.NextDeadline() == absl::InfiniteFuture()) return;
+  absl::Time now = absl::Now();
+  for (uint64_t id : outstanding_.Expired(now)) {
+    std::optional<OutstandingRequest> request = outstanding_.Abandon(id);
+    MessageHeader header = CompleteUnreplied({{Unreplied{id, request->command}}},
+                                             absl::StatusCode::kDeadlineExceeded)[0];
+    pending_.push_back(SyntheticReply(
+        header,
+        absl::DeadlineExceededError(absl::StrFormat(
+            "request %d (command %d) got no reply before its deadline", id, request->command)),
+        std::nullopt));
+  }
+}
+
+void LinkCore::EndPollWait() {
+  if (!poll_armed_) return;
+  poll_armed_ = false;
+  in_.EndExternalWait();
+  DrainWakes();
+}
+
+bool LinkCore::AwaitInbound(absl::Time until, absl::Time deadline) {
+  switch (WaitForInbound(until)) {
+    case WaitOutcome::kReady:
+      return true;
+    case WaitOutcome::kPeerGone:
+      // Messages the peer published before it went are still delivered first.
+      peer_gone_ = true;
+      if (!in_.Ready()) {
+        Shutdown(PeerDiedError(
+            "the peer's end of the link closed (its process exited, was killed, or closed "
+            "it)"));
+      }
+      return true;
+    case WaitOutcome::kTimedOut:
+      return absl::Now() < deadline;
+  }
+  return false;
+}
+
+absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  ReleaseHeldRecord();
+  EndPollWait();
+  FlushReleases();
+  while (true) {
+    if (!pending_.empty()) {
+      Message message = std::move(pending_.front());
+      pending_.pop_front();
+      return message;
+    }
+    if (!status_.ok()) return status_;
+    ExpireDeadlines();
+    if (!pending_.empty()) continue;
+    Message message;
+    Step step = ReadOne(&message);
+    if (step == Step::kMessage) return message;
+    if (step != Step::kEmpty) continue;
+    if (peer_gone_) {
+      Shutdown(PeerDiedError("the peer's end of the link closed"));
+      continue;
+    }
+    if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline)) {
+      return absl::DeadlineExceededError("no message arrived before the deadline");
+    }
+  }
+}
+
+absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::byte> data,
+                                       DmaLoan loan, absl::Time deadline) {
+  // The deadline is this call's to enforce, so the request is registered without one.
+  absl::StatusOr<uint64_t> id = Send(command, data, std::move(loan), absl::InfiniteFuture());
+  if (!id.ok()) return id.status();
+  while (true) {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->kind == MessageKind::kReply && it->id == *id) {
+        Message reply = std::move(*it);
+        pending_.erase(it);
+        return reply;
+      }
+    }
+    if (!status_.ok()) {  // Shutdown() queues our reply, found above; this is a fallback
+      return SyntheticReply(CompleteUnreplied({{Unreplied{*id, command}}}, status_.code())[0],
+                            status_, std::nullopt);
+    }
+    ExpireDeadlines();
+    Message message;
+    Step step = ReadOne(&message);
+    if (step == Step::kMessage) {
+      if (message.kind == MessageKind::kReply && message.id == *id) return message;
+      pending_.push_back(Own(std::move(message)));
+      ReleaseHeldRecord();
+      continue;
+    }
+    if (step != Step::kEmpty) continue;
+    if (peer_gone_) {
+      Shutdown(PeerDiedError("the peer's end of the link closed"));
+      continue;
+    }
+    if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline)) {
+      outstanding_.Abandon(*id);  // a late reply is dropped and its loan reclaimed
+      MessageHeader header = CompleteUnreplied({{Unreplied{*id, command}}},
+                                               absl::StatusCode::kDeadlineExceeded)[0];
+      return SyntheticReply(header,
+                            absl::DeadlineExceededError(absl::StrFormat(
+                                "call %d (command %d) got no reply before its deadline", *id,
+                                command)),
+                            std::nullopt);
+    }
+  }
+}
+
+}  // namespace syslink::internal

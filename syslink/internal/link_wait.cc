@@ -1,0 +1,116 @@
+// Waiting for inbound messages: spin as the wait mode says, then sleep in poll() on the
+// link's socket. The peer wakes a sleeper by sending one byte on the socket (the ring's
+// kWaitingElsewhere protocol), and the kernel wakes it with POLLHUP when the peer's end
+// closes, so a sleeping end learns at once that its peer died.
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "absl/time/clock.h"
+#include "ring/internal/cpu_relax.h"
+#include "syslink/internal/link_core.h"
+
+namespace syslink::internal {
+namespace {
+
+// A spinning end looks at its socket this often, to notice a peer that died.
+constexpr absl::Duration kSpinLivenessCheck = absl::Milliseconds(1);
+constexpr int kSpinsPerClockCheck = 64;
+
+}  // namespace
+
+void LinkCore::WakePeer() {
+  char byte = 'w';
+  // A full socket buffer already holds a wake-up; a closed peer needs none.
+  (void)send(socket_.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+void LinkCore::DrainWakes() {
+  char bytes[64];
+  while (recv(socket_.get(), bytes, sizeof(bytes), MSG_DONTWAIT) > 0) {
+  }
+}
+
+bool LinkCore::PeerAlive() {
+  if (!socket_.valid() || peer_gone_) return false;
+  struct pollfd p = {socket_.get(), POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return true;
+  if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return false;
+  char bytes[64];
+  while (true) {
+    ssize_t n = recv(socket_.get(), bytes, sizeof(bytes), MSG_DONTWAIT);
+    if (n == 0) return false;  // orderly close
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  }
+}
+
+LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
+  if (in_.Ready()) return WaitOutcome::kReady;
+  const ring::WaitMode mode = options_.wait.mode;
+  if (mode != ring::WaitMode::kBlocking) {
+    // Spin; the clock is first read after kSpinsPerClockCheck spins.
+    absl::Time spin_until = absl::InfiniteFuture();
+    absl::Time next_liveness_check = absl::InfiniteFuture();
+    bool started = false;
+    while (true) {
+      for (int i = 0; i < kSpinsPerClockCheck; ++i) {
+        if (in_.Ready()) return WaitOutcome::kReady;
+        ring::internal::CpuRelax();
+      }
+      absl::Time now = absl::Now();
+      if (!started) {
+        started = true;
+        spin_until = mode == ring::WaitMode::kSpin ? until
+                                                   : std::min(until, now + options_.wait.spin_budget);
+        next_liveness_check = now + kSpinLivenessCheck;
+      }
+      if (now >= next_liveness_check) {
+        if (!PeerAlive()) return WaitOutcome::kPeerGone;
+        next_liveness_check = now + kSpinLivenessCheck;
+      }
+      if (now >= spin_until) break;
+    }
+    if (mode == ring::WaitMode::kSpin || absl::Now() >= until) {
+      if (in_.Ready()) return WaitOutcome::kReady;
+      return PeerAlive() ? WaitOutcome::kTimedOut : WaitOutcome::kPeerGone;
+    }
+  }
+  return SleepOnSocket(until);
+}
+
+LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
+  while (true) {
+    if (!in_.PrepareExternalWait()) return WaitOutcome::kReady;
+    struct pollfd p = {socket_.get(), POLLIN, 0};
+    struct timespec timeout;
+    struct timespec* timeout_ptr = nullptr;
+    if (until != absl::InfiniteFuture()) {
+      absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
+      timeout = absl::ToTimespec(left);
+      timeout_ptr = &timeout;
+    }
+    int n = ppoll(&p, 1, timeout_ptr, nullptr);
+    in_.EndExternalWait();
+    if (n > 0 && !PeerAlive()) return WaitOutcome::kPeerGone;  // also drains the wake-ups
+    if (in_.Ready()) return WaitOutcome::kReady;
+    if (n == 0 || absl::Now() >= until) return WaitOutcome::kTimedOut;
+    // A wake-up with nothing to read (a stale byte) or EINTR: sleep again.
+  }
+}
+
+}  // namespace syslink::internal
+
+namespace syslink::internal {
+
+bool LinkCore::PrepareToPoll() {
+  if (!OwnedByThisProcess()) return false;
+  if (!pending_.empty() || !status_.ok() || peer_gone_) return false;
+  if (poll_armed_) return true;
+  if (!in_.PrepareExternalWait()) return false;
+  poll_armed_ = true;
+  return true;
+}
+
+}  // namespace syslink::internal

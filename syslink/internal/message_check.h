@@ -1,0 +1,40 @@
+// CheckMessageShape(): the checks a message header must pass on its own, before the
+// receiver looks at its state (which requests are outstanding, which buffers are lent).
+//
+//   MessageHeader header;
+//   std::memcpy(&header, record.data(), sizeof(header));  // copy out of shared memory first
+//   absl::Status s = CheckMessageShape(header, record.size(), limits);
+//
+// Checked: magic and version; a known kind; only known flags, and only those that kind may
+// carry; reserved fields zero; the inline length matching the record; a request's status 0;
+// a reply's status a canonical code; every DMA descriptor page-aligned, non-empty (except a
+// filled-buffer reply, which may report 0 bytes), within the DMA size limit and inside the
+// arena it names: a request's and a reply buffer's in the sender's arena, a filled lent
+// buffer's and a release's in the receiver's own.
+//
+// Thread safety: a pure function. Errors: BAD_MESSAGE (DATA_LOSS, see syslink/status.h)
+// naming the field and its value.
+
+#ifndef SYSLINK_SYSLINK_INTERNAL_MESSAGE_CHECK_H_
+#define SYSLINK_SYSLINK_INTERNAL_MESSAGE_CHECK_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "syslink/msg_format.h"
+
+namespace syslink::internal {
+
+struct MessageLimits {
+  uint64_t sender_arena_size;    // bytes in the arena of the end that sent the message
+  uint64_t receiver_arena_size;  // bytes in the arena of the end checking it
+  uint64_t max_dma_size;         // largest buffer one message may carry
+};
+
+// `record_size` is the size of the ring record that held the header and inline payload.
+[[nodiscard]] absl::Status CheckMessageShape(const MessageHeader& header, uint64_t record_size,
+                                             const MessageLimits& limits);
+
+}  // namespace syslink::internal
+
+#endif  // SYSLINK_SYSLINK_INTERNAL_MESSAGE_CHECK_H_

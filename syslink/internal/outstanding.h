@@ -1,0 +1,98 @@
+// OutstandingRequests: the requests an end has sent and not yet seen answered, and
+// CompleteUnreplied(): the one piece that answers for a peer that no longer can.
+//
+//   table.Add({.id = 7, .command = 3, .deadline = deadline});
+//   std::optional<OutstandingRequest> r = table.Take(7);   // the reply came
+//   ...
+//   std::vector<MessageHeader> replies = CompleteUnreplied(table.TakeAll(), PEER_DIED);
+//
+// Every request leaves the table exactly once: answered (Take), abandoned at its deadline
+// or by Cancel (Abandon: the id stays known so a late reply is dropped, not mistaken for a
+// protocol violation, and a buffer lent with it is reclaimed only then), or completed for a
+// peer that died (TakeAll + CompleteUnreplied).
+//
+// CompleteUnreplied is used both by an end that sees its peer vanish and by the broker,
+// which writes the replies it returns into the survivor's inbound ring.
+//
+// Thread safety: not thread-safe; the owning end serializes access.
+
+#ifndef SYSLINK_SYSLINK_INTERNAL_OUTSTANDING_H_
+#define SYSLINK_SYSLINK_INTERNAL_OUTSTANDING_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "syslink/msg_format.h"
+
+namespace syslink::internal {
+
+// A DMA buffer of this end lent with a request or a reply.
+struct Loan {
+  uint64_t offset = 0;
+  uint64_t length = 0;  // bytes lent (for kFlagDmaFromTarget: the most the peer may fill)
+  uint16_t flag = 0;    // kFlagDmaToTarget, kFlagDmaFromTarget or kFlagDmaReplyBuffer
+};
+
+struct OutstandingRequest {
+  uint64_t id = 0;
+  uint32_t command = 0;
+  absl::Time deadline = absl::InfiniteFuture();
+  std::optional<Loan> loan;
+};
+
+class OutstandingRequests {
+ public:
+  // `request.id` must not be outstanding already.
+  void Add(OutstandingRequest request);
+
+  // Removes and returns request `id`, if it is outstanding.
+  std::optional<OutstandingRequest> Take(uint64_t id);
+
+  // Removes request `id` but remembers it as abandoned, keeping its loan until the late
+  // reply comes (TakeAbandoned) or the peer is gone (TakeAllAbandoned).
+  std::optional<OutstandingRequest> Abandon(uint64_t id);
+
+  // If `id` was abandoned, forgets it and returns its loan (if any) as the outer optional.
+  std::optional<std::optional<Loan>> TakeAbandoned(uint64_t id);
+
+  // The earliest deadline of an outstanding request (InfiniteFuture if none).
+  absl::Time NextDeadline() const;
+
+  // Ids of outstanding requests whose deadline is at or before `now`.
+  std::vector<uint64_t> Expired(absl::Time now) const;
+
+  // Removes every outstanding request; abandoned ones are returned by TakeAllAbandoned.
+  std::vector<OutstandingRequest> TakeAll();
+  std::vector<Loan> TakeAllAbandoned();
+
+  bool Contains(uint64_t id) const { return requests_.count(id) != 0; }
+  size_t size() const { return requests_.size(); }
+  size_t abandoned() const { return abandoned_.size(); }
+
+ private:
+  std::map<uint64_t, OutstandingRequest> requests_;
+  std::set<std::pair<absl::Time, uint64_t>> deadlines_;  // finite deadlines only
+  std::map<uint64_t, std::optional<Loan>> abandoned_;
+};
+
+// A request left unanswered: what a synthetic reply must name.
+struct Unreplied {
+  uint64_t id;
+  uint32_t command;
+};
+
+// Synthetic replies, one per request, each with `code`, kFlagSynthetic, no payload and no
+// buffer, in the order given.
+std::vector<MessageHeader> CompleteUnreplied(std::span<const Unreplied> requests,
+                                             absl::StatusCode code);
+
+}  // namespace syslink::internal
+
+#endif  // SYSLINK_SYSLINK_INTERNAL_OUTSTANDING_H_

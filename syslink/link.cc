@@ -1,0 +1,143 @@
+#include "syslink/link.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/errno_status.h"
+#include "ring/ring_control.h"
+#include "ring/shared_region.h"
+#include "syslink/internal/link_core.h"
+#include "syslink/internal/link_layout.h"
+
+namespace syslink {
+
+DmaBuffer& DmaBuffer::operator=(DmaBuffer&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->ReturnBuffer(offset_);
+    core_ = std::move(other.core_);
+    offset_ = other.offset_;
+    data_ = other.data_;
+    size_ = other.size_;
+    capacity_ = other.capacity_;
+  }
+  return *this;
+}
+
+DmaBuffer::~DmaBuffer() {
+  if (core_) core_->ReturnBuffer(offset_);
+}
+
+PeerBuffer& PeerBuffer::operator=(PeerBuffer&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->ReleasePeerBuffer(offset_, size_);
+    core_ = std::move(other.core_);
+    offset_ = other.offset_;
+    data_ = other.data_;
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+PeerBuffer::~PeerBuffer() {
+  if (core_) core_->ReleasePeerBuffer(offset_, size_);
+}
+
+absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {
+  if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
+  internal::LinkLayout layout(options);
+  absl::StatusOr<ring::SharedRegion> region =
+      ring::SharedRegion::Create("syslink-link", layout.total_size);
+  if (!region.ok()) return region.status();
+  for (int writer : {0, 1}) {
+    absl::Status s = ring::InitializeRing(
+        {region->data() + layout.RingOffset(writer), layout.ring_bytes}, options.wait.mode);
+    if (!s.ok()) return s;
+  }
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sockets) != 0) {
+    return ErrnoStatus("socketpair for a new link");
+  }
+  UniqueFd first_socket(sockets[0]), second_socket(sockets[1]);
+  // Each end maps the region on its own, as it would in a process of its own.
+  absl::StatusOr<ring::SharedRegion> second_region =
+      ring::SharedRegion::Map(UniqueFd(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0)), layout.total_size);
+  if (!second_region.ok()) return second_region.status();
+  absl::StatusOr<std::shared_ptr<internal::LinkCore>> first =
+      internal::LinkCore::Open(std::move(first_socket), *std::move(region), 0, options);
+  if (!first.ok()) return first.status();
+  absl::StatusOr<std::shared_ptr<internal::LinkCore>> second = internal::LinkCore::Open(
+      std::move(second_socket), *std::move(second_region), 1, options);
+  if (!second.ok()) return second.status();
+  return LinkPair(Link(*std::move(first)), Link(*std::move(second)));
+}
+
+Link::Link() = default;
+Link::Link(std::shared_ptr<internal::LinkCore> core) : core_(std::move(core)) {}
+Link::Link(Link&&) noexcept = default;
+Link& Link::operator=(Link&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->Close();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+Link::~Link() {
+  if (core_) core_->Close();
+}
+
+namespace {
+absl::Status Invalid() { return absl::FailedPreconditionError("this Link holds no end"); }
+}  // namespace
+
+absl::StatusOr<DmaBuffer> Link::AllocateBuffer(size_t bytes, absl::Time deadline) {
+  if (!core_) return Invalid();
+  return core_->AllocateBuffer(bytes, deadline);
+}
+
+absl::StatusOr<uint64_t> Link::Send(uint32_t command, std::span<const std::byte> data,
+                                    DmaLoan loan, absl::Time deadline) {
+  if (!core_) return Invalid();
+  return core_->Send(command, data, std::move(loan), deadline);
+}
+
+absl::StatusOr<Message> Link::Receive(absl::Time deadline) {
+  if (!core_) return Invalid();
+  return core_->Receive(deadline);
+}
+
+absl::Status Link::Reply(uint64_t id, const absl::Status& status,
+                         std::span<const std::byte> data, ReplyDma dma) {
+  if (!core_) return Invalid();
+  return core_->Reply(id, status, data, std::move(dma));
+}
+
+absl::StatusOr<Message> Link::Call(uint32_t command, std::span<const std::byte> data,
+                                   DmaLoan loan, absl::Time deadline) {
+  if (!core_) return Invalid();
+  return core_->Call(command, data, std::move(loan), deadline);
+}
+
+absl::Status Link::Cancel(uint64_t id) {
+  if (!core_) return Invalid();
+  return core_->Cancel(id);
+}
+
+int Link::fd() const { return core_ ? core_->fd() : -1; }
+
+bool Link::PrepareToPoll() { return core_ && core_->PrepareToPoll(); }
+
+absl::Status Link::status() const { return core_ ? core_->status() : Invalid(); }
+
+void Link::Close() {
+  if (core_) core_->Close();
+}
+
+LinkStats Link::stats() const { return core_ ? core_->stats() : LinkStats{}; }
+
+const LinkOptions& Link::options() const {
+  static const LinkOptions kDefault;
+  return core_ ? core_->options() : kDefault;
+}
+
+}  // namespace syslink

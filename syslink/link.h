@@ -1,0 +1,270 @@
+// Link: one end of a connected pair that carries checked request/reply messages.
+//
+//   absl::StatusOr<LinkPair> pair = Link::CreatePair();
+//   Link client = std::move(pair->first), server = std::move(pair->second);
+//
+//   // Server side (usually another process, see end_transfer.h):
+//   absl::StatusOr<Message> request = server.Receive(absl::InfiniteFuture());
+//   server.Reply(request->id, absl::OkStatus(), AsBytes("pong"));
+//
+//   // Client side:
+//   absl::StatusOr<Message> reply = client.Call(kPing, AsBytes("ping"), {}, deadline);
+//   if (reply.ok() && reply->status.ok()) Use(reply->data);
+//
+// Every request gets exactly one reply, delivered by Receive() or Call(): the peer's, or a
+// synthetic one (Message::synthetic) when the deadline passes (DEADLINE_EXCEEDED), the
+// request is cancelled (CANCELLED), the peer exits, is killed or closes its end
+// (PEER_DIED), or the peer breaks the protocol (BAD_MESSAGE). A real reply that arrives
+// after a synthetic one is dropped. See syslink/status.h for how PEER_DIED and BAD_MESSAGE
+// map to canonical codes.
+//
+// Underneath, an end is a SOCK_SEQPACKET socket (fd(): pollable, passable, closed by the
+// kernel when its process dies) and a sealed shared region holding a ring each way and a
+// DMA arena per end. Messages travel through the rings; the socket only carries wake-ups
+// and, by closing, the news that the peer is gone.
+//
+// Checked messages: each header is copied out of shared memory and checked (magic, version,
+// kind, flags, lengths, DMA ranges, that a reply answers an outstanding request and only
+// once, that a released buffer was lent). A violation closes the link: every outstanding
+// request completes with BAD_MESSAGE naming the violation, status() reports it, and
+// nothing outside the region is ever read.
+//
+// DMA buffers: AllocateBuffer() takes page-aligned pages from this end's arena. Lent with a
+// request (DmaLoan), a buffer belongs to the peer until the request completes; it comes
+// back in Message::returned_buffer with the reply (for kFromTarget, its size() is what the
+// peer filled) or with a PEER_DIED reply. After DEADLINE_EXCEEDED or CANCELLED it goes back
+// to the arena, not to the caller, once the late reply arrives or the peer is gone, since
+// the peer may still be using it. A reply may also carry a buffer of the replier's
+// (ReplyDma::attach), which the requester reads through Message::peer_buffer; destroying that
+// hands it back.
+//
+// Thread safety: an end is used by one thread at a time. Ownership: move-only; destroying
+// or Close()-ing an end closes the socket, which the peer sees as PEER_DIED. DmaBuffers,
+// PeerBuffers and Messages keep the shared region mapped, and may outlive the Link.
+//
+// Fork: an end belongs to the process that created or adopted it. In a process created by
+// fork() an inherited end refuses every call with FAILED_PRECONDITION (two writers would
+// corrupt its rings); destroying it there only closes the child's copies of its
+// descriptors. To hand an end to a child, see Link::ReleaseForChild in end_transfer.h.
+//
+// Errors (returned by calls, not carried in replies): INVALID_ARGUMENT for a bad argument
+// (an inline payload that does not fit the ring, a buffer of another link, a reply to an
+// unknown request); RESOURCE_EXHAUSTED when the DMA arena has no room; DEADLINE_EXCEEDED
+// when nothing arrived in time; FAILED_PRECONDITION for an end used from the wrong process;
+// and, once the link is closed, the reason it closed (PEER_DIED or BAD_MESSAGE).
+
+#ifndef SYSLINK_SYSLINK_LINK_H_
+#define SYSLINK_SYSLINK_LINK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "syslink/link_options.h"
+#include "syslink/msg_format.h"
+
+namespace syslink {
+
+namespace internal {
+class LinkCore;
+}  // namespace internal
+
+enum class DmaDirection {
+  kNone,
+  kToTarget,    // the target reads the buffer
+  kFromTarget,  // the target fills the buffer
+};
+
+// A buffer in this end's DMA arena. Move-only; returns its pages to the arena when
+// destroyed, unless it was lent.
+class DmaBuffer {
+ public:
+  DmaBuffer() = default;
+  DmaBuffer(DmaBuffer&&) noexcept = default;
+  DmaBuffer& operator=(DmaBuffer&& other) noexcept;
+  ~DmaBuffer();
+
+  bool valid() const { return core_ != nullptr; }
+  // The bytes in use: as allocated, or as filled by the peer for a kFromTarget loan.
+  std::span<std::byte> data() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+  // Whole pages: the most the buffer can hold.
+  size_t capacity() const { return capacity_; }
+  // Sets the bytes in use, at most capacity(); for a buffer about to be lent or attached.
+  void resize(size_t size) { size_ = size <= capacity_ ? size : capacity_; }
+
+ private:
+  friend class internal::LinkCore;
+  std::shared_ptr<internal::LinkCore> core_;
+  uint64_t offset_ = 0;
+  std::byte* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// A buffer in the peer's arena that came with a message. Lent with a request: readable
+// (kToTarget) or writable (kFromTarget) until this end replies. Carried by a reply:
+// readable, and handed back to the peer when destroyed.
+class PeerBuffer {
+ public:
+  PeerBuffer() = default;
+  PeerBuffer(PeerBuffer&&) noexcept = default;
+  PeerBuffer& operator=(PeerBuffer&& other) noexcept;
+  ~PeerBuffer();
+
+  bool valid() const { return data_ != nullptr; }
+  std::span<std::byte> data() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+
+ private:
+  friend class internal::LinkCore;
+  std::shared_ptr<internal::LinkCore> core_;  // set only when destruction must release it
+  uint64_t offset_ = 0;
+  std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct Message {
+  MessageKind kind = MessageKind::kRequest;  // kRequest or kReply
+  uint64_t id = 0;
+  uint32_t command = 0;
+  // Replies: the outcome. OK, the status the peer replied with (its message in the text),
+  // or a synthetic DEADLINE_EXCEEDED, CANCELLED, PEER_DIED or BAD_MESSAGE.
+  absl::Status status;
+  bool synthetic = false;  // a reply syslink wrote because the peer did not
+  // Inline payload. Valid until the next Receive() or Call() on this end, unless the
+  // message was queued (then it owns a copy).
+  std::span<const std::byte> data;
+  // Requests: how the requester lent `peer_buffer`.
+  DmaDirection dma_direction = DmaDirection::kNone;
+  // Requests: the buffer the requester lent. Replies: a buffer the replier attached.
+  PeerBuffer peer_buffer;
+  // Replies: the buffer this end lent with the request, back again.
+  DmaBuffer returned_buffer;
+
+  std::string DataAsString() const {
+    return std::string(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+
+ private:
+  friend class internal::LinkCore;
+  std::vector<std::byte> owned_data_;  // set when the message was queued
+};
+
+// A buffer lent with a request.
+struct DmaLoan {
+  DmaBuffer buffer;
+  DmaDirection direction = DmaDirection::kNone;
+};
+
+// What a reply does with DMA: report how much of a kFromTarget buffer it filled, or
+// attach a buffer of its own (not both).
+struct ReplyDma {
+  size_t filled = 0;
+  DmaBuffer attach;
+};
+
+// Counters and state, for tools and tests.
+struct LinkStats {
+  uint64_t requests_sent = 0;
+  uint64_t replies_received = 0;
+  uint64_t requests_received = 0;
+  uint64_t replies_sent = 0;
+  uint64_t synthetic_replies = 0;   // delivered locally: deadline, cancel, death, violation
+  uint64_t late_replies_dropped = 0;
+  size_t outstanding = 0;           // requests sent and not yet answered
+  size_t abandoned = 0;             // timed out or cancelled, waiting for the late reply
+  size_t unanswered_incoming = 0;   // requests received and not yet replied to
+  uint64_t arena_free_bytes = 0;
+  uint64_t arena_bytes = 0;
+};
+
+class Link;
+using LinkPair = std::pair<Link, Link>;
+
+class Link {
+ public:
+  // Creates a connected pair of ends in this process. Pass one to another process with
+  // SendEnd() (end_transfer.h), or hand it to a child with ReleaseForChild().
+  [[nodiscard]] static absl::StatusOr<LinkPair> CreatePair(const LinkOptions& options = {});
+
+  Link();
+  Link(Link&&) noexcept;
+  Link& operator=(Link&&) noexcept;
+  ~Link();
+
+  bool valid() const { return core_ != nullptr; }
+
+  // A buffer of at least `bytes` bytes from this end's arena. When the arena is full,
+  // waits for buffers to come back until `deadline` (the default: do not wait) and then
+  // fails with RESOURCE_EXHAUSTED. INVALID_ARGUMENT above the link's max_dma_size.
+  [[nodiscard]] absl::StatusOr<DmaBuffer> AllocateBuffer(
+      size_t bytes, absl::Time deadline = absl::InfinitePast());
+
+  // Sends a request and returns its id. Its reply comes from Receive(); if `deadline` is
+  // finite and passes first, Receive() delivers a synthetic DEADLINE_EXCEEDED reply.
+  // Waits for ring space until `deadline`.
+  [[nodiscard]] absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
+                                              DmaLoan loan = {},
+                                              absl::Time deadline = absl::InfiniteFuture());
+
+  // The next message: a request from the peer, or a reply (real or synthetic) to a request
+  // of ours. DEADLINE_EXCEEDED if none arrives by `deadline` (absl::InfinitePast(): only
+  // look). Once the link is closed and every outstanding request has been answered,
+  // returns the reason the link closed.
+  [[nodiscard]] absl::StatusOr<Message> Receive(absl::Time deadline);
+
+  // Answers request `id` received from the peer. `status` travels to the requester (its
+  // message as the reply's text when not OK, instead of `data`).
+  [[nodiscard]] absl::Status Reply(uint64_t id, const absl::Status& status,
+                                   std::span<const std::byte> data, ReplyDma dma = {});
+
+  // Send(), then wait for that request's reply until `deadline`. Other messages that arrive
+  // meanwhile are kept for Receive(). The returned Message always is the reply: check its
+  // `status`. The StatusOr fails only when the request could not be sent.
+  [[nodiscard]] absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data,
+                                             DmaLoan loan, absl::Time deadline);
+
+  // Gives up on request `id`: Receive() delivers a synthetic CANCELLED reply for it and a
+  // later real reply is dropped. NOT_FOUND if `id` is not outstanding.
+  [[nodiscard]] absl::Status Cancel(uint64_t id);
+
+  // Event loops: the descriptor to poll for POLLIN. Before each poll() call
+  // PrepareToPoll(): when it returns false a message (or the news of a closed link) is
+  // already waiting, so call Receive(absl::InfinitePast()) instead of polling. After poll()
+  // reports the descriptor ready, call Receive(absl::InfinitePast()) until it reports
+  // DEADLINE_EXCEEDED.
+  int fd() const;
+  [[nodiscard]] bool PrepareToPoll();
+
+  // OK while the link is open; afterwards why it closed.
+  absl::Status status() const;
+
+  // Closes this end. The peer's outstanding requests complete with PEER_DIED.
+  void Close();
+
+  LinkStats stats() const;
+  const LinkOptions& options() const;
+
+ private:
+  friend class LinkTransfer;
+  explicit Link(std::shared_ptr<internal::LinkCore> core);
+  std::shared_ptr<internal::LinkCore> core_;
+};
+
+// Views a string as bytes, for inline payloads.
+inline std::span<const std::byte> AsBytes(absl::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+}  // namespace syslink
+
+#endif  // SYSLINK_SYSLINK_LINK_H_

@@ -1,0 +1,36 @@
+// LinkOptions: the shape of a link, fixed when its pair of ends is created.
+//
+//   syslink::LinkOptions options;
+//   options.wait.mode = syslink::ring::WaitMode::kSpin;
+//   absl::StatusOr<syslink::LinkPair> pair = syslink::Link::CreatePair(options);
+
+#ifndef SYSLINK_SYSLINK_LINK_OPTIONS_H_
+#define SYSLINK_SYSLINK_LINK_OPTIONS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "ring/wait_mode.h"
+#include "syslink/msg_format.h"
+
+namespace syslink {
+
+struct LinkOptions {
+  // Bytes of record space in each direction's ring; a power of two, 4 KiB to 1 GiB. Bounds
+  // the inline payload of one message (ring_capacity - 8 - 48 bytes) and how much can be
+  // in flight before a sender waits.
+  uint64_t ring_capacity = 256 * 1024;
+  // Bytes of DMA buffers each end can lend at once; a multiple of 4096.
+  uint64_t arena_size = 4 * 1024 * 1024;
+  // The largest DMA buffer a message may carry; at most arena_size.
+  uint64_t max_dma_size = kDefaultMaxDmaSize;
+  // How each end waits for messages and for room (see ring/wait_mode.h).
+  ring::WaitOptions wait;
+};
+
+// OK, or INVALID_ARGUMENT saying which option is out of range.
+[[nodiscard]] absl::Status ValidateLinkOptions(const LinkOptions& options);
+
+}  // namespace syslink
+
+#endif  // SYSLINK_SYSLINK_LINK_OPTIONS_H_

@@ -1,0 +1,283 @@
+// Links within one process: both ends here, each with its own mapping of the region.
+
+#include "syslink/link.h"
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "syslink/end_transfer.h"
+#include "syslink/status.h"
+
+namespace syslink {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
+
+LinkPair MakePair(ring::WaitMode mode = ring::WaitMode::kHybrid) {
+  LinkOptions options;
+  options.ring_capacity = 64 * 1024;
+  options.arena_size = 1024 * 1024;
+  options.wait.mode = mode;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+  EXPECT_TRUE(pair.ok()) << pair.status();
+  return *std::move(pair);
+}
+
+TEST(LinkTest, RequestAndReply) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<uint64_t> id = client.Send(7, AsBytes("ping"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->kind, MessageKind::kRequest);
+  EXPECT_EQ(request->id, *id);
+  EXPECT_EQ(request->command, 7u);
+  EXPECT_EQ(request->DataAsString(), "ping");
+  ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), AsBytes("pong")).ok());
+  absl::StatusOr<Message> reply = client.Receive(Soon());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->kind, MessageKind::kReply);
+  EXPECT_EQ(reply->id, *id);
+  EXPECT_EQ(reply->command, 7u);
+  EXPECT_TRUE(reply->status.ok());
+  EXPECT_FALSE(reply->synthetic);
+  EXPECT_EQ(reply->DataAsString(), "pong");
+}
+
+TEST(LinkTest, ErrorStatusTravelsWithItsMessage) {
+  auto [client, server] = MakePair();
+  ASSERT_TRUE(client.Send(1, AsBytes("x")).ok());
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok());
+  ASSERT_TRUE(server.Reply(request->id, absl::NotFoundError("no such thing"), {}).ok());
+  absl::StatusOr<Message> reply = client.Receive(Soon());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->status, absl::NotFoundError("no such thing"));
+}
+
+TEST(LinkTest, CallGetsItsReplyAndKeepsOtherMessages) {
+  auto [a, b] = MakePair();
+  // b sends a request of its own before answering a's call.
+  ASSERT_TRUE(b.Send(99, AsBytes("from b")).ok());
+  absl::StatusOr<uint64_t> first = a.Send(1, AsBytes("async"));
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<Message> r1 = b.Receive(Soon());
+  ASSERT_TRUE(r1.ok());
+  ASSERT_TRUE(b.Reply(r1->id, absl::OkStatus(), AsBytes("async reply")).ok());
+
+  // a's Call must skip b's request and the reply to `first`, and keep both.
+  std::thread answer([&b] {
+    absl::StatusOr<Message> r2 = b.Receive(Soon());
+    ASSERT_TRUE(r2.ok());
+    ASSERT_TRUE(b.Reply(r2->id, absl::OkStatus(), AsBytes("call reply")).ok());
+  });
+  absl::StatusOr<Message> reply = a.Call(2, AsBytes("call"), {}, Soon());
+  answer.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->DataAsString(), "call reply");
+  absl::StatusOr<Message> kept1 = a.Receive(Soon());
+  absl::StatusOr<Message> kept2 = a.Receive(Soon());
+  ASSERT_TRUE(kept1.ok() && kept2.ok());
+  EXPECT_EQ(kept1->kind, MessageKind::kRequest);
+  EXPECT_EQ(kept1->DataAsString(), "from b");
+  EXPECT_EQ(kept2->kind, MessageKind::kReply);
+  EXPECT_EQ(kept2->id, *first);
+  EXPECT_EQ(kept2->DataAsString(), "async reply");
+}
+
+TEST(LinkTest, CallDeadlineGivesSyntheticReplyAndDropsTheLateOne) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<Message> reply =
+      client.Call(5, AsBytes("slow"), {}, absl::Now() + absl::Milliseconds(20));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_TRUE(reply->synthetic);
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kDeadlineExceeded);
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok());
+  ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), AsBytes("too late")).ok());
+  // The late reply is dropped: nothing to receive, the link stays open.
+  absl::StatusOr<Message> nothing = client.Receive(absl::Now() + absl::Milliseconds(20));
+  EXPECT_EQ(nothing.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(client.status().ok());
+  EXPECT_EQ(client.stats().late_replies_dropped, 1u);
+}
+
+TEST(LinkTest, SendDeadlineDeliversSyntheticReplyThroughReceive) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<uint64_t> id =
+      client.Send(5, AsBytes("x"), {}, absl::Now() + absl::Milliseconds(10));
+  ASSERT_TRUE(id.ok());
+  absl::StatusOr<Message> reply = client.Receive(Soon());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->id, *id);
+  EXPECT_TRUE(reply->synthetic);
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(LinkTest, CancelDeliversCancelled) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<uint64_t> id = client.Send(5, AsBytes("x"));
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(client.Cancel(*id).ok());
+  EXPECT_EQ(client.Cancel(*id).code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<Message> reply = client.Receive(Soon());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST(LinkTest, ClosedPeerCompletesOutstandingWithPeerDied) {
+  auto [client, server] = MakePair();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(*client.Send(1, AsBytes("x")));
+  server.Close();
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->id, ids[i]);
+    EXPECT_TRUE(IsPeerDied(reply->status)) << reply->status;
+    EXPECT_EQ(reply->status.code(), absl::StatusCode::kUnavailable);
+  }
+  absl::StatusOr<Message> after = client.Receive(Soon());
+  EXPECT_TRUE(IsPeerDied(after.status())) << after.status();
+  EXPECT_TRUE(IsPeerDied(client.Send(1, AsBytes("x")).status()));
+}
+
+TEST(LinkTest, DmaToTargetAndFromTarget) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<DmaBuffer> out = client.AllocateBuffer(10000);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->capacity(), 12288u);
+  std::memset(out->data().data(), 0x42, out->size());
+  std::thread serve([&server] {
+    absl::StatusOr<Message> request = server.Receive(Soon());
+    ASSERT_TRUE(request.ok());
+    ASSERT_EQ(request->dma_direction, DmaDirection::kToTarget);
+    ASSERT_EQ(request->peer_buffer.size(), 10000u);
+    int sum = 0;
+    for (std::byte b : request->peer_buffer.data()) sum += b == std::byte{0x42};
+    std::string text = std::to_string(sum);
+    ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), AsBytes(text)).ok());
+
+    absl::StatusOr<Message> fill = server.Receive(Soon());
+    ASSERT_TRUE(fill.ok());
+    ASSERT_EQ(fill->dma_direction, DmaDirection::kFromTarget);
+    std::memset(fill->peer_buffer.data().data(), 0x17, 100);
+    ASSERT_TRUE(server.Reply(fill->id, absl::OkStatus(), {}, {.filled = 100}).ok());
+  });
+  uint64_t free_before = client.stats().arena_free_bytes;
+  absl::StatusOr<Message> reply = client.Call(
+      1, {}, {std::move(*out), DmaDirection::kToTarget}, Soon());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->DataAsString(), "10000");
+  ASSERT_TRUE(reply->returned_buffer.valid());
+  DmaBuffer back = std::move(reply->returned_buffer);
+  absl::StatusOr<Message> filled =
+      client.Call(2, {}, {std::move(back), DmaDirection::kFromTarget}, Soon());
+  serve.join();
+  ASSERT_TRUE(filled.ok());
+  ASSERT_TRUE(filled->returned_buffer.valid());
+  EXPECT_EQ(filled->returned_buffer.size(), 100u);
+  EXPECT_EQ(filled->returned_buffer.data()[99], std::byte{0x17});
+  filled->returned_buffer = DmaBuffer();
+  EXPECT_GT(client.stats().arena_free_bytes, free_before);
+  EXPECT_EQ(client.stats().arena_free_bytes, client.stats().arena_bytes);
+}
+
+TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {
+  auto [client, server] = MakePair();
+  ASSERT_TRUE(client.Send(1, {}).ok());
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok());
+  absl::StatusOr<DmaBuffer> attach = server.AllocateBuffer(4096);
+  ASSERT_TRUE(attach.ok());
+  std::memcpy(attach->data().data(), "hello", 5);
+  attach->resize(5);
+  ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), {}, {.attach = *std::move(attach)}).ok());
+  EXPECT_LT(server.stats().arena_free_bytes, server.stats().arena_bytes);
+  {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(reply->peer_buffer.valid());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(reply->peer_buffer.data().data()), 5),
+              "hello");
+  }  // dropping the reply releases the buffer
+  absl::StatusOr<Message> nothing = server.Receive(absl::Now() + absl::Milliseconds(10));
+  EXPECT_EQ(nothing.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(server.stats().arena_free_bytes, server.stats().arena_bytes);
+}
+
+TEST(LinkTest, ArenaExhaustion) {
+  auto [client, server] = MakePair();
+  std::vector<DmaBuffer> held;
+  while (true) {
+    absl::StatusOr<DmaBuffer> b = client.AllocateBuffer(128 * 1024);
+    if (!b.ok()) {
+      EXPECT_EQ(b.status().code(), absl::StatusCode::kResourceExhausted);
+      break;
+    }
+    held.push_back(*std::move(b));
+  }
+  EXPECT_EQ(held.size(), 8u);  // 1 MiB arena
+  EXPECT_EQ(client.AllocateBuffer(200 * 1024).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LinkTest, ReplyToUnknownRequestIsRefused) {
+  auto [client, server] = MakePair();
+  absl::Status s = server.Reply(12345, absl::OkStatus(), {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no request 12345"));
+}
+
+TEST(LinkTest, InlinePayloadTooLargeIsRefused) {
+  auto [client, server] = MakePair();
+  std::string big(100 * 1024, 'x');
+  absl::StatusOr<uint64_t> id = client.Send(1, AsBytes(big));
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("DMA buffer"));
+}
+
+TEST(LinkTest, PollableDescriptor) {
+  auto [client, server] = MakePair(ring::WaitMode::kBlocking);
+  ASSERT_TRUE(server.PrepareToPoll());
+  struct pollfd p = {server.fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 0);
+  ASSERT_TRUE(client.Send(1, AsBytes("wake")).ok());
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  absl::StatusOr<Message> request = server.Receive(absl::InfinitePast());
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->DataAsString(), "wake");
+  EXPECT_EQ(server.Receive(absl::InfinitePast()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(LinkTest, ForkedChildCannotUseInheritedEnd) {
+  auto [client, server] = MakePair();
+  pid_t child = fork();
+  if (child == 0) {
+    absl::StatusOr<uint64_t> id = client.Send(1, AsBytes("from child"));
+    bool refused = id.status().code() == absl::StatusCode::kFailedPrecondition;
+    _exit(refused ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The parent's end still works.
+  ASSERT_TRUE(client.Send(1, AsBytes("from parent")).ok());
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->DataAsString(), "from parent");
+}
+
+}  // namespace
+}  // namespace syslink
