@@ -16,11 +16,11 @@
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -140,8 +140,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   pid_t owner_pid_;
 
   OutstandingRequests outstanding_;
-  std::map<uint64_t, IncomingRequest> incoming_;
-  std::map<uint64_t, uint64_t> reply_loans_;  // our buffers attached to replies: offset -> bytes
+  absl::flat_hash_map<uint64_t, IncomingRequest> incoming_;
+  absl::flat_hash_map<uint64_t, uint64_t> reply_loans_;  // our buffers attached to replies: offset -> bytes
   std::vector<MessageHeader> releases_to_send_;
   std::deque<Message> pending_;  // replies and requests to deliver before reading the ring
   bool record_held_ = false;     // a ring record handed to the user is not yet released

@@ -1,5 +1,7 @@
 #include "syslink/internal/outstanding.h"
 
+#include <algorithm>
+
 namespace syslink::internal {
 
 void OutstandingRequests::Add(OutstandingRequest request) {
@@ -49,6 +51,9 @@ std::vector<OutstandingRequest> OutstandingRequests::TakeAll() {
   std::vector<OutstandingRequest> all;
   all.reserve(requests_.size());
   for (auto& [id, request] : requests_) all.push_back(std::move(request));
+  std::sort(all.begin(), all.end(), [](const OutstandingRequest& a, const OutstandingRequest& b) {
+    return a.id < b.id;
+  });
   requests_.clear();
   deadlines_.clear();
   return all;

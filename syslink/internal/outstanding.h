@@ -20,13 +20,13 @@
 #define SYSLINK_SYSLINK_INTERNAL_OUTSTANDING_H_
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "syslink/msg_format.h"
@@ -68,7 +68,8 @@ class OutstandingRequests {
   // Ids of outstanding requests whose deadline is at or before `now`.
   std::vector<uint64_t> Expired(absl::Time now) const;
 
-  // Removes every outstanding request; abandoned ones are returned by TakeAllAbandoned.
+  // Removes every outstanding request, in order of id; abandoned ones are returned by
+  // TakeAllAbandoned.
   std::vector<OutstandingRequest> TakeAll();
   std::vector<Loan> TakeAllAbandoned();
 
@@ -77,9 +78,9 @@ class OutstandingRequests {
   size_t abandoned() const { return abandoned_.size(); }
 
  private:
-  std::map<uint64_t, OutstandingRequest> requests_;
+  absl::flat_hash_map<uint64_t, OutstandingRequest> requests_;
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;  // finite deadlines only
-  std::map<uint64_t, std::optional<Loan>> abandoned_;
+  absl::flat_hash_map<uint64_t, std::optional<Loan>> abandoned_;
 };
 
 // A request left unanswered: what a synthetic reply must name.
