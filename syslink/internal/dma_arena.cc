@@ -9,6 +9,10 @@ DmaArena::DmaArena(uint64_t size) : pages_(size / kPage, false), free_pages_(siz
 
 absl::StatusOr<uint64_t> DmaArena::Allocate(uint64_t bytes) {
   if (bytes == 0) return absl::InvalidArgumentError("a DMA buffer of 0 bytes");
+  if (bytes > size()) {  // also keeps the rounding below from overflowing
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "a DMA buffer of %d bytes is larger than the whole arena (%d bytes)", bytes, size()));
+  }
   uint64_t want = (bytes + kPage - 1) / kPage;
   uint64_t run = 0;
   for (uint64_t page = 0; page < pages_.size(); ++page) {

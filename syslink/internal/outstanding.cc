@@ -17,7 +17,7 @@ std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
   if (it == requests_.end()) return std::nullopt;
   OutstandingRequest request = std::move(it->second);
   requests_.erase(it);
-  deadlines_.erase({request.deadline, id});
+  if (request.deadline != absl::InfiniteFuture()) deadlines_.erase({request.deadline, id});
   return request;
 }
 
