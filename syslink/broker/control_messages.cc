@@ -1,0 +1,231 @@
+#include "syslink/broker/control_messages.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
+#include "syslink/broker/control_codec.h"
+
+namespace syslink::broker {
+namespace {
+
+constexpr size_t kMaxMessageText = 4096;
+constexpr size_t kMaxListed = 100000;
+
+void PutOptions(FieldWriter& w, const LinkOptions& o) {
+  w.U64(o.ring_capacity);
+  w.U64(o.arena_size);
+  w.U64(o.max_dma_size);
+  w.U32(static_cast<uint32_t>(o.wait.mode));
+  w.I64(absl::ToInt64Nanoseconds(o.wait.spin_budget));
+}
+
+bool GetOptions(FieldReader& r, LinkOptions* o) {
+  uint32_t mode;
+  int64_t spin_ns;
+  if (!r.U64(&o->ring_capacity) || !r.U64(&o->arena_size) || !r.U64(&o->max_dma_size) ||
+      !r.U32(&mode) || !r.I64(&spin_ns)) {
+    return false;
+  }
+  o->wait.mode = static_cast<ring::WaitMode>(mode);
+  o->wait.spin_budget = absl::Nanoseconds(spin_ns);
+  return true;
+}
+
+void PutCredentials(FieldWriter& w, const Credentials& c) {
+  w.U32(static_cast<uint32_t>(c.pid));
+  w.U32(c.uid);
+  w.U32(c.gid);
+}
+
+bool GetCredentials(FieldReader& r, Credentials* c) {
+  uint32_t pid, uid, gid;
+  if (!r.U32(&pid) || !r.U32(&uid) || !r.U32(&gid)) return false;
+  *c = {static_cast<pid_t>(pid), uid, gid};
+  return true;
+}
+
+// Checked options, or the reader's error.
+absl::Status CheckedOptions(const FieldReader& r, bool read, const LinkOptions& options,
+                            const char* what) {
+  if (!read || !r.Done()) return r.Error(what);
+  return ValidateLinkOptions(options);
+}
+
+void PutListing(FieldWriter& w, const Listing& l) {
+  w.U32(static_cast<uint32_t>(l.broker_pid));
+  w.U32(static_cast<uint32_t>(l.services.size()));
+  for (const ServiceListing& s : l.services) {
+    w.String(s.name);
+    PutCredentials(w, s.owner);
+    w.String(s.policy);
+  }
+  w.U32(static_cast<uint32_t>(l.links.size()));
+  for (const LinkListing& link : l.links) {
+    w.U64(link.id);
+    w.String(link.service);
+    PutCredentials(w, link.client);
+    PutCredentials(w, link.server);
+    w.I64(link.age_ns);
+    for (int side : {0, 1}) {
+      w.U32(link.closed[side] ? 1 : 0);
+      w.U32(static_cast<uint32_t>(link.pending[side].size()));
+      for (const PendingRequestListing& p : link.pending[side]) {
+        w.U64(p.id);
+        w.U32(p.command);
+        w.I64(p.age_ns);
+        w.U64(p.dma_bytes);
+      }
+    }
+  }
+  const BrokerCounters& c = l.counters;
+  for (uint64_t v : {c.connections, c.registrations, c.links_made, c.refused, c.not_found,
+                     c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors}) {
+    w.U64(v);
+  }
+}
+
+bool GetCount(FieldReader& r, uint32_t* n) { return r.U32(n) && *n <= kMaxListed; }
+
+bool GetListing(FieldReader& r, Listing* l) {
+  uint32_t pid, services, links;
+  if (!r.U32(&pid) || !GetCount(r, &services)) return false;
+  l->broker_pid = static_cast<pid_t>(pid);
+  for (uint32_t i = 0; i < services; ++i) {
+    ServiceListing s;
+    if (!r.String(&s.name, kMaxServiceName) || !GetCredentials(r, &s.owner) ||
+        !r.String(&s.policy, kMaxMessageText)) {
+      return false;
+    }
+    l->services.push_back(std::move(s));
+  }
+  if (!GetCount(r, &links)) return false;
+  for (uint32_t i = 0; i < links; ++i) {
+    LinkListing link;
+    if (!r.U64(&link.id) || !r.String(&link.service, kMaxServiceName) ||
+        !GetCredentials(r, &link.client) || !GetCredentials(r, &link.server) ||
+        !r.I64(&link.age_ns)) {
+      return false;
+    }
+    for (int side : {0, 1}) {
+      uint32_t closed, pending;
+      if (!r.U32(&closed) || !GetCount(r, &pending)) return false;
+      link.closed[side] = closed != 0;
+      for (uint32_t j = 0; j < pending; ++j) {
+        PendingRequestListing p;
+        if (!r.U64(&p.id) || !r.U32(&p.command) || !r.I64(&p.age_ns) || !r.U64(&p.dma_bytes)) {
+          return false;
+        }
+        link.pending[side].push_back(p);
+      }
+    }
+    l->links.push_back(std::move(link));
+  }
+  BrokerCounters& c = l->counters;
+  for (uint64_t* v : {&c.connections, &c.registrations, &c.links_made, &c.refused,
+                      &c.not_found, &c.malformed, &c.ends_closed, &c.synthetic_replies,
+                      &c.open_descriptors}) {
+    if (!r.U64(v)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status CheckServiceName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxServiceName) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a service name has 1 to %d characters; \"%s\" has %d", kMaxServiceName, name,
+        name.size()));
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '/' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "service name \"%s\" contains '%c'; names use letters, digits and . _ / -",
+          absl::CHexEscape(name), c));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::byte> EncodeRegister(const RegisterRequest& request) {
+  FieldWriter w;
+  w.String(request.name);
+  w.U32List(request.policy.allowed_uids);
+  w.U32List(request.policy.allowed_gids);
+  PutOptions(w, request.options);
+  return w.bytes();
+}
+
+absl::StatusOr<RegisterRequest> DecodeRegister(std::span<const std::byte> body) {
+  FieldReader r(body);
+  RegisterRequest request;
+  std::vector<uint32_t> uids, gids;
+  bool read = r.String(&request.name, kMaxServiceName) && r.U32List(&uids, kMaxPolicyEntries) &&
+              r.U32List(&gids, kMaxPolicyEntries) && GetOptions(r, &request.options);
+  if (absl::Status s = CheckedOptions(r, read, request.options, "register"); !s.ok()) return s;
+  if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
+  request.policy.allowed_uids.assign(uids.begin(), uids.end());
+  request.policy.allowed_gids.assign(gids.begin(), gids.end());
+  return request;
+}
+
+std::vector<std::byte> EncodeName(const std::string& name) {
+  FieldWriter w;
+  w.String(name);
+  return w.bytes();
+}
+
+absl::StatusOr<std::string> DecodeName(std::span<const std::byte> body) {
+  FieldReader r(body);
+  std::string name;
+  if (!r.String(&name, kMaxServiceName) || !r.Done()) return r.Error("service name");
+  if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
+  return name;
+}
+
+std::vector<std::byte> EncodeAnswer(const Answer& answer) {
+  FieldWriter w;
+  w.U32(static_cast<uint32_t>(answer.status.code()));
+  w.String(answer.status.message().substr(0, kMaxMessageText));
+  w.U64(answer.link_id);
+  w.U32(answer.side);
+  PutOptions(w, answer.options);
+  PutListing(w, answer.listing);
+  return w.bytes();
+}
+
+absl::StatusOr<Answer> DecodeAnswer(std::span<const std::byte> body) {
+  FieldReader r(body);
+  Answer answer;
+  uint32_t code;
+  std::string text;
+  bool read = r.U32(&code) && code <= 16 && r.String(&text, kMaxMessageText) &&
+              r.U64(&answer.link_id) && r.U32(&answer.side) && answer.side <= 1 &&
+              GetOptions(r, &answer.options) && GetListing(r, &answer.listing);
+  if (!read || !r.Done()) return r.Error("broker answer");
+  answer.status = absl::Status(static_cast<absl::StatusCode>(code), text);
+  return answer;
+}
+
+std::vector<std::byte> EncodeNewLink(const NewLinkEvent& event) {
+  FieldWriter w;
+  w.String(event.service);
+  PutCredentials(w, event.client);
+  w.U64(event.link_id);
+  w.U32(event.side);
+  PutOptions(w, event.options);
+  return w.bytes();
+}
+
+absl::StatusOr<NewLinkEvent> DecodeNewLink(std::span<const std::byte> body) {
+  FieldReader r(body);
+  NewLinkEvent event;
+  bool read = r.String(&event.service, kMaxServiceName) && GetCredentials(r, &event.client) &&
+              r.U64(&event.link_id) && r.U32(&event.side) && event.side <= 1 &&
+              GetOptions(r, &event.options);
+  if (absl::Status s = CheckedOptions(r, read, event.options, "new link"); !s.ok()) return s;
+  return event;
+}
+
+}  // namespace syslink::broker
