@@ -69,8 +69,6 @@ absl::StatusOr<LinkOptions> OptionsFrom(const EndTicket& t) {
   return options;
 }
 
-absl::StatusOr<Link> Assemble(UniqueFd socket, UniqueFd memory, const EndTicket& ticket);
-
 }  // namespace
 
 // Reaches into Link for the functions above.
@@ -95,22 +93,12 @@ absl::Status SocketIsSeqpacket(int fd) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Link> Assemble(UniqueFd socket, UniqueFd memory, const EndTicket& ticket) {
+absl::StatusOr<Link> Assemble(UniqueFd socket, UniqueFd memory, UniqueFd watch,
+                              const EndTicket& ticket) {
   absl::StatusOr<LinkOptions> options = OptionsFrom(ticket);
   if (!options.ok()) return options.status();
-  if (absl::Status s = SocketIsSeqpacket(socket.get()); !s.ok()) return s;
-  int flags = fcntl(socket.get(), F_GETFL);
-  if (flags < 0 || fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    return ErrnoStatus("fcntl(O_NONBLOCK) on a received end");
-  }
-  internal::LinkLayout layout(*options);
-  absl::StatusOr<ring::SharedRegion> region =
-      ring::SharedRegion::Map(std::move(memory), layout.total_size);
-  if (!region.ok()) return region.status();
-  absl::StatusOr<std::shared_ptr<internal::LinkCore>> core = internal::LinkCore::Open(
-      std::move(socket), *std::move(region), static_cast<int>(ticket.side), *options);
-  if (!core.ok()) return core.status();
-  return LinkTransfer::Wrap(*std::move(core));
+  return AdoptEndDescriptors(std::move(socket), std::move(memory), std::move(watch),
+                             static_cast<int>(ticket.side), *options);
 }
 
 absl::Status SetCloseOnExec(int fd, bool close_on_exec) {
@@ -122,24 +110,47 @@ absl::Status SetCloseOnExec(int fd, bool close_on_exec) {
 
 }  // namespace
 
+absl::StatusOr<Link> AdoptEndDescriptors(UniqueFd socket, UniqueFd region, UniqueFd watch,
+                                         int side, const LinkOptions& options) {
+  if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
+  if (side != 0 && side != 1) {
+    return absl::InvalidArgumentError(absl::StrFormat("end side %d is not 0 or 1", side));
+  }
+  if (absl::Status s = SocketIsSeqpacket(socket.get()); !s.ok()) return s;
+  int flags = fcntl(socket.get(), F_GETFL);
+  if (flags < 0 || fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    return ErrnoStatus("fcntl(O_NONBLOCK) on a received end");
+  }
+  internal::LinkLayout layout(options);
+  absl::StatusOr<ring::SharedRegion> mapped =
+      ring::SharedRegion::Map(std::move(region), layout.total_size);
+  if (!mapped.ok()) return mapped.status();
+  absl::StatusOr<std::shared_ptr<internal::LinkCore>> core = internal::LinkCore::Open(
+      std::move(socket), *std::move(mapped), side, options, std::move(watch));
+  if (!core.ok()) return core.status();
+  return LinkTransfer::Wrap(*std::move(core));
+}
+
 absl::Status SendEnd(int socket, Link end) {
   std::shared_ptr<internal::LinkCore>& core = LinkTransfer::Core(end);
   if (!core) return absl::FailedPreconditionError("this Link holds no end");
   if (absl::Status s = core->CheckQuiescent(); !s.ok()) return s;
   EndTicket ticket = TicketFor(*core);
-  int fds[2] = {core->fd(), core->region().fd()};
+  internal::LinkCore::HandOver handed = core->TakeDescriptors();
+  int fds[3] = {handed.socket.get(), core->region().fd(), handed.watch.get()};
+  size_t fd_count = handed.watch.valid() ? 3 : 2;
   struct iovec iov = {&ticket, sizeof(ticket)};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
   struct msghdr message = {};
   message.msg_iov = &iov;
   message.msg_iovlen = 1;
   message.msg_control = control;
-  message.msg_controllen = sizeof(control);
+  message.msg_controllen = CMSG_SPACE(fd_count * sizeof(int));
   struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-  std::memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+  cmsg->cmsg_len = CMSG_LEN(fd_count * sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), fds, fd_count * sizeof(int));
   ssize_t sent;
   do {
     sent = sendmsg(socket, &message, MSG_NOSIGNAL);
@@ -148,8 +159,7 @@ absl::Status SendEnd(int socket, Link end) {
   if (sent != static_cast<ssize_t>(sizeof(ticket))) {
     return absl::UnavailableError("sendmsg of a link end sent a partial message");
   }
-  core->TakeSocket();  // the receiver holds the end now; our copies close with `end`
-  return absl::OkStatus();
+  return absl::OkStatus();  // the receiver holds the end now; our copies close here
 }
 
 absl::StatusOr<Link> ReceiveEnd(int socket, absl::Time deadline) {
@@ -192,12 +202,13 @@ absl::StatusOr<Link> ReceiveEnd(int socket, absl::Time deadline) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "expected a %d-byte link end description, got %d bytes", sizeof(ticket), received));
   }
-  if ((message.msg_flags & MSG_CTRUNC) || fds.size() != 2) {
+  if ((message.msg_flags & MSG_CTRUNC) || fds.size() < 2 || fds.size() > 3) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "a link end arrives with exactly 2 descriptors, got %d%s", fds.size(),
+        "a link end arrives with 2 or 3 descriptors, got %d%s", fds.size(),
         (message.msg_flags & MSG_CTRUNC) ? " (truncated)" : ""));
   }
-  return Assemble(std::move(fds[0]), std::move(fds[1]), ticket);
+  UniqueFd watch = fds.size() == 3 ? std::move(fds[2]) : UniqueFd();
+  return Assemble(std::move(fds[0]), std::move(fds[1]), std::move(watch), ticket);
 }
 
 absl::StatusOr<std::string> ReleaseForChild(Link end) {
@@ -207,26 +218,31 @@ absl::StatusOr<std::string> ReleaseForChild(Link end) {
   UniqueFd memory(dup(core->region().fd()));  // dup() clears close-on-exec
   if (!memory.valid()) return ErrnoStatus("dup of a link region");
   EndTicket t = TicketFor(*core);
-  UniqueFd socket = core->TakeSocket();
-  if (absl::Status s = SetCloseOnExec(socket.get(), false); !s.ok()) return s;
-  return absl::StrFormat("%s:%d:%d:%d:%d:%d:%d:%d:%d", kTokenPrefix, socket.Release(),
-                         memory.Release(), t.side, t.wait_mode, t.ring_capacity, t.arena_size,
-                         t.max_dma_size, t.spin_budget_ns);
+  internal::LinkCore::HandOver handed = core->TakeDescriptors();
+  for (const UniqueFd* fd : {&handed.socket, &handed.watch}) {
+    if (!fd->valid()) continue;
+    if (absl::Status s = SetCloseOnExec(fd->get(), false); !s.ok()) return s;
+  }
+  return absl::StrFormat("%s:%d:%d:%d:%d:%d:%d:%d:%d:%d", kTokenPrefix, handed.socket.Release(),
+                         memory.Release(), handed.watch.valid() ? handed.watch.Release() : -1,
+                         t.side, t.wait_mode, t.ring_capacity, t.arena_size, t.max_dma_size,
+                         t.spin_budget_ns);
 }
 
 namespace {
 
-// The parts of a token: prefix, socket, memory, then the ticket's fields.
+// The parts of a token: prefix, socket, memory, watch (-1: none), then the ticket's fields.
 absl::StatusOr<std::vector<int64_t>> ParseToken(absl::string_view token) {
   std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
-  if (parts.size() != 9 || parts[0] != kTokenPrefix) {
+  if (parts.size() != 10 || parts[0] != kTokenPrefix) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "not a link end token (expected ", kTokenPrefix, ":<8 numbers>): \"", token, "\""));
+        "not a link end token (expected ", kTokenPrefix, ":<9 numbers>): \"", token, "\""));
   }
   std::vector<int64_t> numbers;
   for (size_t i = 1; i < parts.size(); ++i) {
     int64_t n;
-    if (!absl::SimpleAtoi(parts[i], &n) || (i < 8 && n < 0)) {
+    bool may_be_negative = i == 3 || i == 9;  // no watch socket; the spin budget
+    if (!absl::SimpleAtoi(parts[i], &n) || (!may_be_negative && n < 0) || (i == 3 && n < -1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("link end token field ", i, " is not a number: \"", parts[i], "\""));
     }
@@ -240,31 +256,34 @@ absl::StatusOr<std::vector<int64_t>> ParseToken(absl::string_view token) {
 absl::StatusOr<Link> AdoptEnd(absl::string_view token) {
   absl::StatusOr<std::vector<int64_t>> n = ParseToken(token);
   if (!n.ok()) return n.status();
-  UniqueFd socket(static_cast<int>((*n)[0])), memory(static_cast<int>((*n)[1]));
-  if (fcntl(socket.get(), F_GETFD) < 0 || fcntl(memory.get(), F_GETFD) < 0) {
-    (void)socket.Release();  // not ours to close: they are not open
-    (void)memory.Release();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the descriptors named by link end token \"", token, "\" are not open here"));
+  UniqueFd socket(static_cast<int>((*n)[0])), memory(static_cast<int>((*n)[1])),
+      watch(static_cast<int>((*n)[2]));
+  for (UniqueFd* fd : {&socket, &memory, &watch}) {
+    if (fd == &watch && !watch.valid()) continue;
+    if (fcntl(fd->get(), F_GETFD) < 0) {
+      for (UniqueFd* other : {&socket, &memory, &watch}) (void)other->Release();  // not ours
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the descriptors named by link end token \"", token, "\" are not open here"));
+    }
+    if (absl::Status s = SetCloseOnExec(fd->get(), true); !s.ok()) return s;
   }
-  if (absl::Status s = SetCloseOnExec(socket.get(), true); !s.ok()) return s;
-  if (absl::Status s = SetCloseOnExec(memory.get(), true); !s.ok()) return s;
   EndTicket ticket{kTicketMagic,
                    kTicketVersion,
-                   static_cast<uint32_t>((*n)[2]),
                    static_cast<uint32_t>((*n)[3]),
-                   static_cast<uint64_t>((*n)[4]),
+                   static_cast<uint32_t>((*n)[4]),
                    static_cast<uint64_t>((*n)[5]),
                    static_cast<uint64_t>((*n)[6]),
-                   (*n)[7]};
-  return Assemble(std::move(socket), std::move(memory), ticket);
+                   static_cast<uint64_t>((*n)[7]),
+                   (*n)[8]};
+  return Assemble(std::move(socket), std::move(memory), std::move(watch), ticket);
 }
 
 void CloseReleasedEnd(absl::string_view token) {
   absl::StatusOr<std::vector<int64_t>> n = ParseToken(token);
   if (!n.ok()) return;
-  close(static_cast<int>((*n)[0]));
-  close(static_cast<int>((*n)[1]));
+  for (int i : {0, 1, 2}) {
+    if ((*n)[i] >= 0) close(static_cast<int>((*n)[i]));
+  }
 }
 
 }  // namespace syslink

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/unique_fd.h"
 #include "syslink/link.h"
 
 namespace syslink {
@@ -53,6 +54,13 @@ namespace syslink {
 
 // In the parent: closes the descriptors a token names, once the child has them.
 void CloseReleasedEnd(absl::string_view token);
+
+// Takes over end `side` of a link from its descriptors (its socket, its region and, for a
+// link the broker made, its watch socket), checking them as ReceiveEnd() does. For code
+// that receives ends by its own means, such as the broker client.
+[[nodiscard]] absl::StatusOr<Link> AdoptEndDescriptors(UniqueFd socket, UniqueFd region,
+                                                       UniqueFd watch, int side,
+                                                       const LinkOptions& options);
 
 class LinkTransfer;  // the implementation, a friend of Link
 

@@ -1,9 +1,19 @@
-// ForkGeneration(): a number that changes in every child a process creates with fork().
+// What fork() must do for link ends: tell an inherited end it is not in its own process,
+// and close, in the child, the descriptors of the ends the parent owns.
 //
-// An end records the generation of the process that owns it and compares it on each call:
-// a cheap load instead of getpid(), which is a system call. The counter is bumped by a
-// pthread_atfork() child handler registered on first use, so it covers fork() (and
-// posix_spawn / system, which never use an end), not a raw clone().
+// ForkGeneration() changes in every child a process creates with fork(). An end records
+// the generation of the process that owns it and compares it on each call: a cheap load
+// instead of getpid(), which is a system call.
+//
+// CloseInForkedChildren(fd) registers a descriptor that a child must not keep: the socket
+// (and watch socket) of an end this process owns. If a child kept the parent's end socket
+// open, the peer would not see it close when the parent dies. The child handler closes
+// every registered descriptor (close() is all a child handler may safely do, see
+// pthread_atfork(3)); an end's code in the child then never closes those numbers again.
+// KeepInForkedChildren(fd) unregisters one, before its owner closes it or hands it over.
+//
+// The handlers are registered with pthread_atfork() on first use, so they cover fork()
+// (and posix_spawn or system(), which never use an end), not a raw clone().
 //
 // Thread safety: any thread.
 
@@ -15,6 +25,9 @@
 namespace syslink::internal {
 
 uint64_t ForkGeneration();
+
+void CloseInForkedChildren(int fd);
+void KeepInForkedChildren(int fd);
 
 }  // namespace syslink::internal
 

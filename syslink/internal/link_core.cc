@@ -30,7 +30,8 @@ uint16_t LoanFlag(DmaDirection direction) {
 
 absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket,
                                                          ring::SharedRegion region, int side,
-                                                         const LinkOptions& options) {
+                                                         const LinkOptions& options,
+                                                         UniqueFd watch) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
   LinkLayout layout(options);
   if (region.size() != layout.total_size) {
@@ -43,16 +44,18 @@ absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket,
   absl::StatusOr<ring::RingConsumer> in =
       ring::RingConsumer::Attach(RingMemory(region, layout, 1 - side), options.wait);
   if (!in.ok()) return in.status();
-  std::shared_ptr<LinkCore> core(new LinkCore(std::move(socket), std::move(region), side,
-                                              options, *std::move(out), *std::move(in)));
+  std::shared_ptr<LinkCore> core(new LinkCore(std::move(socket), std::move(watch),
+                                              std::move(region), side, options,
+                                              *std::move(out), *std::move(in)));
   LinkCore* raw = core.get();
   core->out_.set_external_wake([raw] { raw->WakePeer(); });
   return core;
 }
 
-LinkCore::LinkCore(UniqueFd socket, ring::SharedRegion region, int side,
+LinkCore::LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, int side,
                    const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in)
     : socket_(std::move(socket)),
+      watch_(std::move(watch)),
       region_(std::move(region)),
       side_(side),
       options_(options),
@@ -62,9 +65,32 @@ LinkCore::LinkCore(UniqueFd socket, ring::SharedRegion region, int side,
       in_(std::move(in)),
       own_arena_(region_.data() + layout_.ArenaOffset(side)),
       peer_arena_(region_.data() + layout_.ArenaOffset(1 - side)),
+      inbound_begin_(region_.data() + layout_.RingOffset(1 - side)),
+      inbound_end_(inbound_begin_ + layout_.ring_bytes),
       arena_(options.arena_size),
       generation_(ForkGeneration()),
-      owner_pid_(getpid()) {}
+      owner_pid_(getpid()),
+      outstanding_(
+          reinterpret_cast<MirrorSlot*>(region_.data() + layout_.MirrorOffset(side))) {
+  // A forked child must not hold this end's sockets open (fork_generation.h).
+  CloseInForkedChildren(socket_.get());
+  CloseInForkedChildren(watch_.get());
+}
+
+LinkCore::~LinkCore() { DropDescriptors(); }
+
+void LinkCore::DropDescriptors() {
+  if (OwnedByThisProcess()) {
+    KeepInForkedChildren(socket_.get());
+    KeepInForkedChildren(watch_.get());
+    socket_.Reset();
+    watch_.Reset();
+  } else {
+    // The fork handler closed these numbers in this child; they may name other files now.
+    (void)socket_.Release();
+    (void)watch_.Release();
+  }
+}
 
 bool LinkCore::OwnedByThisProcess() const { return ForkGeneration() == generation_; }
 
@@ -122,10 +148,35 @@ void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
 
 absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::byte> data,
                                         DmaLoan loan, absl::Time deadline) {
+  return SendRequest(command, data, std::move(loan), deadline, deadline);
+}
+
+std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
+                                            std::vector<std::byte>& storage) const {
+  if (!record_held_ || data.empty() || data.data() >= inbound_end_ ||
+      data.data() + data.size() <= inbound_begin_) {
+    return data;
+  }
+  storage.assign(data.begin(), data.end());  // e.g. an echo of the request just received
+  return storage;
+}
+
+absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command,
+                                               std::span<const std::byte> data, DmaLoan loan,
+                                               absl::Time space_deadline,
+                                               absl::Time request_deadline) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  std::vector<std::byte> storage;
+  data = Stable(data, storage);
   ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) return status_;
+  if (outstanding_.full()) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%d requests are already outstanding on this end (answered or given up on, but not "
+        "yet seen replied to); receive some replies first",
+        kMirrorSlots));
+  }
   MessageHeader header{};
   header.magic = kMessageMagic;
   header.version = kMessageVersion;
@@ -144,9 +195,9 @@ absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::b
     header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
     lent = Loan{header.dma_offset, header.dma_length, header.flags};
   }
-  if (absl::Status s = WriteMessage(header, data, deadline); !s.ok()) return s;
+  if (absl::Status s = WriteMessage(header, data, space_deadline); !s.ok()) return s;
   if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
-  outstanding_.Add({next_id_, command, deadline, lent});
+  outstanding_.Add({next_id_, command, request_deadline, lent});
   ++stats_.requests_sent;
   return next_id_++;
 }
@@ -154,6 +205,8 @@ absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::b
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
                              std::span<const std::byte> data, ReplyDma dma) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  std::vector<std::byte> storage;
+  data = Stable(data, storage);
   ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) {
@@ -219,7 +272,14 @@ absl::Status LinkCore::WriteMessage(const MessageHeader& header,
   }
   absl::StatusOr<std::byte*> space = out_.TryReserve(size);
   if (space.ok() && *space == nullptr) space = ReserveSlow(size, deadline);
-  if (!space.ok()) return space.status();
+  if (!space.ok()) {
+    if (absl::IsDataLoss(space.status()) && status_.ok()) {
+      Shutdown(BadMessageError(absl::StrCat("the peer broke the outbound ring: ",
+                                            space.status().message())));
+      return status_;
+    }
+    return space.status();
+  }
   std::memcpy(*space, &header, kMessageHeaderSize);
   if (!data.empty()) std::memcpy(*space + kMessageHeaderSize, data.data(), data.size());
   out_.Commit(size);
@@ -307,13 +367,11 @@ void LinkCore::Shutdown(const absl::Status& why) {
 }
 
 void LinkCore::Close() {
-  if (!OwnedByThisProcess()) {
-    socket_.Reset();
-    return;
+  if (OwnedByThisProcess()) {
+    Shutdown(absl::FailedPreconditionError("this end of the link was closed"));
+    pending_.clear();
   }
-  Shutdown(absl::FailedPreconditionError("this end of the link was closed"));
-  pending_.clear();
-  socket_.Reset();
+  DropDescriptors();
 }
 
 absl::Status LinkCore::CheckQuiescent() {
@@ -338,9 +396,11 @@ absl::Status LinkCore::CheckQuiescent() {
   return absl::OkStatus();
 }
 
-UniqueFd LinkCore::TakeSocket() {
+LinkCore::HandOver LinkCore::TakeDescriptors() {
   status_ = absl::FailedPreconditionError("this end was handed to another process");
-  return std::move(socket_);
+  KeepInForkedChildren(socket_.get());
+  KeepInForkedChildren(watch_.get());
+  return {std::move(socket_), std::move(watch_)};
 }
 
 LinkStats LinkCore::stats() const {

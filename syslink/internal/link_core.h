@@ -40,12 +40,16 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
  public:
   // Attaches end `side` (0 or 1) of the link whose region is `region` and whose socket
   // end is `socket`. The rings must have been initialized by whoever created the link.
+  // `watch`, for a link made by the broker, is the end's watch socket: it is only held
+  // (and handed over with the end), so that the broker sees it close with the end.
   static absl::StatusOr<std::shared_ptr<LinkCore>> Open(UniqueFd socket,
                                                         ring::SharedRegion region, int side,
-                                                        const LinkOptions& options);
+                                                        const LinkOptions& options,
+                                                        UniqueFd watch = UniqueFd());
 
   LinkCore(const LinkCore&) = delete;
   LinkCore& operator=(const LinkCore&) = delete;
+  ~LinkCore();
 
   absl::StatusOr<DmaBuffer> AllocateBuffer(size_t bytes, absl::Time deadline);
   absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
@@ -68,8 +72,13 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::Status CheckQuiescent();
   int side() const { return side_; }
   const ring::SharedRegion& region() const { return region_; }
-  // Gives up the socket (the region's descriptor stays with region()); the end is closed.
-  UniqueFd TakeSocket();
+  // Gives up the socket and the watch socket (the region's descriptor stays with
+  // region()); the end is closed here.
+  struct HandOver {
+    UniqueFd socket;
+    UniqueFd watch;
+  };
+  HandOver TakeDescriptors();
 
   // Called by DmaBuffer's and PeerBuffer's destructors.
   void ReturnBuffer(uint64_t offset);
@@ -79,13 +88,23 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   enum class Step { kMessage, kHandled, kEmpty, kBroken };
   enum class WaitOutcome { kReady, kTimedOut, kPeerGone };
 
-  LinkCore(UniqueFd socket, ring::SharedRegion region, int side, const LinkOptions& options,
-           ring::RingProducer out, ring::RingConsumer in);
+  LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, int side,
+           const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in);
 
   absl::Status CheckOwner() const;
   bool OwnedByThisProcess() const;
 
   // Sending (link_core.cc).
+  absl::StatusOr<uint64_t> SendRequest(uint32_t command, std::span<const std::byte> data,
+                                       DmaLoan loan, absl::Time space_deadline,
+                                       absl::Time request_deadline);
+  // `data`, or a copy of it in `storage` if it lies in an inbound record about to be
+  // released.
+  std::span<const std::byte> Stable(std::span<const std::byte> data,
+                                    std::vector<std::byte>& storage) const;
+  // Gives up the descriptors this end holds open (closing them unless a forked child's
+  // handler already did).
+  void DropDescriptors();
   absl::Status WriteMessage(const MessageHeader& header, std::span<const std::byte> data,
                             absl::Time deadline);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
@@ -126,6 +145,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   };
 
   UniqueFd socket_;
+  UniqueFd watch_;
   ring::SharedRegion region_;
   int side_;
   LinkOptions options_;
@@ -135,6 +155,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   ring::RingConsumer in_;
   std::byte* own_arena_;
   std::byte* peer_arena_;
+  const std::byte* inbound_begin_;  // the ring this end reads
+  const std::byte* inbound_end_;
   DmaArena arena_;
   uint64_t generation_;  // the fork generation of the owning process
   pid_t owner_pid_;

@@ -4,6 +4,8 @@
 //   ring_stride              ring written by end 1 (end 0 reads it)
 //   2 * ring_stride          DMA arena of end 0
 //   + arena_size             DMA arena of end 1
+//   + arena_size             outstanding-request mirror of end 0 (mirror_format.h)
+//   + kMirrorBytes           outstanding-request mirror of end 1
 //
 // Every part starts on a page boundary. Both ends compute the layout from the same
 // LinkOptions, and the region's size is checked against it when an end maps the region.
@@ -15,6 +17,7 @@
 #include <cstdint>
 
 #include "syslink/link_options.h"
+#include "syslink/mirror_format.h"
 
 namespace syslink::internal {
 
@@ -28,6 +31,9 @@ struct LinkLayout {
 
   uint64_t RingOffset(int writer) const { return writer * ring_stride; }
   uint64_t ArenaOffset(int owner) const { return 2 * ring_stride + owner * arena_size; }
+  uint64_t MirrorOffset(int owner) const {
+    return 2 * ring_stride + 2 * arena_size + owner * kMirrorBytes;
+  }
 };
 
 }  // namespace syslink::internal

@@ -36,7 +36,12 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
     return Violation(BadMessageError(
         absl::StrCat("the peer broke the inbound ring: ", record.status().message())));
   }
-  if (!record->has_value()) return Step::kEmpty;
+  if (!record->has_value()) {
+    // TryRead may have stepped over padding; hand its space back now, or a sender waiting
+    // for it would wait until this end next returns a message.
+    if (!record_held_) in_.Release();
+    return Step::kEmpty;
+  }
   std::span<const std::byte> payload = (*record)->payload;
   MessageHeader header;
   if (payload.size() >= kMessageHeaderSize) {
@@ -112,8 +117,8 @@ Message LinkCore::SyntheticReply(const MessageHeader& header, const absl::Status
 
 LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const std::byte> data,
                                  Message* out) {
-  std::optional<OutstandingRequest> request = outstanding_.Take(header.message_id);
-  if (!request) {
+  const OutstandingRequest* request = outstanding_.Find(header.message_id);
+  if (request == nullptr) {
     if (std::optional<std::optional<Loan>> loan = outstanding_.TakeAbandoned(header.message_id)) {
       // A late reply to a request given up on: drop it, reclaim what was lent.
       if (*loan) FreeLoan(**loan);
@@ -142,6 +147,10 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
     return Violation(BadMessageError(absl::StrFormat(
         "reply %d does not return the buffer its request lent to fill", header.message_id)));
   }
+  // Checked: now the request is answered. (Taken only now, so that a violating reply
+  // leaves its request to be completed with BAD_MESSAGE like every other.)
+  std::optional<OutstandingRequest> answered = outstanding_.Take(header.message_id);
+  request = &*answered;
   *out = Message{};
   out->kind = MessageKind::kReply;
   out->id = header.message_id;
@@ -253,8 +262,10 @@ absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
 
 absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::byte> data,
                                        DmaLoan loan, absl::Time deadline) {
-  // The deadline is this call's to enforce, so the request is registered without one.
-  absl::StatusOr<uint64_t> id = Send(command, data, std::move(loan), absl::InfiniteFuture());
+  // The deadline bounds the wait for ring space; the wait for the reply is this call's to
+  // enforce, so the request is registered without one.
+  absl::StatusOr<uint64_t> id =
+      SendRequest(command, data, std::move(loan), deadline, absl::InfiniteFuture());
   if (!id.ok()) return id.status();
   while (true) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {

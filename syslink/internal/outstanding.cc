@@ -2,9 +2,33 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
+
 namespace syslink::internal {
 
+OutstandingRequests::OutstandingRequests(MirrorSlot* mirror) : mirror_(mirror) {
+  if (mirror_ == nullptr) return;
+  free_slots_.reserve(kMirrorSlots);
+  for (uint32_t slot = kMirrorSlots; slot > 0; --slot) free_slots_.push_back(slot - 1);
+}
+
+void OutstandingRequests::ClearSlot(uint32_t slot) {
+  if (mirror_ == nullptr) return;
+  mirror_[slot].id.store(0, std::memory_order_release);
+  free_slots_.push_back(slot);
+}
+
 void OutstandingRequests::Add(OutstandingRequest request) {
+  if (mirror_ != nullptr) {
+    request.slot = free_slots_.back();
+    free_slots_.pop_back();
+    MirrorSlot& slot = mirror_[request.slot];
+    slot.command = request.command;
+    slot.reserved = 0;
+    slot.sent_unix_ns = absl::ToUnixNanos(absl::Now());
+    slot.dma_bytes = request.loan ? request.loan->length : 0;
+    slot.id.store(request.id, std::memory_order_release);  // last: the slot is complete
+  }
   if (request.deadline != absl::InfiniteFuture()) {
     deadlines_.emplace(request.deadline, request.id);
   }
@@ -12,7 +36,12 @@ void OutstandingRequests::Add(OutstandingRequest request) {
   requests_.emplace(id, std::move(request));
 }
 
-std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
+const OutstandingRequest* OutstandingRequests::Find(uint64_t id) const {
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : &it->second;
+}
+
+std::optional<OutstandingRequest> OutstandingRequests::Remove(uint64_t id) {
   auto it = requests_.find(id);
   if (it == requests_.end()) return std::nullopt;
   OutstandingRequest request = std::move(it->second);
@@ -21,16 +50,25 @@ std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
   return request;
 }
 
+std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
+  std::optional<OutstandingRequest> request = Remove(id);
+  if (request) ClearSlot(request->slot);
+  return request;
+}
+
 std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
-  std::optional<OutstandingRequest> request = Take(id);
-  if (request) abandoned_.emplace(id, request->loan);
+  // The mirror slot stays filled: the broker may still answer it, and that answer (or the
+  // late real one) is what finally frees it.
+  std::optional<OutstandingRequest> request = Remove(id);
+  if (request) abandoned_.emplace(id, Abandoned{request->loan, request->slot});
   return request;
 }
 
 std::optional<std::optional<Loan>> OutstandingRequests::TakeAbandoned(uint64_t id) {
   auto it = abandoned_.find(id);
   if (it == abandoned_.end()) return std::nullopt;
-  std::optional<Loan> loan = it->second;
+  std::optional<Loan> loan = it->second.loan;
+  ClearSlot(it->second.slot);
   abandoned_.erase(it);
   return loan;
 }
@@ -50,7 +88,10 @@ std::vector<uint64_t> OutstandingRequests::Expired(absl::Time now) const {
 std::vector<OutstandingRequest> OutstandingRequests::TakeAll() {
   std::vector<OutstandingRequest> all;
   all.reserve(requests_.size());
-  for (auto& [id, request] : requests_) all.push_back(std::move(request));
+  for (auto& [id, request] : requests_) {
+    ClearSlot(request.slot);
+    all.push_back(std::move(request));
+  }
   std::sort(all.begin(), all.end(), [](const OutstandingRequest& a, const OutstandingRequest& b) {
     return a.id < b.id;
   });
@@ -61,8 +102,9 @@ std::vector<OutstandingRequest> OutstandingRequests::TakeAll() {
 
 std::vector<Loan> OutstandingRequests::TakeAllAbandoned() {
   std::vector<Loan> loans;
-  for (auto& [id, loan] : abandoned_) {
-    if (loan) loans.push_back(*loan);
+  for (auto& [id, abandoned] : abandoned_) {
+    ClearSlot(abandoned.slot);
+    if (abandoned.loan) loans.push_back(*abandoned.loan);
   }
   abandoned_.clear();
   return loans;

@@ -14,6 +14,10 @@
 // CompleteUnreplied is used both by an end that sees its peer vanish and by the broker,
 // which writes the replies it returns into the survivor's inbound ring.
 //
+// With a mirror (mirror_format.h), the table keeps one MirrorSlot per request (outstanding
+// or abandoned) up to date in shared memory, so the broker can answer for a vanished peer.
+// Then at most kMirrorSlots requests may be in the table at once (full()).
+//
 // Thread safety: not thread-safe; the owning end serializes access.
 
 #ifndef SYSLINK_SYSLINK_INTERNAL_OUTSTANDING_H_
@@ -29,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
 namespace syslink::internal {
@@ -45,12 +50,22 @@ struct OutstandingRequest {
   uint32_t command = 0;
   absl::Time deadline = absl::InfiniteFuture();
   std::optional<Loan> loan;
+  uint32_t slot = 0;  // its mirror slot (set by Add)
 };
 
 class OutstandingRequests {
  public:
-  // `request.id` must not be outstanding already.
+  // `mirror` (kMirrorSlots slots in shared memory, written only by this table) may be null.
+  explicit OutstandingRequests(MirrorSlot* mirror = nullptr);
+
+  // True when a mirrored table has no free slot: Add() must wait.
+  bool full() const { return mirror_ != nullptr && free_slots_.empty(); }
+
+  // `request.id` (non-zero) must not be outstanding already, and the table not full().
   void Add(OutstandingRequest request);
+
+  // The outstanding request `id`, left in place; null if there is none.
+  const OutstandingRequest* Find(uint64_t id) const;
 
   // Removes and returns request `id`, if it is outstanding.
   std::optional<OutstandingRequest> Take(uint64_t id);
@@ -78,9 +93,19 @@ class OutstandingRequests {
   size_t abandoned() const { return abandoned_.size(); }
 
  private:
+  struct Abandoned {
+    std::optional<Loan> loan;
+    uint32_t slot;
+  };
+  // Removes request `id` from the outstanding set, leaving its mirror slot alone.
+  std::optional<OutstandingRequest> Remove(uint64_t id);
+  void ClearSlot(uint32_t slot);
+
   absl::flat_hash_map<uint64_t, OutstandingRequest> requests_;
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;  // finite deadlines only
-  absl::flat_hash_map<uint64_t, std::optional<Loan>> abandoned_;
+  absl::flat_hash_map<uint64_t, Abandoned> abandoned_;
+  MirrorSlot* mirror_;
+  std::vector<uint32_t> free_slots_;
 };
 
 // A request left unanswered: what a synthetic reply must name.

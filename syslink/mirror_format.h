@@ -1,0 +1,43 @@
+// The outstanding-request mirror: each end's table of the requests it has sent and not
+// seen answered, kept in the link's region for the broker to read.
+//
+// The broker reads the mirror when an end's last holder is gone, to write a synthetic
+// PEER_DIED reply for every request the surviving end is still waiting on, and syslinkctl
+// shows it (request ids, commands, ages, DMA bytes lent). docs/wire-format.md specifies it
+// in prose.
+//
+// One writer: the end that owns the table. A slot is filled (command, time, DMA bytes,
+// then `id` with release) when a request is sent, and emptied (`id` = 0, release) when its
+// reply arrives or, for a request given up on, when the late reply arrives or the peer is
+// gone. Readers load `id` with acquire and copy the slot; everything read is untrusted:
+// the broker writes replies only into the ring of the end that is gone, and the survivor
+// checks them like any other reply.
+
+#ifndef SYSLINK_SYSLINK_MIRROR_FORMAT_H_
+#define SYSLINK_SYSLINK_MIRROR_FORMAT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace syslink {
+
+// Requests one end may have outstanding (including those given up on and not yet answered).
+inline constexpr uint32_t kMirrorSlots = 4096;
+
+struct MirrorSlot {
+  std::atomic<uint64_t> id;  // 0: empty
+  uint32_t command;
+  uint32_t reserved;
+  int64_t sent_unix_ns;  // when the request was sent
+  uint64_t dma_bytes;    // bytes of the sender's arena lent with it
+};
+
+static_assert(sizeof(MirrorSlot) == 32);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+inline constexpr size_t kMirrorBytes = kMirrorSlots * sizeof(MirrorSlot);
+
+}  // namespace syslink
+
+#endif  // SYSLINK_SYSLINK_MIRROR_FORMAT_H_
