@@ -1,0 +1,151 @@
+// The broker in this process (its event loop on a thread), reached through the client API.
+
+#include "syslink/broker/broker.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "syslink/broker/client.h"
+#include "syslink/status.h"
+
+namespace syslink::broker {
+namespace {
+
+using ::testing::HasSubstr;
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Short: a Unix socket path has at most 107 bytes, and TEST_TMPDIR can be longer.
+    static int count = 0;
+    dir_ = absl::StrCat("/tmp/sl-broker-test-", getpid(), "-", count++);
+    socket_path_ = dir_ + "/broker.sock";
+    absl::StatusOr<std::unique_ptr<Broker>> broker = Broker::Start({.socket_path = socket_path_});
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    thread_ = std::thread([this] { ASSERT_TRUE(broker_->Run().ok()); });
+    options_.socket_path = socket_path_;
+    options_.start_broker = false;
+    options_.timeout = absl::Seconds(5);
+  }
+  void TearDown() override {
+    broker_->Stop();
+    thread_.join();
+    broker_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  std::string socket_path_;
+  std::unique_ptr<Broker> broker_;
+  std::thread thread_;
+  BrokerConnectOptions options_;
+};
+
+TEST_F(BrokerTest, SocketDirectoryIsPrivate) {
+  struct stat st;
+  ASSERT_EQ(stat(socket_path_.substr(0, socket_path_.rfind('/')).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(stat(socket_path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(BrokerTest, SecondBrokerOnTheSameSocketIsRefused) {
+  absl::StatusOr<std::unique_ptr<Broker>> second = Broker::Start({.socket_path = socket_path_});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("another syslinkd"));
+}
+
+TEST_F(BrokerTest, ConnectByNameMakesALinkAndAttestsTheClient) {
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.echo", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  absl::StatusOr<Link> client = ConnectToService("test.echo", options_);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(incoming.ok()) << incoming.status();
+  EXPECT_EQ(incoming->client.pid, getpid());
+  EXPECT_EQ(incoming->client.uid, getuid());
+  EXPECT_EQ(incoming->client.gid, getgid());
+
+  ASSERT_TRUE(client->Send(1, AsBytes("hello")).ok());
+  absl::StatusOr<Message> request = incoming->link.Receive(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->DataAsString(), "hello");
+}
+
+TEST_F(BrokerTest, UnknownNameIsNotFound) {
+  absl::StatusOr<Link> client = ConnectToService("no.such.service", options_);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("no.such.service"));
+}
+
+TEST_F(BrokerTest, PolicyThatExcludesTheCallerIsPermissionDenied) {
+  if (getuid() == 0) GTEST_SKIP() << "root may connect to anything";
+  AccessPolicy policy;
+  policy.allowed_uids = {getuid() + 1};
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.private", policy, {}, options_);
+  ASSERT_TRUE(service.ok());
+  absl::StatusOr<Link> client = ConnectToService("test.private", options_);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, NameTakenIsAlreadyExists) {
+  absl::StatusOr<ServiceRegistration> first =
+      ServiceRegistration::Register("test.taken", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<ServiceRegistration> second =
+      ServiceRegistration::Register("test.taken", AccessPolicy::SameUser(), {}, options_);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(BrokerTest, ClosedEndIsAnsweredForByTheBroker) {
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.closer", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(service.ok());
+  absl::StatusOr<Link> client = ConnectToService("test.closer", options_);
+  ASSERT_TRUE(client.ok());
+  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(incoming.ok());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(client->Send(1, AsBytes("x")).ok());
+  incoming->link.Close();
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<Message> reply = client->Receive(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_TRUE(IsPeerDied(reply->status)) << reply->status;
+  }
+  absl::StatusOr<Listing> listing = ListBroker(options_);
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->counters.ends_closed, 1u);
+}
+
+TEST_F(BrokerTest, ListingShowsServicesLinksAndPendingRequests) {
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.listed", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(service.ok());
+  absl::StatusOr<Link> client = ConnectToService("test.listed", options_);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client->Send(42, AsBytes("x")).ok());
+  absl::StatusOr<Listing> listing = ListBroker(options_);
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->services.size(), 1u);
+  EXPECT_EQ(listing->services[0].name, "test.listed");
+  EXPECT_EQ(listing->services[0].owner.pid, getpid());
+  ASSERT_EQ(listing->links.size(), 1u);
+  ASSERT_EQ(listing->links[0].pending[0].size(), 1u);
+  EXPECT_EQ(listing->links[0].pending[0][0].command, 42u);
+  EXPECT_EQ(listing->broker_pid, getpid());
+}
+
+}  // namespace
+}  // namespace syslink::broker

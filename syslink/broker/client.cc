@@ -1,0 +1,209 @@
+#include "syslink/broker/client.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/errno_status.h"
+#include "syslink/broker/control_socket.h"
+#include "syslink/broker/embedded_broker.h"
+#include "syslink/broker/paths.h"
+#include "syslink/end_transfer.h"
+
+extern char** environ;
+
+namespace syslink::broker {
+namespace {
+
+absl::StatusOr<std::string> SocketPathFor(const BrokerConnectOptions& options) {
+  if (!options.socket_path.empty()) return options.socket_path;
+  return BrokerSocketPath();
+}
+
+// A connection to the broker at `path`, starting a broker when none answers (if allowed),
+// and retrying until `deadline`.
+absl::StatusOr<UniqueFd> Dial(const std::string& path, bool start_broker, absl::Time deadline) {
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  bool started = false;
+  absl::Duration backoff = absl::Milliseconds(1);
+  while (true) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return ErrnoStatus("socket to reach the broker");
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+      return fd;
+    }
+    int error = errno;
+    if (error != ENOENT && error != ECONNREFUSED && error != EAGAIN && error != EINTR) {
+      return ErrnoStatus(absl::StrCat("connect to the broker at ", path), error);
+    }
+    if (start_broker && !started) {
+      if (absl::Status s = StartBroker(path); !s.ok()) return s;
+      started = true;
+    }
+    if (absl::Now() + backoff > deadline) {
+      return absl::UnavailableError(absl::StrFormat(
+          "no broker answers at %s%s", path,
+          start_broker ? ", and the one this process started did not come up in time"
+                       : "; start one (syslinkd --socket PATH) or allow the library to"));
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(50));
+  }
+}
+
+// Sends a request and waits for its answer.
+absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequence,
+                                       const std::vector<std::byte>& body, absl::Time deadline) {
+  if (absl::Status s = SendControl(fd, type, sequence, body, {}); !s.ok()) return s;
+  while (true) {
+    absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, deadline);
+    if (!packet.ok()) return packet.status();
+    if (packet->type == ControlType::kAnswer && packet->sequence == sequence) return packet;
+  }
+}
+
+// The end named by an answer or event and the descriptors that came with it.
+absl::StatusOr<Link> EndFrom(std::vector<UniqueFd>& fds, uint32_t side,
+                             const LinkOptions& options) {
+  if (fds.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the broker sent %d descriptors with a link end, expected 3", fds.size()));
+  }
+  return AdoptEndDescriptors(std::move(fds[0]), std::move(fds[1]), std::move(fds[2]),
+                             static_cast<int>(side), options);
+}
+
+}  // namespace
+
+absl::StatusOr<Link> ConnectToService(const std::string& name,
+                                      const BrokerConnectOptions& options) {
+  if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
+  absl::StatusOr<std::string> path = SocketPathFor(options);
+  if (!path.ok()) return path.status();
+  absl::Time deadline = absl::Now() + options.timeout;
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options.start_broker, deadline);
+  if (!broker.ok()) return broker.status();
+  absl::StatusOr<ControlPacket> packet =
+      Exchange(broker->get(), ControlType::kConnect, 1, EncodeName(name), deadline);
+  if (!packet.ok()) return packet.status();
+  absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
+  if (!answer.ok()) return answer.status();
+  if (!answer->status.ok()) return answer->status;
+  return EndFrom(packet->fds, answer->side, answer->options);
+}
+
+absl::StatusOr<Listing> ListBroker(const BrokerConnectOptions& options) {
+  absl::StatusOr<std::string> path = SocketPathFor(options);
+  if (!path.ok()) return path.status();
+  absl::Time deadline = absl::Now() + options.timeout;
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options.start_broker, deadline);
+  if (!broker.ok()) return broker.status();
+  absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kList, 1, {}, deadline);
+  if (!packet.ok()) return packet.status();
+  absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
+  if (!answer.ok()) return answer.status();
+  if (!answer->status.ok()) return answer->status;
+  return std::move(answer->listing);
+}
+
+absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
+    const std::string& name, const AccessPolicy& policy, const LinkOptions& link_options,
+    const BrokerConnectOptions& options) {
+  if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
+  if (absl::Status s = ValidateLinkOptions(link_options); !s.ok()) return s;
+  ServiceRegistration registration(RegisterRequest{name, policy, link_options}, options);
+  if (absl::Status s = registration.Reconnect(absl::Now() + options.timeout); !s.ok()) return s;
+  return registration;
+}
+
+absl::Status ServiceRegistration::Reconnect(absl::Time deadline) {
+  connection_.Reset();
+  absl::StatusOr<std::string> path = SocketPathFor(options_);
+  if (!path.ok()) return path.status();
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options_.start_broker, deadline);
+  if (!broker.ok()) return broker.status();
+  absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kRegister,
+                                                  ++sequence_, EncodeRegister(request_), deadline);
+  if (!packet.ok()) return packet.status();
+  absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
+  if (!answer.ok()) return answer.status();
+  if (!answer->status.ok()) return answer->status;
+  connection_ = *std::move(broker);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
+  while (true) {
+    if (!connection_.valid()) {
+      // The broker went away: find (or start) a new one and register again.
+      absl::Time by = std::min(deadline, absl::Now() + options_.timeout);
+      if (absl::Status s = Reconnect(by); !s.ok()) return s;
+    }
+    absl::StatusOr<ControlPacket> packet = ReceiveControl(connection_.get(), deadline);
+    if (!packet.ok()) {
+      if (absl::IsDeadlineExceeded(packet.status())) return packet.status();
+      connection_.Reset();
+      continue;
+    }
+    if (packet->type != ControlType::kNewLink) continue;
+    absl::StatusOr<NewLinkEvent> event = DecodeNewLink(packet->body);
+    if (!event.ok()) return event.status();
+    absl::StatusOr<Link> link = EndFrom(packet->fds, event->side, event->options);
+    if (!link.ok()) return link.status();
+    return IncomingLink{*std::move(link), event->client, event->link_id};
+  }
+}
+
+absl::Status StartBroker(const std::string& socket_path) {
+  // Everything the child needs is built here: between fork() and exec() it may only make
+  // async-signal-safe calls.
+  std::string marker = absl::StrCat(kEmbeddedBrokerEnv, "=", socket_path);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, kEmbeddedBrokerEnv, std::strlen(kEmbeddedBrokerEnv)) != 0) {
+      envp.push_back(*e);
+    }
+  }
+  envp.push_back(marker.data());
+  envp.push_back(nullptr);
+  char name[] = "syslinkd";
+  char* argv[] = {name, nullptr};
+  pid_t child = fork();
+  if (child < 0) return ErrnoStatus("fork to start syslinkd");
+  if (child == 0) {
+    setsid();  // not in the caller's session or process group
+    pid_t grandchild = fork();
+    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    // Nothing of the caller's may stay open in the broker: it would keep link ends alive.
+    close_range(3, ~0U, 0);
+    if (chdir("/") != 0) _exit(126);
+    execve("/proc/self/exe", argv, envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::UnavailableError("could not start syslinkd (fork failed)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace syslink::broker

@@ -1,0 +1,90 @@
+#include "syslink/broker/vanished_end.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+
+#include "base/errno_status.h"
+#include "ring/ring_producer.h"
+#include "ring/shared_region.h"
+#include "syslink/internal/link_layout.h"
+#include "syslink/internal/outstanding.h"
+#include "syslink/mirror_format.h"
+
+namespace syslink::broker {
+namespace {
+
+absl::StatusOr<ring::SharedRegion> MapRegion(int region_fd, const internal::LinkLayout& layout) {
+  UniqueFd copy(fcntl(region_fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy.valid()) return ErrnoStatus("dup of a link region");
+  return ring::SharedRegion::Map(std::move(copy), layout.total_size);
+}
+
+// A mirror slot, copied out of shared memory.
+struct MirroredRequest {
+  uint64_t id;
+  uint32_t command;
+  int64_t sent_unix_ns;
+  uint64_t dma_bytes;
+};
+
+// The non-empty slots of an end's mirror, each copied once (the end may still change it).
+std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
+                                        const internal::LinkLayout& layout, int side) {
+  auto* slots = reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side));
+  std::vector<MirroredRequest> found;
+  for (uint32_t i = 0; i < kMirrorSlots; ++i) {
+    uint64_t id = slots[i].id.load(std::memory_order_acquire);
+    if (id == 0) continue;
+    MirroredRequest& copy = found.emplace_back();
+    copy.id = id;
+    std::memcpy(&copy.command, &slots[i].command, sizeof(copy.command));
+    std::memcpy(&copy.sent_unix_ns, &slots[i].sent_unix_ns, sizeof(copy.sent_unix_ns));
+    std::memcpy(&copy.dma_bytes, &slots[i].dma_bytes, sizeof(copy.dma_bytes));
+  }
+  return found;
+}
+
+}  // namespace
+
+absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& options,
+                                         int vanished_side) {
+  internal::LinkLayout layout(options);
+  absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
+  if (!region.ok()) return region.status();
+  std::vector<internal::Unreplied> unreplied;
+  for (const MirroredRequest& request : CopyMirror(*region, layout, 1 - vanished_side)) {
+    unreplied.push_back({request.id, request.command});
+  }
+  if (unreplied.empty()) return 0;
+  absl::StatusOr<ring::RingProducer> producer = ring::RingProducer::Attach(
+      {region->data() + layout.RingOffset(vanished_side), layout.ring_bytes}, options.wait);
+  if (!producer.ok()) return producer.status();
+  int written = 0;
+  for (const MessageHeader& reply :
+       internal::CompleteUnreplied(unreplied, absl::StatusCode::kUnavailable)) {
+    absl::StatusOr<std::byte*> space = producer->TryReserve(sizeof(reply));
+    if (!space.ok() || *space == nullptr) break;  // the survivor's own detection covers the rest
+    std::memcpy(*space, &reply, sizeof(reply));
+    producer->Commit(sizeof(reply));
+    ++written;
+  }
+  producer->Publish();  // a sleeping survivor also wakes on its socket's hang-up
+  return written;
+}
+
+absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
+    int region_fd, const LinkOptions& options, int side, absl::Time now) {
+  internal::LinkLayout layout(options);
+  absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
+  if (!region.ok()) return region.status();
+  std::vector<PendingRequestListing> pending;
+  int64_t now_ns = absl::ToUnixNanos(now);
+  for (const MirroredRequest& request : CopyMirror(*region, layout, side)) {
+    pending.push_back({request.id, request.command, now_ns - request.sent_unix_ns,
+                       request.dma_bytes});
+  }
+  return pending;
+}
+
+}  // namespace syslink::broker
