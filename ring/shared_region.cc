@@ -15,11 +15,17 @@
 namespace syslink::ring {
 namespace {
 
-// Maps `size` bytes of `fd` shared and pre-faulted, excluded from fork().
-absl::StatusOr<std::byte*> MapShared(int fd, size_t size) {
-  void* address =
-      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+// Maps `size` bytes of `fd` shared, its first `populate_bytes` pre-faulted, excluded from
+// fork().
+absl::StatusOr<std::byte*> MapShared(int fd, size_t size, size_t populate_bytes) {
+  bool all = populate_bytes >= size;
+  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | (all ? MAP_POPULATE : 0), fd, 0);
   if (address == MAP_FAILED) return ErrnoStatus("mmap of shared region");
+  if (!all && populate_bytes > 0) {
+    // Best effort: without it (a kernel before 5.14) the prefix faults in on first use.
+    (void)madvise(address, populate_bytes, MADV_POPULATE_WRITE);
+  }
   if (madvise(address, size, MADV_DONTFORK) != 0) {
     absl::Status status = ErrnoStatus("madvise(MADV_DONTFORK) of shared region");
     munmap(address, size);
@@ -45,7 +51,8 @@ std::string DescribeSeals(int seals) {
 
 int RequiredSeals() { return F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL; }
 
-absl::StatusOr<SharedRegion> SharedRegion::Create(const std::string& name, size_t size) {
+absl::StatusOr<SharedRegion> SharedRegion::Create(const std::string& name, size_t size,
+                                                  size_t populate_bytes) {
   if (size == 0) return absl::InvalidArgumentError("shared region size must not be 0");
   UniqueFd fd(memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd.valid()) return ErrnoStatus("memfd_create");
@@ -56,12 +63,13 @@ absl::StatusOr<SharedRegion> SharedRegion::Create(const std::string& name, size_
   if (fcntl(fd.get(), F_ADD_SEALS, RequiredSeals()) != 0) {
     return ErrnoStatus("fcntl(F_ADD_SEALS) on shared region");
   }
-  absl::StatusOr<std::byte*> data = MapShared(fd.get(), size);
+  absl::StatusOr<std::byte*> data = MapShared(fd.get(), size, populate_bytes);
   if (!data.ok()) return data.status();
   return SharedRegion(std::move(fd), *data, size);
 }
 
-absl::StatusOr<SharedRegion> SharedRegion::Map(UniqueFd fd, size_t expected_size) {
+absl::StatusOr<SharedRegion> SharedRegion::Map(UniqueFd fd, size_t expected_size,
+                                               size_t populate_bytes) {
   if (expected_size == 0) return absl::InvalidArgumentError("shared region size must not be 0");
   int seals = fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0) {
@@ -82,7 +90,7 @@ absl::StatusOr<SharedRegion> SharedRegion::Map(UniqueFd fd, size_t expected_size
         "refusing to map shared region: it holds %d bytes, expected exactly %d",
         st.st_size, expected_size));
   }
-  absl::StatusOr<std::byte*> data = MapShared(fd.get(), expected_size);
+  absl::StatusOr<std::byte*> data = MapShared(fd.get(), expected_size, populate_bytes);
   if (!data.ok()) return data.status();
   return SharedRegion(std::move(fd), *data, expected_size);
 }

@@ -7,8 +7,10 @@
 //   absl::StatusOr<SharedRegion> mine = SharedRegion::Map(std::move(received), 1 << 20);
 //
 // Create() makes a memfd of the given size, seals it against shrinking and growing and
-// against further sealing (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), maps it shared with
-// MAP_POPULATE (no page faults on the hot path) and marks the mapping MADV_DONTFORK.
+// against further sealing (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), maps it shared,
+// pre-faults it (MAP_POPULATE: no page faults on the hot path) and marks the mapping
+// MADV_DONTFORK. `populate_bytes` limits pre-faulting to a prefix of the region
+// (MADV_POPULATE_WRITE); the rest faults in on first use.
 //
 // Map() trusts nothing about the descriptor: before mapping it checks that the seals are
 // all present (an unsealed file could be truncated under us, and touching the lost pages
@@ -46,11 +48,16 @@ class SharedRegion {
  public:
   // Creates and maps a sealed memfd of `size` bytes. `name` shows in /proc/PID/fd.
   [[nodiscard]] static absl::StatusOr<SharedRegion> Create(const std::string& name,
-                                                           size_t size);
+                                                           size_t size,
+                                                           size_t populate_bytes = kAll);
 
   // Maps the region behind `fd` after checking its seals and that it holds exactly
   // `expected_size` bytes. Takes ownership of `fd` in every case.
-  [[nodiscard]] static absl::StatusOr<SharedRegion> Map(UniqueFd fd, size_t expected_size);
+  [[nodiscard]] static absl::StatusOr<SharedRegion> Map(UniqueFd fd, size_t expected_size,
+                                                        size_t populate_bytes = kAll);
+
+  // Pre-fault the whole region.
+  static constexpr size_t kAll = ~size_t{0};
 
   SharedRegion(SharedRegion&& other) noexcept;
   SharedRegion& operator=(SharedRegion&& other) noexcept;

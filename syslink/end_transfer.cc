@@ -123,7 +123,7 @@ absl::StatusOr<Link> AdoptEndDescriptors(UniqueFd socket, UniqueFd region, Uniqu
   }
   internal::LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> mapped =
-      ring::SharedRegion::Map(std::move(region), layout.total_size);
+      ring::SharedRegion::Map(std::move(region), layout.total_size, layout.hot_bytes());
   if (!mapped.ok()) return mapped.status();
   absl::StatusOr<std::shared_ptr<internal::LinkCore>> core = internal::LinkCore::Open(
       std::move(socket), *std::move(mapped), side, options, std::move(watch));

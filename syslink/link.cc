@@ -47,7 +47,7 @@ absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
   internal::LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region =
-      ring::SharedRegion::Create("syslink-link", layout.total_size);
+      ring::SharedRegion::Create("syslink-link", layout.total_size, layout.hot_bytes());
   if (!region.ok()) return region.status();
   for (int writer : {0, 1}) {
     absl::Status s = ring::InitializeRing(
@@ -61,7 +61,8 @@ absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {
   UniqueFd first_socket(sockets[0]), second_socket(sockets[1]);
   // Each end maps the region on its own, as it would in a process of its own.
   absl::StatusOr<ring::SharedRegion> second_region =
-      ring::SharedRegion::Map(UniqueFd(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0)), layout.total_size);
+      ring::SharedRegion::Map(UniqueFd(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0)),
+                              layout.total_size, layout.hot_bytes());
   if (!second_region.ok()) return second_region.status();
   absl::StatusOr<std::shared_ptr<internal::LinkCore>> first =
       internal::LinkCore::Open(std::move(first_socket), *std::move(region), 0, options);

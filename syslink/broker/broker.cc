@@ -110,7 +110,9 @@ void Broker::Unwatch(int fd) { epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullpt
 
 void Broker::Stop() {
   uint64_t one = 1;
-  (void)write(stop_.get(), &one, sizeof(one));
+  if (write(stop_.get(), &one, sizeof(one)) < 0) {
+    // The eventfd cannot be full: nothing to do.
+  }
 }
 
 absl::Status Broker::Run() {

@@ -27,7 +27,7 @@ absl::StatusOr<LinkResources> MakeLinkResources(const LinkOptions& options) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
   internal::LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region =
-      ring::SharedRegion::Create("syslink-link", layout.total_size);
+      ring::SharedRegion::Create("syslink-link", layout.total_size, /*populate_bytes=*/0);
   if (!region.ok()) return region.status();
   for (int writer : {0, 1}) {
     absl::Status s = ring::InitializeRing(

@@ -17,7 +17,7 @@ namespace {
 absl::StatusOr<ring::SharedRegion> MapRegion(int region_fd, const internal::LinkLayout& layout) {
   UniqueFd copy(fcntl(region_fd, F_DUPFD_CLOEXEC, 0));
   if (!copy.valid()) return ErrnoStatus("dup of a link region");
-  return ring::SharedRegion::Map(std::move(copy), layout.total_size);
+  return ring::SharedRegion::Map(std::move(copy), layout.total_size, /*populate_bytes=*/0);
 }
 
 // A mirror slot, copied out of shared memory.
