@@ -102,6 +102,17 @@ absl::StatusOr<uint64_t> Link::Send(uint32_t command, std::span<const std::byte>
   return core_->Send(command, data, std::move(loan), deadline);
 }
 
+absl::StatusOr<uint64_t> Link::SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
+                                           DmaLoan loan, absl::Time deadline) {
+  if (!core_) return Invalid();
+  return core_->SendInPlace(command, size, fill, std::move(loan), deadline);
+}
+
+absl::Status Link::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma dma) {
+  if (!core_) return Invalid();
+  return core_->ReplyInPlace(id, size, fill, std::move(dma));
+}
+
 absl::StatusOr<Message> Link::Receive(absl::Time deadline) {
   if (!core_) return Invalid();
   return core_->Receive(deadline);

@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -172,6 +173,9 @@ struct ReplyDma {
   DmaBuffer attach;
 };
 
+// Writes an inline payload in place; gets exactly the bytes it must fill.
+using PayloadWriter = absl::FunctionRef<void(std::span<std::byte>)>;
+
 // Counters and state, for tools and tests.
 struct LinkStats {
   uint64_t requests_sent = 0;
@@ -216,6 +220,12 @@ class Link {
                                               DmaLoan loan = {},
                                               absl::Time deadline = absl::InfiniteFuture());
 
+  // Like Send(), but the inline payload of `size` bytes is written in place in the ring by
+  // `fill` (which must write all of it): a message serialized straight into ring space.
+  [[nodiscard]] absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size,
+                                                     PayloadWriter fill, DmaLoan loan = {},
+                                                     absl::Time deadline = absl::InfiniteFuture());
+
   // The next message: a request from the peer, or a reply (real or synthetic) to a request
   // of ours. DEADLINE_EXCEEDED if none arrives by `deadline` (absl::InfinitePast(): only
   // look). Once the link is closed and every outstanding request has been answered,
@@ -226,6 +236,10 @@ class Link {
   // message as the reply's text when not OK, instead of `data`).
   [[nodiscard]] absl::Status Reply(uint64_t id, const absl::Status& status,
                                    std::span<const std::byte> data, ReplyDma dma = {});
+
+  // Like Reply() with an OK status, the payload written in place by `fill`.
+  [[nodiscard]] absl::Status ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill,
+                                          ReplyDma dma = {});
 
   // Send(), then wait for that request's reply until `deadline`. Other messages that arrive
   // meanwhile are kept for Receive(). The returned Message always is the reply: check its

@@ -54,6 +54,25 @@ TEST(LinkTest, RequestAndReply) {
   EXPECT_EQ(reply->DataAsString(), "pong");
 }
 
+TEST(LinkTest, PayloadsWrittenInPlace) {
+  auto [client, server] = MakePair();
+  absl::StatusOr<uint64_t> id = client.SendInPlace(3, 5, [](std::span<std::byte> out) {
+    ASSERT_EQ(out.size(), 5u);
+    std::memcpy(out.data(), "abcde", 5);
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->DataAsString(), "abcde");
+  ASSERT_TRUE(server
+                  .ReplyInPlace(request->id, 3,
+                                [](std::span<std::byte> out) { std::memcpy(out.data(), "xyz", 3); })
+                  .ok());
+  absl::StatusOr<Message> reply = client.Receive(Soon());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->DataAsString(), "xyz");
+}
+
 TEST(LinkTest, ErrorStatusTravelsWithItsMessage) {
   auto [client, server] = MakePair();
   ASSERT_TRUE(client.Send(1, AsBytes("x")).ok());

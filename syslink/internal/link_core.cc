@@ -146,9 +146,28 @@ void LinkCore::ReturnBuffer(uint64_t offset) {
 
 void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
 
+namespace {
+
+// A PayloadWriter that copies `data`.
+auto CopyOf(std::span<const std::byte> data) {
+  return [data](std::span<std::byte> out) {
+    if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::byte> data,
                                         DmaLoan loan, absl::Time deadline) {
-  return SendRequest(command, data, std::move(loan), deadline, deadline);
+  std::vector<std::byte> storage;
+  data = Stable(data, storage);
+  return SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline, deadline);
+}
+
+absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size,
+                                               PayloadWriter fill, DmaLoan loan,
+                                               absl::Time deadline) {
+  return SendRequest(command, size, fill, std::move(loan), deadline, deadline);
 }
 
 std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
@@ -161,13 +180,11 @@ std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
   return storage;
 }
 
-absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command,
-                                               std::span<const std::byte> data, DmaLoan loan,
+absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
+                                               PayloadWriter fill, DmaLoan loan,
                                                absl::Time space_deadline,
                                                absl::Time request_deadline) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
-  std::vector<std::byte> storage;
-  data = Stable(data, storage);
   ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) return status_;
@@ -183,7 +200,7 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command,
   header.kind = static_cast<uint8_t>(MessageKind::kRequest);
   header.message_id = next_id_;
   header.command = command;
-  header.inline_length = static_cast<uint32_t>(data.size());
+  header.inline_length = static_cast<uint32_t>(size);
   std::optional<Loan> lent;
   if (loan.direction != DmaDirection::kNone) {
     if (loan.buffer.core_.get() != this) {
@@ -195,7 +212,7 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command,
     header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
     lent = Loan{header.dma_offset, header.dma_length, header.flags};
   }
-  if (absl::Status s = WriteMessage(header, data, space_deadline); !s.ok()) return s;
+  if (absl::Status s = WriteMessage(header, size, fill, space_deadline); !s.ok()) return s;
   if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
   outstanding_.Add({next_id_, command, request_deadline, lent});
   ++stats_.requests_sent;
@@ -204,9 +221,19 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command,
 
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
                              std::span<const std::byte> data, ReplyDma dma) {
-  if (absl::Status s = CheckOwner(); !s.ok()) return s;
   std::vector<std::byte> storage;
   data = Stable(data, storage);
+  return SendReply(id, status, data.size(), CopyOf(data), std::move(dma));
+}
+
+absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill,
+                                    ReplyDma dma) {
+  return SendReply(id, absl::OkStatus(), size, fill, std::move(dma));
+}
+
+absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t size,
+                                 PayloadWriter fill, ReplyDma dma) {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
   ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) {
@@ -228,9 +255,9 @@ absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
   header.message_id = id;
   header.command = request.command;
   header.status = static_cast<int32_t>(status.code());
-  std::span<const std::byte> payload =
-      status.ok() ? data : AsBytes(status.message());
-  header.inline_length = static_cast<uint32_t>(payload.size());
+  // A reply that is not OK carries the error message instead of a payload.
+  std::span<const std::byte> text = AsBytes(status.message());
+  header.inline_length = static_cast<uint32_t>(status.ok() ? size : text.size());
   if (dma.filled > 0 && (!fills || dma.filled > request.loan->length)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "request %d lent no buffer to fill, or one of fewer than %d bytes", id, dma.filled));
@@ -251,7 +278,10 @@ absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
     header.dma_offset = dma.attach.offset_;
     header.dma_length = dma.attach.size_;
   }
-  if (absl::Status s = WriteMessage(header, payload, absl::InfiniteFuture()); !s.ok()) return s;
+  absl::Status written =
+      status.ok() ? WriteMessage(header, size, fill, absl::InfiniteFuture())
+                  : WriteMessage(header, text.size(), CopyOf(text), absl::InfiniteFuture());
+  if (!written.ok()) return written;
   if (header.flags == kFlagDmaReplyBuffer) {
     reply_loans_[header.dma_offset] = header.dma_length;
     dma.attach.core_.reset();  // the peer holds it until it sends a release
@@ -261,14 +291,14 @@ absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
   return absl::OkStatus();
 }
 
-absl::Status LinkCore::WriteMessage(const MessageHeader& header,
-                                    std::span<const std::byte> data, absl::Time deadline) {
-  size_t size = kMessageHeaderSize + data.size();
+absl::Status LinkCore::WriteMessage(const MessageHeader& header, size_t payload_size,
+                                    PayloadWriter fill, absl::Time deadline) {
+  size_t size = kMessageHeaderSize + payload_size;
   if (size > out_.max_payload_size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "an inline payload of %d bytes does not fit the link's ring (at most %d); send it "
         "in a DMA buffer",
-        data.size(), out_.max_payload_size() - kMessageHeaderSize));
+        payload_size, out_.max_payload_size() - kMessageHeaderSize));
   }
   absl::StatusOr<std::byte*> space = out_.TryReserve(size);
   if (space.ok() && *space == nullptr) space = ReserveSlow(size, deadline);
@@ -281,7 +311,7 @@ absl::Status LinkCore::WriteMessage(const MessageHeader& header,
     return space.status();
   }
   std::memcpy(*space, &header, kMessageHeaderSize);
-  if (!data.empty()) std::memcpy(*space + kMessageHeaderSize, data.data(), data.size());
+  fill({*space + kMessageHeaderSize, payload_size});
   out_.Commit(size);
   out_.Publish();
   return absl::OkStatus();

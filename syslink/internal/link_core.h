@@ -57,6 +57,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::StatusOr<Message> Receive(absl::Time deadline);
   absl::Status Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
                      ReplyDma dma);
+  absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
+                                       DmaLoan loan, absl::Time deadline);
+  absl::Status ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma dma);
   absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
                                absl::Time deadline);
   absl::Status Cancel(uint64_t id);
@@ -95,9 +98,11 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   bool OwnedByThisProcess() const;
 
   // Sending (link_core.cc).
-  absl::StatusOr<uint64_t> SendRequest(uint32_t command, std::span<const std::byte> data,
+  absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
                                        DmaLoan loan, absl::Time space_deadline,
                                        absl::Time request_deadline);
+  absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
+                         PayloadWriter fill, ReplyDma dma);
   // `data`, or a copy of it in `storage` if it lies in an inbound record about to be
   // released.
   std::span<const std::byte> Stable(std::span<const std::byte> data,
@@ -105,7 +110,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Gives up the descriptors this end holds open (closing them unless a forked child's
   // handler already did).
   void DropDescriptors();
-  absl::Status WriteMessage(const MessageHeader& header, std::span<const std::byte> data,
+  absl::Status WriteMessage(const MessageHeader& header, size_t size, PayloadWriter fill,
                             absl::Time deadline);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
   void FlushReleases();

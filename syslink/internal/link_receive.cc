@@ -264,8 +264,12 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
                                        DmaLoan loan, absl::Time deadline) {
   // The deadline bounds the wait for ring space; the wait for the reply is this call's to
   // enforce, so the request is registered without one.
+  std::vector<std::byte> storage;
+  data = Stable(data, storage);
   absl::StatusOr<uint64_t> id =
-      SendRequest(command, data, std::move(loan), deadline, absl::InfiniteFuture());
+      SendRequest(command, data.size(), [data](std::span<std::byte> out) {
+        if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+      }, std::move(loan), deadline, absl::InfiniteFuture());
   if (!id.ok()) return id.status();
   while (true) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
