@@ -1,0 +1,64 @@
+// Channel: what a generated client stub calls through.
+//
+//   std::shared_ptr<syslink::rpc::Channel> channel = syslink::rpc::ConnectChannel("echo").value();
+//   echo::EchoServiceStub stub(channel);
+//
+// A channel moves one request to a server and one response back, addressed by method id.
+// Implementations: LinkChannel (over a syslink link, link_channel.h) and InProcessChannel
+// (calls a Service in this process, for tests; in_process_channel.h). A bridge to gRPC for
+// callers on other machines would be a third. Stubs know only this interface.
+//
+// Completion: every call completes exactly once: with the server's status, or with
+// DEADLINE_EXCEEDED (the context's deadline), CANCELLED (TryCancel), UNAVAILABLE (the
+// server's process died or closed the link: see docs/rpc.md), INVALID_ARGUMENT (a
+// response that does not parse), RESOURCE_EXHAUSTED (a message too large to send, naming
+// its size and the limit).
+//
+// Thread safety: implementations are thread-safe; calls from several threads are carried
+// in turn. Async calls complete (their callback runs) on whichever thread drives the
+// channel next: a later call, or Drain().
+
+#ifndef SYSLINK_RPC_CHANNEL_H_
+#define SYSLINK_RPC_CHANNEL_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
+#include "rpc/attachment.h"
+#include "rpc/context.h"
+
+namespace syslink::rpc {
+
+using DoneCallback = std::function<void(absl::Status)>;
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+
+  // Calls method `method_id` with `request`, filling `response`. `context` may be null.
+  [[nodiscard]] virtual absl::Status Call(uint32_t method_id,
+                                          const google::protobuf::MessageLite& request,
+                                          google::protobuf::MessageLite* response,
+                                          ClientContext* context) = 0;
+
+  // Starts the call and returns. `done` runs exactly once, when it completes; `response`
+  // and `context` must live until then.
+  virtual void CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+                         google::protobuf::MessageLite* response, ClientContext* context,
+                         DoneCallback done) = 0;
+
+  // Completes async calls until none is outstanding or `deadline` passes. Returns how many
+  // are still outstanding.
+  virtual size_t Drain(absl::Time deadline) = 0;
+
+  // A buffer to attach to a request, zero-copy on this channel when it can be.
+  [[nodiscard]] virtual absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) = 0;
+};
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_CHANNEL_H_

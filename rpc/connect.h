@@ -1,0 +1,27 @@
+// ConnectChannel(): a channel to a service, found by name through the broker.
+//
+//   absl::StatusOr<std::shared_ptr<syslink::rpc::Channel>> channel =
+//       syslink::rpc::ConnectChannel("echo.EchoService");
+//   echo::EchoServiceStub stub(*channel);
+//
+// Errors are those of syslink::broker::ConnectToService (NOT_FOUND, PERMISSION_DENIED,
+// UNAVAILABLE, ...).
+
+#ifndef SYSLINK_RPC_CONNECT_H_
+#define SYSLINK_RPC_CONNECT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "rpc/channel.h"
+#include "syslink/broker/client.h"
+
+namespace syslink::rpc {
+
+[[nodiscard]] absl::StatusOr<std::shared_ptr<Channel>> ConnectChannel(
+    const std::string& service_name, const broker::BrokerConnectOptions& options = {});
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_CONNECT_H_

@@ -1,0 +1,110 @@
+// The per-call state both sides of an RPC see.
+//
+//   // Client
+//   syslink::rpc::ClientContext context;
+//   context.set_timeout(absl::Milliseconds(200));
+//   context.set_request_attachment(std::move(bulk));
+//   absl::StatusOr<Reply> reply = stub.Get(request, &context);
+//   Use(context.response_attachment().data());
+//
+//   // Server, inside a method
+//   absl::Status Get(ServerContext& context, const Request& request, Reply* reply) override {
+//     if (context.peer().uid != owner_) return absl::PermissionDeniedError("...");
+//     Read(context.request_attachment().data());
+//     context.set_response_attachment(...);
+//   }
+//
+// Thread safety: a context belongs to one call; TryCancel() (client) may be called from
+// another thread while the call runs, everything else by the call's own thread.
+
+#ifndef SYSLINK_RPC_CONTEXT_H_
+#define SYSLINK_RPC_CONTEXT_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "rpc/attachment.h"
+
+namespace syslink::rpc {
+
+// Who is calling, as the kernel attested when the link was made (SO_PEERCRED through the
+// broker). Zero for a link not made by the broker.
+struct PeerIdentity {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+class ClientContext {
+ public:
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  void set_timeout(absl::Duration timeout) { deadline_ = absl::Now() + timeout; }
+  absl::Time deadline() const { return deadline_; }
+
+  // Sent beside the request (zero-copy when it came from the channel's AllocateAttachment).
+  void set_request_attachment(Attachment attachment) { request_attachment_ = std::move(attachment); }
+  Attachment& request_attachment() { return request_attachment_; }
+  // What came back beside the response.
+  Attachment& response_attachment() { return response_attachment_; }
+
+  // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped).
+  void TryCancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  absl::Time deadline_ = absl::InfiniteFuture();
+  Attachment request_attachment_;
+  Attachment response_attachment_;
+  std::atomic<bool> cancelled_{false};
+};
+
+class ServerContext {
+ public:
+  ServerContext(PeerIdentity peer, absl::Time deadline) : peer_(peer), deadline_(deadline) {}
+
+  const PeerIdentity& peer() const { return peer_; }
+  // The caller's deadline, when it sent one (InfiniteFuture otherwise).
+  absl::Time deadline() const { return deadline_; }
+  // True when the caller's deadline has passed or the server is shutting down: the caller
+  // no longer waits for the result.
+  bool cancelled() const {
+    return cancelled_.load(std::memory_order_relaxed) || absl::Now() > deadline_;
+  }
+  void MarkCancelled() { cancelled_.store(true, std::memory_order_relaxed); }
+
+  // A buffer for set_response_attachment(): zero-copy over the call's link when the
+  // method runs on the link's own thread (ServerOptions::workers == 0), plain memory
+  // (copied once when sent) otherwise.
+  absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) {
+    if (allocator_) return allocator_(bytes);
+    Attachment attachment = Attachment::FromBytes({});
+    attachment.resize(bytes);
+    return attachment;
+  }
+  void set_allocator(std::function<absl::StatusOr<Attachment>(size_t)> allocator) {
+    allocator_ = std::move(allocator);
+  }
+
+  // The buffer that came beside the request: readable until the method returns.
+  Attachment& request_attachment() { return request_attachment_; }
+  // A buffer to send back beside the response.
+  void set_response_attachment(Attachment attachment) { response_attachment_ = std::move(attachment); }
+  Attachment& response_attachment() { return response_attachment_; }
+
+ private:
+  PeerIdentity peer_;
+  absl::Time deadline_;
+  std::atomic<bool> cancelled_{false};
+  std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
+  Attachment request_attachment_;
+  Attachment response_attachment_;
+};
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_CONTEXT_H_

@@ -1,0 +1,52 @@
+#include "rpc/in_process_channel.h"
+
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_format.h"
+
+namespace syslink::rpc {
+
+absl::Status InProcessChannel::Call(uint32_t method_id,
+                                    const google::protobuf::MessageLite& request,
+                                    google::protobuf::MessageLite* response,
+                                    ClientContext* context) {
+  std::string bytes = request.SerializeAsString();
+  ServerContext server_context({getpid(), getuid(), getgid()},
+                               context ? context->deadline() : absl::InfiniteFuture());
+  if (context != nullptr) {
+    server_context.request_attachment() = std::move(context->request_attachment());
+  }
+  ServerCall call(method_id, std::as_bytes(std::span(bytes.data(), bytes.size())),
+                  &server_context);
+  absl::Status status = service_->Dispatch(call);
+  if (context != nullptr) {
+    context->request_attachment() = std::move(server_context.request_attachment());
+    if (status.ok()) {
+      context->response_attachment() = std::move(server_context.response_attachment());
+    }
+  }
+  if (!status.ok()) return status;
+  const std::string& out = call.response_bytes();
+  if (!response->ParseFromString(out)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the response to method %d (%d bytes) does not parse as %s", method_id, out.size(),
+        response->GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
+void InProcessChannel::CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+                                 google::protobuf::MessageLite* response, ClientContext* context,
+                                 DoneCallback done) {
+  done(Call(method_id, request, response, context));
+}
+
+absl::StatusOr<Attachment> InProcessChannel::AllocateAttachment(size_t bytes) {
+  Attachment attachment = Attachment::FromBytes({});
+  attachment.resize(bytes);
+  return attachment;
+}
+
+}  // namespace syslink::rpc

@@ -1,0 +1,138 @@
+#include "rpc/internal/call_codec.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "syslink/msg_format.h"
+
+namespace syslink::rpc::internal {
+namespace {
+
+size_t RoundUpToPage(size_t n) { return (n + kDmaPageSize - 1) / kDmaPageSize * kDmaPageSize; }
+
+absl::Status Malformed(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed call from the peer: ", why));
+}
+
+}  // namespace
+
+void MessageSource::Write(uint8_t* out) const {
+  if (message_ != nullptr) {
+    message_->SerializeWithCachedSizesToArray(out);
+  } else if (!bytes_.empty()) {
+    std::memcpy(out, bytes_.data(), bytes_.size());
+  }
+}
+
+size_t InlineLimit(const LinkOptions& options) {
+  size_t ring_inline = options.ring_capacity - 8 - kMessageHeaderSize - kCallHeaderSize;
+  return std::min(ring_inline, static_cast<size_t>(options.ring_capacity / 4));
+}
+
+absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& message,
+                                             Attachment attachment, absl::Time deadline) {
+  OutgoingCall call;
+  call.message_size = message.size();
+  call.header.magic = kCallMagic;
+  call.header.version = kCallVersion;
+  call.header.message_size = static_cast<uint32_t>(call.message_size);
+  call.spilled = call.message_size > InlineLimit(link.options());
+  const uint64_t limit = link.options().max_dma_size;
+  if (call.spilled) {
+    size_t attachment_offset = RoundUpToPage(call.message_size);
+    size_t total = attachment.empty() ? call.message_size : attachment_offset + attachment.size();
+    if (total > limit) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "a message of %d bytes%s is too large to send: it does not fit inline (at most %d "
+          "bytes) and exceeds the link's DMA limit of %d bytes (LinkOptions::max_dma_size)",
+          call.message_size,
+          attachment.empty() ? "" : absl::StrFormat(" with a %d-byte attachment", attachment.size()),
+          InlineLimit(link.options()), limit));
+    }
+    absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(total, deadline);
+    if (!buffer.ok()) return buffer.status();
+    message.Write(reinterpret_cast<uint8_t*>(buffer->data().data()));
+    call.header.flags |= kCallSpilled;
+    if (!attachment.empty()) {
+      std::memcpy(buffer->data().data() + attachment_offset, attachment.data().data(),
+                  attachment.size());
+      call.header.flags |= kCallAttachment;
+      call.header.attachment_offset = attachment_offset;
+    }
+    call.dma = *std::move(buffer);
+    return call;
+  }
+  if (attachment.empty()) return call;
+  call.header.flags |= kCallAttachment;
+  if (attachment.is_dma() && link.Owns(attachment.dma())) {
+    call.dma = attachment.TakeDmaBuffer();  // zero-copy: lent as it is
+    call.lends_attachment = true;
+    return call;
+  }
+  if (attachment.size() > limit) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "an attachment of %d bytes exceeds the link's DMA limit of %d bytes "
+        "(LinkOptions::max_dma_size)",
+        attachment.size(), limit));
+  }
+  absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(attachment.size(), deadline);
+  if (!buffer.ok()) return buffer.status();
+  std::memcpy(buffer->data().data(), attachment.data().data(), attachment.size());
+  call.dma = *std::move(buffer);
+  return call;
+}
+
+void WriteInline(const OutgoingCall& call, const MessageSource& message,
+                 std::span<std::byte> out) {
+  std::memcpy(out.data(), &call.header, kCallHeaderSize);
+  if (!call.spilled) message.Write(reinterpret_cast<uint8_t*>(out.data() + kCallHeaderSize));
+}
+
+absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_data,
+                                           std::span<const std::byte> dma) {
+  IncomingCall call;
+  if (inline_data.size() < kCallHeaderSize) {
+    return Malformed(absl::StrFormat("%d bytes, shorter than the %d-byte call header",
+                                     inline_data.size(), kCallHeaderSize));
+  }
+  std::memcpy(&call.header, inline_data.data(), kCallHeaderSize);
+  const CallHeader& h = call.header;
+  if (h.magic != kCallMagic || h.version != kCallVersion || h.reserved != 0 ||
+      (h.flags & ~(kCallSpilled | kCallAttachment)) != 0) {
+    return Malformed(absl::StrFormat("bad call header (magic 0x%08x, version %d, flags 0x%x)",
+                                     h.magic, h.version, h.flags));
+  }
+  std::span<const std::byte> rest = inline_data.subspan(kCallHeaderSize);
+  if (h.flags & kCallSpilled) {
+    if (!rest.empty() || h.message_size > dma.size()) {
+      return Malformed(absl::StrFormat(
+          "a spilled message of %d bytes with a %d-byte buffer and %d inline bytes",
+          h.message_size, dma.size(), rest.size()));
+    }
+    call.message = dma.first(h.message_size);
+    if (h.flags & kCallAttachment) {
+      if (h.attachment_offset < h.message_size || h.attachment_offset > dma.size()) {
+        return Malformed(absl::StrFormat("attachment offset %d outside [%d, %d]",
+                                         h.attachment_offset, h.message_size, dma.size()));
+      }
+      call.has_attachment = true;
+      call.attachment_offset = h.attachment_offset;
+      call.attachment_size = dma.size() - h.attachment_offset;
+    }
+    return call;
+  }
+  if (h.message_size != rest.size()) {
+    return Malformed(absl::StrFormat("message size %d but %d inline bytes", h.message_size,
+                                     rest.size()));
+  }
+  call.message = rest;
+  if (h.flags & kCallAttachment) {
+    if (h.attachment_offset != 0) return Malformed("attachment offset without a spilled message");
+    call.has_attachment = true;
+    call.attachment_size = dma.size();
+  }
+  return call;
+}
+
+}  // namespace syslink::rpc::internal

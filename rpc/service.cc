@@ -1,0 +1,25 @@
+#include "rpc/service.h"
+
+#include "absl/strings/str_format.h"
+
+namespace syslink::rpc {
+
+absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message) const {
+  if (message->ParseFromArray(request_.data(), static_cast<int>(request_.size()))) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "the request for method %d (%d bytes) does not parse as %s", method_id_, request_.size(),
+      message->GetTypeName()));
+}
+
+void ServerCall::SetResponse(const google::protobuf::MessageLite& message) {
+  has_response_ = true;
+  if (writer_ != nullptr) {
+    writer_->Write(message);
+  } else {
+    message.SerializeToString(&response_);
+  }
+}
+
+}  // namespace syslink::rpc

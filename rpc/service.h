@@ -1,0 +1,76 @@
+// Service and ServerCall: what generated server code implements and uses.
+//
+// A generated service base class derives from Service: Dispatch() maps a method id to the
+// virtual method, parsing the request and serializing the response through ServerCall.
+// A Server (server.h) or an InProcessChannel calls Dispatch() for each request.
+//
+// Thread safety: a Service's methods may be called from several threads at once (a
+// server's worker pool); implementations synchronize their own state.
+
+#ifndef SYSLINK_RPC_SERVICE_H_
+#define SYSLINK_RPC_SERVICE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "rpc/context.h"
+#include "rpc/method_id.h"
+
+namespace syslink::rpc {
+
+// Sends a response as soon as it is set: over a link, serialized straight into ring space.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual void Write(const google::protobuf::MessageLite& response) = 0;
+};
+
+// One call being served: the request's bytes, the context, and where the response goes.
+class ServerCall {
+ public:
+  // With a `writer`, SetResponse() hands the response to it at once; without one, the
+  // response is kept serialized in response_bytes().
+  ServerCall(uint32_t method_id, std::span<const std::byte> request, ServerContext* context,
+             ResponseWriter* writer = nullptr)
+      : method_id_(method_id), request_(request), context_(context), writer_(writer) {}
+
+  uint32_t method_id() const { return method_id_; }
+  ServerContext& context() { return *context_; }
+
+  // Parses the request into `message`. INVALID_ARGUMENT (naming the method and the type)
+  // when the bytes are not a valid `message`.
+  [[nodiscard]] absl::Status ParseRequest(google::protobuf::MessageLite* message) const;
+
+  // The method's response (called by generated code when the method returns OK).
+  void SetResponse(const google::protobuf::MessageLite& message);
+  bool has_response() const { return has_response_; }
+  const std::string& response_bytes() const { return response_; }
+
+ private:
+  uint32_t method_id_;
+  std::span<const std::byte> request_;
+  ServerContext* context_;
+  ResponseWriter* writer_;
+  bool has_response_ = false;
+  std::string response_;
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+
+  // The service's full protobuf name, e.g. "echo.EchoService".
+  virtual absl::string_view service_name() const = 0;
+
+  // Serves `call`. UNIMPLEMENTED for an unknown method id; INVALID_ARGUMENT for a request
+  // that does not parse; otherwise the method's own status.
+  [[nodiscard]] virtual absl::Status Dispatch(ServerCall& call) = 0;
+};
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_SERVICE_H_
