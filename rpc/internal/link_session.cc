@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/time/clock.h"
@@ -11,7 +12,7 @@
 namespace syslink::rpc {
 namespace {
 
-// A session's thread looks at its stop flag at least this often.
+// A pooled session's thread looks at its stop flag at least this often.
 constexpr absl::Duration kStopCheck = absl::Milliseconds(100);
 
 absl::Time DeadlineOf(const internal::CallHeader& header) {
@@ -42,6 +43,7 @@ LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerP
       peer_(peer),
       pool_(pool),
       wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      socket_(link_.fd()),
       thread_([this] { Run(); }) {}
 
 LinkSession::~LinkSession() {
@@ -53,6 +55,10 @@ LinkSession::~LinkSession() {
 
 void LinkSession::Stop() {
   stopping_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    if (!closed_) shutdown(socket_, SHUT_RDWR);  // the session's wait ends: its peer "left"
+  }
   uint64_t one = 1;
   if (write(wake_.get(), &one, sizeof(one)) < 0) {
     // The eventfd cannot be full; the thread also checks the flag on its own.
@@ -65,17 +71,18 @@ void LinkSession::Run() {
   } else {
     RunPooled();
   }
-  link_.Close();
+  {
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    link_.Close();
+    closed_ = true;
+  }
   done_.store(true);
 }
 
 void LinkSession::RunInline() {
   while (!stopping_.load(std::memory_order_relaxed)) {
-    absl::StatusOr<Message> message = link_.Receive(absl::Now() + kStopCheck);
-    if (!message.ok()) {
-      if (absl::IsDeadlineExceeded(message.status())) continue;
-      return;  // the client closed the link or died
-    }
+    absl::StatusOr<Message> message = link_.Receive(absl::InfiniteFuture());
+    if (!message.ok()) return;  // the client closed the link or died, or Stop()
     if (message->kind == MessageKind::kRequest) ServeInline(*message);
   }
 }

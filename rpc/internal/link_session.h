@@ -59,6 +59,11 @@ class LinkSession {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};
   std::atomic<int> in_flight_{0};  // jobs submitted to the pool and not yet delivered
+  // Stop() shuts the link's socket down from outside, which ends any wait on it at once;
+  // this guards the descriptor against being closed meanwhile.
+  std::mutex socket_mutex_;
+  int socket_;  // the link's socket, until the session closes the link
+  bool closed_ = false;
   UniqueFd wake_;  // eventfd: a worker delivered a reply
   std::mutex replies_mutex_;
   std::deque<ReadyReply> replies_;

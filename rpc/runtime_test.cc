@@ -1,0 +1,234 @@
+// The RPC runtime over real links, with a hand-written Service (no generated code), so the
+// runtime is tested apart from the code generator.
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rpc/in_process_channel.h"
+#include "rpc/internal/call_format.h"
+#include "rpc/link_channel.h"
+#include "rpc/method_id.h"
+#include "rpc/server.h"
+#include "rpc/testdata/test_service.pb.h"
+#include "syslink/status.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::rpc::test::Text;
+using ::testing::HasSubstr;
+
+constexpr uint32_t kEcho = MethodId("syslink.rpc.test.Test.Echo");
+constexpr uint32_t kFail = MethodId("syslink.rpc.test.Test.Fail");
+constexpr uint32_t kAttachment = MethodId("syslink.rpc.test.Test.Attachment");
+constexpr uint32_t kWhoAmI = MethodId("syslink.rpc.test.Test.WhoAmI");
+
+// Echo returns its request; Fail returns an error; Attachment reverses the request's
+// attachment into a response attachment; WhoAmI names the caller's uid.
+class TestService : public Service {
+ public:
+  absl::string_view service_name() const override { return "syslink.rpc.test.Test"; }
+  absl::Status Dispatch(ServerCall& call) override {
+    Text request;
+    if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
+    Text response;
+    switch (call.method_id()) {
+      case kEcho:
+        response = request;
+        break;
+      case kFail:
+        return absl::FailedPreconditionError("asked to fail: " + request.text());
+      case kAttachment: {
+        std::span<const std::byte> in = call.context().request_attachment().data();
+        absl::StatusOr<Attachment> out = call.context().AllocateAttachment(in.size());
+        if (!out.ok()) return out.status();
+        for (size_t i = 0; i < in.size(); ++i) out->data()[i] = in[in.size() - 1 - i];
+        call.context().set_response_attachment(*std::move(out));
+        response.set_text("reversed");
+        break;
+      }
+      case kWhoAmI:
+        response.set_text(std::to_string(call.context().peer().uid));
+        break;
+      default:
+        return absl::UnimplementedError("no such method");
+    }
+    call.SetResponse(response);
+    return absl::OkStatus();
+  }
+};
+
+class RuntimeTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<Server>(ServerOptions{.workers = GetParam()});
+    LinkOptions options;
+    options.ring_capacity = 64 * 1024;  // inline limit 16 KiB
+    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+    ASSERT_TRUE(pair.ok());
+    server_->ServeLink(&service_, std::move(pair->second), {getpid(), getuid(), getgid()});
+    channel_ = std::make_shared<LinkChannel>(std::move(pair->first));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  TestService service_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<LinkChannel> channel_;
+};
+
+TEST_P(RuntimeTest, SmallMessageRoundTrip) {
+  Text request, response;
+  request.set_text("hello");
+  ASSERT_TRUE(channel_->Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "hello");
+}
+
+TEST_P(RuntimeTest, LargeMessageSpillsIntoDmaBothWays) {
+  Text request, response;
+  request.set_blob(std::string(100 * 1024, 'q'));  // over the 16 KiB inline limit
+  absl::Status status = channel_->Call(kEcho, request, &response, nullptr);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(response.blob(), request.blob());
+}
+
+TEST_P(RuntimeTest, MessagePastTheDmaLimitIsResourceExhausted) {
+  Text request, response;
+  request.set_blob(std::string(200 * 1024, 'q'));  // over the 128 KiB DMA limit
+  absl::Status status = channel_->Call(kEcho, request, &response, nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("204804 bytes"));  // tag + 3-byte length
+  EXPECT_THAT(std::string(status.message()), HasSubstr("131072"));
+}
+
+TEST_P(RuntimeTest, ErrorStatusReachesTheCaller) {
+  Text request, response;
+  request.set_text("now");
+  absl::Status status = channel_->Call(kFail, request, &response, nullptr);
+  EXPECT_EQ(status, absl::FailedPreconditionError("asked to fail: now"));
+}
+
+TEST_P(RuntimeTest, UnknownMethodIsUnimplementedAndTheServerGoesOn) {
+  Text request, response;
+  EXPECT_EQ(channel_->Call(12345, request, &response, nullptr).code(),
+            absl::StatusCode::kUnimplemented);
+  request.set_text("still here");
+  ASSERT_TRUE(channel_->Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "still here");
+}
+
+TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn) {
+  TestService service;
+  Server server;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  server.ServeLink(&service, std::move(pair->second));
+  Link& client = pair->first;
+  // A well-formed call header, then a Text whose field 1 claims 127 bytes that are not there.
+  const std::string bad = "\x0a\x7f" "abc";
+  internal::CallHeader header{internal::kCallMagic, internal::kCallVersion, 0,
+                              static_cast<uint32_t>(bad.size()), 0, 0, 0};
+  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+  payload += bad;
+  absl::StatusOr<Message> reply =
+      client.Call(kEcho, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
+  EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
+  // A call header that lies about the message's size.
+  header.message_size = 1000;
+  payload.replace(0, sizeof(header), reinterpret_cast<const char*>(&header), sizeof(header));
+  reply = client.Call(kEcho, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(reply->status.message()), HasSubstr("malformed call"));
+  // The server goes on.
+  LinkChannel channel(std::move(client));
+  Text request, response;
+  request.set_text("after");
+  ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "after");
+  server.Shutdown();
+}
+
+TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
+  ClientContext context;
+  absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);
+  ASSERT_TRUE(attachment.ok());
+  for (size_t i = 0; i < attachment->size(); ++i) attachment->data()[i] = std::byte(i % 251);
+  context.set_request_attachment(*std::move(attachment));
+  Text request, response;
+  ASSERT_TRUE(channel_->Call(kAttachment, request, &response, &context).ok());
+  EXPECT_EQ(response.text(), "reversed");
+  std::span<const std::byte> back = context.response_attachment().data();
+  ASSERT_EQ(back.size(), 10000u);
+  for (size_t i = 0; i < back.size(); ++i) {
+    ASSERT_EQ(back[i], std::byte((9999 - i) % 251)) << i;
+  }
+  // The lent buffer came back to the caller.
+  EXPECT_EQ(context.request_attachment().size(), 10000u);
+}
+
+TEST_P(RuntimeTest, AsyncCallsCompleteOnDrain) {
+  constexpr int kCalls = 32;
+  std::vector<Text> requests(kCalls), responses(kCalls);
+  std::vector<absl::Status> results(kCalls, absl::UnknownError("not run"));
+  for (int i = 0; i < kCalls; ++i) {
+    requests[i].set_text(std::to_string(i));
+    channel_->CallAsync(kEcho, requests[i], &responses[i], nullptr,
+                        [&results, i](absl::Status s) { results[i] = s; });
+  }
+  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << results[i];
+    EXPECT_EQ(responses[i].text(), std::to_string(i));
+  }
+}
+
+TEST_P(RuntimeTest, DeadlineExceeded) {
+  ClientContext context;
+  context.set_deadline(absl::Now() - absl::Seconds(1));
+  Text request, response;
+  absl::Status status = channel_->Call(kEcho, request, &response, &context);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+}
+
+TEST_P(RuntimeTest, CallerIdentityReachesTheMethod) {
+  Text request, response;
+  ASSERT_TRUE(channel_->Call(kWhoAmI, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), std::to_string(getuid()));
+}
+
+TEST_P(RuntimeTest, ServerGoneGivesPeerDiedAndNeverHangs) {
+  server_->Shutdown();
+  Text request, response;
+  absl::Status status = channel_->Call(kEcho, request, &response, nullptr);
+  EXPECT_TRUE(IsPeerDied(status)) << status;
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+}
+
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, RuntimeTest, ::testing::Values(0, 2),
+                         [](const auto& info) {
+                           return info.param == 0 ? std::string("inline")
+                                                  : std::string("pool");
+                         });
+
+TEST(InProcessChannelTest, CallsTheServiceDirectly) {
+  TestService service;
+  InProcessChannel channel(&service);
+  Text request, response;
+  request.set_text("direct");
+  ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "direct");
+  EXPECT_EQ(channel.Call(kFail, request, &response, nullptr).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace syslink::rpc
