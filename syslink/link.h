@@ -104,6 +104,7 @@ class DmaBuffer {
 
  private:
   friend class internal::LinkCore;
+  friend class Link;
   std::shared_ptr<internal::LinkCore> core_;
   uint64_t offset_ = 0;
   std::byte* data_ = nullptr;
@@ -206,6 +207,9 @@ class Link {
   ~Link();
 
   bool valid() const { return core_ != nullptr; }
+
+  // Whether `buffer` was allocated from this end's arena (and so can be lent on it).
+  bool Owns(const DmaBuffer& buffer) const { return core_ && buffer.core_ == core_; }
 
   // A buffer of at least `bytes` bytes from this end's arena. When the arena is full,
   // waits for buffers to come back until `deadline` (the default: do not wait) and then
