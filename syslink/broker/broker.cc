@@ -282,7 +282,11 @@ void Broker::HandleConnect(Connection& connection, const ControlPacket& packet) 
   absl::Status told = SendControl(target.connection, ControlType::kNewLink, 0,
                                   EncodeNewLink(event), server_fds);
   if (!told.ok()) {
+    // The server does not take links: it is gone (or stuck). If it is the very connection
+    // asking (it connects to its own service and does not read), nobody is left to answer.
+    bool asking_is_server = target.connection == connection.fd.get();
     if (server != connections_.end()) CloseConnection(target.connection);
+    if (asking_is_server) return;
     return Answer(connection, packet.sequence,
                   {.status = absl::UnavailableError(absl::StrFormat(
                        "the server of \"%s\" did not take the new link: %s", *name,

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/fork_generation.h"
 #include "syslink/status.h"
 
@@ -236,11 +237,16 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   ReleaseHeldRecord();
   FlushReleases();
-  if (!status_.ok()) {
-    return absl::Status(status_.code(),
-                        absl::StrFormat("cannot reply to request %d: %s", id, status_.message()));
-  }
   auto it = incoming_.find(id);
+  // A requester may have died while its request was worked on. Looking costs a system
+  // call (about a microsecond), so only a request that took a while (over 100 us) is looked
+  // after; a prompt reply cannot know either way, since its requester may die just after.
+  if (status_.ok() && it != incoming_.end() &&
+      CycleCount() - it->second.received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
+    peer_gone_ = true;
+    Shutdown(PeerDiedError("the requester's end closed before the reply"));
+  }
+  if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
   if (it == incoming_.end()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "no request %d awaits a reply from this end (already answered, or never received)",
@@ -373,6 +379,14 @@ absl::Status LinkCore::Cancel(uint64_t id) {
       header, absl::CancelledError(absl::StrFormat("request %d was cancelled", id)),
       std::nullopt));
   return absl::OkStatus();
+}
+
+absl::Status LinkCore::ClosedStatus(absl::string_view what) const {
+  absl::Status status(status_.code(), absl::StrCat(what, ": ", status_.message()));
+  status_.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    status.SetPayload(url, payload);
+  });
+  return status;
 }
 
 void LinkCore::Shutdown(const absl::Status& why) {

@@ -116,6 +116,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void FlushReleases();
   DmaBuffer AdoptOwnBuffer(uint64_t offset, uint64_t size);
   void FreeLoan(const Loan& loan);
+  // `status_` with `what` put in front of its message, its payloads (PEER_DIED, ...) kept.
+  absl::Status ClosedStatus(absl::string_view what) const;
   // Closes the link: every outstanding request completes with `why`, every lent buffer
   // comes back, and `why` becomes status().
   void Shutdown(const absl::Status& why);
@@ -147,6 +149,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   struct IncomingRequest {
     uint32_t command = 0;
     std::optional<Loan> loan;  // a buffer of the peer's, lent with the request
+    uint64_t received = 0;     // CycleCount() when it arrived
   };
 
   UniqueFd socket_;

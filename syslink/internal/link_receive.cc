@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/link_core.h"
 #include "syslink/status.h"
 
@@ -82,6 +83,7 @@ LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
   }
   IncomingRequest& request = incoming_[header.message_id];
   request.command = header.command;
+  request.received = CycleCount();
   *out = Message{};
   out->kind = MessageKind::kRequest;
   out->id = header.message_id;

@@ -1,0 +1,523 @@
+// A live syslinkd against hostile and careless clients: malformed control messages, clients
+// that go silent or never read, servers that never accept, a thousand clients at once, and
+// ten thousand connect/disconnect cycles. After each, the broker must still serve a normal
+// client, count what it refused, and hold no more descriptors or memory than before.
+//
+// The broker is //syslink/broker:syslinkd run by the test (tests/support/broker_process.h);
+// hostile clients are raw SOCK_SEQPACKET connections to its socket from this process.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/unique_fd.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "syslink/broker/client.h"
+#include "syslink/broker/control_codec.h"
+#include "syslink/broker/control_messages.h"
+#include "syslink/broker/control_socket.h"
+#include "syslink/link.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+
+namespace syslink::broker {
+namespace {
+
+using ::syslink::testing::BrokerProcess;
+using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ControlBytes;
+using ::syslink::testing::DialRaw;
+using ::syslink::testing::ListBrokerAt;
+using ::syslink::testing::ResidentKiB;
+using ::syslink::testing::ScratchDirectory;
+using ::syslink::testing::SendRaw;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kPatience = absl::Seconds(10);
+
+// Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default) before it is
+// reused, so a broker's resident size grows with churn and says nothing about leaks; there
+// LeakSanitizer checks the broker when it exits (TearDown expects "exited 0").
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kResidentSizeShowsLeaks = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kResidentSizeShowsLeaks = false;
+#else
+constexpr bool kResidentSizeShowsLeaks = true;
+#endif
+#else
+constexpr bool kResidentSizeShowsLeaks = true;
+#endif
+
+absl::Time Soon() { return absl::Now() + kPatience; }
+
+// The broker's answer to request `sequence` on a raw connection, or why none came
+// (UNAVAILABLE: the broker closed the connection).
+absl::StatusOr<Answer> ReadAnswer(int fd, uint32_t sequence) {
+  absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, Soon());
+  if (!packet.ok()) return packet.status();
+  if (packet->type != ControlType::kAnswer || packet->sequence != sequence) {
+    return absl::InternalError(absl::StrCat("expected the answer to ", sequence, ", got type ",
+                                            static_cast<int>(packet->type), " sequence ",
+                                            packet->sequence));
+  }
+  return DecodeAnswer(packet->body);
+}
+
+// A raw connection whose send buffer holds a message of the broker's maximum size.
+UniqueFd DialWithRoomFor(const std::string& socket_path, size_t bytes) {
+  UniqueFd fd = DialRaw(socket_path);
+  int size = static_cast<int>(2 * bytes);
+  if (fd.valid()) setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  return fd;
+}
+
+class BrokerRobustnessTest : public ::testing::Test {
+ protected:
+  virtual std::vector<std::string> BrokerArgs() const { return {}; }
+
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
+        BrokerProcess::Start(dir_.SocketPath(), BrokerArgs());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    options_ = broker_->ConnectOptions(absl::Seconds(5));
+    absl::StatusOr<ServiceRegistration> probe =
+        ServiceRegistration::Register("test.probe", AccessPolicy::SameUser(), {}, options_);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    probe_.emplace(*std::move(probe));
+  }
+
+  void TearDown() override {
+    probe_.reset();
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    }
+  }
+
+  Listing List() {
+    absl::StatusOr<Listing> listing = ListBrokerAt(dir_.SocketPath(), absl::Seconds(5));
+    EXPECT_TRUE(listing.ok()) << listing.status();
+    return listing.ok() ? *std::move(listing) : Listing{};
+  }
+
+  // A normal client is served: it connects to test.probe, the server accepts the link, and a
+  // request crosses it. The link is closed again afterwards.
+  void ExpectServed() {
+    absl::StatusOr<Link> client = ConnectToService("test.probe", options_);
+    ASSERT_TRUE(client.ok()) << client.status();
+    absl::StatusOr<IncomingLink> incoming = probe_->Accept(Soon());
+    ASSERT_TRUE(incoming.ok()) << incoming.status();
+    ASSERT_TRUE(client->Send(1, AsBytes("ping")).ok());
+    absl::StatusOr<Message> request = incoming->link.Receive(Soon());
+    ASSERT_TRUE(request.ok()) << request.status();
+    EXPECT_EQ(request->DataAsString(), "ping");
+  }
+
+  // Waits until the broker holds at most `count` descriptors; returns the last count seen.
+  uint64_t AwaitDescriptorsAtMost(uint64_t count, absl::Duration timeout = kPatience) {
+    absl::Time deadline = absl::Now() + timeout;
+    uint64_t seen = List().counters.open_descriptors;
+    while (seen > count && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+      seen = List().counters.open_descriptors;
+    }
+    return seen;
+  }
+
+  ScratchDirectory dir_{"robust"};
+  std::unique_ptr<BrokerProcess> broker_;
+  BrokerConnectOptions options_;
+  std::optional<ServiceRegistration> probe_;
+};
+
+// ---- Malformed control messages. -------------------------------------------------------
+
+enum class Outcome {
+  kAnswered,  // INVALID_ARGUMENT, and the connection stays usable
+  kClosed,    // the broker closed the connection
+};
+
+struct HostileMessage {
+  std::string name;
+  std::vector<std::byte> bytes;
+  int descriptors = 0;  // copies of /dev/null attached
+  Outcome outcome;
+  bool counted = true;  // in counters.malformed
+};
+
+// For test names and failure messages: the bytes say little.
+void PrintTo(const HostileMessage& message, std::ostream* os) { *os << message.name; }
+
+constexpr uint32_t kSequence = 77;
+
+std::vector<std::byte> Concat(std::vector<std::byte> a, std::span<const std::byte> b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::byte> Register(const std::string& name, LinkOptions options = {}) {
+  return ControlBytes(ControlType::kRegister, kSequence,
+                      EncodeRegister({.name = name, .options = options}));
+}
+
+std::vector<std::byte> RegisterBody(const std::function<void(FieldWriter&)>& write) {
+  FieldWriter w;
+  write(w);
+  return ControlBytes(ControlType::kRegister, kSequence, w.bytes());
+}
+
+std::vector<HostileMessage> HostileMessages() {
+  std::vector<HostileMessage> all;
+  auto add = [&](std::string name, std::vector<std::byte> bytes, Outcome outcome,
+                 int descriptors = 0, bool counted = true) {
+    all.push_back({std::move(name), std::move(bytes), descriptors, outcome, counted});
+  };
+  std::vector<std::byte> list = ControlBytes(ControlType::kList, kSequence, {});
+  std::vector<std::byte> register_body = EncodeRegister({.name = "test.valid"});
+
+  // Not even framed: the connection is closed.
+  add("Garbage", std::vector<std::byte>(64, std::byte{0xa5}), Outcome::kClosed);
+  add("TruncatedHeader", std::vector<std::byte>(list.begin(), list.begin() + 8),
+      Outcome::kClosed);
+  std::vector<std::byte> bad_magic = list;
+  bad_magic[0] = std::byte{0};
+  add("WrongMagic", bad_magic, Outcome::kClosed);
+  std::vector<std::byte> bad_version = list;
+  bad_version[4] = std::byte{9};
+  add("WrongVersion", bad_version, Outcome::kClosed);
+  add("BodyLongerThanItsStatedLength",
+      ControlBytes(static_cast<uint16_t>(ControlType::kConnect), kSequence,
+                   EncodeName("test.probe"), 4),
+      Outcome::kClosed);
+  add("BodyShorterThanItsStatedLength",
+      ControlBytes(static_cast<uint16_t>(ControlType::kConnect), kSequence,
+                   EncodeName("test.probe"), 1000),
+      Outcome::kClosed);
+  add("Oversized",
+      ControlBytes(ControlType::kRegister, kSequence,
+                   std::vector<std::byte>(kMaxControlMessage + 1 - sizeof(ControlHeader))),
+      Outcome::kClosed);
+  add("FourDescriptors", list, Outcome::kClosed, 4);
+  add("SixteenDescriptors", list, Outcome::kClosed, 16);
+  // A zero-length packet reads like the peer hanging up: closed, not counted.
+  add("EmptyPacket", {}, Outcome::kClosed, 0, /*counted=*/false);
+
+  // Framed, but wrong inside: answered with INVALID_ARGUMENT.
+  add("UnknownType", ControlBytes(999, kSequence, {}, 0), Outcome::kAnswered);
+  add("AnswerSentToTheBroker", ControlBytes(ControlType::kAnswer, kSequence, {}),
+      Outcome::kAnswered);
+  add("RegisterBadName", Register("bad name!"), Outcome::kAnswered);
+  add("RegisterEmptyName", Register(""), Outcome::kAnswered);
+  add("RegisterNameTooLong", Register(std::string(300, 'a')), Outcome::kAnswered);
+  add("RegisterUidCountLies", RegisterBody([](FieldWriter& w) {
+        w.String("test.liar");
+        w.U32(0xffffffff);
+      }),
+      Outcome::kAnswered);
+  add("RegisterTooManyUids", RegisterBody([](FieldWriter& w) {
+        w.String("test.crowd");
+        w.U32List(std::vector<uint32_t>(kMaxPolicyEntries + 1, 1000));
+      }),
+      Outcome::kAnswered);
+  add("RegisterRingNotAPowerOfTwo", Register("test.ring", {.ring_capacity = 5000}),
+      Outcome::kAnswered);
+  LinkOptions bad_mode;
+  bad_mode.wait.mode = static_cast<ring::WaitMode>(42);
+  add("RegisterUnknownWaitMode", Register("test.mode", bad_mode), Outcome::kAnswered);
+  add("RegisterTrailingBytes",
+      ControlBytes(ControlType::kRegister, kSequence,
+                   Concat(register_body, std::vector<std::byte>(3))),
+      Outcome::kAnswered);
+  // (The header states the length of the whole body, so this one is framed correctly.)
+  add("RegisterTruncatedBody",
+      ControlBytes(ControlType::kRegister, kSequence,
+                   std::span<const std::byte>(register_body).first(register_body.size() / 2)),
+      Outcome::kAnswered);
+  FieldWriter lying_name;
+  lying_name.U32(1000000);  // a name of a million bytes, of which two follow
+  add("ConnectNameLengthLies",
+      ControlBytes(ControlType::kConnect, kSequence,
+                   Concat(lying_name.bytes(), std::vector<std::byte>(2, std::byte{'a'}))),
+      Outcome::kAnswered);
+  add("ConnectEmptyBody", ControlBytes(ControlType::kConnect, kSequence, {}),
+      Outcome::kAnswered);
+  add("ConnectBadName",
+      ControlBytes(ControlType::kConnect, kSequence, EncodeName("../etc/passwd\n")),
+      Outcome::kAnswered);
+  add("UnregisterGarbage",
+      ControlBytes(ControlType::kUnregister, kSequence, std::vector<std::byte>(7, std::byte{1})),
+      Outcome::kAnswered);
+  return all;
+}
+
+class MalformedMessageTest : public BrokerRobustnessTest,
+                             public ::testing::WithParamInterface<HostileMessage> {};
+
+TEST_P(MalformedMessageTest, IsRefusedCountedAndLeavesOthersServed) {
+  const HostileMessage& hostile = GetParam();
+  Listing before = List();
+  UniqueFd raw = DialWithRoomFor(dir_.SocketPath(), kMaxControlMessage);
+  ASSERT_TRUE(raw.valid());
+  std::vector<UniqueFd> attached;
+  std::vector<int> fds;
+  for (int i = 0; i < hostile.descriptors; ++i) {
+    attached.emplace_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    fds.push_back(attached.back().get());
+  }
+  ASSERT_TRUE(SendRaw(raw.get(), hostile.bytes, fds)) << "sendmsg: " << std::strerror(errno);
+  attached.clear();
+
+  absl::StatusOr<Answer> answer = ReadAnswer(raw.get(), kSequence);
+  if (hostile.outcome == Outcome::kAnswered) {
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->status.code(), absl::StatusCode::kInvalidArgument) << answer->status;
+    // The same connection is still served.
+    ASSERT_TRUE(SendRaw(raw.get(), ControlBytes(ControlType::kList, kSequence + 1, {})));
+    absl::StatusOr<Answer> listed = ReadAnswer(raw.get(), kSequence + 1);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    EXPECT_TRUE(listed->status.ok()) << listed->status;
+  } else {
+    EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable)
+        << "expected the broker to close the connection: " << answer.status();
+  }
+  raw.Reset();
+
+  EXPECT_EQ(List().counters.malformed, before.counters.malformed + (hostile.counted ? 1 : 0));
+  ExpectServed();
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
+            before.counters.open_descriptors)
+      << "the broker kept descriptors of a refused message";
+}
+
+INSTANTIATE_TEST_SUITE_P(Hostile, MalformedMessageTest, ::testing::ValuesIn(HostileMessages()),
+                         [](const ::testing::TestParamInfo<HostileMessage>& info) {
+                           return info.param.name;
+                         });
+
+// ---- Careless clients and servers. -------------------------------------------------------
+
+TEST_F(BrokerRobustnessTest, HundredSilentClientsDoNotStopOthersBeingServed) {
+  std::vector<UniqueFd> silent;
+  for (int i = 0; i < 100; ++i) {
+    silent.push_back(DialRaw(dir_.SocketPath()));
+    ASSERT_TRUE(silent.back().valid());
+  }
+  absl::Time start = absl::Now();
+  ExpectServed();
+  RecordProperty("served_among_silent_clients_us",
+                 absl::StrCat(absl::ToInt64Microseconds(absl::Now() - start)));
+  EXPECT_GE(List().counters.connections, 100u);
+}
+
+TEST_F(BrokerRobustnessTest, ClientThatNeverReadsItsAnswersIsDisconnected) {
+  Listing before = List();
+  UniqueFd greedy = DialRaw(dir_.SocketPath());
+  ASSERT_TRUE(greedy.valid());
+  std::vector<std::byte> list = ControlBytes(ControlType::kList, 1, {});
+  bool disconnected = false;
+  absl::Time give_up = Soon();
+  for (int sent = 0; sent < 100000 && !disconnected && absl::Now() < give_up;) {
+    if (send(greedy.get(), list.data(), list.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+      ++sent;
+    } else if (errno == EAGAIN) {
+      absl::SleepFor(absl::Microseconds(100));
+    } else {
+      disconnected = errno == EPIPE || errno == ECONNRESET;
+    }
+  }
+  EXPECT_TRUE(disconnected) << "the broker kept answering a client that reads nothing";
+  ExpectServed();
+  greedy.Reset();
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
+            before.counters.open_descriptors);
+}
+
+// A server that registered and then reads nothing: each connect queues a new link on its
+// connection until that is full; then the broker drops the server (and its service) and
+// tells the client UNAVAILABLE, rather than waiting for it.
+TEST_F(BrokerRobustnessTest, ServerThatNeverAcceptsIsDroppedAndItsClientsTold) {
+  Listing before = List();
+  UniqueFd deaf = DialRaw(dir_.SocketPath());
+  ASSERT_TRUE(SendRaw(deaf.get(), ControlBytes(ControlType::kRegister, 1,
+                                               EncodeRegister({.name = "test.deaf"}))));
+  absl::StatusOr<Answer> registered = ReadAnswer(deaf.get(), 1);
+  ASSERT_TRUE(registered.ok() && registered->status.ok()) << registered.status();
+  absl::Status refused;
+  int links = 0;
+  for (; links < 5000; ++links) {
+    absl::StatusOr<Link> link = ConnectToService("test.deaf", options_);
+    if (!link.ok()) {
+      refused = link.status();
+      break;
+    }
+  }
+  RecordProperty("links_queued_before_the_server_was_dropped", absl::StrCat(links));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("test.deaf"));
+  EXPECT_EQ(ConnectToService("test.deaf", options_).status().code(),
+            absl::StatusCode::kNotFound);
+  ExpectServed();
+  deaf.Reset();  // the links queued on it are released with it
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
+            before.counters.open_descriptors);
+}
+
+// One connection that registers a service and then connects to it, over and over, reading
+// nothing: the link events and the answers fill the same connection.
+TEST_F(BrokerRobustnessTest, ConnectionConnectingToItsOwnServiceWithoutReadingIsDropped) {
+  Listing before = List();
+  UniqueFd self = DialRaw(dir_.SocketPath());
+  ASSERT_TRUE(SendRaw(self.get(), ControlBytes(ControlType::kRegister, 1,
+                                               EncodeRegister({.name = "test.self"}))));
+  absl::StatusOr<Answer> registered = ReadAnswer(self.get(), 1);
+  ASSERT_TRUE(registered.ok() && registered->status.ok()) << registered.status();
+  bool disconnected = false;
+  absl::Time give_up = Soon();
+  for (uint32_t sequence = 2; sequence < 20000 && !disconnected && absl::Now() < give_up;) {
+    std::vector<std::byte> connect =
+        ControlBytes(ControlType::kConnect, sequence, EncodeName("test.self"));
+    if (send(self.get(), connect.data(), connect.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+      ++sequence;
+    } else if (errno == EAGAIN) {
+      absl::SleepFor(absl::Microseconds(100));
+    } else {
+      disconnected = true;
+    }
+  }
+  EXPECT_TRUE(disconnected);
+  ExpectServed();
+  self.Reset();
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
+            before.counters.open_descriptors);
+}
+
+class IdleTimeoutTest : public BrokerRobustnessTest {
+ protected:
+  std::vector<std::string> BrokerArgs() const override { return {"--idle-timeout", "1"}; }
+};
+
+TEST_F(IdleTimeoutTest, SilentConnectionsAreClosedAfterTheIdleTimeout) {
+  Listing before = List();
+  std::vector<UniqueFd> silent;
+  for (int i = 0; i < 20; ++i) silent.push_back(DialRaw(dir_.SocketPath()));
+  EXPECT_GE(List().counters.open_descriptors, before.counters.open_descriptors + 20);
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors, absl::Seconds(5)),
+            before.counters.open_descriptors);
+  for (UniqueFd& fd : silent) {
+    char byte;
+    EXPECT_EQ(recv(fd.get(), &byte, 1, MSG_DONTWAIT), 0) << "not closed by the broker";
+  }
+  ExpectServed();  // the registered server's connection was kept, silent as it was
+}
+
+// ---- Many clients. ------------------------------------------------------------------------
+
+TEST_F(BrokerRobustnessTest, ThousandClientsAtOnceAreAllAnswered) {
+  constexpr int kClients = 1000;
+  struct rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur < kClients + 100) {
+    GTEST_SKIP() << "RLIMIT_NOFILE allows only " << limit.rlim_cur << " descriptors";
+  }
+  Listing before = List();
+  std::vector<UniqueFd> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(DialRaw(dir_.SocketPath()));
+    ASSERT_TRUE(clients.back().valid()) << "connection " << i << ": " << std::strerror(errno);
+  }
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(SendRaw(clients[i].get(), ControlBytes(ControlType::kConnect, i + 1,
+                                                       EncodeName("no.such.service"))));
+  }
+  ExpectServed();
+  int answered = 0;
+  for (int i = 0; i < kClients; ++i) {
+    absl::StatusOr<Answer> answer = ReadAnswer(clients[i].get(), i + 1);
+    if (answer.ok() && absl::IsNotFound(answer->status)) ++answered;
+  }
+  EXPECT_EQ(answered, kClients);
+  Listing during = List();
+  EXPECT_GE(during.counters.open_descriptors, before.counters.open_descriptors + kClients);
+  EXPECT_EQ(during.counters.not_found, before.counters.not_found + kClients);
+  clients.clear();
+  EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
+            before.counters.open_descriptors);
+}
+
+// 10,000 cycles: bare connect and close; one in twenty each, connect, ask for a listing
+// and close without reading it; ask for a link and close before the answer (the server
+// accepts it and closes it); a link made through the broker and closed at both ends.
+// Afterwards the broker holds as many descriptors as before and little more memory.
+TEST_F(BrokerRobustnessTest, TenThousandConnectDisconnectCyclesLeakNothing) {
+  constexpr int kCycles = 10000;
+  auto cycle = [&](int i) {
+    if (i % 20 == 0) {
+      absl::StatusOr<Link> client = ConnectToService("test.probe", options_);
+      ASSERT_TRUE(client.ok()) << client.status();
+      absl::StatusOr<IncomingLink> incoming = probe_->Accept(Soon());
+      ASSERT_TRUE(incoming.ok()) << incoming.status();
+    } else if (i % 20 == 1) {
+      // Asks for a link and leaves before the answer: the server still gets its end.
+      UniqueFd fd = DialRaw(dir_.SocketPath());
+      ASSERT_TRUE(fd.valid()) << "cycle " << i << ": " << std::strerror(errno);
+      ASSERT_TRUE(SendRaw(fd.get(), ControlBytes(ControlType::kConnect, 1,
+                                                 EncodeName("test.probe"))));
+      fd.Reset();
+      absl::StatusOr<IncomingLink> incoming = probe_->Accept(Soon());
+      ASSERT_TRUE(incoming.ok()) << incoming.status();
+    } else {
+      UniqueFd fd = DialRaw(dir_.SocketPath());
+      ASSERT_TRUE(fd.valid()) << "cycle " << i << ": " << std::strerror(errno);
+      if (i % 20 == 2) {
+        ASSERT_TRUE(SendRaw(fd.get(), ControlBytes(ControlType::kList, 1, {})));
+      }
+    }
+  };
+  for (int i = 0; i < 400; ++i) ASSERT_NO_FATAL_FAILURE(cycle(i));  // warm-up
+  Listing before = List();
+  uint64_t descriptors = AwaitDescriptorsAtMost(before.counters.open_descriptors);
+  int64_t resident = ResidentKiB(broker_->pid());
+  absl::Time start = absl::Now();
+  for (int i = 0; i < kCycles; ++i) ASSERT_NO_FATAL_FAILURE(cycle(i));
+  RecordProperty("cycles_us", absl::StrCat(absl::ToInt64Microseconds(absl::Now() - start)));
+
+  uint64_t descriptors_after = AwaitDescriptorsAtMost(descriptors + 2);
+  int64_t resident_after = ResidentKiB(broker_->pid());
+  RecordProperty("descriptors_before", absl::StrCat(descriptors));
+  RecordProperty("descriptors_after", absl::StrCat(descriptors_after));
+  RecordProperty("resident_kib_before", absl::StrCat(resident));
+  RecordProperty("resident_kib_after", absl::StrCat(resident_after));
+  EXPECT_LE(descriptors_after, descriptors + 2);
+  if (kResidentSizeShowsLeaks) {
+    EXPECT_LE(resident_after - resident, 4 * 1024)
+        << "the broker's VmRSS grew from " << resident << " KiB to " << resident_after << " KiB";
+  }
+  Listing after = List();
+  EXPECT_EQ(after.links.size(), 0u);
+  EXPECT_GE(after.counters.connections, before.counters.connections + kCycles);
+  ExpectServed();
+}
+
+}  // namespace
+}  // namespace syslink::broker
