@@ -346,7 +346,7 @@ void Broker::HandleList(Connection& connection, const ControlPacket& packet) {
     for (int side : {0, 1}) {
       listed.closed[side] = link.closed[side];
       absl::StatusOr<std::vector<PendingRequestListing>> pending =
-          ReadPendingRequests(link.region.get(), link.options, side, now);
+          ReadPendingRequests(link.region.get(), link.options, side);
       if (pending.ok()) listed.pending[side] = *std::move(pending);
     }
   }

@@ -24,7 +24,7 @@ absl::StatusOr<ring::SharedRegion> MapRegion(int region_fd, const internal::Link
 struct MirroredRequest {
   uint64_t id;
   uint32_t command;
-  int64_t sent_unix_ns;
+  int64_t sent_ns;
   uint64_t dma_bytes;
 };
 
@@ -39,7 +39,7 @@ std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
     MirroredRequest& copy = found.emplace_back();
     copy.id = id;
     std::memcpy(&copy.command, &slots[i].command, sizeof(copy.command));
-    std::memcpy(&copy.sent_unix_ns, &slots[i].sent_unix_ns, sizeof(copy.sent_unix_ns));
+    std::memcpy(&copy.sent_ns, &slots[i].sent_ns, sizeof(copy.sent_ns));
     std::memcpy(&copy.dma_bytes, &slots[i].dma_bytes, sizeof(copy.dma_bytes));
   }
   return found;
@@ -74,14 +74,14 @@ absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& optio
 }
 
 absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
-    int region_fd, const LinkOptions& options, int side, absl::Time now) {
+    int region_fd, const LinkOptions& options, int side) {
   internal::LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
   if (!region.ok()) return region.status();
   std::vector<PendingRequestListing> pending;
-  int64_t now_ns = absl::ToUnixNanos(now);
+  int64_t now_ns = MirrorClockNanos();
   for (const MirroredRequest& request : CopyMirror(*region, layout, side)) {
-    pending.push_back({request.id, request.command, now_ns - request.sent_unix_ns,
+    pending.push_back({request.id, request.command, now_ns - request.sent_ns,
                        request.dma_bytes});
   }
   return pending;

@@ -33,7 +33,7 @@ namespace syslink::broker {
                                                        int vanished_side);
 
 [[nodiscard]] absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
-    int region_fd, const LinkOptions& options, int side, absl::Time now);
+    int region_fd, const LinkOptions& options, int side);
 
 }  // namespace syslink::broker
 

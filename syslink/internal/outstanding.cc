@@ -25,7 +25,7 @@ void OutstandingRequests::Add(OutstandingRequest request) {
     MirrorSlot& slot = mirror_[request.slot];
     slot.command = request.command;
     slot.reserved = 0;
-    slot.sent_unix_ns = absl::ToUnixNanos(absl::Now());
+    slot.sent_ns = MirrorClockNanos();
     slot.dma_bytes = request.loan ? request.loan->length : 0;
     slot.id.store(request.id, std::memory_order_release);  // last: the slot is complete
   }
