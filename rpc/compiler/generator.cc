@@ -1,0 +1,304 @@
+#include "rpc/compiler/generator.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/compiler/code_generator.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/printer.h"
+#include "google/protobuf/io/zero_copy_stream.h"
+#include "rpc/compiler/code_template.h"
+#include "rpc/compiler/cpp_layout.h"
+#include "rpc/compiler/method_fragments.h"
+#include "rpc/method_id.h"
+
+namespace syslink::rpc::compiler {
+namespace {
+
+using google::protobuf::FileDescriptor;
+using google::protobuf::MethodDescriptor;
+using google::protobuf::ServiceDescriptor;
+using google::protobuf::compiler::GeneratorContext;
+
+// Members of the generated classes that an rpc of the same name would clash with. (The
+// classes' own names, the service's and <service>Stub, are taken too.)
+constexpr absl::string_view kReservedMethodNames[] = {"Dispatch", "service_name", "kServiceName",
+                                                      "channel", "channel_"};
+
+bool RejectParameter(const std::string& parameter, std::string* error) {
+  std::vector<std::pair<std::string, std::string>> options;
+  google::protobuf::compiler::ParseGeneratorParameter(parameter, &options);
+  const std::string& name = options.empty() ? parameter : options.front().first;
+  *error = absl::StrCat("unknown parameter \"", name, "\": protoc-gen-syslink takes no parameters");
+  return false;
+}
+
+// "client-streaming", "server-streaming", "bidi-streaming", or null for a unary rpc.
+const char* StreamingKind(const MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) return "bidi-streaming";
+  if (method.client_streaming()) return "client-streaming";
+  if (method.server_streaming()) return "server-streaming";
+  return nullptr;
+}
+
+// Whether code can be generated for `service`; if not, says why in `error`.
+bool CheckService(const ServiceDescriptor& service, std::string* error) {
+  // The stub class goes beside the messages of the package: it must not take a name of theirs.
+  const std::string stub = absl::StrCat(service.full_name(), "Stub");
+  const google::protobuf::DescriptorPool& pool = *service.file()->pool();
+  if (pool.FindMessageTypeByName(stub) != nullptr || pool.FindEnumTypeByName(stub) != nullptr ||
+      pool.FindServiceByName(stub) != nullptr) {
+    *error =
+        absl::StrCat("service ", service.full_name(), " needs the C++ class name ", service.name(),
+                     "Stub for its client stub, but ", stub, " is declared already; rename one");
+    return false;
+  }
+  std::map<uint32_t, const MethodDescriptor*> method_by_id;
+  for (int i = 0; i < service.method_count(); ++i) {
+    const MethodDescriptor& method = *service.method(i);
+    if (const char* kind = StreamingKind(method)) {
+      *error = absl::StrCat("rpc ", method.full_name(), " is ", kind,
+                            "; syslink rpcs are unary (one request, one response)");
+      return false;
+    }
+    if (std::find(std::begin(kReservedMethodNames), std::end(kReservedMethodNames),
+                  method.name()) != std::end(kReservedMethodNames) ||
+        method.name() == service.name() || method.name() == service.name() + "Stub") {
+      *error = absl::StrCat("rpc ", method.full_name(),
+                            " is named like a member of the generated classes (",
+                            absl::StrJoin(kReservedMethodNames, ", "), ", ", service.name(), ", ",
+                            service.name(), "Stub); rename it");
+      return false;
+    }
+    const uint32_t id = MethodId(method.full_name());
+    const auto [other, inserted] = method_by_id.emplace(id, &method);
+    if (!inserted) {
+      *error = absl::StrCat("rpcs ", other->second->full_name(), " and ", method.full_name(),
+                            " have the same method id ", id,
+                            " (a hash of the full name, rpc/method_id.h); rename one");
+      return false;
+    }
+  }
+  return true;
+}
+
+// The service's classes, as fragments of the header and of the source.
+struct ServiceCode {
+  std::string header;
+  std::string source;
+};
+
+ServiceCode GenerateService(const ServiceDescriptor& service) {
+  std::vector<MethodFragments> methods;
+  for (int i = 0; i < service.method_count(); ++i) {
+    methods.push_back(BuildMethodFragments(*service.method(i)));
+  }
+  google::protobuf::SourceLocation location;
+  std::string comments =
+      service.GetSourceLocation(&location) ? FormatComments(location.leading_comments, 0) : "";
+  if (!comments.empty()) comments += "//\n";
+  const std::string id_checks = JoinFragments(methods, &MethodFragments::id_check);
+
+  CodeTemplate t({
+      {"service", service.name()},
+      {"full_name", service.full_name()},
+      {"comments", comments},
+      {"id_constants", JoinFragments(methods, &MethodFragments::id_constant)},
+      {"server_declarations", JoinFragments(methods, &MethodFragments::server_declaration)},
+      {"stub_declarations", JoinFragments(methods, &MethodFragments::stub_declaration)},
+      {"id_checks", id_checks.empty() ? "" : absl::StrCat("\n", id_checks)},
+      {"server_definitions", JoinFragments(methods, &MethodFragments::server_definition)},
+      {"dispatch_cases", JoinFragments(methods, &MethodFragments::dispatch_case)},
+      {"stub_definitions", JoinFragments(methods, &MethodFragments::stub_definition)},
+  });
+  t.SetCall("stub_constructor", 0, "$service$Stub::$service$Stub",
+            {"std::shared_ptr<::syslink::rpc::Channel> channel"}, "");
+  t.SetCall("unknown_method", 6, "return absl::UnimplementedError",
+            {"absl::StrCat(\"$full_name$ has no method with id \", call.method_id())"}, ";");
+
+  ServiceCode code;
+  code.header = t.Fill(
+      "$comments$"
+      "// The server side: derive from this class, override the rpcs you serve (the others\n"
+      "// answer UNIMPLEMENTED) and serve it with a server (rpc/server.h). Rpcs may run on\n"
+      "// several threads at once; an implementation synchronizes its own state.\n"
+      "class $service$ : public ::syslink::rpc::Service {\n"
+      " public:\n"
+      "  static constexpr absl::string_view kServiceName = \"$full_name$\";\n"
+      "$id_constants$"
+      "\n"
+      "  absl::string_view service_name() const override { return kServiceName; }\n"
+      "\n"
+      "$server_declarations$"
+      "  [[nodiscard]] absl::Status Dispatch(::syslink::rpc::ServerCall& call) override;\n"
+      "};\n"
+      "\n"
+      "// The client side: each rpc has three call forms (returning the response, filling one\n"
+      "// in, and asynchronous), all through one channel. Thread-safe if the channel is. The\n"
+      "// `response` and `context` of an async call must live until `done` runs.\n"
+      "class $service$Stub {\n"
+      " public:\n"
+      "  explicit $service$Stub(std::shared_ptr<::syslink::rpc::Channel> channel);\n"
+      "\n"
+      "$stub_declarations$"
+      "  ::syslink::rpc::Channel& channel() { return *channel_; }\n"
+      "\n"
+      " private:\n"
+      "  std::shared_ptr<::syslink::rpc::Channel> channel_;\n"
+      "};\n");
+  code.source = t.Fill(
+      "// $full_name$\n"
+      "$id_checks$"
+      "$server_definitions$"
+      "\n"
+      "absl::Status $service$::Dispatch(::syslink::rpc::ServerCall& call) {\n"
+      "  switch (call.method_id()) {\n"
+      "$dispatch_cases$"
+      "    default:\n"
+      "      $unknown_method$\n"
+      "  }\n"
+      "}\n"
+      "\n"
+      "$stub_constructor$\n"
+      "    : channel_(std::move(channel)) {}\n"
+      "$stub_definitions$");
+  return code;
+}
+
+// The $var$ values every template of `file` uses.
+CodeTemplate FileTemplate(const FileDescriptor& file) {
+  const std::string stem = google::protobuf::compiler::StripProto(file.name());
+  const std::string header = stem + ".syslink.h";
+  std::string guard = absl::AsciiStrToUpper(header) + "_";
+  std::replace_if(
+      guard.begin(), guard.end(), [](char c) { return !absl::ascii_isalnum(c); }, '_');
+  const std::string cpp_namespace = absl::StrReplaceAll(file.package(), {{".", "::"}});
+  return CodeTemplate({
+      {"proto", file.name()},
+      {"header", header},
+      {"source", stem + ".syslink.cc"},
+      {"pb_header", stem + ".pb.h"},
+      {"guard", guard},
+      {"namespace_open",
+       cpp_namespace.empty() ? "" : absl::StrCat("namespace ", cpp_namespace, " {\n\n")},
+      {"namespace_close",
+       cpp_namespace.empty() ? "" : absl::StrCat("\n}  // namespace ", cpp_namespace, "\n")},
+  });
+}
+
+// `#include "..."` lines for `paths`, sorted as clang-format sorts them.
+std::string IncludeLines(std::vector<std::string> paths) {
+  std::sort(paths.begin(), paths.end());
+  std::string lines;
+  for (const std::string& path : paths) absl::StrAppend(&lines, "#include \"", path, "\"\n");
+  return lines;
+}
+
+void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
+               std::string* source) {
+  if (file.service_count() == 0) {
+    *header = t.Fill(
+        "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
+        "//\n"
+        "// $proto$ declares no services.\n"
+        "\n"
+        "#ifndef $guard$\n"
+        "#define $guard$\n"
+        "\n"
+        "#include \"$pb_header$\"\n"
+        "\n"
+        "#endif  // $guard$\n");
+    *source = t.Fill(
+        "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
+        "\n"
+        "#include \"$header$\"\n");
+    return;
+  }
+  std::vector<std::string> header_services, source_services;
+  for (int i = 0; i < file.service_count(); ++i) {
+    ServiceCode code = GenerateService(*file.service(i));
+    header_services.push_back(std::move(code.header));
+    source_services.push_back(std::move(code.source));
+  }
+  t.Set("header_services", absl::StrJoin(header_services, "\n"));
+  t.Set("source_services", absl::StrJoin(source_services, "\n"));
+  t.Set("header_includes", IncludeLines({"absl/status/status.h", "absl/status/statusor.h",
+                                         "absl/strings/string_view.h", t.vars().at("pb_header"),
+                                         "rpc/channel.h", "rpc/context.h", "rpc/service.h"}));
+  *header = t.Fill(
+      "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
+      "\n"
+      "#ifndef $guard$\n"
+      "#define $guard$\n"
+      "\n"
+      "#include <cstdint>\n"
+      "#include <memory>\n"
+      "\n"
+      "$header_includes$"
+      "\n"
+      "$namespace_open$"
+      "$header_services$"
+      "$namespace_close$"
+      "\n"
+      "#endif  // $guard$\n");
+  *source = t.Fill(
+      "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
+      "\n"
+      "#include \"$header$\"\n"
+      "\n"
+      "#include <cstdint>\n"
+      "#include <memory>\n"
+      "#include <utility>\n"
+      "\n"
+      "#include \"absl/status/status.h\"\n"
+      "#include \"absl/status/statusor.h\"\n"
+      "#include \"absl/strings/str_cat.h\"\n"
+      "#include \"rpc/channel.h\"\n"
+      "#include \"rpc/context.h\"\n"
+      "#include \"rpc/method_id.h\"\n"
+      "#include \"rpc/service.h\"\n"
+      "\n"
+      "$namespace_open$"
+      "$source_services$"
+      "$namespace_close$");
+}
+
+bool WriteFile(GeneratorContext* context, const std::string& name, const std::string& text,
+               std::string* error) {
+  std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(context->Open(name));
+  google::protobuf::io::Printer printer(output.get(), '$');
+  printer.PrintRaw(text);
+  if (printer.failed()) {
+    *error = absl::StrCat("could not write ", name);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool SyslinkGenerator::Generate(const FileDescriptor* file, const std::string& parameter,
+                                GeneratorContext* context, std::string* error) const {
+  if (!parameter.empty()) return RejectParameter(parameter, error);
+  for (int i = 0; i < file->service_count(); ++i) {
+    if (!CheckService(*file->service(i), error)) return false;
+  }
+  CodeTemplate t = FileTemplate(*file);
+  std::string header, source;
+  FillFiles(*file, t, &header, &source);
+  return WriteFile(context, t.vars().at("header"), header, error) &&
+         WriteFile(context, t.vars().at("source"), source, error);
+}
+
+}  // namespace syslink::rpc::compiler
