@@ -1,0 +1,272 @@
+// The echo service through generated stubs, beside the raw floors and gRPC, in one run:
+//
+//   bazel run --config=opt //examples/echo:echo_benchmark
+//
+//   BM_CacheLineFloor      one shared cache line between two processes (ring/bench)
+//   BM_SocketPair64        64 bytes each way over a socketpair, the peer echoes
+//   BM_StubSay/<mode>      EchoStub::Say with 64 bytes of text, over a link, spin or hybrid
+//   BM_StubInFlight/<n>    n async Say calls kept in flight (hybrid): calls per second
+//   BM_StubAttachment128K  Reverse with a 128 KiB attachment each way (zero-copy)
+//   BM_GrpcSay64           gRPC unary Say over a Unix socket, same messages
+//   BM_GrpcBlob128K        gRPC Say carrying 128 KiB in the request and the response
+//
+// Servers run in a forked process on CPU 1, the client on CPU 0. It ends with summary
+// lines: medians of 3 runs, as ratios between results of this run.
+
+#include <grpcpp/grpcpp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "benchmark/benchmark.h"
+#include "examples/echo/echo.syslink.h"
+#include "examples/echo/grpc/echo.grpc.pb.h"
+#include "ring/bench/ping_pong.h"
+#include "rpc/link_channel.h"
+#include "rpc/server.h"
+#include "syslink/end_transfer.h"
+#include "tests/support/benchmark_summary.h"
+#include "tests/support/child_process.h"
+
+namespace syslink::examples::echo {
+namespace {
+
+using ::syslink::testing::ChildProcess;
+using ::syslink::testing::PinToCpu;
+
+constexpr int kPeerCpu = 1;
+constexpr size_t kBulk = 128 * 1024;
+
+class EchoServer final : public Echo {
+ public:
+  absl::Status Say(rpc::ServerContext&, const EchoRequest& request,
+                   EchoResponse* response) override {
+    response->set_text(request.text());
+    response->set_blob(request.blob());
+    return absl::OkStatus();
+  }
+  absl::Status Reverse(rpc::ServerContext& context, const EchoRequest&,
+                       EchoResponse* response) override {
+    std::span<const std::byte> in = context.request_attachment().data();
+    absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
+    if (!out.ok()) return out.status();
+    std::reverse_copy(in.begin(), in.end(), out->data().begin());
+    context.set_response_attachment(*std::move(out));
+    return absl::OkStatus();
+  }
+};
+
+// A syslink echo server in a forked process, and a stub to it.
+struct SyslinkEcho {
+  explicit SyslinkEcho(ring::WaitMode mode) {
+    LinkOptions options;
+    options.wait.mode = mode;
+    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+    if (!pair.ok()) std::abort();
+    absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->second));
+    if (!token.ok()) std::abort();
+    server.emplace(ChildProcess::Fork([&] {
+      PinToCpu(kPeerCpu);
+      absl::StatusOr<Link> link = AdoptEnd(*token);
+      if (!link.ok()) return 1;
+      EchoServer service;
+      rpc::Server rpc_server;
+      rpc_server.ServeLink(&service, *std::move(link));
+      while (rpc_server.live_links() > 0) absl::SleepFor(absl::Milliseconds(10));
+      return 0;
+    }));
+    CloseReleasedEnd(*token);
+    channel = std::make_shared<rpc::LinkChannel>(std::move(pair->first));
+    stub = std::make_unique<EchoStub>(channel);
+  }
+  std::optional<ChildProcess> server;
+  std::shared_ptr<rpc::LinkChannel> channel;
+  std::unique_ptr<EchoStub> stub;
+};
+
+void BM_StubSay(benchmark::State& state, ring::WaitMode mode) {
+  SyslinkEcho echo(mode);
+  EchoRequest request;
+  request.set_text(std::string(64, 'x'));
+  EchoResponse response;
+  for (auto _ : state) {
+    if (!echo.stub->Say(request, &response, nullptr).ok()) {
+      state.SkipWithError("call failed");
+      break;
+    }
+  }
+}
+BENCHMARK_CAPTURE(BM_StubSay, spin, ring::WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StubSay, hybrid, ring::WaitMode::kHybrid)->UseRealTime();
+
+void BM_StubInFlight(benchmark::State& state) {
+  SyslinkEcho echo(ring::WaitMode::kHybrid);
+  const int in_flight = static_cast<int>(state.range(0));
+  std::vector<EchoRequest> requests(in_flight);
+  std::vector<EchoResponse> responses(in_flight);
+  for (EchoRequest& r : requests) r.set_text(std::string(64, 'x'));
+  int failed = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < in_flight; ++i) {
+      echo.stub->SayAsync(requests[i], &responses[i], nullptr,
+                          [&failed](absl::Status s) { failed += !s.ok(); });
+    }
+    echo.channel->Drain(absl::InfiniteFuture());
+  }
+  if (failed > 0) state.SkipWithError("calls failed");
+  state.SetItemsProcessed(state.iterations() * in_flight);
+}
+BENCHMARK(BM_StubInFlight)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
+
+void BM_StubAttachment128K(benchmark::State& state) {
+  SyslinkEcho echo(ring::WaitMode::kHybrid);
+  absl::StatusOr<rpc::Attachment> bulk = echo.channel->AllocateAttachment(kBulk);
+  if (!bulk.ok()) {
+    state.SkipWithError("no attachment");
+    return;
+  }
+  rpc::Attachment lent = *std::move(bulk);
+  EchoRequest request;
+  EchoResponse response;
+  for (auto _ : state) {
+    rpc::ClientContext context;
+    context.set_request_attachment(std::move(lent));
+    if (!echo.stub->Reverse(request, &response, &context).ok() ||
+        context.response_attachment().size() != kBulk) {
+      state.SkipWithError("call failed");
+      break;
+    }
+    lent = std::move(context.request_attachment());  // ours again, for the next call
+  }
+  state.SetBytesProcessed(state.iterations() * kBulk);
+}
+BENCHMARK(BM_StubAttachment128K)->UseRealTime();
+
+void BM_CacheLineFloor(benchmark::State& state) {
+  std::unique_ptr<ring::bench::RoundTripper> peer = ring::bench::StartCacheLineEcho();
+  for (auto _ : state) peer->RoundTrip();
+}
+BENCHMARK(BM_CacheLineFloor)->UseRealTime();
+
+void BM_SocketPair64(benchmark::State& state) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return;
+  ChildProcess peer = ChildProcess::Fork([&] {
+    PinToCpu(kPeerCpu);
+    close(fds[0]);
+    char buffer[64];
+    while (read(fds[1], buffer, 64) == 64 && write(fds[1], buffer, 64) == 64) {
+    }
+    return 0;
+  });
+  close(fds[1]);
+  char buffer[64] = {};
+  for (auto _ : state) {
+    if (write(fds[0], buffer, 64) != 64 || read(fds[0], buffer, 64) != 64) {
+      state.SkipWithError("socketpair failed");
+      break;
+    }
+  }
+  close(fds[0]);
+}
+BENCHMARK(BM_SocketPair64)->UseRealTime();
+
+// A gRPC echo server on a Unix socket in a forked process, and a stub to it.
+class GrpcEchoServer final : public grpc::Echo::Service {
+  ::grpc::Status Say(::grpc::ServerContext*, const grpc::EchoRequest* request,
+                     grpc::EchoResponse* response) override {
+    response->set_text(request->text());
+    response->set_blob(request->blob());
+    return ::grpc::Status::OK;
+  }
+};
+
+struct GrpcEcho {
+  GrpcEcho() : address(absl::StrCat("unix:/tmp/sl-grpc-bench-", getpid(), ".sock")) {
+    server.emplace(ChildProcess::Fork([this] {
+      PinToCpu(kPeerCpu);
+      GrpcEchoServer service;
+      ::grpc::ServerBuilder builder;
+      builder.AddListeningPort(address, ::grpc::InsecureServerCredentials());
+      builder.RegisterService(&service);
+      std::unique_ptr<::grpc::Server> grpc_server = builder.BuildAndStart();
+      if (!grpc_server) return 1;
+      grpc_server->Wait();
+      return 0;
+    }));
+    std::shared_ptr<::grpc::Channel> channel =
+        ::grpc::CreateChannel(address, ::grpc::InsecureChannelCredentials());
+    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stub = grpc::Echo::NewStub(channel);
+  }
+  ~GrpcEcho() { unlink(address.substr(5).c_str()); }
+  std::string address;
+  std::optional<ChildProcess> server;
+  std::unique_ptr<grpc::Echo::Stub> stub;
+};
+
+void RunGrpc(benchmark::State& state, size_t blob) {
+  GrpcEcho echo;
+  grpc::EchoRequest request;
+  request.set_text(std::string(64, 'x'));
+  request.set_blob(std::string(blob, 'b'));
+  grpc::EchoResponse response;
+  for (auto _ : state) {
+    ::grpc::ClientContext context;
+    if (!echo.stub->Say(&context, request, &response).ok()) {
+      state.SkipWithError("gRPC call failed");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * blob);
+}
+
+void BM_GrpcSay64(benchmark::State& state) { RunGrpc(state, 0); }
+BENCHMARK(BM_GrpcSay64)->UseRealTime();
+
+void BM_GrpcBlob128K(benchmark::State& state) { RunGrpc(state, kBulk); }
+BENCHMARK(BM_GrpcBlob128K)->UseRealTime();
+
+void PrintSummary(const testing::BenchmarkMedians& m) {
+  double floor = m.NanosPerIteration("BM_CacheLineFloor/real_time");
+  double socketpair = m.NanosPerIteration("BM_SocketPair64/real_time");
+  double grpc = m.NanosPerIteration("BM_GrpcSay64/real_time");
+  std::printf("\nfloors: cache line %.0f ns, socketpair %.0f ns, gRPC unary %.1f us\n", floor,
+              socketpair, grpc / 1000);
+  for (const char* mode : {"spin", "hybrid"}) {
+    double rtt = m.NanosPerIteration(absl::StrCat("BM_StubSay/", mode, "/real_time"));
+    if (rtt <= 0 || floor <= 0) continue;
+    std::printf("stub rtt %s: %.0f ns = %.2fx floor, %.2fx socketpair, %.0fx faster than gRPC\n",
+                mode, rtt, rtt / floor, socketpair > 0 ? rtt / socketpair : 0,
+                grpc > 0 ? grpc / rtt : 0);
+  }
+  for (int n : {1, 8, 64}) {
+    double rate = m.Get(absl::StrCat("BM_StubInFlight/", n, "/real_time")).items_per_second;
+    if (rate > 0) std::printf("stub throughput, %d in flight: %.0f calls/s\n", n, rate);
+  }
+  double attach = m.Get("BM_StubAttachment128K/real_time").bytes_per_second;
+  double grpc_blob = m.Get("BM_GrpcBlob128K/real_time").bytes_per_second;
+  if (attach > 0 && grpc_blob > 0) {
+    std::printf("128KiB echo: %.2f GB/s = %.1fx gRPC (%.2f GB/s)\n", attach / 1e9,
+                attach / grpc_blob, grpc_blob / 1e9);
+  }
+}
+
+}  // namespace
+}  // namespace syslink::examples::echo
+
+int main(int argc, char** argv) {
+  syslink::testing::PinToCpu(0);
+  syslink::testing::BenchmarkMedians medians =
+      syslink::testing::RunBenchmarksForMedians(argc, argv);
+  syslink::examples::echo::PrintSummary(medians);
+  return 0;
+}
