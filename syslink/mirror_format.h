@@ -19,7 +19,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 
 namespace syslink {
 
@@ -30,20 +29,12 @@ struct MirrorSlot {
   std::atomic<uint64_t> id;  // 0: empty
   uint32_t command;
   uint32_t reserved;
-  int64_t sent_ns;  // when the request was sent: CLOCK_MONOTONIC_COARSE, in nanoseconds
+  uint64_t sent_cycles;  // when the request was sent: the time-stamp counter (cycle_clock.h)
   uint64_t dma_bytes;    // bytes of the sender's arena lent with it
 };
 
 static_assert(sizeof(MirrorSlot) == 32);
 
-// The clock of MirrorSlot::sent_ns: coarse (a few milliseconds' resolution, enough for the
-// age of a request) and about five times cheaper to read than the precise one, since every
-// request reads it. System-wide, so the broker can compare it with its own reading.
-inline int64_t MirrorClockNanos() {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 inline constexpr size_t kMirrorBytes = kMirrorSlots * sizeof(MirrorSlot);

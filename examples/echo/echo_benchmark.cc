@@ -14,7 +14,10 @@
 // lines: medians of 3 runs, as ratios between results of this run.
 
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
@@ -35,6 +39,8 @@
 #include "syslink/end_transfer.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
+
+extern char** environ;
 
 namespace syslink::examples::echo {
 namespace {
@@ -189,27 +195,40 @@ class GrpcEchoServer final : public grpc::Echo::Service {
   }
 };
 
+// Serves gRPC echo on `address` until killed: this binary started with
+// --grpc-echo-server=ADDRESS. gRPC does not survive fork(), so its server is a program image
+// of its own (posix_spawn), never a forked copy of a process that may use gRPC.
+int ServeGrpc(const std::string& address) {
+  PinToCpu(kPeerCpu);
+  GrpcEchoServer service;
+  ::grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, ::grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<::grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server) return 1;
+  grpc_server->Wait();
+  return 0;
+}
+
 struct GrpcEcho {
   GrpcEcho() : address(absl::StrCat("unix:/tmp/sl-grpc-bench-", getpid(), ".sock")) {
-    server.emplace(ChildProcess::Fork([this] {
-      PinToCpu(kPeerCpu);
-      GrpcEchoServer service;
-      ::grpc::ServerBuilder builder;
-      builder.AddListeningPort(address, ::grpc::InsecureServerCredentials());
-      builder.RegisterService(&service);
-      std::unique_ptr<::grpc::Server> grpc_server = builder.BuildAndStart();
-      if (!grpc_server) return 1;
-      grpc_server->Wait();
-      return 0;
-    }));
+    std::string flag = "--grpc-echo-server=" + address;
+    char* argv[] = {const_cast<char*>("echo_benchmark"), flag.data(), nullptr};
+    if (posix_spawn(&server, "/proc/self/exe", nullptr, nullptr, argv, environ) != 0) {
+      std::abort();
+    }
     std::shared_ptr<::grpc::Channel> channel =
         ::grpc::CreateChannel(address, ::grpc::InsecureChannelCredentials());
     channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
     stub = grpc::Echo::NewStub(channel);
   }
-  ~GrpcEcho() { unlink(address.substr(5).c_str()); }
+  ~GrpcEcho() {
+    kill(server, SIGKILL);
+    waitpid(server, nullptr, 0);
+    unlink(address.substr(5).c_str());
+  }
   std::string address;
-  std::optional<ChildProcess> server;
+  pid_t server = 0;
   std::unique_ptr<grpc::Echo::Stub> stub;
 };
 
@@ -264,6 +283,10 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
 }  // namespace syslink::examples::echo
 
 int main(int argc, char** argv) {
+  constexpr absl::string_view kServerFlag = "--grpc-echo-server=";
+  if (argc == 2 && absl::StartsWith(argv[1], kServerFlag)) {
+    return syslink::examples::echo::ServeGrpc(std::string(argv[1] + kServerFlag.size()));
+  }
   syslink::testing::PinToCpu(0);
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);

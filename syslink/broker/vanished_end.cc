@@ -7,6 +7,8 @@
 #include "base/errno_status.h"
 #include "ring/ring_producer.h"
 #include "ring/shared_region.h"
+#include "absl/time/clock.h"
+#include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/outstanding.h"
 #include "syslink/mirror_format.h"
@@ -24,7 +26,7 @@ absl::StatusOr<ring::SharedRegion> MapRegion(int region_fd, const internal::Link
 struct MirroredRequest {
   uint64_t id;
   uint32_t command;
-  int64_t sent_ns;
+  uint64_t sent_cycles;
   uint64_t dma_bytes;
 };
 
@@ -39,10 +41,23 @@ std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
     MirroredRequest& copy = found.emplace_back();
     copy.id = id;
     std::memcpy(&copy.command, &slots[i].command, sizeof(copy.command));
-    std::memcpy(&copy.sent_ns, &slots[i].sent_ns, sizeof(copy.sent_ns));
+    std::memcpy(&copy.sent_cycles, &slots[i].sent_cycles, sizeof(copy.sent_cycles));
     std::memcpy(&copy.dma_bytes, &slots[i].dma_bytes, sizeof(copy.dma_bytes));
   }
   return found;
+}
+
+// The time-stamp counter's rate, measured once against the monotonic clock (10 ms).
+double CyclesPerNanosecond() {
+  static const double rate = [] {
+    absl::Time t0 = absl::Now();
+    uint64_t c0 = internal::CycleCount();
+    absl::SleepFor(absl::Milliseconds(10));
+    uint64_t c1 = internal::CycleCount();
+    double ns = absl::ToDoubleNanoseconds(absl::Now() - t0);
+    return ns > 0 && c1 > c0 ? (c1 - c0) / ns : 1.0;
+  }();
+  return rate;
 }
 
 }  // namespace
@@ -79,9 +94,11 @@ absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
   absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
   if (!region.ok()) return region.status();
   std::vector<PendingRequestListing> pending;
-  int64_t now_ns = MirrorClockNanos();
+  uint64_t now = internal::CycleCount();
+  double per_ns = CyclesPerNanosecond();
   for (const MirroredRequest& request : CopyMirror(*region, layout, side)) {
-    pending.push_back({request.id, request.command, now_ns - request.sent_ns,
+    int64_t age_ns = now > request.sent_cycles ? (now - request.sent_cycles) / per_ns : 0;
+    pending.push_back({request.id, request.command, age_ns,
                        request.dma_bytes});
   }
   return pending;
