@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
+#include "base/fd_passing.h"
 #include "base/unique_fd.h"
 #include "syslink/internal/link_core.h"
 #include "syslink/internal/link_layout.h"
@@ -139,73 +140,36 @@ absl::Status SendEnd(int socket, Link end) {
   internal::LinkCore::HandOver handed = core->TakeDescriptors();
   int fds[3] = {handed.socket.get(), core->region().fd(), handed.watch.get()};
   size_t fd_count = handed.watch.valid() ? 3 : 2;
-  struct iovec iov = {&ticket, sizeof(ticket)};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
-  struct msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = CMSG_SPACE(fd_count * sizeof(int));
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(fd_count * sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), fds, fd_count * sizeof(int));
-  ssize_t sent;
-  do {
-    sent = sendmsg(socket, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return ErrnoStatus("sendmsg of a link end");
-  if (sent != static_cast<ssize_t>(sizeof(ticket))) {
-    return absl::UnavailableError("sendmsg of a link end sent a partial message");
-  }
+  absl::Status sent = SendWithDescriptors(
+      socket, {std::as_bytes(std::span(&ticket, 1))}, std::span(fds, fd_count));
+  if (!sent.ok()) return sent;
   return absl::OkStatus();  // the receiver holds the end now; our copies close here
 }
 
 absl::StatusOr<Link> ReceiveEnd(int socket, absl::Time deadline) {
-  struct pollfd p = {socket, POLLIN, 0};
-  while (true) {
-    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    struct timespec timeout = absl::ToTimespec(left);
-    int n = ppoll(&p, 1, deadline == absl::InfiniteFuture() ? nullptr : &timeout, nullptr);
-    if (n > 0) break;
-    if (n == 0) return absl::DeadlineExceededError("no link end arrived before the deadline");
-    if (errno != EINTR) return ErrnoStatus("poll for a link end");
+  if (absl::Status s = AwaitReadable(socket, deadline); !s.ok()) {
+    if (absl::IsDeadlineExceeded(s)) {
+      return absl::DeadlineExceededError("no link end arrived before the deadline");
+    }
+    return s;
   }
   EndTicket ticket{};
-  struct iovec iov = {&ticket, sizeof(ticket)};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-  struct msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t received;
-  do {
-    received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-  } while (received < 0 && errno == EINTR);
-  if (received < 0) return ErrnoStatus("recvmsg of a link end");
-  // Own every descriptor that arrived, whatever else is wrong.
-  std::vector<UniqueFd> fds;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
-       c = CMSG_NXTHDR(&message, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      fds.emplace_back(fd);
-    }
+  absl::StatusOr<ReceivedMessage> received =
+      ReceiveWithDescriptors(socket, std::as_writable_bytes(std::span(&ticket, 1)));
+  if (!received.ok()) return received.status();
+  std::vector<UniqueFd>& fds = received->fds;  // owned: closed unless handed on
+  if (received->bytes == 0) {
+    return absl::UnavailableError("the socket closed before a link end arrived");
   }
-  if (received == 0) return absl::UnavailableError("the socket closed before a link end arrived");
-  if (received != static_cast<ssize_t>(sizeof(ticket)) || (message.msg_flags & MSG_TRUNC)) {
+  if (received->bytes != sizeof(ticket) || received->truncated) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "expected a %d-byte link end description, got %d bytes", sizeof(ticket), received));
+        "expected a %d-byte link end description, got %d bytes%s", sizeof(ticket),
+        received->bytes, received->truncated ? " or more" : ""));
   }
-  if ((message.msg_flags & MSG_CTRUNC) || fds.size() < 2 || fds.size() > 3) {
+  if (received->fds_truncated || fds.size() < 2 || fds.size() > 3) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "a link end arrives with 2 or 3 descriptors, got %d%s", fds.size(),
-        (message.msg_flags & MSG_CTRUNC) ? " (truncated)" : ""));
+        received->fds_truncated ? " (truncated)" : ""));
   }
   UniqueFd watch = fds.size() == 3 ? std::move(fds[2]) : UniqueFd();
   return Assemble(std::move(fds[0]), std::move(fds[1]), std::move(watch), ticket);

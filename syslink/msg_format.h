@@ -64,6 +64,19 @@ static_assert(alignof(MessageHeader) == 8);
 
 inline constexpr size_t kMessageHeaderSize = sizeof(MessageHeader);
 
+// A header of `kind` with magic and version set and every other field zero but the two
+// given.
+constexpr MessageHeader NewHeader(MessageKind kind, uint64_t message_id = 0,
+                                  uint32_t command = 0) {
+  MessageHeader header{};
+  header.magic = kMessageMagic;
+  header.version = kMessageVersion;
+  header.kind = static_cast<uint8_t>(kind);
+  header.message_id = message_id;
+  header.command = command;
+  return header;
+}
+
 }  // namespace syslink
 
 #endif  // SYSLINK_SYSLINK_MSG_FORMAT_H_

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "examples/echo/echo.syslink.h"
+#include "examples/echo/echo_server.h"
 #include "rpc/connect.h"
 #include "rpc/server.h"
 #include "syslink/broker/client.h"
@@ -28,7 +29,6 @@ namespace syslink::examples::echo {
 namespace {
 
 using ::syslink::rpc::ClientContext;
-using ::syslink::rpc::ServerContext;
 
 constexpr char kUsage[] =
     "usage: echo [demo | serve | say TEXT]\n"
@@ -41,32 +41,6 @@ constexpr char kUsage[] =
     "\n"
     "The service registers with the syslink broker as \"syslink.examples.echo.Echo\"; a\n"
     "broker is started on demand if none runs ($SYSLINK_BROKER_SOCKET picks its socket).\n";
-
-class EchoServer final : public Echo {
- public:
-  absl::Status Say(ServerContext& context, const EchoRequest& request,
-                   EchoResponse* response) override {
-    response->set_text(request.text());
-    return absl::OkStatus();
-  }
-
-  absl::Status Reverse(ServerContext& context, const EchoRequest& request,
-                       EchoResponse* response) override {
-    std::span<const std::byte> in = context.request_attachment().data();
-    absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
-    if (!out.ok()) return out.status();
-    std::reverse_copy(in.begin(), in.end(), out->data().begin());
-    context.set_response_attachment(*std::move(out));
-    response->set_text(absl::StrFormat("reversed %d bytes", in.size()));
-    return absl::OkStatus();
-  }
-
-  absl::Status Hold(ServerContext& context, const EchoRequest& request,
-                    EchoResponse* response) override {
-    while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(5));
-    return absl::DeadlineExceededError("held until the caller gave up");
-  }
-};
 
 int Serve() {
   EchoServer service;

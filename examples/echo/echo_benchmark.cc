@@ -6,7 +6,8 @@
 //   BM_SocketPair64        64 bytes each way over a socketpair, the peer echoes
 //   BM_StubSay/<mode>      EchoStub::Say with 64 bytes of text, over a link, spin or hybrid
 //   BM_StubInFlight/<n>    n async Say calls kept in flight (hybrid): calls per second
-//   BM_StubAttachment128K  Reverse with a 128 KiB attachment each way (zero-copy)
+//   BM_StubAttachment128K  Bounce: a 128 KiB attachment there and back (lent zero-copy;
+//                          the server copies it into its response attachment)
 //   BM_GrpcSay64           gRPC unary Say over a Unix socket, same messages
 //   BM_GrpcBlob128K        gRPC Say carrying 128 KiB in the request and the response
 //
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -32,6 +34,7 @@
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
 #include "examples/echo/echo.syslink.h"
+#include "examples/echo/echo_server.h"
 #include "examples/echo/grpc/echo.grpc.pb.h"
 #include "ring/bench/ping_pong.h"
 #include "rpc/link_channel.h"
@@ -50,25 +53,6 @@ using ::syslink::testing::PinToCpu;
 
 constexpr int kPeerCpu = 1;
 constexpr size_t kBulk = 128 * 1024;
-
-class EchoServer final : public Echo {
- public:
-  absl::Status Say(rpc::ServerContext&, const EchoRequest& request,
-                   EchoResponse* response) override {
-    response->set_text(request.text());
-    response->set_blob(request.blob());
-    return absl::OkStatus();
-  }
-  absl::Status Reverse(rpc::ServerContext& context, const EchoRequest&,
-                       EchoResponse* response) override {
-    std::span<const std::byte> in = context.request_attachment().data();
-    absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
-    if (!out.ok()) return out.status();
-    std::reverse_copy(in.begin(), in.end(), out->data().begin());
-    context.set_response_attachment(*std::move(out));
-    return absl::OkStatus();
-  }
-};
 
 // A syslink echo server in a forked process, and a stub to it.
 struct SyslinkEcho {
@@ -145,7 +129,7 @@ void BM_StubAttachment128K(benchmark::State& state) {
   for (auto _ : state) {
     rpc::ClientContext context;
     context.set_request_attachment(std::move(lent));
-    if (!echo.stub->Reverse(request, &response, &context).ok() ||
+    if (!echo.stub->Bounce(request, &response, &context).ok() ||
         context.response_attachment().size() != kBulk) {
       state.SkipWithError("call failed");
       break;

@@ -195,12 +195,7 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
         "yet seen replied to); receive some replies first",
         kMirrorSlots));
   }
-  MessageHeader header{};
-  header.magic = kMessageMagic;
-  header.version = kMessageVersion;
-  header.kind = static_cast<uint8_t>(MessageKind::kRequest);
-  header.message_id = next_id_;
-  header.command = command;
+  MessageHeader header = NewHeader(MessageKind::kRequest, next_id_, command);
   header.inline_length = static_cast<uint32_t>(size);
   std::optional<Loan> lent;
   if (loan.direction != DmaDirection::kNone) {
@@ -254,12 +249,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   }
   const IncomingRequest& request = it->second;
   bool fills = request.loan && request.loan->flag == kFlagDmaFromTarget;
-  MessageHeader header{};
-  header.magic = kMessageMagic;
-  header.version = kMessageVersion;
-  header.kind = static_cast<uint8_t>(MessageKind::kReply);
-  header.message_id = id;
-  header.command = request.command;
+  MessageHeader header = NewHeader(MessageKind::kReply, id, request.command);
   header.status = static_cast<int32_t>(status.code());
   // A reply that is not OK carries the error message instead of a payload.
   std::span<const std::byte> text = AsBytes(status.message());
@@ -346,10 +336,7 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
 
 void LinkCore::ReleasePeerBuffer(uint64_t offset, uint64_t length) {
   if (!OwnedByThisProcess() || !status_.ok()) return;
-  MessageHeader header{};
-  header.magic = kMessageMagic;
-  header.version = kMessageVersion;
-  header.kind = static_cast<uint8_t>(MessageKind::kRelease);
+  MessageHeader header = NewHeader(MessageKind::kRelease);
   header.dma_offset = offset;
   header.dma_length = length;
   releases_to_send_.push_back(header);

@@ -118,13 +118,8 @@ std::vector<MessageHeader> CompleteUnreplied(std::span<const Unreplied> requests
   std::vector<MessageHeader> replies;
   replies.reserve(requests.size());
   for (const Unreplied& request : requests) {
-    MessageHeader reply{};
-    reply.magic = kMessageMagic;
-    reply.version = kMessageVersion;
-    reply.kind = static_cast<uint8_t>(MessageKind::kReply);
+    MessageHeader reply = NewHeader(MessageKind::kReply, request.id, request.command);
     reply.flags = kFlagSynthetic;
-    reply.message_id = request.id;
-    reply.command = request.command;
     reply.status = static_cast<int32_t>(code);
     replies.push_back(reply);
   }
