@@ -53,13 +53,11 @@ def main():
                 counted = count_xml(xml_path)
             except ElementTree.ParseError:
                 counted = None
-        if status in ("PASSED", "FLAKY") and counted:
-            passed += counted[0]
-            failed += counted[1]
-        elif counted and counted[1] > 0:
+        if counted and (status in ("PASSED", "FLAKY") or counted[1] > 0):
             passed += counted[0]
             failed += counted[1]
         else:
+            # Failed without saying which case failed (crash, timeout, no report).
             if counted:
                 passed += counted[0]
             failed += 1
