@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
 #include "syslink/status.h"
@@ -23,15 +24,17 @@ absl::Time DeadlineOf(const internal::CallHeader& header) {
 // Sends the response the moment the generated code sets it, serialized into ring space.
 class InlineResponseWriter final : public ResponseWriter {
  public:
-  InlineResponseWriter(std::function<absl::Status(const internal::MessageSource&)> send)
-      : send_(std::move(send)) {}
+  // `send` must outlive the writer (it lives for one call).
+  explicit InlineResponseWriter(
+      absl::FunctionRef<absl::Status(const internal::MessageSource&)> send)
+      : send_(send) {}
   void Write(const google::protobuf::MessageLite& response) override {
     status_ = send_(internal::MessageSource::Of(response));
   }
   const absl::Status& status() const { return status_; }
 
  private:
-  std::function<absl::Status(const internal::MessageSource&)> send_;
+  absl::FunctionRef<absl::Status(const internal::MessageSource&)> send_;
   absl::Status status_;
 };
 
@@ -118,9 +121,10 @@ void LinkSession::ServeInline(Message& request) {
     return Attachment::FromDmaBuffer(*std::move(buffer));
   });
   uint64_t id = request.id;
-  InlineResponseWriter writer([&](const internal::MessageSource& response) {
+  auto send = [&](const internal::MessageSource& response) {
     return SendResponse(id, response, std::move(context.response_attachment()));
-  });
+  };
+  InlineResponseWriter writer(send);
   ServerCall server_call(request.command, call->message, &context, &writer);
   absl::Status status = service_->Dispatch(server_call);
   if (status.ok() && !server_call.has_response()) {
