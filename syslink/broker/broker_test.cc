@@ -147,5 +147,17 @@ TEST_F(BrokerTest, ListingShowsServicesLinksAndPendingRequests) {
   EXPECT_EQ(listing->broker_pid, getpid());
 }
 
+TEST(BrokerStartTest, UnsafeSocketDirectoryIsReportedAtOnce) {
+  // /tmp is writable by everyone: no broker may put its socket there.
+  BrokerConnectOptions options;
+  options.socket_path = absl::StrCat("/tmp/sl-unsafe-", getpid(), ".sock");
+  options.timeout = absl::Seconds(10);
+  absl::Time start = absl::Now();
+  absl::StatusOr<Link> link = ConnectToService("anything", options);
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kPermissionDenied) << link.status();
+  EXPECT_THAT(std::string(link.status().message()), HasSubstr("writable by others"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "waited out the timeout instead";
+}
+
 }  // namespace
 }  // namespace syslink::broker

@@ -48,6 +48,12 @@ absl::StatusOr<UniqueFd> Dial(const std::string& path, bool start_broker, absl::
       return ErrnoStatus(absl::StrCat("connect to the broker at ", path), error);
     }
     if (start_broker && !started) {
+      // The broker refuses an unsafe socket directory and exits at once, with its stderr on
+      // /dev/null: check first, so the caller learns why instead of waiting out a timeout.
+      if (absl::Status s = PrepareSocketDirectory(path); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("cannot start a broker for ", path, ": ",
+                                                   s.message()));
+      }
       if (absl::Status s = StartBroker(path); !s.ok()) return s;
       started = true;
     }
