@@ -1,0 +1,156 @@
+// memfs: serves an in-memory filesystem (fs.proto) through the syslink broker until
+// SIGINT or SIGTERM. See kUsage, or `memfs --help`.
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "examples/fs/memfs_service.h"
+#include "rpc/server.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: memfs [OPTIONS]\n"
+    "\n"
+    "Serves an empty in-memory filesystem (examples/fs/fs.proto) through the syslink\n"
+    "broker until SIGINT or SIGTERM; everything in it is gone when it stops. Its root is\n"
+    "owned by the user running memfs. Clients (the `fs` CLI, a FUSE bridge) call it by\n"
+    "name; permissions are checked against the uid and gid the broker attests. A broker\n"
+    "is started on demand if none runs ($SYSLINK_BROKER_SOCKET picks its socket).\n"
+    "\n"
+    "  --name NAME         register as NAME (default: syslink.examples.fs.memfs)\n"
+    "  --size BYTES        file data held at most, with a K, M or G suffix (default: 4G)\n"
+    "  --inodes N          files at most (default: 1048576)\n"
+    "  --root-mode OCTAL   the root directory's permission bits (default: 0755)\n"
+    "  --allow-uid UID     let this user connect too (repeatable; the default lets only\n"
+    "                      the user running memfs, and root)\n"
+    "  --allow-gid GID     let members of this group connect (repeatable)\n"
+    "  --workers N         serve calls on a pool of N threads instead of one thread per\n"
+    "                      client (default: 0)\n"
+    "  --help              this text\n";
+
+struct Options {
+  std::string name = std::string(MemFs::kDefaultName);
+  MemTreeOptions tree;
+  broker::AccessPolicy policy;
+  int workers = 0;
+};
+
+bool ParseSize(std::string text, uint64_t* bytes) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K': case 'k': scale = uint64_t{1} << 10; break;
+      case 'M': case 'm': scale = uint64_t{1} << 20; break;
+      case 'G': case 'g': scale = uint64_t{1} << 30; break;
+      default: scale = 0;
+    }
+    if (scale != 0) text.pop_back();
+    if (scale == 0) scale = 1;
+  }
+  uint64_t count;
+  if (!absl::SimpleAtoi(text, &count) || count > ~uint64_t{0} / scale) return false;
+  *bytes = count * scale;
+  return true;
+}
+
+// Parses `args` into `options`; false, with a message on stderr, for a bad one.
+bool Parse(const std::vector<std::string>& args, Options* options) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "memfs: unknown option or missing value: \"%s\"\n", flag.c_str());
+      return false;
+    }
+    const std::string& value = args[++i];
+    uint64_t number = 0;
+    bool ok = true;
+    if (flag == "--name") {
+      options->name = value;
+    } else if (flag == "--size") {
+      ok = ParseSize(value, &options->tree.capacity_bytes);
+    } else if (flag == "--inodes") {
+      ok = absl::SimpleAtoi(value, &options->tree.max_inodes) && options->tree.max_inodes > 0;
+    } else if (flag == "--root-mode") {
+      char* end = nullptr;
+      number = std::strtoul(value.c_str(), &end, 8);
+      ok = !value.empty() && *end == '\0' && number <= 07777;
+      options->tree.root_mode = static_cast<uint32_t>(number);
+    } else if (flag == "--allow-uid" || flag == "--allow-gid") {
+      ok = absl::SimpleAtoi(value, &number) && number <= 0xffffffffu;
+      (flag == "--allow-uid" ? options->policy.allowed_uids : options->policy.allowed_gids)
+          .push_back(static_cast<uint32_t>(number));
+    } else if (flag == "--workers") {
+      ok = absl::SimpleAtoi(value, &options->workers) && options->workers >= 0;
+    } else {
+      std::fprintf(stderr, "memfs: unknown option \"%s\"\n", flag.c_str());
+      return false;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "memfs: bad value for %s: \"%s\"\n", flag.c_str(), value.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+int Serve(Options options) {
+  // An empty policy admits the user running memfs (and root); one that names others must
+  // name that user too.
+  if (!options.policy.allowed_uids.empty() || !options.policy.allowed_gids.empty()) {
+    options.policy.allowed_uids.push_back(getuid());
+  }
+  options.tree.root_uid = getuid();
+  options.tree.root_gid = getgid();
+  MemFs memfs(options.tree);
+  rpc::Server server(rpc::ServerOptions{.workers = options.workers});
+  // Block the signals before any thread starts, so that only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (absl::Status s = server.ServeBroker(&memfs, options.name, options.policy); !s.ok()) {
+    std::fprintf(stderr, "memfs: cannot serve %s: %s\n", options.name.c_str(),
+                 s.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "memfs: serving %s (pid %d, %llu bytes, %llu inodes)\n",
+               options.name.c_str(), getpid(),
+               static_cast<unsigned long long>(options.tree.capacity_bytes),
+               static_cast<unsigned long long>(options.tree.max_inodes));
+  int signal_number;
+  sigwait(&signals, &signal_number);
+  server.Shutdown();
+  std::fprintf(stderr, "memfs: stopped by signal %d\n", signal_number);
+  return 0;
+}
+
+}  // namespace
+}  // namespace syslink::examples::fs
+
+int main(int argc, char** argv) {
+  using namespace syslink::examples::fs;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  Options options;
+  if (!Parse(args, &options)) {
+    std::fprintf(stderr, "\n%s", kUsage);
+    return 2;
+  }
+  return Serve(std::move(options));
+}

@@ -1,0 +1,180 @@
+// memfs and the fs CLI as real processes around a syslinkd of the test's own: the CLI and
+// the client library reach the server by name through the broker, and a server killed
+// with kill -9 fails its clients' calls with ENOTCONN instead of hanging them.
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "examples/fs/fs_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rpc/connect.h"
+#include "syslink/status.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+using ::syslink::testing::BrokerProcess;
+using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ScratchDirectory;
+using ::testing::HasSubstr;
+
+constexpr char kName[] = "test.examples.fs.memfs";
+
+// A binary of this package in the test's runfiles.
+std::string BinaryPath(const std::string& name) {
+  const std::string relative = "examples/fs/" + name;
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (access(relative.c_str(), X_OK) != 0 && srcdir != nullptr && workspace != nullptr) {
+    return absl::StrCat(srcdir, "/", workspace, "/", relative);
+  }
+  char resolved[PATH_MAX];
+  return realpath(relative.c_str(), resolved) != nullptr ? resolved : relative;
+}
+
+// Runs `args` in a child with no descriptor of ours but stdio (stdout into `stdout_fd`
+// when given).
+ChildProcess Spawn(std::vector<std::string> args, int stdout_fd = -1) {
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return ChildProcess::Fork([&] {
+    if (stdout_fd >= 0) dup2(stdout_fd, STDOUT_FILENO);
+    close_range(3, ~0U, 0);  // a copy of a link end here would hide its closing
+    execv(argv[0], argv.data());
+    std::perror(argv[0]);
+    return 127;
+  });
+}
+
+struct CliRun {
+  std::string how;  // "exited 0"
+  std::string out;
+};
+
+// Runs the fs CLI to its end.
+CliRun RunFs(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath("fs"), "--service", kName};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int pipe_fds[2];
+  EXPECT_EQ(pipe(pipe_fds), 0);
+  ChildProcess child = Spawn(argv, pipe_fds[1]);
+  close(pipe_fds[1]);
+  CliRun run;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) run.out.append(buffer, n);
+  close(pipe_fds[0]);
+  run.how = child.WaitFor(absl::Seconds(30));
+  return run;
+}
+
+class MemfsProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
+        BrokerProcess::Start(dir_.SocketPath());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    setenv("SYSLINK_BROKER_SOCKET", dir_.SocketPath().c_str(), 1);  // for the children
+    memfs_.emplace(Spawn({BinaryPath("memfs"), "--name", kName, "--size", "64M"}));
+    absl::Time give_up = absl::Now() + absl::Seconds(10);
+    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel;
+    do {  // until the server has registered
+      channel = rpc::ConnectChannel(kName, broker_->ConnectOptions());
+      if (!channel.ok()) absl::SleepFor(absl::Milliseconds(10));
+    } while (!channel.ok() && absl::IsNotFound(channel.status()) && absl::Now() < give_up);
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    client_ = std::make_unique<FsClient>(*channel);
+  }
+  void TearDown() override {
+    client_.reset();
+    unsetenv("SYSLINK_BROKER_SOCKET");
+  }
+
+  ScratchDirectory dir_{"fs"};
+  std::unique_ptr<BrokerProcess> broker_;
+  std::optional<ChildProcess> memfs_;
+  std::unique_ptr<FsClient> client_;
+};
+
+TEST_F(MemfsProcessTest, CliPutsListsAndGetsThroughTheBroker) {
+  const std::string local = dir_.path() + "/local";
+  std::string bytes(3 * kMaxIoSize + 100, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 253);
+  std::ofstream(local, std::ios::binary) << bytes;
+  EXPECT_EQ(RunFs({"mkdir", "/d"}).how, ChildProcess::Exited(0));
+  EXPECT_EQ(RunFs({"put", local, "/d/copy"}).how, ChildProcess::Exited(0));
+  CliRun ls = RunFs({"ls", "-l", "/d"});
+  EXPECT_EQ(ls.how, ChildProcess::Exited(0));
+  EXPECT_THAT(ls.out, HasSubstr(absl::StrCat(bytes.size(), " ")));
+  EXPECT_THAT(ls.out, HasSubstr(" copy\n"));
+  const std::string back = dir_.path() + "/back";
+  EXPECT_EQ(RunFs({"get", "/d/copy", back}).how, ChildProcess::Exited(0));
+  std::stringstream read_back;
+  read_back << std::ifstream(back, std::ios::binary).rdbuf();
+  EXPECT_TRUE(read_back.str() == bytes);
+}
+
+TEST_F(MemfsProcessTest, TheCliAndTheLibrarySeeOneFilesystem) {
+  ASSERT_TRUE(client_->WriteFileFromString("/hello", "from the library\n").ok());
+  CliRun cat = RunFs({"cat", "/hello"});
+  EXPECT_EQ(cat.how, ChildProcess::Exited(0));
+  EXPECT_EQ(cat.out, "from the library\n");
+  EXPECT_EQ(RunFs({"mv", "/hello", "/moved"}).how, ChildProcess::Exited(0));
+  EXPECT_EQ(*client_->ReadFileToString("/moved"), "from the library\n");
+}
+
+TEST_F(MemfsProcessTest, CliFailuresExitWithOne) {
+  EXPECT_EQ(RunFs({"cat", "/nothing"}).how, ChildProcess::Exited(1));
+  EXPECT_EQ(RunFs({"bogus"}).how, ChildProcess::Exited(2));
+}
+
+TEST_F(MemfsProcessTest, KilledServerFailsCallsWithEnotconn) {
+  ASSERT_TRUE(client_->WriteFileFromString("/f", "x").ok());
+  memfs_->Kill(SIGKILL);
+  EXPECT_EQ(memfs_->Wait(), ChildProcess::KilledBy(SIGKILL));
+  absl::Status status = client_->Stat("/f").status();
+  EXPECT_TRUE(IsPeerDied(status)) << status;
+  EXPECT_EQ(ErrnoOf(status), ENOTCONN);
+  EXPECT_EQ(ErrnoOf(client_->ReadFileToString("/f").status()), ENOTCONN);
+}
+
+TEST_F(MemfsProcessTest, MemfsStopsCleanlyOnSigterm) {
+  memfs_->Kill(SIGTERM);
+  EXPECT_EQ(memfs_->WaitFor(absl::Seconds(10)), ChildProcess::Exited(0));
+}
+
+TEST(MemfsBinaryTest, HelpDescribesEveryOption) {
+  for (const char* binary : {"memfs", "fs"}) {
+    int pipe_fds[2];
+    ASSERT_EQ(pipe(pipe_fds), 0);
+    ChildProcess child = Spawn({BinaryPath(binary), "--help"}, pipe_fds[1]);
+    close(pipe_fds[1]);
+    std::string out;
+    char buffer[4096];
+    for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) out.append(buffer, n);
+    close(pipe_fds[0]);
+    EXPECT_EQ(child.Wait(), ChildProcess::Exited(0)) << binary;
+    EXPECT_THAT(out, HasSubstr("usage:")) << binary;
+    EXPECT_THAT(out, HasSubstr(std::string(binary) == "fs" ? "--service" : "--allow-uid"));
+  }
+}
+
+}  // namespace
+}  // namespace syslink::examples::fs

@@ -1,0 +1,206 @@
+#include "examples/fs/memfs_service.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "examples/fs/fs_format.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+Caller CallerOf(const rpc::ServerContext& context) {
+  return {.uid = context.peer().uid, .gid = context.peer().gid};
+}
+
+// Sets `response`'s errno; the RPC itself succeeded.
+template <typename Response>
+absl::Status Answer(Response* response, int error) {
+  response->set_error(error);
+  return absl::OkStatus();
+}
+
+// Answers with an entry, or with only the errno.
+absl::Status AnswerEntry(EntryResponse* response, int error) {
+  if (error != 0) response->clear_entry();
+  return Answer(response, error);
+}
+
+// A response attachment of up to `size` bytes (at most kMaxIoSize), filled by
+// `fill(span, &used)`; dropped when `fill` fails or uses none of it.
+template <typename Fill>
+int AnswerAttachment(rpc::ServerContext& context, uint32_t size, Fill fill) {
+  size = std::min(size, kMaxIoSize);
+  size_t used = 0;
+  if (size == 0) return fill(std::span<std::byte>(), &used);
+  absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(size);
+  if (!out.ok()) return ENOMEM;  // the DMA arena is full: the caller holds too many buffers
+  if (int error = fill(out->data().first(size), &used); error != 0) return error;
+  if (used == 0) return 0;
+  out->resize(used);
+  context.set_response_attachment(*std::move(out));
+  return 0;
+}
+
+}  // namespace
+
+absl::Status MemFs::Init(Context&, const InitRequest& request, InitResponse* response) {
+  if (request.protocol_version() != kProtocolVersion) return Answer(response, EPROTO);
+  response->set_protocol_version(kProtocolVersion);
+  response->set_root_ino(kRootIno);
+  response->set_max_read(kMaxIoSize);
+  response->set_max_write(kMaxIoSize);
+  response->set_max_readdir(kMaxIoSize);
+  return Answer(response, 0);
+}
+
+absl::Status MemFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* response) {
+  tree_.Statfs(response);
+  return Answer(response, 0);
+}
+
+absl::Status MemFs::Lookup(Context& context, const LookupRequest& request,
+                           EntryResponse* response) {
+  return AnswerEntry(response, tree_.Lookup(CallerOf(context), request.parent(), request.name(),
+                                            response->mutable_entry()));
+}
+
+absl::Status MemFs::Forget(Context&, const ForgetRequest& request, Result* response) {
+  for (const ForgetRequest::Item& item : request.items()) tree_.Forget(item.ino(), item.nlookup());
+  return Answer(response, 0);
+}
+
+absl::Status MemFs::GetAttr(Context&, const GetAttrRequest& request, AttrResponse* response) {
+  int error = tree_.GetAttr(request.ino(), response->mutable_attr());
+  if (error != 0) response->clear_attr();
+  return Answer(response, error);
+}
+
+absl::Status MemFs::SetAttr(Context& context, const SetAttrRequest& request,
+                            AttrResponse* response) {
+  int error = tree_.SetAttr(CallerOf(context), request, response->mutable_attr());
+  if (error != 0) response->clear_attr();
+  return Answer(response, error);
+}
+
+absl::Status MemFs::Mkdir(Context& context, const MkdirRequest& request,
+                          EntryResponse* response) {
+  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+                                              request.name(), S_IFDIR | (request.mode() & 07777),
+                                              0, "", response->mutable_entry()));
+}
+
+absl::Status MemFs::Mknod(Context& context, const MknodRequest& request,
+                          EntryResponse* response) {
+  const uint32_t type = request.mode() & S_IFMT;
+  if (type == S_IFDIR || type == S_IFLNK) return AnswerEntry(response, EINVAL);
+  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+                                              request.name(), request.mode(), request.rdev(),
+                                              "", response->mutable_entry()));
+}
+
+absl::Status MemFs::Symlink(Context& context, const SymlinkRequest& request,
+                            EntryResponse* response) {
+  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+                                              request.name(), S_IFLNK, 0, request.target(),
+                                              response->mutable_entry()));
+}
+
+absl::Status MemFs::Link(Context& context, const LinkRequest& request,
+                         EntryResponse* response) {
+  return AnswerEntry(response, tree_.Link(CallerOf(context), request.ino(), request.new_parent(),
+                                          request.new_name(), response->mutable_entry()));
+}
+
+absl::Status MemFs::Unlink(Context& context, const UnlinkRequest& request, Result* response) {
+  return Answer(response, tree_.Unlink(CallerOf(context), request.parent(), request.name()));
+}
+
+absl::Status MemFs::Rmdir(Context& context, const UnlinkRequest& request, Result* response) {
+  return Answer(response, tree_.Rmdir(CallerOf(context), request.parent(), request.name()));
+}
+
+absl::Status MemFs::Rename(Context& context, const RenameRequest& request, Result* response) {
+  return Answer(response, tree_.Rename(CallerOf(context), request.parent(), request.name(),
+                                       request.new_parent(), request.new_name(),
+                                       request.flags()));
+}
+
+absl::Status MemFs::ReadLink(Context&, const ReadLinkRequest& request,
+                             ReadLinkResponse* response) {
+  return Answer(response, tree_.ReadLink(request.ino(), response->mutable_target()));
+}
+
+absl::Status MemFs::Create(Context& context, const CreateRequest& request,
+                           CreateResponse* response) {
+  uint64_t fh = 0;
+  int error = tree_.Create(CallerOf(context), request.parent(), request.name(), request.mode(),
+                           request.flags(), response->mutable_entry(), &fh);
+  if (error != 0) {
+    response->clear_entry();
+  } else {
+    response->set_fh(fh);
+  }
+  return Answer(response, error);
+}
+
+absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenResponse* response) {
+  uint64_t fh = 0;
+  int error = tree_.Open(CallerOf(context), request.ino(), request.flags(), &fh);
+  response->set_fh(fh);
+  return Answer(response, error);
+}
+
+absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadResponse* response) {
+  return Answer(response, AnswerAttachment(context, request.size(),
+                                           [&](std::span<std::byte> out, size_t* used) {
+                                             return tree_.Read(request.ino(), request.fh(),
+                                                               request.offset(), out, used);
+                                           }));
+}
+
+absl::Status MemFs::Write(Context& context, const WriteRequest& request,
+                          WriteResponse* response) {
+  std::span<const std::byte> in = context.request_attachment().data();
+  int error = tree_.Write(CallerOf(context), request.ino(), request.fh(), request.offset(), in);
+  if (error == 0) response->set_size(static_cast<uint32_t>(in.size()));
+  return Answer(response, error);
+}
+
+absl::Status MemFs::Flush(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, tree_.CheckHandle(request.ino(), request.fh()));
+}
+
+absl::Status MemFs::Release(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, tree_.Release(request.ino(), request.fh()));
+}
+
+absl::Status MemFs::Fsync(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, tree_.CheckHandle(request.ino(), request.fh()));
+}
+
+absl::Status MemFs::OpenDir(Context& context, const OpenDirRequest& request,
+                            OpenResponse* response) {
+  uint64_t fh = 0;
+  int error = tree_.OpenDir(CallerOf(context), request.ino(), &fh);
+  response->set_fh(fh);
+  return Answer(response, error);
+}
+
+absl::Status MemFs::ReadDir(Context& context, const ReadDirRequest& request,
+                            ReadDirResponse* response) {
+  uint32_t count = 0;
+  int error = AnswerAttachment(context, request.size(), [&](std::span<std::byte> out, size_t* used) {
+    return tree_.ReadDir(request.ino(), request.fh(), request.offset(), out, used, &count);
+  });
+  if (request.size() == 0 && error == 0) error = EINVAL;  // no room for one entry
+  response->set_entries(error == 0 ? count : 0);
+  return Answer(response, error);
+}
+
+absl::Status MemFs::ReleaseDir(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, tree_.ReleaseDir(request.ino(), request.fh()));
+}
+
+}  // namespace syslink::examples::fs

@@ -1,0 +1,83 @@
+// MemFs: an in-memory filesystem served as fs.proto's FileSystem service.
+//
+//   MemFs fs;                                   // an empty root, 0755, owned by root
+//   syslink::rpc::Server server;
+//   absl::Status s = server.ServeBroker(&fs, "syslink.examples.fs.memfs", policy);
+//
+// Each rpc answers with fs.proto's `error` field (an errno) and an OK RPC status; the
+// errors of each rpc are listed in fs.proto. The caller is the link's PeerIdentity (uid
+// and gid, attested by the broker; a link made without one calls as root). Read and
+// ReadDir answer in a response attachment from ServerContext::AllocateAttachment (the
+// link's DMA arena when served without a worker pool); Write takes the request's
+// attachment in place.
+//
+// Thread safety: thread-safe; serves any number of links and workers at once (MemTree
+// holds one lock). Ownership: owns its MemTree; must outlive the Server serving it.
+
+#ifndef SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
+#define SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
+
+#include "examples/fs/fs.syslink.h"
+#include "examples/fs/memfs_tree.h"
+
+namespace syslink::examples::fs {
+
+class MemFs final : public FileSystem {
+ public:
+  // The name memfs_main registers with the broker by default.
+  static constexpr absl::string_view kDefaultName = "syslink.examples.fs.memfs";
+
+  explicit MemFs(const MemTreeOptions& options = {}) : tree_(options) {}
+
+  // The state behind the service, for tests and tools.
+  MemTree& tree() { return tree_; }
+
+  using Context = ::syslink::rpc::ServerContext;
+  absl::Status Init(Context& context, const InitRequest& request, InitResponse* response) override;
+  absl::Status Statfs(Context& context, const StatfsRequest& request,
+                      StatfsResponse* response) override;
+  absl::Status Lookup(Context& context, const LookupRequest& request,
+                      EntryResponse* response) override;
+  absl::Status Forget(Context& context, const ForgetRequest& request, Result* response) override;
+  absl::Status GetAttr(Context& context, const GetAttrRequest& request,
+                       AttrResponse* response) override;
+  absl::Status SetAttr(Context& context, const SetAttrRequest& request,
+                       AttrResponse* response) override;
+  absl::Status Mkdir(Context& context, const MkdirRequest& request,
+                     EntryResponse* response) override;
+  absl::Status Mknod(Context& context, const MknodRequest& request,
+                     EntryResponse* response) override;
+  absl::Status Symlink(Context& context, const SymlinkRequest& request,
+                       EntryResponse* response) override;
+  absl::Status Link(Context& context, const LinkRequest& request,
+                    EntryResponse* response) override;
+  absl::Status Unlink(Context& context, const UnlinkRequest& request, Result* response) override;
+  absl::Status Rmdir(Context& context, const UnlinkRequest& request, Result* response) override;
+  absl::Status Rename(Context& context, const RenameRequest& request, Result* response) override;
+  absl::Status ReadLink(Context& context, const ReadLinkRequest& request,
+                        ReadLinkResponse* response) override;
+  absl::Status Create(Context& context, const CreateRequest& request,
+                      CreateResponse* response) override;
+  absl::Status Open(Context& context, const OpenRequest& request,
+                    OpenResponse* response) override;
+  absl::Status Read(Context& context, const ReadRequest& request,
+                    ReadResponse* response) override;
+  absl::Status Write(Context& context, const WriteRequest& request,
+                     WriteResponse* response) override;
+  absl::Status Flush(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status Release(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status Fsync(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status OpenDir(Context& context, const OpenDirRequest& request,
+                       OpenResponse* response) override;
+  absl::Status ReadDir(Context& context, const ReadDirRequest& request,
+                       ReadDirResponse* response) override;
+  absl::Status ReleaseDir(Context& context, const HandleRequest& request,
+                          Result* response) override;
+
+ private:
+  MemTree tree_;
+};
+
+}  // namespace syslink::examples::fs
+
+#endif  // SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_

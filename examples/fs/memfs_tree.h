@@ -1,0 +1,152 @@
+// MemTree: memfs's filesystem state: the inode table, the namespace, open handles and file
+// data, with every operation of fs.proto in POSIX terms (errno results, permission checks
+// against the caller). MemFs (memfs_service.h) puts it behind the RPC service.
+//
+//   MemTree tree;
+//   Caller alice{.uid = 1000, .gid = 1000};
+//   Entry entry;
+//   if (int error = tree.MakeNode(alice, kRootIno, "notes", S_IFDIR | 0755, 0, "", &entry))
+//     return error;  // e.g. EACCES: the root is 0755 and owned by root
+//
+// Inodes are numbered from kRootIno up and numbers are never reused. An inode is freed
+// when it has no names, no lookups (Forget) and no open handles. Handles (files and
+// directories share one numbering) are never 0.
+//
+// Thread safety: thread-safe. One lock guards everything; reads of data, attributes and
+// directory listings share it, everything else holds it alone. Times are not updated on
+// reads (as if mounted noatime), so reads never take it alone.
+//
+// Errors: each method returns 0 or an errno value, documented in fs.proto beside the rpc
+// it serves; outputs are set only on 0. An unknown inode number is ENOENT.
+
+#ifndef SYSLINK_EXAMPLES_FS_MEMFS_TREE_H_
+#define SYSLINK_EXAMPLES_FS_MEMFS_TREE_H_
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "examples/fs/fs.pb.h"
+#include "examples/fs/memfs_inode.h"
+
+namespace syslink::examples::fs {
+
+struct MemTreeOptions {
+  // Bytes of file data the filesystem holds at most (ENOSPC beyond), in whole blocks.
+  uint64_t capacity_bytes = uint64_t{4} << 30;
+  // Inodes at most, the root included (ENOSPC beyond).
+  uint64_t max_inodes = uint64_t{1} << 20;
+  // The largest file (EFBIG beyond).
+  uint64_t max_file_size = uint64_t{1} << 40;
+  // The owner of the root directory, and its permission bits.
+  uid_t root_uid = 0;
+  gid_t root_gid = 0;
+  uint32_t root_mode = 0755;
+};
+
+class MemTree {
+ public:
+  explicit MemTree(const MemTreeOptions& options = {});
+  MemTree(const MemTree&) = delete;
+  MemTree& operator=(const MemTree&) = delete;
+
+  void Statfs(StatfsResponse* out) const;
+
+  // The namespace (memfs_tree.cc).
+  [[nodiscard]] int Lookup(const Caller& caller, uint64_t parent, absl::string_view name,
+                           Entry* out);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  [[nodiscard]] int GetAttr(uint64_t ino, Attr* out) const;
+  [[nodiscard]] int SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* out);
+  // Mkdir, Mknod and Symlink: `mode` holds the type; `target` is a symlink's.
+  [[nodiscard]] int MakeNode(const Caller& caller, uint64_t parent, absl::string_view name,
+                             uint32_t mode, uint64_t rdev, absl::string_view target,
+                             Entry* out);
+  [[nodiscard]] int Link(const Caller& caller, uint64_t ino, uint64_t new_parent,
+                         absl::string_view new_name, Entry* out);
+  [[nodiscard]] int Unlink(const Caller& caller, uint64_t parent, absl::string_view name);
+  [[nodiscard]] int Rmdir(const Caller& caller, uint64_t parent, absl::string_view name);
+  [[nodiscard]] int Rename(const Caller& caller, uint64_t parent, absl::string_view name,
+                           uint64_t new_parent, absl::string_view new_name, uint32_t flags);
+  [[nodiscard]] int ReadLink(uint64_t ino, std::string* target) const;
+
+  // Handles and data (memfs_files.cc). `flags` are open(2)'s.
+  [[nodiscard]] int Create(const Caller& caller, uint64_t parent, absl::string_view name,
+                           uint32_t mode, uint32_t flags, Entry* entry, uint64_t* fh);
+  [[nodiscard]] int Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* fh);
+  // Fills `out` from `offset`; `*count` is how much (short at the end of the file).
+  [[nodiscard]] int Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
+                         size_t* count) const;
+  [[nodiscard]] int Write(const Caller& caller, uint64_t ino, uint64_t fh, int64_t offset,
+                          std::span<const std::byte> in);
+  // Flush and Fsync: whether `fh` is a file handle of `ino`.
+  [[nodiscard]] int CheckHandle(uint64_t ino, uint64_t fh) const;
+  [[nodiscard]] int Release(uint64_t ino, uint64_t fh);
+  [[nodiscard]] int OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh);
+  // Packs entries from position `offset` into `out` (fs_format.h); `*used` bytes, `*count`
+  // records.
+  [[nodiscard]] int ReadDir(uint64_t ino, uint64_t fh, uint64_t offset,
+                            std::span<std::byte> out, size_t* used, uint32_t* count) const;
+  [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh);
+
+  // For tests and tools.
+  size_t inode_count() const;
+  size_t handle_count() const;
+  uint64_t used_blocks() const;
+
+ private:
+  struct Handle {
+    uint64_t ino = 0;
+    uint32_t flags = 0;
+    bool dir = false;
+  };
+
+  Inode* Find(uint64_t ino) const;
+  // The directory `ino`: ENOENT, ENOTDIR.
+  int FindDir(uint64_t ino, Inode** dir) const;
+  // The child `name` of `dir`, with "." and "..": ENOENT.
+  Inode* Child(const Inode& dir, absl::string_view name) const;
+  // A directory `parent` to make `name` in: ENOENT, ENOTDIR, EACCES, ENAMETOOLONG, EINVAL,
+  // EEXIST (the name exists), ENOSPC (no inode left).
+  int PrepareCreate(const Caller& caller, uint64_t parent, absl::string_view name,
+                    Inode** dir);
+  // A new inode with the caller as owner (the group of a set-group-ID `parent`).
+  Inode* NewInode(const Caller& caller, const Inode& parent, uint32_t mode);
+  // Frees `inode` if nothing keeps it alive any more.
+  void MaybeFree(Inode* inode);
+  void FillEntry(Inode* inode, Entry* out);
+  // Whether `ancestor` is `dir` or above it.
+  bool IsAncestor(const Inode& ancestor, const Inode& dir) const;
+  int RenameChecks(const Caller& caller, Inode& from_dir, Inode& source, Inode& to_dir,
+                   Inode* target, uint32_t flags) const;
+  int SetAttrChecks(const Caller& caller, const Inode& inode, const SetAttrRequest& request)
+      const;
+  // The handle `fh` of `ino`, of the kind asked for: EBADF.
+  int FindHandle(uint64_t ino, uint64_t fh, bool dir, const Handle** handle) const;
+  // Opens `inode` (a regular file) with `flags`, checking permission when `check`.
+  int OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool check, uint64_t* fh);
+  uint64_t AddHandle(Handle handle);
+
+  const MemTreeOptions options_;
+  // Guards everything below. Private helpers expect it held (shared, or alone when they
+  // change something). A std::shared_mutex rather than absl::Mutex: ThreadSanitizer sees
+  // through pthread's locks, not through a prebuilt abseil's.
+  mutable std::shared_mutex mutex_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Inode>> inodes_;
+  uint64_t next_ino_;
+  absl::flat_hash_map<uint64_t, Handle> handles_;
+  uint64_t next_fh_ = 1;
+  BlockPool pool_;
+};
+
+// Checks a name for one path component: 0, ENAMETOOLONG (over 255 bytes), EINVAL (empty,
+// or holding '/' or NUL).
+[[nodiscard]] int CheckName(absl::string_view name);
+
+}  // namespace syslink::examples::fs
+
+#endif  // SYSLINK_EXAMPLES_FS_MEMFS_TREE_H_
