@@ -25,7 +25,6 @@
 #include <cstring>
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +38,9 @@
 #include "ring/bench/ping_pong.h"
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
-#include "syslink/end_transfer.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
+#include "tests/support/forked_server.h"
 
 extern char** environ;
 
@@ -49,6 +48,7 @@ namespace syslink::examples::echo {
 namespace {
 
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ForkedServer;
 using ::syslink::testing::PinToCpu;
 
 constexpr int kPeerCpu = 1;
@@ -56,28 +56,16 @@ constexpr size_t kBulk = 128 * 1024;
 
 // A syslink echo server in a forked process, and a stub to it.
 struct SyslinkEcho {
-  explicit SyslinkEcho(ring::WaitMode mode) {
-    LinkOptions options;
-    options.wait.mode = mode;
-    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-    if (!pair.ok()) std::abort();
-    absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->second));
-    if (!token.ok()) std::abort();
-    server.emplace(ChildProcess::Fork([&] {
-      PinToCpu(kPeerCpu);
-      absl::StatusOr<Link> link = AdoptEnd(*token);
-      if (!link.ok()) return 1;
-      EchoServer service;
-      rpc::Server rpc_server;
-      rpc_server.ServeLink(&service, *std::move(link));
-      while (rpc_server.live_links() > 0) absl::SleepFor(absl::Milliseconds(10));
-      return 0;
-    }));
-    CloseReleasedEnd(*token);
-    channel = std::make_shared<rpc::LinkChannel>(std::move(pair->first));
-    stub = std::make_unique<EchoStub>(channel);
+  explicit SyslinkEcho(ring::WaitMode mode)
+      : server([] { return std::make_unique<EchoServer>(); },
+               {.cpu = kPeerCpu, .link = {.wait = {.mode = mode}}}),
+        channel(server.channel()),
+        stub(std::make_unique<EchoStub>(channel)) {}
+  ~SyslinkEcho() {
+    stub.reset();
+    channel.reset();
   }
-  std::optional<ChildProcess> server;
+  ForkedServer server;
   std::shared_ptr<rpc::LinkChannel> channel;
   std::unique_ptr<EchoStub> stub;
 };
