@@ -45,8 +45,8 @@ LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerP
       link_(std::move(link)),
       peer_(peer),
       pool_(pool),
-      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       socket_(link_.fd()),
+      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       thread_([this] { Run(); }) {}
 
 LinkSession::~LinkSession() {
