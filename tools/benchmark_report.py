@@ -23,6 +23,7 @@ BINARIES = [
     ("link_benchmark", "Links (syslink/link_benchmark.cc)"),
     ("broker_benchmark", "The broker (syslink/broker/broker_benchmark.cc)"),
     ("echo_benchmark", "Generated stubs against gRPC (examples/echo/echo_benchmark.cc)"),
+    ("fs_benchmark", "The file service against tmpfs (examples/fs/bench/fs_benchmark.cc)"),
 ]
 
 # Round trips to plot: (label, binary, benchmark name).
@@ -38,7 +39,7 @@ ROUND_TRIPS = [
 ]
 
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB")
+                    "stub ", "128KiB", "fs ")
 
 
 def medians(path):
@@ -120,7 +121,8 @@ def main():
                 rate = f"{run['items_per_second'] / 1e6:.2f} M/s"
             elif "bytes_per_second" in run and run["bytes_per_second"] > 0:
                 rate = f"{run['bytes_per_second'] / 1e9:.2f} GB/s"
-            lines.append(f"| `{name.replace('/real_time', '')}` | {nanos(run):,.0f} ns | {rate} |")
+            shown = name.replace("/real_time", "").replace("/iterations:2", "")
+            lines.append(f"| `{shown}` | {nanos(run):,.0f} ns | {rate} |")
         lines.append("")
     with open(markdown, "w") as f:
         f.write("\n".join(lines))
