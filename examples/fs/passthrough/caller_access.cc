@@ -1,0 +1,75 @@
+#include "examples/fs/passthrough/caller_access.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace syslink::examples::fs {
+namespace {
+
+// The raw system calls: each changes the calling thread's credentials only.
+void SetThreadFsUid(uid_t uid) { syscall(SYS_setfsuid, uid); }
+void SetThreadFsGid(gid_t gid) { syscall(SYS_setfsgid, gid); }
+int SetThreadGroups(std::span<const gid_t> groups) {
+  return static_cast<int>(syscall(SYS_setgroups, groups.size(), groups.data()));
+}
+// setfsuid(-1) changes nothing and returns the current fsuid.
+uid_t ThreadFsUid() { return static_cast<uid_t>(syscall(SYS_setfsuid, -1)); }
+gid_t ThreadFsGid() { return static_cast<gid_t>(syscall(SYS_setfsgid, -1)); }
+
+Inode AsInode(const struct stat& st) {
+  Inode inode;
+  inode.mode = st.st_mode;
+  inode.uid = st.st_uid;
+  inode.gid = st.st_gid;
+  return inode;
+}
+
+}  // namespace
+
+CallerAccess DefaultCallerAccess() {
+  return geteuid() == 0 ? CallerAccess::kActAsCaller : CallerAccess::kCheckAsServer;
+}
+
+CallerScope::CallerScope(CallerAccess access, std::span<const gid_t> server_groups,
+                         const Caller& caller)
+    : access_(access), server_groups_(server_groups), caller_(caller) {
+  if (access_ != CallerAccess::kActAsCaller) return;
+  if (caller.uid == ThreadFsUid() && caller.gid == ThreadFsGid()) return;  // root as root
+  switched_ = true;
+  // Groups and fsgid first, while the thread still has its capabilities.
+  if (SetThreadGroups({}) != 0) error_ = EPERM;
+  SetThreadFsGid(caller.gid);
+  SetThreadFsUid(caller.uid);
+  if (ThreadFsUid() != caller.uid || ThreadFsGid() != caller.gid) error_ = EPERM;
+}
+
+CallerScope::~CallerScope() {
+  if (!switched_) return;
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  SetThreadFsUid(uid);  // first: brings the filesystem capabilities back
+  SetThreadFsGid(gid);
+  SetThreadGroups(server_groups_);
+}
+
+int CallerScope::Check(const struct stat& st, int mask) const {
+  if (!checks()) return 0;
+  return MayAccess(AsInode(st), caller_, mask) ? 0 : EACCES;
+}
+
+int CallerScope::CheckChange(const struct stat& dir) const {
+  return Check(dir, kMayWrite | kMayExec);
+}
+
+int CallerScope::CheckDelete(const struct stat& dir, const struct stat& victim) const {
+  if (!checks()) return 0;
+  return MayDelete(AsInode(dir), AsInode(victim), caller_) ? 0 : EPERM;
+}
+
+int CallerScope::CheckOwner(const struct stat& st) const {
+  if (!checks() || caller_.is_root() || caller_.uid == st.st_uid) return 0;
+  return EPERM;
+}
+
+}  // namespace syslink::examples::fs

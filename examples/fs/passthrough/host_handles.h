@@ -1,0 +1,63 @@
+// HostHandles: the passthrough server's open handles. A handle is a descriptor of a host
+// file opened for a client (Open, Create: a regular file; OpenDir: a directory), under a
+// number that is never 0 and never reused.
+//
+//   HostHandles handles;
+//   uint64_t fh = handles.Add(ino, std::move(fd), O_RDWR, /*dir=*/false);
+//   std::shared_ptr<HostHandle> handle = handles.Find(ino, fh, /*dir=*/false);  // null: EBADF
+//   pread(handle->fd.get(), ...);
+//   handles.Remove(ino, fh, /*dir=*/false);
+//
+// Thread safety: thread-safe; one lock guards the map, never held across a system call.
+// Calls on one handle may run at once: pread and pwrite need no more; ReadDir holds the
+// handle's dir_mutex, as it moves the descriptor's position. Ownership: the table owns
+// the handles; one from Find() stays open while the caller holds it, even if removed
+// meanwhile.
+
+#ifndef SYSLINK_EXAMPLES_FS_PASSTHROUGH_HOST_HANDLES_H_
+#define SYSLINK_EXAMPLES_FS_PASSTHROUGH_HOST_HANDLES_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/unique_fd.h"
+
+namespace syslink::examples::fs {
+
+struct HostHandle {
+  uint64_t ino = 0;  // the inode it was opened on
+  UniqueFd fd;
+  uint32_t flags = 0;  // open(2)'s, as the client asked
+  bool dir = false;
+  std::mutex dir_mutex;  // directories: held across lseek and getdents64
+
+  bool readable() const;
+  bool writable() const;
+};
+
+class HostHandles {
+ public:
+  HostHandles() = default;
+  HostHandles(const HostHandles&) = delete;
+  HostHandles& operator=(const HostHandles&) = delete;
+
+  // Files `fd` under a new number.
+  uint64_t Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir);
+  // The handle `fh` if it is of `ino` and of the kind asked for; null otherwise (EBADF).
+  std::shared_ptr<HostHandle> Find(uint64_t ino, uint64_t fh, bool dir) const;
+  // Removes it as Find() would find it: false (EBADF) when there is none.
+  [[nodiscard]] bool Remove(uint64_t ino, uint64_t fh, bool dir);
+
+  size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<HostHandle>> handles_;
+  uint64_t next_fh_ = 1;
+};
+
+}  // namespace syslink::examples::fs
+
+#endif  // SYSLINK_EXAMPLES_FS_PASSTHROUGH_HOST_HANDLES_H_

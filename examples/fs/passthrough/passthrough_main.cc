@@ -1,0 +1,163 @@
+// passthrough: serves a host directory as the file service (fs.proto) through the syslink
+// broker until SIGINT or SIGTERM. See kUsage, or `passthrough --help`.
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "examples/fs/passthrough/passthrough_service.h"
+#include "rpc/server.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: passthrough [OPTIONS] DIR\n"
+    "\n"
+    "Serves the host directory DIR as a file service (examples/fs/fs.proto) through the\n"
+    "syslink broker until SIGINT or SIGTERM. Clients (the `fs` CLI, a FUSE bridge) call it\n"
+    "by name and see DIR as their root; no name they send leads out of DIR, and symlinks\n"
+    "in it are shown, never followed. A broker is started on demand if none runs\n"
+    "($SYSLINK_BROKER_SOCKET picks its socket).\n"
+    "\n"
+    "Permissions are the host's, for the uid and gid the broker attests for each caller.\n"
+    "Run as root, passthrough acts as each caller (per-thread fsuid and fsgid): the kernel\n"
+    "checks every access and new files belong to the caller. Run as another user, it\n"
+    "checks each access itself, then acts as that user: new files belong to it.\n"
+    "\n"
+    "  --name NAME       register as NAME (default: syslink.examples.fs.passthrough)\n"
+    "  --allow-uid UID   let this user connect too (repeatable; the default lets only the\n"
+    "                    user running passthrough, and root)\n"
+    "  --allow-gid GID   let members of this group connect (repeatable)\n"
+    "  --workers N       serve calls on a pool of N threads instead of one thread per\n"
+    "                    client (default: 0)\n"
+    "  --check-access    check accesses in the server and act as its own user, even as root\n"
+    "  --help            this text\n"
+    "\n"
+    "Options take their value as --name=NAME or --name NAME.\n";
+
+struct Options {
+  std::string dir;
+  std::string name = std::string(PassthroughFs::kDefaultName);
+  broker::AccessPolicy policy;
+  int workers = 0;
+  CallerAccess access = DefaultCallerAccess();
+};
+
+bool ParseId(const std::string& text, std::vector<uint32_t>* ids) {
+  uint32_t id;
+  if (!absl::SimpleAtoi(text, &id)) return false;
+  ids->push_back(id);
+  return true;
+}
+
+// Applies option `flag` with `value`; false for an unknown option or a bad value.
+bool Apply(const std::string& flag, const std::string& value, Options* options) {
+  if (flag == "--name") {
+    options->name = value;
+    return !value.empty();
+  }
+  if (flag == "--allow-uid") return ParseId(value, &options->policy.allowed_uids);
+  if (flag == "--allow-gid") return ParseId(value, &options->policy.allowed_gids);
+  if (flag == "--workers") return absl::SimpleAtoi(value, &options->workers) && options->workers >= 0;
+  return false;
+}
+
+// Parses `args` into `options`; false, with a message on stderr, for a bad one.
+bool Parse(const std::vector<std::string>& args, Options* options) {
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--check-access") {
+      options->access = CallerAccess::kCheckAsServer;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "-") || arg == "-") {
+      dirs.push_back(arg);
+      continue;
+    }
+    std::string flag = arg;
+    std::optional<std::string> value;
+    if (size_t equals = arg.find('='); equals != std::string::npos) {
+      flag = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (!value.has_value() || !Apply(flag, *value, options)) {
+      std::fprintf(stderr, "passthrough: unknown option or bad value: \"%s\"\n", arg.c_str());
+      return false;
+    }
+  }
+  if (dirs.size() != 1) {
+    std::fprintf(stderr, "passthrough: %s\n",
+                 dirs.empty() ? "no directory to serve" : "more than one directory");
+    return false;
+  }
+  options->dir = dirs[0];
+  return true;
+}
+
+int Serve(Options options) {
+  // An empty policy admits the user running passthrough (and root); one that names others
+  // must name that user too.
+  if (!options.policy.allowed_uids.empty() || !options.policy.allowed_gids.empty()) {
+    options.policy.allowed_uids.push_back(getuid());
+  }
+  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
+      PassthroughFs::Open(options.dir, options.access);
+  if (!fs.ok()) {
+    std::fprintf(stderr, "passthrough: %s\n", std::string(fs.status().message()).c_str());
+    return 1;
+  }
+  umask(0);  // clients send modes with their own umask applied
+  rpc::Server server(rpc::ServerOptions{.workers = options.workers});
+  // Block the signals before any thread starts, so that only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (absl::Status s = server.ServeBroker(fs->get(), options.name, options.policy); !s.ok()) {
+    std::fprintf(stderr, "passthrough: cannot serve %s: %s\n", options.name.c_str(),
+                 s.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "passthrough: serving %s as %s (pid %d, %s)\n", options.dir.c_str(),
+               options.name.c_str(), getpid(),
+               options.access == CallerAccess::kActAsCaller ? "acting as each caller"
+                                                            : "checking each caller");
+  int signal_number;
+  sigwait(&signals, &signal_number);
+  server.Shutdown();
+  std::fprintf(stderr, "passthrough: stopped by signal %d\n", signal_number);
+  return 0;
+}
+
+}  // namespace
+}  // namespace syslink::examples::fs
+
+int main(int argc, char** argv) {
+  using namespace syslink::examples::fs;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  Options options;
+  if (!Parse(args, &options)) {
+    std::fprintf(stderr, "\n%s", kUsage);
+    return 2;
+  }
+  return Serve(std::move(options));
+}

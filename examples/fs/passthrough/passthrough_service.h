@@ -1,0 +1,170 @@
+// PassthroughFs: a host directory served as fs.proto's FileSystem service.
+//
+//   absl::StatusOr<std::unique_ptr<PassthroughFs>> fs = PassthroughFs::Open("/srv/share");
+//   if (!fs.ok()) return fs.status();   // NOT_FOUND, or FAILED_PRECONDITION: not a directory
+//   syslink::rpc::Server server;
+//   absl::Status s = server.ServeBroker(fs->get(), "syslink.examples.fs.passthrough", policy);
+//
+// Inodes. The served directory is kRootIno. Every inode is a host file held open as an
+// O_PATH descriptor (HostInodes, host_inodes.h), one number per host file. Names are
+// resolved one component at a time with *at() calls relative to the parent's descriptor,
+// never following a symlink (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW): a symlink is an inode of
+// its own whose target ReadLink returns and nothing follows. ".." of the root is the root;
+// "." and ".." are never created, removed or renamed. So no name a client sends reaches
+// outside the served directory. (Files the host itself moves out of it while a client
+// holds their inodes stay reachable through those inodes.) A file is opened through its
+// inode's descriptor by /proc/self/fd/N: /proc must be mounted.
+//
+// Permissions: see caller_access.h. With CallerAccess::kActAsCaller (the default for a
+// server running as root) each rpc runs with the caller's fsuid and fsgid, so the host
+// kernel checks it and new files belong to the caller; with kCheckAsServer (the default
+// otherwise) the server checks memfs's rules against the host's stat and acts as itself.
+// Modes are created as the caller gives them, less the process's umask: the passthrough
+// binary runs with umask 0.
+//
+// Data. Read preads into a response attachment from ServerContext::AllocateAttachment
+// (the link's DMA arena without a worker pool); Write pwrites the request's attachment in
+// place. ReadDir packs getdents64's entries (fs_format.h); an entry's position is the host
+// directory's own d_off (ext4's hash, tmpfs's counter), stable as fs.proto asks when the
+// host filesystem's are. An entry's ino is the server's number when a client holds a
+// lookup of it, otherwise the host's inode number (informational, as in FUSE's readdir:
+// Lookup gives the inode).
+//
+// Errors: each rpc answers fs.proto's `error` (an OK RPC status): host errno values pass
+// through as they are; a name, inode or handle that is wrong answers as fs.proto lists.
+// SetAttr applies mode, owner, size and times in that order and stops at the first
+// failure, keeping what it applied before it. Hard links to symlinks need a root caller
+// (EPERM otherwise).
+//
+// Thread safety: thread-safe; serves any number of links and workers at once. The inode
+// and handle tables each hold one lock, never across a system call. Ownership: owns its
+// descriptors; must outlive the Server serving it.
+
+#ifndef SYSLINK_EXAMPLES_FS_PASSTHROUGH_PASSTHROUGH_SERVICE_H_
+#define SYSLINK_EXAMPLES_FS_PASSTHROUGH_PASSTHROUGH_SERVICE_H_
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "base/unique_fd.h"
+#include "examples/fs/fs.syslink.h"
+#include "examples/fs/passthrough/caller_access.h"
+#include "examples/fs/passthrough/host_handles.h"
+#include "examples/fs/passthrough/host_inodes.h"
+
+namespace syslink::examples::fs {
+
+class PassthroughFs final : public FileSystem {
+ public:
+  // The name the passthrough binary registers with the broker by default.
+  static constexpr absl::string_view kDefaultName = "syslink.examples.fs.passthrough";
+
+  // Serves directory `dir`. Errors as ErrnoError (fs_status.h): NOT_FOUND (ENOENT) when
+  // it does not exist, FAILED_PRECONDITION (ENOTDIR) when it is not a directory (a symlink
+  // to one is followed here, only here), others from open(2).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<PassthroughFs>> Open(
+      const std::string& dir, CallerAccess access = DefaultCallerAccess());
+
+  CallerAccess access() const { return access_; }
+  // For tests and tools: inodes held (the root included) and open handles.
+  size_t inode_count() const { return inodes_.size(); }
+  size_t handle_count() const { return handles_.size(); }
+
+  using Context = ::syslink::rpc::ServerContext;
+  absl::Status Init(Context& context, const InitRequest& request, InitResponse* response) override;
+  absl::Status Statfs(Context& context, const StatfsRequest& request,
+                      StatfsResponse* response) override;
+  absl::Status Lookup(Context& context, const LookupRequest& request,
+                      EntryResponse* response) override;
+  absl::Status Forget(Context& context, const ForgetRequest& request, Result* response) override;
+  absl::Status GetAttr(Context& context, const GetAttrRequest& request,
+                       AttrResponse* response) override;
+  absl::Status SetAttr(Context& context, const SetAttrRequest& request,
+                       AttrResponse* response) override;
+  absl::Status Mkdir(Context& context, const MkdirRequest& request,
+                     EntryResponse* response) override;
+  absl::Status Mknod(Context& context, const MknodRequest& request,
+                     EntryResponse* response) override;
+  absl::Status Symlink(Context& context, const SymlinkRequest& request,
+                       EntryResponse* response) override;
+  absl::Status Link(Context& context, const LinkRequest& request,
+                    EntryResponse* response) override;
+  absl::Status Unlink(Context& context, const UnlinkRequest& request, Result* response) override;
+  absl::Status Rmdir(Context& context, const UnlinkRequest& request, Result* response) override;
+  absl::Status Rename(Context& context, const RenameRequest& request, Result* response) override;
+  absl::Status ReadLink(Context& context, const ReadLinkRequest& request,
+                        ReadLinkResponse* response) override;
+  absl::Status Create(Context& context, const CreateRequest& request,
+                      CreateResponse* response) override;
+  absl::Status Open(Context& context, const OpenRequest& request,
+                    OpenResponse* response) override;
+  absl::Status Read(Context& context, const ReadRequest& request,
+                    ReadResponse* response) override;
+  absl::Status Write(Context& context, const WriteRequest& request,
+                     WriteResponse* response) override;
+  absl::Status Flush(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status Release(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status Fsync(Context& context, const HandleRequest& request, Result* response) override;
+  absl::Status OpenDir(Context& context, const OpenDirRequest& request,
+                       OpenResponse* response) override;
+  absl::Status ReadDir(Context& context, const ReadDirRequest& request,
+                       ReadDirResponse* response) override;
+  absl::Status ReleaseDir(Context& context, const HandleRequest& request,
+                          Result* response) override;
+
+ private:
+  using InodeRef = std::shared_ptr<const HostInode>;
+
+  PassthroughFs(UniqueFd root, CallerAccess access);
+
+  // The rpc's caller, acted as or checked for until the scope ends.
+  CallerScope Enter(const Context& context) const;
+
+  // The inode `ino` (ENOENT); a directory (ENOTDIR too), with its stat when `st` is given.
+  int Find(uint64_t ino, InodeRef* inode) const;
+  int FindDir(uint64_t ino, InodeRef* dir, struct stat* st = nullptr) const;
+  // A checked name in directory `dir` that is about to be made: CheckName's errors, EACCES
+  // (search, or write when `change`), EEXIST for "." and "..".
+  int CheckNewName(const CallerScope& scope, const HostInode& dir, const struct stat& dir_st,
+                   absl::string_view name) const;
+  // An O_PATH descriptor of `name` in `dir` ("." and ".." too; ".." of the root is the
+  // root), not following a symlink.
+  int OpenChild(const HostInode& dir, absl::string_view name, UniqueFd* out) const;
+  // Counts a lookup on the file `fd` names and describes it in `out`.
+  int AddEntry(UniqueFd fd, Entry* out);
+  // `name` in `dir` as an Entry (after a make): one lookup more.
+  int AddChildEntry(const HostInode& dir, absl::string_view name, Entry* out);
+  // Opens a regular file or directory inode with `flags` through /proc/self/fd.
+  int Reopen(const HostInode& inode, int flags, UniqueFd* out) const;
+  // Mkdir, Mknod and Symlink; `make` makes `name` in the directory descriptor it is given.
+  template <typename Make>
+  int MakeNode(const Context& context, uint64_t parent, absl::string_view name, Make make,
+               Entry* out);
+  int OpenFile(const CallerScope& scope, const HostInode& inode, uint32_t flags, uint64_t* fh);
+  int DoCreate(const CallerScope& scope, const CreateRequest& request, CreateResponse* out);
+  int DoSetAttr(const CallerScope& scope, const SetAttrRequest& request, Attr* out);
+  int DoRename(const CallerScope& scope, const RenameRequest& request);
+  int DoRemove(const CallerScope& scope, const UnlinkRequest& request, bool dir);
+  int DoReadDir(const ReadDirRequest& request, std::span<std::byte> out, size_t* used,
+                uint32_t* count) const;
+
+  const CallerAccess access_;
+  const std::vector<gid_t> server_groups_;
+  HostInodes inodes_;
+  HostHandles handles_;
+};
+
+// stat(2)'s view of a host file, numbered `ino`.
+void FillAttr(uint64_t ino, const struct stat& st, Attr* out);
+
+// "/proc/self/fd/N": a path that opens the file descriptor `fd` names.
+std::string ProcFdPath(int fd);
+
+}  // namespace syslink::examples::fs
+
+#endif  // SYSLINK_EXAMPLES_FS_PASSTHROUGH_PASSTHROUGH_SERVICE_H_
