@@ -54,13 +54,13 @@ std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid) {
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   EXPECT_TRUE(pair.ok()) << pair.status();
   if (!pair.ok()) return nullptr;
-  server_->ServeLink(memfs_.get(), std::move(pair->second), {getpid(), uid, gid});
+  server_->ServeLink(service(), std::move(pair->second), {getpid(), uid, gid});
   return std::make_unique<FsClient>(std::make_shared<rpc::LinkChannel>(std::move(pair->first)));
 }
 
 std::unique_ptr<FsClient> MemFsTest::Connect() {
   if (in_process()) {
-    return std::make_unique<FsClient>(std::make_shared<rpc::InProcessChannel>(memfs_.get()));
+    return std::make_unique<FsClient>(std::make_shared<rpc::InProcessChannel>(service()));
   }
   return ConnectAs(getuid(), getgid());
 }

@@ -10,6 +10,8 @@
 // ConnectAs() gives a client with another identity, over a link (the server sees the
 // PeerIdentity given to ServeLink). An in-process caller is always this process, so tests
 // that need another identity GTEST_SKIP() when in_process().
+//
+// Another server of the file service reuses the suite by overriding service().
 
 #ifndef SYSLINK_EXAMPLES_FS_MEMFS_TESTING_H_
 #define SYSLINK_EXAMPLES_FS_MEMFS_TESTING_H_
@@ -51,6 +53,9 @@ class MemFsTest : public ::testing::TestWithParam<Transport> {
   std::unique_ptr<FsClient> ConnectAs(uid_t uid, gid_t gid);
   // A client as this process, on a new channel of the test's transport.
   std::unique_ptr<FsClient> Connect();
+
+  // The service the clients call: the MemFs, unless a subclass serves another.
+  virtual FileSystem* service() { return memfs_.get(); }
 
   FsClient& fs() { return *client_; }
   MemTree& tree() { return memfs_->tree(); }
