@@ -213,6 +213,7 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
   constexpr uint32_t kKnown = SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID | SET_ATTR_SIZE |
                               SET_ATTR_ATIME | SET_ATTR_MTIME | SET_ATTR_ATIME_NOW |
                               SET_ATTR_MTIME_NOW;
+  constexpr uint32_t kBothNow = SET_ATTR_ATIME_NOW | SET_ATTR_MTIME_NOW;
   const uint32_t valid = request.valid();
   InodeRef inode;
   if (int error = Find(request.ino(), &inode); error != 0) return error;
@@ -221,12 +222,14 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
   struct stat st;
   if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
   // The server's own checks (kCheckAsServer); the kernel makes its own either way.
-  const bool explicit_time = ((valid & SET_ATTR_ATIME) && !(valid & SET_ATTR_ATIME_NOW)) ||
-                             ((valid & SET_ATTR_MTIME) && !(valid & SET_ATTR_MTIME_NOW));
-  if ((valid & (SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID)) || explicit_time) {
+  // Times: both "now" is what a writer may do too; anything else is the owner's (utimensat).
+  constexpr uint32_t kTimes = SET_ATTR_ATIME | SET_ATTR_MTIME | kBothNow;
+  const bool both_now = (valid & kBothNow) == kBothNow;
+  if ((valid & (SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID)) ||
+      ((valid & kTimes) && !both_now)) {
     if (int error = scope.CheckOwner(st); error != 0) return error;
   }
-  if ((valid & (SET_ATTR_ATIME_NOW | SET_ATTR_MTIME_NOW)) && scope.CheckOwner(st) != 0) {
+  if (both_now && scope.CheckOwner(st) != 0) {
     if (int error = scope.Check(st, kMayWrite); error != 0) return error;
   }
   if (valid & SET_ATTR_MODE) {
@@ -252,7 +255,7 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
       if (truncate(ProcFdPath(fd).c_str(), size) != 0) return errno;
     }
   }
-  if (valid & (SET_ATTR_ATIME | SET_ATTR_MTIME | SET_ATTR_ATIME_NOW | SET_ATTR_MTIME_NOW)) {
+  if (valid & kTimes) {
     struct timespec times[2];
     SetAttrTimes(request, times);
     if (utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;

@@ -33,7 +33,8 @@
 // Errors: each rpc answers fs.proto's `error` (an OK RPC status): host errno values pass
 // through as they are; a name, inode or handle that is wrong answers as fs.proto lists.
 // SetAttr applies mode, owner, size and times in that order and stops at the first
-// failure, keeping what it applied before it. Hard links to symlinks need a root caller
+// failure, keeping what it applied before it. Setting times other than both to "now"
+// needs the owner (EPERM), as utimensat(2) does. Hard links to symlinks need a root caller
 // (EPERM otherwise).
 //
 // Thread safety: thread-safe; serves any number of links and workers at once. The inode
