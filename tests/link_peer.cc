@@ -1,5 +1,5 @@
 // link_peer: the far end of a link in a process of its own, started with exec() by
-// tests/link_multiprocess_test.cc.
+// tests/link_exec_peer_test.cc.
 //
 //   link_peer <socket-fd>
 //
