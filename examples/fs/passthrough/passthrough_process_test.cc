@@ -1,0 +1,191 @@
+// The passthrough binary and the fs CLI as real processes around a syslinkd of the test's
+// own: what the CLI does lands in the served host directory and what the host puts there
+// reaches the CLI; the binary's usage and errors.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "examples/fs/fs_client.h"
+#include "examples/fs/fs_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rpc/connect.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+using ::syslink::testing::BrokerProcess;
+using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ScratchDirectory;
+using ::testing::HasSubstr;
+
+constexpr char kService[] = "test.examples.fs.passthrough";
+// The binaries, relative to the runfiles directory the test (and its children) run in.
+constexpr char kPassthrough[] = "examples/fs/passthrough/passthrough";
+constexpr char kFsCli[] = "examples/fs/fs";
+
+// Runs `args`: stdout and stderr go to `output_fd` (when not -1); no other descriptor of
+// the test's stays open in the child.
+ChildProcess Start(std::vector<std::string> args, int output_fd = -1) {
+  return ChildProcess::Fork([&] {
+    if (output_fd >= 0) {
+      dup2(output_fd, STDOUT_FILENO);
+      dup2(output_fd, STDERR_FILENO);
+    }
+    close_range(3, ~0U, 0);
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    std::perror(argv[0]);
+    return 127;
+  });
+}
+
+struct Finished {
+  std::string how;     // "exited 0"
+  std::string output;  // stdout and stderr
+};
+
+Finished RunToEnd(const std::vector<std::string>& args) {
+  int fds[2];
+  EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  ChildProcess child = Start(args, fds[1]);
+  close(fds[1]);
+  Finished finished;
+  char chunk[4096];
+  for (ssize_t n; (n = read(fds[0], chunk, sizeof(chunk))) > 0;) finished.output.append(chunk, n);
+  close(fds[0]);
+  finished.how = child.WaitFor(absl::Seconds(30));
+  return finished;
+}
+
+std::string ReadHostFile(const std::string& path) {
+  std::stringstream contents;
+  contents << std::ifstream(path, std::ios::binary).rdbuf();
+  return contents.str();
+}
+
+class PassthroughProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(mkdir(served_.c_str(), 0755), 0);
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
+        BrokerProcess::Start(scratch_.SocketPath());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    setenv("SYSLINK_BROKER_SOCKET", scratch_.SocketPath().c_str(), 1);  // for the children
+    server_.emplace(Start({kPassthrough, absl::StrCat("--name=", kService), served_}));
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel;
+    while (true) {  // until the server has registered
+      channel = rpc::ConnectChannel(kService, broker_->ConnectOptions());
+      if (channel.ok() || !absl::IsNotFound(channel.status()) || absl::Now() > give_up) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    client_ = std::make_unique<FsClient>(*channel);
+  }
+  void TearDown() override {
+    client_.reset();
+    unsetenv("SYSLINK_BROKER_SOCKET");
+  }
+
+  Finished Fs(std::vector<std::string> args) {
+    args.insert(args.begin(), {kFsCli, "--service", kService});
+    return RunToEnd(args);
+  }
+
+  ScratchDirectory scratch_{"pt"};
+  const std::string served_ = scratch_.path() + "/served";
+  std::unique_ptr<BrokerProcess> broker_;
+  std::optional<ChildProcess> server_;
+  std::unique_ptr<FsClient> client_;
+};
+
+TEST_F(PassthroughProcessTest, WhatTheCliPutsLandsInTheHostDirectory) {
+  const std::string local = scratch_.path() + "/local";
+  std::string bytes(2 * kMaxIoSize + 777, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 % 251);
+  std::ofstream(local, std::ios::binary) << bytes;
+  EXPECT_EQ(Fs({"mkdir", "/d"}).how, ChildProcess::Exited(0));
+  EXPECT_EQ(Fs({"put", local, "/d/copy"}).how, ChildProcess::Exited(0));
+  EXPECT_TRUE(ReadHostFile(served_ + "/d/copy") == bytes);
+  Finished ls = Fs({"ls", "-l", "/d"});
+  EXPECT_EQ(ls.how, ChildProcess::Exited(0));
+  EXPECT_THAT(ls.output, HasSubstr(absl::StrCat(bytes.size(), " ")));
+  EXPECT_EQ(Fs({"mv", "/d/copy", "/moved"}).how, ChildProcess::Exited(0));
+  struct stat st;
+  EXPECT_EQ(stat((served_ + "/moved").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(bytes.size()));
+}
+
+TEST_F(PassthroughProcessTest, WhatTheHostPutsThereReachesTheCli) {
+  std::ofstream(served_ + "/hello") << "from the host\n";
+  Finished cat = Fs({"cat", "/hello"});
+  EXPECT_EQ(cat.how, ChildProcess::Exited(0));
+  EXPECT_EQ(cat.output, "from the host\n");
+  EXPECT_EQ(Fs({"rm", "/hello"}).how, ChildProcess::Exited(0));
+  EXPECT_NE(access((served_ + "/hello").c_str(), F_OK), 0);
+  EXPECT_EQ(Fs({"cat", "/hello"}).how, ChildProcess::Exited(1));
+}
+
+TEST_F(PassthroughProcessTest, TheCliAndTheLibrarySeeOneDirectory) {
+  ASSERT_TRUE(client_->WriteFileFromString("/note", "from the library\n").ok());
+  EXPECT_EQ(ReadHostFile(served_ + "/note"), "from the library\n");
+  EXPECT_EQ(Fs({"cat", "/note"}).output, "from the library\n");
+}
+
+TEST_F(PassthroughProcessTest, StopsCleanlyOnSigterm) {
+  server_->Kill(SIGTERM);
+  EXPECT_EQ(server_->WaitFor(absl::Seconds(10)), ChildProcess::Exited(0));
+}
+
+TEST(PassthroughBinaryTest, HelpDescribesTheOptions) {
+  Finished help = RunToEnd({kPassthrough, "--help"});
+  EXPECT_EQ(help.how, ChildProcess::Exited(0));
+  EXPECT_THAT(help.output, HasSubstr("usage: passthrough [OPTIONS] DIR"));
+  EXPECT_THAT(help.output, HasSubstr("--allow-uid"));
+  EXPECT_THAT(help.output, HasSubstr("--check-access"));
+}
+
+TEST(PassthroughBinaryTest, AMissingDirectoryIsAClearError) {
+  Finished run = RunToEnd({kPassthrough, "/nonexistent/directory"});
+  EXPECT_EQ(run.how, ChildProcess::Exited(1));
+  EXPECT_THAT(run.output, HasSubstr("\"/nonexistent/directory\": No such file or directory"));
+}
+
+TEST(PassthroughBinaryTest, AFileIsNotADirectory) {
+  ScratchDirectory scratch("pt");
+  std::ofstream(scratch.path() + "/file") << "x";
+  Finished run = RunToEnd({kPassthrough, scratch.path() + "/file"});
+  EXPECT_EQ(run.how, ChildProcess::Exited(1));
+  EXPECT_THAT(run.output, HasSubstr("Not a directory"));
+}
+
+TEST(PassthroughBinaryTest, BadUsageExitsWithTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{kPassthrough}, {kPassthrough, "a", "b"},
+        {kPassthrough, "--workers=-1", "/tmp"}, {kPassthrough, "--bogus", "x", "/tmp"}}) {
+    Finished run = RunToEnd(args);
+    EXPECT_EQ(run.how, ChildProcess::Exited(2)) << args.size();
+    EXPECT_THAT(run.output, HasSubstr("usage:"));
+  }
+}
+
+}  // namespace
+}  // namespace syslink::examples::fs
