@@ -1,0 +1,344 @@
+// FuseBridge: the ops table, resolving nodes, replies, and the attribute and lookup
+// operations. Names are in fuse_bridge_names.cc, files and directories in fuse_bridge_io.cc.
+
+#include "examples/fs/fuse/fuse_bridge.h"
+
+#include <errno.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "examples/fs/fs_status.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+FuseBridge* Self(fuse_req_t req) { return static_cast<FuseBridge*>(fuse_req_userdata(req)); }
+
+timespec ToTimespec(int64_t ns) {
+  timespec t;
+  t.tv_sec = ns / 1000000000;
+  t.tv_nsec = ns % 1000000000;
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1000000000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+int64_t ToNanos(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+// The SetAttr fields fs.proto knows; FUSE's others (ctime, kill-suid, ...) are dropped.
+constexpr int kServerSetAttrFields = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+                                     FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
+                                     FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                                     FUSE_SET_ATTR_MTIME_NOW;
+static_assert(FUSE_SET_ATTR_MODE == SET_ATTR_MODE && FUSE_SET_ATTR_UID == SET_ATTR_UID &&
+              FUSE_SET_ATTR_GID == SET_ATTR_GID && FUSE_SET_ATTR_SIZE == SET_ATTR_SIZE &&
+              FUSE_SET_ATTR_ATIME == SET_ATTR_ATIME && FUSE_SET_ATTR_MTIME == SET_ATTR_MTIME &&
+              FUSE_SET_ATTR_ATIME_NOW == SET_ATTR_ATIME_NOW &&
+              FUSE_SET_ATTR_MTIME_NOW == SET_ATTR_MTIME_NOW,
+              "fs.proto's SetAttrField values are FUSE's");
+
+}  // namespace
+
+struct stat ToStat(const Attr& attr) {
+  struct stat st {};
+  st.st_ino = attr.ino();
+  st.st_mode = attr.mode();
+  st.st_nlink = attr.nlink();
+  st.st_uid = attr.uid();
+  st.st_gid = attr.gid();
+  st.st_size = static_cast<off_t>(attr.size());
+  st.st_blocks = static_cast<blkcnt_t>(attr.blocks());
+  st.st_atim = ToTimespec(attr.atime_ns());
+  st.st_mtim = ToTimespec(attr.mtime_ns());
+  st.st_ctim = ToTimespec(attr.ctime_ns());
+  st.st_rdev = attr.rdev();
+  st.st_blksize = attr.blksize();
+  return st;
+}
+
+int KernelErrno(const absl::Status& status) {
+  const int error = ErrnoOf(status);
+  return error > 0 && error < 512 ? error : EIO;
+}
+
+FuseBridge::FuseBridge(Upstream* upstream, BridgeOptions options)
+    : upstream_(upstream), options_(options) {}
+
+std::optional<Upstream::Lease> FuseBridge::Begin(fuse_req_t req, fuse_ino_t node, uint64_t* ino) {
+  std::optional<NodeTable::Node> held;
+  if (node != NodeTable::kRootNodeId) {
+    held = nodes_.Find(node);
+    // Epochs only grow: a node of an older one can never be served again.
+    if (!held.has_value() || held->epoch < upstream_->epoch()) {
+      fuse_reply_err(req, ESTALE);
+      return std::nullopt;
+    }
+  }
+  absl::StatusOr<Upstream::Lease> lease = upstream_->Acquire();
+  if (!lease.ok()) {
+    fuse_reply_err(req, KernelErrno(lease.status()));
+    return std::nullopt;
+  }
+  if (held.has_value() && held->epoch != lease->epoch()) {
+    fuse_reply_err(req, ESTALE);
+    return std::nullopt;
+  }
+  *ino = held.has_value() ? held->ino : lease->root_ino();
+  return *std::move(lease);
+}
+
+bool FuseBridge::SameEpoch(fuse_req_t req, const Upstream::Lease& lease, fuse_ino_t node,
+                           uint64_t* ino) {
+  if (node == NodeTable::kRootNodeId) {
+    *ino = lease.root_ino();
+    return true;
+  }
+  std::optional<NodeTable::Node> held = nodes_.Find(node);
+  if (!held.has_value() || held->epoch != lease.epoch()) {
+    fuse_reply_err(req, ESTALE);
+    return false;
+  }
+  *ino = held->ino;
+  return true;
+}
+
+void FuseBridge::ReplyError(fuse_req_t req, Upstream::Lease& lease, const absl::Status& status) {
+  lease.Note(status);
+  fuse_reply_err(req, KernelErrno(status));
+}
+
+void FuseBridge::ReplyEntry(fuse_req_t req, Upstream::Lease& lease, const Entry& entry,
+                            fuse_file_info* fi) {
+  const bool root = entry.ino() == lease.root_ino();
+  fuse_entry_param param{};
+  param.ino = root ? NodeTable::kRootNodeId : nodes_.Add(lease.epoch(), entry.ino());
+  param.generation = 0;  // node ids are never reused
+  param.attr = ToStat(entry.attr());
+  param.attr_timeout = options_.attr_timeout_seconds;
+  param.entry_timeout = options_.entry_timeout_seconds;
+  const int sent = fi != nullptr ? fuse_reply_create(req, &param, fi)
+                                 : fuse_reply_entry(req, &param);
+  if (sent == 0) return;
+  // The kernel did not take the entry (the request was interrupted): give it back.
+  if (fi != nullptr) ReleaseHandle(param.ino, fi->fh, /*directory=*/false, &lease);
+  if (root) return;
+  (void)nodes_.Forget(param.ino, 1);
+  ForgetRequest::Item item;
+  item.set_ino(entry.ino());
+  item.set_nlookup(1);
+  ForgetOnServer(lease, {&item, 1});
+}
+
+void FuseBridge::ForgetOnServer(Upstream::Lease& lease,
+                                std::span<const ForgetRequest::Item> items) {
+  ForgetRequest request;
+  for (const ForgetRequest::Item& item : items) *request.add_items() = item;
+  Result response;
+  lease.Note(lease.client().stub().Forget(request, &response, nullptr));
+}
+
+bool FuseBridge::ServerHandle(fuse_req_t req, const Upstream::Lease& lease,
+                              const fuse_file_info* fi, uint64_t* fh) {
+  std::optional<HandleTable::Handle> handle = handles_.Find(fi->fh);
+  if (!handle.has_value() || handle->epoch != lease.epoch()) {
+    fuse_reply_err(req, ESTALE);
+    return false;
+  }
+  *fh = handle->fh;
+  return true;
+}
+
+void FuseBridge::ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
+                               Upstream::Lease* held_lease) {
+  std::optional<HandleTable::Handle> handle = handles_.Remove(id);
+  if (!handle.has_value() || handle->epoch != upstream_->epoch()) return;  // a former server's
+  std::optional<Upstream::Lease> taken;
+  Upstream::Lease* lease = held_lease;
+  if (lease == nullptr) {
+    absl::StatusOr<Upstream::Lease> acquired = upstream_->Acquire();
+    if (!acquired.ok()) return;  // the server is gone
+    lease = &taken.emplace(*std::move(acquired));
+  }
+  if (lease->epoch() != handle->epoch) return;
+  uint64_t ino = lease->root_ino();
+  if (node != NodeTable::kRootNodeId) {
+    std::optional<NodeTable::Node> held = nodes_.Find(node);
+    if (!held.has_value() || held->epoch != handle->epoch) return;
+    ino = held->ino;
+  }
+  absl::Status s = directory ? lease->client().ReleaseDir(ino, handle->fh)
+                             : lease->client().Release(ino, handle->fh);
+  lease->Note(s);
+}
+
+void FuseBridge::Init(fuse_conn_info* conn) {
+  conn->max_write = kMaxIoSize;
+  conn->max_read = kMaxIoSize;
+  // The server truncates on Open with O_TRUNC itself (fs.proto).
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Cached data is dropped when a refresh finds the server's mtime or size changed.
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  // Write-through: every write(2) reaches the server before it returns, and so do its errors.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->time_gran = 1;
+}
+
+void FuseBridge::SetCaching(fuse_file_info* fi) const {
+  fi->keep_cache = options_.cache == DataCache::kKeep;
+  fi->direct_io = options_.cache == DataCache::kDirect;
+}
+
+void FuseBridge::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  uint64_t ino;
+  std::optional<Upstream::Lease> lease = Begin(req, parent, &ino);
+  if (!lease) return;
+  absl::StatusOr<Entry> entry = lease->client().Lookup(ino, name);
+  if (!entry.ok()) return ReplyError(req, *lease, entry.status());
+  ReplyEntry(req, *lease, *entry);
+}
+
+void FuseBridge::Forget(fuse_req_t req, std::span<const fuse_forget_data> forgets) {
+  // Take the kernel's lookups off first: the kernel has let go whatever the server says.
+  std::vector<std::pair<NodeTable::Node, uint64_t>> held;
+  for (const fuse_forget_data& forget : forgets) {
+    if (forget.ino == NodeTable::kRootNodeId) continue;
+    std::optional<NodeTable::Node> node = nodes_.Forget(forget.ino, forget.nlookup);
+    if (node.has_value()) held.emplace_back(*node, forget.nlookup);
+  }
+  if (req != nullptr) fuse_reply_none(req);
+  if (held.empty()) return;
+  absl::StatusOr<Upstream::Lease> lease = upstream_->Acquire();
+  if (!lease.ok()) return;  // the server is gone, and its lookups with it
+  std::vector<ForgetRequest::Item> items;
+  for (const auto& [node, nlookup] : held) {
+    if (node.epoch != lease->epoch()) continue;  // a former server's
+    ForgetRequest::Item& item = items.emplace_back();
+    item.set_ino(node.ino);
+    item.set_nlookup(nlookup);
+  }
+  if (!items.empty()) ForgetOnServer(*lease, items);
+}
+
+void FuseBridge::GetAttr(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
+  uint64_t ino;
+  std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
+  if (!lease) return;
+  absl::StatusOr<Attr> attr = lease->client().GetAttr(ino);
+  if (!attr.ok()) return ReplyError(req, *lease, attr.status());
+  const struct stat st = ToStat(*attr);
+  fuse_reply_attr(req, &st, options_.attr_timeout_seconds);
+}
+
+void FuseBridge::SetAttr(fuse_req_t req, fuse_ino_t node, const struct stat* attr, int to_set,
+                         fuse_file_info* fi) {
+  uint64_t ino;
+  std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
+  if (!lease) return;
+  SetAttrRequest request;
+  request.set_ino(ino);
+  request.set_valid(static_cast<uint32_t>(to_set & kServerSetAttrFields));
+  request.set_mode(attr->st_mode & 07777);
+  request.set_uid(attr->st_uid);
+  request.set_gid(attr->st_gid);
+  request.set_size(static_cast<uint64_t>(attr->st_size));
+  request.set_atime_ns(ToNanos(attr->st_atim));
+  request.set_mtime_ns(ToNanos(attr->st_mtim));
+  if (fi != nullptr && (to_set & FUSE_SET_ATTR_SIZE)) {
+    uint64_t fh;
+    if (!ServerHandle(req, *lease, fi, &fh)) return;
+    request.set_fh(fh);
+  }
+  absl::StatusOr<Attr> result = request.valid() == 0 ? lease->client().GetAttr(ino)
+                                                     : lease->client().SetAttr(request);
+  if (!result.ok()) return ReplyError(req, *lease, result.status());
+  const struct stat st = ToStat(*result);
+  fuse_reply_attr(req, &st, options_.attr_timeout_seconds);
+}
+
+void FuseBridge::Statfs(fuse_req_t req, fuse_ino_t node) {
+  absl::StatusOr<Upstream::Lease> lease = upstream_->Acquire();
+  if (!lease.ok()) {
+    fuse_reply_err(req, KernelErrno(lease.status()));
+    return;
+  }
+  absl::StatusOr<StatfsResponse> fs = lease->client().Statfs();
+  if (!fs.ok()) return ReplyError(req, *lease, fs.status());
+  struct statvfs out {};
+  out.f_bsize = fs->block_size();
+  out.f_frsize = fs->block_size();
+  out.f_blocks = fs->blocks();
+  out.f_bfree = fs->blocks_free();
+  out.f_bavail = fs->blocks_available();
+  out.f_files = fs->files();
+  out.f_ffree = fs->files_free();
+  out.f_favail = fs->files_free();
+  out.f_namemax = fs->name_max();
+  fuse_reply_statfs(req, &out);
+}
+
+const fuse_lowlevel_ops& FuseBridge::Ops() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o{};
+    o.init = [](void* self, fuse_conn_info* conn) { static_cast<FuseBridge*>(self)->Init(conn); };
+    o.lookup = [](fuse_req_t r, fuse_ino_t p, const char* n) { Self(r)->Lookup(r, p, n); };
+    o.forget = [](fuse_req_t r, fuse_ino_t i, uint64_t n) {
+      const fuse_forget_data one{i, n};
+      Self(r)->Forget(r, {&one, 1});
+    };
+    o.forget_multi = [](fuse_req_t r, size_t count, fuse_forget_data* forgets) {
+      Self(r)->Forget(r, {forgets, count});
+    };
+    o.getattr = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) { Self(r)->GetAttr(r, i, fi); };
+    o.setattr = [](fuse_req_t r, fuse_ino_t i, struct stat* a, int s, fuse_file_info* fi) {
+      Self(r)->SetAttr(r, i, a, s, fi);
+    };
+    o.statfs = [](fuse_req_t r, fuse_ino_t i) { Self(r)->Statfs(r, i); };
+    o.readlink = [](fuse_req_t r, fuse_ino_t i) { Self(r)->ReadLink(r, i); };
+    o.mknod = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m, dev_t d) {
+      Self(r)->Mknod(r, p, n, m, d);
+    };
+    o.mkdir = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m) {
+      Self(r)->Mkdir(r, p, n, m);
+    };
+    o.symlink = [](fuse_req_t r, const char* t, fuse_ino_t p, const char* n) {
+      Self(r)->Symlink(r, t, p, n);
+    };
+    o.link = [](fuse_req_t r, fuse_ino_t i, fuse_ino_t p, const char* n) {
+      Self(r)->Link(r, i, p, n);
+    };
+    o.unlink = [](fuse_req_t r, fuse_ino_t p, const char* n) { Self(r)->Unlink(r, p, n); };
+    o.rmdir = [](fuse_req_t r, fuse_ino_t p, const char* n) { Self(r)->Rmdir(r, p, n); };
+    o.rename = [](fuse_req_t r, fuse_ino_t p, const char* n, fuse_ino_t np, const char* nn,
+                  unsigned int flags) { Self(r)->Rename(r, p, n, np, nn, flags); };
+    o.create = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m, fuse_file_info* fi) {
+      Self(r)->Create(r, p, n, m, fi);
+    };
+    o.open = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) { Self(r)->Open(r, i, fi); };
+    o.read = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o, fuse_file_info* fi) {
+      Self(r)->Read(r, i, s, o, fi);
+    };
+    o.write_buf = [](fuse_req_t r, fuse_ino_t i, fuse_bufvec* b, off_t o, fuse_file_info* fi) {
+      Self(r)->Write(r, i, b, o, fi);
+    };
+    o.flush = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) { Self(r)->Flush(r, i, fi); };
+    o.release = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) { Self(r)->Release(r, i, fi); };
+    o.fsync = [](fuse_req_t r, fuse_ino_t i, int d, fuse_file_info* fi) {
+      Self(r)->Fsync(r, i, d, fi);
+    };
+    o.opendir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) { Self(r)->OpenDir(r, i, fi); };
+    o.readdir = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o, fuse_file_info* fi) {
+      Self(r)->ReadDir(r, i, s, o, fi);
+    };
+    o.releasedir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+      Self(r)->ReleaseDir(r, i, fi);
+    };
+    return o;
+  }();
+  return ops;
+}
+
+}  // namespace syslink::examples::fs

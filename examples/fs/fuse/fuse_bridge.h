@@ -1,0 +1,168 @@
+// FuseBridge: libfuse's low-level operations answered by a file server (fs.proto) over
+// syslink. fs_mount (fs_mount_main.cc) mounts it; this is the part between the kernel's
+// requests and the server's rpcs.
+//
+//   std::unique_ptr<Upstream> upstream = Upstream::Start({.service_name = name});
+//   FuseBridge bridge(upstream.get(), BridgeOptions{});
+//   fuse_session* session = fuse_session_new(&args, &FuseBridge::Ops(), sizeof(fuse_lowlevel_ops),
+//                                            &bridge);
+//
+// Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
+// (forget and forget_multi become Forget; write_buf becomes Write). The kernel's node ids
+// are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
+// root always stands for the current server's root. st_ino, and d_ino in directory
+// listings, are the server's inode numbers.
+//
+// Data. Read answers the kernel with fuse_reply_buf straight from the server's response
+// attachment (a DMA buffer read in place: no copy in the bridge). Write copies the
+// kernel's bytes once, into a DMA buffer of the link's (reused request after request),
+// which the server reads in place. ReadDir hands the server's packed entries (FUSE's own
+// fuse_dirent layout) to the kernel as they are, after checking them. One call moves at
+// most kMaxIoSize (128 KiB): init() sets max_write to it, and the mount must say
+// max_read=131072 (fs_mount does).
+//
+// Errors. A server's errno goes to the kernel as it is. When the server is gone (died,
+// killed, closed its links) every request fails with ENOTCONN: those in flight when it
+// died, and every later one at once, until Upstream reconnects. A request on a node of an
+// older epoch (one the kernel got from a server that has since been replaced) fails with
+// ESTALE, and so does a file handle opened on such a server (HandleTable); the kernel looks
+// a path up again, in the new server, once its cached entry is found stale. Forget, Release and
+// ReleaseDir of a gone server succeed (there is nothing left to give back). A failure of
+// the RPC layer that is not a death (a response that does not parse, ...) is EIO.
+//
+// Caching. Entries and attributes are cached by the kernel for BridgeOptions'
+// entry_timeout and attr_timeout (1 s by default): another client's change to the server
+// shows through the mount within that time. File data (DataCache::kKeep, the default)
+// stays in the page cache from one open to the next, and the kernel drops it when it
+// refreshes the attributes (at most attr_timeout after the last time) and finds the
+// server's mtime or size changed (FUSE_CAP_AUTO_INVAL_DATA): so another client's writes
+// show within attr_timeout too. Writes are write-through (no writeback cache): write(2)
+// returns once the server has the bytes, with the server's errno. Negative lookups are
+// not cached.
+//
+// Thread safety: every operation may run on any libfuse worker thread at once (each
+// request takes its own Upstream lease). Ownership: the upstream must outlive the bridge,
+// and the bridge the session.
+
+#ifndef SYSLINK_EXAMPLES_FS_FUSE_FUSE_BRIDGE_H_
+#define SYSLINK_EXAMPLES_FS_FUSE_FUSE_BRIDGE_H_
+
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 312
+#endif
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "absl/status/status.h"
+#include "examples/fs/fs.pb.h"
+#include "examples/fs/fuse/handle_table.h"
+#include "examples/fs/fuse/node_table.h"
+#include "examples/fs/fuse/upstream.h"
+
+namespace syslink::examples::fs {
+
+// How the kernel caches file data (see "Caching" above).
+enum class DataCache {
+  kKeep,     // page cache kept across opens, dropped when the server's mtime or size changes
+  kPerOpen,  // page cache dropped at every open(2)
+  kDirect,   // no page cache (FOPEN_DIRECT_IO): every read(2) and write(2) goes to the
+             // server as it is; shared writable mmap fails (ENODEV)
+};
+
+struct BridgeOptions {
+  double entry_timeout_seconds = 1.0;  // how long the kernel trusts a name -> node
+  double attr_timeout_seconds = 1.0;   // how long the kernel trusts attributes
+  DataCache cache = DataCache::kKeep;
+};
+
+// The struct stat a server's Attr stands for.
+[[nodiscard]] struct stat ToStat(const Attr& attr);
+
+// The errno a failed call gives the kernel: the server's, ENOTCONN for a dead server,
+// EIO for anything that is not an errno of 1..511.
+[[nodiscard]] int KernelErrno(const absl::Status& status);
+
+class FuseBridge {
+ public:
+  FuseBridge(Upstream* upstream, BridgeOptions options);
+  FuseBridge(const FuseBridge&) = delete;
+  FuseBridge& operator=(const FuseBridge&) = delete;
+
+  // The operations, each calling the bridge given as the session's userdata.
+  static const fuse_lowlevel_ops& Ops();
+
+  NodeTable& nodes() { return nodes_; }
+  HandleTable& handles() { return handles_; }
+
+  // --- The operations (fuse_lowlevel.h says what each gets and must answer). ---
+  void Init(fuse_conn_info* conn);
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Forget(fuse_req_t req, std::span<const fuse_forget_data> forgets);
+  void GetAttr(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  void SetAttr(fuse_req_t req, fuse_ino_t node, const struct stat* attr, int to_set,
+               fuse_file_info* fi);
+  void Statfs(fuse_req_t req, fuse_ino_t node);
+  // fuse_bridge_names.cc
+  void ReadLink(fuse_req_t req, fuse_ino_t node);
+  void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+  void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+  void Link(fuse_req_t req, fuse_ino_t node, fuse_ino_t new_parent, const char* new_name);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned int flags);
+  // fuse_bridge_io.cc
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi);
+  void Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  void Read(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
+  void Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t offset,
+             fuse_file_info* fi);
+  void Flush(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  void Release(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  void Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_info* fi);
+  void OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  void ReadDir(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
+  void ReleaseDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+
+ private:
+  // A lease of the epoch `node` belongs to and the server's inode for it; when there is
+  // none, replies to `req` (ESTALE, ENOTCONN) and returns nullopt.
+  std::optional<Upstream::Lease> Begin(fuse_req_t req, fuse_ino_t node, uint64_t* ino);
+  // The server's inode for a second node of the same request; replies ESTALE and returns
+  // false when it is not of the lease's epoch.
+  bool SameEpoch(fuse_req_t req, const Upstream::Lease& lease, fuse_ino_t node, uint64_t* ino);
+  // The server's handle behind the kernel's `fi->fh`; replies ESTALE and returns false when
+  // it is not a handle of the lease's epoch.
+  bool ServerHandle(fuse_req_t req, const Upstream::Lease& lease, const fuse_file_info* fi,
+                    uint64_t* fh);
+  // Gives a handle back: to the server when it is the current epoch's (Release,
+  // ReleaseDir, and a handle the kernel never took), through `lease` when the caller holds
+  // one (null: takes one).
+  void ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
+                     Upstream::Lease* lease = nullptr);
+  // Replies with the errno of a failed call (and lets the lease see a dead server).
+  void ReplyError(fuse_req_t req, Upstream::Lease& lease, const absl::Status& status);
+  // Replies with `entry` as a node of the lease's epoch; gives the lookup back to the
+  // server when the kernel did not take it. For Create, `fi` carries the open handle.
+  void ReplyEntry(fuse_req_t req, Upstream::Lease& lease, const Entry& entry,
+                  fuse_file_info* fi = nullptr);
+  // Sets fi's caching flags for an open file, as options_.cache says.
+  void SetCaching(fuse_file_info* fi) const;
+  // Hands the kernel's lookups of the server's nodes on to the server.
+  void ForgetOnServer(Upstream::Lease& lease, std::span<const ForgetRequest::Item> items);
+
+  Upstream* const upstream_;
+  const BridgeOptions options_;
+  NodeTable nodes_;
+  HandleTable handles_;
+};
+
+}  // namespace syslink::examples::fs
+
+#endif  // SYSLINK_EXAMPLES_FS_FUSE_FUSE_BRIDGE_H_
