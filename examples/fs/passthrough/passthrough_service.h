@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -129,8 +130,9 @@ class PassthroughFs final : public FileSystem {
   // The inode `ino` (ENOENT); a directory (ENOTDIR too), with its stat when `st` is given.
   int Find(uint64_t ino, InodeRef* inode) const;
   int FindDir(uint64_t ino, InodeRef* dir, struct stat* st = nullptr) const;
-  // A checked name in directory `dir` that is about to be made: CheckName's errors, EACCES
-  // (search, or write when `change`), EEXIST for "." and "..".
+  // Whether `name` may be made in directory `dir`: CheckName's errors, EACCES (no search),
+  // EEXIST for "." and ".."; under kCheckAsServer also EEXIST for an existing name and
+  // EACCES (no write).
   int CheckNewName(const CallerScope& scope, const HostInode& dir, const struct stat& dir_st,
                    absl::string_view name) const;
   // An O_PATH descriptor of `name` in `dir` ("." and ".." too; ".." of the root is the
