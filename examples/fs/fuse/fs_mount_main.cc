@@ -270,7 +270,9 @@ int Mount(const Options& options) {
     }
     fuse_session_unmount(session);
     fuse_remove_signal_handlers(session);
-    result = loop == 0 ? 0 : 1;
+    // 0, the signal that stopped it (a clean stop too), or -errno.
+    if (loop < 0) std::fprintf(stderr, "fs_mount: %s\n", std::strerror(-loop));
+    result = loop < 0 ? 1 : 0;
   }
   fuse_session_destroy(session);
   return result;
