@@ -240,6 +240,7 @@ int Mount(const Options& options) {
   fuse_args fuse_argv = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   fuse_session* session =
       fuse_session_new(&fuse_argv, &FuseBridge::Ops(), sizeof(fuse_lowlevel_ops), &bridge);
+  fuse_opt_free_args(&fuse_argv);
   if (session == nullptr) {
     std::fprintf(stderr, "fs_mount: bad mount options (libfuse said why above)\n");
     return 1;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "rpc/link_channel.h"
 #include "syslink/status.h"
@@ -193,6 +194,9 @@ void Upstream::EndEpoch(Epoch* epoch, const absl::Status& why) {
     if (current_.get() == epoch) {
       last_error_ = absl::Status(why.code(), absl::StrCat("connection ", epoch->number,
                                                           " ended: ", why.message()));
+      why.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+        last_error_.SetPayload(url, payload);  // IsPeerDied() still tells
+      });
     }
     slot_freed_.notify_all();
   }

@@ -104,6 +104,7 @@ TEST_F(UpstreamTest, AnIdleServersEndIsNoticedWithoutACall) {
   ASSERT_TRUE(upstream->connected());
   StopServing();
   EXPECT_TRUE(Eventually([&] { return !upstream->connected(); }));
+  // Why it ended, or (once the watcher has redialled) that no server has the name now.
   EXPECT_TRUE(IsPeerDied(upstream->last_error()) || absl::IsNotFound(upstream->last_error()))
       << upstream->last_error();
 }
