@@ -37,7 +37,8 @@ constexpr char kUsage[] =
     "                       mount.fuse3(8)); repeatable. Always set: default_permissions,\n"
     "                       max_read=131072.\n"
     "  --threads=N          serve up to N kernel requests at once, over N links to the\n"
-    "                       server (default: 2; 1 runs libfuse's single-threaded loop)\n"
+    "                       server, on libfuse's multi-threaded loop (default: 1, the\n"
+    "                       single-threaded loop: the fastest on two cores)\n"
     "  --wait=SECONDS       when the server is not there yet, wait up to SECONDS for it\n"
     "                       before mounting (default: 0, fail at once)\n"
     "  --entry-timeout=S    seconds the kernel caches names (default: 1)\n"
@@ -64,7 +65,7 @@ struct Options {
   std::vector<std::string> mount_options;
   bool foreground = false;
   bool debug = false;
-  int threads = 2;
+  int threads = 1;
   double wait_seconds = 0;
   BridgeOptions bridge;
 };

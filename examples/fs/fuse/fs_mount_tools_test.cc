@@ -128,5 +128,22 @@ TEST_F(FsMountToolsTest, ParallelCopiesAllArriveIntact) {
   for (int i = 1; i <= 6; ++i) Ok({"cmp", s, fs_->Path(absl::StrCat("p", i))});
 }
 
+// The multi-threaded loop, a link per worker: tools in parallel.
+TEST(FsMountThreadsTest, ParallelToolsOnFourWorkersAllSucceed) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  absl::StatusOr<std::unique_ptr<MountedMemfs>> fs = MountedMemfs::Start({"--threads=4"});
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  const std::string src = (*fs)->scratch() + "/src";
+  WriteRandomFile(src, 1024 * 1024 + 5, 7);
+  const std::string m = (*fs)->mountpoint();
+  ToolRun run = RunShell(absl::StrCat(
+      "for i in 1 2 3 4 5 6 7 8; do (mkdir ", m, "/d$i && cp ", src, " ", m, "/d$i/f && ls -l ",
+      m, "/d$i >/dev/null && cmp ", src, " ", m, "/d$i/f && mv ", m, "/d$i ", m,
+      "/e$i && rm -r ", m, "/e$i) & done; wait; ls -A ", m));
+  EXPECT_EQ(run.how, ChildProcess::Exited(0)) << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(run.out, "");
+}
+
 }  // namespace
 }  // namespace syslink::examples::fs

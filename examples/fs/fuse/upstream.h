@@ -57,7 +57,7 @@ struct UpstreamOptions {
   std::string service_name;
   // How to reach the broker; `timeout` bounds each connect attempt.
   broker::BrokerConnectOptions broker = {.start_broker = false, .timeout = absl::Seconds(2)};
-  int channels = 4;  // links (parallel calls) per epoch
+  int channels = 1;  // links (parallel calls) per epoch: one per FUSE worker
   absl::Duration min_backoff = absl::Milliseconds(20);
   absl::Duration max_backoff = absl::Milliseconds(500);
 };
