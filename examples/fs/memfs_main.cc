@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "examples/fs/memfs_service.h"
+#include "ring/wait_mode.h"
 #include "rpc/server.h"
 
 namespace syslink::examples::fs {
@@ -36,6 +37,9 @@ constexpr char kUsage[] =
     "  --allow-gid GID     let members of this group connect (repeatable)\n"
     "  --workers N         serve calls on a pool of N threads instead of one thread per\n"
     "                      client (default: 0)\n"
+    "  --wait MODE         how the server's side of each link waits for calls: hybrid\n"
+    "                      (spin a while, then sleep; the default), spin, or blocking\n"
+    "                      (always sleep: no CPU spent spinning, each call wakes it)\n"
     "  --help              this text\n";
 
 struct Options {
@@ -43,6 +47,7 @@ struct Options {
   MemTreeOptions tree;
   broker::AccessPolicy policy;
   int workers = 0;
+  LinkOptions link;
 };
 
 bool ParseSize(std::string text, uint64_t* bytes) {
@@ -91,6 +96,15 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
           .push_back(static_cast<uint32_t>(number));
     } else if (flag == "--workers") {
       ok = absl::SimpleAtoi(value, &options->workers) && options->workers >= 0;
+    } else if (flag == "--wait") {
+      ok = false;
+      for (ring::WaitMode mode :
+           {ring::WaitMode::kHybrid, ring::WaitMode::kSpin, ring::WaitMode::kBlocking}) {
+        if (value == ring::WaitModeName(mode)) {
+          options->link.wait.mode = mode;
+          ok = true;
+        }
+      }
     } else {
       std::fprintf(stderr, "memfs: unknown option \"%s\"\n", flag.c_str());
       return false;
@@ -119,7 +133,8 @@ int Serve(Options options) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (absl::Status s = server.ServeBroker(&memfs, options.name, options.policy); !s.ok()) {
+  absl::Status s = server.ServeBroker(&memfs, options.name, options.policy, options.link);
+  if (!s.ok()) {
     std::fprintf(stderr, "memfs: cannot serve %s: %s\n", options.name.c_str(),
                  s.ToString().c_str());
     return 1;
