@@ -14,16 +14,30 @@
 //   BM_TmpfsSmallFiles             open(O_CREAT|O_EXCL) + close, stat, unlink of one file
 //   BM_ClientSmallFiles            the same as a FUSE mount would send them: Create, Release,
 //                                  GetAttr, Unlink, Forget
+//   BM_MountWrite                  the 1 GiB file written with write(2) through a FUSE mount
+//                                  of another memfs (fs_mount, default options)
+//   BM_MountReadCold               read(2) through the mount with the file's page cache
+//                                  dropped first (posix_fadvise DONTNEED): every byte comes
+//                                  from memfs through the bridge
+//   BM_MountReadCached             read(2) again with the pages cached: the kernel alone
+//   BM_MountReadDirect             read(2) of the file opened O_DIRECT: every read is one
+//                                  request to the bridge, answered into the reader's buffer
+//   BM_MountSmallFiles             BM_TmpfsSmallFiles through the mount
 //
-// memfs runs on CPU 1, the client on CPU 0. It ends with summary lines: medians of 3 runs,
+// The client's memfs runs on CPU 1, the client on CPU 0. The mount's processes (syslinkd,
+// memfs, fs_mount) are not pinned. The mount benchmarks are skipped, saying why, where
+// FUSE cannot be mounted. It ends with summary lines: medians of 3 runs,
 // as ratios between results of this run.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -32,8 +46,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "examples/fs/fs_client.h"
+#include "examples/fs/fuse/mount_testing.h"
 #include "examples/fs/memfs_service.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
@@ -75,50 +91,66 @@ std::string TmpfsPath(const char* name) {
   return absl::StrCat("/dev/shm/fs-benchmark-", getpid(), "-", name);
 }
 
-void BM_TmpfsWrite(benchmark::State& state) {
-  std::string path = TmpfsPath("big");
+// write(2) of the 1 GiB file at `path`, 128 KiB at a time, per iteration.
+void WriteBigFile(benchmark::State& state, const std::string& path) {
   for (auto _ : state) {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Fail(state, "open: " + std::string(strerror(errno)));
+    if (fd < 0) return Fail(state, absl::StrCat("open ", path, ": ", strerror(errno)));
     for (size_t i = 0; i < kChunks; ++i) {
       if (write(fd, Chunk().data(), kChunk) != static_cast<ssize_t>(kChunk)) {
         close(fd);
-        return Fail(state, "write failed");
+        return Fail(state, absl::StrCat("write ", path, ": ", strerror(errno)));
       }
     }
-    close(fd);
+    if (close(fd) != 0) return Fail(state, absl::StrCat("close ", path, ": ", strerror(errno)));
   }
   state.SetBytesProcessed(state.iterations() * kFileSize);
-  // BM_TmpfsRead reads this file; it is removed after that.
 }
 
-void BM_TmpfsRead(benchmark::State& state) {
-  std::string path = TmpfsPath("big");
-  std::vector<std::byte> buffer(kChunk);
+enum class Cache { kKeep, kDrop, kBypass };
+
+// read(2) of the whole 1 GiB file at `path`, 128 KiB at a time, per iteration: with its
+// pages cached, dropped before each iteration (untimed), or opened O_DIRECT.
+void ReadBigFile(benchmark::State& state, const std::string& path, Cache cache) {
+  void* memory = nullptr;
+  if (posix_memalign(&memory, 4096, kChunk) != 0) return Fail(state, "posix_memalign");
+  std::unique_ptr<void, decltype(&free)> buffer(memory, &free);
+  const int flags = O_RDONLY | O_CLOEXEC | (cache == Cache::kBypass ? O_DIRECT : 0);
   for (auto _ : state) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Fail(state, absl::StrCat("open (BM_TmpfsWrite first): ", strerror(errno)));
+    int fd = open(path.c_str(), flags);
+    if (fd < 0) return Fail(state, absl::StrCat("open ", path, ": ", strerror(errno)));
+    if (cache == Cache::kDrop) {
+      state.PauseTiming();
+      posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      state.ResumeTiming();
+    }
     size_t total = 0;
-    for (ssize_t n; (n = read(fd, buffer.data(), kChunk)) > 0;) total += n;
+    for (ssize_t n; (n = read(fd, buffer.get(), kChunk)) > 0;) total += n;
     close(fd);
-    if (total != kFileSize) return Fail(state, "short file");
-    benchmark::DoNotOptimize(buffer.data());
+    if (total != kFileSize) return Fail(state, absl::StrCat(path, ": read ", total, " bytes"));
+    benchmark::DoNotOptimize(buffer.get());
   }
   state.SetBytesProcessed(state.iterations() * kFileSize);
-  unlink(path.c_str());
 }
 
-void BM_TmpfsSmallFiles(benchmark::State& state) {
-  std::string path = TmpfsPath("small");
+// open(O_CREAT|O_EXCL) + close, stat, unlink of `path`, per iteration.
+void SmallFiles(benchmark::State& state, const std::string& path) {
   struct stat st;
   for (auto _ : state) {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 || close(fd) != 0 || stat(path.c_str(), &st) != 0 || unlink(path.c_str()) != 0) {
-      return Fail(state, "create, stat or unlink failed");
+      return Fail(state, absl::StrCat("create, stat or unlink of ", path, ": ", strerror(errno)));
     }
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_TmpfsWrite(benchmark::State& state) { WriteBigFile(state, TmpfsPath("big")); }
+void BM_TmpfsRead(benchmark::State& state) {
+  ReadBigFile(state, TmpfsPath("big"), Cache::kKeep);  // BM_TmpfsWrite made it
+  unlink(TmpfsPath("big").c_str());
+}
+void BM_TmpfsSmallFiles(benchmark::State& state) { SmallFiles(state, TmpfsPath("small")); }
 
 BENCHMARK(BM_TmpfsWrite)->Apply(BigFile);
 BENCHMARK(BM_TmpfsRead)->Apply(BigFile);
@@ -226,6 +258,74 @@ BENCHMARK(BM_ClientRead)->Apply(BigFile);
 BENCHMARK(BM_ClientReadInPlace)->Apply(BigFile);
 BENCHMARK(BM_ClientSmallFiles)->UseRealTime();
 
+// --- Through a FUSE mount of another memfs ------------------------------------------------
+
+// syslinkd, memfs and fs_mount, started on first use; null (and `why`) where FUSE cannot
+// be mounted here.
+MountedMemfs* Mount(std::string* why) {
+  static std::string* reason = new std::string(MountUnavailableReason());
+  // Destroyed when the benchmark exits, which unmounts and stops the processes.
+  static std::unique_ptr<MountedMemfs> mount = []() -> std::unique_ptr<MountedMemfs> {
+    if (!reason->empty()) return nullptr;
+    // The processes inherit this one's CPU: let them run on every CPU, as they would.
+    cpu_set_t pinned;
+    sched_getaffinity(0, sizeof(pinned), &pinned);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+    sched_setaffinity(0, sizeof(all), &all);
+    absl::StatusOr<std::unique_ptr<MountedMemfs>> started =
+        MountedMemfs::Start({}, {"--size", "2G"}, absl::Hours(2));
+    sched_setaffinity(0, sizeof(pinned), &pinned);
+    if (!started.ok()) {
+      *reason = started.status().ToString();
+      return nullptr;
+    }
+    return *std::move(started);
+  }();
+  *why = *reason;
+  return mount.get();
+}
+
+// The path `name` in the mount, or "" after failing `state` with the reason there is none.
+std::string MountPath(benchmark::State& state, const std::string& name) {
+  std::string why;
+  MountedMemfs* mount = Mount(&why);
+  if (mount == nullptr) {
+    Fail(state, "no FUSE mount: " + why);
+    return "";
+  }
+  return mount->Path(name);
+}
+
+void BM_MountWrite(benchmark::State& state) {
+  if (std::string path = MountPath(state, "big"); !path.empty()) WriteBigFile(state, path);
+}
+void BM_MountReadCold(benchmark::State& state) {
+  if (std::string path = MountPath(state, "big"); !path.empty()) {
+    ReadBigFile(state, path, Cache::kDrop);
+  }
+}
+void BM_MountReadCached(benchmark::State& state) {
+  if (std::string path = MountPath(state, "big"); !path.empty()) {
+    ReadBigFile(state, path, Cache::kKeep);
+  }
+}
+void BM_MountReadDirect(benchmark::State& state) {
+  if (std::string path = MountPath(state, "big"); !path.empty()) {
+    ReadBigFile(state, path, Cache::kBypass);
+  }
+}
+void BM_MountSmallFiles(benchmark::State& state) {
+  if (std::string path = MountPath(state, "small"); !path.empty()) SmallFiles(state, path);
+}
+
+BENCHMARK(BM_MountWrite)->Apply(BigFile);
+BENCHMARK(BM_MountReadCold)->Apply(BigFile);
+BENCHMARK(BM_MountReadCached)->Apply(BigFile);
+BENCHMARK(BM_MountReadDirect)->Apply(BigFile);
+BENCHMARK(BM_MountSmallFiles)->UseRealTime();
+
 void PrintSummary(const testing::BenchmarkMedians& m) {
   // Benchmarks' full names: BM_TmpfsWrite/iterations:2/real_time, BM_TmpfsSmallFiles/real_time.
   auto gbps = [&](const char* name) {
@@ -246,10 +346,21 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
                 gbps("BM_ClientRead") / tmpfs_read);
     std::printf("fs client read in place: %.2f GB/s = %.2fx tmpfs\n",
                 gbps("BM_ClientReadInPlace"), gbps("BM_ClientReadInPlace") / tmpfs_read);
+    for (const char* name : {"BM_MountWrite", "BM_MountReadCold", "BM_MountReadCached",
+                             "BM_MountReadDirect"}) {
+      if (gbps(name) == 0) continue;  // skipped: no FUSE here
+      bool write = std::string(name) == "BM_MountWrite";
+      std::printf("fs mount %s: %.2f GB/s = %.2fx tmpfs\n", name + 8, gbps(name),
+                  gbps(name) / (write ? tmpfs_write : tmpfs_read));
+    }
   }
   if (rate("BM_TmpfsSmallFiles") > 0) {
-    std::printf("fs client small files: %.0f/s = %.2fx tmpfs\n", rate("BM_ClientSmallFiles"),
-                rate("BM_ClientSmallFiles") / rate("BM_TmpfsSmallFiles"));
+    for (const char* name : {"BM_ClientSmallFiles", "BM_MountSmallFiles"}) {
+      if (rate(name) == 0) continue;
+      std::printf("fs %s small files: %.0f/s = %.2fx tmpfs\n",
+                  std::string(name) == "BM_ClientSmallFiles" ? "client" : "mount", rate(name),
+                  rate(name) / rate("BM_TmpfsSmallFiles"));
+    }
   }
 }
 
@@ -257,6 +368,17 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
 }  // namespace syslink::examples::fs
 
 int main(int argc, char** argv) {
+  // Run outside `bazel run` (tools/benchmarks): find fs_mount, memfs and syslinkd in this
+  // binary's runfiles, as a test would.
+  if (std::getenv("TEST_SRCDIR") == nullptr) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+      exe[n] = '\0';
+      setenv("TEST_SRCDIR", absl::StrCat(exe, ".runfiles").c_str(), 1);
+      setenv("TEST_WORKSPACE", "syslink", 1);
+    }
+  }
   syslink::testing::PinToCpu(0);
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
