@@ -37,9 +37,10 @@ constexpr char kUsage[] =
     "  --allow-gid GID     let members of this group connect (repeatable)\n"
     "  --workers N         serve calls on a pool of N threads instead of one thread per\n"
     "                      client (default: 0)\n"
-    "  --wait MODE         how the server's side of each link waits for calls: hybrid\n"
-    "                      (spin a while, then sleep; the default), spin, or blocking\n"
-    "                      (always sleep: no CPU spent spinning, each call wakes it)\n"
+    "  --wait MODE         how both sides of each client's link wait for messages:\n"
+    "                      hybrid (spin a while, then sleep; the default), spin, or\n"
+    "                      blocking (always sleep: no CPU spent spinning; each message\n"
+    "                      wakes the other side)\n"
     "  --help              this text\n";
 
 struct Options {
