@@ -271,5 +271,30 @@ TEST_P(AutoStartRaceTest, TwentyProcessesStartingAtOnceGetExactlyOneBroker) {
 
 INSTANTIATE_TEST_SUITE_P(Round, AutoStartRaceTest, ::testing::Range(0, 3));
 
+// A server that blocks SIGTERM and SIGINT to sigwait() for them (as memfs does) starts the
+// broker: the broker must not inherit the blocked signals through exec and ignore SIGTERM.
+TEST(AutoStartTest, BrokerStartedBySignalBlockingProcessStopsOnSigterm) {
+  ScratchDirectory dir("autosig");
+  syslink::testing::AutoStartedBrokers cleanup(dir.SocketPath());
+  ChildProcess server = ChildProcess::Fork([&] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    BrokerConnectOptions options{.socket_path = dir.SocketPath(), .start_broker = true,
+                                 .timeout = kChildPatience};
+    absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
+        "blocked.signals", AccessPolicy::SameUser(), {}, options);
+    return service.ok() ? 0 : 1;
+  });
+  ASSERT_EQ(server.WaitFor(kChildPatience), ChildProcess::Exited(0));
+  absl::StatusOr<Listing> listing = ListBrokerAt(dir.SocketPath());
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(kill(listing->broker_pid, SIGTERM), 0);
+  EXPECT_TRUE(WaitUntilGone(listing->broker_pid, kPatience))
+      << "syslinkd (pid " << listing->broker_pid << ") ignored SIGTERM";
+}
+
 }  // namespace
 }  // namespace syslink::broker

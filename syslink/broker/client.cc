@@ -1,6 +1,7 @@
 #include "syslink/broker/client.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -200,6 +201,13 @@ absl::Status StartBroker(const std::string& socket_path) {
     // Nothing of the caller's may stay open in the broker: it would keep link ends alive.
     close_range(3, ~0U, 0);
     if (chdir("/") != 0) _exit(126);
+    // A caller that blocks or ignores SIGTERM and SIGINT (to sigwait() for them) must not
+    // hand that on through exec: the broker stops on them.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     execve("/proc/self/exe", argv, envp.data());
     _exit(127);
   }

@@ -30,6 +30,12 @@ int RunBrokerProcess(const RunOptions& options) {
   action.sa_handler = &OnStopSignal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  // Whoever started this process may have blocked them; they stop the broker.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
   std::fprintf(stderr, "syslinkd: serving %s (pid %d)\n", (*broker)->socket_path().c_str(),
                getpid());
   absl::Status status = (*broker)->Run();
