@@ -185,6 +185,12 @@ void FuseBridge::Init(fuse_conn_info* conn) {
   // Write-through: every write(2) reaches the server before it returns, and so do its errors.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->time_gran = 1;
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer runs a signal's handler only at a call it intercepts, and splice(2) is
+  // not one: libfuse waiting for the next request in splice() would leave SIGTERM pending
+  // until a request came. Under it, requests are read with read(2), which it intercepts.
+  conn->want &= ~FUSE_CAP_SPLICE_READ;
+#endif
 }
 
 void FuseBridge::SetCaching(fuse_file_info* fi) const {
