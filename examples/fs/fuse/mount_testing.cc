@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,12 +49,18 @@ bool OnPath(const char* tool) {
   return false;
 }
 
-// Runs `argv` in a child (execv, no descriptor of ours but stdio, stderr into `log`).
+// Runs `argv` in a child (execv, no descriptor of ours but stdio, stderr into `log`). The
+// child gets SIGTERM when the thread that spawned it ends (PR_SET_PDEATHSIG).
 ChildProcess SpawnDaemon(std::vector<std::string> argv, const std::string& log) {
   std::vector<char*> args;
   for (std::string& arg : argv) args.push_back(arg.data());
   args.push_back(nullptr);
+  const pid_t test = getpid();
   return ChildProcess::Fork([&] {
+    // A test killed before its teardown (a timeout) still stops its daemons: fs_mount
+    // unmounts on SIGTERM, so no mount outlives the test.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != test) return 1;  // the test died before prctl
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) dup2(fd, STDERR_FILENO);
     close_range(3, ~0U, 0);  // a copy of a link end here would hide its closing

@@ -13,7 +13,11 @@
 // the test. Teardown stops fs_mount, then unmounts whatever is still mounted (umount -l, or
 // fusermount3 -u -z without root), so no test leaves a mount behind, failed or not.
 //
-// Thread safety: one thread at a time (the watchdog only kills). Ownership: MountedMemfs
+// A test killed before its teardown (a timeout) still leaves no mount: its memfs and
+// fs_mount get SIGTERM when the thread that started them ends, and fs_mount unmounts.
+//
+// Thread safety: one thread at a time (the watchdog only kills); start a MountedMemfs (and
+// StartMemfs) on a thread that outlives it. Ownership: MountedMemfs
 // owns its processes and directories.
 
 #ifndef SYSLINK_EXAMPLES_FS_FUSE_MOUNT_TESTING_H_
