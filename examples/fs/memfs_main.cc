@@ -1,8 +1,6 @@
 // memfs: serves an in-memory filesystem (fs.proto) through the syslink broker until
 // SIGINT or SIGTERM. See kUsage, or `memfs --help`.
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,10 +9,11 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "examples/fs/memfs_service.h"
+#include "examples/fs/serve_until_stopped.h"
 #include "ring/wait_mode.h"
-#include "rpc/server.h"
 
 namespace syslink::examples::fs {
 namespace {
@@ -44,11 +43,8 @@ constexpr char kUsage[] =
     "  --help              this text\n";
 
 struct Options {
-  std::string name = std::string(MemFs::kDefaultName);
+  ServingOptions serving = {.name = std::string(MemFs::kDefaultName)};
   MemTreeOptions tree;
-  broker::AccessPolicy policy;
-  int workers = 0;
-  LinkOptions link;
 };
 
 bool ParseSize(std::string text, uint64_t* bytes) {
@@ -81,7 +77,7 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
     uint64_t number = 0;
     bool ok = true;
     if (flag == "--name") {
-      options->name = value;
+      options->serving.name = value;
     } else if (flag == "--size") {
       ok = ParseSize(value, &options->tree.capacity_bytes);
     } else if (flag == "--inodes") {
@@ -93,16 +89,17 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
       options->tree.root_mode = static_cast<uint32_t>(number);
     } else if (flag == "--allow-uid" || flag == "--allow-gid") {
       ok = absl::SimpleAtoi(value, &number) && number <= 0xffffffffu;
-      (flag == "--allow-uid" ? options->policy.allowed_uids : options->policy.allowed_gids)
+      (flag == "--allow-uid" ? options->serving.policy.allowed_uids
+                             : options->serving.policy.allowed_gids)
           .push_back(static_cast<uint32_t>(number));
     } else if (flag == "--workers") {
-      ok = absl::SimpleAtoi(value, &options->workers) && options->workers >= 0;
+      ok = absl::SimpleAtoi(value, &options->serving.workers) && options->serving.workers >= 0;
     } else if (flag == "--wait") {
       ok = false;
       for (ring::WaitMode mode :
            {ring::WaitMode::kHybrid, ring::WaitMode::kSpin, ring::WaitMode::kBlocking}) {
         if (value == ring::WaitModeName(mode)) {
-          options->link.wait.mode = mode;
+          options->serving.link.wait.mode = mode;
           ok = true;
         }
       }
@@ -119,36 +116,12 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 }
 
 int Serve(Options options) {
-  // An empty policy admits the user running memfs (and root); one that names others must
-  // name that user too.
-  if (!options.policy.allowed_uids.empty() || !options.policy.allowed_gids.empty()) {
-    options.policy.allowed_uids.push_back(getuid());
-  }
   options.tree.root_uid = getuid();
   options.tree.root_gid = getgid();
   MemFs memfs(options.tree);
-  rpc::Server server(rpc::ServerOptions{.workers = options.workers});
-  // Block the signals before any thread starts, so that only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::Status s = server.ServeBroker(&memfs, options.name, options.policy, options.link);
-  if (!s.ok()) {
-    std::fprintf(stderr, "memfs: cannot serve %s: %s\n", options.name.c_str(),
-                 s.ToString().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "memfs: serving %s (pid %d, %llu bytes, %llu inodes)\n",
-               options.name.c_str(), getpid(),
-               static_cast<unsigned long long>(options.tree.capacity_bytes),
-               static_cast<unsigned long long>(options.tree.max_inodes));
-  int signal_number;
-  sigwait(&signals, &signal_number);
-  server.Shutdown();
-  std::fprintf(stderr, "memfs: stopped by signal %d\n", signal_number);
-  return 0;
+  std::string announce = absl::StrCat("(pid ", getpid(), ", ", options.tree.capacity_bytes,
+                                      " bytes, ", options.tree.max_inodes, " inodes)");
+  return ServeUntilStopped("memfs", &memfs, std::move(options.serving), announce);
 }
 
 }  // namespace

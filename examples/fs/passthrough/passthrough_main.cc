@@ -1,8 +1,6 @@
 // passthrough: serves a host directory as the file service (fs.proto) through the syslink
 // broker until SIGINT or SIGTERM. See kUsage, or `passthrough --help`.
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "examples/fs/passthrough/passthrough_service.h"
-#include "rpc/server.h"
+#include "examples/fs/serve_until_stopped.h"
 
 namespace syslink::examples::fs {
 namespace {
@@ -46,9 +45,7 @@ constexpr char kUsage[] =
 
 struct Options {
   std::string dir;
-  std::string name = std::string(PassthroughFs::kDefaultName);
-  broker::AccessPolicy policy;
-  int workers = 0;
+  ServingOptions serving = {.name = std::string(PassthroughFs::kDefaultName)};
   CallerAccess access = DefaultCallerAccess();
 };
 
@@ -62,12 +59,14 @@ bool ParseId(const std::string& text, std::vector<uint32_t>* ids) {
 // Applies option `flag` with `value`; false for an unknown option or a bad value.
 bool Apply(const std::string& flag, const std::string& value, Options* options) {
   if (flag == "--name") {
-    options->name = value;
+    options->serving.name = value;
     return !value.empty();
   }
-  if (flag == "--allow-uid") return ParseId(value, &options->policy.allowed_uids);
-  if (flag == "--allow-gid") return ParseId(value, &options->policy.allowed_gids);
-  if (flag == "--workers") return absl::SimpleAtoi(value, &options->workers) && options->workers >= 0;
+  if (flag == "--allow-uid") return ParseId(value, &options->serving.policy.allowed_uids);
+  if (flag == "--allow-gid") return ParseId(value, &options->serving.policy.allowed_gids);
+  if (flag == "--workers") {
+    return absl::SimpleAtoi(value, &options->serving.workers) && options->serving.workers >= 0;
+  }
   return false;
 }
 
@@ -107,11 +106,6 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 }
 
 int Serve(Options options) {
-  // An empty policy admits the user running passthrough (and root); one that names others
-  // must name that user too.
-  if (!options.policy.allowed_uids.empty() || !options.policy.allowed_gids.empty()) {
-    options.policy.allowed_uids.push_back(getuid());
-  }
   absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
       PassthroughFs::Open(options.dir, options.access);
   if (!fs.ok()) {
@@ -119,27 +113,12 @@ int Serve(Options options) {
     return 1;
   }
   umask(0);  // clients send modes with their own umask applied
-  rpc::Server server(rpc::ServerOptions{.workers = options.workers});
-  // Block the signals before any thread starts, so that only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (absl::Status s = server.ServeBroker(fs->get(), options.name, options.policy); !s.ok()) {
-    std::fprintf(stderr, "passthrough: cannot serve %s: %s\n", options.name.c_str(),
-                 s.ToString().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "passthrough: serving %s as %s (pid %d, %s)\n", options.dir.c_str(),
-               options.name.c_str(), getpid(),
-               options.access == CallerAccess::kActAsCaller ? "acting as each caller"
-                                                            : "checking each caller");
-  int signal_number;
-  sigwait(&signals, &signal_number);
-  server.Shutdown();
-  std::fprintf(stderr, "passthrough: stopped by signal %d\n", signal_number);
-  return 0;
+  std::string announce = absl::StrCat(
+      "(", options.dir, ", pid ", getpid(), ", ",
+      options.access == CallerAccess::kActAsCaller ? "acting as each caller"
+                                                   : "checking each caller",
+      ")");
+  return ServeUntilStopped("passthrough", fs->get(), std::move(options.serving), announce);
 }
 
 }  // namespace
