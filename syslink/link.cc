@@ -137,6 +137,17 @@ absl::Status Link::Cancel(uint64_t id) {
 
 int Link::fd() const { return core_ ? core_->fd() : -1; }
 
+RequestWatch Link::Watch(const Message& request) const {
+  return core_ ? core_->Watch(request) : RequestWatch();
+}
+
+bool RequestWatch::given_up() const {
+  if (slot_ == nullptr) return false;
+  // The slot holds another id (or none) once the request is no longer outstanding there.
+  return slot_->id.load(std::memory_order_acquire) != id_ ||
+         (slot_->state.load(std::memory_order_acquire) & kMirrorGivenUp) != 0;
+}
+
 bool Link::PrepareToPoll() { return core_ && core_->PrepareToPoll(); }
 
 absl::Status Link::status() const { return core_ ? core_->status() : Invalid(); }

@@ -70,6 +70,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "syslink/link_options.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
 namespace syslink {
@@ -159,6 +160,36 @@ struct Message {
  private:
   friend class internal::LinkCore;
   std::vector<std::byte> owned_data_;  // set when the message was queued
+  uint32_t mirror_slot_ = 0;           // requests: where the requester mirrors it
+};
+
+// Whether the requester of a request this end received still waits for the reply. The
+// requester stops waiting when the request's deadline passes or when it cancels the
+// request (Link::Cancel), and says so in its outstanding-request mirror in the shared
+// region (docs/wire-format.md), so given_up() is two loads from shared memory: cheap
+// enough to ask between the steps of long work. A requester that dies or closes its end
+// is not seen here: this end's Receive() reports that.
+//
+//   RequestWatch watch = link.Watch(request);
+//   for (Chunk& chunk : work) {
+//     if (watch.given_up()) break;  // nobody will read the answer
+//     Process(chunk);
+//   }
+//
+// Thread safety: given_up() may be called from any thread. A watch keeps the link's region
+// mapped and may outlive the Link. Hostile input: the mirror is the requester's to write;
+// what it says affects only the answer about its own requests.
+class RequestWatch {
+ public:
+  RequestWatch() = default;  // watches nothing: never given up
+
+  bool given_up() const;
+
+ private:
+  friend class internal::LinkCore;
+  std::shared_ptr<internal::LinkCore> core_;  // keeps `slot_` mapped
+  const MirrorSlot* slot_ = nullptr;
+  uint64_t id_ = 0;
 };
 
 // A buffer lent with a request.
@@ -252,8 +283,14 @@ class Link {
                                              DmaLoan loan, absl::Time deadline);
 
   // Gives up on request `id`: Receive() delivers a synthetic CANCELLED reply for it and a
-  // later real reply is dropped. NOT_FOUND if `id` is not outstanding.
+  // later real reply is dropped. The peer's RequestWatch for it reports given_up().
+  // NOT_FOUND if `id` is not outstanding.
   [[nodiscard]] absl::Status Cancel(uint64_t id);
+
+  // A watch on whether the peer still waits for the reply to `request`, a request this end
+  // received (and may not have answered yet). A watch that never gives up for any other
+  // message.
+  RequestWatch Watch(const Message& request) const;
 
   // Event loops: the descriptor to poll for POLLIN. Before each poll() call
   // PrepareToPoll(): when it returns false a message (or the news of a closed link) is

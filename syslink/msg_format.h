@@ -17,7 +17,7 @@
 namespace syslink {
 
 inline constexpr uint32_t kMessageMagic = 0x4b4c5953;  // "SYLK" in memory order
-inline constexpr uint8_t kMessageVersion = 1;
+inline constexpr uint8_t kMessageVersion = 2;
 
 enum class MessageKind : uint8_t {
   kRequest = 1,  // needs exactly one reply
@@ -48,7 +48,8 @@ struct MessageHeader {
   uint32_t command;        // the operation (method id) a request asks for; echoed in the reply
   int32_t status;          // replies: an absl::StatusCode; 0 otherwise
   uint32_t inline_length;  // bytes of inline payload after this header
-  uint32_t reserved;       // 0
+  uint32_t mirror_slot;    // requests: the requester's mirror slot for it (mirror_format.h),
+                           // below kMirrorSlots; 0 otherwise
   uint64_t dma_offset;     // offset of the buffer in the owner's arena; page-aligned
   uint64_t dma_length;     // bytes of the buffer in use; 0 when there is no buffer
 };
@@ -58,6 +59,7 @@ static_assert(offsetof(MessageHeader, message_id) == 8);
 static_assert(offsetof(MessageHeader, command) == 16);
 static_assert(offsetof(MessageHeader, status) == 20);
 static_assert(offsetof(MessageHeader, inline_length) == 24);
+static_assert(offsetof(MessageHeader, mirror_slot) == 28);
 static_assert(offsetof(MessageHeader, dma_offset) == 32);
 static_assert(offsetof(MessageHeader, dma_length) == 40);
 static_assert(alignof(MessageHeader) == 8);

@@ -362,8 +362,9 @@ TEST_F(HostilePeerTest, BadMagic) {
 
 TEST_F(HostilePeerTest, WrongVersion) {
   MessageHeader header = Header(MessageKind::kReply, 1);
-  header.version = 2;
-  ExpectViolation(Writes(header), HasSubstr("message version 2 is not supported"));
+  header.version = kMessageVersion + 1;
+  ExpectViolation(Writes(header), HasSubstr(absl::StrCat("message version ", kMessageVersion + 1,
+                                                         " is not supported")));
 }
 
 TEST_F(HostilePeerTest, UnknownKind) {
@@ -392,10 +393,16 @@ TEST_F(HostilePeerTest, InlineLengthNearTwoToThe32) {
   ExpectViolation(Writes(header, 8), HasSubstr("inline length 4294967295 does not match"));
 }
 
-TEST_F(HostilePeerTest, ReservedFieldSet) {
+TEST_F(HostilePeerTest, ReplyNamingAMirrorSlot) {
   MessageHeader header = Header(MessageKind::kReply, 1);
-  header.reserved = 5;
-  ExpectViolation(Writes(header), HasSubstr("reserved field is 5"));
+  header.mirror_slot = 5;
+  ExpectViolation(Writes(header), HasSubstr("mirror slot 5 must be 0"));
+}
+
+TEST_F(HostilePeerTest, RequestNamingAMirrorSlotPastTheMirror) {
+  MessageHeader header = Header(MessageKind::kRequest, 100);
+  header.mirror_slot = 0xffffffff;
+  ExpectViolation(Writes(header), HasSubstr("mirror slot 4294967295 is past the mirror"));
 }
 
 TEST_F(HostilePeerTest, UnknownFlagOnARequest) {

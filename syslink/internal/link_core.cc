@@ -66,6 +66,8 @@ LinkCore::LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, i
       in_(std::move(in)),
       own_arena_(region_.data() + layout_.ArenaOffset(side)),
       peer_arena_(region_.data() + layout_.ArenaOffset(1 - side)),
+      peer_mirror_(
+          reinterpret_cast<const MirrorSlot*>(region_.data() + layout_.MirrorOffset(1 - side))),
       inbound_begin_(region_.data() + layout_.RingOffset(1 - side)),
       inbound_end_(inbound_begin_ + layout_.ring_bytes),
       arena_(options.arena_size),
@@ -197,6 +199,7 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
   }
   MessageHeader header = NewHeader(MessageKind::kRequest, next_id_, command);
   header.inline_length = static_cast<uint32_t>(size);
+  header.mirror_slot = outstanding_.next_slot();  // where the target can watch it
   std::optional<Loan> lent;
   if (loan.direction != DmaDirection::kNone) {
     if (loan.buffer.core_.get() != this) {
@@ -208,9 +211,12 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
     header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
     lent = Loan{header.dma_offset, header.dma_length, header.flags};
   }
-  if (absl::Status s = WriteMessage(header, size, fill, space_deadline); !s.ok()) return s;
-  if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
+  absl::StatusOr<std::byte*> space = ReserveMessage(size, space_deadline);
+  if (!space.ok()) return space.status();
+  // Mirrored before it is published: the target may look at its slot at once.
   outstanding_.Add({next_id_, command, request_deadline, lent});
+  PublishMessage(*space, header, size, fill);
+  if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
   ++stats_.requests_sent;
   return next_id_++;
 }
@@ -289,6 +295,13 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
 
 absl::Status LinkCore::WriteMessage(const MessageHeader& header, size_t payload_size,
                                     PayloadWriter fill, absl::Time deadline) {
+  absl::StatusOr<std::byte*> space = ReserveMessage(payload_size, deadline);
+  if (!space.ok()) return space.status();
+  PublishMessage(*space, header, payload_size, fill);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::Time deadline) {
   size_t size = kMessageHeaderSize + payload_size;
   if (size > out_.max_payload_size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -306,11 +319,15 @@ absl::Status LinkCore::WriteMessage(const MessageHeader& header, size_t payload_
     }
     return space.status();
   }
-  std::memcpy(*space, &header, kMessageHeaderSize);
-  fill({*space + kMessageHeaderSize, payload_size});
-  out_.Commit(size);
+  return space;
+}
+
+void LinkCore::PublishMessage(std::byte* space, const MessageHeader& header,
+                              size_t payload_size, PayloadWriter fill) {
+  std::memcpy(space, &header, kMessageHeaderSize);
+  fill({space + kMessageHeaderSize, payload_size});
+  out_.Commit(kMessageHeaderSize + payload_size);
   out_.Publish();
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline) {
@@ -366,6 +383,17 @@ absl::Status LinkCore::Cancel(uint64_t id) {
       header, absl::CancelledError(absl::StrFormat("request %d was cancelled", id)),
       std::nullopt));
   return absl::OkStatus();
+}
+
+RequestWatch LinkCore::Watch(const Message& request) {
+  RequestWatch watch;
+  if (request.kind != MessageKind::kRequest || request.mirror_slot_ >= kMirrorSlots) {
+    return watch;
+  }
+  watch.core_ = shared_from_this();
+  watch.slot_ = &peer_mirror_[request.mirror_slot_];
+  watch.id_ = request.id;
+  return watch;
 }
 
 absl::Status LinkCore::ClosedStatus(absl::string_view what) const {

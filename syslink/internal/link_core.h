@@ -63,6 +63,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
                                absl::Time deadline);
   absl::Status Cancel(uint64_t id);
+  RequestWatch Watch(const Message& request);
   bool PrepareToPoll();
   void Close();
 
@@ -112,6 +113,12 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void DropDescriptors();
   absl::Status WriteMessage(const MessageHeader& header, size_t size, PayloadWriter fill,
                             absl::Time deadline);
+  // WriteMessage in two steps: ring space for a message with `size` payload bytes (waiting
+  // until `deadline`; a broken ring closes the link), then the message written there and
+  // published.
+  absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline);
+  void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
+                      PayloadWriter fill);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
   void FlushReleases();
   DmaBuffer AdoptOwnBuffer(uint64_t offset, uint64_t size);
@@ -163,6 +170,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   ring::RingConsumer in_;
   std::byte* own_arena_;
   std::byte* peer_arena_;
+  const MirrorSlot* peer_mirror_;  // the peer's outstanding requests, for RequestWatch
   const std::byte* inbound_begin_;  // the ring this end reads
   const std::byte* inbound_end_;
   DmaArena arena_;

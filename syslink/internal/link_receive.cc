@@ -89,6 +89,7 @@ LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
   out->id = header.message_id;
   out->command = header.command;
   out->data = data;
+  out->mirror_slot_ = header.mirror_slot;  // checked: below kMirrorSlots
   if (header.flags != 0) {
     request.loan = Loan{header.dma_offset, header.dma_length, header.flags};
     out->dma_direction = header.flags == kFlagDmaToTarget ? DmaDirection::kToTarget

@@ -1,6 +1,9 @@
 #include "syslink/internal/message_check.h"
 
+#include <string>
+
 #include "absl/strings/str_format.h"
+#include "syslink/mirror_format.h"
 #include "syslink/status.h"
 
 namespace syslink::internal {
@@ -121,9 +124,13 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
                                            "speaks version %d)",
                                            h.version, kMessageVersion));
   }
-  if (h.reserved != 0) {
-    return BadMessageError(absl::StrFormat("%s %d: reserved field is %d, must be 0",
-                                           KindName(h.kind), h.message_id, h.reserved));
+  if (h.kind == static_cast<uint8_t>(MessageKind::kRequest) ? h.mirror_slot >= kMirrorSlots
+                                                             : h.mirror_slot != 0) {
+    return BadMessageError(absl::StrFormat(
+        "%s %d: mirror slot %d %s", KindName(h.kind), h.message_id, h.mirror_slot,
+        h.kind == static_cast<uint8_t>(MessageKind::kRequest)
+            ? absl::StrFormat("is past the mirror's %d slots", kMirrorSlots)
+            : std::string("must be 0 (only a request names one)")));
   }
   if (h.inline_length != record_size - kMessageHeaderSize) {
     return BadMessageError(absl::StrFormat(

@@ -10,8 +10,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 #include "syslink/status.h"
 
@@ -89,7 +91,7 @@ MATCHER_P(IsBadMessageNaming, text, "is BAD_MESSAGE (DATA_LOSS) naming \"" + std
                                      result_listener);
 }
 
-// --- Framing: record size, magic, version, reserved, inline length ---------------------------
+// --- Framing: record size, magic, version, mirror slot, inline length ---------------------------
 
 TEST(MessageCheckTest, RejectsRecordShorterThanHeader) {
   EXPECT_THAT(CheckMessageShape(Request(), 47, kSenderLarger),
@@ -115,8 +117,15 @@ TEST(MessageCheckTest, RejectsZeroMagic) {
 
 TEST(MessageCheckTest, RejectsNewerVersion) {
   MessageHeader h = Request();
-  h.version = 2;
-  EXPECT_THAT(Check(h), IsBadMessageNaming("version 2 is not supported"));
+  h.version = kMessageVersion + 1;
+  EXPECT_THAT(Check(h), IsBadMessageNaming(
+                            absl::StrCat("version ", kMessageVersion + 1, " is not supported")));
+}
+
+TEST(MessageCheckTest, RejectsOlderVersion) {
+  MessageHeader h = Request();
+  h.version = 1;  // before requests named their mirror slot
+  EXPECT_THAT(Check(h), IsBadMessageNaming("version 1 is not supported"));
 }
 
 TEST(MessageCheckTest, RejectsVersionZero) {
@@ -125,16 +134,34 @@ TEST(MessageCheckTest, RejectsVersionZero) {
   EXPECT_THAT(Check(h), IsBadMessageNaming("version 0 is not supported"));
 }
 
-TEST(MessageCheckTest, RejectsNonZeroReserved) {
+TEST(MessageCheckTest, AcceptsRequestNamingTheLastMirrorSlot) {
   MessageHeader h = Request();
-  h.reserved = 1;
-  EXPECT_THAT(Check(h), IsBadMessageNaming("reserved field is 1, must be 0"));
+  h.mirror_slot = kMirrorSlots - 1;
+  EXPECT_TRUE(Check(h).ok()) << Check(h);
 }
 
-TEST(MessageCheckTest, RejectsReservedHighBit) {
+TEST(MessageCheckTest, RejectsRequestMirrorSlotPastTheMirror) {
+  MessageHeader h = Request();
+  h.mirror_slot = kMirrorSlots;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("mirror slot 4096 is past the mirror's 4096 slots"));
+}
+
+TEST(MessageCheckTest, RejectsRequestMirrorSlotHighBit) {
+  MessageHeader h = Request();
+  h.mirror_slot = 0x80000000u;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("mirror slot 2147483648 is past"));
+}
+
+TEST(MessageCheckTest, RejectsReplyNamingAMirrorSlot) {
   MessageHeader h = Reply();
-  h.reserved = 0x80000000u;
-  EXPECT_THAT(Check(h), IsBadMessageNaming("reserved field is 2147483648"));
+  h.mirror_slot = 1;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("mirror slot 1 must be 0"));
+}
+
+TEST(MessageCheckTest, RejectsReleaseNamingAMirrorSlot) {
+  MessageHeader h = Release(kPage, kPage);
+  h.mirror_slot = 7;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("mirror slot 7 must be 0"));
 }
 
 TEST(MessageCheckTest, RejectsInlineLengthLongerThanRecord) {

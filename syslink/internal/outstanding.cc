@@ -25,7 +25,7 @@ void OutstandingRequests::Add(OutstandingRequest request) {
     free_slots_.pop_back();
     MirrorSlot& slot = mirror_[request.slot];
     slot.command = request.command;
-    slot.reserved = 0;
+    slot.state.store(0, std::memory_order_relaxed);
     // The time-stamp counter, not a clock: a clock_gettime() on this path was measured to
     // add about a microsecond to every call. The broker turns counts into an age.
     slot.sent_cycles = CycleCount();
@@ -63,7 +63,12 @@ std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
   // The mirror slot stays filled: the broker may still answer it, and that answer (or the
   // late real one) is what finally frees it.
   std::optional<OutstandingRequest> request = Remove(id);
-  if (request) abandoned_.emplace(id, Abandoned{request->loan, request->slot});
+  if (!request) return request;
+  abandoned_.emplace(id, Abandoned{request->loan, request->slot});
+  // Tells the target that nobody waits for the answer any more (RequestWatch).
+  if (mirror_ != nullptr) {
+    mirror_[request->slot].state.store(kMirrorGivenUp, std::memory_order_release);
+  }
   return request;
 }
 

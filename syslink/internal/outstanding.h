@@ -61,7 +61,12 @@ class OutstandingRequests {
   // True when a mirrored table has no free slot: Add() must wait.
   bool full() const { return mirror_ != nullptr && free_slots_.empty(); }
 
+  // The mirror slot the next Add() fills (0 without a mirror); the request's header names
+  // it so that the target can watch it. Only when not full().
+  uint32_t next_slot() const { return mirror_ != nullptr ? free_slots_.back() : 0; }
+
   // `request.id` (non-zero) must not be outstanding already, and the table not full().
+  // Fills next_slot().
   void Add(OutstandingRequest request);
 
   // The outstanding request `id`, left in place; null if there is none.
@@ -71,7 +76,8 @@ class OutstandingRequests {
   std::optional<OutstandingRequest> Take(uint64_t id);
 
   // Removes request `id` but remembers it as abandoned, keeping its loan until the late
-  // reply comes (TakeAbandoned) or the peer is gone (TakeAllAbandoned).
+  // reply comes (TakeAbandoned) or the peer is gone (TakeAllAbandoned). Its mirror slot
+  // stays filled and is marked kMirrorGivenUp.
   std::optional<OutstandingRequest> Abandon(uint64_t id);
 
   // If `id` was abandoned, forgets it and returns its loan (if any) as the outer optional.

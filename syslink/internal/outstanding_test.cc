@@ -5,6 +5,7 @@
 #include "syslink/internal/outstanding.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syslink/internal/message_check.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
 namespace syslink::internal {
@@ -311,6 +313,79 @@ TEST(OutstandingRequestsTest, TakeAllAbandonedReturnsOnlyLoansThatExist) {
   EXPECT_TRUE(table.Contains(4));  // outstanding requests are not touched
 }
 
+// --- The mirror ----------------------------------------------------------------------------
+
+// A mirror in ordinary memory, as the region would hold it: zeroed slots.
+struct Mirror {
+  Mirror() : slots(new MirrorSlot[kMirrorSlots]()) {}
+  std::unique_ptr<MirrorSlot[]> slots;
+};
+
+TEST(OutstandingMirrorTest, AddFillsTheSlotNextSlotNamed) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  uint32_t first = table.next_slot();
+  table.Add(Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192}));
+  uint32_t second = table.next_slot();
+  EXPECT_NE(second, first);
+  table.Add(Req(6));
+  const MirrorSlot& slot = mirror.slots[first];
+  EXPECT_EQ(slot.id.load(), 5u);
+  EXPECT_EQ(slot.command, 105u);
+  EXPECT_EQ(slot.state.load(), 0u);
+  EXPECT_EQ(slot.dma_bytes, 8192u);
+  EXPECT_EQ(mirror.slots[second].id.load(), 6u);
+  EXPECT_EQ(table.Find(5)->slot, first);
+}
+
+TEST(OutstandingMirrorTest, AbandonMarksTheSlotGivenUpAndKeepsIt) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  uint32_t slot = table.next_slot();
+  table.Add(Req(5));
+  table.Add(Req(6));
+  ASSERT_TRUE(table.Abandon(5).has_value());
+  EXPECT_EQ(mirror.slots[slot].id.load(), 5u);  // the late reply or the broker frees it
+  EXPECT_EQ(mirror.slots[slot].state.load(), kMirrorGivenUp);
+  EXPECT_EQ(mirror.slots[table.Find(6)->slot].state.load(), 0u);
+  ASSERT_TRUE(table.TakeAbandoned(5).has_value());
+  EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
+}
+
+TEST(OutstandingMirrorTest, AReusedSlotStartsNotGivenUp) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  uint32_t slot = table.next_slot();
+  table.Add(Req(5));
+  ASSERT_TRUE(table.Abandon(5).has_value());
+  ASSERT_TRUE(table.TakeAbandoned(5).has_value());
+  ASSERT_EQ(table.next_slot(), slot);  // freed slots are reused first
+  table.Add(Req(7));
+  EXPECT_EQ(mirror.slots[slot].id.load(), 7u);
+  EXPECT_EQ(mirror.slots[slot].state.load(), 0u);
+}
+
+TEST(OutstandingMirrorTest, TakeEmptiesTheSlot) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  uint32_t slot = table.next_slot();
+  table.Add(Req(5));
+  ASSERT_TRUE(table.Take(5).has_value());
+  EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
+}
+
+TEST(OutstandingMirrorTest, FullAfterEverySlotIsTaken) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  for (uint64_t id = 1; id <= kMirrorSlots; ++id) {
+    ASSERT_FALSE(table.full());
+    table.Add(Req(id));
+  }
+  EXPECT_TRUE(table.full());
+  ASSERT_TRUE(table.Take(1).has_value());
+  EXPECT_FALSE(table.full());
+}
+
 // --- CompleteUnreplied ---------------------------------------------------------------------
 
 TEST(CompleteUnrepliedTest, NoRequestsNoReplies) {
@@ -335,7 +410,7 @@ TEST(CompleteUnrepliedTest, OneWellFormedSyntheticReplyPerRequestInOrder) {
     EXPECT_EQ(h.command, requests[i].command);
     EXPECT_EQ(h.status, static_cast<int32_t>(absl::StatusCode::kUnavailable));
     EXPECT_EQ(h.inline_length, 0u);
-    EXPECT_EQ(h.reserved, 0u);
+    EXPECT_EQ(h.mirror_slot, 0u);
     EXPECT_EQ(h.dma_offset, 0u);
     EXPECT_EQ(h.dma_length, 0u);
   }

@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "syslink/internal/message_check.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 #include "syslink/status.h"
 
@@ -45,9 +46,9 @@ constexpr uint64_t kTop = ~uint64_t{0};
 [[noreturn]] void Fail(const char* what, const MessageHeader& h, const absl::Status& status) {
   std::fprintf(stderr,
                "message_check_fuzzer: %s\n  kind=%u flags=0x%x id=%llu command=%u status=%d "
-               "inline=%u reserved=%u dma=[%llu, +%llu)\n  CheckMessageShape: %s\n",
+               "inline=%u mirror_slot=%u dma=[%llu, +%llu)\n  CheckMessageShape: %s\n",
                what, h.kind, h.flags, static_cast<unsigned long long>(h.message_id), h.command,
-               h.status, h.inline_length, h.reserved,
+               h.status, h.inline_length, h.mirror_slot,
                static_cast<unsigned long long>(h.dma_offset),
                static_cast<unsigned long long>(h.dma_length), status.ToString().c_str());
   __builtin_trap();
@@ -109,7 +110,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_REQUIRE(record_size >= syslink::kMessageHeaderSize);
   FUZZ_REQUIRE(h.magic == syslink::kMessageMagic);
   FUZZ_REQUIRE(h.version == syslink::kMessageVersion);
-  FUZZ_REQUIRE(h.reserved == 0);
   FUZZ_REQUIRE(h.inline_length == record_size - syslink::kMessageHeaderSize);
   FUZZ_REQUIRE((h.flags & ~syslink::kKnownFlags) == 0);
 
@@ -131,6 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_REQUIRE(!reply_buffer && !synthetic);
       FUZZ_REQUIRE(!(to && from));
       FUZZ_REQUIRE(h.status == 0);
+      FUZZ_REQUIRE(h.mirror_slot < syslink::kMirrorSlots);
       if (has_buffer) {
         FUZZ_REQUIRE(h.dma_length > 0);
         FUZZ_REQUIRE(Inside(h.dma_offset, h.dma_length, limits.sender_arena_size));
@@ -139,6 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case static_cast<uint8_t>(MessageKind::kReply):
       FUZZ_REQUIRE(!to);
       FUZZ_REQUIRE(!(from && reply_buffer));
+      FUZZ_REQUIRE(h.mirror_slot == 0);
       FUZZ_REQUIRE(h.status >= 0 && h.status <= static_cast<int>(absl::StatusCode::kUnauthenticated));
       if (from) {  // the requester's lent buffer, filled: may hold 0 bytes
         FUZZ_REQUIRE(Inside(h.dma_offset, h.dma_length, limits.receiver_arena_size));
@@ -150,6 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case static_cast<uint8_t>(MessageKind::kRelease):
       FUZZ_REQUIRE(h.flags == 0 && h.status == 0 && h.command == 0 && h.inline_length == 0);
+      FUZZ_REQUIRE(h.mirror_slot == 0);
       FUZZ_REQUIRE(h.dma_offset % kPage == 0);
       FUZZ_REQUIRE(h.dma_length > 0);
       FUZZ_REQUIRE(h.dma_length <= limits.max_dma_size);
