@@ -24,11 +24,13 @@
 
 #include <atomic>
 #include <functional>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rpc/attachment.h"
+#include "syslink/link.h"
 
 namespace syslink::rpc {
 
@@ -52,11 +54,14 @@ class ClientContext {
   // What came back beside the response.
   Attachment& response_attachment() { return response_attachment_; }
 
-  // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped).
+  // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped),
+  // and the method sees ServerContext::cancelled(). A sync call notices within 10 ms; an
+  // async one when the channel is next driven (a call, or Drain()).
   void TryCancel() { cancelled_.store(true, std::memory_order_relaxed); }
   bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
 
  private:
+  friend class InProcessChannel;  // lets the method see TryCancel
   absl::Time deadline_ = absl::InfiniteFuture();
   Attachment request_attachment_;
   Attachment response_attachment_;
@@ -65,15 +70,25 @@ class ClientContext {
 
 class ServerContext {
  public:
-  ServerContext(PeerIdentity peer, absl::Time deadline) : peer_(peer), deadline_(deadline) {}
+  // `watch` tells whether the caller still waits (RequestWatch, syslink/link.h); `ending`,
+  // when not null, is set once nobody will take the reply (the call's link is closing).
+  // Both must stay valid for the call.
+  ServerContext(PeerIdentity peer, absl::Time deadline, RequestWatch watch = {},
+                const std::atomic<bool>* ending = nullptr)
+      : peer_(peer), deadline_(deadline), watch_(std::move(watch)), ending_(ending) {}
 
   const PeerIdentity& peer() const { return peer_; }
   // The caller's deadline, when it sent one (InfiniteFuture otherwise).
   absl::Time deadline() const { return deadline_; }
-  // True when the caller's deadline has passed or the server is shutting down: the caller
-  // no longer waits for the result.
+  // True when the caller no longer waits for the result: it cancelled the call
+  // (ClientContext::TryCancel), its deadline passed, its link is closing (the server shuts
+  // down, or the caller's end closed while a pool worker ran the method), or
+  // MarkCancelled() was called. Cheap enough to ask between the steps of long work: a few
+  // loads from memory and, with a deadline, a clock read.
   bool cancelled() const {
-    return cancelled_.load(std::memory_order_relaxed) || absl::Now() > deadline_;
+    return cancelled_.load(std::memory_order_relaxed) ||
+           (ending_ != nullptr && ending_->load(std::memory_order_relaxed)) ||
+           watch_.given_up() || (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_);
   }
   void MarkCancelled() { cancelled_.store(true, std::memory_order_relaxed); }
 
@@ -99,6 +114,8 @@ class ServerContext {
  private:
   PeerIdentity peer_;
   absl::Time deadline_;
+  RequestWatch watch_;
+  const std::atomic<bool>* ending_;
   std::atomic<bool> cancelled_{false};
   std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
   Attachment request_attachment_;

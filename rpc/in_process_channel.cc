@@ -13,8 +13,10 @@ absl::Status InProcessChannel::Call(uint32_t method_id,
                                     google::protobuf::MessageLite* response,
                                     ClientContext* context) {
   std::string bytes = request.SerializeAsString();
+  // The caller's TryCancel (from another thread) reaches the method as cancelled().
   ServerContext server_context({getpid(), getuid(), getgid()},
-                               context ? context->deadline() : absl::InfiniteFuture());
+                               context ? context->deadline() : absl::InfiniteFuture(),
+                               RequestWatch(), context ? &context->cancelled_ : nullptr);
   if (context != nullptr) {
     server_context.request_attachment() = std::move(context->request_attachment());
   }

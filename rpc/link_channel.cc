@@ -1,5 +1,7 @@
 #include "rpc/link_channel.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
@@ -23,6 +25,7 @@ LinkChannel::~LinkChannel() {
                                absl::CancelledError("the channel was destroyed"));
     }
     pending_.clear();
+    pending_with_context_ = 0;
     link_.Close();
   }
   Run(completions);
@@ -92,6 +95,7 @@ void LinkChannel::HandleOther(Message& message, Completions& completions) {
   if (it == pending_.end()) return;  // a reply to a sync call given up on
   Pending pending = std::move(it->second);
   pending_.erase(it);
+  if (pending.context != nullptr) --pending_with_context_;
   absl::Status status =
       Finish(message, pending.response, pending.context, pending.lends_attachment);
   completions.emplace_back(std::move(pending.done), std::move(status));
@@ -123,7 +127,10 @@ absl::Status LinkChannel::Call(uint32_t method_id, const google::protobuf::Messa
           context == nullptr ? absl::InfiniteFuture() : absl::Now() + kCancelCheck;
       absl::StatusOr<Message> message = link_.Receive(until);
       if (!message.ok()) {
-        if (absl::IsDeadlineExceeded(message.status())) continue;
+        if (absl::IsDeadlineExceeded(message.status())) {
+          CancelRequested();
+          continue;
+        }
         result = message.status();  // closed, with every reply delivered: cannot happen first
         break;
       }
@@ -148,11 +155,22 @@ void LinkChannel::CallAsync(uint32_t method_id, const google::protobuf::MessageL
     absl::StatusOr<uint64_t> id = Start(method_id, request, context, &lends);
     if (id.ok()) {
       pending_[*id] = Pending{response, context, std::move(done), lends};
+      if (context != nullptr) ++pending_with_context_;
       return;
     }
     failed = id.status();
   }
   done(std::move(failed));
+}
+
+void LinkChannel::CancelRequested() {
+  for (auto& [id, pending] : pending_) {
+    if (pending.context != nullptr && !pending.cancel_sent &&
+        pending.context->cancel_requested()) {
+      (void)link_.Cancel(id);  // its synthetic CANCELLED reply completes it
+      pending.cancel_sent = true;
+    }
+  }
 }
 
 size_t LinkChannel::Drain(absl::Time deadline) {
@@ -163,10 +181,16 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (pending_.empty()) return 0;
-      absl::StatusOr<Message> message = link_.Receive(deadline);
+      absl::Time until = deadline;
+      if (pending_with_context_ > 0) {
+        // A call that may be cancelled: look now, and now and then while nothing arrives.
+        CancelRequested();
+        until = std::min(deadline, absl::Now() + kCancelCheck);
+      }
+      absl::StatusOr<Message> message = link_.Receive(until);
       if (message.ok()) {
         HandleOther(*message, completions);
-      } else {
+      } else if (!absl::IsDeadlineExceeded(message.status()) || until == deadline) {
         nothing_arrived = true;  // the deadline passed, or the link closed with all said
       }
       left = pending_.size();

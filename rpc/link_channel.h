@@ -55,6 +55,7 @@ class LinkChannel final : public Channel {
     ClientContext* context;
     DoneCallback done;
     bool lends_attachment;
+    bool cancel_sent = false;
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
 
@@ -64,6 +65,9 @@ class LinkChannel final : public Channel {
   // Turns a reply into the call's outcome.
   static absl::Status Finish(Message& reply, google::protobuf::MessageLite* response,
                              ClientContext* context, bool lends_attachment);
+  // Gives up on each async call whose context asked to cancel (TryCancel): the link then
+  // delivers its CANCELLED reply. The caller holds mutex_.
+  void CancelRequested();
   // Handles a message that is not the reply a sync call waits for.
   void HandleOther(Message& message, Completions& completions);
   static void Run(Completions& completions);
@@ -71,6 +75,7 @@ class LinkChannel final : public Channel {
   mutable std::mutex mutex_;
   Link link_;
   absl::flat_hash_map<uint64_t, Pending> pending_;
+  size_t pending_with_context_ = 0;  // async calls in pending_ that have a context
 };
 
 }  // namespace syslink::rpc

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -29,11 +30,16 @@ constexpr uint32_t kEcho = MethodId("syslink.rpc.test.Test.Echo");
 constexpr uint32_t kFail = MethodId("syslink.rpc.test.Test.Fail");
 constexpr uint32_t kAttachment = MethodId("syslink.rpc.test.Test.Attachment");
 constexpr uint32_t kWhoAmI = MethodId("syslink.rpc.test.Test.WhoAmI");
+constexpr uint32_t kWaitForCancel = MethodId("syslink.rpc.test.Test.WaitForCancel");
 
 // Echo returns its request; Fail returns an error; Attachment reverses the request's
-// attachment into a response attachment; WhoAmI names the caller's uid.
+// attachment into a response attachment; WhoAmI names the caller's uid; WaitForCancel runs
+// until its context says cancelled (at most 10 s), counting what it saw.
 class TestService : public Service {
  public:
+  std::atomic<int> waiting{0};          // WaitForCancel calls running
+  std::atomic<int> saw_cancelled{0};    // ... that ended because cancelled() said so
+
   absl::string_view service_name() const override { return "syslink.rpc.test.Test"; }
   absl::Status Dispatch(ServerCall& call) override {
     Text request;
@@ -57,6 +63,16 @@ class TestService : public Service {
       case kWhoAmI:
         response.set_text(std::to_string(call.context().peer().uid));
         break;
+      case kWaitForCancel: {
+        ++waiting;
+        absl::Time give_up = absl::Now() + absl::Seconds(10);
+        while (!call.context().cancelled() && absl::Now() < give_up) {
+          absl::SleepFor(absl::Microseconds(100));
+        }
+        if (call.context().cancelled()) ++saw_cancelled;
+        --waiting;
+        return absl::CancelledError("the caller gave up");
+      }
       default:
         return absl::UnimplementedError("no such method");
     }
@@ -213,11 +229,126 @@ TEST_P(RuntimeTest, ServerGoneGivesPeerDiedAndNeverHangs) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
+// Waits until `service` runs `calls` WaitForCancel calls at once (at most 10 s).
+bool AwaitWaiting(const TestService& service, int calls) {
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (service.waiting.load() != calls && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return service.waiting.load() == calls;
+}
+
+// Waits until `service` saw `calls` cancellations in all (at most 10 s).
+bool AwaitCancelled(const TestService& service, int calls) {
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (service.saw_cancelled.load() != calls && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return service.saw_cancelled.load() == calls;
+}
+
+TEST_P(RuntimeTest, TryCancelOfASyncCallReachesTheMethod) {
+  ClientContext context;
+  Text request, response;
+  absl::Status status;
+  std::thread caller([&] { status = channel_->Call(kWaitForCancel, request, &response, &context); });
+  ASSERT_TRUE(AwaitWaiting(service_, 1));
+  context.TryCancel();
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_TRUE(AwaitCancelled(service_, 1));
+}
+
+TEST_P(RuntimeTest, TryCancelOfAnAsyncCallReachesTheMethod) {
+  ClientContext context;
+  Text request, response;
+  absl::Status status = absl::UnknownError("not completed");
+  channel_->CallAsync(kWaitForCancel, request, &response, &context,
+                      [&](absl::Status s) { status = s; });
+  ASSERT_TRUE(AwaitWaiting(service_, 1));
+  context.TryCancel();
+  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_TRUE(AwaitCancelled(service_, 1));
+}
+
+TEST_P(RuntimeTest, CallerDeadlineReachesTheMethod) {
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(50));
+  Text request, response;
+  absl::Status status = channel_->Call(kWaitForCancel, request, &response, &context);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(AwaitCancelled(service_, 1));
+}
+
+TEST_P(RuntimeTest, CallerClosingItsEndReachesTheMethod) {
+  Text request, response;
+  channel_->CallAsync(kWaitForCancel, request, &response, nullptr, [](absl::Status) {});
+  ASSERT_TRUE(AwaitWaiting(service_, 1));
+  channel_.reset();  // closes the client's end with the call outstanding
+  EXPECT_TRUE(AwaitCancelled(service_, 1));
+}
+
+TEST_P(RuntimeTest, ServerShutdownReachesTheMethod) {
+  Text request, response;
+  channel_->CallAsync(kWaitForCancel, request, &response, nullptr, [](absl::Status) {});
+  ASSERT_TRUE(AwaitWaiting(service_, 1));
+  std::thread stopper([&] { server_->Shutdown(); });
+  EXPECT_TRUE(AwaitCancelled(service_, 1));
+  stopper.join();
+}
+
+TEST_P(RuntimeTest, OtherCallsAreNotCancelled) {
+  ClientContext first, second;
+  Text request, first_response, second_response;
+  absl::Status first_status = absl::UnknownError("not completed");
+  channel_->CallAsync(kWaitForCancel, request, &first_response, &first,
+                      [&](absl::Status s) { first_status = s; });
+  if (GetParam() == 0) {
+    // One call at a time on the link's thread: cancel the first, then check the second.
+    ASSERT_TRUE(AwaitWaiting(service_, 1));
+    first.TryCancel();
+    EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+    EXPECT_TRUE(AwaitCancelled(service_, 1));
+    second.set_timeout(absl::Milliseconds(300));
+    absl::Status status = channel_->Call(kWaitForCancel, request, &second_response, &second);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+    EXPECT_TRUE(AwaitCancelled(service_, 2));
+    return;
+  }
+  absl::Status second_status = absl::UnknownError("not completed");
+  channel_->CallAsync(kWaitForCancel, request, &second_response, &second,
+                      [&](absl::Status s) { second_status = s; });
+  ASSERT_TRUE(AwaitWaiting(service_, 2));
+  first.TryCancel();
+  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Milliseconds(200)), 1u);
+  EXPECT_EQ(first_status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(service_.saw_cancelled.load(), 1);
+  EXPECT_EQ(service_.waiting.load(), 1);  // the second still runs
+  second.TryCancel();
+  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_TRUE(AwaitCancelled(service_, 2));
+}
+
 INSTANTIATE_TEST_SUITE_P(InlineAndPool, RuntimeTest, ::testing::Values(0, 2),
                          [](const auto& info) {
                            return info.param == 0 ? std::string("inline")
                                                   : std::string("pool");
                          });
+
+TEST(InProcessChannelTest, TryCancelFromAnotherThreadReachesTheMethod) {
+  TestService service;
+  InProcessChannel channel(&service);
+  ClientContext context;
+  Text request, response;
+  absl::Status status;
+  std::thread caller([&] { status = channel.Call(kWaitForCancel, request, &response, &context); });
+  ASSERT_TRUE(AwaitWaiting(service, 1));
+  context.TryCancel();
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(service.saw_cancelled.load(), 1);
+}
 
 TEST(InProcessChannelTest, CallsTheServiceDirectly) {
   TestService service;

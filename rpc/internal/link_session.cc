@@ -74,6 +74,8 @@ void LinkSession::Run() {
   } else {
     RunPooled();
   }
+  // Methods still running on pool workers: their replies will not be sent.
+  stopping_.store(true);
   {
     std::lock_guard<std::mutex> lock(socket_mutex_);
     link_.Close();
@@ -110,7 +112,7 @@ void LinkSession::ServeInline(Message& request) {
     (void)link_.Reply(request.id, call.status(), {});
     return;
   }
-  ServerContext context(peer_, DeadlineOf(call->header));
+  ServerContext context(peer_, DeadlineOf(call->header), link_.Watch(request), &stopping_);
   if (call->has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call->attachment_offset, call->attachment_size);
@@ -166,7 +168,8 @@ void LinkSession::Submit(Message& request) {
   }
   auto bytes = std::make_shared<std::string>(
       reinterpret_cast<const char*>(call->message.data()), call->message.size());
-  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call->header));
+  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call->header),
+                                                 link_.Watch(request), &stopping_);
   if (call->has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call->attachment_offset, call->attachment_size);

@@ -56,6 +56,8 @@ class LinkSession {
   Link link_;
   PeerIdentity peer_;
   WorkerPool* pool_;
+  // Set by Stop(), and when the link closes: calls still running then see
+  // ServerContext::cancelled().
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};
   std::atomic<int> in_flight_{0};  // jobs submitted to the pool and not yet delivered
