@@ -26,6 +26,7 @@ constexpr char kUsage[] =
     "                  $XDG_RUNTIME_DIR/syslink/broker.sock, else\n"
     "                  /tmp/syslink-$UID/broker.sock)\n"
     "  --json          one JSON object instead of tables, for scripts\n"
+    "  --help, -h      this text\n"
     "\n"
     "Exit status: 0, or 1 when no broker answers, 2 for a bad argument.\n";
 

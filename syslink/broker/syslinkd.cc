@@ -24,12 +24,14 @@ constexpr char kUsage[] =
     "  --socket PATH         where to listen (default: $SYSLINK_BROKER_SOCKET, else\n"
     "                        $XDG_RUNTIME_DIR/syslink/broker.sock, else\n"
     "                        /tmp/syslink-$UID/broker.sock). Its directory is created\n"
-    "                        0700 if missing, and refused if others can write to it.\n"
+    "                        0700 if missing, and refused if another user owns it or\n"
+    "                        group or others can write to it.\n"
     "  --socket-mode MODE    permissions of the socket, octal (default 600: only this\n"
     "                        user; 666 lets every user reach the broker, whose access\n"
     "                        policies then decide)\n"
     "  --idle-timeout SECS   close connections that register nothing and stay silent\n"
     "                        this long (default 30)\n"
+    "  --help, -h            this text\n"
     "\n"
     "Exit status: 0 after SIGTERM/SIGINT, 1 if it cannot serve (another syslinkd holds\n"
     "the socket's lock, or the socket cannot be created), 2 for a bad argument.\n";
@@ -51,7 +53,16 @@ int main(int argc, char** argv) {
     } else if (const char* path = value("--socket")) {
       options.broker.socket_path = path;
     } else if (const char* mode = value("--socket-mode")) {
-      options.broker.socket_mode = static_cast<mode_t>(std::strtoul(mode, nullptr, 8));
+      char* end = nullptr;
+      unsigned long bits = std::strtoul(mode, &end, 8);
+      if (*mode == '\0' || *end != '\0' || bits > 0777) {
+        std::fprintf(stderr,
+                     "syslinkd: --socket-mode wants octal permission bits, 0 to 777 (got "
+                     "'%s')\n",
+                     mode);
+        return 2;
+      }
+      options.broker.socket_mode = static_cast<mode_t>(bits);
     } else if (const char* seconds = value("--idle-timeout")) {
       int n;
       if (!absl::SimpleAtoi(seconds, &n) || n <= 0) {
