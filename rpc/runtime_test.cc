@@ -229,29 +229,31 @@ TEST_P(RuntimeTest, ServerGoneGivesPeerDiedAndNeverHangs) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
-// Waits until `service` runs `calls` WaitForCancel calls at once (at most 10 s).
-bool AwaitWaiting(const TestService& service, int calls) {
+// Waits until `counter` reads `value` (at most 10 s); whether it does.
+bool AwaitCount(const std::atomic<int>& counter, int value) {
   absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (service.waiting.load() != calls && absl::Now() < give_up) {
+  while (counter.load() != value && absl::Now() < give_up) {
     absl::SleepFor(absl::Milliseconds(1));
   }
-  return service.waiting.load() == calls;
+  return counter.load() == value;
 }
 
-// Waits until `service` saw `calls` cancellations in all (at most 10 s).
+// Waits until `service` runs `calls` WaitForCancel calls at once.
+bool AwaitWaiting(const TestService& service, int calls) {
+  return AwaitCount(service.waiting, calls);
+}
+
+// Waits until `service` saw `calls` cancellations in all.
 bool AwaitCancelled(const TestService& service, int calls) {
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (service.saw_cancelled.load() != calls && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return service.saw_cancelled.load() == calls;
+  return AwaitCount(service.saw_cancelled, calls);
 }
 
 TEST_P(RuntimeTest, TryCancelOfASyncCallReachesTheMethod) {
   ClientContext context;
   Text request, response;
   absl::Status status;
-  std::thread caller([&] { status = channel_->Call(kWaitForCancel, request, &response, &context); });
+  std::thread caller(
+      [&] { status = channel_->Call(kWaitForCancel, request, &response, &context); });
   ASSERT_TRUE(AwaitWaiting(service_, 1));
   context.TryCancel();
   caller.join();

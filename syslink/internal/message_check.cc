@@ -1,7 +1,5 @@
 #include "syslink/internal/message_check.h"
 
-#include <string>
-
 #include "absl/strings/str_format.h"
 #include "syslink/mirror_format.h"
 #include "syslink/status.h"
@@ -124,13 +122,16 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
                                            "speaks version %d)",
                                            h.version, kMessageVersion));
   }
-  if (h.kind == static_cast<uint8_t>(MessageKind::kRequest) ? h.mirror_slot >= kMirrorSlots
-                                                             : h.mirror_slot != 0) {
-    return BadMessageError(absl::StrFormat(
-        "%s %d: mirror slot %d %s", KindName(h.kind), h.message_id, h.mirror_slot,
-        h.kind == static_cast<uint8_t>(MessageKind::kRequest)
-            ? absl::StrFormat("is past the mirror's %d slots", kMirrorSlots)
-            : std::string("must be 0 (only a request names one)")));
+  const bool request = h.kind == static_cast<uint8_t>(MessageKind::kRequest);
+  if (request && h.mirror_slot >= kMirrorSlots) {
+    return BadMessageError(
+        absl::StrFormat("request %d: mirror slot %d is past the mirror's %d slots",
+                        h.message_id, h.mirror_slot, kMirrorSlots));
+  }
+  if (!request && h.mirror_slot != 0) {
+    return BadMessageError(
+        absl::StrFormat("%s %d: mirror slot %d must be 0 (only a request names one)",
+                        KindName(h.kind), h.message_id, h.mirror_slot));
   }
   if (h.inline_length != record_size - kMessageHeaderSize) {
     return BadMessageError(absl::StrFormat(
