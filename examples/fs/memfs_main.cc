@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/parse_octal.h"
 #include "examples/fs/memfs_service.h"
 #include "examples/fs/serve_until_stopped.h"
 #include "ring/wait_mode.h"
@@ -83,10 +84,7 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
     } else if (flag == "--inodes") {
       ok = absl::SimpleAtoi(value, &options->tree.max_inodes) && options->tree.max_inodes > 0;
     } else if (flag == "--root-mode") {
-      char* end = nullptr;
-      number = std::strtoul(value.c_str(), &end, 8);
-      ok = !value.empty() && *end == '\0' && number <= 07777;
-      options->tree.root_mode = static_cast<uint32_t>(number);
+      ok = ParseOctal(value, 07777, &options->tree.root_mode);
     } else if (flag == "--allow-uid" || flag == "--allow-gid") {
       ok = absl::SimpleAtoi(value, &number) && number <= 0xffffffffu;
       (flag == "--allow-uid" ? options->serving.policy.allowed_uids

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "examples/fs/fs_format.h"
+#include "examples/fs/init_answer.h"
 
 namespace syslink::examples::fs {
 namespace {
@@ -46,13 +47,7 @@ int AnswerAttachment(rpc::ServerContext& context, uint32_t size, Fill fill) {
 }  // namespace
 
 absl::Status MemFs::Init(Context&, const InitRequest& request, InitResponse* response) {
-  if (request.protocol_version() != kProtocolVersion) return Answer(response, EPROTO);
-  response->set_protocol_version(kProtocolVersion);
-  response->set_root_ino(kRootIno);
-  response->set_max_read(kMaxIoSize);
-  response->set_max_write(kMaxIoSize);
-  response->set_max_readdir(kMaxIoSize);
-  return Answer(response, 0);
+  return Answer(response, FillInit(request, response));
 }
 
 absl::Status MemFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* response) {

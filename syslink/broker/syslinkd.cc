@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "base/parse_octal.h"
 #include "syslink/broker/paths.h"
 #include "syslink/broker/run.h"
 
@@ -53,9 +54,8 @@ int main(int argc, char** argv) {
     } else if (const char* path = value("--socket")) {
       options.broker.socket_path = path;
     } else if (const char* mode = value("--socket-mode")) {
-      char* end = nullptr;
-      unsigned long bits = std::strtoul(mode, &end, 8);
-      if (*mode == '\0' || *end != '\0' || bits > 0777) {
+      uint32_t bits;
+      if (!syslink::ParseOctal(mode, 0777, &bits)) {
         std::fprintf(stderr,
                      "syslinkd: --socket-mode wants octal permission bits, 0 to 777 (got "
                      "'%s')\n",

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "examples/fs/fs_format.h"
 #include "examples/fs/fs_status.h"
+#include "examples/fs/init_answer.h"
 #include "examples/fs/memfs_tree.h"
 #include "examples/fs/passthrough/answer.h"
 
@@ -151,13 +152,7 @@ int PassthroughFs::Reopen(const HostInode& inode, int flags, UniqueFd* out) cons
 }
 
 absl::Status PassthroughFs::Init(Context&, const InitRequest& request, InitResponse* response) {
-  if (request.protocol_version() != kProtocolVersion) return Answer(response, EPROTO);
-  response->set_protocol_version(kProtocolVersion);
-  response->set_root_ino(kRootIno);
-  response->set_max_read(kMaxIoSize);
-  response->set_max_write(kMaxIoSize);
-  response->set_max_readdir(kMaxIoSize);
-  return Answer(response, 0);
+  return Answer(response, FillInit(request, response));
 }
 
 absl::Status PassthroughFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* response) {
