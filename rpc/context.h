@@ -82,8 +82,8 @@ class ServerContext {
   absl::Time deadline() const { return deadline_; }
   // True when the caller no longer waits for the result: it cancelled the call
   // (ClientContext::TryCancel), its deadline passed, its link is closing (the server shuts
-  // down, or the caller's end closed while a pool worker ran the method), or
-  // MarkCancelled() was called. Cheap enough to ask between the steps of long work: a few
+  // down, or the caller's end closed while a pool worker ran the method), its process is
+  // gone (on a link the broker made, which tells), or MarkCancelled() was called. Cheap enough to ask between the steps of long work: a few
   // loads from memory and, with a deadline, a clock read.
   bool cancelled() const {
     return cancelled_.load(std::memory_order_relaxed) ||

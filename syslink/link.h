@@ -167,8 +167,9 @@ struct Message {
 // requester stops waiting when the request's deadline passes or when it cancels the
 // request (Link::Cancel), and says so in its outstanding-request mirror in the shared
 // region (docs/wire-format.md), so given_up() is two loads from shared memory: cheap
-// enough to ask between the steps of long work. A requester that dies or closes its end
-// is not seen here: this end's Receive() reports that.
+// enough to ask between the steps of long work. A requester that dies or closes its end is
+// seen here on a link the broker made (the broker marks the vanished end's requests given
+// up); on other links only this end's Receive() reports that.
 //
 //   RequestWatch watch = link.Watch(request);
 //   for (Chunk& chunk : work) {

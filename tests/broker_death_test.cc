@@ -300,6 +300,8 @@ TEST(ServerDeathTest, CallsInFlightFromFourClientsCompleteOnceWithPeerDied) {
 struct ClientDeathReport {
   std::atomic<int> holding_request{0};
   std::atomic<int> client_dead{0};
+  std::atomic<int> given_up_while_alive{-1};  // the held request's RequestWatch
+  std::atomic<int> given_up_after_death{-1};
   std::atomic<int> receive_code{-1};  // Receive() on the dead client's link, if asked
   std::atomic<int> receive_peer_died{0};
   std::atomic<int> reply_code{-1};    // Reply() to the dead client's request
@@ -321,10 +323,15 @@ int ServerThatOutlivesItsClient(const BrokerConnectOptions& options, bool receiv
   if (!request.ok()) return kReceiveFailed;
   if (request->kind != MessageKind::kRequest) return kNotARequest;
   uint64_t id = request->id;
+  RequestWatch watch = victim->link.Watch(*request);
+  report->given_up_while_alive.store(watch.given_up() ? 1 : 0);
   report->holding_request.store(1);
   if (!Await([&] { return report->client_dead.load() != 0; }, kChildPatience)) {
     return kTestProcessGone;
   }
+  // Asked before anything on the link reports the death: only the broker can tell.
+  report->given_up_after_death.store(
+      Await([&] { return watch.given_up(); }, absl::Seconds(5)) ? 1 : 0);
   if (receive_first) {
     absl::StatusOr<Message> next = victim->link.Receive(absl::Now() + absl::Seconds(5));
     report->receive_code.store(static_cast<int>(next.status().code()));
@@ -384,6 +391,14 @@ TEST(ClientDeathTest, ReplyAfterReceiveReportedTheDeathFailsWithPeerDied) {
       << "Receive() status code " << report->receive_code.load();
   EXPECT_EQ(report->reply_code.load(), static_cast<int>(absl::StatusCode::kUnavailable));
   EXPECT_TRUE(report->reply_peer_died.load()) << report->reply_message;
+}
+
+TEST(ClientDeathTest, WatchOfAKilledClientsRequestTurnsGivenUp) {
+  Shared<ClientDeathReport> report;
+  KillAClientMidCall(/*receive_first=*/false, &*report);
+  EXPECT_EQ(report->given_up_while_alive.load(), 0) << "given up while the client waited";
+  EXPECT_EQ(report->given_up_after_death.load(), 1)
+      << "the broker did not mark the killed client's request given up";
 }
 
 // ---- The broker killed and restarted while calls go on. ------------------------------

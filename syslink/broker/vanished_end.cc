@@ -47,6 +47,17 @@ std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
   return found;
 }
 
+// Marks every request in `side`'s mirror given up. Only the end writes its mirror, and that
+// end is gone; a request of it the survivor has already answered has no watch left to tell.
+void MarkMirrorGivenUp(const ring::SharedRegion& region, const internal::LinkLayout& layout,
+                       int side) {
+  auto* slots = reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side));
+  for (uint32_t i = 0; i < kMirrorSlots; ++i) {
+    if (slots[i].id.load(std::memory_order_acquire) == 0) continue;
+    slots[i].state.fetch_or(kMirrorGivenUp, std::memory_order_release);
+  }
+}
+
 // The time-stamp counter's rate, measured once against the monotonic clock (10 ms).
 double CyclesPerNanosecond() {
   static const double rate = [] {
@@ -67,6 +78,7 @@ absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& optio
   internal::LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
   if (!region.ok()) return region.status();
+  MarkMirrorGivenUp(*region, layout, vanished_side);
   std::vector<internal::Unreplied> unreplied;
   for (const MirroredRequest& request : CopyMirror(*region, layout, 1 - vanished_side)) {
     unreplied.push_back({request.id, request.command});
