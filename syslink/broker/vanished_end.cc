@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <span>
 
 #include "base/errno_status.h"
 #include "ring/ring_producer.h"
@@ -30,31 +31,37 @@ struct MirroredRequest {
   uint64_t dma_bytes;
 };
 
+// The slots of `side`'s outstanding-request mirror in the mapped region.
+std::span<MirrorSlot> MirrorOf(const ring::SharedRegion& region,
+                               const internal::LinkLayout& layout, int side) {
+  return {reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side)),
+          kMirrorSlots};
+}
+
 // The non-empty slots of an end's mirror, each copied once (the end may still change it).
 std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
                                         const internal::LinkLayout& layout, int side) {
-  auto* slots = reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side));
   std::vector<MirroredRequest> found;
-  for (uint32_t i = 0; i < kMirrorSlots; ++i) {
-    uint64_t id = slots[i].id.load(std::memory_order_acquire);
+  for (MirrorSlot& slot : MirrorOf(region, layout, side)) {
+    uint64_t id = slot.id.load(std::memory_order_acquire);
     if (id == 0) continue;
     MirroredRequest& copy = found.emplace_back();
     copy.id = id;
-    std::memcpy(&copy.command, &slots[i].command, sizeof(copy.command));
-    std::memcpy(&copy.sent_cycles, &slots[i].sent_cycles, sizeof(copy.sent_cycles));
-    std::memcpy(&copy.dma_bytes, &slots[i].dma_bytes, sizeof(copy.dma_bytes));
+    std::memcpy(&copy.command, &slot.command, sizeof(copy.command));
+    std::memcpy(&copy.sent_cycles, &slot.sent_cycles, sizeof(copy.sent_cycles));
+    std::memcpy(&copy.dma_bytes, &slot.dma_bytes, sizeof(copy.dma_bytes));
   }
   return found;
 }
 
 // Marks every request in `side`'s mirror given up. Only the end writes its mirror, and that
-// end is gone; a request of it the survivor has already answered has no watch left to tell.
+// end is gone. Marking a request the survivor has already answered does no harm: no watch
+// is left to read it.
 void MarkMirrorGivenUp(const ring::SharedRegion& region, const internal::LinkLayout& layout,
                        int side) {
-  auto* slots = reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side));
-  for (uint32_t i = 0; i < kMirrorSlots; ++i) {
-    if (slots[i].id.load(std::memory_order_acquire) == 0) continue;
-    slots[i].state.fetch_or(kMirrorGivenUp, std::memory_order_release);
+  for (MirrorSlot& slot : MirrorOf(region, layout, side)) {
+    if (slot.id.load(std::memory_order_acquire) == 0) continue;
+    slot.state.fetch_or(kMirrorGivenUp, std::memory_order_release);
   }
 }
 
