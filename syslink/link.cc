@@ -12,35 +12,14 @@
 
 namespace syslink {
 
-DmaBuffer& DmaBuffer::operator=(DmaBuffer&& other) noexcept {
-  if (this != &other) {
-    if (core_) core_->ReturnBuffer(offset_);
-    core_ = std::move(other.core_);
-    offset_ = other.offset_;
-    data_ = other.data_;
-    size_ = other.size_;
-    capacity_ = other.capacity_;
-  }
-  return *this;
+void DmaBuffer::Return() {
+  core_->ReturnBuffer(offset_);
+  core_.reset();
 }
 
-DmaBuffer::~DmaBuffer() {
-  if (core_) core_->ReturnBuffer(offset_);
-}
-
-PeerBuffer& PeerBuffer::operator=(PeerBuffer&& other) noexcept {
-  if (this != &other) {
-    if (core_) core_->ReleasePeerBuffer(offset_, size_);
-    core_ = std::move(other.core_);
-    offset_ = other.offset_;
-    data_ = other.data_;
-    size_ = other.size_;
-  }
-  return *this;
-}
-
-PeerBuffer::~PeerBuffer() {
-  if (core_) core_->ReleasePeerBuffer(offset_, size_);
+void PeerBuffer::Release() {
+  core_->ReleasePeerBuffer(offset_, size_);
+  core_.reset();
 }
 
 absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {

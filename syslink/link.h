@@ -91,8 +91,20 @@ class DmaBuffer {
  public:
   DmaBuffer() = default;
   DmaBuffer(DmaBuffer&&) noexcept = default;
-  DmaBuffer& operator=(DmaBuffer&& other) noexcept;
-  ~DmaBuffer();
+  DmaBuffer& operator=(DmaBuffer&& other) noexcept {
+    if (this != &other) {
+      if (core_) Return();
+      core_ = std::move(other.core_);
+      offset_ = other.offset_;
+      data_ = other.data_;
+      size_ = other.size_;
+      capacity_ = other.capacity_;
+    }
+    return *this;
+  }
+  ~DmaBuffer() {
+    if (core_) Return();
+  }
 
   bool valid() const { return core_ != nullptr; }
   // The bytes in use: as allocated, or as filled by the peer for a kFromTarget loan.
@@ -106,6 +118,8 @@ class DmaBuffer {
  private:
   friend class internal::LinkCore;
   friend class Link;
+  void Return();  // gives the pages back to the arena and drops core_
+
   std::shared_ptr<internal::LinkCore> core_;
   uint64_t offset_ = 0;
   std::byte* data_ = nullptr;
@@ -120,8 +134,19 @@ class PeerBuffer {
  public:
   PeerBuffer() = default;
   PeerBuffer(PeerBuffer&&) noexcept = default;
-  PeerBuffer& operator=(PeerBuffer&& other) noexcept;
-  ~PeerBuffer();
+  PeerBuffer& operator=(PeerBuffer&& other) noexcept {
+    if (this != &other) {
+      if (core_) Release();
+      core_ = std::move(other.core_);
+      offset_ = other.offset_;
+      data_ = other.data_;
+      size_ = other.size_;
+    }
+    return *this;
+  }
+  ~PeerBuffer() {
+    if (core_) Release();
+  }
 
   bool valid() const { return data_ != nullptr; }
   std::span<std::byte> data() const { return {data_, size_}; }
@@ -129,6 +154,8 @@ class PeerBuffer {
 
  private:
   friend class internal::LinkCore;
+  void Release();  // hands the buffer back to the peer and drops core_
+
   std::shared_ptr<internal::LinkCore> core_;  // set only when destruction must release it
   uint64_t offset_ = 0;
   std::byte* data_ = nullptr;
@@ -143,8 +170,10 @@ struct Message {
   // or a synthetic DEADLINE_EXCEEDED, CANCELLED, PEER_DIED or BAD_MESSAGE.
   absl::Status status;
   bool synthetic = false;  // a reply syslink wrote because the peer did not
-  // Inline payload. Valid until the next Receive() or Call() on this end, unless the
-  // message was queued (then it owns a copy).
+  // Inline payload, in place in the ring (unless the message was queued: then it owns a
+  // copy). Valid until the next Receive() or Call() on this end, or until a Send(),
+  // Reply() or AllocateBuffer() on it has to wait (for ring space or a buffer). So a reply
+  // may carry `data` itself: it is copied straight from the request.
   std::span<const std::byte> data;
   // Requests: how the requester lent `peer_buffer`.
   DmaDirection dma_direction = DmaDirection::kNone;

@@ -11,7 +11,7 @@
 namespace syslink::internal {
 namespace {
 
-std::atomic<uint64_t> generation{0};
+using fork_internal::generation;
 std::mutex registry_mutex;
 std::vector<int>* registry = new std::vector<int>;  // never destroyed: used at exit too
 

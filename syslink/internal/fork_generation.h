@@ -20,11 +20,23 @@
 #ifndef SYSLINK_SYSLINK_INTERNAL_FORK_GENERATION_H_
 #define SYSLINK_SYSLINK_INTERNAL_FORK_GENERATION_H_
 
+#include <atomic>
 #include <cstdint>
 
 namespace syslink::internal {
 
+namespace fork_internal {
+inline std::atomic<uint64_t> generation{0};
+}  // namespace fork_internal
+
+// The current generation; registers the fork handlers on first use.
 uint64_t ForkGeneration();
+
+// The same as an inline load, for the hot path of a caller that called ForkGeneration()
+// (and so registered the handlers) before.
+inline uint64_t RegisteredForkGeneration() {
+  return fork_internal::generation.load(std::memory_order_relaxed);
+}
 
 void CloseInForkedChildren(int fd);
 void KeepInForkedChildren(int fd);

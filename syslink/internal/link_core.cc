@@ -95,10 +95,7 @@ void LinkCore::DropDescriptors() {
   }
 }
 
-bool LinkCore::OwnedByThisProcess() const { return ForkGeneration() == generation_; }
-
-absl::Status LinkCore::CheckOwner() const {
-  if (OwnedByThisProcess()) return absl::OkStatus();
+absl::Status LinkCore::NotOwnerError() const {
   return absl::FailedPreconditionError(absl::StrFormat(
       "this link end belongs to process %d; a process created by fork() must not use an end "
       "it inherited (its rings would have two writers). Close it here, or have the owner "
@@ -151,26 +148,30 @@ void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
 
 namespace {
 
-// A PayloadWriter that copies `data`.
-auto CopyOf(std::span<const std::byte> data) {
-  return [data](std::span<std::byte> out) {
+// A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
+// have pointed it at a copy).
+auto CopyOf(const std::span<const std::byte>& data) {
+  return [&data](std::span<std::byte> out) {
     if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
   };
 }
+
+void NothingBorrowed() {}
 
 }  // namespace
 
 absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::byte> data,
                                         DmaLoan loan, absl::Time deadline) {
   std::vector<std::byte> storage;
-  data = Stable(data, storage);
-  return SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline, deadline);
+  return SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline, deadline,
+                     [&] { data = Stable(data, storage); });
 }
 
 absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size,
                                                PayloadWriter fill, DmaLoan loan,
                                                absl::Time deadline) {
-  return SendRequest(command, size, fill, std::move(loan), deadline, deadline);
+  return SendRequest(command, size, fill, std::move(loan), deadline, deadline,
+                     NothingBorrowed);
 }
 
 std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
@@ -186,9 +187,9 @@ std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
 absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
                                                PayloadWriter fill, DmaLoan loan,
                                                absl::Time space_deadline,
-                                               absl::Time request_deadline) {
+                                               absl::Time request_deadline,
+                                               BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
-  ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) return status_;
   if (outstanding_.full()) {
@@ -211,7 +212,7 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
     header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
     lent = Loan{header.dma_offset, header.dma_length, header.flags};
   }
-  absl::StatusOr<std::byte*> space = ReserveMessage(size, space_deadline);
+  absl::StatusOr<std::byte*> space = ReserveMessage(size, space_deadline, before_wait);
   if (!space.ok()) return space.status();
   // Mirrored before it is published: the target may look at its slot at once.
   outstanding_.Add({next_id_, command, request_deadline, lent});
@@ -224,19 +225,18 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
                              std::span<const std::byte> data, ReplyDma dma) {
   std::vector<std::byte> storage;
-  data = Stable(data, storage);
-  return SendReply(id, status, data.size(), CopyOf(data), std::move(dma));
+  return SendReply(id, status, data.size(), CopyOf(data), std::move(dma),
+                   [&] { data = Stable(data, storage); });
 }
 
 absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill,
                                     ReplyDma dma) {
-  return SendReply(id, absl::OkStatus(), size, fill, std::move(dma));
+  return SendReply(id, absl::OkStatus(), size, fill, std::move(dma), NothingBorrowed);
 }
 
 absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t size,
-                                 PayloadWriter fill, ReplyDma dma) {
+                                 PayloadWriter fill, ReplyDma dma, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
-  ReleaseHeldRecord();
   FlushReleases();
   auto it = incoming_.find(id);
   // A requester may have died while its request was worked on. Looking costs a system
@@ -281,8 +281,10 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
     header.dma_length = dma.attach.size_;
   }
   absl::Status written =
-      status.ok() ? WriteMessage(header, size, fill, absl::InfiniteFuture())
-                  : WriteMessage(header, text.size(), CopyOf(text), absl::InfiniteFuture());
+      status.ok()
+          ? WriteMessage(header, size, fill, absl::InfiniteFuture(), before_wait)
+          : WriteMessage(header, text.size(), CopyOf(text), absl::InfiniteFuture(),
+                         NothingBorrowed);
   if (!written.ok()) return written;
   if (header.flags == kFlagDmaReplyBuffer) {
     reply_loans_[header.dma_offset] = header.dma_length;
@@ -294,14 +296,16 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
 }
 
 absl::Status LinkCore::WriteMessage(const MessageHeader& header, size_t payload_size,
-                                    PayloadWriter fill, absl::Time deadline) {
-  absl::StatusOr<std::byte*> space = ReserveMessage(payload_size, deadline);
+                                    PayloadWriter fill, absl::Time deadline,
+                                    BeforeWait before_wait) {
+  absl::StatusOr<std::byte*> space = ReserveMessage(payload_size, deadline, before_wait);
   if (!space.ok()) return space.status();
   PublishMessage(*space, header, payload_size, fill);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::Time deadline) {
+absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::Time deadline,
+                                                    BeforeWait before_wait) {
   size_t size = kMessageHeaderSize + payload_size;
   if (size > out_.max_payload_size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -310,7 +314,11 @@ absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::T
         payload_size, out_.max_payload_size() - kMessageHeaderSize));
   }
   absl::StatusOr<std::byte*> space = out_.TryReserve(size);
-  if (space.ok() && *space == nullptr) space = ReserveSlow(size, deadline);
+  if (space.ok() && *space == nullptr) {
+    before_wait();
+    ReleaseHeldRecord();
+    space = ReserveSlow(size, deadline);
+  }
   if (!space.ok()) {
     if (absl::IsDataLoss(space.status()) && status_.ok()) {
       Shutdown(BadMessageError(absl::StrCat("the peer broke the outbound ring: ",

@@ -29,6 +29,7 @@
 #include "ring/ring_producer.h"
 #include "ring/shared_region.h"
 #include "syslink/internal/dma_arena.h"
+#include "syslink/internal/fork_generation.h"
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/message_check.h"
 #include "syslink/internal/outstanding.h"
@@ -95,28 +96,39 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, int side,
            const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in);
 
-  absl::Status CheckOwner() const;
-  bool OwnedByThisProcess() const;
+  // OK in the process that owns this end (generation_ was read with ForkGeneration(),
+  // which registered the fork handlers).
+  absl::Status CheckOwner() const {
+    if (OwnedByThisProcess()) [[likely]] return absl::OkStatus();
+    return NotOwnerError();
+  }
+  bool OwnedByThisProcess() const { return RegisteredForkGeneration() == generation_; }
+  absl::Status NotOwnerError() const;
 
-  // Sending (link_core.cc).
+  // Sending (link_core.cc). A message is written while the inbound record handed out
+  // last is still held, so a payload may be copied straight from it (an echo). Only when
+  // the ring has no room does the sender release that record before it waits (the peer
+  // may be waiting for that space itself); `before_wait` runs first and copies out
+  // whatever `fill` would read from the record (see Stable()).
+  using BeforeWait = absl::FunctionRef<void()>;
   absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
                                        DmaLoan loan, absl::Time space_deadline,
-                                       absl::Time request_deadline);
+                                       absl::Time request_deadline, BeforeWait before_wait);
   absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
-                         PayloadWriter fill, ReplyDma dma);
-  // `data`, or a copy of it in `storage` if it lies in an inbound record about to be
-  // released.
+                         PayloadWriter fill, ReplyDma dma, BeforeWait before_wait);
+  // `data`, or a copy of it in `storage` if it lies in the held inbound record.
   std::span<const std::byte> Stable(std::span<const std::byte> data,
                                     std::vector<std::byte>& storage) const;
   // Gives up the descriptors this end holds open (closing them unless a forked child's
   // handler already did).
   void DropDescriptors();
   absl::Status WriteMessage(const MessageHeader& header, size_t size, PayloadWriter fill,
-                            absl::Time deadline);
+                            absl::Time deadline, BeforeWait before_wait);
   // WriteMessage in two steps: ring space for a message with `size` payload bytes (waiting
-  // until `deadline`; a broken ring closes the link), then the message written there and
-  // published.
-  absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline);
+  // until `deadline`, after `before_wait` and releasing the held record; a broken ring
+  // closes the link), then the message written there and published.
+  absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline,
+                                            BeforeWait before_wait);
   void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
                       PayloadWriter fill);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
@@ -129,7 +141,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // comes back, and `why` becomes status().
   void Shutdown(const absl::Status& why);
 
-  // Receiving (link_receive.cc).
+  // Receiving (link_receive.cc). `out` is a default-constructed Message.
   Step ReadOne(Message* out);
   Step Violation(const absl::Status& why);
   Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload,

@@ -76,15 +76,15 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
 
 LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
                                    std::span<const std::byte> data, Message* out) {
-  if (incoming_.count(header.message_id) != 0) {
+  auto [it, inserted] = incoming_.try_emplace(header.message_id);
+  if (!inserted) {
     return Violation(BadMessageError(absl::StrFormat(
         "request %d reuses the id of a request still awaiting this end's reply",
         header.message_id)));
   }
-  IncomingRequest& request = incoming_[header.message_id];
+  IncomingRequest& request = it->second;
   request.command = header.command;
   request.received = CycleCount();
-  *out = Message{};
   out->kind = MessageKind::kRequest;
   out->id = header.message_id;
   out->command = header.command;
@@ -154,7 +154,6 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
   // leaves its request to be completed with BAD_MESSAGE like every other.)
   std::optional<OutstandingRequest> answered = outstanding_.Take(header.message_id);
   request = &*answered;
-  *out = Message{};
   out->kind = MessageKind::kReply;
   out->id = header.message_id;
   out->command = request->command;
@@ -268,12 +267,14 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
   // The deadline bounds the wait for ring space; the wait for the reply is this call's to
   // enforce, so the request is registered without one.
   std::vector<std::byte> storage;
-  data = Stable(data, storage);
-  absl::StatusOr<uint64_t> id =
-      SendRequest(command, data.size(), [data](std::span<std::byte> out) {
+  absl::StatusOr<uint64_t> id = SendRequest(
+      command, data.size(),
+      [&data](std::span<std::byte> out) {
         if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
-      }, std::move(loan), deadline, absl::InfiniteFuture());
+      },
+      std::move(loan), deadline, absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
   if (!id.ok()) return id.status();
+  ReleaseHeldRecord();  // the message Receive() or Call() returned before is done with
   while (true) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (it->kind == MessageKind::kReply && it->id == *id) {

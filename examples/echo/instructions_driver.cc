@@ -1,0 +1,120 @@
+// Runs N round trips of one layer in one process, for counting instructions under
+// callgrind: both sides are threads of this process and wait in blocking mode, so no
+// instruction is spent spinning and what is counted is the software of the path.
+//
+//   instructions_driver <ring|link|stub-client> <round trips>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "examples/echo/echo.syslink.h"
+#include "examples/echo/echo_server.h"
+#include "ring/ring_consumer.h"
+#include "ring/ring_control.h"
+#include "ring/ring_producer.h"
+#include "rpc/link_channel.h"
+#include "rpc/server.h"
+#include "syslink/link.h"
+
+namespace syslink {
+namespace {
+
+constexpr size_t kRingCapacity = 64 * 1024;
+constexpr size_t kPayload = 64;
+
+// A 64-byte record there and back over two rings.
+int RingRoundTrips(long n) {
+  ring::WaitOptions options{.mode = ring::WaitMode::kSpin};
+  const size_t ring_bytes = ring::RingFootprint(kRingCapacity);
+  auto* base = static_cast<std::byte*>(std::aligned_alloc(4096, 2 * ring_bytes));
+  std::span<std::byte> there(base, ring_bytes), back(base + ring_bytes, ring_bytes);
+  if (!ring::InitializeRing(there, options.mode).ok() ||
+      !ring::InitializeRing(back, options.mode).ok()) {
+    return 2;
+  }
+  auto out = ring::RingProducer::Attach(there, options);
+  auto peer_in = ring::RingConsumer::Attach(there, options);
+  auto peer_out = ring::RingProducer::Attach(back, options);
+  auto in = ring::RingConsumer::Attach(back, options);
+  std::vector<std::byte> payload(kPayload, std::byte{0x5a});
+  const absl::Time deadline = absl::InfiniteFuture();
+  for (long i = 0; i < n; ++i) {
+    if (!out->Write(payload, deadline).ok()) return 3;
+    auto request = peer_in->Read(deadline);
+    if (!request.ok() || !peer_out->Write(request->payload, deadline).ok()) return 4;
+    peer_in->Release();
+    auto answer = in->Read(deadline);
+    if (!answer.ok()) return 5;
+    std::memcpy(payload.data(), answer->payload.data(), answer->payload.size());
+    in->Release();
+  }
+  std::free(base);
+  return 0;
+}
+
+// A 64-byte request and its 64-byte reply over a link.
+int LinkRoundTrips(long n) {
+  LinkOptions options;
+  options.wait.mode = ring::WaitMode::kSpin;
+  auto pair = Link::CreatePair(options);
+  if (!pair.ok()) return 2;
+  Link& client = pair->first;
+  Link& server = pair->second;
+  std::vector<std::byte> payload(kPayload, std::byte{0x5a});
+  for (long i = 0; i < n; ++i) {
+    if (!client.Send(1, payload).ok()) return 3;
+    auto request = server.Receive(absl::InfinitePast());
+    if (!request.ok() || !server.Reply(request->id, absl::OkStatus(), request->data).ok()) {
+      return 4;
+    }
+    auto reply = client.Receive(absl::InfinitePast());
+    if (!reply.ok() || !reply->status.ok()) return 5;
+  }
+  return 0;
+}
+
+// EchoStub::SayAsync with 64 bytes of text; the server's end echoes the call's bytes back
+// (a Say response has the request's layout), so this counts the client's side of a stub
+// call: serializing, the channel, parsing the response.
+int StubClientRoundTrips(long n) {
+  LinkOptions options;
+  options.wait.mode = ring::WaitMode::kSpin;
+  auto pair = Link::CreatePair(options);
+  if (!pair.ok()) return 2;
+  Link& server = pair->second;
+  auto channel = std::make_shared<rpc::LinkChannel>(std::move(pair->first));
+  examples::echo::EchoStub stub(channel);
+  examples::echo::EchoRequest request;
+  request.set_text(std::string(kPayload, 'x'));
+  examples::echo::EchoResponse response;
+  int failed = 0;
+  for (long i = 0; i < n; ++i) {
+    stub.SayAsync(request, &response, nullptr, [&failed](absl::Status s) { failed += !s.ok(); });
+    auto call = server.Receive(absl::InfinitePast());
+    if (!call.ok() || !server.Reply(call->id, absl::OkStatus(), call->data).ok()) return 4;
+    if (channel->Drain(absl::InfiniteFuture()) != 0 || failed > 0) return 5;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace syslink
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: instructions_driver <ring|link|stub-client> <round trips>\n");
+    return 1;
+  }
+  long n = std::atol(argv[2]);
+  std::string layer = argv[1];
+  if (layer == "ring") return syslink::RingRoundTrips(n);
+  if (layer == "link") return syslink::LinkRoundTrips(n);
+  if (layer == "stub-client") return syslink::StubClientRoundTrips(n);
+  return 1;
+}
