@@ -1,25 +1,28 @@
-// Runs N round trips of one layer in one process, for counting instructions under
-// callgrind: both sides are threads of this process and wait in blocking mode, so no
-// instruction is spent spinning and what is counted is the software of the path.
+// Runs N 64-byte round trips of one layer, both sides in one thread, for counting
+// instructions under callgrind (tools/count-instructions). Each side finds the other's
+// message already there, so nothing waits or spins: what is counted is the software of
+// the hot path alone.
 //
 //   instructions_driver <ring|link|stub-client> <round trips>
+//
+//   ring         a record there and back over two rings (producer, consumer, release)
+//   link         Link::Send, Receive and Reply, and Receive of the reply
+//   stub-client  EchoStub::SayAsync and LinkChannel::Drain, the server's end echoing the
+//                call's bytes with Link::Reply: the client's side of a stub call
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "examples/echo/echo.syslink.h"
-#include "examples/echo/echo_server.h"
 #include "ring/ring_consumer.h"
 #include "ring/ring_control.h"
 #include "ring/ring_producer.h"
 #include "rpc/link_channel.h"
-#include "rpc/server.h"
 #include "syslink/link.h"
 
 namespace syslink {
@@ -113,8 +116,20 @@ int main(int argc, char** argv) {
   }
   long n = std::atol(argv[2]);
   std::string layer = argv[1];
-  if (layer == "ring") return syslink::RingRoundTrips(n);
-  if (layer == "link") return syslink::LinkRoundTrips(n);
-  if (layer == "stub-client") return syslink::StubClientRoundTrips(n);
-  return 1;
+  int failed_step;
+  if (layer == "ring") {
+    failed_step = syslink::RingRoundTrips(n);
+  } else if (layer == "link") {
+    failed_step = syslink::LinkRoundTrips(n);
+  } else if (layer == "stub-client") {
+    failed_step = syslink::StubClientRoundTrips(n);
+  } else {
+    std::fprintf(stderr, "instructions_driver: unknown layer '%s'\n", layer.c_str());
+    return 1;
+  }
+  if (failed_step != 0) {
+    std::fprintf(stderr, "instructions_driver: %s failed at step %d\n", layer.c_str(),
+                 failed_step);
+  }
+  return failed_step;
 }
