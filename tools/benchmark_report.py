@@ -85,6 +85,15 @@ def plot(results, png):
     fig.savefig(png, dpi=110)
 
 
+INSTRUCTIONS_INTRO = [
+    "## Instructions per round trip (tools/count-instructions)",
+    "",
+    "The software of each layer's hot path, counted by callgrind with both sides of a",
+    "64-byte round trip in one thread: no waiting, no cache-line transfers. Unlike the",
+    "times above, these counts are the same on every run of the same build.",
+]
+
+
 def main():
     results_dir, markdown, png = sys.argv[1:4]
     results, context = {}, {}
@@ -124,6 +133,11 @@ def main():
             shown = name.replace("/real_time", "").replace("/iterations:2", "")
             lines.append(f"| `{shown}` | {nanos(run):,.0f} ns | {rate} |")
         lines.append("")
+    instructions = os.path.join(results_dir, "instructions.txt")
+    if os.path.exists(instructions):
+        with open(instructions) as f:
+            counted = [line.rstrip() for line in f if line.strip()]
+        lines += INSTRUCTIONS_INTRO + ["", "```"] + counted + ["```", ""]
     with open(markdown, "w") as f:
         f.write("\n".join(lines))
     plot(results, png)
