@@ -54,6 +54,45 @@ TEST(LinkTest, RequestAndReply) {
   EXPECT_EQ(reply->DataAsString(), "pong");
 }
 
+// A reply may carry the request's own bytes (an echo). When the reply must wait for ring
+// space, the end hands the request's record back to the peer first, so it must copy the
+// bytes aside before: here the peer overwrites that very record while the reply waits.
+TEST(LinkTest, EchoThatWaitsForSpaceKeepsTheRequestBytes) {
+  LinkOptions options;
+  options.ring_capacity = 4096;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  auto& [client, server] = *pair;
+  const std::string asked(1000, 'a');
+  absl::StatusOr<uint64_t> id = client.Send(1, AsBytes(asked));  // ring bytes [0, 1056)
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<Message> request = server.Receive(Soon());
+  ASSERT_TRUE(request.ok()) << request.status();
+  // Fill the server's outbound ring without waiting (a Send that does not wait keeps the
+  // request's record): the echo of 1,000 bytes no longer fits.
+  const std::string filler(1000, 'f');
+  int sent = 0;
+  while (server.Send(2, AsBytes(filler), {}, absl::InfinitePast()).ok()) ++sent;
+  ASSERT_EQ(sent, 3);
+  absl::Status echoed;
+  std::thread replier([&] { echoed = server.Reply(request->id, absl::OkStatus(), request->data); });
+  // Up to the end of the server's inbound ring, then a record at 0, over the request: it
+  // fits only once the waiting reply has handed the request's record back.
+  ASSERT_TRUE(client.Send(3, AsBytes(std::string(4096 - 1056 - 56, 'x'))).ok());
+  ASSERT_TRUE(client.Send(4, AsBytes(std::string(1000, 'z')), {}, Soon()).ok());
+  std::string answer;
+  while (answer.empty()) {  // the server's three requests, then the echo
+    absl::StatusOr<Message> message = client.Receive(Soon());
+    ASSERT_TRUE(message.ok()) << message.status();
+    if (message->kind == MessageKind::kReply && message->id == *id) {
+      answer = message->DataAsString();
+    }
+  }
+  replier.join();
+  EXPECT_TRUE(echoed.ok()) << echoed;
+  EXPECT_EQ(answer, asked);
+}
+
 TEST(LinkTest, PayloadsWrittenInPlace) {
   auto [client, server] = MakePair();
   absl::StatusOr<uint64_t> id = client.SendInPlace(3, 5, [](std::span<std::byte> out) {

@@ -315,8 +315,10 @@ absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::T
   }
   absl::StatusOr<std::byte*> space = out_.TryReserve(size);
   if (space.ok() && *space == nullptr) {
-    before_wait();
-    ReleaseHeldRecord();
+    if (deadline > absl::Now()) {  // about to wait: hand the held record's space back
+      before_wait();
+      ReleaseHeldRecord();
+    }
     space = ReserveSlow(size, deadline);
   }
   if (!space.ok()) {
