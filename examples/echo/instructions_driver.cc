@@ -61,11 +61,16 @@ int RingRoundTrips(long n) {
   return 0;
 }
 
-// A 64-byte request and its 64-byte reply over a link.
-int LinkRoundTrips(long n) {
+// A link whose ends spin (they never wait here: each finds the other's message there).
+absl::StatusOr<LinkPair> SpinningPair() {
   LinkOptions options;
   options.wait.mode = ring::WaitMode::kSpin;
-  auto pair = Link::CreatePair(options);
+  return Link::CreatePair(options);
+}
+
+// A 64-byte request and its 64-byte reply over a link.
+int LinkRoundTrips(long n) {
+  auto pair = SpinningPair();
   if (!pair.ok()) return 2;
   Link& client = pair->first;
   Link& server = pair->second;
@@ -86,9 +91,7 @@ int LinkRoundTrips(long n) {
 // (a Say response has the request's layout), so this counts the client's side of a stub
 // call: serializing, the channel, parsing the response.
 int StubClientRoundTrips(long n) {
-  LinkOptions options;
-  options.wait.mode = ring::WaitMode::kSpin;
-  auto pair = Link::CreatePair(options);
+  auto pair = SpinningPair();
   if (!pair.ok()) return 2;
   Link& server = pair->second;
   auto channel = std::make_shared<rpc::LinkChannel>(std::move(pair->first));

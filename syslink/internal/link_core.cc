@@ -148,14 +148,6 @@ void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
 
 namespace {
 
-// A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
-// have pointed it at a copy).
-auto CopyOf(const std::span<const std::byte>& data) {
-  return [&data](std::span<std::byte> out) {
-    if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
-  };
-}
-
 void NothingBorrowed() {}
 
 }  // namespace

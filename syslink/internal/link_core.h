@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -116,6 +117,13 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
                                        absl::Time request_deadline, BeforeWait before_wait);
   absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
                          PayloadWriter fill, ReplyDma dma, BeforeWait before_wait);
+  // A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
+  // have pointed it at a copy).
+  static auto CopyOf(const std::span<const std::byte>& data) {
+    return [&data](std::span<std::byte> out) {
+      if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+    };
+  }
   // `data`, or a copy of it in `storage` if it lies in the held inbound record.
   std::span<const std::byte> Stable(std::span<const std::byte> data,
                                     std::vector<std::byte>& storage) const;

@@ -267,12 +267,9 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
   // The deadline bounds the wait for ring space; the wait for the reply is this call's to
   // enforce, so the request is registered without one.
   std::vector<std::byte> storage;
-  absl::StatusOr<uint64_t> id = SendRequest(
-      command, data.size(),
-      [&data](std::span<std::byte> out) {
-        if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
-      },
-      std::move(loan), deadline, absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
+  absl::StatusOr<uint64_t> id =
+      SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline,
+                  absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
   if (!id.ok()) return id.status();
   ReleaseHeldRecord();  // the message Receive() or Call() returned before is done with
   while (true) {
