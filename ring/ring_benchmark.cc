@@ -6,6 +6,8 @@
 // Round trips (one 64-byte record each way, the peer echoes it):
 //   BM_CacheLineFloor     both processes spin on one shared cache line
 //   BM_LineEachWay        a 64-byte line each way (56-byte message + sequence number)
+//   BM_StampedSlotFloor   one stamped 64-byte slot per message, round a 64 KiB ring
+//   BM_BareRingFloor      syslink's ring layout (72-byte records, two indexes), unchecked
 //   BM_FutexFloor         both processes sleep in FUTEX_WAIT and wake each other
 //   BM_RingRoundTrip/...  a ring each way, in spin, hybrid and blocking mode
 // Throughput (64-byte records one way, published and released in batches of 32):
@@ -19,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "ring/bench/minimal_rings.h"
 #include "ring/bench/ping_pong.h"
 #include "ring/wait_mode.h"
 #include "tests/support/benchmark_summary.h"
@@ -47,6 +50,14 @@ void BM_LineEachWay(benchmark::State& state) {
   RunRoundTrips(state, *StartLineExchangeEcho());
 }
 BENCHMARK(BM_LineEachWay)->UseRealTime();
+
+void BM_StampedSlotFloor(benchmark::State& state) {
+  RunRoundTrips(state, *StartStampedSlotEcho());
+}
+BENCHMARK(BM_StampedSlotFloor)->UseRealTime();
+
+void BM_BareRingFloor(benchmark::State& state) { RunRoundTrips(state, *StartBareRingEcho()); }
+BENCHMARK(BM_BareRingFloor)->UseRealTime();
 
 void BM_FutexFloor(benchmark::State& state) { RunRoundTrips(state, *StartFutexEcho()); }
 BENCHMARK(BM_FutexFloor)->UseRealTime();
@@ -81,9 +92,14 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   double line = medians.NanosPerIteration("BM_CacheLineFloor/real_time");
   double futex = medians.NanosPerIteration("BM_FutexFloor/real_time");
   double each_way = medians.NanosPerIteration("BM_LineEachWay/real_time");
+  double slots = medians.NanosPerIteration("BM_StampedSlotFloor/real_time");
+  double bare = medians.NanosPerIteration("BM_BareRingFloor/real_time");
+  auto over_line = [&](double ns) { return line > 0 ? ns / line : 0; };
   std::printf("\nfloors: cache-line round trip %.0f ns, one line each way %.0f ns (%.2fx), "
+              "stamped slots %.0f ns (%.2fx), bare ring %.0f ns (%.2fx), "
               "futex round trip %.0f ns (a cross-CPU wake-up is about %.0f us)\n",
-              line, each_way, line > 0 ? each_way / line : 0, futex, futex / 2 / 1000);
+              line, each_way, over_line(each_way), slots, over_line(slots), bare,
+              over_line(bare), futex, futex / 2 / 1000);
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking}) {
     std::string name = absl::StrCat("BM_RingRoundTrip/", WaitModeName(mode), "/real_time");
     double rtt = medians.NanosPerIteration(name);
@@ -94,8 +110,10 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
       std::printf("ring rtt %s: %.0f ns = %.2fx floor (futex ping-pong)\n", mode_name.c_str(),
                   rtt, rtt / floor);
     } else {
-      std::printf("ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way\n",
-                  mode_name.c_str(), rtt, rtt / floor, each_way > 0 ? rtt / each_way : 0);
+      std::printf("ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way, "
+                  "%.2fx stamped slots, %.2fx bare ring\n",
+                  mode_name.c_str(), rtt, rtt / floor, each_way > 0 ? rtt / each_way : 0,
+                  slots > 0 ? rtt / slots : 0, bare > 0 ? rtt / bare : 0);
     }
   }
   double fixed = medians.Get("BM_FixedSlotFloor/real_time").items_per_second;

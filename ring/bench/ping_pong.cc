@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/time/clock.h"
+#include "ring/bench/peer.h"
 #include "ring/internal/cpu_relax.h"
 #include "ring/internal/futex.h"
 #include "ring/ring_consumer.h"
@@ -24,34 +25,7 @@ using internal::CpuRelax;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::PinToCpu;
 
-constexpr int kPeerCpu = 1;
 constexpr size_t kRingCapacity = 64 << 10;
-
-// A region the peer maps from the inherited descriptor (regions are not inherited).
-SharedRegion CreateRegion(const char* name, size_t size) {
-  absl::StatusOr<SharedRegion> region = SharedRegion::Create(name, size);
-  if (!region.ok()) {
-    fprintf(stderr, "%s\n", region.status().ToString().c_str());
-    abort();
-  }
-  return *std::move(region);
-}
-
-std::optional<SharedRegion> MapInPeer(const SharedRegion& region) {
-  absl::StatusOr<SharedRegion> mine = SharedRegion::Map(UniqueFd(dup(region.fd())), region.size());
-  if (!mine.ok()) return std::nullopt;
-  return *std::move(mine);
-}
-
-// Spins until `done()`; every few million spins checks that the peer still lives.
-template <typename Done>
-bool SpinWhilePeerLives(Done done, pid_t peer) {
-  for (uint64_t spins = 1;; ++spins) {
-    if (done()) return true;
-    CpuRelax();
-    if (spins % (1 << 22) == 0 && kill(peer, 0) != 0) return false;
-  }
-}
 
 struct alignas(64) SharedWord {
   std::atomic<uint64_t> value;

@@ -1,0 +1,38 @@
+// The least a ring can do: two floors that separate the cost of a ring's memory traffic
+// from the cost of syslink's ring software.
+//
+//   std::unique_ptr<RoundTripper> slots = StartStampedSlotEcho();
+//   std::unique_ptr<RoundTripper> bare = StartBareRingEcho();
+//
+// The cache-line floor (StartCacheLineEcho) bounces one line between the CPUs. A ring
+// cannot: each message goes to the next place in the ring, a line the other CPU last
+// touched a lap ago. These two measure that, with nothing else on top:
+//
+//   stamped slots: 64-byte slots round a 64 KiB ring each way. A message fills one slot,
+//       56 bytes and a sequence number in the same line, and the reader spins on that
+//       number: one line per message, no index. It has no flow control (the echo never
+//       has more than one message in flight), so it is a floor, not a usable ring.
+//   bare ring: syslink's layout without its checks, status or waiting modes. 72-byte
+//       records (an 8-byte header and 64 bytes of payload) packed back to back in 64 KiB,
+//       published by a producer index on its own line and released by a consumer index
+//       on another, as RingProducer and RingConsumer do.
+//
+// Each Start* forks a peer pinned to kPeerCpu that echoes until the RoundTripper is
+// destroyed. Thread safety: one thread at a time. Ownership: the RoundTripper owns its
+// peer process.
+
+#ifndef SYSLINK_RING_BENCH_MINIMAL_RINGS_H_
+#define SYSLINK_RING_BENCH_MINIMAL_RINGS_H_
+
+#include <memory>
+
+#include "ring/bench/ping_pong.h"
+
+namespace syslink::ring::bench {
+
+std::unique_ptr<RoundTripper> StartStampedSlotEcho();
+std::unique_ptr<RoundTripper> StartBareRingEcho();
+
+}  // namespace syslink::ring::bench
+
+#endif  // SYSLINK_RING_BENCH_MINIMAL_RINGS_H_
