@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
+#include "ring/bench/peer.h"
 #include "ring/bench/ping_pong.h"
 #include "ring/internal/cpu_relax.h"
 #include "ring/shared_region.h"
@@ -39,7 +40,6 @@ namespace {
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::PinToCpu;
 
-constexpr int kPeerCpu = 1;
 constexpr size_t kInline = 64;
 constexpr size_t kDmaBytes = 128 * 1024;
 constexpr uint32_t kEcho = 1;
@@ -81,7 +81,7 @@ class LinkServer {
   }
 
   static int Serve(const std::string& token) {
-    PinToCpu(kPeerCpu);
+    ring::bench::BecomePeer();
     absl::StatusOr<Link> end = AdoptEnd(token);
     if (!end.ok()) return 1;
     std::byte one{1};
@@ -177,7 +177,7 @@ void BM_CopyFloor128K(benchmark::State& state) {
     return;
   }
   ChildProcess peer = ChildProcess::Fork([&] {
-    PinToCpu(kPeerCpu);
+    ring::bench::BecomePeer();
     absl::StatusOr<ring::SharedRegion> mine =
         ring::SharedRegion::Map(UniqueFd(dup(region->fd())), sizeof(Shared));
     if (!mine.ok()) return 1;
@@ -211,7 +211,7 @@ void BM_SocketPair128K(benchmark::State& state) {
   }
   UniqueFd ours(fds[0]), theirs(fds[1]);
   ChildProcess peer = ChildProcess::Fork([&] {
-    PinToCpu(kPeerCpu);
+    ring::bench::BecomePeer();
     ours.Reset();
     std::vector<std::byte> copy(kDmaBytes);
     while (true) {

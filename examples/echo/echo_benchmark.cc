@@ -35,6 +35,7 @@
 #include "examples/echo/echo.syslink.h"
 #include "examples/echo/echo_server.h"
 #include "examples/echo/grpc/echo.grpc.pb.h"
+#include "ring/bench/peer.h"
 #include "ring/bench/ping_pong.h"
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
@@ -51,14 +52,13 @@ using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ForkedServer;
 using ::syslink::testing::PinToCpu;
 
-constexpr int kPeerCpu = 1;
 constexpr size_t kBulk = 128 * 1024;
 
 // A syslink echo server in a forked process, and a stub to it.
 struct SyslinkEcho {
   explicit SyslinkEcho(ring::WaitMode mode)
       : server([] { return std::make_unique<EchoServer>(); },
-               {.cpu = kPeerCpu, .link = {.wait = {.mode = mode}}}),
+               {.cpu = ring::bench::kPeerCpu, .link = {.wait = {.mode = mode}}}),
         channel(server.channel()),
         stub(std::make_unique<EchoStub>(channel)) {}
   ~SyslinkEcho() {
@@ -138,7 +138,7 @@ void BM_SocketPair64(benchmark::State& state) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return;
   ChildProcess peer = ChildProcess::Fork([&] {
-    PinToCpu(kPeerCpu);
+    ring::bench::BecomePeer();
     close(fds[0]);
     char buffer[64];
     while (read(fds[1], buffer, 64) == 64 && write(fds[1], buffer, 64) == 64) {
@@ -171,7 +171,7 @@ class GrpcEchoServer final : public grpc::Echo::Service {
 // --grpc-echo-server=ADDRESS. gRPC does not survive fork(), so its server is a program image
 // of its own (posix_spawn), never a forked copy of a process that may use gRPC.
 int ServeGrpc(const std::string& address) {
-  PinToCpu(kPeerCpu);
+  ring::bench::BecomePeer();
   GrpcEchoServer service;
   ::grpc::ServerBuilder builder;
   builder.AddListeningPort(address, ::grpc::InsecureServerCredentials());

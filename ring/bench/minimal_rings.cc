@@ -17,7 +17,6 @@ namespace syslink::ring::bench {
 namespace {
 
 using ::syslink::testing::ChildProcess;
-using ::syslink::testing::PinToCpu;
 
 constexpr size_t kBytesEachWay = 64 << 10;
 
@@ -36,7 +35,7 @@ class Echo final : public RoundTripper {
 
  private:
   int Serve() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     reinterpret_cast<Layout*>(mine->data())->Answer(getppid());

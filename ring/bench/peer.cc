@@ -1,5 +1,7 @@
 #include "ring/bench/peer.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,8 +10,16 @@
 
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
+#include "tests/support/child_process.h"
 
 namespace syslink::ring::bench {
+
+void BecomePeer() {
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);  // the parent died before the signal was armed
+  ::syslink::testing::PinToCpu(kPeerCpu);
+}
 
 SharedRegion CreateRegion(const char* name, size_t size) {
   absl::StatusOr<SharedRegion> region = SharedRegion::Create(name, size);

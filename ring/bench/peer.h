@@ -1,5 +1,5 @@
-// Helpers shared by the round trips and streams in ring/bench/: the shared region a
-// forked peer maps, and the spin that gives up when the peer is gone.
+// Helpers shared by the benchmarks' two-process round trips and streams: the forked peer's
+// set-up, the shared region it maps, and the spin that gives up when the peer is gone.
 //
 // Thread safety: the functions are safe from any thread. Errors: CreateRegion aborts
 // (a benchmark without its region cannot run); MapInPeer returns nullopt.
@@ -21,6 +21,11 @@ namespace syslink::ring::bench {
 
 // The CPU every forked peer pins itself to; the measuring process sits on CPU 0.
 inline constexpr int kPeerCpu = 1;
+
+// The first call in a forked peer: pins it to kPeerCpu and has the kernel kill it when the
+// process that forked it dies (PR_SET_PDEATHSIG), so that a benchmark killed with SIGKILL
+// leaves no peer spinning behind.
+void BecomePeer();
 
 // A sealed region of `size` bytes. Aborts, saying why, if it cannot be made.
 SharedRegion CreateRegion(const char* name, size_t size);

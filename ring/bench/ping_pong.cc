@@ -23,7 +23,6 @@ namespace {
 
 using internal::CpuRelax;
 using ::syslink::testing::ChildProcess;
-using ::syslink::testing::PinToCpu;
 
 constexpr size_t kRingCapacity = 64 << 10;
 
@@ -48,7 +47,7 @@ class CacheLineEcho final : public RoundTripper {
 
  private:
   int Serve() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     auto* line = reinterpret_cast<SharedWord*>(mine->data());
@@ -94,7 +93,7 @@ class LineExchangeEcho final : public RoundTripper {
 
  private:
   int Serve() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     auto* lines = reinterpret_cast<LinePair*>(mine->data());
@@ -139,7 +138,7 @@ class FutexEcho final : public RoundTripper {
 
  private:
   int Serve() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     auto* word = reinterpret_cast<std::atomic<uint32_t>*>(mine->data());
@@ -197,7 +196,7 @@ class RingEcho final : public RoundTripper {
 
  private:
   int Serve() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     absl::StatusOr<RingConsumer> requests = RingConsumer::Attach(RequestRing(*mine), options_);
@@ -253,7 +252,7 @@ class FixedSlotStream final : public RecordSource {
 
  private:
   int Produce() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     auto* ring = reinterpret_cast<FixedSlotRing*>(mine->data());
@@ -305,7 +304,7 @@ class RingStream final : public RecordSource {
 
  private:
   int Produce() {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
     absl::StatusOr<RingProducer> producer = RingProducer::Attach(RequestRing(*mine), options_);
@@ -360,7 +359,7 @@ double HybridIdleConsumerCpuSeconds(absl::Duration idle) {
   struct rusage before, after;
   getrusage(RUSAGE_CHILDREN, &before);
   ChildProcess consumer = ChildProcess::Fork([&] {
-    PinToCpu(kPeerCpu);
+    BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region);
     if (!mine) return 1;
     absl::StatusOr<RingConsumer> ring = RingConsumer::Attach(RequestRing(*mine), options);
