@@ -48,14 +48,33 @@ class Echo final : public RoundTripper {
   uint64_t sequence_ = 0;
 };
 
-// ---- Stamped slots ----
+// ---- One line ----
+
+struct OneLine {
+  alignas(64) std::atomic<uint64_t> value;  // 2n - 1: message n sent; 2n: answered
+
+  bool Exchange(uint64_t n, pid_t peer) {
+    value.store(2 * n - 1, std::memory_order_release);
+    return SpinWhilePeerLives([&] { return value.load(std::memory_order_acquire) == 2 * n; },
+                              peer);
+  }
+  void Answer(pid_t parent) {
+    for (uint64_t n = 1; SpinWhilePeerLives(
+             [&] { return value.load(std::memory_order_acquire) == 2 * n - 1; }, parent);
+         ++n) {
+      value.store(2 * n, std::memory_order_release);
+    }
+  }
+};
+
+// ---- Stamped slots (one slot each way: a line each way) ----
 
 struct alignas(64) Slot {
   std::byte message[56];
   std::atomic<uint64_t> sequence;  // n once message n is in place; 0 in a fresh region
 };
-constexpr uint64_t kSlotsEachWay = kBytesEachWay / sizeof(Slot);
 
+template <uint64_t kSlotsEachWay>
 struct StampedSlots {
   Slot to_peer[kSlotsEachWay];
   Slot to_us[kSlotsEachWay];
@@ -146,8 +165,14 @@ struct BareRings {
 
 }  // namespace
 
+std::unique_ptr<RoundTripper> StartCacheLineEcho() {
+  return std::make_unique<Echo<OneLine>>("pingpong-line");
+}
+std::unique_ptr<RoundTripper> StartLineExchangeEcho() {
+  return std::make_unique<Echo<StampedSlots<1>>>("pingpong-lines");
+}
 std::unique_ptr<RoundTripper> StartStampedSlotEcho() {
-  return std::make_unique<Echo<StampedSlots>>("pingpong-slots");
+  return std::make_unique<Echo<StampedSlots<kBytesEachWay / sizeof(Slot)>>>("pingpong-slots");
 }
 std::unique_ptr<RoundTripper> StartBareRingEcho() {
   return std::make_unique<Echo<BareRings>>("pingpong-bare");

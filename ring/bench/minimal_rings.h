@@ -17,6 +17,9 @@
 //       published by a producer index on its own line and released by a consumer index
 //       on another, as RingProducer and RingConsumer do.
 //
+// The two raw floors declared in ping_pong.h are built here the same way: the cache line
+// is OneLine, and a line each way is a ring of stamped slots with one slot.
+//
 // Each Start* forks a peer pinned to kPeerCpu that echoes until the RoundTripper is
 // destroyed. Thread safety: one thread at a time. Ownership: the RoundTripper owns its
 // peer process.

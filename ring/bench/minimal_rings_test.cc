@@ -15,6 +15,16 @@ void ExpectEchoes(RoundTripper& echo) {
   for (int i = 0; i < kRoundTrips; ++i) ASSERT_TRUE(echo.RoundTrip()) << "round trip " << i;
 }
 
+TEST(MinimalRingsTest, CacheLineEchoes) {
+  testing::PinToCpu(0);
+  ExpectEchoes(*StartCacheLineEcho());
+}
+
+TEST(MinimalRingsTest, LineEachWayEchoes) {
+  testing::PinToCpu(0);
+  ExpectEchoes(*StartLineExchangeEcho());
+}
+
 TEST(MinimalRingsTest, StampedSlotsEchoAcrossLaps) {
   testing::PinToCpu(0);  // the peer spins on the other CPU
   ExpectEchoes(*StartStampedSlotEcho());

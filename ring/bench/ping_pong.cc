@@ -26,93 +26,6 @@ using ::syslink::testing::ChildProcess;
 
 constexpr size_t kRingCapacity = 64 << 10;
 
-struct alignas(64) SharedWord {
-  std::atomic<uint64_t> value;
-};
-
-class CacheLineEcho final : public RoundTripper {
- public:
-  CacheLineEcho()
-      : region_(CreateRegion("pingpong-line", 4096)),
-        peer_(ChildProcess::Fork([this] { return Serve(); })),
-        line_(reinterpret_cast<SharedWord*>(region_.data())) {}
-
-  bool RoundTrip() override {
-    sequence_ += 2;
-    line_->value.store(sequence_ - 1, std::memory_order_release);
-    return SpinWhilePeerLives(
-        [&] { return line_->value.load(std::memory_order_acquire) == sequence_; },
-        peer_.pid());
-  }
-
- private:
-  int Serve() {
-    BecomePeer();
-    std::optional<SharedRegion> mine = MapInPeer(region_);
-    if (!mine) return 1;
-    auto* line = reinterpret_cast<SharedWord*>(mine->data());
-    for (uint64_t expect = 1;; expect += 2) {
-      while (line->value.load(std::memory_order_acquire) != expect) CpuRelax();
-      line->value.store(expect + 1, std::memory_order_release);
-    }
-  }
-
-  SharedRegion region_;
-  ChildProcess peer_;
-  SharedWord* line_;
-  uint64_t sequence_ = 0;
-};
-
-// One line per direction: 56 bytes of message, then the sequence number that publishes it.
-struct alignas(64) MessageLine {
-  std::byte message[56];
-  std::atomic<uint64_t> sequence;
-};
-struct LinePair {
-  MessageLine to_peer;
-  MessageLine to_us;
-};
-
-class LineExchangeEcho final : public RoundTripper {
- public:
-  LineExchangeEcho()
-      : region_(CreateRegion("pingpong-lines", 4096)),
-        peer_(ChildProcess::Fork([this] { return Serve(); })),
-        lines_(reinterpret_cast<LinePair*>(region_.data())) {}
-
-  bool RoundTrip() override {
-    ++sequence_;
-    std::memcpy(lines_->to_peer.message, message_, sizeof(message_));
-    lines_->to_peer.sequence.store(sequence_, std::memory_order_release);
-    bool answered = SpinWhilePeerLives(
-        [&] { return lines_->to_us.sequence.load(std::memory_order_acquire) == sequence_; },
-        peer_.pid());
-    std::memcpy(message_, lines_->to_us.message, sizeof(message_));
-    return answered;
-  }
-
- private:
-  int Serve() {
-    BecomePeer();
-    std::optional<SharedRegion> mine = MapInPeer(region_);
-    if (!mine) return 1;
-    auto* lines = reinterpret_cast<LinePair*>(mine->data());
-    std::byte message[56];
-    for (uint64_t expect = 1;; ++expect) {
-      while (lines->to_peer.sequence.load(std::memory_order_acquire) != expect) CpuRelax();
-      std::memcpy(message, lines->to_peer.message, sizeof(message));
-      std::memcpy(lines->to_us.message, message, sizeof(message));
-      lines->to_us.sequence.store(expect, std::memory_order_release);
-    }
-  }
-
-  SharedRegion region_;
-  ChildProcess peer_;
-  LinePair* lines_;
-  uint64_t sequence_ = 0;
-  std::byte message_[56] = {};
-};
-
 class FutexEcho final : public RoundTripper {
  public:
   static constexpr uint32_t kPeerTurn = 1;
@@ -338,10 +251,6 @@ double CpuSeconds(const struct rusage& usage) {
 
 }  // namespace
 
-std::unique_ptr<RoundTripper> StartCacheLineEcho() { return std::make_unique<CacheLineEcho>(); }
-std::unique_ptr<RoundTripper> StartLineExchangeEcho() {
-  return std::make_unique<LineExchangeEcho>();
-}
 std::unique_ptr<RoundTripper> StartFutexEcho() { return std::make_unique<FutexEcho>(); }
 std::unique_ptr<RoundTripper> StartRingEcho(WaitMode mode, size_t payload_size) {
   return std::make_unique<RingEcho>(mode, payload_size);
