@@ -24,14 +24,20 @@
 //   BM_MountReadDirect             read(2) of the file opened O_DIRECT: every read is one
 //                                  request to the bridge, answered into the reader's buffer
 //   BM_MountSmallFiles             BM_TmpfsSmallFiles through the mount
+//   BM_NullFuseReadCold            BM_MountReadCold through null_fuse, a FUSE filesystem
+//                                  with no server behind it (its reads are answered from a
+//                                  constant buffer): the kernel's FUSE path alone, the
+//                                  floor of a cold read through any FUSE mount here
+//   BM_NullFuseReadDirect          BM_MountReadDirect through null_fuse
 //
 // The client's memfs runs on CPU 1, the client on CPU 0. The mount's processes (syslinkd,
-// memfs, fs_mount) are not pinned. The mount benchmarks are skipped, saying why, where
+// memfs, fs_mount) and null_fuse are not pinned. The mount benchmarks are skipped, saying why, where
 // FUSE cannot be mounted. It ends with summary lines: medians of 3 runs,
 // as ratios between results of this run.
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +48,7 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <utility>
 #include <string>
 #include <vector>
@@ -59,6 +66,7 @@
 namespace syslink::examples::fs {
 namespace {
 
+using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ForkedServer;
 
 constexpr int kServerCpu = 1;
@@ -320,11 +328,77 @@ void BM_MountSmallFiles(benchmark::State& state) {
   if (std::string path = MountPath(state, "small"); !path.empty()) SmallFiles(state, path);
 }
 
+// --- Through null_fuse: the same reads with no server behind the mount -------------------
+
+// null_fuse serving a 1 GiB file at a fresh directory until the benchmark exits.
+class NullFuse {
+ public:
+  // Null (and `why`) where it cannot be mounted.
+  static NullFuse* Get(std::string* why) {
+    static std::string* reason = new std::string(MountUnavailableReason());
+    static std::unique_ptr<NullFuse> mount = []() -> std::unique_ptr<NullFuse> {
+      if (!reason->empty()) return nullptr;
+      std::unique_ptr<NullFuse> mount(new NullFuse);
+      if (absl::Status s = mount->Start(); !s.ok()) {
+        *reason = s.ToString();
+        return nullptr;
+      }
+      return mount;
+    }();
+    *why = *reason;
+    return mount.get();
+  }
+
+  ~NullFuse() {
+    if (server_.has_value()) {
+      server_->Kill(SIGTERM);  // it unmounts
+      (void)server_->WaitFor(absl::Seconds(20));
+    }
+    if (!mountpoint_.empty() && ForceUnmount(mountpoint_)) rmdir(mountpoint_.c_str());
+    if (!parent_.empty()) rmdir(parent_.c_str());
+  }
+
+  std::string FilePath() const { return mountpoint_ + "/file"; }
+
+ private:
+  absl::Status Start() {
+    char parent[] = "/tmp/sl-null-fuse-XXXXXX";
+    if (mkdtemp(parent) == nullptr) return absl::InternalError("mkdtemp failed");
+    parent_ = parent;
+    if (mkdir((parent_ + "/mnt").c_str(), 0755) != 0) return absl::InternalError("mkdir failed");
+    mountpoint_ = parent_ + "/mnt";
+    absl::StatusOr<ChildProcess> server =
+        StartMountDaemon({RunfilesPath("examples/fs/bench/null_fuse"),
+                          absl::StrCat("--size=", kFileSize), mountpoint_},
+                         mountpoint_, parent_ + "/null_fuse.log");
+    if (!server.ok()) return server.status();
+    server_.emplace(*std::move(server));
+    return absl::OkStatus();
+  }
+
+  std::string parent_;
+  std::string mountpoint_;
+  std::optional<ChildProcess> server_;
+};
+
+void BM_NullFuseRead(benchmark::State& state, Cache cache) {
+  std::string why;
+  if (NullFuse* mount = NullFuse::Get(&why); mount != nullptr) {
+    ReadBigFile(state, mount->FilePath(), cache);
+  } else {
+    Fail(state, "no null_fuse mount: " + why);
+  }
+}
+void BM_NullFuseReadCold(benchmark::State& state) { BM_NullFuseRead(state, Cache::kDrop); }
+void BM_NullFuseReadDirect(benchmark::State& state) { BM_NullFuseRead(state, Cache::kBypass); }
+
 BENCHMARK(BM_MountWrite)->Apply(BigFile);
 BENCHMARK(BM_MountReadCold)->Apply(BigFile);
 BENCHMARK(BM_MountReadCached)->Apply(BigFile);
 BENCHMARK(BM_MountReadDirect)->Apply(BigFile);
 BENCHMARK(BM_MountSmallFiles)->UseRealTime();
+BENCHMARK(BM_NullFuseReadCold)->Apply(BigFile);
+BENCHMARK(BM_NullFuseReadDirect)->Apply(BigFile);
 
 void PrintSummary(const testing::BenchmarkMedians& m) {
   // Benchmarks' full names: BM_TmpfsWrite/iterations:2/real_time, BM_TmpfsSmallFiles/real_time.
@@ -353,6 +427,8 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
         {"BM_MountReadCold", "mount read, cold (from the server)", false},
         {"BM_MountReadCached", "mount read, cached (the page cache)", false},
         {"BM_MountReadDirect", "mount read, O_DIRECT (from the server)", false},
+        {"BM_NullFuseReadCold", "null FUSE mount read, cold (no server)", false},
+        {"BM_NullFuseReadDirect", "null FUSE mount read, O_DIRECT (no server)", false},
     };
     for (const auto& bulk : kBulk) {
       double measured = gbps(bulk.benchmark);
@@ -367,6 +443,23 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
       std::printf("fs mount read, cold: %.2fx tmpfs write of a new file (the cost of filling "
                   "new pages)\n",
                   cold / tmpfs_write);
+    }
+    // The same reads with no server behind the mount: what the kernel's FUSE path leaves
+    // for any server, and how much of it this one's mount gets.
+    const struct {
+      const char* mount;
+      const char* null;
+      const char* label;
+    } kAgainstNull[] = {
+        {"BM_MountReadCold", "BM_NullFuseReadCold", "cold"},
+        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "O_DIRECT"},
+    };
+    for (const auto& pair : kAgainstNull) {
+      double measured = gbps(pair.mount);
+      double floor = gbps(pair.null);
+      if (measured == 0 || floor == 0) continue;
+      std::printf("fs mount read, %s: %.2fx the null FUSE mount (no server)\n", pair.label,
+                  measured / floor);
     }
   }
   if (rate("BM_TmpfsSmallFiles") > 0) {

@@ -78,6 +78,13 @@ std::string ReadAll(int fd) {
   return text;
 }
 
+std::string FileText(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 // Whether `pid` (a child of ours) has ended, without reaping it.
 bool HasEnded(pid_t pid) {
   siginfo_t info{};
@@ -171,6 +178,21 @@ ToolRun RunShell(const std::string& command, absl::Duration timeout) {
   return RunTool({"/bin/sh", "-c", command}, timeout);
 }
 
+absl::StatusOr<ChildProcess> StartMountDaemon(std::vector<std::string> argv,
+                                              const std::string& mountpoint,
+                                              const std::string& log) {
+  ChildProcess daemon = SpawnDaemon(argv, log);
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (!IsMounted(mountpoint)) {
+    if (HasEnded(daemon.pid()) || absl::Now() > give_up) {
+      return absl::UnavailableError(absl::StrCat(argv[0], " did not mount ", mountpoint, ": ",
+                                                 absl::StrJoin(argv, " "), "\n", FileText(log)));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return daemon;
+}
+
 absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::Start(
     std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
     absl::Duration watchdog) {
@@ -206,18 +228,11 @@ absl::Status MountedMemfs::StartMount(const std::vector<std::string>& mount_args
                                    absl::StrCat("--name=", kServiceName), "--foreground"};
   argv.insert(argv.end(), mount_args.begin(), mount_args.end());
   argv.push_back(mountpoint_);
-  {
-    std::lock_guard<std::mutex> lock(watchdog_mutex_);
-    mount_.emplace(SpawnDaemon(argv, scratch_.path() + "/fs_mount.log"));
-  }
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  while (!IsMounted(mountpoint_)) {
-    if (HasEnded(mount_->pid()) || absl::Now() > give_up) {
-      return absl::UnavailableError(absl::StrCat("fs_mount did not mount ", mountpoint_, ": ",
-                                                 absl::StrJoin(argv, " "), "\n", MountLog()));
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  absl::StatusOr<ChildProcess> mount =
+      StartMountDaemon(argv, mountpoint_, scratch_.path() + "/fs_mount.log");
+  if (!mount.ok()) return mount.status();
+  std::lock_guard<std::mutex> lock(watchdog_mutex_);
+  mount_.emplace(*std::move(mount));
   return absl::OkStatus();
 }
 
@@ -269,11 +284,6 @@ std::string MountedMemfs::StopMount() {
   return how;
 }
 
-std::string MountedMemfs::MountLog() const {
-  std::ifstream log(scratch_.path() + "/fs_mount.log");
-  std::stringstream text;
-  text << log.rdbuf();
-  return text.str();
-}
+std::string MountedMemfs::MountLog() const { return FileText(scratch_.path() + "/fs_mount.log"); }
 
 }  // namespace syslink::examples::fs

@@ -53,6 +53,14 @@ bool IsMounted(const std::string& path);
 // root). Returns whether nothing is mounted there afterwards.
 bool ForceUnmount(const std::string& path);
 
+// Runs `argv` (argv[0] a path): a FUSE server that mounts at `mountpoint` in the
+// foreground and unmounts on SIGTERM, with its stderr appended to `log`. Returns once
+// `mountpoint` is mounted; an error, with the log, if the server ended first or 20 s passed.
+// The server gets SIGTERM when the calling thread ends; a ChildProcess destroyed while it
+// runs kills it with SIGKILL, which leaves the mount for ForceUnmount.
+[[nodiscard]] absl::StatusOr<syslink::testing::ChildProcess> StartMountDaemon(
+    std::vector<std::string> argv, const std::string& mountpoint, const std::string& log);
+
 struct ToolRun {
   std::string how;  // ChildProcess's words: "exited 0", "killed by signal 9"
   std::string out;
