@@ -29,9 +29,14 @@
 //                                  constant buffer): the kernel's FUSE path alone, the
 //                                  floor of a cold read through any FUSE mount here
 //   BM_NullFuseReadDirect          BM_MountReadDirect through null_fuse
+//   BM_NullFuseBesideRead{Cold,Direct}
+//                                  the same with null_fuse pinned to the reader's CPU:
+//                                  no request then wakes the other vCPU, which on this VM
+//                                  can matter more than any work the server does
 //
 // The client's memfs runs on CPU 1, the client on CPU 0. The mount's processes (syslinkd,
-// memfs, fs_mount) and null_fuse are not pinned. The mount benchmarks are skipped, saying why, where
+// memfs, fs_mount) and null_fuse (but for BM_NullFuseBeside*) are not pinned: the scheduler
+// places them, as it would. The mount benchmarks are skipped, saying why, where
 // FUSE cannot be mounted. It ends with summary lines: medians of 3 runs,
 // as ratios between results of this run.
 
@@ -268,6 +273,21 @@ BENCHMARK(BM_ClientSmallFiles)->UseRealTime();
 
 // --- Through a FUSE mount of another memfs ------------------------------------------------
 
+// What `start()` returns, run with this process unpinned: the processes it starts inherit
+// this one's CPU, and should run on every CPU, as they would.
+template <typename Start>
+auto Unpinned(Start start) {
+  cpu_set_t pinned;
+  sched_getaffinity(0, sizeof(pinned), &pinned);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+  sched_setaffinity(0, sizeof(all), &all);
+  auto started = start();
+  sched_setaffinity(0, sizeof(pinned), &pinned);
+  return started;
+}
+
 // syslinkd, memfs and fs_mount, started on first use; null (and `why`) where FUSE cannot
 // be mounted here.
 MountedMemfs* Mount(std::string* why) {
@@ -275,16 +295,8 @@ MountedMemfs* Mount(std::string* why) {
   // Destroyed when the benchmark exits, which unmounts and stops the processes.
   static std::unique_ptr<MountedMemfs> mount = []() -> std::unique_ptr<MountedMemfs> {
     if (!reason->empty()) return nullptr;
-    // The processes inherit this one's CPU: let them run on every CPU, as they would.
-    cpu_set_t pinned;
-    sched_getaffinity(0, sizeof(pinned), &pinned);
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
-    sched_setaffinity(0, sizeof(all), &all);
-    absl::StatusOr<std::unique_ptr<MountedMemfs>> started =
-        MountedMemfs::Start({}, {"--size", "2G"}, absl::Hours(2));
-    sched_setaffinity(0, sizeof(pinned), &pinned);
+    absl::StatusOr<std::unique_ptr<MountedMemfs>> started = Unpinned(
+        [] { return MountedMemfs::Start({}, {"--size", "2G"}, absl::Hours(2)); });
     if (!started.ok()) {
       *reason = started.status().ToString();
       return nullptr;
@@ -333,19 +345,31 @@ void BM_MountSmallFiles(benchmark::State& state) {
 // null_fuse serving a 1 GiB file at a fresh directory until the benchmark exits.
 class NullFuse {
  public:
-  // Null (and `why`) where it cannot be mounted.
-  static NullFuse* Get(std::string* why) {
-    static std::string* reason = new std::string(MountUnavailableReason());
-    static std::unique_ptr<NullFuse> mount = []() -> std::unique_ptr<NullFuse> {
-      if (!reason->empty()) return nullptr;
-      std::unique_ptr<NullFuse> mount(new NullFuse);
-      if (absl::Status s = mount->Start(); !s.ok()) {
-        *reason = s.ToString();
-        return nullptr;
+  enum Placement { kScheduler, kReaderCpu };
+
+  // Null (and `why`) where it cannot be mounted. kScheduler lets null_fuse run on any
+  // CPU, as the mount's processes do; kReaderCpu pins it to the reader's.
+  static NullFuse* Get(Placement placement, std::string* why) {
+    // Destroyed when the benchmark exits, which unmounts and stops null_fuse.
+    static std::unique_ptr<NullFuse> mounts[2];
+    static std::string reasons[2];
+    static bool started[2] = {false, false};
+    std::string& reason = reasons[placement];
+    std::unique_ptr<NullFuse>& mount = mounts[placement];
+    if (!started[placement]) {
+      started[placement] = true;
+      reason = MountUnavailableReason();
+      if (reason.empty()) {
+        mount.reset(new NullFuse);
+        absl::Status s = placement == kReaderCpu ? mount->Start()
+                                                 : Unpinned([&] { return mount->Start(); });
+        if (!s.ok()) {
+          reason = s.ToString();
+          mount.reset();
+        }
       }
-      return mount;
-    }();
-    *why = *reason;
+    }
+    *why = reason;
     return mount.get();
   }
 
@@ -355,7 +379,10 @@ class NullFuse {
       (void)server_->WaitFor(absl::Seconds(20));
     }
     if (!mountpoint_.empty() && ForceUnmount(mountpoint_)) rmdir(mountpoint_.c_str());
-    if (!parent_.empty()) rmdir(parent_.c_str());
+    if (!parent_.empty()) {
+      unlink((parent_ + "/null_fuse.log").c_str());
+      rmdir(parent_.c_str());
+    }
   }
 
   std::string FilePath() const { return mountpoint_ + "/file"; }
@@ -381,16 +408,26 @@ class NullFuse {
   std::optional<ChildProcess> server_;
 };
 
-void BM_NullFuseRead(benchmark::State& state, Cache cache) {
+void BM_NullFuseRead(benchmark::State& state, NullFuse::Placement placement, Cache cache) {
   std::string why;
-  if (NullFuse* mount = NullFuse::Get(&why); mount != nullptr) {
+  if (NullFuse* mount = NullFuse::Get(placement, &why); mount != nullptr) {
     ReadBigFile(state, mount->FilePath(), cache);
   } else {
     Fail(state, "no null_fuse mount: " + why);
   }
 }
-void BM_NullFuseReadCold(benchmark::State& state) { BM_NullFuseRead(state, Cache::kDrop); }
-void BM_NullFuseReadDirect(benchmark::State& state) { BM_NullFuseRead(state, Cache::kBypass); }
+void BM_NullFuseReadCold(benchmark::State& state) {
+  BM_NullFuseRead(state, NullFuse::kScheduler, Cache::kDrop);
+}
+void BM_NullFuseReadDirect(benchmark::State& state) {
+  BM_NullFuseRead(state, NullFuse::kScheduler, Cache::kBypass);
+}
+void BM_NullFuseBesideReadCold(benchmark::State& state) {
+  BM_NullFuseRead(state, NullFuse::kReaderCpu, Cache::kDrop);
+}
+void BM_NullFuseBesideReadDirect(benchmark::State& state) {
+  BM_NullFuseRead(state, NullFuse::kReaderCpu, Cache::kBypass);
+}
 
 BENCHMARK(BM_MountWrite)->Apply(BigFile);
 BENCHMARK(BM_MountReadCold)->Apply(BigFile);
@@ -399,6 +436,8 @@ BENCHMARK(BM_MountReadDirect)->Apply(BigFile);
 BENCHMARK(BM_MountSmallFiles)->UseRealTime();
 BENCHMARK(BM_NullFuseReadCold)->Apply(BigFile);
 BENCHMARK(BM_NullFuseReadDirect)->Apply(BigFile);
+BENCHMARK(BM_NullFuseBesideReadCold)->Apply(BigFile);
+BENCHMARK(BM_NullFuseBesideReadDirect)->Apply(BigFile);
 
 void PrintSummary(const testing::BenchmarkMedians& m) {
   // Benchmarks' full names: BM_TmpfsWrite/iterations:2/real_time, BM_TmpfsSmallFiles/real_time.
@@ -429,6 +468,9 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
         {"BM_MountReadDirect", "mount read, O_DIRECT (from the server)", false},
         {"BM_NullFuseReadCold", "null FUSE mount read, cold (no server)", false},
         {"BM_NullFuseReadDirect", "null FUSE mount read, O_DIRECT (no server)", false},
+        {"BM_NullFuseBesideReadCold", "null FUSE mount on the reader's CPU read, cold", false},
+        {"BM_NullFuseBesideReadDirect", "null FUSE mount on the reader's CPU read, O_DIRECT",
+         false},
     };
     for (const auto& bulk : kBulk) {
       double measured = gbps(bulk.benchmark);
@@ -445,21 +487,25 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
                   cold / tmpfs_write);
     }
     // The same reads with no server behind the mount: what the kernel's FUSE path leaves
-    // for any server, and how much of it this one's mount gets.
+    // for any server, placed by the scheduler and beside the reader.
     const struct {
       const char* mount;
       const char* null;
+      const char* beside;
       const char* label;
     } kAgainstNull[] = {
-        {"BM_MountReadCold", "BM_NullFuseReadCold", "cold"},
-        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "O_DIRECT"},
+        {"BM_MountReadCold", "BM_NullFuseReadCold", "BM_NullFuseBesideReadCold", "cold"},
+        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "BM_NullFuseBesideReadDirect",
+         "O_DIRECT"},
     };
-    for (const auto& pair : kAgainstNull) {
-      double measured = gbps(pair.mount);
-      double floor = gbps(pair.null);
-      if (measured == 0 || floor == 0) continue;
-      std::printf("fs mount read, %s: %.2fx the null FUSE mount (no server)\n", pair.label,
-                  measured / floor);
+    for (const auto& row : kAgainstNull) {
+      double measured = gbps(row.mount);
+      double anywhere = gbps(row.null);
+      double beside = gbps(row.beside);
+      if (measured == 0 || anywhere == 0 || beside == 0) continue;
+      std::printf("fs mount read, %s: %.2fx the null FUSE mount (no server), %.2fx it on the "
+                  "reader's CPU\n",
+                  row.label, measured / anywhere, measured / beside);
     }
   }
   if (rate("BM_TmpfsSmallFiles") > 0) {
