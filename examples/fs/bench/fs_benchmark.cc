@@ -8,8 +8,10 @@
 //   BM_ClientWrite                 the same file written to memfs in a forked process through
 //                                  FsClient::WriteFully, 128 KiB per call (the bytes are
 //                                  copied into a DMA buffer, as write(2) copies them)
-//   BM_ClientRead                  read back through FsClient::ReadFully into a buffer of the
-//                                  caller's, as read(2) does
+//   BM_ClientRead                  read back through a FileReader into a buffer of the
+//                                  caller's, as read(2) does: two 128 KiB reads in flight,
+//                                  so memfs fills the next while the client copies this one
+//   BM_ClientReadOneAtATime        the same through FsClient::ReadFully, one call at a time
 //   BM_ClientReadInPlace           read back through FsClient::Read, each 128 KiB summed in
 //                                  place in the server's DMA buffer (no copy on the client)
 //   BM_TmpfsSmallFiles             open(O_CREAT|O_EXCL) + close, stat, unlink of one file
@@ -61,6 +63,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
+#include "examples/fs/file_reader.h"
 #include "examples/fs/fs_client.h"
 #include "examples/fs/fuse/mount_testing.h"
 #include "examples/fs/memfs_service.h"
@@ -216,6 +219,25 @@ void BM_ClientRead(benchmark::State& state) {
   std::vector<std::byte> buffer(kChunk);
   for (auto _ : state) {
     WithBigFile(state, O_RDONLY | O_CREAT, [&](FsClient& fs, uint64_t ino, uint64_t fh) {
+      FileReader reader(&fs, ino, fh);
+      size_t total = 0;
+      for (;;) {
+        absl::StatusOr<size_t> n = reader.Read(buffer);
+        if (!n.ok()) return Fail(state, n.status().ToString());
+        total += *n;
+        if (*n < kChunk) break;
+      }
+      if (total != kFileSize) Fail(state, "short file (run BM_ClientWrite first)");
+      benchmark::DoNotOptimize(buffer.data());
+    });
+  }
+  state.SetBytesProcessed(state.iterations() * kFileSize);
+}
+
+void BM_ClientReadOneAtATime(benchmark::State& state) {
+  std::vector<std::byte> buffer(kChunk);
+  for (auto _ : state) {
+    WithBigFile(state, O_RDONLY | O_CREAT, [&](FsClient& fs, uint64_t ino, uint64_t fh) {
       size_t total = 0;
       for (;;) {
         absl::StatusOr<size_t> n = fs.ReadFully(ino, fh, total, buffer);
@@ -268,6 +290,7 @@ void BM_ClientSmallFiles(benchmark::State& state) {
 
 BENCHMARK(BM_ClientWrite)->Apply(BigFile);
 BENCHMARK(BM_ClientRead)->Apply(BigFile);
+BENCHMARK(BM_ClientReadOneAtATime)->Apply(BigFile);
 BENCHMARK(BM_ClientReadInPlace)->Apply(BigFile);
 BENCHMARK(BM_ClientSmallFiles)->UseRealTime();
 
@@ -461,6 +484,7 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
     } kBulk[] = {
         {"BM_ClientWrite", "client write", true},
         {"BM_ClientRead", "client read", false},
+        {"BM_ClientReadOneAtATime", "client read, one call at a time", false},
         {"BM_ClientReadInPlace", "client read in place", false},
         {"BM_MountWrite", "mount write", true},
         {"BM_MountReadCold", "mount read, cold (from the server)", false},

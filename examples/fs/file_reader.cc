@@ -1,0 +1,94 @@
+#include "examples/fs/file_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "rpc/context.h"
+
+namespace syslink::examples::fs {
+
+struct FileReader::Piece {
+  ReadRequest request;
+  ReadResponse response;
+  rpc::ClientContext context;
+  bool done = false;  // set by the completion, on the thread that drives the channel
+  absl::Status status;
+};
+
+FileReader::FileReader(FsClient* client, uint64_t ino, uint64_t fh, int64_t offset, int depth)
+    : client_(client),
+      ino_(ino),
+      fh_(fh),
+      depth_(static_cast<size_t>(std::max(depth, 1))),
+      next_offset_(offset) {}
+
+FileReader::~FileReader() {
+  for (std::unique_ptr<Piece>& piece : pieces_) (void)Await(*piece);
+}
+
+void FileReader::Send() {
+  auto piece = std::make_unique<Piece>();
+  piece->request.set_ino(ino_);
+  piece->request.set_fh(fh_);
+  piece->request.set_offset(next_offset_);
+  piece->request.set_size(kMaxIoSize);
+  next_offset_ += kMaxIoSize;
+  Piece* raw = piece.get();
+  pieces_.push_back(std::move(piece));
+  client_->stub().ReadAsync(raw->request, &raw->response, &raw->context,
+                            [raw](absl::Status status) {
+                              raw->status = std::move(status);
+                              raw->done = true;
+                            });
+}
+
+absl::StatusOr<std::span<const std::byte>> FileReader::Await(Piece& piece) {
+  while (!piece.done) client_->channel().Drain(absl::InfiniteFuture());
+  if (!piece.status.ok()) return piece.status;
+  if (piece.response.error() != 0) {
+    return ErrnoError(piece.response.error(),
+                      absl::StrFormat("read %d bytes at %d of inode %d", piece.request.size(),
+                                      piece.request.offset(), ino_));
+  }
+  std::span<const std::byte> bytes = std::as_const(piece.context.response_attachment()).data();
+  return bytes.first(std::min<size_t>(bytes.size(), piece.request.size()));
+}
+
+absl::StatusOr<size_t> FileReader::Read(std::span<std::byte> out) {
+  if (!error_.ok()) return error_;
+  size_t filled = 0;
+  while (filled < out.size()) {
+    if (pieces_.empty()) {
+      if (end_sent_) break;
+      Send();
+    }
+    Piece& front = *pieces_.front();
+    absl::StatusOr<std::span<const std::byte>> bytes = Await(front);
+    if (!bytes.ok()) {
+      error_ = bytes.status();
+      return error_;
+    }
+    const bool last = bytes->size() < kMaxIoSize;
+    end_sent_ = end_sent_ || last;
+    // Keep the server busy with the next pieces while this one is copied.
+    while (!end_sent_ && pieces_.size() < depth_) Send();
+    const size_t n = std::min(bytes->size() - front_used_, out.size() - filled);
+    if (n > 0) std::memcpy(out.data() + filled, bytes->data() + front_used_, n);
+    filled += n;
+    front_used_ += n;
+    if (front_used_ < bytes->size()) continue;  // `out` is full
+    pieces_.pop_front();  // gives its buffer back
+    front_used_ = 0;
+    if (last) {  // the end of the file: what was sent past it does not follow on
+      for (std::unique_ptr<Piece>& piece : pieces_) (void)Await(*piece);
+      pieces_.clear();
+      break;
+    }
+  }
+  return filled;
+}
+
+}  // namespace syslink::examples::fs
