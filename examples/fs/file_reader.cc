@@ -1,7 +1,9 @@
 #include "examples/fs/file_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -14,7 +16,7 @@ struct FileReader::Piece {
   ReadRequest request;
   ReadResponse response;
   rpc::ClientContext context;
-  bool done = false;  // set by the completion, on the thread that drives the channel
+  std::atomic<bool> done{false};  // set by the completion
   absl::Status status;
 };
 
@@ -25,11 +27,20 @@ FileReader::FileReader(FsClient* client, uint64_t ino, uint64_t fh, int64_t offs
       depth_(static_cast<size_t>(std::max(depth, 1))),
       next_offset_(offset) {}
 
-FileReader::~FileReader() {
+FileReader::~FileReader() { DropAll(); }
+
+void FileReader::DropAll() {
+  for (std::unique_ptr<Piece>& piece : pieces_) piece->context.TryCancel();
   for (std::unique_ptr<Piece>& piece : pieces_) (void)Await(*piece);
+  pieces_.clear();
+  front_used_ = 0;
 }
 
 void FileReader::Send() {
+  if (next_offset_ > std::numeric_limits<int64_t>::max() - int64_t{kMaxIoSize}) {
+    end_seen_ = true;  // no file reaches past the largest offset
+    return;
+  }
   auto piece = std::make_unique<Piece>();
   piece->request.set_ino(ino_);
   piece->request.set_fh(fh_);
@@ -41,12 +52,14 @@ void FileReader::Send() {
   client_->stub().ReadAsync(raw->request, &raw->response, &raw->context,
                             [raw](absl::Status status) {
                               raw->status = std::move(status);
-                              raw->done = true;
+                              raw->done.store(true, std::memory_order_release);
                             });
 }
 
 absl::StatusOr<std::span<const std::byte>> FileReader::Await(Piece& piece) {
-  while (!piece.done) client_->channel().Drain(absl::InfiniteFuture());
+  while (!piece.done.load(std::memory_order_acquire)) {
+    client_->channel().Drain(absl::InfiniteFuture());
+  }
   if (!piece.status.ok()) return piece.status;
   if (piece.response.error() != 0) {
     return ErrnoError(piece.response.error(),
@@ -62,19 +75,21 @@ absl::StatusOr<size_t> FileReader::Read(std::span<std::byte> out) {
   size_t filled = 0;
   while (filled < out.size()) {
     if (pieces_.empty()) {
-      if (end_sent_) break;
-      Send();
+      if (!end_seen_) Send();
+      if (pieces_.empty()) break;  // at the end
     }
     Piece& front = *pieces_.front();
     absl::StatusOr<std::span<const std::byte>> bytes = Await(front);
     if (!bytes.ok()) {
       error_ = bytes.status();
+      DropAll();
+      if (filled > 0) break;  // the caller gets these bytes now, the error next time
       return error_;
     }
     const bool last = bytes->size() < kMaxIoSize;
-    end_sent_ = end_sent_ || last;
+    end_seen_ = end_seen_ || last;
     // Keep the server busy with the next pieces while this one is copied.
-    while (!end_sent_ && pieces_.size() < depth_) Send();
+    while (!end_seen_ && pieces_.size() < depth_) Send();
     const size_t n = std::min(bytes->size() - front_used_, out.size() - filled);
     if (n > 0) std::memcpy(out.data() + filled, bytes->data() + front_used_, n);
     filled += n;
@@ -83,8 +98,7 @@ absl::StatusOr<size_t> FileReader::Read(std::span<std::byte> out) {
     pieces_.pop_front();  // gives its buffer back
     front_used_ = 0;
     if (last) {  // the end of the file: what was sent past it does not follow on
-      for (std::unique_ptr<Piece>& piece : pieces_) (void)Await(*piece);
-      pieces_.clear();
+      DropAll();
       break;
     }
   }

@@ -1,6 +1,6 @@
 // FileReader on every transport: whole files of every size around the 128 KiB piece,
-// buffers smaller and larger than a piece, reads in flight of depth 1 to 4, the end of
-// the file, errors, and a server gone with reads in flight.
+// buffers smaller and larger than a piece, depths 0 to 4, the end of the file, errors
+// (and the bytes before one), and a server gone with pieces outstanding.
 
 #include <fcntl.h>
 
@@ -76,6 +76,58 @@ TEST_P(MemFsTest, FileReaderStartsAtTheOffsetGiven) {
     EXPECT_EQ(ReadAll(reader, 4096), contents.substr(300));
   }
   EXPECT_TRUE(fs().Release(ino, fh).ok());
+}
+
+TEST_P(MemFsTest, FileReaderFromTheEndOrPastItReadsNothing) {
+  const std::string contents = Pattern(kMaxIoSize + 10);
+  uint64_t ino = MakeFile(kRootIno, "f", contents).ino();
+  uint64_t fh = Ok(fs().Open(ino, O_RDONLY));
+  for (int64_t offset : {int64_t{kMaxIoSize} + 10, int64_t{5} * kMaxIoSize}) {
+    FileReader reader(&fs(), ino, fh, offset);
+    std::vector<std::byte> buffer(100);
+    EXPECT_EQ(Ok(reader.Read(buffer)), 0u) << "from " << offset;
+  }
+  EXPECT_TRUE(fs().Release(ino, fh).ok());
+}
+
+TEST_P(MemFsTest, FileReaderOfDepthZeroReadsAsDepthOne) {
+  const std::string contents = Pattern(2 * kMaxIoSize + 3);
+  uint64_t ino = MakeFile(kRootIno, "f", contents).ino();
+  uint64_t fh = Ok(fs().Open(ino, O_RDONLY));
+  {
+    FileReader reader(&fs(), ino, fh, 0, /*depth=*/0);
+    EXPECT_EQ(ReadAll(reader, kMaxIoSize), contents);
+  }
+  EXPECT_TRUE(fs().Release(ino, fh).ok());
+}
+
+TEST_P(MemFsTest, FileReaderIntoAnEmptyBufferReturnsZeroAndGoesOn) {
+  const std::string contents = Pattern(1000);
+  uint64_t ino = MakeFile(kRootIno, "f", contents).ino();
+  uint64_t fh = Ok(fs().Open(ino, O_RDONLY));
+  {
+    FileReader reader(&fs(), ino, fh);
+    EXPECT_EQ(Ok(reader.Read({})), 0u);
+    EXPECT_EQ(ReadAll(reader, 4096), contents);
+  }
+  EXPECT_TRUE(fs().Release(ino, fh).ok());
+}
+
+TEST_P(MemFsTest, FileReaderReturnsTheBytesBeforeAnErrorThenTheError) {
+  if (GetParam() == Transport::kLinkWorkers) {
+    GTEST_SKIP() << "a worker pool may answer the Release before the read sent ahead of it";
+  }
+  uint64_t ino = MakeFile(kRootIno, "f", Pattern(4 * kMaxIoSize)).ino();
+  uint64_t fh = Ok(fs().Open(ino, O_RDONLY));
+  FileReader reader(&fs(), ino, fh);
+  std::vector<std::byte> buffer(2 * kMaxIoSize);
+  // The first piece; the second is sent ahead, and answered before the Release.
+  EXPECT_EQ(Ok(reader.Read(std::span(buffer).first(kMaxIoSize))), kMaxIoSize);
+  ASSERT_TRUE(fs().Release(ino, fh).ok());
+  // The second piece comes back whole; the third, sent after the Release, fails.
+  EXPECT_EQ(Ok(reader.Read(buffer)), kMaxIoSize);
+  EXPECT_EQ(Errno(reader.Read(buffer)), "EBADF");
+  EXPECT_EQ(Errno(reader.Read(buffer)), "EBADF");
 }
 
 TEST_P(MemFsTest, FileReaderOfABadHandleIsEbadfAndStaysSo) {

@@ -9,7 +9,7 @@
 //                                  FsClient::WriteFully, 128 KiB per call (the bytes are
 //                                  copied into a DMA buffer, as write(2) copies them)
 //   BM_ClientRead                  read back through a FileReader into a buffer of the
-//                                  caller's, as read(2) does: two 128 KiB reads in flight,
+//                                  caller's, as read(2) does: one 128 KiB piece read ahead,
 //                                  so memfs fills the next while the client copies this one
 //   BM_ClientReadOneAtATime        the same through FsClient::ReadFully, one call at a time
 //   BM_ClientReadInPlace           read back through FsClient::Read, each 128 KiB summed in
@@ -28,8 +28,8 @@
 //   BM_MountSmallFiles             BM_TmpfsSmallFiles through the mount
 //   BM_NullFuseReadCold            BM_MountReadCold through null_fuse, a FUSE filesystem
 //                                  with no server behind it (its reads are answered from a
-//                                  constant buffer): the kernel's FUSE path alone, the
-//                                  floor of a cold read through any FUSE mount here
+//                                  constant buffer): the kernel's FUSE path with a server
+//                                  that does no work, as a reference
 //   BM_NullFuseReadDirect          BM_MountReadDirect through null_fuse
 //   BM_NullFuseBesideRead{Cold,Direct}
 //                                  the same with null_fuse pinned to the reader's CPU:

@@ -1,13 +1,17 @@
 // null_fuse: a FUSE filesystem with nothing behind it. It serves one read-only file whose
-// bytes come from a constant buffer in this process, so a read through it costs only what
-// the kernel's FUSE path costs: the /dev/fuse round trip, the copy of the reply into the
-// page cache (or the reader's buffer) and the page cache itself. fs_benchmark reads through
-// it beside the mount of memfs: no FUSE server can read faster here than this does.
+// bytes come from a constant buffer in this process, so a read through it costs what the
+// kernel's FUSE path costs with a server that does no work: the /dev/fuse round trip, the
+// copy of the reply into the page cache (or the reader's buffer) and the page cache itself.
+// fs_benchmark reads through it beside the mount of memfs, as a reference for that path.
+// It is not a bound: where the scheduler runs it, relative to the reader, can matter more
+// than the server's work on a small VM.
 //
 //   null_fuse [--size=BYTES] MOUNTPOINT
 //
-// It mounts with fs_mount's settings (128 KiB reads and writes, its default data cache),
-// runs in the foreground on libfuse's single-threaded loop, and unmounts on SIGINT/SIGTERM.
+// It mounts with fs_mount's I/O settings (128 KiB reads and writes, kept page cache, no
+// writeback cache) but caches entries and attributes for an hour, runs in the foreground
+// on libfuse's single-threaded loop, and unmounts on SIGINT/SIGTERM. Its root cannot be
+// listed (readdir is ENOSYS): the one name in it is `file`.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,6 +22,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,10 +41,11 @@ constexpr char kUsage[] =
     "\n"
     "Mounts a FUSE filesystem with no server behind it at MOUNTPOINT: one read-only file,\n"
     "MOUNTPOINT/file, whose reads are answered from a constant buffer in this process.\n"
-    "Reading it measures the kernel's FUSE path alone, the floor of any FUSE mount here.\n"
-    "Runs in the foreground; SIGINT or SIGTERM unmounts and exits.\n"
+    "Reading it measures the kernel's FUSE path with a server that does no work.\n"
+    "The root cannot be listed. Runs in the foreground; SIGINT or SIGTERM unmounts and\n"
+    "exits.\n"
     "\n"
-    "  --size=BYTES   the file's size (default 1073741824, 1 GiB)\n";
+    "  --size=BYTES   the file's size, at most 2^63 - 1 (default 1073741824, 1 GiB)\n";
 
 constexpr fuse_ino_t kFileIno = 2;
 constexpr char kFileName[] = "file";
@@ -166,7 +172,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (arg.rfind("--size=", 0) == 0) {
-      if (!absl::SimpleAtoi(arg.substr(7), &file_size)) {
+      if (!absl::SimpleAtoi(arg.substr(7), &file_size) ||
+          file_size > static_cast<uint64_t>(INT64_MAX)) {
         std::fprintf(stderr, "null_fuse: --size wants a number of bytes, not %s\n\n%s",
                      arg.c_str() + 7, kUsage);
         return 2;

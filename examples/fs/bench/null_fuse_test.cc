@@ -1,5 +1,5 @@
-// null_fuse, the FUSE floor of fs_benchmark: its command line, and a real mount of it read
-// as the benchmark reads it (through the page cache and O_DIRECT).
+// null_fuse, the no-server FUSE reference of fs_benchmark: its command line, and a real
+// mount of it read as the benchmark reads it (through the page cache and O_DIRECT).
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -45,6 +45,9 @@ TEST(NullFuseCliTest, UsageErrorsExitTwoAndSayWhy) {
   ToolRun size = NullFuse({"--size=lots", "/tmp"});
   EXPECT_EQ(size.how, ChildProcess::Exited(2));
   EXPECT_THAT(size.err, HasSubstr("--size wants a number of bytes"));
+  ToolRun huge = NullFuse({"--size=9223372036854775808", "/tmp"});  // 2^63
+  EXPECT_EQ(huge.how, ChildProcess::Exited(2));
+  EXPECT_THAT(huge.err, HasSubstr("--size wants a number of bytes"));
   ToolRun extra = NullFuse({"/tmp", "/var"});
   EXPECT_EQ(extra.how, ChildProcess::Exited(2));
   EXPECT_THAT(extra.err, HasSubstr("unexpected argument /var"));
