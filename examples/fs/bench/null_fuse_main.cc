@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FUSE_USE_VERSION 312
-#include <fuse3/fuse_lowlevel.h>
+#include "examples/fs/fuse/serve_mounted.h"  // <fuse3/fuse_lowlevel.h>, FUSE_USE_VERSION 312
 
 #include <algorithm>
 #include <cerrno>
@@ -141,22 +140,7 @@ int Run(const std::string& mountpoint) {
   fuse_session* session = fuse_session_new(&args, &ops, sizeof(ops), nullptr);
   fuse_opt_free_args(&args);
   if (session == nullptr) return 1;
-  int result = 1;
-  if (fuse_set_signal_handlers(session) != 0) {
-    std::fprintf(stderr, "null_fuse: cannot set signal handlers\n");
-  } else if (fuse_session_mount(session, mountpoint.c_str()) != 0) {
-    std::fprintf(stderr, "null_fuse: cannot mount at %s (libfuse said why above)\n",
-                 mountpoint.c_str());
-    fuse_remove_signal_handlers(session);
-  } else {
-    const int loop = fuse_session_loop(session);
-    fuse_session_unmount(session);
-    fuse_remove_signal_handlers(session);
-    if (loop < 0) std::fprintf(stderr, "null_fuse: %s\n", std::strerror(-loop));
-    result = loop < 0 ? 1 : 0;
-  }
-  fuse_session_destroy(session);
-  return result;
+  return ServeMounted(session, mountpoint, {.program = "null_fuse"});
 }
 
 }  // namespace

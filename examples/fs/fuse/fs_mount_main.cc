@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "examples/fs/fuse/fuse_bridge.h"
+#include "examples/fs/fuse/serve_mounted.h"
 #include "examples/fs/fuse/upstream.h"
 
 namespace syslink::examples::fs {
@@ -246,38 +247,17 @@ int Mount(const Options& options) {
     std::fprintf(stderr, "fs_mount: bad mount options (libfuse said why above)\n");
     return 1;
   }
-  int result = 1;
-  if (fuse_set_signal_handlers(session) != 0) {
-    std::fprintf(stderr, "fs_mount: cannot set signal handlers\n");
-  } else if (fuse_session_mount(session, options.mountpoint.c_str()) != 0) {
-    std::fprintf(stderr, "fs_mount: cannot mount at %s (libfuse said why above)\n",
-                 options.mountpoint.c_str());
-    fuse_remove_signal_handlers(session);
-  } else {
-    if (options.foreground) {
-      std::fprintf(stderr, "fs_mount: %s mounted at %s\n", options.name.c_str(),
-                   options.mountpoint.c_str());
-    } else {
-      ReportMounted(report_fd);
-    }
-    int loop;
-    if (options.threads == 1) {
-      loop = fuse_session_loop(session);
-    } else {
-      fuse_loop_config* config = fuse_loop_cfg_create();
-      fuse_loop_cfg_set_max_threads(config, options.threads);
-      fuse_loop_cfg_set_idle_threads(config, options.threads);
-      loop = fuse_session_loop_mt(session, config);
-      fuse_loop_cfg_destroy(config);
-    }
-    fuse_session_unmount(session);
-    fuse_remove_signal_handlers(session);
-    // 0, the signal that stopped it (a clean stop too), or -errno.
-    if (loop < 0) std::fprintf(stderr, "fs_mount: %s\n", std::strerror(-loop));
-    result = loop < 0 ? 1 : 0;
-  }
-  fuse_session_destroy(session);
-  return result;
+  return ServeMounted(session, options.mountpoint,
+                      {.program = "fs_mount",
+                       .threads = options.threads,
+                       .mounted = [&] {
+                         if (options.foreground) {
+                           std::fprintf(stderr, "fs_mount: %s mounted at %s\n",
+                                        options.name.c_str(), options.mountpoint.c_str());
+                         } else {
+                           ReportMounted(report_fd);
+                         }
+                       }});
 }
 
 }  // namespace
