@@ -6,18 +6,15 @@
 #include <limits>
 #include <utility>
 
-#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "rpc/context.h"
 
 namespace syslink::examples::fs {
 
 struct FileReader::Piece {
-  ReadRequest request;
-  ReadResponse response;
-  rpc::ClientContext context;
+  Piece(uint64_t ino, uint64_t fh, int64_t offset) : call(ino, fh, offset, kMaxIoSize) {}
+  FsClient::ReadCall call;
   std::atomic<bool> done{false};  // set by the completion
-  absl::Status status;
+  absl::Status status;            // the RPC's
 };
 
 FileReader::FileReader(FsClient* client, uint64_t ino, uint64_t fh, int64_t offset, int depth)
@@ -30,7 +27,7 @@ FileReader::FileReader(FsClient* client, uint64_t ino, uint64_t fh, int64_t offs
 FileReader::~FileReader() { DropAll(); }
 
 void FileReader::DropAll() {
-  for (std::unique_ptr<Piece>& piece : pieces_) piece->context.TryCancel();
+  for (std::unique_ptr<Piece>& piece : pieces_) piece->call.context.TryCancel();
   for (std::unique_ptr<Piece>& piece : pieces_) (void)Await(*piece);
   pieces_.clear();
   front_used_ = 0;
@@ -41,33 +38,24 @@ void FileReader::Send() {
     end_seen_ = true;  // no file reaches past the largest offset
     return;
   }
-  auto piece = std::make_unique<Piece>();
-  piece->request.set_ino(ino_);
-  piece->request.set_fh(fh_);
-  piece->request.set_offset(next_offset_);
-  piece->request.set_size(kMaxIoSize);
+  auto piece = std::make_unique<Piece>(ino_, fh_, next_offset_);
   next_offset_ += kMaxIoSize;
   Piece* raw = piece.get();
   pieces_.push_back(std::move(piece));
-  client_->stub().ReadAsync(raw->request, &raw->response, &raw->context,
-                            [raw](absl::Status status) {
-                              raw->status = std::move(status);
-                              raw->done.store(true, std::memory_order_release);
-                            });
+  client_->ReadAsync(&raw->call, [raw](absl::Status status) {
+    raw->status = std::move(status);
+    raw->done.store(true, std::memory_order_release);
+  });
 }
 
 absl::StatusOr<std::span<const std::byte>> FileReader::Await(Piece& piece) {
   while (!piece.done.load(std::memory_order_acquire)) {
     client_->channel().Drain(absl::InfiniteFuture());
   }
-  if (!piece.status.ok()) return piece.status;
-  if (piece.response.error() != 0) {
-    return ErrnoError(piece.response.error(),
-                      absl::StrFormat("read %d bytes at %d of inode %d", piece.request.size(),
-                                      piece.request.offset(), ino_));
-  }
-  std::span<const std::byte> bytes = std::as_const(piece.context.response_attachment()).data();
-  return bytes.first(std::min<size_t>(bytes.size(), piece.request.size()));
+  if (absl::Status s = FsClient::ReadOutcome(piece.status, piece.call); !s.ok()) return s;
+  std::span<const std::byte> bytes =
+      std::as_const(piece.call.context.response_attachment()).data();
+  return bytes.first(std::min<size_t>(bytes.size(), piece.call.request.size()));
 }
 
 absl::StatusOr<size_t> FileReader::Read(std::span<std::byte> out) {

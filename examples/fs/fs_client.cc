@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
@@ -234,20 +235,30 @@ absl::StatusOr<uint64_t> FsClient::Open(uint64_t ino, uint32_t flags) {
   return response.fh();
 }
 
-absl::StatusOr<rpc::Attachment> FsClient::Read(uint64_t ino, uint64_t fh, int64_t offset,
-                                               uint32_t size) {
-  ReadRequest request;
+FsClient::ReadCall::ReadCall(uint64_t ino, uint64_t fh, int64_t offset, uint32_t size) {
   request.set_ino(ino);
   request.set_fh(fh);
   request.set_offset(offset);
   request.set_size(size);
-  ReadResponse response;
-  ClientContext context;
-  absl::Status s = Outcome(stub_.Read(request, &response, &context), response, [&] {
-    return absl::StrFormat("read %d bytes at %d of inode %d", size, offset, ino);
+}
+
+absl::Status FsClient::ReadOutcome(const absl::Status& rpc, const ReadCall& call) {
+  return Outcome(rpc, call.response, [&] {
+    return absl::StrFormat("read %d bytes at %d of inode %d", call.request.size(),
+                           call.request.offset(), call.request.ino());
   });
+}
+
+void FsClient::ReadAsync(ReadCall* call, rpc::DoneCallback done) {
+  stub_.ReadAsync(call->request, &call->response, &call->context, std::move(done));
+}
+
+absl::StatusOr<rpc::Attachment> FsClient::Read(uint64_t ino, uint64_t fh, int64_t offset,
+                                               uint32_t size) {
+  ReadCall call(ino, fh, offset, size);
+  absl::Status s = ReadOutcome(stub_.Read(call.request, &call.response, &call.context), call);
   if (!s.ok()) return s;
-  return std::move(context.response_attachment());
+  return std::move(call.context.response_attachment());
 }
 
 absl::StatusOr<size_t> FsClient::ReadFully(uint64_t ino, uint64_t fh, int64_t offset,

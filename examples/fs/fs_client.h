@@ -119,6 +119,18 @@ class FsClient {
   // in place; empty at the end of the file.
   [[nodiscard]] absl::StatusOr<rpc::Attachment> Read(uint64_t ino, uint64_t fh, int64_t offset,
                                                      uint32_t size);
+  // Read as an async call, for reading ahead (FileReader). `call` holds the request, the
+  // response and the context until `done` runs (on the thread that drives the channel);
+  // then ReadOutcome(status, *call) is Read's result, the bytes being
+  // call->context.response_attachment().
+  struct ReadCall {
+    ReadCall(uint64_t ino, uint64_t fh, int64_t offset, uint32_t size);
+    ReadRequest request;
+    ReadResponse response;
+    rpc::ClientContext context;
+  };
+  void ReadAsync(ReadCall* call, rpc::DoneCallback done);
+  static absl::Status ReadOutcome(const absl::Status& rpc, const ReadCall& call);
   // Fills `out` from `offset` in calls of kMaxIoSize; returns how many bytes (fewer only at
   // the end of the file).
   [[nodiscard]] absl::StatusOr<size_t> ReadFully(uint64_t ino, uint64_t fh, int64_t offset,
