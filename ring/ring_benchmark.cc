@@ -94,12 +94,12 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   double each_way = medians.NanosPerIteration("BM_LineEachWay/real_time");
   double slots = medians.NanosPerIteration("BM_StampedSlotFloor/real_time");
   double bare = medians.NanosPerIteration("BM_BareRingFloor/real_time");
-  auto over_line = [&](double ns) { return line > 0 ? ns / line : 0; };
+  auto ratio = [](double ns, double floor) { return floor > 0 ? ns / floor : 0; };
   std::printf("\nfloors: cache-line round trip %.0f ns, one line each way %.0f ns (%.2fx), "
               "stamped slots %.0f ns (%.2fx), bare ring %.0f ns (%.2fx), "
               "futex round trip %.0f ns (a cross-CPU wake-up is about %.0f us)\n",
-              line, each_way, over_line(each_way), slots, over_line(slots), bare,
-              over_line(bare), futex, futex / 2 / 1000);
+              line, each_way, ratio(each_way, line), slots, ratio(slots, line), bare,
+              ratio(bare, line), futex, futex / 2 / 1000);
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking}) {
     std::string name = absl::StrCat("BM_RingRoundTrip/", WaitModeName(mode), "/real_time");
     double rtt = medians.NanosPerIteration(name);
@@ -112,8 +112,8 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
     } else {
       std::printf("ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way, "
                   "%.2fx stamped slots, %.2fx bare ring\n",
-                  mode_name.c_str(), rtt, rtt / floor, each_way > 0 ? rtt / each_way : 0,
-                  slots > 0 ? rtt / slots : 0, bare > 0 ? rtt / bare : 0);
+                  mode_name.c_str(), rtt, rtt / floor, ratio(rtt, each_way), ratio(rtt, slots),
+                  ratio(rtt, bare));
     }
   }
   double fixed = medians.Get("BM_FixedSlotFloor/real_time").items_per_second;

@@ -312,34 +312,45 @@ auto Unpinned(Start start) {
   return started;
 }
 
-// syslinkd, memfs and fs_mount, started on first use; null (and `why`) where FUSE cannot
-// be mounted here.
-MountedMemfs* Mount(std::string* why) {
-  static std::string* reason = new std::string(MountUnavailableReason());
-  // Destroyed when the benchmark exits, which unmounts and stops the processes.
-  static std::unique_ptr<MountedMemfs> mount = []() -> std::unique_ptr<MountedMemfs> {
-    if (!reason->empty()) return nullptr;
-    absl::StatusOr<std::unique_ptr<MountedMemfs>> started = Unpinned(
-        [] { return MountedMemfs::Start({}, {"--size", "2G"}, absl::Hours(2)); });
-    if (!started.ok()) {
-      *reason = started.status().ToString();
-      return nullptr;
-    }
-    return *std::move(started);
-  }();
-  *why = *reason;
-  return mount.get();
+// A FUSE mount started on first use: the mount, or why there is none. Kept in a static,
+// it is destroyed when the benchmark exits, which unmounts and stops its processes.
+template <typename Mounted>
+struct LazyMount {
+  std::unique_ptr<Mounted> mount;
+  std::string why;  // "" when mounted
+};
+
+// What `start()` (an absl::StatusOr<std::unique_ptr<Mounted>>) gives, where FUSE can be
+// mounted here.
+template <typename Mounted, typename Start>
+LazyMount<Mounted> StartMount(Start start) {
+  LazyMount<Mounted> result{nullptr, MountUnavailableReason()};
+  if (!result.why.empty()) return result;
+  absl::StatusOr<std::unique_ptr<Mounted>> started = start();
+  if (started.ok()) {
+    result.mount = *std::move(started);
+  } else {
+    result.why = started.status().ToString();
+  }
+  return result;
+}
+
+// syslinkd, memfs and fs_mount.
+const LazyMount<MountedMemfs>& MemfsMount() {
+  static LazyMount<MountedMemfs> memfs = StartMount<MountedMemfs>([] {
+    return Unpinned([] { return MountedMemfs::Start({}, {"--size", "2G"}, absl::Hours(2)); });
+  });
+  return memfs;
 }
 
 // The path `name` in the mount, or "" after failing `state` with the reason there is none.
 std::string MountPath(benchmark::State& state, const std::string& name) {
-  std::string why;
-  MountedMemfs* mount = Mount(&why);
-  if (mount == nullptr) {
-    Fail(state, "no FUSE mount: " + why);
+  const LazyMount<MountedMemfs>& memfs = MemfsMount();
+  if (memfs.mount == nullptr) {
+    Fail(state, "no FUSE mount: " + memfs.why);
     return "";
   }
-  return mount->Path(name);
+  return memfs.mount->Path(name);
 }
 
 void BM_MountWrite(benchmark::State& state) {
@@ -369,32 +380,10 @@ void BM_MountSmallFiles(benchmark::State& state) {
 // null_fuse serving a 1 GiB file at a fresh directory until the benchmark exits.
 class NullFuse {
  public:
-  enum Placement { kScheduler, kReaderCpu };
-
-  // Null (and `why`) where it cannot be mounted. kScheduler lets null_fuse run on any
-  // CPU, as the mount's processes do; kReaderCpu pins it to the reader's.
-  static NullFuse* Get(Placement placement, std::string* why) {
-    // Destroyed when the benchmark exits, which unmounts and stops null_fuse.
-    static std::unique_ptr<NullFuse> mounts[2];
-    static std::string reasons[2];
-    static bool started[2] = {false, false};
-    std::string& reason = reasons[placement];
-    std::unique_ptr<NullFuse>& mount = mounts[placement];
-    if (!started[placement]) {
-      started[placement] = true;
-      reason = MountUnavailableReason();
-      if (reason.empty()) {
-        mount.reset(new NullFuse);
-        absl::Status s = placement == kReaderCpu ? mount->Start()
-                                                 : Unpinned([&] { return mount->Start(); });
-        if (!s.ok()) {
-          reason = s.ToString();
-          mount.reset();
-        }
-      }
-    }
-    *why = reason;
-    return mount.get();
+  static absl::StatusOr<std::unique_ptr<NullFuse>> Start() {
+    std::unique_ptr<NullFuse> mount(new NullFuse);
+    if (absl::Status s = mount->Mount(); !s.ok()) return s;
+    return mount;
   }
 
   ~NullFuse() {
@@ -412,7 +401,8 @@ class NullFuse {
   std::string FilePath() const { return mountpoint_ + "/file"; }
 
  private:
-  absl::Status Start() {
+  NullFuse() = default;
+  absl::Status Mount() {
     char parent[] = "/tmp/sl-null-fuse-XXXXXX";
     if (mkdtemp(parent) == nullptr) return absl::InternalError("mkdtemp failed");
     parent_ = parent;
@@ -432,25 +422,35 @@ class NullFuse {
   std::optional<ChildProcess> server_;
 };
 
-void BM_NullFuseRead(benchmark::State& state, NullFuse::Placement placement, Cache cache) {
-  std::string why;
-  if (NullFuse* mount = NullFuse::Get(placement, &why); mount != nullptr) {
-    ReadBigFile(state, mount->FilePath(), cache);
-  } else {
-    Fail(state, "no null_fuse mount: " + why);
+enum class Placement { kScheduler, kReaderCpu };
+
+// null_fuse on any CPU, as the mount's processes are, or pinned to the reader's.
+const LazyMount<NullFuse>& NullFuseMount(Placement placement) {
+  if (placement == Placement::kScheduler) {
+    static LazyMount<NullFuse> anywhere =
+        StartMount<NullFuse>([] { return Unpinned(NullFuse::Start); });
+    return anywhere;
   }
+  static LazyMount<NullFuse> beside = StartMount<NullFuse>(NullFuse::Start);
+  return beside;
+}
+
+void BM_NullFuseRead(benchmark::State& state, Placement placement, Cache cache) {
+  const LazyMount<NullFuse>& null = NullFuseMount(placement);
+  if (null.mount == nullptr) return Fail(state, "no null_fuse mount: " + null.why);
+  ReadBigFile(state, null.mount->FilePath(), cache);
 }
 void BM_NullFuseReadCold(benchmark::State& state) {
-  BM_NullFuseRead(state, NullFuse::kScheduler, Cache::kDrop);
+  BM_NullFuseRead(state, Placement::kScheduler, Cache::kDrop);
 }
 void BM_NullFuseReadDirect(benchmark::State& state) {
-  BM_NullFuseRead(state, NullFuse::kScheduler, Cache::kBypass);
+  BM_NullFuseRead(state, Placement::kScheduler, Cache::kBypass);
 }
 void BM_NullFuseBesideReadCold(benchmark::State& state) {
-  BM_NullFuseRead(state, NullFuse::kReaderCpu, Cache::kDrop);
+  BM_NullFuseRead(state, Placement::kReaderCpu, Cache::kDrop);
 }
 void BM_NullFuseBesideReadDirect(benchmark::State& state) {
-  BM_NullFuseRead(state, NullFuse::kReaderCpu, Cache::kBypass);
+  BM_NullFuseRead(state, Placement::kReaderCpu, Cache::kBypass);
 }
 
 BENCHMARK(BM_MountWrite)->Apply(BigFile);
