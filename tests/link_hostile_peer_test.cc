@@ -537,6 +537,31 @@ TEST_F(HostilePeerTest, RequestReusingTheIdOfOneAwaitingItsReply) {
       HasSubstr("request 7 reuses the id"), /*answered=*/{}, /*requests=*/1);
 }
 
+TEST_F(HostilePeerTest, RequestWithIdZero) {
+  ExpectViolation(Writes(Header(MessageKind::kRequest, 0)),
+                  HasSubstr("request 0: a request's id must not be 0"));
+}
+
+// More requests awaiting a reply than the requester's mirror has slots for: the target
+// keeps a bounded table.
+TEST_F(HostilePeerTest, MoreRequestsThanTheMirrorHasSlots) {
+  ExpectViolation(
+      [](RawPeer& peer) {
+        const absl::Time give_up = absl::Now() + kChildPatience;
+        for (uint64_t id = 1; id <= kMirrorSlots + 1; ++id) {
+          MessageHeader header = Header(MessageKind::kRequest, id);
+          header.mirror_slot = static_cast<uint32_t>(id % kMirrorSlots);
+          while (!peer.WriteMessage(header)) {  // the ring is full until the parent reads
+            if (absl::Now() > give_up) return false;
+            absl::SleepFor(absl::Microseconds(50));
+          }
+        }
+        return true;
+      },
+      HasSubstr(absl::StrCat("more than ", kMirrorSlots, " requests await this end's reply")),
+      /*answered=*/{}, /*requests=*/kMirrorSlots);
+}
+
 // (vii) Garbage written over the ring's control block and record headers.
 TEST_F(HostilePeerTest, RingHeadBeyondCapacity) {
   ExpectViolation(

@@ -230,29 +230,28 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
                                  PayloadWriter fill, ReplyDma dma, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
-  auto it = incoming_.find(id);
+  const IncomingRequest* request = incoming_.Find(id);
   // A requester may have died while its request was worked on. Looking costs a system
   // call (about a microsecond), so only a request that took a while (over 100 us) is looked
   // after; a prompt reply cannot know either way, since its requester may die just after.
-  if (status_.ok() && it != incoming_.end() &&
-      CycleCount() - it->second.received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
+  if (status_.ok() && request != nullptr &&
+      CycleCount() - request->received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
     peer_gone_ = true;
     Shutdown(PeerDiedError("the requester's end closed before the reply"));
   }
   if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
-  if (it == incoming_.end()) {
+  if (request == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "no request %d awaits a reply from this end (already answered, or never received)",
         id));
   }
-  const IncomingRequest& request = it->second;
-  bool fills = request.loan && request.loan->flag == kFlagDmaFromTarget;
-  MessageHeader header = NewHeader(MessageKind::kReply, id, request.command);
+  bool fills = request->loan && request->loan->flag == kFlagDmaFromTarget;
+  MessageHeader header = NewHeader(MessageKind::kReply, id, request->command);
   header.status = static_cast<int32_t>(status.code());
   // A reply that is not OK carries the error message instead of a payload.
   std::span<const std::byte> text = AsBytes(status.message());
   header.inline_length = static_cast<uint32_t>(status.ok() ? size : text.size());
-  if (dma.filled > 0 && (!fills || dma.filled > request.loan->length)) {
+  if (dma.filled > 0 && (!fills || dma.filled > request->loan->length)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "request %d lent no buffer to fill, or one of fewer than %d bytes", id, dma.filled));
   }
@@ -262,7 +261,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
           "request %d lent a buffer to fill; its reply cannot attach another", id));
     }
     header.flags = kFlagDmaFromTarget;
-    header.dma_offset = request.loan->offset;
+    header.dma_offset = request->loan->offset;
     header.dma_length = dma.filled;
   } else if (dma.attach.valid()) {
     if (dma.attach.core_.get() != this) {
@@ -282,7 +281,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
     reply_loans_[header.dma_offset] = header.dma_length;
     dma.attach.core_.reset();  // the peer holds it until it sends a release
   }
-  incoming_.erase(it);
+  incoming_.Erase(id);
   ++stats_.replies_sent;
   return absl::OkStatus();
 }
@@ -421,7 +420,7 @@ void LinkCore::Shutdown(const absl::Status& why) {
   for (const Loan& loan : outstanding_.TakeAllAbandoned()) FreeLoan(loan);
   for (const auto& [offset, bytes] : reply_loans_) arena_.Free(offset);
   reply_loans_.clear();
-  incoming_.clear();
+  incoming_.Clear();
   releases_to_send_.clear();
   // Tell the peer, if it is still there: it sees its end of the socket close.
   if (socket_.valid()) shutdown(socket_.get(), SHUT_RDWR);

@@ -31,6 +31,7 @@
 #include "ring/shared_region.h"
 #include "syslink/internal/dma_arena.h"
 #include "syslink/internal/fork_generation.h"
+#include "syslink/internal/id_map.h"
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/message_check.h"
 #include "syslink/internal/outstanding.h"
@@ -198,7 +199,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   pid_t owner_pid_;
 
   OutstandingRequests outstanding_;
-  absl::flat_hash_map<uint64_t, IncomingRequest> incoming_;
+  IdMap<IncomingRequest> incoming_;  // at most kMirrorSlots: the peer's mirror bounds them
   absl::flat_hash_map<uint64_t, uint64_t> reply_loans_;  // our buffers attached to replies: offset -> bytes
   std::vector<MessageHeader> releases_to_send_;
   std::deque<Message> pending_;  // replies and requests to deliver before reading the ring

@@ -76,22 +76,27 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
 
 LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
                                    std::span<const std::byte> data, Message* out) {
-  auto [it, inserted] = incoming_.try_emplace(header.message_id);
-  if (!inserted) {
+  if (incoming_.size() >= kMirrorSlots) {
+    return Violation(BadMessageError(absl::StrFormat(
+        "request %d: more than %d requests await this end's reply, more than the peer's "
+        "mirror has slots for",
+        header.message_id, kMirrorSlots)));
+  }
+  auto [request, added] = incoming_.TryEmplace(header.message_id);
+  if (!added) {
     return Violation(BadMessageError(absl::StrFormat(
         "request %d reuses the id of a request still awaiting this end's reply",
         header.message_id)));
   }
-  IncomingRequest& request = it->second;
-  request.command = header.command;
-  request.received = CycleCount();
+  request->command = header.command;
+  request->received = CycleCount();
   out->kind = MessageKind::kRequest;
   out->id = header.message_id;
   out->command = header.command;
   out->data = data;
   out->mirror_slot_ = header.mirror_slot;  // checked: below kMirrorSlots
   if (header.flags != 0) {
-    request.loan = Loan{header.dma_offset, header.dma_length, header.flags};
+    request->loan = Loan{header.dma_offset, header.dma_length, header.flags};
     out->dma_direction = header.flags == kFlagDmaToTarget ? DmaDirection::kToTarget
                                                           : DmaDirection::kFromTarget;
     out->peer_buffer.data_ = peer_arena_ + header.dma_offset;

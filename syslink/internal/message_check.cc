@@ -123,6 +123,9 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
                                            h.version, kMessageVersion));
   }
   const bool request = h.kind == static_cast<uint8_t>(MessageKind::kRequest);
+  if (request && h.message_id == 0) {
+    return BadMessageError("request 0: a request's id must not be 0");
+  }
   if (request && h.mirror_slot >= kMirrorSlots) {
     return BadMessageError(
         absl::StrFormat("request %d: mirror slot %d is past the mirror's %d slots",

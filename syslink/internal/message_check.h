@@ -5,8 +5,8 @@
 //   std::memcpy(&header, record.data(), sizeof(header));  // copy out of shared memory first
 //   absl::Status s = CheckMessageShape(header, record.size(), limits);
 //
-// Checked: magic and version; a known kind; only known flags, and only those that kind may
-// carry; a request's mirror slot in range, 0 in other kinds; the inline length matching the record; a request's status 0;
+// Checked: magic and version; a known kind; a request's id not 0; only known flags, and
+// only those that kind may carry; a request's mirror slot in range, 0 in other kinds; the inline length matching the record; a request's status 0;
 // a reply's status a canonical code; every DMA descriptor page-aligned, non-empty (except a
 // filled-buffer reply, which may report 0 bytes), within the DMA size limit and inside the
 // arena it names: a request's and a reply buffer's in the sender's arena, a filled lent

@@ -134,6 +134,18 @@ TEST(MessageCheckTest, RejectsVersionZero) {
   EXPECT_THAT(Check(h), IsBadMessageNaming("version 0 is not supported"));
 }
 
+TEST(MessageCheckTest, RejectsRequestWithIdZero) {
+  MessageHeader h = Request();
+  h.message_id = 0;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("request 0: a request's id must not be 0"));
+}
+
+TEST(MessageCheckTest, AcceptsReplyWithIdZeroForTheLinkToMatch) {
+  MessageHeader h = Reply();
+  h.message_id = 0;  // no request has id 0, so the link finds it answers nothing
+  EXPECT_TRUE(Check(h).ok());
+}
+
 TEST(MessageCheckTest, AcceptsRequestNamingTheLastMirrorSlot) {
   MessageHeader h = Request();
   h.mirror_slot = kMirrorSlots - 1;

@@ -35,21 +35,18 @@ void OutstandingRequests::Add(OutstandingRequest request) {
   if (request.deadline != absl::InfiniteFuture()) {
     deadlines_.emplace(request.deadline, request.id);
   }
-  uint64_t id = request.id;
-  requests_.emplace(id, std::move(request));
+  *requests_.TryEmplace(request.id).first = std::move(request);
 }
 
 const OutstandingRequest* OutstandingRequests::Find(uint64_t id) const {
-  auto it = requests_.find(id);
-  return it == requests_.end() ? nullptr : &it->second;
+  return requests_.Find(id);
 }
 
 std::optional<OutstandingRequest> OutstandingRequests::Remove(uint64_t id) {
-  auto it = requests_.find(id);
-  if (it == requests_.end()) return std::nullopt;
-  OutstandingRequest request = std::move(it->second);
-  requests_.erase(it);
-  if (request.deadline != absl::InfiniteFuture()) deadlines_.erase({request.deadline, id});
+  std::optional<OutstandingRequest> request = requests_.Take(id);
+  if (request && request->deadline != absl::InfiniteFuture()) {
+    deadlines_.erase({request->deadline, id});
+  }
   return request;
 }
 
@@ -64,7 +61,7 @@ std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
   // late real one) is what finally frees it.
   std::optional<OutstandingRequest> request = Remove(id);
   if (!request) return request;
-  abandoned_.emplace(id, Abandoned{request->loan, request->slot});
+  *abandoned_.TryEmplace(id).first = Abandoned{request->loan, request->slot};
   // Tells the target that nobody waits for the answer any more (RequestWatch).
   if (mirror_ != nullptr) {
     mirror_[request->slot].state.store(kMirrorGivenUp, std::memory_order_release);
@@ -73,12 +70,10 @@ std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
 }
 
 std::optional<std::optional<Loan>> OutstandingRequests::TakeAbandoned(uint64_t id) {
-  auto it = abandoned_.find(id);
-  if (it == abandoned_.end()) return std::nullopt;
-  std::optional<Loan> loan = it->second.loan;
-  ClearSlot(it->second.slot);
-  abandoned_.erase(it);
-  return loan;
+  std::optional<Abandoned> abandoned = abandoned_.Take(id);
+  if (!abandoned) return std::nullopt;
+  ClearSlot(abandoned->slot);
+  return abandoned->loan;
 }
 
 absl::Time OutstandingRequests::NextDeadline() const {
@@ -96,25 +91,25 @@ std::vector<uint64_t> OutstandingRequests::Expired(absl::Time now) const {
 std::vector<OutstandingRequest> OutstandingRequests::TakeAll() {
   std::vector<OutstandingRequest> all;
   all.reserve(requests_.size());
-  for (auto& [id, request] : requests_) {
+  requests_.ForEach([&](uint64_t, OutstandingRequest& request) {
     ClearSlot(request.slot);
     all.push_back(std::move(request));
-  }
+  });
   std::sort(all.begin(), all.end(), [](const OutstandingRequest& a, const OutstandingRequest& b) {
     return a.id < b.id;
   });
-  requests_.clear();
+  requests_.Clear();
   deadlines_.clear();
   return all;
 }
 
 std::vector<Loan> OutstandingRequests::TakeAllAbandoned() {
   std::vector<Loan> loans;
-  for (auto& [id, abandoned] : abandoned_) {
+  abandoned_.ForEach([&](uint64_t, Abandoned& abandoned) {
     ClearSlot(abandoned.slot);
     if (abandoned.loan) loans.push_back(*abandoned.loan);
-  }
-  abandoned_.clear();
+  });
+  abandoned_.Clear();
   return loans;
 }
 

@@ -30,9 +30,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "syslink/internal/id_map.h"
 #include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
@@ -94,22 +94,22 @@ class OutstandingRequests {
   std::vector<OutstandingRequest> TakeAll();
   std::vector<Loan> TakeAllAbandoned();
 
-  bool Contains(uint64_t id) const { return requests_.count(id) != 0; }
+  bool Contains(uint64_t id) const { return requests_.Contains(id); }
   size_t size() const { return requests_.size(); }
   size_t abandoned() const { return abandoned_.size(); }
 
  private:
   struct Abandoned {
     std::optional<Loan> loan;
-    uint32_t slot;
+    uint32_t slot = 0;
   };
   // Removes request `id` from the outstanding set, leaving its mirror slot alone.
   std::optional<OutstandingRequest> Remove(uint64_t id);
   void ClearSlot(uint32_t slot);
 
-  absl::flat_hash_map<uint64_t, OutstandingRequest> requests_;
+  IdMap<OutstandingRequest> requests_;
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;  // finite deadlines only
-  absl::flat_hash_map<uint64_t, Abandoned> abandoned_;
+  IdMap<Abandoned> abandoned_;
   MirrorSlot* mirror_;
   std::vector<uint32_t> free_slots_;
 };
