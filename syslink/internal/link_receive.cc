@@ -50,8 +50,10 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
   } else {
     std::memset(&header, 0, sizeof(header));
   }
-  if (absl::Status s = CheckMessageShape(header, payload.size(), limits_); !s.ok()) {
-    return Violation(s);
+  if (!IsPlainMessage(header, payload.size())) {
+    if (absl::Status s = CheckMessageShape(header, payload.size(), limits_); !s.ok()) {
+      return Violation(s);
+    }
   }
   std::span<const std::byte> data = payload.subspan(kMessageHeaderSize);
   Step step;

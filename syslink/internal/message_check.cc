@@ -7,8 +7,6 @@
 namespace syslink::internal {
 namespace {
 
-constexpr int kLargestStatusCode = 16;  // absl::StatusCode::kUnauthenticated
-
 const char* KindName(uint8_t kind) {
   switch (static_cast<MessageKind>(kind)) {
     case MessageKind::kRequest:

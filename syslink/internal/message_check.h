@@ -21,9 +21,13 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
 namespace syslink::internal {
+
+// The largest canonical status code a reply may carry (absl::StatusCode::kUnauthenticated).
+inline constexpr int kLargestStatusCode = 16;
 
 struct MessageLimits {
   uint64_t sender_arena_size;    // bytes in the arena of the end that sent the message
@@ -34,6 +38,22 @@ struct MessageLimits {
 // `record_size` is the size of the ring record that held the header and inline payload.
 [[nodiscard]] absl::Status CheckMessageShape(const MessageHeader& header, uint64_t record_size,
                                              const MessageLimits& limits);
+
+// The receiver's fast path: true only for a message CheckMessageShape() accepts that
+// carries no DMA buffer and no flag (the common request and reply), decided in a few
+// comparisons. When it is false, CheckMessageShape() decides.
+inline bool IsPlainMessage(const MessageHeader& h, uint64_t record_size) {
+  if (record_size < kMessageHeaderSize || h.inline_length != record_size - kMessageHeaderSize ||
+      h.magic != kMessageMagic || h.version != kMessageVersion || h.flags != 0 ||
+      (h.dma_offset | h.dma_length) != 0) {
+    return false;
+  }
+  if (h.kind == static_cast<uint8_t>(MessageKind::kRequest)) {
+    return h.message_id != 0 && h.status == 0 && h.mirror_slot < kMirrorSlots;
+  }
+  return h.kind == static_cast<uint8_t>(MessageKind::kReply) && h.mirror_slot == 0 &&
+         static_cast<uint32_t>(h.status) <= kLargestStatusCode;
+}
 
 }  // namespace syslink::internal
 

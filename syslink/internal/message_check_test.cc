@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -132,6 +134,61 @@ TEST(MessageCheckTest, RejectsVersionZero) {
   MessageHeader h = Request();
   h.version = 0;
   EXPECT_THAT(Check(h), IsBadMessageNaming("version 0 is not supported"));
+}
+
+// --- The fast path: IsPlainMessage ----------------------------------------------------------------
+
+TEST(MessageCheckTest, FastPathAcceptsPlainRequestsAndReplies) {
+  MessageHeader request = Request();
+  request.inline_length = 64;
+  request.mirror_slot = kMirrorSlots - 1;
+  EXPECT_TRUE(IsPlainMessage(request, kMessageHeaderSize + 64));
+  MessageHeader reply = Reply();
+  reply.status = static_cast<int32_t>(absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(IsPlainMessage(reply, kMessageHeaderSize));
+}
+
+TEST(MessageCheckTest, FastPathLeavesEverythingElseToTheFullCheck) {
+  std::vector<std::pair<std::string, MessageHeader>> cases;
+  auto add = [&](std::string name, auto change) {
+    MessageHeader h = Request();
+    change(h);
+    cases.emplace_back(std::move(name), h);
+  };
+  add("a DMA loan", [](MessageHeader& h) {
+    h.flags = kFlagDmaToTarget;
+    h.dma_length = kPage;
+  });
+  add("a stray DMA offset", [](MessageHeader& h) { h.dma_offset = kPage; });
+  add("bad magic", [](MessageHeader& h) { h.magic = 1; });
+  add("another version", [](MessageHeader& h) { h.version = kMessageVersion + 1; });
+  add("id 0", [](MessageHeader& h) { h.message_id = 0; });
+  add("a status on a request", [](MessageHeader& h) { h.status = 1; });
+  add("a mirror slot past the mirror", [](MessageHeader& h) { h.mirror_slot = kMirrorSlots; });
+  add("a release", [](MessageHeader& h) { h.kind = static_cast<uint8_t>(MessageKind::kRelease); });
+  add("an unknown kind", [](MessageHeader& h) { h.kind = 9; });
+  add("a reply naming a mirror slot", [](MessageHeader& h) {
+    h.kind = static_cast<uint8_t>(MessageKind::kReply);
+    h.mirror_slot = 1;
+  });
+  add("a reply with a status past the canonical codes", [](MessageHeader& h) {
+    h.kind = static_cast<uint8_t>(MessageKind::kReply);
+    h.status = 17;
+  });
+  add("a reply with a negative status", [](MessageHeader& h) {
+    h.kind = static_cast<uint8_t>(MessageKind::kReply);
+    h.status = -1;
+  });
+  add("a synthetic reply", [](MessageHeader& h) {
+    h.kind = static_cast<uint8_t>(MessageKind::kReply);
+    h.flags = kFlagSynthetic;
+  });
+  for (const auto& [name, h] : cases) {
+    EXPECT_FALSE(IsPlainMessage(h, kMessageHeaderSize)) << name;
+  }
+  MessageHeader h = Request();
+  EXPECT_FALSE(IsPlainMessage(h, kMessageHeaderSize - 1)) << "a record shorter than a header";
+  EXPECT_FALSE(IsPlainMessage(h, kMessageHeaderSize + 1)) << "an inline length that is off";
 }
 
 TEST(MessageCheckTest, RejectsRequestWithIdZero) {

@@ -18,7 +18,9 @@
 // LinkCore::ReadOne does. A rejected message must be BAD_MESSAGE; an accepted one must
 // satisfy, recomputed here independently, everything the receiver then relies on: a known
 // kind, flags that kind may carry, every DMA range page-aligned, within the limit and inside
-// the arena the kind names, and the inline length matching the record. A violation traps.
+// the arena the kind names, and the inline length matching the record. IsPlainMessage(), the
+// receiver's fast path, must accept exactly the accepted messages with no flag and no DMA
+// descriptor that are requests or replies. A violation traps.
 
 #include <cstddef>
 #include <cstdint>
@@ -97,6 +99,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A pure function: the same answer twice.
   if (syslink::internal::CheckMessageShape(h, record_size, limits) != s) {
     Fail("two checks of the same header disagree", h, s);
+  }
+
+  const bool plain_kind = h.kind == static_cast<uint8_t>(MessageKind::kRequest) ||
+                          h.kind == static_cast<uint8_t>(MessageKind::kReply);
+  const bool plain = s.ok() && plain_kind && h.flags == 0 && h.dma_offset == 0 &&
+                     h.dma_length == 0;
+  if (syslink::internal::IsPlainMessage(h, record_size) != plain) {
+    Fail(plain ? "IsPlainMessage() refuses a plain message the full check accepts"
+               : "IsPlainMessage() accepts a message that is not plain, or is rejected",
+         h, s);
   }
 
   if (!s.ok()) {
