@@ -5,19 +5,29 @@
 //
 //   BM_RingRoundTrip/<mode>   the ring alone: a 64-byte record each way
 //   BM_LinkCall/<mode>        Link::Call with 64 bytes inline, the peer replies 64 bytes
+//   BM_LinkVsRing/<mode>      both of the above in alternating slices of about 2 ms, the
+//                             idle peer stopped (SIGSTOP): per-pair ratios, so that the VM
+//                             moving its vCPUs between slices changes both sides alike
 //   BM_CopyFloor128K          memcpy 128 KiB into shared memory, the peer reads all of it
 //   BM_SocketPair128K         128 KiB through a socketpair, the peer reads all of it
 //   BM_LinkDma128K            a request lending a 128 KiB buffer (filled by the caller,
 //                             read in full by the peer), answered with 1 byte
 //
-// It ends with summary lines: medians of 3 runs as ratios to the floor in the same run.
+// It ends with summary lines: medians of 3 runs as ratios to the floor in the same run. The
+// link's ratio to the ring is BM_LinkVsRing's median per-pair ratio (the medians of
+// BM_LinkCall and BM_RingRoundTrip, run one after the other, follow it).
 
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +83,7 @@ class LinkServer {
   }
 
   Link& client() { return client_; }
+  pid_t pid() const { return server_->pid(); }
 
  private:
   static void Die(const absl::Status& status) {
@@ -130,6 +141,78 @@ void BM_LinkCall(benchmark::State& state, ring::WaitMode mode) {
   }
 }
 
+// Stops `pid` (a child of this process), waiting until it has stopped.
+void StopPeer(pid_t pid) {
+  kill(pid, SIGSTOP);
+  int status;
+  waitpid(pid, &status, WUNTRACED);
+}
+
+void ResumePeer(pid_t pid) { kill(pid, SIGCONT); }
+
+// Nanoseconds per `round_trip` over a slice of about 2 ms, after 32 untimed ones (the peer
+// was just resumed). Nothing if a round trip failed.
+template <typename RoundTrip>
+std::optional<double> SliceNanos(RoundTrip round_trip) {
+  for (int i = 0; i < 32; ++i) {
+    if (!round_trip()) return std::nullopt;
+  }
+  uint64_t count = 0;
+  const absl::Time start = absl::Now();
+  absl::Time end;
+  do {
+    for (int i = 0; i < 16; ++i) {
+      if (!round_trip()) return std::nullopt;
+    }
+    count += 16;
+    end = absl::Now();
+  } while (end - start < absl::Milliseconds(2));
+  return absl::ToDoubleNanoseconds(end - start) / static_cast<double>(count);
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  auto middle = values.begin() + values.size() / 2;
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+// One iteration is a slice of ring round trips and then a slice of link calls, each with
+// the other's peer stopped, so that only one peer uses the peer CPU. Counters: the median
+// of the per-pair ratios, and the median of each side's slices.
+void BM_LinkVsRing(benchmark::State& state, ring::WaitMode mode) {
+  std::unique_ptr<ring::bench::RoundTripper> ring = ring::bench::StartRingEcho(mode, kInline);
+  LinkServer link(mode);
+  std::vector<std::byte> payload(kInline, std::byte{0x5a});
+  absl::Time deadline;
+  auto call = [&] {
+    absl::StatusOr<Message> reply = link.client().Call(kEcho, payload, {}, deadline);
+    return reply.ok() && reply->status.ok();
+  };
+  std::vector<double> ring_ns, link_ns, ratios;
+  for (auto _ : state) {
+    StopPeer(link.pid());
+    ResumePeer(ring->peer_pid());
+    std::optional<double> ring_slice = SliceNanos([&] { return ring->RoundTrip(); });
+    StopPeer(ring->peer_pid());
+    ResumePeer(link.pid());
+    deadline = absl::Now() + absl::Seconds(10);
+    std::optional<double> link_slice = SliceNanos(call);
+    if (!ring_slice || !link_slice) {
+      state.SkipWithError("a round trip failed");
+      break;
+    }
+    ring_ns.push_back(*ring_slice);
+    link_ns.push_back(*link_slice);
+    ratios.push_back(*link_slice / *ring_slice);
+  }
+  ResumePeer(ring->peer_pid());  // both must run to be told to stop
+  ResumePeer(link.pid());
+  state.counters["link_vs_ring"] = Median(ratios);
+  state.counters["ring_ns"] = Median(ring_ns);
+  state.counters["link_ns"] = Median(link_ns);
+}
+
 #define LINK_MODES(bm)                                                  \
   BENCHMARK_CAPTURE(bm, spin, ring::WaitMode::kSpin)->UseRealTime();    \
   BENCHMARK_CAPTURE(bm, hybrid, ring::WaitMode::kHybrid)->UseRealTime(); \
@@ -137,6 +220,7 @@ void BM_LinkCall(benchmark::State& state, ring::WaitMode mode) {
 
 LINK_MODES(BM_RingRoundTrip);
 LINK_MODES(BM_LinkCall);
+LINK_MODES(BM_LinkVsRing);
 
 void BM_LinkDma128K(benchmark::State& state) {
   LinkServer server(ring::WaitMode::kHybrid);
@@ -248,13 +332,19 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   std::printf("\n");
   for (ring::WaitMode mode :
        {ring::WaitMode::kSpin, ring::WaitMode::kHybrid, ring::WaitMode::kBlocking}) {
-    std::string suffix = absl::StrCat("/", ring::WaitModeName(mode), "/real_time");
+    const std::string name(ring::WaitModeName(mode));
+    std::map<std::string, double> paired =
+        medians.Get(absl::StrCat("BM_LinkVsRing/", name, "/real_time")).counters;
+    if (paired["link_vs_ring"] > 0) {
+      std::printf("link rtt %s: %.2fx ring (%.0f ns vs %.0f ns, in alternating slices)\n",
+                  name.c_str(), paired["link_vs_ring"], paired["link_ns"], paired["ring_ns"]);
+    }
+    std::string suffix = absl::StrCat("/", name, "/real_time");
     double ring_rtt = medians.NanosPerIteration("BM_RingRoundTrip" + suffix);
     double link_rtt = medians.NanosPerIteration("BM_LinkCall" + suffix);
     if (ring_rtt <= 0 || link_rtt <= 0) continue;
-    std::printf("link rtt %s: %.2fx ring (%.0f ns vs %.0f ns)\n",
-                std::string(ring::WaitModeName(mode)).c_str(), link_rtt / ring_rtt, link_rtt,
-                ring_rtt);
+    std::printf("link rtt %s, run one after the other: %.2fx ring (%.0f ns vs %.0f ns)\n",
+                name.c_str(), link_rtt / ring_rtt, link_rtt, ring_rtt);
   }
   double dma = medians.Get("BM_LinkDma128K/real_time").bytes_per_second;
   double floor = medians.Get("BM_CopyFloor128K/real_time").bytes_per_second;

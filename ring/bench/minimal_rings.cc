@@ -26,6 +26,7 @@ constexpr size_t kBytesEachWay = 64 << 10;
 template <typename Layout>
 class Echo final : public RoundTripper {
  public:
+  pid_t peer_pid() const override { return peer_.pid(); }
   explicit Echo(const char* name)
       : region_(CreateRegion(name, sizeof(Layout))),
         peer_(ChildProcess::Fork([this] { return Serve(); })),

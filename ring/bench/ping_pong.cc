@@ -28,6 +28,7 @@ constexpr size_t kRingCapacity = 64 << 10;
 
 class FutexEcho final : public RoundTripper {
  public:
+  pid_t peer_pid() const override { return peer_.pid(); }
   static constexpr uint32_t kPeerTurn = 1;
   static constexpr uint32_t kOurTurn = 2;
 
@@ -88,6 +89,7 @@ SharedRegion CreateRingPair(WaitMode mode) {
 
 class RingEcho final : public RoundTripper {
  public:
+  pid_t peer_pid() const override { return peer_.pid(); }
   RingEcho(WaitMode mode, size_t payload_size)
       : options_{.mode = mode},
         payload_(payload_size, std::byte{0x5a}),

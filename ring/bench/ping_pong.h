@@ -20,6 +20,8 @@
 #ifndef SYSLINK_RING_BENCH_PING_PONG_H_
 #define SYSLINK_RING_BENCH_PING_PONG_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 
@@ -33,6 +35,8 @@ class RoundTripper {
   virtual ~RoundTripper() = default;
   // One message to the peer and its answer back. False if the exchange failed.
   virtual bool RoundTrip() = 0;
+  // The peer process, e.g. to stop it (SIGSTOP) while another benchmark uses its CPU.
+  virtual pid_t peer_pid() const = 0;
 };
 
 std::unique_ptr<RoundTripper> StartCacheLineEcho();

@@ -24,6 +24,7 @@ class MedianReporter : public benchmark::ConsoleReporter {
       BenchmarkMedian& m = medians_->all()[run.run_name.str()];
       m.nanos_per_iteration =
           run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
+      for (const auto& [name, counter] : run.counters) m.counters[name] = counter.value;
       if (auto it = run.counters.find("items_per_second"); it != run.counters.end()) {
         m.items_per_second = it->second.value;
       }

@@ -26,6 +26,7 @@ struct BenchmarkMedian {
   double nanos_per_iteration = 0;  // real (wall-clock) time
   double items_per_second = 0;     // 0 unless the benchmark called SetItemsProcessed
   double bytes_per_second = 0;     // 0 unless the benchmark called SetBytesProcessed
+  std::map<std::string, double> counters;  // every counter the benchmark reported
 };
 
 class BenchmarkMedians {
