@@ -33,7 +33,7 @@ namespace syslink::internal {
 template <typename V>
 class IdMap {
  public:
-  IdMap() : slots_(kInitialCapacity), shift_(64 - kInitialBits) {}
+  IdMap() : slots_(kInitialCapacity), mask_(kInitialCapacity - 1), shift_(64 - kInitialBits) {}
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -101,7 +101,7 @@ class IdMap {
 
   // Fibonacci hashing: the top bits of id times 2^64 divided by the golden ratio.
   size_t Home(uint64_t id) const { return (id * 0x9e3779b97f4a7c15ull) >> shift_; }
-  size_t Next(size_t i) const { return (i + 1) & (slots_.size() - 1); }
+  size_t Next(size_t i) const { return (i + 1) & mask_; }
   size_t SlotOf(const V* value) const {
     return reinterpret_cast<const Slot*>(reinterpret_cast<const char*>(value) -
                                          offsetof(Slot, value)) -
@@ -127,6 +127,7 @@ class IdMap {
   void Grow() {
     std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
+    mask_ = slots_.size() - 1;
     --shift_;
     for (Slot& slot : old) {
       if (slot.id == 0) continue;
@@ -137,7 +138,8 @@ class IdMap {
   }
 
   std::vector<Slot> slots_;
-  int shift_;  // 64 - log2(slots_.size())
+  size_t mask_;  // slots_.size() - 1
+  int shift_;    // 64 - log2(slots_.size())
   size_t size_ = 0;
 };
 

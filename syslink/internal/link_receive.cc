@@ -157,13 +157,14 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
     return Violation(BadMessageError(absl::StrFormat(
         "reply %d does not return the buffer its request lent to fill", header.message_id)));
   }
-  // Checked: now the request is answered. (Taken only now, so that a violating reply
+  // Checked: now the request is answered. (Removed only now, so that a violating reply
   // leaves its request to be completed with BAD_MESSAGE like every other.)
-  std::optional<OutstandingRequest> answered = outstanding_.Take(header.message_id);
-  request = &*answered;
+  const uint32_t command = request->command;
+  const std::optional<Loan> loan = request->loan;
+  outstanding_.Complete(header.message_id);
   out->kind = MessageKind::kReply;
   out->id = header.message_id;
-  out->command = request->command;
+  out->command = command;
   out->synthetic = header.flags & kFlagSynthetic;
   if (header.status == 0) {
     out->data = data;
@@ -174,9 +175,9 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
                       ? PeerDiedError("the peer died with this request unanswered")
                       : absl::Status(code, text);
   }
-  if (request->loan) {
-    out->returned_buffer = AdoptOwnBuffer(
-        request->loan->offset, returns_filled ? header.dma_length : request->loan->length);
+  if (loan) {
+    out->returned_buffer =
+        AdoptOwnBuffer(loan->offset, returns_filled ? header.dma_length : loan->length);
   }
   if (header.flags & kFlagDmaReplyBuffer) {
     out->peer_buffer.core_ = shared_from_this();  // released when the user drops it
@@ -201,7 +202,7 @@ LinkCore::Step LinkCore::OnRelease(const MessageHeader& header) {
 }
 
 void LinkCore::ExpireDeadlines() {
-  if (outstanding_.NextDeadline() == absl::InfiniteFuture()) return;
+  if (!outstanding_.has_deadlines()) return;
   absl::Time now = absl::Now();
   for (uint64_t id : outstanding_.Expired(now)) {
     std::optional<OutstandingRequest> request = outstanding_.Abandon(id);

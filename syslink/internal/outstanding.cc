@@ -42,31 +42,43 @@ const OutstandingRequest* OutstandingRequests::Find(uint64_t id) const {
   return requests_.Find(id);
 }
 
-std::optional<OutstandingRequest> OutstandingRequests::Remove(uint64_t id) {
-  std::optional<OutstandingRequest> request = requests_.Take(id);
-  if (request && request->deadline != absl::InfiniteFuture()) {
-    deadlines_.erase({request->deadline, id});
-  }
-  return request;
+void OutstandingRequests::Remove(const OutstandingRequest& request) {
+  const uint64_t id = request.id;
+  if (request.deadline != absl::InfiniteFuture()) deadlines_.erase({request.deadline, id});
+  requests_.Erase(id);  // last: `request` may be the entry itself
+}
+
+bool OutstandingRequests::Complete(uint64_t id) {
+  const OutstandingRequest* request = Find(id);
+  if (request == nullptr) return false;
+  const uint32_t slot = request->slot;
+  Remove(*request);
+  ClearSlot(slot);
+  return true;
 }
 
 std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
-  std::optional<OutstandingRequest> request = Remove(id);
-  if (request) ClearSlot(request->slot);
-  return request;
+  const OutstandingRequest* request = Find(id);
+  if (request == nullptr) return std::nullopt;
+  OutstandingRequest taken = *request;
+  Remove(*request);
+  ClearSlot(taken.slot);
+  return taken;
 }
 
 std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
+  const OutstandingRequest* request = Find(id);
+  if (request == nullptr) return std::nullopt;
+  OutstandingRequest abandoned = *request;
+  Remove(*request);
   // The mirror slot stays filled: the broker may still answer it, and that answer (or the
   // late real one) is what finally frees it.
-  std::optional<OutstandingRequest> request = Remove(id);
-  if (!request) return request;
-  *abandoned_.TryEmplace(id).first = Abandoned{request->loan, request->slot};
+  *abandoned_.TryEmplace(id).first = Abandoned{abandoned.loan, abandoned.slot};
   // Tells the target that nobody waits for the answer any more (RequestWatch).
   if (mirror_ != nullptr) {
-    mirror_[request->slot].state.store(kMirrorGivenUp, std::memory_order_release);
+    mirror_[abandoned.slot].state.store(kMirrorGivenUp, std::memory_order_release);
   }
-  return request;
+  return abandoned;
 }
 
 std::optional<std::optional<Loan>> OutstandingRequests::TakeAbandoned(uint64_t id) {
@@ -74,10 +86,6 @@ std::optional<std::optional<Loan>> OutstandingRequests::TakeAbandoned(uint64_t i
   if (!abandoned) return std::nullopt;
   ClearSlot(abandoned->slot);
   return abandoned->loan;
-}
-
-absl::Time OutstandingRequests::NextDeadline() const {
-  return deadlines_.empty() ? absl::InfiniteFuture() : deadlines_.begin()->first;
 }
 
 std::vector<uint64_t> OutstandingRequests::Expired(absl::Time now) const {

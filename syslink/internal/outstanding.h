@@ -75,6 +75,9 @@ class OutstandingRequests {
   // Removes and returns request `id`, if it is outstanding.
   std::optional<OutstandingRequest> Take(uint64_t id);
 
+  // Removes request `id`, answered; false if it is not outstanding. Take() without the copy.
+  bool Complete(uint64_t id);
+
   // Removes request `id` but remembers it as abandoned, keeping its loan until the late
   // reply comes (TakeAbandoned) or the peer is gone (TakeAllAbandoned). Its mirror slot
   // stays filled and is marked kMirrorGivenUp.
@@ -83,8 +86,13 @@ class OutstandingRequests {
   // If `id` was abandoned, forgets it and returns its loan (if any) as the outer optional.
   std::optional<std::optional<Loan>> TakeAbandoned(uint64_t id);
 
+  // Whether any outstanding request has a finite deadline.
+  bool has_deadlines() const { return !deadlines_.empty(); }
+
   // The earliest deadline of an outstanding request (InfiniteFuture if none).
-  absl::Time NextDeadline() const;
+  absl::Time NextDeadline() const {
+    return deadlines_.empty() ? absl::InfiniteFuture() : deadlines_.begin()->first;
+  }
 
   // Ids of outstanding requests whose deadline is at or before `now`.
   std::vector<uint64_t> Expired(absl::Time now) const;
@@ -103,8 +111,9 @@ class OutstandingRequests {
     std::optional<Loan> loan;
     uint32_t slot = 0;
   };
-  // Removes request `id` from the outstanding set, leaving its mirror slot alone.
-  std::optional<OutstandingRequest> Remove(uint64_t id);
+  // Removes `request` (an entry of requests_) from the outstanding set, leaving its mirror
+  // slot alone.
+  void Remove(const OutstandingRequest& request);
   void ClearSlot(uint32_t slot);
 
   IdMap<OutstandingRequest> requests_;
