@@ -179,7 +179,8 @@ double Median(std::vector<double> values) {
 
 // One iteration is a slice of ring round trips and then a slice of link calls, each with
 // the other's peer stopped, so that only one peer uses the peer CPU. Counters: the median
-// of the per-pair ratios, and the median of each side's slices.
+// of the per-pair ratios, and the median of each side's slices. Its time is that of a whole
+// pair, about 4 ms: read the counters.
 void BM_LinkVsRing(benchmark::State& state, ring::WaitMode mode) {
   std::unique_ptr<ring::bench::RoundTripper> ring = ring::bench::StartRingEcho(mode, kInline);
   LinkServer link(mode);
