@@ -61,8 +61,7 @@ std::optional<OutstandingRequest> OutstandingRequests::Take(uint64_t id) {
   const OutstandingRequest* request = Find(id);
   if (request == nullptr) return std::nullopt;
   OutstandingRequest taken = *request;
-  Remove(*request);
-  ClearSlot(taken.slot);
+  Complete(id);
   return taken;
 }
 
