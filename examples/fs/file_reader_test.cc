@@ -153,8 +153,7 @@ TEST_P(MemFsTest, FileReaderAfterTheServerIsGoneFailsWithEnotconn) {
 }  // the reader's destructor must not hang on the reads that were in flight
 
 INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

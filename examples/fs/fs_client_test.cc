@@ -226,8 +226,7 @@ TEST_P(MemFsTest, CallsAfterTheServerIsGoneFailWithEnotconn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

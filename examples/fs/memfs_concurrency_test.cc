@@ -137,8 +137,7 @@ TEST_P(ConcurrencyTest, ListingsSeeEveryEntryThatStaysExactlyOnceWhileOthersAreR
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

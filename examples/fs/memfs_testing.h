@@ -33,6 +33,10 @@ namespace syslink::examples::fs {
 
 enum class Transport { kInProcess, kLink, kLinkWorkers };
 
+// Every transport, for INSTANTIATE_TEST_SUITE_P(..., ::testing::ValuesIn(kAllTransports), ...).
+inline constexpr Transport kAllTransports[] = {Transport::kInProcess, Transport::kLink,
+                                               Transport::kLinkWorkers};
+
 std::string TransportName(const ::testing::TestParamInfo<Transport>& info);
 // For GoogleTest's messages: "Link" rather than "4-byte object <01-00 00-00>".
 void PrintTo(Transport transport, std::ostream* out);

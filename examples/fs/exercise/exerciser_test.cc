@@ -137,8 +137,7 @@ TEST_P(MemFsExerciseTest, MatchesTheModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, MemFsExerciseTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -108,8 +108,7 @@ TEST_P(ConcurrencyTest, ClientsShareOneFileThroughSeparateHandles) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -137,8 +137,7 @@ TEST_P(EscapeTest, RenameOfASymlinkOutMovesTheSymlink) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, EscapeTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

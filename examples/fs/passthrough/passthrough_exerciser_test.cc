@@ -36,8 +36,7 @@ TEST_P(PassthroughExerciseTest, MatchesTheModelAndTheHost) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, PassthroughExerciseTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -253,8 +253,7 @@ TEST_P(PassthroughTest, ReadDirOfAnEmptyDirectoryHasOnlyTheDots) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

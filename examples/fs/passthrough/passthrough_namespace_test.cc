@@ -352,8 +352,7 @@ TEST_P(PassthroughTest, SetAttrRefusesWhatCannotBeSet) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest,
-                         ::testing::Values(Transport::kInProcess, Transport::kLink,
-                                           Transport::kLinkWorkers),
+                         ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace
