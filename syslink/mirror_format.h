@@ -7,9 +7,10 @@
 // in prose.
 //
 // One writer: the end that owns the table. A slot is filled (command, state, time, DMA
-// bytes, then `id` with release) when a request is sent, and emptied (`id` = 0, release)
-// when its reply arrives or, for a request given up on, when the late reply arrives or the
-// peer is gone. Giving up on a request (its deadline passed, or it was cancelled) sets
+// bytes, then `id` with release) when a request is sent, and its time made exact just after
+// the request is published (until then it may be that of the end's previous step). It is
+// emptied (`id` = 0, release) when its reply arrives or, for a request given up on, when
+// the late reply arrives or the peer is gone. Giving up on a request (its deadline passed, or it was cancelled) sets
 // kMirrorGivenUp in `state` (release). Readers load `id` with acquire and copy the slot;
 // everything read is untrusted: the broker writes replies only into the ring of the end
 // that is gone, and the survivor checks them like any other reply.

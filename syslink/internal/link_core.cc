@@ -206,9 +206,13 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
   }
   absl::StatusOr<std::byte*> space = ReserveMessage(size, space_deadline, before_wait);
   if (!space.ok()) return space.status();
-  // Mirrored before it is published: the target may look at its slot at once.
-  outstanding_.Add({next_id_, command, request_deadline, lent});
+  // Mirrored before it is published: the target may look at its slot at once. Entered in
+  // the table, with the exact time, after: no reply is read before this returns.
+  const uint32_t slot =
+      outstanding_.Mirror(next_id_, command, lent ? lent->length : 0, last_cycles_);
   PublishMessage(*space, header, size, fill);
+  last_cycles_ = CycleCount();
+  outstanding_.Track({next_id_, command, request_deadline, lent, slot}, last_cycles_);
   if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
   ++stats_.requests_sent;
   return next_id_++;
@@ -230,16 +234,8 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
                                  PayloadWriter fill, ReplyDma dma, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
-  const IncomingRequest* request = incoming_.Find(id);
-  // A requester may have died while its request was worked on. Looking costs a system
-  // call (about a microsecond), so only a request that took a while (over 100 us) is looked
-  // after; a prompt reply cannot know either way, since its requester may die just after.
-  if (status_.ok() && request != nullptr &&
-      CycleCount() - request->received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
-    peer_gone_ = true;
-    Shutdown(PeerDiedError("the requester's end closed before the reply"));
-  }
   if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
+  const IncomingRequest* request = incoming_.Find(id);
   if (request == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "no request %d awaits a reply from this end (already answered, or never received)",
@@ -247,7 +243,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   }
   bool fills = request->loan && request->loan->flag == kFlagDmaFromTarget;
   MessageHeader header = NewHeader(MessageKind::kReply, id, request->command);
-  header.status = static_cast<int32_t>(status.code());
+  header.status = status.ok() ? 0 : static_cast<int32_t>(status.code());
   // A reply that is not OK carries the error message instead of a payload.
   std::span<const std::byte> text = AsBytes(status.message());
   header.inline_length = static_cast<uint32_t>(status.ok() ? size : text.size());
@@ -271,6 +267,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
     header.dma_offset = dma.attach.offset_;
     header.dma_length = dma.attach.size_;
   }
+  const uint64_t received = request->received;  // `request` may go with a wait for room
   absl::Status written =
       status.ok()
           ? WriteMessage(header, size, fill, absl::InfiniteFuture(), before_wait)
@@ -283,6 +280,16 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   }
   incoming_.Erase(id);
   ++stats_.replies_sent;
+  // The requester may have died while its request was worked on. Looking costs a system
+  // call (about a microsecond), so only a request that took a while (over 100 us) is looked
+  // after, and only once its reply is on its way: a prompt reply pays for neither, and
+  // cannot know either way, since its requester may die just after.
+  last_cycles_ = CycleCount();
+  if (last_cycles_ - received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
+    peer_gone_ = true;
+    Shutdown(PeerDiedError("the requester's end closed before the reply"));
+    return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
+  }
   return absl::OkStatus();
 }
 

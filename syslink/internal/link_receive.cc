@@ -44,6 +44,11 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
     return Step::kEmpty;
   }
   std::span<const std::byte> payload = (*record)->payload;
+  // The record's later cache lines, asked for now: read only after the checks, they would
+  // otherwise each wait for the writer's CPU in turn.
+  for (size_t line = 64; line < payload.size(); line += 64) {
+    __builtin_prefetch(payload.data() + line);
+  }
   MessageHeader header;
   if (payload.size() >= kMessageHeaderSize) {
     std::memcpy(&header, payload.data(), kMessageHeaderSize);  // once: the peer may rewrite it
@@ -91,7 +96,7 @@ LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
         header.message_id)));
   }
   request->command = header.command;
-  request->received = CycleCount();
+  request->received = last_cycles_;  // at or before now: the age is never understated
   out->kind = MessageKind::kRequest;
   out->id = header.message_id;
   out->command = header.command;
@@ -201,8 +206,7 @@ LinkCore::Step LinkCore::OnRelease(const MessageHeader& header) {
   return Step::kHandled;
 }
 
-void LinkCore::ExpireDeadlines() {
-  if (!outstanding_.has_deadlines()) return;
+void LinkCore::ExpireDueRequests() {
   absl::Time now = absl::Now();
   for (uint64_t id : outstanding_.Expired(now)) {
     std::optional<OutstandingRequest> request = outstanding_.Abandon(id);
@@ -219,6 +223,7 @@ void LinkCore::ExpireDeadlines() {
 void LinkCore::EndPollWait() {
   if (!poll_armed_) return;
   poll_armed_ = false;
+  last_cycles_ = CycleCount();  // the end may have slept in the caller's poll()
   in_.EndExternalWait();
   DrainWakes();
 }

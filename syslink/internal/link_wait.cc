@@ -10,6 +10,7 @@
 
 #include "absl/time/clock.h"
 #include "ring/internal/cpu_relax.h"
+#include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/link_core.h"
 
 namespace syslink::internal {
@@ -60,6 +61,7 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
         ring::internal::CpuRelax();
       }
       absl::Time now = absl::Now();
+      last_cycles_ = CycleCount();
       if (!started) {
         started = true;
         spin_until = mode == ring::WaitMode::kSpin ? until
@@ -92,6 +94,7 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
       timeout_ptr = &timeout;
     }
     int n = ppoll(&p, 1, timeout_ptr, nullptr);
+    last_cycles_ = CycleCount();
     in_.EndExternalWait();
     if (n > 0 && !PeerAlive()) return WaitOutcome::kPeerGone;  // also drains the wake-ups
     if (in_.Ready()) return WaitOutcome::kReady;

@@ -20,18 +20,30 @@ void OutstandingRequests::ClearSlot(uint32_t slot) {
 }
 
 void OutstandingRequests::Add(OutstandingRequest request) {
-  if (mirror_ != nullptr) {
-    request.slot = free_slots_.back();
-    free_slots_.pop_back();
-    MirrorSlot& slot = mirror_[request.slot];
-    slot.command = request.command;
-    slot.state.store(0, std::memory_order_relaxed);
-    // The time-stamp counter, not a clock: a clock_gettime() on this path was measured to
-    // add about a microsecond to every call. The broker turns counts into an age.
-    slot.sent_cycles = CycleCount();
-    slot.dma_bytes = request.loan ? request.loan->length : 0;
-    slot.id.store(request.id, std::memory_order_release);  // last: the slot is complete
-  }
+  // The time-stamp counter, not a clock: a clock_gettime() on this path was measured to
+  // add about a microsecond to every call. The broker turns counts into an age.
+  const uint64_t now = CycleCount();
+  request.slot =
+      Mirror(request.id, request.command, request.loan ? request.loan->length : 0, now);
+  Track(std::move(request), now);
+}
+
+uint32_t OutstandingRequests::Mirror(uint64_t id, uint32_t command, uint64_t dma_bytes,
+                                     uint64_t sent_cycles) {
+  if (mirror_ == nullptr) return 0;
+  const uint32_t index = free_slots_.back();
+  free_slots_.pop_back();
+  MirrorSlot& slot = mirror_[index];
+  slot.command = command;
+  slot.state.store(0, std::memory_order_relaxed);
+  slot.sent_cycles = sent_cycles;
+  slot.dma_bytes = dma_bytes;
+  slot.id.store(id, std::memory_order_release);  // last: the slot is complete
+  return index;
+}
+
+void OutstandingRequests::Track(OutstandingRequest request, uint64_t sent_cycles) {
+  if (mirror_ != nullptr) mirror_[request.slot].sent_cycles = sent_cycles;
   if (request.deadline != absl::InfiniteFuture()) {
     deadlines_.emplace(request.deadline, request.id);
   }

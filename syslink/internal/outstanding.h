@@ -69,6 +69,14 @@ class OutstandingRequests {
   // Fills next_slot().
   void Add(OutstandingRequest request);
 
+  // Add() in two steps, for a sender that publishes the request in between. Mirror()
+  // fills next_slot() and returns it: the target may look at the slot as soon as the
+  // request is published. `sent_cycles` may be a CycleCount() from a little earlier. Track()
+  // enters the request (its `slot` set to Mirror()'s answer) in the table, before any
+  // reply can be read, and gives the slot the exact `sent_cycles`.
+  uint32_t Mirror(uint64_t id, uint32_t command, uint64_t dma_bytes, uint64_t sent_cycles);
+  void Track(OutstandingRequest request, uint64_t sent_cycles);
+
   // The outstanding request `id`, left in place; null if there is none.
   const OutstandingRequest* Find(uint64_t id) const;
 

@@ -338,6 +338,29 @@ TEST(OutstandingMirrorTest, AddFillsTheSlotNextSlotNamed) {
   EXPECT_EQ(table.Find(5)->slot, first);
 }
 
+TEST(OutstandingMirrorTest, MirrorFillsTheSlotBeforeTrackEntersTheRequest) {
+  Mirror mirror;
+  OutstandingRequests table(mirror.slots.get());
+  uint32_t named = table.next_slot();
+  uint32_t slot = table.Mirror(5, 105, 4096, /*sent_cycles=*/1000);
+  EXPECT_EQ(slot, named);
+  EXPECT_NE(table.next_slot(), slot);
+  EXPECT_EQ(mirror.slots[slot].id.load(), 5u);  // complete in the mirror already
+  EXPECT_EQ(mirror.slots[slot].command, 105u);
+  EXPECT_EQ(mirror.slots[slot].dma_bytes, 4096u);
+  EXPECT_EQ(mirror.slots[slot].sent_cycles, 1000u);
+  EXPECT_FALSE(table.Contains(5));  // but not outstanding yet
+
+  OutstandingRequest request = Req(5);
+  request.slot = slot;
+  table.Track(request, /*sent_cycles=*/1234);
+  EXPECT_EQ(mirror.slots[slot].sent_cycles, 1234u);
+  ASSERT_NE(table.Find(5), nullptr);
+  EXPECT_EQ(table.Find(5)->slot, slot);
+  ASSERT_TRUE(table.Take(5).has_value());
+  EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
+}
+
 TEST(OutstandingMirrorTest, AbandonMarksTheSlotGivenUpAndKeepsIt) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
