@@ -45,7 +45,7 @@ bool RingConsumer::RefreshHead() {
   return true;
 }
 
-std::optional<Record> RingConsumer::NextRecord(RecordHeader& header) {
+bool RingConsumer::NextRecord(Record& record) {
   uint64_t available = cached_head_ - read_;
   uint64_t position = read_ & mask_;
   uint64_t to_end = capacity_ - position;
@@ -53,42 +53,44 @@ std::optional<Record> RingConsumer::NextRecord(RecordHeader& header) {
     Break(absl::DataLossError(absl::StrFormat(
         "ring producer published %d bytes at offset %d: less than a record header",
         available, position)));
-    return std::nullopt;
+    return false;
   }
   // One copy: the producer may rewrite the header while we check it.
+  RecordHeader header;
   std::memcpy(&header, records_ + position, sizeof(header));
   const uint64_t size = header.size;
   if (size == 0 || size % kRecordAlignment != 0) {
     Break(absl::DataLossError(absl::StrFormat(
         "ring record at offset %d has length %d: it must be a non-zero multiple of %d",
         position, size, kRecordAlignment)));
-    return std::nullopt;
+    return false;
   }
   if (size > available || size > to_end) {
     Break(absl::DataLossError(absl::StrFormat(
         "ring record at offset %d has length %d, past the published end (%d bytes "
         "available) or the end of the record space (%d bytes left)",
         position, size, available, to_end)));
-    return std::nullopt;
+    return false;
   }
   if (header.payload_size == kPaddingPayloadSize) {
     if (size != to_end) {
       Break(absl::DataLossError(absl::StrFormat(
           "ring padding at offset %d has length %d but must reach the end (%d bytes)",
           position, size, to_end)));
-      return std::nullopt;
+      return false;
     }
     read_ += size;
-    return std::nullopt;
+    return false;
   }
   if (RecordSize(header.payload_size) != size) {
     Break(absl::DataLossError(absl::StrFormat(
         "ring record at offset %d has length %d but a payload of %d bytes, which needs %d",
         position, size, header.payload_size, RecordSize(header.payload_size))));
-    return std::nullopt;
+    return false;
   }
   read_ += size;
-  return Record{{records_ + position + kRecordHeaderSize, header.payload_size}};
+  record.payload = {records_ + position + kRecordHeaderSize, header.payload_size};
+  return true;
 }
 
 absl::StatusOr<Record> RingConsumer::WaitAndRead(absl::Time deadline) {

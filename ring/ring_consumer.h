@@ -63,15 +63,19 @@ class RingConsumer {
 
   // The next record, or std::nullopt when none is published.
   [[nodiscard]] absl::StatusOr<std::optional<Record>> TryRead() {
+    Record record;
+    if (TryNext(record)) return record;
+    if (!status_.ok()) return status_;
+    return std::nullopt;
+  }
+
+  // TryRead() for a hot path, with nothing to unwrap: true with the next record in
+  // `record`; false when none is published or the ring is broken (status() tells).
+  [[nodiscard]] bool TryNext(Record& record) {
     while (true) {
-      if (!status_.ok()) return status_;
-      if (read_ == cached_head_ && !RefreshHead()) {
-        if (!status_.ok()) return status_;  // the new index broke the ring
-        return std::nullopt;
-      }
-      RecordHeader header;
-      std::optional<Record> record = NextRecord(header);
-      if (record.has_value()) return record;
+      if (!status_.ok()) [[unlikely]] return false;
+      if (read_ == cached_head_ && !RefreshHead()) return false;
+      if (NextRecord(record)) return true;
       // Padding was skipped, or the ring broke: look again.
     }
   }
@@ -116,8 +120,9 @@ class RingConsumer {
   // Loads `head` and checks it. False when nothing new is published or the ring broke.
   bool RefreshHead();
   absl::StatusOr<Record> WaitAndRead(absl::Time deadline);
-  // Checks the record at `read_` and steps past it. nullopt after padding or on breakage.
-  std::optional<Record> NextRecord(RecordHeader& header);
+  // Checks the record at `read_`, steps past it and sets `record`. False after padding or
+  // on breakage.
+  bool NextRecord(Record& record);
   void WakeProducer();
   void Break(absl::Status status);
 

@@ -345,6 +345,41 @@ TEST(RingTest, WriteThenReadOneRecord) {
   EXPECT_EQ(ring->control()->head.load(), RecordSize(11));
 }
 
+TEST(RingTest, TryNextReadsRecordsInOrderAndStepsOverPadding) {
+  absl::StatusOr<Ring> ring = MakeRing(256);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  Record record;
+  EXPECT_FALSE(ring->consumer.TryNext(record));
+  EXPECT_TRUE(ring->consumer.status().ok());
+
+  ASSERT_TRUE(ring->producer.Write(Pattern(200, 1), Soon()).ok());
+  ASSERT_TRUE(ring->consumer.TryNext(record));
+  EXPECT_EQ(FirstPatternMismatch(record.payload, 1), -1);
+  EXPECT_EQ(record.payload.size(), 200u);
+  ring->consumer.Release();
+  // 48 bytes are left before the end: the next record follows padding, at the start.
+  ASSERT_TRUE(ring->producer.Write(Pattern(100, 2), Soon()).ok());
+  ASSERT_TRUE(ring->consumer.TryNext(record));
+  EXPECT_EQ(record.payload.size(), 100u);
+  EXPECT_EQ(FirstPatternMismatch(record.payload, 2), -1);
+  EXPECT_EQ(record.payload.data(),
+            reinterpret_cast<const std::byte*>(ring->control()) + kRecordSpaceOffset +
+                kRecordHeaderSize);
+  EXPECT_FALSE(ring->consumer.TryNext(record));
+  EXPECT_TRUE(ring->consumer.status().ok());
+}
+
+TEST(RingTest, TryNextReportsABrokenRingThroughStatus) {
+  absl::StatusOr<Ring> ring = MakeRing(256);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  ring->control()->head.store(4096);  // past what the consumer released plus capacity
+  Record record;
+  EXPECT_FALSE(ring->consumer.TryNext(record));
+  ExpectStatus(ring->consumer.status(), absl::StatusCode::kDataLoss, "is invalid");
+  EXPECT_FALSE(ring->consumer.TryNext(record));  // and stays broken
+  ExpectStatus(ring->consumer.TryRead().status(), absl::StatusCode::kDataLoss, "is invalid");
+}
+
 TEST(RingTest, ZeroLengthRecord) {
   absl::StatusOr<Ring> ring = MakeRing(256);
   ASSERT_TRUE(ring.ok()) << ring.status();

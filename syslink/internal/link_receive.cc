@@ -32,18 +32,18 @@ LinkCore::Step LinkCore::Violation(const absl::Status& why) {
 }
 
 LinkCore::Step LinkCore::ReadOne(Message* out) {
-  absl::StatusOr<std::optional<ring::Record>> record = in_.TryRead();
-  if (!record.ok()) {
-    return Violation(BadMessageError(
-        absl::StrCat("the peer broke the inbound ring: ", record.status().message())));
-  }
-  if (!record->has_value()) {
-    // TryRead may have stepped over padding; hand its space back now, or a sender waiting
+  ring::Record record;
+  if (!in_.TryNext(record)) {
+    if (!in_.status().ok()) {
+      return Violation(BadMessageError(
+          absl::StrCat("the peer broke the inbound ring: ", in_.status().message())));
+    }
+    // TryNext may have stepped over padding; hand its space back now, or a sender waiting
     // for it would wait until this end next returns a message.
     if (!record_held_) in_.Release();
     return Step::kEmpty;
   }
-  std::span<const std::byte> payload = (*record)->payload;
+  std::span<const std::byte> payload = record.payload;
   // The record's later cache lines, asked for now: read only after the checks, they would
   // otherwise each wait for the writer's CPU in turn.
   for (size_t line = 64; line < payload.size(); line += 64) {
