@@ -153,14 +153,14 @@ void NothingBorrowed() {}
 }  // namespace
 
 absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::byte> data,
-                                        DmaLoan loan, absl::Time deadline) {
+                                        DmaLoan&& loan, absl::Time deadline) {
   std::vector<std::byte> storage;
   return SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline, deadline,
                      [&] { data = Stable(data, storage); });
 }
 
 absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size,
-                                               PayloadWriter fill, DmaLoan loan,
+                                               PayloadWriter fill, DmaLoan&& loan,
                                                absl::Time deadline) {
   return SendRequest(command, size, fill, std::move(loan), deadline, deadline,
                      NothingBorrowed);
@@ -177,7 +177,7 @@ std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
 }
 
 absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
-                                               PayloadWriter fill, DmaLoan loan,
+                                               PayloadWriter fill, DmaLoan&& loan,
                                                absl::Time space_deadline,
                                                absl::Time request_deadline,
                                                BeforeWait before_wait) {
@@ -219,19 +219,19 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
 }
 
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
-                             std::span<const std::byte> data, ReplyDma dma) {
+                             std::span<const std::byte> data, ReplyDma&& dma) {
   std::vector<std::byte> storage;
   return SendReply(id, status, data.size(), CopyOf(data), std::move(dma),
                    [&] { data = Stable(data, storage); });
 }
 
 absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill,
-                                    ReplyDma dma) {
+                                    ReplyDma&& dma) {
   return SendReply(id, absl::OkStatus(), size, fill, std::move(dma), NothingBorrowed);
 }
 
 absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t size,
-                                 PayloadWriter fill, ReplyDma dma, BeforeWait before_wait) {
+                                 PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
   if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));

@@ -57,14 +57,14 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   absl::StatusOr<DmaBuffer> AllocateBuffer(size_t bytes, absl::Time deadline);
   absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
-                                DmaLoan loan, absl::Time deadline);
+                                DmaLoan&& loan, absl::Time deadline);
   absl::StatusOr<Message> Receive(absl::Time deadline);
   absl::Status Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
-                     ReplyDma dma);
+                     ReplyDma&& dma);
   absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
-                                       DmaLoan loan, absl::Time deadline);
-  absl::Status ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma dma);
-  absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
+                                       DmaLoan&& loan, absl::Time deadline);
+  absl::Status ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma&& dma);
+  absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan&& loan,
                                absl::Time deadline);
   absl::Status Cancel(uint64_t id);
   RequestWatch Watch(const Message& request);
@@ -115,10 +115,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // whatever `fill` would read from the record (see Stable()).
   using BeforeWait = absl::FunctionRef<void()>;
   absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
-                                       DmaLoan loan, absl::Time space_deadline,
+                                       DmaLoan&& loan, absl::Time space_deadline,
                                        absl::Time request_deadline, BeforeWait before_wait);
   absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
-                         PayloadWriter fill, ReplyDma dma, BeforeWait before_wait);
+                         PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait);
   // A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
   // have pointed it at a copy).
   static auto CopyOf(const std::span<const std::byte>& data) {

@@ -2,10 +2,12 @@
 // matched against this end's state. Receive() and Call().
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "absl/utility/utility.h"
 #include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/link_core.h"
 #include "syslink/status.h"
@@ -247,62 +249,79 @@ bool LinkCore::AwaitInbound(absl::Time until, absl::Time deadline) {
   return false;
 }
 
+// Receive() and Call() build the Message they return where the caller receives it (one
+// named result, every path returning it): moved there instead, its fields, just stored one
+// by one, would be loaded back in wider pieces, a store-forwarding stall on every message.
 absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
-  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  absl::StatusOr<Message> result(absl::in_place);
+  if (absl::Status s = CheckOwner(); !s.ok()) {
+    result = std::move(s);
+    return result;
+  }
   ReleaseHeldRecord();
   EndPollWait();
   FlushReleases();
   while (true) {
     if (!pending_.empty()) {
-      Message message = std::move(pending_.front());
+      *result = std::move(pending_.front());
       pending_.pop_front();
-      return message;
+      return result;
     }
-    if (!status_.ok()) return status_;
+    if (!status_.ok()) {
+      result = status_;
+      return result;
+    }
     ExpireDeadlines();
     if (!pending_.empty()) continue;
-    Message message;
-    Step step = ReadOne(&message);
-    if (step == Step::kMessage) return message;
+    Step step = ReadOne(&*result);  // fills the Message only for kMessage
+    if (step == Step::kMessage) return result;
     if (step != Step::kEmpty) continue;
     if (peer_gone_) {
       Shutdown(PeerDiedError("the peer's end of the link closed"));
       continue;
     }
     if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline)) {
-      return absl::DeadlineExceededError("no message arrived before the deadline");
+      result = absl::DeadlineExceededError("no message arrived before the deadline");
+      return result;
     }
   }
 }
 
 absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::byte> data,
-                                       DmaLoan loan, absl::Time deadline) {
+                                       DmaLoan&& loan, absl::Time deadline) {
+  absl::StatusOr<Message> result(absl::in_place);
   // The deadline bounds the wait for ring space; the wait for the reply is this call's to
   // enforce, so the request is registered without one.
   std::vector<std::byte> storage;
   absl::StatusOr<uint64_t> id =
       SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline,
                   absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
-  if (!id.ok()) return id.status();
+  if (!id.ok()) {
+    result = id.status();
+    return result;
+  }
   ReleaseHeldRecord();  // the message Receive() or Call() returned before is done with
+  Message& message = *result;
   while (true) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (it->kind == MessageKind::kReply && it->id == *id) {
-        Message reply = std::move(*it);
+        message = std::move(*it);
         pending_.erase(it);
-        return reply;
+        return result;
       }
     }
     if (!status_.ok()) {  // Shutdown() queues our reply, found above; this is a fallback
-      return SyntheticReply(CompleteUnreplied({{Unreplied{*id, command}}}, status_.code())[0],
-                            status_, std::nullopt);
+      message = SyntheticReply(
+          CompleteUnreplied({{Unreplied{*id, command}}}, status_.code())[0], status_,
+          std::nullopt);
+      return result;
     }
     ExpireDeadlines();
-    Message message;
-    Step step = ReadOne(&message);
+    Step step = ReadOne(&message);  // fills `message` only for kMessage
     if (step == Step::kMessage) {
-      if (message.kind == MessageKind::kReply && message.id == *id) return message;
+      if (message.kind == MessageKind::kReply && message.id == *id) return result;
       pending_.push_back(Own(std::move(message)));
+      message = Message();
       ReleaseHeldRecord();
       continue;
     }
@@ -315,11 +334,12 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
       outstanding_.Abandon(*id);  // a late reply is dropped and its loan reclaimed
       MessageHeader header = CompleteUnreplied({{Unreplied{*id, command}}},
                                                absl::StatusCode::kDeadlineExceeded)[0];
-      return SyntheticReply(header,
-                            absl::DeadlineExceededError(absl::StrFormat(
-                                "call %d (command %d) got no reply before its deadline", *id,
-                                command)),
-                            std::nullopt);
+      message = SyntheticReply(header,
+                               absl::DeadlineExceededError(absl::StrFormat(
+                                   "call %d (command %d) got no reply before its deadline",
+                                   *id, command)),
+                               std::nullopt);
+      return result;
     }
   }
 }
