@@ -84,6 +84,9 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
 
 LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
   while (true) {
+    // Wake-ups left by earlier sleeps are read now, while this end has nothing to do,
+    // rather than just after a wake-up, when a message waits for an answer.
+    DrainWakes();
     if (!in_.PrepareExternalWait()) return WaitOutcome::kReady;
     struct pollfd p = {socket_.get(), POLLIN, 0};
     struct timespec timeout;
@@ -96,8 +99,8 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
     int n = ppoll(&p, 1, timeout_ptr, nullptr);
     last_cycles_ = CycleCount();
     in_.EndExternalWait();
-    if (n > 0 && !PeerAlive()) return WaitOutcome::kPeerGone;  // also drains the wake-ups
-    if (in_.Ready()) return WaitOutcome::kReady;
+    if (in_.Ready()) return WaitOutcome::kReady;  // its wake-up byte is read next time
+    if (n > 0 && !PeerAlive()) return WaitOutcome::kPeerGone;
     if (n == 0 || absl::Now() >= until) return WaitOutcome::kTimedOut;
     // A wake-up with nothing to read (a stale byte) or EINTR: sleep again.
   }
