@@ -234,8 +234,20 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
                                  PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
-  if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
   const IncomingRequest* request = incoming_.Find(id);
+  // A requester may have died while its request was worked on. Looking costs a system
+  // call (about a microsecond), so only a request that took a while (over 100 us) is looked
+  // after; a prompt reply cannot know either way, since its requester may die just after.
+  // (After the reply is published it would be too late: the requester may have taken it and
+  // exited.)
+  if (status_.ok() && request != nullptr) {
+    last_cycles_ = CycleCount();
+    if (last_cycles_ - request->received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
+      peer_gone_ = true;
+      Shutdown(PeerDiedError("the requester's end closed before the reply"));
+    }
+  }
+  if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
   if (request == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "no request %d awaits a reply from this end (already answered, or never received)",
@@ -267,7 +279,6 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
     header.dma_offset = dma.attach.offset_;
     header.dma_length = dma.attach.size_;
   }
-  const uint64_t received = request->received;  // `request` may go with a wait for room
   absl::Status written =
       status.ok()
           ? WriteMessage(header, size, fill, absl::InfiniteFuture(), before_wait)
@@ -280,16 +291,6 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   }
   incoming_.Erase(id);
   ++stats_.replies_sent;
-  // The requester may have died while its request was worked on. Looking costs a system
-  // call (about a microsecond), so only a request that took a while (over 100 us) is looked
-  // after, and only once its reply is on its way: a prompt reply pays for neither, and
-  // cannot know either way, since its requester may die just after.
-  last_cycles_ = CycleCount();
-  if (last_cycles_ - received > kCyclesPerMillisecond / 10 && !PeerAlive()) {
-    peer_gone_ = true;
-    Shutdown(PeerDiedError("the requester's end closed before the reply"));
-    return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
-  }
   return absl::OkStatus();
 }
 

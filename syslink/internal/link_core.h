@@ -213,12 +213,12 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   bool poll_armed_ = false;      // PrepareToPoll() announced a wait on the socket
   bool peer_gone_ = false;       // the socket reported the peer's end closed
   uint64_t next_id_ = 1;
-  // A CycleCount() taken at or before this end's latest step: after each message it
-  // publishes, while it waits (and after the caller's poll()), and when it opened. A
-  // request read now is stamped with it (so its age is never understated), and a request
-  // sent is first mirrored with it. On this project's VM one look at the counter was
-  // measured at about 70 cycles, a sixth of what handling a plain message took, so none is
-  // taken between a message's arrival and the publication of its answer.
+  // A CycleCount() taken at or before this end's latest step: after each request it
+  // publishes, before each reply, while it waits (and after the caller's poll()), and when
+  // it opened. A request read now is stamped with it (so its age is never understated),
+  // and a request sent is first mirrored with it. On this project's VM one look at the
+  // counter was measured at about 70 cycles, a sixth of what handling a plain message
+  // took: only Reply() looks on the way from a request's arrival to its answer.
   uint64_t last_cycles_ = CycleCount();
   absl::Status status_;
   LinkStats stats_;
