@@ -24,6 +24,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -66,6 +68,12 @@ class ClientContext {
   Attachment request_attachment_;
   Attachment response_attachment_;
   std::atomic<bool> cancelled_{false};
+};
+
+// The base of what a service keeps per link (ServerContext::session_state).
+class SessionState {
+ public:
+  virtual ~SessionState() = default;
 };
 
 class ServerContext {
@@ -111,6 +119,33 @@ class ServerContext {
   void set_response_attachment(Attachment attachment) { response_attachment_ = std::move(attachment); }
   Attachment& response_attachment() { return response_attachment_; }
 
+  // Work to run once the reply is on its way, on the thread that ran the method, before
+  // that thread takes another call: what the caller need not wait for, such as preparing
+  // the answer to the call likely to come next. Runs whether or not the reply reached the
+  // caller; not when the server stops first. The last one set wins. An InProcessChannel,
+  // which runs the method on the caller's thread, runs it before the call returns.
+  void set_after_reply(std::function<void()> work) { after_reply_ = std::move(work); }
+  // Runs the work set_after_reply() left, once (the server runtime calls this).
+  void RunAfterReply() {
+    if (after_reply_) std::exchange(after_reply_, nullptr)();
+  }
+
+  // What the service keeps for the caller's link from one call to the next: a T (derived
+  // from SessionState), made empty on first use, destroyed when the link's session ends.
+  // Only the link's own thread runs its methods, one at a time, so T needs no lock.
+  // Null where calls of one caller may run at once or have no link: on a server with
+  // workers (ServerOptions::workers > 0) and through an InProcessChannel; null too when
+  // the session holds a state of another type.
+  template <typename T>
+  T* session_state() {
+    static_assert(std::is_base_of_v<SessionState, T>, "T must derive from SessionState");
+    if (session_ == nullptr) return nullptr;
+    if (*session_ == nullptr) *session_ = std::make_unique<T>();
+    return dynamic_cast<T*>(session_->get());
+  }
+  // Where session_state() lives (the server runtime calls this); must outlive the call.
+  void set_session(std::unique_ptr<SessionState>* session) { session_ = session; }
+
  private:
   PeerIdentity peer_;
   absl::Time deadline_;
@@ -118,6 +153,8 @@ class ServerContext {
   const std::atomic<bool>* ending_;
   std::atomic<bool> cancelled_{false};
   std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
+  std::function<void()> after_reply_;
+  std::unique_ptr<SessionState>* session_ = nullptr;
   Attachment request_attachment_;
   Attachment response_attachment_;
 };

@@ -23,6 +23,7 @@ absl::Status InProcessChannel::Call(uint32_t method_id,
   ServerCall call(method_id, std::as_bytes(std::span(bytes.data(), bytes.size())),
                   &server_context);
   absl::Status status = service_->Dispatch(call);
+  server_context.RunAfterReply();  // no other thread to run it on: before the call returns
   if (context != nullptr) {
     context->request_attachment() = std::move(server_context.request_attachment());
     if (status.ok()) {

@@ -31,14 +31,32 @@ constexpr uint32_t kFail = MethodId("syslink.rpc.test.Test.Fail");
 constexpr uint32_t kAttachment = MethodId("syslink.rpc.test.Test.Attachment");
 constexpr uint32_t kWhoAmI = MethodId("syslink.rpc.test.Test.WhoAmI");
 constexpr uint32_t kWaitForCancel = MethodId("syslink.rpc.test.Test.WaitForCancel");
+constexpr uint32_t kCount = MethodId("syslink.rpc.test.Test.Count");
+constexpr uint32_t kAfterReply = MethodId("syslink.rpc.test.Test.AfterReply");
+
+// What Count keeps per link; counts its own destruction.
+struct Counter : SessionState {
+  explicit Counter(std::atomic<int>* destroyed = nullptr) : destroyed(destroyed) {}
+  ~Counter() override {
+    if (destroyed != nullptr) ++*destroyed;
+  }
+  int calls = 0;
+  std::atomic<int>* destroyed;
+};
 
 // Echo returns its request; Fail returns an error; Attachment reverses the request's
 // attachment into a response attachment; WhoAmI names the caller's uid; WaitForCancel runs
-// until its context says cancelled (at most 10 s), counting what it saw.
+// until its context says cancelled (at most 10 s), counting what it saw; Count answers how
+// many calls to it the link made before (its session state), or "none" without one;
+// AfterReply answers at once and leaves work that waits for `release`, then sets
+// `after_reply_done`.
 class TestService : public Service {
  public:
   std::atomic<int> waiting{0};          // WaitForCancel calls running
   std::atomic<int> saw_cancelled{0};    // ... that ended because cancelled() said so
+  std::atomic<int> counters_destroyed{0};
+  std::atomic<bool> release{false};
+  std::atomic<bool> after_reply_done{false};
 
   absl::string_view service_name() const override { return "syslink.rpc.test.Test"; }
   absl::Status Dispatch(ServerCall& call) override {
@@ -62,6 +80,22 @@ class TestService : public Service {
       }
       case kWhoAmI:
         response.set_text(std::to_string(call.context().peer().uid));
+        break;
+      case kCount: {
+        Counter* counter = call.context().session_state<Counter>();
+        if (counter != nullptr && counter->destroyed == nullptr) {
+          counter->destroyed = &counters_destroyed;
+        }
+        response.set_text(counter == nullptr ? "none" : std::to_string(counter->calls++));
+        break;
+      }
+      case kAfterReply:
+        call.context().set_after_reply([this] {
+          absl::Time give_up = absl::Now() + absl::Seconds(10);
+          while (!release.load() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+          after_reply_done.store(true);
+        });
+        response.set_text("answered");
         break;
       case kWaitForCancel: {
         ++waiting;
@@ -332,6 +366,57 @@ TEST_P(RuntimeTest, OtherCallsAreNotCancelled) {
   EXPECT_TRUE(AwaitCancelled(service_, 2));
 }
 
+TEST_P(RuntimeTest, AfterReplyWorkRunsOnceTheCallerHasItsAnswer) {
+  ClientContext context;
+  context.set_timeout(absl::Seconds(5));
+  Text request, response;
+  // The work waits for `release`: had it run before the reply, the call would time out.
+  ASSERT_TRUE(channel_->Call(kAfterReply, request, &response, &context).ok());
+  EXPECT_EQ(response.text(), "answered");
+  EXPECT_FALSE(service_.after_reply_done.load());
+  service_.release.store(true);
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!service_.after_reply_done.load() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_TRUE(service_.after_reply_done.load());
+}
+
+// Session state: kept per link from call to call where only the link's own thread runs the
+// methods (inline), absent with workers.
+TEST_P(RuntimeTest, SessionStateLastsForTheLinkAndIsDroppedWithIt) {
+  Text request, response;
+  std::vector<std::string> answers;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(channel_->Call(kCount, request, &response, nullptr).ok());
+    answers.push_back(response.text());
+  }
+  if (GetParam() > 0) {
+    EXPECT_THAT(answers, ::testing::Each(std::string("none")));
+    return;
+  }
+  EXPECT_THAT(answers, ::testing::ElementsAre("0", "1", "2"));
+
+  // Another link to the same service starts afresh.
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  server_->ServeLink(&service_, std::move(pair->second), {getpid(), getuid(), getgid()});
+  LinkChannel other(std::move(pair->first));
+  ASSERT_TRUE(other.Call(kCount, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "0");
+  ASSERT_TRUE(channel_->Call(kCount, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "3");
+
+  // Closing the first link ends its session, and its state goes with it.
+  EXPECT_EQ(service_.counters_destroyed.load(), 0);
+  channel_.reset();
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (service_.counters_destroyed.load() < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(service_.counters_destroyed.load(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(InlineAndPool, RuntimeTest, ::testing::Values(0, 2),
                          [](const auto& info) {
                            return info.param == 0 ? std::string("inline")
@@ -350,6 +435,17 @@ TEST(InProcessChannelTest, TryCancelFromAnotherThreadReachesTheMethod) {
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(service.saw_cancelled.load(), 1);
+}
+
+TEST(InProcessChannelTest, RunsAfterReplyWorkBeforeTheCallReturnsAndKeepsNoSessionState) {
+  TestService service;
+  service.release.store(true);
+  InProcessChannel channel(&service);
+  Text request, response;
+  ASSERT_TRUE(channel.Call(kAfterReply, request, &response, nullptr).ok());
+  EXPECT_TRUE(service.after_reply_done.load());
+  ASSERT_TRUE(channel.Call(kCount, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "none");
 }
 
 TEST(InProcessChannelTest, CallsTheServiceDirectly) {

@@ -74,6 +74,7 @@ void LinkSession::Run() {
   } else {
     RunPooled();
   }
+  session_state_.reset();  // what it holds may refer to the link: gone before it closes
   // Methods still running on pool workers: their replies will not be sent.
   stopping_.store(true);
   {
@@ -113,6 +114,7 @@ void LinkSession::ServeInline(Message& request) {
     return;
   }
   ServerContext context(peer_, DeadlineOf(call->header), link_.Watch(request), &stopping_);
+  context.set_session(&session_state_);
   if (call->has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call->attachment_offset, call->attachment_size);
@@ -134,9 +136,11 @@ void LinkSession::ServeInline(Message& request) {
                           std::move(context.response_attachment()));
   } else if (status.ok()) {
     status = writer.status();
-    if (!status.ok() && IsPeerDied(status)) return;  // the caller is gone
   }
-  if (!status.ok()) (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
+  if (!status.ok() && !IsPeerDied(status)) {
+    (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
+  }
+  context.RunAfterReply();
 }
 
 void LinkSession::RunPooled() {
@@ -183,6 +187,7 @@ void LinkSession::Submit(Message& request) {
     absl::Status status = service_->Dispatch(server_call);
     Deliver({id, std::move(status), server_call.response_bytes(),
              std::move(context->response_attachment())});
+    context->RunAfterReply();
     in_flight_.fetch_sub(1);
   });
 }

@@ -69,6 +69,8 @@ class LinkSession {
   UniqueFd wake_;  // eventfd: a worker delivered a reply
   std::mutex replies_mutex_;
   std::deque<ReadyReply> replies_;
+  // ServerContext::session_state() of the calls run inline; dropped when they end.
+  std::unique_ptr<SessionState> session_state_;
   std::thread thread_;
 };
 
