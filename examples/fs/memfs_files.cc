@@ -87,14 +87,26 @@ int MemTree::Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* 
 }
 
 int MemTree::Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
-                  size_t* count) const {
+                  size_t* count, uint64_t* generation) const {
   std::shared_lock lock(mutex_);
   const Handle* handle;
   if (FindHandle(ino, fh, /*dir=*/false, &handle) != 0 || !Readable(handle->flags)) {
     return EBADF;
   }
   if (offset < 0) return EINVAL;
-  *count = Find(ino)->data.Read(static_cast<uint64_t>(offset), out);  // a handle holds it
+  const FileData& data = Find(ino)->data;  // a handle holds it
+  *count = data.Read(static_cast<uint64_t>(offset), out);
+  if (generation != nullptr) *generation = data.generation();
+  return 0;
+}
+
+int MemTree::DataGeneration(uint64_t ino, uint64_t fh, uint64_t* generation) const {
+  std::shared_lock lock(mutex_);
+  const Handle* handle;
+  if (FindHandle(ino, fh, /*dir=*/false, &handle) != 0 || !Readable(handle->flags)) {
+    return EBADF;
+  }
+  *generation = Find(ino)->data.generation();
   return 0;
 }
 

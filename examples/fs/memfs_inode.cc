@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/time/clock.h"
@@ -15,6 +16,11 @@ bool BlockPool::Take(uint64_t count) {
   if (count > total_ - used_) return false;
   used_ += count;
   return true;
+}
+
+uint64_t FileData::NextGeneration() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 size_t FileData::Read(uint64_t offset, std::span<std::byte> out) const {
@@ -41,6 +47,7 @@ size_t FileData::Read(uint64_t offset, std::span<std::byte> out) const {
 int FileData::Write(uint64_t offset, std::span<const std::byte> in, BlockPool& pool,
                     uint64_t max_size) {
   if (in.empty()) return 0;
+  generation_ = NextGeneration();
   if (offset > max_size || in.size() > max_size - offset) return EFBIG;
   const uint64_t first = offset / kBlockSize;
   const uint64_t last = (offset + in.size() - 1) / kBlockSize;
@@ -66,6 +73,7 @@ int FileData::Write(uint64_t offset, std::span<const std::byte> in, BlockPool& p
 }
 
 void FileData::Truncate(uint64_t size, BlockPool& pool) {
+  generation_ = NextGeneration();
   if (size < size_) {
     const uint64_t keep = (size + kBlockSize - 1) / kBlockSize;  // blocks wholly or partly kept
     auto drop = blocks_.lower_bound(keep);

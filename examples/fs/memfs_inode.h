@@ -22,6 +22,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "examples/fs/fs.pb.h"
 
@@ -57,11 +58,22 @@ class FileData {
   static constexpr size_t kBlockSize = 64 * 1024;
 
   FileData() = default;
-  FileData(FileData&&) = default;
-  FileData& operator=(FileData&&) = default;
+  // A moved-from FileData is empty, with a generation of its own.
+  FileData(FileData&& other) noexcept { *this = std::move(other); }
+  FileData& operator=(FileData&& other) noexcept {
+    if (this != &other) {
+      blocks_ = std::exchange(other.blocks_, {});
+      size_ = std::exchange(other.size_, 0);
+      generation_ = std::exchange(other.generation_, NextGeneration());
+    }
+    return *this;
+  }
 
   uint64_t size() const { return size_; }
   uint64_t allocated_blocks() const { return blocks_.size(); }
+  // Changes whenever the bytes or the size may have: equal generations mean equal contents.
+  // Unique across every FileData of the process (moves keep it, with the bytes).
+  uint64_t generation() const { return generation_; }
 
   // Copies the bytes at `offset` into `out`: out.size() of them, fewer at the end of the
   // file, none at or past it. Returns how many.
@@ -79,8 +91,11 @@ class FileData {
   void Clear(BlockPool& pool) { Truncate(0, pool); }
 
  private:
+  static uint64_t NextGeneration();
+
   std::map<uint64_t, std::unique_ptr<std::byte[]>> blocks_;  // by block index
   uint64_t size_ = 0;
+  uint64_t generation_ = NextGeneration();
 };
 
 // A directory's name for one of its children, and the child's position in listings.

@@ -45,6 +45,25 @@ TEST(FileDataTest, WriteThenReadBack) {
   EXPECT_EQ(ReadAll(data, 1, 3), "ell");
 }
 
+TEST(FileDataTest, GenerationChangesWithTheBytesOnly) {
+  BlockPool pool(100);
+  FileData data;
+  const uint64_t empty = data.generation();
+  ASSERT_EQ(data.Write(0, Bytes("hello"), pool, kNoLimit), 0);
+  const uint64_t written = data.generation();
+  EXPECT_NE(written, empty);
+  (void)ReadAll(data, 0, 5);
+  EXPECT_EQ(data.generation(), written) << "a read changes nothing";
+  data.Truncate(2, pool);
+  EXPECT_NE(data.generation(), written);
+  const uint64_t truncated = data.generation();
+  FileData moved = std::move(data);
+  EXPECT_EQ(moved.generation(), truncated) << "the bytes keep their generation";
+  EXPECT_NE(data.generation(), truncated) << "what is left behind is another file's";  // NOLINT
+  FileData other;
+  EXPECT_NE(other.generation(), empty) << "unique across files";
+}
+
 TEST(FileDataTest, ReadAtOrPastTheEndIsEmpty) {
   BlockPool pool(100);
   FileData data;

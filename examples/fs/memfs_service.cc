@@ -147,12 +147,95 @@ absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenRespo
   return Answer(response, error);
 }
 
+namespace {
+
+// Read-ahead, per link: when a Read continues where the link's last Read of that handle
+// ended (or starts a file), MemFs reads the piece that follows into a buffer of the link
+// once the reply is on its way. The caller's next Read, if it asks for that piece, is then
+// answered with no copy on its path: the copy was made while the caller took the last one.
+// The piece stands for the file only while the file's generation is the one it was read
+// at, so a Read never sees bytes older than the file's at the time it is answered.
+struct ReadAhead : rpc::SessionState {
+  bool Continues(const ReadRequest& request) const {
+    return request.offset() == 0 ||
+           (request.ino() == ino && request.fh() == fh && request.offset() == end);
+  }
+  // Forgets the piece, giving its buffer back to the link's arena.
+  void Drop() {
+    held = false;
+    piece = rpc::Attachment();
+  }
+
+  uint64_t ino = 0;
+  uint64_t fh = 0;
+  int64_t end = -1;  // where the last Read of (ino, fh) ended
+  // The piece of `size` bytes (fewer at the end of the file) at `end`, when held.
+  bool held = false;
+  uint32_t size = 0;
+  uint64_t generation = 0;
+  rpc::Attachment piece;
+};
+
+// Notes where the answered Read ended, and reads the piece from there once the reply to
+// it is on its way.
+void ReadAheadOnceAnswered(const MemTree& tree, rpc::ServerContext& context, ReadAhead* ahead,
+                           const ReadRequest& request, size_t read) {
+  ahead->ino = request.ino();
+  ahead->fh = request.fh();
+  ahead->end = request.offset() + static_cast<int64_t>(read);
+  context.set_after_reply([&tree, &context, ahead, size = request.size()] {
+    const uint32_t bytes = std::min(size, kMaxIoSize);
+    absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(bytes);
+    if (!out.ok()) return;  // the arena is busy: no read-ahead this time
+    size_t used = 0;
+    if (tree.Read(ahead->ino, ahead->fh, ahead->end, out->data().first(bytes), &used,
+                  &ahead->generation) != 0) {
+      return;
+    }
+    ahead->held = true;
+    ahead->size = size;
+    if (used > 0) {
+      out->resize(used);
+      ahead->piece = *std::move(out);
+    }
+  });
+}
+
+}  // namespace
+
 absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadResponse* response) {
-  return Answer(response, AnswerAttachment(context, request.size(),
-                                           [&](std::span<std::byte> out, size_t* used) {
-                                             return tree_.Read(request.ino(), request.fh(),
-                                                               request.offset(), out, used);
-                                           }));
+  ReadAhead* ahead = context.session_state<ReadAhead>();  // null but on a link's own thread
+  if (ahead != nullptr && ahead->held) {
+    uint64_t generation = 0;
+    if (request.ino() == ahead->ino && request.fh() == ahead->fh &&
+        request.offset() == ahead->end && request.size() == ahead->size &&
+        tree_.DataGeneration(request.ino(), request.fh(), &generation) == 0 &&
+        generation == ahead->generation) {
+      const size_t read = ahead->piece.size();
+      if (read > 0) context.set_response_attachment(std::move(ahead->piece));
+      ahead->Drop();
+      if (read > 0) ReadAheadOnceAnswered(tree_, context, ahead, request, read);
+      return Answer(response, 0);
+    }
+    ahead->Drop();  // before this Read takes a buffer of its own
+  }
+  size_t read = 0;
+  int error = AnswerAttachment(context, request.size(), [&](std::span<std::byte> out,
+                                                            size_t* used) {
+    int error = tree_.Read(request.ino(), request.fh(), request.offset(), out, used);
+    read = *used;
+    return error;
+  });
+  if (ahead != nullptr && error == 0 && read > 0) {
+    if (ahead->Continues(request)) {
+      ReadAheadOnceAnswered(tree_, context, ahead, request, read);
+    } else {  // not sequential: note where it ended, and read nothing ahead yet
+      ahead->ino = request.ino();
+      ahead->fh = request.fh();
+      ahead->end = request.offset() + static_cast<int64_t>(read);
+    }
+  }
+  return Answer(response, error);
 }
 
 absl::Status MemFs::Write(Context& context, const WriteRequest& request,
@@ -167,7 +250,11 @@ absl::Status MemFs::Flush(Context&, const HandleRequest& request, Result* respon
   return Answer(response, tree_.CheckHandle(request.ino(), request.fh()));
 }
 
-absl::Status MemFs::Release(Context&, const HandleRequest& request, Result* response) {
+absl::Status MemFs::Release(Context& context, const HandleRequest& request, Result* response) {
+  ReadAhead* ahead = context.session_state<ReadAhead>();
+  if (ahead != nullptr && ahead->ino == request.ino() && ahead->fh == request.fh()) {
+    ahead->Drop();
+  }
   return Answer(response, tree_.Release(request.ino(), request.fh()));
 }
 

@@ -9,7 +9,10 @@
 // and gid, attested by the broker; a link made without one calls as root). Read and
 // ReadDir answer in a response attachment from ServerContext::AllocateAttachment (the
 // link's DMA arena when served without a worker pool); Write takes the request's
-// attachment in place.
+// attachment in place. Served without a worker pool, a Read that continues the link's
+// last one is followed, once answered, by a read of the next piece into the link's arena
+// (one piece per link), which answers the next Read without a copy while the file is
+// unchanged.
 //
 // Thread safety: thread-safe; serves any number of links and workers at once (MemTree
 // holds one lock). Ownership: owns its MemTree; must outlive the Server serving it.

@@ -79,8 +79,12 @@ class MemTree {
                            uint32_t mode, uint32_t flags, Entry* entry, uint64_t* fh);
   [[nodiscard]] int Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* fh);
   // Fills `out` from `offset`; `*count` is how much (short at the end of the file).
+  // `*generation`, when asked for, is the file's FileData::generation() as read.
   [[nodiscard]] int Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
-                         size_t* count) const;
+                         size_t* count, uint64_t* generation = nullptr) const;
+  // Whether Read(ino, fh, ...) would be let read (0 or its errno), and the file's
+  // generation now: a piece read before at the same generation is still the file's.
+  [[nodiscard]] int DataGeneration(uint64_t ino, uint64_t fh, uint64_t* generation) const;
   [[nodiscard]] int Write(const Caller& caller, uint64_t ino, uint64_t fh, int64_t offset,
                           std::span<const std::byte> in);
   // Flush and Fsync: whether `fh` is a file handle of `ino`.
