@@ -121,9 +121,14 @@ class ServerContext {
 
   // Work to run once the reply is on its way, on the thread that ran the method, before
   // that thread takes another call: what the caller need not wait for, such as preparing
-  // the answer to the call likely to come next. Runs whether or not the reply reached the
-  // caller; not when the server stops first. The last one set wins. An InProcessChannel,
-  // which runs the method on the caller's thread, runs it before the call returns.
+  // the answer to the call likely to come next. It runs whether or not the reply reached
+  // the caller, even while the server stops, and delays the link's next call and the
+  // server's Shutdown() as long as it takes: keep it short. This context is still there
+  // (AllocateAttachment() works), but the response has gone and the request's attachment
+  // went back with it: it must not be read. set_after_reply() from within the work is
+  // ignored. The last one set wins. An
+  // InProcessChannel, which runs the method on the caller's thread, runs the work there
+  // before the call returns.
   void set_after_reply(std::function<void()> work) { after_reply_ = std::move(work); }
   // Runs the work set_after_reply() left, once (the server runtime calls this).
   void RunAfterReply() {
@@ -131,11 +136,13 @@ class ServerContext {
   }
 
   // What the service keeps for the caller's link from one call to the next: a T (derived
-  // from SessionState), made empty on first use, destroyed when the link's session ends.
-  // Only the link's own thread runs its methods, one at a time, so T needs no lock.
-  // Null where calls of one caller may run at once or have no link: on a server with
-  // workers (ServerOptions::workers > 0) and through an InProcessChannel; null too when
-  // the session holds a state of another type.
+  // from SessionState), default-constructed on first use, owned by the server runtime,
+  // and destroyed when the link's session ends (after its last call). Only the link's own
+  // thread runs its methods, one at a time, so T needs no lock; the pointer is good during
+  // this call and its after-reply work, and must not be kept past them. Null where there
+  // is no such thread: on a server with workers (ServerOptions::workers > 0), where one
+  // caller's calls may run at once, and through an InProcessChannel. Null too when the
+  // session already holds a state of another type.
   template <typename T>
   T* session_state() {
     static_assert(std::is_base_of_v<SessionState, T>, "T must derive from SessionState");

@@ -33,6 +33,7 @@ constexpr uint32_t kWhoAmI = MethodId("syslink.rpc.test.Test.WhoAmI");
 constexpr uint32_t kWaitForCancel = MethodId("syslink.rpc.test.Test.WaitForCancel");
 constexpr uint32_t kCount = MethodId("syslink.rpc.test.Test.Count");
 constexpr uint32_t kAfterReply = MethodId("syslink.rpc.test.Test.AfterReply");
+constexpr uint32_t kUpstreamDied = MethodId("syslink.rpc.test.Test.UpstreamDied");
 
 // What Count keeps per link; counts its own destruction.
 struct Counter : SessionState {
@@ -89,6 +90,8 @@ class TestService : public Service {
         response.set_text(counter == nullptr ? "none" : std::to_string(counter->calls++));
         break;
       }
+      case kUpstreamDied:  // as a method whose own call to another server met a dead peer
+        return PeerDiedError("the upstream server exited");
       case kAfterReply:
         call.context().set_after_reply([this] {
           absl::Time give_up = absl::Now() + absl::Seconds(10);
@@ -364,6 +367,16 @@ TEST_P(RuntimeTest, OtherCallsAreNotCancelled) {
   second.TryCancel();
   EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
   EXPECT_TRUE(AwaitCancelled(service_, 2));
+}
+
+// A method's PEER_DIED is about someone else: its caller, alive, gets it as an answer.
+TEST_P(RuntimeTest, AMethodsOwnPeerDiedStatusReachesTheCaller) {
+  ClientContext context;
+  context.set_timeout(absl::Seconds(5));
+  Text request, response;
+  absl::Status status = channel_->Call(kUpstreamDied, request, &response, &context);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("the upstream server exited"));
 }
 
 TEST_P(RuntimeTest, AfterReplyWorkRunsOnceTheCallerHasItsAnswer) {

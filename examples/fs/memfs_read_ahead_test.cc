@@ -1,15 +1,18 @@
 // MemFs's read-ahead on every transport: a Read answered from the piece read ahead after
 // the last one must give the file's bytes as they are when it is answered, whatever
 // changed them in between (a write on the same link or another, a truncation), and never
-// outlive the handle it was read through. The in-process and worker transports read
-// nothing ahead; the same answers are expected of them.
+// outlive the handle it was read through. Only a link served by its own thread reads
+// ahead (read_ahead_hits() counts the Reads it answered); the in-process and worker
+// transports must give the same answers without.
 
 #include <fcntl.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "examples/fs/memfs_testing.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace syslink::examples::fs {
@@ -30,6 +33,8 @@ class MemFsReadAheadTest : public MemFsTest {
     fh_ = Ok(fs().Open(ino(), O_RDWR));
   }
   uint64_t ino() const { return file_.ino(); }
+  bool reads_ahead() const { return GetParam() == Transport::kLink; }
+  uint64_t hits() const { return memfs_->read_ahead_hits(); }
 
   std::string ReadPiece(FsClient& client, uint64_t fh, size_t index) {
     return AsString(Ok(client.Read(ino(), fh, index * kPiece, kPiece)));
@@ -52,7 +57,9 @@ TEST_P(MemFsReadAheadTest, SequentialReadsGiveEachPieceAndAShortLastOne) {
     EXPECT_TRUE(ReadPiece(fs(), fh_, i) == bytes.substr(i * kPiece, kPiece)) << i;
   }
   EXPECT_EQ(ReadPiece(fs(), fh_, 3), bytes.substr(3 * kPiece));
-  EXPECT_EQ(ReadPiece(fs(), fh_, 4), "");
+  EXPECT_EQ(AsString(Ok(fs().Read(ino(), fh_, 3 * kPiece + 100, kPiece))), "") << "the end";
+  // Every Read but the first was answered from what was read ahead.
+  EXPECT_EQ(hits(), reads_ahead() ? 4u : 0u);
   EXPECT_TRUE(ReadPiece(fs(), fh_, 0) == bytes.substr(0, kPiece)) << "again from the start";
 }
 
@@ -61,6 +68,9 @@ TEST_P(MemFsReadAheadTest, AWriteOnTheSameLinkIsSeenByTheNextRead) {
   const std::string fresh = Pattern(kPiece, 2);
   WritePiece(fs(), fh_, 1, fresh);
   EXPECT_TRUE(ReadPiece(fs(), fh_, 1) == fresh);
+  EXPECT_EQ(hits(), 0u) << "the piece read ahead was older than the write";
+  EXPECT_TRUE(ReadPiece(fs(), fh_, 2) == Pattern(3 * kPiece + 100, 1).substr(2 * kPiece, kPiece));
+  EXPECT_EQ(hits(), reads_ahead() ? 1u : 0u) << "reading on, the next piece was read ahead";
 }
 
 TEST_P(MemFsReadAheadTest, AWriteFromAnotherClientIsSeenByTheNextRead) {
@@ -72,6 +82,7 @@ TEST_P(MemFsReadAheadTest, AWriteFromAnotherClientIsSeenByTheNextRead) {
   const std::string fresh = Pattern(kPiece, 3);
   WritePiece(*other, other_fh, 1, fresh);
   EXPECT_TRUE(ReadPiece(fs(), fh_, 1) == fresh);
+  EXPECT_EQ(hits(), 0u);
 }
 
 TEST_P(MemFsReadAheadTest, ATruncationIsSeenByTheNextRead) {
@@ -83,9 +94,10 @@ TEST_P(MemFsReadAheadTest, ATruncationIsSeenByTheNextRead) {
   truncate.set_size(kPiece + 10);
   ASSERT_EQ(Ok(fs().SetAttr(truncate)).size(), kPiece + 10);
   EXPECT_EQ(ReadPiece(fs(), fh_, 1), Pattern(3 * kPiece + 100, 1).substr(kPiece, 10));
+  EXPECT_EQ(hits(), 0u);
 }
 
-TEST_P(MemFsReadAheadTest, AReleasedHandleReadsNothingReadAheadThroughIt) {
+TEST_P(MemFsReadAheadTest, AReleasedHandleIsEbadfThoughItsNextPieceWasReadAhead) {
   (void)ReadPiece(fs(), fh_, 0);
   AwaitServer();
   ASSERT_EQ(Errno(fs().Release(ino(), fh_)), "OK");
@@ -101,6 +113,24 @@ TEST_P(MemFsReadAheadTest, ReadsOutOfOrderAndOfOtherSizesGetTheirOwnBytes) {
   uint64_t second = Ok(fs().Open(ino(), O_RDONLY));
   (void)ReadPiece(fs(), fh_, 0);  // piece 1 read ahead through fh_ ...
   EXPECT_TRUE(ReadPiece(fs(), second, 1) == bytes.substr(kPiece, kPiece));  // ... asked via another
+  EXPECT_EQ(hits(), 0u) << "no Read asked for the piece read ahead as it was read";
+}
+
+// The piece read ahead takes a buffer of the link's arena (4 MiB: 32 pieces). A caller
+// holding all the others still gets its ReadDir answered: the piece gives its buffer up.
+TEST_P(MemFsReadAheadTest, APieceReadAheadGivesItsBufferUpToAnotherReply) {
+  constexpr size_t kArenaPieces = 32;
+  const std::string bytes = Pattern(kArenaPieces * kPiece, 4);
+  Entry big = MakeFile(kRootIno, "big", bytes);
+  uint64_t fh = Ok(fs().Open(big.ino(), O_RDONLY));
+  std::vector<rpc::Attachment> held;
+  for (size_t i = 0; i + 1 < kArenaPieces; ++i) {
+    held.push_back(Ok(fs().Read(big.ino(), fh, i * kPiece, kPiece)));
+  }
+  AwaitServer();  // the last piece is read ahead into the arena's last 128 KiB
+  EXPECT_THAT(Names(kRootIno), ::testing::UnorderedElementsAre("big", "f"));
+  EXPECT_TRUE(AsString(Ok(fs().Read(big.ino(), fh, (kArenaPieces - 1) * kPiece, kPiece))) ==
+              bytes.substr((kArenaPieces - 1) * kPiece));
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, MemFsReadAheadTest, ::testing::ValuesIn(kAllTransports),

@@ -28,6 +28,33 @@ absl::Status AnswerEntry(EntryResponse* response, int error) {
   return Answer(response, error);
 }
 
+// Read-ahead, per link: when a Read continues where the link's last Read of that handle
+// ended (or starts a file), MemFs reads the piece that follows into a buffer of the link
+// once the reply is on its way. The caller's next Read, if it asks for that piece, is then
+// answered with no copy on its path: the copy was made while the caller took the last one.
+// The piece stands for the file only while the file's generation is the one it was read
+// at, so a Read never sees bytes older than the file's at the time it is answered.
+struct ReadAhead : rpc::SessionState {
+  bool Continues(const ReadRequest& request) const {
+    return request.offset() == 0 ||
+           (request.ino() == ino && request.fh() == fh && request.offset() == end);
+  }
+  // Forgets the piece, giving its buffer back to the link's arena.
+  void Drop() {
+    held = false;
+    piece = rpc::Attachment();
+  }
+
+  uint64_t ino = 0;
+  uint64_t fh = 0;
+  int64_t end = -1;  // where the last Read of (ino, fh) ended
+  // The piece of `size` bytes (fewer at the end of the file) at `end`, when held.
+  bool held = false;
+  uint32_t size = 0;
+  uint64_t generation = 0;
+  rpc::Attachment piece;
+};
+
 // A response attachment of up to `size` bytes (at most kMaxIoSize), filled by
 // `fill(span, &used)`; dropped when `fill` fails or uses none of it.
 template <typename Fill>
@@ -36,6 +63,11 @@ int AnswerAttachment(rpc::ServerContext& context, uint32_t size, Fill fill) {
   size_t used = 0;
   if (size == 0) return fill(std::span<std::byte>(), &used);
   absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(size);
+  if (ReadAhead* ahead = context.session_state<ReadAhead>();
+      !out.ok() && ahead != nullptr && ahead->held) {
+    ahead->Drop();  // the arena may be short by the piece read ahead: give it back, try again
+    out = context.AllocateAttachment(size);
+  }
   if (!out.ok()) return ENOMEM;  // the DMA arena is full: the caller holds too many buffers
   if (int error = fill(out->data().first(size), &used); error != 0) return error;
   if (used == 0) return 0;
@@ -149,33 +181,6 @@ absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenRespo
 
 namespace {
 
-// Read-ahead, per link: when a Read continues where the link's last Read of that handle
-// ended (or starts a file), MemFs reads the piece that follows into a buffer of the link
-// once the reply is on its way. The caller's next Read, if it asks for that piece, is then
-// answered with no copy on its path: the copy was made while the caller took the last one.
-// The piece stands for the file only while the file's generation is the one it was read
-// at, so a Read never sees bytes older than the file's at the time it is answered.
-struct ReadAhead : rpc::SessionState {
-  bool Continues(const ReadRequest& request) const {
-    return request.offset() == 0 ||
-           (request.ino() == ino && request.fh() == fh && request.offset() == end);
-  }
-  // Forgets the piece, giving its buffer back to the link's arena.
-  void Drop() {
-    held = false;
-    piece = rpc::Attachment();
-  }
-
-  uint64_t ino = 0;
-  uint64_t fh = 0;
-  int64_t end = -1;  // where the last Read of (ino, fh) ended
-  // The piece of `size` bytes (fewer at the end of the file) at `end`, when held.
-  bool held = false;
-  uint32_t size = 0;
-  uint64_t generation = 0;
-  rpc::Attachment piece;
-};
-
 // Notes where the answered Read ended, and reads the piece from there once the reply to
 // it is on its way.
 void ReadAheadOnceAnswered(const MemTree& tree, rpc::ServerContext& context, ReadAhead* ahead,
@@ -211,6 +216,7 @@ absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadRespo
         request.offset() == ahead->end && request.size() == ahead->size &&
         tree_.DataGeneration(request.ino(), request.fh(), &generation) == 0 &&
         generation == ahead->generation) {
+      read_ahead_hits_.fetch_add(1, std::memory_order_relaxed);
       const size_t read = ahead->piece.size();
       if (read > 0) context.set_response_attachment(std::move(ahead->piece));
       ahead->Drop();

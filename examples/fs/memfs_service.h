@@ -20,6 +20,9 @@
 #ifndef SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
 #define SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
 
+#include <atomic>
+#include <cstdint>
+
 #include "examples/fs/fs.syslink.h"
 #include "examples/fs/memfs_tree.h"
 
@@ -34,6 +37,8 @@ class MemFs final : public FileSystem {
 
   // The state behind the service, for tests and tools.
   MemTree& tree() { return tree_; }
+  // Reads answered with a piece read ahead, since the start.
+  uint64_t read_ahead_hits() const { return read_ahead_hits_.load(std::memory_order_relaxed); }
 
   using Context = ::syslink::rpc::ServerContext;
   absl::Status Init(Context& context, const InitRequest& request, InitResponse* response) override;
@@ -79,6 +84,7 @@ class MemFs final : public FileSystem {
 
  private:
   MemTree tree_;
+  std::atomic<uint64_t> read_ahead_hits_{0};
 };
 
 }  // namespace syslink::examples::fs

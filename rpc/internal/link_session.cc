@@ -131,13 +131,15 @@ void LinkSession::ServeInline(Message& request) {
   InlineResponseWriter writer(send);
   ServerCall server_call(request.command, call->message, &context, &writer);
   absl::Status status = service_->Dispatch(server_call);
+  bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
     status = SendResponse(id, internal::MessageSource::Of(std::span<const std::byte>()),
                           std::move(context.response_attachment()));
   } else if (status.ok()) {
     status = writer.status();
+    caller_gone = !status.ok() && IsPeerDied(status);
   }
-  if (!status.ok() && !IsPeerDied(status)) {
+  if (!status.ok() && !caller_gone) {
     (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
   }
   context.RunAfterReply();
