@@ -182,12 +182,13 @@ absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenRespo
 namespace {
 
 // Notes where the answered Read ended, and reads the piece from there once the reply to
-// it is on its way.
+// it is on its way, unless the Read came short: it met the end of the file.
 void ReadAheadOnceAnswered(const MemTree& tree, rpc::ServerContext& context, ReadAhead* ahead,
                            const ReadRequest& request, size_t read) {
   ahead->ino = request.ino();
   ahead->fh = request.fh();
   ahead->end = request.offset() + static_cast<int64_t>(read);
+  if (read < std::min(request.size(), kMaxIoSize)) return;
   context.set_after_reply([&tree, &context, ahead, size = request.size()] {
     const uint32_t bytes = std::min(size, kMaxIoSize);
     absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(bytes);
