@@ -39,6 +39,12 @@ struct ReadAhead : rpc::SessionState {
     return request.offset() == 0 ||
            (request.ino() == ino && request.fh() == fh && request.offset() == end);
   }
+  // Notes where a Read of `read` bytes ended.
+  void Note(const ReadRequest& request, size_t read) {
+    ino = request.ino();
+    fh = request.fh();
+    end = request.offset() + static_cast<int64_t>(read);
+  }
   // Forgets the piece, giving its buffer back to the link's arena.
   void Drop() {
     held = false;
@@ -185,9 +191,7 @@ namespace {
 // it is on its way, unless the Read came short: it met the end of the file.
 void ReadAheadOnceAnswered(const MemTree& tree, rpc::ServerContext& context, ReadAhead* ahead,
                            const ReadRequest& request, size_t read) {
-  ahead->ino = request.ino();
-  ahead->fh = request.fh();
-  ahead->end = request.offset() + static_cast<int64_t>(read);
+  ahead->Note(request, read);
   if (read < std::min(request.size(), kMaxIoSize)) return;
   context.set_after_reply([&tree, &context, ahead, size = request.size()] {
     const uint32_t bytes = std::min(size, kMaxIoSize);
@@ -236,10 +240,8 @@ absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadRespo
   if (ahead != nullptr && error == 0 && read > 0) {
     if (ahead->Continues(request)) {
       ReadAheadOnceAnswered(tree_, context, ahead, request, read);
-    } else {  // not sequential: note where it ended, and read nothing ahead yet
-      ahead->ino = request.ino();
-      ahead->fh = request.fh();
-      ahead->end = request.offset() + static_cast<int64_t>(read);
+    } else {
+      ahead->Note(request, read);  // not sequential: read nothing ahead yet
     }
   }
   return Answer(response, error);
