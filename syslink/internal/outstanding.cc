@@ -2,9 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/time/clock.h"
-#include "syslink/internal/cycle_clock.h"
-
 namespace syslink::internal {
 
 OutstandingRequests::OutstandingRequests(MirrorSlot* mirror) : mirror_(mirror) {
@@ -17,15 +14,6 @@ void OutstandingRequests::ClearSlot(uint32_t slot) {
   if (mirror_ == nullptr) return;
   mirror_[slot].id.store(0, std::memory_order_release);
   free_slots_.push_back(slot);
-}
-
-void OutstandingRequests::Add(OutstandingRequest request) {
-  // The time-stamp counter, not a clock: a clock_gettime() on this path was measured to
-  // add about a microsecond to every call. The broker turns counts into an age.
-  const uint64_t now = CycleCount();
-  request.slot =
-      Mirror(request.id, request.command, request.loan ? request.loan->length : 0, now);
-  Track(std::move(request), now);
 }
 
 uint32_t OutstandingRequests::Mirror(uint64_t id, uint32_t command, uint64_t dma_bytes,

@@ -1,7 +1,9 @@
 // OutstandingRequests: the requests an end has sent and not yet seen answered, and
 // CompleteUnreplied(): the one piece that answers for a peer that no longer can.
 //
-//   table.Add({.id = 7, .command = 3, .deadline = deadline});
+//   uint32_t slot = table.Mirror(7, /*command=*/3, /*dma_bytes=*/0, CycleCount());
+//   PublishTheRequest(slot);
+//   table.Track({.id = 7, .command = 3, .deadline = deadline, .slot = slot}, CycleCount());
 //   std::optional<OutstandingRequest> r = table.Take(7);   // the reply came
 //   ...
 //   std::vector<MessageHeader> replies = CompleteUnreplied(table.TakeAll(), PEER_DIED);
@@ -50,7 +52,7 @@ struct OutstandingRequest {
   uint32_t command = 0;
   absl::Time deadline = absl::InfiniteFuture();
   std::optional<Loan> loan;
-  uint32_t slot = 0;  // its mirror slot (set by Add)
+  uint32_t slot = 0;  // its mirror slot (Mirror()'s answer)
 };
 
 class OutstandingRequests {
@@ -58,22 +60,19 @@ class OutstandingRequests {
   // `mirror` (kMirrorSlots slots in shared memory, written only by this table) may be null.
   explicit OutstandingRequests(MirrorSlot* mirror = nullptr);
 
-  // True when a mirrored table has no free slot: Add() must wait.
+  // True when a mirrored table has no free slot: a sender must wait.
   bool full() const { return mirror_ != nullptr && free_slots_.empty(); }
 
-  // The mirror slot the next Add() fills (0 without a mirror); the request's header names
+  // The mirror slot the next Mirror() fills (0 without a mirror); the request's header names
   // it so that the target can watch it. Only when not full().
   uint32_t next_slot() const { return mirror_ != nullptr ? free_slots_.back() : 0; }
 
-  // `request.id` (non-zero) must not be outstanding already, and the table not full().
-  // Fills next_slot().
-  void Add(OutstandingRequest request);
-
-  // Add() in two steps, for a sender that publishes the request in between. Mirror()
-  // fills next_slot() and returns it: the target may look at the slot as soon as the
-  // request is published. `sent_cycles` may be a CycleCount() from a little earlier. Track()
-  // enters the request (its `slot` set to Mirror()'s answer) in the table, before any
-  // reply can be read, and gives the slot the exact `sent_cycles`.
+  // A request is added in two steps, for a sender that publishes it in between; its id
+  // (non-zero) must not be outstanding already, and the table not full(). Mirror() fills
+  // next_slot() and returns it: the target may look at the slot as soon as the request is
+  // published. `sent_cycles` may be a CycleCount() from a little earlier. Track() enters the
+  // request (its `slot` set to Mirror()'s answer) in the table, before any reply can be
+  // read, and gives the slot the exact `sent_cycles`.
   uint32_t Mirror(uint64_t id, uint32_t command, uint64_t dma_bytes, uint64_t sent_cycles);
   void Track(OutstandingRequest request, uint64_t sent_cycles);
 

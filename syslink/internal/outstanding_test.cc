@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,6 +36,14 @@ OutstandingRequest Req(uint64_t id, absl::Time deadline = absl::InfiniteFuture()
                             .deadline = deadline, .loan = loan};
 }
 
+// Adds `request` as a sender does, Mirror() then Track() (at a fixed count).
+void Add(OutstandingRequests& table, OutstandingRequest request) {
+  constexpr uint64_t kSentCycles = 1;
+  request.slot = table.Mirror(request.id, request.command,
+                              request.loan ? request.loan->length : 0, kSentCycles);
+  table.Track(std::move(request), kSentCycles);
+}
+
 std::vector<uint64_t> Ids(const std::vector<OutstandingRequest>& requests) {
   std::vector<uint64_t> ids;
   for (const OutstandingRequest& r : requests) ids.push_back(r.id);
@@ -60,8 +69,8 @@ TEST(OutstandingRequestsTest, EmptyTable) {
 
 TEST(OutstandingRequestsTest, AddMakesRequestOutstanding) {
   OutstandingRequests table;
-  table.Add(Req(7));
-  table.Add(Req(9));
+  Add(table, Req(7));
+  Add(table, Req(9));
   EXPECT_TRUE(table.Contains(7));
   EXPECT_TRUE(table.Contains(9));
   EXPECT_FALSE(table.Contains(8));
@@ -70,7 +79,7 @@ TEST(OutstandingRequestsTest, AddMakesRequestOutstanding) {
 
 TEST(OutstandingRequestsTest, TakeReturnsTheRequestAsAdded) {
   OutstandingRequests table;
-  table.Add(Req(7, At(5), Loan{.offset = 8192, .length = 100, .flag = kFlagDmaFromTarget}));
+  Add(table, Req(7, At(5), Loan{.offset = 8192, .length = 100, .flag = kFlagDmaFromTarget}));
   std::optional<OutstandingRequest> r = table.Take(7);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->id, 7u);
@@ -84,8 +93,8 @@ TEST(OutstandingRequestsTest, TakeReturnsTheRequestAsAdded) {
 
 TEST(OutstandingRequestsTest, TakeRemovesOnlyThatRequest) {
   OutstandingRequests table;
-  table.Add(Req(1));
-  table.Add(Req(2));
+  Add(table, Req(1));
+  Add(table, Req(2));
   ASSERT_TRUE(table.Take(1).has_value());
   EXPECT_FALSE(table.Contains(1));
   EXPECT_TRUE(table.Contains(2));
@@ -94,21 +103,21 @@ TEST(OutstandingRequestsTest, TakeRemovesOnlyThatRequest) {
 
 TEST(OutstandingRequestsTest, TakeOfUnknownIdReturnsNothing) {
   OutstandingRequests table;
-  table.Add(Req(1));
+  Add(table, Req(1));
   EXPECT_FALSE(table.Take(2).has_value());
   EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(OutstandingRequestsTest, SecondTakeOfSameIdReturnsNothing) {
   OutstandingRequests table;
-  table.Add(Req(1));
+  Add(table, Req(1));
   ASSERT_TRUE(table.Take(1).has_value());
   EXPECT_FALSE(table.Take(1).has_value());
 }
 
 TEST(OutstandingRequestsTest, TakeForgetsTheDeadline) {
   OutstandingRequests table;
-  table.Add(Req(1, At(1)));
+  Add(table, Req(1, At(1)));
   ASSERT_TRUE(table.Take(1).has_value());
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
   EXPECT_THAT(table.Expired(At(100)), IsEmpty());
@@ -116,9 +125,9 @@ TEST(OutstandingRequestsTest, TakeForgetsTheDeadline) {
 
 TEST(OutstandingRequestsTest, IdCanBeReusedAfterTake) {
   OutstandingRequests table;
-  table.Add(Req(1, At(1)));
+  Add(table, Req(1, At(1)));
   ASSERT_TRUE(table.Take(1).has_value());
-  table.Add(Req(1, At(50)));
+  Add(table, Req(1, At(50)));
   EXPECT_EQ(table.NextDeadline(), At(50));
   EXPECT_THAT(table.Expired(At(10)), IsEmpty());
 }
@@ -127,7 +136,7 @@ TEST(OutstandingRequestsTest, IdCanBeReusedAfterTake) {
 
 TEST(OutstandingRequestsTest, AbandonRemovesRequestButRemembersIt) {
   OutstandingRequests table;
-  table.Add(Req(4, At(3)));
+  Add(table, Req(4, At(3)));
   std::optional<OutstandingRequest> r = table.Abandon(4);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->id, 4u);
@@ -140,8 +149,8 @@ TEST(OutstandingRequestsTest, AbandonRemovesRequestButRemembersIt) {
 
 TEST(OutstandingRequestsTest, AbandonForgetsTheDeadline) {
   OutstandingRequests table;
-  table.Add(Req(1, At(1)));
-  table.Add(Req(2, At(2)));
+  Add(table, Req(1, At(1)));
+  Add(table, Req(2, At(2)));
   ASSERT_TRUE(table.Abandon(1).has_value());
   EXPECT_EQ(table.NextDeadline(), At(2));
   EXPECT_THAT(table.Expired(At(100)), ElementsAre(2u));
@@ -149,7 +158,7 @@ TEST(OutstandingRequestsTest, AbandonForgetsTheDeadline) {
 
 TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
   OutstandingRequests table;
-  table.Add(Req(4, absl::InfiniteFuture(),
+  Add(table, Req(4, absl::InfiniteFuture(),
                 Loan{.offset = 3 * 4096, .length = 5000, .flag = kFlagDmaToTarget}));
   ASSERT_TRUE(table.Abandon(4).has_value());
 
@@ -166,7 +175,7 @@ TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
 
 TEST(OutstandingRequestsTest, TakeAbandonedWithoutLoanIsKnownButEmpty) {
   OutstandingRequests table;
-  table.Add(Req(4));
+  Add(table, Req(4));
   ASSERT_TRUE(table.Abandon(4).has_value());
   std::optional<std::optional<Loan>> loan = table.TakeAbandoned(4);
   ASSERT_TRUE(loan.has_value());  // the id was abandoned...
@@ -183,14 +192,14 @@ TEST(OutstandingRequestsTest, AbandonOfUnknownIdRemembersNothing) {
 
 TEST(OutstandingRequestsTest, TakeAbandonedOfOutstandingIdReturnsNothingAndKeepsIt) {
   OutstandingRequests table;
-  table.Add(Req(5));
+  Add(table, Req(5));
   EXPECT_FALSE(table.TakeAbandoned(5).has_value());
   EXPECT_TRUE(table.Contains(5));
 }
 
 TEST(OutstandingRequestsTest, SecondAbandonOfSameIdReturnsNothing) {
   OutstandingRequests table;
-  table.Add(Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 1, .flag = 1}));
+  Add(table, Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 1, .flag = 1}));
   ASSERT_TRUE(table.Abandon(5).has_value());
   EXPECT_FALSE(table.Abandon(5).has_value());
   EXPECT_EQ(table.abandoned(), 1u);
@@ -200,10 +209,10 @@ TEST(OutstandingRequestsTest, SecondAbandonOfSameIdReturnsNothing) {
 
 TEST(OutstandingRequestsTest, NextDeadlineIsTheEarliest) {
   OutstandingRequests table;
-  table.Add(Req(1, At(30)));
-  table.Add(Req(2, At(10)));
-  table.Add(Req(3, absl::InfiniteFuture()));
-  table.Add(Req(4, At(20)));
+  Add(table, Req(1, At(30)));
+  Add(table, Req(2, At(10)));
+  Add(table, Req(3, absl::InfiniteFuture()));
+  Add(table, Req(4, At(20)));
   EXPECT_EQ(table.NextDeadline(), At(10));
   ASSERT_TRUE(table.Take(2).has_value());
   EXPECT_EQ(table.NextDeadline(), At(20));
@@ -217,16 +226,16 @@ TEST(OutstandingRequestsTest, NextDeadlineIsTheEarliest) {
 
 TEST(OutstandingRequestsTest, InfiniteDeadlineOnlyTableHasNoNextDeadline) {
   OutstandingRequests table;
-  table.Add(Req(1));
-  table.Add(Req(2));
+  Add(table, Req(1));
+  Add(table, Req(2));
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
   EXPECT_THAT(table.Expired(absl::InfiniteFuture()), IsEmpty());
 }
 
 TEST(OutstandingRequestsTest, TwoRequestsWithTheSameDeadline) {
   OutstandingRequests table;
-  table.Add(Req(1, At(5)));
-  table.Add(Req(2, At(5)));
+  Add(table, Req(1, At(5)));
+  Add(table, Req(2, At(5)));
   EXPECT_THAT(table.Expired(At(5)), ElementsAre(1u, 2u));
   ASSERT_TRUE(table.Take(1).has_value());
   EXPECT_EQ(table.NextDeadline(), At(5));
@@ -235,10 +244,10 @@ TEST(OutstandingRequestsTest, TwoRequestsWithTheSameDeadline) {
 
 TEST(OutstandingRequestsTest, ExpiredListsDeadlinesAtOrBeforeNowInDeadlineOrder) {
   OutstandingRequests table;
-  table.Add(Req(1, At(30)));
-  table.Add(Req(2, At(10)));
-  table.Add(Req(3, absl::InfiniteFuture()));
-  table.Add(Req(4, At(20)));
+  Add(table, Req(1, At(30)));
+  Add(table, Req(2, At(10)));
+  Add(table, Req(3, absl::InfiniteFuture()));
+  Add(table, Req(4, At(20)));
   EXPECT_THAT(table.Expired(At(9)), IsEmpty());
   EXPECT_THAT(table.Expired(At(10)), ElementsAre(2u));  // exactly at the deadline
   EXPECT_THAT(table.Expired(At(25)), ElementsAre(2u, 4u));
@@ -247,7 +256,7 @@ TEST(OutstandingRequestsTest, ExpiredListsDeadlinesAtOrBeforeNowInDeadlineOrder)
 
 TEST(OutstandingRequestsTest, ExpiredDoesNotRemove) {
   OutstandingRequests table;
-  table.Add(Req(1, At(1)));
+  Add(table, Req(1, At(1)));
   EXPECT_THAT(table.Expired(At(2)), ElementsAre(1u));
   EXPECT_TRUE(table.Contains(1));
   EXPECT_THAT(table.Expired(At(2)), ElementsAre(1u));
@@ -257,11 +266,11 @@ TEST(OutstandingRequestsTest, ExpiredDoesNotRemove) {
 
 TEST(OutstandingRequestsTest, TakeAllReturnsEveryRequestInIdOrderAndEmptiesTheTable) {
   OutstandingRequests table;
-  table.Add(Req(30, At(3)));
-  table.Add(Req(1, At(1)));
-  table.Add(Req(2));
-  table.Add(Req(1000));
-  table.Add(Req(7, At(2)));
+  Add(table, Req(30, At(3)));
+  Add(table, Req(1, At(1)));
+  Add(table, Req(2));
+  Add(table, Req(1000));
+  Add(table, Req(7, At(2)));
   EXPECT_THAT(Ids(table.TakeAll()), ElementsAre(1u, 2u, 7u, 30u, 1000u));
   EXPECT_EQ(table.size(), 0u);
   EXPECT_FALSE(table.Contains(1));
@@ -273,17 +282,17 @@ TEST(OutstandingRequestsTest, TakeAllReturnsEveryRequestInIdOrderAndEmptiesTheTa
 
 TEST(OutstandingRequestsTest, TakeAllLeavesNoStaleDeadlineForAReusedId) {
   OutstandingRequests table;
-  table.Add(Req(1, At(1)));
+  Add(table, Req(1, At(1)));
   ASSERT_EQ(table.TakeAll().size(), 1u);
-  table.Add(Req(1, At(50)));
+  Add(table, Req(1, At(50)));
   EXPECT_EQ(table.NextDeadline(), At(50));
   EXPECT_THAT(table.Expired(At(10)), IsEmpty());
 }
 
 TEST(OutstandingRequestsTest, TakeAllKeepsAbandonedForTakeAllAbandoned) {
   OutstandingRequests table;
-  table.Add(Req(1, absl::InfiniteFuture(), Loan{.offset = 4096, .length = 1, .flag = 1}));
-  table.Add(Req(2));
+  Add(table, Req(1, absl::InfiniteFuture(), Loan{.offset = 4096, .length = 1, .flag = 1}));
+  Add(table, Req(2));
   ASSERT_TRUE(table.Abandon(1).has_value());
   EXPECT_THAT(Ids(table.TakeAll()), ElementsAre(2u));
   EXPECT_EQ(table.abandoned(), 1u);
@@ -292,12 +301,12 @@ TEST(OutstandingRequestsTest, TakeAllKeepsAbandonedForTakeAllAbandoned) {
 
 TEST(OutstandingRequestsTest, TakeAllAbandonedReturnsOnlyLoansThatExist) {
   OutstandingRequests table;
-  table.Add(Req(1, absl::InfiniteFuture(),
+  Add(table, Req(1, absl::InfiniteFuture(),
                 Loan{.offset = 0, .length = 10, .flag = kFlagDmaToTarget}));
-  table.Add(Req(2));  // no loan
-  table.Add(Req(3, absl::InfiniteFuture(),
+  Add(table, Req(2));  // no loan
+  Add(table, Req(3, absl::InfiniteFuture(),
                 Loan{.offset = 8192, .length = 20, .flag = kFlagDmaFromTarget}));
-  table.Add(Req(4, absl::InfiniteFuture(),
+  Add(table, Req(4, absl::InfiniteFuture(),
                 Loan{.offset = 16384, .length = 30, .flag = kFlagDmaToTarget}));  // stays
   ASSERT_TRUE(table.Abandon(1).has_value());
   ASSERT_TRUE(table.Abandon(2).has_value());
@@ -325,10 +334,10 @@ TEST(OutstandingMirrorTest, AddFillsTheSlotNextSlotNamed) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
   uint32_t first = table.next_slot();
-  table.Add(Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192}));
+  Add(table, Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192}));
   uint32_t second = table.next_slot();
   EXPECT_NE(second, first);
-  table.Add(Req(6));
+  Add(table, Req(6));
   const MirrorSlot& slot = mirror.slots[first];
   EXPECT_EQ(slot.id.load(), 5u);
   EXPECT_EQ(slot.command, 105u);
@@ -365,8 +374,8 @@ TEST(OutstandingMirrorTest, AbandonMarksTheSlotGivenUpAndKeepsIt) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
   uint32_t slot = table.next_slot();
-  table.Add(Req(5));
-  table.Add(Req(6));
+  Add(table, Req(5));
+  Add(table, Req(6));
   ASSERT_TRUE(table.Abandon(5).has_value());
   EXPECT_EQ(mirror.slots[slot].id.load(), 5u);  // the late reply or the broker frees it
   EXPECT_EQ(mirror.slots[slot].state.load(), kMirrorGivenUp);
@@ -379,11 +388,11 @@ TEST(OutstandingMirrorTest, AReusedSlotStartsNotGivenUp) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
   uint32_t slot = table.next_slot();
-  table.Add(Req(5));
+  Add(table, Req(5));
   ASSERT_TRUE(table.Abandon(5).has_value());
   ASSERT_TRUE(table.TakeAbandoned(5).has_value());
   ASSERT_EQ(table.next_slot(), slot);  // freed slots are reused first
-  table.Add(Req(7));
+  Add(table, Req(7));
   EXPECT_EQ(mirror.slots[slot].id.load(), 7u);
   EXPECT_EQ(mirror.slots[slot].state.load(), 0u);
 }
@@ -392,7 +401,7 @@ TEST(OutstandingMirrorTest, TakeEmptiesTheSlot) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
   uint32_t slot = table.next_slot();
-  table.Add(Req(5));
+  Add(table, Req(5));
   ASSERT_TRUE(table.Take(5).has_value());
   EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
 }
@@ -402,7 +411,7 @@ TEST(OutstandingMirrorTest, FullAfterEverySlotIsTaken) {
   OutstandingRequests table(mirror.slots.get());
   for (uint64_t id = 1; id <= kMirrorSlots; ++id) {
     ASSERT_FALSE(table.full());
-    table.Add(Req(id));
+    Add(table, Req(id));
   }
   EXPECT_TRUE(table.full());
   ASSERT_TRUE(table.Take(1).has_value());
