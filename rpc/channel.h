@@ -3,10 +3,12 @@
 //   std::shared_ptr<syslink::rpc::Channel> channel = syslink::rpc::ConnectChannel("echo").value();
 //   echo::EchoServiceStub stub(channel);
 //
-// A channel moves one request to a server and one response back, addressed by method id.
-// Implementations: LinkChannel (over a syslink link, link_channel.h) and InProcessChannel
-// (calls a Service in this process, for tests; in_process_channel.h). A bridge to gRPC for
-// callers on other machines would be a third. Stubs know only this interface.
+// A channel moves one request to a server and one response back, addressed by the rpc's
+// Method (method.h): its id, its path and its kind, each transport reading what it needs.
+// Implementations: LinkChannel (over a syslink link, link_channel.h), InProcessChannel
+// (calls a Service in this process, for tests; in_process_channel.h) and GrpcChannel (over
+// gRPC, for servers on other machines; rpc/grpc/grpc_channel.h). Stubs know only this
+// interface.
 //
 // Completion: every call completes exactly once: with the server's status, or with
 // DEADLINE_EXCEEDED (the context's deadline), CANCELLED (TryCancel), UNAVAILABLE (the
@@ -30,6 +32,7 @@
 #include "google/protobuf/message_lite.h"
 #include "rpc/attachment.h"
 #include "rpc/context.h"
+#include "rpc/method.h"
 
 namespace syslink::rpc {
 
@@ -39,15 +42,16 @@ class Channel {
  public:
   virtual ~Channel() = default;
 
-  // Calls method `method_id` with `request`, filling `response`. `context` may be null.
-  [[nodiscard]] virtual absl::Status Call(uint32_t method_id,
+  // Calls `method` with `request`, filling `response`. `context` may be null. `method`
+  // must outlive the call (generated code passes its static constants).
+  [[nodiscard]] virtual absl::Status Call(const Method& method,
                                           const google::protobuf::MessageLite& request,
                                           google::protobuf::MessageLite* response,
                                           ClientContext* context) = 0;
 
-  // Starts the call and returns. `done` runs exactly once, when it completes; `response`
-  // and `context` must live until then.
-  virtual void CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+  // Starts the call and returns. `done` runs exactly once, when it completes; `method`,
+  // `response` and `context` must live until then.
+  virtual void CallAsync(const Method& method, const google::protobuf::MessageLite& request,
                          google::protobuf::MessageLite* response, ClientContext* context,
                          DoneCallback done) = 0;
 

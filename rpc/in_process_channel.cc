@@ -8,7 +8,7 @@
 
 namespace syslink::rpc {
 
-absl::Status InProcessChannel::Call(uint32_t method_id,
+absl::Status InProcessChannel::Call(const Method& method,
                                     const google::protobuf::MessageLite& request,
                                     google::protobuf::MessageLite* response,
                                     ClientContext* context) {
@@ -20,7 +20,7 @@ absl::Status InProcessChannel::Call(uint32_t method_id,
   if (context != nullptr) {
     server_context.request_attachment() = std::move(context->request_attachment());
   }
-  ServerCall call(method_id, std::as_bytes(std::span(bytes.data(), bytes.size())),
+  ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())),
                   &server_context);
   absl::Status status = service_->Dispatch(call);
   server_context.RunAfterReply();  // no other thread to run it on: before the call returns
@@ -34,16 +34,16 @@ absl::Status InProcessChannel::Call(uint32_t method_id,
   const std::string& out = call.response_bytes();
   if (!response->ParseFromString(out)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "the response to method %d (%d bytes) does not parse as %s", method_id, out.size(),
+        "the response to %s (%d bytes) does not parse as %s", method.path, out.size(),
         response->GetTypeName()));
   }
   return absl::OkStatus();
 }
 
-void InProcessChannel::CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+void InProcessChannel::CallAsync(const Method& method, const google::protobuf::MessageLite& request,
                                  google::protobuf::MessageLite* response, ClientContext* context,
                                  DoneCallback done) {
-  done(Call(method_id, request, response, context));
+  done(Call(method, request, response, context));
 }
 
 absl::StatusOr<Attachment> InProcessChannel::AllocateAttachment(size_t bytes) {

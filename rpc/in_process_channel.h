@@ -23,9 +23,9 @@ class InProcessChannel final : public Channel {
  public:
   explicit InProcessChannel(Service* service) : service_(service) {}
 
-  absl::Status Call(uint32_t method_id, const google::protobuf::MessageLite& request,
+  absl::Status Call(const Method& method, const google::protobuf::MessageLite& request,
                     google::protobuf::MessageLite* response, ClientContext* context) override;
-  void CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+  void CallAsync(const Method& method, const google::protobuf::MessageLite& request,
                  google::protobuf::MessageLite* response, ClientContext* context,
                  DoneCallback done) override;
   size_t Drain(absl::Time) override { return 0; }

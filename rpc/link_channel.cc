@@ -106,14 +106,14 @@ void LinkChannel::Run(Completions& completions) {
   completions.clear();
 }
 
-absl::Status LinkChannel::Call(uint32_t method_id, const google::protobuf::MessageLite& request,
+absl::Status LinkChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
                                google::protobuf::MessageLite* response, ClientContext* context) {
   Completions completions;
   absl::Status result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     bool lends = false;
-    absl::StatusOr<uint64_t> id = Start(method_id, request, context, &lends);
+    absl::StatusOr<uint64_t> id = Start(method.id, request, context, &lends);
     if (!id.ok()) return id.status();
     bool cancel_sent = false;
     while (true) {
@@ -145,14 +145,14 @@ absl::Status LinkChannel::Call(uint32_t method_id, const google::protobuf::Messa
   return result;
 }
 
-void LinkChannel::CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+void LinkChannel::CallAsync(const Method& method, const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response, ClientContext* context,
                             DoneCallback done) {
   absl::Status failed;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     bool lends = false;
-    absl::StatusOr<uint64_t> id = Start(method_id, request, context, &lends);
+    absl::StatusOr<uint64_t> id = Start(method.id, request, context, &lends);
     if (id.ok()) {
       pending_[*id] = Pending{response, context, std::move(done), lends};
       if (context != nullptr) ++pending_with_context_;

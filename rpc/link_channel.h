@@ -38,9 +38,9 @@ class LinkChannel final : public Channel {
   explicit LinkChannel(Link link);
   ~LinkChannel() override;
 
-  absl::Status Call(uint32_t method_id, const google::protobuf::MessageLite& request,
+  absl::Status Call(const Method& method, const google::protobuf::MessageLite& request,
                     google::protobuf::MessageLite* response, ClientContext* context) override;
-  void CallAsync(uint32_t method_id, const google::protobuf::MessageLite& request,
+  void CallAsync(const Method& method, const google::protobuf::MessageLite& request,
                  google::protobuf::MessageLite* response, ClientContext* context,
                  DoneCallback done) override;
   size_t Drain(absl::Time deadline) override;

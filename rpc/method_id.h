@@ -18,14 +18,30 @@
 
 namespace syslink::rpc {
 
-constexpr uint32_t MethodId(absl::string_view full_method_name) {
-  uint32_t hash = 2166136261u;
-  for (char c : full_method_name) {
+namespace method_id_internal {
+
+inline constexpr uint32_t kFnvOffsetBasis = 2166136261u;
+
+// FNV-1a: `hash` continued over the bytes of `text`.
+constexpr uint32_t FnvAppend(uint32_t hash, absl::string_view text) {
+  for (char c : text) {
     hash ^= static_cast<uint8_t>(c);
     hash *= 16777619u;
   }
+  return hash;
+}
+
+// The id of a name whose FNV-1a hash is `hash`: 31 bits, never 0.
+constexpr uint32_t Finish(uint32_t hash) {
   hash &= 0x7fffffffu;
   return hash == 0 ? 1 : hash;
+}
+
+}  // namespace method_id_internal
+
+constexpr uint32_t MethodId(absl::string_view full_method_name) {
+  return method_id_internal::Finish(
+      method_id_internal::FnvAppend(method_id_internal::kFnvOffsetBasis, full_method_name));
 }
 
 }  // namespace syslink::rpc

@@ -15,6 +15,7 @@
 #include "rpc/in_process_channel.h"
 #include "rpc/internal/call_format.h"
 #include "rpc/link_channel.h"
+#include "rpc/method.h"
 #include "rpc/method_id.h"
 #include "rpc/server.h"
 #include "rpc/testdata/test_service.pb.h"
@@ -26,14 +27,20 @@ namespace {
 using ::syslink::rpc::test::Text;
 using ::testing::HasSubstr;
 
-constexpr uint32_t kEcho = MethodId("syslink.rpc.test.Test.Echo");
-constexpr uint32_t kFail = MethodId("syslink.rpc.test.Test.Fail");
-constexpr uint32_t kAttachment = MethodId("syslink.rpc.test.Test.Attachment");
-constexpr uint32_t kWhoAmI = MethodId("syslink.rpc.test.Test.WhoAmI");
-constexpr uint32_t kWaitForCancel = MethodId("syslink.rpc.test.Test.WaitForCancel");
-constexpr uint32_t kCount = MethodId("syslink.rpc.test.Test.Count");
-constexpr uint32_t kAfterReply = MethodId("syslink.rpc.test.Test.AfterReply");
-constexpr uint32_t kUpstreamDied = MethodId("syslink.rpc.test.Test.UpstreamDied");
+// The test service's rpcs, as a generated service would declare them (rpc/method.h).
+constexpr Method TestMethod(absl::string_view path) {
+  return {MethodIdOfPath(path), path, MethodKind::kUnary};
+}
+constexpr Method kEcho = TestMethod("/syslink.rpc.test.Test/Echo");
+constexpr Method kFail = TestMethod("/syslink.rpc.test.Test/Fail");
+constexpr Method kAttachment = TestMethod("/syslink.rpc.test.Test/Attachment");
+constexpr Method kWhoAmI = TestMethod("/syslink.rpc.test.Test/WhoAmI");
+constexpr Method kWaitForCancel = TestMethod("/syslink.rpc.test.Test/WaitForCancel");
+constexpr Method kCount = TestMethod("/syslink.rpc.test.Test/Count");
+constexpr Method kAfterReply = TestMethod("/syslink.rpc.test.Test/AfterReply");
+constexpr Method kUpstreamDied = TestMethod("/syslink.rpc.test.Test/UpstreamDied");
+static_assert(kEcho.id == MethodId("syslink.rpc.test.Test.Echo"));
+constexpr Method kUnknown = TestMethod("/syslink.rpc.test.Test/NoSuchMethod");
 
 // What Count keeps per link; counts its own destruction.
 struct Counter : SessionState {
@@ -65,12 +72,12 @@ class TestService : public Service {
     if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
     Text response;
     switch (call.method_id()) {
-      case kEcho:
+      case kEcho.id:
         response = request;
         break;
-      case kFail:
+      case kFail.id:
         return absl::FailedPreconditionError("asked to fail: " + request.text());
-      case kAttachment: {
+      case kAttachment.id: {
         std::span<const std::byte> in = call.context().request_attachment().data();
         absl::StatusOr<Attachment> out = call.context().AllocateAttachment(in.size());
         if (!out.ok()) return out.status();
@@ -79,10 +86,10 @@ class TestService : public Service {
         response.set_text("reversed");
         break;
       }
-      case kWhoAmI:
+      case kWhoAmI.id:
         response.set_text(std::to_string(call.context().peer().uid));
         break;
-      case kCount: {
+      case kCount.id: {
         Counter* counter = call.context().session_state<Counter>();
         if (counter != nullptr && counter->destroyed == nullptr) {
           counter->destroyed = &counters_destroyed;
@@ -90,9 +97,9 @@ class TestService : public Service {
         response.set_text(counter == nullptr ? "none" : std::to_string(counter->calls++));
         break;
       }
-      case kUpstreamDied:  // as a method whose own call to another server met a dead peer
+      case kUpstreamDied.id:  // as a method whose own call to another server met a dead peer
         return PeerDiedError("the upstream server exited");
-      case kAfterReply:
+      case kAfterReply.id:
         call.context().set_after_reply([this] {
           absl::Time give_up = absl::Now() + absl::Seconds(10);
           while (!release.load() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
@@ -100,7 +107,7 @@ class TestService : public Service {
         });
         response.set_text("answered");
         break;
-      case kWaitForCancel: {
+      case kWaitForCancel.id: {
         ++waiting;
         absl::Time give_up = absl::Now() + absl::Seconds(10);
         while (!call.context().cancelled() && absl::Now() < give_up) {
@@ -169,7 +176,7 @@ TEST_P(RuntimeTest, ErrorStatusReachesTheCaller) {
 
 TEST_P(RuntimeTest, UnknownMethodIsUnimplementedAndTheServerGoesOn) {
   Text request, response;
-  EXPECT_EQ(channel_->Call(12345, request, &response, nullptr).code(),
+  EXPECT_EQ(channel_->Call(kUnknown, request, &response, nullptr).code(),
             absl::StatusCode::kUnimplemented);
   request.set_text("still here");
   ASSERT_TRUE(channel_->Call(kEcho, request, &response, nullptr).ok());
@@ -190,14 +197,14 @@ TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn)
   std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
   payload += bad;
   absl::StatusOr<Message> reply =
-      client.Call(kEcho, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+      client.Call(kEcho.id, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
   // A call header that lies about the message's size.
   header.message_size = 1000;
   payload.replace(0, sizeof(header), reinterpret_cast<const char*>(&header), sizeof(header));
-  reply = client.Call(kEcho, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+  reply = client.Call(kEcho.id, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("malformed call"));

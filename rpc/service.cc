@@ -13,6 +13,13 @@ absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message) co
       message->GetTypeName()));
 }
 
+const Method* Service::FindMethod(absl::string_view path) const {
+  for (const Method& method : methods()) {
+    if (method.path == path) return &method;
+  }
+  return nullptr;
+}
+
 void ServerCall::SetResponse(const google::protobuf::MessageLite& message) {
   has_response_ = true;
   if (writer_ != nullptr) {

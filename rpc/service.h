@@ -2,7 +2,9 @@
 //
 // A generated service base class derives from Service: Dispatch() maps a method id to the
 // virtual method, parsing the request and serializing the response through ServerCall.
-// A Server (server.h) or an InProcessChannel calls Dispatch() for each request.
+// A Server (server.h), an InProcessChannel or a gRPC server (rpc/grpc/grpc_server.h) calls
+// Dispatch() for each request. methods() lists the service's rpcs (method.h), for a
+// transport that addresses them by path or must know their kind.
 //
 // Thread safety: a Service's methods may be called from several threads at once (a
 // server's worker pool); implementations synchronize their own state.
@@ -18,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
 #include "rpc/context.h"
+#include "rpc/method.h"
 #include "rpc/method_id.h"
 
 namespace syslink::rpc {
@@ -65,6 +68,13 @@ class Service {
 
   // The service's full protobuf name, e.g. "echo.EchoService".
   virtual absl::string_view service_name() const = 0;
+
+  // Every rpc of the service, in .proto order (generated code lists them). Empty for a
+  // hand-written service that does not say: a transport then lets Dispatch() decide.
+  virtual std::span<const Method> methods() const { return {}; }
+
+  // The rpc of this service at `path` ("/package.Service/Method"), or null.
+  const Method* FindMethod(absl::string_view path) const;
 
   // Serves `call`. UNIMPLEMENTED for an unknown method id; INVALID_ARGUMENT for a request
   // that does not parse; otherwise the method's own status.

@@ -14,6 +14,7 @@
 #include "rpc/compiler/testdata/golden.syslink.h"
 #include "rpc/context.h"
 #include "rpc/in_process_channel.h"
+#include "rpc/method.h"
 #include "rpc/method_id.h"
 #include "rpc/service.h"
 
@@ -118,6 +119,27 @@ TEST_F(GeneratedCodeTest, NamesTheServiceByItsFullName) {
 TEST_F(GeneratedCodeTest, MethodIdsAreThoseOfTheFullNames) {
   EXPECT_EQ(KeyValueStore::kGetMethodId, rpc::MethodId("syslink.golden.KeyValueStore.Get"));
   EXPECT_EQ(Health::kPingMethodId, rpc::MethodId("syslink.golden.Health.Ping"));
+}
+
+TEST_F(GeneratedCodeTest, MethodsListsEveryRpcInProtoOrderWithItsPath) {
+  std::span<const rpc::Method> methods = store_.methods();
+  ASSERT_EQ(methods.size(), 5u);
+  EXPECT_EQ(methods[0].path, "/syslink.golden.KeyValueStore/Get");
+  EXPECT_EQ(methods[0].id, KeyValueStore::kGetMethodId);
+  EXPECT_EQ(methods[4].path, "/syslink.golden.KeyValueStore/ReadChunk");
+  for (const rpc::Method& method : methods) {
+    EXPECT_EQ(method.kind, rpc::MethodKind::kUnary);
+    EXPECT_EQ(rpc::MethodIdOfPath(method.path), method.id) << method.path;
+  }
+  EXPECT_TRUE(Placeholder().methods().empty());
+}
+
+TEST_F(GeneratedCodeTest, FindMethodFindsAnRpcByPathOnly) {
+  const rpc::Method* put = store_.FindMethod("/syslink.golden.KeyValueStore/Put");
+  ASSERT_NE(put, nullptr);
+  EXPECT_EQ(put->id, KeyValueStore::kPutMethodId);
+  EXPECT_EQ(store_.FindMethod("/syslink.golden.Health/Ping"), nullptr);
+  EXPECT_EQ(store_.FindMethod("syslink.golden.KeyValueStore.Put"), nullptr);
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ using google::protobuf::compiler::GeneratorContext;
 
 // Members of the generated classes that an rpc of the same name would clash with. (The
 // classes' own names, the service's and <service>Stub, are taken too.)
-constexpr absl::string_view kReservedMethodNames[] = {"Dispatch", "service_name", "kServiceName",
-                                                      "channel", "channel_"};
+constexpr absl::string_view kReservedMethodNames[] = {
+    "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_"};
 
 bool RejectParameter(const std::string& parameter, std::string* error) {
   std::vector<std::pair<std::string, std::string>> options;
@@ -115,6 +115,12 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       {"full_name", service.full_name()},
       {"comments", comments},
       {"id_constants", JoinFragments(methods, &MethodFragments::id_constant)},
+      {"method_constants",
+       methods.empty() ? ""
+                       : absl::StrCat("  // Each rpc as a channel addresses it: id, path and kind "
+                                      "(rpc/method.h).\n",
+                                      JoinFragments(methods, &MethodFragments::method_constant),
+                                      "\n")},
       {"server_declarations", JoinFragments(methods, &MethodFragments::server_declaration)},
       {"stub_declarations", JoinFragments(methods, &MethodFragments::stub_declaration)},
       {"id_checks", id_checks.empty() ? "" : absl::StrCat("\n", id_checks)},
@@ -124,6 +130,18 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
   });
   t.SetCall("stub_constructor", 0, "$service$Stub::$service$Stub",
             {"std::shared_ptr<::syslink::rpc::Channel> channel"}, "");
+  // methods(): the Method constants in an array, one a line.
+  std::string entries;
+  for (const MethodFragments& method : methods) {
+    absl::StrAppend(&entries, "      ", method.method_entry, ",\n");
+  }
+  t.Set("entries", entries);
+  t.Set("methods_body", methods.empty() ? "  return {};\n"
+                                        : t.Fill("  static constexpr ::syslink::rpc::Method "
+                                                 "kMethods[] = {\n"
+                                                 "$entries$"
+                                                 "  };\n"
+                                                 "  return kMethods;\n"));
   t.SetCall("unknown_method", 6, "return absl::UnimplementedError",
             {"absl::StrCat(\"$full_name$ has no method with id \", call.method_id())"}, ";");
 
@@ -138,7 +156,9 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "  static constexpr absl::string_view kServiceName = \"$full_name$\";\n"
       "$id_constants$"
       "\n"
+      "$method_constants$"
       "  absl::string_view service_name() const override { return kServiceName; }\n"
+      "  std::span<const ::syslink::rpc::Method> methods() const override;\n"
       "\n"
       "$server_declarations$"
       "  [[nodiscard]] absl::Status Dispatch(::syslink::rpc::ServerCall& call) override;\n"
@@ -161,6 +181,10 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "// $full_name$\n"
       "$id_checks$"
       "$server_definitions$"
+      "\n"
+      "std::span<const ::syslink::rpc::Method> $service$::methods() const {\n"
+      "$methods_body$"
+      "}\n"
       "\n"
       "absl::Status $service$::Dispatch(::syslink::rpc::ServerCall& call) {\n"
       "  switch (call.method_id()) {\n"
@@ -235,7 +259,8 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
   t.Set("source_services", absl::StrJoin(source_services, "\n"));
   t.Set("header_includes", IncludeLines({"absl/status/status.h", "absl/status/statusor.h",
                                          "absl/strings/string_view.h", t.vars().at("pb_header"),
-                                         "rpc/channel.h", "rpc/context.h", "rpc/service.h"}));
+                                         "rpc/channel.h", "rpc/context.h", "rpc/method.h",
+                                         "rpc/service.h"}));
   *header = t.Fill(
       "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
       "\n"
@@ -244,6 +269,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "\n"
       "#include <cstdint>\n"
       "#include <memory>\n"
+      "#include <span>\n"
       "\n"
       "$header_includes$"
       "\n"
@@ -259,6 +285,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "\n"
       "#include <cstdint>\n"
       "#include <memory>\n"
+      "#include <span>\n"
       "#include <utility>\n"
       "\n"
       "#include \"absl/status/status.h\"\n"
@@ -266,6 +293,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "#include \"absl/strings/str_cat.h\"\n"
       "#include \"rpc/channel.h\"\n"
       "#include \"rpc/context.h\"\n"
+      "#include \"rpc/method.h\"\n"
       "#include \"rpc/method_id.h\"\n"
       "#include \"rpc/service.h\"\n"
       "\n"

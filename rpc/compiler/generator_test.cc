@@ -190,7 +190,8 @@ TEST_F(GeneratorTest, AcceptsTheSameMethodNameInTwoServices) {
 
 TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
   for (const std::string name :
-       {"Dispatch", "service_name", "kServiceName", "channel", "channel_", "S", "SStub"}) {
+       {"Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_", "S",
+        "SStub"}) {
     const std::string package = "p_" + name;
     EXPECT_FALSE(
         Generate(AddProto(name + ".proto", absl::StrCat("syntax = \"proto3\"; package ", package,
@@ -251,6 +252,25 @@ TEST_F(GeneratorTest, NamesTheServiceAndComputesTheMethodIdOfTheFullName) {
   EXPECT_THAT(header, HasSubstr(absl::StrCat("static constexpr uint32_t kGetMethodId = ",
                                              MethodId("kv.Store.Get"), ";")));
   EXPECT_THAT(header, HasSubstr("class StoreStub {"));
+}
+
+TEST_F(GeneratorTest, DeclaresEachRpcsMethodConstantWithItsGrpcPath) {
+  ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
+  const std::string header = Output("kv.syslink.h");
+  EXPECT_THAT(header, HasSubstr("  static constexpr ::syslink::rpc::Method kGetMethod = {\n"
+                                "      .id = kGetMethodId,\n"
+                                "      .path = \"/kv.Store/Get\",\n"
+                                "      .kind = ::syslink::rpc::MethodKind::kUnary,\n"
+                                "  };\n"));
+  EXPECT_THAT(header, HasSubstr("std::span<const ::syslink::rpc::Method> methods() const override;"));
+}
+
+TEST_F(GeneratorTest, StubsPassTheMethodConstantToTheChannel) {
+  ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
+  const std::string source = Unwrapped(Output("kv.syslink.cc"));
+  EXPECT_THAT(source, HasSubstr("channel_->Call(Store::kGetMethod, request, response, context);"));
+  EXPECT_THAT(source, HasSubstr("channel_->CallAsync(Store::kGetMethod, request, response, "));
+  EXPECT_THAT(source, Not(HasSubstr("channel_->Call(Store::kGetMethodId")));
 }
 
 TEST_F(GeneratorTest, DeclaresTheServerMethodAndTheThreeCallForms) {

@@ -23,6 +23,7 @@ CodeTemplate MethodTemplate(const MethodDescriptor& method) {
       {"service", method.service()->name()},
       {"method", method.name()},
       {"full_name", method.full_name()},
+      {"path", absl::StrCat("/", method.service()->full_name(), "/", method.name())},
       {"id", absl::StrCat(MethodId(method.full_name()))},
       {"request", google::protobuf::compiler::cpp::QualifiedClassName(method.input_type())},
       {"response", google::protobuf::compiler::cpp::QualifiedClassName(method.output_type())},
@@ -35,6 +36,13 @@ constexpr const char* kClientContext = "::syslink::rpc::ClientContext* context";
 
 void BuildServerFragments(CodeTemplate& t, MethodFragments& fragments) {
   fragments.id_constant = t.Fill("  static constexpr uint32_t k$method$MethodId = $id$;\n");
+  fragments.method_constant = t.Fill(
+      "  static constexpr ::syslink::rpc::Method k$method$Method = {\n"
+      "      .id = k$method$MethodId,\n"
+      "      .path = \"$path$\",\n"
+      "      .kind = ::syslink::rpc::MethodKind::kUnary,\n"
+      "  };\n");
+  fragments.method_entry = t.Fill("k$method$Method");
 
   t.SetFunction("declaration", 2, "virtual absl::Status", "$method$",
                 {kServerContext, "const $request$& request", "$response$* response"}, ";");
@@ -43,7 +51,11 @@ void BuildServerFragments(CodeTemplate& t, MethodFragments& fragments) {
   t.SetCall("id_check", 0, "static_assert",
             {"$service$::k$method$MethodId", "::syslink::rpc::MethodId(\"$full_name$\")"}, ";",
             " ==");
-  fragments.id_check = t.Fill("$id_check$\n");
+  t.SetCall("path_check", 0, "static_assert",
+            {"::syslink::rpc::MethodIdOfPath($service$::k$method$Method.path)",
+             "$service$::k$method$MethodId"},
+            ";", " ==");
+  fragments.id_check = t.Fill("$id_check$\n$path_check$\n");
 
   t.SetFunction("definition", 0, "absl::Status", "$service$::$method$",
                 {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
@@ -91,17 +103,17 @@ void BuildStubFragments(CodeTemplate& t, MethodFragments& fragments) {
   t.SetFunction("returning", 0, "absl::StatusOr<$response$>", "$service$Stub::$method$",
                 {"const $request$& request", kClientContext}, " {");
   t.SetCall("call_returning", 2, "absl::Status status = channel_->Call",
-            {"$service$::k$method$MethodId", "request", "&response", "context"}, ";");
+            {"$service$::k$method$Method", "request", "&response", "context"}, ";");
   t.SetFunction("filling", 0, "absl::Status", "$service$Stub::$method$",
                 {"const $request$& request", "$response$* response", kClientContext}, " {");
   t.SetCall("call_filling", 2, "return channel_->Call",
-            {"$service$::k$method$MethodId", "request", "response", "context"}, ";");
+            {"$service$::k$method$Method", "request", "response", "context"}, ";");
   t.SetFunction("async", 0, "void", "$service$Stub::$method$Async",
                 {"const $request$& request", "$response$* response", kClientContext,
                  "::syslink::rpc::DoneCallback done"},
                 " {");
   t.SetCall("call_async", 2, "channel_->CallAsync",
-            {"$service$::k$method$MethodId", "request", "response", "context", "std::move(done)"},
+            {"$service$::k$method$Method", "request", "response", "context", "std::move(done)"},
             ";");
   fragments.stub_definition = t.Fill(
       "\n"

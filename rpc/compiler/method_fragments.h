@@ -23,11 +23,17 @@ namespace syslink::rpc::compiler {
 struct MethodFragments {
   // Header, service class: `static constexpr uint32_t kEchoMethodId = ...;`.
   std::string id_constant;
+  // Header, service class: `static constexpr ::syslink::rpc::Method kEchoMethod = {...};`,
+  // the rpc's id, path and kind (rpc/method.h).
+  std::string method_constant;
+  // Source, in the array methods() returns: `kEchoMethod`.
+  std::string method_entry;
   // Header, service class: the rpc's comments and its virtual method.
   std::string server_declaration;
   // Header, stub class: the rpc's comments and its three call forms.
   std::string stub_declaration;
-  // Source: a static_assert that the id is rpc/method_id.h's MethodId() of the full name.
+  // Source: static_asserts that the id is rpc/method_id.h's MethodId() of the full name and
+  // rpc/method.h's MethodIdOfPath() of the path.
   std::string id_check;
   // Source: the virtual method's default body, which answers UNIMPLEMENTED.
   std::string server_definition;
