@@ -1,33 +1,77 @@
 #include "rpc/server.h"
 
-#include <algorithm>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "rpc/internal/link_session.h"
+#include "rpc/internal/session_scheduler.h"
 #include "rpc/internal/worker_pool.h"
 
 namespace syslink::rpc {
 namespace {
 
-// An acceptor thread looks at the stop flag this often.
-constexpr absl::Duration kAcceptSlice = absl::Milliseconds(100);
+// Descriptors a link holds: its socket, its watch socket and its region.
+constexpr size_t kDescriptorsPerLink = 3;
+// Descriptors left to the rest of the process when max_links is derived from the limit.
+constexpr size_t kDescriptorReserve = 64;
+// While its broker is away, an acceptor tries to register again this often.
+constexpr absl::Duration kReconnectPause = absl::Milliseconds(100);
+
+// The soft RLIMIT_NOFILE, raised to the hard limit first.
+size_t RaiseDescriptorLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    struct rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
+}
+
+size_t DefaultMaxLinks() {
+  size_t descriptors = RaiseDescriptorLimit();
+  if (descriptors <= kDescriptorReserve + kDescriptorsPerLink) return 1;
+  return (descriptors - kDescriptorReserve) / kDescriptorsPerLink;
+}
+
+// Waits until `stop` is readable or `timeout` passes; whether it is.
+bool WaitForStop(int stop, absl::Duration timeout) {
+  struct pollfd p = {stop, POLLIN, 0};
+  return poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) > 0;
+}
 
 }  // namespace
 
 Server::Server(ServerOptions options)
     : options_(options),
-      pool_(options.workers > 0 ? std::make_unique<WorkerPool>(options.workers) : nullptr) {}
+      max_links_(DefaultMaxLinks()),
+      pool_(options.workers > 0 ? std::make_unique<WorkerPool>(options.workers) : nullptr),
+      scheduler_(std::make_unique<SessionScheduler>(
+          SchedulerOptions{.max_threads = std::max(1, options.max_threads)})),
+      stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (options.max_links > 0) max_links_ = options.max_links;
+}
 
-Server::~Server() { Shutdown(); }
+Server::~Server() {
+  Shutdown();
+  scheduler_.reset();  // before the pool: no job is left that delivers to a session
+}
+
+absl::Status Server::Admit(const std::string& name) const {
+  size_t links = scheduler_->sessions();
+  if (links < max_links_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "the server of \"%s\" serves its limit of %d links; try again when one closes", name,
+      max_links_));
+}
 
 void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // Sessions whose links closed are done: let them go.
-  sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
-                                 [](const std::unique_ptr<LinkSession>& s) { return s->done(); }),
-                  sessions_.end());
-  if (stopping_.load()) return;  // `link` closes here
-  sessions_.push_back(std::make_unique<LinkSession>(service, std::move(link), peer, pool_.get()));
+  if (!Admit(std::string(service->service_name())).ok()) return;  // `link` closes here
+  scheduler_->Add(service, std::move(link), peer, pool_.get());
 }
 
 absl::Status Server::ServeBroker(Service* service, std::string name,
@@ -41,44 +85,50 @@ absl::Status Server::ServeBroker(Service* service, std::string name,
   std::lock_guard<std::mutex> lock(mutex_);
   acceptors_.emplace_back(
       [this, service, registration = std::make_shared<broker::ServiceRegistration>(
-                          *std::move(registration))] {
-        while (!stopping_.load()) {
-          absl::StatusOr<broker::IncomingLink> incoming =
-              registration->Accept(absl::Now() + kAcceptSlice);
-          if (!incoming.ok()) {
-            // DEADLINE_EXCEEDED: look at the stop flag; anything else: the broker is away
-            // for longer than Accept() tries; try again after a pause.
-            if (!absl::IsDeadlineExceeded(incoming.status())) absl::SleepFor(kAcceptSlice);
-            continue;
-          }
-          PeerIdentity peer{incoming->client.pid, incoming->client.uid, incoming->client.gid};
-          ServeLink(service, std::move(incoming->link), peer);
-        }
-      });
+                          *std::move(registration))] { Accept(service, *registration); });
   return absl::OkStatus();
 }
 
+void Server::Accept(Service* service, broker::ServiceRegistration& registration) {
+  while (true) {
+    absl::StatusOr<broker::IncomingLink> incoming;
+    if (registration.fd() < 0) {
+      // The broker went away: Accept() registers again with a new one (and waits briefly
+      // for a link); between tries, only Shutdown() is waited for.
+      incoming = registration.Accept(absl::Now() + kReconnectPause);
+      if (!incoming.ok() && !absl::IsDeadlineExceeded(incoming.status()) &&
+          WaitForStop(stop_.get(), kReconnectPause)) {
+        return;
+      }
+    } else {
+      struct pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {registration.fd(), POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) continue;  // EINTR
+      if (fds[0].revents != 0) return;
+      incoming = registration.Accept(absl::InfinitePast());
+    }
+    if (WaitForStop(stop_.get(), absl::ZeroDuration())) return;
+    if (!incoming.ok()) continue;
+    PeerIdentity peer{incoming->client.pid, incoming->client.uid, incoming->client.gid};
+    ServeLink(service, std::move(incoming->link), peer);
+  }
+}
+
 void Server::Shutdown() {
-  stopping_.store(true);
+  uint64_t one = 1;
+  if (write(stop_.get(), &one, sizeof(one)) < 0) {
+    // Cannot fail: the eventfd is far from full.
+  }
   std::vector<std::thread> acceptors;
-  std::vector<std::unique_ptr<LinkSession>> sessions;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     acceptors.swap(acceptors_);
   }
   for (std::thread& t : acceptors) t.join();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sessions.swap(sessions_);
-  }
-  for (auto& session : sessions) session->Stop();
-  sessions.clear();  // joins each session's thread
+  scheduler_->Stop();
 }
 
-size_t Server::live_links() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return std::count_if(sessions_.begin(), sessions_.end(),
-                       [](const std::unique_ptr<LinkSession>& s) { return !s->done(); });
-}
+size_t Server::live_links() const { return scheduler_->sessions(); }
+
+int Server::serving_threads() const { return scheduler_->threads(); }
 
 }  // namespace syslink::rpc

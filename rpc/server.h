@@ -1,4 +1,4 @@
-// Server: serves a Service over links, one thread per link.
+// Server: serves Services over links, from a few threads however many links there are.
 //
 //   EchoServiceImpl service;
 //   syslink::rpc::Server server;
@@ -9,22 +9,36 @@
 // For each request on a link the server finds the method by id (Service::Dispatch) and
 // replies with the method's status and response. An unknown method gets UNIMPLEMENTED and a
 // request that does not parse INVALID_ARGUMENT; the server goes on serving. A client that
-// dies is simply gone: replies to it fail quietly and the link's thread ends.
+// dies is simply gone: replies to it fail quietly and its session ends at once, freeing
+// what the link held.
 //
-// With ServerOptions::workers == 0 (the default) a link's methods run on that link's own
-// thread, one at a time: the lowest latency, and responses and response attachments go
-// straight into the link's memory. With workers > 0, requests from every link go to a pool
-// of that many threads, so one link's calls can run in parallel; replies return to the
-// link's thread, which sends them.
+// Threads: an idle link costs no thread, only its memory and descriptors: it waits in one
+// epoll set (rpc/internal/session_scheduler.h). When a message arrives, a thread takes the
+// link and serves it until it is idle again, spinning on its ring as the link's wait mode
+// says, so a busy link is served as by a thread of its own. Threads are started as links
+// become busy at once (up to ServerOptions::max_threads) and end when they are no longer
+// needed. Each ServeBroker() registration has one more thread, which takes new links.
 //
-// Thread safety: all methods may be called from any thread. Ownership: services are not
-// owned and must outlive the server; the server owns its links and threads, and Shutdown()
-// (or destruction) closes the links and joins the threads.
+// With ServerOptions::workers == 0 (the default) a link's methods run on the thread that
+// serves the link, one at a time: the lowest latency, and responses and response
+// attachments go straight into the link's memory. With workers > 0, requests from every
+// link go to a pool of that many threads, so one link's calls can run in parallel; a worker
+// sends its reply itself when no thread serves the link at that moment.
+//
+// Limits: at construction the server raises its RLIMIT_NOFILE to the hard limit. A link
+// costs three descriptors; the server refuses a link beyond ServerOptions::max_links
+// (by default what the descriptor limit allows, less a reserve) before the client gets it:
+// the client's ConnectToService fails with RESOURCE_EXHAUSTED naming the service.
+//
+// Thread safety: all methods may be called from any thread (Shutdown() not from a method).
+// Ownership: services are not owned and must outlive the server; the server owns its
+// links and threads, and Shutdown() (or destruction) closes the links and joins the
+// threads. Shutdown() lets running methods finish (they see ServerContext::cancelled())
+// and sends their replies before it closes their links.
 
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +46,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/unique_fd.h"
 #include "rpc/context.h"
 #include "rpc/service.h"
 #include "syslink/broker/client.h"
@@ -40,11 +55,17 @@
 namespace syslink::rpc {
 
 struct ServerOptions {
+  // Threads of a pool that runs the methods (0: on the thread serving the link).
   int workers = 0;
+  // Links served at once; 0: what RLIMIT_NOFILE allows (three descriptors a link, less a
+  // reserve of 64 for the service's own use).
+  size_t max_links = 0;
+  // Threads serving links at once (methods running, links spinning).
+  int max_threads = 256;
 };
 
 class WorkerPool;
-class LinkSession;
+class SessionScheduler;
 
 class Server {
  public:
@@ -53,7 +74,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Serves `service` on `link` until the link closes or Shutdown().
+  // Serves `service` on `link` until the link closes or Shutdown(). Past max_links, or
+  // after Shutdown(), the link is closed at once (the peer sees PEER_DIED).
   void ServeLink(Service* service, Link link, PeerIdentity peer = {});
 
   // Registers `name` (by default the service's full name) with the broker, with `policy`
@@ -70,13 +92,22 @@ class Server {
 
   // Links being served now.
   size_t live_links() const;
+  // Threads serving links now (not counting acceptors and workers).
+  int serving_threads() const;
+  // The most links served at once (ServerOptions::max_links, or the default it stands for).
+  size_t max_links() const { return max_links_; }
 
  private:
+  // OK while a link more can be served; RESOURCE_EXHAUSTED naming `name` otherwise.
+  absl::Status Admit(const std::string& name) const;
+  void Accept(Service* service, broker::ServiceRegistration& registration);
+
   ServerOptions options_;
+  size_t max_links_;
   std::unique_ptr<WorkerPool> pool_;
-  std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<LinkSession>> sessions_;
+  std::unique_ptr<SessionScheduler> scheduler_;
+  UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors
+  std::mutex mutex_;
   std::vector<std::thread> acceptors_;
 };
 

@@ -1,10 +1,5 @@
 #include "rpc/internal/link_session.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
@@ -12,9 +7,6 @@
 
 namespace syslink::rpc {
 namespace {
-
-// A pooled session's thread looks at its stop flag at least this often.
-constexpr absl::Duration kStopCheck = absl::Milliseconds(100);
 
 absl::Time DeadlineOf(const internal::CallHeader& header) {
   return header.deadline_unix_ns == 0 ? absl::InfiniteFuture()
@@ -40,57 +32,93 @@ class InlineResponseWriter final : public ResponseWriter {
 
 }  // namespace
 
-LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool)
+LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
+                         SessionParking* parking, uint64_t id)
     : service_(service),
       link_(std::move(link)),
       peer_(peer),
       pool_(pool),
-      socket_(link_.fd()),
-      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      thread_([this] { Run(); }) {}
+      parking_(parking),
+      id_(id),
+      fd_(link_.fd()) {}
 
-LinkSession::~LinkSession() {
-  Stop();
-  thread_.join();
-  // Pool jobs point at this session: wait for the ones still running.
-  while (in_flight_.load() > 0) absl::SleepFor(absl::Milliseconds(1));
+LinkSession::~LinkSession() = default;
+
+bool LinkSession::TryClaim() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (state_ != State::kParked) return false;
+  state_ = State::kActive;
+  return true;
 }
 
 void LinkSession::Stop() {
   stopping_.store(true);
-  {
-    std::lock_guard<std::mutex> lock(socket_mutex_);
-    if (!closed_) shutdown(socket_, SHUT_RDWR);  // the session's wait ends: its peer "left"
-  }
-  uint64_t one = 1;
-  if (write(wake_.get(), &one, sizeof(one)) < 0) {
-    // The eventfd cannot be full; the thread also checks the flag on its own.
+  if (TryClaim()) Serve(/*spin=*/false);  // parked: it ends here
+}
+
+void LinkSession::Serve(bool spin) {
+  const ring::WaitOptions& wait = link_.options().wait;
+  const bool waits = spin && wait.mode != ring::WaitMode::kBlocking;
+  const bool keeps_thread = spin && wait.mode == ring::WaitMode::kSpin;
+  while (true) {
+    if (stopping_.load(std::memory_order_relaxed)) [[unlikely]] {
+      // Take no new call; send the replies of those that finish; end when none runs.
+      if (pool_ != nullptr) SendReadyReplies();
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!replies_.empty()) continue;
+      if (in_flight_ > 0) {
+        state_ = State::kParked;  // unarmed: the last Deliver() claims it and ends it
+        return;
+      }
+      lock.unlock();
+      End();
+      return;
+    }
+    if (pool_ != nullptr) SendReadyReplies();
+    // Waiting for the next message starts after the reply went out, while the caller
+    // reads it: the clock is read off the round trip's path.
+    absl::StatusOr<Message> message =
+        link_.Receive(waits ? absl::Now() + wait.spin_budget : absl::InfinitePast());
+    if (message.ok()) {
+      if (message->kind == MessageKind::kRequest) {
+        if (pool_ == nullptr) {
+          ServeInline(*message);
+        } else {
+          Submit(*message);
+        }
+      }
+      continue;
+    }
+    if (!absl::IsDeadlineExceeded(message.status())) {
+      stopping_.store(true);  // the caller closed the link or died
+      continue;
+    }
+    if (keeps_thread) continue;
+    if (!link_.PrepareToPoll()) continue;  // something arrived meanwhile
+    if (TryPark(/*arm=*/true)) return;
   }
 }
 
-void LinkSession::Run() {
-  if (pool_ == nullptr) {
-    RunInline();
-  } else {
-    RunPooled();
-  }
+bool LinkSession::TryPark(bool arm) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!replies_.empty() || stopping_.load(std::memory_order_relaxed)) return false;
+  state_ = State::kParked;
+  // Under the lock: no other thread can claim the session, end it and close its
+  // descriptor (whose number another link could then take) before it is armed.
+  if (arm) parking_->Arm(*this);
+  return true;
+}
+
+void LinkSession::End() {
   session_state_.reset();  // what it holds may refer to the link: gone before it closes
-  // Methods still running on pool workers: their replies will not be sent.
-  stopping_.store(true);
+  parking_->Disarm(*this);
+  link_.Close();
   {
-    std::lock_guard<std::mutex> lock(socket_mutex_);
-    link_.Close();
-    closed_ = true;
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_ = State::kEnded;
+    replies_.clear();
   }
-  done_.store(true);
-}
-
-void LinkSession::RunInline() {
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    absl::StatusOr<Message> message = link_.Receive(absl::InfiniteFuture());
-    if (!message.ok()) return;  // the client closed the link or died, or Stop()
-    if (message->kind == MessageKind::kRequest) ServeInline(*message);
-  }
+  parking_->Ended(*this);
 }
 
 absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSource& response,
@@ -145,25 +173,6 @@ void LinkSession::ServeInline(Message& request) {
   context.RunAfterReply();
 }
 
-void LinkSession::RunPooled() {
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    SendReadyReplies();
-    absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
-    if (message.ok()) {
-      if (message->kind == MessageKind::kRequest) Submit(*message);
-      continue;
-    }
-    if (!absl::IsDeadlineExceeded(message.status())) return;  // closed
-    if (link_.PrepareToPoll()) {
-      struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-      poll(fds, 2, static_cast<int>(absl::ToInt64Milliseconds(kStopCheck)));
-      uint64_t count;
-      while (read(wake_.get(), &count, sizeof(count)) > 0) {
-      }
-    }
-  }
-}
-
 void LinkSession::Submit(Message& request) {
   // The request's inline bytes live in the ring only until the next Receive(): copy them.
   absl::StatusOr<internal::IncomingCall> call =
@@ -182,33 +191,41 @@ void LinkSession::Submit(Message& request) {
   }
   uint64_t id = request.id;
   uint32_t method = request.command;
-  in_flight_.fetch_add(1);
-  pool_->Submit([this, id, method, bytes, context] {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++in_flight_;
+  }
+  pool_->Submit([self = shared_from_this(), id, method, bytes, context] {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
-    absl::Status status = service_->Dispatch(server_call);
-    Deliver({id, std::move(status), server_call.response_bytes(),
-             std::move(context->response_attachment())});
+    absl::Status status = self->service_->Dispatch(server_call);
+    self->Deliver({id, std::move(status), server_call.response_bytes(),
+                   std::move(context->response_attachment())});
     context->RunAfterReply();
-    in_flight_.fetch_sub(1);
   });
 }
 
 void LinkSession::Deliver(ReadyReply reply) {
+  bool claimed = false;
   {
-    std::lock_guard<std::mutex> lock(replies_mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_flight_;
+    if (state_ == State::kEnded) return;  // the caller is gone: nobody takes the reply
     replies_.push_back(std::move(reply));
+    if (state_ == State::kParked) {
+      state_ = State::kActive;
+      claimed = true;
+    }
   }
-  uint64_t one = 1;
-  if (write(wake_.get(), &one, sizeof(one)) < 0) {
-    // The eventfd cannot be full.
-  }
+  // A parked session has no thread: this one sends the reply and parks it again.
+  if (claimed) Serve(/*spin=*/false);
 }
 
 void LinkSession::SendReadyReplies() {
   std::deque<ReadyReply> ready;
   {
-    std::lock_guard<std::mutex> lock(replies_mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (replies_.empty()) return;
     ready.swap(replies_);
   }
   for (ReadyReply& reply : ready) {
@@ -216,7 +233,8 @@ void LinkSession::SendReadyReplies() {
     if (status.ok()) {
       status = SendResponse(
           reply.id,
-          internal::MessageSource::Of(std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
+          internal::MessageSource::Of(
+              std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
           std::move(reply.attachment));
       if (status.ok() || IsPeerDied(status)) continue;
     }

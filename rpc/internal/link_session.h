@@ -1,7 +1,23 @@
-// LinkSession: one link being served: its thread, its service, its queue of replies.
+// LinkSession: one link being served: its service, its caller, its replies in waiting.
 //
-// Thread safety: Run() on the session's own thread; Deliver() from pool workers; Stop()
-// from any thread.
+// A session has no thread of its own. Whoever claims it (TryClaim) serves it (Serve) until
+// its link is idle, then parks it with its SessionParking (the scheduler's epoll set, see
+// session_scheduler.h); the next message makes some thread claim it again. Only the
+// claiming thread touches the link, so the link's one-thread-at-a-time contract holds
+// while the session moves between threads.
+//
+// With a worker pool, requests are copied out and run on the pool; a worker that finishes
+// queues its reply (Deliver) and, if the session is parked, claims it and sends the reply
+// itself, so no thread needs to wake for it.
+//
+// Ending: the link closes (the caller died or closed its end), or Stop() was asked. Methods
+// still running see ServerContext::cancelled(); the replies of those that return are sent
+// before the link closes. The session then closes its link and tells its parking, which
+// drops it.
+//
+// Thread safety: TryClaim(), Deliver() and Stop() from any thread; Serve() only by the
+// thread whose TryClaim() succeeded. Ownership: shared by the scheduler and the pool jobs
+// running its calls; the service must outlive it.
 
 #ifndef SYSLINK_RPC_INTERNAL_LINK_SESSION_H_
 #define SYSLINK_RPC_INTERNAL_LINK_SESSION_H_
@@ -9,12 +25,11 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
-#include "base/unique_fd.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_codec.h"
 #include "rpc/internal/worker_pool.h"
@@ -23,17 +38,49 @@
 
 namespace syslink::rpc {
 
-class LinkSession {
- public:
-  // With `pool` null, methods run on the session's thread.
-  LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool);
-  ~LinkSession();  // stops and joins
+class LinkSession;
 
+// Where an idle session waits for its link to become readable.
+class SessionParking {
+ public:
+  virtual ~SessionParking() = default;
+  // Arms the session's descriptor (one shot: the first readiness claims it).
+  virtual void Arm(const LinkSession& session) = 0;
+  // The session is about to close its link: forget its descriptor.
+  virtual void Disarm(const LinkSession& session) = 0;
+  // The session ended and closed its link: drop it.
+  virtual void Ended(const LinkSession& session) = 0;
+};
+
+class LinkSession : public std::enable_shared_from_this<LinkSession> {
+ public:
+  // With `pool` null, methods run on the thread serving the session. `id` names the
+  // session to `parking`, which must outlive it.
+  LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
+              SessionParking* parking, uint64_t id);
+  ~LinkSession();
+
+  uint64_t id() const { return id_; }
+  // The link's descriptor, while the session lives.
+  int fd() const { return fd_; }
+
+  // Makes the calling thread the one serving the session: false when another thread serves
+  // it or it ended.
+  [[nodiscard]] bool TryClaim();
+
+  // Serves the claimed session until its link is idle (parks it) or it ends (ends it).
+  // With `spin`, an idle link is first waited on as its wait mode says (spin for its spin
+  // budget; a kSpin link keeps its thread until it ends); without, the session parks as
+  // soon as nothing is waiting.
+  void Serve(bool spin);
+
+  // Asks the session to end; a parked session ends now, on this thread.
   void Stop();
-  bool done() const { return done_.load(); }
 
  private:
-  // A reply a worker finished, for the session's thread to send.
+  enum class State { kParked, kActive, kEnded };
+
+  // A reply a worker finished, for the serving thread to send.
   struct ReadyReply {
     uint64_t id;
     absl::Status status;
@@ -41,9 +88,11 @@ class LinkSession {
     Attachment attachment;
   };
 
-  void Run();
-  void RunInline();
-  void RunPooled();
+  // Parks the session, unless replies wait or it must end: then false, and the caller
+  // goes on serving. `arm`: whether to wait for the link (not when only replies are due).
+  bool TryPark(bool arm);
+  // Ends the session: closes the link and tells the parking.
+  void End();
   void ServeInline(Message& request);
   void Submit(Message& request);
   void Deliver(ReadyReply reply);
@@ -56,22 +105,20 @@ class LinkSession {
   Link link_;
   PeerIdentity peer_;
   WorkerPool* pool_;
+  SessionParking* parking_;
+  const uint64_t id_;
+  const int fd_;
   // Set by Stop(), and when the link closes: calls still running then see
   // ServerContext::cancelled().
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> done_{false};
-  std::atomic<int> in_flight_{0};  // jobs submitted to the pool and not yet delivered
-  // Stop() shuts the link's socket down from outside, which ends any wait on it at once;
-  // this guards the descriptor against being closed meanwhile.
-  std::mutex socket_mutex_;
-  int socket_;  // the link's socket, until the session closes the link
-  bool closed_ = false;
-  UniqueFd wake_;  // eventfd: a worker delivered a reply
-  std::mutex replies_mutex_;
-  std::deque<ReadyReply> replies_;
+
+  std::mutex mutex_;
+  State state_ = State::kParked;  // guarded by mutex_
+  int in_flight_ = 0;             // guarded by mutex_: pool jobs not yet delivered
+  std::deque<ReadyReply> replies_;  // guarded by mutex_
+
   // ServerContext::session_state() of the calls run inline; dropped when they end.
   std::unique_ptr<SessionState> session_state_;
-  std::thread thread_;
 };
 
 }  // namespace syslink::rpc

@@ -1,0 +1,207 @@
+// The server's threading and limits: idle links cost no thread, a slow method on one link
+// holds up no other link, a finished session is freed at once, running methods finish and
+// answer across a shutdown, and links past the limit are refused.
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/link_channel.h"
+#include "rpc/method.h"
+#include "rpc/server.h"
+#include "rpc/testdata/test_service.pb.h"
+#include "syslink/status.h"
+#include "tests/support/eventually.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::rpc::test::Text;
+using ::syslink::testing::Eventually;
+
+constexpr Method kEcho{MethodId("syslink.rpc.test.Gate.Echo"), "/syslink.rpc.test.Gate/Echo",
+                       MethodKind::kUnary};
+constexpr Method kHold{MethodId("syslink.rpc.test.Gate.Hold"), "/syslink.rpc.test.Gate/Hold",
+                       MethodKind::kUnary};
+
+// Echo answers at once. Hold waits until `open` is set or its caller gives up (at most
+// 10 s), then answers "held" (or CANCELLED when it saw cancelled()).
+class GateService : public Service {
+ public:
+  std::atomic<bool> open{false};
+  std::atomic<int> holding{0};
+
+  absl::string_view service_name() const override { return "syslink.rpc.test.Gate"; }
+  absl::Status Dispatch(ServerCall& call) override {
+    Text request;
+    if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
+    if (call.method_id() == kEcho.id) {
+      call.SetResponse(request);
+      return absl::OkStatus();
+    }
+    if (call.method_id() != kHold.id) return absl::UnimplementedError("no such method");
+    ++holding;
+    absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!open.load() && !call.context().cancelled() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Microseconds(100));
+    }
+    --holding;
+    if (call.context().cancelled()) return absl::CancelledError("held until cancelled");
+    Text response;
+    response.set_text("held");
+    call.SetResponse(response);
+    return absl::OkStatus();
+  }
+};
+
+class ServerTest : public ::testing::TestWithParam<int> {
+ protected:
+  ServerTest() : server_(ServerOptions{.workers = GetParam()}) {}
+  ~ServerTest() override { server_.Shutdown(); }
+
+  // A channel to a new link the server serves.
+  std::unique_ptr<LinkChannel> Connect(LinkOptions options = {}) {
+    options.ring_capacity = 16 * 1024;
+    options.arena_size = 64 * 1024;
+    options.max_dma_size = 64 * 1024;
+    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+    EXPECT_TRUE(pair.ok()) << pair.status();
+    if (!pair.ok()) return nullptr;
+    server_.ServeLink(&service_, std::move(pair->second), {getpid(), getuid(), getgid()});
+    return std::make_unique<LinkChannel>(std::move(pair->first));
+  }
+
+  static absl::Status Echo(LinkChannel& channel, const std::string& text) {
+    Text request, response;
+    request.set_text(text);
+    absl::Status status = channel.Call(kEcho, request, &response, nullptr);
+    if (status.ok() && response.text() != text) return absl::InternalError("wrong answer");
+    return status;
+  }
+
+  GateService service_;
+  Server server_;
+};
+
+TEST_P(ServerTest, IdleLinksCostNoThread) {
+  std::vector<std::unique_ptr<LinkChannel>> channels;
+  for (int i = 0; i < 200; ++i) {
+    channels.push_back(Connect());
+    ASSERT_TRUE(Echo(*channels.back(), "x").ok());
+  }
+  EXPECT_EQ(server_.live_links(), 200u);
+  // Each link was served once; idle, they leave at most the threads that wait for them.
+  EXPECT_TRUE(Eventually([&] { return server_.serving_threads() <= 2; }))
+      << server_.serving_threads() << " threads serve 200 idle links";
+  // And every one still answers.
+  for (auto& channel : channels) ASSERT_TRUE(Echo(*channel, "again").ok());
+}
+
+TEST_P(ServerTest, ASlowMethodOnOneLinkHoldsUpNoOtherLink) {
+  std::unique_ptr<LinkChannel> slow = Connect();
+  std::unique_ptr<LinkChannel> fast = Connect();
+  Text request, response;
+  absl::Status held = absl::UnknownError("not completed");
+  slow->CallAsync(kHold, request, &response, nullptr, [&](absl::Status s) { held = s; });
+  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  // While Hold runs, the other link answers, again and again.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Echo(*fast, "fast").ok());
+  EXPECT_EQ(service_.holding.load(), 1);
+  service_.open.store(true);
+  EXPECT_EQ(slow->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_TRUE(held.ok()) << held;
+  EXPECT_EQ(response.text(), "held");
+}
+
+TEST_P(ServerTest, ALinkClosedByItsClientIsFreedAtOnce) {
+  std::unique_ptr<LinkChannel> first = Connect();
+  std::unique_ptr<LinkChannel> second = Connect();
+  ASSERT_TRUE(Echo(*first, "a").ok());
+  ASSERT_TRUE(Echo(*second, "b").ok());
+  EXPECT_EQ(server_.live_links(), 2u);
+  first.reset();
+  // No other link comes or goes: the closed one is freed by itself.
+  EXPECT_TRUE(Eventually([&] { return server_.live_links() == 1; }));
+  ASSERT_TRUE(Echo(*second, "c").ok());
+}
+
+TEST_P(ServerTest, ShutdownLetsARunningMethodAnswer) {
+  std::unique_ptr<LinkChannel> channel = Connect();
+  Text request, response;
+  absl::Status held = absl::UnknownError("not completed");
+  channel->CallAsync(kHold, request, &response, nullptr, [&](absl::Status s) { held = s; });
+  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  server_.Shutdown();  // Hold sees cancelled() and returns; its answer is sent first
+  EXPECT_EQ(channel->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(held.code(), absl::StatusCode::kCancelled) << held;
+  EXPECT_EQ(held.message(), "held until cancelled");
+  EXPECT_EQ(server_.live_links(), 0u);
+  // The link is closed now.
+  absl::Status after = Echo(*channel, "late");
+  EXPECT_TRUE(IsPeerDied(after)) << after;
+}
+
+TEST_P(ServerTest, ShutdownOfManyIdleLinksIsQuick) {
+  std::vector<std::unique_ptr<LinkChannel>> channels;
+  for (int i = 0; i < 100; ++i) {
+    channels.push_back(Connect());
+    ASSERT_TRUE(Echo(*channels.back(), "x").ok());
+  }
+  absl::Time start = absl::Now();
+  server_.Shutdown();
+  // Nothing runs: no wait on a poll interval. (A generous bound: the VM is shared.)
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  for (auto& channel : channels) EXPECT_TRUE(IsPeerDied(Echo(*channel, "late")));
+}
+
+TEST_P(ServerTest, ASpinningLinkKeepsItsThreadUntilShutdown) {
+  LinkOptions spin;
+  spin.wait.mode = ring::WaitMode::kSpin;
+  std::unique_ptr<LinkChannel> channel = Connect(spin);
+  ASSERT_TRUE(Echo(*channel, "spin").ok());
+  ASSERT_TRUE(Echo(*channel, "spin").ok());
+  server_.Shutdown();
+  EXPECT_TRUE(IsPeerDied(Echo(*channel, "late")));
+}
+
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2),
+                         [](const auto& info) {
+                           return info.param == 0 ? std::string("inline")
+                                                  : std::string("pool");
+                         });
+
+TEST(ServerLimitTest, RaisesTheDescriptorLimitToTheHardLimit) {
+  Server server;
+  struct rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  EXPECT_EQ(limit.rlim_cur, limit.rlim_max);
+  EXPECT_GE(server.max_links(), (limit.rlim_cur - 64) / 3 - 1);
+}
+
+TEST(ServerLimitTest, ALinkPastTheLimitIsClosedAndTheOthersGoOn) {
+  GateService service;
+  Server server(ServerOptions{.max_links = 2});
+  std::vector<std::unique_ptr<LinkChannel>> channels;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    ASSERT_TRUE(pair.ok());
+    server.ServeLink(&service, std::move(pair->second));
+    channels.push_back(std::make_unique<LinkChannel>(std::move(pair->first)));
+  }
+  Text request, response;
+  EXPECT_TRUE(channels[0]->Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_TRUE(channels[1]->Call(kEcho, request, &response, nullptr).ok());
+  absl::Status refused = channels[2]->Call(kEcho, request, &response, nullptr);
+  EXPECT_TRUE(IsPeerDied(refused)) << refused;
+  EXPECT_EQ(server.live_links(), 2u);
+}
+
+}  // namespace
+}  // namespace syslink::rpc
