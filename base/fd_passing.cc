@@ -48,6 +48,10 @@ absl::Status SendWithDescriptors(int socket,
     if (errno == EPIPE || errno == ECONNRESET) {
       return absl::UnavailableError("the other side closed the connection");
     }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return absl::ResourceExhaustedError(
+          "the socket is full: the other side is not reading it (sendmsg: EAGAIN)");
+    }
     return ErrnoStatus("sendmsg");
   }
   if (static_cast<size_t>(sent) != total) {
@@ -71,7 +75,9 @@ absl::Status AwaitReadable(int socket, absl::Time deadline) {
 absl::StatusOr<ReceivedMessage> ReceiveWithDescriptors(int socket, std::span<std::byte> buffer,
                                                        int flags) {
   struct iovec iov = {buffer.data(), buffer.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(kMaxPassedDescriptors * sizeof(int))] = {};
+  // Room for SCM_MAX_FD descriptors, and for credentials on a socket with SO_PASSCRED.
+  alignas(struct cmsghdr) char control[CMSG_SPACE(kMaxReceivableDescriptors * sizeof(int)) +
+                                       CMSG_SPACE(sizeof(struct ucred))] = {};
   struct msghdr message = {};
   message.msg_iov = &iov;
   message.msg_iovlen = 1;
@@ -99,6 +105,7 @@ absl::StatusOr<ReceivedMessage> ReceiveWithDescriptors(int socket, std::span<std
       out.fds.emplace_back(fd);
     }
   }
+  if (out.fds.size() > kMaxPassedDescriptors) out.fds_truncated = true;
   return out;
 }
 
