@@ -22,6 +22,7 @@ BINARIES = [
     ("ring_benchmark", "The ring (ring/ring_benchmark.cc)"),
     ("link_benchmark", "Links (syslink/link_benchmark.cc)"),
     ("broker_benchmark", "The broker (syslink/broker/broker_benchmark.cc)"),
+    ("server_benchmark", "Idle links on a server (rpc/server_benchmark.cc)"),
     ("echo_benchmark", "Generated stubs against gRPC (examples/echo/echo_benchmark.cc)"),
     ("fs_benchmark", "The file service against tmpfs (examples/fs/bench/fs_benchmark.cc)"),
 ]
@@ -39,7 +40,7 @@ ROUND_TRIPS = [
 ]
 
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB", "fs ")
+                    "stub ", "128KiB", "fs ", "idle links")
 
 
 def medians(path):
