@@ -4,6 +4,11 @@
 //       syslink::rpc::ConnectChannel("echo.EchoService");
 //   echo::EchoServiceStub stub(*channel);
 //
+//   // The same, keeping the LinkChannel: who serves it, as the kernel attested.
+//   absl::StatusOr<std::shared_ptr<syslink::rpc::LinkChannel>> link =
+//       syslink::rpc::ConnectLinkChannel("echo.EchoService", {.server_uid = 0});
+//   (*link)->server().uid;
+//
 // Errors are those of syslink::broker::ConnectToService (NOT_FOUND, PERMISSION_DENIED,
 // UNAVAILABLE, ...).
 
@@ -15,11 +20,15 @@
 
 #include "absl/status/statusor.h"
 #include "rpc/channel.h"
+#include "rpc/link_channel.h"
 #include "syslink/broker/client.h"
 
 namespace syslink::rpc {
 
 [[nodiscard]] absl::StatusOr<std::shared_ptr<Channel>> ConnectChannel(
+    const std::string& service_name, const broker::BrokerConnectOptions& options = {});
+
+[[nodiscard]] absl::StatusOr<std::shared_ptr<LinkChannel>> ConnectLinkChannel(
     const std::string& service_name, const broker::BrokerConnectOptions& options = {});
 
 }  // namespace syslink::rpc

@@ -16,6 +16,9 @@ constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
 
 LinkChannel::LinkChannel(Link link) : link_(std::move(link)) {}
 
+LinkChannel::LinkChannel(Link link, PeerIdentity server)
+    : server_(server), link_(std::move(link)) {}
+
 LinkChannel::~LinkChannel() {
   Completions completions;
   {

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "rpc/channel.h"
+#include "rpc/context.h"
 #include "syslink/link.h"
 
 namespace syslink::rpc {
@@ -36,7 +37,13 @@ namespace syslink::rpc {
 class LinkChannel final : public Channel {
  public:
   explicit LinkChannel(Link link);
+  // A link made by the broker, and who serves it (broker::OutgoingLink::server).
+  LinkChannel(Link link, PeerIdentity server);
   ~LinkChannel() override;
+
+  // Who serves this channel's link, as the kernel attested when the server registered its
+  // service (SO_PEERCRED through the broker). Zero for a link not made by the broker.
+  const PeerIdentity& server() const { return server_; }
 
   absl::Status Call(const Method& method, const google::protobuf::MessageLite& request,
                     google::protobuf::MessageLite* response, ClientContext* context) override;
@@ -72,6 +79,7 @@ class LinkChannel final : public Channel {
   void HandleOther(Message& message, Completions& completions);
   static void Run(Completions& completions);
 
+  const PeerIdentity server_;
   mutable std::mutex mutex_;
   Link link_;
   absl::flat_hash_map<uint64_t, Pending> pending_;

@@ -7,11 +7,15 @@
 
 namespace syslink::broker {
 
-bool AccessPolicy::Allows(const Credentials& client, uid_t owner_uid) const {
+bool AccessPolicy::Allows(const Credentials& client, uid_t owner_uid,
+                          std::span<const gid_t> groups) const {
   if (client.uid == 0) return true;
   if (allowed_uids.empty() && allowed_gids.empty()) return client.uid == owner_uid;
-  return std::count(allowed_uids.begin(), allowed_uids.end(), client.uid) > 0 ||
-         std::count(allowed_gids.begin(), allowed_gids.end(), client.gid) > 0;
+  if (std::count(allowed_uids.begin(), allowed_uids.end(), client.uid) > 0) return true;
+  for (gid_t gid : allowed_gids) {
+    if (gid == client.gid || std::count(groups.begin(), groups.end(), gid) > 0) return true;
+  }
+  return false;
 }
 
 std::string AccessPolicy::Describe(uid_t owner_uid) const {

@@ -4,10 +4,10 @@
 //   policy.allowed_uids.push_back(1000);
 //   if (!policy.Allows(peer, owner_uid)) ... PERMISSION_DENIED
 //
-// A client is allowed when its uid is in allowed_uids or its gid in allowed_gids. An empty
-// policy means "the uid that registered the service" (and root, which may do anything).
-// Credentials come from SO_PEERCRED on the client's connection to the broker, never from
-// what the client says.
+// A client is allowed when its uid is in allowed_uids, or its primary gid or one of its
+// supplementary groups is in allowed_gids. An empty policy means "the uid that registered
+// the service" (and root, which may do anything). Credentials come from SO_PEERCRED and
+// SO_PEERGROUPS on the client's connection to the broker, never from what the client says.
 //
 // Thread safety: a value type.
 
@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,10 @@ struct AccessPolicy {
 
   static AccessPolicy SameUser() { return {}; }
 
-  // Whether `client` may connect to a service that `owner_uid` registered.
-  bool Allows(const Credentials& client, uid_t owner_uid) const;
+  // Whether `client`, whose supplementary groups are `groups`, may connect to a service
+  // that `owner_uid` registered.
+  bool Allows(const Credentials& client, uid_t owner_uid,
+              std::span<const gid_t> groups = {}) const;
 
   // "uid 1000 (the owner)", "uids 1000, 1001; gids 27": for messages and syslinkctl.
   std::string Describe(uid_t owner_uid) const;

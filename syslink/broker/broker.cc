@@ -1,5 +1,10 @@
+// The broker's life and loop: listening, accepting, reading control connections, closing
+// them, and watching link ends. The control messages themselves are handled in
+// broker_requests.cc.
+
 #include "syslink/broker/broker.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -9,15 +14,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
-#include "syslink/broker/link_factory.h"
+#include "base/untrusted_descriptors.h"
 #include "syslink/broker/paths.h"
 #include "syslink/broker/vanished_end.h"
 
@@ -26,6 +31,8 @@ namespace {
 
 constexpr int kBacklog = 4096;
 constexpr int kMaxEvents = 256;
+// The loop wakes at least this often: idle connections, and a paused listener.
+constexpr absl::Duration kTick = absl::Seconds(1);
 
 // Lets the broker hold as many connections and links as the hard limit allows.
 void RaiseDescriptorLimit() {
@@ -36,19 +43,24 @@ void RaiseDescriptorLimit() {
   }
 }
 
-uint64_t OpenDescriptors() {
-  std::error_code error;
-  uint64_t count = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", error);
-       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-    ++count;
+// The supplementary groups of the peer of `fd`, as they were when it connected.
+std::vector<gid_t> PeerGroups(int fd) {
+  std::vector<gid_t> groups(32);
+  while (true) {
+    socklen_t length = groups.size() * sizeof(gid_t);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) == 0) {
+      groups.resize(length / sizeof(gid_t));
+      return groups;
+    }
+    if (errno != ERANGE || length / sizeof(gid_t) <= groups.size()) return {};
+    groups.resize(length / sizeof(gid_t));
   }
-  return count;
 }
 
 }  // namespace
 
-Broker::Broker(const BrokerOptions& options) : options_(options) {}
+Broker::Broker(const BrokerOptions& options, NamePolicy names)
+    : options_(options), names_(std::move(names)) {}
 
 Broker::~Broker() = default;
 
@@ -58,8 +70,14 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(const BrokerOptions& optio
     return absl::InvalidArgumentError(
         absl::StrCat("broker socket path is too long: ", options.socket_path));
   }
+  NamePolicy names = NamePolicy::OwnerOnly(geteuid());
+  if (!options.policy_path.empty()) {
+    absl::StatusOr<NamePolicy> loaded = NamePolicy::Load(options.policy_path, geteuid());
+    if (!loaded.ok()) return loaded.status();
+    names = *std::move(loaded);
+  }
   if (absl::Status s = PrepareSocketDirectory(options.socket_path); !s.ok()) return s;
-  std::unique_ptr<Broker> broker(new Broker(options));
+  std::unique_ptr<Broker> broker(new Broker(options, std::move(names)));
   // Whoever holds the lock is the broker for this socket; everyone else backs off.
   std::string lock_path = LockPathFor(options.socket_path);
   broker->lock_.Reset(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -79,6 +97,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(const BrokerOptions& optio
 absl::Status Broker::Listen() {
   listen_.Reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!listen_.valid()) return ErrnoStatus("socket for the broker");
+  // Set before anyone can connect, so every connection has it from its first message.
+  kernel_refuses_descriptors_ =
+      options_.kernel_refuses_descriptors && RefuseDescriptors(listen_.get());
+  if (!kernel_refuses_descriptors_ && !LabelEveryMessage(listen_.get())) {
+    return ErrnoStatus("setsockopt SO_PASSCRED on the broker socket");
+  }
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, options_.socket_path.c_str(), sizeof(address.sun_path) - 1);
@@ -92,10 +116,11 @@ absl::Status Broker::Listen() {
   if (listen(listen_.get(), kBacklog) != 0) return ErrnoStatus("listen");
   epoll_.Reset(epoll_create1(EPOLL_CLOEXEC));
   stop_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  reserve_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!epoll_.valid() || !stop_.valid()) return ErrnoStatus("epoll_create1/eventfd");
-  if (!Watch(listen_.get(), EPOLLIN) || !Watch(stop_.get(), EPOLLIN)) {
-    return ErrnoStatus("epoll_ctl");
-  }
+  if (!Watch(stop_.get(), EPOLLIN)) return ErrnoStatus("epoll_ctl");
+  ResumeListening();
+  if (!listening_) return ErrnoStatus("epoll_ctl");
   return absl::OkStatus();
 }
 
@@ -108,6 +133,19 @@ bool Broker::Watch(int fd, uint32_t events) {
 
 void Broker::Unwatch(int fd) { epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
 
+void Broker::PauseListening() {
+  if (!listening_) return;
+  Unwatch(listen_.get());
+  listening_ = false;
+  paused_at_ = absl::Now();
+}
+
+void Broker::ResumeListening() {
+  if (listening_) return;
+  if (!reserve_.valid()) reserve_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  listening_ = Watch(listen_.get(), EPOLLIN);
+}
+
 void Broker::Stop() {
   uint64_t one = 1;
   if (write(stop_.get(), &one, sizeof(one)) < 0) {
@@ -115,10 +153,17 @@ void Broker::Stop() {
   }
 }
 
+int Broker::NextTimeoutMs(absl::Time now) const {
+  absl::Duration wait = kTick;
+  for (const auto& [id, pending] : pending_) wait = std::min(wait, pending.expires - now);
+  wait = std::max(wait, absl::ZeroDuration());
+  return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+}
+
 absl::Status Broker::Run() {
   struct epoll_event events[kMaxEvents];
   while (true) {
-    int n = epoll_wait(epoll_.get(), events, kMaxEvents, 1000);
+    int n = epoll_wait(epoll_.get(), events, kMaxEvents, NextTimeoutMs(absl::Now()));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("epoll_wait");
@@ -130,40 +175,117 @@ absl::Status Broker::Run() {
         return absl::OkStatus();
       }
       if (fd == listen_.get()) {
-        Accept();
+        if (listening_) Accept();
       } else if (watches_.contains(fd)) {
         OnWatchHangUp(fd);
       } else if (connections_.contains(fd)) {
         OnConnectionReadable(fd);
       }
     }
-    CloseIdleConnections(absl::Now());
+    absl::Time now = absl::Now();
+    ExpirePending(now);
+    CloseIdleConnections(now);
+    if (!listening_ && now - paused_at_ >= kTick) ResumeListening();
   }
 }
 
 void Broker::Accept() {
   while (true) {
     UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd.valid()) return;  // EAGAIN, or out of descriptors: try again on the next event
+    if (!fd.valid()) {
+      if ((errno == EMFILE || errno == ENFILE) && AcceptOutOfDescriptors(errno)) continue;
+      return;  // EAGAIN, or a connection that went away before it was accepted
+    }
     struct ucred credentials;
     socklen_t length = sizeof(credentials);
-    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) continue;
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+      Refuse(std::move(fd), absl::UnavailableError("SO_PEERCRED failed"));
+      continue;
+    }
+    Credentials peer{credentials.pid, credentials.uid, credentials.gid};
+    bool limited = peer.uid != 0 && peer.uid != geteuid();
+    UidUsage& usage = Usage(peer);
+    if (limited && usage.connections >= options_.limits.connections) {
+      ++counters_.over_limit;
+      Refuse(std::move(fd), absl::ResourceExhaustedError(absl::StrFormat(
+                                "uid %d already has %d connections to the broker at %s, its "
+                                "limit (syslinkd --max-connections-per-uid)",
+                                peer.uid, usage.connections, options_.socket_path)));
+      continue;
+    }
     int raw = fd.get();
-    if (!Watch(raw, EPOLLIN | EPOLLRDHUP)) continue;
+    if (!Watch(raw, EPOLLIN | EPOLLRDHUP)) {
+      Refuse(std::move(fd), ErrnoStatus("epoll_ctl"));
+      continue;
+    }
     ++counters_.connections;
+    ++usage.connections;
     Connection& connection = connections_[raw];
     connection.fd = std::move(fd);
-    connection.peer = {credentials.pid, credentials.uid, credentials.gid};
+    connection.peer = peer;
+    connection.groups = PeerGroups(raw);
+    connection.limited = limited;
     connection.last_activity = absl::Now();
   }
 }
 
-void Broker::CloseConnection(int fd) {
+// Out of descriptors, with connections waiting: refuse one with the spare descriptor, so
+// that the listener stops being readable without a descriptor ever freeing. Without a
+// spare, stop listening until a descriptor frees (or the next tick). Returns whether to go
+// on accepting.
+bool Broker::AcceptOutOfDescriptors(int error) {
+  ++counters_.out_of_descriptors;
+  if (!reserve_.valid()) {
+    PauseListening();
+    return false;
+  }
+  reserve_.Reset();
+  UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  bool nothing_waits = !fd.valid() && (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (fd.valid()) {
+    Refuse(std::move(fd),
+           absl::ResourceExhaustedError(absl::StrFormat(
+               "the broker at %s is out of descriptors (%s, %d connections); try again "
+               "when fewer are open",
+               options_.socket_path, std::strerror(error), connections_.size())));
+  }
+  reserve_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!reserve_.valid() || (!fd.valid() && !nothing_waits)) {
+    PauseListening();
+    return false;
+  }
+  return !nothing_waits;
+}
+
+// Tells a connection why it is refused (an answer with sequence 0) and closes it.
+void Broker::Refuse(UniqueFd fd, const absl::Status& why) {
+  std::vector<std::byte> body = EncodeAnswer({.status = why});
+  (void)SendControl(fd.get(), ControlType::kAnswer, 0, body, {});
+  closer_.CloseConnection(std::move(fd), kernel_refuses_descriptors_);
+}
+
+void Broker::ReleaseUsage(uid_t uid) {
+  auto it = usage_.find(uid);
+  if (it == usage_.end()) return;
+  const UidUsage& u = it->second;
+  if (u.connections <= 0 && u.services <= 0 && u.pending_connects <= 0) usage_.erase(it);
+}
+
+void Broker::CloseConnection(int fd, const std::string& why) {
   auto it = connections_.find(fd);
   if (it == connections_.end()) return;
-  for (const std::string& name : it->second.services) services_.erase(name);
+  Connection connection = std::move(it->second);
+  connections_.erase(it);
   Unwatch(fd);
-  connections_.erase(it);  // closes the descriptor
+  Usage(connection.peer).connections--;
+  // Its own Connects are forgotten: the server's verdict on them finds nobody.
+  FailPending([fd](const PendingConnect& p) { return p.client == fd; }, nullptr);
+  for (const std::string& name : connection.services) {
+    DropService(name, why);
+  }
+  ReleaseUsage(connection.peer.uid);
+  closer_.CloseConnection(std::move(connection.fd), kernel_refuses_descriptors_);
+  ResumeListening();  // a descriptor is free again
 }
 
 void Broker::CloseIdleConnections(absl::Time now) {
@@ -177,139 +299,58 @@ void Broker::CloseIdleConnections(absl::Time now) {
 }
 
 void Broker::OnConnectionReadable(int fd) {
-  Connection& connection = connections_[fd];
-  absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, absl::InfinitePast());
+  if (!kernel_refuses_descriptors_) {
+    // Looked at before it is taken: a message carrying descriptors must not be received
+    // (or dropped) here.
+    NextMessage next = PeekNextMessage(fd);
+    if (next == NextMessage::kNothingYet) return;  // spurious wake-up
+    if (next == NextMessage::kWithDescriptors) {
+      ++counters_.descriptors_refused;
+      ++counters_.malformed;
+    }
+    if (next != NextMessage::kPlain) return CloseConnection(fd);
+  }
+  bool carried_descriptors = false;
+  absl::StatusOr<ControlPacket> packet = ReceiveControl(
+      fd, absl::InfinitePast(), [&](std::vector<UniqueFd> fds) {
+        carried_descriptors = true;
+        closer_.Dispose(std::move(fds));
+      });
   if (!packet.ok()) {
     if (absl::IsDeadlineExceeded(packet.status())) return;  // spurious wake-up
+    if (carried_descriptors) ++counters_.descriptors_refused;
     if (absl::IsInvalidArgument(packet.status())) ++counters_.malformed;
     CloseConnection(fd);  // closed, reset, or not even framed: nothing to answer
     return;
   }
-  connection.last_activity = absl::Now();
+  connections_[fd].last_activity = absl::Now();
   switch (packet->type) {
     case ControlType::kRegister:
-      return HandleRegister(connection, *packet);
+      return HandleRegister(fd, *packet);
     case ControlType::kUnregister:
-      return HandleUnregister(connection, *packet);
+      return HandleUnregister(fd, *packet);
     case ControlType::kConnect:
-      return HandleConnect(connection, *packet);
+      return HandleConnect(fd, *packet);
+    case ControlType::kAdmit:
+      return HandleAdmit(fd, *packet);
     case ControlType::kList:
-      return HandleList(connection, *packet);
+      return HandleList(fd, *packet);
     default:
       ++counters_.malformed;
-      Answer(connection, packet->sequence,
+      Answer(fd, packet->sequence,
              {.status = absl::InvalidArgumentError(absl::StrFormat(
                   "unknown control message type %d", static_cast<int>(packet->type)))});
   }
 }
 
-void Broker::Answer(Connection& connection, uint32_t sequence, const struct Answer& answer,
+bool Broker::Answer(int fd, uint32_t sequence, const struct Answer& answer,
                     std::span<const int> fds) {
   std::vector<std::byte> body = EncodeAnswer(answer);
-  absl::Status sent = SendControl(connection.fd.get(), ControlType::kAnswer, sequence, body, fds);
+  absl::Status sent = SendControl(fd, ControlType::kAnswer, sequence, body, fds);
   // A client that does not take its answers (its socket buffer is full) is disconnected
   // rather than allowed to stall the broker.
-  if (!sent.ok()) CloseConnection(connection.fd.get());
-}
-
-void Broker::HandleRegister(Connection& connection, const ControlPacket& packet) {
-  absl::StatusOr<RegisterRequest> request = DecodeRegister(packet.body);
-  if (!request.ok()) {
-    ++counters_.malformed;
-    return Answer(connection, packet.sequence, {.status = request.status()});
-  }
-  if (auto it = services_.find(request->name); it != services_.end()) {
-    return Answer(connection, packet.sequence,
-                  {.status = absl::AlreadyExistsError(absl::StrFormat(
-                       "service \"%s\" is already registered by pid %d (uid %d)", request->name,
-                       it->second.owner.pid, it->second.owner.uid))});
-  }
-  services_[request->name] = {connection.fd.get(), connection.peer, request->policy,
-                              request->options};
-  connection.services.push_back(request->name);
-  ++counters_.registrations;
-  Answer(connection, packet.sequence, {.status = absl::OkStatus()});
-}
-
-void Broker::HandleUnregister(Connection& connection, const ControlPacket& packet) {
-  absl::StatusOr<std::string> name = DecodeName(packet.body);
-  if (!name.ok()) {
-    ++counters_.malformed;
-    return Answer(connection, packet.sequence, {.status = name.status()});
-  }
-  auto it = std::find(connection.services.begin(), connection.services.end(), *name);
-  if (it == connection.services.end()) {
-    return Answer(connection, packet.sequence,
-                  {.status = absl::NotFoundError(absl::StrFormat(
-                       "this connection has not registered service \"%s\"", *name))});
-  }
-  connection.services.erase(it);
-  services_.erase(*name);
-  Answer(connection, packet.sequence, {.status = absl::OkStatus()});
-}
-
-void Broker::HandleConnect(Connection& connection, const ControlPacket& packet) {
-  absl::StatusOr<std::string> name = DecodeName(packet.body);
-  if (!name.ok()) {
-    ++counters_.malformed;
-    return Answer(connection, packet.sequence, {.status = name.status()});
-  }
-  auto service = services_.find(*name);
-  if (service == services_.end()) {
-    ++counters_.not_found;
-    return Answer(connection, packet.sequence,
-                  {.status = absl::NotFoundError(absl::StrFormat(
-                       "no service \"%s\" is registered with the broker at %s; is its server "
-                       "running, and using the same broker socket?",
-                       *name, options_.socket_path))});
-  }
-  const Service& target = service->second;
-  if (!target.policy.Allows(connection.peer, target.owner.uid)) {
-    ++counters_.refused;
-    return Answer(connection, packet.sequence,
-                  {.status = absl::PermissionDeniedError(absl::StrFormat(
-                       "uid %d (gid %d) may not connect to service \"%s\"; it admits %s",
-                       connection.peer.uid, connection.peer.gid, *name,
-                       target.policy.Describe(target.owner.uid)))});
-  }
-  absl::StatusOr<LinkResources> made = MakeLinkResources(target.options);
-  if (!made.ok()) return Answer(connection, packet.sequence, {.status = made.status()});
-  uint64_t id = next_link_id_++;
-  NewLinkEvent event{*name, connection.peer, id, 1, target.options};
-  int server_fds[] = {made->end_socket[1].get(), made->region.get(),
-                      made->watch_for_end[1].get()};
-  auto server = connections_.find(target.connection);
-  absl::Status told = SendControl(target.connection, ControlType::kNewLink, 0,
-                                  EncodeNewLink(event), server_fds);
-  if (!told.ok()) {
-    // The server does not take links: it is gone (or stuck). If it is the very connection
-    // asking (it connects to its own service and does not read), nobody is left to answer.
-    bool asking_is_server = target.connection == connection.fd.get();
-    if (server != connections_.end()) CloseConnection(target.connection);
-    if (asking_is_server) return;
-    return Answer(connection, packet.sequence,
-                  {.status = absl::UnavailableError(absl::StrFormat(
-                       "the server of \"%s\" did not take the new link: %s", *name,
-                       told.message()))});
-  }
-  LinkRecord& link = links_[id];
-  link.service = *name;
-  link.client = connection.peer;
-  link.server = target.owner;
-  link.created = absl::Now();
-  link.options = target.options;
-  link.region = std::move(made->region);
-  for (int side : {0, 1}) {
-    link.watch[side] = std::move(made->watch_kept[side]);
-    watches_[link.watch[side].get()] = {id, side};
-    Watch(link.watch[side].get(), EPOLLRDHUP);
-  }
-  ++counters_.links_made;
-  int client_fds[] = {made->end_socket[0].get(), link.region.get(),
-                      made->watch_for_end[0].get()};
-  Answer(connection, packet.sequence,
-         {.status = absl::OkStatus(), .link_id = id, .side = 0, .options = target.options},
-         client_fds);
+  if (!sent.ok()) CloseConnection(fd);
+  return sent.ok();
 }
 
 void Broker::OnWatchHangUp(int fd) {
@@ -326,33 +367,7 @@ void Broker::OnWatchHangUp(int fd) {
   } else {
     links_.erase(id);
   }
-}
-
-void Broker::HandleList(Connection& connection, const ControlPacket& packet) {
-  struct Answer answer;
-  answer.listing.broker_pid = getpid();
-  for (const auto& [name, service] : services_) {
-    answer.listing.services.push_back(
-        {name, service.owner, service.policy.Describe(service.owner.uid)});
-  }
-  absl::Time now = absl::Now();
-  for (const auto& [id, link] : links_) {
-    LinkListing& listed = answer.listing.links.emplace_back();
-    listed.id = id;
-    listed.service = link.service;
-    listed.client = link.client;
-    listed.server = link.server;
-    listed.age_ns = absl::ToInt64Nanoseconds(now - link.created);
-    for (int side : {0, 1}) {
-      listed.closed[side] = link.closed[side];
-      absl::StatusOr<std::vector<PendingRequestListing>> pending =
-          ReadPendingRequests(link.region.get(), link.options, side);
-      if (pending.ok()) listed.pending[side] = *std::move(pending);
-    }
-  }
-  answer.listing.counters = counters_;
-  answer.listing.counters.open_descriptors = OpenDescriptors();
-  Answer(connection, packet.sequence, answer);
+  ResumeListening();
 }
 
 }  // namespace syslink::broker

@@ -1,5 +1,6 @@
-// Broker: syslinkd's state and event loop. It names services, checks who may connect,
-// makes links, and answers for ends whose last holder is gone.
+// Broker: syslinkd's state and event loop. It names services, checks who may register and
+// who may connect, makes links once their server admits them, and answers for ends whose
+// last holder is gone.
 //
 //   absl::StatusOr<std::unique_ptr<Broker>> broker = Broker::Start({.socket_path = path});
 //   if (broker.ok()) (*broker)->Run();   // until Stop() or SIGTERM handling calls it
@@ -11,15 +12,29 @@
 // survivor is still waiting on (vanished_end.h). A service disappears with the connection
 // that registered it.
 //
+// A client's Connect is answered once the service's server has admitted or refused the
+// link (kOffer, kAdmit): until then it is pending, never waited for on the broker's
+// thread. A pending Connect is answered UNAVAILABLE if the server's connection closes, the
+// server unregisters, or it does not answer within `accept_timeout`.
+//
+// No client can stall the broker's thread: every socket is non-blocking, a client that
+// does not read its answers is disconnected, and no descriptor a client made is ever
+// closed on that thread (descriptor_closer.h; the kernel refuses them outright where it
+// can). At the descriptor limit the broker refuses new connections with a notice instead
+// of spinning on its listening socket (it keeps a spare descriptor for that), and stops
+// listening until a descriptor frees if even that fails. Per-uid limits bound the
+// connections, registrations and pending connects of every uid but root and the broker's
+// own.
+//
 // Robustness: every control message is decoded with bounds checks; a malformed one is
 // answered with INVALID_ARGUMENT (or, if it cannot be framed, its connection is closed)
-// and counted. Connections are non-blocking: a client that does not read its answers is
-// disconnected rather than stalling everyone else. A connection that registers nothing
-// and sends nothing for `idle_timeout` is closed.
+// and counted. A connection that registers nothing and sends nothing for `idle_timeout`
+// is closed.
 //
 // Thread safety: Run() on one thread; Stop() from any thread or a signal handler.
 // Errors from Start: ALREADY_EXISTS when another broker holds the socket's lock;
-// PERMISSION_DENIED for an unsafe socket directory; system errors via ErrnoStatus.
+// PERMISSION_DENIED for an unsafe socket directory; INVALID_ARGUMENT / NOT_FOUND for a bad
+// policy file; system errors via ErrnoStatus.
 
 #ifndef SYSLINK_SYSLINK_BROKER_BROKER_H_
 #define SYSLINK_SYSLINK_BROKER_BROKER_H_
@@ -29,7 +44,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -39,13 +56,30 @@
 #include "syslink/broker/access_policy.h"
 #include "syslink/broker/control_messages.h"
 #include "syslink/broker/control_socket.h"
+#include "syslink/broker/descriptor_closer.h"
+#include "syslink/broker/name_policy.h"
 
 namespace syslink::broker {
+
+// What one uid may hold at once. Root and the broker's own uid are not limited.
+struct UidLimits {
+  int connections = 256;
+  int services = 256;
+  int pending_connects = 64;
+};
 
 struct BrokerOptions {
   std::string socket_path;  // required
   mode_t socket_mode = 0600;
   absl::Duration idle_timeout = absl::Seconds(30);
+  // How long a client's Connect waits for the server to admit or refuse the link.
+  absl::Duration accept_timeout = absl::Seconds(5);
+  // Who may register which names (name_policy.h). Empty: the broker's own uid and root.
+  std::string policy_path;
+  UidLimits limits;
+  // Asks the kernel to refuse descriptors sent to the broker (SO_PASSRIGHTS, Linux 6.16).
+  // False runs the fallback that older kernels get; for tests.
+  bool kernel_refuses_descriptors = true;
 };
 
 class Broker {
@@ -65,14 +99,29 @@ class Broker {
   struct Connection {
     UniqueFd fd;
     Credentials peer;
+    std::vector<gid_t> groups;  // supplementary (SO_PEERGROUPS)
+    bool limited = true;        // counted against per-uid limits
     absl::Time last_activity;
     std::vector<std::string> services;
   };
   struct Service {
     int connection;  // fd of the registering connection
     Credentials owner;
+    std::vector<gid_t> owner_groups;
     AccessPolicy policy;
     LinkOptions options;
+  };
+  // A Connect waiting for its server's verdict (kAdmit).
+  struct PendingConnect {
+    std::string service;
+    int client;  // fd of the asking connection
+    uint32_t sequence;
+    int server;  // fd of the server's connection
+    Credentials client_peer;
+    Credentials server_peer;
+    bool limited;
+    LinkOptions options;
+    absl::Time expires;
   };
   struct LinkRecord {
     std::string service;
@@ -84,34 +133,73 @@ class Broker {
     UniqueFd watch[2];
     bool closed[2] = {false, false};
   };
+  struct UidUsage {
+    int connections = 0;
+    int services = 0;
+    int pending_connects = 0;
+  };
 
-  explicit Broker(const BrokerOptions& options);
+  Broker(const BrokerOptions& options, NamePolicy names);
   absl::Status Listen();
   void Accept();
+  bool AcceptOutOfDescriptors(int error);
+  void Refuse(UniqueFd fd, const absl::Status& why);
+  void PauseListening();
+  void ResumeListening();
   void OnConnectionReadable(int fd);
-  void CloseConnection(int fd);
+  // Closes a connection; the services it registered are dropped, and clients waiting for
+  // their verdict are told `why`.
+  void CloseConnection(int fd,
+                       const std::string& why = "its connection to the broker closed");
   void CloseIdleConnections(absl::Time now);
   void OnWatchHangUp(int fd);
+  int NextTimeoutMs(absl::Time now) const;
 
-  void Answer(Connection& connection, uint32_t sequence, const Answer& answer,
+  // Sends an answer; a connection that does not take it is closed. False then.
+  bool Answer(int fd, uint32_t sequence, const struct Answer& answer,
               std::span<const int> fds = {});
-  void HandleRegister(Connection& connection, const ControlPacket& packet);
-  void HandleUnregister(Connection& connection, const ControlPacket& packet);
-  void HandleConnect(Connection& connection, const ControlPacket& packet);
-  void HandleList(Connection& connection, const ControlPacket& packet);
+  void HandleRegister(int fd, const ControlPacket& packet);
+  void HandleUnregister(int fd, const ControlPacket& packet);
+  void HandleConnect(int fd, const ControlPacket& packet);
+  void HandleAdmit(int fd, const ControlPacket& packet);
+  void HandleList(int fd, const ControlPacket& packet);
+
+  // Why `request` may not have a link to `target`, or OK.
+  absl::Status CheckConnect(const Connection& client, const ConnectRequest& request,
+                            const Service& target) const;
+  // Drops a server that does not take what the broker sends it (`sent` failed).
+  void DropUnreadServer(int server, const absl::Status& sent);
+  // Makes the link a server admitted and hands out both ends.
+  void MakeLink(uint64_t id, PendingConnect pending);
+  // Drops `name` (its connection closes or unregisters it); its pending Connects fail.
+  void DropService(const std::string& name, const std::string& why);
+  // Answers pending Connects matching `match` with `status` and forgets them.
+  void FailPending(const std::function<bool(const PendingConnect&)>& match,
+                   const std::function<absl::Status(const PendingConnect&)>& status);
+  void ExpirePending(absl::Time now);
+  UidUsage& Usage(const Credentials& peer) { return usage_[peer.uid]; }
+  void ReleaseUsage(uid_t uid);
 
   bool Watch(int fd, uint32_t events);
   void Unwatch(int fd);
 
   BrokerOptions options_;
+  NamePolicy names_;
   UniqueFd lock_;
   UniqueFd listen_;
   UniqueFd epoll_;
-  UniqueFd stop_;  // an eventfd
+  UniqueFd stop_;     // an eventfd
+  UniqueFd reserve_;  // a spare descriptor, given up to refuse a connection at the limit
+  bool listening_ = false;
+  absl::Time paused_at_;  // when listening stopped for want of a descriptor
+  bool kernel_refuses_descriptors_ = false;
+  DescriptorCloser closer_;
   absl::flat_hash_map<int, Connection> connections_;
   std::map<std::string, Service> services_;
+  std::map<uint64_t, PendingConnect> pending_;
   std::map<uint64_t, LinkRecord> links_;
   absl::flat_hash_map<int, std::pair<uint64_t, int>> watches_;  // watch fd -> (link, side)
+  absl::flat_hash_map<uid_t, UidUsage> usage_;
   uint64_t next_link_id_ = 1;
   BrokerCounters counters_;
 };

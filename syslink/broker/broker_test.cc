@@ -16,10 +16,13 @@
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
 #include "syslink/status.h"
+#include "tests/support/broker_process.h"
 
 namespace syslink::broker {
 namespace {
 
+using ::syslink::testing::ConnectAndAccept;
+using ::syslink::testing::ConnectedPair;
 using ::testing::HasSubstr;
 
 class BrokerTest : public ::testing::Test {
@@ -69,14 +72,19 @@ TEST_F(BrokerTest, ConnectByNameMakesALinkAndAttestsTheClient) {
   absl::StatusOr<ServiceRegistration> service =
       ServiceRegistration::Register("test.echo", AccessPolicy::SameUser(), {}, options_);
   ASSERT_TRUE(service.ok()) << service.status();
-  absl::StatusOr<Link> client = ConnectToService("test.echo", options_);
-  ASSERT_TRUE(client.ok()) << client.status();
-  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Seconds(5));
+  ConnectedPair pair = ConnectAndAccept(*service, "test.echo", options_);
+  ASSERT_TRUE(pair.client.ok()) << pair.client.status();
+  absl::StatusOr<IncomingLink>& incoming = pair.server;
   ASSERT_TRUE(incoming.ok()) << incoming.status();
   EXPECT_EQ(incoming->client.pid, getpid());
   EXPECT_EQ(incoming->client.uid, getuid());
   EXPECT_EQ(incoming->client.gid, getgid());
+  // The client learns who serves it, as the kernel attested.
+  EXPECT_EQ(pair.client->server.pid, getpid());
+  EXPECT_EQ(pair.client->server.uid, getuid());
+  EXPECT_EQ(pair.client->link_id, incoming->link_id);
 
+  Link* client = &pair.client->link;
   ASSERT_TRUE(client->Send(1, AsBytes("hello")).ok());
   absl::StatusOr<Message> request = incoming->link.Receive(absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(request.ok()) << request.status();
@@ -113,10 +121,11 @@ TEST_F(BrokerTest, ClosedEndIsAnsweredForByTheBroker) {
   absl::StatusOr<ServiceRegistration> service =
       ServiceRegistration::Register("test.closer", AccessPolicy::SameUser(), {}, options_);
   ASSERT_TRUE(service.ok());
-  absl::StatusOr<Link> client = ConnectToService("test.closer", options_);
-  ASSERT_TRUE(client.ok());
-  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(incoming.ok());
+  ConnectedPair pair = ConnectAndAccept(*service, "test.closer", options_);
+  ASSERT_TRUE(pair.client.ok()) << pair.client.status();
+  ASSERT_TRUE(pair.server.ok()) << pair.server.status();
+  Link* client = &pair.client->link;
+  IncomingLink* incoming = &*pair.server;
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(client->Send(1, AsBytes("x")).ok());
   incoming->link.Close();
   for (int i = 0; i < 4; ++i) {
@@ -133,9 +142,9 @@ TEST_F(BrokerTest, ListingShowsServicesLinksAndPendingRequests) {
   absl::StatusOr<ServiceRegistration> service =
       ServiceRegistration::Register("test.listed", AccessPolicy::SameUser(), {}, options_);
   ASSERT_TRUE(service.ok());
-  absl::StatusOr<Link> client = ConnectToService("test.listed", options_);
-  ASSERT_TRUE(client.ok());
-  ASSERT_TRUE(client->Send(42, AsBytes("x")).ok());
+  ConnectedPair pair = ConnectAndAccept(*service, "test.listed", options_);
+  ASSERT_TRUE(pair.client.ok()) << pair.client.status();
+  ASSERT_TRUE(pair.client->link.Send(42, AsBytes("x")).ok());
   absl::StatusOr<Listing> listing = ListBroker(options_);
   ASSERT_TRUE(listing.ok()) << listing.status();
   ASSERT_EQ(listing->services.size(), 1u);

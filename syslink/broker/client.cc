@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -26,29 +30,68 @@ namespace syslink::broker {
 namespace {
 
 absl::StatusOr<std::string> SocketPathFor(const BrokerConnectOptions& options) {
-  if (!options.socket_path.empty()) return options.socket_path;
+  if (!options.socket_path.empty()) return AbsoluteSocketPath(options.socket_path);
   return BrokerSocketPath();
 }
 
-// A connection to the broker at `path`, starting a broker when none answers (if allowed),
-// and retrying until `deadline`.
-absl::StatusOr<UniqueFd> Dial(const std::string& path, bool start_broker, absl::Time deadline) {
+std::vector<uid_t> TrustedBrokerUids(const BrokerConnectOptions& options) {
+  std::vector<uid_t> trusted = {geteuid(), 0};
+  if (options.broker_uid) trusted.push_back(*options.broker_uid);
+  return trusted;
+}
+
+// One try at connecting to the broker at `path`: UNAVAILABLE while nobody listens there
+// (worth waiting for, or starting a broker); anything else is final.
+absl::StatusOr<UniqueFd> DialOnce(const std::string& path, std::span<const uid_t> trusted) {
+  absl::StatusOr<UniqueFd> directory = OpenBrokerDirectory(path, trusted);
+  if (!directory.ok()) {
+    if (absl::IsNotFound(directory.status())) {
+      return absl::UnavailableError(directory.status().message());
+    }
+    return directory.status();
+  }
+  // Through the directory just checked, whatever is renamed meanwhile.
+  std::string via = absl::StrCat("/proc/self/fd/", directory->get(), "/",
+                                 path.substr(path.rfind('/') + 1));
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  if (via.size() >= sizeof(address.sun_path)) via = path;
+  std::strncpy(address.sun_path, via.c_str(), sizeof(address.sun_path) - 1);
+  UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket to reach the broker");
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    if (error == ENOENT || error == ECONNREFUSED || error == EAGAIN || error == EINTR) {
+      return absl::UnavailableError(absl::StrCat("connect: ", std::strerror(error)));
+    }
+    return ErrnoStatus(absl::StrCat("connect to the broker at ", path), error);
+  }
+  struct ucred broker;
+  socklen_t length = sizeof(broker);
+  if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &broker, &length) != 0) {
+    return ErrnoStatus(absl::StrCat("SO_PEERCRED of the broker at ", path));
+  }
+  if (std::find(trusted.begin(), trusted.end(), broker.uid) == trusted.end()) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "refusing the broker at %s: it runs as uid %d (pid %d), not as this user (uid %d) "
+        "or root%s; a broker of another user would see every service and link of this one",
+        path, broker.uid, broker.pid, geteuid(),
+        trusted.size() > 2 ? absl::StrCat(" or uid ", trusted[2], " (broker_uid)") : ""));
+  }
+  return fd;
+}
+
+// A connection to a trusted broker at `path`, starting a broker when none answers (if
+// allowed), and retrying until `deadline`.
+absl::StatusOr<UniqueFd> Dial(const std::string& path, const BrokerConnectOptions& options,
+                              absl::Time deadline) {
+  std::vector<uid_t> trusted = TrustedBrokerUids(options);
   bool started = false;
   absl::Duration backoff = absl::Milliseconds(1);
   while (true) {
-    UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return ErrnoStatus("socket to reach the broker");
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-      return fd;
-    }
-    int error = errno;
-    if (error != ENOENT && error != ECONNREFUSED && error != EAGAIN && error != EINTR) {
-      return ErrnoStatus(absl::StrCat("connect to the broker at ", path), error);
-    }
-    if (start_broker && !started) {
+    absl::StatusOr<UniqueFd> fd = DialOnce(path, trusted);
+    if (fd.ok() || !absl::IsUnavailable(fd.status())) return fd;
+    if (options.start_broker && !started) {
       // The broker refuses an unsafe socket directory and exits at once, with its stderr on
       // /dev/null: check first, so the caller learns why instead of waiting out a timeout.
       if (absl::Status s = PrepareSocketDirectory(path); !s.ok()) {
@@ -61,21 +104,42 @@ absl::StatusOr<UniqueFd> Dial(const std::string& path, bool start_broker, absl::
     if (absl::Now() + backoff > deadline) {
       return absl::UnavailableError(absl::StrFormat(
           "no broker answers at %s%s", path,
-          start_broker ? ", and the one this process started did not come up in time"
-                       : "; start one (syslinkd --socket PATH) or allow the library to"));
+          options.start_broker
+              ? ", and the one this process started did not come up in time"
+              : "; start one (syslinkd --socket PATH) or allow the library to"));
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Milliseconds(50));
   }
 }
 
+// The status of a notice (an answer with sequence 0: the broker refuses this connection),
+// if `packet` is one.
+std::optional<absl::Status> Notice(const ControlPacket& packet) {
+  if (packet.type != ControlType::kAnswer || packet.sequence != 0) return std::nullopt;
+  absl::StatusOr<Answer> answer = DecodeAnswer(packet.body);
+  if (!answer.ok()) return answer.status();
+  return answer->status;
+}
+
 // Sends a request and waits for its answer.
 absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequence,
                                        const std::vector<std::byte>& body, absl::Time deadline) {
-  if (absl::Status s = SendControl(fd, type, sequence, body, {}); !s.ok()) return s;
+  if (absl::Status s = SendControl(fd, type, sequence, body, {}); !s.ok()) {
+    // Refused before it could ask: the broker's notice may be waiting.
+    absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, absl::InfinitePast());
+    if (packet.ok()) {
+      if (std::optional<absl::Status> notice = Notice(*packet)) return *notice;
+    }
+    return s;
+  }
   while (true) {
     absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, deadline);
     if (!packet.ok()) return packet.status();
+    if (std::optional<absl::Status> notice = Notice(*packet)) {
+      if (notice->ok()) return absl::InternalError("the broker sent an empty notice");
+      return *notice;
+    }
     if (packet->type == ControlType::kAnswer && packet->sequence == sequence) return packet;
   }
 }
@@ -91,37 +155,83 @@ absl::StatusOr<Link> EndFrom(std::vector<UniqueFd>& fds, uint32_t side,
                              static_cast<int>(side), options);
 }
 
+// The listing the broker wrote into `file`, `bytes` long.
+absl::StatusOr<Listing> ReadListing(const std::vector<UniqueFd>& fds, uint64_t bytes) {
+  struct stat st;
+  if (fds.size() != 1 || fstat(fds[0].get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) != bytes) {
+    return absl::InvalidArgumentError("the broker's listing did not come in a file of its size");
+  }
+  std::vector<std::byte> content(bytes);
+  size_t read_so_far = 0;
+  while (read_so_far < bytes) {
+    ssize_t n = pread(fds[0].get(), content.data() + read_so_far, bytes - read_so_far,
+                      static_cast<off_t>(read_so_far));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("reading the broker's listing");
+    read_so_far += static_cast<size_t>(n);
+  }
+  return DecodeListing(content);
+}
+
 }  // namespace
 
-absl::StatusOr<Link> ConnectToService(const std::string& name,
-                                      const BrokerConnectOptions& options) {
+absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
+                                                        const BrokerConnectOptions& options) {
   if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
   absl::Time deadline = absl::Now() + options.timeout;
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options.start_broker, deadline);
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options, deadline);
   if (!broker.ok()) return broker.status();
+  ConnectRequest request{name, options.server_uid, options.server_gid,
+                         options.max_ring_capacity, options.max_arena_size};
   absl::StatusOr<ControlPacket> packet =
-      Exchange(broker->get(), ControlType::kConnect, 1, EncodeName(name), deadline);
+      Exchange(broker->get(), ControlType::kConnect, 1, EncodeConnect(request), deadline);
   if (!packet.ok()) return packet.status();
   absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
   if (!answer.ok()) return answer.status();
   if (!answer->status.ok()) return answer->status;
-  return EndFrom(packet->fds, answer->side, answer->options);
+  // The broker checked these; a broker of an older version may not have. Nothing is mapped
+  // before they hold.
+  if (answer->options.ring_capacity > options.max_ring_capacity ||
+      answer->options.arena_size > options.max_arena_size) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "service \"%s\" makes links with rings of %d bytes and arenas of %d bytes; this "
+        "client accepts at most %d and %d (BrokerConnectOptions::max_ring_capacity, "
+        "max_arena_size)",
+        name, answer->options.ring_capacity, answer->options.arena_size,
+        options.max_ring_capacity, options.max_arena_size));
+  }
+  if (options.server_uid && answer->peer.uid != *options.server_uid) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "service \"%s\" is served by uid %d, not by uid %d as this client requires", name,
+        answer->peer.uid, *options.server_uid));
+  }
+  absl::StatusOr<Link> link = EndFrom(packet->fds, answer->side, answer->options);
+  if (!link.ok()) return link.status();
+  return OutgoingLink{*std::move(link), answer->peer, answer->link_id};
+}
+
+absl::StatusOr<Link> ConnectToService(const std::string& name,
+                                      const BrokerConnectOptions& options) {
+  absl::StatusOr<OutgoingLink> connected = ConnectToServiceIdentified(name, options);
+  if (!connected.ok()) return connected.status();
+  return std::move(connected->link);
 }
 
 absl::StatusOr<Listing> ListBroker(const BrokerConnectOptions& options) {
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
   absl::Time deadline = absl::Now() + options.timeout;
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options.start_broker, deadline);
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options, deadline);
   if (!broker.ok()) return broker.status();
   absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kList, 1, {}, deadline);
   if (!packet.ok()) return packet.status();
   absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
   if (!answer.ok()) return answer.status();
   if (!answer->status.ok()) return answer->status;
-  return std::move(answer->listing);
+  return ReadListing(packet->fds, answer->listing_bytes);
 }
 
 absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
@@ -138,7 +248,7 @@ absl::Status ServiceRegistration::Reconnect(absl::Time deadline) {
   connection_.Reset();
   absl::StatusOr<std::string> path = SocketPathFor(options_);
   if (!path.ok()) return path.status();
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options_.start_broker, deadline);
+  absl::StatusOr<UniqueFd> broker = Dial(*path, options_, deadline);
   if (!broker.ok()) return broker.status();
   absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kRegister,
                                                   ++sequence_, EncodeRegister(request_), deadline);
@@ -148,6 +258,15 @@ absl::Status ServiceRegistration::Reconnect(absl::Time deadline) {
   if (!answer->status.ok()) return answer->status;
   connection_ = *std::move(broker);
   return absl::OkStatus();
+}
+
+void ServiceRegistration::AnswerOffer(const ControlPacket& offer) {
+  absl::StatusOr<NewLinkEvent> event = DecodeNewLink(offer.body);
+  if (!event.ok()) return;  // nothing to answer: the broker expires it
+  absl::Status verdict = admit_ ? admit_() : absl::OkStatus();
+  absl::Status sent = SendControl(connection_.get(), ControlType::kAdmit, ++sequence_,
+                                  EncodeAdmit({event->link_id, verdict}), {});
+  if (!sent.ok()) connection_.Reset();  // the broker is gone: the next Accept reconnects
 }
 
 absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
@@ -163,7 +282,11 @@ absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
       connection_.Reset();
       continue;
     }
-    if (packet->type != ControlType::kNewLink) continue;
+    if (packet->type == ControlType::kOffer) {
+      AnswerOffer(*packet);
+      continue;
+    }
+    if (packet->type != ControlType::kNewLink) continue;  // e.g. an answer to a bad verdict
     absl::StatusOr<NewLinkEvent> event = DecodeNewLink(packet->body);
     if (!event.ok()) return event.status();
     absl::StatusOr<Link> link = EndFrom(packet->fds, event->side, event->options);

@@ -2,16 +2,30 @@
 //
 //   // Server:
 //   absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register("echo");
+//   service->set_admission([&] { return HaveRoomForAnotherLink(); });   // optional
 //   absl::StatusOr<IncomingLink> incoming = service->Accept(absl::InfiniteFuture());
 //   Serve(std::move(incoming->link), incoming->client.uid);
 //
 //   // Client (any process of an allowed user):
 //   absl::StatusOr<Link> link = ConnectToService("echo");
+//   absl::StatusOr<OutgoingLink> out = ConnectToServiceIdentified("echo", {.server_uid = 0});
+//   // out->server: who serves it, as the kernel attested
 //
 // With no broker running, the first use starts one (an embedded default: nothing to set
 // up). It is this program re-executed as syslinkd, detached from the caller; when many
 // processes start at once, a lock lets exactly one broker run. Set start_broker = false to
 // insist on a broker started by hand or by systemd.
+//
+// Only a broker the caller can trust is used. Before connecting, the socket's directory
+// must belong to this user (the effective uid), root, or `broker_uid`, and be writable by
+// nobody else; after connecting, the broker process must run as one of those uids
+// (SO_PEERCRED). Otherwise PERMISSION_DENIED names the path and the owner found: another
+// user could be listening there and would read everything the caller sends.
+//
+// A client's ConnectToService returns once the service's server has admitted the link
+// (set_admission, run by the server's Accept before the client gets its end), or with the
+// server's refusal. A client may require the server's uid or gid and caps the ring and
+// arena sizes it maps; both are checked before anything is mapped.
 //
 // Existing links do not depend on the broker: they keep working if it dies or restarts.
 // A ServiceRegistration notices that its broker went away and, on its next Accept(),
@@ -20,14 +34,22 @@
 // Thread safety: a ServiceRegistration is used by one thread at a time; ConnectToService
 // may be called from any thread.
 // Errors: NOT_FOUND (no such service), PERMISSION_DENIED (the service's policy refuses this
-// user), ALREADY_EXISTS (the name is taken), UNAVAILABLE (no broker could be reached or
-// started before the timeout), INVALID_ARGUMENT (a bad name or options), each with a
-// message naming the service and the broker socket.
+// user, the broker's name policy refuses this name, the server is not the one required, or
+// the broker is not trusted), ALREADY_EXISTS (the name is taken), RESOURCE_EXHAUSTED (a
+// per-uid limit of the broker, or the service's links are larger than this client
+// accepts), UNAVAILABLE (no broker could be reached or started before the timeout, or the
+// server did not admit the link), INVALID_ARGUMENT (a bad name or options), or whatever
+// status the server's admission refused with; each with a message naming the service and
+// the broker socket.
 
 #ifndef SYSLINK_SYSLINK_BROKER_CLIENT_H_
 #define SYSLINK_SYSLINK_BROKER_CLIENT_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -36,19 +58,43 @@
 #include "base/unique_fd.h"
 #include "syslink/broker/access_policy.h"
 #include "syslink/broker/control_messages.h"
+#include "syslink/broker/control_socket.h"
 #include "syslink/link.h"
 
 namespace syslink::broker {
 
 struct BrokerConnectOptions {
-  std::string socket_path;   // empty: BrokerSocketPath()
+  std::string socket_path;   // empty: BrokerSocketPath(); a relative path is made absolute
   bool start_broker = true;  // start syslinkd when none answers
   absl::Duration timeout = absl::Seconds(10);
+  // A uid trusted to run the broker besides this user and root (e.g. a system user that
+  // runs a machine-wide syslinkd).
+  std::optional<uid_t> broker_uid;
+
+  // ConnectToService only. The server must run as this uid / have this gid (primary or
+  // supplementary), else PERMISSION_DENIED.
+  std::optional<uid_t> server_uid;
+  std::optional<gid_t> server_gid;
+  // ConnectToService only. The largest ring (each direction, both pre-faulted when the end
+  // is mapped) and DMA arena (each end) this process will map for a link; a service whose
+  // links are larger is refused with RESOURCE_EXHAUSTED before anything is mapped.
+  uint64_t max_ring_capacity = uint64_t{16} << 20;
+  uint64_t max_arena_size = uint64_t{64} << 20;
 };
 
 // This process's end of a new link to service `name`.
 [[nodiscard]] absl::StatusOr<Link> ConnectToService(const std::string& name,
                                                     const BrokerConnectOptions& options = {});
+
+struct OutgoingLink {
+  Link link;
+  Credentials server;  // who registered the service, attested by the kernel (SO_PEERCRED)
+  uint64_t link_id = 0;
+};
+
+// Like ConnectToService, and says who serves the link.
+[[nodiscard]] absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(
+    const std::string& name, const BrokerConnectOptions& options = {});
 
 // The broker's listing of services, links and counters (what syslinkctl shows).
 [[nodiscard]] absl::StatusOr<Listing> ListBroker(const BrokerConnectOptions& options = {});
@@ -68,10 +114,21 @@ class ServiceRegistration {
   ServiceRegistration(ServiceRegistration&&) = default;
   ServiceRegistration& operator=(ServiceRegistration&&) = default;
 
-  // The next client's link, waiting until `deadline` (DEADLINE_EXCEEDED after it).
+  // Decides, for each client that asks for a link, whether this server takes it: Accept()
+  // calls `admit` when the broker offers a link, before the client gets its end. OK takes
+  // it (Accept returns it once the broker has made it); anything else refuses it, and the
+  // client's ConnectToService fails with that status (its code kept, its message naming
+  // the service) while Accept() goes on waiting. Without it every link is taken. Runs on
+  // the thread that calls Accept().
+  void set_admission(std::function<absl::Status()> admit) { admit_ = std::move(admit); }
+
+  // The next client's link, waiting until `deadline` (DEADLINE_EXCEEDED after it;
+  // absl::InfinitePast(): only what has arrived). Offers that arrive meanwhile are admitted
+  // or refused here. A link offered before the deadline may arrive after it: it is
+  // returned by the next call.
   [[nodiscard]] absl::StatusOr<IncomingLink> Accept(absl::Time deadline);
 
-  // Readable when Accept() has something to do (a client, or a broker gone).
+  // Readable when Accept() has something to do (an offer, a link, or a broker gone).
   int fd() const { return connection_.get(); }
   const std::string& name() const { return request_.name; }
 
@@ -79,11 +136,14 @@ class ServiceRegistration {
   ServiceRegistration(RegisterRequest request, BrokerConnectOptions options)
       : request_(std::move(request)), options_(std::move(options)) {}
   absl::Status Reconnect(absl::Time deadline);
+  // Runs the admission for an offer and tells the broker.
+  void AnswerOffer(const ControlPacket& offer);
 
   RegisterRequest request_;
   BrokerConnectOptions options_;
   UniqueFd connection_;
   uint32_t sequence_ = 0;
+  std::function<absl::Status()> admit_;
 };
 
 // Starts syslinkd for `socket_path` in the background (this program re-executed, detached)

@@ -78,12 +78,39 @@ void PutListing(FieldWriter& w, const Listing& l) {
   }
   const BrokerCounters& c = l.counters;
   for (uint64_t v : {c.connections, c.registrations, c.links_made, c.refused, c.not_found,
-                     c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors}) {
+                     c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
+                     c.refused_by_servers, c.names_refused, c.over_limit,
+                     c.descriptors_refused, c.out_of_descriptors}) {
     w.U64(v);
   }
 }
 
 bool GetCount(FieldReader& r, uint32_t* n) { return r.U32(n) && *n <= kMaxListed; }
+
+void PutOptional(FieldWriter& w, const std::optional<uint32_t>& v) {
+  w.U32(v.has_value() ? 1 : 0);
+  w.U32(v.value_or(0));
+}
+
+bool GetOptional(FieldReader& r, std::optional<uint32_t>* v) {
+  uint32_t present, value;
+  if (!r.U32(&present) || !r.U32(&value) || present > 1) return false;
+  if (present) *v = value;
+  return true;
+}
+
+void PutStatus(FieldWriter& w, const absl::Status& status) {
+  w.U32(static_cast<uint32_t>(status.code()));
+  w.String(status.message().substr(0, kMaxMessageText));
+}
+
+bool GetStatus(FieldReader& r, absl::Status* status) {
+  uint32_t code;
+  std::string text;
+  if (!r.U32(&code) || code > 16 || !r.String(&text, kMaxMessageText)) return false;
+  *status = absl::Status(static_cast<absl::StatusCode>(code), text);
+  return true;
+}
 
 bool GetListing(FieldReader& r, Listing* l) {
   uint32_t pid, services, links;
@@ -122,7 +149,8 @@ bool GetListing(FieldReader& r, Listing* l) {
   BrokerCounters& c = l->counters;
   for (uint64_t* v : {&c.connections, &c.registrations, &c.links_made, &c.refused,
                       &c.not_found, &c.malformed, &c.ends_closed, &c.synthetic_replies,
-                      &c.open_descriptors}) {
+                      &c.open_descriptors, &c.refused_by_servers, &c.names_refused,
+                      &c.over_limit, &c.descriptors_refused, &c.out_of_descriptors}) {
     if (!r.U64(v)) return false;
   }
   return true;
@@ -184,27 +212,78 @@ absl::StatusOr<std::string> DecodeName(std::span<const std::byte> body) {
   return name;
 }
 
+std::vector<std::byte> EncodeConnect(const ConnectRequest& request) {
+  FieldWriter w;
+  w.String(request.name);
+  PutOptional(w, request.server_uid);
+  PutOptional(w, request.server_gid);
+  w.U64(request.max_ring_capacity);
+  w.U64(request.max_arena_size);
+  return w.bytes();
+}
+
+absl::StatusOr<ConnectRequest> DecodeConnect(std::span<const std::byte> body) {
+  FieldReader r(body);
+  ConnectRequest request;
+  std::optional<uint32_t> uid, gid;
+  bool read = r.String(&request.name, kMaxServiceName) && GetOptional(r, &uid) &&
+              GetOptional(r, &gid) && r.U64(&request.max_ring_capacity) &&
+              r.U64(&request.max_arena_size);
+  if (!read || !r.Done()) return r.Error("connect");
+  if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
+  if (uid) request.server_uid = *uid;
+  if (gid) request.server_gid = *gid;
+  return request;
+}
+
+std::vector<std::byte> EncodeAdmit(const AdmitRequest& request) {
+  FieldWriter w;
+  w.U64(request.link_id);
+  PutStatus(w, request.status);
+  return w.bytes();
+}
+
+absl::StatusOr<AdmitRequest> DecodeAdmit(std::span<const std::byte> body) {
+  FieldReader r(body);
+  AdmitRequest request;
+  if (!r.U64(&request.link_id) || !GetStatus(r, &request.status) || !r.Done()) {
+    return r.Error("admit");
+  }
+  return request;
+}
+
+std::vector<std::byte> EncodeListing(const Listing& listing) {
+  FieldWriter w;
+  PutListing(w, listing);
+  return w.bytes();
+}
+
+absl::StatusOr<Listing> DecodeListing(std::span<const std::byte> bytes) {
+  FieldReader r(bytes);
+  Listing listing;
+  if (!GetListing(r, &listing) || !r.Done()) return r.Error("listing");
+  return listing;
+}
+
 std::vector<std::byte> EncodeAnswer(const Answer& answer) {
   FieldWriter w;
-  w.U32(static_cast<uint32_t>(answer.status.code()));
-  w.String(answer.status.message().substr(0, kMaxMessageText));
+  PutStatus(w, answer.status);
   w.U64(answer.link_id);
   w.U32(answer.side);
   PutOptions(w, answer.options);
-  PutListing(w, answer.listing);
+  PutCredentials(w, answer.peer);
+  w.U64(answer.listing_bytes);
   return w.bytes();
 }
 
 absl::StatusOr<Answer> DecodeAnswer(std::span<const std::byte> body) {
   FieldReader r(body);
   Answer answer;
-  uint32_t code;
-  std::string text;
-  bool read = r.U32(&code) && code <= 16 && r.String(&text, kMaxMessageText) &&
-              r.U64(&answer.link_id) && r.U32(&answer.side) && answer.side <= 1 &&
-              GetOptions(r, &answer.options) && GetListing(r, &answer.listing);
+  bool read = GetStatus(r, &answer.status) && r.U64(&answer.link_id) &&
+              r.U32(&answer.side) && answer.side <= 1 && GetOptions(r, &answer.options) &&
+              GetCredentials(r, &answer.peer) && r.U64(&answer.listing_bytes) &&
+              answer.listing_bytes <= kMaxListingBytes;
   if (!read || !r.Done()) return r.Error("broker answer");
-  answer.status = absl::Status(static_cast<absl::StatusCode>(code), text);
   return answer;
 }
 

@@ -3,25 +3,36 @@
 // specifies it in prose.
 //
 //   packet = ControlHeader (16 bytes) + body (fields, see control_codec.h)
-//            [+ descriptors by SCM_RIGHTS: the socket, region and watch socket of an end]
+//            [+ descriptors by SCM_RIGHTS, from the broker only: an end's socket, region
+//               and watch socket; a listing's memfd]
 //
 //   kRegister   process -> broker   name, access policy, link options      -> kAnswer
 //   kUnregister process -> broker   name                                   -> kAnswer
-//   kConnect    process -> broker   name                                   -> kAnswer + end
-//   kList       process -> broker   (nothing)                              -> kAnswer + listing
-//   kNewLink    broker -> process   a client connected to a service it registered: the
-//                                   client's credentials and the server's end
+//   kConnect    process -> broker   name, the server it expects, the ring
+//                                   and arena sizes it accepts             -> kAnswer + end
+//                                   (once the server admitted the link)
+//   kList       process -> broker   (nothing)                -> kAnswer + listing (a memfd)
+//   kOffer      broker -> server    a client asks for a link to a service the server
+//                                   registered: the client's credentials and the link id
+//   kAdmit      server -> broker    the server's verdict on an offer: OK, or why not
+//   kNewLink    broker -> server    the server's end of a link it admitted
 //
-// A request carries a sequence number that its answer echoes. Decoding checks every field
+// A request carries a sequence number that its answer echoes; sequence 0 is never used by
+// a request, and an answer with sequence 0 refuses the whole connection (sent just before
+// the broker closes it, e.g. when a per-uid limit is reached). Decoding checks every field
 // (see control_codec.h); a malformed message gets an INVALID_ARGUMENT answer, or a closed
-// connection if it cannot even be framed.
+// connection if it cannot even be framed. The broker never accepts descriptors: a packet
+// carrying any closes its connection.
 //
 // Thread safety: value types and pure functions.
 
 #ifndef SYSLINK_SYSLINK_BROKER_CONTROL_MESSAGES_H_
 #define SYSLINK_SYSLINK_BROKER_CONTROL_MESSAGES_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,18 +45,22 @@
 namespace syslink::broker {
 
 inline constexpr uint32_t kControlMagic = 0x4b42534c;  // "LSBK"
-inline constexpr uint16_t kControlVersion = 1;
+inline constexpr uint16_t kControlVersion = 2;
 inline constexpr size_t kMaxControlMessage = 256 * 1024;
 inline constexpr size_t kMaxServiceName = 255;
 inline constexpr size_t kMaxPolicyEntries = 64;
+// A listing travels in a memfd: no socket buffer bounds it. This does.
+inline constexpr uint64_t kMaxListingBytes = uint64_t{256} << 20;
 
 enum class ControlType : uint16_t {
   kRegister = 1,
   kUnregister = 2,
   kConnect = 3,
   kList = 4,
+  kAdmit = 5,
   kAnswer = 100,
   kNewLink = 101,
+  kOffer = 102,
 };
 
 struct ControlHeader {
@@ -64,6 +79,24 @@ struct RegisterRequest {
   std::string name;
   AccessPolicy policy;
   LinkOptions options;  // the links made for this service
+};
+
+struct ConnectRequest {
+  std::string name;
+  // Refuse the link unless the server that registered `name` runs as this uid / has this
+  // gid (as its primary group or a supplementary one), as the kernel attested.
+  std::optional<uid_t> server_uid;
+  std::optional<gid_t> server_gid;
+  // Refuse the link if its rings or DMA arenas are larger: this client maps both rings
+  // (pre-faulted) and both arenas.
+  uint64_t max_ring_capacity = UINT64_MAX;
+  uint64_t max_arena_size = UINT64_MAX;
+};
+
+// A server's verdict on an offer (kOffer): OK admits the link.
+struct AdmitRequest {
+  uint64_t link_id = 0;
+  absl::Status status;
 };
 
 struct ServiceListing {
@@ -100,6 +133,11 @@ struct BrokerCounters {
   uint64_t ends_closed = 0;  // ends whose last holder went away
   uint64_t synthetic_replies = 0;
   uint64_t open_descriptors = 0;
+  uint64_t refused_by_servers = 0;   // offers a server's admission turned down
+  uint64_t names_refused = 0;        // registrations the name policy refused
+  uint64_t over_limit = 0;           // refused by a per-uid limit
+  uint64_t descriptors_refused = 0;  // packets that carried descriptors (connection closed)
+  uint64_t out_of_descriptors = 0;   // times accepting found no descriptor free
 };
 
 struct Listing {
@@ -109,14 +147,16 @@ struct Listing {
   BrokerCounters counters;
 };
 
-// An answer: the outcome, and for kConnect the link's id and options and which end this
-// is (the end's descriptors travel beside it), for kList the listing.
+// An answer: the outcome, and for kConnect the link's id and options, which end this is
+// (the end's descriptors travel beside it) and the server's attested identity; for kList
+// the size of the encoded listing in the memfd beside it (EncodeListing).
 struct Answer {
   absl::Status status;
   uint64_t link_id = 0;
   uint32_t side = 0;
   LinkOptions options;
-  Listing listing;
+  Credentials peer;
+  uint64_t listing_bytes = 0;
 };
 
 struct NewLinkEvent {
@@ -130,13 +170,22 @@ struct NewLinkEvent {
 std::vector<std::byte> EncodeRegister(const RegisterRequest& request);
 absl::StatusOr<RegisterRequest> DecodeRegister(std::span<const std::byte> body);
 
-std::vector<std::byte> EncodeName(const std::string& name);  // kUnregister, kConnect
+std::vector<std::byte> EncodeName(const std::string& name);  // kUnregister
 absl::StatusOr<std::string> DecodeName(std::span<const std::byte> body);
+
+std::vector<std::byte> EncodeConnect(const ConnectRequest& request);
+absl::StatusOr<ConnectRequest> DecodeConnect(std::span<const std::byte> body);
+
+std::vector<std::byte> EncodeAdmit(const AdmitRequest& request);
+absl::StatusOr<AdmitRequest> DecodeAdmit(std::span<const std::byte> body);
+
+std::vector<std::byte> EncodeListing(const Listing& listing);
+absl::StatusOr<Listing> DecodeListing(std::span<const std::byte> bytes);
 
 std::vector<std::byte> EncodeAnswer(const Answer& answer);
 absl::StatusOr<Answer> DecodeAnswer(std::span<const std::byte> body);
 
-std::vector<std::byte> EncodeNewLink(const NewLinkEvent& event);
+std::vector<std::byte> EncodeNewLink(const NewLinkEvent& event);  // kOffer, kNewLink
 absl::StatusOr<NewLinkEvent> DecodeNewLink(std::span<const std::byte> body);
 
 }  // namespace syslink::broker

@@ -35,6 +35,12 @@ absl::Status SendControl(int socket, ControlType type, uint32_t sequence,
 }
 
 absl::StatusOr<ControlPacket> ReceiveControl(int socket, absl::Time deadline) {
+  return ReceiveControl(socket, deadline, nullptr);
+}
+
+absl::StatusOr<ControlPacket> ReceiveControl(
+    int socket, absl::Time deadline,
+    const std::function<void(std::vector<UniqueFd>)>& dispose) {
   if (absl::Status s = AwaitReadable(socket, deadline); !s.ok()) {
     if (absl::IsDeadlineExceeded(s)) {
       return absl::DeadlineExceededError("no control message before the deadline");
@@ -47,6 +53,12 @@ absl::StatusOr<ControlPacket> ReceiveControl(int socket, absl::Time deadline) {
       ReceiveWithDescriptors(socket, buffer, MSG_DONTWAIT);
   if (!received.ok()) return received.status();
   ControlPacket packet;
+  if (dispose && !received->fds.empty()) {
+    size_t count = received->fds.size();
+    dispose(std::move(received->fds));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "control message carries %d descriptors; none are accepted here", count));
+  }
   packet.fds = std::move(received->fds);  // owned from here on, whatever else is wrong
   if (received->bytes == 0) {
     return absl::UnavailableError("the other side closed the control connection");

@@ -1,6 +1,6 @@
 // Framing broker control messages on a SOCK_SEQPACKET socket, with descriptors.
 //
-//   SendControl(fd, ControlType::kConnect, sequence, EncodeName("echo"), {});
+//   SendControl(fd, ControlType::kUnregister, sequence, EncodeName("echo"), {});
 //   absl::StatusOr<ControlPacket> p = ReceiveControl(fd, deadline);
 //
 // ReceiveControl owns every descriptor that arrives (closing them unless the caller takes
@@ -15,6 +15,7 @@
 #define SYSLINK_SYSLINK_BROKER_CONTROL_SOCKET_H_
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -41,6 +42,12 @@ struct ControlPacket {
 
 // Waits until `deadline` for a packet (absl::InfinitePast(): only if one is ready).
 [[nodiscard]] absl::StatusOr<ControlPacket> ReceiveControl(int socket, absl::Time deadline);
+
+// For a receiver that takes no descriptors (the broker): every descriptor that arrives goes
+// to `dispose` before anything else is looked at, and the packet is INVALID_ARGUMENT.
+[[nodiscard]] absl::StatusOr<ControlPacket> ReceiveControl(
+    int socket, absl::Time deadline,
+    const std::function<void(std::vector<UniqueFd>)>& dispose);
 
 }  // namespace syslink::broker
 

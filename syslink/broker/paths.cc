@@ -4,14 +4,37 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/errno_status.h"
 
 namespace syslink::broker {
+
+absl::StatusOr<std::string> AbsoluteSocketPath(const std::string& path) {
+  std::string absolute = path;
+  if (!path.empty() && path[0] != '/') {
+    std::error_code error;
+    std::filesystem::path made = std::filesystem::absolute(path, error);
+    if (error) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "cannot make the broker socket path \"%s\" absolute: %s", path, error.message()));
+    }
+    absolute = made.lexically_normal().string();
+  }
+  if (absolute.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "broker socket path \"%s\" is longer than a Unix socket path may be (%d bytes)",
+        absolute, sizeof(sockaddr_un{}.sun_path) - 1));
+  }
+  return absolute;
+}
 
 absl::StatusOr<std::string> BrokerSocketPath() {
   std::string path;
@@ -22,12 +45,7 @@ absl::StatusOr<std::string> BrokerSocketPath() {
   } else {
     path = absl::StrCat("/tmp/syslink-", getuid(), "/broker.sock");
   }
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "broker socket path \"%s\" is longer than a Unix socket path may be (%d bytes)", path,
-        sizeof(sockaddr_un{}.sun_path) - 1));
-  }
-  return path;
+  return AbsoluteSocketPath(path);
 }
 
 std::string LockPathFor(const std::string& socket_path) {
@@ -57,6 +75,38 @@ absl::Status PrepareSocketDirectory(const std::string& socket_path) {
         st.st_mode & 07777));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> OpenBrokerDirectory(const std::string& socket_path,
+                                             std::span<const uid_t> trusted) {
+  size_t slash = socket_path.rfind('/');
+  std::string directory = slash == std::string::npos ? "."
+                          : slash == 0              ? "/"
+                                                    : socket_path.substr(0, slash);
+  UniqueFd fd(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no directory ", directory));
+    }
+    return ErrnoStatus(absl::StrCat("open ", directory));
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoStatus(absl::StrCat("stat ", directory));
+  if (std::find(trusted.begin(), trusted.end(), st.st_uid) == trusted.end()) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "refusing the broker socket %s: its directory %s belongs to uid %d, not to this user "
+        "(uid %d) or root; whoever owns it could put a fake broker there. Use a directory "
+        "of your own (SYSLINK_BROKER_SOCKET, XDG_RUNTIME_DIR), or name the broker's uid "
+        "(BrokerConnectOptions::broker_uid) if you trust it",
+        socket_path, directory, st.st_uid, geteuid()));
+  }
+  if ((st.st_mode & 0022) != 0) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "refusing the broker socket %s: its directory %s (owner uid %d) is writable by "
+        "others (mode %o), so anyone could put a fake broker there",
+        socket_path, directory, st.st_uid, st.st_mode & 07777));
+  }
+  return fd;
 }
 
 }  // namespace syslink::broker

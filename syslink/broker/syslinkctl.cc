@@ -95,9 +95,13 @@ void PrintJson(const Listing& l, const std::string& socket) {
   const BrokerCounters& c = l.counters;
   absl::PrintF("\n  ],\n  \"counters\": {\"connections\": %d, \"registrations\": %d, "
               "\"links_made\": %d, \"refused\": %d, \"not_found\": %d, \"malformed\": %d, "
-              "\"ends_closed\": %d, \"synthetic_replies\": %d, \"open_descriptors\": %d}\n}\n",
+              "\"ends_closed\": %d, \"synthetic_replies\": %d, \"open_descriptors\": %d, "
+              "\"refused_by_servers\": %d, \"names_refused\": %d, \"over_limit\": %d, "
+              "\"descriptors_refused\": %d, \"out_of_descriptors\": %d}\n}\n",
               c.connections, c.registrations, c.links_made, c.refused, c.not_found,
-              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors);
+              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
+              c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
+              c.out_of_descriptors);
 }
 
 uint64_t DmaBytes(const std::vector<PendingRequestListing>& pending) {
@@ -136,9 +140,13 @@ void PrintTables(const Listing& l, const std::string& socket) {
   const BrokerCounters& c = l.counters;
   absl::PrintF("\ncounters: %d connections, %d registrations, %d links made, %d refused, "
               "%d not found, %d malformed messages, %d ends closed, %d synthetic replies, "
-              "%d descriptors open\n",
+              "%d descriptors open, %d links refused by their servers, %d names refused, "
+              "%d refused by per-uid limits, %d packets with descriptors refused, "
+              "%d times out of descriptors\n",
               c.connections, c.registrations, c.links_made, c.refused, c.not_found,
-              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors);
+              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
+              c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
+              c.out_of_descriptors);
 }
 
 }  // namespace

@@ -24,7 +24,9 @@ expect() {
   fi
 }
 
-for flag in --socket --socket-mode --idle-timeout --help; do
+for flag in --socket --socket-mode --policy --idle-timeout --accept-timeout \
+    --max-connections-per-uid --max-services-per-uid --max-pending-connects-per-uid \
+    --kernel-descriptor-guard --help; do
   expect 0 "$flag" --help
 done
 expect 2 "--socket-mode wants octal permission bits, 0 to 777 (got 'abc')" \
@@ -33,6 +35,22 @@ expect 2 "(got '9')" --socket "$socket" --socket-mode 9
 expect 2 "(got '1777')" --socket "$socket" --socket-mode 1777
 expect 2 "(got '')" --socket "$socket" --socket-mode=
 expect 2 "--idle-timeout wants a positive number of seconds" --socket "$socket" --idle-timeout 0
+expect 2 "--accept-timeout wants seconds or a duration" --socket "$socket" --accept-timeout 0
+expect 2 "--accept-timeout wants seconds or a duration" --socket "$socket" --accept-timeout soon
+expect 2 "--max-services-per-uid wants a positive number (got '-1')" --socket "$socket" \
+  --max-services-per-uid=-1
+expect 2 "--kernel-descriptor-guard wants on or off" --socket "$socket" \
+  --kernel-descriptor-guard=maybe
+expect 2 "--policy wants a file (got '')" --socket "$socket" --policy=
+# A policy that cannot be read stops it before the socket's directory is made.
+short_socket="/tmp/sl-usage-$$/broker.sock"
+expect 1 "cannot read the name policy file /nonexistent/policy" --socket "$short_socket" \
+  --policy /nonexistent/policy
+if [[ -e "${short_socket%/*}" ]]; then
+  echo "FAIL: a refused policy file left ${short_socket%/*} behind" >&2
+  rm -rf "${short_socket%/*}"
+  failures=$((failures + 1))
+fi
 expect 2 "unknown argument '--bogus'" --bogus
 if [[ -e "$socket" ]]; then
   echo "FAIL: a refused command line created $socket" >&2

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,14 +21,20 @@
 namespace syslink::testing {
 namespace {
 
-// Whether /proc says `pid` is gone: no such process, or a zombie.
-bool IsGone(pid_t pid) {
+// The fields of /proc/<pid>/stat after the command's closing parenthesis (state first).
+std::vector<std::string> StatFields(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
-  if (!std::getline(stat, line)) return true;
+  if (!std::getline(stat, line)) return {};
   size_t paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z' ||
-         line[paren + 2] == 'X';
+  if (paren == std::string::npos) return {};
+  return absl::StrSplit(line.substr(paren + 1), ' ', absl::SkipWhitespace());
+}
+
+// Whether /proc says `pid` is gone: no such process, or a zombie.
+bool IsGone(pid_t pid) {
+  char state = ProcessState(pid);
+  return state == '?' || state == 'Z' || state == 'X';
 }
 
 }  // namespace
@@ -124,6 +131,34 @@ absl::StatusOr<broker::Listing> ListBrokerAt(const std::string& socket_path,
       {.socket_path = socket_path, .start_broker = false, .timeout = timeout});
 }
 
+ConnectedPair ConnectAndAccept(broker::ServiceRegistration& service, const std::string& name,
+                               const broker::BrokerConnectOptions& options,
+                               absl::Duration timeout) {
+  std::future<absl::StatusOr<broker::OutgoingLink>> client = std::async(
+      std::launch::async, [&] { return broker::ConnectToServiceIdentified(name, options); });
+  absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<broker::IncomingLink> server =
+      absl::DeadlineExceededError("no link arrived: the connect did not succeed");
+  // Accept while the client waits for its verdict; once it has its end, the server's end
+  // is on its way (the broker sends it first).
+  std::optional<absl::StatusOr<broker::OutgoingLink>> result;
+  while (absl::Now() < deadline) {
+    if (!result && client.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      result = client.get();
+    }
+    if (result && !result->ok()) break;
+    absl::Time slice = result ? deadline : absl::Now() + absl::Milliseconds(20);
+    server = service.Accept(std::min(slice, deadline));
+    if (server.ok() || !absl::IsDeadlineExceeded(server.status()) || result) break;
+  }
+  if (!result) result = client.get();
+  if (!result->ok() && !server.ok()) {
+    server = absl::DeadlineExceededError(absl::StrCat(
+        "no link arrived: the connect failed with ", result->status().ToString()));
+  }
+  return {*std::move(result), std::move(server)};
+}
+
 UniqueFd DialRaw(const std::string& socket_path) {
   UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fd;
@@ -212,6 +247,21 @@ std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path) {
   return pids;
 }
 
+char ProcessState(pid_t pid) {
+  std::vector<std::string> fields = StatFields(pid);
+  return fields.empty() || fields[0].empty() ? '?' : fields[0][0];
+}
+
+absl::Duration CpuTime(pid_t pid) {
+  std::vector<std::string> fields = StatFields(pid);
+  int64_t user, system;  // fields 14 and 15 of stat: 12 and 13 after the state
+  if (fields.size() < 14 || !absl::SimpleAtoi(fields[11], &user) ||
+      !absl::SimpleAtoi(fields[12], &system)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(static_cast<double>(user + system) / sysconf(_SC_CLK_TCK));
+}
+
 int64_t ResidentKiB(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -223,6 +273,15 @@ int64_t ResidentKiB(pid_t pid) {
     if (!fields.empty() && absl::SimpleAtoi(fields[0], &kib)) return kib;
   }
   return -1;
+}
+
+bool WaitUntilStopped(pid_t pid, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (ProcessState(pid) != 'T') {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
 }
 
 bool WaitUntilGone(pid_t pid, absl::Duration timeout) {

@@ -107,6 +107,19 @@ std::string SyslinkdPath();
 [[nodiscard]] absl::StatusOr<broker::Listing> ListBrokerAt(const std::string& socket_path,
                                                            absl::Duration timeout = absl::Seconds(10));
 
+// A client's link to `name` and the server's end of it. ConnectToService runs on a thread
+// of its own while `service` accepts on this one: a connect returns only once the server
+// has admitted the link, so a test that is both client and server needs the two at once.
+// `server` is DEADLINE_EXCEEDED (after `timeout`) when no link came, e.g. because the
+// connect was refused.
+struct ConnectedPair {
+  absl::StatusOr<broker::OutgoingLink> client;
+  absl::StatusOr<broker::IncomingLink> server;
+};
+ConnectedPair ConnectAndAccept(broker::ServiceRegistration& service, const std::string& name,
+                               const broker::BrokerConnectOptions& options,
+                               absl::Duration timeout = absl::Seconds(10));
+
 // A raw SOCK_SEQPACKET connection to the broker socket (blocking); invalid if connect fails.
 UniqueFd DialRaw(const std::string& socket_path);
 
@@ -129,8 +142,17 @@ std::vector<pid_t> PidsHoldingOpen(const std::string& path);
 // none and are not counted.
 std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path);
 
+// The state letter /proc/<pid>/stat shows ('R', 'S', 'T' for stopped, 'Z'), or '?'.
+char ProcessState(pid_t pid);
+
+// CPU time (user + system) `pid` has used so far, from /proc/<pid>/stat; zero if unknown.
+absl::Duration CpuTime(pid_t pid);
+
 // VmRSS of `pid` in KiB, or -1.
 int64_t ResidentKiB(pid_t pid);
+
+// Whether `pid` is stopped (SIGSTOP), waiting up to `timeout`.
+bool WaitUntilStopped(pid_t pid, absl::Duration timeout);
 
 // Whether `pid` has exited (a zombie counts), waiting up to `timeout`. For processes that
 // are not this process's children; ChildProcess::WaitFor is for those.

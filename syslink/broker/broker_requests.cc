@@ -1,0 +1,390 @@
+// The broker's control messages: registering names, connecting (offer, the server's
+// verdict, the link), and the listing. See broker.h for the loop around them.
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/errno_status.h"
+#include "syslink/broker/broker.h"
+#include "syslink/broker/link_factory.h"
+#include "syslink/broker/vanished_end.h"
+
+namespace syslink::broker {
+namespace {
+
+uint64_t OpenDescriptors() {
+  std::error_code error;
+  uint64_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++count;
+  }
+  return count;
+}
+
+std::string Bytes(uint64_t n) {
+  if (n >= (1u << 20) && n % (1u << 20) == 0) return absl::StrCat(n >> 20, " MiB");
+  if (n >= 1024 && n % 1024 == 0) return absl::StrCat(n >> 10, " KiB");
+  return absl::StrCat(n, " bytes");
+}
+
+// The listing in a sealed memfd: no socket buffer limits its size.
+absl::StatusOr<UniqueFd> ListingFile(const std::vector<std::byte>& bytes) {
+  UniqueFd fd(memfd_create("syslink-listing", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid()) return ErrnoStatus("memfd_create for the listing");
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = write(fd.get(), bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("writing the listing");
+    written += static_cast<size_t>(n);
+  }
+  fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return fd;
+}
+
+// Why a server did not take what the broker sent it, in words: a full connection means a
+// process that does not read (stopped with SIGSTOP, or stuck), which errno would call
+// "Resource temporarily unavailable".
+std::string NotReading(const absl::Status& sent) {
+  if (absl::IsUnavailable(sent)) return "closed its connection to the broker";
+  if (absl::IsResourceExhausted(sent)) {
+    return "does not read its connection to the broker, which is full (the process is "
+           "stopped or stuck); the broker dropped its registration";
+  }
+  return absl::StrCat("could not be sent to (", sent.message(),
+                      "); the broker dropped its registration");
+}
+
+}  // namespace
+
+void Broker::DropUnreadServer(int server, const absl::Status& sent) {
+  CloseConnection(server, absl::StrCat("it ", NotReading(sent)));
+}
+
+void Broker::HandleRegister(int fd, const ControlPacket& packet) {
+  absl::StatusOr<RegisterRequest> request = DecodeRegister(packet.body);
+  if (!request.ok()) {
+    ++counters_.malformed;
+    Answer(fd, packet.sequence, {.status = request.status()});
+    return;
+  }
+  Connection& connection = connections_[fd];
+  if (absl::Status s = names_.MayRegister(request->name, connection.peer, connection.groups);
+      !s.ok()) {
+    ++counters_.names_refused;
+    Answer(fd, packet.sequence, {.status = s});
+    return;
+  }
+  if (auto it = services_.find(request->name); it != services_.end()) {
+    Answer(fd, packet.sequence,
+           {.status = absl::AlreadyExistsError(absl::StrFormat(
+                "service \"%s\" is already registered by pid %d (uid %d)", request->name,
+                it->second.owner.pid, it->second.owner.uid))});
+    return;
+  }
+  UidUsage& usage = Usage(connection.peer);
+  if (connection.limited && usage.services >= options_.limits.services) {
+    ++counters_.over_limit;
+    Answer(fd, packet.sequence,
+           {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                "uid %d already has %d services registered with the broker at %s, its limit "
+                "(syslinkd --max-services-per-uid)",
+                connection.peer.uid, usage.services, options_.socket_path))});
+    return;
+  }
+  ++usage.services;
+  services_[request->name] = {fd, connection.peer, connection.groups, request->policy,
+                              request->options};
+  connection.services.push_back(request->name);
+  ++counters_.registrations;
+  Answer(fd, packet.sequence, {.status = absl::OkStatus()});
+}
+
+void Broker::HandleUnregister(int fd, const ControlPacket& packet) {
+  absl::StatusOr<std::string> name = DecodeName(packet.body);
+  if (!name.ok()) {
+    ++counters_.malformed;
+    Answer(fd, packet.sequence, {.status = name.status()});
+    return;
+  }
+  std::vector<std::string>& services = connections_[fd].services;
+  auto it = std::find(services.begin(), services.end(), *name);
+  if (it == services.end()) {
+    Answer(fd, packet.sequence,
+           {.status = absl::NotFoundError(absl::StrFormat(
+                "this connection has not registered service \"%s\"", *name))});
+    return;
+  }
+  services.erase(it);
+  DropService(*name, "its server unregistered it");
+  Answer(fd, packet.sequence, {.status = absl::OkStatus()});
+}
+
+void Broker::DropService(const std::string& name, const std::string& why) {
+  auto it = services_.find(name);
+  if (it == services_.end()) return;
+  int server = it->second.connection;
+  Credentials owner = it->second.owner;
+  services_.erase(it);
+  UidUsage& usage = Usage(owner);
+  --usage.services;
+  ReleaseUsage(owner.uid);
+  FailPending(
+      [&](const PendingConnect& p) { return p.server == server && p.service == name; },
+      [&](const PendingConnect& p) {
+        return absl::UnavailableError(absl::StrFormat(
+            "the server of \"%s\" (pid %d) went away before it admitted the link: %s",
+            p.service, p.server_peer.pid, why));
+      });
+}
+
+void Broker::FailPending(const std::function<bool(const PendingConnect&)>& match,
+                         const std::function<absl::Status(const PendingConnect&)>& status) {
+  std::vector<PendingConnect> failed;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (!match(it->second)) {
+      ++it;
+      continue;
+    }
+    failed.push_back(std::move(it->second));
+    it = pending_.erase(it);
+  }
+  for (PendingConnect& p : failed) {
+    if (p.limited) --Usage(p.client_peer).pending_connects;
+    ReleaseUsage(p.client_peer.uid);
+    if (status && connections_.contains(p.client)) {
+      Answer(p.client, p.sequence, {.status = status(p)});
+    }
+  }
+}
+
+void Broker::ExpirePending(absl::Time now) {
+  FailPending([now](const PendingConnect& p) { return p.expires <= now; },
+              [this](const PendingConnect& p) {
+                return absl::UnavailableError(absl::StrFormat(
+                    "the server of \"%s\" (pid %d) did not admit or refuse the link within "
+                    "%s; it may be busy or stuck",
+                    p.service, p.server_peer.pid,
+                    absl::FormatDuration(options_.accept_timeout)));
+              });
+}
+
+absl::Status Broker::CheckConnect(const Connection& client, const ConnectRequest& request,
+                                  const Service& target) const {
+  const std::string& name = request.name;
+  if (!target.policy.Allows(client.peer, target.owner.uid, client.groups)) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "uid %d (gid %d) may not connect to service \"%s\"; it admits %s", client.peer.uid,
+        client.peer.gid, name, target.policy.Describe(target.owner.uid)));
+  }
+  if (request.server_uid && *request.server_uid != target.owner.uid) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "service \"%s\" is served by uid %d (pid %d), not by uid %d as this client requires",
+        name, target.owner.uid, target.owner.pid, *request.server_uid));
+  }
+  if (request.server_gid && *request.server_gid != target.owner.gid &&
+      std::count(target.owner_groups.begin(), target.owner_groups.end(),
+                 *request.server_gid) == 0) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "service \"%s\" is served by uid %d (gid %d, pid %d), which is not in group %d as "
+        "this client requires",
+        name, target.owner.uid, target.owner.gid, target.owner.pid, *request.server_gid));
+  }
+  if (target.options.ring_capacity > request.max_ring_capacity) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "service \"%s\" makes links with rings of %s each way; this client accepts at most "
+        "%s (BrokerConnectOptions::max_ring_capacity)",
+        name, Bytes(target.options.ring_capacity), Bytes(request.max_ring_capacity)));
+  }
+  if (target.options.arena_size > request.max_arena_size) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "service \"%s\" makes links with DMA arenas of %s per end; this client accepts at "
+        "most %s (BrokerConnectOptions::max_arena_size)",
+        name, Bytes(target.options.arena_size), Bytes(request.max_arena_size)));
+  }
+  return absl::OkStatus();
+}
+
+void Broker::HandleConnect(int fd, const ControlPacket& packet) {
+  absl::StatusOr<ConnectRequest> request = DecodeConnect(packet.body);
+  if (!request.ok()) {
+    ++counters_.malformed;
+    Answer(fd, packet.sequence, {.status = request.status()});
+    return;
+  }
+  auto service = services_.find(request->name);
+  if (service == services_.end()) {
+    ++counters_.not_found;
+    Answer(fd, packet.sequence,
+           {.status = absl::NotFoundError(absl::StrFormat(
+                "no service \"%s\" is registered with the broker at %s; is its server "
+                "running, and using the same broker socket?",
+                request->name, options_.socket_path))});
+    return;
+  }
+  const Connection& client = connections_[fd];
+  const Service& target = service->second;
+  if (absl::Status s = CheckConnect(client, *request, target); !s.ok()) {
+    ++counters_.refused;
+    Answer(fd, packet.sequence, {.status = s});
+    return;
+  }
+  UidUsage& usage = Usage(client.peer);
+  if (client.limited && usage.pending_connects >= options_.limits.pending_connects) {
+    ++counters_.over_limit;
+    Answer(fd, packet.sequence,
+           {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                "uid %d already has %d connects waiting for their servers at the broker at "
+                "%s, its limit (syslinkd --max-pending-connects-per-uid)",
+                client.peer.uid, usage.pending_connects, options_.socket_path))});
+    return;
+  }
+  uint64_t id = next_link_id_++;
+  int server = target.connection;
+  PendingConnect pending{request->name,  fd,
+                         packet.sequence, server,
+                         client.peer,     target.owner,
+                         client.limited,  target.options,
+                         absl::Now() + options_.accept_timeout};
+  NewLinkEvent offer{request->name, client.peer, id, 1, target.options};
+  absl::Status told = SendControl(server, ControlType::kOffer, 0, EncodeNewLink(offer), {});
+  if (!told.ok()) {
+    // If the server is the very connection asking (it connects to its own service and does
+    // not read), nobody is left to answer.
+    std::string name = request->name;
+    pid_t pid = target.owner.pid;
+    DropUnreadServer(server, told);
+    if (server == fd) return;
+    Answer(fd, packet.sequence,
+           {.status = absl::UnavailableError(absl::StrFormat(
+                "the server of \"%s\" (pid %d) %s", name, pid, NotReading(told)))});
+    return;
+  }
+  if (pending.limited) ++usage.pending_connects;
+  pending_.emplace(id, std::move(pending));
+}
+
+void Broker::HandleAdmit(int fd, const ControlPacket& packet) {
+  absl::StatusOr<AdmitRequest> verdict = DecodeAdmit(packet.body);
+  if (!verdict.ok()) {
+    ++counters_.malformed;
+    Answer(fd, packet.sequence, {.status = verdict.status()});
+    return;
+  }
+  auto it = pending_.find(verdict->link_id);
+  // An offer that expired, whose client left, or that went to another connection: the
+  // verdict finds nobody waiting, and nothing is made.
+  if (it == pending_.end() || it->second.server != fd) return;
+  PendingConnect pending = std::move(it->second);
+  pending_.erase(it);
+  if (pending.limited) --Usage(pending.client_peer).pending_connects;
+  ReleaseUsage(pending.client_peer.uid);
+  if (verdict->status.ok()) return MakeLink(verdict->link_id, std::move(pending));
+  ++counters_.refused_by_servers;
+  absl::Status refusal = verdict->status;
+  std::string quoted = absl::StrCat("\"", pending.service, "\"");
+  if (!absl::StrContains(refusal.message(), quoted)) {
+    refusal = absl::Status(refusal.code(),
+                           absl::StrFormat("the server of %s refused the link: %s", quoted,
+                                           refusal.message()));
+  }
+  Answer(pending.client, pending.sequence, {.status = refusal});
+}
+
+void Broker::MakeLink(uint64_t id, PendingConnect pending) {
+  absl::StatusOr<LinkResources> made = MakeLinkResources(pending.options);
+  if (!made.ok()) {
+    Answer(pending.client, pending.sequence, {.status = made.status()});
+    return;
+  }
+  // The server's end first: the client never gets a link whose server did not get its end.
+  NewLinkEvent event{pending.service, pending.client_peer, id, 1, pending.options};
+  int server_fds[] = {made->end_socket[1].get(), made->region.get(),
+                      made->watch_for_end[1].get()};
+  absl::Status told = SendControl(pending.server, ControlType::kNewLink, 0,
+                                  EncodeNewLink(event), server_fds);
+  if (!told.ok()) {
+    DropUnreadServer(pending.server, told);
+    if (pending.server == pending.client) return;
+    Answer(pending.client, pending.sequence,
+           {.status = absl::UnavailableError(absl::StrFormat(
+                "the server of \"%s\" (pid %d) admitted the link, then %s", pending.service,
+                pending.server_peer.pid, NotReading(told)))});
+    return;
+  }
+  LinkRecord& link = links_[id];
+  link.service = pending.service;
+  link.client = pending.client_peer;
+  link.server = pending.server_peer;
+  link.created = absl::Now();
+  link.options = pending.options;
+  link.region = std::move(made->region);
+  for (int side : {0, 1}) {
+    link.watch[side] = std::move(made->watch_kept[side]);
+    watches_[link.watch[side].get()] = {id, side};
+    Watch(link.watch[side].get(), EPOLLRDHUP);
+  }
+  ++counters_.links_made;
+  int client_fds[] = {made->end_socket[0].get(), link.region.get(),
+                      made->watch_for_end[0].get()};
+  if (!connections_.contains(pending.client)) return;  // the server was the client, and left
+  Answer(pending.client, pending.sequence,
+         {.status = absl::OkStatus(), .link_id = id, .side = 0, .options = pending.options,
+          .peer = pending.server_peer},
+         client_fds);
+}
+
+void Broker::HandleList(int fd, const ControlPacket& packet) {
+  Listing listing;
+  listing.broker_pid = getpid();
+  for (const auto& [name, service] : services_) {
+    listing.services.push_back({name, service.owner, service.policy.Describe(service.owner.uid)});
+  }
+  absl::Time now = absl::Now();
+  for (const auto& [id, link] : links_) {
+    LinkListing& listed = listing.links.emplace_back();
+    listed.id = id;
+    listed.service = link.service;
+    listed.client = link.client;
+    listed.server = link.server;
+    listed.age_ns = absl::ToInt64Nanoseconds(now - link.created);
+    for (int side : {0, 1}) {
+      listed.closed[side] = link.closed[side];
+      absl::StatusOr<std::vector<PendingRequestListing>> pending =
+          ReadPendingRequests(link.region.get(), link.options, side);
+      if (pending.ok()) listed.pending[side] = *std::move(pending);
+    }
+  }
+  listing.counters = counters_;
+  listing.counters.open_descriptors = OpenDescriptors();
+  std::vector<std::byte> bytes = EncodeListing(listing);
+  if (bytes.size() > kMaxListingBytes) {
+    Answer(fd, packet.sequence,
+           {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                "the listing takes %s, more than the %s a listing may", Bytes(bytes.size()),
+                Bytes(kMaxListingBytes)))});
+    return;
+  }
+  absl::StatusOr<UniqueFd> file = ListingFile(bytes);
+  if (!file.ok()) {
+    Answer(fd, packet.sequence, {.status = file.status()});
+    return;
+  }
+  int fds[] = {file->get()};
+  Answer(fd, packet.sequence, {.status = absl::OkStatus(), .listing_bytes = bytes.size()}, fds);
+}
+
+}  // namespace syslink::broker
