@@ -82,6 +82,8 @@ absl::Status Server::ServeBroker(Service* service, std::string name,
   absl::StatusOr<broker::ServiceRegistration> registration =
       broker::ServiceRegistration::Register(name, policy, link_options, connect_options);
   if (!registration.ok()) return registration.status();
+  // A link the server cannot serve is refused before the client gets its end.
+  registration->set_admission([this, name] { return Admit(name); });
   std::lock_guard<std::mutex> lock(mutex_);
   acceptors_.emplace_back(
       [this, service, registration = std::make_shared<broker::ServiceRegistration>(
