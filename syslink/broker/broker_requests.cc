@@ -370,6 +370,8 @@ void Broker::HandleList(int fd, const ControlPacket& packet) {
   }
   listing.counters = counters_;
   listing.counters.open_descriptors = OpenDescriptors();
+  listing.counters.closed_aside = closer_.closed();
+  listing.counters.closing_aside = closer_.waiting();
   std::vector<std::byte> bytes = EncodeListing(listing);
   if (bytes.size() > kMaxListingBytes) {
     Answer(fd, packet.sequence,

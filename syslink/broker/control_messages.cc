@@ -80,7 +80,8 @@ void PutListing(FieldWriter& w, const Listing& l) {
   for (uint64_t v : {c.connections, c.registrations, c.links_made, c.refused, c.not_found,
                      c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
                      c.refused_by_servers, c.names_refused, c.over_limit,
-                     c.descriptors_refused, c.out_of_descriptors}) {
+                     c.descriptors_refused, c.out_of_descriptors, c.closed_aside,
+                     c.closing_aside}) {
     w.U64(v);
   }
 }
@@ -150,7 +151,8 @@ bool GetListing(FieldReader& r, Listing* l) {
   for (uint64_t* v : {&c.connections, &c.registrations, &c.links_made, &c.refused,
                       &c.not_found, &c.malformed, &c.ends_closed, &c.synthetic_replies,
                       &c.open_descriptors, &c.refused_by_servers, &c.names_refused,
-                      &c.over_limit, &c.descriptors_refused, &c.out_of_descriptors}) {
+                      &c.over_limit, &c.descriptors_refused, &c.out_of_descriptors,
+                      &c.closed_aside, &c.closing_aside}) {
     if (!r.U64(v)) return false;
   }
   return true;

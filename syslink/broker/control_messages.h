@@ -138,6 +138,8 @@ struct BrokerCounters {
   uint64_t over_limit = 0;           // refused by a per-uid limit
   uint64_t descriptors_refused = 0;  // packets that carried descriptors (connection closed)
   uint64_t out_of_descriptors = 0;   // times accepting found no descriptor free
+  uint64_t closed_aside = 0;         // closed on the closer's thread (descriptor_closer.h)
+  uint64_t closing_aside = 0;        // waiting for, or being closed on, that thread
 };
 
 struct Listing {

@@ -97,11 +97,12 @@ void PrintJson(const Listing& l, const std::string& socket) {
               "\"links_made\": %d, \"refused\": %d, \"not_found\": %d, \"malformed\": %d, "
               "\"ends_closed\": %d, \"synthetic_replies\": %d, \"open_descriptors\": %d, "
               "\"refused_by_servers\": %d, \"names_refused\": %d, \"over_limit\": %d, "
-              "\"descriptors_refused\": %d, \"out_of_descriptors\": %d}\n}\n",
+              "\"descriptors_refused\": %d, \"out_of_descriptors\": %d, "
+              "\"closed_aside\": %d, \"closing_aside\": %d}\n}\n",
               c.connections, c.registrations, c.links_made, c.refused, c.not_found,
               c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
               c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
-              c.out_of_descriptors);
+              c.out_of_descriptors, c.closed_aside, c.closing_aside);
 }
 
 uint64_t DmaBytes(const std::vector<PendingRequestListing>& pending) {
@@ -142,11 +143,11 @@ void PrintTables(const Listing& l, const std::string& socket) {
               "%d not found, %d malformed messages, %d ends closed, %d synthetic replies, "
               "%d descriptors open, %d links refused by their servers, %d names refused, "
               "%d refused by per-uid limits, %d packets with descriptors refused, "
-              "%d times out of descriptors\n",
+              "%d times out of descriptors, %d closed aside (%d waiting)\n",
               c.connections, c.registrations, c.links_made, c.refused, c.not_found,
               c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
               c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
-              c.out_of_descriptors);
+              c.out_of_descriptors, c.closed_aside, c.closing_aside);
 }
 
 }  // namespace

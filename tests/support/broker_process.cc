@@ -293,4 +293,16 @@ bool WaitUntilGone(pid_t pid, absl::Duration timeout) {
   return true;
 }
 
+void SharedStatus::Set(const absl::Status& status) {
+  std::string message(status.message());
+  std::strncpy(message_, message.c_str(), sizeof(message_) - 1);
+  code_.store(static_cast<int>(status.code()));
+}
+
+absl::Status SharedStatus::Get() const {
+  int code = code_.load();
+  if (code == -1) return absl::UnknownError("not reported");
+  return absl::Status(static_cast<absl::StatusCode>(code), message_);
+}
+
 }  // namespace syslink::testing

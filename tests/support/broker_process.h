@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -178,6 +180,19 @@ class Shared {
 
  private:
   T* object_;
+};
+
+// A status a forked child reports, in memory shared with its parent (Shared<SharedStatus>).
+class SharedStatus {
+ public:
+  void Set(const absl::Status& status);
+  // UNKNOWN "not reported" until Set().
+  absl::Status Get() const;
+  bool reported() const { return code_.load() != -1; }
+
+ private:
+  std::atomic<int> code_{-1};
+  char message_[1024] = {};
 };
 
 }  // namespace syslink::testing
