@@ -241,8 +241,9 @@ bool Broker::AcceptOutOfDescriptors(int error) {
   }
   reserve_.Reset();
   UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-  bool nothing_waits = !fd.valid() && (errno == EAGAIN || errno == EWOULDBLOCK);
-  if (fd.valid()) {
+  const bool refused_one = fd.valid();
+  const bool nothing_waits = !refused_one && (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (refused_one) {
     Refuse(std::move(fd),
            absl::ResourceExhaustedError(absl::StrFormat(
                "the broker at %s is out of descriptors (%s, %d connections); try again "
@@ -250,11 +251,11 @@ bool Broker::AcceptOutOfDescriptors(int error) {
                options_.socket_path, std::strerror(error), connections_.size())));
   }
   reserve_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!reserve_.valid() || (!fd.valid() && !nothing_waits)) {
+  if (!reserve_.valid() || (!refused_one && !nothing_waits)) {
     PauseListening();
     return false;
   }
-  return !nothing_waits;
+  return refused_one;
 }
 
 // Tells a connection why it is refused (an answer with sequence 0) and closes it.

@@ -105,9 +105,15 @@ void DescriptorCloser::Enqueue(UniqueFd fd, bool drain) {
 }
 
 bool DescriptorCloser::CloseConnection(UniqueFd socket, bool kernel_refuses_descriptors) {
-  // The peer can queue nothing more once both directions are shut.
+  // The peer can queue nothing more once both directions are shut. What it queued before is
+  // dropped first: a socket closed with messages unread resets the connection, and the peer
+  // would see ECONNRESET instead of a last answer the broker sent it.
   shutdown(socket.get(), SHUT_RDWR);
-  if (!kernel_refuses_descriptors) {
+  if (kernel_refuses_descriptors) {
+    char byte;
+    while (recv(socket.get(), &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+    }
+  } else {
     while (true) {
       NextMessage next = PeekNextMessage(socket.get());
       if (next == NextMessage::kEnd || next == NextMessage::kNothingYet) break;

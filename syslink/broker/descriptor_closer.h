@@ -55,10 +55,12 @@ class DescriptorCloser {
   DescriptorCloser& operator=(const DescriptorCloser&) = delete;
   ~DescriptorCloser();
 
-  // Closes a connection socket. `kernel_refuses_descriptors`: it was accepted from a
-  // listener with SO_PASSRIGHTS off, so nothing queued on it can carry a descriptor. Without
-  // that, the socket must carry SO_PASSCRED labels (LabelEveryMessage) for the peek to see
-  // empty messages. Returns whether the socket went to the closer's thread.
+  // Closes a connection socket, dropping what its peer queued (so that the peer reads what
+  // was sent to it last, rather than a reset). `kernel_refuses_descriptors`: it was
+  // accepted from a listener with SO_PASSRIGHTS off, so nothing queued on it can carry a
+  // descriptor. Without that, the socket must carry SO_PASSCRED labels
+  // (LabelEveryMessage) for the peek to see empty messages. Returns whether the socket went
+  // to the closer's thread.
   bool CloseConnection(UniqueFd socket, bool kernel_refuses_descriptors);
 
   // Disposes of descriptors a peer passed.

@@ -1,6 +1,7 @@
 #include "tests/support/broker_process.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -75,7 +76,7 @@ std::string SyslinkdPath() {
 
 absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
     const std::string& socket_path, const std::vector<std::string>& extra_args,
-    absl::Duration timeout) {
+    absl::Duration timeout, uint64_t descriptor_limit) {
   std::vector<std::string> args = {SyslinkdPath(), "--socket", socket_path};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
@@ -83,6 +84,10 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   argv.push_back(nullptr);
   ChildProcess child = ChildProcess::Fork([&] {
     close_range(3, ~0U, 0);  // nothing of the test's may stay open in the broker
+    if (descriptor_limit != 0) {
+      struct rlimit limit = {descriptor_limit, descriptor_limit};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return 126;
+    }
     execv(argv[0], argv.data());
     std::perror(argv[0]);
     return 127;

@@ -63,10 +63,11 @@ class ScratchDirectory {
 class BrokerProcess {
  public:
   // Runs `syslinkd --socket socket_path extra_args...` and waits until it answers a
-  // listing (UNAVAILABLE if it does not within `timeout`, or if it exits).
+  // listing (UNAVAILABLE if it does not within `timeout`, or if it exits). A
+  // `descriptor_limit` other than 0 becomes its RLIMIT_NOFILE (soft and hard).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(
       const std::string& socket_path, const std::vector<std::string>& extra_args = {},
-      absl::Duration timeout = absl::Seconds(10));
+      absl::Duration timeout = absl::Seconds(10), uint64_t descriptor_limit = 0);
 
   pid_t pid() const { return process_->pid(); }
   const std::string& socket_path() const { return socket_path_; }
