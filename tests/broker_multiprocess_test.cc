@@ -307,5 +307,26 @@ TEST(AutoStartTest, BrokerStartedBySignalBlockingProcessStopsOnSigterm) {
       << "syslinkd (pid " << listing->broker_pid << ") ignored SIGTERM";
 }
 
+// $SYSLINK_BROKER_SOCKET may be relative: the broker the library starts runs in /, so the
+// path is made absolute first.
+TEST(AutoStartTest, RelativeSocketPathStartsABrokerAtTheSamePlace) {
+  ScratchDirectory dir("autorel");
+  const std::string absolute = dir.path() + "/rel/broker.sock";
+  syslink::testing::AutoStartedBrokers cleanup(absolute);
+  ChildProcess server = ChildProcess::Fork([&] {
+    if (chdir(dir.path().c_str()) != 0) return 1;
+    setenv("SYSLINK_BROKER_SOCKET", "rel/broker.sock", 1);
+    BrokerConnectOptions options{.start_broker = true, .timeout = kChildPatience};
+    absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
+        "relative.path", AccessPolicy::SameUser(), {}, options);
+    return service.ok() ? 0 : 2;
+  });
+  ASSERT_EQ(server.WaitFor(kChildPatience), ChildProcess::Exited(0));
+  absl::StatusOr<Listing> listing = ListBrokerAt(absolute);
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(kill(listing->broker_pid, SIGTERM), 0);
+  EXPECT_TRUE(WaitUntilGone(listing->broker_pid, kPatience));
+}
+
 }  // namespace
 }  // namespace syslink::broker

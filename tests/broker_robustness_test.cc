@@ -543,6 +543,51 @@ TEST_F(IdleTimeoutTest, SilentConnectionsAreClosedAfterTheIdleTimeout) {
   ExpectServed();  // the registered server's connection was kept, silent as it was
 }
 
+// ---- A large listing. ----------------------------------------------------------------------
+
+// 10,200 requests waiting on three links: the listing is far larger than a socket buffer
+// (it travels in a memfd), and syslinkctl shows it.
+TEST_F(BrokerRobustnessTest, ListingOfTenThousandPendingCallsIsShown) {
+  constexpr int kLinks = 3;
+  constexpr int kPendingEach = 3400;
+  std::vector<ConnectedPair> links;
+  for (int i = 0; i < kLinks; ++i) {
+    links.push_back(ConnectAndAccept(*probe_, "test.probe", options_));
+    ASSERT_TRUE(links.back().client.ok()) << links.back().client.status();
+    ASSERT_TRUE(links.back().server.ok()) << links.back().server.status();
+    for (int j = 0; j < kPendingEach; ++j) {
+      ASSERT_TRUE(links.back().client->link.Send(7, AsBytes("")).ok()) << "request " << j;
+    }
+  }
+  Listing listing = List();
+  size_t pending = 0;
+  for (const LinkListing& link : listing.links) pending += link.pending[0].size();
+  EXPECT_EQ(pending, static_cast<size_t>(kLinks * kPendingEach));
+  size_t bytes = EncodeListing(listing).size();
+  RecordProperty("listing_bytes", absl::StrCat(bytes));
+  EXPECT_GT(bytes, 256u * 1024);
+
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  UniqueFd read_end(out[0]), write_end(out[1]);
+  std::string ctl = syslink::testing::SyslinkdPath();
+  ctl = ctl.substr(0, ctl.rfind('/')) + "/syslinkctl";
+  ChildProcess syslinkctl = ChildProcess::Fork([&] {
+    dup2(write_end.get(), 1);
+    execl(ctl.c_str(), ctl.c_str(), "--socket", dir_.SocketPath().c_str(), "--json", nullptr);
+    return 127;
+  });
+  write_end.Reset();
+  std::string json;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = read(read_end.get(), buffer, sizeof(buffer))) > 0) json.append(buffer, n);
+  EXPECT_EQ(syslinkctl.WaitFor(kPatience), ChildProcess::Exited(0));
+  RecordProperty("syslinkctl_json_bytes", absl::StrCat(json.size()));
+  EXPECT_GT(json.size(), 256u * 1024);
+  EXPECT_THAT(json, HasSubstr("\"command\": 7"));
+}
+
 // ---- Many clients. ------------------------------------------------------------------------
 
 TEST_F(BrokerRobustnessTest, ThousandClientsAtOnceAreAllAnswered) {
