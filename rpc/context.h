@@ -25,6 +25,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -37,11 +38,25 @@
 namespace syslink::rpc {
 
 // Who is calling, as the kernel attested when the link was made (SO_PEERCRED through the
-// broker). Zero for a link not made by the broker.
+// broker). Zero for a link not made by the broker. A caller on another machine (through
+// ServeGrpc, rpc/grpc/grpc_server.h) is no local process: RemotePeer(), whose uid and gid
+// no file or policy names; ServerContext::transport_peer() says who it is.
 struct PeerIdentity {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+};
+
+inline constexpr uid_t kNoUid = static_cast<uid_t>(-1);
+inline constexpr gid_t kNoGid = static_cast<gid_t>(-1);
+inline constexpr PeerIdentity RemotePeer() { return {0, kNoUid, kNoGid}; }
+
+// Who is calling over a network transport (rpc/grpc): the address gRPC reports
+// ("ipv4:10.0.0.2:51234", "ipv6:[::1]:40000", "unix:/run/app.sock"), and the subject of the
+// TLS client certificate the server verified ("CN=client,O=example"), empty without mTLS.
+struct TransportPeer {
+  std::string address;
+  std::string tls_subject;
 };
 
 class ClientContext {
@@ -86,6 +101,15 @@ class ServerContext {
       : peer_(peer), deadline_(deadline), watch_(std::move(watch)), ending_(ending) {}
 
   const PeerIdentity& peer() const { return peer_; }
+  // The caller's network address and TLS identity when the call came over gRPC (ServeGrpc);
+  // empty strings for a call over a link or in process. A call relayed by syslink-gateway
+  // reaches its service over a link: the peer is the gateway's process.
+  const TransportPeer& transport_peer() const {
+    static const TransportPeer kNone;
+    return transport_ != nullptr ? *transport_ : kNone;
+  }
+  // Set by the transport that received the call; `peer` must outlive the call.
+  void set_transport_peer(const TransportPeer* peer) { transport_ = peer; }
   // The caller's deadline, when it sent one (InfiniteFuture otherwise).
   absl::Time deadline() const { return deadline_; }
   // True when the caller no longer waits for the result: it cancelled the call
@@ -155,6 +179,7 @@ class ServerContext {
 
  private:
   PeerIdentity peer_;
+  const TransportPeer* transport_ = nullptr;
   absl::Time deadline_;
   RequestWatch watch_;
   const std::atomic<bool>* ending_;

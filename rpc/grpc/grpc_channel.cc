@@ -1,0 +1,218 @@
+#include "rpc/grpc/grpc_channel.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "rpc/grpc/message_frame.h"
+#include "rpc/grpc/status_map.h"
+
+namespace syslink::rpc {
+namespace {
+
+// A waiting call looks at its context's cancel flag this often (as LinkChannel does).
+constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
+
+}  // namespace
+
+struct GrpcChannel::Outstanding {
+  std::string path;  // gRPC keeps a pointer to the method name while it starts the call
+  google::protobuf::MessageLite* response = nullptr;
+  ClientContext* context = nullptr;
+  DoneCallback done;  // async calls
+  grpc::ClientContext grpc_context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer reply;
+  grpc::Status status;
+  bool finished = false;     // async: guarded by GrpcChannel::mutex_
+  bool cancel_sent = false;  // async: guarded by GrpcChannel::mutex_
+};
+
+std::shared_ptr<grpc::Channel> CreateGrpcChannel(const std::string& target,
+                                                 const GrpcChannelOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (options.keepalive_time > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      options.credentials ? options.credentials : grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(target, credentials, args);
+}
+
+GrpcChannel::GrpcChannel(std::shared_ptr<grpc::ChannelInterface> channel)
+    : channel_(std::move(channel)), stub_(channel_) {}
+
+GrpcChannel::~GrpcChannel() {
+  std::list<std::unique_ptr<Outstanding>> calls;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto& call : async_) {
+      if (!call->finished) call->grpc_context.TryCancel();
+    }
+    // gRPC runs every call's completion, cancelled or not; only then may it be freed.
+    mutex_.Await(absl::Condition(
+        +[](GrpcChannel* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+          return self->async_finished_ == self->async_.size();
+        },
+        this));
+    calls.swap(async_);
+    async_finished_ = 0;
+  }
+  for (auto& call : calls) call->done(absl::CancelledError("the channel was destroyed"));
+}
+
+absl::StatusOr<Attachment> GrpcChannel::AllocateAttachment(size_t bytes) {
+  Attachment attachment = Attachment::FromBytes({});
+  attachment.resize(bytes);
+  return attachment;
+}
+
+void GrpcChannel::Start(Outstanding& call, const google::protobuf::MessageLite& request,
+                        std::function<void()> finished) {
+  std::span<const std::byte> attachment;
+  if (call.context != nullptr) {
+    if (call.context->deadline() != absl::InfiniteFuture()) {
+      call.grpc_context.set_deadline(absl::ToChronoTime(call.context->deadline()));
+    }
+    attachment = std::as_const(call.context->request_attachment()).data();
+    if (!attachment.empty()) {
+      call.grpc_context.AddMetadata(grpc_internal::kAttachmentSizeKey,
+                                    absl::StrCat(attachment.size()));
+    }
+  }
+  call.request = grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(request), attachment);
+  stub_.UnaryCall(&call.grpc_context, call.path, grpc::StubOptions(), &call.request, &call.reply,
+                  [&call, finished = std::move(finished)](grpc::Status status) {
+                    call.status = std::move(status);
+                    finished();
+                  });
+}
+
+absl::Status GrpcChannel::Finish(Outstanding& call) {
+  if (absl::Status status = grpc_internal::FromGrpcStatus(call.status); !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<std::optional<size_t>> attachment_size =
+      grpc_internal::AttachmentSizeIn(call.grpc_context.GetServerInitialMetadata());
+  if (!attachment_size.ok()) return attachment_size.status();
+  absl::StatusOr<grpc_internal::FrameLayout> layout =
+      grpc_internal::DecodeFrame(call.reply, *attachment_size);
+  if (!layout.ok()) return layout.status();
+  const std::string bytes = grpc_internal::FrameMessageBytes(call.reply, layout->message_size);
+  if (!call.response->ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the response to %s (%d bytes) does not parse as %s", call.path,
+                        bytes.size(), call.response->GetTypeName()));
+  }
+  if (call.context != nullptr && layout->attachment_size > 0) {
+    Attachment attachment = Attachment::FromBytes({});
+    attachment.resize(layout->attachment_size);
+    grpc_internal::CopyFrameBytes(call.reply, layout->attachment_offset, attachment.data());
+    call.context->response_attachment() = std::move(attachment);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GrpcChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
+                               google::protobuf::MessageLite* response, ClientContext* context) {
+  Outstanding call;
+  call.path = std::string(method.path);
+  call.response = response;
+  call.context = context;
+  absl::Notification finished;
+  Start(call, request, [&finished] { finished.Notify(); });
+  if (context == nullptr) {
+    finished.WaitForNotification();
+  } else {
+    bool cancel_sent = false;
+    while (!finished.WaitForNotificationWithTimeout(kCancelCheck)) {
+      if (!cancel_sent && context->cancel_requested()) {
+        call.grpc_context.TryCancel();
+        cancel_sent = true;
+      }
+    }
+  }
+  absl::Status status = Finish(call);
+  CompleteFinished(absl::InfinitePast());  // async calls that finished meanwhile
+  return status;
+}
+
+void GrpcChannel::CallAsync(const Method& method, const google::protobuf::MessageLite& request,
+                            google::protobuf::MessageLite* response, ClientContext* context,
+                            DoneCallback done) {
+  auto owned = std::make_unique<Outstanding>();
+  Outstanding& call = *owned;
+  call.path = std::string(method.path);
+  call.response = response;
+  call.context = context;
+  call.done = std::move(done);
+  {
+    absl::MutexLock lock(&mutex_);
+    async_.push_back(std::move(owned));
+  }
+  Start(call, request, [this, &call] {
+    absl::MutexLock lock(&mutex_);
+    call.finished = true;
+    ++async_finished_;
+  });
+}
+
+void GrpcChannel::CancelRequested() {
+  for (auto& call : async_) {
+    if (call->context != nullptr && !call->finished && !call->cancel_sent &&
+        call->context->cancel_requested()) {
+      call->grpc_context.TryCancel();
+      call->cancel_sent = true;
+    }
+  }
+}
+
+size_t GrpcChannel::CompleteFinished(absl::Time until) {
+  std::vector<std::unique_ptr<Outstanding>> finished;
+  size_t left;
+  {
+    absl::MutexLock lock(&mutex_);
+    CancelRequested();
+    mutex_.AwaitWithDeadline(
+        absl::Condition(
+            +[](GrpcChannel* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+              return self->async_finished_ > 0 || self->async_.empty();
+            },
+            this),
+        until);
+    for (auto it = async_.begin(); it != async_.end();) {
+      if ((*it)->finished) {
+        finished.push_back(std::move(*it));
+        it = async_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    async_finished_ = 0;
+    left = async_.size();
+  }
+  for (auto& call : finished) call->done(Finish(*call));
+  return left;
+}
+
+size_t GrpcChannel::Drain(absl::Time deadline) {
+  while (true) {
+    // Wake now and then to pass on a TryCancel() (it sets a flag; nothing signals it).
+    const absl::Time until = std::min(deadline, absl::Now() + kCancelCheck);
+    const size_t left = CompleteFinished(until);
+    if (left == 0 || absl::Now() >= deadline) return left;
+  }
+}
+
+}  // namespace syslink::rpc

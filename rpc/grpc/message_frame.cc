@@ -1,0 +1,130 @@
+#include "rpc/grpc/message_frame.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/support/slice.h"
+
+namespace syslink::rpc::grpc_internal {
+namespace {
+
+constexpr uint64_t kAttachmentTag = (uint64_t{kAttachmentFieldNumber} << 3) | 2;
+
+size_t VarintSize(uint64_t value) {
+  size_t size = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++size;
+  }
+  return size;
+}
+
+uint8_t* WriteVarint(uint64_t value, uint8_t* out) {
+  while (value >= 0x80) {
+    *out++ = static_cast<uint8_t>(value | 0x80);
+    value >>= 7;
+  }
+  *out++ = static_cast<uint8_t>(value);
+  return out;
+}
+
+// The tag and length that precede an attachment of `size` bytes.
+size_t AttachmentHeaderSize(size_t size) { return VarintSize(kAttachmentTag) + VarintSize(size); }
+
+}  // namespace
+
+grpc::ByteBuffer EncodeFrame(const FrameMessage& message, std::span<const std::byte> attachment) {
+  const size_t message_size =
+      message.message != nullptr ? message.message->ByteSizeLong() : message.bytes.size();
+  const size_t total =
+      message_size +
+      (attachment.empty() ? 0 : AttachmentHeaderSize(attachment.size()) + attachment.size());
+  // One slice of our own, handed to gRPC with free() to release it.
+  auto* data = static_cast<uint8_t*>(std::malloc(total == 0 ? 1 : total));
+  uint8_t* out = data;
+  if (message.message != nullptr) {
+    out = message.message->SerializeWithCachedSizesToArray(out);
+  } else if (message_size > 0) {
+    std::memcpy(out, message.bytes.data(), message_size);
+    out += message_size;
+  }
+  if (!attachment.empty()) {
+    out = WriteVarint(kAttachmentTag, out);
+    out = WriteVarint(attachment.size(), out);
+    std::memcpy(out, attachment.data(), attachment.size());
+  }
+  grpc::Slice slice(data, total, std::free);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+absl::StatusOr<FrameLayout> DecodeFrame(const grpc::ByteBuffer& frame,
+                                        std::optional<size_t> attachment_size) {
+  const size_t total = frame.Length();
+  if (!attachment_size.has_value()) return FrameLayout{.message_size = total};
+  const size_t size = *attachment_size;
+  const size_t header = AttachmentHeaderSize(size);
+  if (size > kMaxAttachmentSize || total < header + size) {
+    return absl::InvalidArgumentError(absl::StrCat("a gRPC message of ", total,
+                                                   " bytes cannot hold the attachment of ", size,
+                                                   " bytes its metadata announces"));
+  }
+  uint8_t expected[20];
+  WriteVarint(size, WriteVarint(kAttachmentTag, expected));
+  uint8_t found[20];
+  const size_t message_size = total - header - size;
+  CopyFrameBytes(frame, message_size, std::as_writable_bytes(std::span(found, header)));
+  if (std::memcmp(expected, found, header) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a gRPC message does not end with the attachment field (number ",
+                     kAttachmentFieldNumber, ", ", size, " bytes) its metadata announces"));
+  }
+  return FrameLayout{.message_size = message_size,
+                     .attachment_offset = message_size + header,
+                     .attachment_size = size};
+}
+
+absl::StatusOr<std::optional<size_t>> ParseAttachmentSize(std::optional<absl::string_view> value) {
+  if (!value.has_value()) return std::optional<size_t>();
+  uint64_t size = 0;
+  if (!absl::SimpleAtoi(*value, &size) || size > kMaxAttachmentSize ||
+      value->find_first_not_of("0123456789") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("metadata ", kAttachmentSizeKey, ": \"",
+                                                   value->substr(0, 32), "\" is not a size up to ",
+                                                   kMaxAttachmentSize));
+  }
+  return std::optional<size_t>(size);
+}
+
+void CopyFrameBytes(const grpc::ByteBuffer& frame, size_t offset, std::span<std::byte> out) {
+  if (out.empty()) return;
+  grpc::Slice single;
+  if (frame.TrySingleSlice(&single).ok()) {
+    std::memcpy(out.data(), single.begin() + offset, out.size());
+    return;
+  }
+  std::vector<grpc::Slice> slices;
+  (void)frame.Dump(&slices);
+  size_t done = 0;
+  for (const grpc::Slice& slice : slices) {
+    if (done == out.size()) break;
+    if (offset >= slice.size()) {
+      offset -= slice.size();
+      continue;
+    }
+    const size_t n = std::min(slice.size() - offset, out.size() - done);
+    std::memcpy(out.data() + done, slice.begin() + offset, n);
+    done += n;
+    offset = 0;
+  }
+}
+
+std::string FrameMessageBytes(const grpc::ByteBuffer& frame, size_t size) {
+  std::string bytes(size, '\0');
+  CopyFrameBytes(frame, 0, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
+  return bytes;
+}
+
+}  // namespace syslink::rpc::grpc_internal

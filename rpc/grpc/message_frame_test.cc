@@ -1,0 +1,134 @@
+// The frame that carries a message and its attachment in one gRPC message.
+
+#include "rpc/grpc/message_frame.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "grpcpp/support/slice.h"
+#include "gtest/gtest.h"
+#include "rpc/grpc/testdata/interop.pb.h"
+
+namespace syslink::rpc::grpc_internal {
+namespace {
+
+using ::syslink::interop::Text;
+using ::testing::HasSubstr;
+
+std::vector<std::byte> Bytes(const std::string& text) {
+  std::vector<std::byte> bytes(text.size());
+  std::memcpy(bytes.data(), text.data(), text.size());
+  return bytes;
+}
+
+std::string Flat(const grpc::ByteBuffer& frame) { return FrameMessageBytes(frame, frame.Length()); }
+
+// A frame split into slices of `piece` bytes, as the network may deliver one.
+grpc::ByteBuffer Sliced(const std::string& bytes, size_t piece) {
+  std::vector<grpc::Slice> slices;
+  for (size_t at = 0; at < bytes.size(); at += piece) {
+    slices.emplace_back(bytes.data() + at, std::min(piece, bytes.size() - at));
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+Text Message(const std::string& text) {
+  Text message;
+  message.set_text(text);
+  return message;
+}
+
+TEST(MessageFrameTest, WithoutAttachmentTheFrameIsTheMessage) {
+  Text message = Message("hello");
+  grpc::ByteBuffer frame = EncodeFrame(FrameMessage::Of(message));
+  EXPECT_EQ(Flat(frame), message.SerializeAsString());
+  absl::StatusOr<FrameLayout> layout = DecodeFrame(frame, std::nullopt);
+  ASSERT_TRUE(layout.ok());
+  EXPECT_EQ(layout->message_size, frame.Length());
+  EXPECT_EQ(layout->attachment_size, 0u);
+}
+
+TEST(MessageFrameTest, AttachmentRoundTrips) {
+  Text message = Message("with bulk");
+  std::vector<std::byte> bulk = Bytes(std::string(70000, 'z') + "end");
+  grpc::ByteBuffer frame = EncodeFrame(FrameMessage::Of(message), bulk);
+  absl::StatusOr<FrameLayout> layout = DecodeFrame(frame, bulk.size());
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(FrameMessageBytes(frame, layout->message_size), message.SerializeAsString());
+  std::vector<std::byte> out(layout->attachment_size);
+  CopyFrameBytes(frame, layout->attachment_offset, out);
+  EXPECT_EQ(out, bulk);
+}
+
+TEST(MessageFrameTest, AttachmentRoundTripsAcrossSlices) {
+  std::vector<std::byte> bulk = Bytes("0123456789abcdef");
+  const std::string wire = Flat(EncodeFrame(FrameMessage::Of(Message("m")), bulk));
+  grpc::ByteBuffer frame = Sliced(wire, 3);
+  absl::StatusOr<FrameLayout> layout = DecodeFrame(frame, bulk.size());
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  std::vector<std::byte> out(bulk.size());
+  CopyFrameBytes(frame, layout->attachment_offset, out);
+  EXPECT_EQ(out, bulk);
+}
+
+TEST(MessageFrameTest, AStockParserReadsTheMessageAndSkipsTheAttachment) {
+  std::vector<std::byte> bulk = Bytes("bulk bytes");
+  Text parsed;
+  ASSERT_TRUE(parsed.ParseFromString(Flat(EncodeFrame(FrameMessage::Of(Message("t")), bulk))));
+  EXPECT_EQ(parsed.text(), "t");
+}
+
+TEST(MessageFrameTest, SerializedBytesFrameLikeTheMessage) {
+  const std::string bytes = Message("x").SerializeAsString();
+  EXPECT_EQ(Flat(EncodeFrame(FrameMessage::Of(std::as_bytes(std::span(bytes))))), bytes);
+}
+
+TEST(MessageFrameTest, RefusesAnAnnouncedAttachmentLargerThanTheFrame) {
+  grpc::ByteBuffer frame = EncodeFrame(FrameMessage::Of(Message("short")));
+  absl::StatusOr<FrameLayout> layout = DecodeFrame(frame, 1000);
+  EXPECT_EQ(layout.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(layout.status().message(), HasSubstr("cannot hold the attachment of 1000 bytes"));
+}
+
+TEST(MessageFrameTest, RefusesAFrameWithoutTheAttachmentField) {
+  // As long as a framed 4-byte attachment, but plain message bytes.
+  const std::string wire = Flat(EncodeFrame(FrameMessage::Of(Message("abcdefghijklmnop"))));
+  absl::StatusOr<FrameLayout> layout = DecodeFrame(Sliced(wire, 64), 4);
+  EXPECT_EQ(layout.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(layout.status().message(), HasSubstr("does not end with the attachment field"));
+}
+
+TEST(MessageFrameTest, RefusesASizeThatDisagreesWithTheFrame) {
+  std::vector<std::byte> bulk = Bytes("12345678");
+  grpc::ByteBuffer frame = EncodeFrame(FrameMessage::Of(Message("m")), bulk);
+  EXPECT_FALSE(DecodeFrame(frame, 7).ok());
+  EXPECT_FALSE(DecodeFrame(frame, 9).ok());
+}
+
+TEST(MessageFrameTest, ParsesAnAnnouncedSize) {
+  absl::StatusOr<std::optional<size_t>> size = ParseAttachmentSize("131072");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, std::optional<size_t>(131072));
+  EXPECT_EQ(*ParseAttachmentSize(std::nullopt), std::nullopt);
+}
+
+TEST(MessageFrameTest, RefusesAnnouncedSizesThatAreNotSizes) {
+  for (const char* bad : {"", "-1", "+5", " 5", "5x", "0x10", "99999999999999999999"}) {
+    EXPECT_EQ(ParseAttachmentSize(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(ParseAttachmentSize(std::to_string(kMaxAttachmentSize + 1)).ok());
+}
+
+TEST(MessageFrameTest, FindsTheSizeInMetadata) {
+  std::multimap<grpc::string_ref, grpc::string_ref> metadata = {{"other", "1"},
+                                                                {kAttachmentSizeKey, "12"}};
+  absl::StatusOr<std::optional<size_t>> size = AttachmentSizeIn(metadata);
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, std::optional<size_t>(12));
+  metadata.clear();
+  EXPECT_EQ(*AttachmentSizeIn(metadata), std::nullopt);
+}
+
+}  // namespace
+}  // namespace syslink::rpc::grpc_internal

@@ -1,0 +1,76 @@
+#include "rpc/grpc/serve_grpc.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/method.h"
+
+namespace syslink::rpc {
+namespace {
+
+// Answers each call with the service's Dispatch(), and keeps the call's ServerContext
+// until its after-reply work has run.
+class ServiceCallHandler final : public GrpcCallHandler {
+ public:
+  explicit ServiceCallHandler(Service* service) : service_(service) {}
+
+  absl::Status Handle(GrpcServerCall& call, GrpcReply* reply) override {
+    absl::StatusOr<uint32_t> method_id = Resolve(call.path());
+    if (!method_id.ok()) return method_id.status();
+    const std::string request = call.MessageBytes();
+    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline(), RequestWatch(),
+                                                   call.cancelled_flag());
+    context->set_transport_peer(&call.peer());
+    if (call.attachment_size() > 0) {
+      Attachment attachment = Attachment::FromBytes({});
+      attachment.resize(call.attachment_size());
+      call.CopyAttachment(attachment.data());
+      context->request_attachment() = std::move(attachment);
+    }
+    ServerCall server_call(*method_id, std::as_bytes(std::span(request.data(), request.size())),
+                           context.get());
+    absl::Status status = service_->Dispatch(server_call);
+    if (status.ok()) {
+      const std::string& response = server_call.response_bytes();
+      reply->Set(grpc_internal::FrameMessage::Of(
+                     std::as_bytes(std::span(response.data(), response.size()))),
+                 std::as_const(context->response_attachment()).data());
+    }
+    reply->after_reply = [context = std::shared_ptr<ServerContext>(std::move(context))] {
+      context->RunAfterReply();
+    };
+    return status;
+  }
+
+ private:
+  // The method id of `path`, if it names an rpc of the service.
+  absl::StatusOr<uint32_t> Resolve(absl::string_view path) const {
+    const std::optional<MethodPath> parts = ParseMethodPath(path);
+    if (!parts.has_value() || parts->service != service_->service_name()) {
+      return absl::UnimplementedError(absl::StrCat("this server serves ", service_->service_name(),
+                                                   ", not \"", path.substr(0, 200), "\""));
+    }
+    if (service_->methods().empty()) return MethodIdOfPath(path);  // Dispatch() decides
+    const Method* method = service_->FindMethod(path);
+    if (method == nullptr) {
+      return absl::UnimplementedError(
+          absl::StrCat(service_->service_name(), " has no method ", parts->method.substr(0, 200)));
+    }
+    if (method->kind != MethodKind::kUnary) {
+      return absl::UnimplementedError(absl::StrCat(path, " streams; only unary rpcs are served"));
+    }
+    return method->id;
+  }
+
+  Service* service_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> ServeGrpc(Service* service,
+                                                      const GrpcServerOptions& options) {
+  return GrpcServer::Start(std::make_unique<ServiceCallHandler>(service), options);
+}
+
+}  // namespace syslink::rpc

@@ -1,0 +1,32 @@
+// InteropService: syslink's implementation of testdata/interop.proto, for rpc/grpc's tests.
+//
+//   InteropService service;
+//   auto server = syslink::rpc::ServeGrpc(&service);
+//
+// Thread safety: thread-safe (methods run on several threads at once). The counters say
+// what Hold calls saw, for tests to wait on.
+
+#ifndef SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_
+#define SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_
+
+#include <atomic>
+
+#include "rpc/grpc/testdata/interop.syslink.h"
+
+namespace syslink::interop {
+
+class InteropService final : public Interop {
+ public:
+  absl::Status Echo(rpc::ServerContext& context, const Text& request, Text* response) override;
+  absl::Status Fail(rpc::ServerContext& context, const Text& request, Text* response) override;
+  absl::Status Hold(rpc::ServerContext& context, const Text& request, Text* response) override;
+  absl::Status Reverse(rpc::ServerContext& context, const Text& request, Text* response) override;
+  absl::Status WhoCalls(rpc::ServerContext& context, const Text& request, Text* response) override;
+
+  std::atomic<int> holding{0};        // Hold calls running now
+  std::atomic<int> saw_cancelled{0};  // Hold calls that ended because cancelled() said so
+};
+
+}  // namespace syslink::interop
+
+#endif  // SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_

@@ -1,0 +1,136 @@
+// A gRPC client of testdata/interop.proto written only with grpc_cpp_plugin's code and
+// gRPC's own library: the "other side" of rpc/grpc's interop tests.
+//
+//   stock_interop_client --target=127.0.0.1:5000 --method=Echo [--text=hi] [--code=N]
+//       [--timeout_ms=N] [--cancel_on_input=1] [--service=pkg.Service]
+//       [--ca=ca.pem [--cert=client.pem --key=client.key]]
+//
+// Makes one call and prints "code=<grpc status code> text=<response text>
+// message=<status message>" on one line; exits 0 when the call was made (whatever its
+// status), 2 on bad arguments. --service calls the method under another service name
+// (a generic call to /<service>/<method>, as a caller that names a service the server does
+// not have). --cancel_on_input=1 cancels the call (TryCancel, from another thread) when a
+// byte or end-of-file arrives on stdin.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "rpc/grpc/testdata/interop.grpc.pb.h"
+
+namespace {
+
+using syslink::interop::Interop;
+using syslink::interop::Text;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+grpc::Status CallStub(Interop::Stub& stub, const std::string& method, grpc::ClientContext* context,
+                      const Text& request, Text* response) {
+  if (method == "Echo") return stub.Echo(context, request, response);
+  if (method == "Fail") return stub.Fail(context, request, response);
+  if (method == "Hold") return stub.Hold(context, request, response);
+  if (method == "Reverse") return stub.Reverse(context, request, response);
+  if (method == "WhoCalls") return stub.WhoCalls(context, request, response);
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown method " + method);
+}
+
+// A call to /<service>/<method> through gRPC's generic stub.
+grpc::Status CallGeneric(std::shared_ptr<grpc::Channel> channel, const std::string& path,
+                         grpc::ClientContext* context, const Text& request, Text* response) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer in(&slice, 1), out;
+  auto call = stub.PrepareUnaryCall(context, path, in, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&out, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  cq.Next(&tag, &ok);
+  if (status.ok()) {
+    std::vector<grpc::Slice> slices;
+    (void)out.Dump(&slices);
+    std::string reply;
+    for (const grpc::Slice& s : slices)
+      reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    response->ParseFromString(reply);
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> flags = {{"text", ""}, {"code", "0"}, {"timeout_ms", "0"}};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    size_t eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      std::fprintf(stderr, "stock_interop_client: bad argument %s\n", arg.c_str());
+      return 2;
+    }
+    flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
+  }
+  if (flags["target"].empty() || flags["method"].empty()) {
+    std::fprintf(stderr, "usage: stock_interop_client --target=T --method=M [...]\n");
+    return 2;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!flags["ca"].empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFile(flags["ca"]);
+    if (!flags["cert"].empty()) {
+      tls.pem_cert_chain = ReadFile(flags["cert"]);
+      tls.pem_private_key = ReadFile(flags["key"]);
+    }
+    credentials = grpc::SslCredentials(tls);
+  }
+  grpc::ChannelArguments args;
+  if (!flags["authority"].empty()) args.SetSslTargetNameOverride(flags["authority"]);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(flags["target"], credentials, args);
+  grpc::ClientContext context;
+  const int timeout_ms = std::stoi(flags["timeout_ms"]);
+  if (timeout_ms > 0) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  }
+  Text request, response;
+  request.set_text(flags["text"]);
+  request.set_code(std::stoi(flags["code"]));
+  std::thread canceller;
+  if (flags["cancel_on_input"] == "1") {
+    canceller = std::thread([&] {
+      char byte;
+      (void)read(0, &byte, 1);
+      context.TryCancel();
+    });
+  }
+  grpc::Status status;
+  if (!flags["service"].empty()) {
+    status = CallGeneric(channel, "/" + flags["service"] + "/" + flags["method"], &context, request,
+                         &response);
+  } else {
+    Interop::Stub stub(channel);
+    status = CallStub(stub, flags["method"], &context, request, &response);
+  }
+  if (canceller.joinable()) canceller.detach();  // it may wait on stdin still
+  std::printf("code=%d text=%s message=%s\n", static_cast<int>(status.error_code()),
+              response.text().c_str(), status.error_message().c_str());
+  return 0;
+}

@@ -1,0 +1,82 @@
+// A gRPC server of testdata/interop.proto written only with grpc_cpp_plugin's code and
+// gRPC's own library: the "other side" of rpc/grpc's interop tests, which knows nothing of
+// syslink.
+//
+//   stock_interop_server [--listen=127.0.0.1:0]
+//
+// Prints "port <n>" once it listens, then serves until stdin closes (its parent, the
+// test, holds the other end) or it is killed. Prints "holding" when a Hold call starts, for
+// a test to wait on. Reverse echoes the text: a stock server knows no attachments.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "grpcpp/grpcpp.h"
+#include "rpc/grpc/testdata/interop.grpc.pb.h"
+
+namespace {
+
+using syslink::interop::Interop;
+using syslink::interop::Text;
+
+class StockInterop final : public Interop::Service {
+  grpc::Status Echo(grpc::ServerContext*, const Text* request, Text* response) override {
+    *response = *request;
+    return grpc::Status::OK;
+  }
+  grpc::Status Fail(grpc::ServerContext*, const Text* request, Text*) override {
+    return grpc::Status(static_cast<grpc::StatusCode>(request->code()), request->text());
+  }
+  grpc::Status Hold(grpc::ServerContext* context, const Text*, Text*) override {
+    std::printf("holding\n");
+    std::fflush(stdout);
+    for (int i = 0; i < 30000 && !context->IsCancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stock server: held");
+  }
+  grpc::Status Reverse(grpc::ServerContext*, const Text* request, Text* response) override {
+    response->set_text(request->text());
+    return grpc::Status::OK;
+  }
+  grpc::Status WhoCalls(grpc::ServerContext* context, const Text*, Text* response) override {
+    response->set_text(context->peer() + "|");
+    return grpc::Status::OK;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen = "127.0.0.1:0";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--listen=", 0) == 0) {
+      listen = arg.substr(9);
+    } else {
+      std::fprintf(stderr, "usage: stock_interop_server [--listen=host:port]\n");
+      return 2;
+    }
+  }
+  StockInterop service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "stock_interop_server: cannot listen on %s\n", listen.c_str());
+    return 1;
+  }
+  std::printf("port %d\n", port);
+  std::fflush(stdout);
+  char byte;
+  while (read(0, &byte, 1) > 0) {
+  }
+  server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
