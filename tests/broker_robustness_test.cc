@@ -1,7 +1,9 @@
 // A live syslinkd against hostile and careless clients: malformed control messages, clients
-// that go silent or never read, servers that never accept, a thousand clients at once, and
-// ten thousand connect/disconnect cycles. After each, the broker must still serve a normal
+// that go silent or never read, a connection that connects to its own service and reads
+// nothing, a listing of ten thousand pending calls, a thousand clients at once, and ten
+// thousand connect/disconnect cycles. After each, the broker must still serve a normal
 // client, count what it refused, and hold no more descriptors or memory than before.
+// (Servers that answer no offer are in broker_admission_test.cc.)
 //
 // The broker is //syslink/broker:syslinkd run by the test (tests/support/broker_process.h);
 // hostile clients are raw SOCK_SEQPACKET connections to its socket from this process.
@@ -11,15 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <signal.h>
-
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <future>
-#include <map>
 #include <optional>
 #include <ostream>
 #include <span>
@@ -28,7 +25,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -42,7 +38,6 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
-#include "tests/support/process_event.h"
 
 namespace syslink::broker {
 namespace {
@@ -54,13 +49,10 @@ using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::ControlBytes;
 using ::syslink::testing::DialRaw;
 using ::syslink::testing::ListBrokerAt;
-using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ResidentKiB;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SendRaw;
-using ::testing::AllOf;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr absl::Duration kPatience = absl::Seconds(10);
 
@@ -387,112 +379,6 @@ TEST_F(BrokerRobustnessTest, ClientThatNeverReadsItsAnswersIsDisconnected) {
   greedy.Reset();
   EXPECT_LE(AwaitDescriptorsAtMost(before.counters.open_descriptors),
             before.counters.open_descriptors);
-}
-
-// A server that registered and then answers no offer: its clients wait for its verdict
-// as long as the broker's accept timeout, then get UNAVAILABLE naming the service, while
-// everyone else is served meanwhile.
-class AcceptTimeoutTest : public BrokerRobustnessTest {
- protected:
-  std::vector<std::string> BrokerArgs() const override {
-    return {"--accept-timeout", "300ms"};
-  }
-};
-
-TEST_F(AcceptTimeoutTest, ServerThatAnswersNoOfferLeavesItsClientUnavailable) {
-  UniqueFd deaf = DialRaw(dir_.SocketPath());
-  ASSERT_TRUE(SendRaw(deaf.get(), ControlBytes(ControlType::kRegister, 1,
-                                               EncodeRegister({.name = "test.deaf"}))));
-  absl::StatusOr<Answer> registered = ReadAnswer(deaf.get(), 1);
-  ASSERT_TRUE(registered.ok() && registered->status.ok()) << registered.status();
-  absl::Time start = absl::Now();
-  std::future<absl::Status> waiting = std::async(std::launch::async, [&] {
-    return ConnectToService("test.deaf", options_).status();
-  });
-  ExpectServed();  // while that client waits
-  absl::Status refused = waiting.get();
-  absl::Duration waited = absl::Now() - start;
-  RecordProperty("waited_ms", absl::StrCat(absl::ToInt64Milliseconds(waited)));
-  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
-  EXPECT_THAT(std::string(refused.message()),
-              AllOf(HasSubstr("\"test.deaf\""), HasSubstr("did not admit or refuse")));
-  EXPECT_GE(waited, absl::Milliseconds(300));
-  EXPECT_LT(waited, absl::Seconds(4)) << "the client waited out its own timeout instead";
-  EXPECT_EQ(List().links.size(), 0u);
-}
-
-// All the answers to requests 1..count on a raw connection, by sequence.
-std::map<uint32_t, absl::Status> ReadAnswers(int fd, uint32_t count) {
-  std::map<uint32_t, absl::Status> answers;
-  while (answers.size() < count) {
-    absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, Soon());
-    if (!packet.ok()) break;
-    absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
-    answers[packet->sequence] = answer.ok() ? answer->status : answer.status();
-  }
-  return answers;
-}
-
-// The process of a server stopped with SIGSTOP reads nothing: the offers of new links fill
-// its connection to the broker, and the broker drops it, telling each waiting client why in
-// words (not as "sendmsg: Resource temporarily unavailable").
-TEST_F(BrokerRobustnessTest, StoppedServerIsDroppedAndItsClientsToldWhy) {
-  ProcessEvent registered;
-  ChildProcess server = ChildProcess::Fork([&] {
-    absl::StatusOr<ServiceRegistration> service =
-        ServiceRegistration::Register("test.stopped", AccessPolicy::SameUser(), {}, options_);
-    if (!service.ok()) return 1;
-    registered.Notify();
-    pause();
-    return 0;
-  });
-  ASSERT_TRUE(registered.WaitFor(kPatience));
-  ASSERT_EQ(kill(server.pid(), SIGSTOP), 0);
-  ASSERT_TRUE(syslink::testing::WaitUntilStopped(server.pid(), kPatience));
-
-  // Connects pipelined on several connections, more than the server's connection holds.
-  constexpr int kClients = 20;
-  constexpr uint32_t kConnectsEach = 40;
-  std::vector<UniqueFd> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.push_back(DialRaw(dir_.SocketPath()));
-    ASSERT_TRUE(clients.back().valid());
-    for (uint32_t i = 1; i <= kConnectsEach; ++i) {
-      ASSERT_TRUE(SendRaw(clients.back().get(),
-                          ControlBytes(ControlType::kConnect, i,
-                                       EncodeConnect({.name = "test.stopped"}))));
-    }
-  }
-  int dropped = 0, gone = 0, not_found = 0;
-  for (UniqueFd& client : clients) {
-    std::map<uint32_t, absl::Status> answers = ReadAnswers(client.get(), kConnectsEach);
-    ASSERT_EQ(answers.size(), kConnectsEach);
-    for (const auto& [sequence, status] : answers) {
-      std::string message(status.message());
-      EXPECT_THAT(message, Not(HasSubstr("Resource temporarily unavailable"))) << status;
-      if (absl::IsNotFound(status)) {
-        ++not_found;  // asked after the server was dropped
-        continue;
-      }
-      ASSERT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
-      EXPECT_THAT(message, HasSubstr("\"test.stopped\""));
-      EXPECT_THAT(message, HasSubstr("stopped or stuck"));
-      if (absl::StrContains(message, "went away before it admitted")) {
-        ++gone;  // waiting for its verdict when it was dropped
-      } else {
-        ++dropped;  // the offer that found its connection full
-      }
-    }
-  }
-  RecordProperty("offers_queued_before_the_server_was_dropped", absl::StrCat(gone + 1));
-  EXPECT_EQ(dropped, 1);
-  EXPECT_GT(gone, 0);
-  EXPECT_GT(not_found, 0);
-  EXPECT_EQ(ConnectToService("test.stopped", options_).status().code(),
-            absl::StatusCode::kNotFound);
-  ExpectServed();
-  server.Kill(SIGKILL);
-  server.Wait();
 }
 
 // One connection that registers a service and then connects to it, over and over, reading
