@@ -269,7 +269,7 @@ std::map<uint32_t, absl::Status> ReadAnswers(int fd, uint32_t count) {
 // words (not as "sendmsg: Resource temporarily unavailable").
 TEST_F(AdmissionTest, StoppedServerIsDroppedAndItsClientsToldWhy) {
   ProcessEvent registered;
-  ChildProcess server = ChildProcess::Fork([&] {
+  ChildProcess server = ForkTied([&] {
     absl::StatusOr<ServiceRegistration> service =
         ServiceRegistration::Register("test.stopped", AccessPolicy::SameUser(), {}, options_);
     if (!service.ok()) return 1;

@@ -30,6 +30,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/other_user.h"
 
 namespace syslink::broker {
 namespace {
@@ -313,7 +314,7 @@ TEST(AutoStartTest, RelativeSocketPathStartsABrokerAtTheSamePlace) {
   ScratchDirectory dir("autorel");
   const std::string absolute = dir.path() + "/rel/broker.sock";
   syslink::testing::AutoStartedBrokers cleanup(absolute);
-  ChildProcess server = ChildProcess::Fork([&] {
+  ChildProcess server = syslink::testing::ForkTied([&] {
     if (chdir(dir.path().c_str()) != 0) return 1;
     setenv("SYSLINK_BROKER_SOCKET", "rel/broker.sock", 1);
     BrokerConnectOptions options{.start_broker = true, .timeout = kChildPatience};

@@ -38,6 +38,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/other_user.h"
 
 namespace syslink::broker {
 namespace {
@@ -458,7 +459,7 @@ TEST_F(BrokerRobustnessTest, ListingOfTenThousandPendingCallsIsShown) {
   UniqueFd read_end(out[0]), write_end(out[1]);
   std::string ctl = syslink::testing::SyslinkdPath();
   ctl = ctl.substr(0, ctl.rfind('/')) + "/syslinkctl";
-  ChildProcess syslinkctl = ChildProcess::Fork([&] {
+  ChildProcess syslinkctl = syslink::testing::ForkTied([&] {
     dup2(write_end.get(), 1);
     execl(ctl.c_str(), ctl.c_str(), "--socket", dir_.SocketPath().c_str(), "--json", nullptr);
     return 127;

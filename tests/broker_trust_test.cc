@@ -30,6 +30,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "rpc/connect.h"
+#include "rpc/link_channel.h"
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/run.h"
@@ -399,6 +401,14 @@ TEST_F(NameOwnerTest, ClientRequiresItsServersUidAndGid) {
   ASSERT_TRUE(link.ok()) << link.status();
   EXPECT_EQ(link->server.uid, kNobodyUser.uid);
   EXPECT_EQ(link->server.pid, server.pid());
+
+  // The same through rpc/: the channel says who serves it.
+  absl::StatusOr<std::shared_ptr<rpc::LinkChannel>> channel =
+      rpc::ConnectLinkChannel("test.alpha", want_nobody);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  EXPECT_EQ((*channel)->server().uid, kNobodyUser.uid);
+  EXPECT_EQ((*channel)->server().gid, kNobodyUser.gid);
+  EXPECT_EQ((*channel)->server().pid, server.pid());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "tests/support/broker_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -82,7 +83,10 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  const pid_t test = getpid();
   ChildProcess child = ChildProcess::Fork([&] {
+    // A test killed before its teardown (a timeout) leaves no broker behind.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != test) return 125;
     close_range(3, ~0U, 0);  // nothing of the test's may stay open in the broker
     if (descriptor_limit != 0) {
       struct rlimit limit = {descriptor_limit, descriptor_limit};

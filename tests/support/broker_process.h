@@ -10,7 +10,8 @@
 //
 // The broker is the //syslink/broker:syslinkd binary (a `data` dependency of the test),
 // executed in a forked child with no descriptor of the test's but stdio: a copy of a link
-// end kept open in the broker would hide that end's closing from its peer.
+// end kept open in the broker would hide that end's closing from its peer. It gets SIGKILL
+// if the test process dies first (PR_SET_PDEATHSIG).
 //
 // Thread safety: one thread at a time. Ownership: a BrokerProcess not stopped is killed
 // (SIGKILL) and reaped when destroyed; a ScratchDirectory removes everything in it.
