@@ -1,10 +1,11 @@
 // syslinkctl: what the syslink broker knows, as a table or as JSON.
 //
-//   syslinkctl [--socket PATH] [--json]
+//   syslinkctl [--socket PATH] [--broker-uid UID] [--json]
 
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -15,7 +16,7 @@ namespace syslink::broker {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: syslinkctl [--socket PATH] [--json]\n"
+    "usage: syslinkctl [--socket PATH] [--broker-uid UID] [--json]\n"
     "\n"
     "Shows what the syslink broker knows: the services registered (name, owner pid and\n"
     "uid, who may connect), the live links (both ends' processes as they were when the\n"
@@ -25,10 +26,13 @@ constexpr char kUsage[] =
     "  --socket PATH   the broker's socket (default: $SYSLINK_BROKER_SOCKET, else\n"
     "                  $XDG_RUNTIME_DIR/syslink/broker.sock, else\n"
     "                  /tmp/syslink-$UID/broker.sock)\n"
+    "  --broker-uid UID  trust a broker run by this uid (and its socket's directory)\n"
+    "                  besides this user and root, e.g. another user's broker\n"
     "  --json          one JSON object instead of tables, for scripts\n"
     "  --help, -h      this text\n"
     "\n"
-    "Exit status: 0, or 1 when no broker answers, 2 for a bad argument.\n";
+    "Exit status: 0, or 1 when no broker answers (or it is not one to trust), 2 for a\n"
+    "bad argument.\n";
 
 std::string Age(int64_t ns) {
   return absl::FormatDuration(absl::Trunc(absl::Nanoseconds(ns), absl::Microseconds(100)));
@@ -170,6 +174,14 @@ int main(int argc, char** argv) {
       options.socket_path = argv[++i];
     } else if (arg.rfind("--socket=", 0) == 0) {
       options.socket_path = arg.substr(9);
+    } else if (arg == "--broker-uid" || arg.rfind("--broker-uid=", 0) == 0) {
+      std::string value = arg == "--broker-uid" ? (i + 1 < argc ? argv[++i] : "") : arg.substr(13);
+      uint32_t uid;
+      if (!absl::SimpleAtoi(value, &uid)) {
+        std::fprintf(stderr, "syslinkctl: --broker-uid wants a uid (got '%s')\n", value.c_str());
+        return 2;
+      }
+      options.broker_uid = uid;
     } else {
       std::fprintf(stderr, "syslinkctl: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
       return 2;
