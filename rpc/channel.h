@@ -16,9 +16,9 @@
 // response that does not parse), RESOURCE_EXHAUSTED (a message too large to send, naming
 // its size and the limit).
 //
-// Thread safety: implementations are thread-safe; calls from several threads are carried
-// in turn. Async calls complete (their callback runs) on whichever thread drives the
-// channel next: a later call, or Drain().
+// Thread safety: implementations are thread-safe. Which threads carry calls at once and
+// where async callbacks run is each implementation's to say (LinkChannel: many threads at
+// once, callbacks on a completion thread; InProcessChannel: on the caller's thread).
 
 #ifndef SYSLINK_RPC_CHANNEL_H_
 #define SYSLINK_RPC_CHANNEL_H_

@@ -72,8 +72,7 @@ class ClientContext {
   Attachment& response_attachment() { return response_attachment_; }
 
   // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped),
-  // and the method sees ServerContext::cancelled(). A sync call notices within 10 ms; an
-  // async one when the channel is next driven (a call, or Drain()).
+  // and the method sees ServerContext::cancelled(). A LinkChannel notices within 10 ms.
   void TryCancel() { cancelled_.store(true, std::memory_order_relaxed); }
   bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
 

@@ -1,6 +1,11 @@
 #include "rpc/link_channel.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -9,46 +14,108 @@
 namespace syslink::rpc {
 namespace {
 
-// A waiting call looks at its context's cancel flag this often.
+// While a call that may be cancelled is pending, a reader looks at the contexts' cancel
+// flags this often.
 constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
+// A spinning reader lets the link look at its peer (a system call) this often.
+constexpr absl::Duration kLivenessCheck = absl::Milliseconds(1);
+constexpr int kSpinsPerClockCheck = 64;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void Signal(int eventfd) {
+  uint64_t one = 1;
+  if (write(eventfd, &one, sizeof(one)) < 0) {
+    // Cannot fail: the eventfd is far from full.
+  }
+}
 
 }  // namespace
 
-LinkChannel::LinkChannel(Link link) : link_(std::move(link)) {}
+LinkChannel::LinkChannel(Link link, LinkChannelOptions options)
+    : LinkChannel(std::move(link), PeerIdentity{}, options) {}
 
-LinkChannel::LinkChannel(Link link, PeerIdentity server)
-    : server_(server), link_(std::move(link)) {}
+LinkChannel::LinkChannel(Link link, PeerIdentity server, LinkChannelOptions options)
+    : server_(server),
+      options_(options),
+      link_(std::move(link)),
+      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 LinkChannel::~LinkChannel() {
   Completions completions;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock = Acquire();
+    stopping_ = true;
+    if (sleeping_) Signal(wake_.get());
+    changed_.notify_all();
+    // Only the completion thread can be reading now (a caller inside Call() would be using
+    // a channel being destroyed): it stops at once.
+    ++waiting_;
+    changed_.wait(lock, [this] { return !reading_; });
+    --waiting_;
     for (auto& [id, pending] : pending_) {
-      completions.emplace_back(std::move(pending.done),
-                               absl::CancelledError("the channel was destroyed"));
+      absl::Status destroyed = absl::CancelledError("the channel was destroyed");
+      if (pending.waiter != nullptr) {
+        Complete(*pending.waiter, destroyed);
+      } else {
+        completions.emplace_back(std::move(pending.done), destroyed);
+        ++callbacks_to_run_;
+      }
     }
     pending_.clear();
+    pending_async_ = 0;
     pending_with_context_ = 0;
     link_.Close();
   }
+  if (completer_.joinable()) completer_.join();
+  // Callbacks the completion thread had not run yet.
+  for (auto& completion : ready_callbacks_) completions.push_back(std::move(completion));
+  ready_callbacks_.clear();
   Run(completions);
 }
 
+std::unique_lock<std::mutex> LinkChannel::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+  Relock(lock);
+  return lock;
+}
+
+void LinkChannel::Relock(std::unique_lock<std::mutex>& lock) {
+  want_lock_.fetch_add(1, std::memory_order_relaxed);
+  lock.lock();
+  want_lock_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void LinkChannel::Complete(Waiter& waiter, absl::Status status) {
+  // Notified with the waiter's mutex held: the caller cannot return (and destroy the
+  // waiter) before this is done with it.
+  std::lock_guard<std::mutex> lock(waiter.mutex);
+  waiter.status = std::move(status);
+  waiter.done = true;
+  waiter.ready.notify_one();
+}
+
 absl::Status LinkChannel::status() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock = const_cast<LinkChannel*>(this)->Acquire();
   return link_.status();
 }
 
 absl::StatusOr<Attachment> LinkChannel::AllocateAttachment(size_t bytes) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock = Acquire();
   absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
   if (!buffer.ok()) return buffer.status();
   return Attachment::FromDmaBuffer(*std::move(buffer));
 }
 
-absl::StatusOr<uint64_t> LinkChannel::Start(uint32_t method_id,
+absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
                                             const google::protobuf::MessageLite& request,
-                                            ClientContext* context, bool* lends_attachment) {
+                                            google::protobuf::MessageLite* response,
+                                            ClientContext* context, DoneCallback& done,
+                                            Waiter* waiter) {
   absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
   internal::MessageSource source = internal::MessageSource::Of(request);
   absl::StatusOr<internal::OutgoingCall> call = internal::PrepareOutgoing(
@@ -58,13 +125,25 @@ absl::StatusOr<uint64_t> LinkChannel::Start(uint32_t method_id,
   if (deadline != absl::InfiniteFuture()) {
     call->header.deadline_unix_ns = absl::ToUnixNanos(deadline);
   }
-  *lends_attachment = call->lends_attachment;
+  bool lends = call->lends_attachment;
   DmaLoan loan;
   if (call->dma.valid()) loan = {std::move(call->dma), DmaDirection::kToTarget};
-  return link_.SendInPlace(
-      method_id, call->inline_size(),
+  absl::StatusOr<uint64_t> id = link_.SendInPlace(
+      method.id, call->inline_size(),
       [&](std::span<std::byte> out) { internal::WriteInline(*call, source, out); },
       std::move(loan), deadline);
+  if (!id.ok()) return id.status();
+  pending_[*id] = Pending{response, context, std::move(done), waiter, lends};
+  if (context != nullptr) {
+    ++pending_with_context_;
+    next_deadline_ = std::min(next_deadline_, deadline);
+  }
+  if (waiter == nullptr) ++pending_async_;
+  // A reader asleep in poll() is told: the send may have taken the wake-up its poll()
+  // waits for (a sender short of ring space looks at the socket), and it must now count
+  // this call's deadline and cancel flag.
+  if (sleeping_) Signal(wake_.get());
+  return id;
 }
 
 absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* response,
@@ -88,64 +167,181 @@ absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* 
   return absl::OkStatus();
 }
 
-void LinkChannel::HandleOther(Message& message, Completions& completions) {
+void LinkChannel::Deliver(Message& message, Completions& completions) {
   if (message.kind == MessageKind::kRequest) {
     // A client end serves nothing.
-    (void)link_.Reply(message.id, absl::UnimplementedError("this end is a client; it serves no calls"), {});
+    (void)link_.Reply(message.id,
+                      absl::UnimplementedError("this end is a client; it serves no calls"), {});
     return;
   }
   auto it = pending_.find(message.id);
-  if (it == pending_.end()) return;  // a reply to a sync call given up on
+  if (it == pending_.end()) return;
   Pending pending = std::move(it->second);
   pending_.erase(it);
   if (pending.context != nullptr) --pending_with_context_;
   absl::Status status =
       Finish(message, pending.response, pending.context, pending.lends_attachment);
-  completions.emplace_back(std::move(pending.done), std::move(status));
+  if (pending.waiter != nullptr) {
+    Complete(*pending.waiter, std::move(status));
+    return;
+  }
+  --pending_async_;
+  ++callbacks_to_run_;
+  if (options_.completion_thread) {
+    // Its callback runs on the completion thread, whoever read the reply.
+    ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
+    if (waiting_ > 0) changed_.notify_all();
+  } else {
+    completions.emplace_back(std::move(pending.done), std::move(status));
+  }
+}
+
+void LinkChannel::CancelRequested() {
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& [id, pending] : pending_) {
+    if (pending.context == nullptr) continue;
+    next = std::min(next, pending.context->deadline());
+    if (!pending.cancel_sent && pending.context->cancel_requested()) {
+      (void)link_.Cancel(id);  // its synthetic CANCELLED reply completes it
+      pending.cancel_sent = true;
+    }
+  }
+  next_deadline_ = next;
+}
+
+void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
+                       absl::Time until, Completions& completions) {
+  reading_ = true;
+  const ring::WaitOptions& wait = link_.options().wait;
+  // The completion thread stops reading to run the callbacks it has.
+  auto finished = [&] {
+    return waiter != nullptr ? waiter->done
+                             : pending_async_ == 0 || stopping_ || !ready_callbacks_.empty();
+  };
+  absl::Time spin_until = absl::InfinitePast();  // set when a spell of spinning starts
+  absl::Time next_look = absl::InfinitePast();   // the next full look at the link
+  int spins = 0;
+  while (!finished()) {
+    if (want_lock_.load(std::memory_order_relaxed) > 0) {
+      // A sender waits for the channel: let it in.
+      lock.unlock();
+      while (want_lock_.load(std::memory_order_relaxed) > 0) CpuRelax();
+      lock.lock();
+      continue;
+    }
+    if (link_.Ready()) {
+      absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
+      if (message.ok()) Deliver(*message, completions);
+      if (!message.ok() && !absl::IsDeadlineExceeded(message.status())) break;  // closed
+      spin_until = absl::InfinitePast();
+      continue;
+    }
+    if (++spins < kSpinsPerClockCheck) {
+      CpuRelax();
+      continue;
+    }
+    spins = 0;
+    absl::Time now = absl::Now();
+    if (now >= until) break;
+    if (now >= next_look || now >= next_deadline_) {
+      // Cancel flags, deadlines, and whether the peer is still there.
+      if (pending_with_context_ > 0) CancelRequested();
+      absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
+      if (message.ok()) {
+        Deliver(*message, completions);
+        spin_until = absl::InfinitePast();
+      } else if (!absl::IsDeadlineExceeded(message.status())) {
+        break;  // closed, every reply delivered
+      }
+      next_look = now + (pending_with_context_ > 0 ? std::min(kLivenessCheck, kCancelCheck)
+                                                   : kLivenessCheck);
+      continue;
+    }
+    if (spin_until == absl::InfinitePast()) {
+      spin_until = wait.mode == ring::WaitMode::kBlocking ? now : now + wait.spin_budget;
+    }
+    if (wait.mode == ring::WaitMode::kSpin || now < spin_until) continue;
+    Sleep(lock, until);
+    spin_until = absl::InfinitePast();
+    next_look = absl::InfinitePast();  // after a sleep, look at everything
+  }
+  reading_ = false;
+  HandOff();
+}
+
+void LinkChannel::Sleep(std::unique_lock<std::mutex>& lock, absl::Time until) {
+  if (!link_.PrepareToPoll()) return;  // something arrived
+  until = std::min(until, next_deadline_);
+  if (pending_with_context_ > 0) until = std::min(until, absl::Now() + kCancelCheck);
+  int timeout = -1;
+  if (until != absl::InfiniteFuture()) {
+    absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
+    timeout = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+  }
+  struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  sleeping_ = true;
+  lock.unlock();
+  (void)poll(fds, 2, timeout);
+  uint64_t count;
+  while (read(wake_.get(), &count, sizeof(count)) > 0) {
+  }
+  lock.lock();
+  sleeping_ = false;
+}
+
+void LinkChannel::HandOff() {
+  if (pending_.size() > pending_async_) {  // a sync call is pending
+    for (auto& [id, pending] : pending_) {
+      if (pending.waiter != nullptr) {
+        std::lock_guard<std::mutex> lock(pending.waiter->mutex);
+        pending.waiter->wake = true;  // a sync caller takes over
+        pending.waiter->ready.notify_one();
+        return;
+      }
+    }
+  }
+  if (waiting_ > 0) changed_.notify_all();  // the completion thread, Drain(), the destructor
+}
+
+void LinkChannel::RunCallbacks(Completions& completions) {
+  for (auto& [done, status] : completions) done(std::move(status));
 }
 
 void LinkChannel::Run(Completions& completions) {
-  for (auto& [done, status] : completions) done(std::move(status));
+  if (completions.empty()) return;
+  RunCallbacks(completions);
+  std::unique_lock<std::mutex> lock = Acquire();
+  callbacks_to_run_ -= completions.size();
+  if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.notify_all();
   completions.clear();
 }
 
 absl::Status LinkChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
                                google::protobuf::MessageLite* response, ClientContext* context) {
+  Waiter waiter;
   Completions completions;
-  absl::Status result;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    bool lends = false;
-    absl::StatusOr<uint64_t> id = Start(method.id, request, context, &lends);
-    if (!id.ok()) return id.status();
-    bool cancel_sent = false;
-    while (true) {
-      if (context != nullptr && context->cancel_requested() && !cancel_sent) {
-        (void)link_.Cancel(*id);
-        cancel_sent = true;
-      }
-      // Without a context nothing can cancel the call: wait for the reply itself (the link
-      // delivers a synthetic one if the server dies).
-      absl::Time until =
-          context == nullptr ? absl::InfiniteFuture() : absl::Now() + kCancelCheck;
-      absl::StatusOr<Message> message = link_.Receive(until);
-      if (!message.ok()) {
-        if (absl::IsDeadlineExceeded(message.status())) {
-          CancelRequested();
-          continue;
-        }
-        result = message.status();  // closed, with every reply delivered: cannot happen first
-        break;
-      }
-      if (message->kind == MessageKind::kReply && message->id == *id) {
-        result = Finish(*message, response, context, lends);
-        break;
-      }
-      HandleOther(*message, completions);
+  std::unique_lock<std::mutex> lock = Acquire();
+  DoneCallback none;
+  absl::StatusOr<uint64_t> id = Start(method, request, response, context, none, &waiter);
+  if (!id.ok()) return id.status();
+  while (!waiter.done) {
+    if (!reading_) {
+      Read(lock, &waiter, absl::InfiniteFuture(), completions);
+      continue;
     }
+    // Another thread reads: it hands the reply over, or the role when it leaves.
+    lock.unlock();
+    {
+      std::unique_lock<std::mutex> wait(waiter.mutex);
+      waiter.ready.wait(wait, [&] { return waiter.done || waiter.wake; });
+      waiter.wake = false;
+      if (waiter.done) break;
+    }
+    Relock(lock);
   }
+  if (lock.owns_lock()) lock.unlock();
   Run(completions);
-  return result;
+  return std::move(waiter.status);
 }
 
 void LinkChannel::CallAsync(const Method& method, const google::protobuf::MessageLite& request,
@@ -153,12 +349,16 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
                             DoneCallback done) {
   absl::Status failed;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    bool lends = false;
-    absl::StatusOr<uint64_t> id = Start(method.id, request, context, &lends);
+    std::unique_lock<std::mutex> lock = Acquire();
+    absl::StatusOr<uint64_t> id = Start(method, request, response, context, done, nullptr);
     if (id.ok()) {
-      pending_[*id] = Pending{response, context, std::move(done), lends};
-      if (context != nullptr) ++pending_with_context_;
+      if (options_.completion_thread) {
+        if (!completer_.joinable()) {
+          completer_ = std::thread([this] { CompleteAsync(); });
+        } else if (!reading_ && waiting_ > 0) {
+          changed_.notify_all();
+        }
+      }
       return;
     }
     failed = id.status();
@@ -166,41 +366,47 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
   done(std::move(failed));
 }
 
-void LinkChannel::CancelRequested() {
-  for (auto& [id, pending] : pending_) {
-    if (pending.context != nullptr && !pending.cancel_sent &&
-        pending.context->cancel_requested()) {
-      (void)link_.Cancel(id);  // its synthetic CANCELLED reply completes it
-      pending.cancel_sent = true;
+void LinkChannel::CompleteAsync() {
+  while (true) {
+    Completions completions;
+    {
+      std::unique_lock<std::mutex> lock = Acquire();
+      ++waiting_;
+      changed_.wait(lock, [this] {
+        return stopping_ || !ready_callbacks_.empty() || (pending_async_ > 0 && !reading_);
+      });
+      --waiting_;
+      if (stopping_) return;
+      if (ready_callbacks_.empty()) Read(lock, nullptr, absl::InfiniteFuture(), completions);
+      completions.swap(ready_callbacks_);
     }
+    Run(completions);
   }
 }
 
 size_t LinkChannel::Drain(absl::Time deadline) {
-  while (true) {
-    Completions completions;
-    bool nothing_arrived = false;
-    size_t left;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (pending_.empty()) return 0;
-      absl::Time until = deadline;
-      if (pending_with_context_ > 0) {
-        // A call that may be cancelled: look now, and now and then while nothing arrives.
-        CancelRequested();
-        until = std::min(deadline, absl::Now() + kCancelCheck);
+  std::unique_lock<std::mutex> lock = Acquire();
+  Completions completions;
+  while (pending_async_ > 0 || callbacks_to_run_ > 0) {
+    if (!options_.completion_thread && pending_async_ > 0 && !reading_) {
+      // No completion thread: this thread reads, and runs the callbacks.
+      Read(lock, nullptr, deadline, completions);
+      if (!completions.empty()) {
+        lock.unlock();
+        RunCallbacks(completions);
+        Relock(lock);
+        callbacks_to_run_ -= completions.size();
+        completions.clear();
       }
-      absl::StatusOr<Message> message = link_.Receive(until);
-      if (message.ok()) {
-        HandleOther(*message, completions);
-      } else if (!absl::IsDeadlineExceeded(message.status()) || until == deadline) {
-        nothing_arrived = true;  // the deadline passed, or the link closed with all said
-      }
-      left = pending_.size();
+      if (pending_async_ > 0 && absl::Now() >= deadline) break;
+      continue;
     }
-    Run(completions);
-    if (left == 0 || nothing_arrived) return left;
+    ++waiting_;
+    std::cv_status woke = changed_.wait_until(lock, absl::ToChronoTime(deadline));
+    --waiting_;
+    if (woke == std::cv_status::timeout) break;
   }
+  return pending_async_;
 }
 
 }  // namespace syslink::rpc

@@ -14,31 +14,49 @@
 // carrying syslink's PEER_DIED payload (syslink::IsPeerDied); a call after that fails the
 // same way at once. Nothing hangs on a dead server.
 //
-// Thread safety: thread-safe; calls from several threads are carried one at a time, and a
-// thread waiting for its reply holds the channel (use one channel per thread for parallel
-// calls). Async callbacks run on the thread that completes them (a later Call or Drain),
-// never while the channel is held.
+// Thread safety: thread-safe, and calls from many threads are carried at once: a thread
+// holds the channel only to put its request in the ring and to take replies out. While
+// calls are outstanding, one thread at a time reads the link for all of them (the reader)
+// and hands each reply to its caller; the others wait for theirs, spinning for the link's
+// spin budget and then sleeping. A sync caller is the reader while no one else is, so a
+// lone caller waits on the ring itself, as on a link of its own. A slow call does not
+// hold up a fast one: B's call completes while A's is outstanding. Async calls complete
+// without anyone driving the channel: while any is outstanding and no caller reads, the
+// channel's completion thread (started with the first async call) reads. A callback runs
+// on the thread that read its reply (the completion thread, or a sync caller that was
+// reading), never while the channel is held; Drain() only waits for async calls to finish.
 
 #ifndef SYSLINK_RPC_LINK_CHANNEL_H_
 #define SYSLINK_RPC_LINK_CHANNEL_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/unique_fd.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "syslink/link.h"
 
 namespace syslink::rpc {
 
+struct LinkChannelOptions {
+  // Whether async calls complete on a thread of the channel's. Without it they complete
+  // only while someone drives the channel: a sync call, or Drain(), which then reads the
+  // link itself (for a caller with a loop of its own, and for counting instructions).
+  bool completion_thread = true;
+};
+
 class LinkChannel final : public Channel {
  public:
-  explicit LinkChannel(Link link);
+  explicit LinkChannel(Link link, LinkChannelOptions options = {});
   // A link made by the broker, and who serves it (broker::OutgoingLink::server).
-  LinkChannel(Link link, PeerIdentity server);
+  LinkChannel(Link link, PeerIdentity server, LinkChannelOptions options = {});
   ~LinkChannel() override;
 
   // Who serves this channel's link, as the kernel attested when the server registered its
@@ -57,33 +75,81 @@ class LinkChannel final : public Channel {
   absl::Status status() const;
 
  private:
+  // A sync call's outcome, set by whichever thread reads its reply. The caller waits on
+  // its own mutex, not the channel's, so a reader that spins with the channel held does
+  // not keep it from taking its answer.
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable ready;
+    bool done = false;  // guarded by mutex (and set with mutex_ held)
+    bool wake = false;  // guarded by mutex: the reader role is free, take it
+    absl::Status status;
+  };
   struct Pending {
     google::protobuf::MessageLite* response;
     ClientContext* context;
-    DoneCallback done;
+    DoneCallback done;  // async calls
+    Waiter* waiter;     // sync calls
     bool lends_attachment;
     bool cancel_sent = false;
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
 
-  // Sends a request; the caller holds mutex_.
-  absl::StatusOr<uint64_t> Start(uint32_t method_id, const google::protobuf::MessageLite& request,
-                                 ClientContext* context, bool* lends_attachment);
+  // mutex_, taken ahead of a reader that spins with it (the reader yields to it).
+  std::unique_lock<std::mutex> Acquire();
+  void Relock(std::unique_lock<std::mutex>& lock);
+  // Sets a sync call's outcome and wakes its caller. mutex_ held.
+  static void Complete(Waiter& waiter, absl::Status status);
+  // Sends a request and records it as pending. mutex_ held.
+  // `done` is taken only when the request is sent.
+  absl::StatusOr<uint64_t> Start(const Method& method,
+                                 const google::protobuf::MessageLite& request,
+                                 google::protobuf::MessageLite* response,
+                                 ClientContext* context, DoneCallback& done, Waiter* waiter);
   // Turns a reply into the call's outcome.
   static absl::Status Finish(Message& reply, google::protobuf::MessageLite* response,
                              ClientContext* context, bool lends_attachment);
-  // Gives up on each async call whose context asked to cancel (TryCancel): the link then
-  // delivers its CANCELLED reply. The caller holds mutex_.
+  // Gives up on each call whose context asked to cancel (TryCancel): the link then
+  // delivers its CANCELLED reply. mutex_ held.
   void CancelRequested();
-  // Handles a message that is not the reply a sync call waits for.
-  void HandleOther(Message& message, Completions& completions);
-  static void Run(Completions& completions);
+  // Completes the call `message` answers (or refuses a request: a client serves nothing).
+  // mutex_ held.
+  void Deliver(Message& message, Completions& completions);
+  // Reads the link for every caller until `waiter` is done (null: until no async call is
+  // pending, the channel stops or `until` passes). mutex_ held on entry and exit, released
+  // while the reader yields to a sender or sleeps.
+  void Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter, absl::Time until,
+            Completions& completions);
+  // Sleeps until the link's descriptor, wake_, the next deadline or `until`. mutex_ held.
+  void Sleep(std::unique_lock<std::mutex>& lock, absl::Time until);
+  // The reader role is free: tells a sync caller still waiting, or else the completion
+  // thread and Drain(). mutex_ held.
+  void HandOff();
+  // The completion thread: reads while async calls are pending and no one else reads.
+  void CompleteAsync();
+  // Runs async callbacks (mutex_ not held), then counts them done.
+  void Run(Completions& completions);
+  static void RunCallbacks(Completions& completions);
 
   const PeerIdentity server_;
+  const LinkChannelOptions options_;
   mutable std::mutex mutex_;
-  Link link_;
-  absl::flat_hash_map<uint64_t, Pending> pending_;
-  size_t pending_with_context_ = 0;  // async calls in pending_ that have a context
+  std::condition_variable changed_;  // a call completed, or the reader left
+  int waiting_ = 0;                  // guarded by mutex_: threads waiting on changed_
+  Link link_;                        // guarded by mutex_
+  absl::flat_hash_map<uint64_t, Pending> pending_;  // guarded by mutex_
+  size_t pending_async_ = 0;         // guarded by mutex_
+  size_t callbacks_to_run_ = 0;      // guarded by mutex_: replied to, callback not yet run
+  Completions ready_callbacks_;      // guarded by mutex_: for the completion thread to run
+  size_t pending_with_context_ = 0;  // guarded by mutex_: calls that may be cancelled
+  absl::Time next_deadline_ = absl::InfiniteFuture();  // guarded by mutex_: at or before
+                                                       // the earliest pending deadline
+  bool reading_ = false;   // guarded by mutex_: a thread is the reader
+  bool sleeping_ = false;  // guarded by mutex_: ... and sleeps in poll()
+  bool stopping_ = false;  // guarded by mutex_: the channel is being destroyed
+  std::atomic<int> want_lock_{0};  // threads in Acquire()
+  UniqueFd wake_;                  // eventfd: wakes a sleeping reader
+  std::thread completer_;          // started with the first async call
 };
 
 }  // namespace syslink::rpc

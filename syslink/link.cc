@@ -129,6 +129,8 @@ bool RequestWatch::given_up() const {
 
 bool Link::PrepareToPoll() { return core_ && core_->PrepareToPoll(); }
 
+bool Link::Ready() const { return !core_ || core_->Ready(); }
+
 absl::Status Link::status() const { return core_ ? core_->status() : Invalid(); }
 
 void Link::Close() {

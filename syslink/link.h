@@ -330,6 +330,11 @@ class Link {
   int fd() const;
   [[nodiscard]] bool PrepareToPoll();
 
+  // Whether Receive(absl::InfinitePast()) has something to return at once: a message, or
+  // the news that the link closed. A look at shared memory, no system call: cheap enough to
+  // spin on. (Deadlines of outstanding requests are not looked at: Receive() expires them.)
+  bool Ready() const;
+
   // OK while the link is open; afterwards why it closed.
   absl::Status status() const;
 

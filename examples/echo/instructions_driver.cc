@@ -94,7 +94,9 @@ int StubClientRoundTrips(long n) {
   auto pair = SpinningPair();
   if (!pair.ok()) return 2;
   Link& server = pair->second;
-  auto channel = std::make_shared<rpc::LinkChannel>(std::move(pair->first));
+  // No completion thread: Drain() reads the link on this thread, and only this thread runs.
+  auto channel = std::make_shared<rpc::LinkChannel>(
+      std::move(pair->first), rpc::LinkChannelOptions{.completion_thread = false});
   examples::echo::EchoStub stub(channel);
   examples::echo::EchoRequest request;
   request.set_text(std::string(kPayload, 'x'));

@@ -69,6 +69,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::Status Cancel(uint64_t id);
   RequestWatch Watch(const Message& request);
   bool PrepareToPoll();
+  bool Ready() const {
+    return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready();
+  }
   void Close();
 
   int fd() const { return socket_.get(); }

@@ -1,0 +1,180 @@
+// One LinkChannel shared by many threads, against a server in another process (with a
+// worker pool, so the server runs a link's calls at once): a fast call is not held up by a
+// slow one, async callbacks run with nobody driving the channel, many threads' calls all
+// get their own answers, and a server killed with SIGKILL answers every waiting thread.
+
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/link_channel.h"
+#include "rpc/method.h"
+#include "rpc/server.h"
+#include "rpc/testdata/test_service.pb.h"
+#include "syslink/status.h"
+#include "tests/support/eventually.h"
+#include "tests/support/forked_server.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::rpc::test::Text;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::ForkedServer;
+using ::syslink::testing::ForkedServerOptions;
+
+constexpr Method kEcho{MethodId("syslink.rpc.test.Shared.Echo"),
+                       "/syslink.rpc.test.Shared/Echo", MethodKind::kUnary};
+constexpr Method kHold{MethodId("syslink.rpc.test.Shared.Hold"),
+                       "/syslink.rpc.test.Shared/Hold", MethodKind::kUnary};
+
+// Echo answers at once; Hold answers CANCELLED once its caller gives up (at most 10 s).
+class SharedService : public Service {
+ public:
+  absl::string_view service_name() const override { return "syslink.rpc.test.Shared"; }
+  absl::Status Dispatch(ServerCall& call) override {
+    Text request;
+    if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
+    if (call.method_id() == kEcho.id) {
+      call.SetResponse(request);
+      return absl::OkStatus();
+    }
+    absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!call.context().cancelled() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Microseconds(200));
+    }
+    return absl::CancelledError("held until the caller gave up");
+  }
+};
+
+class ChannelConcurrencyTest : public ::testing::TestWithParam<ring::WaitMode> {
+ protected:
+  ChannelConcurrencyTest()
+      : server_([] { return std::make_unique<SharedService>(); }, Options()) {}
+
+  ForkedServerOptions Options() const {
+    ForkedServerOptions options;
+    options.link.wait.mode = GetParam();
+    options.server.workers = 8;
+    return options;
+  }
+  LinkChannel& channel() { return *server_.channel(); }
+
+  absl::Status Echo(const std::string& text) {
+    Text request, response;
+    request.set_text(text);
+    absl::Status status = channel().Call(kEcho, request, &response, nullptr);
+    if (status.ok() && response.text() != text) {
+      return absl::InternalError(absl::StrCat("asked ", text, ", answered ", response.text()));
+    }
+    return status;
+  }
+
+  ForkedServer server_;
+};
+
+TEST_P(ChannelConcurrencyTest, AFastCallCompletesWhileAnotherThreadsSlowCallIsOutstanding) {
+  ClientContext slow_context;
+  std::atomic<bool> slow_done{false};
+  absl::Status slow_status;
+  std::thread slow([&] {
+    Text request, response;
+    slow_status = channel().Call(kHold, request, &response, &slow_context);
+    slow_done.store(true);
+  });
+  // Whichever thread reads the link, this one's calls are answered while Hold runs.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Echo(absl::StrCat("fast ", i)).ok());
+  EXPECT_FALSE(slow_done.load());  // Hold answers only once cancelled
+  slow_context.TryCancel();
+  slow.join();
+  EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+}
+
+TEST_P(ChannelConcurrencyTest, AsyncCallbacksRunWithNobodyDrivingTheChannel) {
+  constexpr int kCalls = 20;
+  std::vector<Text> requests(kCalls), responses(kCalls);
+  std::atomic<int> completed{0}, correct{0};
+  for (int i = 0; i < kCalls; ++i) {
+    requests[i].set_text(absl::StrCat("async ", i));
+    channel().CallAsync(kEcho, requests[i], &responses[i], nullptr, [&, i](absl::Status s) {
+      if (s.ok() && responses[i].text() == requests[i].text()) ++correct;
+      ++completed;
+    });
+  }
+  // No Drain(), no other call: the channel's completion thread runs the callbacks.
+  ASSERT_TRUE(Eventually([&] { return completed.load() == kCalls; }));
+  EXPECT_EQ(correct.load(), kCalls);
+  EXPECT_EQ(channel().Drain(absl::Now()), 0u);
+}
+
+TEST_P(ChannelConcurrencyTest, EightThreadsEachGetTheirOwnAnswers) {
+  constexpr int kThreads = 8;
+  constexpr int kCalls = 300;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        if (!Echo(absl::StrCat("thread ", t, " call ", i)).ok()) ++wrong;
+      }
+    });
+  }
+  // Async calls interleaved with the sync ones.
+  std::atomic<int> async_ok{0};
+  std::vector<Text> requests(kCalls), responses(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    requests[i].set_text(absl::StrCat("async ", i));
+    channel().CallAsync(kEcho, requests[i], &responses[i], nullptr, [&, i](absl::Status s) {
+      if (s.ok() && responses[i].text() == requests[i].text()) ++async_ok;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(channel().Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(async_ok.load(), kCalls);
+}
+
+TEST_P(ChannelConcurrencyTest, AServerKilledMidCallAnswersEveryWaitingThread) {
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> statuses(kThreads);
+  std::vector<ClientContext> contexts(kThreads);
+  std::atomic<int> started{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Text request, response;
+      ++started;
+      statuses[t] = channel().Call(kHold, request, &response, &contexts[t]);
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return started.load() == kThreads; }));
+  ASSERT_TRUE(Echo("alive").ok());  // a Hold not sent by the kill fails the same way
+  server_.process().Kill(SIGKILL);
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& status : statuses) EXPECT_TRUE(IsPeerDied(status)) << status;
+  EXPECT_TRUE(IsPeerDied(Echo("after")));
+}
+
+INSTANTIATE_TEST_SUITE_P(WaitModes, ChannelConcurrencyTest,
+                         ::testing::Values(ring::WaitMode::kHybrid, ring::WaitMode::kBlocking,
+                                           ring::WaitMode::kSpin),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case ring::WaitMode::kHybrid:
+                               return std::string("hybrid");
+                             case ring::WaitMode::kBlocking:
+                               return std::string("blocking");
+                             default:
+                               return std::string("spin");
+                           }
+                         });
+
+}  // namespace
+}  // namespace syslink::rpc
