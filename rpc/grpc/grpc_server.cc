@@ -116,6 +116,11 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
                               ? absl::CancelledError("the caller gave up before the call ran")
                               : handler_->Handle(call_, &reply_);
     call_.DropCancelHook();
+    if (call_.deadline_ != absl::InfiniteFuture() && absl::Now() >= call_.deadline_) {
+      // As over a link, whatever the method says after the deadline is not the answer: the
+      // caller's own timer and this reply would otherwise race.
+      status = absl::DeadlineExceededError("the caller's deadline passed");
+    }
     std::function<void()> after_reply = std::move(reply_.after_reply);
     if (status.ok()) {
       if (reply_.attachment_size > 0) {

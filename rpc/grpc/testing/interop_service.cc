@@ -21,11 +21,13 @@ absl::Status InteropService::Fail(rpc::ServerContext& context, const Text& reque
 absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& request,
                                   Text* response) {
   ++holding;
+  if (on_hold) on_hold();
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   // Polls: cancellation is a flag set from another thread, with nothing to wait on.
   while (!context.cancelled() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
   const bool cancelled = context.cancelled();
   if (cancelled) ++saw_cancelled;
+  if (on_hold_end) on_hold_end(cancelled);
   --holding;
   return absl::CancelledError(cancelled ? "the caller gave up" : "held for 30 s");
 }

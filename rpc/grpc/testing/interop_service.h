@@ -10,6 +10,7 @@
 #define SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 
 #include "rpc/grpc/testdata/interop.syslink.h"
 
@@ -25,6 +26,10 @@ class InteropService final : public Interop {
 
   std::atomic<int> holding{0};        // Hold calls running now
   std::atomic<int> saw_cancelled{0};  // Hold calls that ended because cancelled() said so
+  // If set (before serving), run when a Hold call starts, and when it ends (saying whether
+  // it saw cancelled()).
+  std::function<void()> on_hold;
+  std::function<void(bool cancelled)> on_hold_end;
 };
 
 }  // namespace syslink::interop

@@ -73,8 +73,8 @@ absl::StatusOr<std::string> Program::ReadLine(absl::Duration timeout) {
     }
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat("no line from the program in ",
-                                                  absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line from the program in ", absl::FormatDuration(timeout)));
     }
     pollfd pfd{output_.get(), POLLIN, 0};
     if (poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;

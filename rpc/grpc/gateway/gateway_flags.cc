@@ -1,0 +1,98 @@
+#include "rpc/grpc/gateway/gateway_flags.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace syslink::rpc {
+
+const char kGatewayUsage[] =
+    "usage: syslink-gateway --expose SERVICE[=NAME] [--expose ...] [options]\n"
+    "\n"
+    "Exposes local syslink services to gRPC callers on the network. A gRPC call to\n"
+    "/SERVICE/Method is relayed, as bytes, to the local service the broker knows as NAME,\n"
+    "over a syslink link; its status, response and attachment come back. No code or .proto\n"
+    "is needed per service. The local service sees the gateway's user as its caller: run\n"
+    "the gateway as a user of its own and let only that user in (docs/grpc.md).\n"
+    "\n"
+    "  --expose SERVICE[=NAME]  relay calls to SERVICE, the .proto's full service name\n"
+    "                        (e.g. syslink.examples.fs.FileSystem), to the local service\n"
+    "                        registered as NAME (default: SERVICE). Repeatable. Nothing is\n"
+    "                        exposed by default; a call to any other service gets NOT_FOUND.\n"
+    "  --listen ADDRESS      where to accept gRPC calls: HOST:PORT or unix:/PATH. Repeatable.\n"
+    "                        Default 127.0.0.1:0 (this machine only, a free port). Each\n"
+    "                        address bound is printed as \"listening on HOST:PORT\".\n"
+    "  --tls-cert FILE       serve TLS with this certificate chain (PEM) ...\n"
+    "  --tls-key FILE        ... and its private key (PEM). Without them: plaintext.\n"
+    "  --tls-client-ca FILE  require every caller to present a certificate signed by this\n"
+    "                        CA (mutual TLS); needs --tls-cert and --tls-key.\n"
+    "  --workers N           calls relayed at once (default 16); more wait their turn.\n"
+    "  --broker-socket PATH  the broker's socket (default: the same as every syslink\n"
+    "                        program's). The gateway never starts a broker.\n"
+    "  --help                this text\n"
+    "\n"
+    "A caller gets UNAVAILABLE when the service is not running or dies during its call;\n"
+    "the next call finds the service again once it is back. SIGINT or SIGTERM stops the\n"
+    "gateway (calls still running get a second to finish).\n";
+
+absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& args) {
+  GatewayFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      flags.help = true;
+      continue;
+    }
+    if (i + 1 == args.size()) {
+      if (flag.rfind("--", 0) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value (see --help)"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat("unknown argument ", flag, " (see --help)"));
+    }
+    const std::string& value = args[++i];
+    if (flag == "--expose") {
+      const size_t eq = value.find('=');
+      const std::string service = value.substr(0, eq);
+      const std::string name = eq == std::string::npos ? service : value.substr(eq + 1);
+      if (service.empty() || name.empty() || service.find('/') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--expose ", value, ": give SERVICE or SERVICE=NAME"));
+      }
+      flags.exposed[service] = name;
+    } else if (flag == "--listen") {
+      flags.listen.push_back(value);
+    } else if (flag == "--tls-cert") {
+      flags.tls_cert = value;
+    } else if (flag == "--tls-key") {
+      flags.tls_key = value;
+    } else if (flag == "--tls-client-ca") {
+      flags.tls_client_ca = value;
+    } else if (flag == "--workers") {
+      if (!absl::SimpleAtoi(value, &flags.workers) || flags.workers < 1 || flags.workers > 1024) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--workers ", value, ": give a number from 1 to 1024"));
+      }
+    } else if (flag == "--broker-socket") {
+      flags.broker_socket = value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
+    }
+  }
+  if (flags.listen.empty()) flags.listen.push_back("127.0.0.1:0");
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!flags.tls_client_ca.empty() && flags.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  return flags;
+}
+
+std::string BoundAddress(const std::string& listen, int port) {
+  if (listen.rfind("unix:", 0) == 0) return listen;
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return listen;
+  return absl::StrCat(listen.substr(0, colon), ":", port);
+}
+
+}  // namespace syslink::rpc

@@ -1,0 +1,85 @@
+// syslink-gateway's command line.
+
+#include "rpc/grpc/gateway/gateway_flags.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+TEST(GatewayFlagsTest, DefaultsListenOnLoopbackAndExposeNothing) {
+  absl::StatusOr<GatewayFlags> flags = ParseGatewayFlags({});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_THAT(flags->listen, ElementsAre("127.0.0.1:0"));
+  EXPECT_TRUE(flags->exposed.empty());
+  EXPECT_TRUE(flags->tls_cert.empty());
+}
+
+TEST(GatewayFlagsTest, ExposeTakesAServiceAndOptionallyItsBrokerName) {
+  absl::StatusOr<GatewayFlags> flags =
+      ParseGatewayFlags({"--expose", "kv.Store", "--expose", "fs.FileSystem=memfs"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_THAT(flags->exposed,
+              ElementsAre(Pair("fs.FileSystem", "memfs"), Pair("kv.Store", "kv.Store")));
+}
+
+TEST(GatewayFlagsTest, ListenIsRepeatable) {
+  absl::StatusOr<GatewayFlags> flags =
+      ParseGatewayFlags({"--listen", "0.0.0.0:50051", "--listen", "unix:/run/gw.sock"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_THAT(flags->listen, ElementsAre("0.0.0.0:50051", "unix:/run/gw.sock"));
+}
+
+TEST(GatewayFlagsTest, HelpIsRecognized) {
+  EXPECT_TRUE(ParseGatewayFlags({"--help"})->help);
+  EXPECT_TRUE(ParseGatewayFlags({"-h"})->help);
+  EXPECT_THAT(kGatewayUsage, HasSubstr("--expose SERVICE[=NAME]"));
+  EXPECT_THAT(kGatewayUsage, HasSubstr("--tls-client-ca"));
+}
+
+TEST(GatewayFlagsTest, RefusesAnUnknownFlagNamingIt) {
+  absl::StatusOr<GatewayFlags> flags = ParseGatewayFlags({"--exposee", "x"});
+  EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(flags.status().message(), HasSubstr("--exposee"));
+}
+
+TEST(GatewayFlagsTest, RefusesAFlagWithoutItsValue) {
+  EXPECT_THAT(ParseGatewayFlags({"--expose"}).status().message(), HasSubstr("needs a value"));
+}
+
+TEST(GatewayFlagsTest, RefusesAnEmptyOrPathLikeService) {
+  EXPECT_FALSE(ParseGatewayFlags({"--expose", "=memfs"}).ok());
+  EXPECT_FALSE(ParseGatewayFlags({"--expose", "kv.Store="}).ok());
+  EXPECT_FALSE(ParseGatewayFlags({"--expose", "/kv.Store/Get"}).ok());
+}
+
+TEST(GatewayFlagsTest, TlsCertAndKeyGoTogether) {
+  EXPECT_FALSE(ParseGatewayFlags({"--tls-cert", "c.pem"}).ok());
+  EXPECT_FALSE(ParseGatewayFlags({"--tls-key", "k.pem"}).ok());
+  EXPECT_TRUE(ParseGatewayFlags({"--tls-cert", "c.pem", "--tls-key", "k.pem"}).ok());
+}
+
+TEST(GatewayFlagsTest, ClientCaNeedsAServerCertificate) {
+  EXPECT_FALSE(ParseGatewayFlags({"--tls-client-ca", "ca.pem"}).ok());
+}
+
+TEST(GatewayFlagsTest, RefusesABadWorkerCount) {
+  for (const char* bad : {"0", "-1", "x", "100000"}) {
+    EXPECT_FALSE(ParseGatewayFlags({"--workers", bad}).ok()) << bad;
+  }
+  EXPECT_EQ(ParseGatewayFlags({"--workers", "4"})->workers, 4);
+}
+
+TEST(GatewayFlagsTest, BoundAddressFillsInThePort) {
+  EXPECT_EQ(BoundAddress("127.0.0.1:0", 41234), "127.0.0.1:41234");
+  EXPECT_EQ(BoundAddress("[::1]:0", 5), "[::1]:5");
+  EXPECT_EQ(BoundAddress("unix:/run/gw.sock", 0), "unix:/run/gw.sock");
+}
+
+}  // namespace
+}  // namespace syslink::rpc

@@ -1,0 +1,280 @@
+// syslink-gateway as users run it: syslinkd, a syslink service and the gateway, each a
+// process of its own; callers are grpc_cpp_plugin's client (stock_interop_client) and a
+// syslink stub over a GrpcChannel.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rpc/grpc/grpc_channel.h"
+#include "rpc/grpc/testdata/interop.syslink.h"
+#include "rpc/grpc/testing/program.h"
+#include "syslink/broker/client.h"
+#include "tests/support/broker_process.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::grpc_testing::Program;
+using ::syslink::interop::InteropStub;
+using ::syslink::interop::Text;
+using ::syslink::testing::BrokerProcess;
+using ::syslink::testing::ScratchDirectory;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kGateway[] = "rpc/grpc/gateway/syslink-gateway";
+constexpr char kService[] = "rpc/grpc/syslink_interop_server";
+constexpr char kStockClient[] = "rpc/grpc/stock_interop_client";
+constexpr char kInterop[] = "syslink.interop.Interop";
+constexpr absl::Duration kTimeout = absl::Seconds(20);
+
+Text Request(const std::string& text, int code = 0) {
+  Text request;
+  request.set_text(text);
+  request.set_code(code);
+  return request;
+}
+
+std::string TestFile(const std::string& name) { return "rpc/grpc/testdata/" + name; }
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
+        BrokerProcess::Start(directory_.SocketPath());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    StartService();
+  }
+
+  void StartService() {
+    service_.emplace(Program::Start(kService, {"--broker-socket", directory_.SocketPath()}));
+    absl::StatusOr<std::string> ready = service_->WaitForLine("ready", kTimeout);
+    ASSERT_TRUE(ready.ok()) << ready.status();
+  }
+
+  // Starts the gateway exposing the interop service with `flags` more; returns its address.
+  std::string StartGateway(std::vector<std::string> flags = {}) {
+    std::vector<std::string> args = {"--broker-socket", directory_.SocketPath(), "--expose",
+                                     kInterop};
+    args.insert(args.end(), flags.begin(), flags.end());
+    gateway_.emplace(Program::Start(kGateway, args));
+    absl::StatusOr<std::string> address = gateway_->WaitForLine("listening on ", kTimeout);
+    EXPECT_TRUE(address.ok()) << address.status();
+    address_ = address.ok() ? *address : "";
+    stub_ =
+        std::make_unique<InteropStub>(std::make_shared<GrpcChannel>(CreateGrpcChannel(address_)));
+    return address_;
+  }
+
+  // One call of the stock client to the gateway; its line of output.
+  std::string StockCall(const std::string& method, std::vector<std::string> flags = {}) {
+    flags.push_back("--target=" + address_);
+    flags.push_back("--method=" + method);
+    Program client = Program::Start(kStockClient, flags);
+    absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
+    return line.ok() ? *line : line.status().ToString();
+  }
+
+  void TearDown() override {
+    if (gateway_.has_value()) gateway_->process().Kill(SIGTERM);
+    gateway_.reset();
+    if (service_.has_value()) service_->CloseInput();
+    service_.reset();
+  }
+
+  ScratchDirectory directory_{"gw"};
+  std::unique_ptr<BrokerProcess> broker_;
+  std::optional<Program> service_;
+  std::optional<Program> gateway_;
+  std::string address_;
+  std::unique_ptr<InteropStub> stub_;
+};
+
+TEST_F(GatewayTest, PrintsTheAddressItBound) {
+  EXPECT_THAT(StartGateway(), StartsWith("127.0.0.1:"));
+  EXPECT_NE(address_, "127.0.0.1:0");
+}
+
+TEST_F(GatewayTest, AStockGrpcClientCallsALocalService) {
+  StartGateway();
+  EXPECT_EQ(StockCall("Echo", {"--text=through the gateway"}),
+            "code=0 text=through the gateway message=");
+}
+
+TEST_F(GatewayTest, TheServicesStatusReachesTheRemoteCaller) {
+  StartGateway();
+  EXPECT_EQ(StockCall("Fail", {"--text=precondition", "--code=9"}),
+            "code=9 text= message=precondition");
+}
+
+TEST_F(GatewayTest, TheRemoteDeadlineReachesTheService) {
+  StartGateway();
+  EXPECT_THAT(StockCall("Hold", {"--timeout_ms=300"}), StartsWith("code=4 "));
+  EXPECT_TRUE(service_->WaitForLine("held cancelled", kTimeout).ok());
+}
+
+TEST_F(GatewayTest, TheRemoteCancellationReachesTheService) {
+  StartGateway();
+  Program client = Program::Start(kStockClient,
+                                  {"--target=" + address_, "--method=Hold", "--cancel_on_input=1"});
+  ASSERT_TRUE(service_->WaitForLine("holding", kTimeout).ok());
+  client.Write("x");
+  absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, StartsWith("code=1 "));
+  EXPECT_TRUE(service_->WaitForLine("held cancelled", kTimeout).ok());
+}
+
+TEST_F(GatewayTest, ASyslinkStubCarriesAnAttachmentThroughIt) {
+  StartGateway();
+  std::vector<std::byte> bulk(128 << 10);
+  for (size_t i = 0; i < bulk.size(); ++i) bulk[i] = static_cast<std::byte>(i * 13 + 1);
+  ClientContext context;
+  context.set_request_attachment(Attachment::FromBytes(bulk));
+  Text response;
+  ASSERT_TRUE(stub_->Reverse(Request("r"), &response, &context).ok());
+  EXPECT_EQ(response.text(), "reversed 131072");
+  std::span<const std::byte> out = std::as_const(context.response_attachment()).data();
+  ASSERT_EQ(out.size(), bulk.size());
+  for (size_t i = 0; i < bulk.size(); ++i) ASSERT_EQ(out[i], bulk[bulk.size() - 1 - i]) << i;
+}
+
+TEST_F(GatewayTest, AServiceNotExposedIsNotFoundNamingIt) {
+  StartGateway();
+  const std::string line = StockCall("Echo", {"--service=other.Secret"});
+  EXPECT_THAT(line, StartsWith("code=5 "));
+  EXPECT_THAT(line, HasSubstr("\"other.Secret\""));
+}
+
+TEST_F(GatewayTest, NothingIsExposedByDefault) {
+  gateway_.emplace(Program::Start(kGateway, {"--broker-socket", directory_.SocketPath()}));
+  absl::StatusOr<std::string> address = gateway_->WaitForLine("listening on ", kTimeout);
+  ASSERT_TRUE(address.ok());
+  address_ = *address;
+  EXPECT_THAT(StockCall("Echo"), StartsWith("code=5 "));
+}
+
+TEST_F(GatewayTest, GarbageOnItsPortDisturbsNoOtherCaller) {
+  StartGateway();
+  const std::vector<std::string> host_port = absl::StrSplit(address_, ':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port[1])));
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  const int garbage = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(garbage, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  std::string noise(64 << 10, '\0');
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>(i * 2654435761u >> 13);
+  ASSERT_GT(send(garbage, noise.data(), noise.size(), MSG_NOSIGNAL), 0);
+  // Other callers, while the garbage connection is still open:
+  EXPECT_EQ(StockCall("Echo", {"--text=still here"}), "code=0 text=still here message=");
+  absl::StatusOr<Text> response = stub_->Echo(Request("me too"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  // The gateway closed the garbage connection (a read sees its end, not a hang).
+  timeval wait{.tv_sec = 10, .tv_usec = 0};
+  setsockopt(garbage, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  char buffer[4096];
+  ssize_t n;
+  while ((n = recv(garbage, buffer, sizeof(buffer), 0)) > 0) {
+  }
+  EXPECT_TRUE(n == 0 || errno == ECONNRESET) << "recv: " << n << " errno " << errno;
+  close(garbage);
+}
+
+TEST_F(GatewayTest, AServiceDyingMidCallGivesUnavailableAtOnce) {
+  StartGateway();
+  ClientContext context;
+  context.set_timeout(absl::Seconds(60));
+  Text response;
+  absl::Status status;
+  absl::Time ended;
+  std::thread caller([&] {
+    status = stub_->Hold(Request(""), &response, &context);
+    ended = absl::Now();
+  });
+  ASSERT_TRUE(service_->WaitForLine("holding", kTimeout).ok());
+  const absl::Time killed = absl::Now();
+  service_->process().Kill(SIGKILL);
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("service syslink.interop.Interop: PEER_DIED"));
+  EXPECT_LT(ended - killed, absl::Seconds(5));  // not the 60 s deadline
+}
+
+TEST_F(GatewayTest, ItReconnectsWhenTheServiceReturns) {
+  StartGateway();
+  ASSERT_TRUE(stub_->Echo(Request("before")).ok());
+  service_->process().Kill(SIGKILL);
+  service_->process().Wait();
+  absl::StatusOr<Text> while_down = stub_->Echo(Request("down"));
+  EXPECT_EQ(while_down.status().code(), absl::StatusCode::kUnavailable);
+  StartService();
+  absl::StatusOr<Text> after = stub_->Echo(Request("after"));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->text(), "after");
+}
+
+TEST_F(GatewayTest, TheServiceSeesTheGatewayAsItsCaller) {
+  StartGateway();
+  absl::StatusOr<Text> response = stub_->WhoCalls(Request(""));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->text(), "|");  // a link call: no network address reaches the service
+  EXPECT_EQ(static_cast<uid_t>(response->code()), getuid());  // the gateway's uid
+}
+
+TEST_F(GatewayTest, TheBrokerListsTheGatewaysLinksLikeAnyClients) {
+  StartGateway();
+  ASSERT_TRUE(stub_->Echo(Request("")).ok());
+  absl::StatusOr<broker::Listing> listing = broker::ListBroker(broker_->ConnectOptions());
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  bool found = false;
+  for (const broker::LinkListing& link : listing->links) {
+    found |= link.service == kInterop && link.client.pid == gateway_->process().pid();
+  }
+  EXPECT_TRUE(found) << "no link of the gateway (pid " << gateway_->process().pid() << ")";
+}
+
+TEST_F(GatewayTest, MutualTlsLetsInOnlyClientsWithACertificate) {
+  StartGateway({"--tls-cert", TestFile("server.pem"), "--tls-key", TestFile("server.key"),
+                "--tls-client-ca", TestFile("ca.pem")});
+  const std::vector<std::string> ca = {"--ca=" + TestFile("ca.pem")};
+  EXPECT_EQ(
+      StockCall("Echo", {"--text=mtls", "--ca=" + TestFile("ca.pem"),
+                         "--cert=" + TestFile("client.pem"), "--key=" + TestFile("client.key")}),
+      "code=0 text=mtls message=");
+  EXPECT_THAT(StockCall("Echo", {"--text=no cert", "--ca=" + TestFile("ca.pem")}),
+              StartsWith("code=14 "));
+  EXPECT_THAT(StockCall("Echo", {"--text=plaintext"}), StartsWith("code=14 "));
+}
+
+TEST(GatewayUsageTest, HelpSaysHowToExposeAService) {
+  Program gateway = Program::Start(kGateway, {"--help"});
+  const std::string help = gateway.ReadAll(kTimeout);
+  EXPECT_THAT(help, HasSubstr("--expose SERVICE[=NAME]"));
+  EXPECT_THAT(help, HasSubstr("--listen"));
+  EXPECT_THAT(help, HasSubstr("--tls-client-ca"));
+  EXPECT_EQ(gateway.process().Wait(), ::syslink::testing::ChildProcess::Exited(0));
+}
+
+TEST(GatewayUsageTest, AnUnknownFlagIsRefused) {
+  Program gateway = Program::Start(kGateway, {"--bogus", "1"});
+  EXPECT_EQ(gateway.process().Wait(), ::syslink::testing::ChildProcess::Exited(2));
+}
+
+}  // namespace
+}  // namespace syslink::rpc

@@ -1,0 +1,102 @@
+#include "rpc/grpc/gateway/local_forwarder.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/grpc/gateway/serialized_message.h"
+#include "rpc/method.h"
+#include "syslink/status.h"
+
+namespace syslink::rpc {
+namespace {
+
+// At most this much of a caller's path is quoted back in an error.
+constexpr size_t kQuoted = 200;
+
+}  // namespace
+
+LocalForwarder::LocalForwarder(LocalForwarderOptions options) : options_(std::move(options)) {}
+
+size_t LocalForwarder::idle_links(const std::string& service) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = idle_.find(service);
+  return it == idle_.end() ? 0 : it->second.size();
+}
+
+absl::StatusOr<std::unique_ptr<LinkChannel>> LocalForwarder::TakeLink(
+    const std::string& service, const std::string& broker_name) {
+  {
+    absl::MutexLock lock(&mutex_);
+    std::vector<std::unique_ptr<LinkChannel>>& idle = idle_[service];
+    while (!idle.empty()) {
+      std::unique_ptr<LinkChannel> link = std::move(idle.back());
+      idle.pop_back();
+      if (link->status().ok()) return link;  // else: the service went away meanwhile
+    }
+  }
+  absl::StatusOr<Link> link = broker::ConnectToService(broker_name, options_.broker);
+  if (link.ok()) return std::make_unique<LinkChannel>(*std::move(link));
+  if (absl::IsPermissionDenied(link.status())) return link.status();
+  return absl::UnavailableError(
+      absl::StrCat("service ", service, " is not running here: ", link.status().message()));
+}
+
+void LocalForwarder::ReturnLink(const std::string& service, std::unique_ptr<LinkChannel> link) {
+  if (!link->status().ok()) return;
+  absl::MutexLock lock(&mutex_);
+  std::vector<std::unique_ptr<LinkChannel>>& idle = idle_[service];
+  if (idle.size() < options_.max_idle_links) idle.push_back(std::move(link));
+}
+
+absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
+  const std::optional<MethodPath> parts = ParseMethodPath(call.path());
+  if (!parts.has_value()) {
+    return absl::UnimplementedError(
+        absl::StrCat("\"", call.path().substr(0, kQuoted), "\" is not a method path"));
+  }
+  const std::string service(parts->service);
+  auto exposed = options_.exposed.find(service);
+  if (exposed == options_.exposed.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("this gateway exposes no service named \"", service.substr(0, kQuoted), "\""));
+  }
+  absl::StatusOr<std::unique_ptr<LinkChannel>> link = TakeLink(service, exposed->second);
+  if (!link.ok()) return link.status();
+
+  ClientContext context;
+  context.set_deadline(call.deadline());
+  if (call.attachment_size() > 0) {
+    // Into the link's arena when it fits there (lent without a copy), else plain memory
+    // (the link then says whether it can carry it).
+    absl::StatusOr<Attachment> attachment = (*link)->AllocateAttachment(call.attachment_size());
+    if (!attachment.ok()) {
+      attachment = Attachment::FromBytes({});
+      attachment->resize(call.attachment_size());
+    }
+    call.CopyAttachment(attachment->data());
+    context.set_request_attachment(*std::move(attachment));
+  }
+  const Method method{MethodIdOfPath(call.path()), call.path(), MethodKind::kUnary};
+  SerializedMessage request(call.MessageBytes());
+  SerializedMessage response;
+  call.OnCancel([&context] { context.TryCancel(); });
+  absl::Status status = (*link)->Call(method, request, &response, &context);
+  call.OnCancel(nullptr);  // the context must not be touched from here on
+  if (status.ok()) {
+    reply->Set(grpc_internal::FrameMessage::Of(
+                   std::as_bytes(std::span(response.bytes().data(), response.bytes().size()))),
+               std::as_const(context.response_attachment()).data());
+  } else if (IsPeerDied(status) || !(*link)->status().ok()) {
+    // The service died or closed the link during the call (or a method of its own said a
+    // peer died): UNAVAILABLE, and the next call connects anew.
+    status = absl::UnavailableError(absl::StrCat("service ", service, ": ", status.message()));
+    link->reset();
+  }
+  // The response attachment (a view of the service's arena) is given back before the link
+  // is reused or dropped.
+  context.response_attachment() = Attachment();
+  if (*link != nullptr) ReturnLink(service, *std::move(link));
+  return status;
+}
+
+}  // namespace syslink::rpc

@@ -1,0 +1,52 @@
+// SerializedMessage: a protobuf MessageLite that is only its serialized bytes, for
+// forwarding a message without knowing its type (syslink-gateway relays calls by path).
+//
+//   SerializedMessage request(call.MessageBytes()), response;
+//   absl::Status s = channel->Call(method, request, &response, &context);
+//   Send(response.bytes());
+//
+// Serializing writes the bytes as they are; parsing from a flat array (ParseFromArray,
+// ParseFromString: what LinkChannel and InProcessChannel use) keeps every byte as it is,
+// without looking at them. Parsing from a stream is not supported (it fails).
+//
+// Thread safety: a value type. Relies on protobuf 3.21's parser interface
+// (ParseContext::BytesUntilLimit on a flat buffer); serialized_message_test checks it.
+
+#ifndef SYSLINK_RPC_GRPC_GATEWAY_SERIALIZED_MESSAGE_H_
+#define SYSLINK_RPC_GRPC_GATEWAY_SERIALIZED_MESSAGE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "google/protobuf/message_lite.h"
+
+namespace syslink::rpc {
+
+class SerializedMessage final : public google::protobuf::MessageLite {
+ public:
+  SerializedMessage() = default;
+  explicit SerializedMessage(std::string bytes) : bytes_(std::move(bytes)) {}
+
+  const std::string& bytes() const { return bytes_; }
+  std::string& mutable_bytes() { return bytes_; }
+
+  std::string GetTypeName() const override { return "syslink.rpc.SerializedMessage"; }
+  MessageLite* New(google::protobuf::Arena* arena) const override;
+  void Clear() override { bytes_.clear(); }
+  bool IsInitialized() const override { return true; }
+  void CheckTypeAndMergeFrom(const MessageLite& other) override;
+  size_t ByteSizeLong() const override { return bytes_.size(); }
+  int GetCachedSize() const override { return static_cast<int>(bytes_.size()); }
+  const char* _InternalParse(const char* ptr,
+                             google::protobuf::internal::ParseContext* ctx) override;
+  uint8_t* _InternalSerialize(uint8_t* target,
+                              google::protobuf::io::EpsCopyOutputStream* stream) const override;
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_GRPC_GATEWAY_SERIALIZED_MESSAGE_H_
