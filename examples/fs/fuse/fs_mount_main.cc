@@ -33,6 +33,14 @@ constexpr char kUsage[] =
     "fusermount3 -u MOUNTPOINT) or until SIGINT or SIGTERM, which unmount cleanly.\n"
     "\n"
     "  --name=SERVICE       the server's name (default: syslink.examples.fs.memfs)\n"
+    "  --grpc=TARGET        reach the server over gRPC at TARGET (HOST:PORT or unix:PATH)\n"
+    "                       instead of through the broker: a syslink-gateway exposing it\n"
+    "                       on another machine (syslink-gateway --expose\n"
+    "                       syslink.examples.fs.FileSystem=NAME), see docs/grpc.md\n"
+    "  --grpc-ca=FILE       with --grpc: use TLS, trusting the server certificates this CA\n"
+    "                       signed (PEM)\n"
+    "  --grpc-cert=FILE     with --grpc-ca: present this client certificate (PEM) ...\n"
+    "  --grpc-key=FILE      ... with this key, for a gateway that requires mutual TLS\n"
     "  --foreground, -f     stay in the foreground (default: detach once mounted)\n"
     "  -o OPTIONS           FUSE mount options, comma-separated (allow_other, ro, ...: see\n"
     "                       mount.fuse3(8)); repeatable. Always set: default_permissions,\n"
@@ -62,6 +70,8 @@ constexpr char kUsage[] =
 
 struct Options {
   std::string name = "syslink.examples.fs.memfs";
+  std::string grpc_target;
+  rpc::TlsFiles grpc_tls;
   std::string mountpoint;
   std::vector<std::string> mount_options;
   bool foreground = false;
@@ -111,6 +121,18 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
     } else if (flag == "--name") {
       ok = take_value() && !value.empty();
       options->name = value;
+    } else if (flag == "--grpc") {
+      ok = take_value() && !value.empty();
+      options->grpc_target = value;
+    } else if (flag == "--grpc-ca") {
+      ok = take_value() && !value.empty();
+      options->grpc_tls.ca_file = value;
+    } else if (flag == "--grpc-cert") {
+      ok = take_value() && !value.empty();
+      options->grpc_tls.cert_file = value;
+    } else if (flag == "--grpc-key") {
+      ok = take_value() && !value.empty();
+      options->grpc_tls.key_file = value;
     } else if (flag == "-o") {
       ok = take_value() && !value.empty();
       options->mount_options.push_back(value);
@@ -142,6 +164,12 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
   }
   if (options->mountpoint.empty()) {
     std::fprintf(stderr, "fs_mount: no mountpoint given\n");
+    return false;
+  }
+  const rpc::TlsFiles& tls = options->grpc_tls;
+  if (options->grpc_target.empty() &&
+      !(tls.ca_file.empty() && tls.cert_file.empty() && tls.key_file.empty())) {
+    std::fprintf(stderr, "fs_mount: --grpc-ca, --grpc-cert and --grpc-key need --grpc\n");
     return false;
   }
   return true;
@@ -213,14 +241,16 @@ void ReportMounted(int report_fd) {
 // on stderr, when it could not connect.
 std::unique_ptr<Upstream> ConnectUpstream(const Options& options) {
   UpstreamOptions upstream_options;
-  upstream_options.service_name = options.name;
+  upstream_options.service_name = options.grpc_target.empty() ? options.name : options.grpc_target;
   upstream_options.channels = options.threads;
+  upstream_options.grpc_target = options.grpc_target;
+  upstream_options.grpc_tls = options.grpc_tls;
   std::unique_ptr<Upstream> upstream = Upstream::Start(upstream_options);
   const absl::Time give_up = absl::Now() + absl::Seconds(options.wait_seconds);
   while (!upstream->connected() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
   if (upstream->connected()) return upstream;
   std::fprintf(stderr, "fs_mount: cannot reach the file server \"%s\": %s%s\n",
-               options.name.c_str(), upstream->last_error().ToString().c_str(),
+               upstream_options.service_name.c_str(), upstream->last_error().ToString().c_str(),
                options.wait_seconds > 0 ? "" : " (start it first, or pass --wait=SECONDS)");
   return nullptr;
 }
@@ -233,7 +263,8 @@ int Mount(const Options& options) {
 
   std::vector<std::string> args = {
       "fs_mount", "-o",
-      absl::StrCat("default_permissions,max_read=", kMaxIoSize, ",fsname=syslink:", options.name,
+      absl::StrCat("default_permissions,max_read=", kMaxIoSize, ",fsname=syslink:",
+                   options.grpc_target.empty() ? options.name : "grpc",
                    ",subtype=syslink")};
   for (const std::string& o : options.mount_options) args.insert(args.end(), {"-o", o});
   if (options.debug) args.push_back("-d");

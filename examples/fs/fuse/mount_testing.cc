@@ -196,6 +196,18 @@ absl::StatusOr<ChildProcess> StartMountDaemon(std::vector<std::string> argv,
 absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::Start(
     std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
     absl::Duration watchdog) {
+  return StartWith(std::move(mount_args), std::move(memfs_args), watchdog, false);
+}
+
+absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartThroughGateway(
+    std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
+    absl::Duration watchdog) {
+  return StartWith(std::move(mount_args), std::move(memfs_args), watchdog, true);
+}
+
+absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartWith(
+    std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
+    absl::Duration watchdog, bool through_gateway) {
   std::unique_ptr<MountedMemfs> fs(new MountedMemfs());
   fs->memfs_args_ = memfs_args.empty() ? std::vector<std::string>{"--size", "64M"} : memfs_args;
   char parent[] = "/tmp/sl-mnt-XXXXXX";
@@ -209,6 +221,9 @@ absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::Start(
   fs->broker_ = *std::move(broker);
   setenv("SYSLINK_BROKER_SOCKET", fs->scratch_.SocketPath().c_str(), 1);  // for the children
   if (absl::Status s = fs->StartMemfs(); !s.ok()) return s;
+  if (through_gateway) {
+    if (absl::Status s = fs->StartGateway(); !s.ok()) return s;
+  }
   fs->watchdog_ = std::thread([raw = fs.get(), watchdog] {
     std::unique_lock<std::mutex> lock(raw->watchdog_mutex_);
     if (raw->watchdog_wake_.wait_for(lock, absl::ToChronoSeconds(watchdog),
@@ -223,9 +238,31 @@ absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::Start(
   return fs;
 }
 
+absl::Status MountedMemfs::StartGateway() {
+  const std::string socket = scratch_.path() + "/gateway.sock";
+  grpc_target_ = "unix:" + socket;
+  gateway_.emplace(SpawnDaemon(
+      {RunfilesPath("rpc/grpc/gateway/syslink-gateway"), "--listen", grpc_target_, "--expose",
+       absl::StrCat("syslink.examples.fs.FileSystem=", kServiceName), "--broker-socket",
+       scratch_.SocketPath()},
+      scratch_.path() + "/gateway.log"));
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  struct stat st;
+  while (stat(socket.c_str(), &st) != 0) {  // the gateway listens once its socket exists
+    if (HasEnded(gateway_->pid()) || absl::Now() > give_up) {
+      return absl::UnavailableError(absl::StrCat("syslink-gateway did not listen on ", socket,
+                                                 ": ", FileText(scratch_.path() + "/gateway.log")));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MountedMemfs::StartMount(const std::vector<std::string>& mount_args) {
   std::vector<std::string> argv = {RunfilesPath("examples/fs/fuse/fs_mount"),
-                                   absl::StrCat("--name=", kServiceName), "--foreground"};
+                                   grpc_target_.empty() ? absl::StrCat("--name=", kServiceName)
+                                                        : absl::StrCat("--grpc=", grpc_target_),
+                                   "--foreground"};
   argv.insert(argv.end(), mount_args.begin(), mount_args.end());
   argv.push_back(mountpoint_);
   absl::StatusOr<ChildProcess> mount =
@@ -250,7 +287,8 @@ MountedMemfs::~MountedMemfs() {
   } else if (!mountpoint_.empty()) {
     std::fprintf(stderr, "mount_testing: %s is still mounted\n", mountpoint_.c_str());
   }
-  memfs_.reset();  // SIGKILL if still running
+  gateway_.reset();  // SIGKILL if still running
+  memfs_.reset();
   unsetenv("SYSLINK_BROKER_SOCKET");
 }
 

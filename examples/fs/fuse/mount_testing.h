@@ -81,6 +81,11 @@ class MountedMemfs {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> Start(
       std::vector<std::string> mount_args = {}, std::vector<std::string> memfs_args = {},
       absl::Duration watchdog = absl::Seconds(90));
+  // The same, with memfs behind a syslink-gateway (listening on a Unix socket in scratch())
+  // and fs_mount reaching it over gRPC (--grpc) instead of through the broker.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartThroughGateway(
+      std::vector<std::string> mount_args = {}, std::vector<std::string> memfs_args = {},
+      absl::Duration watchdog = absl::Seconds(90));
   MountedMemfs(const MountedMemfs&) = delete;
   MountedMemfs& operator=(const MountedMemfs&) = delete;
   ~MountedMemfs();
@@ -91,6 +96,9 @@ class MountedMemfs {
   // A private directory outside the mount, for local files.
   const std::string& scratch() const { return scratch_.path(); }
   static constexpr char kServiceName[] = "test.examples.fs.fuse";
+
+  // The gateway's gRPC target (StartThroughGateway), "" otherwise.
+  const std::string& grpc_target() const { return grpc_target_; }
 
   // kill -9 of memfs, reaped.
   std::string KillMemfs();
@@ -104,6 +112,10 @@ class MountedMemfs {
 
  private:
   MountedMemfs() : scratch_("fuse") {}
+  static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartWith(
+      std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
+      absl::Duration watchdog, bool through_gateway);
+  absl::Status StartGateway();
   absl::Status StartMount(const std::vector<std::string>& mount_args);
 
   syslink::testing::ScratchDirectory scratch_;
@@ -112,6 +124,8 @@ class MountedMemfs {
   std::vector<std::string> memfs_args_;
   std::unique_ptr<syslink::testing::BrokerProcess> broker_;
   std::optional<syslink::testing::ChildProcess> memfs_;
+  std::optional<syslink::testing::ChildProcess> gateway_;
+  std::string grpc_target_;
   std::optional<syslink::testing::ChildProcess> mount_;
   bool mount_reaped_ = false;
   std::mutex watchdog_mutex_;

@@ -13,13 +13,14 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "rpc/grpc/grpc_channel.h"
 #include "rpc/link_channel.h"
 #include "syslink/status.h"
 
 namespace syslink::examples::fs {
 
 struct Upstream::Slot {
-  std::unique_ptr<FsClient> client;  // over its own LinkChannel
+  std::unique_ptr<FsClient> client;  // over its own LinkChannel (or the epoch's GrpcChannel)
   rpc::Attachment write_buffer;      // a DMA buffer of that channel, once made
 };
 
@@ -45,7 +46,30 @@ struct Dialed {
   std::vector<std::unique_ptr<FsClient>> clients;
 };
 
+// The clients of one connection over gRPC, sharing one channel.
+absl::StatusOr<Dialed> DialGrpc(const UpstreamOptions& options) {
+  rpc::GrpcChannelOptions channel_options;
+  const rpc::TlsFiles& tls = options.grpc_tls;
+  if (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        rpc::ChannelTlsCredentials(tls);
+    if (!credentials.ok()) return credentials.status();
+    channel_options.credentials = *std::move(credentials);
+  }
+  auto channel = std::make_shared<rpc::GrpcChannel>(
+      rpc::CreateGrpcChannel(options.grpc_target, channel_options));
+  Dialed dialed;
+  for (int i = 0; i < std::max(1, options.channels); ++i) {
+    dialed.clients.push_back(std::make_unique<FsClient>(channel));
+  }
+  absl::StatusOr<InitResponse> init = dialed.clients.front()->Init();
+  if (!init.ok()) return init.status();
+  dialed.init = *std::move(init);
+  return dialed;
+}
+
 absl::StatusOr<Dialed> DialService(const UpstreamOptions& options) {
+  if (!options.grpc_target.empty()) return DialGrpc(options);
   Dialed dialed;
   const int channels = std::max(1, options.channels);
   for (int i = 0; i < channels; ++i) {
@@ -100,7 +124,12 @@ void Upstream::Lease::ReturnWriteBuffer(rpc::Attachment buffer) {
 }
 
 void Upstream::Lease::Note(const absl::Status& status) {
-  if (IsPeerDied(status) || IsBadMessage(status)) owner_->EndEpoch(epoch_.get(), status);
+  // Over gRPC, a server that went away is UNAVAILABLE (syslink's PEER_DIED mark does not
+  // cross the network).
+  const bool over_grpc = !owner_->options_.grpc_target.empty();
+  if (IsPeerDied(status) || IsBadMessage(status) || (over_grpc && absl::IsUnavailable(status))) {
+    owner_->EndEpoch(epoch_.get(), status);
+  }
 }
 
 // --- Upstream ---

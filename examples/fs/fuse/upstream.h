@@ -26,6 +26,13 @@
 // taken for one FUSE request. Acquire() waits for a free one (a call in flight ends in
 // bounded time: the server answers or dies).
 //
+// Over gRPC. With `grpc_target` set, the server is reached through gRPC instead of the
+// broker: a syslink-gateway in front of it on another machine, or any gRPC server of
+// fs.proto (docs/grpc.md). The epoch's clients share one GrpcChannel; attachments travel in
+// the gRPC messages. There is no socket to watch: a call that fails UNAVAILABLE (the
+// server, or the gateway's service behind it, went away) ends the epoch, and the watcher
+// redials with Init, which answers again once a server is back.
+//
 // Thread safety: all methods may be called from any thread; a Lease is used by one thread.
 // Ownership: a Lease must not outlive the Upstream that gave it; it keeps its epoch's
 // links alive after the epoch ended. Errors: Acquire() fails with ErrnoError(ENOTCONN) while
@@ -49,6 +56,7 @@
 #include "examples/fs/fs.pb.h"
 #include "examples/fs/fs_client.h"
 #include "rpc/attachment.h"
+#include "rpc/grpc/tls_files.h"
 #include "syslink/broker/client.h"
 
 namespace syslink::examples::fs {
@@ -58,6 +66,12 @@ struct UpstreamOptions {
   // How to reach the broker; `timeout` bounds each connect attempt.
   broker::BrokerConnectOptions broker = {.start_broker = false, .timeout = absl::Seconds(2)};
   int channels = 1;  // links (parallel calls) per epoch: one per FUSE worker
+  // Not empty: reach the server over gRPC at this target ("host:port", "unix:/path")
+  // instead of through the broker; `service_name` then only names it in messages.
+  std::string grpc_target;
+  // TLS for grpc_target: with a ca_file (and for mTLS cert_file and key_file); plaintext
+  // when all are empty.
+  rpc::TlsFiles grpc_tls;
   absl::Duration min_backoff = absl::Milliseconds(20);
   absl::Duration max_backoff = absl::Milliseconds(500);
 };
