@@ -186,6 +186,13 @@ int main(int argc, char** argv) {
   int count = static_cast<int>(args.size());
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(count, args.data());
+  // The broker the benchmark's first connect started ends with it.
+  syslink::broker::BrokerConnectOptions broker = syslink::rpc::BrokerOptions();
+  broker.start_broker = false;
+  if (absl::StatusOr<syslink::broker::Listing> listing = syslink::broker::ListBroker(broker);
+      listing.ok()) {
+    kill(listing->broker_pid, SIGTERM);
+  }
   const std::pair<const char*, const char*> cases[] = {
       {"BM_IdleLinks/small/1000/iterations:1/real_time", "1000 links of 16 KiB rings"},
       {"BM_IdleLinks/default/100/iterations:1/real_time", "100 links of default options"}};
