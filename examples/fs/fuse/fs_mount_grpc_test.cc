@@ -84,8 +84,9 @@ TEST_F(FsMountGrpcTest, AMemfsRestartIsSeenThroughTheGateway) {
   EXPECT_NE(gone.how, ChildProcess::Exited(0));
   ASSERT_TRUE(fs_->StartMemfs().ok());
   // fs_mount redials through the gateway; the new memfs is empty and writable.
-  EXPECT_TRUE(::syslink::testing::Eventually(
-      [&] { return RunTool({"ls", fs_->mountpoint()}).how == ChildProcess::Exited(0); }));
+  EXPECT_TRUE(::syslink::testing::Eventually([&] {
+    return RunTool({"ls", fs_->mountpoint()}).how == ChildProcess::Exited(0);
+  }));
   Ok({"cp", Local("f"), fs_->Path("again")});
   Ok({"cmp", Local("f"), fs_->Path("again")});
 }

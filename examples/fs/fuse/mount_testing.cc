@@ -93,6 +93,10 @@ bool HasEnded(pid_t pid) {
 
 }  // namespace
 
+ChildProcess StartDaemon(std::vector<std::string> argv, const std::string& log) {
+  return SpawnDaemon(std::move(argv), log);
+}
+
 std::string MountUnavailableReason() {
   const int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
   if (fd < 0 && errno != EACCES && errno != EPERM) {

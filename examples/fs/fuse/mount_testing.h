@@ -61,6 +61,11 @@ bool ForceUnmount(const std::string& path);
 [[nodiscard]] absl::StatusOr<syslink::testing::ChildProcess> StartMountDaemon(
     std::vector<std::string> argv, const std::string& mountpoint, const std::string& log);
 
+// Runs `argv` (argv[0] a path) in a child with its stderr appended to `log`, no descriptor
+// of ours but stdio, and SIGTERM when the calling thread ends (PR_SET_PDEATHSIG). A
+// ChildProcess destroyed while it runs kills it with SIGKILL.
+syslink::testing::ChildProcess StartDaemon(std::vector<std::string> argv, const std::string& log);
+
 struct ToolRun {
   std::string how;  // ChildProcess's words: "exited 0", "killed by signal 9"
   std::string out;
