@@ -25,6 +25,7 @@ BINARIES = [
     ("server_benchmark", "Idle links on a server (rpc/server_benchmark.cc)"),
     ("echo_benchmark", "Generated stubs against gRPC (examples/echo/echo_benchmark.cc)"),
     ("fs_benchmark", "The file service against tmpfs (examples/fs/bench/fs_benchmark.cc)"),
+    ("grpc_bridge_benchmark", "The gRPC bridge (rpc/grpc/grpc_bridge_benchmark.cc)"),
 ]
 
 # Round trips to plot: (label, binary, benchmark name).
@@ -37,10 +38,12 @@ ROUND_TRIPS = [
     ("ring, blocking", "ring_benchmark", "BM_RingRoundTrip/blocking/real_time"),
     ("socketpair", "echo_benchmark", "BM_SocketPair64/real_time"),
     ("gRPC unary, Unix socket", "echo_benchmark", "BM_GrpcSay64/real_time"),
+    ("gRPC unary, TCP", "grpc_bridge_benchmark", "BM_PlainGrpc/64/real_time"),
+    ("bridge: gRPC + gateway + link", "grpc_bridge_benchmark", "BM_Bridge/64/real_time"),
 ]
 
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB", "fs ", "idle links")
+                    "stub ", "128KiB", "fs ", "idle links", "bridge ")
 
 
 def medians(path):

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -78,8 +77,7 @@ absl::StatusOr<Attachment> GrpcChannel::AllocateAttachment(size_t bytes) {
   return attachment;
 }
 
-void GrpcChannel::Start(Outstanding& call, const google::protobuf::MessageLite& request,
-                        std::function<void()> finished) {
+void GrpcChannel::Prepare(Outstanding& call, const google::protobuf::MessageLite& request) {
   std::span<const std::byte> attachment;
   if (call.context != nullptr) {
     if (call.context->deadline() != absl::InfiniteFuture()) {
@@ -92,11 +90,6 @@ void GrpcChannel::Start(Outstanding& call, const google::protobuf::MessageLite& 
     }
   }
   call.request = grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(request), attachment);
-  stub_.UnaryCall(&call.grpc_context, call.path, grpc::StubOptions(), &call.request, &call.reply,
-                  [&call, finished = std::move(finished)](grpc::Status status) {
-                    call.status = std::move(status);
-                    finished();
-                  });
 }
 
 absl::Status GrpcChannel::Finish(Outstanding& call) {
@@ -130,18 +123,30 @@ absl::Status GrpcChannel::Call(const Method& method, const google::protobuf::Mes
   call.path = std::string(method.path);
   call.response = response;
   call.context = context;
-  absl::Notification finished;
-  Start(call, request, [&finished] { finished.Notify(); });
+  Prepare(call, request);
+  // The calling thread drives the call on a completion queue of its own, as a stub of
+  // grpc_cpp_plugin's does: no other thread is woken to hand it the reply.
+  grpc::CompletionQueue queue;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader =
+      stub_.PrepareUnaryCall(&call.grpc_context, call.path, call.request, &queue);
+  reader->StartCall();
+  reader->Finish(&call.reply, &call.status, &call);
+  void* tag = nullptr;
+  bool ok = false;
   if (context == nullptr) {
-    finished.WaitForNotification();
+    (void)queue.Next(&tag, &ok);
   } else {
     bool cancel_sent = false;
-    while (!finished.WaitForNotificationWithTimeout(kCancelCheck)) {
+    while (queue.AsyncNext(&tag, &ok, absl::ToChronoTime(absl::Now() + kCancelCheck)) ==
+           grpc::CompletionQueue::TIMEOUT) {
       if (!cancel_sent && context->cancel_requested()) {
         call.grpc_context.TryCancel();
         cancel_sent = true;
       }
     }
+  }
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
   }
   absl::Status status = Finish(call);
   CompleteFinished(absl::InfinitePast());  // async calls that finished meanwhile
@@ -161,11 +166,14 @@ void GrpcChannel::CallAsync(const Method& method, const google::protobuf::Messag
     absl::MutexLock lock(&mutex_);
     async_.push_back(std::move(owned));
   }
-  Start(call, request, [this, &call] {
-    absl::MutexLock lock(&mutex_);
-    call.finished = true;
-    ++async_finished_;
-  });
+  Prepare(call, request);
+  stub_.UnaryCall(&call.grpc_context, call.path, grpc::StubOptions(), &call.request, &call.reply,
+                  [this, &call](grpc::Status status) {
+                    absl::MutexLock lock(&mutex_);
+                    call.status = std::move(status);
+                    call.finished = true;
+                    ++async_finished_;
+                  });
 }
 
 void GrpcChannel::CancelRequested() {

@@ -80,9 +80,8 @@ class GrpcChannel final : public Channel {
  private:
   struct Outstanding;
 
-  // Starts `call` (filled by the caller); `finished` runs on a gRPC thread once it ends.
-  void Start(Outstanding& call, const google::protobuf::MessageLite& request,
-             std::function<void()> finished);
+  // Sets `call`'s deadline and metadata and frames its request.
+  static void Prepare(Outstanding& call, const google::protobuf::MessageLite& request);
   // Turns a finished call into its outcome, filling the response and the context.
   static absl::Status Finish(Outstanding& call);
   // Cancels every outstanding call whose context asked to (TryCancel).
