@@ -1,6 +1,7 @@
 #include "rpc/compiler/generator.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -20,6 +21,7 @@
 #include "google/protobuf/io/zero_copy_stream.h"
 #include "rpc/compiler/code_template.h"
 #include "rpc/compiler/cpp_layout.h"
+#include "rpc/compiler/cpp_names.h"
 #include "rpc/compiler/method_fragments.h"
 #include "rpc/method_id.h"
 
@@ -35,6 +37,15 @@ using google::protobuf::compiler::GeneratorContext;
 // classes' own names, the service's and <service>Stub, are taken too.)
 constexpr absl::string_view kReservedMethodNames[] = {
     "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_"};
+
+// Local variables of the generated Dispatch(), which call the rpc's virtual method by its
+// bare name: an rpc of the same name would be hidden by them.
+constexpr absl::string_view kDispatchLocalNames[] = {"call", "request", "response", "status"};
+
+template <size_t n>
+bool IsOneOf(const absl::string_view (&names)[n], absl::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
 
 bool RejectParameter(const std::string& parameter, std::string* error) {
   std::vector<std::pair<std::string, std::string>> options;
@@ -52,8 +63,62 @@ const char* StreamingKind(const MethodDescriptor& method) {
   return nullptr;
 }
 
+// Whether the generated C++ can name `method` after it; if not, says why in `error`.
+bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& method,
+                     std::string* error) {
+  const std::string& name = method.name();
+  if (IsOneOf(kReservedMethodNames, name) || name == service.name() ||
+      name == service.name() + "Stub") {
+    *error = absl::StrCat("rpc ", method.full_name(),
+                          " is named like a member of the generated classes (",
+                          absl::StrJoin(kReservedMethodNames, ", "), ", ", service.name(), ", ",
+                          service.name(), "Stub); rename it");
+    return false;
+  }
+  if (IsOneOf(kDispatchLocalNames, name)) {
+    *error = absl::StrCat("rpc ", method.full_name(),
+                          " is named like a local variable of the generated Dispatch() (",
+                          absl::StrJoin(kDispatchLocalNames, ", "), "); rename it");
+    return false;
+  }
+  if (IsCppKeyword(name)) {
+    *error = absl::StrCat("rpc ", method.full_name(),
+                          " is named like a C++ keyword, which its generated methods cannot be; "
+                          "rename it");
+    return false;
+  }
+  return true;
+}
+
+// Whether an rpc of `service` is named like a constant generated for another, k<Rpc>MethodId
+// or k<Rpc>Method, which the server class would declare twice; if so, says which in `error`.
+bool CheckConstantNames(const ServiceDescriptor& service, std::string* error) {
+  std::map<std::string, const MethodDescriptor*> constant_owners;
+  for (int i = 0; i < service.method_count(); ++i) {
+    const MethodDescriptor* method = service.method(i);
+    constant_owners[absl::StrCat("k", method->name(), "MethodId")] = method;
+    constant_owners[absl::StrCat("k", method->name(), "Method")] = method;
+  }
+  for (int i = 0; i < service.method_count(); ++i) {
+    const MethodDescriptor& method = *service.method(i);
+    const auto owner = constant_owners.find(method.name());
+    if (owner == constant_owners.end()) continue;
+    *error = absl::StrCat("rpc ", method.full_name(), " is named like the constant ",
+                          method.name(), " generated for rpc ", owner->second->full_name(),
+                          "; rename it");
+    return false;
+  }
+  return true;
+}
+
 // Whether code can be generated for `service`; if not, says why in `error`.
 bool CheckService(const ServiceDescriptor& service, std::string* error) {
+  if (IsCppKeyword(service.name())) {
+    *error = absl::StrCat("service ", service.full_name(),
+                          " is named like a C++ keyword, which its generated class cannot be; "
+                          "rename it");
+    return false;
+  }
   // The stub class goes beside the messages of the package: it must not take a name of theirs.
   const std::string stub = absl::StrCat(service.full_name(), "Stub");
   const google::protobuf::DescriptorPool& pool = *service.file()->pool();
@@ -64,6 +129,7 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                      "Stub for its client stub, but ", stub, " is declared already; rename one");
     return false;
   }
+  if (!CheckConstantNames(service, error)) return false;
   std::map<uint32_t, const MethodDescriptor*> method_by_id;
   for (int i = 0; i < service.method_count(); ++i) {
     const MethodDescriptor& method = *service.method(i);
@@ -72,15 +138,7 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                             "; syslink rpcs are unary (one request, one response)");
       return false;
     }
-    if (std::find(std::begin(kReservedMethodNames), std::end(kReservedMethodNames),
-                  method.name()) != std::end(kReservedMethodNames) ||
-        method.name() == service.name() || method.name() == service.name() + "Stub") {
-      *error = absl::StrCat("rpc ", method.full_name(),
-                            " is named like a member of the generated classes (",
-                            absl::StrJoin(kReservedMethodNames, ", "), ", ", service.name(), ", ",
-                            service.name(), "Stub); rename it");
-      return false;
-    }
+    if (!CheckMethodName(service, method, error)) return false;
     const uint32_t id = MethodId(method.full_name());
     const auto [other, inserted] = method_by_id.emplace(id, &method);
     if (!inserted) {

@@ -202,6 +202,86 @@ TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
   }
 }
 
+TEST_F(GeneratorTest, RejectsRpcsNamedLikeLocalVariablesOfDispatch) {
+  for (const std::string name : {"call", "request", "response", "status"}) {
+    const std::string package = "p_" + name;
+    EXPECT_FALSE(
+        Generate(AddProto(name + ".proto", absl::StrCat("syntax = \"proto3\"; package ", package,
+                                                        "; message M {} service S { rpc ", name,
+                                                        "(M) returns (M); }"))));
+    EXPECT_THAT(error_, HasSubstr(absl::StrCat("rpc ", package, ".S.", name,
+                                               " is named like a local variable of the "
+                                               "generated Dispatch()")));
+  }
+}
+
+TEST_F(GeneratorTest, AcceptsRpcsNamedLikeLocalVariablesOfTheStubs) {
+  EXPECT_TRUE(Generate(AddProto("l.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service S { rpc context(M) returns (M);  rpc done(M) returns (M); }
+  )")))
+      << error_;
+}
+
+TEST_F(GeneratorTest, RejectsAnRpcNamedLikeAnotherRpcsConstant) {
+  EXPECT_FALSE(Generate(AddProto("k.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service S { rpc Get(M) returns (M);  rpc kGetMethod(M) returns (M); }
+  )")));
+  EXPECT_EQ(error_,
+            "rpc p.S.kGetMethod is named like the constant kGetMethod generated for rpc p.S.Get; "
+            "rename it");
+  EXPECT_FALSE(Generate(AddProto("k2.proto", R"(
+    syntax = "proto3";  package p2;  message M {}
+    service S { rpc kGetMethodId(M) returns (M);  rpc Get(M) returns (M); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("rpc p2.S.kGetMethodId is named like the constant"));
+}
+
+TEST_F(GeneratorTest, AcceptsAnRpcNamedLikeTheAsyncFormOfAnother) {
+  ASSERT_TRUE(Generate(AddProto("a.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service S { rpc Get(M) returns (M);  rpc GetAsync(M) returns (M); }
+  )")))
+      << error_;
+  const std::string header = Unwrapped(Output("a.syslink.h"));
+  EXPECT_THAT(header, HasSubstr("void GetAsync(const ::p::M& request, ::p::M* response,"));
+  EXPECT_THAT(header, HasSubstr("absl::StatusOr<::p::M> GetAsync(const ::p::M& request,"));
+  EXPECT_THAT(header, HasSubstr("void GetAsyncAsync("));
+}
+
+TEST_F(GeneratorTest, RejectsRpcsNamedLikeCppKeywords) {
+  for (const std::string name : {"delete", "new", "class", "co_await", "and"}) {
+    const std::string package = "p_" + name;
+    EXPECT_FALSE(
+        Generate(AddProto(name + ".proto", absl::StrCat("syntax = \"proto3\"; package ", package,
+                                                        "; message M {} service S { rpc ", name,
+                                                        "(M) returns (M); }"))));
+    EXPECT_EQ(error_, absl::StrCat("rpc ", package, ".S.", name,
+                                   " is named like a C++ keyword, which its generated methods "
+                                   "cannot be; rename it"));
+  }
+  EXPECT_TRUE(context_.files().empty());
+}
+
+TEST_F(GeneratorTest, RejectsAServiceNamedLikeACppKeyword) {
+  EXPECT_FALSE(Generate(AddProto("t.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service template { rpc Get(M) returns (M); }
+  )")));
+  EXPECT_EQ(error_,
+            "service p.template is named like a C++ keyword, which its generated class cannot be; "
+            "rename it");
+}
+
+TEST_F(GeneratorTest, AcceptsCapitalizedKeywordsAsNames) {
+  EXPECT_TRUE(Generate(AddProto("c.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service Template { rpc Delete(M) returns (M);  rpc New(M) returns (M); }
+  )")))
+      << error_;
+}
+
 TEST_F(GeneratorTest, RejectsAServiceWhoseStubNameIsTaken) {
   EXPECT_FALSE(Generate(AddProto("t.proto", R"(
     syntax = "proto3";  package p;  message SStub {}

@@ -56,6 +56,18 @@ expect_failure reserved_name \
   'rpc syslink.compiler_test.ReservedService.Dispatch is named like a member of the generated classes' \
   --syslink_out="$TEST_TMPDIR/reserved_name" "$testdata/errors/reserved_name.proto"
 
+expect_failure dispatch_local \
+  'rpc syslink.compiler_test.LocalService.status is named like a local variable of the generated Dispatch()' \
+  --syslink_out="$TEST_TMPDIR/dispatch_local" "$testdata/errors/dispatch_local.proto"
+expect_failure constant_name \
+  'rpc syslink.compiler_test.ConstantService.kGetMethodId is named like the constant kGetMethodId generated for rpc syslink.compiler_test.ConstantService.Get' \
+  --syslink_out="$TEST_TMPDIR/constant_name" "$testdata/errors/constant_name.proto"
+expect_failure keyword_rpc \
+  'rpc syslink.compiler_test.KeywordService.delete is named like a C++ keyword' \
+  --syslink_out="$TEST_TMPDIR/keyword_rpc" "$testdata/errors/keyword_rpc.proto"
+expect_failure keyword_service \
+  'service syslink.compiler_test.template is named like a C++ keyword' \
+  --syslink_out="$TEST_TMPDIR/keyword_service" "$testdata/errors/keyword_service.proto"
 # And nothing is written for a refused file.
 if [[ -n "$(find "$TEST_TMPDIR" -name '*.syslink.*')" ]]; then
   echo "FAIL: files were written for a refused .proto:" >&2
