@@ -25,14 +25,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "rpc/attachment.h"
 #include "rpc/context.h"
 #include "rpc/method.h"
+#include "rpc/stream.h"
 
 namespace syslink::rpc {
 
@@ -58,6 +61,20 @@ class Channel {
   // Completes async calls until none is outstanding or `deadline` passes. Returns how many
   // are still outstanding.
   virtual size_t Drain(absl::Time deadline) = 0;
+
+  // Opens a stream of the streaming `method` (stream.h). `request`: the method's one
+  // request for server streaming, null otherwise. `response`: for client streaming, where
+  // Finish() puts the response; null otherwise. `context` may be null. `method`,
+  // `response` and `context` must outlive the stream. Never null: a stream that cannot
+  // open fails at every step with the reason. The default carries no streams.
+  virtual std::unique_ptr<ClientStream> OpenStream(const Method& method,
+                                                   const google::protobuf::MessageLite* request,
+                                                   google::protobuf::MessageLite* response,
+                                                   ClientContext* context) {
+    (void)request, (void)response, (void)context;
+    return std::make_unique<FailedClientStream>(absl::UnimplementedError(
+        absl::StrCat(method.path, " streams; this channel carries no streams")));
+  }
 
   // A buffer to attach to a request, zero-copy on this channel when it can be.
   [[nodiscard]] virtual absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) = 0;

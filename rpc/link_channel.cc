@@ -59,7 +59,9 @@ LinkChannel::~LinkChannel() {
     --waiting_;
     for (auto& [id, pending] : pending_) {
       absl::Status destroyed = absl::CancelledError("the channel was destroyed");
-      if (pending.waiter != nullptr) {
+      if (pending.stream != nullptr) {
+        EndStream(*pending.stream, destroyed);
+      } else if (pending.waiter != nullptr) {
         Complete(*pending.waiter, destroyed);
       } else {
         completions.emplace_back(std::move(pending.done), destroyed);
@@ -68,6 +70,7 @@ LinkChannel::~LinkChannel() {
     }
     pending_.clear();
     pending_async_ = 0;
+    pending_stream_ = 0;
     pending_with_context_ = 0;
     link_.Close();
   }
@@ -117,28 +120,46 @@ absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
                                             ClientContext* context, DoneCallback& done,
                                             Waiter* waiter) {
   absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
-  internal::MessageSource source = internal::MessageSource::Of(request);
-  absl::StatusOr<internal::OutgoingCall> call = internal::PrepareOutgoing(
-      link_, source, context ? std::move(context->request_attachment()) : Attachment(),
-      deadline);
+  Pending pending{response, context, std::move(done), waiter};
+  absl::StatusOr<uint64_t> id =
+      Send(method.id, internal::MessageSource::Of(request),
+           context ? std::move(context->request_attachment()) : Attachment(), deadline,
+           /*flags=*/0, /*stream_id=*/0, pending);
+  if (!id.ok()) done = std::move(pending.done);  // not sent: the caller still has it
+  return id;
+}
+
+absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
+                                           const internal::MessageSource& source,
+                                           Attachment attachment, absl::Time deadline,
+                                           uint16_t flags, uint32_t stream_id,
+                                           Pending& pending) {
+  absl::StatusOr<internal::OutgoingCall> call =
+      internal::PrepareOutgoing(link_, source, std::move(attachment), deadline);
   if (!call.ok()) return call.status();
   if (deadline != absl::InfiniteFuture()) {
     call->header.deadline_unix_ns = absl::ToUnixNanos(deadline);
   }
-  bool lends = call->lends_attachment;
+  call->header.flags |= flags;
+  call->header.stream_id = stream_id;
+  pending.lends_attachment = call->lends_attachment;
   DmaLoan loan;
   if (call->dma.valid()) loan = {std::move(call->dma), DmaDirection::kToTarget};
   absl::StatusOr<uint64_t> id = link_.SendInPlace(
-      method.id, call->inline_size(),
+      command, call->inline_size(),
       [&](std::span<std::byte> out) { internal::WriteInline(*call, source, out); },
       std::move(loan), deadline);
   if (!id.ok()) return id.status();
-  pending_[*id] = Pending{response, context, std::move(done), waiter, lends};
+  ClientContext* context = pending.context;
+  const bool stream = pending.stream != nullptr;
+  const bool async = pending.waiter == nullptr && !stream;
+  pending_[*id] = std::move(pending);
   if (context != nullptr) {
     ++pending_with_context_;
     next_deadline_ = std::min(next_deadline_, deadline);
   }
-  if (waiter == nullptr) ++pending_async_;
+  if (async) ++pending_async_;
+  if (stream) ++pending_stream_;
   // A reader asleep in poll() is told: the send may have taken the wake-up its poll()
   // waits for (a sender short of ring space looks at the socket), and it must now count
   // this call's deadline and cancel flag.
@@ -179,6 +200,11 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   Pending pending = std::move(it->second);
   pending_.erase(it);
   if (pending.context != nullptr) --pending_with_context_;
+  if (pending.stream != nullptr) [[unlikely]] {
+    --pending_stream_;
+    DeliverStream(pending, message);
+    return;
+  }
   absl::Status status =
       Finish(message, pending.response, pending.context, pending.lends_attachment);
   if (pending.waiter != nullptr) {
@@ -198,15 +224,19 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
 
 void LinkChannel::CancelRequested() {
   absl::Time next = absl::InfiniteFuture();
+  std::vector<std::shared_ptr<StreamState>> cancelled_streams;
   for (auto& [id, pending] : pending_) {
     if (pending.context == nullptr) continue;
     next = std::min(next, pending.context->deadline());
     if (!pending.cancel_sent && pending.context->cancel_requested()) {
       (void)link_.Cancel(id);  // its synthetic CANCELLED reply completes it
       pending.cancel_sent = true;
+      if (pending.op == StreamOp::kOpen) cancelled_streams.push_back(pending.stream);
     }
   }
   next_deadline_ = next;
+  // The server learns at once that a stream was given up.
+  for (const std::shared_ptr<StreamState>& stream : cancelled_streams) TellCancelled(stream);
 }
 
 void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
@@ -290,7 +320,7 @@ void LinkChannel::Sleep(std::unique_lock<std::mutex>& lock, absl::Time until) {
 }
 
 void LinkChannel::HandOff() {
-  if (pending_.size() > pending_async_) {  // a sync call is pending
+  if (pending_.size() > pending_async_ + pending_stream_) {  // a sync call is pending
     for (auto& [id, pending] : pending_) {
       if (pending.waiter != nullptr) {
         std::lock_guard<std::mutex> lock(pending.waiter->mutex);
@@ -299,6 +329,13 @@ void LinkChannel::HandOff() {
         return;
       }
     }
+  }
+  if (!blocked_.empty()) {  // a stream's reader or writer takes over
+    Waiter& waiter = *blocked_.front();
+    std::lock_guard<std::mutex> lock(waiter.mutex);
+    waiter.wake = true;
+    waiter.ready.notify_one();
+    return;
   }
   if (waiting_ > 0) changed_.notify_all();  // the completion thread, Drain(), the destructor
 }

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -41,11 +42,19 @@
 #include "base/unique_fd.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
+#include "rpc/stream.h"
 #include "syslink/link.h"
 
 namespace syslink::rpc {
+namespace internal {
+class MessageSource;
+}  // namespace internal
 
 struct LinkChannelOptions {
+  // Each stream's window (rpc/stream.h): the messages a side may have sent and not yet had
+  // taken by the other, 1 to 1024. The server's attachments in flight to one stream's
+  // reader come from its DMA arena: keep window x attachment size within it.
+  int stream_window = 16;
   // Whether async calls complete on a thread of the channel's. Without it they complete
   // only while someone drives the channel: a sync call, or Drain(), which then reads the
   // link itself (for a caller with a loop of its own, and for counting instructions).
@@ -70,6 +79,12 @@ class LinkChannel final : public Channel {
                  DoneCallback done) override;
   size_t Drain(absl::Time deadline) override;
   absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) override;
+  // Streams ride on the link beside unary calls (docs/wire-format.md, "Streams"): each of
+  // their messages is a request of its own. Defined in link_channel_stream.cc.
+  std::unique_ptr<ClientStream> OpenStream(const Method& method,
+                                           const google::protobuf::MessageLite* request,
+                                           google::protobuf::MessageLite* response,
+                                           ClientContext* context) override;
 
   // OK while the link is open; afterwards why it closed.
   absl::Status status() const;
@@ -85,13 +100,18 @@ class LinkChannel final : public Channel {
     bool wake = false;  // guarded by mutex: the reader role is free, take it
     absl::Status status;
   };
+  class Stream;
+  struct StreamState;
+  enum class StreamOp : uint8_t { kNone, kOpen, kPull, kMessage, kControl };
   struct Pending {
     google::protobuf::MessageLite* response;
     ClientContext* context;
     DoneCallback done;  // async calls
     Waiter* waiter;     // sync calls
-    bool lends_attachment;
+    bool lends_attachment = false;
     bool cancel_sent = false;
+    StreamOp op = StreamOp::kNone;
+    std::shared_ptr<StreamState> stream;  // a stream's requests
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
 
@@ -106,6 +126,24 @@ class LinkChannel final : public Channel {
                                  const google::protobuf::MessageLite& request,
                                  google::protobuf::MessageLite* response,
                                  ClientContext* context, DoneCallback& done, Waiter* waiter);
+  // Sends a request (serialized from `source` into the ring, with `attachment`) and
+  // records `pending` for its reply; `pending` is taken only when the request was sent.
+  // mutex_ held.
+  absl::StatusOr<uint64_t> Send(uint32_t command, const internal::MessageSource& source,
+                                Attachment attachment, absl::Time deadline, uint16_t flags,
+                                uint32_t stream_id, Pending& pending);
+  // Streams (link_channel_stream.cc), mutex_ held: sends one of a stream's requests;
+  // takes in a reply to one; ends a stream with `status` unless it ended; tells the server
+  // a stream was given up; waits, reading the link while no one else does, until `ready()`
+  // (`slot` names the waiter for DeliverStream to wake).
+  absl::StatusOr<uint64_t> SendStream(const std::shared_ptr<StreamState>& stream, StreamOp op,
+                                      uint16_t flag, const internal::MessageSource& source,
+                                      Attachment attachment);
+  void DeliverStream(Pending& pending, Message& reply);
+  static void EndStream(StreamState& stream, absl::Status status);
+  void TellCancelled(const std::shared_ptr<StreamState>& stream);
+  template <typename Ready>
+  void WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready);
   // Turns a reply into the call's outcome.
   static absl::Status Finish(Message& reply, google::protobuf::MessageLite* response,
                              ClientContext* context, bool lends_attachment);
@@ -139,6 +177,9 @@ class LinkChannel final : public Channel {
   Link link_;                        // guarded by mutex_
   absl::flat_hash_map<uint64_t, Pending> pending_;  // guarded by mutex_
   size_t pending_async_ = 0;         // guarded by mutex_
+  size_t pending_stream_ = 0;        // guarded by mutex_: streams' requests
+  std::vector<Waiter*> blocked_;     // guarded by mutex_: streams' readers and writers waiting
+  uint32_t next_stream_id_ = 1;      // guarded by mutex_
   size_t callbacks_to_run_ = 0;      // guarded by mutex_: replied to, callback not yet run
   Completions ready_callbacks_;      // guarded by mutex_: for the completion thread to run
   size_t pending_with_context_ = 0;  // guarded by mutex_: calls that may be cancelled

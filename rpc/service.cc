@@ -1,5 +1,6 @@
 #include "rpc/service.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace syslink::rpc {
@@ -11,6 +12,11 @@ absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message) co
   return absl::InvalidArgumentError(absl::StrFormat(
       "the request for method %d (%d bytes) does not parse as %s", method_id_, request_.size(),
       message->GetTypeName()));
+}
+
+absl::Status NotAStream(const Method& method) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(method.path, " streams, but was called as a unary rpc"));
 }
 
 const Method* Service::FindMethod(absl::string_view path) const {

@@ -22,6 +22,7 @@
 #include "rpc/context.h"
 #include "rpc/method.h"
 #include "rpc/method_id.h"
+#include "rpc/stream.h"
 
 namespace syslink::rpc {
 
@@ -44,6 +45,12 @@ class ServerCall {
   uint32_t method_id() const { return method_id_; }
   ServerContext& context() { return *context_; }
 
+  // A streaming method's stream (stream.h); null for a unary call. The transport sets it
+  // before Dispatch(); generated code answers FAILED_PRECONDITION when a streaming method
+  // comes without one.
+  ServerStream* stream() const { return stream_; }
+  void set_stream(ServerStream* stream) { stream_ = stream; }
+
   // Parses the request into `message`. INVALID_ARGUMENT (naming the method and the type)
   // when the bytes are not a valid `message`.
   [[nodiscard]] absl::Status ParseRequest(google::protobuf::MessageLite* message) const;
@@ -58,9 +65,14 @@ class ServerCall {
   std::span<const std::byte> request_;
   ServerContext* context_;
   ResponseWriter* writer_;
+  ServerStream* stream_ = nullptr;
   bool has_response_ = false;
   std::string response_;
 };
+
+// What generated code answers when a streaming method is called without a stream (a
+// unary call of it, or a transport that carries no streams).
+absl::Status NotAStream(const Method& method);
 
 class Service {
  public:

@@ -55,14 +55,6 @@ bool RejectParameter(const std::string& parameter, std::string* error) {
   return false;
 }
 
-// "client-streaming", "server-streaming", "bidi-streaming", or null for a unary rpc.
-const char* StreamingKind(const MethodDescriptor& method) {
-  if (method.client_streaming() && method.server_streaming()) return "bidi-streaming";
-  if (method.client_streaming()) return "client-streaming";
-  if (method.server_streaming()) return "server-streaming";
-  return nullptr;
-}
-
 // Whether the generated C++ can name `method` after it; if not, says why in `error`.
 bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& method,
                      std::string* error) {
@@ -133,11 +125,6 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
   std::map<uint32_t, const MethodDescriptor*> method_by_id;
   for (int i = 0; i < service.method_count(); ++i) {
     const MethodDescriptor& method = *service.method(i);
-    if (const char* kind = StreamingKind(method)) {
-      *error = absl::StrCat("rpc ", method.full_name(), " is ", kind,
-                            "; syslink rpcs are unary (one request, one response)");
-      return false;
-    }
     if (!CheckMethodName(service, method, error)) return false;
     const uint32_t id = MethodId(method.full_name());
     const auto [other, inserted] = method_by_id.emplace(id, &method);
@@ -222,8 +209,9 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "  [[nodiscard]] absl::Status Dispatch(::syslink::rpc::ServerCall& call) override;\n"
       "};\n"
       "\n"
-      "// The client side: each rpc has three call forms (returning the response, filling one\n"
-      "// in, and asynchronous), all through one channel. Thread-safe if the channel is. The\n"
+      "// The client side: each unary rpc has three call forms (returning the response,\n"
+      "// filling one in, and asynchronous), each streaming rpc one that opens the stream\n"
+      "// (rpc/stream.h), all through one channel. Thread-safe if the channel is. The\n"
       "// `response` and `context` of an async call must live until `done` runs.\n"
       "class $service$Stub {\n"
       " public:\n"

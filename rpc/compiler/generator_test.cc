@@ -128,37 +128,29 @@ TEST_F(GeneratorTest, RejectsAParameterWithAValueNamingIt) {
   EXPECT_THAT(error_, HasSubstr("unknown parameter \"lite\""));
 }
 
-TEST_F(GeneratorTest, RejectsAClientStreamingRpc) {
-  EXPECT_FALSE(Generate(AddProto("s.proto", R"(
+TEST_F(GeneratorTest, GeneratesEveryStreamingKind) {
+  ASSERT_TRUE(Generate(AddProto("s.proto", R"(
     syntax = "proto3";  package p;  message M {}
-    service S { rpc Up(stream M) returns (M); }
-  )")));
-  EXPECT_EQ(error_,
-            "rpc p.S.Up is client-streaming; syslink rpcs are unary "
-            "(one request, one response)");
-}
-
-TEST_F(GeneratorTest, RejectsAServerStreamingRpc) {
-  EXPECT_FALSE(Generate(AddProto("s.proto", R"(
-    syntax = "proto3";  package p;  message M {}
-    service S { rpc Watch(M) returns (stream M); }
-  )")));
-  EXPECT_THAT(error_, HasSubstr("rpc p.S.Watch is server-streaming"));
-}
-
-TEST_F(GeneratorTest, RejectsABidiStreamingRpc) {
-  EXPECT_FALSE(Generate(AddProto("s.proto", R"(
-    syntax = "proto3";  package p;  message M {}
-    service S { rpc Chat(stream M) returns (stream M); }
-  )")));
-  EXPECT_THAT(error_, HasSubstr("rpc p.S.Chat is bidi-streaming"));
+    service S {
+      rpc Up(stream M) returns (M);
+      rpc Watch(M) returns (stream M);
+      rpc Chat(stream M) returns (stream M);
+    }
+  )"))) << error_;
+  const std::string header = Output("s.syslink.h");
+  EXPECT_THAT(header, HasSubstr("::syslink::rpc::MethodKind::kClientStreaming"));
+  EXPECT_THAT(header, HasSubstr("::syslink::rpc::MethodKind::kServerStreaming"));
+  EXPECT_THAT(header, HasSubstr("::syslink::rpc::MethodKind::kBidiStreaming"));
+  EXPECT_THAT(header, HasSubstr("std::unique_ptr<::syslink::rpc::ClientWriter<::p::M>> Up("));
+  EXPECT_THAT(header, HasSubstr("std::unique_ptr<::syslink::rpc::ClientReader<::p::M>> Watch("));
+  EXPECT_THAT(header, HasSubstr("::syslink::rpc::ServerReaderWriter<::p::M, ::p::M>* stream"));
 }
 
 TEST_F(GeneratorTest, WritesNothingForARefusedFile) {
   EXPECT_FALSE(Generate(AddProto("s.proto", R"(
     syntax = "proto3";  package p;  message M {}
     service Fine { rpc Get(M) returns (M); }
-    service S { rpc Chat(stream M) returns (stream M); }
+    service S { rpc Dispatch(M) returns (M); }
   )")));
   EXPECT_TRUE(context_.files().empty());
 }

@@ -15,6 +15,14 @@ namespace {
 
 using google::protobuf::MethodDescriptor;
 
+// The rpc/method.h MethodKind of `method`.
+const char* KindName(const MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) return "kBidiStreaming";
+  if (method.client_streaming()) return "kClientStreaming";
+  if (method.server_streaming()) return "kServerStreaming";
+  return "kUnary";
+}
+
 // The $var$ values of a method.
 CodeTemplate MethodTemplate(const MethodDescriptor& method) {
   google::protobuf::SourceLocation location;
@@ -28,24 +36,92 @@ CodeTemplate MethodTemplate(const MethodDescriptor& method) {
       {"request", google::protobuf::compiler::cpp::QualifiedClassName(method.input_type())},
       {"response", google::protobuf::compiler::cpp::QualifiedClassName(method.output_type())},
       {"comments", FormatComments(comments, 2)},
+      {"kind", KindName(method)},
   });
 }
 
 constexpr const char* kServerContext = "::syslink::rpc::ServerContext& context";
 constexpr const char* kClientContext = "::syslink::rpc::ClientContext* context";
 
-void BuildServerFragments(CodeTemplate& t, MethodFragments& fragments) {
+// How the service's virtual method of an rpc looks, by the rpc's kind.
+struct ServerShape {
+  std::vector<const char*> parameters;
+  std::vector<const char*> unnamed_parameters;  // for the default body
+  std::vector<const char*> arguments;           // Dispatch()'s call
+  const char* dispatch;                         // Dispatch()'s case
+};
+
+ServerShape ServerShapeOf(const MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) {
+    return {{kServerContext,
+             "::syslink::rpc::ServerReaderWriter<$response$, $request$>* stream"},
+            {"::syslink::rpc::ServerContext& /*context*/",
+             "::syslink::rpc::ServerReaderWriter<$response$, $request$>* /*stream*/"},
+            {"call.context()", "&stream"},
+            "    case k$method$MethodId: {\n"
+            "      $not_a_stream$\n"
+            "      ::syslink::rpc::ServerReaderWriter<$response$, $request$> stream(call.stream());\n"
+            "      $call$\n"
+            "      return status;\n"
+            "    }\n"};
+  }
+  if (method.client_streaming()) {
+    return {{kServerContext, "::syslink::rpc::ServerReader<$request$>* reader",
+             "$response$* response"},
+            {"::syslink::rpc::ServerContext& /*context*/",
+             "::syslink::rpc::ServerReader<$request$>* /*reader*/", "$response$* /*response*/"},
+            {"call.context()", "&reader", "&response"},
+            "    case k$method$MethodId: {\n"
+            "      $not_a_stream$\n"
+            "      ::syslink::rpc::ServerReader<$request$> reader(call.stream());\n"
+            "      $response$ response;\n"
+            "      $call$\n"
+            "      if (status.ok()) call.SetResponse(response);\n"
+            "      return status;\n"
+            "    }\n"};
+  }
+  if (method.server_streaming()) {
+    return {{kServerContext, "const $request$& request",
+             "::syslink::rpc::ServerWriter<$response$>* writer"},
+            {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
+             "::syslink::rpc::ServerWriter<$response$>* /*writer*/"},
+            {"call.context()", "request", "&writer"},
+            "    case k$method$MethodId: {\n"
+            "      $not_a_stream$\n"
+            "      $request$ request;\n"
+            "      if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;\n"
+            "      ::syslink::rpc::ServerWriter<$response$> writer(call.stream());\n"
+            "      $call$\n"
+            "      return status;\n"
+            "    }\n"};
+  }
+  return {{kServerContext, "const $request$& request", "$response$* response"},
+          {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
+           "$response$* /*response*/"},
+          {"call.context()", "request", "&response"},
+          "    case k$method$MethodId: {\n"
+          "      $request$ request;\n"
+          "      if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;\n"
+          "      $response$ response;\n"
+          "      $call$\n"
+          "      if (status.ok()) call.SetResponse(response);\n"
+          "      return status;\n"
+          "    }\n"};
+}
+
+void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
+                          MethodFragments& fragments) {
   fragments.id_constant = t.Fill("  static constexpr uint32_t k$method$MethodId = $id$;\n");
   fragments.method_constant = t.Fill(
       "  static constexpr ::syslink::rpc::Method k$method$Method = {\n"
       "      .id = k$method$MethodId,\n"
       "      .path = \"$path$\",\n"
-      "      .kind = ::syslink::rpc::MethodKind::kUnary,\n"
+      "      .kind = ::syslink::rpc::MethodKind::$kind$,\n"
       "  };\n");
   fragments.method_entry = t.Fill("k$method$Method");
 
-  t.SetFunction("declaration", 2, "virtual absl::Status", "$method$",
-                {kServerContext, "const $request$& request", "$response$* response"}, ";");
+  const ServerShape shape = ServerShapeOf(method);
+  t.SetFunction("declaration", 2, "virtual absl::Status", "$method$", shape.parameters, ";");
   fragments.server_declaration = t.Fill("$comments$  $declaration$\n\n");
 
   t.SetCall("id_check", 0, "static_assert",
@@ -57,9 +133,7 @@ void BuildServerFragments(CodeTemplate& t, MethodFragments& fragments) {
             ";", " ==");
   fragments.id_check = t.Fill("$id_check$\n$path_check$\n");
 
-  t.SetFunction("definition", 0, "absl::Status", "$service$::$method$",
-                {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
-                 "$response$* /*response*/"},
+  t.SetFunction("definition", 0, "absl::Status", "$service$::$method$", shape.unnamed_parameters,
                 " {");
   t.SetCall("unimplemented", 2, "return absl::UnimplementedError",
             {"\"$full_name$ is not implemented\""}, ";");
@@ -69,17 +143,10 @@ void BuildServerFragments(CodeTemplate& t, MethodFragments& fragments) {
       "  $unimplemented$\n"
       "}\n");
 
-  t.SetCall("call", 6, "absl::Status status = $method$", {"call.context()", "request", "&response"},
-            ";");
-  fragments.dispatch_case = t.Fill(
-      "    case k$method$MethodId: {\n"
-      "      $request$ request;\n"
-      "      if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;\n"
-      "      $response$ response;\n"
-      "      $call$\n"
-      "      if (status.ok()) call.SetResponse(response);\n"
-      "      return status;\n"
-      "    }\n");
+  t.SetCall("call", 6, "absl::Status status = $method$", shape.arguments, ";");
+  t.SetCall("not_a_stream", 6, "if (call.stream() == nullptr) return ::syslink::rpc::NotAStream",
+            {"k$method$Method"}, ";");
+  fragments.dispatch_case = t.Fill(shape.dispatch);
 }
 
 void BuildStubFragments(CodeTemplate& t, MethodFragments& fragments) {
@@ -133,13 +200,59 @@ void BuildStubFragments(CodeTemplate& t, MethodFragments& fragments) {
       "}\n");
 }
 
+// A streaming rpc's stub method: it opens the stream and hands out its reader, writer, or
+// both (rpc/stream.h).
+void BuildStreamStubFragments(const MethodDescriptor& method, CodeTemplate& t,
+                              MethodFragments& fragments) {
+  const char* stream_class;
+  std::vector<const char*> parameters;
+  const char* open_arguments;
+  if (method.client_streaming() && method.server_streaming()) {
+    stream_class = "::syslink::rpc::ClientReaderWriter<$request$, $response$>";
+    open_arguments = "nullptr, nullptr";
+  } else if (method.client_streaming()) {
+    stream_class = "::syslink::rpc::ClientWriter<$request$>";
+    parameters.push_back("$response$* response");
+    open_arguments = "nullptr, response";
+  } else {
+    stream_class = "::syslink::rpc::ClientReader<$response$>";
+    parameters.push_back("const $request$& request");
+    open_arguments = "&request, nullptr";
+  }
+  t.Set("stream_class", t.Fill(stream_class));
+  t.Set("stream_type", t.Fill("std::unique_ptr<$stream_class$>"));
+  t.Set("open_arguments", open_arguments);
+  std::vector<const char*> declared = parameters;
+  declared.push_back("::syslink::rpc::ClientContext* context = nullptr");
+  t.SetFunction("opening", 2, "[[nodiscard]] $stream_type$", "$method$", declared, ";");
+  fragments.stub_declaration = t.Fill(
+      "$comments$"
+      "  $opening$\n"
+      "\n");
+  std::vector<const char*> defined = parameters;
+  defined.push_back(kClientContext);
+  t.SetFunction("opening", 0, "$stream_type$", "$service$Stub::$method$", defined, " {");
+  t.SetCall("open", 6, "channel_->OpenStream",
+            {"$service$::k$method$Method", "$open_arguments$", "context"}, ");");
+  fragments.stub_definition = t.Fill(
+      "\n"
+      "$opening$\n"
+      "  return std::make_unique<$stream_class$>(\n"
+      "      $open$\n"
+      "}\n");
+}
+
 }  // namespace
 
 MethodFragments BuildMethodFragments(const MethodDescriptor& method) {
   CodeTemplate t = MethodTemplate(method);
   MethodFragments fragments;
-  BuildServerFragments(t, fragments);
-  BuildStubFragments(t, fragments);
+  BuildServerFragments(method, t, fragments);
+  if (method.client_streaming() || method.server_streaming()) {
+    BuildStreamStubFragments(method, t, fragments);
+  } else {
+    BuildStubFragments(t, fragments);
+  }
   return fragments;
 }
 

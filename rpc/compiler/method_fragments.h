@@ -30,7 +30,8 @@ struct MethodFragments {
   std::string method_entry;
   // Header, service class: the rpc's comments and its virtual method.
   std::string server_declaration;
-  // Header, stub class: the rpc's comments and its three call forms.
+  // Header, stub class: the rpc's comments and its call forms (a unary rpc's three: returning
+  // the response, filling one, asynchronous; a streaming rpc's one, opening the stream).
   std::string stub_declaration;
   // Source: static_asserts that the id is rpc/method_id.h's MethodId() of the full name and
   // rpc/method.h's MethodIdOfPath() of the path.
@@ -43,7 +44,7 @@ struct MethodFragments {
   std::string stub_definition;
 };
 
-// The fragments of a unary rpc. (Streaming rpcs are refused before this is called.)
+// The fragments of an rpc of any kind: unary, or streaming (rpc/stream.h).
 MethodFragments BuildMethodFragments(const google::protobuf::MethodDescriptor& method);
 
 // The fragment `part` of every method, in order, concatenated.

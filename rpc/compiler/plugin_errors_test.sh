@@ -40,22 +40,12 @@ expect_failure unknown_parameter_opt \
   'unknown parameter "lite": protoc-gen-syslink takes no parameters' \
   --syslink_out="$TEST_TMPDIR/unknown_parameter_opt" --syslink_opt=lite=true \
   "$testdata/golden_types.proto"
-expect_failure client_streaming \
-  'rpc syslink.compiler_test.StreamingService.Upload is client-streaming; syslink rpcs are unary' \
-  --syslink_out="$TEST_TMPDIR/client_streaming" "$testdata/errors/client_streaming.proto"
-expect_failure server_streaming \
-  'rpc syslink.compiler_test.StreamingService.Watch is server-streaming; syslink rpcs are unary' \
-  --syslink_out="$TEST_TMPDIR/server_streaming" "$testdata/errors/server_streaming.proto"
-expect_failure bidi_streaming \
-  'rpc syslink.compiler_test.StreamingService.Chat is bidi-streaming; syslink rpcs are unary' \
-  --syslink_out="$TEST_TMPDIR/bidi_streaming" "$testdata/errors/bidi_streaming.proto"
 expect_failure colliding_ids \
   'rpcs syslink.compiler_test.CollidingService.Method229618 and syslink.compiler_test.CollidingService.Method801496 have the same method id 265196309' \
   --syslink_out="$TEST_TMPDIR/colliding_ids" "$testdata/errors/colliding_ids.proto"
 expect_failure reserved_name \
   'rpc syslink.compiler_test.ReservedService.Dispatch is named like a member of the generated classes' \
   --syslink_out="$TEST_TMPDIR/reserved_name" "$testdata/errors/reserved_name.proto"
-
 expect_failure dispatch_local \
   'rpc syslink.compiler_test.LocalService.status is named like a local variable of the generated Dispatch()' \
   --syslink_out="$TEST_TMPDIR/dispatch_local" "$testdata/errors/dispatch_local.proto"
@@ -68,6 +58,7 @@ expect_failure keyword_rpc \
 expect_failure keyword_service \
   'service syslink.compiler_test.template is named like a C++ keyword' \
   --syslink_out="$TEST_TMPDIR/keyword_service" "$testdata/errors/keyword_service.proto"
+
 # And nothing is written for a refused file.
 if [[ -n "$(find "$TEST_TMPDIR" -name '*.syslink.*')" ]]; then
   echo "FAIL: files were written for a refused .proto:" >&2

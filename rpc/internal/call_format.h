@@ -10,6 +10,16 @@
 // message as its text (no CallHeader). An OK reply starts with a CallHeader; the serialized
 // response follows inline or is spilled into a buffer the reply carries, with the response
 // attachment beside it the same way.
+//
+// Streams (docs/wire-format.md, "Streams"): every stream message is a request of its own,
+// answered exactly once, and names its stream in `stream_id` (chosen by the client, unique
+// among its link's open streams; 0 in a unary call). The opening request carries the
+// method's first request (server streaming) or nothing; its reply is the stream's final
+// status and, for client streaming, the response. A kCallStreamPull asks for one message
+// from the server: its reply carries it, or kCallStreamEnd when the server has no more. A
+// kCallStreamMessage carries one message from the client: its reply says the server took
+// it. kCallStreamHalfClose says the client sends no more; kCallStreamCancel that it gave
+// up. Exactly one of the kCallStream* request flags is set in a stream request.
 
 #ifndef SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
 #define SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
@@ -24,13 +34,25 @@ inline constexpr uint16_t kCallVersion = 1;
 
 inline constexpr uint16_t kCallSpilled = 1 << 0;     // the message is in the DMA buffer
 inline constexpr uint16_t kCallAttachment = 1 << 1;  // the DMA buffer carries an attachment
+// Stream requests (one of them), and the end of a stream's messages (a pull's reply).
+inline constexpr uint16_t kCallStreamOpen = 1 << 2;
+inline constexpr uint16_t kCallStreamMessage = 1 << 3;
+inline constexpr uint16_t kCallStreamPull = 1 << 4;
+inline constexpr uint16_t kCallStreamHalfClose = 1 << 5;
+inline constexpr uint16_t kCallStreamCancel = 1 << 6;
+inline constexpr uint16_t kCallStreamEnd = 1 << 7;
+inline constexpr uint16_t kCallStreamRequests = kCallStreamOpen | kCallStreamMessage |
+                                                kCallStreamPull | kCallStreamHalfClose |
+                                                kCallStreamCancel;
+inline constexpr uint16_t kCallKnownFlags =
+    kCallSpilled | kCallAttachment | kCallStreamRequests | kCallStreamEnd;
 
 struct CallHeader {
   uint32_t magic;
   uint16_t version;
   uint16_t flags;
   uint32_t message_size;       // bytes of the serialized message
-  uint32_t reserved;           // 0
+  uint32_t stream_id;          // the stream a stream message belongs to; 0 otherwise
   uint64_t attachment_offset;  // where the attachment starts in the DMA buffer
   int64_t deadline_unix_ns;    // requests: the caller's deadline; 0 for none
 };

@@ -1,6 +1,10 @@
 #include "rpc/internal/link_session.h"
 
+#include <thread>
+#include <utility>
+
 #include "absl/functional/function_ref.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
 #include "syslink/status.h"
@@ -63,7 +67,8 @@ void LinkSession::Serve(bool spin) {
   while (true) {
     if (stopping_.load(std::memory_order_relaxed)) [[unlikely]] {
       // Take no new call; send the replies of those that finish; end when none runs.
-      if (pool_ != nullptr) SendReadyReplies();
+      CancelStreams();
+      if (QueuesReplies()) SendReadyReplies();
       std::unique_lock<std::mutex> lock(mutex_);
       if (!replies_.empty()) continue;
       if (in_flight_ > 0) {
@@ -74,18 +79,23 @@ void LinkSession::Serve(bool spin) {
       End();
       return;
     }
-    if (pool_ != nullptr) SendReadyReplies();
+    if (QueuesReplies()) SendReadyReplies();
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
     absl::StatusOr<Message> message =
         link_.Receive(waits ? absl::Now() + wait.spin_budget : absl::InfinitePast());
     if (message.ok()) {
-      if (message->kind == MessageKind::kRequest) {
-        if (pool_ == nullptr) {
-          ServeInline(*message);
-        } else {
-          Submit(*message);
-        }
+      if (message->kind != MessageKind::kRequest) continue;
+      absl::StatusOr<internal::IncomingCall> call =
+          internal::ParseIncoming(message->data, message->peer_buffer.data());
+      if (!call.ok()) {
+        (void)link_.Reply(message->id, call.status(), {});
+      } else if (call->header.flags & internal::kCallStreamRequests) [[unlikely]] {
+        ServeStream(*message, *call);
+      } else if (pool_ == nullptr) {
+        ServeInline(*message, *call);
+      } else {
+        Submit(*message, *call);
       }
       continue;
     }
@@ -122,10 +132,11 @@ void LinkSession::End() {
 }
 
 absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSource& response,
-                                       Attachment attachment) {
+                                       Attachment attachment, uint16_t flags) {
   absl::StatusOr<internal::OutgoingCall> call =
       internal::PrepareOutgoing(link_, response, std::move(attachment), absl::InfiniteFuture());
   if (!call.ok()) return call.status();
+  call->header.flags |= flags;
   ReplyDma dma;
   if (call->dma.valid()) dma.attach = std::move(call->dma);
   return link_.ReplyInPlace(
@@ -134,18 +145,12 @@ absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSourc
       std::move(dma));
 }
 
-void LinkSession::ServeInline(Message& request) {
-  absl::StatusOr<internal::IncomingCall> call =
-      internal::ParseIncoming(request.data, request.peer_buffer.data());
-  if (!call.ok()) {
-    (void)link_.Reply(request.id, call.status(), {});
-    return;
-  }
-  ServerContext context(peer_, DeadlineOf(call->header), link_.Watch(request), &stopping_);
+void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
+  ServerContext context(peer_, DeadlineOf(call.header), link_.Watch(request), &stopping_);
   context.set_session(&session_state_);
-  if (call->has_attachment) {
+  if (call.has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
-        std::move(request.peer_buffer), call->attachment_offset, call->attachment_size);
+        std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
   }
   context.set_allocator([this](size_t bytes) -> absl::StatusOr<Attachment> {
     absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
@@ -157,7 +162,7 @@ void LinkSession::ServeInline(Message& request) {
     return SendResponse(id, response, std::move(context.response_attachment()));
   };
   InlineResponseWriter writer(send);
-  ServerCall server_call(request.command, call->message, &context, &writer);
+  ServerCall server_call(request.command, call.message, &context, &writer);
   absl::Status status = service_->Dispatch(server_call);
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
@@ -173,21 +178,15 @@ void LinkSession::ServeInline(Message& request) {
   context.RunAfterReply();
 }
 
-void LinkSession::Submit(Message& request) {
+void LinkSession::Submit(Message& request, internal::IncomingCall& call) {
   // The request's inline bytes live in the ring only until the next Receive(): copy them.
-  absl::StatusOr<internal::IncomingCall> call =
-      internal::ParseIncoming(request.data, request.peer_buffer.data());
-  if (!call.ok()) {
-    (void)link_.Reply(request.id, call.status(), {});
-    return;
-  }
   auto bytes = std::make_shared<std::string>(
-      reinterpret_cast<const char*>(call->message.data()), call->message.size());
-  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call->header),
+      reinterpret_cast<const char*>(call.message.data()), call.message.size());
+  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
                                                  link_.Watch(request), &stopping_);
-  if (call->has_attachment) {
+  if (call.has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
-        std::move(request.peer_buffer), call->attachment_offset, call->attachment_size);
+        std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
   }
   uint64_t id = request.id;
   uint32_t method = request.command;
@@ -205,11 +204,11 @@ void LinkSession::Submit(Message& request) {
   });
 }
 
-void LinkSession::Deliver(ReadyReply reply) {
+void LinkSession::Deliver(ReadyReply reply, bool job_done) {
   bool claimed = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    --in_flight_;
+    if (job_done) --in_flight_;
     if (state_ == State::kEnded) return;  // the caller is gone: nobody takes the reply
     replies_.push_back(std::move(reply));
     if (state_ == State::kParked) {
@@ -235,11 +234,151 @@ void LinkSession::SendReadyReplies() {
           reply.id,
           internal::MessageSource::Of(
               std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
-          std::move(reply.attachment));
+          std::move(reply.attachment), reply.flags);
       if (status.ok() || IsPeerDied(status)) continue;
     }
     (void)link_.Reply(reply.id, status, {});
   }
+}
+
+}  // namespace syslink::rpc
+
+namespace syslink::rpc {
+
+void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
+  const uint16_t op = call.header.flags & internal::kCallStreamRequests;
+  if (op == internal::kCallStreamOpen) {
+    OpenStream(request, call);
+    return;
+  }
+  std::shared_ptr<internal::LinkServerStream> stream;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = streams_.find(call.header.stream_id);
+    if (it != streams_.end()) stream = it->second;
+  }
+  absl::Status status;
+  if (stream == nullptr) {
+    // The stream ended (its method returned) while this request was on its way, or it
+    // never was.
+    if (op == internal::kCallStreamPull) {
+      status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
+                            {}, internal::kCallStreamEnd);
+    } else if (op == internal::kCallStreamMessage) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("stream ", call.header.stream_id, " is not open"));
+    } else {
+      status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
+                            {});
+    }
+    if (!status.ok() && !IsPeerDied(status)) (void)link_.Reply(request.id, status, {});
+    return;
+  }
+  switch (op) {
+    case internal::kCallStreamMessage: {
+      Attachment attachment;
+      if (call.has_attachment) {
+        attachment = Attachment::FromPeerBuffer(std::move(request.peer_buffer),
+                                                call.attachment_offset, call.attachment_size);
+      }
+      status = stream->AddMessage(
+          request.id,
+          std::string(reinterpret_cast<const char*>(call.message.data()), call.message.size()),
+          std::move(attachment));
+      if (status.ok()) return;  // answered when the method reads it
+      break;
+    }
+    case internal::kCallStreamPull:
+      status = stream->AddPull(request.id);
+      if (status.ok()) return;  // answered by the method's next Write()
+      break;
+    case internal::kCallStreamHalfClose:
+      stream->HalfClose();
+      break;
+    default:  // kCallStreamCancel
+      stream->Cancel();
+      break;
+  }
+  if (status.ok()) {
+    status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
+                          {});
+  }
+  if (!status.ok() && !IsPeerDied(status)) (void)link_.Reply(request.id, status, {});
+}
+
+void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
+  const uint32_t stream_id = call.header.stream_id;
+  const uint32_t method = request.command;
+  absl::Status refused;
+  for (const Method& known : service_->methods()) {
+    if (known.id == method && known.kind == MethodKind::kUnary) {
+      refused = absl::FailedPreconditionError(
+          absl::StrCat(known.path, " is unary, but was called as a stream"));
+    }
+  }
+  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
+                                                 link_.Watch(request), &stopping_);
+  std::weak_ptr<LinkSession> weak = weak_from_this();
+  auto stream = std::make_shared<internal::LinkServerStream>(
+      stream_id, context.get(),
+      [weak](uint64_t id, absl::Status status, uint16_t flags, std::string message,
+             Attachment attachment) {
+        if (std::shared_ptr<LinkSession> self = weak.lock()) {
+          self->Deliver({id, std::move(status), std::move(message), std::move(attachment), flags},
+                        /*job_done=*/false);
+        }
+      });
+  if (refused.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (streams_cancelled_) {
+      refused = absl::UnavailableError("the server is closing this link");
+    } else if (streams_.size() >= kMaxStreams) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("this link has ", kMaxStreams, " streams open, the most it may"));
+    } else if (!streams_.emplace(stream_id, stream).second) {
+      refused = absl::InvalidArgumentError(absl::StrCat("stream ", stream_id, " is open already"));
+    } else {
+      ++in_flight_;
+      queues_replies_.store(true, std::memory_order_relaxed);
+    }
+  }
+  if (!refused.ok()) {
+    (void)link_.Reply(request.id, refused, {});
+    return;
+  }
+  auto bytes = std::make_shared<std::string>(
+      reinterpret_cast<const char*>(call.message.data()), call.message.size());
+  if (call.has_attachment) {
+    context->request_attachment() = Attachment::FromPeerBuffer(
+        std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
+  }
+  // The method waits for the client: it runs on a thread of its own.
+  std::thread([self = shared_from_this(), id = request.id, method, bytes, context, stream] {
+    ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
+                           context.get());
+    server_call.set_stream(stream.get());
+    absl::Status status = self->service_->Dispatch(server_call);
+    stream->Close();  // the end of its messages goes out before the final status
+    {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->streams_.erase(stream->stream_id());
+    }
+    // Before the final status goes: once it has, the server may be gone.
+    context->RunAfterReply();
+    self->Deliver({id, std::move(status), server_call.response_bytes(),
+                   std::move(context->response_attachment())});
+  }).detach();
+}
+
+void LinkSession::CancelStreams() {
+  std::vector<std::shared_ptr<internal::LinkServerStream>> streams;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (streams_cancelled_) return;
+    streams_cancelled_ = true;
+    for (auto& [id, stream] : streams_) streams.push_back(stream);
+  }
+  for (auto& stream : streams) stream->Cancel();
 }
 
 }  // namespace syslink::rpc

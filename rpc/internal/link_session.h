@@ -10,9 +10,15 @@
 // queues its reply (Deliver) and, if the session is parked, claims it and sends the reply
 // itself, so no thread needs to wake for it.
 //
+// Streams (rpc/stream.h): a stream's opening request starts its method on a thread of its
+// own (it waits for the client's messages and pulls, so it cannot hold the session's
+// thread); the session hands the stream's later requests to its LinkServerStream, and the
+// method's answers come back through Deliver() like a worker's. At most kMaxStreams are
+// open on one link.
+//
 // Ending: the link closes (the caller died or closed its end), or Stop() was asked. Methods
-// still running see ServerContext::cancelled(); the replies of those that return are sent
-// before the link closes. The session then closes its link and tells its parking, which
+// still running see ServerContext::cancelled() (a stream's Read() and Write() return
+// false); the replies of those that return are sent before the link closes. The session then closes its link and tells its parking, which
 // drops it.
 //
 // Thread safety: TryClaim(), Deliver() and Stop() from any thread; Serve() only by the
@@ -29,9 +35,12 @@
 #include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+
 #include "absl/status/status.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/link_server_stream.h"
 #include "rpc/internal/worker_pool.h"
 #include "rpc/service.h"
 #include "syslink/link.h"
@@ -54,6 +63,8 @@ class SessionParking {
 
 class LinkSession : public std::enable_shared_from_this<LinkSession> {
  public:
+  static constexpr size_t kMaxStreams = 128;
+
   // With `pool` null, methods run on the thread serving the session. `id` names the
   // session to `parking`, which must outlive it.
   LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
@@ -86,6 +97,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     absl::Status status;
     std::string response;
     Attachment attachment;
+    uint16_t flags = 0;  // of the call header of an OK reply
   };
 
   // Parks the session, unless replies wait or it must end: then false, and the caller
@@ -93,13 +105,20 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   bool TryPark(bool arm);
   // Ends the session: closes the link and tells the parking.
   void End();
-  void ServeInline(Message& request);
-  void Submit(Message& request);
-  void Deliver(ReadyReply reply);
+  void ServeInline(Message& request, internal::IncomingCall& call);
+  void Submit(Message& request, internal::IncomingCall& call);
+  // A stream's request: opens it, or hands it to its stream.
+  void ServeStream(Message& request, internal::IncomingCall& call);
+  void OpenStream(Message& request, internal::IncomingCall& call);
+  // Queues a reply for the serving thread (claiming the session if it is parked);
+  // `job_done`: a job counted in in_flight_ ended with it.
+  void Deliver(ReadyReply reply, bool job_done = true);
+  // Tells every open stream that the session is ending.
+  void CancelStreams();
   void SendReadyReplies();
   // Sends an OK reply: the call header, the response and its attachment.
   absl::Status SendResponse(uint64_t id, const internal::MessageSource& response,
-                            Attachment attachment);
+                            Attachment attachment, uint16_t flags = 0);
 
   Service* service_;
   Link link_;
@@ -116,6 +135,14 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   State state_ = State::kParked;  // guarded by mutex_
   int in_flight_ = 0;             // guarded by mutex_: pool jobs not yet delivered
   std::deque<ReadyReply> replies_;  // guarded by mutex_
+  // guarded by mutex_: the open streams, by stream id
+  absl::flat_hash_map<uint32_t, std::shared_ptr<internal::LinkServerStream>> streams_;
+  bool streams_cancelled_ = false;  // guarded by mutex_
+  // Set once a stream opened: replies may then be queued even without a pool.
+  std::atomic<bool> queues_replies_{false};
+  bool QueuesReplies() const {
+    return pool_ != nullptr || queues_replies_.load(std::memory_order_relaxed);
+  }
 
   // ServerContext::session_state() of the calls run inline; dropped when they end.
   std::unique_ptr<SessionState> session_state_;

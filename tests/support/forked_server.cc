@@ -27,7 +27,7 @@ ForkedServer::ForkedServer(const std::function<std::unique_ptr<rpc::Service>()>&
     return 0;
   }));
   CloseReleasedEnd(*token);
-  channel_ = std::make_shared<rpc::LinkChannel>(std::move(pair->first));
+  channel_ = std::make_shared<rpc::LinkChannel>(std::move(pair->first), options.channel);
 }
 
 ForkedServer::~ForkedServer() {

@@ -31,6 +31,7 @@ struct ForkedServerOptions {
   int cpu = -1;  // the CPU the child is pinned to; -1: not pinned
   LinkOptions link;
   rpc::ServerOptions server;
+  rpc::LinkChannelOptions channel;  // the parent's channel
 };
 
 class ForkedServer {

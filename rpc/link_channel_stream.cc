@@ -1,0 +1,331 @@
+// LinkChannel's streams: the client side of docs/wire-format.md's "Streams".
+//
+// A stream is a StreamState the channel's reader fills (DeliverStream) and a Stream (the
+// ClientStream a stub wraps) that sends the stream's requests and waits on the state. The
+// reader keeps each stream's requests outstanding in pending_ like calls: the opening
+// request (answered by the final status), pulls (each answered by one server message or
+// the end), messages (each answered once the method took it), half-close and cancel.
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "rpc/internal/call_codec.h"
+#include "rpc/link_channel.h"
+
+namespace syslink::rpc {
+
+struct LinkChannel::StreamState {
+  uint32_t id = 0;
+  const Method* method = nullptr;
+  google::protobuf::MessageLite* response = nullptr;  // client streaming's
+  ClientContext* context = nullptr;
+  absl::Time deadline = absl::InfiniteFuture();
+  int window = 16;
+
+  // Guarded by the channel's mutex_.
+  struct Received {
+    std::string message;
+    Attachment attachment;
+  };
+  std::deque<Received> messages;  // pulled, not yet read
+  int pulls = 0;                  // outstanding
+  int unacked = 0;                // messages sent, not yet taken
+  uint64_t open_id = 0;
+  bool read_done = false;    // no more messages will come
+  bool writes_done = false;  // WritesDone() was called
+  bool finished = false;     // the final status is in `status`
+  bool abandoned = false;    // destroyed before Finish(): cancelled
+  absl::Status status;       // the final status, once finished
+  absl::Status failure;      // the first failed pull or message
+  absl::Status bad_message;  // a server message that did not parse
+  Waiter* reader = nullptr;  // a thread waiting in Read() or Finish()
+  Waiter* writer = nullptr;  // a thread waiting in Write()
+};
+
+class LinkChannel::Stream final : public ClientStream {
+ public:
+  Stream(LinkChannel* channel, std::shared_ptr<StreamState> state, bool reads)
+      : channel_(channel), state_(std::move(state)), reads_(reads) {}
+  ~Stream() override;
+
+  absl::Status Write(const google::protobuf::MessageLite& message, Attachment* attachment,
+                     bool wait) override;
+  absl::Status WritesDone() override;
+  bool Read(google::protobuf::MessageLite* message, Attachment* attachment) override;
+  absl::Status Finish() override;
+
+ private:
+  // Keeps the stream's window of pulls outstanding. mutex_ held.
+  void Pull();
+
+  LinkChannel* const channel_;
+  const std::shared_ptr<StreamState> state_;
+  const bool reads_;  // the server streams: Read() pulls
+  bool finish_called_ = false;
+};
+
+std::unique_ptr<ClientStream> LinkChannel::OpenStream(
+    const Method& method, const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* response, ClientContext* context) {
+  if (method.kind == MethodKind::kUnary) {
+    return std::make_unique<FailedClientStream>(absl::InvalidArgumentError(
+        absl::StrCat(method.path, " is unary: call it, do not open a stream of it")));
+  }
+  auto state = std::make_shared<StreamState>();
+  state->method = &method;
+  state->response = response;
+  state->context = context;
+  state->deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
+  state->window = std::clamp(options_.stream_window, 1, 1024);
+  std::unique_lock<std::mutex> lock = Acquire();
+  state->id = next_stream_id_++;
+  if (next_stream_id_ == 0) next_stream_id_ = 1;
+  absl::StatusOr<uint64_t> id = SendStream(
+      state, StreamOp::kOpen, internal::kCallStreamOpen,
+      request != nullptr ? internal::MessageSource::Of(*request)
+                         : internal::MessageSource::Of(std::span<const std::byte>()),
+      context != nullptr ? std::move(context->request_attachment()) : Attachment());
+  if (!id.ok()) return std::make_unique<FailedClientStream>(id.status());
+  state->open_id = *id;
+  const bool reads =
+      method.kind == MethodKind::kServerStreaming || method.kind == MethodKind::kBidiStreaming;
+  return std::make_unique<Stream>(this, std::move(state), reads);
+}
+
+absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamState>& stream,
+                                                 StreamOp op, uint16_t flag,
+                                                 const internal::MessageSource& source,
+                                                 Attachment attachment) {
+  Pending pending{nullptr, stream->context, nullptr, nullptr};
+  pending.op = op;
+  pending.stream = stream;
+  return Send(stream->method->id, source, std::move(attachment), stream->deadline, flag,
+              stream->id, pending);
+}
+
+void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
+  if (!stream.finished) {
+    stream.finished = true;
+    stream.status = std::move(status);
+  }
+  stream.read_done = true;
+  if (stream.reader != nullptr) Complete(*stream.reader, absl::OkStatus());
+  if (stream.writer != nullptr) Complete(*stream.writer, absl::OkStatus());
+}
+
+void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
+  StreamState& stream = *pending.stream;
+  absl::Status status = reply.status;
+  absl::StatusOr<internal::IncomingCall> call;
+  if (status.ok()) {
+    call = internal::ParseIncoming(reply.data, reply.peer_buffer.data());
+    if (!call.ok()) status = call.status();
+  }
+  switch (pending.op) {
+    case StreamOp::kOpen:
+      if (status.ok() && stream.response != nullptr &&
+          !stream.response->ParseFromArray(call->message.data(),
+                                           static_cast<int>(call->message.size()))) {
+        status = absl::InvalidArgumentError(absl::StrFormat(
+            "the response of %s (%d bytes) does not parse as %s", stream.method->path,
+            call->message.size(), stream.response->GetTypeName()));
+      }
+      if (status.ok() && stream.context != nullptr && call->has_attachment) {
+        stream.context->response_attachment() = Attachment::FromPeerBuffer(
+            std::move(reply.peer_buffer), call->attachment_offset, call->attachment_size);
+      }
+      if (!stream.finished) {
+        stream.finished = true;
+        stream.status = std::move(status);
+      }
+      break;
+    case StreamOp::kPull:
+      --stream.pulls;
+      if (!status.ok()) {
+        stream.read_done = true;
+        if (stream.failure.ok()) stream.failure = std::move(status);
+      } else if (call->header.flags & internal::kCallStreamEnd) {
+        stream.read_done = true;
+      } else if (!stream.read_done) {
+        StreamState::Received received;
+        received.message.assign(reinterpret_cast<const char*>(call->message.data()),
+                                call->message.size());
+        if (call->has_attachment) {
+          received.attachment = Attachment::FromPeerBuffer(
+              std::move(reply.peer_buffer), call->attachment_offset, call->attachment_size);
+        }
+        stream.messages.push_back(std::move(received));
+      }
+      break;
+    case StreamOp::kMessage:
+      --stream.unacked;
+      if (!status.ok() && stream.failure.ok()) stream.failure = std::move(status);
+      break;
+    default:  // half-close and cancel: nothing to take in
+      break;
+  }
+  if (stream.finished && stream.pulls == 0) stream.read_done = true;
+  if (stream.reader != nullptr) Complete(*stream.reader, absl::OkStatus());
+  if (stream.writer != nullptr) Complete(*stream.writer, absl::OkStatus());
+}
+
+void LinkChannel::TellCancelled(const std::shared_ptr<StreamState>& stream) {
+  if (stream->finished) return;
+  (void)SendStream(stream, StreamOp::kControl, internal::kCallStreamCancel,
+                   internal::MessageSource::Of(std::span<const std::byte>()), Attachment());
+}
+
+template <typename Ready>
+void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready) {
+  Waiter waiter;
+  Completions completions;
+  while (!ready()) {
+    {
+      std::lock_guard<std::mutex> hold(waiter.mutex);
+      waiter.done = false;
+      waiter.wake = false;
+    }
+    slot = &waiter;
+    blocked_.push_back(&waiter);
+    if (!reading_) {
+      Read(lock, &waiter, absl::InfiniteFuture(), completions);
+    } else {
+      // Another thread reads: it wakes this one when the stream changes, or hands over
+      // the reader role when it leaves.
+      lock.unlock();
+      {
+        std::unique_lock<std::mutex> hold(waiter.mutex);
+        waiter.ready.wait(hold, [&] { return waiter.done || waiter.wake; });
+      }
+      Relock(lock);
+    }
+    slot = nullptr;
+    blocked_.erase(std::find(blocked_.begin(), blocked_.end(), &waiter));
+    if (!link_.status().ok() && pending_stream_ == 0 && !ready()) break;  // nothing can come
+  }
+  if (!completions.empty()) {
+    // Async calls' replies this thread read (without a completion thread).
+    lock.unlock();
+    Run(completions);
+    Relock(lock);
+  }
+}
+
+LinkChannel::Stream::~Stream() {
+  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  if (state_->finished || finish_called_) return;
+  // Destroyed before Finish(): give the stream up, on both sides.
+  state_->abandoned = true;
+  channel_->TellCancelled(state_);
+  for (auto& [id, pending] : channel_->pending_) {
+    if (pending.stream == state_ && !pending.cancel_sent && pending.op != StreamOp::kControl) {
+      (void)channel_->link_.Cancel(id);
+      pending.cancel_sent = true;
+    }
+  }
+  EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
+}
+
+void LinkChannel::Stream::Pull() {
+  StreamState& s = *state_;
+  while (!s.read_done && !s.finished &&
+         s.pulls + static_cast<int>(s.messages.size()) < s.window) {
+    absl::StatusOr<uint64_t> id =
+        channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
+                             internal::MessageSource::Of(std::span<const std::byte>()), {});
+    if (!id.ok()) {
+      s.read_done = true;
+      if (s.failure.ok()) s.failure = id.status();
+      return;
+    }
+    ++s.pulls;
+  }
+}
+
+absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& message,
+                                        Attachment* attachment, bool wait) {
+  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  StreamState& s = *state_;
+  if (s.writes_done) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(s.method->path, ": Write() after WritesDone()"));
+  }
+  auto room = [&] { return s.finished || !s.failure.ok() || s.unacked < s.window; };
+  if (wait) {
+    channel_->WaitFor(lock, s.writer, room);
+  } else if (!room()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        s.method->path, ": the stream's window of ", s.window, " messages is full"));
+  }
+  if (s.finished) {
+    return s.status.ok() ? absl::FailedPreconditionError(
+                               absl::StrCat(s.method->path, ": the stream has ended"))
+                         : s.status;
+  }
+  if (!s.failure.ok()) return s.failure;
+  absl::StatusOr<uint64_t> id =
+      channel_->SendStream(state_, StreamOp::kMessage, internal::kCallStreamMessage,
+                           internal::MessageSource::Of(message), std::move(*attachment));
+  if (!id.ok()) return id.status();
+  ++s.unacked;
+  return absl::OkStatus();
+}
+
+absl::Status LinkChannel::Stream::WritesDone() {
+  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  StreamState& s = *state_;
+  if (s.writes_done || s.finished) return absl::OkStatus();
+  s.writes_done = true;
+  return channel_
+      ->SendStream(state_, StreamOp::kControl, internal::kCallStreamHalfClose,
+                   internal::MessageSource::Of(std::span<const std::byte>()), {})
+      .status();
+}
+
+bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachment* attachment) {
+  if (!reads_) return false;
+  StreamState::Received received;
+  {
+    std::unique_lock<std::mutex> lock = channel_->Acquire();
+    StreamState& s = *state_;
+    Pull();
+    channel_->WaitFor(lock, s.reader, [&] { return !s.messages.empty() || s.read_done; });
+    if (s.messages.empty()) return false;
+    received = std::move(s.messages.front());
+    s.messages.pop_front();
+    Pull();  // the server may send the next one while this one is parsed
+  }
+  if (attachment != nullptr) *attachment = std::move(received.attachment);
+  if (message->ParseFromString(received.message)) return true;
+  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  state_->read_done = true;
+  if (state_->bad_message.ok()) {
+    state_->bad_message = absl::InvalidArgumentError(
+        absl::StrFormat("a message of %s (%d bytes) does not parse as %s",
+                        state_->method->path, received.message.size(), message->GetTypeName()));
+  }
+  return false;
+}
+
+absl::Status LinkChannel::Stream::Finish() {
+  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  StreamState& s = *state_;
+  finish_called_ = true;
+  // Messages not read are dropped; pulling on lets a server still writing finish.
+  while (!s.finished) {
+    s.messages.clear();
+    if (reads_) Pull();
+    channel_->WaitFor(lock, s.reader, [&] { return s.finished || !s.messages.empty(); });
+  }
+  s.messages.clear();
+  // A message that did not parse outranks an OK from the server.
+  if (s.status.ok() && !s.bad_message.ok()) return s.bad_message;
+  return s.status;
+}
+
+}  // namespace syslink::rpc

@@ -1,0 +1,358 @@
+// Streams between two processes, through generated stubs and a real link: every streaming
+// kind, flow control (a slow reader holds a fast writer to the window), a server killed
+// with SIGKILL mid-stream, deadline and TryCancel seen on both sides, half-close and an
+// early Finish, attachments on stream messages, and many streams on one link beside unary
+// calls.
+
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/link_channel.h"
+#include "rpc/stream.h"
+#include "rpc/testdata/stream_service.syslink.h"
+#include "syslink/status.h"
+#include "tests/support/eventually.h"
+#include "tests/support/forked_server.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::rpc::test::Number;
+using ::syslink::rpc::test::Progress;
+using ::syslink::rpc::test::Streamer;
+using ::syslink::rpc::test::StreamerStub;
+using ::syslink::rpc::test::Total;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::ForkedServer;
+using ::syslink::testing::ForkedServerOptions;
+
+constexpr int kWindow = 8;
+
+bool Filled(const Attachment& attachment, int64_t n) {
+  for (std::byte b : attachment.data()) {
+    if (b != static_cast<std::byte>(n & 0xff)) return false;
+  }
+  return true;
+}
+
+class StreamerService : public Streamer {
+ public:
+  absl::Status Countdown(ServerContext& context, const Number& request,
+                         ServerWriter<Number>* writer) override {
+    for (int64_t i = 0; i < request.n(); ++i) {
+      Number message;
+      message.set_n(i);
+      Attachment attachment;
+      if (request.attachment_bytes() > 0) {
+        absl::StatusOr<Attachment> buffer = context.AllocateAttachment(request.attachment_bytes());
+        if (!buffer.ok()) return buffer.status();
+        std::memset(buffer->data().data(), static_cast<int>(i & 0xff), buffer->size());
+        attachment = *std::move(buffer);
+      }
+      if (!writer->Write(message, std::move(attachment))) {
+        return absl::CancelledError("the client stopped reading");
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Add(ServerContext& context, ServerReader<Number>* reader,
+                   Total* response) override {
+    Number number;
+    Attachment attachment;
+    while (reader->Read(&number, &attachment)) {
+      response->set_sum(response->sum() + number.n());
+      response->set_messages(response->messages() + 1);
+      if (attachment.size() > 0) {
+        if (!Filled(attachment, number.n())) {
+          return absl::DataLossError(absl::StrCat("attachment of ", number.n()));
+        }
+        response->set_attachment_bytes(response->attachment_bytes() + attachment.size());
+      }
+    }
+    return context.cancelled() ? absl::CancelledError("cancelled") : absl::OkStatus();
+  }
+
+  absl::Status Gate(ServerContext& context, ServerReader<Number>* reader,
+                    Total* response) override {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      released_.wait(lock, [this] { return released_flag_; });
+    }
+    return Add(context, reader, response);
+  }
+
+  absl::Status Release(ServerContext&, const Number&, Number*) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_flag_ = true;
+    released_.notify_all();
+    return absl::OkStatus();
+  }
+
+  absl::Status Echo(ServerContext&, ServerReaderWriter<Number, Number>* stream) override {
+    Number number;
+    while (stream->Read(&number)) {
+      if (number.n() == -2) return absl::AbortedError("asked to stop");
+      if (!stream->Write(number)) return absl::CancelledError("the client stopped reading");
+    }
+    number.set_n(-1);
+    stream->Write(number);
+    return absl::OkStatus();
+  }
+
+  absl::Status Forever(ServerContext& context, const Number&,
+                       ServerWriter<Number>* writer) override {
+    Number number;
+    while (writer->Write(number)) {
+      written_.fetch_add(1);
+      number.set_n(number.n() + 1);
+    }
+    if (context.cancelled()) cancelled_.fetch_add(1);
+    ended_.fetch_add(1);
+    return absl::CancelledError("the client stopped reading");
+  }
+
+  absl::Status GetProgress(ServerContext&, const Number&, Progress* response) override {
+    response->set_written(written_.load());
+    response->set_cancelled(cancelled_.load());
+    response->set_ended(ended_.load());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool released_flag_ = false;
+  std::atomic<int64_t> written_{0};
+  std::atomic<int64_t> cancelled_{0};
+  std::atomic<int64_t> ended_{0};
+};
+
+class StreamTest : public ::testing::Test {
+ protected:
+  StreamTest()
+      : server_([] { return std::make_unique<StreamerService>(); }, Options()),
+        stub_(server_.channel()) {}
+
+  static ForkedServerOptions Options() {
+    ForkedServerOptions options;
+    options.channel.stream_window = kWindow;
+    return options;
+  }
+
+  Progress GetProgress() {
+    absl::StatusOr<Progress> progress = stub_.GetProgress(Number());
+    EXPECT_TRUE(progress.ok()) << progress.status();
+    return progress.value_or(Progress());
+  }
+
+  ForkedServer server_;
+  StreamerStub stub_;
+};
+
+TEST_F(StreamTest, ServerStreamingDeliversEveryMessageInOrder) {
+  Number request;
+  request.set_n(1000);
+  auto reader = stub_.Countdown(request);
+  Number number;
+  int64_t expected = 0;
+  while (reader->Read(&number)) {
+    ASSERT_EQ(number.n(), expected);
+    ++expected;
+  }
+  EXPECT_EQ(expected, 1000);
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(StreamTest, ClientStreamingGetsOneResponse) {
+  Total total;
+  auto writer = stub_.Add(&total);
+  for (int i = 1; i <= 1000; ++i) {
+    Number number;
+    number.set_n(i);
+    ASSERT_TRUE(writer->Write(number));
+  }
+  EXPECT_TRUE(writer->WritesDone());
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(total.sum(), 1000 * 1001 / 2);
+  EXPECT_EQ(total.messages(), 1000);
+}
+
+TEST_F(StreamTest, BidiReadsAndWritesFromTwoThreads) {
+  auto stream = stub_.Echo();
+  std::thread writer([&] {
+    for (int i = 0; i < 500; ++i) {
+      Number number;
+      number.set_n(i);
+      if (!stream->Write(number)) return;
+    }
+    stream->WritesDone();
+  });
+  Number number;
+  std::vector<int64_t> seen;
+  while (stream->Read(&number)) seen.push_back(number.n());
+  writer.join();
+  ASSERT_EQ(seen.size(), 501u);
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(seen[i], i);
+  EXPECT_EQ(seen.back(), -1);  // sent after the client's WritesDone: half-close
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(StreamTest, ASlowReaderHoldsTheWriterToTheWindow) {
+  ClientContext context;
+  auto reader = stub_.Forever(Number(), &context);
+  Number number;
+  ASSERT_TRUE(reader->Read(&number));  // the stream runs; the client now reads nothing
+  // The server writes what the window lets it, and then waits.
+  ASSERT_TRUE(Eventually([&] { return GetProgress().written() >= kWindow; }));
+  const int64_t held = GetProgress().written();
+  EXPECT_LE(held, kWindow + 1);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(reader->Read(&number));
+  ASSERT_TRUE(Eventually([&] { return GetProgress().written() >= held + 20; }));
+  EXPECT_LE(GetProgress().written(), held + 20);
+  context.TryCancel();
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
+  ASSERT_TRUE(Eventually([&] { return GetProgress().ended() == 1; }));
+  EXPECT_EQ(GetProgress().cancelled(), 1);
+}
+
+TEST_F(StreamTest, TryWriteRefusesAFullWindowInsteadOfWaiting) {
+  Total total;
+  auto writer = stub_.Gate(&total);  // reads nothing until Release
+  Number number;
+  number.set_n(1);
+  for (int i = 0; i < kWindow; ++i) ASSERT_TRUE(writer->TryWrite(number).ok()) << i;
+  EXPECT_EQ(writer->TryWrite(number).code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(stub_.Release(Number()).ok());
+  EXPECT_TRUE(writer->Write(number));  // waits for room, which the reader now makes
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(total.messages(), kWindow + 1);
+}
+
+TEST_F(StreamTest, AServerKilledMidStreamEndsItWithPeerDied) {
+  auto stream = stub_.Echo();
+  Number number;
+  number.set_n(7);
+  ASSERT_TRUE(stream->Write(number));
+  ASSERT_TRUE(stream->Read(&number));
+  ASSERT_EQ(kill(server_.process().pid(), SIGKILL), 0);
+  EXPECT_FALSE(stream->Read(&number));
+  EXPECT_FALSE(stream->Write(number));
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(IsPeerDied(status)) << status;
+}
+
+TEST_F(StreamTest, TheDeadlineEndsBothSides) {
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(200));
+  auto reader = stub_.Forever(Number(), &context);
+  Number number;
+  while (reader->Read(&number)) {
+    absl::SleepFor(absl::Milliseconds(1));  // a slow reader: the server waits for it
+  }
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(Eventually([&] { return GetProgress().ended() == 1; }));
+  EXPECT_EQ(GetProgress().cancelled(), 1);
+}
+
+TEST_F(StreamTest, TryCancelFromAnotherThreadEndsABlockedRead) {
+  ClientContext context;
+  Total total;
+  auto writer = stub_.Gate(&total, &context);  // never released: the server never answers
+  std::thread cancel([&] { context.TryCancel(); });
+  EXPECT_EQ(writer->Finish().code(), absl::StatusCode::kCancelled);
+  cancel.join();
+  ASSERT_TRUE(stub_.Release(Number()).ok());  // the method then sees the cancel and returns
+  ASSERT_TRUE(Eventually([&] { return server_.channel()->status().ok(); }));
+}
+
+TEST_F(StreamTest, AnEarlyFinishEndsTheClientsWrites) {
+  auto stream = stub_.Echo();
+  Number number;
+  number.set_n(-2);
+  ASSERT_TRUE(stream->Write(number));
+  number.set_n(1);
+  int writes = 0;
+  while (stream->Write(number)) ++writes;  // refused once the method has returned
+  EXPECT_LT(writes, 10000);
+  EXPECT_FALSE(stream->Read(&number));
+  EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kAborted);
+}
+
+TEST_F(StreamTest, AttachmentsTravelWithStreamMessages) {
+  constexpr int64_t kChunk = 128 * 1024;
+  Number request;
+  request.set_n(24);
+  request.set_attachment_bytes(kChunk);
+  auto reader = stub_.Countdown(request);
+  Number number;
+  Attachment attachment;
+  int64_t received = 0;
+  while (reader->Read(&number, &attachment)) {
+    ASSERT_EQ(attachment.size(), static_cast<size_t>(kChunk));
+    ASSERT_TRUE(Filled(attachment, number.n())) << number.n();
+    ++received;
+  }
+  EXPECT_EQ(received, 24);
+  ASSERT_TRUE(reader->Finish().ok());
+
+  // And from the client, zero-copy from the channel's arena.
+  Total total;
+  auto writer = stub_.Add(&total);
+  for (int64_t i = 0; i < 24; ++i) {
+    absl::StatusOr<Attachment> chunk = server_.channel()->AllocateAttachment(kChunk);
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    std::memset(chunk->data().data(), static_cast<int>(i & 0xff), chunk->size());
+    number.set_n(i);
+    ASSERT_TRUE(writer->Write(number, *std::move(chunk)));
+  }
+  writer->WritesDone();
+  absl::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(total.attachment_bytes(), 24 * kChunk);
+}
+
+TEST_F(StreamTest, ManyStreamsAndUnaryCallsShareOneLink) {
+  constexpr int kThreads = 6;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Number request;
+      request.set_n(300 + t);
+      auto reader = stub_.Countdown(request);
+      Number number;
+      int64_t expected = 0;
+      while (reader->Read(&number)) {
+        if (number.n() != expected++) failures.fetch_add(1);
+        if (expected % 50 == 0 && !stub_.GetProgress(Number()).ok()) failures.fetch_add(1);
+      }
+      if (expected != 300 + t || !reader->Finish().ok()) failures.fetch_add(1);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(StreamTest, AUnaryCallOfAStreamingMethodIsRefused) {
+  Number request;
+  Number response;
+  absl::Status status =
+      server_.channel()->Call(Streamer::kCountdownMethod, request, &response, nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+}
+
+}  // namespace
+}  // namespace syslink::rpc
