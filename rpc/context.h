@@ -25,9 +25,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
@@ -41,15 +43,30 @@ namespace syslink::rpc {
 // broker). Zero for a link not made by the broker. A caller on another machine (through
 // ServeGrpc, rpc/grpc/grpc_server.h) is no local process: RemotePeer(), whose uid and gid
 // no file or policy names; ServerContext::transport_peer() says who it is.
+//
+// `groups`: the caller's supplementary groups, read by Server::ServeBroker from
+// /proc/PID/status when it accepted the link (only when that file still showed the
+// attested uid and gid, so a pid reused since by another user's process gives none).
+// Null when not known: a link not made by the broker, a remote caller, a process gone
+// before it was looked at. Shared, so that copying an identity per call costs no
+// allocation. A group counts only while the caller has it; one the caller dropped after
+// connecting still shows here, as a descriptor opened before a change of user keeps its
+// rights.
 struct PeerIdentity {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::shared_ptr<const std::vector<gid_t>> groups;
+
+  // The supplementary groups, empty when not known.
+  std::span<const gid_t> supplementary_groups() const {
+    return groups != nullptr ? std::span<const gid_t>(*groups) : std::span<const gid_t>();
+  }
 };
 
 inline constexpr uid_t kNoUid = static_cast<uid_t>(-1);
 inline constexpr gid_t kNoGid = static_cast<gid_t>(-1);
-inline constexpr PeerIdentity RemotePeer() { return {0, kNoUid, kNoGid}; }
+inline PeerIdentity RemotePeer() { return {0, kNoUid, kNoGid}; }
 
 // Who is calling over a network transport (rpc/grpc): the address gRPC reports
 // ("ipv4:10.0.0.2:51234", "ipv6:[::1]:40000", "unix:/run/app.sock"), and the subject of the

@@ -67,6 +67,12 @@ struct ServerOptions {
 class WorkerPool;
 class SessionScheduler;
 
+// The supplementary groups /proc/PID/status lists for process `pid` when its effective uid
+// and gid there are `uid` and `gid`; null otherwise (the process is gone, the pid is
+// another process's now, no /proc). What ServeBroker puts in PeerIdentity::groups.
+[[nodiscard]] std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid,
+                                                                       gid_t gid);
+
 class Server {
  public:
   explicit Server(ServerOptions options = {});
@@ -80,7 +86,8 @@ class Server {
 
   // Registers `name` (by default the service's full name) with the broker, with `policy`
   // deciding who may connect, and serves every client that connects, until Shutdown().
-  // Returns once registered, or why registering failed.
+  // Each link's PeerIdentity is the client the broker attested, with its supplementary
+  // groups (AttestedGroups). Returns once registered, or why registering failed.
   [[nodiscard]] absl::Status ServeBroker(
       Service* service, std::string name = "",
       const broker::AccessPolicy& policy = broker::AccessPolicy::SameUser(),
