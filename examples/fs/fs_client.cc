@@ -71,6 +71,7 @@ absl::StatusOr<Entry> FsClient::Lookup(uint64_t parent, absl::string_view name) 
   request.set_parent(parent);
   request.set_name(std::string(name));
   EntryResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Lookup(request, &response, nullptr), response, [&] {
     return absl::StrFormat("lookup \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -100,7 +101,15 @@ absl::StatusOr<Attr> FsClient::GetAttr(uint64_t ino) {
 
 absl::StatusOr<Attr> FsClient::SetAttr(const SetAttrRequest& request) {
   AttrResponse response;
-  absl::Status s = Outcome(stub_.SetAttr(request, &response, nullptr), response,
+  absl::Status rpc;
+  if (on_behalf_of_.has_value() && !request.has_on_behalf_of()) {
+    SetAttrRequest stamped = request;
+    Stamp(&stamped);
+    rpc = stub_.SetAttr(stamped, &response, nullptr);
+  } else {
+    rpc = stub_.SetAttr(request, &response, nullptr);
+  }
+  absl::Status s = Outcome(rpc, response,
                            [&] { return absl::StrFormat("setattr inode %d", request.ino()); });
   if (!s.ok()) return s;
   return std::move(*response.mutable_attr());
@@ -112,6 +121,7 @@ absl::StatusOr<Entry> FsClient::Mkdir(uint64_t parent, absl::string_view name, u
   request.set_name(std::string(name));
   request.set_mode(mode);
   EntryResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Mkdir(request, &response, nullptr), response, [&] {
     return absl::StrFormat("mkdir \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -127,6 +137,7 @@ absl::StatusOr<Entry> FsClient::Mknod(uint64_t parent, absl::string_view name, u
   request.set_mode(mode);
   request.set_rdev(rdev);
   EntryResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Mknod(request, &response, nullptr), response, [&] {
     return absl::StrFormat("mknod \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -141,6 +152,7 @@ absl::StatusOr<Entry> FsClient::Symlink(uint64_t parent, absl::string_view name,
   request.set_name(std::string(name));
   request.set_target(std::string(target));
   EntryResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Symlink(request, &response, nullptr), response, [&] {
     return absl::StrFormat("symlink \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -155,6 +167,7 @@ absl::StatusOr<Entry> FsClient::Link(uint64_t ino, uint64_t new_parent,
   request.set_new_parent(new_parent);
   request.set_new_name(std::string(new_name));
   EntryResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Link(request, &response, nullptr), response, [&] {
     return absl::StrFormat("link inode %d as \"%s\" in inode %d", ino,
                            absl::CHexEscape(new_name), new_parent);
@@ -168,6 +181,7 @@ absl::Status FsClient::Unlink(uint64_t parent, absl::string_view name) {
   request.set_parent(parent);
   request.set_name(std::string(name));
   Result response;
+  Stamp(&request);
   return Outcome(stub_.Unlink(request, &response, nullptr), response, [&] {
     return absl::StrFormat("unlink \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -178,6 +192,7 @@ absl::Status FsClient::Rmdir(uint64_t parent, absl::string_view name) {
   request.set_parent(parent);
   request.set_name(std::string(name));
   Result response;
+  Stamp(&request);
   return Outcome(stub_.Rmdir(request, &response, nullptr), response, [&] {
     return absl::StrFormat("rmdir \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -192,6 +207,7 @@ absl::Status FsClient::Rename(uint64_t parent, absl::string_view name, uint64_t 
   request.set_new_name(std::string(new_name));
   request.set_flags(flags);
   Result response;
+  Stamp(&request);
   return Outcome(stub_.Rename(request, &response, nullptr), response, [&] {
     return absl::StrFormat("rename \"%s\" in inode %d to \"%s\" in inode %d",
                            absl::CHexEscape(name), parent, absl::CHexEscape(new_name),
@@ -217,6 +233,7 @@ absl::StatusOr<FsClient::Created> FsClient::Create(uint64_t parent, absl::string
   request.set_mode(mode);
   request.set_flags(flags);
   CreateResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Create(request, &response, nullptr), response, [&] {
     return absl::StrFormat("create \"%s\" in inode %d", absl::CHexEscape(name), parent);
   });
@@ -229,6 +246,7 @@ absl::StatusOr<uint64_t> FsClient::Open(uint64_t ino, uint32_t flags) {
   request.set_ino(ino);
   request.set_flags(flags);
   OpenResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.Open(request, &response, nullptr), response,
                            [&] { return absl::StrFormat("open inode %d", ino); });
   if (!s.ok()) return s;
@@ -286,6 +304,7 @@ absl::StatusOr<uint32_t> FsClient::Write(uint64_t ino, uint64_t fh, int64_t offs
   WriteResponse response;
   ClientContext context;
   context.set_request_attachment(std::move(data));
+  Stamp(&request);
   absl::Status rpc = stub_.Write(request, &response, &context);
   data = std::move(context.request_attachment());
   absl::Status s = Outcome(rpc, response, [&] {
@@ -355,6 +374,7 @@ absl::StatusOr<uint64_t> FsClient::OpenDir(uint64_t ino) {
   OpenDirRequest request;
   request.set_ino(ino);
   OpenResponse response;
+  Stamp(&request);
   absl::Status s = Outcome(stub_.OpenDir(request, &response, nullptr), response,
                            [&] { return absl::StrFormat("opendir inode %d", ino); });
   if (!s.ok()) return s;

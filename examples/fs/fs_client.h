@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -81,6 +82,14 @@ class FsClient {
 
   rpc::Channel& channel() { return stub_.channel(); }
   FileSystemStub& stub() { return stub_; }
+
+  // Whom the calls that follow are for: every request that has fs.proto's `on_behalf_of`
+  // carries `caller` (SetAttr's, unless it names one itself). For a client that serves
+  // others, such as fs_mount; the server believes it only from a peer it trusts
+  // (InitResponse.acts_for_others) and refuses the calls of any other with
+  // PERMISSION_DENIED. nullopt (the default): the calls are this process's own.
+  void set_on_behalf_of(std::optional<OnBehalfOf> caller) { on_behalf_of_ = std::move(caller); }
+  const std::optional<OnBehalfOf>& on_behalf_of() const { return on_behalf_of_; }
 
   // --- The inode layer: one rpc each (fs.proto says what each does and its errnos). ---
 
@@ -190,7 +199,14 @@ class FsClient {
   // A buffer of kMaxIoSize bytes for Write, from the channel.
   absl::StatusOr<rpc::Attachment> WriteBuffer();
 
+  // Puts on_behalf_of_, when set, into `request`.
+  template <typename Request>
+  void Stamp(Request* request) const {
+    if (on_behalf_of_.has_value()) *request->mutable_on_behalf_of() = *on_behalf_of_;
+  }
+
   FileSystemStub stub_;
+  std::optional<OnBehalfOf> on_behalf_of_;
 };
 
 }  // namespace syslink::examples::fs

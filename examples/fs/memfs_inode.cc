@@ -135,7 +135,7 @@ bool MayAccess(const Inode& inode, const Caller& caller, int mask) {
   uint32_t granted;
   if (caller.uid == inode.uid) {
     granted = (inode.mode >> 6) & 7;
-  } else if (caller.gid == inode.gid) {
+  } else if (caller.InGroup(inode.gid)) {
     granted = (inode.mode >> 3) & 7;
   } else {
     granted = inode.mode & 7;

@@ -1,6 +1,6 @@
 // The pieces of memfs's inodes: a file's bytes (FileData, sparse, in fixed blocks), the
-// inode itself (Inode), who is calling (Caller), and the kernel's permission rules
-// (MayAccess, MayDelete).
+// inode itself (Inode), and the kernel's permission rules (MayAccess, MayDelete) for a
+// Caller (caller.h).
 //
 //   BlockPool pool(/*total_blocks=*/1024);
 //   FileData data;
@@ -24,16 +24,10 @@
 #include <string>
 #include <utility>
 
+#include "examples/fs/caller.h"
 #include "examples/fs/fs.pb.h"
 
 namespace syslink::examples::fs {
-
-// Who calls: the uid and gid the broker attested (rpc::PeerIdentity).
-struct Caller {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  bool is_root() const { return uid == 0; }
-};
 
 // The data blocks every file of one filesystem draws from: its capacity.
 class BlockPool {

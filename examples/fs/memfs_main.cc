@@ -25,8 +25,11 @@ constexpr char kUsage[] =
     "Serves an empty in-memory filesystem (examples/fs/fs.proto) through the syslink\n"
     "broker until SIGINT or SIGTERM; everything in it is gone when it stops. Its root is\n"
     "owned by the user running memfs. Clients (the `fs` CLI, a FUSE bridge) call it by\n"
-    "name; permissions are checked against the uid and gid the broker attests. A broker\n"
-    "is started on demand if none runs ($SYSLINK_BROKER_SOCKET picks its socket).\n"
+    "name; permissions are checked against the uid, gid and supplementary groups the\n"
+    "broker attests. A client that serves others (fs_mount) may name the caller of each\n"
+    "call; that is believed from root and the --trust-uid users only, and any other\n"
+    "client that tries is refused (PERMISSION_DENIED) and logged here. A broker is\n"
+    "started on demand if none runs ($SYSLINK_BROKER_SOCKET picks its socket).\n"
     "\n"
     "  --name NAME         register as NAME (default: syslink.examples.fs.memfs)\n"
     "  --size BYTES        file data held at most, with a K, M or G suffix (default: 4G)\n"
@@ -35,6 +38,8 @@ constexpr char kUsage[] =
     "  --allow-uid UID     let this user connect too (repeatable; the default lets only\n"
     "                      the user running memfs, and root)\n"
     "  --allow-gid GID     let members of this group connect (repeatable)\n"
+    "  --trust-uid UID     believe this user, besides root, when it calls for others\n"
+    "                      (repeatable; e.g. the user running fs_mount -o allow_other)\n"
     "  --workers N         serve calls on a pool of N threads instead of one thread per\n"
     "                      client (default: 0). With a thread per client, the piece a\n"
     "                      sequential reader will ask for next (as large as its last,\n"
@@ -49,6 +54,7 @@ constexpr char kUsage[] =
 struct Options {
   ServingOptions serving = {.name = std::string(MemFs::kDefaultName)};
   MemTreeOptions tree;
+  std::vector<uid_t> trusted_uids;
 };
 
 bool ParseSize(std::string text, uint64_t* bytes) {
@@ -93,6 +99,9 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
       (flag == "--allow-uid" ? options->serving.policy.allowed_uids
                              : options->serving.policy.allowed_gids)
           .push_back(static_cast<uint32_t>(number));
+    } else if (flag == "--trust-uid") {
+      ok = absl::SimpleAtoi(value, &number) && number <= 0xffffffffu;
+      options->trusted_uids.push_back(static_cast<uid_t>(number));
     } else if (flag == "--workers") {
       ok = absl::SimpleAtoi(value, &options->serving.workers) && options->serving.workers >= 0;
     } else if (flag == "--wait") {
@@ -119,7 +128,7 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 int Serve(Options options) {
   options.tree.root_uid = getuid();
   options.tree.root_gid = getgid();
-  MemFs memfs(options.tree);
+  MemFs memfs(options.tree, options.trusted_uids);
   std::string announce = absl::StrCat("(pid ", getpid(), ", ", options.tree.capacity_bytes,
                                       " bytes, ", options.tree.max_inodes, " inodes)");
   return ServeUntilStopped("memfs", &memfs, std::move(options.serving), announce);

@@ -11,10 +11,6 @@
 namespace syslink::examples::fs {
 namespace {
 
-Caller CallerOf(const rpc::ServerContext& context) {
-  return {.uid = context.peer().uid, .gid = context.peer().gid};
-}
-
 // Sets `response`'s errno; the RPC itself succeeded.
 template <typename Response>
 absl::Status Answer(Response* response, int error) {
@@ -84,8 +80,10 @@ int AnswerAttachment(rpc::ServerContext& context, uint32_t size, Fill fill) {
 
 }  // namespace
 
-absl::Status MemFs::Init(Context&, const InitRequest& request, InitResponse* response) {
-  return Answer(response, FillInit(request, response));
+absl::Status MemFs::Init(Context& context, const InitRequest& request, InitResponse* response) {
+  const int error = FillInit(request, response);
+  if (error == 0) response->set_acts_for_others(trust_.Trusts(context.peer()));
+  return Answer(response, error);
 }
 
 absl::Status MemFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* response) {
@@ -95,7 +93,9 @@ absl::Status MemFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* respo
 
 absl::Status MemFs::Lookup(Context& context, const LookupRequest& request,
                            EntryResponse* response) {
-  return AnswerEntry(response, tree_.Lookup(CallerOf(context), request.parent(), request.name(),
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return AnswerEntry(response, tree_.Lookup(*caller, request.parent(), request.name(),
                                             response->mutable_entry()));
 }
 
@@ -112,50 +112,66 @@ absl::Status MemFs::GetAttr(Context&, const GetAttrRequest& request, AttrRespons
 
 absl::Status MemFs::SetAttr(Context& context, const SetAttrRequest& request,
                             AttrResponse* response) {
-  int error = tree_.SetAttr(CallerOf(context), request, response->mutable_attr());
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  int error = tree_.SetAttr(*caller, request, response->mutable_attr());
   if (error != 0) response->clear_attr();
   return Answer(response, error);
 }
 
 absl::Status MemFs::Mkdir(Context& context, const MkdirRequest& request,
                           EntryResponse* response) {
-  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
                                               request.name(), S_IFDIR | (request.mode() & 07777),
                                               0, "", response->mutable_entry()));
 }
 
 absl::Status MemFs::Mknod(Context& context, const MknodRequest& request,
                           EntryResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   const uint32_t type = request.mode() & S_IFMT;
   if (type == S_IFDIR || type == S_IFLNK) return AnswerEntry(response, EINVAL);
-  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
                                               request.name(), request.mode(), request.rdev(),
                                               "", response->mutable_entry()));
 }
 
 absl::Status MemFs::Symlink(Context& context, const SymlinkRequest& request,
                             EntryResponse* response) {
-  return AnswerEntry(response, tree_.MakeNode(CallerOf(context), request.parent(),
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
                                               request.name(), S_IFLNK, 0, request.target(),
                                               response->mutable_entry()));
 }
 
 absl::Status MemFs::Link(Context& context, const LinkRequest& request,
                          EntryResponse* response) {
-  return AnswerEntry(response, tree_.Link(CallerOf(context), request.ino(), request.new_parent(),
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return AnswerEntry(response, tree_.Link(*caller, request.ino(), request.new_parent(),
                                           request.new_name(), response->mutable_entry()));
 }
 
 absl::Status MemFs::Unlink(Context& context, const UnlinkRequest& request, Result* response) {
-  return Answer(response, tree_.Unlink(CallerOf(context), request.parent(), request.name()));
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.Unlink(*caller, request.parent(), request.name()));
 }
 
 absl::Status MemFs::Rmdir(Context& context, const UnlinkRequest& request, Result* response) {
-  return Answer(response, tree_.Rmdir(CallerOf(context), request.parent(), request.name()));
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.Rmdir(*caller, request.parent(), request.name()));
 }
 
 absl::Status MemFs::Rename(Context& context, const RenameRequest& request, Result* response) {
-  return Answer(response, tree_.Rename(CallerOf(context), request.parent(), request.name(),
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.Rename(*caller, request.parent(), request.name(),
                                        request.new_parent(), request.new_name(),
                                        request.flags()));
 }
@@ -167,8 +183,10 @@ absl::Status MemFs::ReadLink(Context&, const ReadLinkRequest& request,
 
 absl::Status MemFs::Create(Context& context, const CreateRequest& request,
                            CreateResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   uint64_t fh = 0;
-  int error = tree_.Create(CallerOf(context), request.parent(), request.name(), request.mode(),
+  int error = tree_.Create(*caller, request.parent(), request.name(), request.mode(),
                            request.flags(), response->mutable_entry(), &fh);
   if (error != 0) {
     response->clear_entry();
@@ -179,8 +197,10 @@ absl::Status MemFs::Create(Context& context, const CreateRequest& request,
 }
 
 absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   uint64_t fh = 0;
-  int error = tree_.Open(CallerOf(context), request.ino(), request.flags(), &fh);
+  int error = tree_.Open(*caller, request.ino(), request.flags(), &fh);
   response->set_fh(fh);
   return Answer(response, error);
 }
@@ -249,8 +269,10 @@ absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadRespo
 
 absl::Status MemFs::Write(Context& context, const WriteRequest& request,
                           WriteResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   std::span<const std::byte> in = context.request_attachment().data();
-  int error = tree_.Write(CallerOf(context), request.ino(), request.fh(), request.offset(), in);
+  int error = tree_.Write(*caller, request.ino(), request.fh(), request.offset(), in);
   if (error == 0) response->set_size(static_cast<uint32_t>(in.size()));
   return Answer(response, error);
 }
@@ -273,8 +295,10 @@ absl::Status MemFs::Fsync(Context&, const HandleRequest& request, Result* respon
 
 absl::Status MemFs::OpenDir(Context& context, const OpenDirRequest& request,
                             OpenResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   uint64_t fh = 0;
-  int error = tree_.OpenDir(CallerOf(context), request.ino(), &fh);
+  int error = tree_.OpenDir(*caller, request.ino(), &fh);
   response->set_fh(fh);
   return Answer(response, error);
 }

@@ -5,8 +5,10 @@
 //   absl::Status s = server.ServeBroker(&fs, "syslink.examples.fs.memfs", policy);
 //
 // Each rpc answers with fs.proto's `error` field (an errno) and an OK RPC status; the
-// errors of each rpc are listed in fs.proto. The caller is the link's PeerIdentity (uid
-// and gid, attested by the broker; a link made without one calls as root). Read and
+// errors of each rpc are listed in fs.proto. The caller is the link's PeerIdentity (uid,
+// gid and supplementary groups, attested by the broker; a link made without one calls as
+// root), or whom a trusted peer names in a request's `on_behalf_of` (CallerTrust,
+// caller.h: a claim from any other peer is refused with PERMISSION_DENIED). Read and
 // ReadDir answer in a response attachment from ServerContext::AllocateAttachment (the
 // link's DMA arena when served without a worker pool); Write takes the request's
 // attachment in place. Served without a worker pool, a Read that continues the link's
@@ -22,7 +24,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
+#include "examples/fs/caller.h"
 #include "examples/fs/fs.syslink.h"
 #include "examples/fs/memfs_tree.h"
 
@@ -33,11 +38,15 @@ class MemFs final : public FileSystem {
   // The name memfs_main registers with the broker by default.
   static constexpr absl::string_view kDefaultName = "syslink.examples.fs.memfs";
 
-  explicit MemFs(const MemTreeOptions& options = {}) : tree_(options) {}
+  // `trusted_uids`: who besides root may call on behalf of others (CallerTrust).
+  explicit MemFs(const MemTreeOptions& options = {}, std::vector<uid_t> trusted_uids = {})
+      : tree_(options), trust_(std::move(trusted_uids), "memfs") {}
 
   // The state behind the service, for tests and tools.
   MemTree& tree() { return tree_; }
   // Reads answered with a piece read ahead, since the start.
+  // Claims to act for others refused since the start.
+  uint64_t claims_refused() const { return trust_.refused(); }
   uint64_t read_ahead_hits() const { return read_ahead_hits_.load(std::memory_order_relaxed); }
 
   using Context = ::syslink::rpc::ServerContext;
@@ -84,6 +93,7 @@ class MemFs final : public FileSystem {
 
  private:
   MemTree tree_;
+  CallerTrust trust_;
   std::atomic<uint64_t> read_ahead_hits_{0};
 };
 

@@ -47,6 +47,10 @@ void MemFsTest::TearDown() {
 }
 
 std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid) {
+  return ConnectAs(uid, gid, {});
+}
+
+std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid, std::vector<gid_t> groups) {
   if (in_process()) {
     ADD_FAILURE() << "ConnectAs needs a link";  // tests check in_process() first
     return nullptr;
@@ -54,7 +58,9 @@ std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid) {
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   EXPECT_TRUE(pair.ok()) << pair.status();
   if (!pair.ok()) return nullptr;
-  server_->ServeLink(service(), std::move(pair->second), {getpid(), uid, gid});
+  server_->ServeLink(service(), std::move(pair->second),
+                     {getpid(), uid, gid,
+                      std::make_shared<const std::vector<gid_t>>(std::move(groups))});
   return std::make_unique<FsClient>(std::make_shared<rpc::LinkChannel>(std::move(pair->first)));
 }
 

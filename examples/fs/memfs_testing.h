@@ -55,6 +55,8 @@ class MemFsTest : public ::testing::TestWithParam<Transport> {
   // A new client calling as `uid`/`gid` (0/0: root), over a link; null (and a failure)
   // in process.
   std::unique_ptr<FsClient> ConnectAs(uid_t uid, gid_t gid);
+  // The same with supplementary groups too.
+  std::unique_ptr<FsClient> ConnectAs(uid_t uid, gid_t gid, std::vector<gid_t> groups);
   // A client as this process, on a new channel of the test's transport.
   std::unique_ptr<FsClient> Connect();
 

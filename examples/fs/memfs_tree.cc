@@ -95,7 +95,7 @@ Inode* MemTree::NewInode(const Caller& caller, const Inode& parent, uint32_t mod
   } else {
     inode->gid = caller.gid;
   }
-  if (!S_ISDIR(mode) && !caller.is_root() && inode->gid != caller.gid) mode &= ~S_ISGID;
+  if (!S_ISDIR(mode) && !caller.is_root() && !caller.InGroup(inode->gid)) mode &= ~S_ISGID;
   inode->mode = mode;
   inode->nlink = S_ISDIR(mode) ? 2 : 1;
   inode->atime_ns = inode->mtime_ns = inode->ctime_ns = NowNanos();
@@ -171,7 +171,7 @@ int MemTree::SetAttrChecks(const Caller& caller, const Inode& inode,
     return EPERM;
   }
   if ((valid & SET_ATTR_GID) && !caller.is_root() &&
-      !(owner && (request.gid() == caller.gid || request.gid() == inode.gid))) {
+      !(owner && (caller.InGroup(request.gid()) || request.gid() == inode.gid))) {
     return EPERM;
   }
   if (valid & SET_ATTR_SIZE) {
@@ -208,7 +208,7 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   const int64_t now = NowNanos();
   if (valid & SET_ATTR_MODE) {
     uint32_t mode = request.mode() & 07777;
-    if (!caller.is_root() && caller.gid != inode->gid) mode &= ~S_ISGID;
+    if (!caller.is_root() && !caller.InGroup(inode->gid)) mode &= ~S_ISGID;
     inode->mode = (inode->mode & S_IFMT) | mode;
   }
   const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : inode->uid;

@@ -38,7 +38,7 @@ CallerScope::CallerScope(CallerAccess access, std::span<const gid_t> server_grou
   if (caller.uid == ThreadFsUid() && caller.gid == ThreadFsGid()) return;  // root as root
   switched_ = true;
   // Groups and fsgid first, while the thread still has its capabilities.
-  if (SetThreadGroups({}) != 0) error_ = EPERM;
+  if (SetThreadGroups(caller.groups) != 0) error_ = EPERM;
   SetThreadFsGid(caller.gid);
   SetThreadFsUid(caller.uid);
   if (ThreadFsUid() != caller.uid || ThreadFsGid() != caller.gid) error_ = EPERM;

@@ -5,9 +5,9 @@
 //   if (scope.error() != 0) return scope.error();
 //   mkdirat(dir, "d", 0755);   // the kernel checks as 1000:1000; "d" belongs to 1000:1000
 //
-// kActAsCaller: the calling thread's filesystem credentials become the caller's: fsuid and
-// fsgid (setfsuid/setfsgid act on the calling thread only) and no supplementary groups
-// (the raw setgroups system call, also per thread; glibc's setgroups() would change every
+// kActAsCaller: the calling thread's filesystem credentials become the caller's: fsuid,
+// fsgid (setfsuid/setfsgid act on the calling thread only) and supplementary groups (the
+// raw setgroups system call, also per thread; glibc's setgroups() would change every
 // thread of the process). The host kernel then checks every access as it would for the
 // caller, and new files belong to the caller. A caller other than root loses the
 // filesystem capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_MKNOD, ...) as

@@ -114,14 +114,18 @@ int PassthroughFs::DoCreate(const CallerScope& scope, const CreateRequest& reque
 
 absl::Status PassthroughFs::Create(Context& context, const CreateRequest& request,
                                    CreateResponse* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   return Answer(response, DoCreate(scope, request, response));
 }
 
 absl::Status PassthroughFs::Open(Context& context, const OpenRequest& request,
                                  OpenResponse* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef inode;
   if (int error = Find(request.ino(), &inode); error != 0) return Answer(response, error);
@@ -161,11 +165,13 @@ absl::Status PassthroughFs::Read(Context& context, const ReadRequest& request,
 
 absl::Status PassthroughFs::Write(Context& context, const WriteRequest& request,
                                   WriteResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
   if (handle == nullptr || !handle->writable()) return Answer(response, EBADF);
   if (request.offset() < 0) return Answer(response, EINVAL);
   // As the caller: the kernel drops set-ID bits on a write by a caller who is not root.
-  CallerScope scope = Enter(context);
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   std::span<const std::byte> in = context.request_attachment().data();
   if (in.size() > static_cast<uint64_t>(INT64_MAX - request.offset())) {
@@ -202,7 +208,9 @@ absl::Status PassthroughFs::Fsync(Context&, const HandleRequest& request, Result
 
 absl::Status PassthroughFs::OpenDir(Context& context, const OpenDirRequest& request,
                                     OpenResponse* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef dir;
   struct stat st;

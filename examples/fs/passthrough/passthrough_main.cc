@@ -31,11 +31,16 @@ constexpr char kUsage[] =
     "Run as root, passthrough acts as each caller (per-thread fsuid and fsgid): the kernel\n"
     "checks every access and new files belong to the caller. Run as another user, it\n"
     "checks each access itself, then acts as that user: new files belong to it.\n"
+    "Supplementary groups count. A client that serves others (fs_mount) may name the\n"
+    "caller of each call; that is believed from root and the --trust-uid users only, and\n"
+    "any other client that tries is refused (PERMISSION_DENIED) and logged here.\n"
     "\n"
     "  --name NAME       register as NAME (default: syslink.examples.fs.passthrough)\n"
     "  --allow-uid UID   let this user connect too (repeatable; the default lets only the\n"
     "                    user running passthrough, and root)\n"
     "  --allow-gid GID   let members of this group connect (repeatable)\n"
+    "  --trust-uid UID   believe this user, besides root, when it calls for others\n"
+    "                    (repeatable; e.g. the user running fs_mount -o allow_other)\n"
     "  --workers N       serve calls on a pool of N threads instead of one thread per\n"
     "                    client (default: 0)\n"
     "  --check-access    check accesses in the server and act as its own user, even as root\n"
@@ -47,6 +52,7 @@ struct Options {
   std::string dir;
   ServingOptions serving = {.name = std::string(PassthroughFs::kDefaultName)};
   CallerAccess access = DefaultCallerAccess();
+  std::vector<uint32_t> trusted_uids;
 };
 
 bool ParseId(const std::string& text, std::vector<uint32_t>* ids) {
@@ -64,6 +70,7 @@ bool Apply(const std::string& flag, const std::string& value, Options* options) 
   }
   if (flag == "--allow-uid") return ParseId(value, &options->serving.policy.allowed_uids);
   if (flag == "--allow-gid") return ParseId(value, &options->serving.policy.allowed_gids);
+  if (flag == "--trust-uid") return ParseId(value, &options->trusted_uids);
   if (flag == "--workers") {
     return absl::SimpleAtoi(value, &options->serving.workers) && options->serving.workers >= 0;
   }
@@ -107,7 +114,8 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 
 int Serve(Options options) {
   absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
-      PassthroughFs::Open(options.dir, options.access);
+      PassthroughFs::Open(options.dir, options.access, {options.trusted_uids.begin(),
+                                                        options.trusted_uids.end()});
   if (!fs.ok()) {
     std::fprintf(stderr, "passthrough: %s\n", std::string(fs.status().message()).c_str());
     return 1;

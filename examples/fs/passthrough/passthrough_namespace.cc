@@ -30,9 +30,9 @@ int StatChild(int dir, const std::string& name, struct stat* st) {
 }  // namespace
 
 template <typename Make>
-int PassthroughFs::MakeNode(const Context& context, uint64_t parent, absl::string_view name,
+int PassthroughFs::MakeNode(const Caller& caller, uint64_t parent, absl::string_view name,
                             Make make, Entry* out) {
-  CallerScope scope = Enter(context);
+  CallerScope scope = Enter(caller);
   if (scope.error() != 0) return scope.error();
   InodeRef dir;
   struct stat dir_st;
@@ -45,16 +45,20 @@ int PassthroughFs::MakeNode(const Context& context, uint64_t parent, absl::strin
 
 absl::Status PassthroughFs::Mkdir(Context& context, const MkdirRequest& request,
                                   EntryResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   const mode_t mode = request.mode() & 07777;
   auto make = [&](const CallerScope&, int dir, const char* name) {
     return mkdirat(dir, name, mode);
   };
-  return Answer(response, MakeNode(context, request.parent(), request.name(), make,
+  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
                                    response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Mknod(Context& context, const MknodRequest& request,
                                   EntryResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   mode_t type = request.mode() & S_IFMT;
   if (type == 0) type = S_IFREG;
   if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
@@ -69,12 +73,14 @@ absl::Status PassthroughFs::Mknod(Context& context, const MknodRequest& request,
     }
     return mknodat(dir, name, mode, static_cast<dev_t>(request.rdev()));
   };
-  return Answer(response, MakeNode(context, request.parent(), request.name(), make,
+  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
                                    response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Symlink(Context& context, const SymlinkRequest& request,
                                     EntryResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   const std::string& target = request.target();
   if (target.empty()) return Answer(response, ENOENT);
   if (target.size() > kMaxSymlinkLength) return Answer(response, ENAMETOOLONG);
@@ -82,12 +88,14 @@ absl::Status PassthroughFs::Symlink(Context& context, const SymlinkRequest& requ
   auto make = [&](const CallerScope&, int dir, const char* name) {
     return symlinkat(target.c_str(), dir, name);
   };
-  return Answer(response, MakeNode(context, request.parent(), request.name(), make,
+  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
                                    response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Link(Context& context, const LinkRequest& request,
                                  EntryResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   InodeRef inode;
   if (int error = Find(request.ino(), &inode); error != 0) return Answer(response, error);
   if (inode->is_dir()) return Answer(response, EPERM);
@@ -102,7 +110,7 @@ absl::Status PassthroughFs::Link(Context& context, const LinkRequest& request,
     if (result != 0 && (errno == ENOENT || errno == EINVAL)) errno = EPERM;
     return result;
   };
-  return Answer(response, MakeNode(context, request.new_parent(), request.new_name(), make,
+  return Answer(response, MakeNode(*caller, request.new_parent(), request.new_name(), make,
                                    response->mutable_entry()));
 }
 
@@ -128,14 +136,18 @@ int PassthroughFs::DoRemove(const CallerScope& scope, const UnlinkRequest& reque
 
 absl::Status PassthroughFs::Unlink(Context& context, const UnlinkRequest& request,
                                    Result* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   return Answer(response, DoRemove(scope, request, /*dir=*/false));
 }
 
 absl::Status PassthroughFs::Rmdir(Context& context, const UnlinkRequest& request,
                                   Result* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   return Answer(response, DoRemove(scope, request, /*dir=*/true));
 }
@@ -179,7 +191,9 @@ int PassthroughFs::DoRename(const CallerScope& scope, const RenameRequest& reque
 
 absl::Status PassthroughFs::Rename(Context& context, const RenameRequest& request,
                                    Result* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   return Answer(response, DoRename(scope, request));
 }

@@ -80,21 +80,24 @@ void FillAttr(uint64_t ino, const struct stat& st, Attr* out) {
 std::string ProcFdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
 
 absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Open(
-    const std::string& dir, CallerAccess caller_access) {
+    const std::string& dir, CallerAccess caller_access, std::vector<uid_t> trusted_uids) {
   UniqueFd root(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoError(errno, absl::StrCat("serve \"", dir, "\""));
   if (::access("/proc/self/fd", X_OK) != 0) {
     return ErrnoError(errno, "open files through /proc/self/fd (is /proc mounted?)");
   }
-  return std::unique_ptr<PassthroughFs>(new PassthroughFs(std::move(root), caller_access));
+  return std::unique_ptr<PassthroughFs>(new PassthroughFs(std::move(root), caller_access, std::move(trusted_uids)));
 }
 
-PassthroughFs::PassthroughFs(UniqueFd root, CallerAccess access)
-    : access_(access), server_groups_(ProcessGroups()), inodes_(std::move(root)) {}
+PassthroughFs::PassthroughFs(UniqueFd root, CallerAccess access,
+                             std::vector<uid_t> trusted_uids)
+    : access_(access),
+      server_groups_(ProcessGroups()),
+      trust_(std::move(trusted_uids), "passthrough"),
+      inodes_(std::move(root)) {}
 
-CallerScope PassthroughFs::Enter(const Context& context) const {
-  return CallerScope(access_, server_groups_,
-                     Caller{.uid = context.peer().uid, .gid = context.peer().gid});
+CallerScope PassthroughFs::Enter(const Caller& caller) const {
+  return CallerScope(access_, server_groups_, caller);
 }
 
 int PassthroughFs::Find(uint64_t ino, InodeRef* inode) const {
@@ -151,8 +154,11 @@ int PassthroughFs::Reopen(const HostInode& inode, int flags, UniqueFd* out) cons
   return out->valid() ? 0 : errno;
 }
 
-absl::Status PassthroughFs::Init(Context&, const InitRequest& request, InitResponse* response) {
-  return Answer(response, FillInit(request, response));
+absl::Status PassthroughFs::Init(Context& context, const InitRequest& request,
+                                 InitResponse* response) {
+  const int error = FillInit(request, response);
+  if (error == 0) response->set_acts_for_others(trust_.Trusts(context.peer()));
+  return Answer(response, error);
 }
 
 absl::Status PassthroughFs::Statfs(Context&, const StatfsRequest&, StatfsResponse* response) {
@@ -170,7 +176,9 @@ absl::Status PassthroughFs::Statfs(Context&, const StatfsRequest&, StatfsRespons
 
 absl::Status PassthroughFs::Lookup(Context& context, const LookupRequest& request,
                                    EntryResponse* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef dir;
   struct stat dir_st;
@@ -262,7 +270,9 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
 
 absl::Status PassthroughFs::SetAttr(Context& context, const SetAttrRequest& request,
                                     AttrResponse* response) {
-  CallerScope scope = Enter(context);
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   return Answer(response, DoSetAttr(scope, request, response->mutable_attr()));
 }

@@ -15,7 +15,9 @@
 // holds their inodes stay reachable through those inodes.) A file is opened through its
 // inode's descriptor by /proc/self/fd/N: /proc must be mounted.
 //
-// Permissions: see caller_access.h. With CallerAccess::kActAsCaller (the default for a
+// Permissions: see caller_access.h. The caller is the peer the broker attested (uid, gid
+// and supplementary groups), or whom a trusted peer names in `on_behalf_of` (CallerTrust,
+// caller.h: a claim from any other peer is refused with PERMISSION_DENIED). With CallerAccess::kActAsCaller (the default for a
 // server running as root) each rpc runs with the caller's fsuid and fsgid, so the host
 // kernel checks it and new files belong to the caller; with kCheckAsServer (the default
 // otherwise) the server checks memfs's rules against the host's stat and acts as itself.
@@ -54,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/unique_fd.h"
+#include "examples/fs/caller.h"
 #include "examples/fs/fs.syslink.h"
 #include "examples/fs/passthrough/caller_access.h"
 #include "examples/fs/passthrough/host_handles.h"
@@ -69,13 +72,17 @@ class PassthroughFs final : public FileSystem {
   // Serves directory `dir`. Errors as ErrnoError (fs_status.h): NOT_FOUND (ENOENT) when
   // it does not exist, FAILED_PRECONDITION (ENOTDIR) when it is not a directory (a symlink
   // to one is followed here, only here), others from open(2).
+  // `trusted_uids`: who besides root may call on behalf of others (CallerTrust, caller.h).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<PassthroughFs>> Open(
-      const std::string& dir, CallerAccess access = DefaultCallerAccess());
+      const std::string& dir, CallerAccess access = DefaultCallerAccess(),
+      std::vector<uid_t> trusted_uids = {});
 
   CallerAccess access() const { return access_; }
   // For tests and tools: inodes held (the root included) and open handles.
   size_t inode_count() const { return inodes_.size(); }
   size_t handle_count() const { return handles_.size(); }
+  // Claims to act for others refused since the start.
+  uint64_t claims_refused() const { return trust_.refused(); }
 
   using Context = ::syslink::rpc::ServerContext;
   absl::Status Init(Context& context, const InitRequest& request, InitResponse* response) override;
@@ -122,10 +129,10 @@ class PassthroughFs final : public FileSystem {
  private:
   using InodeRef = std::shared_ptr<const HostInode>;
 
-  PassthroughFs(UniqueFd root, CallerAccess access);
+  PassthroughFs(UniqueFd root, CallerAccess access, std::vector<uid_t> trusted_uids);
 
-  // The rpc's caller, acted as or checked for until the scope ends.
-  CallerScope Enter(const Context& context) const;
+  // `caller` (CallerTrust::For of the rpc), acted as or checked for until the scope ends.
+  CallerScope Enter(const Caller& caller) const;
 
   // The inode `ino` (ENOENT); a directory (ENOTDIR too), with its stat when `st` is given.
   int Find(uint64_t ino, InodeRef* inode) const;
@@ -146,7 +153,7 @@ class PassthroughFs final : public FileSystem {
   int Reopen(const HostInode& inode, int flags, UniqueFd* out) const;
   // Mkdir, Mknod and Symlink; `make` makes `name` in the directory descriptor it is given.
   template <typename Make>
-  int MakeNode(const Context& context, uint64_t parent, absl::string_view name, Make make,
+  int MakeNode(const Caller& caller, uint64_t parent, absl::string_view name, Make make,
                Entry* out);
   int OpenFile(const CallerScope& scope, const HostInode& inode, uint32_t flags, uint64_t* fh);
   int DoCreate(const CallerScope& scope, const CreateRequest& request, CreateResponse* out);
@@ -158,6 +165,7 @@ class PassthroughFs final : public FileSystem {
 
   const CallerAccess access_;
   const std::vector<gid_t> server_groups_;
+  const CallerTrust trust_;
   HostInodes inodes_;
   HostHandles handles_;
 };
