@@ -41,6 +41,27 @@ static_assert(FUSE_SET_ATTR_MODE == SET_ATTR_MODE && FUSE_SET_ATTR_UID == SET_AT
               FUSE_SET_ATTR_MTIME_NOW == SET_ATTR_MTIME_NOW,
               "fs.proto's SetAttrField values are FUSE's");
 
+// The caller of `req`, as the kernel gave it: uid, gid and pid, and the supplementary
+// groups libfuse reads from /proc (none when it cannot: a pid of another namespace, a
+// process gone).
+OnBehalfOf RequestCaller(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  OnBehalfOf caller;
+  caller.set_uid(ctx->uid);
+  caller.set_gid(ctx->gid);
+  caller.set_pid(static_cast<uint32_t>(ctx->pid));
+  std::vector<gid_t> groups(32);
+  int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (count > static_cast<int>(groups.size())) {
+    groups.resize(count);
+    count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  }
+  for (int i = 0; i < std::min(count, static_cast<int>(groups.size())); ++i) {
+    caller.add_groups(groups[i]);
+  }
+  return caller;
+}
+
 }  // namespace
 
 struct stat ToStat(const Attr& attr) {
@@ -88,6 +109,8 @@ std::optional<Upstream::Lease> FuseBridge::Begin(fuse_req_t req, fuse_ino_t node
     return std::nullopt;
   }
   *ino = held.has_value() ? held->ino : lease->root_ino();
+  // The request's caller, for a server that believes this mount (fs.proto's on_behalf_of).
+  if (lease->limits().acts_for_others()) lease->client().set_on_behalf_of(RequestCaller(req));
   return *std::move(lease);
 }
 

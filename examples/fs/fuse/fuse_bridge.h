@@ -30,6 +30,14 @@
 // ReleaseDir of a gone server succeed (there is nothing left to give back). A failure of
 // the RPC layer that is not a death (a response that does not parse, ...) is EIO.
 //
+// Callers. The kernel gives each request its caller's uid, gid and pid (and libfuse the
+// supplementary groups, from /proc). When the server says it believes this mount's claims
+// (InitResponse.acts_for_others: the mount runs as root or as a uid the server trusts),
+// every request that fs.proto lets carry one names that caller (`on_behalf_of`): the
+// server checks permissions as the caller and new files belong to it, as on a local
+// filesystem. Otherwise the server sees every call as the mount's own user. The kernel
+// checks permissions too (default_permissions) before a request reaches the bridge.
+//
 // Caching. Entries and attributes are cached by the kernel for BridgeOptions'
 // entry_timeout and attr_timeout (1 s by default): another client's change to the server
 // shows through the mount within that time. File data (DataCache::kKeep, the default)

@@ -209,10 +209,19 @@ absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartThroughGateway(
   return StartWith(std::move(mount_args), std::move(memfs_args), watchdog, true);
 }
 
+absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartPassthrough(
+    const std::string& dir, std::vector<std::string> mount_args,
+    std::vector<std::string> server_args, absl::Duration watchdog) {
+  server_args.insert(server_args.begin(), dir);
+  return StartWith(std::move(mount_args), std::move(server_args), watchdog, false,
+                   "examples/fs/passthrough/passthrough");
+}
+
 absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartWith(
     std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
-    absl::Duration watchdog, bool through_gateway) {
+    absl::Duration watchdog, bool through_gateway, const std::string& server_binary) {
   std::unique_ptr<MountedMemfs> fs(new MountedMemfs());
+  fs->server_binary_ = server_binary;
   fs->memfs_args_ = memfs_args.empty() ? std::vector<std::string>{"--size", "64M"} : memfs_args;
   char parent[] = "/tmp/sl-mnt-XXXXXX";
   if (mkdtemp(parent) == nullptr) return absl::InternalError("mkdtemp failed");
@@ -304,7 +313,7 @@ std::string MountedMemfs::KillMemfs() {
 }
 
 absl::Status MountedMemfs::StartMemfs() {
-  std::vector<std::string> argv = {RunfilesPath("examples/fs/memfs"), "--name", kServiceName};
+  std::vector<std::string> argv = {RunfilesPath(server_binary_), "--name", kServiceName};
   argv.insert(argv.end(), memfs_args_.begin(), memfs_args_.end());
   memfs_.emplace(SpawnDaemon(argv, scratch_.path() + "/memfs.log"));
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
@@ -327,5 +336,7 @@ std::string MountedMemfs::StopMount() {
 }
 
 std::string MountedMemfs::MountLog() const { return FileText(scratch_.path() + "/fs_mount.log"); }
+
+std::string MountedMemfs::ServerLog() const { return FileText(scratch_.path() + "/memfs.log"); }
 
 }  // namespace syslink::examples::fs

@@ -86,6 +86,11 @@ class MountedMemfs {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> Start(
       std::vector<std::string> mount_args = {}, std::vector<std::string> memfs_args = {},
       absl::Duration watchdog = absl::Seconds(90));
+  // The same with the passthrough server instead of memfs, serving host directory `dir`
+  // (`server_args` after it).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartPassthrough(
+      const std::string& dir, std::vector<std::string> mount_args = {},
+      std::vector<std::string> server_args = {}, absl::Duration watchdog = absl::Seconds(90));
   // The same, with memfs behind a syslink-gateway (listening on a Unix socket in scratch())
   // and fs_mount reaching it over gRPC (--grpc) instead of through the broker.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartThroughGateway(
@@ -112,20 +117,23 @@ class MountedMemfs {
   // SIGTERM to fs_mount; how it ended (waiting at most 20 s).
   std::string StopMount();
   pid_t mount_pid() const { return mount_->pid(); }
-  // What fs_mount wrote on stderr.
+  // What fs_mount wrote on stderr; what the server (memfs or passthrough) did.
   std::string MountLog() const;
+  std::string ServerLog() const;
 
  private:
   MountedMemfs() : scratch_("fuse") {}
   static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartWith(
       std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
-      absl::Duration watchdog, bool through_gateway);
+      absl::Duration watchdog, bool through_gateway,
+      const std::string& server_binary = "examples/fs/memfs");
   absl::Status StartGateway();
   absl::Status StartMount(const std::vector<std::string>& mount_args);
 
   syslink::testing::ScratchDirectory scratch_;
   std::string mountpoint_parent_;  // from mkdtemp; holds only the mount point
   std::string mountpoint_;
+  std::string server_binary_ = "examples/fs/memfs";  // in the runfiles
   std::vector<std::string> memfs_args_;
   std::unique_ptr<syslink::testing::BrokerProcess> broker_;
   std::optional<syslink::testing::ChildProcess> memfs_;
