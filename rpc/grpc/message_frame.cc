@@ -31,6 +31,17 @@ uint8_t* WriteVarint(uint64_t value, uint8_t* out) {
   return out;
 }
 
+// Reads a varint of at most 10 bytes at `p`, advancing it; false when it runs past `end`.
+bool ReadVarint(const uint8_t*& p, const uint8_t* end, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 70 && p < end; shift += 7) {
+    const uint8_t byte = *p++;
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
 // The tag and length that precede an attachment of `size` bytes.
 size_t AttachmentHeaderSize(size_t size) { return VarintSize(kAttachmentTag) + VarintSize(size); }
 
@@ -119,6 +130,80 @@ void CopyFrameBytes(const grpc::ByteBuffer& frame, size_t offset, std::span<std:
     done += n;
     offset = 0;
   }
+}
+
+absl::StatusOr<FrameLayout> DecodeStreamFrame(absl::string_view frame) {
+  const auto* const begin = reinterpret_cast<const uint8_t*>(frame.data());
+  const uint8_t* const end = begin + frame.size();
+  const uint8_t* p = begin;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("a stream message of ", frame.size(),
+                                                   " bytes: ", why, " at byte ", p - begin));
+  };
+  int groups = 0;  // open groups (proto2): fields inside them are not top-level
+  while (p < end) {
+    const uint8_t* const field = p;
+    uint64_t tag = 0;
+    if (!ReadVarint(p, end, tag) || (tag >> 3) == 0) return bad("no valid field tag");
+    uint64_t length = 0;
+    switch (tag & 7) {
+      case 0:
+        if (!ReadVarint(p, end, length)) return bad("a varint runs past the end");
+        break;
+      case 1:
+      case 5: {
+        const size_t size = (tag & 7) == 1 ? 8 : 4;
+        if (static_cast<size_t>(end - p) < size) return bad("a fixed field runs past the end");
+        p += size;
+        break;
+      }
+      case 2:
+        if (!ReadVarint(p, end, length) || length > static_cast<uint64_t>(end - p)) {
+          return bad("a length-delimited field runs past the end");
+        }
+        if (groups == 0 && (tag >> 3) == kAttachmentFieldNumber) {
+          if (p + length != end) return bad("the attachment field is not the last");
+          return FrameLayout{.message_size = static_cast<size_t>(field - begin),
+                             .attachment_offset = static_cast<size_t>(p - begin),
+                             .attachment_size = static_cast<size_t>(length)};
+        }
+        p += length;
+        break;
+      case 3:
+        ++groups;
+        break;
+      case 4:
+        if (groups == 0) return bad("a group ends that did not start");
+        --groups;
+        break;
+      default:
+        return bad("an unknown wire type");
+    }
+  }
+  if (groups != 0) return bad("a group does not end");
+  return FrameLayout{.message_size = frame.size()};
+}
+
+absl::string_view MethodKindName(MethodKind kind) {
+  switch (kind) {
+    case MethodKind::kUnary:
+      return "unary";
+    case MethodKind::kClientStreaming:
+      return "client-streaming";
+    case MethodKind::kServerStreaming:
+      return "server-streaming";
+    case MethodKind::kBidiStreaming:
+      return "bidi-streaming";
+  }
+  return "unary";
+}
+
+std::optional<MethodKind> ParseMethodKind(absl::string_view name) {
+  for (MethodKind kind : {MethodKind::kUnary, MethodKind::kClientStreaming,
+                          MethodKind::kServerStreaming, MethodKind::kBidiStreaming}) {
+    if (name == MethodKindName(kind)) return kind;
+  }
+  return std::nullopt;
 }
 
 std::string FrameMessageBytes(const grpc::ByteBuffer& frame, size_t size) {

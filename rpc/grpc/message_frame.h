@@ -15,9 +15,16 @@
 // not know the field keeps it as an unknown field, so a stock gRPC peer still reads the
 // message; a syslink peer takes the attachment off before parsing.
 //
+// Streams: gRPC has no metadata per message, so each side of a stream announces once, in
+// its initial metadata, `syslink-stream-attachments: 1`: each message it sends that
+// carries an attachment ends with the attachment field, framed as above. The receiver
+// finds the field by walking the message's top-level fields (DecodeStreamFrame). A stock
+// peer announces nothing, and nothing is taken off its messages.
+//
 // Thread safety: functions of their arguments. Errors: INVALID_ARGUMENT when a frame does
 // not end with the attachment field its metadata announces, or the announced size is not a
-// number or exceeds the limit.
+// number or exceeds the limit; for a stream's message, when its top-level fields do not
+// parse or the attachment field is not the last of them.
 
 #ifndef SYSLINK_RPC_GRPC_MESSAGE_FRAME_H_
 #define SYSLINK_RPC_GRPC_MESSAGE_FRAME_H_
@@ -34,6 +41,7 @@
 #include "google/protobuf/message_lite.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/string_ref.h"
+#include "rpc/method.h"
 
 namespace syslink::rpc::grpc_internal {
 
@@ -42,6 +50,15 @@ inline constexpr char kAttachmentSizeKey[] = "syslink-attachment-size";
 inline constexpr uint32_t kAttachmentFieldNumber = 536870911;
 // The largest attachment a frame may announce.
 inline constexpr size_t kMaxAttachmentSize = size_t{1} << 30;
+// A stream's sender puts its attachments in its messages (the file comment); value "1".
+inline constexpr char kStreamAttachmentsKey[] = "syslink-stream-attachments";
+// Messages a stream queues each way beyond gRPC's own flow control: read ahead, and
+// written but not yet taken by gRPC (GrpcChannel's streams and GrpcServer's).
+inline constexpr size_t kStreamWindow = 16;
+// The caller's initial metadata names a streaming rpc's kind (MethodKindName()), so that a
+// relay that knows no .proto (syslink-gateway) can tell how to carry it. A caller that does
+// not say is taken to call a unary rpc.
+inline constexpr char kMethodKindKey[] = "syslink-method-kind";
 
 // A message to put in a frame: a protobuf message or bytes already serialized.
 struct FrameMessage {
@@ -67,6 +84,15 @@ struct FrameLayout {
 // announcement, the whole frame is the message).
 [[nodiscard]] absl::StatusOr<FrameLayout> DecodeFrame(const grpc::ByteBuffer& frame,
                                                       std::optional<size_t> attachment_size);
+
+// Finds the parts of a stream message whose sender announced kStreamAttachmentsKey: the
+// attachment, when the last top-level field is the attachment field; none otherwise.
+[[nodiscard]] absl::StatusOr<FrameLayout> DecodeStreamFrame(absl::string_view frame);
+
+// "unary", "client-streaming", "server-streaming", "bidi-streaming"; and back (nullopt for
+// any other value).
+absl::string_view MethodKindName(MethodKind kind);
+std::optional<MethodKind> ParseMethodKind(absl::string_view name);
 
 // The announced attachment size in `metadata` (a gRPC metadata map); nullopt when there is
 // no entry, INVALID_ARGUMENT when it is not a decimal number up to kMaxAttachmentSize.

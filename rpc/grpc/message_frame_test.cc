@@ -130,5 +130,80 @@ TEST(MessageFrameTest, FindsTheSizeInMetadata) {
   EXPECT_EQ(*AttachmentSizeIn(metadata), std::nullopt);
 }
 
+// ---- Stream messages: the attachment found by walking the fields ----
+
+TEST(StreamFrameTest, FindsTheAttachmentAfterTheMessage) {
+  Text message = Message("hello");
+  message.set_code(7);
+  const std::string frame = Flat(EncodeFrame(FrameMessage::Of(message), Bytes("bulk bytes")));
+  absl::StatusOr<FrameLayout> layout = DecodeStreamFrame(frame);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->message_size, message.ByteSizeLong());
+  EXPECT_EQ(frame.substr(layout->attachment_offset, layout->attachment_size), "bulk bytes");
+}
+
+TEST(StreamFrameTest, AMessageWithoutAttachmentIsAllMessage) {
+  const std::string frame = Message("no attachment").SerializeAsString();
+  absl::StatusOr<FrameLayout> layout = DecodeStreamFrame(frame);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->message_size, frame.size());
+  EXPECT_EQ(layout->attachment_size, 0u);
+}
+
+TEST(StreamFrameTest, AnEmptyMessageMayCarryAnAttachment) {
+  const std::string frame = Flat(EncodeFrame(FrameMessage::Of(Text()), Bytes("x")));
+  absl::StatusOr<FrameLayout> layout = DecodeStreamFrame(frame);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->message_size, 0u);
+  EXPECT_EQ(layout->attachment_size, 1u);
+}
+
+TEST(StreamFrameTest, RefusesAnAttachmentFieldThatIsNotLast) {
+  const std::string frame = Flat(EncodeFrame(FrameMessage::Of(Text()), Bytes("x"))) +
+                            Message("after").SerializeAsString();
+  EXPECT_THAT(DecodeStreamFrame(frame).status().message(), HasSubstr("not the last"));
+}
+
+TEST(StreamFrameTest, RefusesFieldsThatRunPastTheEnd) {
+  const std::string whole = Flat(EncodeFrame(FrameMessage::Of(Message("text")), Bytes("abc")));
+  for (size_t cut = 1; cut < whole.size(); ++cut) {
+    absl::StatusOr<FrameLayout> layout = DecodeStreamFrame(whole.substr(0, cut));
+    // A cut between two whole fields is a shorter valid message; any other is refused.
+    if (layout.ok()) {
+      EXPECT_EQ(layout->attachment_size, 0u) << cut;
+    } else {
+      EXPECT_EQ(layout.status().code(), absl::StatusCode::kInvalidArgument) << cut;
+    }
+  }
+}
+
+TEST(StreamFrameTest, RefusesBadTagsAndWireTypes) {
+  for (const std::string& bad : {std::string("\x00", 1), std::string("\x0f"),  // field 0; type 7
+                                std::string("\x0e"),                           // wire type 6
+                                std::string("\x0c"),                           // a group's end
+                                std::string("\x0b"),                           // a group unended
+                                std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
+    EXPECT_EQ(DecodeStreamFrame(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(StreamFrameTest, AnAttachmentFieldInsideAGroupIsNotTheAttachment) {
+  // field 1 group start, field 536870911 (2 bytes "ab"), field 1 group end.
+  const std::string frame = std::string("\x0b") + "\xfa\xff\xff\xff\x0f\x02" + "ab" + "\x0c";
+  absl::StatusOr<FrameLayout> layout = DecodeStreamFrame(frame);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->attachment_size, 0u);
+  EXPECT_EQ(layout->message_size, frame.size());
+}
+
+TEST(StreamFrameTest, MethodKindsHaveNames) {
+  for (MethodKind kind : {MethodKind::kUnary, MethodKind::kClientStreaming,
+                          MethodKind::kServerStreaming, MethodKind::kBidiStreaming}) {
+    EXPECT_EQ(ParseMethodKind(MethodKindName(kind)), kind);
+  }
+  EXPECT_EQ(ParseMethodKind("bidi"), std::nullopt);
+  EXPECT_EQ(ParseMethodKind(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace syslink::rpc::grpc_internal
