@@ -233,6 +233,9 @@ LinkChannel::Stream::~Stream() {
 
 void LinkChannel::Stream::Pull() {
   StreamState& s = *state_;
+  // Pulls go out in batches of half the window, as the messages are read: the server's
+  // method wakes once per batch, not once per message.
+  if (s.pulls + static_cast<int>(s.messages.size()) > s.window / 2) return;
   while (!s.read_done && !s.finished &&
          s.pulls + static_cast<int>(s.messages.size()) < s.window) {
     absl::StatusOr<uint64_t> id =

@@ -29,7 +29,8 @@
 // Flow control: each side keeps a bounded window of messages in flight (the channel's
 // stream window, LinkChannelOptions::stream_window). A writer whose reader is slow waits in
 // Write() (TryWrite() does not wait: RESOURCE_EXHAUSTED), so memory stays bounded on both
-// sides. Every stream message is a request answered exactly once (docs/wire-format.md).
+// sides. Every stream message is a request answered exactly once (docs/wire-format.md,
+// "RPC streams"; docs/rpc.md, "Streaming rpcs").
 //
 // Ending: the stream's final status is the method's return value, given by Finish(). A
 // reader's Read() returns false once no message will come: the server returned, the
@@ -100,8 +101,8 @@ class ServerStream {
  public:
   virtual ~ServerStream() = default;
   // The client's next message; false after its WritesDone(), or when the stream ended.
-  // A message that does not parse ends the stream too (the method then should return;
-  // the client's Finish() gives INVALID_ARGUMENT).
+  // A message that does not parse ends the stream too: false, and the context reads
+  // cancelled() from then on.
   virtual bool Read(google::protobuf::MessageLite* message, Attachment* attachment) = 0;
   // Sends `message`, waiting while the client's window is full; false when the client no
   // longer reads (it cancelled, its deadline passed, it died).

@@ -11,13 +11,17 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/link_channel.h"
+#include "rpc/server.h"
 #include "rpc/stream.h"
 #include "rpc/testdata/stream_service.syslink.h"
 #include "syslink/status.h"
@@ -326,7 +330,12 @@ TEST_F(StreamTest, AttachmentsTravelWithStreamMessages) {
 
 TEST_F(StreamTest, ManyStreamsAndUnaryCallsShareOneLink) {
   constexpr int kThreads = 6;
-  std::atomic<int> failures{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
+  auto fail = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(mutex);
+    failures.push_back(std::move(what));
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -336,14 +345,21 @@ TEST_F(StreamTest, ManyStreamsAndUnaryCallsShareOneLink) {
       Number number;
       int64_t expected = 0;
       while (reader->Read(&number)) {
-        if (number.n() != expected++) failures.fetch_add(1);
-        if (expected % 50 == 0 && !stub_.GetProgress(Number()).ok()) failures.fetch_add(1);
+        if (number.n() != expected) fail(absl::StrCat(t, ": got ", number.n(), " for ", expected));
+        ++expected;
+        if (expected % 50 == 0) {
+          absl::StatusOr<Progress> progress = stub_.GetProgress(Number());
+          if (!progress.ok()) fail(absl::StrCat(t, ": unary call: ", progress.status().ToString()));
+        }
       }
-      if (expected != 300 + t || !reader->Finish().ok()) failures.fetch_add(1);
+      absl::Status status = reader->Finish();
+      if (expected != 300 + t || !status.ok()) {
+        fail(absl::StrCat(t, ": ", expected, " messages, ", status.ToString()));
+      }
     });
   }
   for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(failures.empty()) << absl::StrJoin(failures, "\n");
 }
 
 TEST_F(StreamTest, AUnaryCallOfAStreamingMethodIsRefused) {
@@ -352,6 +368,97 @@ TEST_F(StreamTest, AUnaryCallOfAStreamingMethodIsRefused) {
   absl::Status status =
       server_.channel()->Call(Streamer::kCountdownMethod, request, &response, nullptr);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+}
+
+
+// A hostile client on a raw link: stream requests with broken headers, for streams that
+// are not open, and past the server's limits each get a clear answer, and the server goes
+// on serving.
+class RawStreamTest : public ::testing::Test {
+ protected:
+  RawStreamTest() {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    EXPECT_TRUE(pair.ok());
+    server_.ServeLink(&service_, std::move(pair->second));
+    client_ = std::move(pair->first);
+  }
+  ~RawStreamTest() override {
+    client_.Close();
+    server_.Shutdown();
+  }
+
+  // Sends a call header with `flags` and `stream_id` (and no message).
+  absl::StatusOr<uint64_t> SendHeader(uint32_t method, uint16_t flags, uint32_t stream_id) {
+    internal::CallHeader header{internal::kCallMagic, internal::kCallVersion, flags, 0,
+                                stream_id, 0, 0};
+    return client_.Send(method, std::as_bytes(std::span(&header, 1)));
+  }
+  // The reply to `id` (other messages are not expected here).
+  Message ReplyTo(uint64_t id) {
+    while (true) {
+      absl::StatusOr<Message> message = client_.Receive(absl::Now() + absl::Seconds(10));
+      EXPECT_TRUE(message.ok()) << message.status();
+      if (!message.ok() || message->id == id) return message.ok() ? *std::move(message) : Message();
+    }
+  }
+  absl::Status StatusOf(uint16_t flags, uint32_t stream_id, uint32_t method = kGate) {
+    absl::StatusOr<uint64_t> id = SendHeader(method, flags, stream_id);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? ReplyTo(*id).status : id.status();
+  }
+  bool IsEnd(const Message& reply) {
+    internal::CallHeader header{};
+    if (!reply.status.ok() || reply.data.size() < sizeof(header)) return false;
+    std::memcpy(&header, reply.data.data(), sizeof(header));
+    return (header.flags & internal::kCallStreamEnd) != 0;
+  }
+
+  static constexpr uint32_t kGate = Streamer::kGateMethodId;
+  StreamerService service_;
+  Server server_;
+  Link client_;
+};
+
+TEST_F(RawStreamTest, MalformedStreamHeadersAreRefused) {
+  using namespace internal;  // the flags
+  EXPECT_EQ(StatusOf(kCallStreamOpen | kCallStreamPull, 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(kCallStreamPull, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(0, 5).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(kCallStreamOpen | kCallStreamEnd, 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(1 << 12, 0).code(), absl::StatusCode::kInvalidArgument);
+  // A unary method opened as a stream.
+  EXPECT_EQ(StatusOf(kCallStreamOpen, 1, Streamer::kReleaseMethodId).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RawStreamTest, RequestsForAStreamThatIsNotOpenAreAnswered) {
+  using namespace internal;
+  absl::StatusOr<uint64_t> pull = SendHeader(kGate, kCallStreamPull, 9);
+  ASSERT_TRUE(pull.ok());
+  EXPECT_TRUE(IsEnd(ReplyTo(*pull)));
+  EXPECT_EQ(StatusOf(kCallStreamMessage, 9).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(StatusOf(kCallStreamHalfClose, 9).ok());
+  EXPECT_TRUE(StatusOf(kCallStreamCancel, 9).ok());
+}
+
+TEST_F(RawStreamTest, AStreamsQueuesAreBounded) {
+  using namespace internal;
+  absl::StatusOr<uint64_t> open = SendHeader(kGate, kCallStreamOpen, 3);  // never reads
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(StatusOf(kCallStreamOpen, 3).code(), absl::StatusCode::kInvalidArgument);  // twice
+  for (int i = 0; i < 1024; ++i) {  // the most a stream holds
+    ASSERT_TRUE(SendHeader(kGate, kCallStreamPull, 3).ok());
+  }
+  EXPECT_EQ(StatusOf(kCallStreamPull, 3).code(), absl::StatusCode::kResourceExhausted);
+  // A cancel ends the stream: once its method returns, the opening is answered (after
+  // every pull, with the end).
+  EXPECT_TRUE(StatusOf(kCallStreamCancel, 3).ok());
+  ServerContext context(PeerIdentity{}, absl::InfiniteFuture());
+  Number none;
+  ASSERT_TRUE(service_.Release(context, none, &none).ok());
+  EXPECT_EQ(ReplyTo(*open).status.code(), absl::StatusCode::kCancelled);
 }
 
 }  // namespace

@@ -98,16 +98,19 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
   }
   std::memcpy(&call.header, inline_data.data(), kCallHeaderSize);
   const CallHeader& h = call.header;
-  if (h.magic != kCallMagic || h.version != kCallVersion || (h.flags & ~kCallKnownFlags) != 0) {
+  if (h.magic != kCallMagic || h.version != kCallVersion) {
     return Malformed(absl::StrFormat("bad call header (magic 0x%08x, version %d, flags 0x%x)",
                                      h.magic, h.version, h.flags));
   }
-  // A stream request has exactly one stream flag and a stream id; nothing else has either.
-  const uint16_t stream_flags = h.flags & kCallStreamRequests;
-  if ((stream_flags & (stream_flags - 1)) != 0 || (stream_flags != 0) != (h.stream_id != 0) ||
-      (stream_flags != 0 && (h.flags & kCallStreamEnd) != 0)) {
-    return Malformed(absl::StrFormat("bad stream fields (flags 0x%x, stream %d)", h.flags,
-                                     h.stream_id));
+  if (((h.flags & ~(kCallSpilled | kCallAttachment)) | h.stream_id) != 0) [[unlikely]] {
+    // A stream's: exactly one stream request flag and a stream id, or a reply's `end`.
+    const uint16_t stream_flags = h.flags & kCallStreamRequests;
+    if ((h.flags & ~kCallKnownFlags) != 0 || (stream_flags & (stream_flags - 1)) != 0 ||
+        (stream_flags != 0) != (h.stream_id != 0) ||
+        (stream_flags != 0 && (h.flags & kCallStreamEnd) != 0)) {
+      return Malformed(absl::StrFormat("bad call header flags 0x%x with stream id %d", h.flags,
+                                       h.stream_id));
+    }
   }
   std::span<const std::byte> rest = inline_data.subspan(kCallHeaderSize);
   if (h.flags & kCallSpilled) {

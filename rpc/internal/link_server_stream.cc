@@ -55,6 +55,7 @@ void LinkServerStream::HalfClose() {
 }
 
 void LinkServerStream::Cancel() {
+  context_->MarkCancelled();
   std::lock_guard<std::mutex> lock(mutex_);
   cancelled_ = true;
   changed_.notify_all();

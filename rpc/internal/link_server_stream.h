@@ -56,7 +56,8 @@ class LinkServerStream final : public ServerStream {
   absl::Status AddMessage(uint64_t id, std::string message, Attachment attachment);
   absl::Status AddPull(uint64_t id);
   void HalfClose();
-  // The client gave up, or its link is closing: Read() and Write() return false from now.
+  // The client gave up, or its link is closing: Read() and Write() return false from now,
+  // and the context reads cancelled().
   void Cancel();
 
   // The method returned: answers every request still held. Called once, before the final

@@ -82,8 +82,10 @@ void LinkSession::Serve(bool spin) {
     if (QueuesReplies()) SendReadyReplies();
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
-    absl::StatusOr<Message> message =
-        link_.Receive(waits ? absl::Now() + wait.spin_budget : absl::InfinitePast());
+    absl::StatusOr<Message> message = waits && QueuesReplies()
+                                          ? ReceiveOrReply(wait.spin_budget)
+                                          : link_.Receive(waits ? absl::Now() + wait.spin_budget
+                                                                : absl::InfinitePast());
     if (message.ok()) {
       if (message->kind != MessageKind::kRequest) continue;
       absl::StatusOr<internal::IncomingCall> call =
@@ -107,6 +109,24 @@ void LinkSession::Serve(bool spin) {
     if (!link_.PrepareToPoll()) continue;  // something arrived meanwhile
     if (TryPark(/*arm=*/true)) return;
   }
+}
+
+absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) {
+  // Like Receive(now + spin_budget), but a reply queued meanwhile (by a worker or a stream's
+  // method) ends the spin at once, so that it goes out without waiting for the next message.
+  const absl::Time until = absl::Now() + spin_budget;
+  int spins = 0;
+  while (!link_.Ready() && !replies_waiting_.load(std::memory_order_acquire)) {
+    if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      continue;
+    }
+    spins = 0;
+    if (absl::Now() >= until) break;
+  }
+  return link_.Receive(absl::InfinitePast());
 }
 
 bool LinkSession::TryPark(bool arm) {
@@ -211,6 +231,7 @@ void LinkSession::Deliver(ReadyReply reply, bool job_done) {
     if (job_done) --in_flight_;
     if (state_ == State::kEnded) return;  // the caller is gone: nobody takes the reply
     replies_.push_back(std::move(reply));
+    replies_waiting_.store(true, std::memory_order_release);
     if (state_ == State::kParked) {
       state_ = State::kActive;
       claimed = true;
@@ -226,6 +247,7 @@ void LinkSession::SendReadyReplies() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (replies_.empty()) return;
     ready.swap(replies_);
+    replies_waiting_.store(false, std::memory_order_relaxed);
   }
   for (ReadyReply& reply : ready) {
     absl::Status status = reply.status;
@@ -260,18 +282,17 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
   absl::Status status;
   if (stream == nullptr) {
     // The stream ended (its method returned) while this request was on its way, or it
-    // never was.
+    // never was. The answer goes behind the stream's own answers still queued (its last
+    // messages): a pull's `end` must not overtake them.
+    ReadyReply reply{request.id, absl::OkStatus(), {}, {}, 0};
     if (op == internal::kCallStreamPull) {
-      status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
-                            {}, internal::kCallStreamEnd);
+      reply.flags = internal::kCallStreamEnd;
     } else if (op == internal::kCallStreamMessage) {
-      status = absl::FailedPreconditionError(
+      reply.status = absl::FailedPreconditionError(
           absl::StrCat("stream ", call.header.stream_id, " is not open"));
-    } else {
-      status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
-                            {});
     }
-    if (!status.ok() && !IsPeerDied(status)) (void)link_.Reply(request.id, status, {});
+    queues_replies_.store(true, std::memory_order_relaxed);
+    Deliver(std::move(reply), /*job_done=*/false);
     return;
   }
   switch (op) {

@@ -103,6 +103,9 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Parks the session, unless replies wait or it must end: then false, and the caller
   // goes on serving. `arm`: whether to wait for the link (not when only replies are due).
   bool TryPark(bool arm);
+  // The next message, spinning up to `spin_budget` for one unless a queued reply waits
+  // (then DEADLINE_EXCEEDED, as when nothing came).
+  absl::StatusOr<Message> ReceiveOrReply(absl::Duration spin_budget);
   // Ends the session: closes the link and tells the parking.
   void End();
   void ServeInline(Message& request, internal::IncomingCall& call);
@@ -140,6 +143,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   bool streams_cancelled_ = false;  // guarded by mutex_
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
+  std::atomic<bool> replies_waiting_{false};  // replies_ is not empty (a hint)
   bool QueuesReplies() const {
     return pool_ != nullptr || queues_replies_.load(std::memory_order_relaxed);
   }
