@@ -416,4 +416,40 @@ absl::Status FsClient::ReleaseDir(uint64_t ino, uint64_t fh) {
                  [&] { return absl::StrFormat("releasedir inode %d", ino); });
 }
 
+absl::Status FsClient::Fallocate(uint64_t ino, uint64_t fh, uint32_t mode, int64_t offset,
+                                 int64_t length) {
+  FallocateRequest request;
+  request.set_ino(ino);
+  request.set_fh(fh);
+  request.set_mode(mode);
+  request.set_offset(offset);
+  request.set_length(length);
+  Result response;
+  return Outcome(stub_.Fallocate(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("fallocate mode %d of inode %d at %d for %d", mode, ino, offset,
+                           length);
+  });
+}
+
+absl::StatusOr<uint64_t> FsClient::CopyFileRange(uint64_t ino_in, uint64_t fh_in,
+                                                 int64_t offset_in, uint64_t ino_out,
+                                                 uint64_t fh_out, int64_t offset_out,
+                                                 uint64_t length) {
+  CopyFileRangeRequest request;
+  request.set_ino_in(ino_in);
+  request.set_fh_in(fh_in);
+  request.set_offset_in(offset_in);
+  request.set_ino_out(ino_out);
+  request.set_fh_out(fh_out);
+  request.set_offset_out(offset_out);
+  request.set_length(length);
+  Stamp(&request);
+  CopyFileRangeResponse response;
+  absl::Status s = Outcome(stub_.CopyFileRange(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("copy_file_range from inode %d to inode %d", ino_in, ino_out);
+  });
+  if (!s.ok()) return s;
+  return response.size();
+}
+
 }  // namespace syslink::examples::fs

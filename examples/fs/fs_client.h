@@ -163,6 +163,15 @@ class FsClient {
                                                               uint64_t offset,
                                                               uint32_t size = kMaxIoSize);
   [[nodiscard]] absl::Status ReleaseDir(uint64_t ino, uint64_t fh);
+  // fallocate(2) through a handle open for writing; `mode` an OR of FallocateFlag.
+  [[nodiscard]] absl::Status Fallocate(uint64_t ino, uint64_t fh, uint32_t mode, int64_t offset,
+                                       int64_t length);
+  // copy_file_range(2) inside the server; how many bytes it copied (at most kMaxCopySize,
+  // fewer at the end of the input, 0 past it).
+  [[nodiscard]] absl::StatusOr<uint64_t> CopyFileRange(uint64_t ino_in, uint64_t fh_in,
+                                                       int64_t offset_in, uint64_t ino_out,
+                                                       uint64_t fh_out, int64_t offset_out,
+                                                       uint64_t length);
 
   // --- The path layer. Errors name the operation and the path. ---
 

@@ -90,6 +90,43 @@ void FileData::Truncate(uint64_t size, BlockPool& pool) {
   size_ = size;
 }
 
+int FileData::Allocate(uint64_t offset, uint64_t length, bool keep_size, BlockPool& pool,
+                       uint64_t max_size) {
+  if (length == 0) return 0;
+  if (offset > max_size || length > max_size - offset) return EFBIG;
+  const uint64_t first = offset / kBlockSize;
+  const uint64_t last = (offset + length - 1) / kBlockSize;
+  uint64_t missing = 0;
+  for (uint64_t index = first; index <= last; ++index) missing += !blocks_.contains(index);
+  if (!pool.Take(missing)) return ENOSPC;
+  generation_ = NextGeneration();
+  for (uint64_t index = first; index <= last; ++index) {
+    std::unique_ptr<std::byte[]>& block = blocks_[index];
+    if (block == nullptr) block = std::make_unique<std::byte[]>(kBlockSize);
+  }
+  if (!keep_size) size_ = std::max<uint64_t>(size_, offset + length);
+  return 0;
+}
+
+void FileData::PunchHole(uint64_t offset, uint64_t length, BlockPool& pool) {
+  if (length == 0) return;
+  generation_ = NextGeneration();
+  const uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+  for (auto block = blocks_.lower_bound(offset / kBlockSize);
+       block != blocks_.end() && block->first * kBlockSize < end;) {
+    const uint64_t start = block->first * kBlockSize;
+    const uint64_t from = std::max(start, offset) - start;
+    const uint64_t to = std::min<uint64_t>(end - start, kBlockSize);
+    if (from == 0 && to == kBlockSize) {
+      block = blocks_.erase(block);
+      pool.Give(1);
+      continue;
+    }
+    std::memset(block->second.get() + from, 0, to - from);
+    ++block;
+  }
+}
+
 bool Inode::is_dir() const { return S_ISDIR(mode); }
 bool Inode::is_regular() const { return S_ISREG(mode); }
 bool Inode::is_symlink() const { return S_ISLNK(mode); }

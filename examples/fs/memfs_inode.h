@@ -81,6 +81,16 @@ class FileData {
   // Sets the size: the blocks past it go back to `pool`, the new part reads as zeros.
   void Truncate(uint64_t size, BlockPool& pool);
 
+  // fallocate(2) modes 0 and FALLOC_FL_KEEP_SIZE: a block for every byte of
+  // [offset, offset + length) (zeros where there was none), and the size grown to the end
+  // of the range unless `keep_size`. EFBIG past `max_size`; ENOSPC (nothing changed) when
+  // `pool` has too few blocks. Blocks past the size are kept until a truncation drops them.
+  [[nodiscard]] int Allocate(uint64_t offset, uint64_t length, bool keep_size, BlockPool& pool,
+                             uint64_t max_size);
+  // FALLOC_FL_PUNCH_HOLE: [offset, offset + length) reads as zeros; the blocks wholly in it
+  // go back to `pool`. The size stays.
+  void PunchHole(uint64_t offset, uint64_t length, BlockPool& pool);
+
   // Gives every block back.
   void Clear(BlockPool& pool) { Truncate(0, pool); }
 

@@ -91,6 +91,43 @@ TEST(FileDataTest, HolesReadAsZerosAndTakeNoBlocks) {
   EXPECT_EQ(ReadAll(data, 5 * kBlock, 4), std::string(4, '\0'));
 }
 
+TEST(FileDataTest, AllocateTakesBlocksAndGrowsUnlessKeepingTheSize) {
+  BlockPool pool(100);
+  FileData data;
+  ASSERT_EQ(data.Allocate(kBlock / 2, 2 * kBlock, /*keep_size=*/true, pool, kNoLimit), 0);
+  EXPECT_EQ(data.size(), 0u);
+  EXPECT_EQ(pool.used(), 3u);
+  ASSERT_EQ(data.Allocate(0, 10, /*keep_size=*/false, pool, kNoLimit), 0);
+  EXPECT_EQ(data.size(), 10u);
+  EXPECT_EQ(pool.used(), 3u);  // those blocks were there
+  EXPECT_EQ(ReadAll(data, 0, 100), std::string(10, '\0'));
+}
+
+TEST(FileDataTest, AllocateBeyondThePoolChangesNothing) {
+  BlockPool pool(2);
+  FileData data;
+  EXPECT_EQ(data.Allocate(0, 3 * kBlock, /*keep_size=*/false, pool, kNoLimit), ENOSPC);
+  EXPECT_EQ(pool.used(), 0u);
+  EXPECT_EQ(data.size(), 0u);
+  EXPECT_EQ(data.Allocate(0, 100, /*keep_size=*/false, pool, /*max_size=*/99), EFBIG);
+}
+
+TEST(FileDataTest, PunchingAHoleZerosItAndGivesWholeBlocksBack) {
+  BlockPool pool(100);
+  FileData data;
+  ASSERT_EQ(data.Write(0, Bytes(std::string(4 * kBlock, 'a')), pool, kNoLimit), 0);
+  const uint64_t generation = data.generation();
+  data.PunchHole(kBlock / 2, 2 * kBlock, pool);  // half of block 0, all of 1, half of 2
+  EXPECT_NE(data.generation(), generation);
+  EXPECT_EQ(pool.used(), 3u);
+  EXPECT_EQ(data.size(), 4 * kBlock);
+  EXPECT_EQ(ReadAll(data, kBlock / 2 - 1, 2), std::string("a") + '\0');
+  EXPECT_EQ(ReadAll(data, kBlock / 2 + 2 * kBlock - 1, 2), std::string(1, '\0') + "a");
+  data.PunchHole(0, ~uint64_t{0}, pool);  // to the end of every offset
+  EXPECT_EQ(pool.used(), 0u);
+  EXPECT_EQ(ReadAll(data, 0, 4 * kBlock), std::string(4 * kBlock, '\0'));
+}
+
 TEST(FileDataTest, TruncateDownGivesBlocksBackAndZerosTheTail) {
   BlockPool pool(100);
   FileData data;

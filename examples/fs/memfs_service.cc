@@ -318,4 +318,18 @@ absl::Status MemFs::ReleaseDir(Context&, const HandleRequest& request, Result* r
   return Answer(response, tree_.ReleaseDir(request.ino(), request.fh()));
 }
 
+absl::Status MemFs::Fallocate(Context&, const FallocateRequest& request, Result* response) {
+  return Answer(response, tree_.Fallocate(request));
+}
+
+absl::Status MemFs::CopyFileRange(Context& context, const CopyFileRangeRequest& request,
+                                  CopyFileRangeResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  uint64_t copied = 0;
+  const int error = tree_.CopyFileRange(*caller, request, &copied);
+  response->set_size(copied);
+  return Answer(response, error);
+}
+
 }  // namespace syslink::examples::fs

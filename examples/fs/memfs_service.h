@@ -90,6 +90,10 @@ class MemFs final : public FileSystem {
                        ReadDirResponse* response) override;
   absl::Status ReleaseDir(Context& context, const HandleRequest& request,
                           Result* response) override;
+  absl::Status Fallocate(Context& context, const FallocateRequest& request,
+                         Result* response) override;
+  absl::Status CopyFileRange(Context& context, const CopyFileRangeRequest& request,
+                             CopyFileRangeResponse* response) override;
 
  private:
   MemTree tree_;

@@ -97,6 +97,11 @@ class MemTree {
                             std::span<std::byte> out, size_t* used, uint32_t* count) const;
   [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh);
 
+  // Space and copies (memfs_space.cc), as fs.proto's Fallocate and CopyFileRange.
+  [[nodiscard]] int Fallocate(const FallocateRequest& request);
+  [[nodiscard]] int CopyFileRange(const Caller& caller, const CopyFileRangeRequest& request,
+                                  uint64_t* copied);
+
   // For tests and tools.
   size_t inode_count() const;
   size_t handle_count() const;

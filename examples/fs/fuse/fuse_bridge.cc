@@ -365,6 +365,13 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
     o.releasedir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
       Self(r)->ReleaseDir(r, i, fi);
     };
+    o.fallocate = [](fuse_req_t r, fuse_ino_t i, int mode, off_t offset, off_t length,
+                     fuse_file_info* fi) { Self(r)->Fallocate(r, i, mode, offset, length, fi); };
+    o.copy_file_range = [](fuse_req_t r, fuse_ino_t in, off_t off_in, fuse_file_info* fi_in,
+                           fuse_ino_t out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                           int flags) {
+      Self(r)->CopyFileRange(r, in, off_in, fi_in, out, off_out, fi_out, len, flags);
+    };
     return o;
   }();
   return ops;

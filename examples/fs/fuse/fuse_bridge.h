@@ -8,7 +8,8 @@
 //                                            &bridge);
 //
 // Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
-// (forget and forget_multi become Forget; write_buf becomes Write). The kernel's node ids
+// (forget and forget_multi become Forget; write_buf becomes Write). fallocate and
+// copy_file_range are done by the server (the copied bytes never reach the mount). The kernel's node ids
 // are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
 // root always stands for the current server's root. st_ino, and d_ino in directory
 // listings, are the server's inode numbers.
@@ -137,6 +138,12 @@ class FuseBridge {
   void OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void ReadDir(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
   void ReleaseDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  // fuse_bridge_space.cc
+  void Fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
+                 fuse_file_info* fi);
+  void CopyFileRange(fuse_req_t req, fuse_ino_t node_in, off_t offset_in, fuse_file_info* fi_in,
+                     fuse_ino_t node_out, off_t offset_out, fuse_file_info* fi_out,
+                     size_t length, int flags);
 
  private:
   // A lease of the epoch `node` belongs to and the server's inode for it; when there is

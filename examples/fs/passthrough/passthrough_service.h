@@ -125,6 +125,11 @@ class PassthroughFs final : public FileSystem {
                        ReadDirResponse* response) override;
   absl::Status ReleaseDir(Context& context, const HandleRequest& request,
                           Result* response) override;
+  // passthrough_space.cc
+  absl::Status Fallocate(Context& context, const FallocateRequest& request,
+                         Result* response) override;
+  absl::Status CopyFileRange(Context& context, const CopyFileRangeRequest& request,
+                             CopyFileRangeResponse* response) override;
 
  private:
   using InodeRef = std::shared_ptr<const HostInode>;

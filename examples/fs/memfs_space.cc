@@ -1,0 +1,99 @@
+// MemTree: space (Fallocate) and copies made inside the server (CopyFileRange).
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "examples/fs/fs_format.h"
+#include "examples/fs/memfs_tree.h"
+
+namespace syslink::examples::fs {
+namespace {
+
+bool Readable(uint32_t flags) { return (flags & O_ACCMODE) != O_WRONLY; }
+bool Writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
+
+// Writing drops set-ID powers unless the writer is root (the kernel's file_remove_privs).
+void RemovePrivileges(const Caller& caller, Inode* inode) {
+  if (caller.is_root()) return;
+  inode->mode &= ~S_ISUID;
+  if (inode->mode & S_IXGRP) inode->mode &= ~S_ISGID;
+}
+
+}  // namespace
+
+int MemTree::Fallocate(const FallocateRequest& request) {
+  std::unique_lock lock(mutex_);
+  const Handle* handle;
+  if (FindHandle(request.ino(), request.fh(), /*dir=*/false, &handle) != 0 ||
+      !Writable(handle->flags)) {
+    return EBADF;
+  }
+  if (request.offset() < 0 || request.length() <= 0) return EINVAL;
+  const uint32_t mode = request.mode();
+  Inode* inode = Find(request.ino());
+  const uint64_t offset = static_cast<uint64_t>(request.offset());
+  const uint64_t length = static_cast<uint64_t>(request.length());
+  if (mode == (FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE)) {
+    inode->data.PunchHole(offset, length, pool_);
+  } else if (mode == FALLOCATE_ALLOCATE || mode == FALLOCATE_KEEP_SIZE) {
+    if (int error = inode->data.Allocate(offset, length, mode == FALLOCATE_KEEP_SIZE, pool_,
+                                         options_.max_file_size);
+        error != 0) {
+      return error;
+    }
+  } else {
+    return EOPNOTSUPP;
+  }
+  inode->mtime_ns = inode->ctime_ns = NowNanos();
+  return 0;
+}
+
+int MemTree::CopyFileRange(const Caller& caller, const CopyFileRangeRequest& request,
+                           uint64_t* copied) {
+  *copied = 0;
+  std::unique_lock lock(mutex_);
+  const Handle* in;
+  const Handle* out;
+  if (FindHandle(request.ino_in(), request.fh_in(), /*dir=*/false, &in) != 0 ||
+      !Readable(in->flags) ||
+      FindHandle(request.ino_out(), request.fh_out(), /*dir=*/false, &out) != 0 ||
+      !Writable(out->flags) || (out->flags & O_APPEND)) {
+    return EBADF;
+  }
+  if (request.offset_in() < 0 || request.offset_out() < 0 || request.flags() != 0) {
+    return EINVAL;
+  }
+  const Inode* source = Find(request.ino_in());
+  Inode* target = Find(request.ino_out());
+  const uint64_t from = static_cast<uint64_t>(request.offset_in());
+  const uint64_t to = static_cast<uint64_t>(request.offset_out());
+  const uint64_t size = source->data.size();
+  const uint64_t length =
+      from >= size ? 0 : std::min({request.length(), size - from, kMaxCopySize});
+  if (source == target && from < to + length && to < from + length) return EINVAL;
+  if (length == 0) return 0;
+  // Piece by piece through one buffer: the bytes stay in this process.
+  std::vector<std::byte> piece(std::min<uint64_t>(length, FileData::kBlockSize));
+  uint64_t done = 0;
+  while (done < length) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), length - done));
+    const size_t read = source->data.Read(from + done, std::span(piece).first(n));
+    if (int error = target->data.Write(to + done, std::span(piece).first(read), pool_,
+                                       options_.max_file_size);
+        error != 0) {
+      if (done == 0) return error;
+      break;  // what was copied stands, as a short copy
+    }
+    done += read;
+  }
+  target->mtime_ns = target->ctime_ns = NowNanos();
+  RemovePrivileges(caller, target);
+  *copied = done;
+  return 0;
+}
+
+}  // namespace syslink::examples::fs

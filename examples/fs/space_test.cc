@@ -1,0 +1,128 @@
+// Fallocate (allocate, keep size, punch a hole) and CopyFileRange (a copy made inside the
+// server), through FsClient on every transport. Built against memfs (space_test) and the
+// passthrough (passthrough_space_test, SPACE_TEST_PASSTHROUGH: the host filesystem's own
+// fallocate and copy_file_range).
+
+#include <fcntl.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+#ifdef SPACE_TEST_PASSTHROUGH
+#include "examples/fs/passthrough/passthrough_testing.h"
+#else
+#include "examples/fs/memfs_testing.h"
+#endif
+
+namespace syslink::examples::fs {
+namespace {
+
+#ifdef SPACE_TEST_PASSTHROUGH
+using Base = PassthroughTest;
+#else
+using Base = MemFsTest;
+#endif
+
+class SpaceTest : public Base {
+ protected:
+  // A file holding `contents`, open read-write.
+  FsClient::Created File(const std::string& name, const std::string& contents = "") {
+    FsClient::Created created = Ok(fs().Create(kRootIno, name, 0644, O_RDWR | O_EXCL));
+    EXPECT_TRUE(fs().WriteFully(created.entry.ino(), created.fh, 0,
+                                std::as_bytes(std::span(contents)))
+                    .ok());
+    return created;
+  }
+  Attr Stat(uint64_t ino) { return Ok(fs().GetAttr(ino)); }
+};
+
+TEST_P(SpaceTest, AllocatingGrowsTheFileWithZeros) {
+  FsClient::Created f = File("f");
+  ASSERT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_ALLOCATE, 0, 300000)), "OK");
+  const Attr attr = Stat(f.entry.ino());
+  EXPECT_EQ(attr.size(), 300000u);
+  EXPECT_GE(attr.blocks() * 512, 300000u);
+  EXPECT_EQ(Contents(f.entry.ino()), std::string(300000, '\0'));
+}
+
+TEST_P(SpaceTest, KeepSizeAllocatesWithoutGrowing) {
+  FsClient::Created f = File("f", "abc");
+  ASSERT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_KEEP_SIZE, 0, 1 << 20)), "OK");
+  const Attr attr = Stat(f.entry.ino());
+  EXPECT_EQ(attr.size(), 3u);
+  EXPECT_GE(attr.blocks() * 512, uint64_t{1} << 20);
+  EXPECT_EQ(Contents(f.entry.ino()), "abc");
+  // Writing into the allocated space past the end grows the file as usual.
+  ASSERT_TRUE(fs().WriteFully(f.entry.ino(), f.fh, 10, std::as_bytes(std::span("xy", 2))).ok());
+  EXPECT_EQ(Contents(f.entry.ino()), std::string("abc") + std::string(7, '\0') + "xy");
+}
+
+TEST_P(SpaceTest, PunchingAHoleZeroesTheRangeAndKeepsTheSize) {
+  const std::string bytes = Pattern(400000);
+  FsClient::Created f = File("f", bytes);
+  const uint64_t blocks_before = Stat(f.entry.ino()).blocks();
+  ASSERT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE,
+                                 1000, 300000)),
+            "OK");
+  std::string want = bytes;
+  want.replace(1000, 300000, std::string(300000, '\0'));
+  EXPECT_EQ(Contents(f.entry.ino()) == want, true);
+  const Attr attr = Stat(f.entry.ino());
+  EXPECT_EQ(attr.size(), bytes.size());
+  EXPECT_LT(attr.blocks(), blocks_before);
+}
+
+TEST_P(SpaceTest, OtherModesAreEopnotsupp) {
+  FsClient::Created f = File("f", "abc");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_PUNCH_HOLE, 0, 1)), "EOPNOTSUPP");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, 0x10, 0, 1)), "EOPNOTSUPP");
+}
+
+TEST_P(SpaceTest, FallocateChecksItsHandleAndRange) {
+  FsClient::Created f = File("f", "abc");
+  const uint64_t reader = Ok(fs().Open(f.entry.ino(), O_RDONLY));
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), reader, 0, 0, 10)), "EBADF");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh + 1000, 0, 0, 10)), "EBADF");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, 0, -1, 10)), "EINVAL");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, 0, 0, 0)), "EINVAL");
+}
+
+TEST_P(SpaceTest, CopyFileRangeCopiesInsideTheServer) {
+  const std::string bytes = Pattern(3 * kMaxIoSize + 123);
+  FsClient::Created in = File("in", bytes);
+  FsClient::Created out = File("out", "prefix");
+  absl::StatusOr<uint64_t> copied =
+      fs().CopyFileRange(in.entry.ino(), in.fh, 0, out.entry.ino(), out.fh, 6, bytes.size());
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(*copied, bytes.size());
+  EXPECT_EQ(Contents(out.entry.ino()) == "prefix" + bytes, true);
+}
+
+TEST_P(SpaceTest, CopyFileRangeStopsAtTheEndOfTheInput) {
+  FsClient::Created in = File("in", "0123456789");
+  FsClient::Created out = File("out");
+  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 4, out.entry.ino(), out.fh, 0, 100)),
+            6u);
+  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 10, out.entry.ino(), out.fh, 0, 100)),
+            0u);
+  EXPECT_EQ(Contents(out.entry.ino()), "456789");
+}
+
+TEST_P(SpaceTest, CopyFileRangeChecksHandlesAndRanges) {
+  FsClient::Created in = File("in", "0123456789");
+  FsClient::Created out = File("out");
+  const uint64_t reader = Ok(fs().Open(out.entry.ino(), O_RDONLY));
+  EXPECT_EQ(Errno(fs().CopyFileRange(in.entry.ino(), in.fh, 0, out.entry.ino(), reader, 0, 5)),
+            "EBADF");
+  EXPECT_EQ(Errno(fs().CopyFileRange(in.entry.ino(), in.fh, -1, out.entry.ino(), out.fh, 0, 5)),
+            "EINVAL");
+  EXPECT_EQ(Errno(fs().CopyFileRange(in.entry.ino(), in.fh, 0, in.entry.ino(), in.fh, 2, 5)),
+            "EINVAL");  // overlapping ranges of one file
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, SpaceTest, ::testing::ValuesIn(kAllTransports),
+                         TransportName);
+
+}  // namespace
+}  // namespace syslink::examples::fs
