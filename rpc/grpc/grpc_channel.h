@@ -19,6 +19,15 @@
 // found by the keepalive pings of CreateGrpcChannel(). A response that does not parse is
 // INVALID_ARGUMENT. syslink::IsPeerDied() is never true here: the peer is far away.
 //
+// Streams (OpenStream, rpc/stream.h) are gRPC streaming calls of every kind to the rpc's
+// path, with the same outcomes; a server that goes away mid-stream ends it with UNAVAILABLE
+// (Read() and Write() return false, Finish() says so). Each side keeps at most 16
+// messages (grpc_internal::kStreamWindow) queued beyond what gRPC's own flow control holds:
+// a Write() waits while that many wait to go (TryWrite(): RESOURCE_EXHAUSTED), and
+// messages are read ahead up to that many. Attachments ride in each message (message_frame.h, "Streams").
+// A stream's context attachment is sent only with a server-streaming rpc's one request;
+// a client-streaming rpc's response attachment arrives in the context.
+//
 // Thread safety: thread-safe; calls from several threads run in parallel over the one gRPC
 // channel. Async callbacks run on the thread that drives the channel next (a later Call,
 // or Drain()), never on gRPC's threads. Ownership: shares the grpc::Channel; destroying
@@ -76,9 +85,16 @@ class GrpcChannel final : public Channel {
   size_t Drain(absl::Time deadline) override;
   // Ordinary memory: the attachment is copied into the gRPC message when sent.
   absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) override;
+  // A gRPC streaming call (grpc_channel_stream.cc). Its callbacks run on gRPC's threads
+  // and only wake the stream's readers and writers.
+  std::unique_ptr<ClientStream> OpenStream(const Method& method,
+                                           const google::protobuf::MessageLite* request,
+                                           google::protobuf::MessageLite* response,
+                                           ClientContext* context) override;
 
  private:
   struct Outstanding;
+  class Stream;
 
   // Sets `call`'s deadline and metadata and frames its request.
   static void Prepare(Outstanding& call, const google::protobuf::MessageLite& request);

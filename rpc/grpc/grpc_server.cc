@@ -11,6 +11,7 @@
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "rpc/grpc/internal/stream_reactor.h"
 #include "rpc/grpc/internal/task_pool.h"
 #include "rpc/grpc/status_map.h"
 
@@ -55,9 +56,9 @@ void GrpcReply::Set(const grpc_internal::FrameMessage& message,
                     std::span<const std::byte> attachment) {
   frame = grpc_internal::EncodeFrame(message, attachment);
   attachment_size = attachment.size();
+  has_message = true;
 }
 
-namespace grpc_internal {
 namespace {
 
 // The subject of the client certificate gRPC verified, or "".
@@ -71,6 +72,15 @@ std::string TlsSubject(const grpc::ServerContextBase& context) {
 
 }  // namespace
 
+void GrpcServerCall::Bind(grpc::GenericCallbackServerContext& context) {
+  path_ = context.method();
+  deadline_ = grpc_internal::FromGrpcDeadline(context.raw_deadline());
+  peer_.address = context.peer();
+  peer_.tls_subject = TlsSubject(context);
+}
+
+namespace grpc_internal {
+
 // One unary call: reads the request, has a worker answer it, sends the answer. It deletes
 // itself once both gRPC is done with the call (OnDone) and the worker is done with it
 // (after the reply's after_reply work, which may still look at the call).
@@ -78,10 +88,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
  public:
   CallReactor(grpc::GenericCallbackServerContext* context, GrpcCallHandler* handler, TaskPool* pool)
       : context_(context), handler_(handler), pool_(pool) {
-    call_.path_ = context->method();
-    call_.deadline_ = FromGrpcDeadline(context->raw_deadline());
-    call_.peer_.address = context->peer();
-    call_.peer_.tls_subject = TlsSubject(*context);
+    call_.Bind(*context);
     StartRead(&call_.frame_);
   }
 
@@ -152,16 +159,27 @@ class GrpcServer::Impl final : public grpc::CallbackGenericService {
   ~Impl() override {
     pool_.Stop();
     server_.reset();
+    stream_threads_.Wait();
   }
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
+    std::optional<MethodKind> announced;
+    auto it = context->client_metadata().find(grpc_internal::kMethodKindKey);
+    if (it != context->client_metadata().end()) {
+      announced = grpc_internal::ParseMethodKind(
+          absl::string_view(it->second.data(), it->second.size()));
+    }
+    if (handler_->KindOf(context->method(), announced) != MethodKind::kUnary) {
+      return new grpc_internal::StreamReactor(context, handler_, &stream_threads_);
+    }
     return new grpc_internal::CallReactor(context, handler_, &pool_);
   }
 
   std::unique_ptr<GrpcCallHandler> owned_handler_;  // may be null; outlives the rest
   GrpcCallHandler* handler_;
   grpc_internal::TaskPool pool_;
+  grpc_internal::StreamThreads stream_threads_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
   bool stopped_ = false;
@@ -221,6 +239,7 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   impl_->server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->server_->Wait();
   impl_->pool_.Stop();
+  impl_->stream_threads_.Wait();
 }
 
 }  // namespace syslink::rpc

@@ -9,19 +9,23 @@
 namespace syslink::rpc {
 namespace {
 
+
 // Answers each call with the service's Dispatch(), and keeps the call's ServerContext
 // until its after-reply work has run.
 class ServiceCallHandler final : public GrpcCallHandler {
  public:
   explicit ServiceCallHandler(Service* service) : service_(service) {}
 
+  MethodKind KindOf(absl::string_view path, std::optional<MethodKind>) override {
+    const Method* method = service_->FindMethod(path);
+    return method != nullptr ? method->kind : MethodKind::kUnary;
+  }
+
   absl::Status Handle(GrpcServerCall& call, GrpcReply* reply) override {
     absl::StatusOr<uint32_t> method_id = Resolve(call.path());
     if (!method_id.ok()) return method_id.status();
     const std::string request = call.MessageBytes();
-    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline(), RequestWatch(),
-                                                   call.cancelled_flag());
-    context->set_transport_peer(&call.peer());
+    std::unique_ptr<ServerContext> context = NewContext(call);
     if (call.attachment_size() > 0) {
       Attachment attachment = Attachment::FromBytes({});
       attachment.resize(call.attachment_size());
@@ -31,7 +35,47 @@ class ServiceCallHandler final : public GrpcCallHandler {
     ServerCall server_call(*method_id, std::as_bytes(std::span(request.data(), request.size())),
                            context.get());
     absl::Status status = service_->Dispatch(server_call);
-    if (status.ok()) {
+    Reply(status, server_call, std::move(context), reply);
+    return status;
+  }
+
+  // A streaming method: its reader and writer use `stream`. A server-streaming rpc's one
+  // request is the caller's first message (its attachment the context's).
+  absl::Status HandleStream(GrpcServerCall& call, GrpcServerStream& stream,
+                            GrpcReply* reply) override {
+    const Method* method = service_->FindMethod(call.path());
+    if (method == nullptr) return absl::InternalError("a stream of no method");  // KindOf said
+    std::unique_ptr<ServerContext> context = NewContext(call);
+    std::string request;  // parsed by Dispatch()
+    if (method->kind == MethodKind::kServerStreaming) {
+      if (!stream.ReadBytes(&request, &context->request_attachment())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(method->path, " streams to one request, and none came"));
+      }
+    }
+    ServerCall server_call(method->id,
+                           std::as_bytes(std::span(request.data(), request.size())),
+                           context.get());
+    server_call.set_stream(&stream);
+    absl::Status status = service_->Dispatch(server_call);
+    Reply(status, server_call, std::move(context), reply);
+    return status;
+  }
+
+ private:
+  // A call's context: a remote peer, the call's deadline and cancellation.
+  static std::unique_ptr<ServerContext> NewContext(GrpcServerCall& call) {
+    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline(), RequestWatch(),
+                                                   call.cancelled_flag());
+    context->set_transport_peer(&call.peer());
+    return context;
+  }
+
+  // Fills `reply` from a method that returned `status`, and hands it the context to keep
+  // until the after-reply work has run.
+  static void Reply(const absl::Status& status, const ServerCall& server_call,
+                    std::unique_ptr<ServerContext> context, GrpcReply* reply) {
+    if (status.ok() && server_call.has_response()) {
       const std::string& response = server_call.response_bytes();
       reply->Set(grpc_internal::FrameMessage::Of(
                      std::as_bytes(std::span(response.data(), response.size()))),
@@ -40,10 +84,8 @@ class ServiceCallHandler final : public GrpcCallHandler {
     reply->after_reply = [context = std::shared_ptr<ServerContext>(std::move(context))] {
       context->RunAfterReply();
     };
-    return status;
   }
 
- private:
   // The method id of `path`, if it names an rpc of the service.
   absl::StatusOr<uint32_t> Resolve(absl::string_view path) const {
     const std::optional<MethodPath> parts = ParseMethodPath(path);
@@ -56,9 +98,6 @@ class ServiceCallHandler final : public GrpcCallHandler {
     if (method == nullptr) {
       return absl::UnimplementedError(
           absl::StrCat(service_->service_name(), " has no method ", parts->method.substr(0, 200)));
-    }
-    if (method->kind != MethodKind::kUnary) {
-      return absl::UnimplementedError(absl::StrCat(path, " streams; only unary rpcs are served"));
     }
     return method->id;
   }

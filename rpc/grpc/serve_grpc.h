@@ -19,6 +19,13 @@
 // session_state() is null (gRPC has no link); set_after_reply() work runs once the reply
 // is handed to gRPC.
 //
+// Streaming rpcs (rpc/stream.h) are served to gRPC streaming calls of the same kind: the
+// method runs on a thread of its own with a GrpcServerStream (grpc_server.h) behind its
+// reader and writer. A server-streaming rpc's request is the caller's one message (its
+// attachment the context's request_attachment(); none: INVALID_ARGUMENT); a
+// client-streaming rpc's response, with the context's response attachment, is its one
+// message back. cancelled(), and Read() and Write() returning false, follow the call.
+//
 // Thread safety: the service's methods run on several threads at once, as under a Server
 // with workers. Ownership: `service` must outlive the returned server.
 

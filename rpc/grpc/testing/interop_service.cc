@@ -1,6 +1,8 @@
 #include "rpc/grpc/testing/interop_service.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -49,6 +51,70 @@ absl::Status InteropService::WhoCalls(rpc::ServerContext& context, const Text& r
       absl::StrCat(context.transport_peer().address, "|", context.transport_peer().tls_subject));
   response->set_code(static_cast<int32_t>(context.peer().uid));
   return absl::OkStatus();
+}
+
+absl::Status InteropService::Count(rpc::ServerContext& context, const Text& request,
+                                   rpc::ServerWriter<Text>* writer) {
+  ++streaming;
+  absl::Status status = absl::OkStatus();
+  for (int64_t i = 0; request.code() < 0 || i < request.code(); ++i) {
+    Text message;
+    message.set_text(absl::StrCat(request.text(), " ", i));
+    rpc::Attachment attachment;
+    if (!context.request_attachment().empty()) {
+      attachment = rpc::Attachment::FromBytes(std::as_const(context.request_attachment()).data());
+    }
+    if (!writer->Write(message, std::move(attachment))) {
+      status = absl::CancelledError("the caller stopped reading");
+      break;
+    }
+  }
+  if (request.code() < 0 && status.ok()) status = absl::CancelledError("unreachable");
+  if (context.cancelled()) ++streams_saw_cancelled;
+  --streaming;
+  ++streams_ended;
+  return status;
+}
+
+absl::Status InteropService::Join(rpc::ServerContext& context, rpc::ServerReader<Text>* reader,
+                                  Text* response) {
+  std::string joined;
+  std::string attachments;
+  Text message;
+  rpc::Attachment attachment;
+  for (bool first = true; reader->Read(&message, &attachment); first = false) {
+    if (message.code() != 0) {
+      return absl::Status(static_cast<absl::StatusCode>(message.code()), message.text());
+    }
+    absl::StrAppend(&joined, first ? "" : ",", message.text());
+    std::span<const std::byte> bytes = std::as_const(attachment).data();
+    attachments.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  if (context.cancelled()) return absl::CancelledError("the caller gave up");
+  response->set_text(joined);
+  if (!attachments.empty()) {
+    context.set_response_attachment(rpc::Attachment::FromBytes(
+        std::as_bytes(std::span(attachments.data(), attachments.size()))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InteropService::Chat(rpc::ServerContext& context,
+                                  rpc::ServerReaderWriter<Text, Text>* stream) {
+  Text message;
+  rpc::Attachment attachment;
+  while (stream->Read(&message, &attachment)) {
+    std::span<const std::byte> in = std::as_const(attachment).data();
+    rpc::Attachment out;
+    if (!in.empty()) {
+      std::vector<std::byte> reversed(in.rbegin(), in.rend());
+      out = rpc::Attachment::FromBytes(reversed);
+    }
+    if (!stream->Write(message, std::move(out))) {
+      return absl::CancelledError("the caller stopped reading");
+    }
+  }
+  return context.cancelled() ? absl::CancelledError("the caller gave up") : absl::OkStatus();
 }
 
 }  // namespace syslink::interop

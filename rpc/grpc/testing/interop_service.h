@@ -4,7 +4,7 @@
 //   auto server = syslink::rpc::ServeGrpc(&service);
 //
 // Thread safety: thread-safe (methods run on several threads at once). The counters say
-// what Hold calls saw, for tests to wait on.
+// what Hold and Count calls saw, for tests to wait on.
 
 #ifndef SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_
 #define SYSLINK_RPC_GRPC_TESTING_INTEROP_SERVICE_H_
@@ -23,9 +23,18 @@ class InteropService final : public Interop {
   absl::Status Hold(rpc::ServerContext& context, const Text& request, Text* response) override;
   absl::Status Reverse(rpc::ServerContext& context, const Text& request, Text* response) override;
   absl::Status WhoCalls(rpc::ServerContext& context, const Text& request, Text* response) override;
+  absl::Status Count(rpc::ServerContext& context, const Text& request,
+                     rpc::ServerWriter<Text>* writer) override;
+  absl::Status Join(rpc::ServerContext& context, rpc::ServerReader<Text>* reader,
+                    Text* response) override;
+  absl::Status Chat(rpc::ServerContext& context,
+                    rpc::ServerReaderWriter<Text, Text>* stream) override;
 
   std::atomic<int> holding{0};        // Hold calls running now
   std::atomic<int> saw_cancelled{0};  // Hold calls that ended because cancelled() said so
+  std::atomic<int> streaming{0};      // Count calls running now
+  std::atomic<int> streams_ended{0};  // Count calls that returned
+  std::atomic<int> streams_saw_cancelled{0};  // ... having seen cancelled()
   // If set (before serving), run when a Hold call starts, and when it ends (saying whether
   // it saw cancelled()).
   std::function<void()> on_hold;

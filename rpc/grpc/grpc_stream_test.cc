@@ -1,0 +1,265 @@
+// Streams over gRPC, syslink on both sides: a generated stub's streams over a GrpcChannel
+// to a service ServeGrpc serves, in one process. Every kind, attachments in stream
+// messages, statuses, deadline, TryCancel and a stream given up. (interop_test.cc puts
+// grpc_cpp_plugin's code on the other side; gateway_test.cc a link behind a gateway.)
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/grpc/grpc_channel.h"
+#include "rpc/grpc/serve_grpc.h"
+#include "rpc/grpc/testdata/interop.syslink.h"
+#include "rpc/grpc/testing/interop_service.h"
+#include "tests/support/eventually.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::interop::Interop;
+using ::syslink::interop::InteropService;
+using ::syslink::interop::InteropStub;
+using ::syslink::interop::Text;
+using ::syslink::testing::Eventually;
+
+Text Message(const std::string& text, int code = 0) {
+  Text message;
+  message.set_text(text);
+  message.set_code(code);
+  return message;
+}
+
+Attachment Bytes(absl::string_view text) {
+  return Attachment::FromBytes(std::as_bytes(std::span(text.data(), text.size())));
+}
+
+std::string AsString(const Attachment& attachment) {
+  std::span<const std::byte> bytes = attachment.data();
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+class GrpcStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = std::make_shared<GrpcChannel>(
+        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port())));
+    stub_ = std::make_unique<InteropStub>(channel_);
+  }
+
+  InteropService service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::shared_ptr<GrpcChannel> channel_;
+  std::unique_ptr<InteropStub> stub_;
+};
+
+TEST_F(GrpcStreamTest, ServerStreamingDeliversEveryMessageInOrder) {
+  auto reader = stub_->Count(Message("n", 1000));
+  Text message;
+  int expected = 0;
+  while (reader->Read(&message)) {
+    ASSERT_EQ(message.text(), absl::StrCat("n ", expected));
+    ++expected;
+  }
+  EXPECT_EQ(expected, 1000);
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, ClientStreamingGetsOneResponse) {
+  Text response;
+  auto writer = stub_->Join(&response);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(writer->Write(Message(absl::StrCat(i))));
+  EXPECT_TRUE(writer->WritesDone());
+  ASSERT_TRUE(writer->Finish().ok());
+  std::string expected;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&expected, i == 0 ? "" : ",", i);
+  EXPECT_EQ(response.text(), expected);
+}
+
+TEST_F(GrpcStreamTest, ClientStreamingWithNoMessagesGetsItsResponse) {
+  Text response = Message("not touched");
+  auto writer = stub_->Join(&response);
+  EXPECT_TRUE(writer->WritesDone());
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(response.text(), "");
+}
+
+TEST_F(GrpcStreamTest, BidiReadsAndWritesFromTwoThreads) {
+  auto stream = stub_->Chat();
+  std::thread writer([&] {
+    for (int i = 0; i < 500; ++i) {
+      if (!stream->Write(Message(absl::StrCat(i)))) return;
+    }
+    stream->WritesDone();
+  });
+  Text message;
+  int expected = 0;
+  while (stream->Read(&message)) {
+    ASSERT_EQ(message.text(), absl::StrCat(expected));
+    ++expected;
+  }
+  writer.join();
+  EXPECT_EQ(expected, 500);
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, AttachmentsRideInStreamMessagesBothWays) {
+  auto stream = stub_->Chat();
+  ASSERT_TRUE(stream->Write(Message("a"), Bytes("abc")));
+  ASSERT_TRUE(stream->Write(Message("none")));
+  ASSERT_TRUE(stream->Write(Message("b"), Bytes(std::string(100000, 'x') + "y")));
+  stream->WritesDone();
+  Text message;
+  Attachment attachment;
+  ASSERT_TRUE(stream->Read(&message, &attachment));
+  EXPECT_EQ(message.text(), "a");
+  EXPECT_EQ(AsString(attachment), "cba");
+  ASSERT_TRUE(stream->Read(&message, &attachment));
+  EXPECT_EQ(message.text(), "none");
+  EXPECT_TRUE(attachment.empty());
+  ASSERT_TRUE(stream->Read(&message, &attachment));
+  EXPECT_EQ(message.text(), "b");
+  EXPECT_EQ(AsString(attachment), "y" + std::string(100000, 'x'));
+  EXPECT_FALSE(stream->Read(&message, &attachment));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, TheRequestsAttachmentReachesAServerStreamingMethod) {
+  ClientContext context;
+  context.set_request_attachment(Bytes("bulk"));
+  auto reader = stub_->Count(Message("n", 3), &context);
+  Text message;
+  Attachment attachment;
+  int messages = 0;
+  while (reader->Read(&message, &attachment)) {
+    EXPECT_EQ(AsString(attachment), "bulk");
+    ++messages;
+  }
+  EXPECT_EQ(messages, 3);
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, AClientStreamingResponsesAttachmentReachesTheContext) {
+  ClientContext context;
+  Text response;
+  auto writer = stub_->Join(&response, &context);
+  ASSERT_TRUE(writer->Write(Message("1"), Bytes("one ")));
+  ASSERT_TRUE(writer->Write(Message("2"), Bytes("two")));
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(response.text(), "1,2");
+  EXPECT_EQ(AsString(context.response_attachment()), "one two");
+}
+
+TEST_F(GrpcStreamTest, TheMethodsStatusArrivesOneToOne) {
+  for (int code : {3, 5, 7, 9, 14}) {
+    Text response;
+    auto writer = stub_->Join(&response);
+    ASSERT_TRUE(writer->Write(Message("fine")));
+    (void)writer->Write(Message(absl::StrCat("why ", code), code));
+    writer->WritesDone();
+    absl::Status status = writer->Finish();
+    EXPECT_EQ(static_cast<int>(status.code()), code);
+    EXPECT_EQ(status.message(), absl::StrCat("why ", code));
+  }
+}
+
+TEST_F(GrpcStreamTest, AWriteAfterTheMethodReturnedFails) {
+  Text response;
+  auto writer = stub_->Join(&response);
+  ASSERT_TRUE(writer->Write(Message("stop", 10)));
+  // The method returns at the message; a later Write() notices once the status is in.
+  EXPECT_TRUE(Eventually([&] { return !writer->Write(Message("more")); }));
+  EXPECT_EQ(writer->Finish().code(), absl::StatusCode::kAborted);
+}
+
+TEST_F(GrpcStreamTest, DeadlineEndsTheStreamOnBothSides) {
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(300));
+  auto reader = stub_->Count(Message("forever", -1), &context);
+  Text message;
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(Eventually([&] { return service_.streams_saw_cancelled.load() == 1; }));
+}
+
+TEST_F(GrpcStreamTest, TryCancelEndsTheStreamOnBothSides) {
+  ClientContext context;
+  auto reader = stub_->Count(Message("forever", -1), &context);
+  Text message;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(reader->Read(&message));
+  context.TryCancel();
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(Eventually([&] { return service_.streams_saw_cancelled.load() == 1; }));
+}
+
+TEST_F(GrpcStreamTest, FinishWithoutReadingDropsTheMessages) {
+  auto reader = stub_->Count(Message("n", 5000));
+  Text message;
+  ASSERT_TRUE(reader->Read(&message));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, AStreamDestroyedBeforeFinishIsCancelled) {
+  {
+    auto reader = stub_->Count(Message("forever", -1));
+    Text message;
+    ASSERT_TRUE(reader->Read(&message));
+  }
+  EXPECT_TRUE(Eventually([&] { return service_.streams_ended.load() == 1; }));
+  EXPECT_EQ(service_.streaming.load(), 0);
+}
+
+TEST_F(GrpcStreamTest, TryWriteSaysWhenTheWindowIsFull) {
+  // Nobody reads: Chat answers, its answers pile up, and at last the writes stop going.
+  auto stream = stub_->Chat();
+  absl::Status status;
+  for (int i = 0; i < 100000 && status.ok(); ++i) {
+    status = stream->TryWrite(Message(std::string(1000, 'x')));
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+}
+
+TEST_F(GrpcStreamTest, AUnaryRpcIsNoStream) {
+  auto reader = std::make_unique<ClientReader<Text>>(
+      channel_->OpenStream(Interop::kEchoMethod, nullptr, nullptr, nullptr));
+  Text message;
+  EXPECT_FALSE(reader->Read(&message));
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(GrpcStreamTest, UnaryCallsGoOnBesideStreams) {
+  auto stream = stub_->Chat();
+  ASSERT_TRUE(stream->Write(Message("open")));
+  absl::StatusOr<Text> echoed = stub_->Echo(Message("beside"));
+  ASSERT_TRUE(echoed.ok()) << echoed.status();
+  EXPECT_EQ(echoed->text(), "beside");
+  stream->WritesDone();
+  Text message;
+  ASSERT_TRUE(stream->Read(&message));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(GrpcStreamTest, AServerThatStopsGivesUnavailable) {
+  auto reader = stub_->Count(Message("forever", -1));
+  Text message;
+  ASSERT_TRUE(reader->Read(&message));
+  std::thread stopper([&] { server_->Shutdown(absl::ZeroDuration()); });
+  while (reader->Read(&message)) {
+  }
+  stopper.join();
+  const absl::Status status = reader->Finish();
+  EXPECT_TRUE(absl::IsUnavailable(status) || absl::IsCancelled(status)) << status;
+}
+
+}  // namespace
+}  // namespace syslink::rpc

@@ -1,0 +1,203 @@
+#include "rpc/grpc/internal/stream_reactor.h"
+
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "rpc/grpc/message_frame.h"
+#include "rpc/grpc/status_map.h"
+
+namespace syslink::rpc::grpc_internal {
+
+void StreamThreads::Start(std::function<void()> task) {
+  {
+    absl::MutexLock lock(&count_->mutex);
+    ++count_->running;
+  }
+  std::thread([count = count_, task = std::move(task)] {
+    task();
+    absl::MutexLock lock(&count->mutex);
+    --count->running;
+  }).detach();
+}
+
+void StreamThreads::Wait() {
+  absl::MutexLock lock(&count_->mutex);
+  count_->mutex.Await(absl::Condition(
+      +[](Count* count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(count->mutex) {
+        return count->running == 0;
+      },
+      count_.get()));
+}
+
+StreamReactor::StreamReactor(grpc::GenericCallbackServerContext* context,
+                             GrpcCallHandler* handler, StreamThreads* threads)
+    : context_(context), handler_(handler) {
+  call_.Bind(*context);
+  framed_ = context->client_metadata().find(kStreamAttachmentsKey) !=
+            context->client_metadata().end();
+  // This side may put attachments in its messages (message_frame.h, "Streams").
+  context->AddInitialMetadata(kStreamAttachmentsKey, "1");
+  {
+    absl::MutexLock lock(&mutex_);
+    StartReadIfRoom();
+  }
+  threads->Start([this] { Run(); });
+}
+
+void StreamReactor::Release() {
+  if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+void StreamReactor::StartReadIfRoom() {
+  if (reading_ || read_done_ || stop_reading_ || received_.size() >= kStreamWindow) return;
+  reading_ = true;
+  StartRead(&read_buffer_);
+}
+
+void StreamReactor::OnReadDone(bool ok) {
+  absl::MutexLock lock(&mutex_);
+  reading_ = false;
+  if (!ok) {
+    read_done_ = true;
+    return;
+  }
+  received_.emplace_back();
+  received_.back().Swap(&read_buffer_);
+  read_buffer_.Clear();
+  StartReadIfRoom();
+}
+
+void StreamReactor::OnWriteDone(bool ok) {
+  // A write fails only when the call has ended: the caller is gone. The method learns it
+  // from cancelled() before Write() returns false, whichever of this and OnCancel comes
+  // first.
+  if (!ok) call_.Cancel();
+  absl::MutexLock lock(&mutex_);
+  writing_ = false;
+  writes_.pop_front();
+  if (!ok) {
+    ended_ = true;
+    writes_.clear();
+    return;
+  }
+  if (!writes_.empty()) {
+    writing_ = true;
+    StartWrite(&writes_.front());
+  }
+}
+
+void StreamReactor::OnCancel() {
+  call_.Cancel();  // first: a method that sees Read() or Write() fail sees cancelled() too
+  absl::MutexLock lock(&mutex_);
+  ended_ = true;
+}
+
+void StreamReactor::OnDone() { Release(); }
+
+void StreamReactor::StopReading() {
+  absl::MutexLock lock(&mutex_);
+  stop_reading_ = true;
+}
+
+void StreamReactor::Fail(absl::Status status) {
+  call_.Cancel();  // the method sees cancelled() and should return
+  absl::MutexLock lock(&mutex_);
+  if (failure_.ok()) failure_ = std::move(status);
+  ended_ = true;
+}
+
+bool StreamReactor::ReadBytes(std::string* message, Attachment* attachment) {
+  grpc::ByteBuffer frame;
+  {
+    absl::MutexLock lock(&mutex_);
+    StartReadIfRoom();
+    mutex_.Await(absl::Condition(
+        +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+          return !self->received_.empty() || self->read_done_ || self->stop_reading_ ||
+                 self->ended_;
+        },
+        this));
+    if (received_.empty() || stop_reading_ || ended_) return false;
+    frame.Swap(&received_.front());
+    received_.pop_front();
+    StartReadIfRoom();
+  }
+  *message = FrameMessageBytes(frame, frame.Length());
+  absl::StatusOr<FrameLayout> layout =
+      framed_ ? DecodeStreamFrame(*message) : FrameLayout{.message_size = message->size()};
+  if (!layout.ok()) {
+    Fail(layout.status());
+    return false;
+  }
+  if (attachment != nullptr) {
+    *attachment = layout->attachment_size == 0
+                      ? Attachment()
+                      : Attachment::FromBytes(std::as_bytes(std::span(
+                            message->data() + layout->attachment_offset, layout->attachment_size)));
+  }
+  message->resize(layout->message_size);
+  return true;
+}
+
+bool StreamReactor::Read(google::protobuf::MessageLite* message, Attachment* attachment) {
+  std::string bytes;
+  if (!ReadBytes(&bytes, attachment)) return false;
+  if (message->ParseFromString(bytes)) return true;
+  Fail(absl::InvalidArgumentError(absl::StrFormat("a message of %s (%d bytes) does not parse as %s",
+                                                  call_.path().substr(0, 200), bytes.size(),
+                                                  message->GetTypeName())));
+  return false;
+}
+
+bool StreamReactor::Write(const google::protobuf::MessageLite& message, Attachment attachment) {
+  grpc::ByteBuffer frame =
+      EncodeFrame(FrameMessage::Of(message), std::as_const(attachment).data());
+  absl::MutexLock lock(&mutex_);
+  mutex_.Await(absl::Condition(
+      +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+        return self->ended_ || self->writes_.size() < kStreamWindow;
+      },
+      this));
+  if (ended_) return false;
+  writes_.push_back(std::move(frame));
+  if (!writing_) {
+    writing_ = true;
+    StartWrite(&writes_.front());
+  }
+  return true;
+}
+
+void StreamReactor::Run() {
+  absl::Status status =
+      call_.cancelled() ? absl::CancelledError("the caller gave up before the call ran")
+                        : handler_->HandleStream(call_, *this, &reply_);
+  call_.DropCancelHook();
+  {
+    absl::MutexLock lock(&mutex_);
+    stop_reading_ = true;
+    // The messages written go out before the status (a failed write empties the queue).
+    mutex_.Await(absl::Condition(
+        +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+          return self->writes_.empty();
+        },
+        this));
+    if (!failure_.ok()) status = failure_;
+  }
+  if (call_.deadline() != absl::InfiniteFuture() && absl::Now() >= call_.deadline()) {
+    status = absl::DeadlineExceededError("the caller's deadline passed");
+  }
+  std::function<void()> after_reply = std::move(reply_.after_reply);
+  if (status.ok() && reply_.has_message) {
+    StartWriteAndFinish(&reply_.frame, grpc::WriteOptions(), grpc::Status::OK);
+  } else {
+    Finish(ToGrpcStatus(status));
+  }
+  if (after_reply) after_reply();
+  Release();
+}
+
+}  // namespace syslink::rpc::grpc_internal

@@ -1,0 +1,99 @@
+// StreamReactor: one streaming call GrpcServer serves (grpc_server.h), and the
+// GrpcServerStream its handler reads and writes.
+//
+//   // GrpcServer's CreateReactor(), for a path whose handler says it streams:
+//   return new StreamReactor(context, handler, &stream_threads);
+//
+// gRPC's reactions (OnReadDone, OnWriteDone, OnCancel) run on gRPC's threads and only move
+// buffers and wake the handler's thread; the handler runs on a thread of its own
+// (StreamThreads), since it waits for the caller. Up to kStreamWindow of the caller's
+// messages are read ahead, and as many written ones queue for gRPC, one in flight at a
+// time. When the handler returns, the queued writes go out, then its client-streaming
+// response (if any) and the final status.
+//
+// Thread safety: Read() and Write() from the handler's threads (one each), StopReading()
+// from any. Ownership: deletes itself once gRPC is done with the call (OnDone) and the
+// handler's thread is done with it.
+
+#ifndef SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
+#define SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "rpc/grpc/grpc_server.h"
+
+namespace syslink::rpc::grpc_internal {
+
+// Runs each streaming call's handler on a thread of its own, and waits for them all.
+class StreamThreads {
+ public:
+  ~StreamThreads() { Wait(); }
+  // Runs `task` on a new thread (detached; Wait() waits for it to end).
+  void Start(std::function<void()> task);
+  // Returns once every task started has returned.
+  void Wait();
+
+ private:
+  // Shared with the threads, which touch it until the last moment.
+  struct Count {
+    absl::Mutex mutex;
+    int running ABSL_GUARDED_BY(mutex) = 0;
+  };
+  std::shared_ptr<Count> count_ = std::make_shared<Count>();
+};
+
+class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcServerStream {
+ public:
+  StreamReactor(grpc::GenericCallbackServerContext* context, GrpcCallHandler* handler,
+                StreamThreads* threads);
+
+  // GrpcServerStream.
+  bool Read(google::protobuf::MessageLite* message, Attachment* attachment) override;
+  bool ReadBytes(std::string* message, Attachment* attachment) override;
+  bool Write(const google::protobuf::MessageLite& message, Attachment attachment) override;
+  void StopReading() override;
+
+  // gRPC's reactions.
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  // The handler's thread: runs it, then ends the call.
+  void Run();
+  void StartReadIfRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Ends the stream: a message that did not parse. Read() and Write() return false.
+  void Fail(absl::Status status);
+  void Release();
+
+  grpc::GenericCallbackServerContext* const context_;
+  GrpcCallHandler* const handler_;
+  GrpcServerCall call_;
+  GrpcReply reply_;
+  bool framed_ = false;  // the caller announced attachments in its messages
+
+  absl::Mutex mutex_;
+  grpc::ByteBuffer read_buffer_;  // gRPC's while a read is in flight
+  std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
+  bool reading_ ABSL_GUARDED_BY(mutex_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // the caller half-closed or is gone
+  bool stop_reading_ ABSL_GUARDED_BY(mutex_) = false;
+  std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool ended_ ABSL_GUARDED_BY(mutex_) = false;  // cancelled, or a write failed
+  absl::Status failure_ ABSL_GUARDED_BY(mutex_);  // a message that did not parse
+  std::atomic<int> holds_{2};  // gRPC's, until OnDone; the handler thread's, until Run ends
+};
+
+}  // namespace syslink::rpc::grpc_internal
+
+#endif  // SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
