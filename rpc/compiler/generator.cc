@@ -38,13 +38,20 @@ using google::protobuf::compiler::GeneratorContext;
 constexpr absl::string_view kReservedMethodNames[] = {
     "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_"};
 
-// Local variables of the generated Dispatch(), which call the rpc's virtual method by its
-// bare name: an rpc of the same name would be hidden by them.
-constexpr absl::string_view kDispatchLocalNames[] = {"call", "request", "response", "status"};
-
 template <size_t n>
 bool IsOneOf(const absl::string_view (&names)[n], absl::string_view name) {
   return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// The names in scope where the generated Dispatch() calls the virtual method of an rpc like
+// `method` by its bare name (method_fragments.cc): its parameter `call` and the locals of
+// the rpc's case, which depend on the rpc's kind. An rpc of one of these names would be
+// hidden by it.
+std::vector<absl::string_view> DispatchLocalNames(const MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) return {"call", "status", "stream"};
+  if (method.client_streaming()) return {"call", "reader", "response", "status"};
+  if (method.server_streaming()) return {"call", "request", "status", "writer"};
+  return {"call", "request", "response", "status"};
 }
 
 bool RejectParameter(const std::string& parameter, std::string* error) {
@@ -67,10 +74,11 @@ bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& m
                           service.name(), "Stub); rename it");
     return false;
   }
-  if (IsOneOf(kDispatchLocalNames, name)) {
+  const std::vector<absl::string_view> locals = DispatchLocalNames(method);
+  if (std::find(locals.begin(), locals.end(), name) != locals.end()) {
     *error = absl::StrCat("rpc ", method.full_name(),
                           " is named like a local variable of the generated Dispatch() (",
-                          absl::StrJoin(kDispatchLocalNames, ", "), "); rename it");
+                          absl::StrJoin(locals, ", "), "); rename it");
     return false;
   }
   if (IsCppKeyword(name)) {

@@ -11,14 +11,14 @@
 // A .proto without services gets both files too, nearly empty, so that a build rule can name
 // its outputs without reading the .proto.
 //
-// Errors (protoc prints them after the file name, and fails): any parameter, as the generator takes
-// none; a client-, server- or bidi-streaming rpc (syslink rpcs are unary); two rpcs of one service
-// whose method ids (rpc/method_id.h) collide; an rpc named like a member of the generated
-// classes (Dispatch, service_name, methods, kServiceName, channel, channel_, the classes
-// themselves, or the constants k<Rpc>MethodId and k<Rpc>Method of another rpc) or like a
-// local variable of Dispatch() (call, request, response, status); a service or rpc named like
-// a C++ keyword (cpp_names.h); a message, enum or service named like the stub class,
-// <service>Stub. docs/rpc.md lists the C++ names the generator gives.
+// Errors (protoc prints them after the file name, and fails): any parameter, as the generator
+// takes none; two rpcs of one service whose method ids (rpc/method_id.h) collide; an rpc
+// named like a member of the generated classes (Dispatch, service_name, methods,
+// kServiceName, channel, channel_, the classes themselves, or the constants k<Rpc>MethodId
+// and k<Rpc>Method of another rpc) or like a local variable of its case in Dispatch() (call,
+// status, and request, response, reader, writer or stream by the rpc's kind); a service or
+// rpc named like a C++ keyword (cpp_names.h); a message, enum or service named like the stub
+// class, <service>Stub. docs/rpc.md lists the C++ names the generator gives.
 //
 // Thread safety: Generate() keeps no state; calls may run concurrently.
 

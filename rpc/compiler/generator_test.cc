@@ -207,6 +207,40 @@ TEST_F(GeneratorTest, RejectsRpcsNamedLikeLocalVariablesOfDispatch) {
   }
 }
 
+TEST_F(GeneratorTest, RejectsStreamingRpcsNamedLikeTheirStreamInDispatch) {
+  EXPECT_FALSE(Generate(AddProto("w.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service S { rpc writer(M) returns (stream M); }
+  )")));
+  EXPECT_EQ(error_,
+            "rpc p.S.writer is named like a local variable of the generated Dispatch() (call, "
+            "request, status, writer); rename it");
+  EXPECT_FALSE(Generate(AddProto("r.proto", R"(
+    syntax = "proto3";  package p_r;  message M {}
+    service S { rpc reader(stream M) returns (M); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("rpc p_r.S.reader is named like a local variable"));
+  EXPECT_FALSE(Generate(AddProto("s.proto", R"(
+    syntax = "proto3";  package p_s;  message M {}
+    service S { rpc stream(stream M) returns (stream M); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("rpc p_s.S.stream is named like a local variable"));
+}
+
+TEST_F(GeneratorTest, AcceptsUnaryRpcsNamedLikeAStreamingRpcsLocals) {
+  // Each rpc's locals live in its own case of Dispatch().
+  EXPECT_TRUE(Generate(AddProto("u.proto", R"(
+    syntax = "proto3";  package p;  message M {}
+    service S {
+      rpc reader(M) returns (M);
+      rpc writer(M) returns (M);
+      rpc stream(M) returns (M);
+      rpc Watch(M) returns (stream M);
+    }
+  )")))
+      << error_;
+}
+
 TEST_F(GeneratorTest, AcceptsRpcsNamedLikeLocalVariablesOfTheStubs) {
   EXPECT_TRUE(Generate(AddProto("l.proto", R"(
     syntax = "proto3";  package p;  message M {}
