@@ -23,6 +23,8 @@ BINARIES = [
     ("link_benchmark", "Links (syslink/link_benchmark.cc)"),
     ("broker_benchmark", "The broker (syslink/broker/broker_benchmark.cc)"),
     ("server_benchmark", "Idle links on a server (rpc/server_benchmark.cc)"),
+    ("channel_threads_benchmark",
+     "Threads sharing a channel (rpc/channel_threads_benchmark.cc)"),
     ("echo_benchmark", "Generated stubs against gRPC (examples/echo/echo_benchmark.cc)"),
     ("fs_benchmark", "The file service against tmpfs (examples/fs/bench/fs_benchmark.cc)"),
     ("grpc_bridge_benchmark", "The gRPC bridge (rpc/grpc/grpc_bridge_benchmark.cc)"),
@@ -43,7 +45,7 @@ ROUND_TRIPS = [
 ]
 
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB", "fs ", "idle links", "bridge ")
+                    "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads")
 
 
 def medians(path):
