@@ -11,6 +11,10 @@
 // (a generic call to /<service>/<method>, as a caller that names a service the server does
 // not have). --cancel_on_input=1 cancels the call (TryCancel, from another thread) when a
 // byte or end-of-file arrives on stdin.
+//
+// The streaming methods: Count reads every message and prints their texts joined with "|";
+// Join sends the comma-separated parts of --text as messages (the last with --code);
+// Chat sends them the same way, reading the answers, and prints them joined with "|".
 
 #include <unistd.h>
 
@@ -21,6 +25,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -38,6 +43,19 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// The messages --text names: its comma-separated parts, the last with the request's code.
+std::vector<Text> Parts(const Text& request) {
+  std::vector<Text> parts;
+  std::stringstream in(request.text());
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    parts.emplace_back();
+    parts.back().set_text(part);
+  }
+  if (!parts.empty()) parts.back().set_code(request.code());
+  return parts;
+}
+
 grpc::Status CallStub(Interop::Stub& stub, const std::string& method, grpc::ClientContext* context,
                       const Text& request, Text* response) {
   if (method == "Echo") return stub.Echo(context, request, response);
@@ -45,6 +63,36 @@ grpc::Status CallStub(Interop::Stub& stub, const std::string& method, grpc::Clie
   if (method == "Hold") return stub.Hold(context, request, response);
   if (method == "Reverse") return stub.Reverse(context, request, response);
   if (method == "WhoCalls") return stub.WhoCalls(context, request, response);
+  if (method == "Count") {
+    std::unique_ptr<grpc::ClientReader<Text>> reader = stub.Count(context, request);
+    Text message;
+    std::string texts;
+    for (bool first = true; reader->Read(&message); first = false) {
+      texts += (first ? "" : "|") + message.text();
+    }
+    response->set_text(texts);
+    return reader->Finish();
+  }
+  if (method == "Join") {
+    std::unique_ptr<grpc::ClientWriter<Text>> writer = stub.Join(context, response);
+    for (const Text& part : Parts(request)) {
+      if (!writer->Write(part)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+  if (method == "Chat") {
+    std::unique_ptr<grpc::ClientReaderWriter<Text, Text>> stream = stub.Chat(context);
+    std::string texts;
+    for (const Text& part : Parts(request)) {
+      Text answer;
+      if (!stream->Write(part) || !stream->Read(&answer)) break;
+      texts += (texts.empty() ? "" : "|") + answer.text();
+    }
+    stream->WritesDone();
+    response->set_text(texts);
+    return stream->Finish();
+  }
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown method " + method);
 }
 

@@ -6,7 +6,8 @@
 //
 // Prints "port <n>" once it listens, then serves until stdin closes (its parent, the
 // test, holds the other end) or it is killed. Prints "holding" when a Hold call starts, for
-// a test to wait on. Reverse echoes the text: a stock server knows no attachments.
+// a test to wait on, and "streaming" when an endless Count starts. Reverse echoes the
+// text: a stock server knows no attachments.
 
 #include <unistd.h>
 
@@ -45,6 +46,39 @@ class StockInterop final : public Interop::Service {
   }
   grpc::Status WhoCalls(grpc::ServerContext* context, const Text*, Text* response) override {
     response->set_text(context->peer() + "|");
+    return grpc::Status::OK;
+  }
+  grpc::Status Count(grpc::ServerContext* context, const Text* request,
+                     grpc::ServerWriter<Text>* writer) override {
+    if (request->code() < 0) {
+      std::printf("streaming\n");
+      std::fflush(stdout);
+    }
+    for (int64_t i = 0; request->code() < 0 || i < request->code(); ++i) {
+      Text message;
+      message.set_text(request->text() + " " + std::to_string(i));
+      if (!writer->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status Join(grpc::ServerContext*, grpc::ServerReader<Text>* reader,
+                    Text* response) override {
+    std::string joined;
+    Text message;
+    for (bool first = true; reader->Read(&message); first = false) {
+      if (message.code() != 0) {
+        return grpc::Status(static_cast<grpc::StatusCode>(message.code()), message.text());
+      }
+      joined += (first ? "" : ",") + message.text();
+    }
+    response->set_text(joined);
+    return grpc::Status::OK;
+  }
+  grpc::Status Chat(grpc::ServerContext*, grpc::ServerReaderWriter<Text, Text>* stream) override {
+    Text message;
+    while (stream->Read(&message)) {
+      if (!stream->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+    }
     return grpc::Status::OK;
   }
 };
