@@ -452,4 +452,56 @@ absl::StatusOr<uint64_t> FsClient::CopyFileRange(uint64_t ino_in, uint64_t fh_in
   return response.size();
 }
 
+absl::Status FsClient::SetXattr(uint64_t ino, absl::string_view name, absl::string_view value,
+                                uint32_t flags) {
+  SetXattrRequest request;
+  request.set_ino(ino);
+  request.set_name(std::string(name));
+  request.set_value(std::string(value));
+  request.set_flags(flags);
+  Stamp(&request);
+  Result response;
+  return Outcome(stub_.SetXattr(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("setxattr \"%s\" of inode %d", absl::CHexEscape(name), ino);
+  });
+}
+
+absl::StatusOr<GetXattrResponse> FsClient::GetXattr(uint64_t ino, absl::string_view name,
+                                                    uint32_t size) {
+  GetXattrRequest request;
+  request.set_ino(ino);
+  request.set_name(std::string(name));
+  request.set_size(size);
+  Stamp(&request);
+  GetXattrResponse response;
+  absl::Status s = Outcome(stub_.GetXattr(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("getxattr \"%s\" of inode %d", absl::CHexEscape(name), ino);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<ListXattrResponse> FsClient::ListXattr(uint64_t ino, uint32_t size) {
+  ListXattrRequest request;
+  request.set_ino(ino);
+  request.set_size(size);
+  Stamp(&request);
+  ListXattrResponse response;
+  absl::Status s = Outcome(stub_.ListXattr(request, &response, nullptr), response,
+                           [&] { return absl::StrFormat("listxattr of inode %d", ino); });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::Status FsClient::RemoveXattr(uint64_t ino, absl::string_view name) {
+  RemoveXattrRequest request;
+  request.set_ino(ino);
+  request.set_name(std::string(name));
+  Stamp(&request);
+  Result response;
+  return Outcome(stub_.RemoveXattr(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("removexattr \"%s\" of inode %d", absl::CHexEscape(name), ino);
+  });
+}
+
 }  // namespace syslink::examples::fs

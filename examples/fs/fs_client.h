@@ -173,6 +173,18 @@ class FsClient {
                                                        uint64_t fh_out, int64_t offset_out,
                                                        uint64_t length);
 
+  // Extended attributes (fs.proto). `flags`: an OR of XattrFlag.
+  [[nodiscard]] absl::Status SetXattr(uint64_t ino, absl::string_view name,
+                                      absl::string_view value, uint32_t flags = 0);
+  // The value (response.value()) and its size; with `size` 0 only the size, as
+  // getxattr(2) with size 0.
+  [[nodiscard]] absl::StatusOr<GetXattrResponse> GetXattr(uint64_t ino, absl::string_view name,
+                                                          uint32_t size = kMaxXattrValue);
+  // The names, each followed by a NUL (`size` as GetXattr's).
+  [[nodiscard]] absl::StatusOr<ListXattrResponse> ListXattr(uint64_t ino,
+                                                            uint32_t size = kMaxXattrValue);
+  [[nodiscard]] absl::Status RemoveXattr(uint64_t ino, absl::string_view name);
+
   // --- The path layer. Errors name the operation and the path. ---
 
   // The inode `path` names, with one lookup held (none for the root).

@@ -30,6 +30,9 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr uint64_t kRootIno = 1;
 // The most one Read, Write or ReadDir moves: the link's default DMA limit.
 inline constexpr uint32_t kMaxIoSize = 128 * 1024;
+// Extended attributes: the longest name and value (XATTR_NAME_MAX, XATTR_SIZE_MAX).
+inline constexpr size_t kMaxXattrName = 255;
+inline constexpr size_t kMaxXattrValue = 64 * 1024;
 // The most one CopyFileRange copies (inside the server: nothing crosses the link).
 inline constexpr uint64_t kMaxCopySize = uint64_t{64} << 20;
 // The longest name of one path component (NAME_MAX), and of a symlink target (PATH_MAX - 1).

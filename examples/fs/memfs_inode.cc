@@ -185,6 +185,21 @@ bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller) {
   return caller.uid == dir.uid || caller.uid == victim.uid;
 }
 
+int MayXattr(const Inode& inode, const Caller& caller, std::string_view name, bool write,
+             bool check_mode) {
+  if (name.empty() || name.size() > kMaxXattrName) return ERANGE;
+  if (name.starts_with("trusted.")) return caller.is_root() ? 0 : EPERM;
+  if (name.starts_with("security.")) return !write || caller.is_root() ? 0 : EPERM;
+  if (!name.starts_with("user.")) return EOPNOTSUPP;
+  if (!inode.is_regular() && !inode.is_dir()) return write ? EPERM : ENODATA;
+  if (!check_mode) return 0;
+  return MayAccess(inode, caller, write ? kMayWrite : kMayRead) ? 0 : EACCES;
+}
+
+bool ListsXattr(const Caller& caller, std::string_view name) {
+  return caller.is_root() || !name.starts_with("trusted.");
+}
+
 int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
 
 }  // namespace syslink::examples::fs

@@ -22,6 +22,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "examples/fs/caller.h"
@@ -130,6 +131,9 @@ struct Inode {
   std::map<uint64_t, std::string> by_cookie;
   uint64_t next_cookie = kFirstCookie;
 
+  // Extended attributes, by name ("user.x"): their values.
+  std::map<std::string, std::string, std::less<>> xattrs;
+
   // Symlinks: the target.
   std::string target;
   // Regular files: the bytes.
@@ -160,6 +164,17 @@ bool MayAccess(const Inode& inode, const Caller& caller, int mask);
 // The sticky-directory rule: in a directory with S_ISVTX, only root, the directory's owner
 // and `victim`'s owner may remove or rename `victim`.
 bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller);
+
+// Whether `caller` may get (`write` false) or set and remove extended attribute `name` of
+// `inode` by fs.proto's rules: 0, EOPNOTSUPP (not "user.", "trusted." or "security."),
+// ERANGE (an empty or too long name), EPERM (trusted or security for others than root;
+// setting a user name on a file that is neither regular nor a directory), ENODATA (getting
+// a user name of such a file), or EACCES (no read or write permission for a user name;
+// only when `check_mode`: a host kernel that checks for itself need not be asked twice).
+int MayXattr(const Inode& inode, const Caller& caller, std::string_view name, bool write,
+             bool check_mode = true);
+// Whether `name` is listed for `caller`: trusted names are root's alone.
+bool ListsXattr(const Caller& caller, std::string_view name);
 
 // Now, in nanoseconds since the Unix epoch.
 int64_t NowNanos();

@@ -332,4 +332,36 @@ absl::Status MemFs::CopyFileRange(Context& context, const CopyFileRangeRequest& 
   return Answer(response, error);
 }
 
+absl::Status MemFs::SetXattr(Context& context, const SetXattrRequest& request,
+                             Result* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.SetXattr(*caller, request));
+}
+
+absl::Status MemFs::GetXattr(Context& context, const GetXattrRequest& request,
+                             GetXattrResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  const int error = tree_.GetXattr(*caller, request, response);
+  if (error != 0) response->Clear();
+  return Answer(response, error);
+}
+
+absl::Status MemFs::ListXattr(Context& context, const ListXattrRequest& request,
+                              ListXattrResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  const int error = tree_.ListXattr(*caller, request, response);
+  if (error != 0) response->Clear();
+  return Answer(response, error);
+}
+
+absl::Status MemFs::RemoveXattr(Context& context, const RemoveXattrRequest& request,
+                                Result* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.RemoveXattr(*caller, request));
+}
+
 }  // namespace syslink::examples::fs

@@ -94,6 +94,14 @@ class MemFs final : public FileSystem {
                          Result* response) override;
   absl::Status CopyFileRange(Context& context, const CopyFileRangeRequest& request,
                              CopyFileRangeResponse* response) override;
+  absl::Status SetXattr(Context& context, const SetXattrRequest& request,
+                        Result* response) override;
+  absl::Status GetXattr(Context& context, const GetXattrRequest& request,
+                        GetXattrResponse* response) override;
+  absl::Status ListXattr(Context& context, const ListXattrRequest& request,
+                         ListXattrResponse* response) override;
+  absl::Status RemoveXattr(Context& context, const RemoveXattrRequest& request,
+                           Result* response) override;
 
  private:
   MemTree tree_;

@@ -102,6 +102,16 @@ class MemTree {
   [[nodiscard]] int CopyFileRange(const Caller& caller, const CopyFileRangeRequest& request,
                                   uint64_t* copied);
 
+  // Extended attributes (memfs_xattr.cc), as fs.proto's SetXattr, GetXattr, ListXattr and
+  // RemoveXattr. An inode holds at most kMaxXattrBytes of names and values (ENOSPC).
+  static constexpr size_t kMaxXattrBytes = 256 * 1024;
+  [[nodiscard]] int SetXattr(const Caller& caller, const SetXattrRequest& request);
+  [[nodiscard]] int GetXattr(const Caller& caller, const GetXattrRequest& request,
+                             GetXattrResponse* out) const;
+  [[nodiscard]] int ListXattr(const Caller& caller, const ListXattrRequest& request,
+                              ListXattrResponse* out) const;
+  [[nodiscard]] int RemoveXattr(const Caller& caller, const RemoveXattrRequest& request);
+
   // For tests and tools.
   size_t inode_count() const;
   size_t handle_count() const;

@@ -372,6 +372,15 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
                            int flags) {
       Self(r)->CopyFileRange(r, in, off_in, fi_in, out, off_out, fi_out, len, flags);
     };
+    o.setxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, const char* v, size_t s,
+                    int flags) { Self(r)->SetXattr(r, i, n, v, s, flags); };
+    o.getxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, size_t s) {
+      Self(r)->GetXattr(r, i, n, s);
+    };
+    o.listxattr = [](fuse_req_t r, fuse_ino_t i, size_t s) { Self(r)->ListXattr(r, i, s); };
+    o.removexattr = [](fuse_req_t r, fuse_ino_t i, const char* n) {
+      Self(r)->RemoveXattr(r, i, n);
+    };
     return o;
   }();
   return ops;

@@ -9,7 +9,8 @@
 //
 // Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
 // (forget and forget_multi become Forget; write_buf becomes Write). fallocate and
-// copy_file_range are done by the server (the copied bytes never reach the mount). The kernel's node ids
+// copy_file_range are done by the server (the copied bytes never reach the mount);
+// extended attributes are the server's (fs.proto says which namespaces). The kernel's node ids
 // are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
 // root always stands for the current server's root. st_ino, and d_ino in directory
 // listings, are the server's inode numbers.
@@ -144,6 +145,12 @@ class FuseBridge {
   void CopyFileRange(fuse_req_t req, fuse_ino_t node_in, off_t offset_in, fuse_file_info* fi_in,
                      fuse_ino_t node_out, off_t offset_out, fuse_file_info* fi_out,
                      size_t length, int flags);
+  // fuse_bridge_xattr.cc
+  void SetXattr(fuse_req_t req, fuse_ino_t node, const char* name, const char* value,
+                size_t size, int flags);
+  void GetXattr(fuse_req_t req, fuse_ino_t node, const char* name, size_t size);
+  void ListXattr(fuse_req_t req, fuse_ino_t node, size_t size);
+  void RemoveXattr(fuse_req_t req, fuse_ino_t node, const char* name);
 
  private:
   // A lease of the epoch `node` belongs to and the server's inode for it; when there is

@@ -67,6 +67,10 @@ int CallerScope::CheckDelete(const struct stat& dir, const struct stat& victim) 
   return MayDelete(AsInode(dir), AsInode(victim), caller_) ? 0 : EPERM;
 }
 
+int CallerScope::CheckXattr(const struct stat& st, std::string_view name, bool write) const {
+  return MayXattr(AsInode(st), caller_, name, write, /*check_mode=*/checks());
+}
+
 int CallerScope::CheckOwner(const struct stat& st) const {
   if (!checks() || caller_.is_root() || caller_.uid == st.st_uid) return 0;
   return EPERM;

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include <span>
+#include <string_view>
 
 #include "examples/fs/memfs_inode.h"
 
@@ -64,6 +65,11 @@ class CallerScope {
   [[nodiscard]] int CheckDelete(const struct stat& dir, const struct stat& victim) const;
   // Owner-only changes (mode, owner, explicit times): EPERM for another caller.
   [[nodiscard]] int CheckOwner(const struct stat& st) const;
+  // Getting (`write` false) or setting and removing extended attribute `name` of the file
+  // `st` describes: MayXattr's namespace rules under both kinds of access (a server
+  // running as root keeps CAP_SYS_ADMIN with any fsuid, so the host would let every
+  // caller at trusted and security names), its permission bits under kCheckAsServer only.
+  [[nodiscard]] int CheckXattr(const struct stat& st, std::string_view name, bool write) const;
 
  private:
   CallerAccess access_;

@@ -130,6 +130,15 @@ class PassthroughFs final : public FileSystem {
                          Result* response) override;
   absl::Status CopyFileRange(Context& context, const CopyFileRangeRequest& request,
                              CopyFileRangeResponse* response) override;
+  // passthrough_xattr.cc
+  absl::Status SetXattr(Context& context, const SetXattrRequest& request,
+                        Result* response) override;
+  absl::Status GetXattr(Context& context, const GetXattrRequest& request,
+                        GetXattrResponse* response) override;
+  absl::Status ListXattr(Context& context, const ListXattrRequest& request,
+                         ListXattrResponse* response) override;
+  absl::Status RemoveXattr(Context& context, const RemoveXattrRequest& request,
+                           Result* response) override;
 
  private:
   using InodeRef = std::shared_ptr<const HostInode>;
@@ -165,6 +174,11 @@ class PassthroughFs final : public FileSystem {
   int DoSetAttr(const CallerScope& scope, const SetAttrRequest& request, Attr* out);
   int DoRename(const CallerScope& scope, const RenameRequest& request);
   int DoRemove(const CallerScope& scope, const UnlinkRequest& request, bool dir);
+  // The /proc path of inode `ino` for an extended attribute call on `name` ("" for a
+  // listing), once the caller may make it (CallerScope::CheckXattr): ENOENT, its errors,
+  // and a symlink's EPERM (write) or ENODATA.
+  int XattrTarget(const Context& context, const CallerScope& scope, uint64_t ino,
+                  std::string_view name, bool write, std::string* path) const;
   int DoReadDir(const ReadDirRequest& request, std::span<std::byte> out, size_t* used,
                 uint32_t* count) const;
 
