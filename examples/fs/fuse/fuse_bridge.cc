@@ -41,28 +41,35 @@ static_assert(FUSE_SET_ATTR_MODE == SET_ATTR_MODE && FUSE_SET_ATTR_UID == SET_AT
               FUSE_SET_ATTR_MTIME_NOW == SET_ATTR_MTIME_NOW,
               "fs.proto's SetAttrField values are FUSE's");
 
-// The caller of `req`, as the kernel gave it: uid, gid and pid, and the supplementary
-// groups libfuse reads from /proc (none when it cannot: a pid of another namespace, a
-// process gone).
-OnBehalfOf RequestCaller(fuse_req_t req) {
+// The supplementary groups of `req`'s caller, as libfuse reads them from /proc; false when
+// it cannot (a pid of another namespace, a process gone).
+bool ReadGroups(fuse_req_t req, std::vector<gid_t>* groups) {
+  groups->resize(32);
+  int count = fuse_req_getgroups(req, static_cast<int>(groups->size()), groups->data());
+  if (count > static_cast<int>(groups->size())) {
+    groups->resize(count);
+    count = fuse_req_getgroups(req, static_cast<int>(groups->size()), groups->data());
+  }
+  if (count < 0) return false;
+  groups->resize(std::min<size_t>(count, groups->size()));
+  return true;
+}
+
+}  // namespace
+
+OnBehalfOf FuseBridge::RequestCaller(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
   OnBehalfOf caller;
   caller.set_uid(ctx->uid);
   caller.set_gid(ctx->gid);
   caller.set_pid(static_cast<uint32_t>(ctx->pid));
-  std::vector<gid_t> groups(32);
-  int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
-  if (count > static_cast<int>(groups.size())) {
-    groups.resize(count);
-    count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
-  }
-  for (int i = 0; i < std::min(count, static_cast<int>(groups.size())); ++i) {
-    caller.add_groups(groups[i]);
+  for (gid_t group : caller_groups_.Get(ctx->pid, ctx->uid, ctx->gid, [req](auto* out) {
+         return ReadGroups(req, out);
+       })) {
+    caller.add_groups(group);
   }
   return caller;
 }
-
-}  // namespace
 
 struct stat ToStat(const Attr& attr) {
   struct stat st {};
@@ -87,7 +94,9 @@ int KernelErrno(const absl::Status& status) {
 }
 
 FuseBridge::FuseBridge(Upstream* upstream, BridgeOptions options)
-    : upstream_(upstream), options_(options) {}
+    : upstream_(upstream),
+      options_(options),
+      caller_groups_(absl::Seconds(std::max(options.attr_timeout_seconds, 0.0))) {}
 
 std::optional<Upstream::Lease> FuseBridge::Begin(fuse_req_t req, fuse_ino_t node, uint64_t* ino) {
   std::optional<NodeTable::Node> held;

@@ -35,7 +35,8 @@
 // Callers. The kernel gives each request its caller's uid, gid and pid (and libfuse the
 // supplementary groups, from /proc). When the server says it believes this mount's claims
 // (InitResponse.acts_for_others: the mount runs as root or as a uid the server trusts),
-// every request that fs.proto lets carry one names that caller (`on_behalf_of`): the
+// every request that fs.proto lets carry one names that caller (`on_behalf_of`; the groups
+// of a process are read once per attribute timeout, CallerGroups): the
 // server checks permissions as the caller and new files belong to it, as on a local
 // filesystem. Otherwise the server sees every call as the mount's own user. The kernel
 // checks permissions too (default_permissions) before a request reaches the bridge.
@@ -69,6 +70,7 @@
 
 #include "absl/status/status.h"
 #include "examples/fs/fs.pb.h"
+#include "examples/fs/fuse/caller_groups.h"
 #include "examples/fs/fuse/handle_table.h"
 #include "examples/fs/fuse/node_table.h"
 #include "examples/fs/fuse/upstream.h"
@@ -174,6 +176,9 @@ class FuseBridge {
   // server when the kernel did not take it. For Create, `fi` carries the open handle.
   void ReplyEntry(fuse_req_t req, Upstream::Lease& lease, const Entry& entry,
                   fuse_file_info* fi = nullptr);
+  // The caller of `req` (fs.proto's on_behalf_of): the kernel's uid, gid and pid, and the
+  // supplementary groups, kept for the attribute timeout (CallerGroups).
+  OnBehalfOf RequestCaller(fuse_req_t req);
   // Sets fi's caching flags for an open file, as options_.cache says.
   void SetCaching(fuse_file_info* fi) const;
   // Hands the kernel's lookups of the server's nodes on to the server.
@@ -183,6 +188,7 @@ class FuseBridge {
   const BridgeOptions options_;
   NodeTable nodes_;
   HandleTable handles_;
+  CallerGroups caller_groups_;
 };
 
 }  // namespace syslink::examples::fs
