@@ -170,8 +170,9 @@ class GrpcServer::Impl final : public grpc::CallbackGenericService {
       announced = grpc_internal::ParseMethodKind(
           absl::string_view(it->second.data(), it->second.size()));
     }
-    if (handler_->KindOf(context->method(), announced) != MethodKind::kUnary) {
-      return new grpc_internal::StreamReactor(context, handler_, &stream_threads_);
+    const MethodKind kind = handler_->KindOf(context->method(), announced);
+    if (kind != MethodKind::kUnary) {
+      return new grpc_internal::StreamReactor(context, kind, handler_, &stream_threads_);
     }
     return new grpc_internal::CallReactor(context, handler_, &pool_);
   }

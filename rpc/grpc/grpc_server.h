@@ -85,6 +85,8 @@ class GrpcServerCall {
   // The caller's deadline; InfiniteFuture when it set none.
   absl::Time deadline() const { return deadline_; }
   const TransportPeer& peer() const { return peer_; }
+  // How the call is carried: what the handler's KindOf() said.
+  MethodKind kind() const { return kind_; }
 
   // The request's serialized message and its attachment (message_frame.h); empty for a
   // streaming call, whose messages come through its GrpcServerStream.
@@ -115,6 +117,7 @@ class GrpcServerCall {
   std::string path_;
   absl::Time deadline_ = absl::InfiniteFuture();
   TransportPeer peer_;
+  MethodKind kind_ = MethodKind::kUnary;
   grpc::ByteBuffer frame_;
   grpc_internal::FrameLayout layout_;
   std::atomic<bool> cancelled_{false};

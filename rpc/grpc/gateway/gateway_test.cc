@@ -216,6 +216,114 @@ TEST_F(GatewayTest, AServiceDyingMidCallGivesUnavailableAtOnce) {
   EXPECT_LT(ended - killed, absl::Seconds(5));  // not the 60 s deadline
 }
 
+// ---- Streams, relayed by path like calls ----
+
+TEST_F(GatewayTest, ASyslinkStubStreamsFromALocalService) {
+  StartGateway();
+  ClientContext context;
+  context.set_request_attachment(Attachment::FromBytes(std::as_bytes(std::span("bulk", 4))));
+  auto reader = stub_->Count(Request("n", 200), &context);
+  Text message;
+  Attachment attachment;
+  int expected = 0;
+  while (reader->Read(&message, &attachment)) {
+    ASSERT_EQ(message.text(), absl::StrCat("n ", expected));
+    ASSERT_EQ(attachment.size(), 4u);
+    ++expected;
+  }
+  EXPECT_EQ(expected, 200);
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(GatewayTest, ASyslinkStubStreamsToALocalService) {
+  StartGateway();
+  ClientContext context;
+  Text response;
+  auto writer = stub_->Join(&response, &context);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(writer->Write(Request(absl::StrCat(i)),
+                              Attachment::FromBytes(std::as_bytes(std::span("ab", 2)))));
+  }
+  EXPECT_TRUE(writer->WritesDone());
+  ASSERT_TRUE(writer->Finish().ok());
+  std::string expected;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&expected, i == 0 ? "" : ",", i);
+  EXPECT_EQ(response.text(), expected);
+  EXPECT_EQ(context.response_attachment().size(), 200u);
+}
+
+TEST_F(GatewayTest, ASyslinkStubTalksToALocalBidiStream) {
+  StartGateway();
+  auto stream = stub_->Chat();
+  std::thread writer([&] {
+    for (int i = 0; i < 300; ++i) {
+      if (!stream->Write(Request(absl::StrCat(i)))) return;
+    }
+    stream->WritesDone();
+  });
+  Text message;
+  int expected = 0;
+  while (stream->Read(&message)) {
+    ASSERT_EQ(message.text(), absl::StrCat(expected));
+    ++expected;
+  }
+  writer.join();
+  EXPECT_EQ(expected, 300);
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(GatewayTest, AStreamsStatusReachesTheRemoteCaller) {
+  StartGateway();
+  Text response;
+  auto writer = stub_->Join(&response);
+  ASSERT_TRUE(writer->Write(Request("fine")));
+  (void)writer->Write(Request("no such key", 5));
+  writer->WritesDone();
+  absl::Status status = writer->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "no such key");
+}
+
+TEST_F(GatewayTest, AStreamsDeadlineReachesTheService) {
+  StartGateway();
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(500));
+  auto reader = stub_->Count(Request("forever", -1), &context);
+  Text message;
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
+  // The service's stream ended too: a unary call to it still works.
+  EXPECT_TRUE(stub_->Echo(Request("after")).ok());
+}
+
+TEST_F(GatewayTest, AStreamOfAServiceNotExposedIsNotFound) {
+  GrpcChannel channel(CreateGrpcChannel(StartGateway()));
+  static constexpr Method kOther{MethodIdOfPath("/other.Service/Chat"), "/other.Service/Chat",
+                                 MethodKind::kBidiStreaming};
+  std::unique_ptr<ClientStream> stream = channel.OpenStream(kOther, nullptr, nullptr, nullptr);
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_THAT(status.message(), HasSubstr("other.Service"));
+}
+
+TEST_F(GatewayTest, AServiceDyingMidStreamGivesUnavailableAtOnce) {
+  StartGateway();
+  ClientContext context;
+  context.set_timeout(absl::Seconds(60));
+  auto reader = stub_->Count(Request("forever", -1), &context);
+  Text message;
+  ASSERT_TRUE(reader->Read(&message));
+  const absl::Time killed = absl::Now();
+  service_->process().Kill(SIGKILL);
+  while (reader->Read(&message)) {
+  }
+  absl::Status status = reader->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("service syslink.interop.Interop"));
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(5));  // not the 60 s deadline
+}
+
 TEST_F(GatewayTest, ItReconnectsWhenTheServiceReturns) {
   StartGateway();
   ASSERT_TRUE(stub_->Echo(Request("before")).ok());

@@ -1,5 +1,6 @@
 #include "rpc/grpc/gateway/local_forwarder.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,11 +49,12 @@ void LocalForwarder::ReturnLink(const std::string& service, std::unique_ptr<Link
   if (idle.size() < options_.max_idle_links) idle.push_back(std::move(link));
 }
 
-absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
-  const std::optional<MethodPath> parts = ParseMethodPath(call.path());
+absl::StatusOr<std::pair<std::string, std::string>> LocalForwarder::Resolve(
+    absl::string_view path) const {
+  const std::optional<MethodPath> parts = ParseMethodPath(path);
   if (!parts.has_value()) {
     return absl::UnimplementedError(
-        absl::StrCat("\"", call.path().substr(0, kQuoted), "\" is not a method path"));
+        absl::StrCat("\"", path.substr(0, kQuoted), "\" is not a method path"));
   }
   const std::string service(parts->service);
   auto exposed = options_.exposed.find(service);
@@ -60,7 +62,14 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
     return absl::NotFoundError(
         absl::StrCat("this gateway exposes no service named \"", service.substr(0, kQuoted), "\""));
   }
-  absl::StatusOr<std::unique_ptr<LinkChannel>> link = TakeLink(service, exposed->second);
+  return std::make_pair(service, exposed->second);
+}
+
+absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
+  absl::StatusOr<std::pair<std::string, std::string>> names = Resolve(call.path());
+  if (!names.ok()) return names.status();
+  const std::string& service = names->first;
+  absl::StatusOr<std::unique_ptr<LinkChannel>> link = TakeLink(service, names->second);
   if (!link.ok()) return link.status();
 
   ClientContext context;
@@ -96,6 +105,86 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
   // is reused or dropped.
   context.response_attachment() = Attachment();
   if (*link != nullptr) ReturnLink(service, *std::move(link));
+  return status;
+}
+
+MethodKind LocalForwarder::KindOf(absl::string_view, std::optional<MethodKind> announced) {
+  return announced.value_or(MethodKind::kUnary);
+}
+
+absl::Status LocalForwarder::HandleStream(GrpcServerCall& call, GrpcServerStream& stream,
+                                          GrpcReply* reply) {
+  absl::StatusOr<std::pair<std::string, std::string>> names = Resolve(call.path());
+  if (!names.ok()) return names.status();
+  const std::string& service = names->first;
+  const MethodKind kind = call.kind();
+  const bool client_sends =
+      kind == MethodKind::kClientStreaming || kind == MethodKind::kBidiStreaming;
+  const bool service_sends =
+      kind == MethodKind::kServerStreaming || kind == MethodKind::kBidiStreaming;
+
+  ClientContext context;
+  context.set_deadline(call.deadline());
+  SerializedMessage request;
+  if (kind == MethodKind::kServerStreaming) {
+    Attachment attachment;
+    if (!stream.ReadBytes(&request.mutable_bytes(), &attachment)) {
+      return call.cancelled() ? absl::CancelledError("the caller gave up")
+                              : absl::InvalidArgumentError(absl::StrCat(
+                                    call.path().substr(0, kQuoted), ": no request came"));
+    }
+    context.set_request_attachment(std::move(attachment));
+  }
+  absl::StatusOr<std::unique_ptr<LinkChannel>> link = TakeLink(service, names->second);
+  if (!link.ok()) return link.status();
+
+  const Method method{MethodIdOfPath(call.path()), call.path(), kind};
+  SerializedMessage response;
+  call.OnCancel([&context] { context.TryCancel(); });
+  std::unique_ptr<ClientStream> local = (*link)->OpenStream(
+      method, kind == MethodKind::kServerStreaming ? &request : nullptr,
+      kind == MethodKind::kClientStreaming ? &response : nullptr, &context);
+  // The caller's messages go to the service on a thread of their own, the service's to the
+  // caller on this one: either side may wait for the other.
+  std::thread to_service;
+  if (client_sends) {
+    to_service = std::thread([&stream, &local] {
+      SerializedMessage message;
+      Attachment attachment;
+      while (stream.ReadBytes(&message.mutable_bytes(), &attachment)) {
+        if (!local->Write(message, &attachment, /*wait=*/true).ok()) break;
+        attachment = Attachment();
+      }
+      (void)local->WritesDone();
+    });
+  }
+  if (service_sends) {
+    SerializedMessage message;
+    Attachment attachment;
+    while (local->Read(&message, &attachment)) {
+      // Written into the gRPC frame at once: the service's buffer goes back right after.
+      const bool sent = stream.Write(message, std::move(attachment));
+      attachment = Attachment();
+      if (!sent) {
+        context.TryCancel();  // the caller is gone
+        break;
+      }
+    }
+  }
+  absl::Status status = local->Finish();
+  stream.StopReading();  // the service is done: the caller's further messages go nowhere
+  if (to_service.joinable()) to_service.join();
+  call.OnCancel(nullptr);  // the context must not be touched from here on
+  if (status.ok() && kind == MethodKind::kClientStreaming) {
+    reply->Set(grpc_internal::FrameMessage::Of(
+                   std::as_bytes(std::span(response.bytes().data(), response.bytes().size()))),
+               std::as_const(context.response_attachment()).data());
+  } else if (IsPeerDied(status) || !(*link)->status().ok()) {
+    status = absl::UnavailableError(absl::StrCat("service ", service, ": ", status.message()));
+  }
+  context.response_attachment() = Attachment();
+  local.reset();
+  if ((*link)->status().ok()) ReturnLink(service, *std::move(link));
   return status;
 }
 

@@ -11,18 +11,24 @@
 // local service sees the gateway's process as its caller (its uid, attested by the
 // broker), never the remote one's: docs/grpc.md says what that means for access.
 //
+// A streaming call (one whose caller names its kind, as GrpcChannel does) is relayed the
+// same way, as a stream over the link (LinkChannel::OpenStream): the caller's messages go
+// to the service as they come, the service's to the caller, each with its attachment;
+// the service's final status ends the gRPC call.
+//
 // Outcomes, beside the service's own:
 //   - NOT_FOUND naming the service: it is not exposed (nothing is by default);
 //   - UNIMPLEMENTED: the path is not "/<service>/<method>";
 //   - UNAVAILABLE: the service is not running (not registered with the broker, or no
-//     broker), or it died or closed its link during the call (at once, not at the
-//     deadline: "service <name>: PEER_DIED: ..."). The next call connects again, so a
+//     broker), or it died or closed its link during the call or stream (at once, not at
+//     the deadline: "service <name>: PEER_DIED: ..."). The next call connects again, so a
 //     restarted service is found;
 //   - PERMISSION_DENIED: the service's access policy refuses the gateway's user;
 //   - DEADLINE_EXCEEDED / CANCELLED: the remote caller's deadline or cancellation, passed on
 //     to the local call.
 //
-// Thread safety: Handle() runs on many threads at once; each call uses a link of its own,
+// Thread safety: Handle() and HandleStream() run on many threads at once; each call and
+// each stream uses a link of its own,
 // taken from a pool of idle links per service. Ownership: owns its links.
 
 #ifndef SYSLINK_RPC_GRPC_GATEWAY_LOCAL_FORWARDER_H_
@@ -31,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -57,11 +64,18 @@ class LocalForwarder final : public GrpcCallHandler {
   explicit LocalForwarder(LocalForwarderOptions options);
 
   absl::Status Handle(GrpcServerCall& call, GrpcReply* reply) override;
+  // A stream is relayed when its caller names the kind (kMethodKindKey, message_frame.h):
+  // GrpcChannel does; a caller that does not is taken to call a unary rpc.
+  MethodKind KindOf(absl::string_view path, std::optional<MethodKind> announced) override;
+  absl::Status HandleStream(GrpcServerCall& call, GrpcServerStream& stream,
+                            GrpcReply* reply) override;
 
   // Idle links kept to `service` (a gRPC service name), for tests.
   size_t idle_links(const std::string& service) const;
 
  private:
+  // The exposed service `path` names, and the broker name of the local one.
+  absl::StatusOr<std::pair<std::string, std::string>> Resolve(absl::string_view path) const;
   // A link to the local service `broker_name`: an idle one, or a new one.
   absl::StatusOr<std::unique_ptr<LinkChannel>> TakeLink(const std::string& service,
                                                         const std::string& broker_name);

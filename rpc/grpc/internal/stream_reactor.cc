@@ -33,10 +33,11 @@ void StreamThreads::Wait() {
       count_.get()));
 }
 
-StreamReactor::StreamReactor(grpc::GenericCallbackServerContext* context,
+StreamReactor::StreamReactor(grpc::GenericCallbackServerContext* context, MethodKind kind,
                              GrpcCallHandler* handler, StreamThreads* threads)
     : context_(context), handler_(handler) {
   call_.Bind(*context);
+  call_.kind_ = kind;
   framed_ = context->client_metadata().find(kStreamAttachmentsKey) !=
             context->client_metadata().end();
   // This side may put attachments in its messages (message_frame.h, "Streams").

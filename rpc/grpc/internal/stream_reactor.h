@@ -2,7 +2,7 @@
 // GrpcServerStream its handler reads and writes.
 //
 //   // GrpcServer's CreateReactor(), for a path whose handler says it streams:
-//   return new StreamReactor(context, handler, &stream_threads);
+//   return new StreamReactor(context, kind, handler, &stream_threads);
 //
 // gRPC's reactions (OnReadDone, OnWriteDone, OnCancel) run on gRPC's threads and only move
 // buffers and wake the handler's thread; the handler runs on a thread of its own
@@ -52,8 +52,8 @@ class StreamThreads {
 
 class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcServerStream {
  public:
-  StreamReactor(grpc::GenericCallbackServerContext* context, GrpcCallHandler* handler,
-                StreamThreads* threads);
+  StreamReactor(grpc::GenericCallbackServerContext* context, MethodKind kind,
+                GrpcCallHandler* handler, StreamThreads* threads);
 
   // GrpcServerStream.
   bool Read(google::protobuf::MessageLite* message, Attachment* attachment) override;
