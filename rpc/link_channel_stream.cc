@@ -18,6 +18,37 @@
 #include "rpc/link_channel.h"
 
 namespace syslink::rpc {
+namespace {
+
+// Appends the messages of a batch reply (kCallStreamBatch: each a 4-byte little-endian
+// length and its bytes) to `out`. INVALID_ARGUMENT for a batch that is cut short or holds
+// more than `room` messages.
+template <typename Received>
+absl::Status Unpack(std::span<const std::byte> batch, uint32_t room, std::deque<Received>& out) {
+  uint32_t count = 0;
+  while (!batch.empty()) {
+    if (batch.size() < 4 || ++count > room) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "a batch of stream messages from the server is malformed (%d bytes left, message %d "
+          "of at most %d)", batch.size(), count, room));
+    }
+    const auto* b = reinterpret_cast<const uint8_t*>(batch.data());
+    const size_t size = b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
+    batch = batch.subspan(4);
+    if (size > batch.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "a batch of stream messages from the server claims a %d-byte message in %d bytes",
+          size, batch.size()));
+    }
+    Received received;
+    received.message.assign(reinterpret_cast<const char*>(batch.data()), size);
+    out.push_back(std::move(received));
+    batch = batch.subspan(size);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 struct LinkChannel::StreamState {
   uint32_t id = 0;
@@ -34,6 +65,8 @@ struct LinkChannel::StreamState {
   };
   std::deque<Received> messages;  // pulled, not yet read
   int pulls = 0;                  // outstanding
+  int credit = 0;                 // room the outstanding pulls gave, in messages
+  std::deque<uint32_t> rooms;     // each outstanding pull's, in order
   int unacked = 0;                // messages sent, not yet taken
   uint64_t open_id = 0;
   bool read_done = false;    // no more messages will come
@@ -144,14 +177,28 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
         stream.status = std::move(status);
       }
       break;
-    case StreamOp::kPull:
+    case StreamOp::kPull: {
       --stream.pulls;
+      uint32_t room = 1;
+      if (!stream.rooms.empty()) {
+        room = stream.rooms.front();
+        stream.rooms.pop_front();
+      }
+      stream.credit -= static_cast<int>(room);
       if (!status.ok()) {
         stream.read_done = true;
         if (stream.failure.ok()) stream.failure = std::move(status);
       } else if (call->header.flags & internal::kCallStreamEnd) {
         stream.read_done = true;
-      } else if (!stream.read_done) {
+      } else if (stream.read_done) {
+        // Given up: nobody reads these.
+      } else if (call->header.flags & internal::kCallStreamBatch) {
+        absl::Status unpacked = Unpack(call->message, room, stream.messages);
+        if (!unpacked.ok()) {
+          stream.read_done = true;
+          if (stream.bad_message.ok()) stream.bad_message = std::move(unpacked);
+        }
+      } else {
         StreamState::Received received;
         received.message.assign(reinterpret_cast<const char*>(call->message.data()),
                                 call->message.size());
@@ -162,6 +209,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
         stream.messages.push_back(std::move(received));
       }
       break;
+    }
     case StreamOp::kMessage:
       --stream.unacked;
       if (!status.ok() && stream.failure.ok()) stream.failure = std::move(status);
@@ -233,21 +281,25 @@ LinkChannel::Stream::~Stream() {
 
 void LinkChannel::Stream::Pull() {
   StreamState& s = *state_;
-  // Pulls go out in batches of half the window, as the messages are read: the server's
-  // method wakes once per batch, not once per message.
-  if (s.pulls + static_cast<int>(s.messages.size()) > s.window / 2) return;
-  while (!s.read_done && !s.finished &&
-         s.pulls + static_cast<int>(s.messages.size()) < s.window) {
-    absl::StatusOr<uint64_t> id =
-        channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
-                             internal::MessageSource::Of(std::span<const std::byte>()), {});
-    if (!id.ok()) {
-      s.read_done = true;
-      if (s.failure.ok()) s.failure = id.status();
-      return;
-    }
-    ++s.pulls;
+  // Room goes out once half the window is free, as the messages are read: one pull gives
+  // the server room for all of it, and its reply may carry that many messages at once.
+  const int used = s.credit + static_cast<int>(s.messages.size());
+  if (s.read_done || s.finished || used > s.window / 2) return;
+  const uint32_t room = static_cast<uint32_t>(s.window - used);
+  const std::byte bytes[internal::kPullSize] = {
+      std::byte(room & 0xff), std::byte((room >> 8) & 0xff), std::byte((room >> 16) & 0xff),
+      std::byte(room >> 24)};
+  absl::StatusOr<uint64_t> id =
+      channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
+                           internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
+  if (!id.ok()) {
+    s.read_done = true;
+    if (s.failure.ok()) s.failure = id.status();
+    return;
   }
+  ++s.pulls;
+  s.credit += static_cast<int>(room);
+  s.rooms.push_back(room);
 }
 
 absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& message,

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/internal/call_format.h"
 #include "rpc/link_channel.h"
@@ -217,13 +218,13 @@ TEST_F(StreamTest, ASlowReaderHoldsTheWriterToTheWindow) {
   auto reader = stub_.Forever(Number(), &context);
   Number number;
   ASSERT_TRUE(reader->Read(&number));  // the stream runs; the client now reads nothing
-  // The server writes what the window lets it, and then waits.
+  // The server writes what the client's window and its own buffer (as large) hold.
   ASSERT_TRUE(Eventually([&] { return GetProgress().written() >= kWindow; }));
-  const int64_t held = GetProgress().written();
-  EXPECT_LE(held, kWindow + 1);
+  EXPECT_LE(GetProgress().written(), 2 * kWindow + 1);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(reader->Read(&number));
-  ASSERT_TRUE(Eventually([&] { return GetProgress().written() >= held + 20; }));
-  EXPECT_LE(GetProgress().written(), held + 20);
+  ASSERT_TRUE(Eventually([&] { return GetProgress().written() >= 21 + kWindow; }));
+  // Held to what was read and the two windows, however long the reader dawdles.
+  EXPECT_LE(GetProgress().written(), 21 + 2 * kWindow + 1);
   context.TryCancel();
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
   ASSERT_TRUE(Eventually([&] { return GetProgress().ended() == 1; }));
@@ -459,6 +460,50 @@ TEST_F(RawStreamTest, AStreamsQueuesAreBounded) {
   Number none;
   ASSERT_TRUE(service_.Release(context, none, &none).ok());
   EXPECT_EQ(ReplyTo(*open).status.code(), absl::StatusCode::kCancelled);
+}
+
+
+// A hostile server: a pull answered with a batch that lies about its messages ends the
+// stream with INVALID_ARGUMENT on the client, which does not crash or hang.
+TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  Link server = std::move(pair->second);
+  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+  StreamerStub stub(channel);
+  std::thread fake([&] {
+    uint64_t open = 0;
+    while (true) {
+      absl::StatusOr<Message> request = server.Receive(absl::Now() + absl::Seconds(10));
+      if (!request.ok()) return;
+      internal::CallHeader header{};
+      std::memcpy(&header, request->data.data(), sizeof(header));
+      if (header.flags & internal::kCallStreamOpen) {
+        open = request->id;
+        continue;
+      }
+      if (!(header.flags & internal::kCallStreamPull)) continue;
+      // A batch whose first message claims 1000 bytes of the 3 that follow.
+      const char body[] = {'\xe8', '\x03', 0, 0, 'a', 'b', 'c'};
+      internal::CallHeader reply{internal::kCallMagic, internal::kCallVersion,
+                                 internal::kCallStreamBatch, sizeof(body), 0, 0, 0};
+      std::string bytes(reinterpret_cast<const char*>(&reply), sizeof(reply));
+      bytes.append(body, sizeof(body));
+      (void)server.Reply(request->id, absl::OkStatus(), std::as_bytes(std::span(bytes)));
+      internal::CallHeader done{internal::kCallMagic, internal::kCallVersion, 0, 0, 0, 0, 0};
+      (void)server.Reply(open, absl::OkStatus(), std::as_bytes(std::span(&done, 1)));
+      return;
+    }
+  });
+  Number request;
+  request.set_n(5);
+  auto reader = stub.Countdown(request);
+  Number number;
+  EXPECT_FALSE(reader->Read(&number));
+  absl::Status status = reader->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("1000-byte message"));
+  fake.join();
 }
 
 }  // namespace

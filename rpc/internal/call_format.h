@@ -15,8 +15,9 @@
 // answered exactly once, and names its stream in `stream_id` (chosen by the client, unique
 // among its link's open streams; 0 in a unary call). The opening request carries the
 // method's first request (server streaming) or nothing; its reply is the stream's final
-// status and, for client streaming, the response. A kCallStreamPull asks for one message
-// from the server: its reply carries it, or kCallStreamEnd when the server has no more. A
+// status and, for client streaming, the response. A kCallStreamPull gives the server room
+// for up to N messages (its 4-byte message): its reply carries one, or several
+// (kCallStreamBatch), or kCallStreamEnd when the server has no more. A
 // kCallStreamMessage carries one message from the client: its reply says the server took
 // it. kCallStreamHalfClose says the client sends no more; kCallStreamCancel that it gave
 // up. Exactly one of the kCallStream* request flags is set in a stream request.
@@ -41,11 +42,16 @@ inline constexpr uint16_t kCallStreamPull = 1 << 4;
 inline constexpr uint16_t kCallStreamHalfClose = 1 << 5;
 inline constexpr uint16_t kCallStreamCancel = 1 << 6;
 inline constexpr uint16_t kCallStreamEnd = 1 << 7;
+// A pull's reply carrying several messages: each a 4-byte little-endian length and the
+// message's bytes. Never with an attachment.
+inline constexpr uint16_t kCallStreamBatch = 1 << 8;
 inline constexpr uint16_t kCallStreamRequests = kCallStreamOpen | kCallStreamMessage |
                                                 kCallStreamPull | kCallStreamHalfClose |
                                                 kCallStreamCancel;
 inline constexpr uint16_t kCallKnownFlags =
-    kCallSpilled | kCallAttachment | kCallStreamRequests | kCallStreamEnd;
+    kCallSpilled | kCallAttachment | kCallStreamRequests | kCallStreamEnd | kCallStreamBatch;
+// A pull's message: how many messages the client has room for (4 bytes, little-endian).
+inline constexpr size_t kPullSize = 4;
 
 struct CallHeader {
   uint32_t magic;

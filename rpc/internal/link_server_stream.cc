@@ -1,5 +1,6 @@
 #include "rpc/internal/link_server_stream.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,8 +32,17 @@ absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
   return absl::OkStatus();
 }
 
-absl::Status LinkServerStream::AddPull(uint64_t id) {
+absl::Status LinkServerStream::AddPull(uint64_t id, uint32_t room) {
+  room = std::max<uint32_t>(room, 1);
   std::unique_lock<std::mutex> lock(mutex_);
+  buffer_limit_ = std::max<size_t>(buffer_limit_, std::min<size_t>(room, kMaxBuffered));
+  if (!outgoing_.empty()) {
+    Batch batch = TakeBatch(id, room);
+    changed_.notify_all();  // room in the buffer
+    lock.unlock();
+    Send(std::move(batch));
+    return absl::OkStatus();
+  }
   if (closed_) {
     lock.unlock();
     reply_(id, absl::OkStatus(), kCallStreamEnd, {}, {});
@@ -43,9 +53,42 @@ absl::Status LinkServerStream::AddPull(uint64_t id) {
         "stream ", stream_id_, " has ", kMaxQueued, " pulls unanswered: the client's window is "
         "larger than the server takes"));
   }
-  pulls_.push_back(id);
-  changed_.notify_all();
+  pulls_.push_back({id, room});
   return absl::OkStatus();
+}
+
+LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room) {
+  Batch batch{pull, 0, {}, {}};
+  Outgoing first = std::move(outgoing_.front());
+  outgoing_.pop_front();
+  outgoing_bytes_ -= first.message.size();
+  if (first.attachment.size() > 0 || room == 1 || outgoing_.empty() ||
+      outgoing_.front().attachment.size() > 0) {
+    batch.message = std::move(first.message);
+    batch.attachment = std::move(first.attachment);
+    return batch;
+  }
+  // Several messages without attachments: length-prefixed, in one reply.
+  batch.flags = kCallStreamBatch;
+  auto append = [&](const std::string& message) {
+    const uint32_t size = static_cast<uint32_t>(message.size());
+    const char prefix[4] = {static_cast<char>(size), static_cast<char>(size >> 8),
+                            static_cast<char>(size >> 16), static_cast<char>(size >> 24)};
+    batch.message.append(prefix, 4);
+    batch.message.append(message);
+  };
+  append(first.message);
+  uint32_t taken = 1;
+  // A batch stays well inside one reply's inline room; the rest waits for the next pull.
+  constexpr size_t kBatchBytes = 16 * 1024;
+  while (taken < room && !outgoing_.empty() && outgoing_.front().attachment.size() == 0 &&
+         batch.message.size() + 4 + outgoing_.front().message.size() <= kBatchBytes) {
+    append(outgoing_.front().message);
+    outgoing_bytes_ -= outgoing_.front().message.size();
+    outgoing_.pop_front();
+    ++taken;
+  }
+  return batch;
 }
 
 void LinkServerStream::HalfClose() {
@@ -63,11 +106,15 @@ void LinkServerStream::Cancel() {
 
 void LinkServerStream::Close() {
   std::deque<Incoming> messages;
-  std::deque<uint64_t> pulls;
+  std::deque<Pull> pulls;
   uint64_t last_read;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    // What the method wrote goes out first, as the client pulls it.
+    Wait(lock, [this] { return outgoing_.empty(); });
     closed_ = true;
+    outgoing_.clear();  // the stream ended first: nobody takes these
+    outgoing_bytes_ = 0;
     messages.swap(messages_);
     pulls.swap(pulls_);
     last_read = std::exchange(last_read_, 0);
@@ -76,7 +123,7 @@ void LinkServerStream::Close() {
   const absl::Status unread = absl::FailedPreconditionError(
       absl::StrCat("stream ", stream_id_, " ended before the server read this message"));
   for (Incoming& message : messages) reply_(message.id, unread, 0, {}, {});
-  for (uint64_t pull : pulls) reply_(pull, absl::OkStatus(), kCallStreamEnd, {}, {});
+  for (const Pull& pull : pulls) reply_(pull.id, absl::OkStatus(), kCallStreamEnd, {}, {});
 }
 
 bool LinkServerStream::Ended() const {
@@ -129,12 +176,24 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
 
 bool LinkServerStream::Write(const google::protobuf::MessageLite& message,
                              Attachment attachment) {
+  std::string bytes = message.SerializeAsString();
   std::unique_lock<std::mutex> lock(mutex_);
-  if (!Wait(lock, [this] { return !pulls_.empty(); })) return false;
-  uint64_t pull = pulls_.front();
+  // Room: a pull waits (then the buffer is empty), or the buffer has room.
+  if (!Wait(lock, [this] {
+        return !pulls_.empty() ||
+               (outgoing_.size() < buffer_limit_ && outgoing_bytes_ < kMaxBufferedBytes);
+      })) {
+    return false;
+  }
+  if (pulls_.empty()) {
+    outgoing_bytes_ += bytes.size();
+    outgoing_.push_back({std::move(bytes), std::move(attachment)});
+    return true;
+  }
+  const uint64_t pull = pulls_.front().id;
   pulls_.pop_front();
   lock.unlock();
-  reply_(pull, absl::OkStatus(), 0, message.SerializeAsString(), std::move(attachment));
+  reply_(pull, absl::OkStatus(), 0, std::move(bytes), std::move(attachment));
   return true;
 }
 

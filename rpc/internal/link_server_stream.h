@@ -7,13 +7,22 @@
 // the answer for the session's thread):
 //   - a message when the method has read it and is done with it (at its next Read(), or
 //     when it returns: its attachment is the client's buffer, readable until then);
-//   - a pull with the next message the method writes, or with the end once it returned;
+//   - a pull, which gives room for up to N messages, with what the method wrote: at once
+//     with the messages written and not yet sent (several in one reply, kCallStreamBatch,
+//     up to N), or else with the next message written; with the end once it returned;
 //   - everything left when Close() is called, once the method returned.
+//
+// So a method that writes faster than its client reads fills a buffer (as many messages as
+// the client's window, which its pulls announce; at most kMaxBuffered messages and
+// kMaxBufferedBytes bytes) and its messages go out in batches, one
+// reply per pull, without the method waking for each; one that writes slower sends each at
+// once. A message with an attachment goes alone (a reply carries one buffer).
 //
 // Flow control: the client keeps at most its window of messages and pulls outstanding;
 // more than kMaxQueued of either is refused with RESOURCE_EXHAUSTED, so a hostile client
-// cannot grow the queues. Write() waits for a pull, Read() for a message, each until the
-// stream's deadline, its cancellation (Cancel(), the context's cancelled()) or Close().
+// cannot grow the queues. Write() waits for room in the buffer, Read() for a message, each
+// until the stream's deadline, its cancellation (Cancel(), the context's cancelled()) or
+// Close().
 //
 // Thread safety: all methods from any thread; Read() and Write() from the method's threads.
 
@@ -38,6 +47,8 @@ namespace syslink::rpc::internal {
 class LinkServerStream final : public ServerStream {
  public:
   static constexpr size_t kMaxQueued = 1024;
+  static constexpr size_t kMaxBuffered = 256;
+  static constexpr size_t kMaxBufferedBytes = 1 << 20;
 
   // Answers request `id` with `status` and, when OK, a call header with `flags`, the
   // serialized message and the attachment.
@@ -54,14 +65,15 @@ class LinkServerStream final : public ServerStream {
   // after the client's half-close. After Close(), messages are answered at once
   // (FAILED_PRECONDITION: the method returned) and pulls with the end.
   absl::Status AddMessage(uint64_t id, std::string message, Attachment attachment);
-  absl::Status AddPull(uint64_t id);
+  absl::Status AddPull(uint64_t id, uint32_t room);
   void HalfClose();
   // The client gave up, or its link is closing: Read() and Write() return false from now,
   // and the context reads cancelled().
   void Cancel();
 
-  // The method returned: answers every request still held. Called once, before the final
-  // status is sent, so the client sees the end of the messages before it.
+  // The method returned: waits until the client has pulled what it wrote (or the stream
+  // ended), then answers every request still held. Called once, before the final status
+  // is sent, so the client sees the method's messages and their end before it.
   void Close();
 
   // ServerStream.
@@ -74,6 +86,28 @@ class LinkServerStream final : public ServerStream {
     std::string message;
     Attachment attachment;
   };
+  struct Pull {
+    uint64_t id;
+    uint32_t room;  // messages the client has room for, at least 1
+  };
+  struct Outgoing {
+    std::string message;
+    Attachment attachment;
+  };
+  struct Batch {
+    uint64_t pull;
+    uint16_t flags;
+    std::string message;
+    Attachment attachment;
+  };
+
+  // Takes from outgoing_ what one reply to a pull with `room` carries. outgoing_ not
+  // empty; mutex_ held.
+  Batch TakeBatch(uint64_t pull, uint32_t room);
+  void Send(Batch batch) {
+    reply_(batch.pull, absl::OkStatus(), batch.flags, std::move(batch.message),
+           std::move(batch.attachment));
+  }
 
   // Whether the method must stop waiting. mutex_ held.
   bool Ended() const;
@@ -88,7 +122,10 @@ class LinkServerStream final : public ServerStream {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Incoming> messages_;  // guarded by mutex_
-  std::deque<uint64_t> pulls_;     // guarded by mutex_
+  std::deque<Pull> pulls_;         // guarded by mutex_: only while outgoing_ is empty
+  std::deque<Outgoing> outgoing_;  // guarded by mutex_: written, not yet sent
+  size_t outgoing_bytes_ = 0;      // guarded by mutex_
+  size_t buffer_limit_ = 1;        // guarded by mutex_: the most room a pull announced
   uint64_t last_read_ = 0;         // guarded by mutex_: the message read last, unanswered
   bool half_closed_ = false;       // guarded by mutex_
   bool cancelled_ = false;         // guarded by mutex_

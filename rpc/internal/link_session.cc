@@ -309,10 +309,16 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
       if (status.ok()) return;  // answered when the method reads it
       break;
     }
-    case internal::kCallStreamPull:
-      status = stream->AddPull(request.id);
-      if (status.ok()) return;  // answered by the method's next Write()
+    case internal::kCallStreamPull: {
+      uint32_t room = 1;  // a pull without its 4 bytes has room for one
+      if (call.message.size() == internal::kPullSize) {
+        const auto* b = reinterpret_cast<const uint8_t*>(call.message.data());
+        room = b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
+      }
+      status = stream->AddPull(request.id, room);
+      if (status.ok()) return;  // answered with what the method writes
       break;
+    }
     case internal::kCallStreamHalfClose:
       stream->HalfClose();
       break;
