@@ -7,12 +7,13 @@
 #include "examples/watch/store_service.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rpc/context.h"
@@ -31,40 +32,40 @@ class RecordingStream final : public rpc::ServerStream {
   explicit RecordingStream(std::deque<PutRequest> incoming = {}) : incoming_(std::move(incoming)) {}
 
   bool Read(google::protobuf::MessageLite* message, rpc::Attachment*) override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (incoming_.empty()) return false;
     bool parsed = message->ParseFromString(incoming_.front().SerializeAsString());
     incoming_.pop_front();
     return parsed;
   }
   bool Write(const google::protobuf::MessageLite& message, rpc::Attachment) override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (refuse_writes_) return false;
     Change change;
     if (!change.ParseFromString(message.SerializeAsString())) return false;
     written_.push_back(change);
+    written_more_.notify_all();
     return true;
   }
 
   void RefuseWrites() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     refuse_writes_ = true;
   }
   // What was written, once there are `count` messages (fewer after 10 s).
   std::vector<Change> WaitForWritten(size_t count) {
-    absl::MutexLock lock(&mutex_);
-    auto enough = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-      return written_.size() >= count;
-    };
-    mutex_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    std::unique_lock<std::mutex> lock(mutex_);
+    written_more_.wait_for(lock, std::chrono::seconds(10),
+                           [&] { return written_.size() >= count; });
     return written_;
   }
 
  private:
-  absl::Mutex mutex_;
-  std::deque<PutRequest> incoming_ ABSL_GUARDED_BY(mutex_);
-  std::vector<Change> written_ ABSL_GUARDED_BY(mutex_);
-  bool refuse_writes_ ABSL_GUARDED_BY(mutex_) = false;
+  std::mutex mutex_;
+  std::condition_variable written_more_;
+  std::deque<PutRequest> incoming_;  // guarded by mutex_
+  std::vector<Change> written_;      // guarded by mutex_
+  bool refuse_writes_ = false;       // guarded by mutex_
 };
 
 // One Watch call running on a thread of its own, as the runtime runs it.
@@ -78,8 +79,9 @@ class RunningWatch {
     thread_ = std::thread([this, &service, request] {
       rpc::ServerWriter<Change> writer(&stream_);
       absl::Status status = service.Watch(context_, request, &writer);
-      absl::MutexLock lock(&mutex_);
+      std::lock_guard<std::mutex> lock(mutex_);
       status_ = status;
+      returned_.notify_all();
     });
   }
   ~RunningWatch() {
@@ -92,9 +94,8 @@ class RunningWatch {
   void CallerLeaves() { caller_left_.store(true); }
   // The method's status, once it returned (nullopt if it did not within 10 s).
   std::optional<absl::Status> Result() {
-    absl::MutexLock lock(&mutex_);
-    auto returned = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return status_.has_value(); };
-    mutex_.AwaitWithTimeout(absl::Condition(&returned), absl::Seconds(10));
+    std::unique_lock<std::mutex> lock(mutex_);
+    returned_.wait_for(lock, std::chrono::seconds(10), [&] { return status_.has_value(); });
     return status_;
   }
 
@@ -102,8 +103,9 @@ class RunningWatch {
   std::atomic<bool> caller_left_{false};
   rpc::ServerContext context_;
   RecordingStream stream_;
-  absl::Mutex mutex_;
-  std::optional<absl::Status> status_ ABSL_GUARDED_BY(mutex_);
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::optional<absl::Status> status_;  // guarded by mutex_
   std::thread thread_;
 };
 

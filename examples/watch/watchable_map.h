@@ -22,17 +22,17 @@
 #ifndef SYSLINK_EXAMPLES_WATCH_WATCHABLE_MAP_H_
 #define SYSLINK_EXAMPLES_WATCH_WATCHABLE_MAP_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "examples/watch/watch.pb.h"
 
@@ -75,15 +75,17 @@ class WatchableMap {
     std::string prefix;
     std::deque<Change> queue;
     absl::Status ended;  // OK while changes may still come
-    absl::CondVar changed;
+    std::condition_variable changed;
   };
 
+  // A std::mutex rather than absl::Mutex: Debian's abseil is not built for ThreadSanitizer,
+  // which would not see an absl::Mutex order this map's accesses (--config=tsan).
   const size_t max_queued_;
-  mutable absl::Mutex mutex_;
-  int64_t revision_ ABSL_GUARDED_BY(mutex_) = 0;
-  bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
-  std::unordered_map<std::string, Change> values_ ABSL_GUARDED_BY(mutex_);
-  std::list<Watcher> watchers_ ABSL_GUARDED_BY(mutex_);
+  mutable std::mutex mutex_;
+  int64_t revision_ = 0;                             // guarded by mutex_
+  bool stopped_ = false;                             // guarded by mutex_
+  std::unordered_map<std::string, Change> values_;   // guarded by mutex_
+  std::list<Watcher> watchers_;                      // guarded by mutex_
 };
 
 class WatchableMap::Subscription {
