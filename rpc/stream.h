@@ -53,7 +53,9 @@
 #ifndef SYSLINK_RPC_STREAM_H_
 #define SYSLINK_RPC_STREAM_H_
 
+#include <functional>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -165,6 +167,29 @@ class ClientReaderWriter {
  private:
   std::unique_ptr<ClientStream> stream_;
 };
+
+// The asynchronous form of a server-streaming call (generated as `FooAsync`): reads the
+// stream on a thread of its own, calling `on_message` with each message (its attachment,
+// if any, readable until it returns) and then `done` once with the final status.
+// `on_message` returning false stops reading: the rest is dropped and `done` gets the
+// status Finish() gives. The stream's channel and context must live until `done` has run.
+template <typename Response>
+void ReadAsync(std::unique_ptr<ClientStream> stream,
+               std::function<bool(Response&, Attachment&)> on_message,
+               std::function<void(absl::Status)> done) {
+  std::thread([stream = std::move(stream), on_message = std::move(on_message),
+               done = std::move(done)]() mutable {
+    Response message;
+    Attachment attachment;
+    while (stream->Read(&message, &attachment)) {
+      if (!on_message(message, attachment)) break;
+      attachment = Attachment();
+    }
+    absl::Status status = stream->Finish();
+    stream.reset();  // before `done`: the caller may destroy the channel in it
+    done(std::move(status));
+  }).detach();
+}
 
 // Server side: views of the call's ServerStream, good while the method runs.
 

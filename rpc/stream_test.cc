@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,6 +178,34 @@ TEST_F(StreamTest, ServerStreamingDeliversEveryMessageInOrder) {
   }
   EXPECT_EQ(expected, 1000);
   EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(StreamTest, TheAsyncFormCallsBackForEachMessageThenOnce) {
+  Number request;
+  request.set_n(100);
+  ClientContext context;
+  std::mutex mutex;
+  std::condition_variable finished;
+  std::vector<int64_t> seen;
+  std::optional<absl::Status> result;
+  stub_.CountdownAsync(
+      request, &context,
+      [&](Number& number, Attachment&) {
+        std::lock_guard<std::mutex> lock(mutex);
+        seen.push_back(number.n());
+        return number.n() < 49;  // stops after 50
+      },
+      [&](absl::Status status) {
+        std::lock_guard<std::mutex> lock(mutex);
+        result = std::move(status);
+        finished.notify_all();
+      });
+  std::unique_lock<std::mutex> lock(mutex);
+  finished.wait(lock, [&] { return result.has_value(); });
+  ASSERT_EQ(seen.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(seen[i], i);
+  // Finish() after reading stopped drops the rest; the method wrote all of them.
+  EXPECT_TRUE(result->ok()) << *result;
 }
 
 TEST_F(StreamTest, ClientStreamingGetsOneResponse) {

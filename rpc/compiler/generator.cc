@@ -314,7 +314,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
   t.Set("header_includes", IncludeLines({"absl/status/status.h", "absl/status/statusor.h",
                                          "absl/strings/string_view.h", t.vars().at("pb_header"),
                                          "rpc/channel.h", "rpc/context.h", "rpc/method.h",
-                                         "rpc/service.h"}));
+                                         "rpc/service.h", "rpc/stream.h"}));
   *header = t.Fill(
       "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
       "\n"
@@ -322,6 +322,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "#define $guard$\n"
       "\n"
       "#include <cstdint>\n"
+      "#include <functional>\n"
       "#include <memory>\n"
       "#include <span>\n"
       "\n"

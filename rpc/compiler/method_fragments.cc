@@ -225,21 +225,40 @@ void BuildStreamStubFragments(const MethodDescriptor& method, CodeTemplate& t,
   std::vector<const char*> declared = parameters;
   declared.push_back("::syslink::rpc::ClientContext* context = nullptr");
   t.SetFunction("opening", 2, "[[nodiscard]] $stream_type$", "$method$", declared, ";");
-  fragments.stub_declaration = t.Fill(
-      "$comments$"
-      "  $opening$\n"
-      "\n");
+  const std::string opening_declaration = t.Fill("$comments$  $opening$\n");
   std::vector<const char*> defined = parameters;
   defined.push_back(kClientContext);
   t.SetFunction("opening", 0, "$stream_type$", "$service$Stub::$method$", defined, " {");
   t.SetCall("open", 6, "channel_->OpenStream",
             {"$service$::k$method$Method", "$open_arguments$", "context"}, ");");
-  fragments.stub_definition = t.Fill(
+  std::string definition = t.Fill(
       "\n"
       "$opening$\n"
       "  return std::make_unique<$stream_class$>(\n"
       "      $open$\n"
       "}\n");
+  std::string async_declaration;
+  if (!method.client_streaming()) {
+    // Server streaming: the asynchronous form too (rpc/stream.h's ReadAsync).
+    const std::vector<const char*> async_parameters = {
+        "const $request$& request", kClientContext,
+        "std::function<bool($response$&, ::syslink::rpc::Attachment&)> on_message",
+        "::syslink::rpc::DoneCallback done"};
+    t.SetFunction("async", 2, "void", "$method$Async", async_parameters, ";");
+    async_declaration = t.Fill("  $async$\n");
+    t.SetFunction("async", 0, "void", "$service$Stub::$method$Async", async_parameters, " {");
+    t.SetCall("read_async", 2, "::syslink::rpc::ReadAsync<$response$>",
+              {"channel_->OpenStream($service$::k$method$Method, &request, nullptr, context)",
+               "std::move(on_message)", "std::move(done)"},
+              ";");
+    definition += t.Fill(
+        "\n"
+        "$async$\n"
+        "  $read_async$\n"
+        "}\n");
+  }
+  fragments.stub_declaration = opening_declaration + async_declaration + "\n";
+  fragments.stub_definition = std::move(definition);
 }
 
 }  // namespace
