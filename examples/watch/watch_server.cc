@@ -1,0 +1,77 @@
+// watch_server: serves the watch example's key-value store (watch.proto) through the
+// syslink broker until SIGINT or SIGTERM. See kUsage, or `watch_server --help`.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "examples/watch/store_service.h"
+#include "examples/watch/watchable_map.h"
+#include "rpc/server.h"
+
+namespace syslink::examples::watch {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: watch_server [--name NAME]\n"
+    "\n"
+    "Serves an empty in-memory key-value store (examples/watch/watch.proto) through the\n"
+    "syslink broker until SIGINT or SIGTERM; everything in it is gone when it stops.\n"
+    "Clients put and get values, and watch a key prefix: each change to a key under it is\n"
+    "pushed to them as it happens, in order (`watch_client --help`). Only the user running\n"
+    "the server (and root) may connect. A broker is started on demand if none runs\n"
+    "($SYSLINK_BROKER_SOCKET picks its socket).\n"
+    "\n"
+    "  --name NAME   register as NAME (default: syslink.examples.watch.Store)\n"
+    "  --help        this text\n";
+
+int Serve(const std::string& name) {
+  // Blocked before any thread starts, so that every thread inherits the mask and only
+  // sigwait() below sees the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  WatchableMap map;
+  StoreService service(&map);
+  rpc::Server server;
+  if (absl::Status s = server.ServeBroker(&service, name); !s.ok()) {
+    std::fprintf(stderr, "watch_server: cannot serve %s: %s\n", name.c_str(),
+                 s.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "watch_server: serving %s (pid %d)\n", name.c_str(), getpid());
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "watch_server: %s, stopping\n", strsignal(signal_number));
+  map.Stop();  // every watch returns, so that Shutdown() need not wait for a change
+  server.Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace syslink::examples::watch
+
+int main(int argc, char** argv) {
+  using namespace syslink::examples::watch;
+  std::string name(Store::kServiceName);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--name" && i + 1 < argc && argv[i + 1][0] != '\0') {
+      name = argv[++i];
+      continue;
+    }
+    std::fprintf(stderr, "watch_server: bad argument \"%s\"\n\n%s", arg.c_str(), kUsage);
+    return 2;
+  }
+  return Serve(name);
+}
