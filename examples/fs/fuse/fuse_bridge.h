@@ -8,7 +8,9 @@
 //                                            &bridge);
 //
 // Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
-// (forget and forget_multi become Forget; write_buf becomes Write). fallocate and
+// (forget and forget_multi become Forget; write_buf becomes Write), but flush, which the
+// bridge answers itself once it has checked the handle (writes are write-through: nothing
+// is pending). fallocate and
 // copy_file_range are done by the server (the copied bytes never reach the mount);
 // extended attributes are the server's (fs.proto says which namespaces). The kernel's node ids
 // are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
