@@ -10,6 +10,7 @@ NAME.txt (its console output, whose last lines are the summary the binary prints
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -28,6 +29,10 @@ BINARIES = [
     ("echo_benchmark", "Generated stubs against gRPC (examples/echo/echo_benchmark.cc)"),
     ("fs_benchmark", "The file service against tmpfs (examples/fs/bench/fs_benchmark.cc)"),
     ("grpc_bridge_benchmark", "The gRPC bridge (rpc/grpc/grpc_bridge_benchmark.cc)"),
+    ("stream_benchmark", "Server streaming against gRPC (rpc/grpc/stream_benchmark.cc)"),
+    ("stream_benchmark_unpinned",
+     "Server streaming against gRPC, no process pinned (rpc/grpc/stream_benchmark.cc "
+     "--unpinned)"),
 ]
 
 # Round trips to plot: (label, binary, benchmark name).
@@ -45,7 +50,8 @@ ROUND_TRIPS = [
 ]
 
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads")
+                    "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
+                    "stream ")
 
 
 def medians(path):
@@ -136,7 +142,7 @@ def main():
                 rate = f"{run['items_per_second'] / 1e6:.2f} M/s"
             elif "bytes_per_second" in run and run["bytes_per_second"] > 0:
                 rate = f"{run['bytes_per_second'] / 1e9:.2f} GB/s"
-            shown = name.replace("/real_time", "").replace("/iterations:2", "")
+            shown = re.sub(r"/iterations:\d+", "", name.replace("/real_time", ""))
             lines.append(f"| `{shown}` | {nanos(run):,.0f} ns | {rate} |")
         lines.append("")
     instructions = os.path.join(results_dir, "instructions.txt")
