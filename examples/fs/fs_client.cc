@@ -504,4 +504,20 @@ absl::Status FsClient::RemoveXattr(uint64_t ino, absl::string_view name) {
   });
 }
 
+absl::StatusOr<ReadDirPlusResponse> FsClient::ReadDirPlus(uint64_t ino, uint64_t fh,
+                                                          uint64_t offset, uint32_t size) {
+  ReadDirPlusRequest request;
+  request.set_ino(ino);
+  request.set_fh(fh);
+  request.set_offset(offset);
+  request.set_size(size);
+  Stamp(&request);
+  ReadDirPlusResponse response;
+  absl::Status s = Outcome(stub_.ReadDirPlus(request, &response, nullptr), response, [&] {
+    return absl::StrFormat("readdirplus of inode %d at %d", ino, offset);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
 }  // namespace syslink::examples::fs

@@ -163,6 +163,12 @@ class FsClient {
                                                               uint64_t offset,
                                                               uint32_t size = kMaxIoSize);
   [[nodiscard]] absl::Status ReleaseDir(uint64_t ino, uint64_t fh);
+  // ReadDir with each entry's Entry (fs.proto's ReadDirPlus): every entry that has one
+  // (all but "." and "..", when the caller may search the directory) holds a lookup that
+  // is the caller's to Forget.
+  [[nodiscard]] absl::StatusOr<ReadDirPlusResponse> ReadDirPlus(uint64_t ino, uint64_t fh,
+                                                                uint64_t offset,
+                                                                uint32_t size = kMaxIoSize);
   // fallocate(2) through a handle open for writing; `mode` an OR of FallocateFlag.
   [[nodiscard]] absl::Status Fallocate(uint64_t ino, uint64_t fh, uint32_t mode, int64_t offset,
                                        int64_t length);

@@ -33,6 +33,12 @@ inline constexpr uint32_t kMaxIoSize = 128 * 1024;
 // Extended attributes: the longest name and value (XATTR_NAME_MAX, XATTR_SIZE_MAX).
 inline constexpr size_t kMaxXattrName = 255;
 inline constexpr size_t kMaxXattrValue = 64 * 1024;
+// What one ReadDirPlus entry of a `name_length`-byte name costs of its `size`: FUSE's
+// struct fuse_direntplus (fuse_entry_out, 128 bytes, and fuse_dirent, 24) with the name,
+// 8-byte aligned.
+constexpr size_t DirEntryPlusSize(size_t name_length) {
+  return (152 + name_length + 7) & ~size_t{7};
+}
 // The most one CopyFileRange copies (inside the server: nothing crosses the link).
 inline constexpr uint64_t kMaxCopySize = uint64_t{64} << 20;
 // The longest name of one path component (NAME_MAX), and of a symlink target (PATH_MAX - 1).

@@ -185,6 +185,45 @@ int MemTree::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::
   return full && *count == 0 ? EINVAL : 0;
 }
 
+int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,
+                         ReadDirPlusResponse* out) {
+  std::unique_lock lock(mutex_);  // lookups are counted
+  const Handle* handle;
+  if (int error = FindHandle(request.ino(), request.fh(), /*dir=*/true, &handle); error != 0) {
+    return error;
+  }
+  Inode* dir = Find(request.ino());
+  const bool search = MayAccess(*dir, caller, kMayExec);
+  const size_t budget = std::min(request.size(), kMaxIoSize);
+  size_t used = 0;
+  // Adds one entry if it fits; a child's comes with its Entry when the caller may search.
+  auto emit = [&](Inode* child, uint64_t next, absl::string_view name, bool dots) {
+    const size_t cost = DirEntryPlusSize(name.size());
+    if (used + cost > budget) return false;
+    used += cost;
+    DirEntryPlus* entry = out->add_entries();
+    entry->set_name(std::string(name));
+    entry->set_ino(child->ino);
+    entry->set_next(next);
+    entry->set_type(IFTODT(child->mode));
+    if (!dots && search) FillEntry(child, entry->mutable_entry());
+    return true;
+  };
+  const uint64_t offset = request.offset();
+  if (offset == 0 && !emit(dir, 1, ".", true)) return EINVAL;
+  if (offset <= 1 && !emit(Find(dir->parent), 2, "..", true)) {
+    return out->entries_size() == 0 ? EINVAL : 0;
+  }
+  for (auto it = dir->by_cookie.lower_bound(std::max(offset, Inode::kFirstCookie));
+       it != dir->by_cookie.end(); ++it) {
+    Inode* child = Find(dir->entries.find(it->second)->second.ino);
+    if (!emit(child, it->first + 1, it->second, false)) {
+      return out->entries_size() == 0 ? EINVAL : 0;
+    }
+  }
+  return 0;
+}
+
 int MemTree::ReleaseDir(uint64_t ino, uint64_t fh) {
   std::unique_lock lock(mutex_);
   const Handle* handle;

@@ -364,4 +364,13 @@ absl::Status MemFs::RemoveXattr(Context& context, const RemoveXattrRequest& requ
   return Answer(response, tree_.RemoveXattr(*caller, request));
 }
 
+absl::Status MemFs::ReadDirPlus(Context& context, const ReadDirPlusRequest& request,
+                                ReadDirPlusResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  const int error = tree_.ReadDirPlus(*caller, request, response);
+  if (error != 0) response->clear_entries();
+  return Answer(response, error);
+}
+
 }  // namespace syslink::examples::fs

@@ -102,6 +102,8 @@ class MemFs final : public FileSystem {
                          ListXattrResponse* response) override;
   absl::Status RemoveXattr(Context& context, const RemoveXattrRequest& request,
                            Result* response) override;
+  absl::Status ReadDirPlus(Context& context, const ReadDirPlusRequest& request,
+                           ReadDirPlusResponse* response) override;
 
  private:
   MemTree tree_;

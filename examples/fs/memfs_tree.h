@@ -96,6 +96,9 @@ class MemTree {
   [[nodiscard]] int ReadDir(uint64_t ino, uint64_t fh, uint64_t offset,
                             std::span<std::byte> out, size_t* used, uint32_t* count) const;
   [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh);
+  // ReadDir's entries with their Entries (fs.proto's ReadDirPlus), each a lookup more.
+  [[nodiscard]] int ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,
+                                ReadDirPlusResponse* out);
 
   // Space and copies (memfs_space.cc), as fs.proto's Fallocate and CopyFileRange.
   [[nodiscard]] int Fallocate(const FallocateRequest& request);

@@ -374,6 +374,9 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
     o.releasedir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
       Self(r)->ReleaseDir(r, i, fi);
     };
+    o.readdirplus = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o, fuse_file_info* fi) {
+      Self(r)->ReadDirPlus(r, i, s, o, fi);
+    };
     o.fallocate = [](fuse_req_t r, fuse_ino_t i, int mode, off_t offset, off_t length,
                      fuse_file_info* fi) { Self(r)->Fallocate(r, i, mode, offset, length, fi); };
     o.copy_file_range = [](fuse_req_t r, fuse_ino_t in, off_t off_in, fuse_file_info* fi_in,

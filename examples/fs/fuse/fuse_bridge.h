@@ -10,7 +10,8 @@
 // Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
 // (forget and forget_multi become Forget; write_buf becomes Write), but flush, which the
 // bridge answers itself once it has checked the handle (writes are write-through: nothing
-// is pending). fallocate and
+// is pending). readdirplus hands the kernel each entry's node and attributes from one
+// ReadDirPlus (the kernel then needs no lookup per name for `ls -l`). fallocate and
 // copy_file_range are done by the server (the copied bytes never reach the mount);
 // extended attributes are the server's (fs.proto says which namespaces). The kernel's node ids
 // are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
@@ -143,6 +144,9 @@ class FuseBridge {
   void OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void ReadDir(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
   void ReleaseDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
+  // fuse_bridge_listing.cc
+  void ReadDirPlus(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset,
+                   fuse_file_info* fi);
   // fuse_bridge_space.cc
   void Fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
                  fuse_file_info* fi);

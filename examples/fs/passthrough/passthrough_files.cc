@@ -279,6 +279,54 @@ absl::Status PassthroughFs::ReadDir(Context& context, const ReadDirRequest& requ
   return Answer(response, 0);
 }
 
+absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusRequest& request,
+                                        ReadDirPlusResponse* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  CallerScope scope = Enter(*caller);
+  if (scope.error() != 0) return Answer(response, scope.error());
+  InodeRef dir;
+  struct stat dir_st;
+  if (int error = FindDir(request.ino(), &dir, &dir_st); error != 0) {
+    return Answer(response, error);
+  }
+  // The entries as ReadDir packs them: never more bytes than ReadDirPlus's packing.
+  const size_t budget = std::min(request.size(), kMaxIoSize);
+  std::vector<std::byte> packed(budget);
+  size_t used = 0;
+  uint32_t count = 0;
+  ReadDirRequest plain;
+  plain.set_ino(request.ino());
+  plain.set_fh(request.fh());
+  plain.set_offset(request.offset());
+  plain.set_size(static_cast<uint32_t>(budget));
+  if (int error = DoReadDir(plain, packed, &used, &count); error != 0) {
+    return Answer(response, error);
+  }
+  absl::StatusOr<std::vector<DirEntry>> entries =
+      DecodeDirEntries(std::span(packed).first(used));
+  if (!entries.ok()) return Answer(response, EIO);
+  const bool search = scope.Check(dir_st, kMayExec) == 0;
+  size_t spent = 0;
+  for (const DirEntry& entry : *entries) {
+    spent += DirEntryPlusSize(entry.name.size());
+    if (spent > budget) break;
+    DirEntryPlus* plus = response->add_entries();
+    plus->set_name(entry.name);
+    plus->set_ino(entry.ino);
+    plus->set_next(entry.next);
+    plus->set_type(entry.type);
+    if (!search || entry.name == "." || entry.name == "..") continue;
+    UniqueFd child;  // a name gone meanwhile, or not searchable as the caller: no Entry
+    if (OpenChild(*dir, entry.name, &child) != 0 ||
+        AddEntry(std::move(child), plus->mutable_entry()) != 0) {
+      plus->clear_entry();
+    }
+  }
+  if (response->entries_size() == 0 && !entries->empty()) return Answer(response, EINVAL);
+  return Answer(response, 0);
+}
+
 absl::Status PassthroughFs::ReleaseDir(Context&, const HandleRequest& request,
                                        Result* response) {
   return Answer(response, handles_.Remove(request.ino(), request.fh(), true) ? 0 : EBADF);

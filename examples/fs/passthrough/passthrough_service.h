@@ -125,6 +125,8 @@ class PassthroughFs final : public FileSystem {
                        ReadDirResponse* response) override;
   absl::Status ReleaseDir(Context& context, const HandleRequest& request,
                           Result* response) override;
+  absl::Status ReadDirPlus(Context& context, const ReadDirPlusRequest& request,
+                           ReadDirPlusResponse* response) override;
   // passthrough_space.cc
   absl::Status Fallocate(Context& context, const FallocateRequest& request,
                          Result* response) override;
