@@ -39,8 +39,8 @@
 // process is pinned (but for the cache-line and ring floors, which stay on CPUs 0 and 1).
 
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -428,7 +428,8 @@ std::optional<double> PlacementSlice() {
 // peer CPU (ring::bench::StartRingStream, hybrid waits), records per second.
 std::optional<double> RingStreamFloor() {
   ring::bench::RecordSource& ring = *peers->ring_stream;
-  return OnCpu0([&] { return ReadsPerSecond([&] { return ring.Next(); }, ring::bench::kStreamBatch); });
+  return OnCpu0(
+      [&] { return ReadsPerSecond([&] { return ring.Next(); }, ring::bench::kStreamBatch); });
 }
 
 // The floor of 128 KiB chunks: the work both sides do to each, with no transport between
@@ -511,8 +512,7 @@ void RunPairs(benchmark::State& state, size_t bytes) {
   state.counters["syslink_per_s"] = MedianOf(pairs, [](const Pair& p) { return p.syslink; });
   state.counters["grpc_per_s"] = MedianOf(pairs, [](const Pair& p) { return p.grpc; });
   state.counters["floor_per_s"] = MedianOf(pairs, [](const Pair& p) { return p.floor; });
-  state.counters["cache_line_ns"] =
-      MedianOf(pairs, [](const Pair& p) { return p.cache_line_ns; });
+  state.counters["cache_line_ns"] = MedianOf(pairs, [](const Pair& p) { return p.cache_line_ns; });
   state.counters["close_pairs"] =
       static_cast<double>(std::count_if(pairs.begin(), pairs.end(), std::mem_fn(&Pair::close)));
   std::vector<Pair>& all = AllPairs()[{bytes, window}];
@@ -539,8 +539,8 @@ std::string Placements(const std::vector<Pair>& pairs) {
   auto some = [](long n, double median) {
     return n == 0 ? std::string() : absl::StrFormat(": %.2fx", median);
   };
-  return absl::StrFormat("%d pairs, %d with the vCPUs close (< %.0f ns)%s, %d far%s",
-                         pairs.size(), close_pairs, kCloseNanos,
+  return absl::StrFormat("%d pairs, %d with the vCPUs close (< %.0f ns)%s, %d far%s", pairs.size(),
+                         close_pairs, kCloseNanos,
                          some(close_pairs, MedianOf(pairs, ratio, std::mem_fn(&Pair::close))),
                          far_pairs, some(far_pairs, MedianOf(pairs, ratio, far)));
 }
@@ -616,8 +616,7 @@ int Run(int argc, char** argv) {
 int main(int argc, char** argv) {
   using syslink::bench::stream::kServerFlag;
   if (argc >= 2 && absl::StartsWith(argv[1], kServerFlag)) {
-    syslink::bench::stream::pinned =
-        argc < 3 || argv[2] != syslink::bench::stream::kUnpinnedFlag;
+    syslink::bench::stream::pinned = argc < 3 || argv[2] != syslink::bench::stream::kUnpinnedFlag;
     return syslink::bench::stream::ServeGrpc(std::string(argv[1] + kServerFlag.size()));
   }
   return syslink::bench::stream::Run(argc, argv);
