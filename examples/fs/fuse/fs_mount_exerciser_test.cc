@@ -1,5 +1,6 @@
 // The randomized exerciser (exercise/exerciser.h) through a real mount: system calls on
-// files of a mounted memfs, checked against the model, with each way the mount caches data.
+// files of a mounted memfs, checked against the model, with each way the mount caches data
+// (and with the writeback cache).
 
 #include <memory>
 #include <string>
@@ -26,9 +27,12 @@ TEST_P(FsMountExerciseTest, MatchesTheModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheModes, FsMountExerciseTest,
-                         ::testing::Values("--cache=keep", "--cache=open", "--cache=direct"),
+                         ::testing::Values("--cache=keep", "--cache=open", "--cache=direct",
+                                           "--writeback"),
                          [](const ::testing::TestParamInfo<const char*>& info) {
-                           return std::string(info.param + 8);  // after "--cache="
+                           const std::string flag(info.param + 2);  // without "--"
+                           const size_t equals = flag.find('=');
+                           return equals == std::string::npos ? flag : flag.substr(equals + 1);
                          });
 
 }  // namespace

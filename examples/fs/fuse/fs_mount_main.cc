@@ -57,6 +57,12 @@ constexpr char kUsage[] =
     "                       to change, within --attr-timeout), open (dropped at every\n"
     "                       open), direct (not cached: every read and write goes to the\n"
     "                       server; shared writable mmap fails)\n"
+    "  --writeback          cache writes in the kernel and send them to the server later,\n"
+    "                       in larger pieces (FUSE's writeback cache): write(2) returns\n"
+    "                       once the page cache holds the bytes, and the server's errors\n"
+    "                       (ENOSPC) show at fsync(2) or close(2). Only for a server no\n"
+    "                       other client writes to meanwhile: the kernel then trusts its\n"
+    "                       own size and times of a file it caches. Not with --cache=direct\n"
     "  --debug, -d          print libfuse's log of every request (implies --foreground)\n"
     "  --help, -h           this text\n"
     "\n"
@@ -107,6 +113,8 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
       options->foreground = true;
     } else if (flag == "--debug" || flag == "-d") {
       options->debug = options->foreground = true;
+    } else if (flag == "--writeback") {
+      options->bridge.writeback = true;
     } else if (flag == "--cache") {
       ok = take_value();
       if (value == "keep") {
@@ -164,6 +172,10 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
   }
   if (options->mountpoint.empty()) {
     std::fprintf(stderr, "fs_mount: no mountpoint given\n");
+    return false;
+  }
+  if (options->bridge.writeback && options->bridge.cache == DataCache::kDirect) {
+    std::fprintf(stderr, "fs_mount: --writeback caches writes, --cache=direct caches none\n");
     return false;
   }
   const rpc::TlsFiles& tls = options->grpc_tls;

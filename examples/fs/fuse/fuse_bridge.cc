@@ -214,8 +214,13 @@ void FuseBridge::Init(fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   // Cached data is dropped when a refresh finds the server's mtime or size changed.
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-  // Write-through: every write(2) reaches the server before it returns, and so do its errors.
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Write-through unless asked: every write(2) reaches the server before it returns, and
+  // so do its errors.
+  if (options_.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  } else {
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  }
   conn->time_gran = 1;
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer runs a signal's handler only at a call it intercepts, and splice(2) is

@@ -50,9 +50,15 @@
 // stays in the page cache from one open to the next, and the kernel drops it when it
 // refreshes the attributes (at most attr_timeout after the last time) and finds the
 // server's mtime or size changed (FUSE_CAP_AUTO_INVAL_DATA): so another client's writes
-// show within attr_timeout too. Writes are write-through (no writeback cache): write(2)
-// returns once the server has the bytes, with the server's errno. Negative lookups are
-// not cached.
+// show within attr_timeout too. Writes are write-through by default: write(2) returns once
+// the server has the bytes, with the server's errno. With BridgeOptions::writeback the
+// kernel keeps written pages and sends them later, in pieces up to max_write: write(2)
+// returns once the page cache holds the bytes, the server's errors show at fsync(2) and
+// close(2), and the kernel trusts its own size and times of a file it caches (so it suits
+// a server that no other client writes to meanwhile). The kernel may then read through a
+// handle opened for writing only, so files are opened read-write when the caller may
+// (write-only otherwise), and never O_APPEND (the kernel places appended bytes itself).
+// Negative lookups are not cached.
 //
 // Thread safety: every operation may run on any libfuse worker thread at once (each
 // request takes its own Upstream lease). Ownership: the upstream must outlive the bridge,
@@ -92,6 +98,8 @@ struct BridgeOptions {
   double entry_timeout_seconds = 1.0;  // how long the kernel trusts a name -> node
   double attr_timeout_seconds = 1.0;   // how long the kernel trusts attributes
   DataCache cache = DataCache::kKeep;
+  // FUSE's writeback cache ("Caching" above): not with kDirect.
+  bool writeback = false;
 };
 
 // The struct stat a server's Attr stands for.

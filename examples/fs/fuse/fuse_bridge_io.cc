@@ -9,10 +9,35 @@
 #include <vector>
 
 #include "examples/fs/fs_format.h"
+#include "examples/fs/fs_status.h"
 #include "examples/fs/fuse/fuse_bridge.h"
 #include "rpc/context.h"
 
 namespace syslink::examples::fs {
+namespace {
+
+// The open(2) flags the server gets under the writeback cache: read-write rather than
+// write-only (the kernel reads the rest of a page it writes part of), and no O_APPEND
+// (the kernel places appended bytes itself).
+uint32_t WritebackFlags(int flags) {
+  flags &= ~O_APPEND;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return static_cast<uint32_t>(flags);
+}
+
+// Runs `open` with the flags the server should get, and again with the kernel's own when
+// widening them to read-write was refused (a file the caller may only write).
+template <typename Open>
+auto OpenAs(bool writeback, int flags, Open open) {
+  if (!writeback || WritebackFlags(flags) == static_cast<uint32_t>(flags)) return open(flags);
+  auto opened = open(static_cast<int>(WritebackFlags(flags)));
+  if (ErrnoOf(opened.status()) == EACCES) {
+    opened = open(static_cast<int>(static_cast<uint32_t>(flags) & ~uint32_t{O_APPEND}));
+  }
+  return opened;
+}
+
+}  // namespace
 
 void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                         fuse_file_info* fi) {
@@ -20,7 +45,9 @@ void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
   std::optional<Upstream::Lease> lease = Begin(req, parent, &ino);
   if (!lease) return;
   absl::StatusOr<FsClient::Created> created =
-      lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(fi->flags));
+      OpenAs(options_.writeback, fi->flags, [&](int flags) {
+        return lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(flags));
+      });
   if (!created.ok()) return ReplyError(req, *lease, created.status());
   fi->fh = handles_.Add({created->fh, lease->epoch()});
   SetCaching(fi);
@@ -31,7 +58,9 @@ void FuseBridge::Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease) return;
-  absl::StatusOr<uint64_t> fh = lease->client().Open(ino, static_cast<uint32_t>(fi->flags));
+  absl::StatusOr<uint64_t> fh = OpenAs(options_.writeback, fi->flags, [&](int flags) {
+    return lease->client().Open(ino, static_cast<uint32_t>(flags));
+  });
   if (!fh.ok()) return ReplyError(req, *lease, fh.status());
   fi->fh = handles_.Add({*fh, lease->epoch()});
   SetCaching(fi);
