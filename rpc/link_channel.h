@@ -52,9 +52,10 @@ class MessageSource;
 
 struct LinkChannelOptions {
   // Each stream's window (rpc/stream.h): the messages a side may have sent and not yet had
-  // taken by the other, 1 to 1024. The server's attachments in flight to one stream's
-  // reader come from its DMA arena: keep window x attachment size within it.
-  int stream_window = 16;
+  // taken by the other, 1 to 1024. Messages with attachments count against a second,
+  // smaller window each way: half the link's DMA arena in buffers of its largest size
+  // (16 with the default LinkOptions), so that they cannot exhaust the arena.
+  int stream_window = 256;
   // Whether async calls complete on a thread of the channel's. Without it they complete
   // only while someone drives the channel: a sync call, or Drain(), which then reads the
   // link itself (for a caller with a loop of its own, and for counting instructions).
@@ -111,6 +112,7 @@ class LinkChannel final : public Channel {
     bool lends_attachment = false;
     bool cancel_sent = false;
     StreamOp op = StreamOp::kNone;
+    bool carries_attachment = false;  // a stream message with one
     std::shared_ptr<StreamState> stream;  // a stream's requests
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;

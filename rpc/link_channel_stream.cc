@@ -57,6 +57,9 @@ struct LinkChannel::StreamState {
   ClientContext* context = nullptr;
   absl::Time deadline = absl::InfiniteFuture();
   int window = 16;
+  // Messages with attachments in flight at once, each way: half the DMA arena's worth of
+  // the largest buffers, so that the window cannot exhaust the arena.
+  int attachment_window = 16;
 
   // Guarded by the channel's mutex_.
   struct Received {
@@ -68,6 +71,8 @@ struct LinkChannel::StreamState {
   int credit = 0;                 // room the outstanding pulls gave, in messages
   std::deque<uint32_t> rooms;     // each outstanding pull's, in order
   int unacked = 0;                // messages sent, not yet taken
+  int unacked_attachments = 0;    // ... of them with an attachment
+  bool single_pulls = false;      // the server's messages carry attachments: pull one each
   uint64_t open_id = 0;
   bool read_done = false;    // no more messages will come
   bool writes_done = false;  // WritesDone() was called
@@ -115,6 +120,9 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
   state->context = context;
   state->deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
   state->window = std::clamp(options_.stream_window, 1, 1024);
+  const LinkOptions& link = link_.options();
+  state->attachment_window = static_cast<int>(
+      std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
   std::unique_lock<std::mutex> lock = Acquire();
   state->id = next_stream_id_++;
   if (next_stream_id_ == 0) next_stream_id_ = 1;
@@ -206,12 +214,16 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
           received.attachment = Attachment::FromPeerBuffer(
               std::move(reply.peer_buffer), call->attachment_offset, call->attachment_size);
         }
+        // A reply carries one attachment: while the messages have them, the room a pull
+        // gives beyond one is lost, so pull them one at a time, many at once.
+        stream.single_pulls = received.attachment.size() > 0;
         stream.messages.push_back(std::move(received));
       }
       break;
     }
     case StreamOp::kMessage:
       --stream.unacked;
+      if (pending.carries_attachment) --stream.unacked_attachments;
       if (!status.ok() && stream.failure.ok()) stream.failure = std::move(status);
       break;
     default:  // half-close and cancel: nothing to take in
@@ -283,23 +295,31 @@ void LinkChannel::Stream::Pull() {
   StreamState& s = *state_;
   // Room goes out once half the window is free, as the messages are read: one pull gives
   // the server room for all of it, and its reply may carry that many messages at once.
-  const int used = s.credit + static_cast<int>(s.messages.size());
-  if (s.read_done || s.finished || used > s.window / 2) return;
-  const uint32_t room = static_cast<uint32_t>(s.window - used);
-  const std::byte bytes[internal::kPullSize] = {
-      std::byte(room & 0xff), std::byte((room >> 8) & 0xff), std::byte((room >> 16) & 0xff),
-      std::byte(room >> 24)};
-  absl::StatusOr<uint64_t> id =
-      channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
-                           internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
-  if (!id.ok()) {
-    s.read_done = true;
-    if (s.failure.ok()) s.failure = id.status();
-    return;
+  while (!s.read_done && !s.finished) {
+    const int used = s.credit + static_cast<int>(s.messages.size());
+    uint32_t room;
+    if (s.single_pulls) {
+      if (used >= std::min(s.window, s.attachment_window)) return;
+      room = 1;
+    } else {
+      if (used > s.window / 2) return;
+      room = static_cast<uint32_t>(s.window - used);
+    }
+    const std::byte bytes[internal::kPullSize] = {
+        std::byte(room & 0xff), std::byte((room >> 8) & 0xff),
+        std::byte((room >> 16) & 0xff), std::byte(room >> 24)};
+    absl::StatusOr<uint64_t> id =
+        channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
+                             internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
+    if (!id.ok()) {
+      s.read_done = true;
+      if (s.failure.ok()) s.failure = id.status();
+      return;
+    }
+    ++s.pulls;
+    s.credit += static_cast<int>(room);
+    s.rooms.push_back(room);
   }
-  ++s.pulls;
-  s.credit += static_cast<int>(room);
-  s.rooms.push_back(room);
 }
 
 absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& message,
@@ -310,7 +330,12 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
     return absl::FailedPreconditionError(
         absl::StrCat(s.method->path, ": Write() after WritesDone()"));
   }
-  auto room = [&] { return s.finished || !s.failure.ok() || s.unacked < s.window; };
+  const bool attached = attachment->size() > 0;
+  auto room = [&] {
+    return s.finished || !s.failure.ok() ||
+           (s.unacked < s.window &&
+            (!attached || s.unacked_attachments < s.attachment_window));
+  };
   if (wait) {
     channel_->WaitFor(lock, s.writer, room);
   } else if (!room()) {
@@ -328,6 +353,10 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
                            internal::MessageSource::Of(message), std::move(*attachment));
   if (!id.ok()) return id.status();
   ++s.unacked;
+  if (attached) {
+    ++s.unacked_attachments;
+    channel_->pending_[*id].carries_attachment = true;
+  }
   return absl::OkStatus();
 }
 

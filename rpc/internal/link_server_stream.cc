@@ -61,7 +61,7 @@ LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room
   Batch batch{pull, 0, {}, {}};
   Outgoing first = std::move(outgoing_.front());
   outgoing_.pop_front();
-  outgoing_bytes_ -= first.message.size();
+  outgoing_bytes_ -= first.bytes();
   if (first.attachment.size() > 0 || room == 1 || outgoing_.empty() ||
       outgoing_.front().attachment.size() > 0) {
     batch.message = std::move(first.message);
@@ -84,7 +84,7 @@ LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room
   while (taken < room && !outgoing_.empty() && outgoing_.front().attachment.size() == 0 &&
          batch.message.size() + 4 + outgoing_.front().message.size() <= kBatchBytes) {
     append(outgoing_.front().message);
-    outgoing_bytes_ -= outgoing_.front().message.size();
+    outgoing_bytes_ -= outgoing_.front().bytes();
     outgoing_.pop_front();
     ++taken;
   }
@@ -186,8 +186,8 @@ bool LinkServerStream::Write(const google::protobuf::MessageLite& message,
     return false;
   }
   if (pulls_.empty()) {
-    outgoing_bytes_ += bytes.size();
     outgoing_.push_back({std::move(bytes), std::move(attachment)});
+    outgoing_bytes_ += outgoing_.back().bytes();
     return true;
   }
   const uint64_t pull = pulls_.front().id;

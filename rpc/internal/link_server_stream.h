@@ -93,6 +93,7 @@ class LinkServerStream final : public ServerStream {
   struct Outgoing {
     std::string message;
     Attachment attachment;
+    size_t bytes() const { return message.size() + attachment.size(); }
   };
   struct Batch {
     uint64_t pull;
@@ -124,7 +125,7 @@ class LinkServerStream final : public ServerStream {
   std::deque<Incoming> messages_;  // guarded by mutex_
   std::deque<Pull> pulls_;         // guarded by mutex_: only while outgoing_ is empty
   std::deque<Outgoing> outgoing_;  // guarded by mutex_: written, not yet sent
-  size_t outgoing_bytes_ = 0;      // guarded by mutex_
+  size_t outgoing_bytes_ = 0;      // guarded by mutex_: messages' and attachments' bytes
   size_t buffer_limit_ = 1;        // guarded by mutex_: the most room a pull announced
   uint64_t last_read_ = 0;         // guarded by mutex_: the message read last, unanswered
   bool half_closed_ = false;       // guarded by mutex_
