@@ -82,10 +82,14 @@ void LinkSession::Serve(bool spin) {
     if (QueuesReplies()) SendReadyReplies();
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
-    absl::StatusOr<Message> message = waits && QueuesReplies()
-                                          ? ReceiveOrReply(wait.spin_budget)
-                                          : link_.Receive(waits ? absl::Now() + wait.spin_budget
-                                                                : absl::InfinitePast());
+    absl::StatusOr<Message> message =
+        !waits ? link_.Receive(absl::InfinitePast())
+        : !QueuesReplies() ? link_.Receive(absl::Now() + wait.spin_budget)
+        // While a stream's method runs, its thread needs the CPU more than this one needs
+        // to spin: a stream's next request comes after a batch, and epoll wakes for it.
+        : streaming_.load(std::memory_order_relaxed) && !keeps_thread
+            ? link_.Receive(absl::InfinitePast())
+            : ReceiveOrReply(wait.spin_budget);
     if (message.ok()) {
       if (message->kind != MessageKind::kRequest) continue;
       absl::StatusOr<internal::IncomingCall> call =
@@ -367,6 +371,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
     } else {
       ++in_flight_;
       queues_replies_.store(true, std::memory_order_relaxed);
+      streaming_.store(true, std::memory_order_relaxed);
     }
   }
   if (!refused.ok()) {
@@ -389,6 +394,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
     {
       std::lock_guard<std::mutex> lock(self->mutex_);
       self->streams_.erase(stream->stream_id());
+      self->streaming_.store(!self->streams_.empty(), std::memory_order_relaxed);
     }
     // Before the final status goes: once it has, the server may be gone.
     context->RunAfterReply();

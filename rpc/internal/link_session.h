@@ -144,6 +144,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
   std::atomic<bool> replies_waiting_{false};  // replies_ is not empty (a hint)
+  std::atomic<bool> streaming_{false};        // streams_ is not empty (a hint)
   bool QueuesReplies() const {
     return pool_ != nullptr || queues_replies_.load(std::memory_order_relaxed);
   }
