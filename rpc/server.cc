@@ -165,6 +165,14 @@ void Server::Shutdown() {
   }
   for (std::thread& t : acceptors) t.join();
   scheduler_->Stop();
+  std::lock_guard<std::mutex> lock(mutex_);
+  shut_down_ = true;
+  shut_down_changed_.notify_all();
+}
+
+void Server::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  shut_down_changed_.wait(lock, [this] { return shut_down_; });
 }
 
 size_t Server::live_links() const { return scheduler_->sessions(); }

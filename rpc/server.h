@@ -4,7 +4,7 @@
 //   syslink::rpc::Server server;
 //   absl::Status s = server.ServeBroker(&service);       // registered as "echo.EchoService"
 //   ...
-//   server.Shutdown();
+//   server.Shutdown();                                     // or, from main: server.Wait()
 //
 // For each request on a link the server finds the method by id (Service::Dispatch) and
 // replies with the method's status and response. An unknown method gets UNIMPLEMENTED and a
@@ -39,6 +39,7 @@
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -97,6 +98,10 @@ class Server {
   // Stops accepting, closes every link, and joins every thread.
   void Shutdown();
 
+  // Waits until Shutdown() (called by another thread) has finished. A main that stops on
+  // SIGINT or SIGTERM uses StopSignals (stop_signals.h) instead.
+  void Wait();
+
   // Links being served now.
   size_t live_links() const;
   // Threads serving links now (not counting acceptors and workers).
@@ -115,6 +120,8 @@ class Server {
   std::unique_ptr<SessionScheduler> scheduler_;
   UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors
   std::mutex mutex_;
+  std::condition_variable shut_down_changed_;
+  bool shut_down_ = false;  // guarded by mutex_: Shutdown() has finished
   std::vector<std::thread> acceptors_;
 };
 

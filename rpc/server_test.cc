@@ -16,8 +16,10 @@
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
 #include "rpc/server.h"
+#include "rpc/stop_signals.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
+#include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 
 namespace syslink::rpc {
@@ -176,6 +178,46 @@ INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2),
                            return info.param == 0 ? std::string("inline")
                                                   : std::string("pool");
                          });
+
+TEST(ServerLifecycleTest, WaitReturnsOnceAnotherThreadShutsTheServerDown) {
+  Server server;
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    server.Wait();
+    returned.store(true);
+  });
+  server.Shutdown();
+  waiter.join();  // a Wait() that missed the Shutdown() would hang the test here
+  EXPECT_TRUE(returned.load());
+  server.Wait();  // and after it, returns at once
+}
+
+// A process that serves until SIGTERM, as a main does with StopSignals: the signal reaches
+// Wait() (it does not kill the process, whose server threads started after StopSignals),
+// and the process shuts its server down and exits 0.
+TEST(ServerLifecycleTest, StopSignalsLetAMainShutDownOnSigterm) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  syslink::testing::ChildProcess child = syslink::testing::ChildProcess::Fork([&] {
+    close(ready[0]);
+    StopSignals stop;
+    Server server;
+    GateService service;
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    if (!pair.ok()) return 1;
+    server.ServeLink(&service, std::move(pair->second));
+    if (write(ready[1], "r", 1) != 1) return 2;
+    const int signal = stop.Wait();
+    server.Shutdown();
+    return signal == SIGTERM ? 0 : 3;
+  });
+  close(ready[1]);
+  char byte;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  child.Kill(SIGTERM);
+  EXPECT_EQ(child.WaitFor(absl::Seconds(10)), syslink::testing::ChildProcess::Exited(0));
+}
 
 TEST(ServerLimitTest, RaisesTheDescriptorLimitToTheHardLimit) {
   Server server;

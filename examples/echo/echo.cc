@@ -22,6 +22,7 @@
 #include "examples/echo/echo_server.h"
 #include "rpc/connect.h"
 #include "rpc/server.h"
+#include "rpc/stop_signals.h"
 #include "syslink/broker/client.h"
 #include "syslink/status.h"
 
@@ -43,6 +44,7 @@ constexpr char kUsage[] =
     "broker is started on demand if none runs ($SYSLINK_BROKER_SOCKET picks its socket).\n";
 
 int Serve() {
+  rpc::StopSignals stop;  // before the server's threads start
   EchoServer service;
   rpc::Server server;
   if (absl::Status s = server.ServeBroker(&service); !s.ok()) {
@@ -51,13 +53,7 @@ int Serve() {
   }
   std::fprintf(stderr, "echo: serving %s (pid %d)\n", std::string(Echo::kServiceName).c_str(),
                getpid());
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
-  int signal_number;
-  sigwait(&signals, &signal_number);
+  stop.Wait();
   server.Shutdown();
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "examples/watch/store_service.h"
 #include "examples/watch/watchable_map.h"
 #include "rpc/server.h"
+#include "rpc/stop_signals.h"
 
 namespace syslink::examples::watch {
 namespace {
@@ -29,13 +30,7 @@ constexpr char kUsage[] =
     "  --help        this text\n";
 
 int Serve(const std::string& name) {
-  // Blocked before any thread starts, so that every thread inherits the mask and only
-  // sigwait() below sees the signals.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  rpc::StopSignals stop;  // before any thread starts
 
   WatchableMap map;
   StoreService service(&map);
@@ -46,8 +41,7 @@ int Serve(const std::string& name) {
     return 1;
   }
   std::fprintf(stderr, "watch_server: serving %s (pid %d)\n", name.c_str(), getpid());
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = stop.Wait();
   std::fprintf(stderr, "watch_server: %s, stopping\n", strsignal(signal_number));
   map.Stop();  // every watch returns, so that Shutdown() need not wait for a change
   server.Shutdown();

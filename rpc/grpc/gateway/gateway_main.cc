@@ -12,11 +12,12 @@
 #include "rpc/grpc/gateway/local_forwarder.h"
 #include "rpc/grpc/grpc_server.h"
 #include "rpc/grpc/tls_files.h"
+#include "rpc/stop_signals.h"
 
 namespace syslink::rpc {
 namespace {
 
-int Run(const GatewayFlags& flags) {
+int Run(const GatewayFlags& flags, StopSignals& stop) {
   GrpcServerOptions server_options{.listen = flags.listen, .workers = flags.workers};
   if (!flags.tls_cert.empty()) {
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ServerTlsCredentials(
@@ -44,12 +45,7 @@ int Run(const GatewayFlags& flags) {
   }
   std::fflush(stdout);
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  int signal = 0;
-  sigwait(&stop, &signal);
+  stop.Wait();
   (*server)->Shutdown(absl::Seconds(1));
   return 0;
 }
@@ -58,12 +54,7 @@ int Run(const GatewayFlags& flags) {
 }  // namespace syslink::rpc
 
 int main(int argc, char** argv) {
-  // Blocked before any thread starts, so that every thread leaves them to sigwait().
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  syslink::rpc::StopSignals stop;  // before any thread starts
 
   absl::StatusOr<syslink::rpc::GatewayFlags> flags =
       syslink::rpc::ParseGatewayFlags(std::vector<std::string>(argv + 1, argv + argc));
@@ -75,5 +66,5 @@ int main(int argc, char** argv) {
     std::fputs(syslink::rpc::kGatewayUsage, stdout);
     return 0;
   }
-  return syslink::rpc::Run(*flags);
+  return syslink::rpc::Run(*flags, stop);
 }
