@@ -93,9 +93,16 @@ class ClientContext {
   void TryCancel() { cancelled_.store(true, std::memory_order_relaxed); }
   bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
 
+  // On a channel that finds its server by name (NamedChannel, named_channel.h): a call to
+  // a service that is not registered (yet, or again) waits for it until the deadline,
+  // instead of failing at once with NOT_FOUND. Other channels ignore it.
+  void set_wait_for_ready(bool wait) { wait_for_ready_ = wait; }
+  bool wait_for_ready() const { return wait_for_ready_; }
+
  private:
   friend class InProcessChannel;  // lets the method see TryCancel
   absl::Time deadline_ = absl::InfiniteFuture();
+  bool wait_for_ready_ = false;
   Attachment request_attachment_;
   Attachment response_attachment_;
   std::atomic<bool> cancelled_{false};

@@ -1,0 +1,84 @@
+// NamedChannel: a channel to a service found by name through the broker, that heals.
+//
+//   std::shared_ptr<syslink::rpc::NamedChannel> channel =
+//       syslink::rpc::NamedChannel::Create("kv.Store");
+//   kv::StoreStub stub(channel);
+//   syslink::rpc::ClientContext context;
+//   context.set_wait_for_ready(true);          // wait for a server still starting
+//   context.set_timeout(absl::Seconds(5));
+//   absl::StatusOr<kv::GetResponse> response = stub.Get(request, &context);
+//
+// The channel connects on its first call (not when it is made) and again whenever its link
+// has closed: when the server's process dies or restarts, the calls outstanding on the old
+// link fail with UNAVAILABLE and syslink's PEER_DIED payload, exactly once each (none is
+// retried: it may have run), and a later call reaches whichever server took the name
+// since. A call that finds no server fails with the broker's error (NOT_FOUND for a name
+// nobody serves), or, with ClientContext::set_wait_for_ready(true), waits for one until
+// the call's deadline (asking the broker again after 10 ms, then less and less often, at
+// most every 250 ms: the broker has no way to say when a name appears).
+//
+// Everything else is the LinkChannel's (link_channel.h): threads, streams, attachments.
+// A call made on a link whose server just died, before the channel noticed, fails with
+// PEER_DIED too; the call after it reconnects.
+//
+// Thread safety: thread-safe. Ownership: keeps the current LinkChannel, and those it
+// replaced (closed, a few kilobytes each: streams and async calls may still refer to
+// them) until it is destroyed.
+
+#ifndef SYSLINK_RPC_NAMED_CHANNEL_H_
+#define SYSLINK_RPC_NAMED_CHANNEL_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rpc/channel.h"
+#include "rpc/link_channel.h"
+#include "syslink/broker/client.h"
+
+namespace syslink::rpc {
+
+class NamedChannel final : public Channel {
+ public:
+  static std::shared_ptr<NamedChannel> Create(std::string service_name,
+                                              broker::BrokerConnectOptions options = {},
+                                              LinkChannelOptions channel_options = {});
+  ~NamedChannel() override;
+
+  absl::Status Call(const Method& method, const google::protobuf::MessageLite& request,
+                    google::protobuf::MessageLite* response, ClientContext* context) override;
+  void CallAsync(const Method& method, const google::protobuf::MessageLite& request,
+                 google::protobuf::MessageLite* response, ClientContext* context,
+                 DoneCallback done) override;
+  // Drains the current link's async calls (those of a link replaced were answered when it
+  // closed).
+  size_t Drain(absl::Time deadline) override;
+  absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) override;
+  std::unique_ptr<ClientStream> OpenStream(const Method& method,
+                                           const google::protobuf::MessageLite* request,
+                                           google::protobuf::MessageLite* response,
+                                           ClientContext* context) override;
+
+  // The channel over the current link, connecting when there is none or it closed.
+  // `context` says whether and until when to wait for the service (may be null).
+  absl::StatusOr<std::shared_ptr<LinkChannel>> Current(const ClientContext* context);
+
+  const std::string& service_name() const { return service_name_; }
+
+ private:
+  NamedChannel(std::string service_name, broker::BrokerConnectOptions options,
+               LinkChannelOptions channel_options);
+
+  const std::string service_name_;
+  const broker::BrokerConnectOptions options_;
+  const LinkChannelOptions channel_options_;
+  std::mutex mutex_;                      // held while connecting: one connect at a time
+  std::shared_ptr<LinkChannel> current_;  // guarded by mutex_
+  std::vector<std::shared_ptr<LinkChannel>> retired_;  // guarded by mutex_
+};
+
+}  // namespace syslink::rpc
+
+#endif  // SYSLINK_RPC_NAMED_CHANNEL_H_
