@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
@@ -35,6 +36,15 @@ void Signal(int eventfd) {
 }
 
 }  // namespace
+
+absl::Status NameMethod(absl::Status status, const Method& method) {
+  if (status.ok()) return status;
+  absl::Status named(status.code(), absl::StrCat(method.path, ": ", status.message()));
+  status.ForEachPayload([&](absl::string_view type, const absl::Cord& payload) {
+    named.SetPayload(type, payload);
+  });
+  return named;
+}
 
 LinkChannel::LinkChannel(Link link, LinkChannelOptions options)
     : LinkChannel(std::move(link), PeerIdentity{}, options) {}
@@ -121,6 +131,7 @@ absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
                                             Waiter* waiter) {
   absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
   Pending pending{response, context, std::move(done), waiter};
+  pending.method = &method;
   absl::StatusOr<uint64_t> id =
       Send(method.id, internal::MessageSource::Of(request),
            context ? std::move(context->request_attachment()) : Attachment(), deadline,
@@ -207,6 +218,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   }
   absl::Status status =
       Finish(message, pending.response, pending.context, pending.lends_attachment);
+  if (message.synthetic) [[unlikely]] status = NameMethod(std::move(status), *pending.method);
   if (pending.waiter != nullptr) {
     Complete(*pending.waiter, std::move(status));
     return;

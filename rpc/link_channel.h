@@ -62,6 +62,10 @@ struct LinkChannelOptions {
   bool completion_thread = true;
 };
 
+// `status` with the method's path before its message ("/kv.Store/Get: ..."), its payloads
+// kept: what a reply syslink wrote itself (deadline, cancel, PEER_DIED) says of a call.
+absl::Status NameMethod(absl::Status status, const Method& method);
+
 class LinkChannel final : public Channel {
  public:
   explicit LinkChannel(Link link, LinkChannelOptions options = {});
@@ -113,6 +117,7 @@ class LinkChannel final : public Channel {
     bool cancel_sent = false;
     StreamOp op = StreamOp::kNone;
     bool carries_attachment = false;  // a stream message with one
+    const Method* method = nullptr;   // what the call calls (a stream's: its method)
     std::shared_ptr<StreamState> stream;  // a stream's requests
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;

@@ -143,6 +143,7 @@ absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamSta
                                                  const internal::MessageSource& source,
                                                  Attachment attachment) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
+  pending.method = stream->method;
   pending.op = op;
   pending.stream = stream;
   return Send(stream->method->id, source, std::move(attachment), stream->deadline, flag,
@@ -161,7 +162,8 @@ void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
 
 void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
   StreamState& stream = *pending.stream;
-  absl::Status status = reply.status;
+  absl::Status status =
+      reply.synthetic ? NameMethod(reply.status, *stream.method) : reply.status;
   absl::StatusOr<internal::IncomingCall> call;
   if (status.ok()) {
     call = internal::ParseIncoming(reply.data, reply.peer_buffer.data());

@@ -257,6 +257,8 @@ TEST_P(RuntimeTest, DeadlineExceeded) {
   Text request, response;
   absl::Status status = channel_->Call(kEcho, request, &response, &context);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  // Named by the method, not only by numbers.
+  EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(kEcho.path) + ": "));
 }
 
 TEST_P(RuntimeTest, CallerIdentityReachesTheMethod) {
