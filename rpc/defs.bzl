@@ -160,6 +160,11 @@ def cc_syslink_library(name, srcs, deps = [], visibility = None, testonly = None
       tags: of every target made.
       **kwargs: more attributes of the cc_library (copts, defines, ...).
     """
+    if not deps:
+        fail(("cc_syslink_library {} has no deps: the code generated from {} includes their " +
+              ".pb.h files, so deps must name the cc_proto_library of those protos, e.g. " +
+              "deps = [\":foo_cc_proto\"] beside cc_proto_library(name = \"foo_cc_proto\", " +
+              "deps = [{}])").format(name, srcs, ", ".join(['"%s"' % s for s in srcs])))
     generated = name + "_generated"
     _cc_syslink_generate(
         name = generated,
