@@ -180,7 +180,9 @@ TEST_P(CallerPermissionTest, AnUntrustedClientThatClaimsIsRefusedAndNothingIsDon
   EXPECT_EQ(Errno(alice_->Lookup(shared_, "y")), "ENOENT");
   // Its own calls, as itself, go on as before.
   Entry own = Ok(alice_->Mkdir(shared_, "own", 0755));
-  if (OwnsForCaller()) EXPECT_EQ(own.attr().uid(), kAlice);
+  if (OwnsForCaller()) {
+    EXPECT_EQ(own.attr().uid(), kAlice);
+  }
 }
 
 TEST_P(CallerPermissionTest, AnUntrustedClientClaimingItselfIsRefusedToo) {

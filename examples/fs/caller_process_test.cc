@@ -158,7 +158,6 @@ class CallerProcessTest : public ::testing::TestWithParam<Server> {
 };
 
 TEST_P(CallerProcessTest, AnUnprivilegedClientThatClaimsAnotherIdentityIsRefusedAndLogged) {
-  pid_t child_pid = 0;
   const std::string how = AsClient(kMember, [&](FsClient& client) {
     absl::StatusOr<InitResponse> init = client.Init();
     if (!init.ok() || init->acts_for_others()) return 1;

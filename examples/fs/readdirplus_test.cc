@@ -31,7 +31,9 @@ class ReadDirPlusTest : public Base {
   // Forgets the lookup of every entry that came with one.
   void ForgetAll(FsClient& client, const ReadDirPlusResponse& listed) {
     for (const DirEntryPlus& entry : listed.entries()) {
-      if (entry.has_entry()) EXPECT_TRUE(client.Forget(entry.entry().ino(), 1).ok());
+      if (entry.has_entry()) {
+        EXPECT_TRUE(client.Forget(entry.entry().ino(), 1).ok());
+      }
     }
   }
 };
@@ -55,8 +57,12 @@ TEST_P(ReadDirPlusTest, EntriesComeWithTheirAttributesButTheDots) {
       EXPECT_EQ(entry.entry().attr().size(), attr.size());
       EXPECT_EQ(entry.entry().attr().mtime_ns(), attr.mtime_ns());
     }
-    if (entry.name() == "a") EXPECT_EQ(entry.entry().attr().size(), 5u);
-    if (entry.name() == "c") EXPECT_EQ(entry.type(), 4u);  // DT_DIR
+    if (entry.name() == "a") {
+      EXPECT_EQ(entry.entry().attr().size(), 5u);
+    }
+    if (entry.name() == "c") {
+      EXPECT_EQ(entry.type(), 4u);  // DT_DIR
+    }
   }
   EXPECT_EQ(names, (std::set<std::string>{".", "..", "a", "c"}));
   ForgetAll(fs(), listed);

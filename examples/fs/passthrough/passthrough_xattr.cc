@@ -61,7 +61,8 @@ absl::Status PassthroughFs::SetXattr(Context& context, const SetXattrRequest& re
       flags == (XATTR_FLAG_CREATE | XATTR_FLAG_REPLACE)) {
     return Answer(response, EINVAL);
   }
-  static_assert(XATTR_FLAG_CREATE == XATTR_CREATE && XATTR_FLAG_REPLACE == XATTR_REPLACE,
+  static_assert(static_cast<int>(XATTR_FLAG_CREATE) == XATTR_CREATE &&
+                    static_cast<int>(XATTR_FLAG_REPLACE) == XATTR_REPLACE,
                 "fs.proto's XattrFlag values are setxattr(2)'s");
   std::string path;
   if (int error = XattrTarget(context, scope, request.ino(), request.name(), true, &path);
