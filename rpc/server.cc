@@ -105,9 +105,24 @@ absl::Status Server::Admit(const std::string& name) const {
       max_links_));
 }
 
+Service* Server::WithHealthOf(Service* service) {
+  if (service == &health_ || service->FindMethod(HealthService::kCheck.path) != nullptr) {
+    return service;  // it serves health itself
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_ptr<WithHealth>& served = with_health_[service];
+  if (served == nullptr) {
+    served = std::make_unique<WithHealth>(service, &health_);
+    health_.SetServingStatus(std::string(service->service_name()),
+                             grpc::health::v1::HealthCheckResponse::SERVING);
+    health_.SetServingStatus("", grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  return served.get();
+}
+
 void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {
   if (!Admit(std::string(service->service_name())).ok()) return;  // `link` closes here
-  scheduler_->Add(service, std::move(link), peer, pool_.get());
+  scheduler_->Add(WithHealthOf(service), std::move(link), peer, pool_.get());
 }
 
 absl::Status Server::ServeBroker(Service* service, std::string name,
@@ -120,6 +135,10 @@ absl::Status Server::ServeBroker(Service* service, std::string name,
   if (!registration.ok()) return registration.status();
   // A link the server cannot serve is refused before the client gets its end.
   registration->set_admission([this, name] { return Admit(name); });
+  WithHealthOf(service);  // SERVING from now
+  if (name != service->service_name()) {
+    health_.SetServingStatus(name, grpc::health::v1::HealthCheckResponse::SERVING);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   acceptors_.emplace_back(
       [this, service, registration = std::make_shared<broker::ServiceRegistration>(
@@ -154,6 +173,7 @@ void Server::Accept(Service* service, broker::ServiceRegistration& registration)
 }
 
 void Server::Shutdown() {
+  health_.Shutdown();  // NOT_SERVING, and every Watch returns
   uint64_t one = 1;
   if (write(stop_.get(), &one, sizeof(one)) < 0) {
     // Cannot fail: the eventfd is far from full.

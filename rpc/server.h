@@ -25,6 +25,9 @@
 // link go to a pool of that many threads, so one link's calls can run in parallel; a worker
 // sends its reply itself when no thread serves the link at that moment.
 //
+// Health: every link also serves grpc.health.v1.Health (health_service.h), whose Check and
+// Watch report each service SERVING until Shutdown().
+//
 // Limits: at construction the server raises its RLIMIT_NOFILE to the hard limit. A link
 // costs three descriptors; the server refuses a link beyond ServerOptions::max_links
 // (by default what the descriptor limit allows, less a reserve) before the client gets it:
@@ -48,7 +51,9 @@
 
 #include "absl/status/status.h"
 #include "base/unique_fd.h"
+#include "absl/container/flat_hash_map.h"
 #include "rpc/context.h"
+#include "rpc/health_service.h"
 #include "rpc/service.h"
 #include "syslink/broker/client.h"
 #include "syslink/link.h"
@@ -102,6 +107,13 @@ class Server {
   // SIGINT or SIGTERM uses StopSignals (stop_signals.h) instead.
   void Wait();
 
+  // The status grpc.health.v1.Health reports for `service` ("" for the whole server). A
+  // service the server serves is SERVING from its first link or registration; Shutdown()
+  // sets everything NOT_SERVING (health_service.h).
+  void SetServingStatus(const std::string& service, ServingStatus status) {
+    health_.SetServingStatus(service, status);
+  }
+
   // Links being served now.
   size_t live_links() const;
   // Threads serving links now (not counting acceptors and workers).
@@ -110,12 +122,17 @@ class Server {
   size_t max_links() const { return max_links_; }
 
  private:
+  // `service` with the health service beside it, made on first use.
+  Service* WithHealthOf(Service* service);
   // OK while a link more can be served; RESOURCE_EXHAUSTED naming `name` otherwise.
   absl::Status Admit(const std::string& name) const;
   void Accept(Service* service, broker::ServiceRegistration& registration);
 
   ServerOptions options_;
   size_t max_links_;
+  HealthService health_;
+  // guarded by mutex_; before scheduler_, which refers to them
+  absl::flat_hash_map<Service*, std::unique_ptr<WithHealth>> with_health_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<SessionScheduler> scheduler_;
   UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors

@@ -212,7 +212,9 @@ TEST_F(GatewayTest, AServiceDyingMidCallGivesUnavailableAtOnce) {
   service_->process().Kill(SIGKILL);
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
-  EXPECT_THAT(status.message(), HasSubstr("service syslink.interop.Interop: PEER_DIED"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("service syslink.interop.Interop: /syslink.interop.Interop/Hold: "
+                        "PEER_DIED"));
   EXPECT_LT(ended - killed, absl::Seconds(5));  // not the 60 s deadline
 }
 

@@ -1,0 +1,89 @@
+#include "rpc/health_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace syslink::rpc {
+namespace {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// How often a Watch with nothing to send looks whether its caller left.
+constexpr absl::Duration kCallerCheck = absl::Milliseconds(100);
+
+}  // namespace
+
+void HealthService::SetServingStatus(const std::string& service, ServingStatus status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shut_down_) return;
+  statuses_[service] = status;
+  ++version_;
+  changed_.notify_all();
+}
+
+void HealthService::Shutdown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
+  shut_down_ = true;
+  ++version_;
+  changed_.notify_all();
+}
+
+absl::Status HealthService::Dispatch(ServerCall& call) {
+  HealthCheckRequest request;
+  if (call.method_id() != kCheck.id && call.method_id() != kWatch.id) {
+    return absl::UnimplementedError(
+        absl::StrCat("grpc.health.v1.Health has no method with id ", call.method_id()));
+  }
+  if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
+  if (call.method_id() == kWatch.id) return Watch(call, request.service());
+  HealthCheckResponse response;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = statuses_.find(request.service());
+    if (it == statuses_.end()) {
+      return absl::NotFoundError(absl::StrCat("this server does not serve ", request.service()));
+    }
+    response.set_status(it->second);
+  }
+  call.SetResponse(response);
+  return absl::OkStatus();
+}
+
+absl::Status HealthService::Watch(ServerCall& call, const std::string& service) {
+  if (call.stream() == nullptr) return NotAStream(kWatch);
+  uint64_t seen = ~uint64_t{0};
+  ServingStatus sent = HealthCheckResponse::UNKNOWN;
+  bool first = true;
+  while (true) {
+    HealthCheckResponse response;
+    bool last;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (version_ == seen && !call.context().cancelled()) {
+        changed_.wait_for(lock, absl::ToChronoNanoseconds(kCallerCheck));
+      }
+      if (call.context().cancelled()) return absl::CancelledError("the caller left");
+      seen = version_;
+      auto it = statuses_.find(service);
+      response.set_status(it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN
+                                                : it->second);
+      last = shut_down_;
+    }
+    if (first || response.status() != sent) {
+      if (!call.stream()->Write(response, {})) return absl::CancelledError("the caller left");
+      sent = response.status();
+      first = false;
+    }
+    if (last) return absl::OkStatus();
+  }
+}
+
+WithHealth::WithHealth(Service* service, HealthService* health)
+    : service_(service), health_(health) {
+  methods_.assign(service->methods().begin(), service->methods().end());
+  methods_.insert(methods_.end(), health->methods().begin(), health->methods().end());
+}
+
+}  // namespace syslink::rpc
