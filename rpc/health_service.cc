@@ -11,6 +11,8 @@ using grpc::health::v1::HealthCheckResponse;
 
 // How often a Watch with nothing to send looks whether its caller left.
 constexpr absl::Duration kCallerCheck = absl::Milliseconds(100);
+// How long Shutdown() waits for the watches to send NOT_SERVING.
+constexpr absl::Duration kShutdownWait = absl::Seconds(1);
 
 }  // namespace
 
@@ -23,11 +25,15 @@ void HealthService::SetServingStatus(const std::string& service, ServingStatus s
 }
 
 void HealthService::Shutdown() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
   shut_down_ = true;
   ++version_;
   changed_.notify_all();
+  // Each watch sends NOT_SERVING and returns before the server closes its links (a watch
+  // whose caller reads nothing is not waited for past kShutdownWait).
+  changed_.wait_for(lock, absl::ToChronoNanoseconds(kShutdownWait),
+                    [this] { return watches_ == 0; });
 }
 
 absl::Status HealthService::Dispatch(ServerCall& call) {
@@ -53,6 +59,18 @@ absl::Status HealthService::Dispatch(ServerCall& call) {
 
 absl::Status HealthService::Watch(ServerCall& call, const std::string& service) {
   if (call.stream() == nullptr) return NotAStream(kWatch);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++watches_;
+  }
+  absl::Status status = WatchUntilDone(call, service);
+  std::lock_guard<std::mutex> lock(mutex_);
+  --watches_;
+  changed_.notify_all();
+  return status;
+}
+
+absl::Status HealthService::WatchUntilDone(ServerCall& call, const std::string& service) {
   uint64_t seen = ~uint64_t{0};
   ServingStatus sent = HealthCheckResponse::UNKNOWN;
   bool first = true;

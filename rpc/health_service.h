@@ -44,7 +44,8 @@ class HealthService final : public Service {
                                  "/grpc.health.v1.Health/Watch", MethodKind::kServerStreaming};
 
   void SetServingStatus(const std::string& service, ServingStatus status);
-  // Everything NOT_SERVING, for good: every Watch gets that and ends.
+  // Everything NOT_SERVING, for good: every Watch sends that and ends; waits (up to a
+  // second) until they have.
   void Shutdown();
 
   absl::string_view service_name() const override { return "grpc.health.v1.Health"; }
@@ -55,12 +56,14 @@ class HealthService final : public Service {
   static constexpr Method kMethods[] = {kCheck, kWatch};
 
   absl::Status Watch(ServerCall& call, const std::string& service);
+  absl::Status WatchUntilDone(ServerCall& call, const std::string& service);
 
   std::mutex mutex_;
   std::condition_variable changed_;
   absl::flat_hash_map<std::string, ServingStatus> statuses_;  // guarded by mutex_
   uint64_t version_ = 0;                                       // guarded by mutex_
   bool shut_down_ = false;                                     // guarded by mutex_
+  int watches_ = 0;                                            // guarded by mutex_: running
 };
 
 // A service with the health service beside it: calls to Health's two method ids go to

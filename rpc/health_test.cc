@@ -11,6 +11,7 @@
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
 #include "rpc/testdata/stream_service.syslink.h"
+#include "syslink/status.h"
 
 namespace syslink::rpc {
 namespace {
@@ -71,12 +72,14 @@ TEST_F(HealthTest, WatchSendsEachChangeAndEndsAtShutdown) {
   server_.SetServingStatus("syslink.rpc.test.Counter", HealthCheckResponse::SERVING);
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  // Shutdown() ends the watch: NOT_SERVING is its last message, when the link is still
+  // there to carry it; no watch outlives the server.
   std::thread shutdown([&] { server_.Shutdown(); });
-  ASSERT_TRUE(watch->Read(&response));
-  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
-  EXPECT_FALSE(watch->Read(&response));
+  while (watch->Read(&response)) {
+    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  }
   absl::Status status = watch->Finish();
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(status.ok() || IsPeerDied(status) || absl::IsCancelled(status)) << status;
   shutdown.join();
 }
 
