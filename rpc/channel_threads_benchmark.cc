@@ -270,12 +270,13 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
         medians.Get(absl::StrCat("BM_SharedVsPerThread/", threads, "/real_time")).counters;
     if (c["shared_vs_per_thread"] <= 0) continue;
     std::printf(
-        "channel threads %d: shared %.2fx per-thread channels (%.0f vs %.0f calls/s in "
-        "alternating 20 ms slices, %.3f vs %.3f context switches per call; cache-line "
-        "round trip %.0f ns; %.0f stalled pairs)\n",
-        threads, c["shared_vs_per_thread"], c["shared_calls_per_s"], c["per_thread_calls_per_s"],
-        c["shared_switches_per_call"], c["per_thread_switches_per_call"], c["cache_line_ns"],
-        c["stalled_pairs"]);
+        "channel threads %d: shared %.2fx per-thread channels (%.0fk vs %.0fk calls/s; %.3f vs "
+        "%.3f context switches per call; cache line %.0f ns",
+        threads, c["shared_vs_per_thread"], c["shared_calls_per_s"] / 1e3,
+        c["per_thread_calls_per_s"] / 1e3, c["shared_switches_per_call"],
+        c["per_thread_switches_per_call"], c["cache_line_ns"]);
+    if (c["stalled_pairs"] > 0) std::printf("; %.0f pairs stalled", c["stalled_pairs"]);
+    std::printf(")\n");
   }
 }
 
