@@ -52,7 +52,10 @@ absl::Status Unpack(std::span<const std::byte> batch, uint32_t room, std::deque<
 
 struct LinkChannel::StreamState {
   uint32_t id = 0;
-  const Method* method = nullptr;
+  // The method, its path owned here: replies can come after the caller's Method is gone.
+  std::string path;
+  Method method{};
+  // The caller's, cleared when the stream is destroyed (later replies touch neither).
   google::protobuf::MessageLite* response = nullptr;  // client streaming's
   ClientContext* context = nullptr;
   absl::Time deadline = absl::InfiniteFuture();
@@ -115,7 +118,8 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
         absl::StrCat(method.path, " is unary: call it, do not open a stream of it")));
   }
   auto state = std::make_shared<StreamState>();
-  state->method = &method;
+  state->path = std::string(method.path);
+  state->method = Method{method.id, state->path, method.kind};
   state->response = response;
   state->context = context;
   state->deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
@@ -143,10 +147,10 @@ absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamSta
                                                  const internal::MessageSource& source,
                                                  Attachment attachment) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
-  pending.method = stream->method;
+  pending.method = &stream->method;
   pending.op = op;
   pending.stream = stream;
-  return Send(stream->method->id, source, std::move(attachment), stream->deadline, flag,
+  return Send(stream->method.id, source, std::move(attachment), stream->deadline, flag,
               stream->id, pending);
 }
 
@@ -163,7 +167,7 @@ void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
 void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
   StreamState& stream = *pending.stream;
   absl::Status status =
-      reply.synthetic ? NameMethod(reply.status, *stream.method) : reply.status;
+      reply.synthetic ? NameMethod(reply.status, stream.method) : reply.status;
   absl::StatusOr<internal::IncomingCall> call;
   if (status.ok()) {
     call = internal::ParseIncoming(reply.data, reply.peer_buffer.data());
@@ -175,7 +179,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
           !stream.response->ParseFromArray(call->message.data(),
                                            static_cast<int>(call->message.size()))) {
         status = absl::InvalidArgumentError(absl::StrFormat(
-            "the response of %s (%d bytes) does not parse as %s", stream.method->path,
+            "the response of %s (%d bytes) does not parse as %s", stream.method.path,
             call->message.size(), stream.response->GetTypeName()));
       }
       if (status.ok() && stream.context != nullptr && call->has_attachment) {
@@ -280,17 +284,27 @@ void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Rea
 
 LinkChannel::Stream::~Stream() {
   std::unique_lock<std::mutex> lock = channel_->Acquire();
-  if (state_->finished || finish_called_) return;
-  // Destroyed before Finish(): give the stream up, on both sides.
-  state_->abandoned = true;
-  channel_->TellCancelled(state_);
-  for (auto& [id, pending] : channel_->pending_) {
-    if (pending.stream == state_ && !pending.cancel_sent && pending.op != StreamOp::kControl) {
-      (void)channel_->link_.Cancel(id);
-      pending.cancel_sent = true;
+  if (!state_->finished && !finish_called_) {
+    // Destroyed before Finish(): give the stream up, on both sides.
+    state_->abandoned = true;
+    channel_->TellCancelled(state_);
+    for (auto& [id, pending] : channel_->pending_) {
+      if (pending.stream == state_ && !pending.cancel_sent && pending.op != StreamOp::kControl) {
+        (void)channel_->link_.Cancel(id);
+        pending.cancel_sent = true;
+      }
     }
+    EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
   }
-  EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
+  // Replies still to come (to pulls, messages, the cancel) may outlive the caller's response
+  // and context: from here on they touch neither.
+  state_->response = nullptr;
+  state_->context = nullptr;
+  for (auto& [id, pending] : channel_->pending_) {
+    if (pending.stream != state_ || pending.context == nullptr) continue;
+    pending.context = nullptr;
+    --channel_->pending_with_context_;
+  }
 }
 
 void LinkChannel::Stream::Pull() {
@@ -330,7 +344,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
   StreamState& s = *state_;
   if (s.writes_done) {
     return absl::FailedPreconditionError(
-        absl::StrCat(s.method->path, ": Write() after WritesDone()"));
+        absl::StrCat(s.method.path, ": Write() after WritesDone()"));
   }
   const bool attached = attachment->size() > 0;
   auto room = [&] {
@@ -342,11 +356,11 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
     channel_->WaitFor(lock, s.writer, room);
   } else if (!room()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        s.method->path, ": the stream's window of ", s.window, " messages is full"));
+        s.method.path, ": the stream's window of ", s.window, " messages is full"));
   }
   if (s.finished) {
     return s.status.ok() ? absl::FailedPreconditionError(
-                               absl::StrCat(s.method->path, ": the stream has ended"))
+                               absl::StrCat(s.method.path, ": the stream has ended"))
                          : s.status;
   }
   if (!s.failure.ok()) return s.failure;
@@ -393,7 +407,7 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
   if (state_->bad_message.ok()) {
     state_->bad_message = absl::InvalidArgumentError(
         absl::StrFormat("a message of %s (%d bytes) does not parse as %s",
-                        state_->method->path, received.message.size(), message->GetTypeName()));
+                        state_->method.path, received.message.size(), message->GetTypeName()));
   }
   return false;
 }
