@@ -172,7 +172,9 @@ void Server::Accept(Service* service, broker::ServiceRegistration& registration)
   }
 }
 
-void Server::Shutdown() {
+void Server::Shutdown() { Shutdown(absl::InfinitePast()); }
+
+void Server::Shutdown(absl::Time deadline) {
   health_.Shutdown();  // NOT_SERVING, and every Watch returns
   uint64_t one = 1;
   if (write(stop_.get(), &one, sizeof(one)) < 0) {
@@ -184,6 +186,8 @@ void Server::Shutdown() {
     acceptors.swap(acceptors_);
   }
   for (std::thread& t : acceptors) t.join();
+  // Calls in flight run on until the deadline; then Stop() cancels what still runs.
+  scheduler_->Drain(deadline);
   scheduler_->Stop();
   std::lock_guard<std::mutex> lock(mutex_);
   shut_down_ = true;

@@ -36,8 +36,9 @@
 // Thread safety: all methods may be called from any thread (Shutdown() not from a method).
 // Ownership: services are not owned and must outlive the server; the server owns its
 // links and threads, and Shutdown() (or destruction) closes the links and joins the
-// threads. Shutdown() lets running methods finish (they see ServerContext::cancelled())
-// and sends their replies before it closes their links.
+// threads. Shutdown(deadline) lets calls in flight finish until the deadline, then tells
+// the methods still running (ServerContext::cancelled()); either way their replies are
+// sent before their links close.
 
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_
@@ -50,6 +51,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "absl/container/flat_hash_map.h"
 #include "rpc/context.h"
@@ -100,7 +102,14 @@ class Server {
       const LinkOptions& link_options = {},
       const broker::BrokerConnectOptions& connect_options = {});
 
-  // Stops accepting, closes every link, and joins every thread.
+  // Shuts the server down gently: stops accepting links (the broker forgets its names),
+  // answers every new call and stream with UNAVAILABLE, and lets the calls and streams in
+  // flight run until `deadline`. A link whose calls have all answered closes at once. At the
+  // deadline, methods still running see ServerContext::cancelled(); each still answers (one
+  // that returns CANCELLED answers UNAVAILABLE). Returns once every link is closed and
+  // every thread joined: not before the last method returned.
+  void Shutdown(absl::Time deadline);
+  // Shutdown(absl::InfinitePast()): running methods see cancelled() at once.
   void Shutdown();
 
   // Waits until Shutdown() (called by another thread) has finished. A main that stops on

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
@@ -142,12 +143,58 @@ TEST_P(ServerTest, ShutdownLetsARunningMethodAnswer) {
   ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
   server_.Shutdown();  // Hold sees cancelled() and returns; its answer is sent first
   EXPECT_EQ(channel->Drain(absl::Now() + absl::Seconds(10)), 0u);
-  EXPECT_EQ(held.code(), absl::StatusCode::kCancelled) << held;
-  EXPECT_EQ(held.message(), "held until cancelled");
+  // Its CANCELLED, caused by the shutdown, reaches the caller as UNAVAILABLE.
+  EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
+  EXPECT_FALSE(IsPeerDied(held)) << held;
+  EXPECT_EQ(held.message(), "the server shut down while the method ran: held until cancelled");
   EXPECT_EQ(server_.live_links(), 0u);
   // The link is closed now.
   absl::Status after = Echo(*channel, "late");
   EXPECT_TRUE(IsPeerDied(after)) << after;
+}
+
+TEST_P(ServerTest, ShutdownWithADeadlineLetsCallsInFlightFinish) {
+  std::unique_ptr<LinkChannel> busy = Connect();
+  std::unique_ptr<LinkChannel> idle = Connect();
+  ASSERT_TRUE(Echo(*idle, "before").ok());
+  Text request, held_response, late_response;
+  absl::Status held = absl::UnknownError("not completed");
+  busy->CallAsync(kHold, request, &held_response, nullptr, [&](absl::Status s) { held = s; });
+  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+
+  std::thread shutdown([&] { server_.Shutdown(absl::Now() + absl::Seconds(60)); });
+  // The idle link closes at once; the busy one stays while Hold runs.
+  ASSERT_TRUE(Eventually([&] { return server_.live_links() == 1; }));
+  absl::Status refused = Echo(*idle, "after");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  // A new call on the busy link is refused too (inline: once Hold has answered).
+  absl::Status late = absl::UnknownError("not completed");
+  request.set_text("late");
+  busy->CallAsync(kEcho, request, &late_response, nullptr, [&](absl::Status s) { late = s; });
+  EXPECT_EQ(service_.holding.load(), 1);  // not cancelled
+  service_.open = true;
+  shutdown.join();
+  EXPECT_EQ(busy->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_TRUE(held.ok()) << held;
+  EXPECT_EQ(held_response.text(), "held");
+  EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable) << late;
+  EXPECT_FALSE(IsPeerDied(late)) << late;
+  EXPECT_EQ(server_.live_links(), 0u);
+}
+
+TEST_P(ServerTest, ShutdownPastItsDeadlineCancelsWhatRunsAndAnswersUnavailable) {
+  std::unique_ptr<LinkChannel> channel = Connect();
+  Text request, response;
+  absl::Status held = absl::UnknownError("not completed");
+  channel->CallAsync(kHold, request, &response, nullptr, [&](absl::Status s) { held = s; });
+  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(200);
+  server_.Shutdown(deadline);  // Hold never opens: it sees cancelled() at the deadline
+  EXPECT_GE(absl::Now(), deadline);
+  EXPECT_EQ(channel->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
+  EXPECT_THAT(std::string(held.message()), ::testing::HasSubstr("held until cancelled"));
+  EXPECT_EQ(server_.live_links(), 0u);
 }
 
 TEST_P(ServerTest, ShutdownOfManyIdleLinksIsQuick) {

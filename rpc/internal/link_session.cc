@@ -60,6 +60,23 @@ void LinkSession::Stop() {
   if (TryClaim()) Serve(/*spin=*/false);  // parked: it ends here
 }
 
+void LinkSession::Drain() {
+  draining_.store(true);
+  if (TryClaim()) Serve(/*spin=*/false);  // parked: it ends here unless calls run
+}
+
+bool LinkSession::Idle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return replies_.empty() && in_flight_ == 0;
+}
+
+absl::Status LinkSession::Answer(absl::Status status) const {
+  if (!absl::IsCancelled(status) || !stopping_.load(std::memory_order_relaxed)) return status;
+  // Cancelled by the server's shutdown, not by its caller: another server may answer.
+  return absl::UnavailableError(
+      absl::StrCat("the server shut down while the method ran: ", status.message()));
+}
+
 void LinkSession::Serve(bool spin) {
   const ring::WaitOptions& wait = link_.options().wait;
   const bool waits = spin && wait.mode != ring::WaitMode::kBlocking;
@@ -80,6 +97,16 @@ void LinkSession::Serve(bool spin) {
       return;
     }
     if (QueuesReplies()) SendReadyReplies();
+    if (draining_.load(std::memory_order_relaxed) && Idle()) [[unlikely]] {
+      // Nothing runs: answer what already waits in the ring, then end.
+      absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
+      if (message.ok()) {
+        Handle(*message);
+        continue;
+      }
+      End();
+      return;
+    }
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
     absl::StatusOr<Message> message =
@@ -91,18 +118,7 @@ void LinkSession::Serve(bool spin) {
             ? link_.Receive(absl::InfinitePast())
             : ReceiveOrReply(wait.spin_budget);
     if (message.ok()) {
-      if (message->kind != MessageKind::kRequest) continue;
-      absl::StatusOr<internal::IncomingCall> call =
-          internal::ParseIncoming(message->data, message->peer_buffer.data());
-      if (!call.ok()) {
-        (void)link_.Reply(message->id, call.status(), {});
-      } else if (call->header.flags & internal::kCallStreamRequests) [[unlikely]] {
-        ServeStream(*message, *call);
-      } else if (pool_ == nullptr) {
-        ServeInline(*message, *call);
-      } else {
-        Submit(*message, *call);
-      }
+      Handle(*message);
       continue;
     }
     if (!absl::IsDeadlineExceeded(message.status())) {
@@ -112,6 +128,29 @@ void LinkSession::Serve(bool spin) {
     if (keeps_thread) continue;
     if (!link_.PrepareToPoll()) continue;  // something arrived meanwhile
     if (TryPark(/*arm=*/true)) return;
+  }
+}
+
+void LinkSession::Handle(Message& message) {
+  if (message.kind != MessageKind::kRequest) return;
+  absl::StatusOr<internal::IncomingCall> call =
+      internal::ParseIncoming(message.data, message.peer_buffer.data());
+  if (!call.ok()) {
+    (void)link_.Reply(message.id, call.status(), {});
+    return;
+  }
+  const uint16_t op = call->header.flags & internal::kCallStreamRequests;
+  if ((op == 0 || op == internal::kCallStreamOpen) &&
+      draining_.load(std::memory_order_relaxed)) [[unlikely]] {
+    (void)link_.Reply(message.id,
+                      absl::UnavailableError("the server is shutting down: it takes no new call"),
+                      {});
+  } else if (op != 0) [[unlikely]] {
+    ServeStream(message, *call);
+  } else if (pool_ == nullptr) {
+    ServeInline(message, *call);
+  } else {
+    Submit(message, *call);
   }
 }
 
@@ -136,6 +175,8 @@ absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) 
 bool LinkSession::TryPark(bool arm) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!replies_.empty() || stopping_.load(std::memory_order_relaxed)) return false;
+  // A draining session with nothing running ends rather than parks.
+  if (draining_.load(std::memory_order_relaxed) && in_flight_ == 0) return false;
   state_ = State::kParked;
   // Under the lock: no other thread can claim the session, end it and close its
   // descriptor (whose number another link could then take) before it is armed.
@@ -187,7 +228,7 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   };
   InlineResponseWriter writer(send);
   ServerCall server_call(request.command, call.message, &context, &writer);
-  absl::Status status = service_->Dispatch(server_call);
+  absl::Status status = Answer(service_->Dispatch(server_call));
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
     status = SendResponse(id, internal::MessageSource::Of(std::span<const std::byte>()),
@@ -221,7 +262,7 @@ void LinkSession::Submit(Message& request, internal::IncomingCall& call) {
   pool_->Submit([self = shared_from_this(), id, method, bytes, context] {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
-    absl::Status status = self->service_->Dispatch(server_call);
+    absl::Status status = self->Answer(self->service_->Dispatch(server_call));
     self->Deliver({id, std::move(status), server_call.response_bytes(),
                    std::move(context->response_attachment())});
     context->RunAfterReply();
@@ -389,7 +430,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
     server_call.set_stream(stream.get());
-    absl::Status status = self->service_->Dispatch(server_call);
+    absl::Status status = self->Answer(self->service_->Dispatch(server_call));
     stream->Close();  // the end of its messages goes out before the final status
     {
       std::lock_guard<std::mutex> lock(self->mutex_);

@@ -18,8 +18,10 @@
 //
 // Ending: the link closes (the caller died or closed its end), or Stop() was asked. Methods
 // still running see ServerContext::cancelled() (a stream's Read() and Write() return
-// false); the replies of those that return are sent before the link closes. The session then closes its link and tells its parking, which
-// drops it.
+// false); the replies of those that return are sent before the link closes (a method that
+// returns CANCELLED then answers UNAVAILABLE). The session then closes its link and tells
+// its parking, which drops it. Drain() ends it more gently: new calls are refused with
+// UNAVAILABLE, and the session ends once the calls in flight have answered.
 //
 // Thread safety: TryClaim(), Deliver() and Stop() from any thread; Serve() only by the
 // thread whose TryClaim() succeeded. Ownership: shared by the scheduler and the pool jobs
@@ -88,6 +90,12 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Asks the session to end; a parked session ends now, on this thread.
   void Stop();
 
+  // Asks the session to end once nothing runs: from now on a new call (or stream) is
+  // answered UNAVAILABLE, while calls and streams in flight go on and their replies are
+  // sent. A parked session with nothing running ends now, on this thread. Stop() after it
+  // ends the rest.
+  void Drain();
+
  private:
   enum class State { kParked, kActive, kEnded };
 
@@ -108,6 +116,13 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   absl::StatusOr<Message> ReceiveOrReply(absl::Duration spin_budget);
   // Ends the session: closes the link and tells the parking.
   void End();
+  // No call runs and no reply waits.
+  bool Idle();
+  // Serves one message from the link.
+  void Handle(Message& message);
+  // A method's status for its caller: CANCELLED because the server stops (Stop()) becomes
+  // UNAVAILABLE, which says another server may answer.
+  absl::Status Answer(absl::Status status) const;
   void ServeInline(Message& request, internal::IncomingCall& call);
   void Submit(Message& request, internal::IncomingCall& call);
   // A stream's request: opens it, or hands it to its stream.
@@ -133,6 +148,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Set by Stop(), and when the link closes: calls still running then see
   // ServerContext::cancelled().
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};  // set by Drain()
 
   std::mutex mutex_;
   State state_ = State::kParked;  // guarded by mutex_

@@ -32,7 +32,7 @@ void SessionScheduler::Add(Service* service, Link link, PeerIdentity peer, Worke
   std::shared_ptr<LinkSession> session;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;  // `link` closes here
+    if (stopping_ || draining_) return;  // `link` closes here
     uint64_t id = next_id_++;
     session = std::make_shared<LinkSession>(service, std::move(link), peer, pool, this, id);
     sessions_[id] = session;
@@ -134,6 +134,25 @@ void SessionScheduler::Stop() {
     changed_.wait(lock, [this] { return sessions_.empty() && threads_ == 0; });
   }
   JoinFinished();
+}
+
+bool SessionScheduler::Drain(absl::Time deadline) {
+  std::vector<std::shared_ptr<LinkSession>> sessions;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    draining_ = true;
+    for (auto& [id, session] : sessions_) sessions.push_back(session);
+  }
+  // An idle parked session ends here; the others end as their last call answers.
+  for (std::shared_ptr<LinkSession>& session : sessions) session->Drain();
+  sessions.clear();
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto ended = [this] { return sessions_.empty(); };
+  if (deadline == absl::InfiniteFuture()) {
+    changed_.wait(lock, ended);
+    return true;
+  }
+  return changed_.wait_until(lock, absl::ToChronoTime(deadline), ended);
 }
 
 size_t SessionScheduler::sessions() const {

@@ -24,7 +24,7 @@
 // is dropped from the scheduler (and freed, with its link) by the thread that ended it.
 //
 // Thread safety: all methods may be called from any thread. Stop() is idempotent; after it
-// Add() closes the session it is given.
+// (or Drain()) Add() closes the session it is given.
 
 #ifndef SYSLINK_RPC_INTERNAL_SESSION_SCHEDULER_H_
 #define SYSLINK_RPC_INTERNAL_SESSION_SCHEDULER_H_
@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "rpc/internal/link_session.h"
 
@@ -63,6 +64,12 @@ class SessionScheduler final : public SessionParking {
   // from a method.
   void Stop();
 
+  // Drains every session (LinkSession::Drain(): new calls are answered UNAVAILABLE, calls
+  // and streams in flight go on) and waits until all have ended or `deadline` passes;
+  // returns whether all ended. Links added from now on are closed at once. Stop() still
+  // follows, to end what is left.
+  bool Drain(absl::Time deadline);
+
   // Sessions whose links are open.
   size_t sessions() const;
   // Threads alive now (for tests and benchmarks).
@@ -86,6 +93,7 @@ class SessionScheduler final : public SessionParking {
   mutable std::mutex mutex_;
   std::condition_variable changed_;  // sessions_ emptied, or threads_ reached 0
   bool stopping_ = false;
+  bool draining_ = false;
   uint64_t next_id_ = 1;
   absl::flat_hash_map<uint64_t, std::shared_ptr<LinkSession>> sessions_;
   int pollers_ = 0;   // threads in (or on their way into) epoll_wait
