@@ -33,6 +33,10 @@ constexpr int kBacklog = 4096;
 constexpr int kMaxEvents = 256;
 // The loop wakes at least this often: idle connections, and a paused listener.
 constexpr absl::Duration kTick = absl::Seconds(1);
+// An idle exit waits at least this long for the first connection: a broker started on
+// demand must not leave before the client that started it (which waits as long by
+// default, BrokerConnectOptions::timeout) has reached it.
+constexpr absl::Duration kFirstConnectionGrace = absl::Seconds(10);
 
 // Lets the broker hold as many connections and links as the hard limit allows.
 void RaiseDescriptorLimit() {
@@ -156,12 +160,16 @@ void Broker::Stop() {
 int Broker::NextTimeoutMs(absl::Time now) const {
   absl::Duration wait = kTick;
   for (const auto& [id, pending] : pending_) wait = std::min(wait, pending.expires - now);
+  if (idle_since_ && options_.idle_exit != absl::InfiniteDuration()) {
+    wait = std::min(wait, *idle_since_ + IdlePeriod() - now);
+  }
   wait = std::max(wait, absl::ZeroDuration());
   return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
 }
 
 absl::Status Broker::Run() {
   struct epoll_event events[kMaxEvents];
+  (void)IdleExitDue(absl::Now());  // idle from the start until someone connects
   while (true) {
     int n = epoll_wait(epoll_.get(), events, kMaxEvents, NextTimeoutMs(absl::Now()));
     if (n < 0) {
@@ -186,7 +194,40 @@ absl::Status Broker::Run() {
     ExpirePending(now);
     CloseIdleConnections(now);
     if (!listening_ && now - paused_at_ >= kTick) ResumeListening();
+    if (IdleExitDue(now)) {
+      LeaveIdle();
+      return absl::OkStatus();
+    }
   }
+}
+
+bool Broker::IdleExitDue(absl::Time now) {
+  const bool idle = services_.empty() && links_.empty() && pending_.empty() &&
+                    connections_.empty();
+  if (!idle) {
+    idle_since_.reset();
+    return false;
+  }
+  if (!idle_since_) idle_since_ = now;
+  return options_.idle_exit != absl::InfiniteDuration() && now - *idle_since_ >= IdlePeriod();
+}
+
+absl::Duration Broker::IdlePeriod() const {
+  if (counters_.connections > 0) return options_.idle_exit;
+  return std::max(options_.idle_exit, kFirstConnectionGrace);
+}
+
+void Broker::LeaveIdle() {
+  // Unlinked first: from here on a client's connect fails at once (ENOENT), and it starts
+  // a broker, which takes the lock as soon as it is let go below. A connection that
+  // reached the socket before is still queued on the listener; closing the listener hangs
+  // it up unanswered, and its client dials again.
+  unlink(options_.socket_path.c_str());
+  Unwatch(listen_.get());
+  listening_ = false;
+  listen_.Reset();
+  lock_.Reset();
+  exited_idle_ = true;
 }
 
 void Broker::Accept() {

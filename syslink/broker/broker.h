@@ -31,6 +31,14 @@
 // and counted. A connection that registers nothing and sends nothing for `idle_timeout`
 // is closed.
 //
+// Idle exit: with a finite `idle_exit`, Run() returns once the broker has been idle that
+// long: no service registered, no link with an end still held, no connect pending and no
+// connection open (before its first connection, at least 10 s, so that a broker started
+// on demand waits for the client that started it). It unlinks its socket first, so that nobody can reach it any more, then
+// closes its listener (a connection queued there but not yet accepted sees the broker hang
+// up, and its client dials again) and lets go of the socket's lock at once, so that a
+// broker started for the next client can take it.
+//
 // Thread safety: Run() on one thread; Stop() from any thread or a signal handler.
 // Errors from Start: ALREADY_EXISTS when another broker holds the socket's lock;
 // PERMISSION_DENIED for an unsafe socket directory; INVALID_ARGUMENT / NOT_FOUND for a bad
@@ -80,6 +88,9 @@ struct BrokerOptions {
   // Asks the kernel to refuse descriptors sent to the broker (SO_PASSRIGHTS, Linux 6.16).
   // False runs the fallback that older kernels get; for tests.
   bool kernel_refuses_descriptors = true;
+  // Run() returns after this long idle (see the file comment). Infinite: never, as for a
+  // broker started by hand; a broker a program starts on demand gets a finite one.
+  absl::Duration idle_exit = absl::InfiniteDuration();
 };
 
 class Broker {
@@ -87,13 +98,17 @@ class Broker {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Broker>> Start(const BrokerOptions& options);
   ~Broker();
 
-  // Serves until Stop(). Returns OK after Stop(), or why the loop could not go on.
+  // Serves until Stop() or an idle exit. Returns OK after either (exited_idle() tells
+  // which), or why the loop could not go on.
   absl::Status Run();
 
   // Ends Run() soon. Async-signal-safe.
   void Stop();
 
   const std::string& socket_path() const { return options_.socket_path; }
+
+  // Whether Run() returned because the broker was idle for `idle_exit`.
+  bool exited_idle() const { return exited_idle_; }
 
  private:
   struct Connection {
@@ -154,6 +169,12 @@ class Broker {
   void CloseIdleConnections(absl::Time now);
   void OnWatchHangUp(int fd);
   int NextTimeoutMs(absl::Time now) const;
+  // Notes when the broker became idle; whether it has been idle for IdlePeriod().
+  bool IdleExitDue(absl::Time now);
+  // `idle_exit`, or longer while no connection has come yet.
+  absl::Duration IdlePeriod() const;
+  // Makes the broker unreachable and lets go of its lock, before Run() returns.
+  void LeaveIdle();
 
   // Sends an answer; a connection that does not take it is closed. False then.
   bool Answer(int fd, uint32_t sequence, const struct Answer& answer,
@@ -202,6 +223,8 @@ class Broker {
   absl::flat_hash_map<uid_t, UidUsage> usage_;
   uint64_t next_link_id_ = 1;
   BrokerCounters counters_;
+  std::optional<absl::Time> idle_since_;  // since when nothing uses the broker
+  bool exited_idle_ = false;
 };
 
 }  // namespace syslink::broker

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -81,25 +82,36 @@ absl::StatusOr<UniqueFd> DialOnce(const std::string& path, std::span<const uid_t
   return fd;
 }
 
+// While no broker answers, a broker is started again this long after the last one: that
+// one may have lost the socket's lock to a broker that was just then exiting when idle.
+constexpr absl::Duration kStartAgainAfter = absl::Seconds(1);
+
+// How many times a request goes again after the broker hung up without answering it.
+constexpr int kHangUpRetries = 3;
+
 // A connection to a trusted broker at `path`, starting a broker when none answers (if
 // allowed), and retrying until `deadline`.
 absl::StatusOr<UniqueFd> Dial(const std::string& path, const BrokerConnectOptions& options,
                               absl::Time deadline) {
   std::vector<uid_t> trusted = TrustedBrokerUids(options);
   bool started = false;
+  absl::Time start_again = absl::InfiniteFuture();
   absl::Duration backoff = absl::Milliseconds(1);
   while (true) {
     absl::StatusOr<UniqueFd> fd = DialOnce(path, trusted);
     if (fd.ok() || !absl::IsUnavailable(fd.status())) return fd;
-    if (options.start_broker && !started) {
+    if (options.start_broker && (!started || absl::Now() >= start_again)) {
       // The broker refuses an unsafe socket directory and exits at once, with its stderr on
       // /dev/null: check first, so the caller learns why instead of waiting out a timeout.
       if (absl::Status s = PrepareSocketDirectory(path); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat("cannot start a broker for ", path, ": ",
                                                    s.message()));
       }
-      if (absl::Status s = StartBroker(path); !s.ok()) return s;
+      if (absl::Status s = StartBroker(path, options.started_broker_idle_exit); !s.ok()) {
+        return s;
+      }
       started = true;
+      start_again = absl::Now() + kStartAgainAfter;
     }
     if (absl::Now() + backoff > deadline) {
       return absl::UnavailableError(absl::StrFormat(
@@ -122,25 +134,57 @@ std::optional<absl::Status> Notice(const ControlPacket& packet) {
   return answer->status;
 }
 
-// Sends a request and waits for its answer.
+// Sends a request and waits for its answer. `hung_up` tells whether the broker closed the
+// connection with no answer and no notice: it never took the request.
 absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequence,
-                                       const std::vector<std::byte>& body, absl::Time deadline) {
+                                       const std::vector<std::byte>& body, absl::Time deadline,
+                                       bool* hung_up) {
+  *hung_up = false;
   if (absl::Status s = SendControl(fd, type, sequence, body, {}); !s.ok()) {
     // Refused before it could ask: the broker's notice may be waiting.
     absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, absl::InfinitePast());
     if (packet.ok()) {
       if (std::optional<absl::Status> notice = Notice(*packet)) return *notice;
     }
+    *hung_up = absl::IsUnavailable(s);
     return s;
   }
   while (true) {
     absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, deadline);
-    if (!packet.ok()) return packet.status();
+    if (!packet.ok()) {
+      *hung_up = absl::IsUnavailable(packet.status());
+      return packet.status();
+    }
     if (std::optional<absl::Status> notice = Notice(*packet)) {
       if (notice->ok()) return absl::InternalError("the broker sent an empty notice");
       return *notice;
     }
     if (packet->type == ControlType::kAnswer && packet->sequence == sequence) return packet;
+  }
+}
+
+// A request and the connection that carried it, once answered.
+struct Answered {
+  UniqueFd connection;
+  ControlPacket packet;
+};
+
+// Dials the broker at `path` (starting one if allowed) and sends one request. A broker
+// that hangs up without answering never took it (it was exiting when idle, or died), so
+// it goes again on a new connection, a few times, before `deadline`.
+absl::StatusOr<Answered> Request(const std::string& path, const BrokerConnectOptions& options,
+                                 ControlType type, uint32_t sequence,
+                                 const std::vector<std::byte>& body, absl::Time deadline) {
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<UniqueFd> broker = Dial(path, options, deadline);
+    if (!broker.ok()) return broker.status();
+    bool hung_up = false;
+    absl::StatusOr<ControlPacket> packet =
+        Exchange(broker->get(), type, sequence, body, deadline, &hung_up);
+    if (packet.ok()) return Answered{*std::move(broker), *std::move(packet)};
+    if (!hung_up || attempt == kHangUpRetries || absl::Now() >= deadline) {
+      return packet.status();
+    }
   }
 }
 
@@ -182,13 +226,12 @@ absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
   absl::Time deadline = absl::Now() + options.timeout;
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options, deadline);
-  if (!broker.ok()) return broker.status();
   ConnectRequest request{name, options.server_uid, options.server_gid,
                          options.max_ring_capacity, options.max_arena_size};
-  absl::StatusOr<ControlPacket> packet =
-      Exchange(broker->get(), ControlType::kConnect, 1, EncodeConnect(request), deadline);
-  if (!packet.ok()) return packet.status();
+  absl::StatusOr<Answered> answered =
+      Request(*path, options, ControlType::kConnect, 1, EncodeConnect(request), deadline);
+  if (!answered.ok()) return answered.status();
+  ControlPacket* packet = &answered->packet;
   absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
   if (!answer.ok()) return answer.status();
   if (!answer->status.ok()) return answer->status;
@@ -224,14 +267,12 @@ absl::StatusOr<Listing> ListBroker(const BrokerConnectOptions& options) {
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
   absl::Time deadline = absl::Now() + options.timeout;
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options, deadline);
-  if (!broker.ok()) return broker.status();
-  absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kList, 1, {}, deadline);
-  if (!packet.ok()) return packet.status();
-  absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
+  absl::StatusOr<Answered> answered = Request(*path, options, ControlType::kList, 1, {}, deadline);
+  if (!answered.ok()) return answered.status();
+  absl::StatusOr<Answer> answer = DecodeAnswer(answered->packet.body);
   if (!answer.ok()) return answer.status();
   if (!answer->status.ok()) return answer->status;
-  return ReadListing(packet->fds, answer->listing_bytes);
+  return ReadListing(answered->packet.fds, answer->listing_bytes);
 }
 
 absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
@@ -248,15 +289,13 @@ absl::Status ServiceRegistration::Reconnect(absl::Time deadline) {
   connection_.Reset();
   absl::StatusOr<std::string> path = SocketPathFor(options_);
   if (!path.ok()) return path.status();
-  absl::StatusOr<UniqueFd> broker = Dial(*path, options_, deadline);
-  if (!broker.ok()) return broker.status();
-  absl::StatusOr<ControlPacket> packet = Exchange(broker->get(), ControlType::kRegister,
-                                                  ++sequence_, EncodeRegister(request_), deadline);
-  if (!packet.ok()) return packet.status();
-  absl::StatusOr<Answer> answer = DecodeAnswer(packet->body);
+  absl::StatusOr<Answered> answered = Request(*path, options_, ControlType::kRegister,
+                                              ++sequence_, EncodeRegister(request_), deadline);
+  if (!answered.ok()) return answered.status();
+  absl::StatusOr<Answer> answer = DecodeAnswer(answered->packet.body);
   if (!answer.ok()) return answer.status();
   if (!answer->status.ok()) return answer->status;
-  connection_ = *std::move(broker);
+  connection_ = std::move(answered->connection);
   return absl::OkStatus();
 }
 
@@ -295,9 +334,37 @@ absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
   }
 }
 
-absl::Status StartBroker(const std::string& socket_path) {
+std::string InstalledSyslinkd() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return "";
+  // A program whose file was deleted reads as "/dir/name (deleted)": its directory is
+  // still the place to look.
+  std::string program(exe, static_cast<size_t>(n));
+  size_t slash = program.rfind('/');
+  if (slash == std::string::npos) return "";
+  std::string candidate = program.substr(0, slash + 1) + "syslinkd";
+  struct stat found, self;
+  if (stat(candidate.c_str(), &found) != 0 || !S_ISREG(found.st_mode) ||
+      access(candidate.c_str(), X_OK) != 0) {
+    return "";
+  }
+  // Run only what this user or root put there, and nobody else could change.
+  if ((found.st_uid != geteuid() && found.st_uid != 0) || (found.st_mode & 0022) != 0) {
+    return "";
+  }
+  // This program is itself that syslinkd: re-executing it is the same.
+  if (stat("/proc/self/exe", &self) == 0 && self.st_dev == found.st_dev &&
+      self.st_ino == found.st_ino) {
+    return "";
+  }
+  return candidate;
+}
+
+absl::Status StartBroker(const std::string& socket_path, absl::Duration idle_exit) {
   // Everything the child needs is built here: between fork() and exec() it may only make
   // async-signal-safe calls.
+  const std::string installed = InstalledSyslinkd();
   std::string marker = absl::StrCat(kEmbeddedBrokerEnv, "=", socket_path);
   std::vector<char*> envp;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -307,8 +374,14 @@ absl::Status StartBroker(const std::string& socket_path) {
   }
   envp.push_back(marker.data());
   envp.push_back(nullptr);
-  char name[] = "syslinkd";
-  char* argv[] = {name, nullptr};
+  // The same command line for either binary: ps shows what the broker was told.
+  std::vector<std::string> args = {"syslinkd", "--socket", socket_path};
+  if (idle_exit != absl::InfiniteDuration()) {
+    args.push_back(absl::StrCat("--idle-exit=", absl::FormatDuration(idle_exit)));
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   pid_t child = fork();
   if (child < 0) return ErrnoStatus("fork to start syslinkd");
   if (child == 0) {
@@ -331,7 +404,9 @@ absl::Status StartBroker(const std::string& socket_path) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
-    execve("/proc/self/exe", argv, envp.data());
+    if (!installed.empty()) execve(installed.c_str(), argv.data(), envp.data());
+    // /proc/self/exe is the file this program was started from, even deleted or replaced.
+    execve("/proc/self/exe", argv.data(), envp.data());
     _exit(127);
   }
   int status = 0;

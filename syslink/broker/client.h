@@ -12,9 +12,11 @@
 //   // out->server: who serves it, as the kernel attested
 //
 // With no broker running, the first use starts one (an embedded default: nothing to set
-// up). It is this program re-executed as syslinkd, detached from the caller; when many
-// processes start at once, a lock lets exactly one broker run. Set start_broker = false to
-// insist on a broker started by hand or by systemd.
+// up), detached from the caller: the `syslinkd` installed beside this program if there is
+// one, else this program re-executed as syslinkd (embedded_broker.h). It exits once idle
+// for `started_broker_idle_exit`. When many processes start at once, a lock lets exactly
+// one broker run. Set start_broker = false to insist on a broker started by hand or by
+// systemd.
 //
 // Only a broker the caller can trust is used. Before connecting, the socket's directory
 // must belong to this user (the effective uid), root, or `broker_uid`, and be writable by
@@ -67,6 +69,9 @@ struct BrokerConnectOptions {
   std::string socket_path;   // empty: BrokerSocketPath(); a relative path is made absolute
   bool start_broker = true;  // start syslinkd when none answers
   absl::Duration timeout = absl::Seconds(10);
+  // A broker this process starts exits once nothing has used it for this long (syslinkd
+  // --idle-exit); absl::InfiniteDuration(): it runs until stopped.
+  absl::Duration started_broker_idle_exit = absl::Seconds(60);
   // A uid trusted to run the broker besides this user and root (e.g. a system user that
   // runs a machine-wide syslinkd).
   std::optional<uid_t> broker_uid;
@@ -146,9 +151,19 @@ class ServiceRegistration {
   std::function<absl::Status()> admit_;
 };
 
-// Starts syslinkd for `socket_path` in the background (this program re-executed, detached)
-// and returns at once; it exits by itself if another broker already serves that socket.
-[[nodiscard]] absl::Status StartBroker(const std::string& socket_path);
+// Starts syslinkd for `socket_path` in the background, detached, and returns at once: the
+// `syslinkd` in this program's own directory (that of /proc/self/exe) when it is a regular
+// executable file of this user or root that nobody else may write, else this program
+// re-executed through /proc/self/exe, which names the file it was started from even once
+// that path is deleted or replaced (a rebuild). The broker exits by itself once idle for
+// `idle_exit` (never if infinite), and at once if another broker already serves that
+// socket.
+[[nodiscard]] absl::Status StartBroker(const std::string& socket_path,
+                                       absl::Duration idle_exit = absl::Seconds(60));
+
+// The syslinkd StartBroker() would run beside this program, or "" when it would re-execute
+// this program instead.
+std::string InstalledSyslinkd();
 
 }  // namespace syslink::broker
 

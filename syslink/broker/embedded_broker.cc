@@ -3,13 +3,29 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_split.h"
 #include "syslink/broker/run.h"
+#include "syslink/broker/syslinkd_flags.h"
 
 namespace syslink::broker {
 namespace {
+
+// This process's arguments after argv[0], as the kernel keeps them.
+std::vector<std::string> OwnArguments() {
+  std::ifstream file("/proc/self/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
+  std::vector<std::string> args = absl::StrSplit(cmdline, '\0');
+  if (!args.empty()) args.erase(args.begin());
+  return args;
+}
 
 // Runs before main() in every program that links the broker client.
 struct EmbeddedBrokerHook {
@@ -18,7 +34,12 @@ struct EmbeddedBrokerHook {
     if (socket_path == nullptr) return;
     // Named as what it is, for ps, pgrep and top (it was executed as /proc/self/exe).
     prctl(PR_SET_NAME, "syslinkd");
-    RunOptions options;
+    absl::StatusOr<SyslinkdCommandLine> command = ParseSyslinkdCommandLine(OwnArguments());
+    if (!command.ok() || command->help) {
+      std::fprintf(stderr, "syslinkd: %s\n", std::string(command.status().message()).c_str());
+      _exit(2);
+    }
+    RunOptions& options = command->run;
     options.broker.socket_path = socket_path;
     options.quiet_if_running = true;
     unsetenv(kEmbeddedBrokerEnv);

@@ -1,10 +1,16 @@
 // The embedded broker: any program linked with the broker client can become syslinkd.
 //
-// StartBroker() (client.h) re-executes the calling program (/proc/self/exe), detached,
-// with kEmbeddedBrokerEnv set to the socket path. A static initializer in this library sees
-// the variable before main() runs, serves that socket as syslinkd, and exits: the program's
-// own main() never runs in that process. A second broker for the same socket exits at once
-// (the socket's lock decides who serves).
+// StartBroker() (client.h) starts a broker for a socket with a syslinkd command line
+// (`syslinkd --socket PATH --idle-exit=D`) and kEmbeddedBrokerEnv set to the socket path.
+// It runs the `syslinkd` installed beside the program when there is one; otherwise it
+// re-executes the program itself (/proc/self/exe). In the program, a static initializer
+// in this library sees the variable before main() runs, reads that command line from
+// /proc/self/cmdline with syslinkd's own parser (syslinkd_flags.h), serves the socket as
+// syslinkd, and exits: the program's own main() never runs in that process. A second
+// broker for the same socket exits at once (the socket's lock decides who serves).
+//
+// The variable also marks a broker as started on demand, whichever binary runs it: tests
+// find such brokers by it (/proc/<pid>/environ).
 
 #ifndef SYSLINK_SYSLINK_BROKER_EMBEDDED_BROKER_H_
 #define SYSLINK_SYSLINK_BROKER_EMBEDDED_BROKER_H_

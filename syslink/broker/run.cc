@@ -44,6 +44,10 @@ int RunBrokerProcess(const RunOptions& options) {
     std::fprintf(stderr, "syslinkd: %s\n", status.ToString().c_str());
     return 1;
   }
+  if ((*broker)->exited_idle()) {
+    std::fprintf(stderr, "syslinkd: idle for %s; exiting (--idle-exit)\n",
+                 absl::FormatDuration(options.broker.idle_exit).c_str());
+  }
   return 0;
 }
 

@@ -24,7 +24,7 @@ expect() {
   fi
 }
 
-for flag in --socket --socket-mode --policy --idle-timeout --accept-timeout \
+for flag in --socket --socket-mode --policy --idle-timeout --idle-exit --accept-timeout \
     --max-connections-per-uid --max-services-per-uid --max-pending-connects-per-uid \
     --kernel-descriptor-guard --help; do
   expect 0 "$flag" --help
@@ -35,6 +35,10 @@ expect 2 "(got '9')" --socket "$socket" --socket-mode 9
 expect 2 "(got '1777')" --socket "$socket" --socket-mode 1777
 expect 2 "(got '')" --socket "$socket" --socket-mode=
 expect 2 "--idle-timeout wants a positive number of seconds" --socket "$socket" --idle-timeout 0
+expect 2 "--idle-exit wants seconds or a duration such as 90s or 500ms (got '0')" \
+  --socket "$socket" --idle-exit 0
+expect 2 "--idle-exit wants seconds or a duration" --socket "$socket" --idle-exit=-5s
+expect 2 "--idle-exit wants seconds or a duration" --socket "$socket" --idle-exit=inf
 expect 2 "--accept-timeout wants seconds or a duration" --socket "$socket" --accept-timeout 0
 expect 2 "--accept-timeout wants seconds or a duration" --socket "$socket" --accept-timeout soon
 expect 2 "--max-services-per-uid wants a positive number (got '-1')" --socket "$socket" \

@@ -134,6 +134,10 @@ std::string BrokerProcess::Stop() {
   return process_->WaitFor(absl::Seconds(10));
 }
 
+std::string BrokerProcess::WaitForExit(absl::Duration timeout) {
+  return process_->WaitFor(timeout);
+}
+
 absl::StatusOr<broker::Listing> ListBrokerAt(const std::string& socket_path,
                                              absl::Duration timeout) {
   return broker::ListBroker(

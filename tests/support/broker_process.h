@@ -81,6 +81,9 @@ class BrokerProcess {
   // SIGTERM, and how it ended ("exited 0" after a clean stop; "killed by signal 6" when a
   // sanitizer found something at exit).
   std::string Stop();
+  // How it ended by itself (syslinkd --idle-exit), waiting up to `timeout` for it; killed
+  // and so described after that.
+  std::string WaitForExit(absl::Duration timeout);
 
  private:
   BrokerProcess(ChildProcess process, std::string socket_path)
@@ -89,9 +92,9 @@ class BrokerProcess {
   std::string socket_path_;
 };
 
-// Kills, when destroyed, every broker of `socket_path` that the embedded auto-start ran
-// (client.h); they are no children of the test's (see EmbeddedBrokersFor). Declare it after
-// the ScratchDirectory holding the socket.
+// Kills, when destroyed, every broker of `socket_path` that auto-start ran (client.h), from
+// an installed syslinkd or a re-executed program; they are no children of the test's (see
+// EmbeddedBrokersFor). Declare it after the ScratchDirectory holding the socket.
 class AutoStartedBrokers {
  public:
   explicit AutoStartedBrokers(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -140,10 +143,10 @@ std::vector<std::byte> ControlBytes(broker::ControlType type, uint32_t sequence,
 // Processes that have `path` open (scanning /proc/*/fd).
 std::vector<pid_t> PidsHoldingOpen(const std::string& path);
 
-// Processes started as an embedded broker for `socket_path`, whether serving or about to
-// exit because another one serves: their initial environment (/proc/<pid>/environ, which
-// unsetenv() does not change) holds SYSLINK_EMBEDDED_BROKER=<socket_path>. Zombies have
-// none and are not counted.
+// Processes auto-start ran as a broker for `socket_path` (a re-executed program or an
+// installed syslinkd), whether serving or about to exit because another one serves: their
+// initial environment (/proc/<pid>/environ, which unsetenv() does not change) holds
+// SYSLINK_EMBEDDED_BROKER=<socket_path>. Zombies have none and are not counted.
 std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path);
 
 // The state letter /proc/<pid>/stat shows ('R', 'S', 'T' for stopped, 'Z'), or '?'.

@@ -1,0 +1,142 @@
+#include "syslink/broker/syslinkd_flags.h"
+
+#include <cstdint>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "base/parse_octal.h"
+
+namespace syslink::broker {
+
+const char kSyslinkdUsage[] =
+    "usage: syslinkd [--socket PATH] [--socket-mode MODE] [--policy FILE] [options]\n"
+    "\n"
+    "The syslink broker: names services, checks who may register and who may connect to\n"
+    "them, makes links, and answers for the requests a process leaves unanswered when it\n"
+    "dies. Runs in the foreground until SIGTERM or SIGINT. Programs using syslink start one\n"
+    "on demand when none is running (with --idle-exit); run it by hand or under systemd to\n"
+    "control where and how.\n"
+    "\n"
+    "  --socket PATH         where to listen (default: $SYSLINK_BROKER_SOCKET, else\n"
+    "                        $XDG_RUNTIME_DIR/syslink/broker.sock, else\n"
+    "                        /tmp/syslink-$UID/broker.sock). Its directory is created\n"
+    "                        0700 if missing, and refused if another user owns it or\n"
+    "                        group or others can write to it.\n"
+    "  --socket-mode MODE    permissions of the socket, octal (default 600: only this\n"
+    "                        user; 666 lets every user reach the broker, whose policies\n"
+    "                        then decide)\n"
+    "  --policy FILE         who may register which service names (see docs/broker.md);\n"
+    "                        without it only this broker's own user and root may\n"
+    "  --idle-timeout SECS   close connections that register nothing and stay silent\n"
+    "                        this long (default 30)\n"
+    "  --idle-exit D         exit (status 0, removing the socket) once nothing has used\n"
+    "                        the broker for D: no service registered, no link with an\n"
+    "                        end still held, no connection open (before the first\n"
+    "                        connection: at least 10s). Seconds, or a duration\n"
+    "                        such as 90s or 500ms. Without it the broker runs until\n"
+    "                        stopped; a broker a program starts on demand gets it\n"
+    "                        (60s unless BrokerConnectOptions says otherwise)\n"
+    "  --accept-timeout D    how long a client's connect waits for the server to admit\n"
+    "                        the link: seconds, or a duration such as 500ms (default 5s)\n"
+    "  --max-connections-per-uid N       (default 256)\n"
+    "  --max-services-per-uid N          (default 256)\n"
+    "  --max-pending-connects-per-uid N  (default 64)\n"
+    "                        what one user may hold at once; root and this broker's own\n"
+    "                        user are not limited\n"
+    "  --kernel-descriptor-guard=off     do not ask the kernel to refuse descriptors sent\n"
+    "                        to the broker (SO_PASSRIGHTS, Linux 6.16): runs the fallback\n"
+    "                        older kernels get, for testing it\n"
+    "  --help, -h            this text\n"
+    "\n"
+    "Exit status: 0 after SIGTERM/SIGINT or an idle exit, 1 if it cannot serve (another\n"
+    "syslinkd holds the socket's lock, the socket cannot be created, the policy file is\n"
+    "bad), 2 for a bad argument.\n";
+
+namespace {
+
+bool ParsePositive(const std::string& text, int* n) {
+  return absl::SimpleAtoi(text, n) && *n > 0;
+}
+
+}  // namespace
+
+bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
+  int seconds;
+  if (absl::SimpleAtoi(text, &seconds)) {
+    *d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(text, d)) {
+    return false;
+  }
+  return *d > absl::ZeroDuration() && *d < absl::InfiniteDuration();
+}
+
+absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
+    std::span<const std::string> args) {
+  SyslinkdCommandLine command;
+  BrokerOptions& broker = command.run.broker;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string value;
+    // Whether `arg` is `flag` with a value, taking it from `--flag=VALUE` or the next arg.
+    auto flag = [&](const char* name) {
+      if (arg == name && i + 1 < args.size()) {
+        value = args[++i];
+        return true;
+      }
+      std::string prefix = absl::StrCat(name, "=");
+      if (arg.rfind(prefix, 0) != 0) return false;
+      value = arg.substr(prefix.size());
+      return true;
+    };
+    auto bad = [&](const char* what) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s %s (got '%s')", arg.substr(0, arg.find('=')), what, value));
+    };
+    if (arg == "--help" || arg == "-h") {
+      command.help = true;
+      return command;
+    } else if (flag("--socket")) {
+      broker.socket_path = value;
+    } else if (flag("--socket-mode")) {
+      uint32_t bits;
+      if (!ParseOctal(value, 0777, &bits)) {
+        return bad("wants octal permission bits, 0 to 777");
+      }
+      broker.socket_mode = static_cast<mode_t>(bits);
+    } else if (flag("--policy")) {
+      if (value.empty()) return bad("wants a file");
+      broker.policy_path = value;
+    } else if (flag("--idle-timeout")) {
+      int n;
+      if (!ParsePositive(value, &n)) return bad("wants a positive number of seconds");
+      broker.idle_timeout = absl::Seconds(n);
+    } else if (flag("--idle-exit")) {
+      if (!ParseSyslinkdDuration(value, &broker.idle_exit)) {
+        return bad("wants seconds or a duration such as 90s or 500ms");
+      }
+    } else if (flag("--accept-timeout")) {
+      if (!ParseSyslinkdDuration(value, &broker.accept_timeout)) {
+        return bad("wants seconds or a duration such as 500ms");
+      }
+    } else if (flag("--max-connections-per-uid")) {
+      if (!ParsePositive(value, &broker.limits.connections)) return bad("wants a positive number");
+    } else if (flag("--max-services-per-uid")) {
+      if (!ParsePositive(value, &broker.limits.services)) return bad("wants a positive number");
+    } else if (flag("--max-pending-connects-per-uid")) {
+      if (!ParsePositive(value, &broker.limits.pending_connects)) {
+        return bad("wants a positive number");
+      }
+    } else if (flag("--kernel-descriptor-guard")) {
+      if (value != "on" && value != "off") return bad("wants on or off");
+      broker.kernel_refuses_descriptors = value == "on";
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unknown argument '%s'\n\n%s", arg, kSyslinkdUsage));
+    }
+  }
+  return command;
+}
+
+}  // namespace syslink::broker
