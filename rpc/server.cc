@@ -65,6 +65,21 @@ std::vector<uint32_t> StatusIds(absl::string_view status, absl::string_view name
   return ids;
 }
 
+// The names of the methods a link to `service` answers, `health`'s included, for the
+// broker to show beside their ids ("pkg.Service/Method"); none if the broker would refuse
+// them, since they only label what syslinkctl shows.
+std::vector<broker::MethodName> MethodNames(const Service& service, const Service& health) {
+  std::vector<broker::MethodName> names;
+  for (const Service* s : {&service, &health}) {
+    for (const Method& m : s->methods()) {
+      if (s == &health && service.FindMethod(m.path) != nullptr) continue;
+      names.push_back({m.id, std::string(absl::StripPrefix(m.path, "/"))});
+    }
+  }
+  if (!broker::CheckMethodTable(names).ok()) names.clear();
+  return names;
+}
+
 }  // namespace
 
 std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid, gid_t gid) {
@@ -131,7 +146,11 @@ absl::Status Server::ServeBroker(Service* service, std::string name,
                                  const broker::BrokerConnectOptions& connect_options) {
   if (name.empty()) name = std::string(service->service_name());
   absl::StatusOr<broker::ServiceRegistration> registration =
-      broker::ServiceRegistration::Register(name, policy, link_options, connect_options);
+      broker::ServiceRegistration::Register({.name = name,
+                                             .policy = policy,
+                                             .options = link_options,
+                                             .methods = MethodNames(*service, health_)},
+                                            connect_options);
   if (!registration.ok()) return registration.status();
   // A link the server cannot serve is refused before the client gets its end.
   registration->set_admission([this, name] { return Admit(name); });

@@ -176,6 +176,7 @@ struct HostileMessage {
   int descriptors = 0;  // copies of /dev/null attached
   Outcome outcome;
   bool counted = true;  // in counters.malformed
+  std::string says;     // a kAnswered refusal's message contains this, if not empty
 };
 
 // For test names and failure messages: the bytes say little.
@@ -191,6 +192,22 @@ std::vector<std::byte> Concat(std::vector<std::byte> a, std::span<const std::byt
 std::vector<std::byte> Register(const std::string& name, LinkOptions options = {}) {
   return ControlBytes(ControlType::kRegister, kSequence,
                       EncodeRegister({.name = name, .options = options}));
+}
+
+// A registration of test.methods whose method table is `methods`, unchecked.
+std::vector<std::byte> RegisterMethods(std::vector<MethodName> methods) {
+  return ControlBytes(ControlType::kRegister, kSequence,
+                      EncodeRegister({.name = "test.methods", .methods = std::move(methods)}));
+}
+
+// `count` well-formed entries, test.Svc/M0, test.Svc/M1, ..., each `padding` bytes longer.
+std::vector<MethodName> ManyMethods(size_t count, size_t padding = 0) {
+  std::vector<MethodName> methods;
+  for (size_t i = 0; i < count; ++i) {
+    methods.push_back({static_cast<uint32_t>(i + 1),
+                       absl::StrCat("test.Svc/M", std::string(padding, 'x'), i)});
+  }
+  return methods;
 }
 
 std::vector<std::byte> RegisterBody(const std::function<void(FieldWriter&)>& write) {
@@ -288,6 +305,57 @@ std::vector<HostileMessage> HostileMessages() {
   add("UnregisterGarbage",
       ControlBytes(ControlType::kUnregister, kSequence, std::vector<std::byte>(7, std::byte{1})),
       Outcome::kAnswered);
+
+  // A method table (names for syslinkctl) that is not one the broker keeps.
+  auto refuse_table = [&](std::string name, std::vector<std::byte> bytes, std::string says) {
+    all.push_back({std::move(name), std::move(bytes), 0, Outcome::kAnswered, true,
+                   std::move(says)});
+  };
+  refuse_table("MethodTableTooManyEntries", RegisterMethods(ManyMethods(kMaxMethods + 1)),
+               "1025 entries, more than the 1024");
+  // A registration's body up to its method table, whose count (4 bytes) ends it.
+  std::vector<std::byte> head = EncodeRegister({.name = "test.methods"});
+  head.resize(head.size() - sizeof(uint32_t));
+  auto with_table = [&](const std::function<void(FieldWriter&)>& write) {
+    FieldWriter w;
+    write(w);
+    return ControlBytes(ControlType::kRegister, kSequence, Concat(head, w.bytes()));
+  };
+  refuse_table("MethodTableCountLies", with_table([](FieldWriter& w) { w.U32(0xffffffff); }),
+               "4294967295 entries");
+  refuse_table("MethodTableTruncated", with_table([](FieldWriter& w) {
+                 w.U32(3);
+                 w.U32(1);
+                 w.String("test.Svc/Get");
+               }),
+               "truncated");
+  refuse_table("MethodNameLengthLies", with_table([](FieldWriter& w) {
+                 w.U32(1);
+                 w.U32(1);
+                 w.U32(1000000);
+                 w.U32(0x41414141);
+               }),
+               "truncated");
+  refuse_table("MethodNameTooLong",
+               RegisterMethods({{7, "test.Svc/" + std::string(kMaxMethodName, 'a')}}),
+               "a method name has 1 to 255 bytes; this one has 264");
+  refuse_table("MethodNameEmpty", RegisterMethods({{7, ""}}), "this one has 0");
+  refuse_table("MethodNameWithoutSlash", RegisterMethods({{7, "test.Svc.Get"}}),
+               "not a method name of the form package.Service/Method");
+  refuse_table("MethodNameWithTwoSlashes", RegisterMethods({{7, "test/Svc/Get"}}),
+               "not a method name");
+  refuse_table("MethodNameWithoutService", RegisterMethods({{7, "/Get"}}), "not a method name");
+  refuse_table("MethodNameWithoutMethod", RegisterMethods({{7, "test.Svc/"}}),
+               "not a method name");
+  refuse_table("MethodNameWithANewline", RegisterMethods({{7, "test.Svc/Get\nfake line"}}),
+               "test.Svc/Get\\nfake line");
+  refuse_table("MethodNameWithANul", RegisterMethods({{7, std::string("test.Svc/G\0t", 12)}}),
+               "test.Svc/G\\x00t");
+  refuse_table("MethodIdZero", RegisterMethods({{0, "test.Svc/Get"}}), "has id 0");
+  refuse_table("MethodIdTwice", RegisterMethods({{7, "test.Svc/Get"}, {7, "test.Svc/Put"}}),
+               "names id 7 more than once");
+  refuse_table("MethodTableTooManyBytes", RegisterMethods(ManyMethods(300, 240)),
+               "at most 65536 bytes of names");
   return all;
 }
 
@@ -321,6 +389,9 @@ TEST_P(MalformedMessageTest, IsRefusedCountedAndLeavesOthersServed) {
   if (hostile.outcome == Outcome::kAnswered) {
     ASSERT_TRUE(answer.ok()) << answer.status();
     EXPECT_EQ(answer->status.code(), absl::StatusCode::kInvalidArgument) << answer->status;
+    if (!hostile.says.empty()) {
+      EXPECT_THAT(std::string(answer->status.message()), HasSubstr(hostile.says));
+    }
     // The same connection is still served.
     ASSERT_TRUE(SendRaw(raw.get(), ControlBytes(ControlType::kList, kSequence + 1, {})));
     absl::StatusOr<Answer> listed = ReadAnswer(raw.get(), kSequence + 1);

@@ -119,12 +119,16 @@ class Broker {
     absl::Time last_activity;
     std::vector<std::string> services;
   };
+  // A registration's method names by id (RegisterRequest::methods), shared by its links,
+  // which keep it after the service is gone.
+  using MethodTable = absl::flat_hash_map<uint32_t, std::string>;
   struct Service {
     int connection;  // fd of the registering connection
     Credentials owner;
     std::vector<gid_t> owner_groups;
     AccessPolicy policy;
     LinkOptions options;
+    std::shared_ptr<const MethodTable> methods;
   };
   // A Connect waiting for its server's verdict (kAdmit).
   struct PendingConnect {
@@ -137,6 +141,7 @@ class Broker {
     bool limited;
     LinkOptions options;
     absl::Time expires;
+    std::shared_ptr<const MethodTable> methods;
   };
   struct LinkRecord {
     std::string service;
@@ -147,6 +152,7 @@ class Broker {
     LinkOptions options;
     UniqueFd watch[2];
     bool closed[2] = {false, false};
+    std::shared_ptr<const MethodTable> methods;
   };
   struct UidUsage {
     int connections = 0;

@@ -106,8 +106,14 @@ void Broker::HandleRegister(int fd, const ControlPacket& packet) {
     return;
   }
   ++usage.services;
-  services_[request->name] = {fd, connection.peer, connection.groups, request->policy,
-                              request->options};
+  auto methods = std::make_shared<MethodTable>();
+  for (MethodName& m : request->methods) methods->emplace(m.id, std::move(m.name));
+  services_[request->name] = {fd,
+                              connection.peer,
+                              connection.groups,
+                              request->policy,
+                              request->options,
+                              std::move(methods)};
   connection.services.push_back(request->name);
   ++counters_.registrations;
   Answer(fd, packet.sequence, {.status = absl::OkStatus()});
@@ -254,11 +260,16 @@ void Broker::HandleConnect(int fd, const ControlPacket& packet) {
   }
   uint64_t id = next_link_id_++;
   int server = target.connection;
-  PendingConnect pending{request->name,  fd,
-                         packet.sequence, server,
-                         client.peer,     target.owner,
-                         client.limited,  target.options,
-                         absl::Now() + options_.accept_timeout};
+  PendingConnect pending{request->name,
+                         fd,
+                         packet.sequence,
+                         server,
+                         client.peer,
+                         target.owner,
+                         client.limited,
+                         target.options,
+                         absl::Now() + options_.accept_timeout,
+                         target.methods};
   NewLinkEvent offer{request->name, client.peer, id, 1, target.options};
   absl::Status told = SendControl(server, ControlType::kOffer, 0, EncodeNewLink(offer), {});
   if (!told.ok()) {
@@ -331,6 +342,7 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   link.server = pending.server_peer;
   link.created = absl::Now();
   link.options = pending.options;
+  link.methods = std::move(pending.methods);
   link.region = std::move(made->region);
   for (int side : {0, 1}) {
     link.watch[side] = std::move(made->watch_kept[side]);
@@ -365,7 +377,14 @@ void Broker::HandleList(int fd, const ControlPacket& packet) {
       listed.closed[side] = link.closed[side];
       absl::StatusOr<std::vector<PendingRequestListing>> pending =
           ReadPendingRequests(link.region.get(), link.options, side);
-      if (pending.ok()) listed.pending[side] = *std::move(pending);
+      if (!pending.ok()) continue;
+      listed.pending[side] = *std::move(pending);
+      for (PendingRequestListing& p : listed.pending[side]) {
+        if (link.methods == nullptr) break;
+        if (auto name = link.methods->find(p.command); name != link.methods->end()) {
+          p.method = name->second;
+        }
+      }
     }
   }
   listing.counters = counters_;

@@ -278,9 +278,18 @@ absl::StatusOr<Listing> ListBroker(const BrokerConnectOptions& options) {
 absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
     const std::string& name, const AccessPolicy& policy, const LinkOptions& link_options,
     const BrokerConnectOptions& options) {
-  if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
-  if (absl::Status s = ValidateLinkOptions(link_options); !s.ok()) return s;
-  ServiceRegistration registration(RegisterRequest{name, policy, link_options}, options);
+  return Register(RegisterRequest{name, policy, link_options, {}}, options);
+}
+
+absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
+    RegisterRequest request, const BrokerConnectOptions& options) {
+  if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
+  if (absl::Status s = ValidateLinkOptions(request.options); !s.ok()) return s;
+  if (absl::Status s = CheckMethodTable(request.methods); !s.ok()) {
+    return absl::Status(s.code(), absl::StrFormat("service \"%s\": %s", request.name,
+                                                  s.message()));
+  }
+  ServiceRegistration registration(std::move(request), options);
   if (absl::Status s = registration.Reconnect(absl::Now() + options.timeout); !s.ok()) return s;
   return registration;
 }

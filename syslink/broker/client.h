@@ -116,6 +116,15 @@ class ServiceRegistration {
       const std::string& name, const AccessPolicy& policy = AccessPolicy::SameUser(),
       const LinkOptions& link_options = {}, const BrokerConnectOptions& options = {});
 
+  // The same, with the service's method table: the broker keeps it for the links it makes,
+  // and syslinkctl shows a waiting request's method by name (request.methods, checked by
+  // CheckMethodTable here and again by the broker: INVALID_ARGUMENT naming the entry).
+  //
+  //   ServiceRegistration::Register({.name = "kv", .methods = {{MethodId("kv.Store.Get"),
+  //                                                             "kv.Store/Get"}}});
+  [[nodiscard]] static absl::StatusOr<ServiceRegistration> Register(
+      RegisterRequest request, const BrokerConnectOptions& options = {});
+
   ServiceRegistration(ServiceRegistration&&) = default;
   ServiceRegistration& operator=(ServiceRegistration&&) = default;
 

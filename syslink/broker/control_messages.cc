@@ -1,5 +1,7 @@
 #include "syslink/broker/control_messages.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "syslink/broker/control_codec.h"
@@ -73,6 +75,7 @@ void PutListing(FieldWriter& w, const Listing& l) {
         w.U32(p.command);
         w.I64(p.age_ns);
         w.U64(p.dma_bytes);
+        w.String(p.method);
       }
     }
   }
@@ -139,7 +142,8 @@ bool GetListing(FieldReader& r, Listing* l) {
       link.closed[side] = closed != 0;
       for (uint32_t j = 0; j < pending; ++j) {
         PendingRequestListing p;
-        if (!r.U64(&p.id) || !r.U32(&p.command) || !r.I64(&p.age_ns) || !r.U64(&p.dma_bytes)) {
+        if (!r.U64(&p.id) || !r.U32(&p.command) || !r.I64(&p.age_ns) || !r.U64(&p.dma_bytes) ||
+            !r.String(&p.method, kMaxMethodName)) {
           return false;
         }
         link.pending[side].push_back(p);
@@ -158,7 +162,90 @@ bool GetListing(FieldReader& r, Listing* l) {
   return true;
 }
 
+bool IsWordCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Whether `name` is <service>/<method>: see CheckMethodTable.
+bool IsMethodName(const std::string& name) {
+  size_t slash = name.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = IsWordCharacter(c) || (i < slash && c == '.') || i == slash;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void PutMethodTable(FieldWriter& w, const std::vector<MethodName>& methods) {
+  w.U32(static_cast<uint32_t>(methods.size()));
+  for (const MethodName& m : methods) {
+    w.U32(m.id);
+    w.String(m.name);
+  }
+}
+
+// Reads a table of at most kMaxMethods entries. Names are read up to any length the
+// message holds, so that CheckMethodTable can say which one is too long.
+absl::Status GetMethodTable(FieldReader& r, std::vector<MethodName>* methods) {
+  uint32_t count;
+  if (!r.U32(&count)) return r.Error("register");
+  if (count > kMaxMethods) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "malformed register message: its method table has %d entries, more than the %d a "
+        "service may name",
+        count, kMaxMethods));
+  }
+  methods->resize(count);
+  for (MethodName& m : *methods) {
+    if (!r.U32(&m.id) || !r.String(&m.name, kMaxControlMessage)) return r.Error("register");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status CheckMethodTable(std::span<const MethodName> methods) {
+  if (methods.size() > kMaxMethods) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a method table has at most %d entries; this one has %d", kMaxMethods, methods.size()));
+  }
+  size_t bytes = 0;
+  std::vector<uint32_t> ids;
+  ids.reserve(methods.size());
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const MethodName& m = methods[i];
+    if (m.name.empty() || m.name.size() > kMaxMethodName) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "method table entry %d: a method name has 1 to %d bytes; this one has %d", i,
+          kMaxMethodName, m.name.size()));
+    }
+    if (!IsMethodName(m.name)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "method table entry %d: \"%s\" is not a method name of the form "
+          "package.Service/Method (letters, digits, '_', and '.' before the '/')",
+          i, absl::CHexEscape(m.name)));
+    }
+    if (m.id == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "method table entry %d: method \"%s\" has id 0, which no method has", i, m.name));
+    }
+    ids.push_back(m.id);
+    bytes += m.name.size();
+  }
+  if (bytes > kMaxMethodTableBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a method table holds at most %d bytes of names; this one holds %d",
+        kMaxMethodTableBytes, bytes));
+  }
+  std::sort(ids.begin(), ids.end());
+  if (auto twice = std::adjacent_find(ids.begin(), ids.end()); twice != ids.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("method table names id %d more than once", *twice));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status CheckServiceName(const std::string& name) {
   if (name.empty() || name.size() > kMaxServiceName) {
@@ -184,6 +271,7 @@ std::vector<std::byte> EncodeRegister(const RegisterRequest& request) {
   w.U32List(request.policy.allowed_uids);
   w.U32List(request.policy.allowed_gids);
   PutOptions(w, request.options);
+  PutMethodTable(w, request.methods);
   return w.bytes();
 }
 
@@ -193,8 +281,13 @@ absl::StatusOr<RegisterRequest> DecodeRegister(std::span<const std::byte> body) 
   std::vector<uint32_t> uids, gids;
   bool read = r.String(&request.name, kMaxServiceName) && r.U32List(&uids, kMaxPolicyEntries) &&
               r.U32List(&gids, kMaxPolicyEntries) && GetOptions(r, &request.options);
+  if (!read) return r.Error("register");
+  if (absl::Status s = GetMethodTable(r, &request.methods); !s.ok()) return s;
   if (absl::Status s = CheckedOptions(r, read, request.options, "register"); !s.ok()) return s;
   if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
+  if (absl::Status s = CheckMethodTable(request.methods); !s.ok()) {
+    return absl::Status(s.code(), absl::StrFormat("service \"%s\": %s", request.name, s.message()));
+  }
   request.policy.allowed_uids.assign(uids.begin(), uids.end());
   request.policy.allowed_gids.assign(gids.begin(), gids.end());
   return request;

@@ -6,7 +6,8 @@
 //            [+ descriptors by SCM_RIGHTS, from the broker only: an end's socket, region
 //               and watch socket; a listing's memfd]
 //
-//   kRegister   process -> broker   name, access policy, link options      -> kAnswer
+//   kRegister   process -> broker   name, access policy, link options,
+//                                   method table (may be empty)            -> kAnswer
 //   kUnregister process -> broker   name                                   -> kAnswer
 //   kConnect    process -> broker   name, the server it expects, the ring
 //                                   and arena sizes it accepts             -> kAnswer + end
@@ -45,10 +46,14 @@
 namespace syslink::broker {
 
 inline constexpr uint32_t kControlMagic = 0x4b42534c;  // "LSBK"
-inline constexpr uint16_t kControlVersion = 2;
+inline constexpr uint16_t kControlVersion = 3;
 inline constexpr size_t kMaxControlMessage = 256 * 1024;
 inline constexpr size_t kMaxServiceName = 255;
 inline constexpr size_t kMaxPolicyEntries = 64;
+// A registration's method table (MethodName): entries, bytes of one name, bytes of all.
+inline constexpr size_t kMaxMethods = 1024;
+inline constexpr size_t kMaxMethodName = 255;
+inline constexpr size_t kMaxMethodTableBytes = 64 * 1024;
 // A listing travels in a memfd: no socket buffer bounds it. This does.
 inline constexpr uint64_t kMaxListingBytes = uint64_t{256} << 20;
 
@@ -75,10 +80,26 @@ static_assert(sizeof(ControlHeader) == 16);
 // A service name: 1 to 255 bytes of [A-Za-z0-9._/-]. INVALID_ARGUMENT otherwise.
 absl::Status CheckServiceName(const std::string& name);
 
+// One method a registered service answers: the command its requests carry on a link (the
+// method id) and its name, "package.Service/Method". What syslinkctl shows for a request
+// still waiting, instead of the number.
+struct MethodName {
+  uint32_t id = 0;
+  std::string name;
+};
+
+// OK if the broker keeps `methods` as a registration's table: at most kMaxMethods entries
+// with distinct non-zero ids, each name 1 to kMaxMethodName bytes of the form
+// <service>/<method> (the service letters, digits, '_' and '.'; the method letters,
+// digits and '_'), kMaxMethodTableBytes of names in all. INVALID_ARGUMENT naming the
+// first entry that is not, otherwise.
+absl::Status CheckMethodTable(std::span<const MethodName> methods);
+
 struct RegisterRequest {
   std::string name;
   AccessPolicy policy;
-  LinkOptions options;  // the links made for this service
+  LinkOptions options;               // the links made for this service
+  std::vector<MethodName> methods;  // names for the commands of its links' requests
 };
 
 struct ConnectRequest {
@@ -110,6 +131,7 @@ struct PendingRequestListing {
   uint32_t command = 0;
   int64_t age_ns = 0;
   uint64_t dma_bytes = 0;  // bytes of the requester's arena lent with it
+  std::string method;      // the command's name in the service's method table, or empty
 };
 
 struct LinkListing {

@@ -20,8 +20,10 @@ constexpr char kUsage[] =
     "\n"
     "Shows what the syslink broker knows: the services registered (name, owner pid and\n"
     "uid, who may connect), the live links (both ends' processes as they were when the\n"
-    "link was made), each link's requests still waiting for a reply (id, command, age,\n"
-    "DMA bytes lent with them), and the broker's counters. Never starts a broker.\n"
+    "link was made), each link's requests still waiting for a reply (id, method, age,\n"
+    "DMA bytes lent with them), and the broker's counters. A method is shown as\n"
+    "package.Service/Method when its server registered its names (an rpc::Server does),\n"
+    "else by its command number. Never starts a broker.\n"
     "\n"
     "  --socket PATH   the broker's socket (default: $SYSLINK_BROKER_SOCKET, else\n"
     "                  $XDG_RUNTIME_DIR/syslink/broker.sock, else\n"
@@ -89,8 +91,11 @@ void PrintJson(const Listing& l, const std::string& socket) {
                   link.closed[side] ? "true" : "false");
       for (size_t j = 0; j < link.pending[side].size(); ++j) {
         const PendingRequestListing& p = link.pending[side][j];
-        absl::PrintF("%s{\"id\": %d, \"command\": %d, \"age_ns\": %d, \"dma_bytes\": %d}",
-                    j ? ", " : "", p.id, p.command, p.age_ns, p.dma_bytes);
+        absl::PrintF("%s{\"id\": %d, \"command\": %d, \"method\": %s, \"age_ns\": %d, "
+                     "\"dma_bytes\": %d}",
+                     j ? ", " : "", p.id, p.command,
+                     p.method.empty() ? "null" : JsonString(p.method).c_str(), p.age_ns,
+                     p.dma_bytes);
       }
       absl::PrintF("]}%s", side == 0 ? "," : "");
     }
@@ -107,6 +112,12 @@ void PrintJson(const Listing& l, const std::string& socket) {
               c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
               c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
               c.out_of_descriptors, c.closed_aside, c.closing_aside);
+}
+
+// A request's method by name when its server registered one, else its command number.
+std::string Command(const PendingRequestListing& p) {
+  if (p.method.empty()) return absl::StrCat("command ", p.command);
+  return p.method;
 }
 
 uint64_t DmaBytes(const std::vector<PendingRequestListing>& pending) {
@@ -135,9 +146,9 @@ void PrintTables(const Listing& l, const std::string& socket) {
                 DmaBytes(link.pending[0]), DmaBytes(link.pending[1]));
     for (int side : {0, 1}) {
       for (const PendingRequestListing& p : link.pending[side]) {
-        absl::PrintF("         %s request %d: command %d, waiting %s, %d DMA bytes lent\n",
-                    side == 0 ? "client" : "server", p.id, p.command, Age(p.age_ns).c_str(),
-                    p.dma_bytes);
+        absl::PrintF("         %s request %d: %s, waiting %s, %d DMA bytes lent\n",
+                     side == 0 ? "client" : "server", p.id, Command(p).c_str(),
+                     Age(p.age_ns).c_str(), p.dma_bytes);
       }
     }
   }
