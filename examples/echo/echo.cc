@@ -214,7 +214,8 @@ int Demo() {
             AttachmentRoundTrip(stub) && ServerKilledMidCall(stub, server);
   waitpid(server, nullptr, 0);
   std::printf("\n%s\n", ok ? "echo demo: all steps passed" : "echo demo: a step FAILED");
-  std::printf("(the broker keeps running for later clients; `syslinkctl` shows it)\n");
+  std::printf("(the broker stays for later clients, `syslinkctl` shows it, and it leaves "
+              "after a minute with none)\n");
   return ok ? 0 : 1;
 }
 
