@@ -40,6 +40,7 @@ using ::syslink::testing::EmbeddedBrokersFor;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::ForkTied;
 using ::syslink::testing::ListBrokerAt;
+using ::syslink::testing::RunfilePath;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SyslinkdPath;
 using ::syslink::testing::WaitUntilGone;
@@ -49,13 +50,6 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kPatience = absl::Seconds(20);
 constexpr char kService[] = "test.autostart";
-
-// tests/broker_user in the runfiles tree.
-std::string BrokerUserPath() {
-  std::string syslinkd = SyslinkdPath();  // .../syslink/broker/syslinkd
-  std::string root = syslinkd.substr(0, syslinkd.size() - std::string("syslink/broker/syslinkd").size());
-  return root + "tests/broker_user";
-}
 
 // Puts a copy of `from` at `to`, as installing or rebuilding a program does: whatever was
 // at `to` is unlinked first, and the copy is a new file.
@@ -131,7 +125,7 @@ TEST(AutoStartTest, RunsTheSyslinkdInstalledBesideTheProgram) {
   ScratchDirectory dir("beside");
   AutoStartedBrokers cleanup(dir.SocketPath());
   const std::string program = dir.path() + "/broker_user";
-  Install(BrokerUserPath(), program);
+  Install(RunfilePath("tests/broker_user"), program);
   Install(SyslinkdPath(), dir.path() + "/syslinkd");
   ServerProgram server(program, dir.SocketPath());
   ASSERT_TRUE(server.ready());
@@ -150,7 +144,7 @@ TEST(AutoStartTest, ReexecutesTheProgramWhenNoSyslinkdIsBesideIt) {
   ScratchDirectory dir("reexec");
   AutoStartedBrokers cleanup(dir.SocketPath());
   const std::string program = dir.path() + "/broker_user";
-  Install(BrokerUserPath(), program);
+  Install(RunfilePath("tests/broker_user"), program);
   ServerProgram server(program, dir.SocketPath());
   ASSERT_TRUE(server.ready());
   pid_t broker = BrokerServing(dir.SocketPath());
@@ -166,7 +160,7 @@ TEST(AutoStartTest, IgnoresASyslinkdBesideTheProgramThatOthersMayWrite) {
   ScratchDirectory dir("writable");
   AutoStartedBrokers cleanup(dir.SocketPath());
   const std::string program = dir.path() + "/broker_user";
-  Install(BrokerUserPath(), program);
+  Install(RunfilePath("tests/broker_user"), program);
   Install(SyslinkdPath(), dir.path() + "/syslinkd");
   ASSERT_EQ(chmod((dir.path() + "/syslinkd").c_str(), 0777), 0);
   ServerProgram server(program, dir.SocketPath());
@@ -185,14 +179,14 @@ TEST(AutoStartTest, BrokerOutlivesARebuildOfItsProgramAndIsStartedAgainFromTheOl
   ScratchDirectory dir("rebuild");
   AutoStartedBrokers cleanup(dir.SocketPath());
   const std::string program = dir.path() + "/broker_user";
-  Install(BrokerUserPath(), program);
+  Install(RunfilePath("tests/broker_user"), program);
   ServerProgram server(program, dir.SocketPath());
   ASSERT_TRUE(server.ready());
   const pid_t first = BrokerServing(dir.SocketPath());
   ASSERT_GT(first, 0);
   ASSERT_EQ(ExecutableOf(first), program);
 
-  Install(BrokerUserPath(), program);  // the rebuild
+  Install(RunfilePath("tests/broker_user"), program);  // the rebuild
   EXPECT_EQ(ExecutableOf(first), program + " (deleted)");
   EXPECT_EQ(ConnectWith(program, dir.SocketPath()), ChildProcess::Exited(0));
   EXPECT_EQ(BrokerServing(dir.SocketPath()), first);

@@ -77,25 +77,12 @@ class WaiterService : public Service {
   int release_;
 };
 
-// What syslinkctl prints for the broker at `socket_path`, with `flag` if not empty.
-std::string Syslinkctl(const std::string& socket_path, const char* flag = nullptr) {
-  std::string ctl = syslink::testing::SyslinkdPath();
-  ctl = ctl.substr(0, ctl.rfind('/')) + "/syslinkctl";
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return "pipe2 failed";
-  UniqueFd read_end(out[0]), write_end(out[1]);
-  ChildProcess syslinkctl = ForkTied([&] {
-    dup2(write_end.get(), 1);
-    execl(ctl.c_str(), ctl.c_str(), "--socket", socket_path.c_str(), flag, nullptr);
-    return 127;
-  });
-  write_end.Reset();
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(read_end.get(), buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
-  std::string ended = syslinkctl.WaitFor(kPatience);
-  if (ended != ChildProcess::Exited(0)) text += "\n(syslinkctl " + ended + ")";
-  return text;
+// What syslinkctl prints for the broker at `socket_path` with `args`, and how it ended if
+// that was not "exited 0".
+std::string Syslinkctl(const std::string& socket_path, std::vector<std::string> args = {}) {
+  syslink::testing::SyslinkctlOutput shown = syslink::testing::RunSyslinkctl(socket_path, args);
+  if (shown.ended != ChildProcess::Exited(0)) shown.printed += "\n(syslinkctl " + shown.ended + ")";
+  return shown.printed;
 }
 
 // The requests the client ends of the broker's links wait on, once there are `count`.
@@ -151,7 +138,7 @@ TEST(MethodNamesTest, SyslinkctlShowsACallWaitingInARealServerByItsName) {
   EXPECT_THAT(Syslinkctl(dir.SocketPath()),
               HasSubstr(absl::StrCat("client request ", pending[0].id,
                                      ": syslink.test.Waiter/Hold, waiting")));
-  EXPECT_THAT(Syslinkctl(dir.SocketPath(), "--json"),
+  EXPECT_THAT(Syslinkctl(dir.SocketPath(), {"--json"}),
               HasSubstr(absl::StrCat("\"command\": ", kHold.id,
                                      ", \"method\": \"syslink.test.Waiter/Hold\"")));
 

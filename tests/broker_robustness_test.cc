@@ -525,22 +525,10 @@ TEST_F(BrokerRobustnessTest, ListingOfTenThousandPendingCallsIsShown) {
   RecordProperty("listing_bytes", absl::StrCat(bytes));
   EXPECT_GT(bytes, 256u * 1024);
 
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  UniqueFd read_end(out[0]), write_end(out[1]);
-  std::string ctl = syslink::testing::SyslinkdPath();
-  ctl = ctl.substr(0, ctl.rfind('/')) + "/syslinkctl";
-  ChildProcess syslinkctl = syslink::testing::ForkTied([&] {
-    dup2(write_end.get(), 1);
-    execl(ctl.c_str(), ctl.c_str(), "--socket", dir_.SocketPath().c_str(), "--json", nullptr);
-    return 127;
-  });
-  write_end.Reset();
-  std::string json;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = read(read_end.get(), buffer, sizeof(buffer))) > 0) json.append(buffer, n);
-  EXPECT_EQ(syslinkctl.WaitFor(kPatience), ChildProcess::Exited(0));
+  syslink::testing::SyslinkctlOutput shown =
+      syslink::testing::RunSyslinkctl(dir_.SocketPath(), {"--json"}, kPatience);
+  EXPECT_EQ(shown.ended, ChildProcess::Exited(0));
+  const std::string& json = shown.printed;
   RecordProperty("syslinkctl_json_bytes", absl::StrCat(json.size()));
   EXPECT_GT(json.size(), 256u * 1024);
   EXPECT_THAT(json, HasSubstr("\"command\": 7"));

@@ -1,5 +1,6 @@
 #include "tests/support/broker_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -64,15 +65,41 @@ AutoStartedBrokers::~AutoStartedBrokers() {
   }
 }
 
-std::string SyslinkdPath() {
-  constexpr char kRunfilesPath[] = "syslink/broker/syslinkd";
+std::string RunfilePath(const std::string& path) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (access(kRunfilesPath, X_OK) != 0 && srcdir != nullptr && workspace != nullptr) {
-    return absl::StrCat(srcdir, "/", workspace, "/", kRunfilesPath);
+  if (access(path.c_str(), X_OK) != 0 && srcdir != nullptr && workspace != nullptr) {
+    return absl::StrCat(srcdir, "/", workspace, "/", path);
   }
   char resolved[PATH_MAX];
-  return realpath(kRunfilesPath, resolved) != nullptr ? resolved : kRunfilesPath;
+  return realpath(path.c_str(), resolved) != nullptr ? resolved : path;
+}
+
+std::string SyslinkdPath() { return RunfilePath("syslink/broker/syslinkd"); }
+
+SyslinkctlOutput RunSyslinkctl(const std::string& socket_path,
+                               const std::vector<std::string>& args, absl::Duration timeout) {
+  std::vector<std::string> command = {RunfilePath("syslink/broker/syslinkctl"), "--socket",
+                                      socket_path};
+  command.insert(command.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {"", "pipe2 failed"};
+  UniqueFd read_end(out[0]), write_end(out[1]);
+  ChildProcess syslinkctl = ChildProcess::Fork([&] {
+    if (dup2(write_end.get(), 1) != 1) return 126;
+    execv(argv[0], argv.data());
+    return 127;
+  });
+  write_end.Reset();
+  std::string printed;
+  char buffer[65536];
+  for (ssize_t n; (n = read(read_end.get(), buffer, sizeof(buffer))) > 0;) {
+    printed.append(buffer, static_cast<size_t>(n));
+  }
+  return {std::move(printed), syslinkctl.WaitFor(timeout)};
 }
 
 absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(

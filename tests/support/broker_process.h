@@ -106,8 +106,23 @@ class AutoStartedBrokers {
   std::string socket_path_;
 };
 
+// Where `path`, a file of the workspace such as a `data` dependency's binary
+// ("tests/broker_user"), is in the runfiles tree.
+std::string RunfilePath(const std::string& path);
+
 // Where the syslinkd binary is: syslink/broker/syslinkd in the runfiles tree.
 std::string SyslinkdPath();
+
+// What syslinkctl (//syslink/broker:syslinkctl, a `data` dependency) printed on stdout for
+// the broker at `socket_path` with `args`, and how it ended ("exited 0"). It is killed
+// after `timeout`.
+struct SyslinkctlOutput {
+  std::string printed;
+  std::string ended;
+};
+SyslinkctlOutput RunSyslinkctl(const std::string& socket_path,
+                               const std::vector<std::string>& args = {},
+                               absl::Duration timeout = absl::Seconds(10));
 
 // The broker's listing, waiting up to `timeout` for a broker to answer at `socket_path`;
 // never starts one.
