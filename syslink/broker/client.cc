@@ -218,6 +218,35 @@ absl::StatusOr<Listing> ReadListing(const std::vector<UniqueFd>& fds, uint64_t b
   return DecodeListing(content);
 }
 
+// The syslinkd StartBroker() runs beside this program (see client.h), or "" when it
+// re-executes this program instead.
+std::string InstalledSyslinkd() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return "";
+  // A program whose file was deleted reads as "/dir/name (deleted)": its directory is
+  // still the place to look.
+  std::string program(exe, static_cast<size_t>(n));
+  size_t slash = program.rfind('/');
+  if (slash == std::string::npos) return "";
+  std::string candidate = program.substr(0, slash + 1) + "syslinkd";
+  struct stat found, self;
+  if (stat(candidate.c_str(), &found) != 0 || !S_ISREG(found.st_mode) ||
+      access(candidate.c_str(), X_OK) != 0) {
+    return "";
+  }
+  // Run only what this user or root put there, and nobody else could change.
+  if ((found.st_uid != geteuid() && found.st_uid != 0) || (found.st_mode & 0022) != 0) {
+    return "";
+  }
+  // This program is itself that syslinkd: re-executing it is the same.
+  if (stat("/proc/self/exe", &self) == 0 && self.st_dev == found.st_dev &&
+      self.st_ino == found.st_ino) {
+    return "";
+  }
+  return candidate;
+}
+
 }  // namespace
 
 absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
@@ -341,33 +370,6 @@ absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
     if (!link.ok()) return link.status();
     return IncomingLink{*std::move(link), event->client, event->link_id};
   }
-}
-
-std::string InstalledSyslinkd() {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return "";
-  // A program whose file was deleted reads as "/dir/name (deleted)": its directory is
-  // still the place to look.
-  std::string program(exe, static_cast<size_t>(n));
-  size_t slash = program.rfind('/');
-  if (slash == std::string::npos) return "";
-  std::string candidate = program.substr(0, slash + 1) + "syslinkd";
-  struct stat found, self;
-  if (stat(candidate.c_str(), &found) != 0 || !S_ISREG(found.st_mode) ||
-      access(candidate.c_str(), X_OK) != 0) {
-    return "";
-  }
-  // Run only what this user or root put there, and nobody else could change.
-  if ((found.st_uid != geteuid() && found.st_uid != 0) || (found.st_mode & 0022) != 0) {
-    return "";
-  }
-  // This program is itself that syslinkd: re-executing it is the same.
-  if (stat("/proc/self/exe", &self) == 0 && self.st_dev == found.st_dev &&
-      self.st_ino == found.st_ino) {
-    return "";
-  }
-  return candidate;
 }
 
 absl::Status StartBroker(const std::string& socket_path, absl::Duration idle_exit) {

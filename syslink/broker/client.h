@@ -170,10 +170,6 @@ class ServiceRegistration {
 [[nodiscard]] absl::Status StartBroker(const std::string& socket_path,
                                        absl::Duration idle_exit = absl::Seconds(60));
 
-// The syslinkd StartBroker() would run beside this program, or "" when it would re-execute
-// this program instead.
-std::string InstalledSyslinkd();
-
 }  // namespace syslink::broker
 
 #endif  // SYSLINK_SYSLINK_BROKER_CLIENT_H_

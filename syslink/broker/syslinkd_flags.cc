@@ -60,8 +60,7 @@ bool ParsePositive(const std::string& text, int* n) {
   return absl::SimpleAtoi(text, n) && *n > 0;
 }
 
-}  // namespace
-
+// "5" (seconds) or an absl duration ("500ms", "2s"), positive and finite.
 bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
   int seconds;
   if (absl::SimpleAtoi(text, &seconds)) {
@@ -71,6 +70,8 @@ bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
   }
   return *d > absl::ZeroDuration() && *d < absl::InfiniteDuration();
 }
+
+}  // namespace
 
 absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
     std::span<const std::string> args) {

@@ -35,9 +35,6 @@ struct SyslinkdCommandLine {
 [[nodiscard]] absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
     std::span<const std::string> args);
 
-// "5" (seconds) or an absl duration ("500ms", "2s"), positive and finite.
-[[nodiscard]] bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d);
-
 }  // namespace syslink::broker
 
 #endif  // SYSLINK_SYSLINK_BROKER_SYSLINKD_FLAGS_H_
