@@ -379,8 +379,8 @@ void Broker::HandleList(int fd, const ControlPacket& packet) {
           ReadPendingRequests(link.region.get(), link.options, side);
       if (!pending.ok()) continue;
       listed.pending[side] = *std::move(pending);
+      if (link.methods == nullptr) continue;
       for (PendingRequestListing& p : listed.pending[side]) {
-        if (link.methods == nullptr) break;
         if (auto name = link.methods->find(p.command); name != link.methods->end()) {
           p.method = name->second;
         }

@@ -162,6 +162,7 @@ bool GetListing(FieldReader& r, Listing* l) {
   return true;
 }
 
+// A letter, a digit or '_'.
 bool IsWordCharacter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -254,8 +255,7 @@ absl::Status CheckServiceName(const std::string& name) {
         name.size()));
   }
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '/' || c == '-';
+    bool ok = IsWordCharacter(c) || c == '.' || c == '/' || c == '-';
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "service name \"%s\" contains '%c'; names use letters, digits and . _ / -",
