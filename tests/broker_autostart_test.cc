@@ -7,11 +7,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -26,10 +29,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
+#include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/other_user.h"
+#include "tests/support/process_event.h"
 
 namespace syslink::broker {
 namespace {
@@ -40,6 +45,7 @@ using ::syslink::testing::EmbeddedBrokersFor;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::ForkTied;
 using ::syslink::testing::ListBrokerAt;
+using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::RunfilePath;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SyslinkdPath;
@@ -197,6 +203,38 @@ TEST(AutoStartTest, BrokerOutlivesARebuildOfItsProgramAndIsStartedAgainFromTheOl
   ASSERT_GT(second, 0) << "the server did not register again with a broker it started";
   EXPECT_EQ(ExecutableOf(second), program + " (deleted)");
   EXPECT_EQ(ConnectWith(program, dir.SocketPath()), ChildProcess::Exited(0));
+}
+
+// A broker of another build closes every connection whose messages have another protocol
+// version, unanswered. A client tells which process that is instead of a bare hang-up.
+TEST(AutoStartTest, ABrokerThatHangsUpEveryTimeIsNamed) {
+  ScratchDirectory dir("hangup");
+  ProcessEvent listening;
+  ChildProcess other_build = ForkTied([&] {
+    UniqueFd listener(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, dir.SocketPath().c_str(), sizeof(address.sun_path) - 1);
+    if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        listen(listener.get(), 16) != 0) {
+      return 1;
+    }
+    listening.Notify();
+    while (true) {
+      UniqueFd connection(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      char packet[4096];
+      if (connection.valid()) (void)recv(connection.get(), packet, sizeof(packet), 0);
+    }
+  });
+  ASSERT_TRUE(listening.WaitFor(kPatience));
+
+  absl::StatusOr<Link> link = ConnectToService(
+      kService, {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = kPatience});
+  ASSERT_FALSE(link.ok());
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kUnavailable);
+  const std::string message(link.status().message());
+  EXPECT_THAT(message, HasSubstr(absl::StrCat("(pid ", other_build.pid(), ") hung up 4 times")));
+  EXPECT_THAT(message, HasSubstr(absl::StrCat("kill ", other_build.pid())));
 }
 
 }  // namespace

@@ -163,6 +163,13 @@ absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequen
   }
 }
 
+// The pid of the process at the other end of `fd` (SO_PEERCRED), or 0.
+pid_t PeerPid(int fd) {
+  struct ucred peer;
+  socklen_t length = sizeof(peer);
+  return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 ? peer.pid : 0;
+}
+
 // A request and the connection that carried it, once answered.
 struct Answered {
   UniqueFd connection;
@@ -171,7 +178,9 @@ struct Answered {
 
 // Dials the broker at `path` (starting one if allowed) and sends one request. A broker
 // that hangs up without answering never took it (it was exiting when idle, or died), so
-// it goes again on a new connection, a few times, before `deadline`.
+// it goes again on a new connection, a few times, before `deadline`. One that hangs up
+// every time is most likely of another build: it closes a connection whose messages have
+// another protocol version, and the caller is told which process it is.
 absl::StatusOr<Answered> Request(const std::string& path, const BrokerConnectOptions& options,
                                  ControlType type, uint32_t sequence,
                                  const std::vector<std::byte>& body, absl::Time deadline) {
@@ -182,8 +191,14 @@ absl::StatusOr<Answered> Request(const std::string& path, const BrokerConnectOpt
     absl::StatusOr<ControlPacket> packet =
         Exchange(broker->get(), type, sequence, body, deadline, &hung_up);
     if (packet.ok()) return Answered{*std::move(broker), *std::move(packet)};
-    if (!hung_up || attempt == kHangUpRetries || absl::Now() >= deadline) {
-      return packet.status();
+    if (!hung_up || absl::Now() >= deadline) return packet.status();
+    if (attempt == kHangUpRetries) {
+      const pid_t pid = PeerPid(broker->get());
+      return absl::UnavailableError(absl::StrFormat(
+          "the broker at %s (pid %d) hung up %d times without answering; it is probably of "
+          "another build, which speaks another version of the control protocol than this "
+          "program's (%d). Stop it (kill %d) and a broker of this build starts on demand",
+          path, pid, kHangUpRetries + 1, kControlVersion, pid));
     }
   }
 }
