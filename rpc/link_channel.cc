@@ -1,6 +1,7 @@
 #include "rpc/link_channel.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@ constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
 // A spinning reader lets the link look at its peer (a system call) this often.
 constexpr absl::Duration kLivenessCheck = absl::Milliseconds(1);
 constexpr int kSpinsPerClockCheck = 64;
+// A reader that let a sender in spins this often for it to take the channel, then yields
+// its CPU: the sender may be waiting for this very CPU.
+constexpr int kSpinsBeforeYield = 16;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -267,7 +271,13 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
     if (want_lock_.load(std::memory_order_relaxed) > 0) {
       // A sender waits for the channel: let it in.
       lock.unlock();
-      while (want_lock_.load(std::memory_order_relaxed) > 0) CpuRelax();
+      for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
+        if (i < kSpinsBeforeYield) {
+          CpuRelax();
+        } else {
+          sched_yield();
+        }
+      }
       lock.lock();
       continue;
     }
