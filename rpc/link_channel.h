@@ -55,7 +55,7 @@ struct LinkChannelOptions {
   // taken by the other, 1 to 1024. Messages with attachments count against a second,
   // smaller window each way: half the link's DMA arena in buffers of its largest size
   // (16 with the default LinkOptions), so that they cannot exhaust the arena.
-  int stream_window = 256;
+  int stream_window = 1024;
   // Whether async calls complete on a thread of the channel's. Without it they complete
   // only while someone drives the channel: a sync call, or Drain(), which then reads the
   // link itself (for a caller with a loop of its own, and for counting instructions).

@@ -84,7 +84,7 @@ using ::syslink::testing::ChildProcess;
 
 constexpr size_t kMessageBytes = 64;
 constexpr size_t kChunkBytes = 128 * 1024;
-constexpr int kWindows[] = {16, 64, 256};
+constexpr int kWindows[] = {16, 64, 256, 1024};
 constexpr int kPairs = 16;  // iterations of each benchmark, in each of its 3 runs
 constexpr absl::Duration kSlice = absl::Milliseconds(20);
 constexpr absl::Duration kWarmUp = absl::Milliseconds(2);

@@ -8,8 +8,12 @@
 
 namespace syslink::rpc::internal {
 
-LinkServerStream::LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply)
-    : stream_id_(stream_id), context_(context), reply_(std::move(reply)) {}
+LinkServerStream::LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply,
+                                   size_t batch_bytes)
+    : stream_id_(stream_id),
+      context_(context),
+      reply_(std::move(reply)),
+      batch_bytes_(batch_bytes) {}
 
 absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
                                           Attachment attachment) {
@@ -79,10 +83,9 @@ LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room
   };
   append(first.message);
   uint32_t taken = 1;
-  // A batch stays well inside one reply's inline room; the rest waits for the next pull.
-  constexpr size_t kBatchBytes = 16 * 1024;
+  // A batch stays inside one reply's inline room; the rest waits for the next pull.
   while (taken < room && !outgoing_.empty() && outgoing_.front().attachment.size() == 0 &&
-         batch.message.size() + 4 + outgoing_.front().message.size() <= kBatchBytes) {
+         batch.message.size() + 4 + outgoing_.front().message.size() <= batch_bytes_) {
     append(outgoing_.front().message);
     outgoing_bytes_ -= outgoing_.front().bytes();
     outgoing_.pop_front();

@@ -47,7 +47,7 @@ namespace syslink::rpc::internal {
 class LinkServerStream final : public ServerStream {
  public:
   static constexpr size_t kMaxQueued = 1024;
-  static constexpr size_t kMaxBuffered = 256;
+  static constexpr size_t kMaxBuffered = 1024;
   static constexpr size_t kMaxBufferedBytes = 1 << 20;
 
   // Answers request `id` with `status` and, when OK, a call header with `flags`, the
@@ -55,8 +55,10 @@ class LinkServerStream final : public ServerStream {
   using Reply = std::function<void(uint64_t id, absl::Status status, uint16_t flags,
                                    std::string message, Attachment attachment)>;
 
-  // `context` is the method's and must outlive the stream.
-  LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply);
+  // `context` is the method's and must outlive the stream. A reply carries at most
+  // `batch_bytes` of batched messages (a message larger than that goes alone).
+  LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply,
+                   size_t batch_bytes = 64 * 1024);
 
   uint32_t stream_id() const { return stream_id_; }
 
@@ -119,6 +121,7 @@ class LinkServerStream final : public ServerStream {
   const uint32_t stream_id_;
   ServerContext* const context_;
   const Reply reply_;
+  const size_t batch_bytes_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -399,7 +399,9 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
           self->Deliver({id, std::move(status), std::move(message), std::move(attachment), flags},
                         /*job_done=*/false);
         }
-      });
+      },
+      // A quarter of the ring: a batch fits inline beside the replies around it.
+      link_.options().ring_capacity / 4);
   if (refused.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (streams_cancelled_) {
