@@ -17,6 +17,9 @@
 //   // rpc RouteChat(stream RouteNote) returns (stream RouteNote); bidi streaming
 //   auto stream = stub.RouteChat(&context);                      // Write, WritesDone, Read,
 //                                                                // Finish, from two threads
+// Asynchronous forms: `stub.ListFeaturesAsync(rectangle, &context, on_message, done)`;
+// a bidi stream's ReadAsync(on_message, done) while the caller writes; a client-streaming
+// writer's FinishAsync(done) after WritesDone(). Callbacks run on a thread of the stream's.
 //   // Server side, in the service:
 //   absl::Status ListFeatures(ServerContext& context, const Rectangle& request,
 //                             ServerWriter<Feature>* writer) override {
@@ -113,6 +116,30 @@ class ServerStream {
 
 // Client side.
 
+// The asynchronous form of a server-streaming call (generated as `FooAsync`): reads the
+// stream on a thread of its own, calling `on_message` with each message (its attachment,
+// if any, readable until it returns) and then `done` once with the final status.
+// `on_message` returning false stops reading: the rest is dropped and `done` gets the
+// status Finish() gives. The stream's channel and context must live until `done` has run.
+template <typename Response>
+void ReadAsync(std::shared_ptr<ClientStream> stream,
+               std::function<bool(Response&, Attachment&)> on_message,
+               std::function<void(absl::Status)> done) {
+  std::thread([stream = std::move(stream), on_message = std::move(on_message),
+               done = std::move(done)]() mutable {
+    Response message;
+    Attachment attachment;
+    while (stream->Read(&message, &attachment)) {
+      if (!on_message(message, attachment)) break;
+      attachment = Attachment();
+    }
+    absl::Status status = stream->Finish();
+    stream.reset();  // before `done`: the caller may destroy the channel in it
+    done(std::move(status));
+  }).detach();
+}
+
+
 template <typename Response>
 class ClientReader {
  public:
@@ -142,8 +169,20 @@ class ClientWriter {
   bool WritesDone() { return stream_->WritesDone().ok(); }
   [[nodiscard]] absl::Status Finish() { return stream_->Finish(); }
 
+  // The asynchronous form of Finish(), after WritesDone(): waits for the final status on a
+  // thread of its own and calls `done` with it (the response is filled by then). The
+  // writer may be destroyed at once; the channel, context and response must live until
+  // `done` has run. Nothing else may be called after it.
+  void FinishAsync(std::function<void(absl::Status)> done) {
+    std::thread([stream = stream_, done = std::move(done)]() mutable {
+      absl::Status status = stream->Finish();
+      stream.reset();  // before `done`: the caller may destroy the channel in it
+      done(std::move(status));
+    }).detach();
+  }
+
  private:
-  std::unique_ptr<ClientStream> stream_;
+  std::shared_ptr<ClientStream> stream_;
 };
 
 template <typename Request, typename Response>
@@ -151,6 +190,13 @@ class ClientReaderWriter {
  public:
   explicit ClientReaderWriter(std::unique_ptr<ClientStream> stream)
       : stream_(std::move(stream)) {}
+  ClientReaderWriter(const ClientReaderWriter&) = delete;
+  ClientReaderWriter& operator=(const ClientReaderWriter&) = delete;
+  // A stream read asynchronously whose writer goes before WritesDone() is half-closed
+  // here: the server sees the end of the caller's messages, and `done` follows its end.
+  ~ClientReaderWriter() {
+    if (reading_async_ && !writes_done_) (void)stream_->WritesDone();
+  }
   bool Write(const Request& message, Attachment attachment = {}) {
     return stream_->Write(message, &attachment, /*wait=*/true).ok();
   }
@@ -158,38 +204,31 @@ class ClientReaderWriter {
     Attachment none;
     return stream_->Write(message, attachment != nullptr ? attachment : &none, /*wait=*/false);
   }
-  bool WritesDone() { return stream_->WritesDone().ok(); }
+  bool WritesDone() {
+    writes_done_ = true;
+    return stream_->WritesDone().ok();
+  }
   bool Read(Response* message, Attachment* attachment = nullptr) {
     return stream_->Read(message, attachment);
   }
   [[nodiscard]] absl::Status Finish() { return stream_->Finish(); }
 
- private:
-  std::unique_ptr<ClientStream> stream_;
-};
+  // The asynchronous form of reading: a thread of its own reads the server's messages,
+  // calling `on_message` with each and then `done` once with the final status (ReadAsync()
+  // above), while the caller goes on writing here (TryWrite() never waits). Called at
+  // most once; Read() and Finish() are not called after it. The channel and context must
+  // live until `done` has run.
+  void ReadAsync(std::function<bool(Response&, Attachment&)> on_message,
+                 std::function<void(absl::Status)> done) {
+    reading_async_ = true;
+    rpc::ReadAsync<Response>(stream_, std::move(on_message), std::move(done));
+  }
 
-// The asynchronous form of a server-streaming call (generated as `FooAsync`): reads the
-// stream on a thread of its own, calling `on_message` with each message (its attachment,
-// if any, readable until it returns) and then `done` once with the final status.
-// `on_message` returning false stops reading: the rest is dropped and `done` gets the
-// status Finish() gives. The stream's channel and context must live until `done` has run.
-template <typename Response>
-void ReadAsync(std::unique_ptr<ClientStream> stream,
-               std::function<bool(Response&, Attachment&)> on_message,
-               std::function<void(absl::Status)> done) {
-  std::thread([stream = std::move(stream), on_message = std::move(on_message),
-               done = std::move(done)]() mutable {
-    Response message;
-    Attachment attachment;
-    while (stream->Read(&message, &attachment)) {
-      if (!on_message(message, attachment)) break;
-      attachment = Attachment();
-    }
-    absl::Status status = stream->Finish();
-    stream.reset();  // before `done`: the caller may destroy the channel in it
-    done(std::move(status));
-  }).detach();
-}
+ private:
+  std::shared_ptr<ClientStream> stream_;
+  bool reading_async_ = false;
+  bool writes_done_ = false;
+};
 
 // Server side: views of the call's ServerStream, good while the method runs.
 

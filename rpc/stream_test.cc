@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -240,6 +241,81 @@ TEST_F(StreamTest, BidiReadsAndWritesFromTwoThreads) {
   for (int i = 0; i < 500; ++i) ASSERT_EQ(seen[i], i);
   EXPECT_EQ(seen.back(), -1);  // sent after the client's WritesDone: half-close
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// What the async callbacks of one stream saw, and a way to wait for its `done`.
+struct AsyncOutcome {
+  std::mutex mutex;
+  std::condition_variable finished;
+  std::vector<int64_t> seen;
+  std::optional<absl::Status> result;
+
+  std::function<bool(Number&, Attachment&)> OnMessage() {
+    return [this](Number& number, Attachment&) {
+      std::lock_guard<std::mutex> lock(mutex);
+      seen.push_back(number.n());
+      return true;
+    };
+  }
+  std::function<void(absl::Status)> Done() {
+    return [this](absl::Status status) {
+      std::lock_guard<std::mutex> lock(mutex);
+      result = std::move(status);
+      finished.notify_all();
+    };
+  }
+  absl::Status Wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    finished.wait(lock, [&] { return result.has_value(); });
+    return *result;
+  }
+};
+
+TEST_F(StreamTest, ABidiStreamReadsAsyncWhileTheCallerWrites) {
+  AsyncOutcome outcome;
+  auto stream = stub_.Echo();
+  stream->ReadAsync(outcome.OnMessage(), outcome.Done());
+  for (int i = 0; i < 500; ++i) {
+    Number number;
+    number.set_n(i);
+    ASSERT_TRUE(stream->Write(number));
+  }
+  EXPECT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(outcome.Wait().ok()) << *outcome.result;
+  ASSERT_EQ(outcome.seen.size(), 501u);
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(outcome.seen[i], i);
+  EXPECT_EQ(outcome.seen.back(), -1);
+}
+
+TEST_F(StreamTest, DroppingAnAsyncBidiStreamHalfClosesIt) {
+  AsyncOutcome outcome;
+  auto stream = stub_.Echo();
+  stream->ReadAsync(outcome.OnMessage(), outcome.Done());
+  for (int i = 0; i < 3; ++i) {
+    Number number;
+    number.set_n(i);
+    ASSERT_TRUE(stream->Write(number));
+  }
+  stream.reset();  // no WritesDone(): the server sees the end of the messages all the same
+  EXPECT_TRUE(outcome.Wait().ok()) << *outcome.result;
+  EXPECT_EQ(outcome.seen, (std::vector<int64_t>{0, 1, 2, -1}));
+}
+
+TEST_F(StreamTest, AClientStreamFinishesAsync) {
+  AsyncOutcome outcome;
+  Total total;
+  auto writer = stub_.Add(&total);
+  for (int i = 1; i <= 100; ++i) {
+    Number number;
+    number.set_n(i);
+    ASSERT_TRUE(writer->Write(number));
+  }
+  EXPECT_TRUE(writer->WritesDone());
+  writer->FinishAsync(outcome.Done());
+  writer.reset();  // the writer may go at once
+  EXPECT_TRUE(outcome.Wait().ok()) << *outcome.result;
+  EXPECT_EQ(total.sum(), 100 * 101 / 2);
+  EXPECT_EQ(total.messages(), 100);
 }
 
 TEST_F(StreamTest, ASlowReaderHoldsTheWriterToTheWindow) {
