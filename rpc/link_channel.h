@@ -117,6 +117,7 @@ class LinkChannel final : public Channel {
     bool cancel_sent = false;
     StreamOp op = StreamOp::kNone;
     bool carries_attachment = false;  // a stream message with one
+    size_t message_bytes = 0;         // a stream message's
     const Method* method = nullptr;   // what the call calls (a stream's: its method)
     std::shared_ptr<StreamState> stream;  // a stream's requests
   };

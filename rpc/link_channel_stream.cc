@@ -75,6 +75,7 @@ struct LinkChannel::StreamState {
   std::deque<uint32_t> rooms;     // each outstanding pull's, in order
   int unacked = 0;                // messages sent, not yet taken
   int unacked_attachments = 0;    // ... of them with an attachment
+  size_t unacked_bytes = 0;       // ... their messages' bytes
   bool single_pulls = false;      // the server's messages carry attachments: pull one each
   uint64_t open_id = 0;
   bool read_done = false;    // no more messages will come
@@ -230,6 +231,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
     case StreamOp::kMessage:
       --stream.unacked;
       if (pending.carries_attachment) --stream.unacked_attachments;
+      stream.unacked_bytes -= pending.message_bytes;
       if (!status.ok() && stream.failure.ok()) stream.failure = std::move(status);
       break;
     default:  // half-close and cancel: nothing to take in
@@ -347,16 +349,19 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
         absl::StrCat(s.method.path, ": Write() after WritesDone()"));
   }
   const bool attached = attachment->size() > 0;
+  const size_t bytes = message.ByteSizeLong();
   auto room = [&] {
     return s.finished || !s.failure.ok() ||
            (s.unacked < s.window &&
-            (!attached || s.unacked_attachments < s.attachment_window));
+            (!attached || s.unacked_attachments < s.attachment_window) &&
+            (s.unacked == 0 || s.unacked_bytes + bytes <= internal::kStreamWindowBytes));
   };
   if (wait) {
     channel_->WaitFor(lock, s.writer, room);
   } else if (!room()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        s.method.path, ": the stream's window of ", s.window, " messages is full"));
+        s.method.path, ": the stream's window (", s.window, " messages, ",
+        internal::kStreamWindowBytes, " bytes) is full"));
   }
   if (s.finished) {
     return s.status.ok() ? absl::FailedPreconditionError(
@@ -369,9 +374,12 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
                            internal::MessageSource::Of(message), std::move(*attachment));
   if (!id.ok()) return id.status();
   ++s.unacked;
+  s.unacked_bytes += bytes;
+  Pending& pending = channel_->pending_[*id];
+  pending.message_bytes = bytes;
   if (attached) {
     ++s.unacked_attachments;
-    channel_->pending_[*id].carries_attachment = true;
+    pending.carries_attachment = true;
   }
   return absl::OkStatus();
 }

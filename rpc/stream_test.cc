@@ -426,6 +426,26 @@ TEST_F(StreamTest, AnEarlyFinishEndsTheClientsWrites) {
   EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kAborted);
 }
 
+TEST(StreamByteWindowTest, AWriterKeepsAMegabyteOfMessagesInFlight) {
+  // The default window (1024 messages): the byte window holds the writer back first.
+  ForkedServer server([] { return std::make_unique<StreamerService>(); });
+  StreamerStub stub(server.channel());
+  Total total;
+  auto writer = stub.Gate(&total);  // not released: the method reads nothing yet
+  Number big;
+  big.set_padding(std::string(100 * 1024, 'p'));
+  int sent = 0;
+  absl::Status full;
+  while ((full = writer->TryWrite(big)).ok()) ++sent;
+  EXPECT_EQ(sent, static_cast<int>(internal::kStreamWindowBytes / big.ByteSizeLong()));
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  ASSERT_TRUE(stub.Release(Number()).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(writer->Write(big));  // room again as it reads
+  EXPECT_TRUE(writer->WritesDone());
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(total.messages(), sent + 10);
+}
+
 TEST_F(StreamTest, AttachmentsTravelWithStreamMessages) {
   constexpr int64_t kChunk = 128 * 1024;
   Number request;
@@ -595,6 +615,32 @@ TEST_F(RawStreamTest, AStreamsQueuesAreBounded) {
 
 // A hostile server: a pull answered with a batch that lies about its messages ends the
 // stream with INVALID_ARGUMENT on the client, which does not crash or hang.
+TEST_F(RawStreamTest, AStreamsUnreadBytesAreBounded) {
+  using namespace internal;
+  ASSERT_TRUE(SendHeader(kGate, kCallStreamOpen, 5).ok());  // never reads
+  // Messages of 100 KB, sent with no regard for the client's byte window.
+  CallHeader header{kCallMagic, kCallVersion, kCallStreamMessage, 100 * 1024, 5, 0, 0};
+  std::string request(sizeof(header), '\0');
+  std::memcpy(request.data(), &header, sizeof(header));
+  request.append(100 * 1024, 'm');
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<uint64_t> id = client_.Send(kGate, std::as_bytes(std::span(request)));
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  // The ones held unread are not answered; the first answer refuses the first message
+  // past the bound.
+  const size_t held = 2 * kStreamWindowBytes / (100 * 1024);  // the server holds twice the window
+  absl::StatusOr<Message> reply = client_.Receive(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->id, ids[held]);
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kResourceExhausted) << reply->status;
+  ServerContext context(PeerIdentity{}, absl::InfiniteFuture());
+  Number none;
+  ASSERT_TRUE(service_.Release(context, none, &none).ok());  // the method returns
+}
+
 TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   ASSERT_TRUE(pair.ok());

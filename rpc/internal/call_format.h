@@ -52,6 +52,10 @@ inline constexpr uint16_t kCallKnownFlags =
     kCallSpilled | kCallAttachment | kCallStreamRequests | kCallStreamEnd | kCallStreamBatch;
 // A pull's message: how many messages the client has room for (4 bytes, little-endian).
 inline constexpr size_t kPullSize = 4;
+// Beside its window of messages, a client keeps at most this many bytes of a stream's
+// messages unanswered (or one message, however large); a server refuses a stream's message
+// past twice as many held unread.
+inline constexpr size_t kStreamWindowBytes = 1 << 20;
 
 struct CallHeader {
   uint32_t magic;

@@ -31,6 +31,12 @@ absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
         "stream ", stream_id_, " has ", kMaxQueued, " messages unread: the client's window is "
         "larger than the server takes"));
   }
+  if (!messages_.empty() && messages_bytes_ + message.size() > kMaxQueuedBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "stream ", stream_id_, " holds ", messages_bytes_, " bytes of messages unread: a client "
+        "keeps at most ", kStreamWindowBytes, " in flight"));
+  }
+  messages_bytes_ += message.size();
   messages_.push_back({id, std::move(message), std::move(attachment)});
   changed_.notify_all();
   return absl::OkStatus();
@@ -119,6 +125,7 @@ void LinkServerStream::Close() {
     outgoing_.clear();  // the stream ended first: nobody takes these
     outgoing_bytes_ = 0;
     messages.swap(messages_);
+    messages_bytes_ = 0;
     pulls.swap(pulls_);
     last_read = std::exchange(last_read_, 0);
   }
@@ -160,6 +167,7 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
         !messages_.empty()) {
       incoming = std::move(messages_.front());
       messages_.pop_front();
+      messages_bytes_ -= incoming.message.size();
       got = true;
       // An attachment is the client's buffer, lent until its message is answered.
       if (incoming.attachment.size() > 0) last_read_ = incoming.id;

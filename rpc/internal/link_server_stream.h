@@ -19,8 +19,8 @@
 // once. A message with an attachment goes alone (a reply carries one buffer).
 //
 // Flow control: the client keeps at most its window of messages and pulls outstanding;
-// more than kMaxQueued of either is refused with RESOURCE_EXHAUSTED, so a hostile client
-// cannot grow the queues. Write() waits for room in the buffer, Read() for a message, each
+// more than kMaxQueued of either (or a message past kMaxQueuedBytes held unread) is refused
+// with RESOURCE_EXHAUSTED, so a hostile client cannot grow the queues. Write() waits for room in the buffer, Read() for a message, each
 // until the stream's deadline, its cancellation (Cancel(), the context's cancelled()) or
 // Close().
 //
@@ -40,6 +40,7 @@
 #include "absl/time/time.h"
 #include "rpc/attachment.h"
 #include "rpc/context.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/stream.h"
 
 namespace syslink::rpc::internal {
@@ -47,6 +48,7 @@ namespace syslink::rpc::internal {
 class LinkServerStream final : public ServerStream {
  public:
   static constexpr size_t kMaxQueued = 1024;
+  static constexpr size_t kMaxQueuedBytes = 2 * kStreamWindowBytes;
   static constexpr size_t kMaxBuffered = 1024;
   static constexpr size_t kMaxBufferedBytes = 1 << 20;
 
@@ -126,6 +128,7 @@ class LinkServerStream final : public ServerStream {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Incoming> messages_;  // guarded by mutex_
+  size_t messages_bytes_ = 0;      // guarded by mutex_: of messages_
   std::deque<Pull> pulls_;         // guarded by mutex_: only while outgoing_ is empty
   std::deque<Outgoing> outgoing_;  // guarded by mutex_: written, not yet sent
   size_t outgoing_bytes_ = 0;      // guarded by mutex_: messages' and attachments' bytes
