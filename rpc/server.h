@@ -109,7 +109,8 @@ class Server {
   // that returns CANCELLED answers UNAVAILABLE). Returns once every link is closed and
   // every thread joined: not before the last method returned.
   void Shutdown(absl::Time deadline);
-  // Shutdown(absl::InfinitePast()): running methods see cancelled() at once.
+  // Shutdown(absl::InfinitePast()): running methods see cancelled() at once, and calls
+  // the server has not taken yet end with their links (the caller sees PEER_DIED).
   void Shutdown();
 
   // Waits until Shutdown() (called by another thread) has finished. A main that stops on

@@ -95,6 +95,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // sent. A parked session with nothing running ends now, on this thread. Stop() after it
   // ends the rest.
   void Drain();
+  // Drain()'s first half: refuses new calls from now on, ends nothing yet.
+  void RefuseNewCalls() { draining_.store(true); }
 
  private:
   enum class State { kParked, kActive, kEnded };

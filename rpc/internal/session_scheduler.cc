@@ -143,7 +143,9 @@ bool SessionScheduler::Drain(absl::Time deadline) {
     draining_ = true;
     for (auto& [id, session] : sessions_) sessions.push_back(session);
   }
-  // An idle parked session ends here; the others end as their last call answers.
+  // Every link refuses new calls before any closes; then an idle parked session ends
+  // here, the others as their last call answers.
+  for (std::shared_ptr<LinkSession>& session : sessions) session->RefuseNewCalls();
   for (std::shared_ptr<LinkSession>& session : sessions) session->Drain();
   sessions.clear();
   std::unique_lock<std::mutex> lock(mutex_);
