@@ -6,12 +6,14 @@
 //   context.set_request_attachment(std::move(bulk));
 //   absl::StatusOr<Reply> reply = stub.Get(request, &context);
 //   Use(context.response_attachment().data());
+//   context.GetServerTrailingMetadata();                   // what the method added
 //
 //   // Server, inside a method
 //   absl::Status Get(ServerContext& context, const Request& request, Reply* reply) override {
 //     if (context.peer().uid != owner_) return absl::PermissionDeniedError("...");
 //     Read(context.request_attachment().data());
 //     context.set_response_attachment(...);
+//     context.AddTrailingMetadata("x-cache", "hit");
 //   }
 //
 // Thread safety: a context belongs to one call; TryCancel() (client) may be called from
@@ -35,6 +37,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rpc/attachment.h"
+#include "rpc/metadata.h"
 #include "syslink/link.h"
 
 namespace syslink::rpc {
@@ -99,10 +102,30 @@ class ClientContext {
   void set_wait_for_ready(bool wait) { wait_for_ready_ = wait; }
   bool wait_for_ready() const { return wait_for_ready_; }
 
+  // Metadata sent with the call (metadata.h): the method sees it in
+  // ServerContext::client_metadata(). Checked when the call starts: a call whose metadata
+  // breaks a rule fails with INVALID_ARGUMENT, unsent. For a stream, what was added before
+  // the channel's OpenStream().
+  void AddMetadata(std::string key, std::string value) {
+    metadata_.emplace(std::move(key), std::move(value));
+  }
+  const Metadata& metadata() const { return metadata_; }
+
+  // What the server sent back (ServerContext::AddTrailingMetadata), whatever the status;
+  // for a stream, once Finish() returned. Over gRPC, the server's initial metadata is here
+  // too. Empty until then.
+  const Metadata& GetServerTrailingMetadata() const { return server_trailing_metadata_; }
+  // Set by the transport that completed the call.
+  void set_server_trailing_metadata(Metadata metadata) {
+    server_trailing_metadata_ = std::move(metadata);
+  }
+
  private:
   friend class InProcessChannel;  // lets the method see TryCancel
   absl::Time deadline_ = absl::InfiniteFuture();
   bool wait_for_ready_ = false;
+  Metadata metadata_;
+  Metadata server_trailing_metadata_;
   Attachment request_attachment_;
   Attachment response_attachment_;
   std::atomic<bool> cancelled_{false};
@@ -133,6 +156,21 @@ class ServerContext {
   }
   // Set by the transport that received the call; `peer` must outlive the call.
   void set_transport_peer(const TransportPeer* peer) { transport_ = peer; }
+
+  // The caller's metadata (ClientContext::AddMetadata; metadata.h), checked by the transport.
+  const Metadata& client_metadata() const { return client_metadata_; }
+  // Set by the transport that received the call.
+  void set_client_metadata(Metadata metadata) { client_metadata_ = std::move(metadata); }
+
+  // Metadata sent back with the call's status, whatever it is (the caller reads it in
+  // ClientContext::GetServerTrailingMetadata()). Added before the method returns; for a
+  // stream, before the stream's method returns. Metadata that breaks a rule (metadata.h)
+  // turns the answer into INVALID_ARGUMENT naming it.
+  void AddTrailingMetadata(std::string key, std::string value) {
+    trailing_metadata_.emplace(std::move(key), std::move(value));
+  }
+  const Metadata& trailing_metadata() const { return trailing_metadata_; }
+  Metadata& mutable_trailing_metadata() { return trailing_metadata_; }
   // The caller's deadline, when it sent one (InfiniteFuture otherwise).
   absl::Time deadline() const { return deadline_; }
   // True when the caller no longer waits for the result: it cancelled the call
@@ -203,6 +241,8 @@ class ServerContext {
  private:
   PeerIdentity peer_;
   const TransportPeer* transport_ = nullptr;
+  Metadata client_metadata_;
+  Metadata trailing_metadata_;
   absl::Time deadline_;
   RequestWatch watch_;
   const std::atomic<bool>* ending_;

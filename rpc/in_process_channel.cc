@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace syslink::rpc {
@@ -12,6 +13,10 @@ absl::Status InProcessChannel::Call(const Method& method,
                                     const google::protobuf::MessageLite& request,
                                     google::protobuf::MessageLite* response,
                                     ClientContext* context) {
+  if (context != nullptr && !context->metadata().empty()) {
+    absl::Status bad = CheckMetadata(context->metadata(), "the call's metadata");
+    if (!bad.ok()) return absl::InvalidArgumentError(absl::StrCat(method.path, ": ", bad.message()));
+  }
   std::string bytes = request.SerializeAsString();
   // The caller's TryCancel (from another thread) reaches the method as cancelled().
   ServerContext server_context({getpid(), getuid(), getgid()},
@@ -19,11 +24,19 @@ absl::Status InProcessChannel::Call(const Method& method,
                                RequestWatch(), context ? &context->cancelled_ : nullptr);
   if (context != nullptr) {
     server_context.request_attachment() = std::move(context->request_attachment());
+    server_context.set_client_metadata(context->metadata());
   }
   ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())),
                   &server_context);
   absl::Status status = service_->Dispatch(call);
   server_context.RunAfterReply();  // no other thread to run it on: before the call returns
+  const Metadata& trailing = server_context.trailing_metadata();
+  if (absl::Status bad = CheckMetadata(trailing, "the method's trailing metadata");
+      !trailing.empty() && !bad.ok()) {
+    status = std::move(bad);
+  } else if (context != nullptr) {
+    context->set_server_trailing_metadata(trailing);
+  }
   if (context != nullptr) {
     context->request_attachment() = std::move(server_context.request_attachment());
     if (status.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/metadata_codec.h"
 
 namespace syslink::rpc {
 namespace {
@@ -134,12 +135,19 @@ absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
                                             ClientContext* context, DoneCallback& done,
                                             Waiter* waiter) {
   absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
+  const Metadata* metadata = nullptr;
+  if (context != nullptr && !context->metadata().empty()) [[unlikely]] {
+    metadata = &context->metadata();
+    if (absl::Status s = CheckMetadata(*metadata, "the call's metadata"); !s.ok()) {
+      return NameMethod(std::move(s), method);
+    }
+  }
   Pending pending{response, context, std::move(done), waiter};
   pending.method = &method;
   absl::StatusOr<uint64_t> id =
       Send(method.id, internal::MessageSource::Of(request),
            context ? std::move(context->request_attachment()) : Attachment(), deadline,
-           /*flags=*/0, /*stream_id=*/0, pending);
+           /*flags=*/0, /*stream_id=*/0, pending, metadata);
   if (!id.ok()) done = std::move(pending.done);  // not sent: the caller still has it
   return id;
 }
@@ -148,9 +156,9 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
                                            const internal::MessageSource& source,
                                            Attachment attachment, absl::Time deadline,
                                            uint16_t flags, uint32_t stream_id,
-                                           Pending& pending) {
+                                           Pending& pending, const Metadata* metadata) {
   absl::StatusOr<internal::OutgoingCall> call =
-      internal::PrepareOutgoing(link_, source, std::move(attachment), deadline);
+      internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata);
   if (!call.ok()) return call.status();
   if (deadline != absl::InfiniteFuture()) {
     call->header.deadline_unix_ns = absl::ToUnixNanos(deadline);
@@ -187,10 +195,21 @@ absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* 
   if (context != nullptr && lends_attachment && reply.returned_buffer.valid()) {
     context->request_attachment() = Attachment::FromDmaBuffer(std::move(reply.returned_buffer));
   }
-  if (!reply.status.ok()) return reply.status;
+  if (!reply.status.ok()) {
+    if (context == nullptr) return reply.status;
+    Metadata trailing;
+    absl::Status status = internal::DecodeErrorReply(reply.status, &trailing);
+    context->set_server_trailing_metadata(std::move(trailing));
+    return status;
+  }
   absl::StatusOr<internal::IncomingCall> call =
       internal::ParseIncoming(reply.data, reply.peer_buffer.data());
   if (!call.ok()) return call.status();
+  if (!call->metadata.empty()) [[unlikely]] {
+    absl::StatusOr<Metadata> trailing = internal::DecodeMetadata(call->metadata);
+    if (!trailing.ok()) return trailing.status();
+    if (context != nullptr) context->set_server_trailing_metadata(*std::move(trailing));
+  }
   if (!response->ParseFromArray(call->message.data(), static_cast<int>(call->message.size()))) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "the response to method %d (%d bytes) does not parse as %s", reply.command,

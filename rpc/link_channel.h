@@ -137,16 +137,18 @@ class LinkChannel final : public Channel {
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` is taken only when the request was sent.
   // mutex_ held.
+  // `metadata` (checked already; null for none) goes after the call header.
   absl::StatusOr<uint64_t> Send(uint32_t command, const internal::MessageSource& source,
                                 Attachment attachment, absl::Time deadline, uint16_t flags,
-                                uint32_t stream_id, Pending& pending);
+                                uint32_t stream_id, Pending& pending,
+                                const Metadata* metadata = nullptr);
   // Streams (link_channel_stream.cc), mutex_ held: sends one of a stream's requests;
   // takes in a reply to one; ends a stream with `status` unless it ended; tells the server
   // a stream was given up; waits, reading the link while no one else does, until `ready()`
   // (`slot` names the waiter for DeliverStream to wake).
   absl::StatusOr<uint64_t> SendStream(const std::shared_ptr<StreamState>& stream, StreamOp op,
                                       uint16_t flag, const internal::MessageSource& source,
-                                      Attachment attachment);
+                                      Attachment attachment, const Metadata* metadata = nullptr);
   void DeliverStream(Pending& pending, Message& reply);
   static void EndStream(StreamState& stream, absl::Status status);
   void TellCancelled(const std::shared_ptr<StreamState>& stream);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/metadata_codec.h"
 #include "rpc/link_channel.h"
 
 namespace syslink::rpc {
@@ -128,6 +129,13 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
   const LinkOptions& link = link_.options();
   state->attachment_window = static_cast<int>(
       std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
+  const Metadata* metadata = nullptr;
+  if (context != nullptr && !context->metadata().empty()) {
+    metadata = &context->metadata();
+    if (absl::Status s = CheckMetadata(*metadata, "the stream's metadata"); !s.ok()) {
+      return std::make_unique<FailedClientStream>(NameMethod(std::move(s), method));
+    }
+  }
   std::unique_lock<std::mutex> lock = Acquire();
   state->id = next_stream_id_++;
   if (next_stream_id_ == 0) next_stream_id_ = 1;
@@ -135,7 +143,7 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
       state, StreamOp::kOpen, internal::kCallStreamOpen,
       request != nullptr ? internal::MessageSource::Of(*request)
                          : internal::MessageSource::Of(std::span<const std::byte>()),
-      context != nullptr ? std::move(context->request_attachment()) : Attachment());
+      context != nullptr ? std::move(context->request_attachment()) : Attachment(), metadata);
   if (!id.ok()) return std::make_unique<FailedClientStream>(id.status());
   state->open_id = *id;
   const bool reads =
@@ -146,13 +154,14 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
 absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamState>& stream,
                                                  StreamOp op, uint16_t flag,
                                                  const internal::MessageSource& source,
-                                                 Attachment attachment) {
+                                                 Attachment attachment,
+                                                 const Metadata* metadata) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
   pending.method = &stream->method;
   pending.op = op;
   pending.stream = stream;
   return Send(stream->method.id, source, std::move(attachment), stream->deadline, flag,
-              stream->id, pending);
+              stream->id, pending, metadata);
 }
 
 void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
@@ -176,6 +185,19 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
   }
   switch (pending.op) {
     case StreamOp::kOpen:
+      // The final status: the server's trailing metadata comes with it.
+      if (!status.ok() && !reply.synthetic) {
+        Metadata trailing;
+        status = internal::DecodeErrorReply(status, &trailing);
+        if (stream.context != nullptr) stream.context->set_server_trailing_metadata(trailing);
+      } else if (status.ok() && !call->metadata.empty()) {
+        absl::StatusOr<Metadata> trailing = internal::DecodeMetadata(call->metadata);
+        if (!trailing.ok()) {
+          status = trailing.status();
+        } else if (stream.context != nullptr) {
+          stream.context->set_server_trailing_metadata(*std::move(trailing));
+        }
+      }
       if (status.ok() && stream.response != nullptr &&
           !stream.response->ParseFromArray(call->message.data(),
                                            static_cast<int>(call->message.size()))) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "rpc/internal/metadata_codec.h"
 #include "syslink/msg_format.h"
 
 namespace syslink::rpc::internal {
@@ -31,13 +32,25 @@ size_t InlineLimit(const LinkOptions& options) {
 }
 
 absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& message,
-                                             Attachment attachment, absl::Time deadline) {
+                                             Attachment attachment, absl::Time deadline,
+                                             const Metadata* metadata) {
   OutgoingCall call;
   call.message_size = message.size();
   call.header.magic = kCallMagic;
   call.header.version = kCallVersion;
   call.header.message_size = static_cast<uint32_t>(call.message_size);
-  call.spilled = call.message_size > InlineLimit(link.options());
+  if (metadata != nullptr && !metadata->empty()) [[unlikely]] {
+    call.metadata = metadata;
+    call.metadata_size = MetadataBlockSize(*metadata);
+    call.header.flags |= kCallMetadata;
+    if (call.metadata_size > InlineLimit(link.options())) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "metadata of %d bytes does not fit this link's inline limit of %d bytes (a "
+          "quarter of LinkOptions::ring_capacity)",
+          call.metadata_size, InlineLimit(link.options())));
+    }
+  }
+  call.spilled = call.message_size + call.metadata_size > InlineLimit(link.options());
   const uint64_t limit = link.options().max_dma_size;
   if (call.spilled) {
     size_t attachment_offset = RoundUpToPage(call.message_size);
@@ -86,7 +99,12 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
 void WriteInline(const OutgoingCall& call, const MessageSource& message,
                  std::span<std::byte> out) {
   std::memcpy(out.data(), &call.header, kCallHeaderSize);
-  if (!call.spilled) message.Write(reinterpret_cast<uint8_t*>(out.data() + kCallHeaderSize));
+  size_t at = kCallHeaderSize;
+  if (call.metadata != nullptr) [[unlikely]] {
+    EncodeMetadata(*call.metadata, out.data() + at);
+    at += call.metadata_size;
+  }
+  if (!call.spilled) message.Write(reinterpret_cast<uint8_t*>(out.data() + at));
 }
 
 absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_data,
@@ -113,6 +131,12 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
     }
   }
   std::span<const std::byte> rest = inline_data.subspan(kCallHeaderSize);
+  if (h.flags & kCallMetadata) [[unlikely]] {
+    absl::StatusOr<MetadataSplit> split = SplitMetadata(rest);
+    if (!split.ok()) return split.status();
+    call.metadata = split->entries;
+    rest = split->rest;
+  }
   if (h.flags & kCallSpilled) {
     if (!rest.empty() || h.message_size > dma.size()) {
       return Malformed(absl::StrFormat(
@@ -142,6 +166,51 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
     call.attachment_size = dma.size();
   }
   return call;
+}
+
+absl::Status EncodeErrorReply(const absl::Status& status, const Metadata& metadata) {
+  const absl::string_view text = status.message();
+  const bool looks_framed =
+      text.size() >= sizeof(kCallMagic) && std::memcmp(text.data(), &kCallMagic, 4) == 0;
+  if (metadata.empty() && !looks_framed) return status;
+  CallHeader header{};
+  header.magic = kCallMagic;
+  header.version = kCallVersion;
+  header.flags = kCallMetadata;
+  header.message_size = static_cast<uint32_t>(text.size());
+  std::string framed(kCallHeaderSize + MetadataBlockSize(metadata) + text.size(), '\0');
+  std::memcpy(framed.data(), &header, kCallHeaderSize);
+  EncodeMetadata(metadata, reinterpret_cast<std::byte*>(framed.data() + kCallHeaderSize));
+  std::memcpy(framed.data() + framed.size() - text.size(), text.data(), text.size());
+  return absl::Status(status.code(), framed);
+}
+
+absl::Status DecodeErrorReply(const absl::Status& received, Metadata* metadata) {
+  const absl::string_view text = received.message();
+  if (text.size() < sizeof(kCallMagic) || std::memcmp(text.data(), &kCallMagic, 4) != 0) {
+    return received;
+  }
+  CallHeader h{};
+  if (text.size() < kCallHeaderSize) return Malformed("an error text cut inside its header");
+  std::memcpy(&h, text.data(), kCallHeaderSize);
+  if (h.version != kCallVersion || h.flags != kCallMetadata || h.stream_id != 0 ||
+      h.attachment_offset != 0 || h.deadline_unix_ns != 0) {
+    return Malformed(absl::StrFormat("bad error header (version %d, flags 0x%x)", h.version,
+                                     h.flags));
+  }
+  absl::StatusOr<MetadataSplit> split = SplitMetadata(
+      std::as_bytes(std::span(text.data(), text.size())).subspan(kCallHeaderSize));
+  if (!split.ok()) return split.status();
+  if (split->rest.size() != h.message_size) {
+    return Malformed(absl::StrFormat("an error text of %d bytes where the header says %d",
+                                     split->rest.size(), h.message_size));
+  }
+  absl::StatusOr<Metadata> decoded = DecodeMetadata(split->entries);
+  if (!decoded.ok()) return decoded.status();
+  *metadata = *std::move(decoded);
+  return absl::Status(received.code(),
+                      absl::string_view(reinterpret_cast<const char*>(split->rest.data()),
+                                        split->rest.size()));
 }
 
 }  // namespace syslink::rpc::internal

@@ -17,6 +17,7 @@
 #include "google/protobuf/message_lite.h"
 #include "rpc/attachment.h"
 #include "rpc/internal/call_format.h"
+#include "rpc/metadata.h"
 #include "syslink/link.h"
 
 namespace syslink::rpc::internal {
@@ -31,8 +32,12 @@ struct OutgoingCall {
   bool spilled = false;
   DmaBuffer dma;            // the spill buffer and/or the attachment; invalid if none
   bool lends_attachment = false;  // `dma` is the caller's own attachment, lent zero-copy
+  const Metadata* metadata = nullptr;  // sent after the header when not null
+  size_t metadata_size = 0;            // its block's bytes
 
-  size_t inline_size() const { return kCallHeaderSize + (spilled ? 0 : message_size); }
+  size_t inline_size() const {
+    return kCallHeaderSize + metadata_size + (spilled ? 0 : message_size);
+  }
 };
 
 // A message to send: a protobuf message (serialized on demand, with cached sizes) or bytes
@@ -57,12 +62,15 @@ class MessageSource {
   size_t size_;
 };
 
-// Plans how a message and `attachment` travel on `link`. Writes a spilled message into its
-// buffer; an inline one is written by WriteInline straight into ring space.
+// Plans how a message and `attachment` travel on `link`, with `metadata` (checked already;
+// null or empty for none) inline after the header. Writes a spilled message into its
+// buffer; an inline one is written by WriteInline straight into ring space. `metadata` must
+// live until WriteInline.
 [[nodiscard]] absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link,
                                                            const MessageSource& message,
                                                            Attachment attachment,
-                                                           absl::Time deadline);
+                                                           absl::Time deadline,
+                                                           const Metadata* metadata = nullptr);
 
 // Fills an inline payload of call.inline_size() bytes.
 void WriteInline(const OutgoingCall& call, const MessageSource& message,
@@ -70,6 +78,7 @@ void WriteInline(const OutgoingCall& call, const MessageSource& message,
 
 struct IncomingCall {
   CallHeader header{};
+  std::span<const std::byte> metadata;  // the block's entries (DecodeMetadata); often empty
   std::span<const std::byte> message;
   bool has_attachment = false;
   size_t attachment_offset = 0;  // in the DMA buffer
@@ -80,6 +89,15 @@ struct IncomingCall {
 // whose DMA buffer (if any) is `dma`. Trusts nothing in them.
 [[nodiscard]] absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_data,
                                                          std::span<const std::byte> dma);
+
+// The status an error reply carries for `status` with the server's trailing `metadata`
+// (checked already): `status` itself when there is no metadata and its text cannot be
+// mistaken for the other form (call_format.h).
+absl::Status EncodeErrorReply(const absl::Status& status, const Metadata& metadata);
+
+// The status and trailing metadata an error reply with `received` carries. INVALID_ARGUMENT
+// (a malformed call) when its text has the metadata form but not its rules.
+absl::Status DecodeErrorReply(const absl::Status& received, Metadata* metadata);
 
 }  // namespace syslink::rpc::internal
 

@@ -21,6 +21,13 @@
 // kCallStreamMessage carries one message from the client: its reply says the server took
 // it. kCallStreamHalfClose says the client sends no more; kCallStreamCancel that it gave
 // up. Exactly one of the kCallStream* request flags is set in a stream request.
+//
+// Metadata (kCallMetadata; metadata_codec.h): a block right after the header, before an
+// inline message, on a unary request or a stream's opening request (the caller's
+// metadata), and on their replies (the server's trailing metadata). An error reply carries
+// it in its text: a CallHeader with only kCallMetadata set and `message_size` the length
+// of the real text, the block, then the text. A server sends that form whenever its text
+// would otherwise start with kCallMagic's four bytes, so no plain text is read as one.
 
 #ifndef SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
 #define SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
@@ -48,8 +55,10 @@ inline constexpr uint16_t kCallStreamBatch = 1 << 8;
 inline constexpr uint16_t kCallStreamRequests = kCallStreamOpen | kCallStreamMessage |
                                                 kCallStreamPull | kCallStreamHalfClose |
                                                 kCallStreamCancel;
-inline constexpr uint16_t kCallKnownFlags =
-    kCallSpilled | kCallAttachment | kCallStreamRequests | kCallStreamEnd | kCallStreamBatch;
+// A metadata block follows the header.
+inline constexpr uint16_t kCallMetadata = 1 << 9;
+inline constexpr uint16_t kCallKnownFlags = kCallSpilled | kCallAttachment | kCallStreamRequests |
+                                            kCallStreamEnd | kCallStreamBatch | kCallMetadata;
 // A pull's message: how many messages the client has room for (4 bytes, little-endian).
 inline constexpr size_t kPullSize = 4;
 // Beside its window of messages, a client keeps at most this many bytes of a stream's

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/metadata_codec.h"
 #include "syslink/status.h"
 
 namespace syslink::rpc {
@@ -196,10 +197,37 @@ void LinkSession::End() {
   parking_->Ended(*this);
 }
 
+bool LinkSession::TakeMetadata(uint64_t id, const internal::IncomingCall& call,
+                               ServerContext& context) {
+  if (call.metadata.empty()) return true;
+  absl::StatusOr<Metadata> metadata = internal::DecodeMetadata(call.metadata);
+  if (!metadata.ok()) {
+    (void)link_.Reply(id, metadata.status(), {});
+    return false;
+  }
+  context.set_client_metadata(*std::move(metadata));
+  return true;
+}
+
+void LinkSession::ReplyError(uint64_t id, absl::Status status, const Metadata& trailing) {
+  if (!trailing.empty()) {
+    absl::Status bad = CheckMetadata(trailing, "the method's trailing metadata");
+    status = bad.ok() ? internal::EncodeErrorReply(status, trailing) : std::move(bad);
+  } else {
+    status = internal::EncodeErrorReply(status, trailing);
+  }
+  (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
+}
+
 absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSource& response,
-                                       Attachment attachment, uint16_t flags) {
-  absl::StatusOr<internal::OutgoingCall> call =
-      internal::PrepareOutgoing(link_, response, std::move(attachment), absl::InfiniteFuture());
+                                       Attachment attachment, uint16_t flags,
+                                       const Metadata* trailing) {
+  if (trailing != nullptr && !trailing->empty()) [[unlikely]] {
+    absl::Status bad = CheckMetadata(*trailing, "the method's trailing metadata");
+    if (!bad.ok()) return bad;
+  }
+  absl::StatusOr<internal::OutgoingCall> call = internal::PrepareOutgoing(
+      link_, response, std::move(attachment), absl::InfiniteFuture(), trailing);
   if (!call.ok()) return call.status();
   call->header.flags |= flags;
   ReplyDma dma;
@@ -212,6 +240,7 @@ absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSourc
 
 void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   ServerContext context(peer_, DeadlineOf(call.header), link_.Watch(request), &stopping_);
+  if (!TakeMetadata(request.id, call, context)) return;
   context.set_session(&session_state_);
   if (call.has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
@@ -224,7 +253,8 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   });
   uint64_t id = request.id;
   auto send = [&](const internal::MessageSource& response) {
-    return SendResponse(id, response, std::move(context.response_attachment()));
+    return SendResponse(id, response, std::move(context.response_attachment()), 0,
+                        &context.trailing_metadata());
   };
   InlineResponseWriter writer(send);
   ServerCall server_call(request.command, call.message, &context, &writer);
@@ -232,14 +262,13 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
     status = SendResponse(id, internal::MessageSource::Of(std::span<const std::byte>()),
-                          std::move(context.response_attachment()));
+                          std::move(context.response_attachment()), 0,
+                          &context.trailing_metadata());
   } else if (status.ok()) {
     status = writer.status();
     caller_gone = !status.ok() && IsPeerDied(status);
   }
-  if (!status.ok() && !caller_gone) {
-    (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
-  }
+  if (!status.ok() && !caller_gone) ReplyError(id, std::move(status), context.trailing_metadata());
   context.RunAfterReply();
 }
 
@@ -249,6 +278,7 @@ void LinkSession::Submit(Message& request, internal::IncomingCall& call) {
       reinterpret_cast<const char*>(call.message.data()), call.message.size());
   auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
                                                  link_.Watch(request), &stopping_);
+  if (!TakeMetadata(request.id, call, *context)) return;
   if (call.has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
@@ -263,8 +293,10 @@ void LinkSession::Submit(Message& request, internal::IncomingCall& call) {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
     absl::Status status = self->Answer(self->service_->Dispatch(server_call));
-    self->Deliver({id, std::move(status), server_call.response_bytes(),
-                   std::move(context->response_attachment())});
+    ReadyReply reply{id, std::move(status), server_call.response_bytes(),
+                     std::move(context->response_attachment())};
+    reply.trailing = std::move(context->mutable_trailing_metadata());
+    self->Deliver(std::move(reply));
     context->RunAfterReply();
   });
 }
@@ -301,10 +333,10 @@ void LinkSession::SendReadyReplies() {
           reply.id,
           internal::MessageSource::Of(
               std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
-          std::move(reply.attachment), reply.flags);
+          std::move(reply.attachment), reply.flags, &reply.trailing);
       if (status.ok() || IsPeerDied(status)) continue;
     }
-    (void)link_.Reply(reply.id, status, {});
+    ReplyError(reply.id, std::move(status), reply.trailing);
   }
 }
 
@@ -390,6 +422,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
   }
   auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
                                                  link_.Watch(request), &stopping_);
+  if (!TakeMetadata(request.id, call, *context)) return;
   std::weak_ptr<LinkSession> weak = weak_from_this();
   auto stream = std::make_shared<internal::LinkServerStream>(
       stream_id, context.get(),
@@ -441,8 +474,10 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
     }
     // Before the final status goes: once it has, the server may be gone.
     context->RunAfterReply();
-    self->Deliver({id, std::move(status), server_call.response_bytes(),
-                   std::move(context->response_attachment())});
+    ReadyReply reply{id, std::move(status), server_call.response_bytes(),
+                     std::move(context->response_attachment())};
+    reply.trailing = std::move(context->mutable_trailing_metadata());
+    self->Deliver(std::move(reply));
   }).detach();
 }
 

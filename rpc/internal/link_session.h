@@ -108,6 +108,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     std::string response;
     Attachment attachment;
     uint16_t flags = 0;  // of the call header of an OK reply
+    Metadata trailing;   // the method's trailing metadata, sent with the reply
   };
 
   // Parks the session, unless replies wait or it must end: then false, and the caller
@@ -136,9 +137,19 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Tells every open stream that the session is ending.
   void CancelStreams();
   void SendReadyReplies();
-  // Sends an OK reply: the call header, the response and its attachment.
+  // Sends an OK reply: the call header, the method's `trailing` metadata (when not null),
+  // the response and its attachment. INVALID_ARGUMENT, unsent, when `trailing` breaks a
+  // rule of metadata.h.
   absl::Status SendResponse(uint64_t id, const internal::MessageSource& response,
-                            Attachment attachment, uint16_t flags = 0);
+                            Attachment attachment, uint16_t flags = 0,
+                            const Metadata* trailing = nullptr);
+  // Answers `id` with the error `status` and the method's `trailing` metadata (or, when
+  // that breaks a rule, with INVALID_ARGUMENT naming it). Fails quietly: the caller may be
+  // gone.
+  void ReplyError(uint64_t id, absl::Status status, const Metadata& trailing);
+  // Gives `context` the caller's metadata from `call`. False, having answered the call as
+  // malformed, when it does not decode.
+  bool TakeMetadata(uint64_t id, const internal::IncomingCall& call, ServerContext& context);
 
   Service* service_;
   Link link_;

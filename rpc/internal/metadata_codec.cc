@@ -1,0 +1,84 @@
+#include "rpc/internal/metadata_codec.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace syslink::rpc::internal {
+namespace {
+
+absl::Status Malformed(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed call from the peer: ", why));
+}
+
+void PutU32(std::byte* out, uint32_t v) {
+  const uint8_t bytes[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
+                            static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
+  std::memcpy(out, bytes, 4);
+}
+
+uint32_t GetU32(const std::byte* in) {
+  uint8_t b[4];
+  std::memcpy(b, in, 4);
+  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
+}
+
+}  // namespace
+
+void EncodeMetadata(const Metadata& metadata, std::byte* out) {
+  PutU32(out, static_cast<uint32_t>(MetadataBytes(metadata)));
+  out += 4;
+  for (const auto& [key, value] : metadata) {
+    PutU32(out, static_cast<uint32_t>(key.size()));
+    PutU32(out + 4, static_cast<uint32_t>(value.size()));
+    out += kMetadataEntryOverhead;
+    std::memcpy(out, key.data(), key.size());
+    out += key.size();
+    std::memcpy(out, value.data(), value.size());
+    out += value.size();
+  }
+}
+
+absl::StatusOr<MetadataSplit> SplitMetadata(std::span<const std::byte> data) {
+  if (data.size() < 4) {
+    return Malformed(absl::StrFormat("metadata flagged but only %d bytes follow the header",
+                                     data.size()));
+  }
+  const uint32_t size = GetU32(data.data());
+  if (size > kMaxMetadataBytes || size > data.size() - 4) {
+    return Malformed(absl::StrFormat(
+        "a metadata block of %d bytes (at most %d, and %d bytes follow its size)", size,
+        kMaxMetadataBytes, data.size() - 4));
+  }
+  return MetadataSplit{data.subspan(4, size), data.subspan(4 + size)};
+}
+
+absl::StatusOr<Metadata> DecodeMetadata(std::span<const std::byte> entries) {
+  Metadata metadata;
+  while (!entries.empty()) {
+    if (entries.size() < kMetadataEntryOverhead) {
+      return Malformed(absl::StrFormat("%d stray bytes at the end of the metadata",
+                                       entries.size()));
+    }
+    const uint64_t key_size = GetU32(entries.data());
+    const uint64_t value_size = GetU32(entries.data() + 4);
+    entries = entries.subspan(kMetadataEntryOverhead);
+    if (key_size + value_size > entries.size()) {
+      return Malformed(absl::StrFormat(
+          "a metadata entry of %d + %d bytes with %d left in the block", key_size, value_size,
+          entries.size()));
+    }
+    std::string key(reinterpret_cast<const char*>(entries.data()), key_size);
+    std::string value(reinterpret_cast<const char*>(entries.data() + key_size), value_size);
+    entries = entries.subspan(key_size + value_size);
+    if (absl::Status status = CheckMetadataEntry(key, value); !status.ok()) {
+      return Malformed(status.message());
+    }
+    metadata.emplace(std::move(key), std::move(value));
+  }
+  return metadata;
+}
+
+}  // namespace syslink::rpc::internal
