@@ -196,10 +196,9 @@ absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* 
     context->request_attachment() = Attachment::FromDmaBuffer(std::move(reply.returned_buffer));
   }
   if (!reply.status.ok()) {
-    if (context == nullptr) return reply.status;
     Metadata trailing;
     absl::Status status = internal::DecodeErrorReply(reply.status, &trailing);
-    context->set_server_trailing_metadata(std::move(trailing));
+    if (context != nullptr) context->set_server_trailing_metadata(std::move(trailing));
     return status;
   }
   absl::StatusOr<internal::IncomingCall> call =

@@ -253,6 +253,9 @@ TEST_P(MetadataOverLinkTest, AnErrorCarriesTheTrailingMetadata) {
   EXPECT_EQ(server_.channel()->Call(kFail, request, &response, &context),
             absl::NotFoundError("key 9"));
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("x-why", "no such key")));
+  // Without a context to take them, the trailers are dropped, the text still plain.
+  EXPECT_EQ(server_.channel()->Call(kFail, request, &response, nullptr),
+            absl::NotFoundError("key 9"));
   // An error text that starts like the framed form arrives as it was.
   const std::string magic(reinterpret_cast<const char*>(&internal::kCallMagic), 4);
   request.set_text(magic + "\x01");

@@ -121,18 +121,22 @@ absl::Status Server::Admit(const std::string& name) const {
 }
 
 Service* Server::WithHealthOf(Service* service) {
-  if (service == &health_ || service->FindMethod(HealthService::kCheck.path) != nullptr) {
-    return service;  // it serves health itself
-  }
   std::lock_guard<std::mutex> lock(mutex_);
-  std::unique_ptr<WithHealth>& served = with_health_[service];
-  if (served == nullptr) {
-    served = std::make_unique<WithHealth>(service, &health_);
+  Served& served = with_health_[service];
+  if (served.top != nullptr) return served.top;
+  served.top = service;
+  if (service != &health_ && service->FindMethod(HealthService::kCheck.path) == nullptr) {
+    served.with_health = std::make_unique<WithHealth>(service, &health_);
+    served.top = served.with_health.get();
     health_.SetServingStatus(std::string(service->service_name()),
                              grpc::health::v1::HealthCheckResponse::SERVING);
     health_.SetServingStatus("", grpc::health::v1::HealthCheckResponse::SERVING);
+  }  // else it serves health itself
+  if (!options_.interceptors.empty()) {
+    served.intercepted = std::make_unique<InterceptedService>(served.top, options_.interceptors);
+    served.top = served.intercepted.get();
   }
-  return served.get();
+  return served.top;
 }
 
 void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {

@@ -56,6 +56,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "rpc/context.h"
 #include "rpc/health_service.h"
+#include "rpc/interceptor.h"
 #include "rpc/service.h"
 #include "syslink/broker/client.h"
 #include "syslink/link.h"
@@ -70,6 +71,9 @@ struct ServerOptions {
   size_t max_links = 0;
   // Threads serving links at once (methods running, links spinning).
   int max_threads = 256;
+  // Run around every call to every service served, health checks included, in this order
+  // (interceptor.h). With any, a response is copied once more on its way out.
+  std::vector<std::shared_ptr<ServerInterceptor>> interceptors;
 };
 
 class WorkerPool;
@@ -132,7 +136,8 @@ class Server {
   size_t max_links() const { return max_links_; }
 
  private:
-  // `service` with the health service beside it, made on first use.
+  // What serves `service`'s links: the service with the health service beside it, and
+  // behind the interceptors; made on first use.
   Service* WithHealthOf(Service* service);
   // OK while a link more can be served; RESOURCE_EXHAUSTED naming `name` otherwise.
   absl::Status Admit(const std::string& name) const;
@@ -142,7 +147,12 @@ class Server {
   size_t max_links_;
   HealthService health_;
   // guarded by mutex_; before scheduler_, which refers to them
-  absl::flat_hash_map<Service*, std::unique_ptr<WithHealth>> with_health_;
+  struct Served {
+    std::unique_ptr<WithHealth> with_health;         // null when it serves health itself
+    std::unique_ptr<InterceptedService> intercepted;  // null without interceptors
+    Service* top = nullptr;                           // what the links call
+  };
+  absl::flat_hash_map<Service*, Served> with_health_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<SessionScheduler> scheduler_;
   UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors

@@ -35,4 +35,13 @@ void ServerCall::SetResponse(const google::protobuf::MessageLite& message) {
   }
 }
 
+void ServerCall::SetSerializedResponse(std::span<const std::byte> bytes) {
+  has_response_ = true;
+  if (writer_ != nullptr) {
+    writer_->WriteSerialized(bytes);
+  } else {
+    response_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+}
+
 }  // namespace syslink::rpc

@@ -31,6 +31,8 @@ class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
   virtual void Write(const google::protobuf::MessageLite& response) = 0;
+  // The same for a response serialized already.
+  virtual void WriteSerialized(std::span<const std::byte> response) = 0;
 };
 
 // One call being served: the request's bytes, the context, and where the response goes.
@@ -44,6 +46,8 @@ class ServerCall {
 
   uint32_t method_id() const { return method_id_; }
   ServerContext& context() { return *context_; }
+  // The request's bytes, serialized; valid for the call.
+  std::span<const std::byte> request() const { return request_; }
 
   // A streaming method's stream (stream.h); null for a unary call. The transport sets it
   // before Dispatch(); generated code answers FAILED_PRECONDITION when a streaming method
@@ -57,6 +61,8 @@ class ServerCall {
 
   // The method's response (called by generated code when the method returns OK).
   void SetResponse(const google::protobuf::MessageLite& message);
+  // The same for a response serialized already (a call that relays another's response).
+  void SetSerializedResponse(std::span<const std::byte> bytes);
   bool has_response() const { return has_response_; }
   const std::string& response_bytes() const { return response_; }
 

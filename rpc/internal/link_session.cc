@@ -28,6 +28,9 @@ class InlineResponseWriter final : public ResponseWriter {
   void Write(const google::protobuf::MessageLite& response) override {
     status_ = send_(internal::MessageSource::Of(response));
   }
+  void WriteSerialized(std::span<const std::byte> response) override {
+    status_ = send_(internal::MessageSource::Of(response));
+  }
   const absl::Status& status() const { return status_; }
 
  private:
