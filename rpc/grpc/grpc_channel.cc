@@ -12,12 +12,20 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "rpc/grpc/message_frame.h"
 #include "rpc/grpc/status_map.h"
+#include "rpc/metadata.h"
 
 namespace syslink::rpc {
 namespace {
 
 // A waiting call looks at its context's cancel flag this often (as LinkChannel does).
 constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
+
+// OK, or why a call with `context` must not be sent: metadata gRPC would refuse (it
+// aborts the process on a key it cannot send) or syslink's rules forbid.
+absl::Status CheckContext(const ClientContext* context) {
+  if (context == nullptr || context->metadata().empty()) return absl::OkStatus();
+  return CheckMetadata(context->metadata(), "the call's metadata");
+}
 
 }  // namespace
 
@@ -30,6 +38,7 @@ struct GrpcChannel::Outstanding {
   grpc::ByteBuffer request;
   grpc::ByteBuffer reply;
   grpc::Status status;
+  absl::Status unsent;       // why the call was not started (its context's metadata)
   bool finished = false;     // async: guarded by GrpcChannel::mutex_
   bool cancel_sent = false;  // async: guarded by GrpcChannel::mutex_
 };
@@ -38,6 +47,7 @@ std::shared_ptr<grpc::Channel> CreateGrpcChannel(const std::string& target,
                                                  const GrpcChannelOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  args.SetInt(GRPC_ARG_MAX_METADATA_SIZE, grpc_internal::kMaxGrpcMetadataBytes);
   if (options.keepalive_time > absl::ZeroDuration()) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
                 static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
@@ -68,7 +78,10 @@ GrpcChannel::~GrpcChannel() {
     calls.swap(async_);
     async_finished_ = 0;
   }
-  for (auto& call : calls) call->done(absl::CancelledError("the channel was destroyed"));
+  for (auto& call : calls) {
+    call->done(call->unsent.ok() ? absl::CancelledError("the channel was destroyed")
+                                 : call->unsent);
+  }
 }
 
 absl::StatusOr<Attachment> GrpcChannel::AllocateAttachment(size_t bytes) {
@@ -83,6 +96,9 @@ void GrpcChannel::Prepare(Outstanding& call, const google::protobuf::MessageLite
     if (call.context->deadline() != absl::InfiniteFuture()) {
       call.grpc_context.set_deadline(absl::ToChronoTime(call.context->deadline()));
     }
+    for (const auto& [key, value] : call.context->metadata()) {
+      call.grpc_context.AddMetadata(key, value);
+    }
     attachment = std::as_const(call.context->request_attachment()).data();
     if (!attachment.empty()) {
       call.grpc_context.AddMetadata(grpc_internal::kAttachmentSizeKey,
@@ -93,6 +109,15 @@ void GrpcChannel::Prepare(Outstanding& call, const google::protobuf::MessageLite
 }
 
 absl::Status GrpcChannel::Finish(Outstanding& call) {
+  if (!call.unsent.ok()) return call.unsent;
+  if (call.context != nullptr) {
+    // Whatever the status: the server's initial metadata (empty when none came) and its
+    // trailing metadata.
+    Metadata metadata;
+    grpc_internal::AddFromGrpcMetadata(call.grpc_context.GetServerInitialMetadata(), &metadata);
+    grpc_internal::AddFromGrpcMetadata(call.grpc_context.GetServerTrailingMetadata(), &metadata);
+    call.context->set_server_trailing_metadata(std::move(metadata));
+  }
   if (absl::Status status = grpc_internal::FromGrpcStatus(call.status); !status.ok()) {
     return status;
   }
@@ -119,6 +144,7 @@ absl::Status GrpcChannel::Finish(Outstanding& call) {
 
 absl::Status GrpcChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
                                google::protobuf::MessageLite* response, ClientContext* context) {
+  if (absl::Status unsent = CheckContext(context); !unsent.ok()) return unsent;
   Outstanding call;
   call.path = std::string(method.path);
   call.response = response;
@@ -162,9 +188,16 @@ void GrpcChannel::CallAsync(const Method& method, const google::protobuf::Messag
   call.response = response;
   call.context = context;
   call.done = std::move(done);
+  call.unsent = CheckContext(context);
   {
     absl::MutexLock lock(&mutex_);
     async_.push_back(std::move(owned));
+    if (!call.unsent.ok()) {
+      // Completed, unsent, by whoever drives the channel next, as any async call.
+      call.finished = true;
+      ++async_finished_;
+      return;
+    }
   }
   Prepare(call, request);
   stub_.UnaryCall(&call.grpc_context, call.path, grpc::StubOptions(), &call.request, &call.reply,

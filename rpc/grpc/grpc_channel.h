@@ -28,6 +28,13 @@
 // A stream's context attachment is sent only with a server-streaming rpc's one request;
 // a client-streaming rpc's response attachment arrives in the context.
 //
+// Metadata (rpc/metadata.h): the context's metadata() is the gRPC call's metadata, for a
+// call and a stream alike; metadata that breaks a rule fails the call (every step of the
+// stream) with INVALID_ARGUMENT, unsent. Once the call completes (a stream: once Finish()
+// returned), whatever its status, the context's GetServerTrailingMetadata() holds the
+// server's initial and trailing metadata together, less the entries syslink's rules
+// refuse: gRPC's own (grpc-*), the bridge's (syslink-*) and any other malformed one.
+//
 // Thread safety: thread-safe; calls from several threads run in parallel over the one gRPC
 // channel. Async callbacks run on the thread that drives the channel next (a later Call,
 // or Drain()), never on gRPC's threads. Ownership: shares the grpc::Channel; destroying
@@ -68,7 +75,9 @@ struct GrpcChannelOptions {
 };
 
 // A gRPC channel to `target` ("host:port", "unix:/path", any gRPC target name) set up as
-// `options` say.
+// `options` say. It accepts the server's metadata up to 64 KiB by gRPC's count (which
+// any metadata rpc/metadata.h allows fits); a grpc::Channel made otherwise keeps gRPC's
+// 8 KiB, which many small entries, or one large one, can pass.
 std::shared_ptr<grpc::Channel> CreateGrpcChannel(const std::string& target,
                                                  const GrpcChannelOptions& options = {});
 

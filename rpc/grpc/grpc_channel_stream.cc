@@ -4,7 +4,8 @@
 // buffers and wake the threads waiting in Read(), Write() and Finish(). A hold keeps the
 // call from completing while the stream's user may still start operations; Finish() (or
 // the destructor) lets it go, then waits for OnDone and its status. Waiting threads look
-// at the context's TryCancel flag every 10 ms, as a sync call does.
+// at the context's TryCancel flag every 10 ms, as a sync call does. The context's metadata
+// goes out with the call; once OnDone ran, Finish() gives the context the server's.
 
 #include <deque>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/message_frame.h"
 #include "rpc/grpc/status_map.h"
+#include "rpc/metadata.h"
 
 namespace syslink::rpc {
 namespace {
@@ -100,6 +102,13 @@ std::unique_ptr<ClientStream> GrpcChannel::OpenStream(const Method& method,
     return std::make_unique<FailedClientStream>(
         absl::InvalidArgumentError(absl::StrCat(method.path, " needs its request")));
   }
+  if (context != nullptr && !context->metadata().empty()) {
+    // Unsent: gRPC aborts the process on metadata it cannot send.
+    if (absl::Status status = CheckMetadata(context->metadata(), "the call's metadata");
+        !status.ok()) {
+      return std::make_unique<FailedClientStream>(std::move(status));
+    }
+  }
   auto stream = std::make_unique<Stream>(stub_, method, request, response, context);
   stream->Start();
   return stream;
@@ -109,8 +118,11 @@ GrpcChannel::Stream::Stream(grpc::GenericStub& stub, const Method& method,
                             const google::protobuf::MessageLite* request,
                             google::protobuf::MessageLite* response, ClientContext* context)
     : path_(method.path), kind_(method.kind), response_(response), context_(context) {
-  if (context != nullptr && context->deadline() != absl::InfiniteFuture()) {
-    grpc_context_.set_deadline(absl::ToChronoTime(context->deadline()));
+  if (context != nullptr) {
+    if (context->deadline() != absl::InfiniteFuture()) {
+      grpc_context_.set_deadline(absl::ToChronoTime(context->deadline()));
+    }
+    for (const auto& [key, value] : context->metadata()) grpc_context_.AddMetadata(key, value);
   }
   grpc_context_.AddMetadata(grpc_internal::kStreamAttachmentsKey, "1");
   grpc_context_.AddMetadata(grpc_internal::kMethodKindKey,
@@ -328,6 +340,13 @@ absl::Status GrpcChannel::Stream::Finish() {
     WaitFor([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return done_; });
     status = status_;
     bad_message = bad_message_;
+    if (context_ != nullptr) {
+      // The call is over: gRPC has filled both, whatever the status.
+      Metadata metadata;
+      grpc_internal::AddFromGrpcMetadata(grpc_context_.GetServerInitialMetadata(), &metadata);
+      grpc_internal::AddFromGrpcMetadata(grpc_context_.GetServerTrailingMetadata(), &metadata);
+      context_->set_server_trailing_metadata(std::move(metadata));
+    }
     if (!received_.empty()) {
       response = std::move(received_.front());
       has_response = true;
