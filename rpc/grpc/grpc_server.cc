@@ -28,6 +28,11 @@ void GrpcServerCall::CopyAttachment(std::span<std::byte> out) const {
                                 out.first(std::min(out.size(), layout_.attachment_size)));
 }
 
+Metadata GrpcServerCall::client_metadata() const {
+  return client_metadata_ != nullptr ? grpc_internal::FromGrpcMetadata(*client_metadata_)
+                                     : Metadata();
+}
+
 void GrpcServerCall::OnCancel(std::function<void()> hook) {
   {
     absl::MutexLock lock(&hook_mutex_);
@@ -77,9 +82,20 @@ void GrpcServerCall::Bind(grpc::GenericCallbackServerContext& context) {
   deadline_ = grpc_internal::FromGrpcDeadline(context.raw_deadline());
   peer_.address = context.peer();
   peer_.tls_subject = TlsSubject(context);
+  client_metadata_ = &context.client_metadata();
 }
 
 namespace grpc_internal {
+
+absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBase& context) {
+  if (metadata.empty()) return absl::OkStatus();
+  if (absl::Status status = CheckMetadata(metadata, "the reply's trailing metadata");
+      !status.ok()) {
+    return status;
+  }
+  for (const auto& [key, value] : metadata) context.AddTrailingMetadata(key, value);
+  return absl::OkStatus();
+}
 
 // One unary call: reads the request, has a worker answer it, sends the answer. It deletes
 // itself once both gRPC is done with the call (OnDone) and the worker is done with it
@@ -123,6 +139,10 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
                               ? absl::CancelledError("the caller gave up before the call ran")
                               : handler_->Handle(call_, &reply_);
     call_.DropCancelHook();
+    if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_);
+        !sent.ok()) {
+      status = std::move(sent);
+    }
     if (call_.deadline_ != absl::InfiniteFuture() && absl::Now() >= call_.deadline_) {
       // As over a link, whatever the method says after the deadline is not the answer: the
       // caller's own timer and this reply would otherwise race.
@@ -200,6 +220,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   }
   builder.RegisterCallbackGenericService(impl.get());
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // Any metadata rpc/metadata.h allows, by gRPC's count (kMaxGrpcMetadataBytes).
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, grpc_internal::kMaxGrpcMetadataBytes);
   // Clients' keepalive pings (GrpcChannelOptions) every 10 s are welcome, with or without
   // calls.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

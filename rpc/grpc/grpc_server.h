@@ -18,6 +18,11 @@
 // of the caller's messages (kStreamWindow, message_frame.h) are read ahead and as many
 // written ones queued, and a stream message's attachment rides in it (message_frame.h,
 // "Streams").
+// Metadata: the handler reads the caller's in GrpcServerCall::client_metadata(), and
+// puts what goes back with the status in GrpcReply::trailing_metadata. The server accepts
+// a caller's headers up to 64 KiB by gRPC's count (kMaxGrpcMetadataBytes, status_map.h),
+// so that any metadata rpc/metadata.h allows gets in; a larger batch is refused by gRPC
+// (RESOURCE_EXHAUSTED) before any handler sees the call.
 // An answer ready only after the caller's deadline is DEADLINE_EXCEEDED, whatever the
 // handler said (the caller's own timer says so too; this way the two cannot disagree).
 // Input a caller sends is untrusted: a frame that breaks message_frame.h's rules is
@@ -35,6 +40,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,8 +55,10 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/string_ref.h"
 #include "rpc/context.h"
 #include "rpc/grpc/message_frame.h"
+#include "rpc/metadata.h"
 #include "rpc/method.h"
 #include "rpc/stream.h"
 
@@ -87,6 +95,12 @@ class GrpcServerCall {
   const TransportPeer& peer() const { return peer_; }
   // How the call is carried: what the handler's KindOf() said.
   MethodKind kind() const { return kind_; }
+  // The caller's metadata entries that follow syslink's rules (CheckMetadataEntry,
+  // rpc/metadata.h), in order; the others are dropped: gRPC's own (grpc-*), the bridge's
+  // (syslink-*, message_frame.h) and any other a syslink context would refuse. A stock
+  // client's "user-agent" stays. Built anew on each call of this, while the handler runs;
+  // untrusted (gRPC limits the total: kMaxGrpcMetadataBytes, status_map.h).
+  Metadata client_metadata() const;
 
   // The request's serialized message and its attachment (message_frame.h); empty for a
   // streaming call, whose messages come through its GrpcServerStream.
@@ -117,6 +131,8 @@ class GrpcServerCall {
   std::string path_;
   absl::Time deadline_ = absl::InfiniteFuture();
   TransportPeer peer_;
+  // gRPC's, valid until the call ends.
+  const std::multimap<grpc::string_ref, grpc::string_ref>* client_metadata_ = nullptr;
   MethodKind kind_ = MethodKind::kUnary;
   grpc::ByteBuffer frame_;
   grpc_internal::FrameLayout layout_;
@@ -133,6 +149,11 @@ struct GrpcReply {
   grpc::ByteBuffer frame;
   size_t attachment_size = 0;
   bool has_message = false;  // Set() was called: a client-streaming rpc's response
+  // Sent as the gRPC call's trailing metadata with the status, OK or not. Must follow
+  // rpc/metadata.h's rules (CheckMetadata): if it does not, the caller gets
+  // INVALID_ARGUMENT naming the first entry that breaks one, instead of the answer, and
+  // none of it (gRPC would abort the process on a key it cannot send).
+  Metadata trailing_metadata;
   // Runs on the worker once the reply is handed to gRPC (ServerContext::set_after_reply).
   std::function<void()> after_reply;
 };

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/metadata.h"
 #include "rpc/method.h"
 
 namespace syslink::rpc {
@@ -35,8 +36,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
     ServerCall server_call(*method_id, std::as_bytes(std::span(request.data(), request.size())),
                            context.get());
     absl::Status status = service_->Dispatch(server_call);
-    Reply(status, server_call, std::move(context), reply);
-    return status;
+    return Reply(std::move(status), server_call, std::move(context), reply);
   }
 
   // A streaming method: its reader and writer use `stream`. A server-streaming rpc's one
@@ -58,23 +58,33 @@ class ServiceCallHandler final : public GrpcCallHandler {
                            context.get());
     server_call.set_stream(&stream);
     absl::Status status = service_->Dispatch(server_call);
-    Reply(status, server_call, std::move(context), reply);
-    return status;
+    return Reply(std::move(status), server_call, std::move(context), reply);
   }
 
  private:
-  // A call's context: a remote peer, the call's deadline and cancellation.
+  // A call's context: a remote peer, the call's deadline, cancellation and metadata.
   static std::unique_ptr<ServerContext> NewContext(GrpcServerCall& call) {
     auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline(), RequestWatch(),
                                                    call.cancelled_flag());
     context->set_transport_peer(&call.peer());
+    context->set_client_metadata(call.client_metadata());
     return context;
   }
 
   // Fills `reply` from a method that returned `status`, and hands it the context to keep
-  // until the after-reply work has run.
-  static void Reply(const absl::Status& status, const ServerCall& server_call,
-                    std::unique_ptr<ServerContext> context, GrpcReply* reply) {
+  // until the after-reply work has run. Returns the call's status: the method's, or
+  // INVALID_ARGUMENT when the trailing metadata it added breaks a rule (then none is sent).
+  static absl::Status Reply(absl::Status status, const ServerCall& server_call,
+                            std::unique_ptr<ServerContext> context, GrpcReply* reply) {
+    if (!context->trailing_metadata().empty()) {
+      absl::Status trailing =
+          CheckMetadata(context->trailing_metadata(), "the method's trailing metadata");
+      if (trailing.ok()) {
+        reply->trailing_metadata = context->trailing_metadata();
+      } else {
+        status = std::move(trailing);
+      }
+    }
     if (status.ok() && server_call.has_response()) {
       const std::string& response = server_call.response_bytes();
       reply->Set(grpc_internal::FrameMessage::Of(
@@ -84,6 +94,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
     reply->after_reply = [context = std::shared_ptr<ServerContext>(std::move(context))] {
       context->RunAfterReply();
     };
+    return status;
   }
 
   // The method id of `path`, if it names an rpc of the service.

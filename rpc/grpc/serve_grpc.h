@@ -16,6 +16,12 @@
 //   - deadline() and cancelled(): the gRPC call's deadline and cancellation;
 //   - request_attachment() / set_response_attachment(): what travels in the frame
 //     (message_frame.h); AllocateAttachment() gives ordinary memory.
+//   - client_metadata(): the gRPC call's metadata entries that follow rpc/metadata.h's
+//     rules; gRPC's own (grpc-*), the bridge's (syslink-*) and other malformed ones are
+//     dropped, a stock client's "user-agent" stays;
+//   - AddTrailingMetadata(): the gRPC call's trailing metadata, sent with the status
+//     whatever it is (a stream's, at its end). Metadata that breaks a rule is not sent:
+//     the caller gets INVALID_ARGUMENT naming it instead of the method's answer.
 // session_state() is null (gRPC has no link); set_after_reply() work runs once the reply
 // is handed to gRPC.
 //

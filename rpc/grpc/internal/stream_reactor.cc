@@ -188,6 +188,10 @@ void StreamReactor::Run() {
         this));
     if (!failure_.ok()) status = failure_;
   }
+  if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_);
+      !sent.ok()) {
+    status = std::move(sent);
+  }
   if (call_.deadline() != absl::InfiniteFuture() && absl::Now() >= call_.deadline()) {
     status = absl::DeadlineExceededError("the caller's deadline passed");
   }

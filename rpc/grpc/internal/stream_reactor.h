@@ -9,7 +9,7 @@
 // (StreamThreads), since it waits for the caller. Up to kStreamWindow of the caller's
 // messages are read ahead, and as many written ones queue for gRPC, one in flight at a
 // time. When the handler returns, the queued writes go out, then its client-streaming
-// response (if any) and the final status.
+// response (if any) and the final status, with the reply's trailing metadata.
 //
 // Thread safety: Read() and Write() from the handler's threads (one each), StopReading()
 // from any. Ownership: deletes itself once gRPC is done with the call (OnDone) and the
@@ -25,12 +25,19 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/grpc/grpc_server.h"
+#include "rpc/metadata.h"
 
 namespace syslink::rpc::grpc_internal {
+
+// Adds `metadata` to the trailing metadata `context` sends with the status, if all of it
+// follows rpc/metadata.h's rules; else adds none and returns INVALID_ARGUMENT naming the
+// entry (GrpcReply::trailing_metadata). Defined in grpc_server.cc.
+absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBase& context);
 
 // Runs each streaming call's handler on a thread of its own, and waits for them all.
 class StreamThreads {
