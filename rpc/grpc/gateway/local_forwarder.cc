@@ -74,6 +74,7 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
 
   ClientContext context;
   context.set_deadline(call.deadline());
+  for (const auto& [key, value] : call.client_metadata()) context.AddMetadata(key, value);
   if (call.attachment_size() > 0) {
     // Into the link's arena when it fits there (lent without a copy), else plain memory
     // (the link then says whether it can carry it).
@@ -91,6 +92,7 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
   call.OnCancel([&context] { context.TryCancel(); });
   absl::Status status = (*link)->Call(method, request, &response, &context);
   call.OnCancel(nullptr);  // the context must not be touched from here on
+  reply->trailing_metadata = context.GetServerTrailingMetadata();
   if (status.ok()) {
     reply->Set(grpc_internal::FrameMessage::Of(
                    std::as_bytes(std::span(response.bytes().data(), response.bytes().size()))),
@@ -125,6 +127,7 @@ absl::Status LocalForwarder::HandleStream(GrpcServerCall& call, GrpcServerStream
 
   ClientContext context;
   context.set_deadline(call.deadline());
+  for (const auto& [key, value] : call.client_metadata()) context.AddMetadata(key, value);
   SerializedMessage request;
   if (kind == MethodKind::kServerStreaming) {
     Attachment attachment;
@@ -175,6 +178,7 @@ absl::Status LocalForwarder::HandleStream(GrpcServerCall& call, GrpcServerStream
   stream.StopReading();  // the service is done: the caller's further messages go nowhere
   if (to_service.joinable()) to_service.join();
   call.OnCancel(nullptr);  // the context must not be touched from here on
+  reply->trailing_metadata = context.GetServerTrailingMetadata();
   if (status.ok() && kind == MethodKind::kClientStreaming) {
     reply->Set(grpc_internal::FrameMessage::Of(
                    std::as_bytes(std::span(response.bytes().data(), response.bytes().size()))),

@@ -11,10 +11,16 @@
 // local service sees the gateway's process as its caller (its uid, attested by the
 // broker), never the remote one's: docs/grpc.md says what that means for access.
 //
+// Metadata (rpc/metadata.h): the caller's entries that follow syslink's rules
+// (GrpcServerCall::client_metadata(): not grpc-*, not syslink-*; a stock client's
+// "user-agent" among them) are the link call's metadata, and the service's trailing
+// metadata is the gRPC call's, whatever the status; for a stream, at its end. Caller's
+// metadata over kMaxMetadataBytes fails the call with INVALID_ARGUMENT, unsent.
+//
 // A streaming call (one whose caller names its kind, as GrpcChannel does) is relayed the
 // same way, as a stream over the link (LinkChannel::OpenStream): the caller's messages go
 // to the service as they come, the service's to the caller, each with its attachment;
-// the service's final status ends the gRPC call.
+// the service's final status and trailing metadata end the gRPC call.
 //
 // Outcomes, beside the service's own:
 //   - NOT_FOUND naming the service: it is not exposed (nothing is by default);
