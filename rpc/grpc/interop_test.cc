@@ -27,6 +27,7 @@ using ::syslink::interop::InteropService;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
 using ::syslink::testing::Eventually;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -62,6 +63,15 @@ class StockClientTest : public ::testing::Test {
     Program client = StartClient(method, std::move(flags));
     absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
     return line.ok() ? *line : line.status().ToString();
+  }
+  // The call's line and the metadata line after it (--show_metadata=1), joined by "\n".
+  std::string CallShowingMetadata(const std::string& method, std::vector<std::string> flags) {
+    flags.push_back("--show_metadata=1");
+    Program client = StartClient(method, std::move(flags));
+    absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
+    if (!line.ok()) return line.status().ToString();
+    absl::StatusOr<std::string> metadata = client.ReadLine(kTimeout);
+    return absl::StrCat(*line, "\n", metadata.ok() ? *metadata : metadata.status().ToString());
   }
 
   InteropService service_;
@@ -117,6 +127,44 @@ TEST_F(StockClientTest, GetsAClientStreamingMethodsStatus) {
 
 TEST_F(StockClientTest, TalksToABidiStreamingMethod) {
   EXPECT_EQ(Call("Chat", {"--text=x,y,z"}), "code=0 text=x|y|z message=");
+}
+
+TEST_F(StockClientTest, ItsMetadataReachesTheMethodAndTrailersComeBack) {
+  EXPECT_EQ(CallShowingMetadata("Echo",
+                                {"--text=hi", "--metadata=echo-a=1,echo-b-bin=xyz,echo-a=2"}),
+            "code=0 text=hi message=\ninitial= trailing=echo-a=1;echo-a=2;echo-b-bin=xyz");
+}
+
+TEST_F(StockClientTest, TheMethodSeesItsMetadataLessGrpcsOwn) {
+  // grpc-* and syslink-* entries are the transports': the method sees neither.
+  EXPECT_EQ(CallShowingMetadata(
+                "Echo", {"--metadata=list-metadata=,grpc-custom=1,syslink-method-kind=x,x-id=7"}),
+            "code=0 text= message=\ninitial= trailing=metadata-keys=list-metadata,user-agent,x-id");
+}
+
+TEST_F(StockClientTest, TrailersComeWithAFailure) {
+  EXPECT_EQ(CallShowingMetadata("Fail", {"--text=gone", "--code=5", "--metadata=echo-why=x"}),
+            "code=5 text= message=gone\ninitial= trailing=echo-why=x");
+}
+
+TEST_F(StockClientTest, AMethodsInvalidTrailerIsInvalidArgument) {
+  const std::string lines =
+      CallShowingMetadata("Echo", {"--text=hi", "--metadata=add-trailer=Bad Key=1,echo-a=1"});
+  EXPECT_THAT(lines, StartsWith("code=3 text= message=the method's trailing metadata: "
+                                "metadata key \"Bad Key\""));
+  EXPECT_THAT(lines, HasSubstr("\ninitial= trailing="));
+  EXPECT_THAT(lines, EndsWith("trailing="));  // none of it was sent
+}
+
+TEST_F(StockClientTest, AStreamsTrailersComeAtItsEnd) {
+  EXPECT_EQ(CallShowingMetadata("Count", {"--text=n", "--code=2", "--metadata=echo-s=count"}),
+            "code=0 text=n 0|n 1 message=\ninitial=syslink-stream-attachments=1 "
+            "trailing=echo-s=count");
+  EXPECT_EQ(CallShowingMetadata("Join", {"--text=a,denied", "--code=7", "--metadata=echo-s=join"}),
+            "code=7 text= message=denied\ninitial=syslink-stream-attachments=1 "
+            "trailing=echo-s=join");
+  EXPECT_EQ(CallShowingMetadata("Chat", {"--text=x", "--metadata=echo-s=chat"}),
+            "code=0 text=x message=\ninitial=syslink-stream-attachments=1 trailing=echo-s=chat");
 }
 
 // ---- A syslink stub calls a stock gRPC server ----
@@ -198,6 +246,41 @@ TEST_F(StockServerTest, AServerKilledMidCallGivesUnavailableAtOnce) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   // And the next call fails the same way instead of waiting.
   EXPECT_EQ(stub_->Echo(Request("")).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(StockServerTest, ItsInitialAndTrailingMetadataArriveTogether) {
+  ClientContext context;
+  context.AddMetadata("echo-a", "1");
+  context.AddMetadata("echo-b-bin", std::string("\0\x01", 2));
+  Text response;
+  ASSERT_TRUE(stub_->Echo(Request("m"), &response, &context).ok());
+  EXPECT_EQ(context.GetServerTrailingMetadata(),
+            (Metadata{{"echo-a", "1"},
+                      {"echo-b-bin", std::string("\0\x01", 2)},
+                      {"initial-a", "1"},
+                      {"initial-b-bin", std::string("\0\x01", 2)}}));
+}
+
+TEST_F(StockServerTest, ItsMetadataComesWithAFailure) {
+  ClientContext context;
+  context.AddMetadata("echo-why", "denied");
+  Text response;
+  EXPECT_EQ(stub_->Fail(Request("no", 7), &response, &context).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(context.GetServerTrailingMetadata(),
+            (Metadata{{"echo-why", "denied"}, {"initial-why", "denied"}}));
+}
+
+TEST_F(StockServerTest, ItsStreamsMetadataArrivesOnceFinishReturns) {
+  ClientContext context;
+  context.AddMetadata("echo-s", "count");
+  auto reader = stub_->Count(Request("n", 3), &context);
+  Text message;
+  while (reader->Read(&message)) {
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(context.GetServerTrailingMetadata(),
+            (Metadata{{"echo-s", "count"}, {"initial-s", "count"}}));
 }
 
 TEST_F(StockServerTest, AStubReadsItsServerStream) {

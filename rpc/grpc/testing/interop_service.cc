@@ -4,24 +4,49 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
 namespace syslink::interop {
+namespace {
+
+// Adds the trailing metadata the caller's metadata asks for (interop_service.h).
+void AnswerMetadata(rpc::ServerContext& context) {
+  std::vector<std::string> keys;
+  bool list = false;
+  for (const auto& [key, value] : context.client_metadata()) {
+    keys.push_back(key);
+    if (absl::StartsWith(key, "echo-")) context.AddTrailingMetadata(key, value);
+    if (key == "list-metadata") list = true;
+    if (key == "add-trailer") {
+      const size_t equals = value.find('=');
+      context.AddTrailingMetadata(value.substr(0, equals),
+                                  equals == std::string::npos ? "" : value.substr(equals + 1));
+    }
+  }
+  if (list) context.AddTrailingMetadata("metadata-keys", absl::StrJoin(keys, ","));
+}
+
+}  // namespace
 
 absl::Status InteropService::Echo(rpc::ServerContext& context, const Text& request,
                                   Text* response) {
+  AnswerMetadata(context);
   *response = request;
   return absl::OkStatus();
 }
 
 absl::Status InteropService::Fail(rpc::ServerContext& context, const Text& request,
                                   Text* response) {
+  AnswerMetadata(context);
   return absl::Status(static_cast<absl::StatusCode>(request.code()), request.text());
 }
 
 absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& request,
                                   Text* response) {
+  AnswerMetadata(context);
   ++holding;
   if (on_hold) on_hold();
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
@@ -36,6 +61,7 @@ absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& reque
 
 absl::Status InteropService::Reverse(rpc::ServerContext& context, const Text& request,
                                      Text* response) {
+  AnswerMetadata(context);
   std::span<const std::byte> in = std::as_const(context.request_attachment()).data();
   absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
   if (!out.ok()) return out.status();
@@ -47,6 +73,7 @@ absl::Status InteropService::Reverse(rpc::ServerContext& context, const Text& re
 
 absl::Status InteropService::WhoCalls(rpc::ServerContext& context, const Text& request,
                                       Text* response) {
+  AnswerMetadata(context);
   response->set_text(
       absl::StrCat(context.transport_peer().address, "|", context.transport_peer().tls_subject));
   response->set_code(static_cast<int32_t>(context.peer().uid));
@@ -55,6 +82,7 @@ absl::Status InteropService::WhoCalls(rpc::ServerContext& context, const Text& r
 
 absl::Status InteropService::Count(rpc::ServerContext& context, const Text& request,
                                    rpc::ServerWriter<Text>* writer) {
+  AnswerMetadata(context);
   ++streaming;
   absl::Status status = absl::OkStatus();
   for (int64_t i = 0; request.code() < 0 || i < request.code(); ++i) {
@@ -78,6 +106,7 @@ absl::Status InteropService::Count(rpc::ServerContext& context, const Text& requ
 
 absl::Status InteropService::Join(rpc::ServerContext& context, rpc::ServerReader<Text>* reader,
                                   Text* response) {
+  AnswerMetadata(context);
   std::string joined;
   std::string attachments;
   Text message;
@@ -101,6 +130,7 @@ absl::Status InteropService::Join(rpc::ServerContext& context, rpc::ServerReader
 
 absl::Status InteropService::Chat(rpc::ServerContext& context,
                                   rpc::ServerReaderWriter<Text, Text>* stream) {
+  AnswerMetadata(context);
   Text message;
   rpc::Attachment attachment;
   while (stream->Read(&message, &attachment)) {

@@ -3,6 +3,13 @@
 //   InteropService service;
 //   auto server = syslink::rpc::ServeGrpc(&service);
 //
+// Every method, whatever its status, answers the caller's metadata (rpc/metadata.h) with
+// trailing metadata, before it does anything else:
+//   - each entry whose key starts with "echo-" comes back as it came;
+//   - "add-trailer: KEY=VALUE" adds KEY: VALUE as it is, even one that breaks a rule;
+//   - "list-metadata" (any value) adds "metadata-keys": the keys the method sees, in order,
+//     joined with ",".
+//
 // Thread safety: thread-safe (methods run on several threads at once). The counters say
 // what Hold and Count calls saw, for tests to wait on.
 

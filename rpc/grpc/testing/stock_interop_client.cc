@@ -4,13 +4,17 @@
 //   stock_interop_client --target=127.0.0.1:5000 --method=Echo [--text=hi] [--code=N]
 //       [--timeout_ms=N] [--cancel_on_input=1] [--service=pkg.Service]
 //       [--ca=ca.pem [--cert=client.pem --key=client.key]]
+//       [--metadata=key=value,key=value] [--show_metadata=1]
 //
 // Makes one call and prints "code=<grpc status code> text=<response text>
 // message=<status message>" on one line; exits 0 when the call was made (whatever its
 // status), 2 on bad arguments. --service calls the method under another service name
 // (a generic call to /<service>/<method>, as a caller that names a service the server does
 // not have). --cancel_on_input=1 cancels the call (TryCancel, from another thread) when a
-// byte or end-of-file arrives on stdin.
+// byte or end-of-file arrives on stdin. --metadata sends the comma-separated entries as
+// the call's metadata, as they are; --show_metadata=1 prints a second line,
+// "initial=<entries> trailing=<entries>": the server's metadata as gRPC gives it, each
+// entry "key=value", joined with ";", bytes outside 0x21-0x7e and '\' as \xNN.
 //
 // The streaming methods: Count reads every message and prints their texts joined with "|";
 // Join sends the comma-separated parts of --text as messages (the last with --code);
@@ -122,6 +126,27 @@ grpc::Status CallGeneric(std::shared_ptr<grpc::Channel> channel, const std::stri
   return status;
 }
 
+// The entries of `metadata` as --show_metadata prints them.
+std::string Show(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  std::string shown;
+  for (const auto& [key, value] : metadata) {
+    if (!shown.empty()) shown += ";";
+    shown.append(key.data(), key.size());
+    shown += "=";
+    for (char c : std::string(value.data(), value.size())) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte > 0x20 && byte < 0x7f && c != '\\') {
+        shown += c;
+      } else {
+        char escaped[5];
+        std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+        shown += escaped;
+      }
+    }
+  }
+  return shown;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,6 +183,11 @@ int main(int argc, char** argv) {
   if (timeout_ms > 0) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   }
+  std::stringstream entries(flags["metadata"]);
+  for (std::string entry; std::getline(entries, entry, ',');) {
+    const size_t eq = entry.find('=');
+    context.AddMetadata(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
+  }
   Text request, response;
   request.set_text(flags["text"]);
   request.set_code(std::stoi(flags["code"]));
@@ -179,6 +209,10 @@ int main(int argc, char** argv) {
   }
   std::printf("code=%d text=%s message=%s\n", static_cast<int>(status.error_code()),
               response.text().c_str(), status.error_message().c_str());
+  if (flags["show_metadata"] == "1") {
+    std::printf("initial=%s trailing=%s\n", Show(context.GetServerInitialMetadata()).c_str(),
+                Show(context.GetServerTrailingMetadata()).c_str());
+  }
   std::fflush(stdout);
   // Without destructors: a canceller thread may still be using the context.
   _exit(0);

@@ -7,7 +7,9 @@
 // Prints "port <n>" once it listens, then serves until stdin closes (its parent, the
 // test, holds the other end) or it is killed. Prints "holding" when a Hold call starts, for
 // a test to wait on, and "streaming" when an endless Count starts. Reverse echoes the
-// text: a stock server knows no attachments.
+// text: a stock server knows no attachments. Echo, Fail and Count send each of the caller's
+// metadata entries "echo-K: V" back twice: as initial metadata "initial-K: V" and as
+// trailing metadata "echo-K: V".
 
 #include <unistd.h>
 
@@ -24,12 +26,25 @@ namespace {
 using syslink::interop::Interop;
 using syslink::interop::Text;
 
+// Sends the caller's "echo-" entries back (the file comment).
+void EchoMetadata(grpc::ServerContext* context) {
+  for (const auto& [key, value] : context->client_metadata()) {
+    const std::string k(key.data(), key.size());
+    const std::string v(value.data(), value.size());
+    if (k.rfind("echo-", 0) != 0) continue;
+    context->AddInitialMetadata("initial-" + k.substr(5), v);
+    context->AddTrailingMetadata(k, v);
+  }
+}
+
 class StockInterop final : public Interop::Service {
-  grpc::Status Echo(grpc::ServerContext*, const Text* request, Text* response) override {
+  grpc::Status Echo(grpc::ServerContext* context, const Text* request, Text* response) override {
+    EchoMetadata(context);
     *response = *request;
     return grpc::Status::OK;
   }
-  grpc::Status Fail(grpc::ServerContext*, const Text* request, Text*) override {
+  grpc::Status Fail(grpc::ServerContext* context, const Text* request, Text*) override {
+    EchoMetadata(context);
     return grpc::Status(static_cast<grpc::StatusCode>(request->code()), request->text());
   }
   grpc::Status Hold(grpc::ServerContext* context, const Text*, Text*) override {
@@ -50,6 +65,7 @@ class StockInterop final : public Interop::Service {
   }
   grpc::Status Count(grpc::ServerContext* context, const Text* request,
                      grpc::ServerWriter<Text>* writer) override {
+    EchoMetadata(context);
     if (request->code() < 0) {
       std::printf("streaming\n");
       std::fflush(stdout);
