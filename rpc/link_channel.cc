@@ -190,7 +190,8 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
   return id;
 }
 
-absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* response,
+absl::Status LinkChannel::Finish(Message& reply, const Method& method,
+                                 google::protobuf::MessageLite* response,
                                  ClientContext* context, bool lends_attachment) {
   if (context != nullptr && lends_attachment && reply.returned_buffer.valid()) {
     context->request_attachment() = Attachment::FromDmaBuffer(std::move(reply.returned_buffer));
@@ -211,7 +212,7 @@ absl::Status LinkChannel::Finish(Message& reply, google::protobuf::MessageLite* 
   }
   if (!response->ParseFromArray(call->message.data(), static_cast<int>(call->message.size()))) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "the response to method %d (%d bytes) does not parse as %s", reply.command,
+        "the response of %s (%d bytes) does not parse as %s", method.path,
         call->message.size(), response->GetTypeName()));
   }
   if (context != nullptr && call->has_attachment) {
@@ -239,7 +240,8 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
     return;
   }
   absl::Status status =
-      Finish(message, pending.response, pending.context, pending.lends_attachment);
+      Finish(message, *pending.method, pending.response, pending.context,
+             pending.lends_attachment);
   if (message.synthetic) [[unlikely]] status = NameMethod(std::move(status), *pending.method);
   if (pending.waiter != nullptr) {
     Complete(*pending.waiter, std::move(status));

@@ -155,7 +155,8 @@ class LinkChannel final : public Channel {
   template <typename Ready>
   void WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready);
   // Turns a reply into the call's outcome.
-  static absl::Status Finish(Message& reply, google::protobuf::MessageLite* response,
+  static absl::Status Finish(Message& reply, const Method& method,
+                             google::protobuf::MessageLite* response,
                              ClientContext* context, bool lends_attachment);
   // Gives up on each call whose context asked to cancel (TryCancel): the link then
   // delivers its CANCELLED reply. mutex_ held.

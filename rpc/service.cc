@@ -14,6 +14,16 @@ absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message) co
       message->GetTypeName()));
 }
 
+absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message,
+                                      const Method& method) const {
+  if (message->ParseFromArray(request_.data(), static_cast<int>(request_.size()))) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("the request of %s (%d bytes) does not parse as %s", method.path,
+                      request_.size(), message->GetTypeName()));
+}
+
 absl::Status NotAStream(const Method& method) {
   return absl::FailedPreconditionError(
       absl::StrCat(method.path, " streams, but was called as a unary rpc"));

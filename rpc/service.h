@@ -58,6 +58,9 @@ class ServerCall {
   // Parses the request into `message`. INVALID_ARGUMENT (naming the method and the type)
   // when the bytes are not a valid `message`.
   [[nodiscard]] absl::Status ParseRequest(google::protobuf::MessageLite* message) const;
+  // The same, the error naming `method` by its path (what generated code calls).
+  [[nodiscard]] absl::Status ParseRequest(google::protobuf::MessageLite* message,
+                                          const Method& method) const;
 
   // The method's response (called by generated code when the method returns OK).
   void SetResponse(const google::protobuf::MessageLite& message);

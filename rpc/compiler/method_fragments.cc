@@ -89,7 +89,7 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
             "    case k$method$MethodId: {\n"
             "      $not_a_stream$\n"
             "      $request$ request;\n"
-            "      if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;\n"
+            "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) return s;\n"
             "      ::syslink::rpc::ServerWriter<$response$> writer(call.stream());\n"
             "      $call$\n"
             "      return status;\n"
@@ -101,7 +101,7 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
           {"call.context()", "request", "&response"},
           "    case k$method$MethodId: {\n"
           "      $request$ request;\n"
-          "      if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;\n"
+          "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) return s;\n"
           "      $response$ response;\n"
           "      $call$\n"
           "      if (status.ok()) call.SetResponse(response);\n"
