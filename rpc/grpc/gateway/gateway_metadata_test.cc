@@ -139,6 +139,17 @@ TEST_F(GatewayMetadataTest, AStockClientsMetadataGoesThroughIt) {
             "code=9 text= message=gone\ninitial= trailing=echo-why=x");
 }
 
+TEST_F(GatewayMetadataTest, MetadataOverSyslinksLimitIsInvalidArgument) {
+  // Within gRPC's limits, over syslink's (kMaxMetadataBytes): the link call refuses it.
+  std::string entries;
+  for (int i = 0; i < 100; ++i) {
+    absl::StrAppend(&entries, i == 0 ? "" : ",", "x-", i, "=", std::string(100, 'v'));
+  }
+  const std::string lines = StockCall("Echo", {"--metadata=" + entries});
+  EXPECT_THAT(lines, ::testing::StartsWith("code=3 "));
+  EXPECT_THAT(lines, HasSubstr("the call's metadata takes "));
+}
+
 // ---- Streams: the metadata goes with the relayed stream, the trailers come at its end ----
 
 TEST_F(GatewayMetadataTest, AServerStreamsMetadataGoesBothWays) {
