@@ -64,6 +64,7 @@ GrpcChannel::GrpcChannel(std::shared_ptr<grpc::ChannelInterface> channel)
 
 GrpcChannel::~GrpcChannel() {
   std::list<std::unique_ptr<Outstanding>> calls;
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
   {
     absl::MutexLock lock(&mutex_);
     for (auto& call : async_) {
@@ -77,6 +78,14 @@ GrpcChannel::~GrpcChannel() {
         this));
     calls.swap(async_);
     async_finished_ = 0;
+    queues.swap(idle_queues_);
+  }
+  for (std::unique_ptr<grpc::CompletionQueue>& queue : queues) {
+    queue->Shutdown();
+    void* tag;
+    bool ok;
+    while (queue->Next(&tag, &ok)) {
+    }
   }
   for (auto& call : calls) {
     call->done(call->unsent.ok() ? absl::CancelledError("the channel was destroyed")
@@ -151,8 +160,18 @@ absl::Status GrpcChannel::Call(const Method& method, const google::protobuf::Mes
   call.context = context;
   Prepare(call, request);
   // The calling thread drives the call on a completion queue of its own, as a stub of
-  // grpc_cpp_plugin's does: no other thread is woken to hand it the reply.
-  grpc::CompletionQueue queue;
+  // grpc_cpp_plugin's does: no other thread is woken to hand it the reply. The queue is
+  // the thread's alone for the call, and kept for a later call once the call is done.
+  std::unique_ptr<grpc::CompletionQueue> owned_queue;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!idle_queues_.empty()) {
+      owned_queue = std::move(idle_queues_.back());
+      idle_queues_.pop_back();
+    }
+  }
+  if (owned_queue == nullptr) owned_queue = std::make_unique<grpc::CompletionQueue>();
+  grpc::CompletionQueue& queue = *owned_queue;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader =
       stub_.PrepareUnaryCall(&call.grpc_context, call.path, call.request, &queue);
   reader->StartCall();
@@ -171,8 +190,11 @@ absl::Status GrpcChannel::Call(const Method& method, const google::protobuf::Mes
       }
     }
   }
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
+  // The call's one event came: the queue holds nothing more.
+  reader.reset();
+  {
+    absl::MutexLock lock(&mutex_);
+    idle_queues_.push_back(std::move(owned_queue));
   }
   absl::Status status = Finish(call);
   CompleteFinished(absl::InfinitePast());  // async calls that finished meanwhile

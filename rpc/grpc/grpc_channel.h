@@ -48,6 +48,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -120,6 +121,9 @@ class GrpcChannel final : public Channel {
   absl::Mutex mutex_;
   std::list<std::unique_ptr<Outstanding>> async_ ABSL_GUARDED_BY(mutex_);
   size_t async_finished_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Completion queues of sync calls done, for the next ones: a queue made per call costs
+  // its pollset's set-up every time.
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> idle_queues_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::rpc
