@@ -9,6 +9,8 @@
 //   BM_Bridge/N           syslink stub over GrpcChannel -> syslink-gateway -> a link to
 //                         syslink_interop_server
 //   BM_BridgeAttachment   the same, a 128 KiB attachment each way (Reverse)
+//   BM_ServeGrpc/N        syslink stub over GrpcChannel -> the same service under ServeGrpc,
+//                         in this process: what the gateway's gRPC side costs without a link
 //
 // N is the bytes of the message: 64 (text) or 130048 (127 KiB of blob: with its header, the
 // largest message a link with the default 128 KiB DMA limit carries; bulk data rides as an
@@ -18,17 +20,21 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "rpc/grpc/grpc_channel.h"
+#include "rpc/grpc/serve_grpc.h"
+#include "rpc/grpc/testing/interop_service.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
 #include "rpc/grpc/testing/program.h"
 #include "tests/support/benchmark_summary.h"
@@ -54,6 +60,9 @@ struct Servers {
   std::optional<Program> gateway;
   std::string stock_address;
   std::string gateway_address;
+  syslink::interop::InteropService served;
+  std::unique_ptr<GrpcServer> serve_grpc;
+  std::string serve_grpc_address;
 };
 Servers* servers = nullptr;
 
@@ -87,6 +96,13 @@ void StartServers() {
   servers->gateway_address = StartOrDie(
       servers->gateway, "rpc/grpc/gateway/syslink-gateway",
       {"--broker-socket", socket, "--expose", "syslink.interop.Interop"}, "listening on ");
+  absl::StatusOr<std::unique_ptr<GrpcServer>> served = ServeGrpc(&servers->served);
+  if (!served.ok()) {
+    std::fprintf(stderr, "ServeGrpc: %s\n", served.status().ToString().c_str());
+    std::exit(1);
+  }
+  servers->serve_grpc = *std::move(served);
+  servers->serve_grpc_address = absl::StrCat("127.0.0.1:", servers->serve_grpc->port());
 }
 
 Text Request(size_t bytes) {
@@ -99,45 +115,76 @@ Text Request(size_t bytes) {
   return request;
 }
 
-void BM_PlainGrpc(benchmark::State& state) {
-  auto channel =
-      CreateGrpcChannel(servers->stock_address, {.keepalive_time = absl::ZeroDuration()});
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  const std::string bytes = Request(state.range(0)).SerializeAsString();
-  grpc::Slice slice(bytes);
-  const grpc::ByteBuffer request(&slice, 1);
-  for (auto _ : state) {
+// One round trip of a plain gRPC client (grpc::GenericStub on a completion queue the
+// calling thread drives) to the stock server; false when it failed.
+class PlainCaller {
+ public:
+  explicit PlainCaller(size_t bytes)
+      : channel_(CreateGrpcChannel(servers->stock_address,
+                                   {.keepalive_time = absl::ZeroDuration()})),
+        stub_(channel_),
+        bytes_(Request(bytes).SerializeAsString()),
+        slice_(bytes_),
+        request_(&slice_, 1) {}
+
+  bool Call() {
     grpc::ClientContext context;
     grpc::ByteBuffer reply;
     grpc::Status status;
-    auto call = stub.PrepareUnaryCall(&context, "/syslink.interop.Interop/Echo", request, &cq);
+    auto call = stub_.PrepareUnaryCall(&context, "/syslink.interop.Interop/Echo", request_, &cq_);
     call->StartCall();
     call->Finish(&reply, &status, reinterpret_cast<void*>(1));
     void* tag;
     bool ok;
-    if (!cq.Next(&tag, &ok) || !status.ok()) {
-      state.SkipWithError("gRPC call failed");
-      break;
-    }
+    if (!cq_.Next(&tag, &ok) || !status.ok()) return false;
     Text response;
     std::vector<grpc::Slice> slices;
     (void)reply.Dump(&slices);
     std::string flat;
     for (const grpc::Slice& s : slices)
       flat.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    benchmark::DoNotOptimize(response.ParseFromString(flat));
+    return response.ParseFromString(flat);
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::GenericStub stub_;
+  grpc::CompletionQueue cq_;
+  std::string bytes_;
+  grpc::Slice slice_;
+  grpc::ByteBuffer request_;
+};
+
+// One round trip of a syslink stub over a GrpcChannel to `address`.
+class StubCaller {
+ public:
+  StubCaller(const std::string& address, size_t bytes)
+      : stub_(std::make_shared<GrpcChannel>(CreateGrpcChannel(address))),
+        request_(Request(bytes)) {}
+  bool Call() { return stub_.Echo(request_, &response_, nullptr).ok(); }
+
+ private:
+  InteropStub stub_;
+  Text request_;
+  Text response_;
+};
+
+void BM_PlainGrpc(benchmark::State& state) {
+  PlainCaller caller(state.range(0));
+  for (auto _ : state) {
+    if (!caller.Call()) {
+      state.SkipWithError("gRPC call failed");
+      break;
+    }
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_PlainGrpc)->Arg(64)->Arg(kBulkMessage)->UseRealTime();
 
 void RunStub(benchmark::State& state, const std::string& address) {
-  InteropStub stub(std::make_shared<GrpcChannel>(CreateGrpcChannel(address)));
-  const Text request = Request(state.range(0));
-  Text response;
+  StubCaller caller(address, state.range(0));
   for (auto _ : state) {
-    if (!stub.Echo(request, &response, nullptr).ok()) {
+    if (!caller.Call()) {
       state.SkipWithError("call failed");
       break;
     }
@@ -150,6 +197,9 @@ BENCHMARK(BM_GrpcChannel)->Arg(64)->Arg(kBulkMessage)->UseRealTime();
 
 void BM_Bridge(benchmark::State& state) { RunStub(state, servers->gateway_address); }
 BENCHMARK(BM_Bridge)->Arg(64)->Arg(kBulkMessage)->UseRealTime();
+
+void BM_ServeGrpc(benchmark::State& state) { RunStub(state, servers->serve_grpc_address); }
+BENCHMARK(BM_ServeGrpc)->Arg(64)->UseRealTime();
 
 void BM_BridgeAttachment(benchmark::State& state) {
   InteropStub stub(std::make_shared<GrpcChannel>(CreateGrpcChannel(servers->gateway_address)));
@@ -179,6 +229,11 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
     std::printf("bridge %s B: %.1f us = %.2fx plain gRPC (%.1f us); GrpcChannel alone %.2fx\n",
                 size, bridge / 1000, bridge / plain, plain / 1000,
                 channel > 0 ? channel / plain : 0);
+    const double served = m.NanosPerIteration(absl::StrCat("BM_ServeGrpc/", size, "/real_time"));
+    if (served > 0) {
+      std::printf("  ServeGrpc alone %.2fx plain gRPC: the gateway's gRPC side without a link\n",
+                  served / plain);
+    }
   }
   const double attachment = m.NanosPerIteration("BM_BridgeAttachment/real_time");
   const double plain_bulk = m.NanosPerIteration("BM_PlainGrpc/130048/real_time");
@@ -186,6 +241,65 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
     std::printf("bridge 128 KiB attachment: %.1f us = %.2fx plain gRPC's 127 KiB message\n",
                 attachment / 1000, attachment / plain_bulk);
   }
+}
+
+// The median, over `pairs` pairs of slices, of the ratio of `subject`'s time to `floor`'s
+// for `calls` calls each; the two alternate, each pair in the other order than the last,
+// so that both meet the same placements of the VM's vCPUs. `floor_us` gets the median
+// time of one floor call. 0 when a call failed.
+template <typename Subject, typename Floor>
+double MedianSliceRatio(Subject& subject, Floor& floor, int pairs, int calls, double* floor_us) {
+  auto slice = [calls](auto& caller) -> double {
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < calls; ++i) {
+      if (!caller.Call()) return -1;
+    }
+    return absl::ToDoubleMicroseconds(absl::Now() - start) / calls;
+  };
+  std::vector<double> ratios, floors;
+  for (int i = 0; i < pairs; ++i) {
+    double s, f;
+    if (i % 2 == 0) {
+      s = slice(subject);
+      f = slice(floor);
+    } else {
+      f = slice(floor);
+      s = slice(subject);
+    }
+    if (s < 0 || f <= 0) return 0;
+    ratios.push_back(s / f);
+    floors.push_back(f);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  std::sort(floors.begin(), floors.end());
+  *floor_us = floors[floors.size() / 2];
+  return ratios[ratios.size() / 2];
+}
+
+// The 64-byte ratios from alternating slices: what the goal (the bridge within 1.2x plain
+// gRPC) is read against.
+void PrintAlternating() {
+  constexpr int kPairs = 31;
+  constexpr int kCalls = 200;
+  PlainCaller plain(64);
+  StubCaller channel(servers->stock_address, 64);
+  StubCaller bridge(servers->gateway_address, 64);
+  StubCaller served(servers->serve_grpc_address, 64);
+  for (int i = 0; i < 100; ++i) {  // warm every connection up
+    if (!plain.Call() || !channel.Call() || !bridge.Call() || !served.Call()) {
+      std::printf("alternating slices: a call failed\n");
+      return;
+    }
+  }
+  double floor_us = 0;
+  std::printf("\nalternating %d pairs of %d-call slices, 64 B, medians of per-pair ratios:\n",
+              kPairs, kCalls);
+  const double r_bridge = MedianSliceRatio(bridge, plain, kPairs, kCalls, &floor_us);
+  std::printf("  bridge          %.2fx plain gRPC (plain %.1f us a call)\n", r_bridge, floor_us);
+  const double r_served = MedianSliceRatio(served, plain, kPairs, kCalls, &floor_us);
+  std::printf("  ServeGrpc alone %.2fx plain gRPC (plain %.1f us a call)\n", r_served, floor_us);
+  const double r_channel = MedianSliceRatio(channel, plain, kPairs, kCalls, &floor_us);
+  std::printf("  GrpcChannel     %.2fx plain gRPC (plain %.1f us a call)\n", r_channel, floor_us);
 }
 
 }  // namespace
@@ -207,5 +321,6 @@ int main(int argc, char** argv) {
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
   syslink::rpc::PrintSummary(medians);
+  syslink::rpc::PrintAlternating();
   return 0;
 }
