@@ -29,17 +29,16 @@
 #include "ring/ring_producer.h"
 #include "ring/shared_region.h"
 #include "ring/wait_mode.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::ring {
 namespace {
 
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 
 constexpr WaitMode kAllModes[] = {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking};
 constexpr WaitMode kSleepingModes[] = {WaitMode::kHybrid, WaitMode::kBlocking};
-
-// Generous bound for waits that must succeed; reaching it means a lost wake-up.
-absl::Time Soon() { return absl::Now() + absl::Seconds(30); }
 
 // Heap memory of exactly `size` bytes on a cache line, filled with junk.
 class AlignedBuffer {
@@ -803,7 +802,7 @@ TEST(RingTest, DrainWaitsForConsumerThread) {
     absl::Status drained = ring->producer.Drain(Soon());
     consumer_thread.join();
     EXPECT_TRUE(drained.ok()) << drained;
-    EXPECT_THAT(read, testing::ElementsAre("a", "bb", "ccc"));
+    EXPECT_THAT(read, ::testing::ElementsAre("a", "bb", "ccc"));
     EXPECT_EQ(ring->control()->tail.load(), ring->control()->head.load());
   }
 }

@@ -46,10 +46,7 @@ class SharedService : public Service {
       call.SetResponse(request);
       return absl::OkStatus();
     }
-    absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!call.context().cancelled() && absl::Now() < give_up) {
-      absl::SleepFor(absl::Microseconds(200));
-    }
+    Eventually([&] { return call.context().cancelled(); });
     return absl::CancelledError("held until the caller gave up");
   }
 };

@@ -20,11 +20,13 @@
 #include "rpc/server.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
 
 using ::syslink::rpc::test::Text;
+using ::syslink::testing::Eventually;
 using ::testing::HasSubstr;
 
 // The test service's rpcs, as a generated service would declare them (rpc/method.h).
@@ -101,19 +103,14 @@ class TestService : public Service {
         return PeerDiedError("the upstream server exited");
       case kAfterReply.id:
         call.context().set_after_reply([this] {
-          absl::Time give_up = absl::Now() + absl::Seconds(10);
-          while (!release.load() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+          Eventually([this] { return release.load(); });
           after_reply_done.store(true);
         });
         response.set_text("answered");
         break;
       case kWaitForCancel.id: {
         ++waiting;
-        absl::Time give_up = absl::Now() + absl::Seconds(10);
-        while (!call.context().cancelled() && absl::Now() < give_up) {
-          absl::SleepFor(absl::Microseconds(100));
-        }
-        if (call.context().cancelled()) ++saw_cancelled;
+        if (Eventually([&] { return call.context().cancelled(); })) ++saw_cancelled;
         --waiting;
         return absl::CancelledError("the caller gave up");
       }
@@ -275,13 +272,9 @@ TEST_P(RuntimeTest, ServerGoneGivesPeerDiedAndNeverHangs) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
-// Waits until `counter` reads `value` (at most 10 s); whether it does.
+// Waits until `counter` reads `value` (at most kPatience); whether it does.
 bool AwaitCount(const std::atomic<int>& counter, int value) {
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (counter.load() != value && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return counter.load() == value;
+  return Eventually([&] { return counter.load() == value; });
 }
 
 // Waits until `service` runs `calls` WaitForCancel calls at once.
@@ -397,11 +390,7 @@ TEST_P(RuntimeTest, AfterReplyWorkRunsOnceTheCallerHasItsAnswer) {
   EXPECT_EQ(response.text(), "answered");
   EXPECT_FALSE(service_.after_reply_done.load());
   service_.release.store(true);
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!service_.after_reply_done.load() && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  EXPECT_TRUE(service_.after_reply_done.load());
+  EXPECT_TRUE(Eventually([&] { return service_.after_reply_done.load(); }));
 }
 
 // Session state: kept per link from call to call where only the link's own thread runs the
@@ -432,10 +421,7 @@ TEST_P(RuntimeTest, SessionStateLastsForTheLinkAndIsDroppedWithIt) {
   // Closing the first link ends its session, and its state goes with it.
   EXPECT_EQ(service_.counters_destroyed.load(), 0);
   channel_.reset();
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (service_.counters_destroyed.load() < 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(Eventually([&] { return service_.counters_destroyed.load() >= 1; }));
   EXPECT_EQ(service_.counters_destroyed.load(), 1);
 }
 

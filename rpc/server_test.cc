@@ -51,10 +51,7 @@ class GateService : public Service {
     }
     if (call.method_id() != kHold.id) return absl::UnimplementedError("no such method");
     ++holding;
-    absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!open.load() && !call.context().cancelled() && absl::Now() < give_up) {
-      absl::SleepFor(absl::Microseconds(100));
-    }
+    Eventually([&] { return open.load() || call.context().cancelled(); });
     --holding;
     if (call.context().cancelled()) return absl::CancelledError("held until cancelled");
     Text response;

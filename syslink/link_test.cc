@@ -15,13 +15,13 @@
 #include "gtest/gtest.h"
 #include "syslink/end_transfer.h"
 #include "syslink/status.h"
+#include "tests/support/eventually.h"
 
 namespace syslink {
 namespace {
 
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
-
-absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
 
 LinkPair MakePair(ring::WaitMode mode = ring::WaitMode::kHybrid) {
   LinkOptions options;

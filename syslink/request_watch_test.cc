@@ -9,11 +9,12 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "syslink/link.h"
+#include "tests/support/eventually.h"
 
 namespace syslink {
 namespace {
 
-absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
+using ::syslink::testing::Soon;
 
 LinkPair MakePair() {
   LinkOptions options;

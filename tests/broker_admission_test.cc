@@ -32,6 +32,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/other_user.h"
 #include "tests/support/process_event.h"
 
@@ -45,18 +46,17 @@ using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::ControlBytes;
 using ::syslink::testing::DialRaw;
 using ::syslink::testing::ForkTied;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SendRaw;
 using ::syslink::testing::Shared;
+using ::syslink::testing::Soon;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 struct ServerReport {
   std::atomic<int> offers{0};  // times the admission ran

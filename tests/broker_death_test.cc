@@ -32,23 +32,23 @@
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::broker {
 namespace {
 
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::Shared;
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 
-// How long anything may take before the test calls it a hang.
-constexpr absl::Duration kPatience = absl::Seconds(10);
 // How long a child waits for the test process before giving up.
 constexpr absl::Duration kChildPatience = absl::Seconds(30);
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 // Exit codes of a forked child, so that a failure says where it happened.
 enum ChildExit : int {
@@ -72,19 +72,9 @@ enum ChildExit : int {
   kTestProcessGone = 26,
 };
 
-// Waits until `done()` or `timeout`; false on timeout.
-bool Await(const std::function<bool()>& done, absl::Duration timeout = kPatience) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Microseconds(200));
-  }
-  return true;
-}
-
 // Whether the broker at `socket_path` lists service `name`, waiting up to kPatience.
 bool AwaitService(const std::string& socket_path, const std::string& name) {
-  return Await([&] {
+  return Eventually([&] {
     absl::StatusOr<Listing> listing = ListBrokerAt(socket_path, absl::Milliseconds(200));
     if (!listing.ok()) return false;
     return std::any_of(listing->services.begin(), listing->services.end(),
@@ -261,7 +251,7 @@ TEST(ServerDeathTest, CallsInFlightFromFourClientsCompleteOnceWithPeerDied) {
     clients.push_back(
         ChildProcess::Fork([&, i] { return ClientOfTheStuckServer(i, options, &*report); }));
   }
-  ASSERT_TRUE(Await([&] {
+  ASSERT_TRUE(Eventually([&] {
     return report->requests_received.load() == kClients * kCallsPerClient &&
            report->clients_waiting.load() == kClients;
   })) << report->requests_received.load() << " requests received";
@@ -326,12 +316,12 @@ int ServerThatOutlivesItsClient(const BrokerConnectOptions& options, bool receiv
   RequestWatch watch = victim->link.Watch(*request);
   report->given_up_while_alive.store(watch.given_up() ? 1 : 0);
   report->holding_request.store(1);
-  if (!Await([&] { return report->client_dead.load() != 0; }, kChildPatience)) {
+  if (!Eventually([&] { return report->client_dead.load() != 0; }, kChildPatience)) {
     return kTestProcessGone;
   }
   // Asked before anything on the link reports the death: only the broker can tell.
   report->given_up_after_death.store(
-      Await([&] { return watch.given_up(); }, absl::Seconds(5)) ? 1 : 0);
+      Eventually([&] { return watch.given_up(); }, absl::Seconds(5)) ? 1 : 0);
   if (receive_first) {
     absl::StatusOr<Message> next = victim->link.Receive(absl::Now() + absl::Seconds(5));
     report->receive_code.store(static_cast<int>(next.status().code()));
@@ -360,11 +350,11 @@ void KillAClientMidCall(bool receive_first, ClientDeathReport* report) {
     (void)link->Call(1, AsBytes("hold this"), {}, absl::Now() + kChildPatience);
     return kCallFailed;  // it should have been killed first
   });
-  ASSERT_TRUE(Await([&] { return report->holding_request.load() != 0; }));
+  ASSERT_TRUE(Eventually([&] { return report->holding_request.load() != 0; }));
   victim.Kill(SIGKILL);
   EXPECT_EQ(victim.Wait(), ChildProcess::KilledBy(SIGKILL));
   report->client_dead.store(1);
-  ASSERT_TRUE(Await([&] { return report->reply_code.load() != -1; }));
+  ASSERT_TRUE(Eventually([&] { return report->reply_code.load() != -1; }));
 
   // The server keeps serving: a new client's call completes.
   absl::StatusOr<Link> next = ConnectToService("test.holder", options);
@@ -444,7 +434,7 @@ int LoopingClient(const BrokerConnectOptions& options, BrokerDeathReport* report
 // Waits for `more` calls beyond the current count.
 bool AwaitMoreCalls(const BrokerDeathReport& report, int64_t more) {
   int64_t target = report.calls.load() + more;
-  return Await([&] { return report.calls.load() >= target; });
+  return Eventually([&] { return report.calls.load() >= target; });
 }
 
 TEST(BrokerDeathTest, LinksOutliveAKilledBrokerAndServersReRegisterWithTheNextOne) {

@@ -28,6 +28,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/other_user.h"
 #include "tests/support/process_event.h"
 
@@ -42,6 +43,7 @@ using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::ForkAs;
 using ::syslink::testing::kNeedsRoot;
 using ::syslink::testing::kNobodyUser;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ResidentKiB;
 using ::syslink::testing::ScratchDirectory;
@@ -49,7 +51,6 @@ using ::syslink::testing::Shared;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
 constexpr uint64_t kMiB = 1 << 20;
 
 class LinkCostTest : public ::testing::Test {

@@ -46,12 +46,12 @@ using ::syslink::testing::ConnectAndAccept;
 using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::ForkTied;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ScratchDirectory;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
 constexpr char kService[] = "syslink.test.Waiter";
 constexpr Method kHold{MethodId("syslink.test.Waiter.Hold"), "/syslink.test.Waiter/Hold",
                        MethodKind::kUnary};

@@ -30,6 +30,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/other_user.h"
 
 namespace syslink::broker {
@@ -38,19 +39,19 @@ namespace {
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::EmbeddedBrokersFor;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::PidsHoldingOpen;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::Shared;
+using ::syslink::testing::Soon;
 using ::syslink::testing::WaitUntilGone;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
 constexpr absl::Duration kChildPatience = absl::Seconds(30);
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 enum ChildExit : int {
   kOk = 0,
@@ -61,15 +62,6 @@ enum ChildExit : int {
   kListFailed = 14,
   kTestProcessGone = 15,
 };
-
-bool Await(const std::function<bool()>& done, absl::Duration timeout = kPatience) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Microseconds(200));
-  }
-  return true;
-}
 
 // ---- A client of another uid against a service's policy. -----------------------------
 
@@ -133,11 +125,12 @@ class ForeignUidTest : public ::testing::Test {
         [&] { return ConnectAs(kNobody, kNogroup, name, options, report); });
     // The client's connect returns once this server admits the link: accept meanwhile.
     std::optional<IncomingLink> incoming;
-    absl::Time deadline = Soon();
-    while (report->connect_code.load() == -1 && absl::Now() < deadline) {
+    Eventually([&] {
+      if (report->connect_code.load() != -1) return true;
       absl::StatusOr<IncomingLink> link = service->Accept(absl::Now() + absl::Milliseconds(20));
       if (link.ok()) incoming.emplace(*std::move(link));
-    }
+      return false;
+    });
     ASSERT_NE(report->connect_code.load(), -1) << "the client's connect did not return";
     if (report->connect_code.load() == static_cast<int>(absl::StatusCode::kOk)) {
       if (!incoming) {
@@ -219,7 +212,7 @@ struct RaceReport {
 // notes which broker answered, and holds the registration until released.
 int Racer(int index, const std::string& socket_path, RaceReport* report) {
   report->ready.fetch_add(1);
-  if (!Await([&] { return report->go.load() != 0; }, kChildPatience)) return kTestProcessGone;
+  if (!Eventually([&] { return report->go.load() != 0; }, kChildPatience)) return kTestProcessGone;
   BrokerConnectOptions options{.socket_path = socket_path, .start_broker = true,
                                .timeout = kChildPatience};
   absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
@@ -229,7 +222,7 @@ int Racer(int index, const std::string& socket_path, RaceReport* report) {
   if (!listing.ok()) return kListFailed;
   report->broker_pid[index].store(listing->broker_pid);
   report->registered.fetch_add(1);
-  if (!Await([&] { return report->release.load() != 0; }, kChildPatience)) {
+  if (!Eventually([&] { return report->release.load() != 0; }, kChildPatience)) {
     return kTestProcessGone;
   }
   return kOk;
@@ -248,10 +241,10 @@ TEST_P(AutoStartRaceTest, TwentyProcessesStartingAtOnceGetExactlyOneBroker) {
   for (int i = 0; i < kRacers; ++i) {
     racers.push_back(ChildProcess::Fork([&, i] { return Racer(i, socket_path, &*report); }));
   }
-  ASSERT_TRUE(Await([&] { return report->ready.load() == kRacers; }));
+  ASSERT_TRUE(Eventually([&] { return report->ready.load() == kRacers; }));
   absl::Time start = absl::Now();
   report->go.store(1);
-  ASSERT_TRUE(Await([&] { return report->registered.load() == kRacers; }, kChildPatience))
+  ASSERT_TRUE(Eventually([&] { return report->registered.load() == kRacers; }, kChildPatience))
       << report->registered.load() << " of " << kRacers << " registered";
   RecordProperty("all_registered_after_us",
                  absl::StrCat(absl::ToInt64Microseconds(absl::Now() - start)));
@@ -263,7 +256,7 @@ TEST_P(AutoStartRaceTest, TwentyProcessesStartingAtOnceGetExactlyOneBroker) {
   // Twenty brokers may have been started; those that lost the race exit at once, and only
   // the winner holds the lock file.
   std::vector<pid_t> brokers;
-  EXPECT_TRUE(Await([&] {
+  EXPECT_TRUE(Eventually([&] {
     brokers = EmbeddedBrokersFor(socket_path);
     return brokers.size() <= 1;
   })) << brokers.size() << " broker processes for " << socket_path;

@@ -38,6 +38,7 @@
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/other_user.h"
 
 namespace syslink::broker {
@@ -49,13 +50,15 @@ using ::syslink::testing::ConnectAndAccept;
 using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::ControlBytes;
 using ::syslink::testing::DialRaw;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ResidentKiB;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SendRaw;
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
 
 // Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default) before it is
 // reused, so a broker's resident size grows with churn and says nothing about leaks; there
@@ -71,8 +74,6 @@ constexpr bool kResidentSizeShowsLeaks = true;
 #else
 constexpr bool kResidentSizeShowsLeaks = true;
 #endif
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 // The broker's answer to request `sequence` on a raw connection, or why none came
 // (UNAVAILABLE: the broker closed the connection).
@@ -139,21 +140,22 @@ class BrokerRobustnessTest : public ::testing::Test {
   // Takes (and drops) the links test.probe was given for clients that have left, until the
   // broker knows of none.
   void DropLinksOfDepartedClients() {
-    absl::Time deadline = Soon();
-    while (!List().links.empty() && absl::Now() < deadline) {
+    EXPECT_TRUE(Eventually([&] {
+      if (List().links.empty()) return true;
       (void)probe_->Accept(absl::Now() + absl::Milliseconds(10));
-    }
-    EXPECT_TRUE(List().links.empty());
+      return false;
+    }));
   }
 
   // Waits until the broker holds at most `count` descriptors; returns the last count seen.
   uint64_t AwaitDescriptorsAtMost(uint64_t count, absl::Duration timeout = kPatience) {
-    absl::Time deadline = absl::Now() + timeout;
-    uint64_t seen = List().counters.open_descriptors;
-    while (seen > count && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-      seen = List().counters.open_descriptors;
-    }
+    uint64_t seen = 0;
+    Eventually(
+        [&] {
+          seen = List().counters.open_descriptors;
+          return seen <= count;
+        },
+        timeout);
     return seen;
   }
 

@@ -59,22 +59,21 @@ using ::syslink::testing::Eventually;
 using ::syslink::testing::ForkAs;
 using ::syslink::testing::kNeedsRoot;
 using ::syslink::testing::kNobodyUser;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::SendRaw;
 using ::syslink::testing::Shared;
 using ::syslink::testing::SharedStatus;
+using ::syslink::testing::Soon;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
 // What root's call through the broker may take while it is attacked. It answers in well
 // under 10 ms here; the bound is generous for loaded machines and sanitizers, and far below
 // the 30 s the SO_LINGER attack froze the broker for.
 constexpr absl::Duration kServedWithin = absl::Seconds(1);
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 // A broker every user can reach (socket 0666 in a root directory), and root's service
 // test.probe registered with it.

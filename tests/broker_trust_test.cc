@@ -53,19 +53,18 @@ using ::syslink::testing::ForkAs;
 using ::syslink::testing::ForkTied;
 using ::syslink::testing::kNeedsRoot;
 using ::syslink::testing::kNobodyUser;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::kSecondUser;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::Shared;
 using ::syslink::testing::SharedStatus;
+using ::syslink::testing::Soon;
 using ::syslink::testing::UserIdentity;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(10);
-
-absl::Time Soon() { return absl::Now() + kPatience; }
 
 std::string Uid(uid_t uid) { return absl::StrCat("uid ", uid); }
 
@@ -354,10 +353,10 @@ TEST_F(NameOwnerTest, AccessPolicyGroupsCountSupplementaryGroups) {
       return 0;
     });
     // Its connect waits for this server's verdict.
-    absl::Time deadline = Soon();
-    while (!status->reported() && absl::Now() < deadline) {
+    Eventually([&] {
       (void)service->Accept(absl::Now() + absl::Milliseconds(20));
-    }
+      return status->reported();
+    });
     EXPECT_EQ(client.WaitFor(kPatience), ChildProcess::Exited(0));
     return status->Get();
   };

@@ -43,15 +43,12 @@
 #include "syslink/link.h"
 #include "syslink/link_options.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::testing {
 
-// How long anything may take before the test calls it a hang.
-inline constexpr absl::Duration kPatience = absl::Seconds(10);
 // How long a child waits for the parent before giving up on it.
 inline constexpr absl::Duration kChildPatience = absl::Seconds(60);
-
-inline absl::Time Soon() { return absl::Now() + kPatience; }
 
 // Exit codes of a forked child, so that a failure says where it happened.
 enum ChildExit : int {

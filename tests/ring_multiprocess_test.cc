@@ -25,11 +25,13 @@
 #include "ring/ring_producer.h"
 #include "ring/shared_region.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::ring {
 namespace {
 
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::Eventually;
 
 constexpr size_t kCapacity = 64 << 10;
 constexpr size_t kMaxRecord = kCapacity / 4;  // records of 1 byte to a quarter of the ring
@@ -190,12 +192,10 @@ TEST_P(SleepingConsumerTest, ConsumerThatFellAsleepIsWokenByTheProducer) {
   // Wait until the consumer has announced that it sleeps and the kernel has it asleep.
   absl::StatusOr<RingControl*> control = CheckRingControl(region.bytes(), options.mode);
   ASSERT_TRUE(control.ok());
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (((*control)->consumer_waiting.load() != kWaitingOnFutex ||
-          ProcessState(consumer_process.pid()) != 'S') &&
-         absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  Eventually([&] {
+    return (*control)->consumer_waiting.load() == kWaitingOnFutex &&
+           ProcessState(consumer_process.pid()) == 'S';
+  });
   ASSERT_EQ((*control)->consumer_waiting.load(), kWaitingOnFutex);
   ASSERT_EQ(ProcessState(consumer_process.pid()), 'S');
 
@@ -270,8 +270,7 @@ TEST(RingProducerDeathTest, RecordHalfWrittenWhenKilledNeverBecomesVisible) {
     while (true) pause();
   });
 
-  absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (halfway->load() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  Eventually([&] { return halfway->load() != 0; }, absl::Seconds(30));
   ASSERT_EQ(halfway->load(), 1) << "the producer never got halfway";
   producer_process.Kill(SIGKILL);
   ASSERT_EQ(producer_process.Wait(), ChildProcess::KilledBy(SIGKILL));

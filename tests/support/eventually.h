@@ -1,11 +1,13 @@
-// Eventually(): waits until a condition holds, for tests.
+// Deadlines and waits for tests: how long anything may take before a test calls it a hang,
+// and Eventually(), which waits until a condition holds.
 //
+//   absl::StatusOr<Message> reply = client.Call(kEcho, AsBytes("hi"), {}, Soon());
 //   ASSERT_TRUE(Eventually([&] { return server.live_links() == 0; }));
 //
-// Looks at `condition` every 100 microseconds until it holds or `timeout` passes, and
-// returns whether it held. For state another thread or process changes with no signal a
-// test can wait on; the timeout only bounds a failing test, never decides what a passing
-// one covers.
+// Soon() is the deadline for one step that should end promptly. Eventually() looks at
+// `condition` every 100 microseconds until it holds or `timeout` passes, and returns whether
+// it held. It is for state another thread or process changes with no signal a test can
+// wait on; the timeout only bounds a failing test, never decides what a passing one covers.
 //
 // Thread safety: `condition` runs on the calling thread.
 
@@ -18,8 +20,14 @@
 
 namespace syslink::testing {
 
+// How long anything may take before the test calls it a hang.
+inline constexpr absl::Duration kPatience = absl::Seconds(10);
+
+// The deadline of a step that should end promptly: `patience` from now.
+inline absl::Time Soon(absl::Duration patience = kPatience) { return absl::Now() + patience; }
+
 inline bool Eventually(absl::FunctionRef<bool()> condition,
-                       absl::Duration timeout = absl::Seconds(10)) {
+                       absl::Duration timeout = kPatience) {
   const absl::Time give_up = absl::Now() + timeout;
   while (!condition()) {
     if (absl::Now() >= give_up) return condition();
