@@ -2,6 +2,11 @@
 // the record protocol (reserve, commit, publish, read, release), wrap-around, waiting and
 // waking. Corrupt and hostile input is in ring_hostile_test.cc.
 
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -30,11 +35,15 @@
 #include "ring/shared_region.h"
 #include "ring/wait_mode.h"
 #include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::ring {
 namespace {
 
+using ::syslink::testing::Eventually;
 using ::syslink::testing::Soon;
+using ::syslink::testing::ThreadCpuTime;
+using ::syslink::testing::ThreadState;
 using ::testing::HasSubstr;
 
 constexpr WaitMode kAllModes[] = {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking};
@@ -135,14 +144,24 @@ bool NothingToRead(RingConsumer& consumer) {
   return record.ok() && !record->has_value();
 }
 
-// Waits, bounded, until `word` holds `value`.
-bool AwaitWord(const std::atomic<uint32_t>& word, uint32_t value) {
-  absl::Time deadline = Soon();
-  while (word.load(std::memory_order_acquire) != value) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
+// The id of the calling thread, as /proc/self/task names it.
+pid_t ThisThreadId() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+// Waits, bounded, until thread `tid` sleeps in its futex wait on `word`: it announced the
+// sleep there and the kernel has it asleep (between the two it only looks at the ring once
+// more and calls FUTEX_WAIT).
+bool AwaitAsleepOn(const std::atomic<uint32_t>& word, pid_t tid) {
+  return Eventually([&] {
+    return word.load(std::memory_order_acquire) == kWaitingOnFutex && ThreadState(tid) == 'S';
+  });
+}
+
+// Waits, bounded, until `thread` spins in a wait: it raised `entering` right before the call
+// that waits, and has since used 2 ms of CPU, which only that call's spinning can use.
+bool AwaitSpinning(pthread_t thread, const std::atomic<bool>& entering) {
+  if (!Eventually([&] { return entering.load(); })) return false;
+  const absl::Duration start = ThreadCpuTime(thread);
+  return Eventually([&] { return ThreadCpuTime(thread) - start >= absl::Milliseconds(2); });
 }
 
 // --- Creating and attaching -------------------------------------------------------------
@@ -681,11 +700,10 @@ TEST(RingTest, ReadIsWokenByProducerThread) {
     ASSERT_TRUE(ring.ok()) << ring.status();
     bool saw_consumer_asleep = false;
     absl::Status write_status;
+    const pid_t consumer_tid = ThisThreadId();
     std::thread producer_thread([&] {
-      // Publish only once the consumer has announced that it sleeps on the futex.
-      saw_consumer_asleep =
-          AwaitWord(ring->control()->consumer_waiting, kWaitingOnFutex);
-      absl::SleepFor(absl::Milliseconds(20));
+      // Publish only once the consumer sleeps on the futex.
+      saw_consumer_asleep = AwaitAsleepOn(ring->control()->consumer_waiting, consumer_tid);
       write_status = ring->producer.Write(AsBytes("wake up"), Soon());
     });
     absl::StatusOr<Record> record = ring->consumer.Read(Soon());
@@ -702,12 +720,18 @@ TEST(RingTest, ReadInSpinModeSeesProducerThread) {
   absl::StatusOr<Ring> ring = MakeRing(256, WaitMode::kSpin);
   ASSERT_TRUE(ring.ok()) << ring.status();
   absl::Status write_status;
+  bool saw_consumer_spin = false;
+  std::atomic<bool> reading{false};
+  const pthread_t consumer = pthread_self();
   std::thread producer_thread([&] {
-    absl::SleepFor(absl::Milliseconds(20));
+    // Publish only once the consumer spins in Read().
+    saw_consumer_spin = AwaitSpinning(consumer, reading);
     write_status = ring->producer.Write(AsBytes("spun"), Soon());
   });
+  reading.store(true);
   absl::StatusOr<Record> record = ring->consumer.Read(Soon());
   producer_thread.join();
+  EXPECT_TRUE(saw_consumer_spin);
   EXPECT_TRUE(write_status.ok()) << write_status;
   ASSERT_TRUE(record.ok()) << record.status();
   EXPECT_EQ(AsString(record->payload), "spun");
@@ -727,24 +751,25 @@ TEST(RingTest, ReserveBlocksUntilConsumerThreadReleases) {
       FillPattern(*space, kPayload, i);
       ring->producer.Commit(kPayload);
     }
-    bool saw_producer_asleep = false;
+    // Release only once the producer waits in Reserve(): spinning, or asleep on the futex.
+    bool saw_producer_wait = false;
+    std::atomic<bool> reserving{false};
+    const pthread_t producer = pthread_self();
+    const pid_t producer_tid = ThisThreadId();
     absl::StatusOr<Record> first = absl::UnknownError("not read");
     std::thread consumer_thread([&] {
-      if (mode == WaitMode::kSpin) {
-        absl::SleepFor(absl::Milliseconds(20));
-      } else {
-        saw_producer_asleep = AwaitWord(ring->control()->producer_waiting, kWaitingOnFutex);
-      }
+      saw_producer_wait = mode == WaitMode::kSpin
+                              ? AwaitSpinning(producer, reserving)
+                              : AwaitAsleepOn(ring->control()->producer_waiting, producer_tid);
       first = ring->consumer.Read(Soon());
       ring->consumer.Release();
     });
+    reserving.store(true);
     absl::StatusOr<std::byte*> space = ring->producer.Reserve(kPayload, Soon());
     consumer_thread.join();
+    EXPECT_TRUE(saw_producer_wait);
     ASSERT_TRUE(space.ok()) << space.status();
     EXPECT_NE(*space, nullptr);
-    if (mode != WaitMode::kSpin) {
-      EXPECT_TRUE(saw_producer_asleep);
-    }
     ASSERT_TRUE(first.ok()) << first.status();
     EXPECT_EQ(FirstPatternMismatch(first->payload, 0), -1);
     EXPECT_EQ(ring->control()->producer_waiting.load(), kNotWaiting);

@@ -14,6 +14,7 @@
 namespace syslink {
 namespace {
 
+using ::syslink::testing::Eventually;
 using ::syslink::testing::Soon;
 
 LinkPair MakePair() {
@@ -112,16 +113,20 @@ TEST(RequestWatchTest, AnotherThreadSeesTheCancel) {
   auto [client, server] = MakePair();
   Message request = SendAndReceive(client, server);
   RequestWatch watch = server.Watch(request);
+  // The worker looks once before the cancel, so what it sees is the change, not a cancel
+  // that was there before it started.
+  std::atomic<bool> looked{false};
+  std::atomic<bool> given_up_before{true};
   std::atomic<bool> seen{false};
   std::thread worker([&] {
-    absl::Time give_up = Soon();
-    while (!watch.given_up() && absl::Now() < give_up) {
-    }
-    seen.store(watch.given_up());
+    given_up_before.store(watch.given_up());
+    looked.store(true);
+    seen.store(Eventually([&] { return watch.given_up(); }));
   });
-  absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_TRUE(Eventually([&] { return looked.load(); }));
   ASSERT_TRUE(client.Cancel(request.id).ok());
   worker.join();
+  EXPECT_FALSE(given_up_before.load());
   EXPECT_TRUE(seen.load());
 }
 

@@ -18,11 +18,15 @@
 #include "syslink/mirror_format.h"
 #include "syslink/status.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink {
 namespace {
 
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::ProcessState;
 
 // A word shared by this process and every descendant (MAP_SHARED | MAP_ANONYMOUS is
 // inherited across fork, unlike a SharedRegion).
@@ -41,6 +45,7 @@ constexpr int kGotSomethingElse = 3;
 // SIGKILL while C waits on a call.
 TEST(LinkForkTest, ChildThatAdoptedAnEndSeesItsParentDie) {
   std::atomic<int>* result = SharedWord();
+  std::atomic<int>* waiter = SharedWord();  // C's pid
   ChildProcess parent = ChildProcess::Fork([&] {
     absl::StatusOr<LinkPair> pair = Link::CreatePair();
     if (!pair.ok()) return 1;
@@ -51,6 +56,7 @@ TEST(LinkForkTest, ChildThatAdoptedAnEndSeesItsParentDie) {
       // Note: the child does not close `pair->first`; the fork handler must have.
       absl::StatusOr<Link> mine = AdoptEnd(*token);
       if (!mine.ok()) _exit(3);
+      waiter->store(getpid());
       result->store(kWaiting);
       absl::StatusOr<Message> reply =
           mine->Call(1, AsBytes("are you there?"), {}, absl::Now() + absl::Seconds(30));
@@ -61,14 +67,15 @@ TEST(LinkForkTest, ChildThatAdoptedAnEndSeesItsParentDie) {
     // Hold the end, never answer.
     while (true) pause();
   });
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (result->load() != kWaiting && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  // Kill P only once C's call sleeps in its wait for the reply (C has nothing else to sleep
+  // on), so that C learns of the death while it waits.
+  ASSERT_TRUE(Eventually([&] { return result->load() == kWaiting; }));
+  ASSERT_TRUE(Eventually([&] { return ProcessState(waiter->load()) == 'S'; }))
+      << "the call never went to sleep";
   ASSERT_EQ(result->load(), kWaiting);
-  absl::SleepFor(absl::Milliseconds(20));  // let the call get to its wait
   parent.Kill(SIGKILL);
   EXPECT_EQ(parent.Wait(), ChildProcess::KilledBy(SIGKILL));
-  give_up = absl::Now() + absl::Seconds(10);
-  while (result->load() == kWaiting && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(Eventually([&] { return result->load() != kWaiting; }));
   EXPECT_EQ(result->load(), kGotPeerDied);
 }
 

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
@@ -26,12 +25,14 @@
 #include "ring/shared_region.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::ring {
 namespace {
 
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::Eventually;
+using ::syslink::testing::ProcessState;
 
 constexpr size_t kCapacity = 64 << 10;
 constexpr size_t kMaxRecord = kCapacity / 4;  // records of 1 byte to a quarter of the ring
@@ -159,17 +160,6 @@ INSTANTIATE_TEST_SUITE_P(AllModes, RingAcrossProcessesTest,
                          [](const auto& info) {
                            return std::string(WaitModeName(info.param));
                          });
-
-// The scheduler state of `pid` from /proc: 'R' running, 'S' sleeping, ...
-char ProcessState(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(stat, line);
-  size_t close_paren = line.rfind(')');
-  return close_paren == std::string::npos || close_paren + 2 >= line.size()
-             ? '?'
-             : line[close_paren + 2];
-}
 
 class SleepingConsumerTest : public ::testing::TestWithParam<WaitMode> {};
 

@@ -24,16 +24,6 @@
 namespace syslink::testing {
 namespace {
 
-// The fields of /proc/<pid>/stat after the command's closing parenthesis (state first).
-std::vector<std::string> StatFields(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(stat, line)) return {};
-  size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return {};
-  return absl::StrSplit(line.substr(paren + 1), ' ', absl::SkipWhitespace());
-}
-
 // Whether /proc says `pid` is gone: no such process, or a zombie.
 bool IsGone(pid_t pid) {
   char state = ProcessState(pid);
@@ -285,21 +275,6 @@ std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path) {
     }
   }
   return pids;
-}
-
-char ProcessState(pid_t pid) {
-  std::vector<std::string> fields = StatFields(pid);
-  return fields.empty() || fields[0].empty() ? '?' : fields[0][0];
-}
-
-absl::Duration CpuTime(pid_t pid) {
-  std::vector<std::string> fields = StatFields(pid);
-  int64_t user, system;  // fields 14 and 15 of stat: 12 and 13 after the state
-  if (fields.size() < 14 || !absl::SimpleAtoi(fields[11], &user) ||
-      !absl::SimpleAtoi(fields[12], &system)) {
-    return absl::ZeroDuration();
-  }
-  return absl::Seconds(static_cast<double>(user + system) / sysconf(_SC_CLK_TCK));
 }
 
 int64_t ResidentKiB(pid_t pid) {

@@ -40,6 +40,7 @@
 #include "syslink/broker/client.h"
 #include "syslink/broker/control_messages.h"
 #include "tests/support/child_process.h"
+#include "tests/support/proc_state.h"  // ProcessState(), CpuTime() of a broker
 
 namespace syslink::testing {
 
@@ -163,12 +164,6 @@ std::vector<pid_t> PidsHoldingOpen(const std::string& path);
 // initial environment (/proc/<pid>/environ, which unsetenv() does not change) holds
 // SYSLINK_EMBEDDED_BROKER=<socket_path>. Zombies have none and are not counted.
 std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path);
-
-// The state letter /proc/<pid>/stat shows ('R', 'S', 'T' for stopped, 'Z'), or '?'.
-char ProcessState(pid_t pid);
-
-// CPU time (user + system) `pid` has used so far, from /proc/<pid>/stat; zero if unknown.
-absl::Duration CpuTime(pid_t pid);
 
 // VmRSS of `pid` in KiB, or -1.
 int64_t ResidentKiB(pid_t pid);
