@@ -54,7 +54,8 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kPatience = absl::Seconds(20);
+// Longer than tests/support's kPatience: these waits include starting a broker process.
+constexpr absl::Duration kStartPatience = absl::Seconds(20);
 constexpr char kService[] = "test.autostart";
 
 // Puts a copy of `from` at `to`, as installing or rebuilding a program does: whatever was
@@ -107,7 +108,7 @@ std::string ConnectWith(const std::string& program, const std::string& socket_pa
     execl(program.c_str(), program.c_str(), "connect", socket_path.c_str(), kService, nullptr);
     return 127;
   });
-  return client.WaitFor(kPatience);
+  return client.WaitFor(kStartPatience);
 }
 
 // The broker answering at `socket_path` with kService registered, other than `not`; -1 if
@@ -123,7 +124,7 @@ pid_t BrokerServing(const std::string& socket_path, pid_t not_this = -1) {
         }
         return found > 0;
       },
-      kPatience);
+      kStartPatience);
   return found;
 }
 
@@ -198,7 +199,7 @@ TEST(AutoStartTest, BrokerOutlivesARebuildOfItsProgramAndIsStartedAgainFromTheOl
   EXPECT_EQ(BrokerServing(dir.SocketPath()), first);
 
   ASSERT_EQ(kill(first, SIGKILL), 0);
-  ASSERT_TRUE(WaitUntilGone(first, kPatience));
+  ASSERT_TRUE(WaitUntilGone(first, kStartPatience));
   const pid_t second = BrokerServing(dir.SocketPath(), first);
   ASSERT_GT(second, 0) << "the server did not register again with a broker it started";
   EXPECT_EQ(ExecutableOf(second), program + " (deleted)");
@@ -226,10 +227,10 @@ TEST(AutoStartTest, ABrokerThatHangsUpEveryTimeIsNamed) {
       if (connection.valid()) (void)recv(connection.get(), packet, sizeof(packet), 0);
     }
   });
-  ASSERT_TRUE(listening.WaitFor(kPatience));
+  ASSERT_TRUE(listening.WaitFor(kStartPatience));
 
   absl::StatusOr<Link> link = ConnectToService(
-      kService, {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = kPatience});
+      kService, {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = kStartPatience});
   ASSERT_FALSE(link.ok());
   EXPECT_EQ(link.status().code(), absl::StatusCode::kUnavailable);
   const std::string message(link.status().message());

@@ -38,7 +38,8 @@ using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::WaitUntilGone;
 
 constexpr absl::Duration kIdle = absl::Milliseconds(300);
-constexpr absl::Duration kPatience = absl::Seconds(20);
+// Longer than tests/support's kPatience: these waits include starting a broker process.
+constexpr absl::Duration kStartPatience = absl::Seconds(20);
 // A broker that should stay is watched this long: four idle periods, in any of which it
 // would have left.
 constexpr absl::Duration kWatched = absl::Milliseconds(4 * 300);
@@ -48,7 +49,7 @@ BrokerConnectOptions AutoStart(const std::string& socket_path,
                                absl::Duration idle_exit = kIdle) {
   return {.socket_path = socket_path,
           .start_broker = true,
-          .timeout = kPatience,
+          .timeout = kStartPatience,
           .started_broker_idle_exit = idle_exit};
 }
 
@@ -71,7 +72,7 @@ TEST(HandStartedBrokerTest, WithIdleExitLeavesCleanlyOnceNothingUsesIt) {
       BrokerProcess::Start(dir.SocketPath(), {"--idle-exit=300ms"});
   ASSERT_TRUE(broker.ok()) << broker.status();
   const absl::Time started = absl::Now();
-  EXPECT_EQ((*broker)->WaitForExit(kPatience), ChildProcess::Exited(0));
+  EXPECT_EQ((*broker)->WaitForExit(kStartPatience), ChildProcess::Exited(0));
   EXPECT_GE(absl::Now() - started, kIdle);
   EXPECT_FALSE(Exists(dir.SocketPath())) << "the socket was left behind";
   EXPECT_TRUE(PidsHoldingOpen(LockPathFor(dir.SocketPath())).empty());
@@ -87,7 +88,7 @@ TEST(HandStartedBrokerTest, WithIdleExitStaysWhileAServiceIsRegistered) {
   ASSERT_TRUE(service->ok()) << service->status();
   EXPECT_FALSE(WaitUntilGone((*broker)->pid(), kWatched)) << "it left with a service registered";
   service.reset();
-  EXPECT_EQ((*broker)->WaitForExit(kPatience), ChildProcess::Exited(0));
+  EXPECT_EQ((*broker)->WaitForExit(kStartPatience), ChildProcess::Exited(0));
 }
 
 // ---- A broker started on demand. ----------------------------------------------------------
@@ -104,7 +105,7 @@ TEST(AutoStartedBrokerTest, StaysWhileItsServiceIsRegisteredAndLeavesAfterward) 
 
   const absl::Time unregistered = absl::Now();
   service.reset();
-  EXPECT_TRUE(WaitUntilGone(broker, kPatience)) << "it did not leave once idle";
+  EXPECT_TRUE(WaitUntilGone(broker, kStartPatience)) << "it did not leave once idle";
   EXPECT_GE(absl::Now() - unregistered, kIdle);
   EXPECT_FALSE(Exists(dir.SocketPath()));
 }
@@ -129,7 +130,7 @@ TEST(AutoStartedBrokerTest, StaysWhileEitherEndOfALinkIsHeld) {
 
   const absl::Time closed = absl::Now();
   { Link server_end = std::move(pair.server->link); }
-  EXPECT_TRUE(WaitUntilGone(broker, kPatience)) << "it did not leave once idle";
+  EXPECT_TRUE(WaitUntilGone(broker, kStartPatience)) << "it did not leave once idle";
   EXPECT_GE(absl::Now() - closed, kIdle);
 }
 
