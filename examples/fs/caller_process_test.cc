@@ -30,6 +30,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/other_user.h"
+#include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
 namespace {
@@ -37,6 +38,7 @@ namespace {
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::CanRunAsOtherUsers;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ConnectWhenRegistered;
 using ::syslink::testing::ForkAs;
 using ::syslink::testing::ForkTied;
 using ::syslink::testing::kNeedsRoot;
@@ -119,17 +121,11 @@ class CallerProcessTest : public ::testing::TestWithParam<Server> {
 
   // A client of this process (root), waiting for the server to register.
   std::unique_ptr<FsClient> Connect() {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    for (;;) {
-      absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
-          rpc::ConnectChannel(kName, broker_->ConnectOptions());
-      if (channel.ok()) return std::make_unique<FsClient>(*channel);
-      if (!absl::IsNotFound(channel.status()) || absl::Now() > give_up) {
-        ADD_FAILURE() << channel.status() << "\n" << FileText(server_log());
-        return nullptr;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
+        ConnectWhenRegistered(kName, broker_->ConnectOptions());
+    if (channel.ok()) return std::make_unique<FsClient>(*channel);
+    ADD_FAILURE() << channel.status() << "\n" << FileText(server_log());
+    return nullptr;
   }
 
   // Runs `body` with a client of the server in a child process of user `who`; how the

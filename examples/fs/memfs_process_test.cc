@@ -25,12 +25,14 @@
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
 namespace {
 
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ConnectWhenRegistered;
 using ::syslink::testing::ScratchDirectory;
 using ::testing::HasSubstr;
 
@@ -93,12 +95,8 @@ class MemfsProcessTest : public ::testing::Test {
     broker_ = *std::move(broker);
     setenv("SYSLINK_BROKER_SOCKET", dir_.SocketPath().c_str(), 1);  // for the children
     memfs_.emplace(Spawn({BinaryPath("memfs"), "--name", kName, "--size", "64M"}));
-    absl::Time give_up = absl::Now() + absl::Seconds(10);
-    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel;
-    do {  // until the server has registered
-      channel = rpc::ConnectChannel(kName, broker_->ConnectOptions());
-      if (!channel.ok()) absl::SleepFor(absl::Milliseconds(10));
-    } while (!channel.ok() && absl::IsNotFound(channel.status()) && absl::Now() < give_up);
+    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
+        ConnectWhenRegistered(kName, broker_->ConnectOptions());
     ASSERT_TRUE(channel.ok()) << channel.status();
     client_ = std::make_unique<FsClient>(*channel);
   }

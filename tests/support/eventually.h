@@ -5,9 +5,11 @@
 //   ASSERT_TRUE(Eventually([&] { return server.live_links() == 0; }));
 //
 // Soon() is the deadline for one step that should end promptly. Eventually() looks at
-// `condition` every 100 microseconds until it holds or `timeout` passes, and returns whether
-// it held. It is for state another thread or process changes with no signal a test can
-// wait on; the timeout only bounds a failing test, never decides what a passing one covers.
+// `condition` every `interval` (100 microseconds unless told) until it holds or `timeout`
+// passes, and returns whether it held; a longer interval suits a condition that costs the
+// other side work to answer, such as a call to the broker. It is for state another thread
+// or process changes with no signal a test can wait on; the timeout only bounds a failing
+// test, never decides what a passing one covers.
 //
 // Thread safety: `condition` runs on the calling thread.
 
@@ -26,12 +28,12 @@ inline constexpr absl::Duration kPatience = absl::Seconds(10);
 // The deadline of a step that should end promptly: `patience` from now.
 inline absl::Time Soon(absl::Duration patience = kPatience) { return absl::Now() + patience; }
 
-inline bool Eventually(absl::FunctionRef<bool()> condition,
-                       absl::Duration timeout = kPatience) {
+inline bool Eventually(absl::FunctionRef<bool()> condition, absl::Duration timeout = kPatience,
+                       absl::Duration interval = absl::Microseconds(100)) {
   const absl::Time give_up = absl::Now() + timeout;
   while (!condition()) {
     if (absl::Now() >= give_up) return condition();
-    absl::SleepFor(absl::Microseconds(100));
+    absl::SleepFor(interval);
   }
   return true;
 }

@@ -14,11 +14,14 @@
 #include "examples/fs/fuse/mount_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::examples::fs {
 namespace {
 
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::kPatience;
 using ::testing::HasSubstr;
 
 class FsMountDeathTest : public ::testing::Test {
@@ -36,16 +39,14 @@ class FsMountDeathTest : public ::testing::Test {
   // Waits (at most 20 s) until a file can be made in the mount's root: memfs is back and
   // the mount has reconnected.
   bool WaitUntilWritable(const std::string& name) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < give_up) {
-      const int fd = open(fs_->Path(name).c_str(), O_CREAT | O_WRONLY, 0644);
-      if (fd >= 0) {
-        close(fd);
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
+    return Eventually(
+        [&] {
+          const int fd = open(fs_->Path(name).c_str(), O_CREAT | O_WRONLY, 0644);
+          if (fd < 0) return false;
+          close(fd);
+          return true;
+        },
+        absl::Seconds(20), absl::Milliseconds(20));
   }
 
   std::unique_ptr<MountedMemfs> fs_;
@@ -115,15 +116,16 @@ TEST_F(FsMountDeathTest, OldPathsResolveInTheNewServer) {
   ASSERT_TRUE(WaitUntilWritable("after")) << fs_->MountLog();
   // The kernel may trust its old entry for up to the entry timeout (1 s); then the name is
   // looked up in the new server, which has no "dir". Never the old node.
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
   int error = 0;
-  do {
-    errno = 0;
-    error = stat(fs_->Path("dir").c_str(), &st) == 0 ? 0 : errno;
-    if (error == ENOENT) break;
-    EXPECT_TRUE(error == ESTALE || error == 0) << error;
-    absl::SleepFor(absl::Milliseconds(50));
-  } while (absl::Now() < give_up);
+  Eventually(
+      [&] {
+        errno = 0;
+        error = stat(fs_->Path("dir").c_str(), &st) == 0 ? 0 : errno;
+        if (error == ENOENT) return true;
+        EXPECT_TRUE(error == ESTALE || error == 0) << error;
+        return false;
+      },
+      kPatience, absl::Milliseconds(50));
   EXPECT_EQ(error, ENOENT);
 }
 

@@ -28,12 +28,14 @@
 #include "gtest/gtest.h"
 #include "rpc/connect.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
 namespace {
 
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ConnectWhenRegistered;
 using ::syslink::testing::ScratchDirectory;
 
 constexpr char kServiceName[] = "test.examples.fs.two_hosts";
@@ -135,12 +137,8 @@ TEST_F(TwoHostsTest, CopiesA64MiBFileThroughTheMountByteExact) {
   memfs_.emplace(StartDaemon(
       In(server_ns_, {RunfilesPath("examples/fs/memfs"), "--name", kServiceName, "--size", "256M"}),
       Local("memfs.log")));
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  absl::StatusOr<std::shared_ptr<rpc::Channel>> registered;
-  while (!(registered = rpc::ConnectChannel(kServiceName, (*broker)->ConnectOptions())).ok() &&
-         absl::IsNotFound(registered.status()) && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));  // until memfs has registered
-  }
+  absl::StatusOr<std::shared_ptr<rpc::Channel>> registered = ConnectWhenRegistered(
+      kServiceName, (*broker)->ConnectOptions(), absl::Seconds(20));
   ASSERT_TRUE(registered.ok()) << registered.status();
   registered->reset();
   const std::string listen = absl::StrCat(kServerAddress, ":", kGatewayPort);

@@ -23,6 +23,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "rpc/connect.h"
+#include "tests/support/eventually.h"
+#include "tests/support/registered_service.h"
 
 extern char** environ;
 
@@ -31,6 +33,8 @@ namespace {
 
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ConnectWhenRegistered;
+using ::syslink::testing::Eventually;
 
 bool HasCapSysAdmin() {
   std::ifstream status("/proc/self/status");
@@ -155,12 +159,10 @@ ToolRun RunTool(const std::vector<std::string>& argv, absl::Duration timeout) {
   if (spawned != 0) {
     run.how = absl::StrCat("not started: ", std::strerror(spawned));
   } else {
-    const absl::Time give_up = absl::Now() + timeout;
     int status = 0;
-    pid_t done;
-    while ((done = waitpid(pid, &status, WNOHANG)) == 0 && absl::Now() < give_up) {
-      absl::SleepFor(absl::Milliseconds(2));
-    }
+    pid_t done = 0;
+    Eventually([&] { return (done = waitpid(pid, &status, WNOHANG)) != 0; }, timeout,
+               absl::Milliseconds(2));
     if (done == 0) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -186,13 +188,11 @@ absl::StatusOr<ChildProcess> StartMountDaemon(std::vector<std::string> argv,
                                               const std::string& mountpoint,
                                               const std::string& log) {
   ChildProcess daemon = SpawnDaemon(argv, log);
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  while (!IsMounted(mountpoint)) {
-    if (HasEnded(daemon.pid()) || absl::Now() > give_up) {
-      return absl::UnavailableError(absl::StrCat(argv[0], " did not mount ", mountpoint, ": ",
-                                                 absl::StrJoin(argv, " "), "\n", FileText(log)));
-    }
-    absl::SleepFor(absl::Milliseconds(5));
+  Eventually([&] { return IsMounted(mountpoint) || HasEnded(daemon.pid()); }, absl::Seconds(20),
+             absl::Milliseconds(5));
+  if (!IsMounted(mountpoint)) {
+    return absl::UnavailableError(absl::StrCat(argv[0], " did not mount ", mountpoint, ": ",
+                                               absl::StrJoin(argv, " "), "\n", FileText(log)));
   }
   return daemon;
 }
@@ -259,14 +259,13 @@ absl::Status MountedMemfs::StartGateway() {
        absl::StrCat("syslink.examples.fs.FileSystem=", kServiceName), "--broker-socket",
        scratch_.SocketPath()},
       scratch_.path() + "/gateway.log"));
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
   struct stat st;
-  while (stat(socket.c_str(), &st) != 0) {  // the gateway listens once its socket exists
-    if (HasEnded(gateway_->pid()) || absl::Now() > give_up) {
-      return absl::UnavailableError(absl::StrCat("syslink-gateway did not listen on ", socket,
-                                                 ": ", FileText(scratch_.path() + "/gateway.log")));
-    }
-    absl::SleepFor(absl::Milliseconds(5));
+  const auto listening = [&] { return stat(socket.c_str(), &st) == 0; };  // socket exists
+  Eventually([&] { return listening() || HasEnded(gateway_->pid()); }, absl::Seconds(20),
+             absl::Milliseconds(5));
+  if (!listening()) {
+    return absl::UnavailableError(absl::StrCat("syslink-gateway did not listen on ", socket, ": ",
+                                               FileText(scratch_.path() + "/gateway.log")));
   }
   return absl::OkStatus();
 }
@@ -316,14 +315,9 @@ absl::Status MountedMemfs::StartMemfs() {
   std::vector<std::string> argv = {RunfilesPath(server_binary_), "--name", kServiceName};
   argv.insert(argv.end(), memfs_args_.begin(), memfs_args_.end());
   memfs_.emplace(SpawnDaemon(argv, scratch_.path() + "/memfs.log"));
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  for (;;) {  // until the server has registered
-    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
-        rpc::ConnectChannel(kServiceName, broker_->ConnectOptions());
-    if (channel.ok()) return absl::OkStatus();
-    if (!absl::IsNotFound(channel.status()) || absl::Now() > give_up) return channel.status();
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  return ConnectWhenRegistered(kServiceName, broker_->ConnectOptions(),
+                                        absl::Seconds(20))
+      .status();
 }
 
 std::string MountedMemfs::StopMount() {

@@ -15,25 +15,16 @@
 #include "rpc/server.h"
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::examples::fs {
 namespace {
 
 using ::syslink::testing::BrokerProcess;
+using ::syslink::testing::Eventually;
 using ::syslink::testing::ScratchDirectory;
 
 constexpr char kName[] = "test.examples.fs.upstream";
-
-// Polls `done` until it holds or 10 s pass.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
 
 class UpstreamTest : public ::testing::Test {
  protected:

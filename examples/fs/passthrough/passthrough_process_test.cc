@@ -24,12 +24,14 @@
 #include "rpc/connect.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
 namespace {
 
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::ConnectWhenRegistered;
 using ::syslink::testing::ScratchDirectory;
 using ::testing::HasSubstr;
 
@@ -90,13 +92,8 @@ class PassthroughProcessTest : public ::testing::Test {
     broker_ = *std::move(broker);
     setenv("SYSLINK_BROKER_SOCKET", scratch_.SocketPath().c_str(), 1);  // for the children
     server_.emplace(Start({kPassthrough, absl::StrCat("--name=", kService), served_}));
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel;
-    while (true) {  // until the server has registered
-      channel = rpc::ConnectChannel(kService, broker_->ConnectOptions());
-      if (channel.ok() || !absl::IsNotFound(channel.status()) || absl::Now() > give_up) break;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
+        ConnectWhenRegistered(kService, broker_->ConnectOptions());
     ASSERT_TRUE(channel.ok()) << channel.status();
     client_ = std::make_unique<FsClient>(*channel);
   }
