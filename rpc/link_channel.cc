@@ -403,6 +403,9 @@ absl::Status LinkChannel::Call(const Method& method, const google::protobuf::Mes
   DoneCallback none;
   absl::StatusOr<uint64_t> id = Start(method, request, response, context, none, &waiter);
   if (!id.ok()) return id.status();
+  // Handed the reader's role after another thread had read this call's reply: the role
+  // goes on to the next waiter, or it could wait with no one reading.
+  bool owes_role = false;
   while (!waiter.done) {
     if (!reading_) {
       Read(lock, &waiter, absl::InfiniteFuture(), completions);
@@ -413,10 +416,15 @@ absl::Status LinkChannel::Call(const Method& method, const google::protobuf::Mes
     {
       std::unique_lock<std::mutex> wait(waiter.mutex);
       waiter.ready.wait(wait, [&] { return waiter.done || waiter.wake; });
+      owes_role = waiter.wake;
       waiter.wake = false;
       if (waiter.done) break;
     }
     Relock(lock);
+  }
+  if (owes_role) {
+    if (!lock.owns_lock()) Relock(lock);
+    if (!reading_) HandOff();
   }
   if (lock.owns_lock()) lock.unlock();
   Run(completions);

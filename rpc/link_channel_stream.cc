@@ -274,30 +274,37 @@ template <typename Ready>
 void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready) {
   Waiter waiter;
   Completions completions;
+  // Handed the reader's role, then found ready: the role goes on to the next waiter, or
+  // that one could wait with no one reading.
+  bool owes_role = false;
   while (!ready()) {
+    owes_role = false;
     {
       std::lock_guard<std::mutex> hold(waiter.mutex);
       waiter.done = false;
       waiter.wake = false;
     }
     slot = &waiter;
-    blocked_.push_back(&waiter);
     if (!reading_) {
       Read(lock, &waiter, absl::InfiniteFuture(), completions);
     } else {
       // Another thread reads: it wakes this one when the stream changes, or hands over
-      // the reader role when it leaves.
+      // the reader role when it leaves. (A thread that reads is not among the blocked:
+      // leaving, it must hand the role to another.)
+      blocked_.push_back(&waiter);
       lock.unlock();
       {
         std::unique_lock<std::mutex> hold(waiter.mutex);
         waiter.ready.wait(hold, [&] { return waiter.done || waiter.wake; });
+        owes_role = waiter.wake;
       }
       Relock(lock);
+      blocked_.erase(std::find(blocked_.begin(), blocked_.end(), &waiter));
     }
     slot = nullptr;
-    blocked_.erase(std::find(blocked_.begin(), blocked_.end(), &waiter));
     if (!link_.status().ok() && pending_stream_ == 0 && !ready()) break;  // nothing can come
   }
+  if (owes_role && !reading_) HandOff();
   if (!completions.empty()) {
     // Async calls' replies this thread read (without a completion thread).
     lock.unlock();
