@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/unique_fd.h"
 #include "rpc/attachment.h"
 #include "rpc/metadata.h"
 #include "syslink/link.h"
@@ -92,8 +93,9 @@ class ClientContext {
   Attachment& response_attachment() { return response_attachment_; }
 
   // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped),
-  // and the method sees ServerContext::cancelled(). A LinkChannel notices within 10 ms.
-  void TryCancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  // and the method sees ServerContext::cancelled(). A LinkChannel waiting for the call is
+  // woken at once; a GrpcChannel notices within 10 ms.
+  void TryCancel();
   bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
 
   // On a channel that finds its server by name (NamedChannel, named_channel.h): a call to
@@ -122,6 +124,15 @@ class ClientContext {
 
  private:
   friend class InProcessChannel;  // lets the method see TryCancel
+  friend class LinkChannel;       // sets the waker
+
+  // An eventfd that TryCancel() writes to wake the channel waiting for the call; shared,
+  // so that a TryCancel() after the channel is gone writes to a descriptor still open.
+  // Guarded by waker_lock_ (a spin lock: held for a pointer copy).
+  void set_cancel_waker(const std::shared_ptr<const UniqueFd>& waker);
+  std::atomic_flag waker_lock_ = ATOMIC_FLAG_INIT;
+  std::shared_ptr<const UniqueFd> waker_;
+
   absl::Time deadline_ = absl::InfiniteFuture();
   bool wait_for_ready_ = false;
   Metadata metadata_;

@@ -17,9 +17,6 @@
 namespace syslink::rpc {
 namespace {
 
-// While a call that may be cancelled is pending, a reader looks at the contexts' cancel
-// flags this often.
-constexpr absl::Duration kCancelCheck = absl::Milliseconds(10);
 // A spinning reader lets the link look at its peer (a system call) this often.
 constexpr absl::Duration kLivenessCheck = absl::Milliseconds(1);
 constexpr int kSpinsPerClockCheck = 64;
@@ -58,14 +55,14 @@ LinkChannel::LinkChannel(Link link, PeerIdentity server, LinkChannelOptions opti
     : server_(server),
       options_(options),
       link_(std::move(link)),
-      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      wake_(std::make_shared<const UniqueFd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {}
 
 LinkChannel::~LinkChannel() {
   Completions completions;
   {
     std::unique_lock<std::mutex> lock = Acquire();
     stopping_ = true;
-    if (sleeping_) Signal(wake_.get());
+    if (sleeping_) Signal(wake_->get());
     changed_.notify_all();
     // Only the completion thread can be reading now (a caller inside Call() would be using
     // a channel being destroyed): it stops at once.
@@ -142,6 +139,8 @@ absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
       return NameMethod(std::move(s), method);
     }
   }
+  // TryCancel() wakes this channel's reader at once.
+  if (context != nullptr) context->set_cancel_waker(wake_);
   Pending pending{response, context, std::move(done), waiter};
   pending.method = &method;
   absl::StatusOr<uint64_t> id =
@@ -186,7 +185,7 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
   // A reader asleep in poll() is told: the send may have taken the wake-up its poll()
   // waits for (a sender short of ring space looks at the socket), and it must now count
   // this call's deadline and cancel flag.
-  if (sleeping_) Signal(wake_.get());
+  if (sleeping_) Signal(wake_->get());
   return id;
 }
 
@@ -325,8 +324,7 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
       } else if (!absl::IsDeadlineExceeded(message.status())) {
         break;  // closed, every reply delivered
       }
-      next_look = now + (pending_with_context_ > 0 ? std::min(kLivenessCheck, kCancelCheck)
-                                                   : kLivenessCheck);
+      next_look = now + kLivenessCheck;
       continue;
     }
     if (spin_until == absl::InfinitePast()) {
@@ -344,18 +342,17 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
 void LinkChannel::Sleep(std::unique_lock<std::mutex>& lock, absl::Time until) {
   if (!link_.PrepareToPoll()) return;  // something arrived
   until = std::min(until, next_deadline_);
-  if (pending_with_context_ > 0) until = std::min(until, absl::Now() + kCancelCheck);
   int timeout = -1;
   if (until != absl::InfiniteFuture()) {
     absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
     timeout = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
   }
-  struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_->get(), POLLIN, 0}};
   sleeping_ = true;
   lock.unlock();
   (void)poll(fds, 2, timeout);
   uint64_t count;
-  while (read(wake_.get(), &count, sizeof(count)) > 0) {
+  while (read(wake_->get(), &count, sizeof(count)) > 0) {
   }
   lock.lock();
   sleeping_ = false;

@@ -200,7 +200,9 @@ class LinkChannel final : public Channel {
   bool sleeping_ = false;  // guarded by mutex_: ... and sleeps in poll()
   bool stopping_ = false;  // guarded by mutex_: the channel is being destroyed
   std::atomic<int> want_lock_{0};  // threads in Acquire()
-  UniqueFd wake_;                  // eventfd: wakes a sleeping reader
+  // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
+  // TryCancel() writes it.
+  std::shared_ptr<const UniqueFd> wake_;
   std::thread completer_;          // started with the first async call
 };
 

@@ -136,6 +136,7 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
       return std::make_unique<FailedClientStream>(NameMethod(std::move(s), method));
     }
   }
+  if (context != nullptr) context->set_cancel_waker(wake_);
   std::unique_lock<std::mutex> lock = Acquire();
   state->id = next_stream_id_++;
   if (next_stream_id_ == 0) next_stream_id_ = 1;
