@@ -15,7 +15,9 @@ absl::Status InProcessChannel::Call(const Method& method,
                                     ClientContext* context) {
   if (context != nullptr && !context->metadata().empty()) {
     absl::Status bad = CheckMetadata(context->metadata(), "the call's metadata");
-    if (!bad.ok()) return absl::InvalidArgumentError(absl::StrCat(method.path, ": ", bad.message()));
+    if (!bad.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(method.path, ": ", bad.message()));
+    }
   }
   std::string bytes = request.SerializeAsString();
   // The caller's TryCancel (from another thread) reaches the method as cancelled().
@@ -31,8 +33,10 @@ absl::Status InProcessChannel::Call(const Method& method,
   absl::Status status = service_->Dispatch(call);
   server_context.RunAfterReply();  // no other thread to run it on: before the call returns
   const Metadata& trailing = server_context.trailing_metadata();
-  if (absl::Status bad = CheckMetadata(trailing, "the method's trailing metadata");
-      !trailing.empty() && !bad.ok()) {
+  absl::Status bad = trailing.empty()
+                         ? absl::OkStatus()
+                         : CheckMetadata(trailing, "the method's trailing metadata");
+  if (!bad.ok()) {
     status = std::move(bad);
   } else if (context != nullptr) {
     context->set_server_trailing_metadata(trailing);

@@ -90,12 +90,9 @@ class InterceptedChannel final : public Channel {
     std::optional<ClientContext> owned;
     if (context == nullptr) context = &owned.emplace();
     const CallInfo call{method, absl::Now()};
-    absl::Status status;
-    const size_t passed = RunBefore(*interceptors_, call, *context, status);
-    if (passed == interceptors_->size()) {
-      status = channel_->Call(method, request, response, context);
-    }
-    RunAfter(*interceptors_, passed, call, *context, status);
+    if (absl::Status refused = Admit(call, *context); !refused.ok()) return refused;
+    absl::Status status = channel_->Call(method, request, response, context);
+    RunAfter(*interceptors_, interceptors_->size(), call, *context, status);
     return status;
   }
 
@@ -108,11 +105,8 @@ class InterceptedChannel final : public Channel {
       context = owned.get();
     }
     const absl::Time start = absl::Now();
-    absl::Status status;
-    const size_t passed = RunBefore(*interceptors_, {method, start}, *context, status);
-    if (passed < interceptors_->size()) {
-      RunAfter(*interceptors_, passed, {method, start}, *context, status);
-      done(std::move(status));
+    if (absl::Status refused = Admit({method, start}, *context); !refused.ok()) {
+      done(std::move(refused));
       return;
     }
     channel_->CallAsync(
@@ -136,14 +130,11 @@ class InterceptedChannel final : public Channel {
       context = owned.get();
     }
     const absl::Time start = absl::Now();
-    absl::Status status;
-    const size_t passed = RunBefore(*interceptors_, {method, start}, *context, status);
-    if (passed < interceptors_->size()) {
-      RunAfter(*interceptors_, passed, {method, start}, *context, status);
-      return std::make_unique<FailedClientStream>(std::move(status));
+    if (absl::Status refused = Admit({method, start}, *context); !refused.ok()) {
+      return std::make_unique<FailedClientStream>(std::move(refused));
     }
-    auto stream =
-        std::make_unique<InterceptedStream>(interceptors_, method, start, std::move(owned), context);
+    auto stream = std::make_unique<InterceptedStream>(interceptors_, method, start,
+                                                      std::move(owned), context);
     stream->set_stream(channel_->OpenStream(method, request, response, context));
     return stream;
   }
@@ -153,6 +144,15 @@ class InterceptedChannel final : public Channel {
   }
 
  private:
+  // Runs every BeforeCall hook. A refusal comes back after the AfterCall hooks of the
+  // interceptors that let the call through have seen it; OK: the call goes on.
+  absl::Status Admit(const CallInfo& call, ClientContext& context) const {
+    absl::Status status;
+    const size_t passed = RunBefore(*interceptors_, call, context, status);
+    if (passed < interceptors_->size()) RunAfter(*interceptors_, passed, call, context, status);
+    return status;
+  }
+
   std::shared_ptr<Channel> channel_;
   SharedInterceptors interceptors_;
 };

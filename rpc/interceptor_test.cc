@@ -257,8 +257,10 @@ TEST_F(InterceptorTest, TheLoggerNamesMethodStatusAndLatency) {
   ASSERT_TRUE(channel->Call(kEcho, request, &response, nullptr).ok());
   std::lock_guard<std::mutex> lock(mutex);
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_THAT(lines[0], MatchesRegex(R"(rpc server /syslink\.rpc\.test\.Icpt/Echo OK [0-9.]+(ns|us|ms|s))"));
-  EXPECT_THAT(lines[1], MatchesRegex(R"(rpc client /syslink\.rpc\.test\.Icpt/Echo OK [0-9.]+(ns|us|ms|s))"));
+  EXPECT_THAT(lines[0],
+              MatchesRegex(R"(rpc server /syslink\.rpc\.test\.Icpt/Echo OK [0-9.]+(ns|us|ms|s))"));
+  EXPECT_THAT(lines[1],
+              MatchesRegex(R"(rpc client /syslink\.rpc\.test\.Icpt/Echo OK [0-9.]+(ns|us|ms|s))"));
 }
 
 }  // namespace

@@ -213,12 +213,10 @@ bool LinkSession::TakeMetadata(uint64_t id, const internal::IncomingCall& call,
 }
 
 void LinkSession::ReplyError(uint64_t id, absl::Status status, const Metadata& trailing) {
-  if (!trailing.empty()) {
-    absl::Status bad = CheckMetadata(trailing, "the method's trailing metadata");
-    status = bad.ok() ? internal::EncodeErrorReply(status, trailing) : std::move(bad);
-  } else {
-    status = internal::EncodeErrorReply(status, trailing);
-  }
+  absl::Status bad = trailing.empty()
+                         ? absl::OkStatus()
+                         : CheckMetadata(trailing, "the method's trailing metadata");
+  status = bad.ok() ? internal::EncodeErrorReply(status, trailing) : std::move(bad);
   (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
 }
 
