@@ -64,7 +64,7 @@
 #include "syslink/broker/access_policy.h"
 #include "syslink/broker/control_messages.h"
 #include "syslink/broker/control_socket.h"
-#include "syslink/broker/descriptor_closer.h"
+#include "syslink/broker/internal/descriptor_closer.h"
 #include "syslink/broker/name_policy.h"
 
 namespace syslink::broker {
@@ -220,7 +220,7 @@ class Broker {
   bool listening_ = false;
   absl::Time paused_at_;  // when listening stopped for want of a descriptor
   bool kernel_refuses_descriptors_ = false;
-  DescriptorCloser closer_;
+  internal::DescriptorCloser closer_;
   absl::flat_hash_map<int, Connection> connections_;
   std::map<std::string, Service> services_;
   std::map<uint64_t, PendingConnect> pending_;

@@ -1,4 +1,4 @@
-#include "syslink/broker/descriptor_closer.h"
+#include "syslink/broker/internal/descriptor_closer.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,9 +13,7 @@
 #include "base/fd_passing.h"
 #include "base/untrusted_descriptors.h"
 
-namespace syslink::broker {
-
-namespace internal {
+namespace syslink::broker::internal {
 
 struct CloserState {
   struct Item {
@@ -31,11 +29,7 @@ struct CloserState {
   std::atomic<uint64_t> waiting{0};
 };
 
-}  // namespace internal
-
 namespace {
-
-using internal::CloserState;
 
 // On the closer's thread: a socket loses its linger first; then the close may wait.
 void CloseHere(UniqueFd fd) {
@@ -147,4 +141,4 @@ uint64_t DescriptorCloser::waiting() const {
   return state_->waiting.load(std::memory_order_relaxed);
 }
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

@@ -33,8 +33,8 @@
 // what it is given. Its thread is detached: destroying the closer lets it finish the queue
 // and exit, or leaves it to die with the process if a close never returns.
 
-#ifndef SYSLINK_SYSLINK_BROKER_DESCRIPTOR_CLOSER_H_
-#define SYSLINK_SYSLINK_BROKER_DESCRIPTOR_CLOSER_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_DESCRIPTOR_CLOSER_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_DESCRIPTOR_CLOSER_H_
 
 #include <cstdint>
 #include <memory>
@@ -42,11 +42,9 @@
 
 #include "base/unique_fd.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
-namespace internal {
 struct CloserState;  // the queue the closer's thread serves
-}  // namespace internal
 
 class DescriptorCloser {
  public:
@@ -74,9 +72,9 @@ class DescriptorCloser {
  private:
   void Enqueue(UniqueFd fd, bool drain);
 
-  std::shared_ptr<internal::CloserState> state_;
+  std::shared_ptr<CloserState> state_;
 };
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_DESCRIPTOR_CLOSER_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_DESCRIPTOR_CLOSER_H_
