@@ -116,6 +116,11 @@ absl::Status Link::Cancel(uint64_t id) {
 
 int Link::fd() const { return core_ ? core_->fd() : -1; }
 
+absl::StatusOr<LinkWaker> Link::Waker() {
+  if (!core_) return Invalid();
+  return core_->Waker();
+}
+
 RequestWatch Link::Watch(const Message& request) const {
   return core_ ? core_->Watch(request) : RequestWatch();
 }

@@ -50,7 +50,8 @@
 // Errors (returned by calls, not carried in replies): INVALID_ARGUMENT for a bad argument
 // (an inline payload that does not fit the ring, a buffer of another link, a reply to an
 // unknown request); RESOURCE_EXHAUSTED when the DMA arena has no room; DEADLINE_EXCEEDED
-// when nothing arrived in time; FAILED_PRECONDITION for an end used from the wrong process;
+// when nothing arrived in time; ABORTED from Receive() woken by a LinkWaker (link_waker.h);
+// FAILED_PRECONDITION for an end used from the wrong process;
 // and, once the link is closed, the reason it closed (PEER_DIED or BAD_MESSAGE).
 
 #ifndef SYSLINK_SYSLINK_LINK_H_
@@ -70,6 +71,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "syslink/link_options.h"
+#include "syslink/link_waker.h"
 #include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 
@@ -321,6 +323,11 @@ class Link {
   // received (and may not have answered yet). A watch that never gives up for any other
   // message.
   RequestWatch Watch(const Message& request) const;
+
+  // A waker that another thread may use to interrupt this end's Receive(), which then
+  // returns ABORTED (link_waker.h). The first call makes the end's eventfd; later calls
+  // return wakers of the same signal.
+  [[nodiscard]] absl::StatusOr<LinkWaker> Waker();
 
   // Event loops: the descriptor to poll for POLLIN. Before each poll() call
   // PrepareToPoll(): when it returns false a message (or the news of a closed link) is

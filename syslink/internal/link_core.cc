@@ -394,6 +394,16 @@ absl::Status LinkCore::Cancel(uint64_t id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<LinkWaker> LinkCore::Waker() {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  if (wake_ == nullptr) {
+    absl::StatusOr<std::shared_ptr<WakeSignal>> signal = WakeSignal::Create();
+    if (!signal.ok()) return signal.status();
+    wake_ = *std::move(signal);
+  }
+  return LinkWaker(wake_);
+}
+
 RequestWatch LinkCore::Watch(const Message& request) {
   RequestWatch watch;
   if (request.kind != MessageKind::kRequest || request.mirror_slot_ >= kMirrorSlots) {

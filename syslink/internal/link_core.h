@@ -36,7 +36,9 @@
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/message_check.h"
 #include "syslink/internal/outstanding.h"
+#include "syslink/internal/wake_signal.h"
 #include "syslink/link.h"
+#include "syslink/link_waker.h"
 
 namespace syslink::internal {
 
@@ -68,6 +70,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
                                absl::Time deadline);
   absl::Status Cancel(uint64_t id);
   RequestWatch Watch(const Message& request);
+  absl::StatusOr<LinkWaker> Waker();
   bool PrepareToPoll();
   bool Ready() const {
     return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready();
@@ -97,7 +100,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
  private:
   enum class Step { kMessage, kHandled, kEmpty, kBroken };
-  enum class WaitOutcome { kReady, kTimedOut, kPeerGone };
+  enum class WaitOutcome { kReady, kTimedOut, kPeerGone, kWoken };
 
   LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, int side,
            const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in);
@@ -171,14 +174,15 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void ExpireDueRequests();
   void ReleaseHeldRecord();
   void EndPollWait();
-  // Waits for inbound records until `until` and handles the outcome. False when `deadline`
-  // (the caller's) has passed.
-  bool AwaitInbound(absl::Time until, absl::Time deadline);
+  // Waits for inbound records until `until` (or until `wake`, when given, is raised) and
+  // handles the outcome. False when `deadline` (the caller's) has passed.
+  bool AwaitInbound(absl::Time until, absl::Time deadline, WakeSignal* wake = nullptr);
   static Message Own(Message message);
 
   // Waiting (link_wait.cc).
-  WaitOutcome WaitForInbound(absl::Time until);
-  WaitOutcome SleepOnSocket(absl::Time until);
+  // `wake`, when given, ends the wait with kWoken once raised.
+  WaitOutcome WaitForInbound(absl::Time until, WakeSignal* wake);
+  WaitOutcome SleepOnSocket(absl::Time until, WakeSignal* wake);
   bool PeerAlive();
   void DrainWakes();
   void WakePeer();
@@ -191,6 +195,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   UniqueFd socket_;
   UniqueFd watch_;
+  std::shared_ptr<WakeSignal> wake_;  // made by the first Waker(); Receive() takes it
   ring::SharedRegion region_;
   int side_;
   LinkOptions options_;

@@ -230,9 +230,10 @@ void LinkCore::EndPollWait() {
   DrainWakes();
 }
 
-bool LinkCore::AwaitInbound(absl::Time until, absl::Time deadline) {
-  switch (WaitForInbound(until)) {
+bool LinkCore::AwaitInbound(absl::Time until, absl::Time deadline, WakeSignal* wake) {
+  switch (WaitForInbound(until, wake)) {
     case WaitOutcome::kReady:
+    case WaitOutcome::kWoken:  // the caller takes the wake-up once nothing else is there
       return true;
     case WaitOutcome::kPeerGone:
       // Messages the peer published before it went are still delivered first.
@@ -280,7 +281,11 @@ absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
       Shutdown(PeerDiedError("the peer's end of the link closed"));
       continue;
     }
-    if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline)) {
+    if (wake_ != nullptr && wake_->Take()) [[unlikely]] {
+      result = absl::AbortedError("woken by LinkWaker::Wake() before a message arrived");
+      return result;
+    }
+    if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline, wake_.get())) {
       result = absl::DeadlineExceededError("no message arrived before the deadline");
       return result;
     }

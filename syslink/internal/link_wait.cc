@@ -1,7 +1,8 @@
 // Waiting for inbound messages: spin as the wait mode says, then sleep in poll() on the
 // link's socket. The peer wakes a sleeper by sending one byte on the socket (the ring's
 // kWaitingElsewhere protocol), and the kernel wakes it with POLLHUP when the peer's end
-// closes, so a sleeping end learns at once that its peer died.
+// closes, so a sleeping end learns at once that its peer died. A Receive() on an end that
+// has a LinkWaker also watches its WakeSignal: the flag while spinning, the eventfd asleep.
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -47,8 +48,9 @@ bool LinkCore::PeerAlive() {
   }
 }
 
-LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
+LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until, WakeSignal* wake) {
   if (in_.Ready()) return WaitOutcome::kReady;
+  if (wake != nullptr && wake->raised()) return WaitOutcome::kWoken;
   const ring::WaitMode mode = options_.wait.mode;
   if (mode != ring::WaitMode::kBlocking) {
     // Spin; the clock is first read after kSpinsPerClockCheck spins.
@@ -60,6 +62,7 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
         if (in_.Ready()) return WaitOutcome::kReady;
         ring::internal::CpuRelax();
       }
+      if (wake != nullptr && wake->raised()) return WaitOutcome::kWoken;
       absl::Time now = absl::Now();
       last_cycles_ = CycleCount();
       if (!started) {
@@ -79,16 +82,17 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until) {
       return PeerAlive() ? WaitOutcome::kTimedOut : WaitOutcome::kPeerGone;
     }
   }
-  return SleepOnSocket(until);
+  return SleepOnSocket(until, wake);
 }
 
-LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
+LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until, WakeSignal* wake) {
   while (true) {
     // Wake-ups left by earlier sleeps are read now, while this end has nothing to do,
     // rather than just after a wake-up, when a message waits for an answer.
     DrainWakes();
     if (!in_.PrepareExternalWait()) return WaitOutcome::kReady;
-    struct pollfd p = {socket_.get(), POLLIN, 0};
+    struct pollfd p[2] = {{socket_.get(), POLLIN, 0}, {wake ? wake->fd() : -1, POLLIN, 0}};
+    const nfds_t watched = wake != nullptr ? 2 : 1;
     struct timespec timeout;
     struct timespec* timeout_ptr = nullptr;
     if (until != absl::InfiniteFuture()) {
@@ -96,13 +100,19 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until) {
       timeout = absl::ToTimespec(left);
       timeout_ptr = &timeout;
     }
-    int n = ppoll(&p, 1, timeout_ptr, nullptr);
+    int n = ppoll(p, watched, timeout_ptr, nullptr);
     last_cycles_ = CycleCount();
     in_.EndExternalWait();
     if (in_.Ready()) return WaitOutcome::kReady;  // its wake-up byte is read next time
-    if (n > 0 && !PeerAlive()) return WaitOutcome::kPeerGone;
+    if (wake != nullptr) {
+      if (wake->raised()) return WaitOutcome::kWoken;
+      if (p[1].revents & POLLIN) wake->Drain();  // stale
+    }
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PeerAlive()) {
+      return WaitOutcome::kPeerGone;
+    }
     if (n == 0 || absl::Now() >= until) return WaitOutcome::kTimedOut;
-    // A wake-up with nothing to read (a stale byte) or EINTR: sleep again.
+    // A wake-up with nothing to read (a stale byte or count) or EINTR: sleep again.
   }
 }
 
