@@ -19,6 +19,7 @@
 #include "rpc/logging_interceptor.h"
 #include "rpc/method.h"
 #include "rpc/server.h"
+#include "rpc/testdata/countdown_streamer.h"
 #include "rpc/testdata/stream_service.syslink.h"
 #include "rpc/testdata/test_service.pb.h"
 
@@ -197,21 +198,8 @@ TEST_F(InterceptorTest, AServerWithWorkersInterceptsToo) {
 }
 
 // A stream's hooks: AfterCall at Finish(), or CANCELLED when it is dropped before.
-class Streamer : public test::Streamer {
- public:
-  absl::Status Countdown(ServerContext&, const Number& request,
-                         ServerWriter<Number>* writer) override {
-    for (int64_t i = 0; i < request.n(); ++i) {
-      Number message;
-      message.set_n(i);
-      if (!writer->Write(message)) return absl::CancelledError("the client stopped reading");
-    }
-    return absl::OkStatus();
-  }
-};
-
 TEST_F(InterceptorTest, AStreamsHooksSeeItsEnd) {
-  Streamer streamer;
+  test::CountdownStreamer streamer;
   auto server_side = Make("s");
   Server server(ServerOptions{.interceptors = {server_side}});
   absl::StatusOr<LinkPair> pair = Link::CreatePair();

@@ -10,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/in_process_channel.h"
@@ -21,8 +20,10 @@
 #include "rpc/metadata.h"
 #include "rpc/method.h"
 #include "rpc/server.h"
+#include "rpc/testdata/countdown_streamer.h"
 #include "rpc/testdata/stream_service.syslink.h"
 #include "rpc/testdata/test_service.pb.h"
+#include "tests/support/eventually.h"
 #include "tests/support/forked_server.h"
 
 namespace syslink::rpc {
@@ -33,6 +34,7 @@ using ::syslink::rpc::test::StreamerStub;
 using ::syslink::rpc::test::Text;
 using ::syslink::testing::ForkedServer;
 using ::syslink::testing::ForkedServerOptions;
+using ::syslink::testing::Soon;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -297,10 +299,8 @@ class MetaStreamer : public test::Streamer {
  public:
   absl::Status Countdown(ServerContext& context, const Number& request,
                          ServerWriter<Number>* writer) override {
-    for (int64_t i = 0; i < request.n(); ++i) {
-      Number message;
-      message.set_n(i);
-      if (!writer->Write(message)) return absl::CancelledError("the client stopped reading");
+    if (absl::Status status = test::WriteCountdown(context, request, writer); !status.ok()) {
+      return status;
     }
     context.AddTrailingMetadata("x-seen", Join(context.client_metadata()));
     return absl::OkStatus();
@@ -380,8 +380,7 @@ TEST(MetadataHostileTest, AMalformedBlockIsAnsweredAndTheLinkGoesOn) {
                                 internal::kCallMetadata, 0, 0, 0, 0};
     std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
     payload += block;
-    absl::StatusOr<Message> reply =
-        client.Call(kShow.id, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+    absl::StatusOr<Message> reply = client.Call(kShow.id, AsBytes(payload), {}, Soon());
     EXPECT_TRUE(reply.ok()) << reply.status();
     return reply.ok() ? reply->status : reply.status();
   };
