@@ -100,9 +100,10 @@ std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid, g
 Server::Server(ServerOptions options)
     : options_(options),
       max_links_(DefaultMaxLinks()),
-      pool_(options.workers > 0 ? std::make_unique<WorkerPool>(options.workers) : nullptr),
-      scheduler_(std::make_unique<SessionScheduler>(
-          SchedulerOptions{.max_threads = std::max(1, options.max_threads)})),
+      pool_(options.workers > 0 ? std::make_unique<internal::WorkerPool>(options.workers)
+                                : nullptr),
+      scheduler_(std::make_unique<internal::SessionScheduler>(
+          internal::SchedulerOptions{.max_threads = std::max(1, options.max_threads)})),
       stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (options.max_links > 0) max_links_ = options.max_links;
 }

@@ -76,8 +76,10 @@ struct ServerOptions {
   std::vector<std::shared_ptr<ServerInterceptor>> interceptors;
 };
 
+namespace internal {
 class WorkerPool;
 class SessionScheduler;
+}  // namespace internal
 
 // The supplementary groups /proc/PID/status lists for process `pid` when its effective uid
 // and gid there are `uid` and `gid`; null otherwise (the process is gone, the pid is
@@ -153,8 +155,8 @@ class Server {
     Service* top = nullptr;                           // what the links call
   };
   absl::flat_hash_map<Service*, Served> with_health_;
-  std::unique_ptr<WorkerPool> pool_;
-  std::unique_ptr<SessionScheduler> scheduler_;
+  std::unique_ptr<internal::WorkerPool> pool_;
+  std::unique_ptr<internal::SessionScheduler> scheduler_;
   UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors
   std::mutex mutex_;
   std::condition_variable shut_down_changed_;

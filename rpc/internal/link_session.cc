@@ -10,10 +10,10 @@
 #include "rpc/internal/metadata_codec.h"
 #include "syslink/status.h"
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 namespace {
 
-absl::Time DeadlineOf(const internal::CallHeader& header) {
+absl::Time DeadlineOf(const CallHeader& header) {
   return header.deadline_unix_ns == 0 ? absl::InfiniteFuture()
                                       : absl::FromUnixNanos(header.deadline_unix_ns);
 }
@@ -23,18 +23,18 @@ class InlineResponseWriter final : public ResponseWriter {
  public:
   // `send` must outlive the writer (it lives for one call).
   explicit InlineResponseWriter(
-      absl::FunctionRef<absl::Status(const internal::MessageSource&)> send)
+      absl::FunctionRef<absl::Status(const MessageSource&)> send)
       : send_(send) {}
   void Write(const google::protobuf::MessageLite& response) override {
-    status_ = send_(internal::MessageSource::Of(response));
+    status_ = send_(MessageSource::Of(response));
   }
   void WriteSerialized(std::span<const std::byte> response) override {
-    status_ = send_(internal::MessageSource::Of(response));
+    status_ = send_(MessageSource::Of(response));
   }
   const absl::Status& status() const { return status_; }
 
  private:
-  absl::FunctionRef<absl::Status(const internal::MessageSource&)> send_;
+  absl::FunctionRef<absl::Status(const MessageSource&)> send_;
   absl::Status status_;
 };
 
@@ -137,14 +137,14 @@ void LinkSession::Serve(bool spin) {
 
 void LinkSession::Handle(Message& message) {
   if (message.kind != MessageKind::kRequest) return;
-  absl::StatusOr<internal::IncomingCall> call =
-      internal::ParseIncoming(message.data, message.peer_buffer.data());
+  absl::StatusOr<IncomingCall> call =
+      ParseIncoming(message.data, message.peer_buffer.data());
   if (!call.ok()) {
     (void)link_.Reply(message.id, call.status(), {});
     return;
   }
-  const uint16_t op = call->header.flags & internal::kCallStreamRequests;
-  if ((op == 0 || op == internal::kCallStreamOpen) &&
+  const uint16_t op = call->header.flags & kCallStreamRequests;
+  if ((op == 0 || op == kCallStreamOpen) &&
       draining_.load(std::memory_order_relaxed)) [[unlikely]] {
     (void)link_.Reply(message.id,
                       absl::UnavailableError("the server is shutting down: it takes no new call"),
@@ -200,10 +200,10 @@ void LinkSession::End() {
   parking_->Ended(*this);
 }
 
-bool LinkSession::TakeMetadata(uint64_t id, const internal::IncomingCall& call,
+bool LinkSession::TakeMetadata(uint64_t id, const IncomingCall& call,
                                ServerContext& context) {
   if (call.metadata.empty()) return true;
-  absl::StatusOr<Metadata> metadata = internal::DecodeMetadata(call.metadata);
+  absl::StatusOr<Metadata> metadata = DecodeMetadata(call.metadata);
   if (!metadata.ok()) {
     (void)link_.Reply(id, metadata.status(), {});
     return false;
@@ -216,18 +216,18 @@ void LinkSession::ReplyError(uint64_t id, absl::Status status, const Metadata& t
   absl::Status bad = trailing.empty()
                          ? absl::OkStatus()
                          : CheckMetadata(trailing, "the method's trailing metadata");
-  status = bad.ok() ? internal::EncodeErrorReply(status, trailing) : std::move(bad);
+  status = bad.ok() ? EncodeErrorReply(status, trailing) : std::move(bad);
   (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
 }
 
-absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSource& response,
+absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& response,
                                        Attachment attachment, uint16_t flags,
                                        const Metadata* trailing) {
   if (trailing != nullptr && !trailing->empty()) [[unlikely]] {
     absl::Status bad = CheckMetadata(*trailing, "the method's trailing metadata");
     if (!bad.ok()) return bad;
   }
-  absl::StatusOr<internal::OutgoingCall> call = internal::PrepareOutgoing(
+  absl::StatusOr<OutgoingCall> call = PrepareOutgoing(
       link_, response, std::move(attachment), absl::InfiniteFuture(), trailing);
   if (!call.ok()) return call.status();
   call->header.flags |= flags;
@@ -235,11 +235,11 @@ absl::Status LinkSession::SendResponse(uint64_t id, const internal::MessageSourc
   if (call->dma.valid()) dma.attach = std::move(call->dma);
   return link_.ReplyInPlace(
       id, call->inline_size(),
-      [&](std::span<std::byte> out) { internal::WriteInline(*call, response, out); },
+      [&](std::span<std::byte> out) { WriteInline(*call, response, out); },
       std::move(dma));
 }
 
-void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
+void LinkSession::ServeInline(Message& request, IncomingCall& call) {
   ServerContext context(peer_, DeadlineOf(call.header), link_.Watch(request), &stopping_);
   if (!TakeMetadata(request.id, call, context)) return;
   context.set_session(&session_state_);
@@ -253,7 +253,7 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
     return Attachment::FromDmaBuffer(*std::move(buffer));
   });
   uint64_t id = request.id;
-  auto send = [&](const internal::MessageSource& response) {
+  auto send = [&](const MessageSource& response) {
     return SendResponse(id, response, std::move(context.response_attachment()), 0,
                         &context.trailing_metadata());
   };
@@ -262,7 +262,7 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   absl::Status status = Answer(service_->Dispatch(server_call));
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
-    status = SendResponse(id, internal::MessageSource::Of(std::span<const std::byte>()),
+    status = SendResponse(id, MessageSource::Of(std::span<const std::byte>()),
                           std::move(context.response_attachment()), 0,
                           &context.trailing_metadata());
   } else if (status.ok()) {
@@ -273,7 +273,7 @@ void LinkSession::ServeInline(Message& request, internal::IncomingCall& call) {
   context.RunAfterReply();
 }
 
-void LinkSession::Submit(Message& request, internal::IncomingCall& call) {
+void LinkSession::Submit(Message& request, IncomingCall& call) {
   // The request's inline bytes live in the ring only until the next Receive(): copy them.
   auto bytes = std::make_shared<std::string>(
       reinterpret_cast<const char*>(call.message.data()), call.message.size());
@@ -332,7 +332,7 @@ void LinkSession::SendReadyReplies() {
     if (status.ok()) {
       status = SendResponse(
           reply.id,
-          internal::MessageSource::Of(
+          MessageSource::Of(
               std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
           std::move(reply.attachment), reply.flags, &reply.trailing);
       if (status.ok() || IsPeerDied(status)) continue;
@@ -341,17 +341,13 @@ void LinkSession::SendReadyReplies() {
   }
 }
 
-}  // namespace syslink::rpc
-
-namespace syslink::rpc {
-
-void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
-  const uint16_t op = call.header.flags & internal::kCallStreamRequests;
-  if (op == internal::kCallStreamOpen) {
+void LinkSession::ServeStream(Message& request, IncomingCall& call) {
+  const uint16_t op = call.header.flags & kCallStreamRequests;
+  if (op == kCallStreamOpen) {
     OpenStream(request, call);
     return;
   }
-  std::shared_ptr<internal::LinkServerStream> stream;
+  std::shared_ptr<LinkServerStream> stream;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = streams_.find(call.header.stream_id);
@@ -363,9 +359,9 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
     // never was. The answer goes behind the stream's own answers still queued (its last
     // messages): a pull's `end` must not overtake them.
     ReadyReply reply{request.id, absl::OkStatus(), {}, {}, 0};
-    if (op == internal::kCallStreamPull) {
-      reply.flags = internal::kCallStreamEnd;
-    } else if (op == internal::kCallStreamMessage) {
+    if (op == kCallStreamPull) {
+      reply.flags = kCallStreamEnd;
+    } else if (op == kCallStreamMessage) {
       reply.status = absl::FailedPreconditionError(
           absl::StrCat("stream ", call.header.stream_id, " is not open"));
     }
@@ -374,7 +370,7 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
     return;
   }
   switch (op) {
-    case internal::kCallStreamMessage: {
+    case kCallStreamMessage: {
       Attachment attachment;
       if (call.has_attachment) {
         attachment = Attachment::FromPeerBuffer(std::move(request.peer_buffer),
@@ -387,9 +383,9 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
       if (status.ok()) return;  // answered when the method reads it
       break;
     }
-    case internal::kCallStreamPull: {
+    case kCallStreamPull: {
       uint32_t room = 1;  // a pull without its 4 bytes has room for one
-      if (call.message.size() == internal::kPullSize) {
+      if (call.message.size() == kPullSize) {
         const auto* b = reinterpret_cast<const uint8_t*>(call.message.data());
         room = b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
       }
@@ -397,7 +393,7 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
       if (status.ok()) return;  // answered with what the method writes
       break;
     }
-    case internal::kCallStreamHalfClose:
+    case kCallStreamHalfClose:
       stream->HalfClose();
       break;
     default:  // kCallStreamCancel
@@ -405,13 +401,13 @@ void LinkSession::ServeStream(Message& request, internal::IncomingCall& call) {
       break;
   }
   if (status.ok()) {
-    status = SendResponse(request.id, internal::MessageSource::Of(std::span<const std::byte>()),
+    status = SendResponse(request.id, MessageSource::Of(std::span<const std::byte>()),
                           {});
   }
   if (!status.ok() && !IsPeerDied(status)) (void)link_.Reply(request.id, status, {});
 }
 
-void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
+void LinkSession::OpenStream(Message& request, IncomingCall& call) {
   const uint32_t stream_id = call.header.stream_id;
   const uint32_t method = request.command;
   absl::Status refused;
@@ -425,7 +421,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
                                                  link_.Watch(request), &stopping_);
   if (!TakeMetadata(request.id, call, *context)) return;
   std::weak_ptr<LinkSession> weak = weak_from_this();
-  auto stream = std::make_shared<internal::LinkServerStream>(
+  auto stream = std::make_shared<LinkServerStream>(
       stream_id, context.get(),
       [weak](uint64_t id, absl::Status status, uint16_t flags, std::string message,
              Attachment attachment) {
@@ -483,7 +479,7 @@ void LinkSession::OpenStream(Message& request, internal::IncomingCall& call) {
 }
 
 void LinkSession::CancelStreams() {
-  std::vector<std::shared_ptr<internal::LinkServerStream>> streams;
+  std::vector<std::shared_ptr<LinkServerStream>> streams;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (streams_cancelled_) return;
@@ -493,4 +489,4 @@ void LinkSession::CancelStreams() {
   for (auto& stream : streams) stream->Cancel();
 }
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal

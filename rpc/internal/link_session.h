@@ -47,7 +47,7 @@
 #include "rpc/service.h"
 #include "syslink/link.h"
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 
 class LinkSession;
 
@@ -126,11 +126,11 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // A method's status for its caller: CANCELLED because the server stops (Stop()) becomes
   // UNAVAILABLE, which says another server may answer.
   absl::Status Answer(absl::Status status) const;
-  void ServeInline(Message& request, internal::IncomingCall& call);
-  void Submit(Message& request, internal::IncomingCall& call);
+  void ServeInline(Message& request, IncomingCall& call);
+  void Submit(Message& request, IncomingCall& call);
   // A stream's request: opens it, or hands it to its stream.
-  void ServeStream(Message& request, internal::IncomingCall& call);
-  void OpenStream(Message& request, internal::IncomingCall& call);
+  void ServeStream(Message& request, IncomingCall& call);
+  void OpenStream(Message& request, IncomingCall& call);
   // Queues a reply for the serving thread (claiming the session if it is parked);
   // `job_done`: a job counted in in_flight_ ended with it.
   void Deliver(ReadyReply reply, bool job_done = true);
@@ -140,7 +140,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Sends an OK reply: the call header, the method's `trailing` metadata (when not null),
   // the response and its attachment. INVALID_ARGUMENT, unsent, when `trailing` breaks a
   // rule of metadata.h.
-  absl::Status SendResponse(uint64_t id, const internal::MessageSource& response,
+  absl::Status SendResponse(uint64_t id, const MessageSource& response,
                             Attachment attachment, uint16_t flags = 0,
                             const Metadata* trailing = nullptr);
   // Answers `id` with the error `status` and the method's `trailing` metadata (or, when
@@ -149,7 +149,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   void ReplyError(uint64_t id, absl::Status status, const Metadata& trailing);
   // Gives `context` the caller's metadata from `call`. False, having answered the call as
   // malformed, when it does not decode.
-  bool TakeMetadata(uint64_t id, const internal::IncomingCall& call, ServerContext& context);
+  bool TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context);
 
   Service* service_;
   Link link_;
@@ -168,7 +168,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   int in_flight_ = 0;             // guarded by mutex_: pool jobs not yet delivered
   std::deque<ReadyReply> replies_;  // guarded by mutex_
   // guarded by mutex_: the open streams, by stream id
-  absl::flat_hash_map<uint32_t, std::shared_ptr<internal::LinkServerStream>> streams_;
+  absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_;
   bool streams_cancelled_ = false;  // guarded by mutex_
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
@@ -182,6 +182,6 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   std::unique_ptr<SessionState> session_state_;
 };
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal
 
 #endif  // SYSLINK_RPC_INTERNAL_LINK_SESSION_H_

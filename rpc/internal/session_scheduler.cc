@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 namespace {
 
 // epoll data of the stop eventfd; sessions are numbered from 1.
@@ -167,4 +167,4 @@ int SessionScheduler::threads() const {
   return threads_;
 }
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal

@@ -41,7 +41,7 @@
 #include "base/unique_fd.h"
 #include "rpc/internal/link_session.h"
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 
 struct SchedulerOptions {
   int min_pollers = 1;
@@ -102,6 +102,6 @@ class SessionScheduler final : public SessionParking {
   std::vector<std::thread> finished_;  // ended threads, to join
 };
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal
 
 #endif  // SYSLINK_RPC_INTERNAL_SESSION_SCHEDULER_H_

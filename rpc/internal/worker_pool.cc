@@ -1,6 +1,6 @@
 #include "rpc/internal/worker_pool.h"
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 
 WorkerPool::WorkerPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
@@ -37,4 +37,4 @@ void WorkerPool::Work() {
   }
 }
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace syslink::rpc {
+namespace syslink::rpc::internal {
 
 class WorkerPool {
  public:
@@ -32,6 +32,6 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace syslink::rpc
+}  // namespace syslink::rpc::internal
 
 #endif  // SYSLINK_RPC_INTERNAL_WORKER_POOL_H_
