@@ -1,0 +1,78 @@
+// Hostile peers of a link that break the rules of message ids: a reply to a request never
+// sent or answered twice, a request that reuses an id still awaiting its reply or uses id
+// 0, and more requests awaiting a reply than the mirror has slots. A forked child writes
+// them into the ring its end produces (tests/link_hostile_peer_testing.h); the parent must
+// close the link with BAD_MESSAGE naming the violation.
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "syslink/mirror_format.h"
+#include "syslink/msg_format.h"
+#include "tests/link_hostile_peer_testing.h"
+#include "tests/link_peer_testing.h"
+
+namespace syslink {
+namespace {
+
+using ::syslink::testing::Header;
+using ::syslink::testing::HostilePeerTest;
+using ::syslink::testing::kChildPatience;
+using ::syslink::testing::RawPeer;
+using ::syslink::testing::Writes;
+using ::testing::HasSubstr;
+
+TEST_F(HostilePeerTest, ReplyToARequestNeverSent) {
+  ExpectViolation(Writes(Header(MessageKind::kReply, 1000)),
+                  HasSubstr("reply 1000 answers no outstanding request"));
+}
+
+TEST_F(HostilePeerTest, SecondReplyToTheSameRequest) {
+  ExpectViolation(
+      [](RawPeer& peer) {
+        return peer.WriteMessage(Header(MessageKind::kReply, 1)) &&
+               peer.WriteMessage(Header(MessageKind::kReply, 1));
+      },
+      HasSubstr("reply 1 answers no outstanding request"), /*answered=*/{1});
+}
+
+TEST_F(HostilePeerTest, RequestReusingTheIdOfOneAwaitingItsReply) {
+  ExpectViolation(
+      [](RawPeer& peer) {
+        return peer.WriteMessage(Header(MessageKind::kRequest, 7)) &&
+               peer.WriteMessage(Header(MessageKind::kRequest, 7));
+      },
+      HasSubstr("request 7 reuses the id"), /*answered=*/{}, /*requests=*/1);
+}
+
+TEST_F(HostilePeerTest, RequestWithIdZero) {
+  ExpectViolation(Writes(Header(MessageKind::kRequest, 0)),
+                  HasSubstr("request 0: a request's id must not be 0"));
+}
+
+// More requests awaiting a reply than the requester's mirror has slots for: the target
+// keeps a bounded table.
+TEST_F(HostilePeerTest, MoreRequestsThanTheMirrorHasSlots) {
+  ExpectViolation(
+      [](RawPeer& peer) {
+        const absl::Time give_up = absl::Now() + kChildPatience;
+        for (uint64_t id = 1; id <= kMirrorSlots + 1; ++id) {
+          MessageHeader header = Header(MessageKind::kRequest, id);
+          header.mirror_slot = static_cast<uint32_t>(id % kMirrorSlots);
+          while (!peer.WriteMessage(header)) {  // the ring is full until the parent reads
+            if (absl::Now() > give_up) return false;
+            absl::SleepFor(absl::Microseconds(50));
+          }
+        }
+        return true;
+      },
+      HasSubstr(absl::StrCat("more than ", kMirrorSlots, " requests await this end's reply")),
+      /*answered=*/{}, /*requests=*/kMirrorSlots);
+}
+
+}  // namespace
+}  // namespace syslink
