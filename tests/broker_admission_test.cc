@@ -23,12 +23,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/unique_fd.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -39,6 +39,8 @@
 namespace syslink::broker {
 namespace {
 
+using ::syslink::broker::internal::ControlPacket;
+using ::syslink::broker::internal::ReceiveControl;
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ConnectAndAccept;

@@ -24,7 +24,7 @@
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -35,6 +35,9 @@
 namespace syslink::broker {
 namespace {
 
+using ::syslink::broker::internal::ControlPacket;
+using ::syslink::broker::internal::ReceiveControl;
+using ::syslink::broker::internal::SendControl;
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::CanRunAsOtherUsers;
 using ::syslink::testing::ChildProcess;

@@ -32,9 +32,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
-#include "syslink/broker/control_codec.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_codec.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -44,6 +44,9 @@
 namespace syslink::broker {
 namespace {
 
+using ::syslink::broker::internal::ControlPacket;
+using ::syslink::broker::internal::FieldWriter;
+using ::syslink::broker::internal::ReceiveControl;
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ConnectAndAccept;

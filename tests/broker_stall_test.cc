@@ -36,7 +36,7 @@
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -47,6 +47,8 @@
 namespace syslink::broker {
 namespace {
 
+using ::syslink::broker::internal::ControlPacket;
+using ::syslink::broker::internal::ReceiveControl;
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::CanRunAsOtherUsers;
 using ::syslink::testing::ChildProcess;

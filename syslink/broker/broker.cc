@@ -23,10 +23,16 @@
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "base/untrusted_descriptors.h"
+#include "syslink/broker/internal/vanished_end.h"
 #include "syslink/broker/paths.h"
-#include "syslink/broker/vanished_end.h"
 
 namespace syslink::broker {
+
+using internal::AnswerForVanishedEnd;
+using internal::ControlPacket;
+using internal::ReceiveControl;
+using internal::SendControl;
+
 namespace {
 
 constexpr int kBacklog = 4096;

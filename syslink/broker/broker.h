@@ -6,11 +6,11 @@
 //   if (broker.ok()) (*broker)->Run();   // until Stop() or SIGTERM handling calls it
 //
 // One thread, one epoll loop over: the listening socket; every control connection; and,
-// for every live link, the broker's side of each end's watch socket (link_factory.h). A
-// watch socket hangs up when the last process holding its end is gone, and the broker then
-// writes a synthetic PEER_DIED reply into the survivor's inbound ring for each request the
-// survivor is still waiting on (vanished_end.h). A service disappears with the connection
-// that registered it.
+// for every live link, the broker's side of each end's watch socket
+// (internal/link_factory.h). A watch socket hangs up when the last process holding its end
+// is gone, and the broker then writes a synthetic PEER_DIED reply into the survivor's
+// inbound ring for each request the survivor is still waiting on (internal/vanished_end.h).
+// A service disappears with the connection that registered it.
 //
 // A client's Connect is answered once the service's server has admitted or refused the
 // link (kOffer, kAdmit): until then it is pending, never waited for on the broker's
@@ -19,10 +19,10 @@
 //
 // No client can stall the broker's thread: every socket is non-blocking, a client that
 // does not read its answers is disconnected, and no descriptor a client made is ever
-// closed on that thread (descriptor_closer.h; the kernel refuses them outright where it
-// can). At the descriptor limit the broker refuses new connections with a notice instead
-// of spinning on its listening socket (it keeps a spare descriptor for that), and stops
-// listening until a descriptor frees if even that fails. Per-uid limits bound the
+// closed on that thread (internal/descriptor_closer.h; the kernel refuses them outright
+// where it can). At the descriptor limit the broker refuses new connections with a notice
+// instead of spinning on its listening socket (it keeps a spare descriptor for that), and
+// stops listening until a descriptor frees if even that fails. Per-uid limits bound the
 // connections, registrations and pending connects of every uid but root and the broker's
 // own.
 //
@@ -63,7 +63,7 @@
 #include "base/unique_fd.h"
 #include "syslink/broker/access_policy.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/broker/internal/descriptor_closer.h"
 #include "syslink/broker/name_policy.h"
 
@@ -185,11 +185,11 @@ class Broker {
   // Sends an answer; a connection that does not take it is closed. False then.
   bool Answer(int fd, uint32_t sequence, const struct Answer& answer,
               std::span<const int> fds = {});
-  void HandleRegister(int fd, const ControlPacket& packet);
-  void HandleUnregister(int fd, const ControlPacket& packet);
-  void HandleConnect(int fd, const ControlPacket& packet);
-  void HandleAdmit(int fd, const ControlPacket& packet);
-  void HandleList(int fd, const ControlPacket& packet);
+  void HandleRegister(int fd, const internal::ControlPacket& packet);
+  void HandleUnregister(int fd, const internal::ControlPacket& packet);
+  void HandleConnect(int fd, const internal::ControlPacket& packet);
+  void HandleAdmit(int fd, const internal::ControlPacket& packet);
+  void HandleList(int fd, const internal::ControlPacket& packet);
 
   // Why `request` may not have a link to `target`, or OK.
   absl::Status CheckConnect(const Connection& client, const ConnectRequest& request,

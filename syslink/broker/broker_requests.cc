@@ -18,10 +18,17 @@
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "syslink/broker/broker.h"
-#include "syslink/broker/link_factory.h"
-#include "syslink/broker/vanished_end.h"
+#include "syslink/broker/internal/link_factory.h"
+#include "syslink/broker/internal/vanished_end.h"
 
 namespace syslink::broker {
+
+using internal::ControlPacket;
+using internal::LinkResources;
+using internal::MakeLinkResources;
+using internal::ReadPendingRequests;
+using internal::SendControl;
+
 namespace {
 
 uint64_t OpenDescriptors() {

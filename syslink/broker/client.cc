@@ -20,14 +20,19 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
-#include "syslink/broker/control_socket.h"
 #include "syslink/broker/embedded_broker.h"
+#include "syslink/broker/internal/control_socket.h"
 #include "syslink/broker/paths.h"
 #include "syslink/end_transfer.h"
 
 extern char** environ;
 
 namespace syslink::broker {
+
+using internal::ControlPacket;
+using internal::ReceiveControl;
+using internal::SendControl;
+
 namespace {
 
 absl::StatusOr<std::string> SocketPathFor(const BrokerConnectOptions& options) {

@@ -60,10 +60,13 @@
 #include "base/unique_fd.h"
 #include "syslink/broker/access_policy.h"
 #include "syslink/broker/control_messages.h"
-#include "syslink/broker/control_socket.h"
 #include "syslink/link.h"
 
 namespace syslink::broker {
+
+namespace internal {
+struct ControlPacket;
+}  // namespace internal
 
 struct BrokerConnectOptions {
   std::string socket_path;   // empty: BrokerSocketPath(); a relative path is made absolute
@@ -151,7 +154,7 @@ class ServiceRegistration {
       : request_(std::move(request)), options_(std::move(options)) {}
   absl::Status Reconnect(absl::Time deadline);
   // Runs the admission for an offer and tells the broker.
-  void AnswerOffer(const ControlPacket& offer);
+  void AnswerOffer(const internal::ControlPacket& offer);
 
   RegisterRequest request_;
   BrokerConnectOptions options_;

@@ -4,9 +4,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
-#include "syslink/broker/control_codec.h"
+#include "syslink/broker/internal/control_codec.h"
 
 namespace syslink::broker {
+
+using internal::FieldReader;
+using internal::FieldWriter;
+
 namespace {
 
 constexpr size_t kMaxMessageText = 4096;

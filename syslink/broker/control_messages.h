@@ -2,7 +2,7 @@
 // broker's Unix socket (SOCK_SEQPACKET, one message per packet). docs/broker.md
 // specifies it in prose.
 //
-//   packet = ControlHeader (16 bytes) + body (fields, see control_codec.h)
+//   packet = ControlHeader (16 bytes) + body (fields, see internal/control_codec.h)
 //            [+ descriptors by SCM_RIGHTS, from the broker only: an end's socket, region
 //               and watch socket; a listing's memfd]
 //
@@ -21,9 +21,9 @@
 // A request carries a sequence number that its answer echoes; sequence 0 is never used by
 // a request, and an answer with sequence 0 refuses the whole connection (sent just before
 // the broker closes it, e.g. when a per-uid limit is reached). Decoding checks every field
-// (see control_codec.h); a malformed message gets an INVALID_ARGUMENT answer, or a closed
-// connection if it cannot even be framed. The broker never accepts descriptors: a packet
-// carrying any closes its connection.
+// (see internal/control_codec.h); a malformed message gets an INVALID_ARGUMENT answer, or a
+// closed connection if it cannot even be framed. The broker never accepts descriptors: a
+// packet carrying any closes its connection.
 //
 // Thread safety: value types and pure functions.
 
@@ -160,7 +160,8 @@ struct BrokerCounters {
   uint64_t over_limit = 0;           // refused by a per-uid limit
   uint64_t descriptors_refused = 0;  // packets that carried descriptors (connection closed)
   uint64_t out_of_descriptors = 0;   // times accepting found no descriptor free
-  uint64_t closed_aside = 0;         // closed on the closer's thread (descriptor_closer.h)
+  // closed on the closer's thread (internal/descriptor_closer.h)
+  uint64_t closed_aside = 0;
   uint64_t closing_aside = 0;        // waiting for, or being closed on, that thread
 };
 

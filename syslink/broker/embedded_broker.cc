@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "syslink/broker/internal/syslinkd_flags.h"
 #include "syslink/broker/run.h"
-#include "syslink/broker/syslinkd_flags.h"
 
 namespace syslink::broker {
 namespace {
@@ -34,7 +34,8 @@ struct EmbeddedBrokerHook {
     if (socket_path == nullptr) return;
     // Named as what it is, for ps, pgrep and top (it was executed as /proc/self/exe).
     prctl(PR_SET_NAME, "syslinkd");
-    absl::StatusOr<SyslinkdCommandLine> command = ParseSyslinkdCommandLine(OwnArguments());
+    absl::StatusOr<internal::SyslinkdCommandLine> command =
+        internal::ParseSyslinkdCommandLine(OwnArguments());
     if (!command.ok() || command->help) {
       std::fprintf(stderr, "syslinkd: %s\n", std::string(command.status().message()).c_str());
       _exit(2);

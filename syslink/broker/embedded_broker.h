@@ -5,9 +5,9 @@
 // It runs the `syslinkd` installed beside the program when there is one; otherwise it
 // re-executes the program itself (/proc/self/exe). In the program, a static initializer
 // in this library sees the variable before main() runs, reads that command line from
-// /proc/self/cmdline with syslinkd's own parser (syslinkd_flags.h), serves the socket as
-// syslinkd, and exits: the program's own main() never runs in that process. A second
-// broker for the same socket exits at once (the socket's lock decides who serves).
+// /proc/self/cmdline with syslinkd's own parser (internal/syslinkd_flags.h), serves the
+// socket as syslinkd, and exits: the program's own main() never runs in that process. A
+// second broker for the same socket exits at once (the socket's lock decides who serves).
 //
 // The variable also marks a broker as started on demand, whichever binary runs it: tests
 // find such brokers by it (/proc/<pid>/environ).

@@ -5,26 +5,26 @@
 //            [--max-connections-per-uid N] [--max-services-per-uid N]
 //            [--max-pending-connects-per-uid N]
 //
-// The flags are read by syslinkd_flags.h, which the embedded broker shares.
+// The flags are read by internal/syslinkd_flags.h, which the embedded broker shares.
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "syslink/broker/internal/syslinkd_flags.h"
 #include "syslink/broker/paths.h"
 #include "syslink/broker/run.h"
-#include "syslink/broker/syslinkd_flags.h"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  absl::StatusOr<syslink::broker::SyslinkdCommandLine> command =
-      syslink::broker::ParseSyslinkdCommandLine(args);
+  absl::StatusOr<syslink::broker::internal::SyslinkdCommandLine> command =
+      syslink::broker::internal::ParseSyslinkdCommandLine(args);
   if (!command.ok()) {
     std::fprintf(stderr, "syslinkd: %s\n", std::string(command.status().message()).c_str());
     return 2;
   }
   if (command->help) {
-    std::fputs(syslink::broker::kSyslinkdUsage, stdout);
+    std::fputs(syslink::broker::internal::kSyslinkdUsage, stdout);
     return 0;
   }
   syslink::broker::BrokerOptions& broker = command->run.broker;

@@ -11,8 +11,8 @@
 // Errors: INVALID_ARGUMENT for a malformed packet; UNAVAILABLE when the peer closed the
 // connection; DEADLINE_EXCEEDED; system errors via ErrnoStatus.
 
-#ifndef SYSLINK_SYSLINK_BROKER_CONTROL_SOCKET_H_
-#define SYSLINK_SYSLINK_BROKER_CONTROL_SOCKET_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_SOCKET_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_SOCKET_H_
 
 #include <cstdint>
 #include <functional>
@@ -25,7 +25,7 @@
 #include "base/unique_fd.h"
 #include "syslink/broker/control_messages.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 inline constexpr size_t kMaxControlDescriptors = 3;
 
@@ -49,6 +49,6 @@ struct ControlPacket {
     int socket, absl::Time deadline,
     const std::function<void(std::vector<UniqueFd>)>& dispose);
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_CONTROL_SOCKET_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_SOCKET_H_

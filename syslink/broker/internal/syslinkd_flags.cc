@@ -1,4 +1,4 @@
-#include "syslink/broker/syslinkd_flags.h"
+#include "syslink/broker/internal/syslinkd_flags.h"
 
 #include <cstdint>
 
@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "base/parse_octal.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 const char kSyslinkdUsage[] =
     "usage: syslinkd [--socket PATH] [--socket-mode MODE] [--policy FILE] [options]\n"
@@ -140,4 +140,4 @@ absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
   return command;
 }
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

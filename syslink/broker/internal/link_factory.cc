@@ -1,4 +1,4 @@
-#include "syslink/broker/link_factory.h"
+#include "syslink/broker/internal/link_factory.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -8,8 +8,10 @@
 #include "ring/shared_region.h"
 #include "syslink/internal/link_layout.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 namespace {
+
+using ::syslink::internal::LinkLayout;
 
 absl::Status SocketPair(int type, UniqueFd* a, UniqueFd* b) {
   int fds[2];
@@ -25,7 +27,7 @@ absl::Status SocketPair(int type, UniqueFd* a, UniqueFd* b) {
 
 absl::StatusOr<LinkResources> MakeLinkResources(const LinkOptions& options) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
-  internal::LinkLayout layout(options);
+  LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region =
       ring::SharedRegion::Create("syslink-link", layout.total_size, /*populate_bytes=*/0);
   if (!region.ok()) return region.status();
@@ -50,4 +52,4 @@ absl::StatusOr<LinkResources> MakeLinkResources(const LinkOptions& options) {
   return resources;  // the broker's own mapping goes with `region`
 }
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

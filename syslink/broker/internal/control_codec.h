@@ -12,8 +12,8 @@
 //
 // Thread safety: value types.
 
-#ifndef SYSLINK_SYSLINK_BROKER_CONTROL_CODEC_H_
-#define SYSLINK_SYSLINK_BROKER_CONTROL_CODEC_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_CODEC_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_CODEC_H_
 
 #include <cstdint>
 #include <span>
@@ -23,7 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 class FieldWriter {
  public:
@@ -67,6 +67,6 @@ class FieldReader {
   bool ok_ = true;
 };
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_CONTROL_CODEC_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_CONTROL_CODEC_H_

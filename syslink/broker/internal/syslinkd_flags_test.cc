@@ -1,6 +1,6 @@
 // syslinkd's command line as the parser reads it (syslinkd_usage_test.sh runs the binary).
 
-#include "syslink/broker/syslinkd_flags.h"
+#include "syslink/broker/internal/syslinkd_flags.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 namespace {
 
 using ::testing::HasSubstr;
@@ -54,4 +54,4 @@ TEST(SyslinkdFlagsTest, HelpStopsReading) {
 }
 
 }  // namespace
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

@@ -18,8 +18,8 @@
 // mapping the region and attaching the ring (FAILED_PRECONDITION for a ring that fails its
 // checks).
 
-#ifndef SYSLINK_SYSLINK_BROKER_VANISHED_END_H_
-#define SYSLINK_SYSLINK_BROKER_VANISHED_END_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_VANISHED_END_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_VANISHED_END_H_
 
 #include <vector>
 
@@ -28,7 +28,7 @@
 #include "syslink/broker/control_messages.h"
 #include "syslink/link_options.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 // The number of synthetic replies written.
 [[nodiscard]] absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& options,
@@ -37,6 +37,6 @@ namespace syslink::broker {
 [[nodiscard]] absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
     int region_fd, const LinkOptions& options, int side);
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_VANISHED_END_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_VANISHED_END_H_

@@ -1,4 +1,4 @@
-#include "syslink/broker/control_socket.h"
+#include "syslink/broker/internal/control_socket.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,7 +12,7 @@
 #include "base/errno_status.h"
 #include "base/fd_passing.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 absl::Status SendControl(int socket, ControlType type, uint32_t sequence,
                          std::span<const std::byte> body, std::span<const int> fds) {
@@ -95,4 +95,4 @@ absl::StatusOr<ControlPacket> ReceiveControl(
   return packet;
 }
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

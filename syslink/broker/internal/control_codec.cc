@@ -1,10 +1,10 @@
-#include "syslink/broker/control_codec.h"
+#include "syslink/broker/internal/control_codec.h"
 
 #include <cstring>
 
 #include "absl/strings/str_format.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 void FieldWriter::Put(const void* data, size_t size) {
   const auto* p = static_cast<const std::byte*>(data);
@@ -47,4 +47,4 @@ absl::Status FieldReader::Error(absl::string_view what) const {
       position_, bytes_.size()));
 }
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal

@@ -14,8 +14,8 @@
 // Errors: INVALID_ARGUMENT, with a message naming the flag and what it got, for anything
 // syslinkd would refuse; an unknown argument's message ends with the usage text.
 
-#ifndef SYSLINK_SYSLINK_BROKER_SYSLINKD_FLAGS_H_
-#define SYSLINK_SYSLINK_BROKER_SYSLINKD_FLAGS_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_SYSLINKD_FLAGS_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_SYSLINKD_FLAGS_H_
 
 #include <span>
 #include <string>
@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "syslink/broker/run.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 extern const char kSyslinkdUsage[];
 
@@ -35,6 +35,6 @@ struct SyslinkdCommandLine {
 [[nodiscard]] absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
     std::span<const std::string> args);
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_SYSLINKD_FLAGS_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_SYSLINKD_FLAGS_H_

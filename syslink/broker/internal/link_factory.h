@@ -13,14 +13,14 @@
 // Thread safety: a pure function. Errors: from SharedRegion::Create, InitializeRing and
 // socketpair().
 
-#ifndef SYSLINK_SYSLINK_BROKER_LINK_FACTORY_H_
-#define SYSLINK_SYSLINK_BROKER_LINK_FACTORY_H_
+#ifndef SYSLINK_SYSLINK_BROKER_INTERNAL_LINK_FACTORY_H_
+#define SYSLINK_SYSLINK_BROKER_INTERNAL_LINK_FACTORY_H_
 
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
 #include "syslink/link_options.h"
 
-namespace syslink::broker {
+namespace syslink::broker::internal {
 
 struct LinkResources {
   UniqueFd region;
@@ -31,6 +31,6 @@ struct LinkResources {
 
 [[nodiscard]] absl::StatusOr<LinkResources> MakeLinkResources(const LinkOptions& options);
 
-}  // namespace syslink::broker
+}  // namespace syslink::broker::internal
 
-#endif  // SYSLINK_SYSLINK_BROKER_LINK_FACTORY_H_
+#endif  // SYSLINK_SYSLINK_BROKER_INTERNAL_LINK_FACTORY_H_
