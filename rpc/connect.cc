@@ -1,20 +1,22 @@
 #include "rpc/connect.h"
 
+#include <string>
+
 #include "rpc/link_channel.h"
 
 namespace syslink::rpc {
 
 absl::StatusOr<std::shared_ptr<LinkChannel>> ConnectLinkChannel(
-    const std::string& service_name, const broker::BrokerConnectOptions& options) {
+    absl::string_view service_name, const broker::BrokerConnectOptions& options) {
   absl::StatusOr<broker::OutgoingLink> link =
-      broker::ConnectToServiceIdentified(service_name, options);
+      broker::ConnectToServiceIdentified(std::string(service_name), options);
   if (!link.ok()) return link.status();
   PeerIdentity server{link->server.pid, link->server.uid, link->server.gid};
   return std::make_shared<LinkChannel>(std::move(link->link), server);
 }
 
 absl::StatusOr<std::shared_ptr<Channel>> ConnectChannel(
-    const std::string& service_name, const broker::BrokerConnectOptions& options) {
+    absl::string_view service_name, const broker::BrokerConnectOptions& options) {
   absl::StatusOr<std::shared_ptr<LinkChannel>> channel =
       ConnectLinkChannel(service_name, options);
   if (!channel.ok()) return channel.status();

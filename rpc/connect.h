@@ -16,9 +16,9 @@
 #define SYSLINK_RPC_CONNECT_H_
 
 #include <memory>
-#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "rpc/channel.h"
 #include "rpc/link_channel.h"
 #include "syslink/broker/client.h"
@@ -26,10 +26,10 @@
 namespace syslink::rpc {
 
 [[nodiscard]] absl::StatusOr<std::shared_ptr<Channel>> ConnectChannel(
-    const std::string& service_name, const broker::BrokerConnectOptions& options = {});
+    absl::string_view service_name, const broker::BrokerConnectOptions& options = {});
 
 [[nodiscard]] absl::StatusOr<std::shared_ptr<LinkChannel>> ConnectLinkChannel(
-    const std::string& service_name, const broker::BrokerConnectOptions& options = {});
+    absl::string_view service_name, const broker::BrokerConnectOptions& options = {});
 
 }  // namespace syslink::rpc
 
