@@ -17,7 +17,7 @@ LinkServerStream::LinkServerStream(uint32_t stream_id, ServerContext* context, R
 
 absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
                                           Attachment attachment) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (closed_) {
     return absl::FailedPreconditionError(
         absl::StrCat("stream ", stream_id_, " ended: its method returned"));
@@ -38,23 +38,23 @@ absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
   }
   messages_bytes_ += message.size();
   messages_.push_back({id, std::move(message), std::move(attachment)});
-  changed_.notify_all();
+  changed_.SignalAll();
   return absl::OkStatus();
 }
 
 absl::Status LinkServerStream::AddPull(uint64_t id, uint32_t room) {
   room = std::max<uint32_t>(room, 1);
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::ReleasableMutexLock lock(&mutex_);
   buffer_limit_ = std::max<size_t>(buffer_limit_, std::min<size_t>(room, kMaxBuffered));
   if (!outgoing_.empty()) {
     Batch batch = TakeBatch(id, room);
-    changed_.notify_all();  // room in the buffer
-    lock.unlock();
+    changed_.SignalAll();  // room in the buffer
+    lock.Release();
     Send(std::move(batch));
     return absl::OkStatus();
   }
   if (closed_) {
-    lock.unlock();
+    lock.Release();
     reply_(id, absl::OkStatus(), kCallStreamEnd, {}, {});
     return absl::OkStatus();
   }
@@ -101,16 +101,16 @@ LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room
 }
 
 void LinkServerStream::HalfClose() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   half_closed_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void LinkServerStream::Cancel() {
   context_->MarkCancelled();
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   cancelled_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void LinkServerStream::Close() {
@@ -118,9 +118,9 @@ void LinkServerStream::Close() {
   std::deque<Pull> pulls;
   uint64_t last_read;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     // What the method wrote goes out first, as the client pulls it.
-    Wait(lock, [this] { return outgoing_.empty(); });
+    Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return outgoing_.empty(); });
     closed_ = true;
     outgoing_.clear();  // the stream ended first: nobody takes these
     outgoing_bytes_ = 0;
@@ -141,15 +141,10 @@ bool LinkServerStream::Ended() const {
 }
 
 template <typename Ready>
-bool LinkServerStream::Wait(std::unique_lock<std::mutex>& lock, Ready ready) {
-  const absl::Time deadline = context_->deadline();
+bool LinkServerStream::Wait(Ready ready) {
+  const absl::Time deadline = context_->deadline();  // with no deadline, waits unbounded
   while (!ready() && !Ended()) {
-    if (deadline == absl::InfiniteFuture()) {
-      changed_.wait(lock);
-    } else if (changed_.wait_until(lock, absl::ToChronoTime(deadline)) ==
-               std::cv_status::timeout) {
-      break;
-    }
+    if (changed_.WaitWithDeadline(&mutex_, deadline)) break;  // the deadline passed
   }
   return ready() && !Ended();
 }
@@ -161,9 +156,11 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
   Incoming incoming{};
   bool got = false;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     done_with = std::exchange(last_read_, 0);
-    if (Wait(lock, [this] { return !messages_.empty() || half_closed_; }) &&
+    if (Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+          return !messages_.empty() || half_closed_;
+        }) &&
         !messages_.empty()) {
       incoming = std::move(messages_.front());
       messages_.pop_front();
@@ -188,9 +185,9 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
 bool LinkServerStream::Write(const google::protobuf::MessageLite& message,
                              Attachment attachment) {
   std::string bytes = message.SerializeAsString();
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::ReleasableMutexLock lock(&mutex_);
   // Room: a pull waits (then the buffer is empty), or the buffer has room.
-  if (!Wait(lock, [this] {
+  if (!Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
         return !pulls_.empty() ||
                (outgoing_.size() < buffer_limit_ && outgoing_bytes_ < kMaxBufferedBytes);
       })) {
@@ -203,7 +200,7 @@ bool LinkServerStream::Write(const google::protobuf::MessageLite& message,
   }
   const uint64_t pull = pulls_.front().id;
   pulls_.pop_front();
-  lock.unlock();
+  lock.Release();
   reply_(pull, absl::OkStatus(), 0, std::move(bytes), std::move(attachment));
   return true;
 }

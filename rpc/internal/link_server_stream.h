@@ -29,14 +29,14 @@
 #ifndef SYSLINK_RPC_INTERNAL_LINK_SERVER_STREAM_H_
 #define SYSLINK_RPC_INTERNAL_LINK_SERVER_STREAM_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "rpc/attachment.h"
 #include "rpc/context.h"
@@ -107,36 +107,39 @@ class LinkServerStream final : public ServerStream {
   };
 
   // Takes from outgoing_ what one reply to a pull with `room` carries. outgoing_ not
-  // empty; mutex_ held.
-  Batch TakeBatch(uint64_t pull, uint32_t room);
+  // empty.
+  Batch TakeBatch(uint64_t pull, uint32_t room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Send(Batch batch) {
     reply_(batch.pull, absl::OkStatus(), batch.flags, std::move(batch.message),
            std::move(batch.attachment));
   }
 
-  // Whether the method must stop waiting. mutex_ held.
-  bool Ended() const;
-  // Waits until `ready` or Ended(), or the deadline; then whether `ready`. mutex_ held.
+  // Whether the method must stop waiting.
+  bool Ended() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Waits until `ready` or Ended(), or the deadline; then whether `ready`. `ready` is
+  // called with mutex_ held.
   template <typename Ready>
-  bool Wait(std::unique_lock<std::mutex>& lock, Ready ready);
+  bool Wait(Ready ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
+  // Set by the constructor and never changed (reply_ and the context are thread-safe).
   const uint32_t stream_id_;
   ServerContext* const context_;
   const Reply reply_;
   const size_t batch_bytes_;
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Incoming> messages_;  // guarded by mutex_
-  size_t messages_bytes_ = 0;      // guarded by mutex_: of messages_
-  std::deque<Pull> pulls_;         // guarded by mutex_: only while outgoing_ is empty
-  std::deque<Outgoing> outgoing_;  // guarded by mutex_: written, not yet sent
-  size_t outgoing_bytes_ = 0;      // guarded by mutex_: messages' and attachments' bytes
-  size_t buffer_limit_ = 1;        // guarded by mutex_: the most room a pull announced
-  uint64_t last_read_ = 0;         // guarded by mutex_: the message read last, unanswered
-  bool half_closed_ = false;       // guarded by mutex_
-  bool cancelled_ = false;         // guarded by mutex_
-  bool closed_ = false;            // guarded by mutex_
+  absl::Mutex mutex_;
+  absl::CondVar changed_;  // a request came in, room was made, or the stream ended
+  std::deque<Incoming> messages_ ABSL_GUARDED_BY(mutex_);
+  size_t messages_bytes_ ABSL_GUARDED_BY(mutex_) = 0;  // of messages_
+  std::deque<Pull> pulls_ ABSL_GUARDED_BY(mutex_);     // only while outgoing_ is empty
+  std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mutex_);  // written, not yet sent
+  // Messages' and attachments' bytes in outgoing_.
+  size_t outgoing_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  size_t buffer_limit_ ABSL_GUARDED_BY(mutex_) = 1;  // the most room a pull announced
+  uint64_t last_read_ ABSL_GUARDED_BY(mutex_) = 0;   // the message read last, unanswered
+  bool half_closed_ ABSL_GUARDED_BY(mutex_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+  bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace syslink::rpc::internal

@@ -53,7 +53,7 @@ LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerP
 LinkSession::~LinkSession() = default;
 
 bool LinkSession::TryClaim() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (state_ != State::kParked) return false;
   state_ = State::kActive;
   return true;
@@ -70,7 +70,7 @@ void LinkSession::Drain() {
 }
 
 bool LinkSession::Idle() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return replies_.empty() && in_flight_ == 0;
 }
 
@@ -90,13 +90,14 @@ void LinkSession::Serve(bool spin) {
       // Take no new call; send the replies of those that finish; end when none runs.
       CancelStreams();
       if (QueuesReplies()) SendReadyReplies();
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!replies_.empty()) continue;
-      if (in_flight_ > 0) {
-        state_ = State::kParked;  // unarmed: the last Deliver() claims it and ends it
-        return;
+      {
+        absl::MutexLock lock(&mutex_);
+        if (!replies_.empty()) continue;
+        if (in_flight_ > 0) {
+          state_ = State::kParked;  // unarmed: the last Deliver() claims it and ends it
+          return;
+        }
       }
-      lock.unlock();
       End();
       return;
     }
@@ -177,7 +178,7 @@ absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) 
 }
 
 bool LinkSession::TryPark(bool arm) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (!replies_.empty() || stopping_.load(std::memory_order_relaxed)) return false;
   // A draining session with nothing running ends rather than parks.
   if (draining_.load(std::memory_order_relaxed) && in_flight_ == 0) return false;
@@ -193,7 +194,7 @@ void LinkSession::End() {
   parking_->Disarm(*this);
   link_.Close();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     state_ = State::kEnded;
     replies_.clear();
   }
@@ -287,7 +288,7 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
   uint64_t id = request.id;
   uint32_t method = request.command;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     ++in_flight_;
   }
   pool_->Submit([self = shared_from_this(), id, method, bytes, context] {
@@ -305,7 +306,7 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
 void LinkSession::Deliver(ReadyReply reply, bool job_done) {
   bool claimed = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (job_done) --in_flight_;
     if (state_ == State::kEnded) return;  // the caller is gone: nobody takes the reply
     replies_.push_back(std::move(reply));
@@ -322,7 +323,7 @@ void LinkSession::Deliver(ReadyReply reply, bool job_done) {
 void LinkSession::SendReadyReplies() {
   std::deque<ReadyReply> ready;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (replies_.empty()) return;
     ready.swap(replies_);
     replies_waiting_.store(false, std::memory_order_relaxed);
@@ -349,7 +350,7 @@ void LinkSession::ServeStream(Message& request, IncomingCall& call) {
   }
   std::shared_ptr<LinkServerStream> stream;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     auto it = streams_.find(call.header.stream_id);
     if (it != streams_.end()) stream = it->second;
   }
@@ -433,7 +434,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
       // A quarter of the ring: a batch fits inline beside the replies around it.
       link_.options().ring_capacity / 4);
   if (refused.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (streams_cancelled_) {
       refused = absl::UnavailableError("the server is closing this link");
     } else if (streams_.size() >= kMaxStreams) {
@@ -465,7 +466,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
     absl::Status status = self->Answer(self->service_->Dispatch(server_call));
     stream->Close();  // the end of its messages goes out before the final status
     {
-      std::lock_guard<std::mutex> lock(self->mutex_);
+      absl::MutexLock lock(&self->mutex_);
       self->streams_.erase(stream->stream_id());
       self->streaming_.store(!self->streams_.empty(), std::memory_order_relaxed);
     }
@@ -481,7 +482,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
 void LinkSession::CancelStreams() {
   std::vector<std::shared_ptr<LinkServerStream>> streams;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (streams_cancelled_) return;
     streams_cancelled_ = true;
     for (auto& [id, stream] : streams_) streams.push_back(stream);

@@ -34,12 +34,12 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_codec.h"
 #include "rpc/internal/link_server_stream.h"
@@ -151,25 +151,28 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // malformed, when it does not decode.
   bool TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context);
 
-  Service* service_;
+  // Set by the constructor and never changed, but for link_: used only by the thread that
+  // claimed the session (TryClaim()), one at a time; the claim passes under mutex_ (state_).
+  Service* const service_;
   Link link_;
-  PeerIdentity peer_;
-  WorkerPool* pool_;
-  SessionParking* parking_;
+  const PeerIdentity peer_;
+  WorkerPool* const pool_;
+  SessionParking* const parking_;
   const uint64_t id_;
-  const int fd_;
+  const int fd_;  // link_'s descriptor, for any thread (the parking's)
   // Set by Stop(), and when the link closes: calls still running then see
   // ServerContext::cancelled().
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};  // set by Drain()
 
-  std::mutex mutex_;
-  State state_ = State::kParked;  // guarded by mutex_
-  int in_flight_ = 0;             // guarded by mutex_: pool jobs not yet delivered
-  std::deque<ReadyReply> replies_;  // guarded by mutex_
-  // guarded by mutex_: the open streams, by stream id
-  absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_;
-  bool streams_cancelled_ = false;  // guarded by mutex_
+  absl::Mutex mutex_;
+  State state_ ABSL_GUARDED_BY(mutex_) = State::kParked;
+  int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;  // pool jobs and streams not yet delivered
+  std::deque<ReadyReply> replies_ ABSL_GUARDED_BY(mutex_);
+  // The open streams, by stream id.
+  absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_
+      ABSL_GUARDED_BY(mutex_);
+  bool streams_cancelled_ ABSL_GUARDED_BY(mutex_) = false;
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
   std::atomic<bool> replies_waiting_{false};  // replies_ is not empty (a hint)
@@ -178,7 +181,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     return pool_ != nullptr || queues_replies_.load(std::memory_order_relaxed);
   }
 
-  // ServerContext::session_state() of the calls run inline; dropped when they end.
+  // ServerContext::session_state() of the calls run inline; dropped when they end. Like
+  // link_, used only by the thread that claimed the session.
   std::unique_ptr<SessionState> session_state_;
 };
 

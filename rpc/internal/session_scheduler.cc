@@ -31,7 +31,7 @@ void SessionScheduler::Add(Service* service, Link link, PeerIdentity peer, Worke
   JoinFinished();
   std::shared_ptr<LinkSession> session;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (stopping_ || draining_) return;  // `link` closes here
     uint64_t id = next_id_++;
     session = std::make_shared<LinkSession>(service, std::move(link), peer, pool, this, id);
@@ -60,9 +60,9 @@ void SessionScheduler::Disarm(const LinkSession& session) {
 }
 
 void SessionScheduler::Ended(const LinkSession& session) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   sessions_.erase(session.id());
-  if (sessions_.empty()) changed_.notify_all();
+  if (sessions_.empty()) changed_.SignalAll();
 }
 
 void SessionScheduler::MaybeStartThread() {
@@ -78,7 +78,7 @@ void SessionScheduler::Poll() {
     int n = epoll_wait(epoll_.get(), &event, 1, -1);
     std::shared_ptr<LinkSession> session;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       --pollers_;
       if (n == 1 && event.data.u64 != kWakeId && !stopping_) {
         auto it = sessions_.find(event.data.u64);
@@ -89,7 +89,7 @@ void SessionScheduler::Poll() {
     }
     if (session != nullptr && session->TryClaim()) session->Serve(/*spin=*/true);
     session.reset();
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (stopping_ || pollers_ >= options_.max_pollers) {
       // Enough threads wait: this one ends, and the next Add() or Stop() joins it.
       --threads_;
@@ -98,7 +98,7 @@ void SessionScheduler::Poll() {
       });
       finished_.push_back(std::move(*self));
       running_.erase(self);
-      if (threads_ == 0) changed_.notify_all();
+      if (threads_ == 0) changed_.SignalAll();
       return;
     }
     ++pollers_;
@@ -108,7 +108,7 @@ void SessionScheduler::Poll() {
 void SessionScheduler::JoinFinished() {
   std::vector<std::thread> finished;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     finished.swap(finished_);
   }
   for (std::thread& thread : finished) thread.join();
@@ -117,7 +117,7 @@ void SessionScheduler::JoinFinished() {
 void SessionScheduler::Stop() {
   std::vector<std::shared_ptr<LinkSession>> sessions;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     stopping_ = true;
     for (auto& [id, session] : sessions_) sessions.push_back(session);
   }
@@ -130,8 +130,8 @@ void SessionScheduler::Stop() {
   for (std::shared_ptr<LinkSession>& session : sessions) session->Stop();
   sessions.clear();
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return sessions_.empty() && threads_ == 0; });
+    absl::MutexLock lock(&mutex_);
+    while (!sessions_.empty() || threads_ != 0) changed_.Wait(&mutex_);
   }
   JoinFinished();
 }
@@ -139,7 +139,7 @@ void SessionScheduler::Stop() {
 bool SessionScheduler::Drain(absl::Time deadline) {
   std::vector<std::shared_ptr<LinkSession>> sessions;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     draining_ = true;
     for (auto& [id, session] : sessions_) sessions.push_back(session);
   }
@@ -148,22 +148,20 @@ bool SessionScheduler::Drain(absl::Time deadline) {
   for (std::shared_ptr<LinkSession>& session : sessions) session->RefuseNewCalls();
   for (std::shared_ptr<LinkSession>& session : sessions) session->Drain();
   sessions.clear();
-  std::unique_lock<std::mutex> lock(mutex_);
-  auto ended = [this] { return sessions_.empty(); };
-  if (deadline == absl::InfiniteFuture()) {
-    changed_.wait(lock, ended);
-    return true;
+  absl::MutexLock lock(&mutex_);
+  while (!sessions_.empty()) {
+    if (changed_.WaitWithDeadline(&mutex_, deadline)) break;  // the deadline passed
   }
-  return changed_.wait_until(lock, absl::ToChronoTime(deadline), ended);
+  return sessions_.empty();
 }
 
 size_t SessionScheduler::sessions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return sessions_.size();
 }
 
 int SessionScheduler::threads() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return threads_;
 }
 

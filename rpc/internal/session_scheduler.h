@@ -29,14 +29,14 @@
 #ifndef SYSLINK_RPC_INTERNAL_SESSION_SCHEDULER_H_
 #define SYSLINK_RPC_INTERNAL_SESSION_SCHEDULER_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "rpc/internal/link_session.h"
@@ -81,25 +81,28 @@ class SessionScheduler final : public SessionParking {
   void Ended(const LinkSession& session) override;
 
  private:
-  void Poll();
-  // Starts a thread if fewer than min_pollers wait and the limit allows. mutex_ held.
-  void MaybeStartThread();
-  void JoinFinished();  // mutex_ not held
+  void Poll() ABSL_LOCKS_EXCLUDED(mutex_);
+  // Starts a thread if fewer than min_pollers wait and the limit allows.
+  void MaybeStartThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void JoinFinished() ABSL_LOCKS_EXCLUDED(mutex_);
 
   const SchedulerOptions options_;
+  // Both set by the constructor and never changed (epoll_ctl and write need no lock).
   UniqueFd epoll_;
   UniqueFd wake_;  // an eventfd, readable once Stop() began
 
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;  // sessions_ emptied, or threads_ reached 0
-  bool stopping_ = false;
-  bool draining_ = false;
-  uint64_t next_id_ = 1;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<LinkSession>> sessions_;
-  int pollers_ = 0;   // threads in (or on their way into) epoll_wait
-  int threads_ = 0;   // threads started and not yet ended
-  std::vector<std::thread> running_;
-  std::vector<std::thread> finished_;  // ended threads, to join
+  mutable absl::Mutex mutex_;
+  absl::CondVar changed_;  // sessions_ emptied, or threads_ reached 0
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  bool draining_ ABSL_GUARDED_BY(mutex_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<LinkSession>> sessions_
+      ABSL_GUARDED_BY(mutex_);
+  // Threads in (or on their way into) epoll_wait.
+  int pollers_ ABSL_GUARDED_BY(mutex_) = 0;
+  int threads_ ABSL_GUARDED_BY(mutex_) = 0;  // threads started and not yet ended
+  std::vector<std::thread> running_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::thread> finished_ ABSL_GUARDED_BY(mutex_);  // ended threads, to join
 };
 
 }  // namespace syslink::rpc::internal

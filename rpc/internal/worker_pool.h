@@ -6,12 +6,13 @@
 #ifndef SYSLINK_RPC_INTERNAL_WORKER_POOL_H_
 #define SYSLINK_RPC_INTERNAL_WORKER_POOL_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace syslink::rpc::internal {
 
@@ -25,10 +26,11 @@ class WorkerPool {
  private:
   void Work();
 
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
-  bool stopping_ = false;
+  absl::Mutex mutex_;
+  absl::CondVar ready_;  // a job was queued, or stopping_ was set
+  std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Filled by the constructor and joined by the destructor, both on the owner's thread.
   std::vector<std::thread> threads_;
 };
 
