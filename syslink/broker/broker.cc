@@ -166,6 +166,7 @@ void Broker::Stop() {
 int Broker::NextTimeoutMs(absl::Time now) const {
   absl::Duration wait = kTick;
   for (const auto& [id, pending] : pending_) wait = std::min(wait, pending.expires - now);
+  for (const auto& [name, awaited] : awaited_) wait = std::min(wait, awaited.expires - now);
   if (idle_since_ && options_.idle_exit != absl::InfiniteDuration()) {
     wait = std::min(wait, *idle_since_ + IdlePeriod() - now);
   }
@@ -198,6 +199,15 @@ absl::Status Broker::Run() {
     }
     absl::Time now = absl::Now();
     ExpirePending(now);
+    FailAwaited([now](const AwaitedConnect& a) { return a.expires <= now; },
+                [this](const AwaitedConnect& a) {
+                  return absl::NotFoundError(absl::StrFormat(
+                      "no service \"%s\" was registered with the broker at %s within %s; is "
+                      "its server running, and using the same broker socket?",
+                      a.request.name, options_.socket_path,
+                      absl::FormatDuration(absl::Milliseconds(
+                          static_cast<int64_t>(a.request.wait_for_registration_ms)))));
+                });
     CloseIdleConnections(now);
     if (!listening_ && now - paused_at_ >= kTick) ResumeListening();
     if (IdleExitDue(now)) {
@@ -208,7 +218,7 @@ absl::Status Broker::Run() {
 }
 
 bool Broker::IdleExitDue(absl::Time now) {
-  const bool idle = services_.empty() && links_.empty() && pending_.empty() &&
+  const bool idle = services_.empty() && links_.empty() && pending_.empty() && awaited_.empty() &&
                     connections_.empty();
   if (!idle) {
     idle_since_.reset();
@@ -328,6 +338,7 @@ void Broker::CloseConnection(int fd, const std::string& why) {
   Usage(connection.peer).connections--;
   // Its own Connects are forgotten: the server's verdict on them finds nobody.
   FailPending([fd](const PendingConnect& p) { return p.client == fd; }, nullptr);
+  FailAwaited([fd](const AwaitedConnect& a) { return a.client == fd; }, nullptr);
   for (const std::string& name : connection.services) {
     DropService(name, why);
   }
@@ -342,6 +353,13 @@ void Broker::CloseIdleConnections(absl::Time now) {
     if (connection.services.empty() && now - connection.last_activity > options_.idle_timeout) {
       idle.push_back(fd);
     }
+  }
+  // A connection waiting for a service to register is not idle.
+  if (!idle.empty() && !awaited_.empty()) {
+    std::erase_if(idle, [this](int fd) {
+      return std::any_of(awaited_.begin(), awaited_.end(),
+                         [fd](const auto& entry) { return entry.second.client == fd; });
+    });
   }
   for (int fd : idle) CloseConnection(fd);
 }

@@ -143,6 +143,16 @@ class Broker {
     absl::Time expires;
     std::shared_ptr<const MethodTable> methods;
   };
+  // A Connect to a service no server has registered yet, held until one does
+  // (ConnectRequest::wait_for_registration_ms).
+  struct AwaitedConnect {
+    ConnectRequest request;
+    int client;  // fd of the asking connection
+    uint32_t sequence;
+    Credentials client_peer;
+    bool limited;
+    absl::Time expires;
+  };
   struct LinkRecord {
     std::string service;
     Credentials client;
@@ -188,6 +198,15 @@ class Broker {
   void HandleRegister(int fd, const internal::ControlPacket& packet);
   void HandleUnregister(int fd, const internal::ControlPacket& packet);
   void HandleConnect(int fd, const internal::ControlPacket& packet);
+  // The part of HandleConnect once `request`'s service is registered.
+  void ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request);
+  // Holds a Connect to a service not registered yet; false (answered) over the limit.
+  bool Await(int fd, uint32_t sequence, const ConnectRequest& request);
+  // Connects the held Connects to `name`, just registered.
+  void ServeAwaited(const std::string& name);
+  // Forgets the held Connects matching `match`, answering each with `status` (unless null).
+  void FailAwaited(const std::function<bool(const AwaitedConnect&)>& match,
+                   const std::function<absl::Status(const AwaitedConnect&)>& status);
   void HandleAdmit(int fd, const internal::ControlPacket& packet);
   void HandleList(int fd, const internal::ControlPacket& packet);
 
@@ -224,6 +243,7 @@ class Broker {
   absl::flat_hash_map<int, Connection> connections_;
   std::map<std::string, Service> services_;
   std::map<uint64_t, PendingConnect> pending_;
+  std::multimap<std::string, AwaitedConnect> awaited_;  // by service name
   std::map<uint64_t, LinkRecord> links_;
   absl::flat_hash_map<int, std::pair<uint64_t, int>> watches_;  // watch fd -> (link, side)
   absl::flat_hash_map<uid_t, UidUsage> usage_;

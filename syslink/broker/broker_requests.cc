@@ -123,7 +123,8 @@ void Broker::HandleRegister(int fd, const ControlPacket& packet) {
                               std::move(methods)};
   connection.services.push_back(request->name);
   ++counters_.registrations;
-  Answer(fd, packet.sequence, {.status = absl::OkStatus()});
+  if (!Answer(fd, packet.sequence, {.status = absl::OkStatus()})) return;
+  ServeAwaited(request->name);
 }
 
 void Broker::HandleUnregister(int fd, const ControlPacket& packet) {
@@ -238,27 +239,90 @@ void Broker::HandleConnect(int fd, const ControlPacket& packet) {
     Answer(fd, packet.sequence, {.status = request.status()});
     return;
   }
-  auto service = services_.find(request->name);
+  if (!services_.contains(request->name) && request->wait_for_registration_ms > 0) {
+    (void)Await(fd, packet.sequence, *request);
+    return;
+  }
+  ConnectTo(fd, packet.sequence, *request);
+}
+
+bool Broker::Await(int fd, uint32_t sequence, const ConnectRequest& request) {
+  const Connection& client = connections_[fd];
+  UidUsage& usage = Usage(client.peer);
+  if (client.limited && usage.pending_connects >= options_.limits.pending_connects) {
+    ++counters_.over_limit;
+    Answer(fd, sequence,
+           {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                "uid %d already has %d connects waiting at the broker at %s, its limit "
+                "(syslinkd --max-pending-connects-per-uid)",
+                client.peer.uid, usage.pending_connects, options_.socket_path))});
+    return false;
+  }
+  const absl::Time expires =
+      request.wait_for_registration_ms >= static_cast<uint64_t>(INT64_MAX)
+          ? absl::InfiniteFuture()
+          : absl::Now() + absl::Milliseconds(static_cast<int64_t>(request.wait_for_registration_ms));
+  if (client.limited) ++usage.pending_connects;
+  awaited_.emplace(request.name,
+                   AwaitedConnect{request, fd, sequence, client.peer, client.limited, expires});
+  return true;
+}
+
+void Broker::ServeAwaited(const std::string& name) {
+  auto [begin, end] = awaited_.equal_range(name);
+  std::vector<AwaitedConnect> ready;
+  for (auto it = begin; it != end; ++it) ready.push_back(std::move(it->second));
+  awaited_.erase(begin, end);
+  for (AwaitedConnect& a : ready) {
+    if (a.limited) --Usage(a.client_peer).pending_connects;
+    ReleaseUsage(a.client_peer.uid);
+    // The service may be gone again (its server did not read the first offer).
+    if (connections_.contains(a.client)) ConnectTo(a.client, a.sequence, a.request);
+  }
+}
+
+void Broker::FailAwaited(const std::function<bool(const AwaitedConnect&)>& match,
+                         const std::function<absl::Status(const AwaitedConnect&)>& status) {
+  std::vector<AwaitedConnect> failed;
+  for (auto it = awaited_.begin(); it != awaited_.end();) {
+    if (!match(it->second)) {
+      ++it;
+      continue;
+    }
+    failed.push_back(std::move(it->second));
+    it = awaited_.erase(it);
+  }
+  for (AwaitedConnect& a : failed) {
+    if (a.limited) --Usage(a.client_peer).pending_connects;
+    ReleaseUsage(a.client_peer.uid);
+    if (status && connections_.contains(a.client)) {
+      Answer(a.client, a.sequence, {.status = status(a)});
+    }
+  }
+}
+
+void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request) {
+  auto service = services_.find(request.name);
   if (service == services_.end()) {
     ++counters_.not_found;
-    Answer(fd, packet.sequence,
+    Answer(fd, sequence,
            {.status = absl::NotFoundError(absl::StrFormat(
                 "no service \"%s\" is registered with the broker at %s; is its server "
                 "running, and using the same broker socket?",
-                request->name, options_.socket_path))});
+                request.name, options_.socket_path))});
     return;
   }
   const Connection& client = connections_[fd];
   const Service& target = service->second;
-  if (absl::Status s = CheckConnect(client, *request, target); !s.ok()) {
+  if (absl::Status s = CheckConnect(client, request, target); !s.ok()) {
     ++counters_.refused;
-    Answer(fd, packet.sequence, {.status = s});
+    Answer(fd, sequence, {.status = s});
     return;
   }
   UidUsage& usage = Usage(client.peer);
   if (client.limited && usage.pending_connects >= options_.limits.pending_connects) {
     ++counters_.over_limit;
-    Answer(fd, packet.sequence,
+    Answer(fd, sequence,
            {.status = absl::ResourceExhaustedError(absl::StrFormat(
                 "uid %d already has %d connects waiting for their servers at the broker at "
                 "%s, its limit (syslinkd --max-pending-connects-per-uid)",
@@ -267,9 +331,9 @@ void Broker::HandleConnect(int fd, const ControlPacket& packet) {
   }
   uint64_t id = next_link_id_++;
   int server = target.connection;
-  PendingConnect pending{request->name,
+  PendingConnect pending{request.name,
                          fd,
-                         packet.sequence,
+                         sequence,
                          server,
                          client.peer,
                          target.owner,
@@ -277,16 +341,16 @@ void Broker::HandleConnect(int fd, const ControlPacket& packet) {
                          target.options,
                          absl::Now() + options_.accept_timeout,
                          target.methods};
-  NewLinkEvent offer{request->name, client.peer, id, 1, target.options};
+  NewLinkEvent offer{request.name, client.peer, id, 1, target.options};
   absl::Status told = SendControl(server, ControlType::kOffer, 0, EncodeNewLink(offer), {});
   if (!told.ok()) {
     // If the server is the very connection asking (it connects to its own service and does
     // not read), nobody is left to answer.
-    std::string name = request->name;
+    std::string name = request.name;
     pid_t pid = target.owner.pid;
     DropUnreadServer(server, told);
     if (server == fd) return;
-    Answer(fd, packet.sequence,
+    Answer(fd, sequence,
            {.status = absl::UnavailableError(absl::StrFormat(
                 "the server of \"%s\" (pid %d) %s", name, pid, NotReading(told)))});
     return;

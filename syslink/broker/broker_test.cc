@@ -2,6 +2,7 @@
 
 #include "syslink/broker/broker.h"
 
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,12 +18,16 @@
 #include "syslink/broker/client.h"
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::broker {
 namespace {
 
 using ::syslink::testing::ConnectAndAccept;
 using ::syslink::testing::ConnectedPair;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::ThreadState;
 using ::testing::HasSubstr;
 
 class BrokerTest : public ::testing::Test {
@@ -154,6 +159,71 @@ TEST_F(BrokerTest, ListingShowsServicesLinksAndPendingRequests) {
   ASSERT_EQ(listing->links[0].pending[0].size(), 1u);
   EXPECT_EQ(listing->links[0].pending[0][0].command, 42u);
   EXPECT_EQ(listing->broker_pid, getpid());
+}
+
+// A connect that may wait for its service is held by the broker, not retried by the client:
+// the client sleeps in one poll() until the server registers, and then has its link.
+TEST_F(BrokerTest, AConnectThatWaitsIsConnectedWhenTheServiceRegisters) {
+  BrokerConnectOptions waiting = options_;
+  waiting.wait_for_registration = absl::InfiniteDuration();
+  std::atomic<pid_t> tid{0};
+  absl::StatusOr<OutgoingLink> client = absl::UnknownError("not yet");
+  std::thread connector([&] {
+    tid.store(gettid());
+    client = ConnectToServiceIdentified("test.late", waiting);
+  });
+  ASSERT_TRUE(Eventually([&] { return tid.load() != 0 && ThreadState(tid.load()) == 'S'; }));
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.late", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Seconds(10));
+  connector.join();
+  ASSERT_TRUE(incoming.ok()) << incoming.status();
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ(incoming->client.pid, getpid());
+  // The link works.
+  ASSERT_TRUE(client->link.Send(1, AsBytes("hello"), {}, absl::Now() + absl::Seconds(10)).ok());
+  absl::StatusOr<Message> request = incoming->link.Receive(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->DataAsString(), "hello");
+}
+
+TEST_F(BrokerTest, AConnectThatWaitsInVainIsNotFoundNamingTheWait) {
+  BrokerConnectOptions waiting = options_;
+  waiting.wait_for_registration = absl::Milliseconds(50);
+  absl::Time start = absl::Now();
+  absl::StatusOr<Link> link = ConnectToService("test.never", waiting);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(link.status().message()), HasSubstr("\"test.never\""));
+  EXPECT_THAT(std::string(link.status().message()), HasSubstr("within 50ms"));
+}
+
+// The waiting client gives up (CANCELLED) when its cancel descriptor becomes readable; the
+// broker forgets the request with the connection, and a server registering later is
+// offered nothing.
+TEST_F(BrokerTest, AWaitingConnectEndsWhenCancelled) {
+  UniqueFd cancel(eventfd(0, EFD_CLOEXEC));
+  ASSERT_TRUE(cancel.valid());
+  BrokerConnectOptions waiting = options_;
+  waiting.wait_for_registration = absl::InfiniteDuration();
+  waiting.cancel_fd = cancel.get();
+  std::atomic<pid_t> tid{0};
+  absl::Status outcome;
+  std::thread connector([&] {
+    tid.store(gettid());
+    outcome = ConnectToService("test.cancelled", waiting).status();
+  });
+  ASSERT_TRUE(Eventually([&] { return tid.load() != 0 && ThreadState(tid.load()) == 'S'; }));
+  const uint64_t one = 1;
+  ASSERT_EQ(write(cancel.get(), &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  connector.join();
+  EXPECT_TRUE(absl::IsCancelled(outcome)) << outcome;
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.cancelled", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  absl::StatusOr<IncomingLink> incoming = service->Accept(absl::Now() + absl::Milliseconds(100));
+  EXPECT_EQ(incoming.status().code(), absl::StatusCode::kDeadlineExceeded) << incoming.status();
 }
 
 TEST(BrokerStartTest, UnsafeSocketDirectoryIsReportedAtOnce) {

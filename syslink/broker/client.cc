@@ -1,6 +1,7 @@
 #include "syslink/broker/client.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -141,9 +142,31 @@ std::optional<absl::Status> Notice(const ControlPacket& packet) {
 
 // Sends a request and waits for its answer. `hung_up` tells whether the broker closed the
 // connection with no answer and no notice: it never took the request.
+// Waits until the broker's socket `fd` is readable (OK), `cancel_fd` is (CANCELLED) or
+// `deadline` passes (OK: the read that follows reports it).
+absl::Status AwaitAnswerOrCancel(int fd, int cancel_fd, absl::Time deadline) {
+  while (true) {
+    struct pollfd fds[2] = {{fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+    int timeout = -1;
+    if (deadline != absl::InfiniteFuture()) {
+      absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+      timeout = static_cast<int>(
+          std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+                            INT32_MAX));
+    }
+    int n = poll(fds, 2, timeout);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("poll on the broker's socket");
+    if (fds[1].revents != 0 && fds[0].revents == 0) {
+      return absl::CancelledError("the connect was cancelled while it waited for the broker");
+    }
+    return absl::OkStatus();
+  }
+}
+
 absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequence,
                                        const std::vector<std::byte>& body, absl::Time deadline,
-                                       bool* hung_up) {
+                                       bool* hung_up, int cancel_fd = -1) {
   *hung_up = false;
   if (absl::Status s = SendControl(fd, type, sequence, body, {}); !s.ok()) {
     // Refused before it could ask: the broker's notice may be waiting.
@@ -155,6 +178,9 @@ absl::StatusOr<ControlPacket> Exchange(int fd, ControlType type, uint32_t sequen
     return s;
   }
   while (true) {
+    if (cancel_fd >= 0) {
+      if (absl::Status s = AwaitAnswerOrCancel(fd, cancel_fd, deadline); !s.ok()) return s;
+    }
     absl::StatusOr<ControlPacket> packet = ReceiveControl(fd, deadline);
     if (!packet.ok()) {
       *hung_up = absl::IsUnavailable(packet.status());
@@ -194,7 +220,7 @@ absl::StatusOr<Answered> Request(const std::string& path, const BrokerConnectOpt
     if (!broker.ok()) return broker.status();
     bool hung_up = false;
     absl::StatusOr<ControlPacket> packet =
-        Exchange(broker->get(), type, sequence, body, deadline, &hung_up);
+        Exchange(broker->get(), type, sequence, body, deadline, &hung_up, options.cancel_fd);
     if (packet.ok()) return Answered{*std::move(broker), *std::move(packet)};
     if (!hung_up || absl::Now() >= deadline) return packet.status();
     if (attempt == kHangUpRetries) {
@@ -274,9 +300,20 @@ absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
   if (absl::Status s = CheckServiceName(name); !s.ok()) return s;
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
-  absl::Time deadline = absl::Now() + options.timeout;
+  if (options.wait_for_registration < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "BrokerConnectOptions::wait_for_registration is negative (%s)",
+        absl::FormatDuration(options.wait_for_registration)));
+  }
+  const absl::Time deadline = absl::Now() + options.timeout + options.wait_for_registration;
   ConnectRequest request{name, options.server_uid, options.server_gid,
                          options.max_ring_capacity, options.max_arena_size};
+  request.wait_for_registration_ms =
+      options.wait_for_registration == absl::InfiniteDuration()
+          ? UINT64_MAX
+          : static_cast<uint64_t>(
+                absl::ToInt64Milliseconds(absl::Ceil(options.wait_for_registration,
+                                                     absl::Milliseconds(1))));
   absl::StatusOr<Answered> answered =
       Request(*path, options, ControlType::kConnect, 1, EncodeConnect(request), deadline);
   if (!answered.ok()) return answered.status();

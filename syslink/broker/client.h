@@ -88,6 +88,15 @@ struct BrokerConnectOptions {
   // links are larger is refused with RESOURCE_EXHAUSTED before anything is mapped.
   uint64_t max_ring_capacity = uint64_t{16} << 20;
   uint64_t max_arena_size = uint64_t{64} << 20;
+  // ConnectToService only. When no server has registered the service yet, the broker holds
+  // the request for up to this long and connects it the moment one registers, instead of
+  // answering NOT_FOUND at once (absl::InfiniteDuration(): until `cancel_fd`). The call then
+  // waits at most `timeout` plus this.
+  absl::Duration wait_for_registration = absl::ZeroDuration();
+  // ConnectToService only. A descriptor (an eventfd, say) that another thread makes readable
+  // to give up a connect that waits for its answer: the call returns CANCELLED. -1: none.
+  // Not owned, and not read: the caller resets it.
+  int cancel_fd = -1;
 };
 
 // This process's end of a new link to service `name`.

@@ -318,6 +318,7 @@ std::vector<std::byte> EncodeConnect(const ConnectRequest& request) {
   PutOptional(w, request.server_gid);
   w.U64(request.max_ring_capacity);
   w.U64(request.max_arena_size);
+  w.U64(request.wait_for_registration_ms);
   return w.bytes();
 }
 
@@ -327,7 +328,7 @@ absl::StatusOr<ConnectRequest> DecodeConnect(std::span<const std::byte> body) {
   std::optional<uint32_t> uid, gid;
   bool read = r.String(&request.name, kMaxServiceName) && GetOptional(r, &uid) &&
               GetOptional(r, &gid) && r.U64(&request.max_ring_capacity) &&
-              r.U64(&request.max_arena_size);
+              r.U64(&request.max_arena_size) && r.U64(&request.wait_for_registration_ms);
   if (!read || !r.Done()) return r.Error("connect");
   if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
   if (uid) request.server_uid = *uid;

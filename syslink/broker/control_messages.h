@@ -46,7 +46,7 @@
 namespace syslink::broker {
 
 inline constexpr uint32_t kControlMagic = 0x4b42534c;  // "LSBK"
-inline constexpr uint16_t kControlVersion = 3;
+inline constexpr uint16_t kControlVersion = 4;
 inline constexpr size_t kMaxControlMessage = 256 * 1024;
 inline constexpr size_t kMaxServiceName = 255;
 inline constexpr size_t kMaxPolicyEntries = 64;
@@ -112,6 +112,10 @@ struct ConnectRequest {
   // (pre-faulted) and both arenas.
   uint64_t max_ring_capacity = UINT64_MAX;
   uint64_t max_arena_size = UINT64_MAX;
+  // When no server has registered `name`, the broker holds the request this long (in
+  // milliseconds; UINT64_MAX: until the client leaves) and connects it once one registers,
+  // instead of answering NOT_FOUND at once.
+  uint64_t wait_for_registration_ms = 0;
 };
 
 // A server's verdict on an offer (kOffer): OK admits the link.
