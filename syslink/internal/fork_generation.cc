@@ -5,24 +5,28 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <vector>
+
+#include "absl/base/attributes.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace syslink::internal {
 namespace {
 
-using fork_internal::generation;
-std::mutex registry_mutex;
-std::vector<int>* registry = new std::vector<int>;  // never destroyed: used at exit too
+using fork_internal::generation;  // atomic: read on every call, without the lock
+ABSL_CONST_INIT absl::Mutex registry_mutex(absl::kConstInit);
+// The pointer never changes; the vector is never destroyed: it is used at exit too.
+std::vector<int>* const registry ABSL_PT_GUARDED_BY(registry_mutex) = new std::vector<int>;
 
 // Held across fork() so the child sees a consistent registry.
-void BeforeFork() { registry_mutex.lock(); }
-void InParent() { registry_mutex.unlock(); }
-void InChild() {
+void BeforeFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(registry_mutex) { registry_mutex.Lock(); }
+void InParent() ABSL_UNLOCK_FUNCTION(registry_mutex) { registry_mutex.Unlock(); }
+void InChild() ABSL_UNLOCK_FUNCTION(registry_mutex) {
   for (int fd : *registry) close(fd);
   registry->clear();
   generation.fetch_add(1, std::memory_order_relaxed);
-  registry_mutex.unlock();
+  registry_mutex.Unlock();
 }
 
 void RegisterHandlers() {
@@ -43,13 +47,13 @@ uint64_t ForkGeneration() {
 void CloseInForkedChildren(int fd) {
   if (fd < 0) return;
   RegisterHandlers();
-  std::lock_guard<std::mutex> lock(registry_mutex);
+  absl::MutexLock lock(&registry_mutex);
   registry->push_back(fd);
 }
 
 void KeepInForkedChildren(int fd) {
   if (fd < 0) return;
-  std::lock_guard<std::mutex> lock(registry_mutex);
+  absl::MutexLock lock(&registry_mutex);
   auto it = std::find(registry->begin(), registry->end(), fd);
   if (it != registry->end()) registry->erase(it);
 }

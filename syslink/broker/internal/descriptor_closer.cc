@@ -25,6 +25,7 @@ struct CloserState {
   std::deque<Item> queue ABSL_GUARDED_BY(mutex);
   bool started ABSL_GUARDED_BY(mutex) = false;
   bool stopping ABSL_GUARDED_BY(mutex) = false;
+  // Counters for closed() and waiting(): atomic, so reading them never waits for the lock.
   std::atomic<uint64_t> closed{0};
   std::atomic<uint64_t> waiting{0};
 };
