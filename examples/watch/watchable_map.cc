@@ -10,13 +10,13 @@
 namespace syslink::examples::watch {
 
 WatchableMap::~WatchableMap() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (!watchers_.empty()) std::abort();  // a Subscription would outlive its map
 }
 
 absl::StatusOr<WatchableMap::PutResult> WatchableMap::Put(std::string key, std::string value) {
   if (key.empty()) return absl::InvalidArgumentError("a key must not be empty");
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   Change change;
   change.set_key(std::move(key));
   change.set_value(std::move(value));
@@ -33,21 +33,21 @@ absl::StatusOr<WatchableMap::PutResult> WatchableMap::Put(std::string key, std::
       watcher.queue.push_back(change);
       ++queued;
     }
-    watcher.changed.notify_one();
+    watcher.changed.Signal();
   }
   values_[change.key()] = change;
   return PutResult{.revision = revision_, .watchers = queued};
 }
 
 absl::StatusOr<Change> WatchableMap::Get(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = values_.find(key);
   if (it == values_.end()) return absl::NotFoundError(absl::StrCat("no key \"", key, "\""));
   return it->second;
 }
 
 std::unique_ptr<WatchableMap::Subscription> WatchableMap::Subscribe(std::string prefix) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   Watcher& watcher = watchers_.emplace_back();
   watcher.prefix = std::move(prefix);
   if (stopped_) watcher.ended = absl::UnavailableError("the store is stopping");
@@ -56,35 +56,32 @@ std::unique_ptr<WatchableMap::Subscription> WatchableMap::Subscribe(std::string 
 }
 
 void WatchableMap::Stop() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   stopped_ = true;
   for (Watcher& watcher : watchers_) {
     if (watcher.ended.ok()) watcher.ended = absl::UnavailableError("the store is stopping");
-    watcher.changed.notify_one();
+    watcher.changed.Signal();
   }
 }
 
 size_t WatchableMap::subscriptions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return watchers_.size();
 }
 
 WatchableMap::Subscription::~Subscription() {
-  std::lock_guard<std::mutex> lock(map_->mutex_);
+  absl::MutexLock lock(&map_->mutex_);
   map_->watchers_.erase(watcher_);
 }
 
 WatchableMap::Subscription::Next WatchableMap::Subscription::Take(absl::Time deadline,
                                                                   Change* change) {
-  std::unique_lock<std::mutex> lock(map_->mutex_);
+  absl::MutexLock lock(&map_->mutex_);
   Watcher& watcher = *watcher_;
-  auto ready = [&watcher] { return !watcher.queue.empty() || !watcher.ended.ok(); };
-  if (deadline == absl::InfiniteFuture()) {
-    watcher.changed.wait(lock, ready);
-  }
-  while (!ready()) {  // a deadline in the past never reaches the clock conversion
+  // Wakes may be spurious: the loop looks again. A deadline in the past never waits.
+  while (watcher.queue.empty() && watcher.ended.ok()) {
     if (absl::Now() >= deadline) return Next::kTimedOut;
-    watcher.changed.wait_until(lock, absl::ToChronoTime(deadline));
+    watcher.changed.WaitWithDeadline(&map_->mutex_, deadline);
   }
   if (watcher.queue.empty()) return Next::kEnded;
   *change = std::move(watcher.queue.front());
@@ -93,7 +90,7 @@ WatchableMap::Subscription::Next WatchableMap::Subscription::Take(absl::Time dea
 }
 
 absl::Status WatchableMap::Subscription::status() const {
-  std::lock_guard<std::mutex> lock(map_->mutex_);
+  absl::MutexLock lock(&map_->mutex_);
   return watcher_->ended;
 }
 
