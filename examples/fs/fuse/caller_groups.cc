@@ -5,7 +5,7 @@ namespace syslink::examples::fs {
 std::vector<gid_t> CallerGroups::Get(pid_t pid, uid_t uid, gid_t gid, const Reader& read,
                                      absl::Time now) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     auto found = entries_.find(pid);
     if (found != entries_.end() && found->second.uid == uid && found->second.gid == gid &&
         now - found->second.read_at < ttl_) {
@@ -14,14 +14,14 @@ std::vector<gid_t> CallerGroups::Get(pid_t pid, uid_t uid, gid_t gid, const Read
   }
   std::vector<gid_t> groups;
   if (!read(&groups)) return {};
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (entries_.size() >= max_entries_) entries_.clear();  // processes come and go: start over
   entries_[pid] = Entry{uid, gid, now, groups};
   return groups;
 }
 
 size_t CallerGroups::size() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return entries_.size();
 }
 

@@ -22,10 +22,11 @@
 
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace syslink::examples::fs {
@@ -54,10 +55,10 @@ class CallerGroups {
     std::vector<gid_t> groups;
   };
 
-  const absl::Duration ttl_;
-  const size_t max_entries_;
-  mutable std::mutex mutex_;
-  absl::flat_hash_map<pid_t, Entry> entries_;  // guarded by mutex_
+  const absl::Duration ttl_;   // set at construction
+  const size_t max_entries_;  // set at construction
+  mutable absl::Mutex mutex_;
+  absl::flat_hash_map<pid_t, Entry> entries_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::examples::fs

@@ -3,21 +3,21 @@
 namespace syslink::examples::fs {
 
 uint64_t HandleTable::Add(Handle handle) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   const uint64_t id = next_id_++;
   by_id_[id] = handle;
   return id;
 }
 
 std::optional<HandleTable::Handle> HandleTable::Find(uint64_t id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   return it->second;
 }
 
 std::optional<HandleTable::Handle> HandleTable::Remove(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   const Handle handle = it->second;
@@ -26,7 +26,7 @@ std::optional<HandleTable::Handle> HandleTable::Remove(uint64_t id) {
 }
 
 size_t HandleTable::size() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return by_id_.size();
 }
 

@@ -18,10 +18,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 namespace syslink::examples::fs {
 
@@ -42,9 +43,9 @@ class HandleTable {
   [[nodiscard]] size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
-  uint64_t next_id_ = 1;
-  absl::flat_hash_map<uint64_t, Handle> by_id_;
+  mutable absl::Mutex mutex_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
+  absl::flat_hash_map<uint64_t, Handle> by_id_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::examples::fs

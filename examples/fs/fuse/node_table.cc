@@ -5,7 +5,7 @@
 namespace syslink::examples::fs {
 
 uint64_t NodeTable::Add(uint64_t epoch, uint64_t ino) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto [it, inserted] = by_inode_.try_emplace({epoch, ino}, next_id_);
   if (inserted) {
     by_id_[next_id_] = Held{Node{ino, epoch}, 0};
@@ -16,14 +16,14 @@ uint64_t NodeTable::Add(uint64_t epoch, uint64_t ino) {
 }
 
 std::optional<NodeTable::Node> NodeTable::Find(uint64_t node_id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_id_.find(node_id);
   if (it == by_id_.end()) return std::nullopt;
   return it->second.node;
 }
 
 std::optional<NodeTable::Node> NodeTable::Forget(uint64_t node_id, uint64_t nlookup) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_id_.find(node_id);
   if (it == by_id_.end()) return std::nullopt;
   Held& held = it->second;
@@ -37,12 +37,12 @@ std::optional<NodeTable::Node> NodeTable::Forget(uint64_t node_id, uint64_t nloo
 }
 
 size_t NodeTable::size() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return by_id_.size();
 }
 
 uint64_t NodeTable::LookupsOf(uint64_t node_id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_id_.find(node_id);
   return it == by_id_.end() ? 0 : it->second.lookups;
 }

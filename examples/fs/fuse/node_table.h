@@ -26,11 +26,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 namespace syslink::examples::fs {
 
@@ -68,10 +69,11 @@ class NodeTable {
     uint64_t lookups = 0;
   };
 
-  mutable std::mutex mutex_;
-  uint64_t next_id_ = kRootNodeId + 1;
-  absl::flat_hash_map<uint64_t, Held> by_id_;
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint64_t> by_inode_;  // (epoch, ino)
+  mutable absl::Mutex mutex_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = kRootNodeId + 1;
+  absl::flat_hash_map<uint64_t, Held> by_id_ ABSL_GUARDED_BY(mutex_);
+  // (epoch, ino) -> node id
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint64_t> by_inode_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::examples::fs

@@ -28,7 +28,8 @@ struct Upstream::Epoch {
   uint64_t number = 0;
   InitResponse init;
   std::vector<UniqueFd> watch_fds;  // duplicates of each link's socket, polled for hang-up
-  // Guarded by Upstream::mutex_.
+  // Guarded by Upstream::mutex_ (the analysis cannot name it from here); the fields above
+  // are set before the epoch is shared and never change.
   std::vector<std::unique_ptr<Slot>> idle;
   bool ended = false;
 };
@@ -141,7 +142,7 @@ std::unique_ptr<Upstream> Upstream::Start(UpstreamOptions options) {
   std::unique_ptr<Upstream> upstream(new Upstream(std::move(options)));
   absl::StatusOr<std::shared_ptr<Epoch>> first = upstream->Dial(1);
   {
-    std::lock_guard<std::mutex> lock(upstream->mutex_);
+    absl::MutexLock lock(&upstream->mutex_);
     if (first.ok()) {
       upstream->current_ = *std::move(first);
       upstream->epochs_ = 1;
@@ -160,13 +161,13 @@ std::unique_ptr<Upstream> Upstream::Start(UpstreamOptions options) {
 
 Upstream::~Upstream() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     stopping_ = true;
   }
   Wake();
   if (watcher_.joinable()) watcher_.join();
   std::shared_ptr<Epoch> last;
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   last = std::move(current_);
 }
 
@@ -186,7 +187,7 @@ absl::StatusOr<std::shared_ptr<Upstream::Epoch>> Upstream::Dial(uint64_t number)
 }
 
 absl::StatusOr<Upstream::Lease> Upstream::Acquire() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   for (;;) {
     if (current_ == nullptr || current_->ended) {
       return ErrnoError(ENOTCONN, absl::StrCat("the file server \"", options_.service_name,
@@ -197,25 +198,26 @@ absl::StatusOr<Upstream::Lease> Upstream::Acquire() {
       current_->idle.pop_back();
       return Lease(this, current_, std::move(slot));
     }
-    slot_freed_.wait(lock);
+    slot_freed_.Wait(&mutex_);
   }
 }
 
 void Upstream::Release(std::shared_ptr<Epoch> epoch, std::unique_ptr<Slot> slot) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (epoch->ended) {
-    lock.unlock();
-    slot.reset();  // closes its link: the old server's end sees it go
-    return;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!epoch->ended) {
+      epoch->idle.push_back(std::move(slot));
+      slot_freed_.Signal();
+      return;
+    }
   }
-  epoch->idle.push_back(std::move(slot));
-  slot_freed_.notify_one();
+  slot.reset();  // closes its link: the old server's end sees it go
 }
 
 void Upstream::EndEpoch(Epoch* epoch, const absl::Status& why) {
   std::vector<std::unique_ptr<Slot>> idle;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (epoch->ended) return;
     epoch->ended = true;
     idle = std::move(epoch->idle);
@@ -223,27 +225,28 @@ void Upstream::EndEpoch(Epoch* epoch, const absl::Status& why) {
     if (current_.get() == epoch) {
       last_error_ = absl::Status(why.code(), absl::StrCat("connection ", epoch->number,
                                                           " ended: ", why.message()));
-      why.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+      why.ForEachPayload([&](absl::string_view url, const absl::Cord& payload)
+                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
         last_error_.SetPayload(url, payload);  // IsPeerDied() still tells
       });
     }
-    slot_freed_.notify_all();
+    slot_freed_.SignalAll();
   }
   Wake();
 }
 
 uint64_t Upstream::epoch() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return epochs_;
 }
 
 bool Upstream::connected() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return current_ != nullptr && !current_->ended;
 }
 
 absl::Status Upstream::last_error() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return last_error_;
 }
 
@@ -258,7 +261,7 @@ void Upstream::Watch() {
     std::shared_ptr<Epoch> epoch;
     uint64_t next_number;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       if (stopping_) return;
       if (current_ != nullptr && !current_->ended) epoch = current_;
       next_number = epochs_ + 1;
@@ -267,7 +270,7 @@ void Upstream::Watch() {
     int timeout_ms = -1;
     if (epoch == nullptr) {  // down: dial, and on failure wait out the backoff
       absl::StatusOr<std::shared_ptr<Epoch>> dialed = Dial(next_number);
-      std::lock_guard<std::mutex> lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       if (stopping_) return;
       if (dialed.ok()) {
         current_ = *std::move(dialed);

@@ -41,16 +41,16 @@
 #ifndef SYSLINK_EXAMPLES_FS_FUSE_UPSTREAM_H_
 #define SYSLINK_EXAMPLES_FS_FUSE_UPSTREAM_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "examples/fs/fs.pb.h"
@@ -136,14 +136,14 @@ class Upstream {
   void Wake();
 
   const UpstreamOptions options_;
-  UniqueFd wake_fd_;  // an eventfd: stop, or an epoch ended
-  mutable std::mutex mutex_;
-  std::condition_variable slot_freed_;
-  std::shared_ptr<Epoch> current_;  // null before the first connection
-  bool live_ = false;
-  uint64_t epochs_ = 0;
-  absl::Status last_error_;
-  bool stopping_ = false;
+  const UniqueFd wake_fd_;  // an eventfd: stop, or an epoch ended; set at construction
+  mutable absl::Mutex mutex_;  // also guards each Epoch's `idle` and `ended`
+  absl::CondVar slot_freed_;   // a slot went back to an epoch's `idle`, or the epoch ended
+  std::shared_ptr<Epoch> current_ ABSL_GUARDED_BY(mutex_);  // null before the first connection
+  uint64_t epochs_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Status last_error_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Started by Start() and joined by the destructor, on the thread that owns the Upstream.
   std::thread watcher_;
 };
 
