@@ -13,14 +13,14 @@ uint64_t HostHandles::Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir) {
   handle->fd = std::move(fd);
   handle->flags = flags;
   handle->dir = dir;
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   const uint64_t fh = next_fh_++;
   handles_.emplace(fh, std::move(handle));
   return fh;
 }
 
 std::shared_ptr<HostHandle> HostHandles::Find(uint64_t ino, uint64_t fh, bool dir) const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = handles_.find(fh);
   if (it == handles_.end() || it->second->ino != ino || it->second->dir != dir) return nullptr;
   return it->second;
@@ -28,7 +28,7 @@ std::shared_ptr<HostHandle> HostHandles::Find(uint64_t ino, uint64_t fh, bool di
 
 bool HostHandles::Remove(uint64_t ino, uint64_t fh, bool dir) {
   std::shared_ptr<HostHandle> removed;  // closed after the lock is released
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = handles_.find(fh);
   if (it == handles_.end() || it->second->ino != ino || it->second->dir != dir) return false;
   removed = std::move(it->second);
@@ -37,7 +37,7 @@ bool HostHandles::Remove(uint64_t ino, uint64_t fh, bool dir) {
 }
 
 size_t HostHandles::size() const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return handles_.size();
 }
 

@@ -19,9 +19,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 
 namespace syslink::examples::fs {
@@ -31,7 +32,9 @@ struct HostHandle {
   UniqueFd fd;
   uint32_t flags = 0;  // open(2)'s, as the client asked
   bool dir = false;
-  std::mutex dir_mutex;  // directories: held across lseek and getdents64
+  // Directories: held across lseek and getdents64, which share the offset of `fd`. The
+  // offset lives in the kernel, so no field is marked as guarded.
+  absl::Mutex dir_mutex;
 
   bool readable() const;
   bool writable() const;
@@ -53,9 +56,9 @@ class HostHandles {
   size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<HostHandle>> handles_;
-  uint64_t next_fh_ = 1;
+  mutable absl::Mutex mutex_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<HostHandle>> handles_ ABSL_GUARDED_BY(mutex_);
+  uint64_t next_fh_ ABSL_GUARDED_BY(mutex_) = 1;
 };
 
 }  // namespace syslink::examples::fs

@@ -31,13 +31,13 @@ HostInodes::HostInodes(UniqueFd root) : next_ino_(kRootIno + 1) {
 }
 
 std::shared_ptr<const HostInode> HostInodes::Find(uint64_t ino) const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_ino_.find(ino);
   return it == by_ino_.end() ? nullptr : it->second.inode;
 }
 
 uint64_t HostInodes::Add(UniqueFd fd, const struct stat& st) {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto [known, added] = by_host_.emplace(HostKey(st.st_dev, st.st_ino), next_ino_);
   if (added) {
     by_ino_.emplace(next_ino_, Slot{Describe(std::move(fd), st, next_ino_), 0});
@@ -49,7 +49,7 @@ uint64_t HostInodes::Add(UniqueFd fd, const struct stat& st) {
 
 void HostInodes::Forget(uint64_t ino, uint64_t nlookup) {
   std::shared_ptr<const HostInode> dropped;  // closed after the lock is released
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_ino_.find(ino);
   if (it == by_ino_.end() || ino == kRootIno) return;
   it->second.lookups -= std::min(nlookup, it->second.lookups);
@@ -60,13 +60,13 @@ void HostInodes::Forget(uint64_t ino, uint64_t nlookup) {
 }
 
 uint64_t HostInodes::Known(dev_t dev, ino_t host_ino) const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   auto it = by_host_.find(HostKey(dev, host_ino));
   return it == by_host_.end() ? 0 : it->second;
 }
 
 size_t HostInodes::size() const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return by_ino_.size();
 }
 

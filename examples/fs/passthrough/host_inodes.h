@@ -26,10 +26,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 
 namespace syslink::examples::fs {
@@ -76,11 +77,11 @@ class HostInodes {
   };
   using HostKey = std::pair<dev_t, ino_t>;
 
-  mutable std::mutex mutex_;
-  absl::flat_hash_map<uint64_t, Slot> by_ino_;
-  absl::flat_hash_map<HostKey, uint64_t> by_host_;
-  uint64_t next_ino_;
-  std::shared_ptr<const HostInode> root_;
+  mutable absl::Mutex mutex_;
+  absl::flat_hash_map<uint64_t, Slot> by_ino_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<HostKey, uint64_t> by_host_ ABSL_GUARDED_BY(mutex_);
+  uint64_t next_ino_ ABSL_GUARDED_BY(mutex_);
+  std::shared_ptr<const HostInode> root_;  // set by the constructor, never changed
 };
 
 }  // namespace syslink::examples::fs

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "examples/fs/fs_format.h"
 #include "examples/fs/memfs_tree.h"
 #include "examples/fs/passthrough/answer.h"
@@ -231,7 +232,7 @@ int PassthroughFs::DoReadDir(const ReadDirRequest& request, std::span<std::byte>
   if (out.empty()) return EINVAL;  // no room for one entry
   struct stat dir_st;
   if (fstat(handle->fd.get(), &dir_st) != 0) return errno;
-  std::lock_guard lock(handle->dir_mutex);
+  absl::MutexLock lock(&handle->dir_mutex);
   if (lseek(handle->fd.get(), static_cast<off_t>(request.offset()), SEEK_SET) < 0) return errno;
   std::vector<std::byte> records(kDirentBufferSize);
   while (true) {
