@@ -52,7 +52,7 @@ int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool 
 
 int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view name,
                     uint32_t mode, uint32_t flags, Entry* entry, uint64_t* fh) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
   if (int error = CheckName(name); error != 0) return error;
@@ -80,7 +80,7 @@ int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view nam
 }
 
 int MemTree::Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* fh) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(ino);
   if (inode == nullptr) return ENOENT;
   return OpenInode(caller, inode, flags, /*check=*/true, fh);
@@ -88,7 +88,7 @@ int MemTree::Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* 
 
 int MemTree::Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
                   size_t* count, uint64_t* generation) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Handle* handle;
   if (FindHandle(ino, fh, /*dir=*/false, &handle) != 0 || !Readable(handle->flags)) {
     return EBADF;
@@ -101,7 +101,7 @@ int MemTree::Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte
 }
 
 int MemTree::DataGeneration(uint64_t ino, uint64_t fh, uint64_t* generation) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Handle* handle;
   if (FindHandle(ino, fh, /*dir=*/false, &handle) != 0 || !Readable(handle->flags)) {
     return EBADF;
@@ -112,7 +112,7 @@ int MemTree::DataGeneration(uint64_t ino, uint64_t fh, uint64_t* generation) con
 
 int MemTree::Write(const Caller& caller, uint64_t ino, uint64_t fh, int64_t offset,
                    std::span<const std::byte> in) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
   if (FindHandle(ino, fh, /*dir=*/false, &handle) != 0 || !Writable(handle->flags)) {
     return EBADF;
@@ -134,13 +134,13 @@ int MemTree::Write(const Caller& caller, uint64_t ino, uint64_t fh, int64_t offs
 }
 
 int MemTree::CheckHandle(uint64_t ino, uint64_t fh) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Handle* handle;
   return FindHandle(ino, fh, /*dir=*/false, &handle);
 }
 
 int MemTree::Release(uint64_t ino, uint64_t fh) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
   if (int error = FindHandle(ino, fh, /*dir=*/false, &handle); error != 0) return error;
   handles_.erase(fh);
@@ -151,7 +151,7 @@ int MemTree::Release(uint64_t ino, uint64_t fh) {
 }
 
 int MemTree::OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(ino, &dir); error != 0) return error;
   if (!MayAccess(*dir, caller, kMayRead)) return EACCES;
@@ -162,7 +162,7 @@ int MemTree::OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh) {
 
 int MemTree::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::byte> out,
                      size_t* used, uint32_t* count) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Handle* handle;
   if (int error = FindHandle(ino, fh, /*dir=*/true, &handle); error != 0) return error;
   const Inode* dir = Find(ino);
@@ -187,7 +187,7 @@ int MemTree::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::
 
 int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,
                          ReadDirPlusResponse* out) {
-  std::unique_lock lock(mutex_);  // lookups are counted
+  absl::WriterMutexLock lock(&mutex_);  // lookups are counted
   const Handle* handle;
   if (int error = FindHandle(request.ino(), request.fh(), /*dir=*/true, &handle); error != 0) {
     return error;
@@ -197,7 +197,8 @@ int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request
   const size_t budget = std::min(request.size(), kMaxIoSize);
   size_t used = 0;
   // Adds one entry if it fits; a child's comes with its Entry when the caller may search.
-  auto emit = [&](Inode* child, uint64_t next, absl::string_view name, bool dots) {
+  auto emit = [&](Inode* child, uint64_t next, absl::string_view name, bool dots)
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     const size_t cost = DirEntryPlusSize(name.size());
     if (used + cost > budget) return false;
     used += cost;
@@ -225,7 +226,7 @@ int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request
 }
 
 int MemTree::ReleaseDir(uint64_t ino, uint64_t fh) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
   if (int error = FindHandle(ino, fh, /*dir=*/true, &handle); error != 0) return error;
   handles_.erase(fh);

@@ -26,7 +26,7 @@ void RemovePrivileges(const Caller& caller, Inode* inode) {
 }  // namespace
 
 int MemTree::Fallocate(const FallocateRequest& request) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
   if (FindHandle(request.ino(), request.fh(), /*dir=*/false, &handle) != 0 ||
       !Writable(handle->flags)) {
@@ -55,7 +55,7 @@ int MemTree::Fallocate(const FallocateRequest& request) {
 int MemTree::CopyFileRange(const Caller& caller, const CopyFileRangeRequest& request,
                            uint64_t* copied) {
   *copied = 0;
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   const Handle* in;
   const Handle* out;
   if (FindHandle(request.ino_in(), request.fh_in(), /*dir=*/false, &in) != 0 ||

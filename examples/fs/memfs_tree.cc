@@ -46,7 +46,7 @@ MemTree::MemTree(const MemTreeOptions& options)
 void MemTree::Statfs(StatfsResponse* out) const {
   constexpr uint32_t kStatfsBlock = 4096;
   constexpr uint64_t kPerDataBlock = FileData::kBlockSize / kStatfsBlock;
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   out->set_block_size(kStatfsBlock);
   out->set_blocks(pool_.total() * kPerDataBlock);
   out->set_blocks_free((pool_.total() - pool_.used()) * kPerDataBlock);
@@ -130,7 +130,7 @@ bool MemTree::IsAncestor(const Inode& ancestor, const Inode& dir) const {
 
 int MemTree::Lookup(const Caller& caller, uint64_t parent, absl::string_view name,
                     Entry* out) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
   if (int error = CheckName(name); error != 0) return error;
@@ -142,7 +142,7 @@ int MemTree::Lookup(const Caller& caller, uint64_t parent, absl::string_view nam
 }
 
 void MemTree::Forget(uint64_t ino, uint64_t nlookup) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(ino);
   if (inode == nullptr || ino == kRootIno) return;
   inode->lookups -= std::min(nlookup, inode->lookups);
@@ -150,7 +150,7 @@ void MemTree::Forget(uint64_t ino, uint64_t nlookup) {
 }
 
 int MemTree::GetAttr(uint64_t ino, Attr* out) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Inode* inode = Find(ino);
   if (inode == nullptr) return ENOENT;
   inode->FillAttr(out);
@@ -200,7 +200,7 @@ int MemTree::SetAttrChecks(const Caller& caller, const Inode& inode,
 }
 
 int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* out) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(request.ino());
   if (inode == nullptr) return ENOENT;
   if (int error = SetAttrChecks(caller, *inode, request); error != 0) return error;
@@ -263,7 +263,7 @@ int MemTree::MakeNode(const Caller& caller, uint64_t parent, absl::string_view n
     default:
       return EINVAL;
   }
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = PrepareCreate(caller, parent, name, &dir); error != 0) return error;
   if (inodes_.size() >= options_.max_inodes) return ENOSPC;
@@ -284,7 +284,7 @@ int MemTree::MakeNode(const Caller& caller, uint64_t parent, absl::string_view n
 
 int MemTree::Link(const Caller& caller, uint64_t ino, uint64_t new_parent,
                   absl::string_view new_name, Entry* out) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(ino);
   if (inode == nullptr) return ENOENT;
   if (inode->is_dir()) return EPERM;
@@ -301,7 +301,7 @@ int MemTree::Link(const Caller& caller, uint64_t ino, uint64_t new_parent,
 }
 
 int MemTree::Unlink(const Caller& caller, uint64_t parent, absl::string_view name) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
   if (int error = CheckName(name); error != 0) return error;
@@ -321,7 +321,7 @@ int MemTree::Unlink(const Caller& caller, uint64_t parent, absl::string_view nam
 }
 
 int MemTree::Rmdir(const Caller& caller, uint64_t parent, absl::string_view name) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
   if (int error = CheckName(name); error != 0) return error;
@@ -376,7 +376,7 @@ int MemTree::Rename(const Caller& caller, uint64_t parent, absl::string_view nam
       flags == (RENAME_FLAG_NOREPLACE | RENAME_FLAG_EXCHANGE)) {
     return EINVAL;
   }
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode *from_dir, *to_dir;
   if (int error = FindDir(parent, &from_dir); error != 0) return error;
   if (int error = FindDir(new_parent, &to_dir); error != 0) return error;
@@ -441,7 +441,7 @@ int MemTree::Rename(const Caller& caller, uint64_t parent, absl::string_view nam
 }
 
 int MemTree::ReadLink(uint64_t ino, std::string* target) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Inode* inode = Find(ino);
   if (inode == nullptr) return ENOENT;
   if (!inode->is_symlink()) return EINVAL;
@@ -450,17 +450,17 @@ int MemTree::ReadLink(uint64_t ino, std::string* target) const {
 }
 
 size_t MemTree::inode_count() const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   return inodes_.size();
 }
 
 size_t MemTree::handle_count() const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   return handles_.size();
 }
 
 uint64_t MemTree::used_blocks() const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   return pool_.used();
 }
 

@@ -20,7 +20,7 @@ size_t XattrBytes(const Inode& inode) {
 }  // namespace
 
 int MemTree::SetXattr(const Caller& caller, const SetXattrRequest& request) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(request.ino());
   if (inode == nullptr) return ENOENT;
   const uint32_t flags = request.flags();
@@ -44,7 +44,7 @@ int MemTree::SetXattr(const Caller& caller, const SetXattrRequest& request) {
 
 int MemTree::GetXattr(const Caller& caller, const GetXattrRequest& request,
                       GetXattrResponse* out) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Inode* inode = Find(request.ino());
   if (inode == nullptr) return ENOENT;
   const std::string& name = request.name();
@@ -60,7 +60,7 @@ int MemTree::GetXattr(const Caller& caller, const GetXattrRequest& request,
 
 int MemTree::ListXattr(const Caller& caller, const ListXattrRequest& request,
                        ListXattrResponse* out) const {
-  std::shared_lock lock(mutex_);
+  absl::ReaderMutexLock lock(&mutex_);
   const Inode* inode = Find(request.ino());
   if (inode == nullptr) return ENOENT;
   std::string names;
@@ -77,7 +77,7 @@ int MemTree::ListXattr(const Caller& caller, const ListXattrRequest& request,
 }
 
 int MemTree::RemoveXattr(const Caller& caller, const RemoveXattrRequest& request) {
-  std::unique_lock lock(mutex_);
+  absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(request.ino());
   if (inode == nullptr) return ENOENT;
   const std::string& name = request.name();
