@@ -20,7 +20,6 @@
 #include "absl/time/clock.h"
 #include "examples/echo/echo.syslink.h"
 #include "examples/echo/echo_server.h"
-#include "rpc/connect.h"
 #include "rpc/server.h"
 #include "rpc/stop_signals.h"
 #include "syslink/broker/client.h"
@@ -58,29 +57,25 @@ int Serve() {
   return 0;
 }
 
-// A channel to the echo service, waiting for a server that is still starting.
-absl::StatusOr<std::shared_ptr<rpc::Channel>> Connect(absl::Duration patience) {
+// A stub on a link to the echo service, waiting for a server that is still starting.
+absl::StatusOr<EchoStub> Connect(absl::Duration patience) {
   absl::Time give_up = absl::Now() + patience;
   while (true) {
-    absl::StatusOr<std::shared_ptr<rpc::Channel>> channel =
-        rpc::ConnectChannel(std::string(Echo::kServiceName));
-    if (channel.ok() || !absl::IsNotFound(channel.status()) || absl::Now() > give_up) {
-      return channel;
-    }
+    absl::StatusOr<EchoStub> stub = EchoStub::Connect();
+    if (stub.ok() || !absl::IsNotFound(stub.status()) || absl::Now() > give_up) return stub;
     absl::SleepFor(absl::Milliseconds(5));
   }
 }
 
 int Say(const std::string& text) {
-  absl::StatusOr<std::shared_ptr<rpc::Channel>> channel = Connect(absl::ZeroDuration());
-  if (!channel.ok()) {
-    std::fprintf(stderr, "echo: %s\n", channel.status().ToString().c_str());
+  absl::StatusOr<EchoStub> stub = Connect(absl::ZeroDuration());
+  if (!stub.ok()) {
+    std::fprintf(stderr, "echo: %s\n", stub.status().ToString().c_str());
     return 1;
   }
-  EchoStub stub(*channel);
   EchoRequest request;
   request.set_text(text);
-  absl::StatusOr<EchoResponse> response = stub.Say(request);
+  absl::StatusOr<EchoResponse> response = stub->Say(request);
   if (!response.ok()) {
     std::fprintf(stderr, "echo: %s\n", response.status().ToString().c_str());
     return 1;
@@ -200,18 +195,17 @@ int Demo() {
     return 1;
   }
   if (server == 0) _exit(Serve());
-  absl::StatusOr<std::shared_ptr<rpc::Channel>> channel = Connect(absl::Seconds(10));
-  if (!channel.ok()) {
-    std::fprintf(stderr, "echo: %s\n", channel.status().ToString().c_str());
+  absl::StatusOr<EchoStub> stub = Connect(absl::Seconds(10));
+  if (!stub.ok()) {
+    std::fprintf(stderr, "echo: %s\n", stub.status().ToString().c_str());
     kill(server, SIGKILL);
     return 1;
   }
   absl::StatusOr<broker::Listing> listing = broker::ListBroker({.start_broker = false});
   std::printf("echo demo: server pid %d, client pid %d, broker (syslinkd) pid %d\n\n", server,
               getpid(), listing.ok() ? listing->broker_pid : 0);
-  EchoStub stub(*channel);
-  bool ok = SyncCall(stub) && RoundTrips(stub) && AsyncBatch(stub) &&
-            AttachmentRoundTrip(stub) && ServerKilledMidCall(stub, server);
+  bool ok = SyncCall(*stub) && RoundTrips(*stub) && AsyncBatch(*stub) &&
+            AttachmentRoundTrip(*stub) && ServerKilledMidCall(*stub, server);
   waitpid(server, nullptr, 0);
   std::printf("\n%s\n", ok ? "echo demo: all steps passed" : "echo demo: a step FAILED");
   std::printf("(the broker stays for later clients, `syslinkctl` shows it, and it leaves "

@@ -36,7 +36,7 @@ using google::protobuf::compiler::GeneratorContext;
 // Members of the generated classes that an rpc of the same name would clash with. (The
 // classes' own names, the service's and <service>Stub, are taken too.)
 constexpr absl::string_view kReservedMethodNames[] = {
-    "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_"};
+    "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_", "Connect"};
 
 template <size_t n>
 bool IsOneOf(const absl::string_view (&names)[n], absl::string_view name) {
@@ -183,6 +183,12 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
   });
   t.SetCall("stub_constructor", 0, "$service$Stub::$service$Stub",
             {"std::shared_ptr<::syslink::rpc::Channel> channel"}, "");
+  t.SetFunction("connect_declaration", 2, "[[nodiscard]] static absl::StatusOr<$service$Stub>",
+                "Connect", {"const ::syslink::broker::BrokerConnectOptions& options = {}"}, ";");
+  t.SetFunction("connect_definition", 0, "absl::StatusOr<$service$Stub>", "$service$Stub::Connect",
+                {"const ::syslink::broker::BrokerConnectOptions& options"}, " {");
+  t.SetCall("connect_call", 6, "::syslink::rpc::ConnectChannel",
+            {"$service$::kServiceName", "options"}, ";");
   // methods(): the Method constants in an array, one a line.
   std::string entries;
   for (const MethodFragments& method : methods) {
@@ -225,6 +231,11 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       " public:\n"
       "  explicit $service$Stub(std::shared_ptr<::syslink::rpc::Channel> channel);\n"
       "\n"
+      "  // A stub on a new channel to the server of $service$::kServiceName, found through\n"
+      "  // the broker (ConnectChannel, rpc/connect.h); fails with the broker's error\n"
+      "  // (NOT_FOUND when nobody serves it, PERMISSION_DENIED, UNAVAILABLE, ...).\n"
+      "  $connect_declaration$\n"
+      "\n"
       "$stub_declarations$"
       "  ::syslink::rpc::Channel& channel() { return *channel_; }\n"
       "\n"
@@ -250,6 +261,13 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "\n"
       "$stub_constructor$\n"
       "    : channel_(std::move(channel)) {}\n"
+      "\n"
+      "$connect_definition$\n"
+      "  absl::StatusOr<std::shared_ptr<::syslink::rpc::Channel>> channel =\n"
+      "      $connect_call$\n"
+      "  if (!channel.ok()) return channel.status();\n"
+      "  return $service$Stub(*std::move(channel));\n"
+      "}\n"
       "$stub_definitions$");
   return code;
 }
@@ -313,8 +331,8 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
   t.Set("source_services", absl::StrJoin(source_services, "\n"));
   t.Set("header_includes", IncludeLines({"absl/status/status.h", "absl/status/statusor.h",
                                          "absl/strings/string_view.h", t.vars().at("pb_header"),
-                                         "rpc/channel.h", "rpc/context.h", "rpc/method.h",
-                                         "rpc/service.h", "rpc/stream.h"}));
+                                         "rpc/channel.h", "rpc/connect.h", "rpc/context.h",
+                                         "rpc/method.h", "rpc/service.h", "rpc/stream.h"}));
   *header = t.Fill(
       "// Generated from $proto$ by protoc-gen-syslink. Do not edit.\n"
       "\n"
@@ -347,6 +365,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "#include \"absl/status/statusor.h\"\n"
       "#include \"absl/strings/str_cat.h\"\n"
       "#include \"rpc/channel.h\"\n"
+      "#include \"rpc/connect.h\"\n"
       "#include \"rpc/context.h\"\n"
       "#include \"rpc/method.h\"\n"
       "#include \"rpc/method_id.h\"\n"

@@ -181,9 +181,8 @@ TEST_F(GeneratorTest, AcceptsTheSameMethodNameInTwoServices) {
 }
 
 TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
-  for (const std::string name :
-       {"Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_", "S",
-        "SStub"}) {
+  for (const std::string name : {"Dispatch", "service_name", "methods", "kServiceName", "channel",
+                                 "channel_", "Connect", "S", "SStub"}) {
     const std::string package = "p_" + name;
     EXPECT_FALSE(
         Generate(AddProto(name + ".proto", absl::StrCat("syntax = \"proto3\"; package ", package,
