@@ -3,8 +3,10 @@
 // refuse it, and may change its outcome.
 //
 //   // Client: every call through `channel` passes the interceptors, in order.
-//   std::shared_ptr<Channel> channel = InterceptChannel(
-//       ConnectChannel("kv.Store").value(), {std::make_shared<AddToken>(token), logger});
+//   absl::StatusOr<std::shared_ptr<Channel>> link = ConnectChannel("kv.Store");
+//   if (!link.ok()) return link.status();
+//   std::shared_ptr<Channel> channel =
+//       InterceptChannel(*link, {std::make_shared<AddToken>(token), logger});
 //   kv::StoreStub stub(channel);
 //
 //   // Server: every call to every service the server serves.

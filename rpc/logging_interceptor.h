@@ -2,7 +2,9 @@
 // took, on either side (interceptor.h).
 //
 //   auto logger = std::make_shared<LoggingInterceptor>();
-//   auto channel = InterceptChannel(ConnectChannel("kv.Store").value(), {logger});
+//   absl::StatusOr<std::shared_ptr<Channel>> link = ConnectChannel("kv.Store");
+//   if (!link.ok()) return link.status();
+//   auto channel = InterceptChannel(*link, {logger});
 //   Server server(ServerOptions{.interceptors = {logger}});
 //
 //   rpc client /kv.Store/Get OK 41.2us
