@@ -14,52 +14,33 @@
 #include "gtest/gtest.h"
 #include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
-#include "rpc/grpc/testing/interop_service.h"
+#include "rpc/grpc/testing/served_interop.h"
 #include "rpc/grpc/tls_files.h"
 #include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
 
+using ::syslink::grpc_testing::ServedInteropTest;
+using ::syslink::grpc_testing::TextOf;
 using ::syslink::interop::InteropService;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
 using ::syslink::testing::Eventually;
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-Text Request(const std::string& text, int code = 0) {
-  Text request;
-  request.set_text(text);
-  request.set_code(code);
-  return request;
-}
-
-class GrpcChannelTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    channel_ = std::make_shared<GrpcChannel>(
-        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port())));
-    stub_ = std::make_unique<InteropStub>(channel_);
-  }
-
-  InteropService service_;
-  std::unique_ptr<GrpcServer> server_;
-  std::shared_ptr<GrpcChannel> channel_;
-  std::unique_ptr<InteropStub> stub_;
-};
+class GrpcChannelTest : public ServedInteropTest {};
 
 TEST_F(GrpcChannelTest, SyncCallRoundTrips) {
-  absl::StatusOr<Text> response = stub_->Echo(Request("over the network"));
+  absl::StatusOr<Text> response = stub_->Echo(TextOf("over the network"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->text(), "over the network");
 }
 
 TEST_F(GrpcChannelTest, LargeMessageRoundTrips) {
-  Text request = Request("big");
+  Text request = TextOf("big");
   request.set_blob(std::string(3 << 20, 'b'));
   absl::StatusOr<Text> response = stub_->Echo(request);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -70,10 +51,10 @@ TEST_F(GrpcChannelTest, AsyncCallsCompleteInDrain) {
   std::vector<Text> responses(8);
   std::vector<absl::Status> statuses(8, absl::UnknownError("not completed"));
   for (int i = 0; i < 8; ++i) {
-    stub_->EchoAsync(Request(std::to_string(i)), &responses[i], nullptr,
+    stub_->EchoAsync(TextOf(std::to_string(i)), &responses[i], nullptr,
                      [&statuses, i](absl::Status s) { statuses[i] = s; });
   }
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel()->Drain(Soon()), 0u);
   for (int i = 0; i < 8; ++i) {
     EXPECT_TRUE(statuses[i].ok()) << statuses[i];
     EXPECT_EQ(responses[i].text(), std::to_string(i));
@@ -82,7 +63,7 @@ TEST_F(GrpcChannelTest, AsyncCallsCompleteInDrain) {
 
 TEST_F(GrpcChannelTest, EveryStatusCodeArrivesWithItsMessage) {
   for (int code = 1; code <= 16; ++code) {
-    absl::StatusOr<Text> response = stub_->Fail(Request("code " + std::to_string(code), code));
+    absl::StatusOr<Text> response = stub_->Fail(TextOf("code " + std::to_string(code), code));
     EXPECT_EQ(static_cast<int>(response.status().code()), code);
     EXPECT_EQ(response.status().message(), "code " + std::to_string(code));
   }
@@ -92,42 +73,42 @@ TEST_F(GrpcChannelTest, DeadlineGivesDeadlineExceededAndTheMethodSeesIt) {
   ClientContext context;
   context.set_timeout(absl::Milliseconds(100));
   Text response;
-  EXPECT_EQ(stub_->Hold(Request("wait"), &response, &context).code(),
+  EXPECT_EQ(stub_->Hold(TextOf("wait"), &response, &context).code(),
             absl::StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(Eventually([&] { return service_.saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().saw_cancelled.load() == 1; }));
 }
 
 TEST_F(GrpcChannelTest, TryCancelCancelsASyncCall) {
   ClientContext context;
   Text response;
   absl::Status status;
-  std::thread caller([&] { status = stub_->Hold(Request("wait"), &response, &context); });
-  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  std::thread caller([&] { status = stub_->Hold(TextOf("wait"), &response, &context); });
+  ASSERT_TRUE(Eventually([&] { return service().holding.load() == 1; }));
   context.TryCancel();
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
-  EXPECT_TRUE(Eventually([&] { return service_.saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().saw_cancelled.load() == 1; }));
 }
 
 TEST_F(GrpcChannelTest, TryCancelCancelsAnAsyncCall) {
   ClientContext context;
   Text response;
   absl::Status status = absl::UnknownError("not completed");
-  stub_->HoldAsync(Request("wait"), &response, &context, [&](absl::Status s) { status = s; });
-  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  stub_->HoldAsync(TextOf("wait"), &response, &context, [&](absl::Status s) { status = s; });
+  ASSERT_TRUE(Eventually([&] { return service().holding.load() == 1; }));
   context.TryCancel();
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel()->Drain(Soon()), 0u);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
 TEST_F(GrpcChannelTest, AttachmentsTravelBothWays) {
-  absl::StatusOr<Attachment> bulk = channel_->AllocateAttachment(128 << 10);
+  absl::StatusOr<Attachment> bulk = channel()->AllocateAttachment(128 << 10);
   ASSERT_TRUE(bulk.ok());
   for (size_t i = 0; i < bulk->size(); ++i) bulk->data()[i] = static_cast<std::byte>(i * 7);
   ClientContext context;
   context.set_request_attachment(*std::move(bulk));
   Text response;
-  ASSERT_TRUE(stub_->Reverse(Request("r"), &response, &context).ok());
+  ASSERT_TRUE(stub_->Reverse(TextOf("r"), &response, &context).ok());
   EXPECT_EQ(response.text(), "reversed 131072");
   std::span<const std::byte> in = std::as_const(context.request_attachment()).data();
   std::span<const std::byte> out = std::as_const(context.response_attachment()).data();
@@ -137,7 +118,7 @@ TEST_F(GrpcChannelTest, AttachmentsTravelBothWays) {
 }
 
 TEST_F(GrpcChannelTest, TheMethodSeesTheCallersAddressAndNoLocalUid) {
-  absl::StatusOr<Text> response = stub_->WhoCalls(Request(""));
+  absl::StatusOr<Text> response = stub_->WhoCalls(TextOf(""));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(response->text(), StartsWith("ipv4:127.0.0.1:"));
   EXPECT_THAT(response->text(), ::testing::EndsWith("|"));  // no TLS: no subject
@@ -148,7 +129,7 @@ TEST_F(GrpcChannelTest, AnUnknownMethodIsUnimplementedNamingIt) {
   constexpr Method kMissing{MethodIdOfPath("/syslink.interop.Interop/Missing"),
                             "/syslink.interop.Interop/Missing", MethodKind::kUnary};
   Text response;
-  absl::Status status = channel_->Call(kMissing, Request(""), &response, nullptr);
+  absl::Status status = channel()->Call(kMissing, TextOf(""), &response, nullptr);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(status.message(), HasSubstr("has no method Missing"));
 }
@@ -157,7 +138,7 @@ TEST_F(GrpcChannelTest, AnotherServiceIsUnimplementedNamingIt) {
   constexpr Method kOther{MethodIdOfPath("/other.Service/Echo"), "/other.Service/Echo",
                           MethodKind::kUnary};
   Text response;
-  absl::Status status = channel_->Call(kOther, Request(""), &response, nullptr);
+  absl::Status status = channel()->Call(kOther, TextOf(""), &response, nullptr);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(status.message(), HasSubstr("serves syslink.interop.Interop"));
 }
@@ -172,7 +153,7 @@ TEST(GrpcChannelNoServerTest, NoServerGivesUnavailableAtOnce) {
   InteropStub stub(
       std::make_shared<GrpcChannel>(CreateGrpcChannel(absl::StrCat("127.0.0.1:", port))));
   const absl::Time start = absl::Now();
-  absl::StatusOr<Text> response = stub.Echo(Request("anyone?"));
+  absl::StatusOr<Text> response = stub.Echo(TextOf("anyone?"));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
@@ -182,10 +163,10 @@ TEST_F(GrpcChannelTest, DestroyingTheChannelCompletesItsAsyncCalls) {
   Text response;
   {
     auto channel = std::make_shared<GrpcChannel>(
-        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port())));
+        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server().port())));
     InteropStub stub(channel);
-    stub.HoldAsync(Request("wait"), &response, nullptr, [&](absl::Status s) { status = s; });
-    ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+    stub.HoldAsync(TextOf("wait"), &response, nullptr, [&](absl::Status s) { status = s; });
+    ASSERT_TRUE(Eventually([&] { return service().holding.load() == 1; }));
   }
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
@@ -216,7 +197,7 @@ class GrpcTlsTest : public ::testing::Test {
     if (!credentials.ok()) return credentials.status();
     InteropStub stub(std::make_shared<GrpcChannel>(
         CreateGrpcChannel(absl::StrCat("127.0.0.1:", port), {.credentials = *credentials})));
-    return stub.WhoCalls(Request(""));
+    return stub.WhoCalls(TextOf(""));
   }
 
   InteropService service_;

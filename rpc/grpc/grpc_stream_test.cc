@@ -14,24 +14,19 @@
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
-#include "rpc/grpc/testing/interop_service.h"
+#include "rpc/grpc/testing/served_interop.h"
 #include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
 
+using ::syslink::grpc_testing::ServedInteropTest;
+using ::syslink::grpc_testing::TextOf;
 using ::syslink::interop::Interop;
-using ::syslink::interop::InteropService;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
 using ::syslink::testing::Eventually;
-
-Text Message(const std::string& text, int code = 0) {
-  Text message;
-  message.set_text(text);
-  message.set_code(code);
-  return message;
-}
+using ::syslink::testing::Soon;
 
 Attachment Bytes(absl::string_view text) {
   return Attachment::FromBytes(std::as_bytes(std::span(text.data(), text.size())));
@@ -42,25 +37,10 @@ std::string AsString(const Attachment& attachment) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-class GrpcStreamTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    channel_ = std::make_shared<GrpcChannel>(
-        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port())));
-    stub_ = std::make_unique<InteropStub>(channel_);
-  }
-
-  InteropService service_;
-  std::unique_ptr<GrpcServer> server_;
-  std::shared_ptr<GrpcChannel> channel_;
-  std::unique_ptr<InteropStub> stub_;
-};
+class GrpcStreamTest : public ServedInteropTest {};
 
 TEST_F(GrpcStreamTest, ServerStreamingDeliversEveryMessageInOrder) {
-  auto reader = stub_->Count(Message("n", 1000));
+  auto reader = stub_->Count(TextOf("n", 1000));
   Text message;
   int expected = 0;
   while (reader->Read(&message)) {
@@ -74,7 +54,7 @@ TEST_F(GrpcStreamTest, ServerStreamingDeliversEveryMessageInOrder) {
 TEST_F(GrpcStreamTest, ClientStreamingGetsOneResponse) {
   Text response;
   auto writer = stub_->Join(&response);
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(writer->Write(Message(absl::StrCat(i))));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(writer->Write(TextOf(absl::StrCat(i))));
   EXPECT_TRUE(writer->WritesDone());
   ASSERT_TRUE(writer->Finish().ok());
   std::string expected;
@@ -83,7 +63,7 @@ TEST_F(GrpcStreamTest, ClientStreamingGetsOneResponse) {
 }
 
 TEST_F(GrpcStreamTest, ClientStreamingWithNoMessagesGetsItsResponse) {
-  Text response = Message("not touched");
+  Text response = TextOf("not touched");
   auto writer = stub_->Join(&response);
   EXPECT_TRUE(writer->WritesDone());
   ASSERT_TRUE(writer->Finish().ok());
@@ -94,7 +74,7 @@ TEST_F(GrpcStreamTest, BidiReadsAndWritesFromTwoThreads) {
   auto stream = stub_->Chat();
   std::thread writer([&] {
     for (int i = 0; i < 500; ++i) {
-      if (!stream->Write(Message(absl::StrCat(i)))) return;
+      if (!stream->Write(TextOf(absl::StrCat(i)))) return;
     }
     stream->WritesDone();
   });
@@ -111,9 +91,9 @@ TEST_F(GrpcStreamTest, BidiReadsAndWritesFromTwoThreads) {
 
 TEST_F(GrpcStreamTest, AttachmentsRideInStreamMessagesBothWays) {
   auto stream = stub_->Chat();
-  ASSERT_TRUE(stream->Write(Message("a"), Bytes("abc")));
-  ASSERT_TRUE(stream->Write(Message("none")));
-  ASSERT_TRUE(stream->Write(Message("b"), Bytes(std::string(100000, 'x') + "y")));
+  ASSERT_TRUE(stream->Write(TextOf("a"), Bytes("abc")));
+  ASSERT_TRUE(stream->Write(TextOf("none")));
+  ASSERT_TRUE(stream->Write(TextOf("b"), Bytes(std::string(100000, 'x') + "y")));
   stream->WritesDone();
   Text message;
   Attachment attachment;
@@ -133,7 +113,7 @@ TEST_F(GrpcStreamTest, AttachmentsRideInStreamMessagesBothWays) {
 TEST_F(GrpcStreamTest, TheRequestsAttachmentReachesAServerStreamingMethod) {
   ClientContext context;
   context.set_request_attachment(Bytes("bulk"));
-  auto reader = stub_->Count(Message("n", 3), &context);
+  auto reader = stub_->Count(TextOf("n", 3), &context);
   Text message;
   Attachment attachment;
   int messages = 0;
@@ -149,8 +129,8 @@ TEST_F(GrpcStreamTest, AClientStreamingResponsesAttachmentReachesTheContext) {
   ClientContext context;
   Text response;
   auto writer = stub_->Join(&response, &context);
-  ASSERT_TRUE(writer->Write(Message("1"), Bytes("one ")));
-  ASSERT_TRUE(writer->Write(Message("2"), Bytes("two")));
+  ASSERT_TRUE(writer->Write(TextOf("1"), Bytes("one ")));
+  ASSERT_TRUE(writer->Write(TextOf("2"), Bytes("two")));
   writer->WritesDone();
   ASSERT_TRUE(writer->Finish().ok());
   EXPECT_EQ(response.text(), "1,2");
@@ -161,8 +141,8 @@ TEST_F(GrpcStreamTest, TheMethodsStatusArrivesOneToOne) {
   for (int code : {3, 5, 7, 9, 14}) {
     Text response;
     auto writer = stub_->Join(&response);
-    ASSERT_TRUE(writer->Write(Message("fine")));
-    (void)writer->Write(Message(absl::StrCat("why ", code), code));
+    ASSERT_TRUE(writer->Write(TextOf("fine")));
+    (void)writer->Write(TextOf(absl::StrCat("why ", code), code));
     writer->WritesDone();
     absl::Status status = writer->Finish();
     EXPECT_EQ(static_cast<int>(status.code()), code);
@@ -173,37 +153,37 @@ TEST_F(GrpcStreamTest, TheMethodsStatusArrivesOneToOne) {
 TEST_F(GrpcStreamTest, AWriteAfterTheMethodReturnedFails) {
   Text response;
   auto writer = stub_->Join(&response);
-  ASSERT_TRUE(writer->Write(Message("stop", 10)));
+  ASSERT_TRUE(writer->Write(TextOf("stop", 10)));
   // The method returns at the message; a later Write() notices once the status is in.
-  EXPECT_TRUE(Eventually([&] { return !writer->Write(Message("more")); }));
+  EXPECT_TRUE(Eventually([&] { return !writer->Write(TextOf("more")); }));
   EXPECT_EQ(writer->Finish().code(), absl::StatusCode::kAborted);
 }
 
 TEST_F(GrpcStreamTest, DeadlineEndsTheStreamOnBothSides) {
   ClientContext context;
   context.set_timeout(absl::Milliseconds(300));
-  auto reader = stub_->Count(Message("forever", -1), &context);
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
   Text message;
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(Eventually([&] { return service_.streams_saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
 }
 
 TEST_F(GrpcStreamTest, TryCancelEndsTheStreamOnBothSides) {
   ClientContext context;
-  auto reader = stub_->Count(Message("forever", -1), &context);
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
   Text message;
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(reader->Read(&message));
   context.TryCancel();
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
-  EXPECT_TRUE(Eventually([&] { return service_.streams_saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
 }
 
 TEST_F(GrpcStreamTest, FinishWithoutReadingDropsTheMessages) {
-  auto reader = stub_->Count(Message("n", 5000));
+  auto reader = stub_->Count(TextOf("n", 5000));
   Text message;
   ASSERT_TRUE(reader->Read(&message));
   EXPECT_TRUE(reader->Finish().ok());
@@ -211,12 +191,12 @@ TEST_F(GrpcStreamTest, FinishWithoutReadingDropsTheMessages) {
 
 TEST_F(GrpcStreamTest, AStreamDestroyedBeforeFinishIsCancelled) {
   {
-    auto reader = stub_->Count(Message("forever", -1));
+    auto reader = stub_->Count(TextOf("forever", -1));
     Text message;
     ASSERT_TRUE(reader->Read(&message));
   }
-  EXPECT_TRUE(Eventually([&] { return service_.streams_ended.load() == 1; }));
-  EXPECT_EQ(service_.streaming.load(), 0);
+  EXPECT_TRUE(Eventually([&] { return service().streams_ended.load() == 1; }));
+  EXPECT_EQ(service().streaming.load(), 0);
 }
 
 TEST_F(GrpcStreamTest, TryWriteSaysWhenTheWindowIsFull) {
@@ -224,14 +204,14 @@ TEST_F(GrpcStreamTest, TryWriteSaysWhenTheWindowIsFull) {
   auto stream = stub_->Chat();
   absl::Status status;
   for (int i = 0; i < 100000 && status.ok(); ++i) {
-    status = stream->TryWrite(Message(std::string(1000, 'x')));
+    status = stream->TryWrite(TextOf(std::string(1000, 'x')));
   }
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
 TEST_F(GrpcStreamTest, AUnaryRpcIsNoStream) {
   auto reader = std::make_unique<ClientReader<Text>>(
-      channel_->OpenStream(Interop::kEchoMethod, nullptr, nullptr, nullptr));
+      channel()->OpenStream(Interop::kEchoMethod, nullptr, nullptr, nullptr));
   Text message;
   EXPECT_FALSE(reader->Read(&message));
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kInvalidArgument);
@@ -239,8 +219,8 @@ TEST_F(GrpcStreamTest, AUnaryRpcIsNoStream) {
 
 TEST_F(GrpcStreamTest, UnaryCallsGoOnBesideStreams) {
   auto stream = stub_->Chat();
-  ASSERT_TRUE(stream->Write(Message("open")));
-  absl::StatusOr<Text> echoed = stub_->Echo(Message("beside"));
+  ASSERT_TRUE(stream->Write(TextOf("open")));
+  absl::StatusOr<Text> echoed = stub_->Echo(TextOf("beside"));
   ASSERT_TRUE(echoed.ok()) << echoed.status();
   EXPECT_EQ(echoed->text(), "beside");
   stream->WritesDone();
@@ -250,10 +230,10 @@ TEST_F(GrpcStreamTest, UnaryCallsGoOnBesideStreams) {
 }
 
 TEST_F(GrpcStreamTest, AServerThatStopsGivesUnavailable) {
-  auto reader = stub_->Count(Message("forever", -1));
+  auto reader = stub_->Count(TextOf("forever", -1));
   Text message;
   ASSERT_TRUE(reader->Read(&message));
-  std::thread stopper([&] { server_->Shutdown(absl::ZeroDuration()); });
+  std::thread stopper([&] { server().Shutdown(absl::ZeroDuration()); });
   while (reader->Read(&message)) {
   }
   stopper.join();

@@ -13,17 +13,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/grpc/grpc_channel.h"
-#include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
-#include "rpc/grpc/testing/interop_service.h"
 #include "rpc/grpc/testing/program.h"
+#include "rpc/grpc/testing/served_interop.h"
 #include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
 
 using ::syslink::grpc_testing::Program;
-using ::syslink::interop::InteropService;
+using ::syslink::grpc_testing::ServedInteropTest;
+using ::syslink::grpc_testing::StockCall;
+using ::syslink::grpc_testing::TextOf;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
 using ::syslink::testing::Eventually;
@@ -35,47 +36,26 @@ constexpr char kStockClient[] = "rpc/grpc/stock_interop_client";
 constexpr char kStockServer[] = "rpc/grpc/stock_interop_server";
 constexpr absl::Duration kTimeout = absl::Seconds(20);
 
-Text Request(const std::string& text, int code = 0) {
-  Text request;
-  request.set_text(text);
-  request.set_code(code);
-  return request;
-}
-
 // ---- A stock gRPC client calls a syslink service served by ServeGrpc ----
 
-class StockClientTest : public ::testing::Test {
+class StockClientTest : public ServedInteropTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-  }
+  std::string Target() { return absl::StrCat("127.0.0.1:", server().port()); }
 
   // Starts the stock client on `method` with `flags`; its one line of output says how the
   // call ended.
   Program StartClient(const std::string& method, std::vector<std::string> flags = {}) {
-    flags.push_back(absl::StrCat("--target=127.0.0.1:", server_->port()));
+    flags.push_back("--target=" + Target());
     flags.push_back("--method=" + method);
     return Program::Start(kStockClient, flags);
   }
   std::string Call(const std::string& method, std::vector<std::string> flags = {}) {
-    Program client = StartClient(method, std::move(flags));
-    absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
-    return line.ok() ? *line : line.status().ToString();
+    return StockCall(Target(), method, std::move(flags));
   }
-  // The call's line and the metadata line after it (--show_metadata=1), joined by "\n".
+  // The call's line and the metadata line after it, joined by "\n".
   std::string CallShowingMetadata(const std::string& method, std::vector<std::string> flags) {
-    flags.push_back("--show_metadata=1");
-    Program client = StartClient(method, std::move(flags));
-    absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
-    if (!line.ok()) return line.status().ToString();
-    absl::StatusOr<std::string> metadata = client.ReadLine(kTimeout);
-    return absl::StrCat(*line, "\n", metadata.ok() ? *metadata : metadata.status().ToString());
+    return StockCall(Target(), method, std::move(flags), /*show_metadata=*/true);
   }
-
-  InteropService service_;
-  std::unique_ptr<GrpcServer> server_;
 };
 
 TEST_F(StockClientTest, CallsASyslinkService) {
@@ -89,17 +69,17 @@ TEST_F(StockClientTest, GetsTheServicesStatus) {
 
 TEST_F(StockClientTest, ItsDeadlineReachesTheMethod) {
   EXPECT_THAT(Call("Hold", {"--timeout_ms=200"}), StartsWith("code=4 "));
-  EXPECT_TRUE(Eventually([&] { return service_.saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().saw_cancelled.load() == 1; }));
 }
 
 TEST_F(StockClientTest, ItsCancellationReachesTheMethod) {
   Program client = StartClient("Hold", {"--cancel_on_input=1"});
-  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return service().holding.load() == 1; }));
   client.Write("x");
   absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_THAT(*line, StartsWith("code=1 "));
-  EXPECT_TRUE(Eventually([&] { return service_.saw_cancelled.load() == 1; }));
+  EXPECT_TRUE(Eventually([&] { return service().saw_cancelled.load() == 1; }));
 }
 
 TEST_F(StockClientTest, TheMethodSeesTheStockClientsAddress) {
@@ -186,7 +166,7 @@ class StockServerTest : public ::testing::Test {
 };
 
 TEST_F(StockServerTest, ASyslinkStubCallsIt) {
-  absl::StatusOr<Text> response = stub_->Echo(Request("from a syslink stub"));
+  absl::StatusOr<Text> response = stub_->Echo(TextOf("from a syslink stub"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->text(), "from a syslink stub");
 }
@@ -194,7 +174,7 @@ TEST_F(StockServerTest, ASyslinkStubCallsIt) {
 TEST_F(StockServerTest, AsyncCallsComplete) {
   Text response;
   absl::Status status = absl::UnknownError("not completed");
-  stub_->EchoAsync(Request("async"), &response, nullptr, [&](absl::Status s) { status = s; });
+  stub_->EchoAsync(TextOf("async"), &response, nullptr, [&](absl::Status s) { status = s; });
   EXPECT_EQ(channel_->Drain(absl::Now() + kTimeout), 0u);
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(response.text(), "async");
@@ -202,7 +182,7 @@ TEST_F(StockServerTest, AsyncCallsComplete) {
 
 TEST_F(StockServerTest, ItsStatusArrivesOneToOne) {
   for (int code : {2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}) {
-    absl::StatusOr<Text> response = stub_->Fail(Request("why " + std::to_string(code), code));
+    absl::StatusOr<Text> response = stub_->Fail(TextOf("why " + std::to_string(code), code));
     EXPECT_EQ(static_cast<int>(response.status().code()), code);
     EXPECT_EQ(response.status().message(), "why " + std::to_string(code));
   }
@@ -212,7 +192,7 @@ TEST_F(StockServerTest, DeadlineExceeded) {
   ClientContext context;
   context.set_timeout(absl::Milliseconds(200));
   Text response;
-  EXPECT_EQ(stub_->Hold(Request(""), &response, &context).code(),
+  EXPECT_EQ(stub_->Hold(TextOf(""), &response, &context).code(),
             absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -220,7 +200,7 @@ TEST_F(StockServerTest, TryCancelGivesCancelled) {
   ClientContext context;
   Text response;
   absl::Status status;
-  std::thread caller([&] { status = stub_->Hold(Request(""), &response, &context); });
+  std::thread caller([&] { status = stub_->Hold(TextOf(""), &response, &context); });
   ASSERT_TRUE(server_->WaitForLine("holding", kTimeout).ok());
   context.TryCancel();
   caller.join();
@@ -231,7 +211,7 @@ TEST_F(StockServerTest, AnAttachmentIsAnUnknownFieldToIt) {
   ClientContext context;
   context.set_request_attachment(Attachment::FromBytes(std::as_bytes(std::span("bulk", 4))));
   Text response;
-  ASSERT_TRUE(stub_->Reverse(Request("text survives"), &response, &context).ok());
+  ASSERT_TRUE(stub_->Reverse(TextOf("text survives"), &response, &context).ok());
   EXPECT_EQ(response.text(), "text survives");
   EXPECT_TRUE(context.response_attachment().empty());
 }
@@ -239,13 +219,13 @@ TEST_F(StockServerTest, AnAttachmentIsAnUnknownFieldToIt) {
 TEST_F(StockServerTest, AServerKilledMidCallGivesUnavailableAtOnce) {
   Text response;
   absl::Status status;
-  std::thread caller([&] { status = stub_->Hold(Request(""), &response, nullptr); });
+  std::thread caller([&] { status = stub_->Hold(TextOf(""), &response, nullptr); });
   ASSERT_TRUE(server_->WaitForLine("holding", kTimeout).ok());
   server_->process().Kill(SIGKILL);
   caller.join();  // no deadline, no cancel: only the server's death ends the call
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   // And the next call fails the same way instead of waiting.
-  EXPECT_EQ(stub_->Echo(Request("")).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(stub_->Echo(TextOf("")).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(StockServerTest, ItsInitialAndTrailingMetadataArriveTogether) {
@@ -253,7 +233,7 @@ TEST_F(StockServerTest, ItsInitialAndTrailingMetadataArriveTogether) {
   context.AddMetadata("echo-a", "1");
   context.AddMetadata("echo-b-bin", std::string("\0\x01", 2));
   Text response;
-  ASSERT_TRUE(stub_->Echo(Request("m"), &response, &context).ok());
+  ASSERT_TRUE(stub_->Echo(TextOf("m"), &response, &context).ok());
   EXPECT_EQ(context.GetServerTrailingMetadata(),
             (Metadata{{"echo-a", "1"},
                       {"echo-b-bin", std::string("\0\x01", 2)},
@@ -265,7 +245,7 @@ TEST_F(StockServerTest, ItsMetadataComesWithAFailure) {
   ClientContext context;
   context.AddMetadata("echo-why", "denied");
   Text response;
-  EXPECT_EQ(stub_->Fail(Request("no", 7), &response, &context).code(),
+  EXPECT_EQ(stub_->Fail(TextOf("no", 7), &response, &context).code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(context.GetServerTrailingMetadata(),
             (Metadata{{"echo-why", "denied"}, {"initial-why", "denied"}}));
@@ -274,7 +254,7 @@ TEST_F(StockServerTest, ItsMetadataComesWithAFailure) {
 TEST_F(StockServerTest, ItsStreamsMetadataArrivesOnceFinishReturns) {
   ClientContext context;
   context.AddMetadata("echo-s", "count");
-  auto reader = stub_->Count(Request("n", 3), &context);
+  auto reader = stub_->Count(TextOf("n", 3), &context);
   Text message;
   while (reader->Read(&message)) {
   }
@@ -284,7 +264,7 @@ TEST_F(StockServerTest, ItsStreamsMetadataArrivesOnceFinishReturns) {
 }
 
 TEST_F(StockServerTest, AStubReadsItsServerStream) {
-  auto reader = stub_->Count(Request("n", 100));
+  auto reader = stub_->Count(TextOf("n", 100));
   Text message;
   int expected = 0;
   while (reader->Read(&message)) {
@@ -298,7 +278,7 @@ TEST_F(StockServerTest, AStubReadsItsServerStream) {
 TEST_F(StockServerTest, AStubWritesItsClientStream) {
   Text response;
   auto writer = stub_->Join(&response);
-  for (const char* text : {"a", "b", "c"}) ASSERT_TRUE(writer->Write(Request(text)));
+  for (const char* text : {"a", "b", "c"}) ASSERT_TRUE(writer->Write(TextOf(text)));
   EXPECT_TRUE(writer->WritesDone());
   ASSERT_TRUE(writer->Finish().ok());
   EXPECT_EQ(response.text(), "a,b,c");
@@ -308,7 +288,7 @@ TEST_F(StockServerTest, AStubTalksToItsBidiStream) {
   auto stream = stub_->Chat();
   Text message;
   for (const char* text : {"x", "y"}) {
-    ASSERT_TRUE(stream->Write(Request(text)));
+    ASSERT_TRUE(stream->Write(TextOf(text)));
     ASSERT_TRUE(stream->Read(&message));
     EXPECT_EQ(message.text(), text);
   }
@@ -320,7 +300,7 @@ TEST_F(StockServerTest, AStubTalksToItsBidiStream) {
 TEST_F(StockServerTest, ItsStreamsStatusArrivesOneToOne) {
   Text response;
   auto writer = stub_->Join(&response);
-  ASSERT_TRUE(writer->Write(Request("denied", 7)));
+  ASSERT_TRUE(writer->Write(TextOf("denied", 7)));
   writer->WritesDone();
   absl::Status status = writer->Finish();
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
@@ -330,7 +310,7 @@ TEST_F(StockServerTest, ItsStreamsStatusArrivesOneToOne) {
 TEST_F(StockServerTest, AStreamsDeadlineIsTheGrpcDeadline) {
   ClientContext context;
   context.set_timeout(absl::Milliseconds(300));
-  auto reader = stub_->Count(Request("forever", -1), &context);
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
   Text message;
   while (reader->Read(&message)) {
   }
@@ -338,7 +318,7 @@ TEST_F(StockServerTest, AStreamsDeadlineIsTheGrpcDeadline) {
 }
 
 TEST_F(StockServerTest, AServerKilledMidStreamGivesUnavailableAtOnce) {
-  auto reader = stub_->Count(Request("forever", -1));
+  auto reader = stub_->Count(TextOf("forever", -1));
   ASSERT_TRUE(server_->WaitForLine("streaming", kTimeout).ok());
   Text message;
   ASSERT_TRUE(reader->Read(&message));

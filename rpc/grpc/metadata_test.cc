@@ -1,9 +1,12 @@
-// Metadata over gRPC, syslink on both sides: a generated stub over a GrpcChannel calling a
-// service ServeGrpc serves (InteropService answers the caller's metadata: interop_service.h),
-// and GrpcServer under a handler of the test's. Calls and streams, both ways, statuses OK
-// or not, and metadata that breaks a rule on either side. (interop_test.cc puts
-// grpc_cpp_plugin's code on the other side; gateway/gateway_metadata_test.cc a link behind
-// a gateway.)
+// Metadata over gRPC, syslink on both sides. One suite runs against each transport
+// (served_interop.h): a generated stub over a GrpcChannel calling the interop service served
+// by ServeGrpc in this process, or by a process of its own behind syslink-gateway, where the
+// metadata also crosses the gateway's link. The service answers the caller's metadata
+// (interop_service.h). Calls and streams, both ways, statuses OK or not, and a method's
+// trailing metadata that breaks a rule. Then GrpcServer under a handler of the test's:
+// metadata that breaks a rule on the calling side is never sent. (interop_test.cc puts
+// grpc_cpp_plugin's code on the other side; gateway/gateway_metadata_test.cc a stock client
+// in front of the gateway.)
 
 #include <atomic>
 #include <memory>
@@ -14,34 +17,32 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/grpc_server.h"
 #include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
-#include "rpc/grpc/testing/interop_service.h"
+#include "rpc/grpc/testing/served_interop.h"
 #include "rpc/metadata.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
 
-using ::syslink::interop::InteropService;
+using ::syslink::grpc_testing::InteropEndpoint;
+using ::syslink::grpc_testing::StartInterop;
+using ::syslink::grpc_testing::TextOf;
+using ::syslink::grpc_testing::Transport;
+using ::syslink::grpc_testing::TransportName;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
+using ::syslink::testing::Soon;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::testing::StartsWith;
-
-Text Message(const std::string& text, int code = 0) {
-  Text message;
-  message.set_text(text);
-  message.set_code(code);
-  return message;
-}
 
 // The keys of `metadata` that gRPC or the bridge own.
 std::vector<std::string> TransportKeys(const Metadata& metadata) {
@@ -52,38 +53,41 @@ std::vector<std::string> TransportKeys(const Metadata& metadata) {
   return keys;
 }
 
-class MetadataTest : public ::testing::Test {
+class MetadataTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    channel_ = std::make_shared<GrpcChannel>(
-        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port())));
-    stub_ = std::make_unique<InteropStub>(channel_);
+    absl::StatusOr<std::unique_ptr<InteropEndpoint>> endpoint = StartInterop(GetParam());
+    ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+    endpoint_ = *std::move(endpoint);
+    stub_ = std::make_unique<InteropStub>(endpoint_->channel());
   }
 
-  InteropService service_;
-  std::unique_ptr<GrpcServer> server_;
-  std::shared_ptr<GrpcChannel> channel_;
+  // The metadata bytes (rpc/metadata.h's count) a caller may send. Behind the gateway the
+  // service's link carries gRPC's user-agent entry too, within the same limit; 128 bytes
+  // leave it room.
+  size_t CallersRoom() const {
+    return GetParam() == Transport::kGateway ? kMaxMetadataBytes - 128 : kMaxMetadataBytes;
+  }
+
+  std::unique_ptr<InteropEndpoint> endpoint_;
   std::unique_ptr<InteropStub> stub_;
 };
 
-TEST_F(MetadataTest, ACallsMetadataGoesBothWays) {
+TEST_P(MetadataTest, ACallsMetadataGoesBothWays) {
   ClientContext context;
   context.AddMetadata("echo-request-id", "7f3a");
   context.AddMetadata("echo-multi", "first");
   context.AddMetadata("echo-multi", "second");
   context.AddMetadata("echo-blob-bin", std::string("\0\xff\n bytes", 9));
   Text response;
-  ASSERT_TRUE(stub_->Echo(Message("hi"), &response, &context).ok());
+  ASSERT_TRUE(stub_->Echo(TextOf("hi"), &response, &context).ok());
   EXPECT_THAT(context.GetServerTrailingMetadata(),
               ElementsAre(Pair("echo-blob-bin", std::string("\0\xff\n bytes", 9)),
                           Pair("echo-multi", "first"), Pair("echo-multi", "second"),
                           Pair("echo-request-id", "7f3a")));
 }
 
-TEST_F(MetadataTest, TheMethodSeesOnlyEntriesThatFollowTheRules) {
+TEST_P(MetadataTest, TheMethodSeesOnlyEntriesThatFollowTheRules) {
   // A deadline and an attachment put grpc-timeout and syslink-attachment-size on the wire.
   ClientContext context;
   context.set_timeout(absl::Seconds(30));
@@ -91,7 +95,7 @@ TEST_F(MetadataTest, TheMethodSeesOnlyEntriesThatFollowTheRules) {
   context.AddMetadata("list-metadata", "");
   context.AddMetadata("x-tenant", "blue");
   Text response;
-  ASSERT_TRUE(stub_->Reverse(Message(""), &response, &context).ok());
+  ASSERT_TRUE(stub_->Reverse(TextOf(""), &response, &context).ok());
   EXPECT_EQ(context.response_attachment().size(), 4u);
   auto keys = context.GetServerTrailingMetadata().find("metadata-keys");
   ASSERT_NE(keys, context.GetServerTrailingMetadata().end());
@@ -101,71 +105,71 @@ TEST_F(MetadataTest, TheMethodSeesOnlyEntriesThatFollowTheRules) {
   EXPECT_THAT(TransportKeys(context.GetServerTrailingMetadata()), IsEmpty());
 }
 
-TEST_F(MetadataTest, TrailingMetadataComesWithAFailure) {
+TEST_P(MetadataTest, TrailingMetadataComesWithAFailure) {
   ClientContext context;
   context.AddMetadata("echo-why", "missing");
   Text response;
-  absl::Status status = stub_->Fail(Message("no such key", 5), &response, &context);
+  absl::Status status = stub_->Fail(TextOf("no such key", 5), &response, &context);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(status.message(), "no such key");
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("echo-why", "missing")));
 }
 
-TEST_F(MetadataTest, AnAsyncCallsMetadataGoesBothWays) {
+TEST_P(MetadataTest, AnAsyncCallsMetadataGoesBothWays) {
   ClientContext context;
   context.AddMetadata("echo-async", "yes");
   Text response;
   absl::Status status = absl::UnknownError("not completed");
-  stub_->EchoAsync(Message("a"), &response, &context, [&](absl::Status s) { status = s; });
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  stub_->EchoAsync(TextOf("a"), &response, &context, [&](absl::Status s) { status = s; });
+  EXPECT_EQ(endpoint_->channel()->Drain(Soon()), 0u);
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("echo-async", "yes")));
 }
 
-TEST_F(MetadataTest, MetadataUpToTheLimitRoundTrips) {
-  // One large value: everything kMaxMetadataBytes allows.
+TEST_P(MetadataTest, MetadataUpToTheLimitRoundTrips) {
+  // One large value: everything the caller has room for.
   const std::string key = "echo-large";
-  const std::string value(kMaxMetadataBytes - kMetadataEntryOverhead - key.size(), 'v');
+  const std::string value(CallersRoom() - kMetadataEntryOverhead - key.size(), 'v');
   ClientContext large;
   large.AddMetadata(key, value);
   ASSERT_TRUE(CheckMetadata(large.metadata(), "").ok());
   Text response;
-  absl::Status status = stub_->Echo(Message(""), &response, &large);
+  absl::Status status = stub_->Echo(TextOf(""), &response, &large);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_THAT(large.GetServerTrailingMetadata(), ElementsAre(Pair(key, value)));
 
   // Many small entries, which cost gRPC more than they cost syslink's count.
   ClientContext many;
-  for (int i = 0; MetadataBytes(many.metadata()) + 9 + 8 <= kMaxMetadataBytes; ++i) {
+  for (int i = 0; MetadataBytes(many.metadata()) + 9 + 8 <= CallersRoom(); ++i) {
     many.AddMetadata(absl::StrFormat("echo-%04d", i), "");
   }
-  status = stub_->Echo(Message(""), &response, &many);
+  status = stub_->Echo(TextOf(""), &response, &many);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(many.GetServerTrailingMetadata(), many.metadata());
 }
 
-TEST_F(MetadataTest, AMethodsInvalidTrailingMetadataIsInvalidArgument) {
+TEST_P(MetadataTest, AMethodsInvalidTrailingMetadataIsInvalidArgument) {
   for (const char* trailer : {"Bad Key=1", "grpc-status=0", "syslink-x=1", "=empty"}) {
     ClientContext context;
     context.AddMetadata("add-trailer", trailer);
     context.AddMetadata("echo-kept", "no");
     Text response;
-    absl::Status status = stub_->Echo(Message("answer"), &response, &context);
+    absl::Status status = stub_->Echo(TextOf("answer"), &response, &context);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << trailer << ": " << status;
     EXPECT_THAT(std::string(status.message()), StartsWith("the method's trailing metadata: "))
         << trailer;
     EXPECT_THAT(context.GetServerTrailingMetadata(), IsEmpty()) << trailer;  // none of it
   }
   // The same service answers the next call.
-  EXPECT_TRUE(stub_->Echo(Message("after")).ok());
+  EXPECT_TRUE(stub_->Echo(TextOf("after")).ok());
 }
 
 // ---- Streams: the metadata goes with the call, the trailers come with its end ----
 
-TEST_F(MetadataTest, AServerStreamsTrailersComeOnceFinishReturns) {
+TEST_P(MetadataTest, AServerStreamsTrailersComeOnceFinishReturns) {
   ClientContext context;
   context.AddMetadata("echo-stream", "count");
-  auto reader = stub_->Count(Message("n", 3), &context);
+  auto reader = stub_->Count(TextOf("n", 3), &context);
   Text message;
   int read = 0;
   while (reader->Read(&message)) ++read;
@@ -175,25 +179,25 @@ TEST_F(MetadataTest, AServerStreamsTrailersComeOnceFinishReturns) {
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("echo-stream", "count")));
 }
 
-TEST_F(MetadataTest, AClientStreamsTrailersComeWithItsFailure) {
+TEST_P(MetadataTest, AClientStreamsTrailersComeWithItsFailure) {
   ClientContext context;
   context.AddMetadata("echo-stream", "join");
   Text response;
   auto writer = stub_->Join(&response, &context);
-  ASSERT_TRUE(writer->Write(Message("fine")));
-  (void)writer->Write(Message("denied", 7));
+  ASSERT_TRUE(writer->Write(TextOf("fine")));
+  (void)writer->Write(TextOf("denied", 7));
   writer->WritesDone();
   absl::Status status = writer->Finish();
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("echo-stream", "join")));
 }
 
-TEST_F(MetadataTest, ABidiStreamsMetadataGoesBothWays) {
+TEST_P(MetadataTest, ABidiStreamsMetadataGoesBothWays) {
   ClientContext context;
   context.AddMetadata("echo-stream", "chat");
   context.AddMetadata("list-metadata", "");
   auto stream = stub_->Chat(&context);
-  ASSERT_TRUE(stream->Write(Message("x")));
+  ASSERT_TRUE(stream->Write(TextOf("x")));
   Text message;
   ASSERT_TRUE(stream->Read(&message));
   EXPECT_TRUE(stream->WritesDone());
@@ -205,10 +209,10 @@ TEST_F(MetadataTest, ABidiStreamsMetadataGoesBothWays) {
                           Pair("metadata-keys", "echo-stream,list-metadata,user-agent")));
 }
 
-TEST_F(MetadataTest, AStreamingMethodsInvalidTrailingMetadataIsInvalidArgument) {
+TEST_P(MetadataTest, AStreamingMethodsInvalidTrailingMetadataIsInvalidArgument) {
   ClientContext context;
   context.AddMetadata("add-trailer", "Bad=1");
-  auto reader = stub_->Count(Message("n", 2), &context);
+  auto reader = stub_->Count(TextOf("n", 2), &context);
   Text message;
   while (reader->Read(&message)) {
   }
@@ -219,6 +223,10 @@ TEST_F(MetadataTest, AStreamingMethodsInvalidTrailingMetadataIsInvalidArgument) 
   EXPECT_THAT(context.GetServerTrailingMetadata(), IsEmpty());
 }
 
+INSTANTIATE_TEST_SUITE_P(Transports, MetadataTest,
+                         ::testing::Values(Transport::kServeGrpc, Transport::kGateway),
+                         TransportName);
+
 // ---- What breaks a rule on the calling side is never sent ----
 
 // Counts the calls that reach the server; answers each with `trailing` as its trailing
@@ -227,7 +235,7 @@ class CountingHandler final : public GrpcCallHandler {
  public:
   absl::Status Handle(GrpcServerCall& call, GrpcReply* reply) override {
     ++calls;
-    reply->Set(grpc_internal::FrameMessage::Of(Message("counted")));
+    reply->Set(grpc_internal::FrameMessage::Of(TextOf("counted")));
     reply->trailing_metadata = trailing;
     return absl::OkStatus();
   }
@@ -289,7 +297,7 @@ TEST_F(UnsentMetadataTest, ACallWithBadMetadataFailsUnsent) {
     ClientContext context;
     for (const auto& [key, value] : bad) context.AddMetadata(key, value);
     Text response;
-    absl::Status status = stub_->Echo(Message(""), &response, &context);
+    absl::Status status = stub_->Echo(TextOf(""), &response, &context);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << what << ": " << status;
     EXPECT_THAT(std::string(status.message()), StartsWith("the call's metadata")) << what;
   }
@@ -297,7 +305,7 @@ TEST_F(UnsentMetadataTest, ACallWithBadMetadataFailsUnsent) {
   // A call with good metadata reaches the server (the count counts).
   ClientContext context;
   context.AddMetadata("x-good", "v");
-  EXPECT_TRUE(stub_->Echo(Message(""), &context).ok());
+  EXPECT_TRUE(stub_->Echo(TextOf(""), &context).ok());
   EXPECT_EQ(handler_.calls.load(), 1);
 }
 
@@ -308,12 +316,12 @@ TEST_F(UnsentMetadataTest, AnAsyncCallWithBadMetadataFailsUnsentInDrain) {
   absl::Status status = absl::UnknownError("not completed");
   bool done_in_call = false;
   bool in_call = true;
-  stub_->EchoAsync(Message(""), &response, &context, [&](absl::Status s) {
+  stub_->EchoAsync(TextOf(""), &response, &context, [&](absl::Status s) {
     status = s;
     done_in_call = in_call;
   });
   in_call = false;
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel_->Drain(Soon()), 0u);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_FALSE(done_in_call);  // completed by Drain(), as any async call
   EXPECT_EQ(handler_.calls.load(), 0);
@@ -322,7 +330,7 @@ TEST_F(UnsentMetadataTest, AnAsyncCallWithBadMetadataFailsUnsentInDrain) {
 TEST_F(UnsentMetadataTest, AStreamWithBadMetadataFailsUnsent) {
   ClientContext context;
   context.AddMetadata("grpc-encoding", "gzip");
-  auto reader = stub_->Count(Message("n", 3), &context);
+  auto reader = stub_->Count(TextOf("n", 3), &context);
   Text message;
   EXPECT_FALSE(reader->Read(&message));
   absl::Status status = reader->Finish();
@@ -335,7 +343,7 @@ TEST_F(UnsentMetadataTest, AHandlersBadTrailingMetadataIsInvalidArgument) {
   handler_.trailing = {{"x-fine", "1"}, {"Bad", "2"}};
   ClientContext context;
   Text response;
-  absl::Status status = stub_->Echo(Message(""), &response, &context);
+  absl::Status status = stub_->Echo(TextOf(""), &response, &context);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(std::string(status.message()),
               StartsWith("the reply's trailing metadata: metadata key \"Bad\""));
@@ -354,7 +362,7 @@ TEST_F(UnsentMetadataTest, AHandlersTrailingMetadataComesWithItsStatus) {
   handler_.trailing = {{"x-served-by", "counter"}};
   ClientContext context;
   Text response;
-  ASSERT_TRUE(stub_->Echo(Message(""), &response, &context).ok());
+  ASSERT_TRUE(stub_->Echo(TextOf(""), &response, &context).ok());
   EXPECT_EQ(response.text(), "counted");
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("x-served-by", "counter")));
 }

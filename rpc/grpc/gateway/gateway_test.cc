@@ -22,6 +22,7 @@
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
 #include "rpc/grpc/testing/program.h"
+#include "rpc/grpc/testing/served_interop.h"
 #include "syslink/broker/client.h"
 #include "tests/support/broker_process.h"
 
@@ -29,6 +30,7 @@ namespace syslink::rpc {
 namespace {
 
 using ::syslink::grpc_testing::Program;
+using ::syslink::grpc_testing::TextOf;
 using ::syslink::interop::InteropStub;
 using ::syslink::interop::Text;
 using ::syslink::testing::BrokerProcess;
@@ -41,13 +43,6 @@ constexpr char kService[] = "rpc/grpc/syslink_interop_server";
 constexpr char kStockClient[] = "rpc/grpc/stock_interop_client";
 constexpr char kInterop[] = "syslink.interop.Interop";
 constexpr absl::Duration kTimeout = absl::Seconds(20);
-
-Text Request(const std::string& text, int code = 0) {
-  Text request;
-  request.set_text(text);
-  request.set_code(code);
-  return request;
-}
 
 std::string TestFile(const std::string& name) { return "rpc/grpc/testdata/" + name; }
 
@@ -83,12 +78,9 @@ class GatewayTest : public ::testing::Test {
 
   // One call of the stock client to the gateway; its line of output.
   std::string StockCall(const std::string& method, std::vector<std::string> flags = {}) {
-    flags.push_back("--target=" + address_);
-    flags.push_back("--method=" + method);
-    Program client = Program::Start(kStockClient, flags);
-    absl::StatusOr<std::string> line = client.ReadLine(kTimeout);
-    return line.ok() ? *line : line.status().ToString();
+    return grpc_testing::StockCall(address_, method, std::move(flags));
   }
+
 
   void TearDown() override {
     if (gateway_.has_value()) gateway_->process().Kill(SIGTERM);
@@ -147,7 +139,7 @@ TEST_F(GatewayTest, ASyslinkStubCarriesAnAttachmentThroughIt) {
   ClientContext context;
   context.set_request_attachment(Attachment::FromBytes(bulk));
   Text response;
-  ASSERT_TRUE(stub_->Reverse(Request("r"), &response, &context).ok());
+  ASSERT_TRUE(stub_->Reverse(TextOf("r"), &response, &context).ok());
   EXPECT_EQ(response.text(), "reversed 131072");
   std::span<const std::byte> out = std::as_const(context.response_attachment()).data();
   ASSERT_EQ(out.size(), bulk.size());
@@ -183,7 +175,7 @@ TEST_F(GatewayTest, GarbageOnItsPortDisturbsNoOtherCaller) {
   ASSERT_GT(send(garbage, noise.data(), noise.size(), MSG_NOSIGNAL), 0);
   // Other callers, while the garbage connection is still open:
   EXPECT_EQ(StockCall("Echo", {"--text=still here"}), "code=0 text=still here message=");
-  absl::StatusOr<Text> response = stub_->Echo(Request("me too"));
+  absl::StatusOr<Text> response = stub_->Echo(TextOf("me too"));
   ASSERT_TRUE(response.ok()) << response.status();
   // The gateway closed the garbage connection (a read sees its end, not a hang).
   timeval wait{.tv_sec = 10, .tv_usec = 0};
@@ -204,7 +196,7 @@ TEST_F(GatewayTest, AServiceDyingMidCallGivesUnavailableAtOnce) {
   absl::Status status;
   absl::Time ended;
   std::thread caller([&] {
-    status = stub_->Hold(Request(""), &response, &context);
+    status = stub_->Hold(TextOf(""), &response, &context);
     ended = absl::Now();
   });
   ASSERT_TRUE(service_->WaitForLine("holding", kTimeout).ok());
@@ -224,7 +216,7 @@ TEST_F(GatewayTest, ASyslinkStubStreamsFromALocalService) {
   StartGateway();
   ClientContext context;
   context.set_request_attachment(Attachment::FromBytes(std::as_bytes(std::span("bulk", 4))));
-  auto reader = stub_->Count(Request("n", 200), &context);
+  auto reader = stub_->Count(TextOf("n", 200), &context);
   Text message;
   Attachment attachment;
   int expected = 0;
@@ -243,7 +235,7 @@ TEST_F(GatewayTest, ASyslinkStubStreamsToALocalService) {
   Text response;
   auto writer = stub_->Join(&response, &context);
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(writer->Write(Request(absl::StrCat(i)),
+    ASSERT_TRUE(writer->Write(TextOf(absl::StrCat(i)),
                               Attachment::FromBytes(std::as_bytes(std::span("ab", 2)))));
   }
   EXPECT_TRUE(writer->WritesDone());
@@ -259,7 +251,7 @@ TEST_F(GatewayTest, ASyslinkStubTalksToALocalBidiStream) {
   auto stream = stub_->Chat();
   std::thread writer([&] {
     for (int i = 0; i < 300; ++i) {
-      if (!stream->Write(Request(absl::StrCat(i)))) return;
+      if (!stream->Write(TextOf(absl::StrCat(i)))) return;
     }
     stream->WritesDone();
   });
@@ -278,8 +270,8 @@ TEST_F(GatewayTest, AStreamsStatusReachesTheRemoteCaller) {
   StartGateway();
   Text response;
   auto writer = stub_->Join(&response);
-  ASSERT_TRUE(writer->Write(Request("fine")));
-  (void)writer->Write(Request("no such key", 5));
+  ASSERT_TRUE(writer->Write(TextOf("fine")));
+  (void)writer->Write(TextOf("no such key", 5));
   writer->WritesDone();
   absl::Status status = writer->Finish();
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
@@ -290,13 +282,13 @@ TEST_F(GatewayTest, AStreamsDeadlineReachesTheService) {
   StartGateway();
   ClientContext context;
   context.set_timeout(absl::Milliseconds(500));
-  auto reader = stub_->Count(Request("forever", -1), &context);
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
   Text message;
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
   // The service's stream ended too: a unary call to it still works.
-  EXPECT_TRUE(stub_->Echo(Request("after")).ok());
+  EXPECT_TRUE(stub_->Echo(TextOf("after")).ok());
 }
 
 TEST_F(GatewayTest, AStreamOfAServiceNotExposedIsNotFound) {
@@ -313,7 +305,7 @@ TEST_F(GatewayTest, AServiceDyingMidStreamGivesUnavailableAtOnce) {
   StartGateway();
   ClientContext context;
   context.set_timeout(absl::Seconds(60));
-  auto reader = stub_->Count(Request("forever", -1), &context);
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
   Text message;
   ASSERT_TRUE(reader->Read(&message));
   const absl::Time killed = absl::Now();
@@ -328,20 +320,20 @@ TEST_F(GatewayTest, AServiceDyingMidStreamGivesUnavailableAtOnce) {
 
 TEST_F(GatewayTest, ItReconnectsWhenTheServiceReturns) {
   StartGateway();
-  ASSERT_TRUE(stub_->Echo(Request("before")).ok());
+  ASSERT_TRUE(stub_->Echo(TextOf("before")).ok());
   service_->process().Kill(SIGKILL);
   service_->process().Wait();
-  absl::StatusOr<Text> while_down = stub_->Echo(Request("down"));
+  absl::StatusOr<Text> while_down = stub_->Echo(TextOf("down"));
   EXPECT_EQ(while_down.status().code(), absl::StatusCode::kUnavailable);
   StartService();
-  absl::StatusOr<Text> after = stub_->Echo(Request("after"));
+  absl::StatusOr<Text> after = stub_->Echo(TextOf("after"));
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->text(), "after");
 }
 
 TEST_F(GatewayTest, TheServiceSeesTheGatewayAsItsCaller) {
   StartGateway();
-  absl::StatusOr<Text> response = stub_->WhoCalls(Request(""));
+  absl::StatusOr<Text> response = stub_->WhoCalls(TextOf(""));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->text(), "|");  // a link call: no network address reaches the service
   EXPECT_EQ(static_cast<uid_t>(response->code()), getuid());  // the gateway's uid
@@ -349,7 +341,7 @@ TEST_F(GatewayTest, TheServiceSeesTheGatewayAsItsCaller) {
 
 TEST_F(GatewayTest, TheBrokerListsTheGatewaysLinksLikeAnyClients) {
   StartGateway();
-  ASSERT_TRUE(stub_->Echo(Request("")).ok());
+  ASSERT_TRUE(stub_->Echo(TextOf("")).ok());
   absl::StatusOr<broker::Listing> listing = broker::ListBroker(broker_->ConnectOptions());
   ASSERT_TRUE(listing.ok()) << listing.status();
   bool found = false;
