@@ -52,12 +52,8 @@ int RunHostilePeer(const std::string& token, const LinkOptions& options, const A
 }
 
 MessageHeader Header(MessageKind kind, uint64_t id, uint16_t flags) {
-  MessageHeader header{};
-  header.magic = kMessageMagic;
-  header.version = kMessageVersion;
-  header.kind = static_cast<uint8_t>(kind);
+  MessageHeader header = NewHeader(kind, id);
   header.flags = flags;
-  header.message_id = id;
   return header;
 }
 

@@ -42,33 +42,29 @@ inline constexpr MessageLimits kReceiverLarger{
     .max_dma_size = kDefaultMaxDmaSize,
 };
 
-inline MessageHeader Header(MessageKind kind, uint64_t id = 77) {
-  MessageHeader h{};
-  h.magic = kMessageMagic;
-  h.version = kMessageVersion;
-  h.kind = static_cast<uint8_t>(kind);
-  h.message_id = id;
+// A well-formed header of `kind`, id 77, with every other field zero.
+inline MessageHeader Header(MessageKind kind, uint64_t id = 77) { return NewHeader(kind, id); }
+
+// A header of `kind` for command 3 with `flags` and a DMA descriptor of `length` bytes at
+// `offset`.
+inline MessageHeader CallHeader(MessageKind kind, uint16_t flags, uint64_t offset,
+                                uint64_t length) {
+  MessageHeader h = NewHeader(kind, 77, /*command=*/3);
+  h.flags = flags;
+  h.dma_offset = offset;
+  h.dma_length = length;
   return h;
 }
 
 inline MessageHeader Request(uint16_t flags = 0, uint64_t offset = 0, uint64_t length = 0) {
-  MessageHeader h = Header(MessageKind::kRequest);
-  h.command = 3;
-  h.flags = flags;
-  h.dma_offset = offset;
-  h.dma_length = length;
-  return h;
+  return CallHeader(MessageKind::kRequest, flags, offset, length);
 }
 
 inline MessageHeader Reply(uint16_t flags = 0, uint64_t offset = 0, uint64_t length = 0) {
-  MessageHeader h = Header(MessageKind::kReply);
-  h.command = 3;
-  h.flags = flags;
-  h.dma_offset = offset;
-  h.dma_length = length;
-  return h;
+  return CallHeader(MessageKind::kReply, flags, offset, length);
 }
 
+// A release of `length` bytes at `offset`.
 inline MessageHeader Release(uint64_t offset, uint64_t length) {
   MessageHeader h = Header(MessageKind::kRelease);
   h.dma_offset = offset;
