@@ -27,6 +27,7 @@ namespace {
 
 using ::syslink::rpc::test::Text;
 using ::syslink::testing::Eventually;
+using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 
 // The test service's rpcs, as a generated service would declare them (rpc/method.h).
@@ -194,14 +195,14 @@ TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn)
   std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
   payload += bad;
   absl::StatusOr<Message> reply =
-      client.Call(kEcho.id, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+      client.Call(kEcho.id, AsBytes(payload), {}, Soon());
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
   // A call header that lies about the message's size.
   header.message_size = 1000;
   payload.replace(0, sizeof(header), reinterpret_cast<const char*>(&header), sizeof(header));
-  reply = client.Call(kEcho.id, AsBytes(payload), {}, absl::Now() + absl::Seconds(10));
+  reply = client.Call(kEcho.id, AsBytes(payload), {}, Soon());
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("malformed call"));
@@ -241,7 +242,7 @@ TEST_P(RuntimeTest, AsyncCallsCompleteOnDrain) {
     channel_->CallAsync(kEcho, requests[i], &responses[i], nullptr,
                         [&results, i](absl::Status s) { results[i] = s; });
   }
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel_->Drain(Soon()), 0u);
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_TRUE(results[i].ok()) << results[i];
     EXPECT_EQ(responses[i].text(), std::to_string(i));
@@ -308,7 +309,7 @@ TEST_P(RuntimeTest, TryCancelOfAnAsyncCallReachesTheMethod) {
                       [&](absl::Status s) { status = s; });
   ASSERT_TRUE(AwaitWaiting(service_, 1));
   context.TryCancel();
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel_->Drain(Soon()), 0u);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
   EXPECT_TRUE(AwaitCancelled(service_, 1));
 }
@@ -349,7 +350,7 @@ TEST_P(RuntimeTest, OtherCallsAreNotCancelled) {
     // One call at a time on the link's thread: cancel the first, then check the second.
     ASSERT_TRUE(AwaitWaiting(service_, 1));
     first.TryCancel();
-    EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+    EXPECT_EQ(channel_->Drain(Soon()), 0u);
     EXPECT_TRUE(AwaitCancelled(service_, 1));
     second.set_timeout(absl::Milliseconds(300));
     absl::Status status = channel_->Call(kWaitForCancel, request, &second_response, &second);
@@ -367,7 +368,7 @@ TEST_P(RuntimeTest, OtherCallsAreNotCancelled) {
   EXPECT_EQ(service_.saw_cancelled.load(), 1);
   EXPECT_EQ(service_.waiting.load(), 1);  // the second still runs
   second.TryCancel();
-  EXPECT_EQ(channel_->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel_->Drain(Soon()), 0u);
   EXPECT_TRUE(AwaitCancelled(service_, 2));
 }
 

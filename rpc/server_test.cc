@@ -28,6 +28,7 @@ namespace {
 
 using ::syslink::rpc::test::Text;
 using ::syslink::testing::Eventually;
+using ::syslink::testing::Soon;
 
 constexpr Method kEcho{MethodId("syslink.rpc.test.Gate.Echo"), "/syslink.rpc.test.Gate/Echo",
                        MethodKind::kUnary};
@@ -115,7 +116,7 @@ TEST_P(ServerTest, ASlowMethodOnOneLinkHoldsUpNoOtherLink) {
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(Echo(*fast, "fast").ok());
   EXPECT_EQ(service_.holding.load(), 1);
   service_.open.store(true);
-  EXPECT_EQ(slow->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(slow->Drain(Soon()), 0u);
   EXPECT_TRUE(held.ok()) << held;
   EXPECT_EQ(response.text(), "held");
 }
@@ -139,7 +140,7 @@ TEST_P(ServerTest, ShutdownLetsARunningMethodAnswer) {
   channel->CallAsync(kHold, request, &response, nullptr, [&](absl::Status s) { held = s; });
   ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
   server_.Shutdown();  // Hold sees cancelled() and returns; its answer is sent first
-  EXPECT_EQ(channel->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel->Drain(Soon()), 0u);
   // Its CANCELLED, caused by the shutdown, reaches the caller as UNAVAILABLE.
   EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
   EXPECT_FALSE(IsPeerDied(held)) << held;
@@ -171,7 +172,7 @@ TEST_P(ServerTest, ShutdownWithADeadlineLetsCallsInFlightFinish) {
   EXPECT_EQ(service_.holding.load(), 1);  // not cancelled
   service_.open = true;
   shutdown.join();
-  EXPECT_EQ(busy->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(busy->Drain(Soon()), 0u);
   EXPECT_TRUE(held.ok()) << held;
   EXPECT_EQ(held_response.text(), "held");
   EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable) << late;
@@ -188,7 +189,7 @@ TEST_P(ServerTest, ShutdownPastItsDeadlineCancelsWhatRunsAndAnswersUnavailable) 
   const absl::Time deadline = absl::Now() + absl::Milliseconds(200);
   server_.Shutdown(deadline);  // Hold never opens: it sees cancelled() at the deadline
   EXPECT_GE(absl::Now(), deadline);
-  EXPECT_EQ(channel->Drain(absl::Now() + absl::Seconds(10)), 0u);
+  EXPECT_EQ(channel->Drain(Soon()), 0u);
   EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
   EXPECT_THAT(std::string(held.message()), ::testing::HasSubstr("held until cancelled"));
   EXPECT_EQ(server_.live_links(), 0u);

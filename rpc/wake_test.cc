@@ -35,10 +35,8 @@ class HoldService : public Service {
   absl::Status Dispatch(ServerCall& call) override {
     started.fetch_add(1);
     started.notify_all();
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!call.context().cancelled() && absl::Now() < give_up) {
-      absl::SleepFor(absl::Microseconds(50));
-    }
+    (void)testing::Eventually([&] { return call.context().cancelled(); }, absl::Seconds(10),
+                              absl::Microseconds(50));
     return absl::CancelledError("the caller left");
   }
 };

@@ -27,6 +27,7 @@ namespace {
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::ProcessState;
+using ::syslink::testing::Soon;
 
 // A word shared by this process and every descendant (MAP_SHARED | MAP_ANONYMOUS is
 // inherited across fork, unlike a SharedRegion).
@@ -112,10 +113,10 @@ TEST(LinkMirrorTest, OutstandingRequestsAreMirroredUntilAnswered) {
   EXPECT_EQ(MirroredIds(*region, options, 0), sent);
   EXPECT_TRUE(MirroredIds(*region, options, 1).empty());
 
-  absl::StatusOr<Message> request = adopted->Receive(absl::Now() + absl::Seconds(5));
+  absl::StatusOr<Message> request = adopted->Receive(Soon());
   ASSERT_TRUE(request.ok());
   ASSERT_TRUE(adopted->Reply(request->id, absl::OkStatus(), {}).ok());
-  absl::StatusOr<Message> reply = client.Receive(absl::Now() + absl::Seconds(5));
+  absl::StatusOr<Message> reply = client.Receive(Soon());
   ASSERT_TRUE(reply.ok());
   sent.erase(reply->id);
   EXPECT_EQ(MirroredIds(*region, options, 0), sent);
