@@ -1,7 +1,7 @@
 // Names, not numbers: a server registers its methods' names with the broker, and the
 // listing and syslinkctl show a request still waiting as package.Service/Method (a command
 // no name covers still as its number). A real rpc::Server in a process of its own sends
-// them; hostile tables are refused in broker_robustness_test.cc.
+// them; hostile tables are refused in broker_malformed_message_test.cc.
 
 #include <fcntl.h>
 #include <unistd.h>

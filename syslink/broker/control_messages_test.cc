@@ -1,6 +1,6 @@
 // Method tables in the control protocol: what CheckMethodTable lets through, and that a
 // table and the names in a listing survive encoding. Hostile tables sent to a live broker
-// are in tests/broker_robustness_test.cc.
+// are in tests/broker_malformed_message_test.cc.
 
 #include "syslink/broker/control_messages.h"
 
