@@ -148,14 +148,16 @@ class SessionState {
   virtual ~SessionState() = default;
 };
 
+namespace internal {
+class ServerContextAccess;
+}  // namespace internal
+
 class ServerContext {
  public:
-  // `watch` tells whether the caller still waits (RequestWatch, syslink/link.h); `ending`,
-  // when not null, is set once nobody will take the reply (the call's link is closing).
-  // Both must stay valid for the call.
-  ServerContext(PeerIdentity peer, absl::Time deadline, RequestWatch watch = {},
-                const std::atomic<bool>* ending = nullptr)
-      : peer_(peer), deadline_(deadline), watch_(std::move(watch)), ending_(ending) {}
+  // A call from `peer` to answer by `deadline`. The server runtime makes one for each call
+  // it serves; a test that calls a method directly makes its own.
+  explicit ServerContext(PeerIdentity peer = {}, absl::Time deadline = absl::InfiniteFuture())
+      : peer_(peer), deadline_(deadline) {}
 
   const PeerIdentity& peer() const { return peer_; }
   // The caller's network address and TLS identity when the call came over gRPC (ServeGrpc);
@@ -165,13 +167,9 @@ class ServerContext {
     static const TransportPeer kNone;
     return transport_ != nullptr ? *transport_ : kNone;
   }
-  // Set by the transport that received the call; `peer` must outlive the call.
-  void set_transport_peer(const TransportPeer* peer) { transport_ = peer; }
 
   // The caller's metadata (ClientContext::AddMetadata; metadata.h), checked by the transport.
   const Metadata& client_metadata() const { return client_metadata_; }
-  // Set by the transport that received the call.
-  void set_client_metadata(Metadata metadata) { client_metadata_ = std::move(metadata); }
 
   // Metadata sent back with the call's status, whatever it is (the caller reads it in
   // ClientContext::GetServerTrailingMetadata()). Added before the method returns; for a
@@ -181,20 +179,19 @@ class ServerContext {
     trailing_metadata_.emplace(std::move(key), std::move(value));
   }
   const Metadata& trailing_metadata() const { return trailing_metadata_; }
-  Metadata& mutable_trailing_metadata() { return trailing_metadata_; }
   // The caller's deadline, when it sent one (InfiniteFuture otherwise).
   absl::Time deadline() const { return deadline_; }
   // True when the caller no longer waits for the result: it cancelled the call
   // (ClientContext::TryCancel), its deadline passed, its link is closing (the server shuts
   // down, or the caller's end closed while a pool worker ran the method), its process is
-  // gone (on a link the broker made, which tells), or MarkCancelled() was called. Cheap enough to ask between the steps of long work: a few
-  // loads from memory and, with a deadline, a clock read.
+  // gone (on a link the broker made, which tells), or the stream it runs for ended. Cheap
+  // enough to ask between the steps of long work: a few loads from memory and, with a
+  // deadline, a clock read.
   bool cancelled() const {
     return cancelled_.load(std::memory_order_relaxed) ||
            (ending_ != nullptr && ending_->load(std::memory_order_relaxed)) ||
            watch_.given_up() || (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_);
   }
-  void MarkCancelled() { cancelled_.store(true, std::memory_order_relaxed); }
 
   // A buffer for set_response_attachment(): zero-copy over the call's link when the
   // method runs on the link's own thread (ServerOptions::workers == 0), plain memory
@@ -204,9 +201,6 @@ class ServerContext {
     Attachment attachment = Attachment::FromBytes({});
     attachment.resize(bytes);
     return attachment;
-  }
-  void set_allocator(std::function<absl::StatusOr<Attachment>(size_t)> allocator) {
-    allocator_ = std::move(allocator);
   }
 
   // The buffer that came beside the request: readable until the method returns.
@@ -226,10 +220,6 @@ class ServerContext {
   // InProcessChannel, which runs the method on the caller's thread, runs the work there
   // before the call returns.
   void set_after_reply(std::function<void()> work) { after_reply_ = std::move(work); }
-  // Runs the work set_after_reply() left, once (the server runtime calls this).
-  void RunAfterReply() {
-    if (after_reply_) std::exchange(after_reply_, nullptr)();
-  }
 
   // What the service keeps for the caller's link from one call to the next: a T (derived
   // from SessionState), default-constructed on first use, owned by the server runtime,
@@ -246,17 +236,19 @@ class ServerContext {
     if (*session_ == nullptr) *session_ = std::make_unique<T>();
     return dynamic_cast<T*>(session_->get());
   }
-  // Where session_state() lives (the server runtime calls this); must outlive the call.
-  void set_session(std::unique_ptr<SessionState>* session) { session_ = session; }
 
  private:
+  // The server runtime's plumbing (rpc/internal/server_context_access.h): how to tell the
+  // caller left, metadata in and out, the allocator, the session, the after-reply work.
+  friend class internal::ServerContextAccess;
+
   PeerIdentity peer_;
   const TransportPeer* transport_ = nullptr;
   Metadata client_metadata_;
   Metadata trailing_metadata_;
   absl::Time deadline_;
-  RequestWatch watch_;
-  const std::atomic<bool>* ending_;
+  RequestWatch watch_;                         // whether the caller still waits
+  const std::atomic<bool>* ending_ = nullptr;  // set once nobody will take the reply
   std::atomic<bool> cancelled_{false};
   std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
   std::function<void()> after_reply_;

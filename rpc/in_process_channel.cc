@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "rpc/internal/server_context_access.h"
 
 namespace syslink::rpc {
 
@@ -22,16 +23,18 @@ absl::Status InProcessChannel::Call(const Method& method,
   std::string bytes = request.SerializeAsString();
   // The caller's TryCancel (from another thread) reaches the method as cancelled().
   ServerContext server_context({getpid(), getuid(), getgid()},
-                               context ? context->deadline() : absl::InfiniteFuture(),
-                               RequestWatch(), context ? &context->cancelled_ : nullptr);
+                               context ? context->deadline() : absl::InfiniteFuture());
   if (context != nullptr) {
+    internal::ServerContextAccess::WatchCaller(server_context, RequestWatch(),
+                                               &context->cancelled_);
     server_context.request_attachment() = std::move(context->request_attachment());
-    server_context.set_client_metadata(context->metadata());
+    internal::ServerContextAccess::SetClientMetadata(server_context, context->metadata());
   }
   ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())),
                   &server_context);
   absl::Status status = service_->Dispatch(call);
-  server_context.RunAfterReply();  // no other thread to run it on: before the call returns
+  // No other thread to run it on: before the call returns.
+  internal::ServerContextAccess::RunAfterReply(server_context);
   const Metadata& trailing = server_context.trailing_metadata();
   absl::Status bad = trailing.empty()
                          ? absl::OkStatus()

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rpc/context.h"
+#include "rpc/internal/server_context_access.h"
 #include "rpc/stream.h"
 #include "tests/support/eventually.h"
 
@@ -73,7 +74,7 @@ class RunningWatch {
  public:
   RunningWatch(StoreService& service, const std::string& prefix,
                absl::Time deadline = absl::InfiniteFuture())
-      : context_(rpc::PeerIdentity{}, deadline, RequestWatch(), &caller_left_) {
+      : context_(rpc::PeerIdentity{}, deadline) {
     WatchRequest request;
     request.set_prefix(prefix);
     thread_ = std::thread([this, &service, request] {
@@ -91,7 +92,7 @@ class RunningWatch {
 
   RecordingStream& stream() { return stream_; }
   // What a closed link tells the method: ServerContext::cancelled() turns true.
-  void CallerLeaves() { caller_left_.store(true); }
+  void CallerLeaves() { rpc::internal::ServerContextAccess::MarkCancelled(context_); }
   // The method's status, once it returned (nullopt if it did not within 10 s).
   std::optional<absl::Status> Result() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -100,7 +101,6 @@ class RunningWatch {
   }
 
  private:
-  std::atomic<bool> caller_left_{false};
   rpc::ServerContext context_;
   RecordingStream stream_;
   std::mutex mutex_;

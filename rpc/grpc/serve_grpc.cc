@@ -4,12 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/internal/server_context_access.h"
 #include "rpc/metadata.h"
 #include "rpc/method.h"
 
 namespace syslink::rpc {
 namespace {
 
+using internal::ServerContextAccess;
 
 // Answers each call with the service's Dispatch(), and keeps the call's ServerContext
 // until its after-reply work has run.
@@ -64,10 +66,10 @@ class ServiceCallHandler final : public GrpcCallHandler {
  private:
   // A call's context: a remote peer, the call's deadline, cancellation and metadata.
   static std::unique_ptr<ServerContext> NewContext(GrpcServerCall& call) {
-    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline(), RequestWatch(),
-                                                   call.cancelled_flag());
-    context->set_transport_peer(&call.peer());
-    context->set_client_metadata(call.client_metadata());
+    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline());
+    ServerContextAccess::WatchCaller(*context, RequestWatch(), call.cancelled_flag());
+    ServerContextAccess::SetTransportPeer(*context, &call.peer());
+    ServerContextAccess::SetClientMetadata(*context, call.client_metadata());
     return context;
   }
 
@@ -80,7 +82,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
       absl::Status trailing =
           CheckMetadata(context->trailing_metadata(), "the method's trailing metadata");
       if (trailing.ok()) {
-        reply->trailing_metadata = context->trailing_metadata();
+        reply->trailing_metadata = ServerContextAccess::TakeTrailingMetadata(*context);
       } else {
         status = std::move(trailing);
       }
@@ -92,7 +94,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
                  std::as_const(context->response_attachment()).data());
     }
     reply->after_reply = [context = std::shared_ptr<ServerContext>(std::move(context))] {
-      context->RunAfterReply();
+      ServerContextAccess::RunAfterReply(*context);
     };
     return status;
   }

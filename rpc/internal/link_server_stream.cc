@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/internal/call_format.h"
+#include "rpc/internal/server_context_access.h"
 
 namespace syslink::rpc::internal {
 
@@ -107,7 +108,7 @@ void LinkServerStream::HalfClose() {
 }
 
 void LinkServerStream::Cancel() {
-  context_->MarkCancelled();
+  ServerContextAccess::MarkCancelled(*context_);
   absl::MutexLock lock(&mutex_);
   cancelled_ = true;
   changed_.SignalAll();
@@ -176,7 +177,7 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
   if (attachment != nullptr) *attachment = std::move(incoming.attachment);
   if (!message->ParseFromString(incoming.message)) {
     Cancel();
-    context_->MarkCancelled();
+    ServerContextAccess::MarkCancelled(*context_);
     return false;
   }
   return true;

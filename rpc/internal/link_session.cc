@@ -3,11 +3,11 @@
 #include <thread>
 #include <utility>
 
-#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
 #include "rpc/internal/metadata_codec.h"
+#include "rpc/internal/server_context_access.h"
 #include "syslink/status.h"
 
 namespace syslink::rpc::internal {
@@ -18,27 +18,34 @@ absl::Time DeadlineOf(const CallHeader& header) {
                                       : absl::FromUnixNanos(header.deadline_unix_ns);
 }
 
-// Sends the response the moment the generated code sets it, serialized into ring space.
-class InlineResponseWriter final : public ResponseWriter {
+}  // namespace
+
+// Sends the response the moment the generated code sets it, serialized straight into ring
+// space (SendResponse).
+class LinkSession::InlineWriter final : public ResponseWriter {
  public:
-  // `send` must outlive the writer (it lives for one call).
-  explicit InlineResponseWriter(
-      absl::FunctionRef<absl::Status(const MessageSource&)> send)
-      : send_(send) {}
+  // Both must outlive the writer, which lives for one call.
+  InlineWriter(LinkSession& session, uint64_t id, ServerContext& context)
+      : session_(session), id_(id), context_(context) {}
   void Write(const google::protobuf::MessageLite& response) override {
-    status_ = send_(MessageSource::Of(response));
+    status_ = Send(MessageSource::Of(response));
   }
   void WriteSerialized(std::span<const std::byte> response) override {
-    status_ = send_(MessageSource::Of(response));
+    status_ = Send(MessageSource::Of(response));
   }
   const absl::Status& status() const { return status_; }
 
  private:
-  absl::FunctionRef<absl::Status(const MessageSource&)> send_;
+  absl::Status Send(const MessageSource& response) {
+    return session_.SendResponse(id_, response, std::move(context_.response_attachment()), 0,
+                                 &context_.trailing_metadata());
+  }
+
+  LinkSession& session_;
+  const uint64_t id_;
+  ServerContext& context_;
   absl::Status status_;
 };
-
-}  // namespace
 
 LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
                          SessionParking* parking, uint64_t id)
@@ -209,8 +216,15 @@ bool LinkSession::TakeMetadata(uint64_t id, const IncomingCall& call,
     (void)link_.Reply(id, metadata.status(), {});
     return false;
   }
-  context.set_client_metadata(*std::move(metadata));
+  ServerContextAccess::SetClientMetadata(context, *std::move(metadata));
   return true;
+}
+
+std::shared_ptr<ServerContext> LinkSession::NewSharedContext(const Message& request,
+                                                             const IncomingCall& call) {
+  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header));
+  ServerContextAccess::WatchCaller(*context, link_.Watch(request), &stopping_);
+  return context;
 }
 
 void LinkSession::ReplyError(uint64_t id, absl::Status status, const Metadata& trailing) {
@@ -241,24 +255,21 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
 }
 
 void LinkSession::ServeInline(Message& request, IncomingCall& call) {
-  ServerContext context(peer_, DeadlineOf(call.header), link_.Watch(request), &stopping_);
+  ServerContext context(peer_, DeadlineOf(call.header));
+  ServerContextAccess::WatchCaller(context, link_.Watch(request), &stopping_);
   if (!TakeMetadata(request.id, call, context)) return;
-  context.set_session(&session_state_);
+  ServerContextAccess::SetSession(context, &session_state_);
   if (call.has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
   }
-  context.set_allocator([this](size_t bytes) -> absl::StatusOr<Attachment> {
+  ServerContextAccess::SetAllocator(context, [this](size_t bytes) -> absl::StatusOr<Attachment> {
     absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
     if (!buffer.ok()) return buffer.status();
     return Attachment::FromDmaBuffer(*std::move(buffer));
   });
-  uint64_t id = request.id;
-  auto send = [&](const MessageSource& response) {
-    return SendResponse(id, response, std::move(context.response_attachment()), 0,
-                        &context.trailing_metadata());
-  };
-  InlineResponseWriter writer(send);
+  const uint64_t id = request.id;
+  InlineWriter writer(*this, id, context);
   ServerCall server_call(request.command, call.message, &context, &writer);
   absl::Status status = Answer(service_->Dispatch(server_call));
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
@@ -271,15 +282,14 @@ void LinkSession::ServeInline(Message& request, IncomingCall& call) {
     caller_gone = !status.ok() && IsPeerDied(status);
   }
   if (!status.ok() && !caller_gone) ReplyError(id, std::move(status), context.trailing_metadata());
-  context.RunAfterReply();
+  ServerContextAccess::RunAfterReply(context);
 }
 
 void LinkSession::Submit(Message& request, IncomingCall& call) {
   // The request's inline bytes live in the ring only until the next Receive(): copy them.
   auto bytes = std::make_shared<std::string>(
       reinterpret_cast<const char*>(call.message.data()), call.message.size());
-  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
-                                                 link_.Watch(request), &stopping_);
+  std::shared_ptr<ServerContext> context = NewSharedContext(request, call);
   if (!TakeMetadata(request.id, call, *context)) return;
   if (call.has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
@@ -297,9 +307,9 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
     absl::Status status = self->Answer(self->service_->Dispatch(server_call));
     ReadyReply reply{id, std::move(status), server_call.response_bytes(),
                      std::move(context->response_attachment())};
-    reply.trailing = std::move(context->mutable_trailing_metadata());
+    reply.trailing = ServerContextAccess::TakeTrailingMetadata(*context);
     self->Deliver(std::move(reply));
-    context->RunAfterReply();
+    ServerContextAccess::RunAfterReply(*context);
   });
 }
 
@@ -418,8 +428,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
           absl::StrCat(known.path, " is unary, but was called as a stream"));
     }
   }
-  auto context = std::make_shared<ServerContext>(peer_, DeadlineOf(call.header),
-                                                 link_.Watch(request), &stopping_);
+  std::shared_ptr<ServerContext> context = NewSharedContext(request, call);
   if (!TakeMetadata(request.id, call, *context)) return;
   std::weak_ptr<LinkSession> weak = weak_from_this();
   auto stream = std::make_shared<LinkServerStream>(
@@ -471,10 +480,10 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
       self->streaming_.store(!self->streams_.empty(), std::memory_order_relaxed);
     }
     // Before the final status goes: once it has, the server may be gone.
-    context->RunAfterReply();
+    ServerContextAccess::RunAfterReply(*context);
     ReadyReply reply{id, std::move(status), server_call.response_bytes(),
                      std::move(context->response_attachment())};
-    reply.trailing = std::move(context->mutable_trailing_metadata());
+    reply.trailing = ServerContextAccess::TakeTrailingMetadata(*context);
     self->Deliver(std::move(reply));
   }).detach();
 }

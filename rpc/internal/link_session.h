@@ -150,6 +150,12 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Gives `context` the caller's metadata from `call`. False, having answered the call as
   // malformed, when it does not decode.
   bool TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context);
+  // A context for a call served off the link's thread, whose cancelled() watches the caller
+  // and stopping_.
+  std::shared_ptr<ServerContext> NewSharedContext(const Message& request,
+                                                  const IncomingCall& call);
+  // The ResponseWriter of a call served on the link's thread (link_session.cc).
+  class InlineWriter;
 
   // Set by the constructor and never changed, but for link_: used only by the thread that
   // claimed the session (TryClaim()), one at a time; the claim passes under mutex_ (state_).
