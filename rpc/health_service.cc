@@ -1,6 +1,7 @@
 #include "rpc/health_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace syslink::rpc {
@@ -17,23 +18,25 @@ constexpr absl::Duration kShutdownWait = absl::Seconds(1);
 }  // namespace
 
 void HealthService::SetServingStatus(const std::string& service, ServingStatus status) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (shut_down_) return;
   statuses_[service] = status;
   ++version_;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void HealthService::Shutdown() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
   shut_down_ = true;
   ++version_;
-  changed_.notify_all();
+  changed_.SignalAll();
   // Each watch sends NOT_SERVING and returns before the server closes its links (a watch
   // whose caller reads nothing is not waited for past kShutdownWait).
-  changed_.wait_for(lock, absl::ToChronoNanoseconds(kShutdownWait),
-                    [this] { return watches_ == 0; });
+  const absl::Time deadline = absl::Now() + kShutdownWait;
+  while (watches_ != 0) {
+    if (changed_.WaitWithDeadline(&mutex_, deadline)) break;  // the deadline passed
+  }
 }
 
 absl::Status HealthService::Dispatch(ServerCall& call) {
@@ -46,7 +49,7 @@ absl::Status HealthService::Dispatch(ServerCall& call) {
   if (call.method_id() == kWatch.id) return Watch(call, request.service());
   HealthCheckResponse response;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     auto it = statuses_.find(request.service());
     if (it == statuses_.end()) {
       return absl::NotFoundError(absl::StrCat("this server does not serve ", request.service()));
@@ -60,13 +63,13 @@ absl::Status HealthService::Dispatch(ServerCall& call) {
 absl::Status HealthService::Watch(ServerCall& call, const std::string& service) {
   if (call.stream() == nullptr) return NotAStream(kWatch);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     ++watches_;
   }
   absl::Status status = WatchUntilDone(call, service);
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   --watches_;
-  changed_.notify_all();
+  changed_.SignalAll();
   return status;
 }
 
@@ -78,9 +81,9 @@ absl::Status HealthService::WatchUntilDone(ServerCall& call, const std::string& 
     HealthCheckResponse response;
     bool last;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       while (version_ == seen && !call.context().cancelled()) {
-        changed_.wait_for(lock, absl::ToChronoNanoseconds(kCallerCheck));
+        changed_.WaitWithTimeout(&mutex_, kCallerCheck);
       }
       if (call.context().cancelled()) return absl::CancelledError("the caller left");
       seen = version_;

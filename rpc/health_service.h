@@ -19,15 +19,15 @@
 #ifndef SYSLINK_RPC_HEALTH_SERVICE_H_
 #define SYSLINK_RPC_HEALTH_SERVICE_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "rpc/health/health.pb.h"
 #include "rpc/method.h"
 #include "rpc/service.h"
@@ -58,12 +58,12 @@ class HealthService final : public Service {
   absl::Status Watch(ServerCall& call, const std::string& service);
   absl::Status WatchUntilDone(ServerCall& call, const std::string& service);
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  absl::flat_hash_map<std::string, ServingStatus> statuses_;  // guarded by mutex_
-  uint64_t version_ = 0;                                       // guarded by mutex_
-  bool shut_down_ = false;                                     // guarded by mutex_
-  int watches_ = 0;                                            // guarded by mutex_: running
+  absl::Mutex mutex_;
+  absl::CondVar changed_;  // a status changed (version_), or a watch ended
+  absl::flat_hash_map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mutex_);
+  uint64_t version_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
+  int watches_ ABSL_GUARDED_BY(mutex_) = 0;  // running
 };
 
 // A service with the health service beside it: calls to Health's two method ids go to

@@ -25,7 +25,7 @@ void LoggingInterceptor::Log(absl::string_view side, const CallInfo& call,
                                   absl::StatusCodeToString(status.code()), " ",
                                   absl::FormatDuration(absl::Now() - call.start));
   if (!status.ok()) absl::StrAppend(&line, ": ", status.message());
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (sink_) {
     sink_(line);
     return;

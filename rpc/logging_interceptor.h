@@ -19,9 +19,9 @@
 #define SYSLINK_RPC_LOGGING_INTERCEPTOR_H_
 
 #include <functional>
-#include <mutex>
 
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "rpc/interceptor.h"
 
 namespace syslink::rpc {
@@ -39,7 +39,9 @@ class LoggingInterceptor final : public ClientInterceptor, public ServerIntercep
   void Log(absl::string_view side, const CallInfo& call, const absl::Status& status);
 
   Sink sink_;
-  std::mutex mutex_;  // one line at a time
+  // Held around each line's write, one line at a time; it guards no field (sink_ is set
+  // once, by the constructor).
+  absl::Mutex mutex_;
 };
 
 }  // namespace syslink::rpc

@@ -40,7 +40,7 @@ absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(
     const ClientContext* context) {
   absl::StatusOr<std::shared_ptr<LinkChannel>> result;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (current_ != nullptr && current_->status().ok()) return current_;
     // Streams and async calls may still use the closed one: it stays until this does.
     if (current_ != nullptr) retired_.push_back(std::move(current_));
@@ -95,7 +95,7 @@ void NamedChannel::CallAsync(const Method& method, const google::protobuf::Messa
 size_t NamedChannel::Drain(absl::Time deadline) {
   std::shared_ptr<LinkChannel> channel;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     channel = current_;
   }
   return channel != nullptr ? channel->Drain(deadline) : 0;

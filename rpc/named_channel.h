@@ -29,11 +29,12 @@
 #define SYSLINK_RPC_NAMED_CHANNEL_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "rpc/channel.h"
 #include "rpc/link_channel.h"
 #include "syslink/broker/client.h"
@@ -74,9 +75,9 @@ class NamedChannel final : public Channel {
   const std::string service_name_;
   const broker::BrokerConnectOptions options_;
   const LinkChannelOptions channel_options_;
-  std::mutex mutex_;                      // held while connecting: one connect at a time
-  std::shared_ptr<LinkChannel> current_;  // guarded by mutex_
-  std::vector<std::shared_ptr<LinkChannel>> retired_;  // guarded by mutex_
+  absl::Mutex mutex_;  // held while connecting: one connect at a time
+  std::shared_ptr<LinkChannel> current_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::shared_ptr<LinkChannel>> retired_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::rpc

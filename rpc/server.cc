@@ -122,7 +122,7 @@ absl::Status Server::Admit(const std::string& name) const {
 }
 
 Service* Server::WithHealthOf(Service* service) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   Served& served = with_health_[service];
   if (served.top != nullptr) return served.top;
   served.top = service;
@@ -163,7 +163,7 @@ absl::Status Server::ServeBroker(Service* service, std::string name,
   if (name != service->service_name()) {
     health_.SetServingStatus(name, grpc::health::v1::HealthCheckResponse::SERVING);
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   acceptors_.emplace_back(
       [this, service, registration = std::make_shared<broker::ServiceRegistration>(
                           *std::move(registration))] { Accept(service, *registration); });
@@ -206,7 +206,7 @@ void Server::Shutdown(absl::Time deadline) {
   }
   std::vector<std::thread> acceptors;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     acceptors.swap(acceptors_);
   }
   for (std::thread& t : acceptors) t.join();
@@ -214,14 +214,14 @@ void Server::Shutdown(absl::Time deadline) {
   // no time to drain, calls not yet taken end with their links (PEER_DIED), as ever.
   if (deadline > absl::Now()) scheduler_->Drain(deadline);
   scheduler_->Stop();
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   shut_down_ = true;
-  shut_down_changed_.notify_all();
+  shut_down_changed_.SignalAll();
 }
 
 void Server::Wait() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  shut_down_changed_.wait(lock, [this] { return shut_down_; });
+  absl::MutexLock lock(&mutex_);
+  while (!shut_down_) shut_down_changed_.Wait(&mutex_);
 }
 
 size_t Server::live_links() const { return scheduler_->sessions(); }

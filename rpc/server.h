@@ -43,17 +43,17 @@
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
-#include "absl/container/flat_hash_map.h"
 #include "rpc/context.h"
 #include "rpc/health_service.h"
 #include "rpc/interceptor.h"
@@ -145,23 +145,26 @@ class Server {
   absl::Status Admit(const std::string& name) const;
   void Accept(Service* service, broker::ServiceRegistration& registration);
 
+  // Set by the constructor and never changed.
   ServerOptions options_;
   size_t max_links_;
-  HealthService health_;
-  // guarded by mutex_; before scheduler_, which refers to them
+
+  HealthService health_;  // thread-safe
   struct Served {
     std::unique_ptr<WithHealth> with_health;         // null when it serves health itself
     std::unique_ptr<InterceptedService> intercepted;  // null without interceptors
     Service* top = nullptr;                           // what the links call
   };
-  absl::flat_hash_map<Service*, Served> with_health_;
+  // Before scheduler_, which refers to them.
+  absl::flat_hash_map<Service*, Served> with_health_ ABSL_GUARDED_BY(mutex_);
+  // Made by the constructor, thread-safe, and dropped only by the destructor.
   std::unique_ptr<internal::WorkerPool> pool_;
   std::unique_ptr<internal::SessionScheduler> scheduler_;
   UniqueFd stop_;  // an eventfd, readable once Shutdown() began: ends the acceptors
-  std::mutex mutex_;
-  std::condition_variable shut_down_changed_;
-  bool shut_down_ = false;  // guarded by mutex_: Shutdown() has finished
-  std::vector<std::thread> acceptors_;
+  absl::Mutex mutex_;
+  absl::CondVar shut_down_changed_;
+  bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;  // Shutdown() has finished
+  std::vector<std::thread> acceptors_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::rpc
