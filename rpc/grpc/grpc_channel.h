@@ -116,6 +116,7 @@ class GrpcChannel final : public Channel {
   // ones (runs their callbacks). Returns how many are still outstanding.
   size_t CompleteFinished(absl::Time until);
 
+  // Set by the constructor; gRPC's channel and stub may be used from any thread.
   std::shared_ptr<grpc::ChannelInterface> channel_;
   grpc::GenericStub stub_;
   absl::Mutex mutex_;

@@ -65,6 +65,8 @@ class GrpcChannel::Stream final
   bool Decode(const grpc::ByteBuffer& frame, google::protobuf::MessageLite* message,
               Attachment* attachment) ABSL_LOCKS_EXCLUDED(mutex_);
 
+  // Set by the constructor. grpc_context_ is filled in before Start() hands it to gRPC;
+  // after that only gRPC's thread-safe calls (TryCancel, the metadata it received) use it.
   const std::string path_;  // gRPC keeps a pointer to the method name
   const MethodKind kind_;
   google::protobuf::MessageLite* const response_;
@@ -77,7 +79,7 @@ class GrpcChannel::Stream final
   bool writes_done_ ABSL_GUARDED_BY(mutex_) = false;       // WritesDone() was called
   bool writes_done_sent_ ABSL_GUARDED_BY(mutex_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mutex_) = false;      // the call ended under a write
-  grpc::ByteBuffer read_buffer_;  // gRPC's while a read is in flight
+  grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
   std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
   bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // no more messages come
@@ -87,7 +89,9 @@ class GrpcChannel::Stream final
   bool done_ ABSL_GUARDED_BY(mutex_) = false;  // OnDone ran: status_ is the outcome
   grpc::Status status_ ABSL_GUARDED_BY(mutex_);
   absl::Status bad_message_ ABSL_GUARDED_BY(mutex_);
-  bool finish_called_ = false;  // by the stream's user
+  // Finish() was called. Only the stream's user (Finish, the destructor) touches it, never
+  // gRPC's threads: it needs no lock.
+  bool finish_called_ = false;
 };
 
 std::unique_ptr<ClientStream> GrpcChannel::OpenStream(const Method& method,

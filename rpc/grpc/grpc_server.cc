@@ -161,9 +161,12 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
     Release();
   }
 
-  grpc::GenericCallbackServerContext* context_;
-  GrpcCallHandler* handler_;
-  TaskPool* pool_;
+  // No lock: the call passes from gRPC's thread (the read) to one worker (Answer) through
+  // the pool's queue, never used by both at once; OnCancel only calls call_.Cancel(),
+  // which is thread-safe.
+  grpc::GenericCallbackServerContext* const context_;
+  GrpcCallHandler* const handler_;
+  TaskPool* const pool_;
   GrpcServerCall call_;
   GrpcReply reply_;
   std::atomic<int> holds_{2};  // gRPC's, until OnDone; the worker's, until Answer() ends

@@ -128,6 +128,8 @@ class GrpcServerCall {
   void Cancel();
   void DropCancelHook();
 
+  // Set by Bind() and the reactor before the handler runs, then read by the handler's
+  // thread: they need no lock.
   std::string path_;
   absl::Time deadline_ = absl::InfiniteFuture();
   TransportPeer peer_;
@@ -136,7 +138,7 @@ class GrpcServerCall {
   MethodKind kind_ = MethodKind::kUnary;
   grpc::ByteBuffer frame_;
   grpc_internal::FrameLayout layout_;
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> cancelled_{false};  // set by gRPC's thread, read by the handler's
   absl::Mutex hook_mutex_;
   std::function<void()> hook_ ABSL_GUARDED_BY(hook_mutex_);
 };

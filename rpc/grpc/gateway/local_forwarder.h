@@ -88,7 +88,7 @@ class LocalForwarder final : public GrpcCallHandler {
   // Keeps `link` for the next call to `service`, if it is still open.
   void ReturnLink(const std::string& service, std::unique_ptr<LinkChannel> link);
 
-  const LocalForwarderOptions options_;
+  const LocalForwarderOptions options_;  // set by the constructor
   mutable absl::Mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<LinkChannel>>> idle_ ABSL_GUARDED_BY(mutex_);
 };

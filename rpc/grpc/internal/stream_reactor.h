@@ -82,6 +82,8 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   void Fail(absl::Status status);
   void Release();
 
+  // Set up by the constructor, then used by the handler's thread (Run and the handler);
+  // from gRPC's threads only call_.Cancel(), which is thread-safe, touches them.
   grpc::GenericCallbackServerContext* const context_;
   GrpcCallHandler* const handler_;
   GrpcServerCall call_;
@@ -89,7 +91,7 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   bool framed_ = false;  // the caller announced attachments in its messages
 
   absl::Mutex mutex_;
-  grpc::ByteBuffer read_buffer_;  // gRPC's while a read is in flight
+  grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
   std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
   bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // the caller half-closed or is gone
@@ -98,6 +100,7 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;  // cancelled, or a write failed
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);  // a message that did not parse
+  // Atomic, not guarded: the last Release() deletes the reactor, mutex_ included.
   std::atomic<int> holds_{2};  // gRPC's, until OnDone; the handler thread's, until Run ends
 };
 

@@ -37,6 +37,8 @@ class TaskPool {
   absl::Mutex mutex_;
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Started by the constructor; joined and cleared by Stop() on the owner's thread, after
+  // stopping_ is set, so the workers never touch it: it needs no lock.
   std::vector<std::thread> threads_;
 };
 
