@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -60,14 +59,14 @@ LinkChannel::LinkChannel(Link link, PeerIdentity server, LinkChannelOptions opti
 LinkChannel::~LinkChannel() {
   Completions completions;
   {
-    std::unique_lock<std::mutex> lock = Acquire();
+    ChannelLock lock(this);
     stopping_ = true;
     if (sleeping_) Signal(wake_->get());
-    changed_.notify_all();
+    changed_.SignalAll();
     // Only the completion thread can be reading now (a caller inside Call() would be using
     // a channel being destroyed): it stops at once.
     ++waiting_;
-    changed_.wait(lock, [this] { return !reading_; });
+    while (reading_) changed_.Wait(&mutex_);
     --waiting_;
     for (auto& [id, pending] : pending_) {
       absl::Status destroyed = absl::CancelledError("the channel was destroyed");
@@ -86,6 +85,7 @@ LinkChannel::~LinkChannel() {
     pending_with_context_ = 0;
     link_.Close();
   }
+  // From here on this is the only thread: the completion thread is joined.
   if (completer_.joinable()) completer_.join();
   // Callbacks the completion thread had not run yet.
   for (auto& completion : ready_callbacks_) completions.push_back(std::move(completion));
@@ -93,34 +93,36 @@ LinkChannel::~LinkChannel() {
   Run(completions);
 }
 
-std::unique_lock<std::mutex> LinkChannel::Acquire() {
-  std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-  Relock(lock);
-  return lock;
-}
-
-void LinkChannel::Relock(std::unique_lock<std::mutex>& lock) {
+void LinkChannel::Acquire() const {
   want_lock_.fetch_add(1, std::memory_order_relaxed);
-  lock.lock();
+  mutex_.Lock();
   want_lock_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+bool LinkChannel::Done(const Waiter& waiter) const { return waiter.done; }
+
 void LinkChannel::Complete(Waiter& waiter, absl::Status status) {
-  // Notified with the waiter's mutex held: the caller cannot return (and destroy the
+  // Signalled with the waiter's mutex held: the caller cannot return (and destroy the
   // waiter) before this is done with it.
-  std::lock_guard<std::mutex> lock(waiter.mutex);
+  absl::MutexLock lock(&waiter.mutex);
   waiter.status = std::move(status);
   waiter.done = true;
-  waiter.ready.notify_one();
+  waiter.ready.Signal();
+}
+
+void LinkChannel::WakeToRead(Waiter& waiter) {
+  absl::MutexLock lock(&waiter.mutex);
+  waiter.wake = true;
+  waiter.ready.Signal();
 }
 
 absl::Status LinkChannel::status() const {
-  std::unique_lock<std::mutex> lock = const_cast<LinkChannel*>(this)->Acquire();
+  ChannelLock lock(this);
   return link_.status();
 }
 
 absl::StatusOr<Attachment> LinkChannel::AllocateAttachment(size_t bytes) {
-  std::unique_lock<std::mutex> lock = Acquire();
+  ChannelLock lock(this);
   absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
   if (!buffer.ok()) return buffer.status();
   return Attachment::FromDmaBuffer(*std::move(buffer));
@@ -251,7 +253,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   if (options_.completion_thread) {
     // Its callback runs on the completion thread, whoever read the reply.
     ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
-    if (waiting_ > 0) changed_.notify_all();
+    if (waiting_ > 0) changed_.SignalAll();
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
   }
@@ -274,13 +276,12 @@ void LinkChannel::CancelRequested() {
   for (const std::shared_ptr<StreamState>& stream : cancelled_streams) TellCancelled(stream);
 }
 
-void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
-                       absl::Time until, Completions& completions) {
+void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& completions) {
   reading_ = true;
   const ring::WaitOptions& wait = link_.options().wait;
   // The completion thread stops reading to run the callbacks it has.
-  auto finished = [&] {
-    return waiter != nullptr ? waiter->done
+  auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return waiter != nullptr ? Done(*waiter)
                              : pending_async_ == 0 || stopping_ || !ready_callbacks_.empty();
   };
   absl::Time spin_until = absl::InfinitePast();  // set when a spell of spinning starts
@@ -289,7 +290,7 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
   while (!finished()) {
     if (want_lock_.load(std::memory_order_relaxed) > 0) {
       // A sender waits for the channel: let it in.
-      lock.unlock();
+      mutex_.Unlock();
       for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
         if (i < kSpinsBeforeYield) {
           CpuRelax();
@@ -297,7 +298,7 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
           sched_yield();
         }
       }
-      lock.lock();
+      mutex_.Lock();
       continue;
     }
     if (link_.Ready()) {
@@ -331,7 +332,7 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
       spin_until = wait.mode == ring::WaitMode::kBlocking ? now : now + wait.spin_budget;
     }
     if (wait.mode == ring::WaitMode::kSpin || now < spin_until) continue;
-    Sleep(lock, until);
+    Sleep(until);
     spin_until = absl::InfinitePast();
     next_look = absl::InfinitePast();  // after a sleep, look at everything
   }
@@ -339,7 +340,7 @@ void LinkChannel::Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter,
   HandOff();
 }
 
-void LinkChannel::Sleep(std::unique_lock<std::mutex>& lock, absl::Time until) {
+void LinkChannel::Sleep(absl::Time until) {
   if (!link_.PrepareToPoll()) return;  // something arrived
   until = std::min(until, next_deadline_);
   int timeout = -1;
@@ -349,12 +350,12 @@ void LinkChannel::Sleep(std::unique_lock<std::mutex>& lock, absl::Time until) {
   }
   struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_->get(), POLLIN, 0}};
   sleeping_ = true;
-  lock.unlock();
+  mutex_.Unlock();
   (void)poll(fds, 2, timeout);
   uint64_t count;
   while (read(wake_->get(), &count, sizeof(count)) > 0) {
   }
-  lock.lock();
+  mutex_.Lock();
   sleeping_ = false;
 }
 
@@ -362,21 +363,16 @@ void LinkChannel::HandOff() {
   if (pending_.size() > pending_async_ + pending_stream_) {  // a sync call is pending
     for (auto& [id, pending] : pending_) {
       if (pending.waiter != nullptr) {
-        std::lock_guard<std::mutex> lock(pending.waiter->mutex);
-        pending.waiter->wake = true;  // a sync caller takes over
-        pending.waiter->ready.notify_one();
+        WakeToRead(*pending.waiter);  // a sync caller takes over
         return;
       }
     }
   }
   if (!blocked_.empty()) {  // a stream's reader or writer takes over
-    Waiter& waiter = *blocked_.front();
-    std::lock_guard<std::mutex> lock(waiter.mutex);
-    waiter.wake = true;
-    waiter.ready.notify_one();
+    WakeToRead(*blocked_.front());
     return;
   }
-  if (waiting_ > 0) changed_.notify_all();  // the completion thread, Drain(), the destructor
+  if (waiting_ > 0) changed_.SignalAll();  // the completion thread, Drain(), the destructor
 }
 
 void LinkChannel::RunCallbacks(Completions& completions) {
@@ -386,9 +382,9 @@ void LinkChannel::RunCallbacks(Completions& completions) {
 void LinkChannel::Run(Completions& completions) {
   if (completions.empty()) return;
   RunCallbacks(completions);
-  std::unique_lock<std::mutex> lock = Acquire();
+  ChannelLock lock(this);
   callbacks_to_run_ -= completions.size();
-  if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.notify_all();
+  if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.SignalAll();
   completions.clear();
 }
 
@@ -396,34 +392,41 @@ absl::Status LinkChannel::Call(const Method& method, const google::protobuf::Mes
                                google::protobuf::MessageLite* response, ClientContext* context) {
   Waiter waiter;
   Completions completions;
-  std::unique_lock<std::mutex> lock = Acquire();
+  Acquire();
   DoneCallback none;
   absl::StatusOr<uint64_t> id = Start(method, request, response, context, none, &waiter);
-  if (!id.ok()) return id.status();
+  if (!id.ok()) {
+    mutex_.Unlock();
+    return id.status();
+  }
   // Handed the reader's role after another thread had read this call's reply: the role
   // goes on to the next waiter, or it could wait with no one reading.
   bool owes_role = false;
-  while (!waiter.done) {
+  while (!Done(waiter)) {
     if (!reading_) {
-      Read(lock, &waiter, absl::InfiniteFuture(), completions);
+      Read(&waiter, absl::InfiniteFuture(), completions);
       continue;
     }
     // Another thread reads: it hands the reply over, or the role when it leaves.
-    lock.unlock();
+    mutex_.Unlock();
+    bool done;
     {
-      std::unique_lock<std::mutex> wait(waiter.mutex);
-      waiter.ready.wait(wait, [&] { return waiter.done || waiter.wake; });
+      absl::MutexLock wait(&waiter.mutex);
+      while (!waiter.done && !waiter.wake) waiter.ready.Wait(&waiter.mutex);
       owes_role = waiter.wake;
       waiter.wake = false;
-      if (waiter.done) break;
+      done = waiter.done;
     }
-    Relock(lock);
+    if (done && !owes_role) {
+      // Answered, and not handed the role: this thread needs the channel no more.
+      Run(completions);
+      return std::move(waiter.status);
+    }
+    Acquire();
+    if (done) break;
   }
-  if (owes_role) {
-    if (!lock.owns_lock()) Relock(lock);
-    if (!reading_) HandOff();
-  }
-  if (lock.owns_lock()) lock.unlock();
+  if (owes_role && !reading_) HandOff();
+  mutex_.Unlock();
   Run(completions);
   return std::move(waiter.status);
 }
@@ -433,14 +436,14 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
                             DoneCallback done) {
   absl::Status failed;
   {
-    std::unique_lock<std::mutex> lock = Acquire();
+    ChannelLock lock(this);
     absl::StatusOr<uint64_t> id = Start(method, request, response, context, done, nullptr);
     if (id.ok()) {
       if (options_.completion_thread) {
         if (!completer_.joinable()) {
           completer_ = std::thread([this] { CompleteAsync(); });
         } else if (!reading_ && waiting_ > 0) {
-          changed_.notify_all();
+          changed_.SignalAll();
         }
       }
       return;
@@ -454,14 +457,14 @@ void LinkChannel::CompleteAsync() {
   while (true) {
     Completions completions;
     {
-      std::unique_lock<std::mutex> lock = Acquire();
+      ChannelLock lock(this);
       ++waiting_;
-      changed_.wait(lock, [this] {
-        return stopping_ || !ready_callbacks_.empty() || (pending_async_ > 0 && !reading_);
-      });
+      while (!stopping_ && ready_callbacks_.empty() && (pending_async_ == 0 || reading_)) {
+        changed_.Wait(&mutex_);
+      }
       --waiting_;
       if (stopping_) return;
-      if (ready_callbacks_.empty()) Read(lock, nullptr, absl::InfiniteFuture(), completions);
+      if (ready_callbacks_.empty()) Read(nullptr, absl::InfiniteFuture(), completions);
       completions.swap(ready_callbacks_);
     }
     Run(completions);
@@ -469,16 +472,16 @@ void LinkChannel::CompleteAsync() {
 }
 
 size_t LinkChannel::Drain(absl::Time deadline) {
-  std::unique_lock<std::mutex> lock = Acquire();
+  Acquire();
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
     if (!options_.completion_thread && pending_async_ > 0 && !reading_) {
       // No completion thread: this thread reads, and runs the callbacks.
-      Read(lock, nullptr, deadline, completions);
+      Read(nullptr, deadline, completions);
       if (!completions.empty()) {
-        lock.unlock();
+        mutex_.Unlock();
         RunCallbacks(completions);
-        Relock(lock);
+        Acquire();
         callbacks_to_run_ -= completions.size();
         completions.clear();
       }
@@ -486,11 +489,13 @@ size_t LinkChannel::Drain(absl::Time deadline) {
       continue;
     }
     ++waiting_;
-    std::cv_status woke = changed_.wait_until(lock, absl::ToChronoTime(deadline));
+    const bool timed_out = changed_.WaitWithDeadline(&mutex_, deadline);
     --waiting_;
-    if (woke == std::cv_status::timeout) break;
+    if (timed_out) break;
   }
-  return pending_async_;
+  const size_t pending_async = pending_async_;
+  mutex_.Unlock();
+  return pending_async;
 }
 
 }  // namespace syslink::rpc

@@ -30,15 +30,15 @@
 #define SYSLINK_RPC_LINK_CHANNEL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
@@ -99,10 +99,14 @@ class LinkChannel final : public Channel {
   // its own mutex, not the channel's, so a reader that spins with the channel held does
   // not keep it from taking its answer.
   struct Waiter {
-    std::mutex mutex;
-    std::condition_variable ready;
-    bool done = false;  // guarded by mutex (and set with mutex_ held)
-    bool wake = false;  // guarded by mutex: the reader role is free, take it
+    absl::Mutex mutex;
+    absl::CondVar ready;  // done or wake was set
+    // Written with both mutex and the channel's mutex_ held, so either suffices to read it
+    // (the channel reads it through Done()).
+    bool done ABSL_GUARDED_BY(mutex) = false;
+    bool wake ABSL_GUARDED_BY(mutex) = false;  // the reader role is free, take it
+    // A sync call's outcome: set before done, and read by the caller once it saw done,
+    // after which nobody writes it.
     absl::Status status;
   };
   class Stream;
@@ -123,87 +127,115 @@ class LinkChannel final : public Channel {
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
 
-  // mutex_, taken ahead of a reader that spins with it (the reader yields to it).
-  std::unique_lock<std::mutex> Acquire();
-  void Relock(std::unique_lock<std::mutex>& lock);
-  // Sets a sync call's outcome and wakes its caller. mutex_ held.
-  static void Complete(Waiter& waiter, absl::Status status);
-  // Sends a request and records it as pending. mutex_ held.
+  // Holds mutex_ for its scope, taken with Acquire().
+  class ABSL_SCOPED_LOCKABLE ChannelLock {
+   public:
+    explicit ChannelLock(const LinkChannel* channel) ABSL_EXCLUSIVE_LOCK_FUNCTION(channel->mutex_)
+        : mutex_(&channel->mutex_) {
+      channel->Acquire();
+    }
+    ~ChannelLock() ABSL_UNLOCK_FUNCTION() { mutex_->Unlock(); }
+    ChannelLock(const ChannelLock&) = delete;
+    ChannelLock& operator=(const ChannelLock&) = delete;
+
+   private:
+    absl::Mutex* const mutex_;
+  };
+
+  // Takes mutex_, ahead of a reader that spins with it (the reader yields to it).
+  void Acquire() const ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex_);
+  // `waiter.done`, read with mutex_ held. Every write of done holds mutex_ as well as the
+  // waiter's mutex (Complete(), WaitFor()), so mutex_ alone suffices to read it; the
+  // analysis cannot express a field that either of two locks guards for reading.
+  bool Done(const Waiter& waiter) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Sets a sync call's outcome (or tells a stream's waiter that its stream changed) and
+  // wakes its caller.
+  void Complete(Waiter& waiter, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Tells `waiter` that the reader role is free.
+  static void WakeToRead(Waiter& waiter);
+  // Sends a request and records it as pending.
   // `done` is taken only when the request is sent.
   absl::StatusOr<uint64_t> Start(const Method& method,
                                  const google::protobuf::MessageLite& request,
                                  google::protobuf::MessageLite* response,
-                                 ClientContext* context, DoneCallback& done, Waiter* waiter);
+                                 ClientContext* context, DoneCallback& done, Waiter* waiter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` is taken only when the request was sent.
-  // mutex_ held.
   // `metadata` (checked already; null for none) goes after the call header.
   absl::StatusOr<uint64_t> Send(uint32_t command, const internal::MessageSource& source,
                                 Attachment attachment, absl::Time deadline, uint16_t flags,
                                 uint32_t stream_id, Pending& pending,
-                                const Metadata* metadata = nullptr);
-  // Streams (link_channel_stream.cc), mutex_ held: sends one of a stream's requests;
-  // takes in a reply to one; ends a stream with `status` unless it ended; tells the server
-  // a stream was given up; waits, reading the link while no one else does, until `ready()`
-  // (`slot` names the waiter for DeliverStream to wake).
+                                const Metadata* metadata = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Streams (link_channel_stream.cc): sends one of a stream's requests; takes in a reply to
+  // one; ends a stream with `status` unless it ended; tells the server a stream was given
+  // up; waits, reading the link while no one else does, until `ready()` (`slot` names the
+  // waiter for DeliverStream to wake; mutex_ is released while it sleeps).
   absl::StatusOr<uint64_t> SendStream(const std::shared_ptr<StreamState>& stream, StreamOp op,
                                       uint16_t flag, const internal::MessageSource& source,
-                                      Attachment attachment, const Metadata* metadata = nullptr);
-  void DeliverStream(Pending& pending, Message& reply);
-  static void EndStream(StreamState& stream, absl::Status status);
-  void TellCancelled(const std::shared_ptr<StreamState>& stream);
+                                      Attachment attachment, const Metadata* metadata = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void DeliverStream(Pending& pending, Message& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void EndStream(StreamState& stream, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void TellCancelled(const std::shared_ptr<StreamState>& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   template <typename Ready>
-  void WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready);
+  void WaitFor(Waiter*& slot, Ready ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Turns a reply into the call's outcome.
   static absl::Status Finish(Message& reply, const Method& method,
                              google::protobuf::MessageLite* response,
                              ClientContext* context, bool lends_attachment);
   // Gives up on each call whose context asked to cancel (TryCancel): the link then
-  // delivers its CANCELLED reply. mutex_ held.
-  void CancelRequested();
+  // delivers its CANCELLED reply.
+  void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Completes the call `message` answers (or refuses a request: a client serves nothing).
-  // mutex_ held.
-  void Deliver(Message& message, Completions& completions);
+  void Deliver(Message& message, Completions& completions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Reads the link for every caller until `waiter` is done (null: until no async call is
   // pending, the channel stops or `until` passes). mutex_ held on entry and exit, released
   // while the reader yields to a sender or sleeps.
-  void Read(std::unique_lock<std::mutex>& lock, const Waiter* waiter, absl::Time until,
-            Completions& completions);
-  // Sleeps until the link's descriptor, wake_, the next deadline or `until`. mutex_ held.
-  void Sleep(std::unique_lock<std::mutex>& lock, absl::Time until);
+  void Read(const Waiter* waiter, absl::Time until, Completions& completions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Sleeps until the link's descriptor, wake_, the next deadline or `until`; mutex_ is
+  // released meanwhile.
+  void Sleep(absl::Time until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The reader role is free: tells a sync caller still waiting, or else the completion
-  // thread and Drain(). mutex_ held.
-  void HandOff();
+  // thread and Drain().
+  void HandOff() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The completion thread: reads while async calls are pending and no one else reads.
-  void CompleteAsync();
-  // Runs async callbacks (mutex_ not held), then counts them done.
-  void Run(Completions& completions);
+  void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_);
+  // Runs async callbacks, then counts them done.
+  void Run(Completions& completions) ABSL_LOCKS_EXCLUDED(mutex_);
   static void RunCallbacks(Completions& completions);
 
+  // Set by the constructor and never changed.
   const PeerIdentity server_;
   const LinkChannelOptions options_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;  // a call completed, or the reader left
-  int waiting_ = 0;                  // guarded by mutex_: threads waiting on changed_
-  Link link_;                        // guarded by mutex_
-  absl::flat_hash_map<uint64_t, Pending> pending_;  // guarded by mutex_
-  size_t pending_async_ = 0;         // guarded by mutex_
-  size_t pending_stream_ = 0;        // guarded by mutex_: streams' requests
-  std::vector<Waiter*> blocked_;     // guarded by mutex_: streams' readers and writers waiting
-  uint32_t next_stream_id_ = 1;      // guarded by mutex_
-  size_t callbacks_to_run_ = 0;      // guarded by mutex_: replied to, callback not yet run
-  Completions ready_callbacks_;      // guarded by mutex_: for the completion thread to run
-  size_t pending_with_context_ = 0;  // guarded by mutex_: calls that may be cancelled
-  absl::Time next_deadline_ = absl::InfiniteFuture();  // guarded by mutex_: at or before
-                                                       // the earliest pending deadline
-  bool reading_ = false;   // guarded by mutex_: a thread is the reader
-  bool sleeping_ = false;  // guarded by mutex_: ... and sleeps in poll()
-  bool stopping_ = false;  // guarded by mutex_: the channel is being destroyed
-  std::atomic<int> want_lock_{0};  // threads in Acquire()
+
+  mutable absl::Mutex mutex_;
+  absl::CondVar changed_;  // a call completed, or the reader left
+  int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting on changed_
+  Link link_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mutex_);
+  size_t pending_async_ ABSL_GUARDED_BY(mutex_) = 0;
+  size_t pending_stream_ ABSL_GUARDED_BY(mutex_) = 0;  // streams' requests
+  // Streams' readers and writers waiting.
+  std::vector<Waiter*> blocked_ ABSL_GUARDED_BY(mutex_);
+  uint32_t next_stream_id_ ABSL_GUARDED_BY(mutex_) = 1;
+  size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;  // replied to, callback not yet run
+  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);  // for the completion thread to run
+  size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
+  // At or before the earliest pending deadline.
+  absl::Time next_deadline_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
+  bool reading_ ABSL_GUARDED_BY(mutex_) = false;   // a thread is the reader
+  bool sleeping_ ABSL_GUARDED_BY(mutex_) = false;  // ... and sleeps in poll()
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;  // the channel is being destroyed
+  mutable std::atomic<int> want_lock_{0};  // threads in Acquire(); read without mutex_
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
-  // TryCancel() writes it.
+  // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;
-  std::thread completer_;          // started with the first async call
+  std::thread completer_ ABSL_GUARDED_BY(mutex_);  // started with the first async call
 };
 
 }  // namespace syslink::rpc

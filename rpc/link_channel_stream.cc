@@ -65,7 +65,8 @@ struct LinkChannel::StreamState {
   // the largest buffers, so that the window cannot exhaust the arena.
   int attachment_window = 16;
 
-  // Guarded by the channel's mutex_.
+  // Guarded by the channel's mutex_, which ABSL_GUARDED_BY cannot name from here; the
+  // channel's functions that touch them require it instead.
   struct Received {
     std::string message;
     Attachment attachment;
@@ -103,13 +104,13 @@ class LinkChannel::Stream final : public ClientStream {
   absl::Status Finish() override;
 
  private:
-  // Keeps the stream's window of pulls outstanding. mutex_ held.
-  void Pull();
+  // Keeps the stream's window of pulls outstanding.
+  void Pull() ABSL_EXCLUSIVE_LOCKS_REQUIRED(channel_->mutex_);
 
   LinkChannel* const channel_;
   const std::shared_ptr<StreamState> state_;
   const bool reads_;  // the server streams: Read() pulls
-  bool finish_called_ = false;
+  bool finish_called_ = false;  // used only by the stream's owner
 };
 
 std::unique_ptr<ClientStream> LinkChannel::OpenStream(
@@ -126,9 +127,6 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
   state->context = context;
   state->deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
   state->window = std::clamp(options_.stream_window, 1, 1024);
-  const LinkOptions& link = link_.options();
-  state->attachment_window = static_cast<int>(
-      std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
   const Metadata* metadata = nullptr;
   if (context != nullptr && !context->metadata().empty()) {
     metadata = &context->metadata();
@@ -137,7 +135,10 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
     }
   }
   if (context != nullptr) context->set_cancel_waker(wake_);
-  std::unique_lock<std::mutex> lock = Acquire();
+  ChannelLock lock(this);
+  const LinkOptions& link = link_.options();
+  state->attachment_window = static_cast<int>(
+      std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
   state->id = next_stream_id_++;
   if (next_stream_id_ == 0) next_stream_id_ = 1;
   absl::StatusOr<uint64_t> id = SendStream(
@@ -272,7 +273,7 @@ void LinkChannel::TellCancelled(const std::shared_ptr<StreamState>& stream) {
 }
 
 template <typename Ready>
-void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Ready ready) {
+void LinkChannel::WaitFor(Waiter*& slot, Ready ready) {
   Waiter waiter;
   Completions completions;
   // Handed the reader's role, then found ready: the role goes on to the next waiter, or
@@ -281,25 +282,25 @@ void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Rea
   while (!ready()) {
     owes_role = false;
     {
-      std::lock_guard<std::mutex> hold(waiter.mutex);
+      absl::MutexLock hold(&waiter.mutex);
       waiter.done = false;
       waiter.wake = false;
     }
     slot = &waiter;
     if (!reading_) {
-      Read(lock, &waiter, absl::InfiniteFuture(), completions);
+      Read(&waiter, absl::InfiniteFuture(), completions);
     } else {
       // Another thread reads: it wakes this one when the stream changes, or hands over
       // the reader role when it leaves. (A thread that reads is not among the blocked:
       // leaving, it must hand the role to another.)
       blocked_.push_back(&waiter);
-      lock.unlock();
+      mutex_.Unlock();
       {
-        std::unique_lock<std::mutex> hold(waiter.mutex);
-        waiter.ready.wait(hold, [&] { return waiter.done || waiter.wake; });
+        absl::MutexLock hold(&waiter.mutex);
+        while (!waiter.done && !waiter.wake) waiter.ready.Wait(&waiter.mutex);
         owes_role = waiter.wake;
       }
-      Relock(lock);
+      Acquire();
       blocked_.erase(std::find(blocked_.begin(), blocked_.end(), &waiter));
     }
     slot = nullptr;
@@ -308,14 +309,14 @@ void LinkChannel::WaitFor(std::unique_lock<std::mutex>& lock, Waiter*& slot, Rea
   if (owes_role && !reading_) HandOff();
   if (!completions.empty()) {
     // Async calls' replies this thread read (without a completion thread).
-    lock.unlock();
+    mutex_.Unlock();
     Run(completions);
-    Relock(lock);
+    Acquire();
   }
 }
 
 LinkChannel::Stream::~Stream() {
-  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  ChannelLock lock(channel_);
   if (!state_->finished && !finish_called_) {
     // Destroyed before Finish(): give the stream up, on both sides.
     state_->abandoned = true;
@@ -326,7 +327,8 @@ LinkChannel::Stream::~Stream() {
         pending.cancel_sent = true;
       }
     }
-    EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
+    channel_->EndStream(*state_,
+                        absl::CancelledError("the stream was destroyed before Finish()"));
   }
   // Replies still to come (to pulls, messages, the cancel) may outlive the caller's response
   // and context: from here on they touch neither.
@@ -372,7 +374,7 @@ void LinkChannel::Stream::Pull() {
 
 absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& message,
                                         Attachment* attachment, bool wait) {
-  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  ChannelLock lock(channel_);
   StreamState& s = *state_;
   if (s.writes_done) {
     return absl::FailedPreconditionError(
@@ -387,7 +389,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
             (s.unacked == 0 || s.unacked_bytes + bytes <= internal::kStreamWindowBytes));
   };
   if (wait) {
-    channel_->WaitFor(lock, s.writer, room);
+    channel_->WaitFor(s.writer, room);
   } else if (!room()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         s.method.path, ": the stream's window (", s.window, " messages, ",
@@ -415,7 +417,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
 }
 
 absl::Status LinkChannel::Stream::WritesDone() {
-  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  ChannelLock lock(channel_);
   StreamState& s = *state_;
   if (s.writes_done || s.finished) return absl::OkStatus();
   s.writes_done = true;
@@ -429,10 +431,10 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
   if (!reads_) return false;
   StreamState::Received received;
   {
-    std::unique_lock<std::mutex> lock = channel_->Acquire();
+    ChannelLock lock(channel_);
     StreamState& s = *state_;
     Pull();
-    channel_->WaitFor(lock, s.reader, [&] { return !s.messages.empty() || s.read_done; });
+    channel_->WaitFor(s.reader, [&] { return !s.messages.empty() || s.read_done; });
     if (s.messages.empty()) return false;
     received = std::move(s.messages.front());
     s.messages.pop_front();
@@ -440,7 +442,7 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
   }
   if (attachment != nullptr) *attachment = std::move(received.attachment);
   if (message->ParseFromString(received.message)) return true;
-  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  ChannelLock lock(channel_);
   state_->read_done = true;
   if (state_->bad_message.ok()) {
     state_->bad_message = absl::InvalidArgumentError(
@@ -451,14 +453,14 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
 }
 
 absl::Status LinkChannel::Stream::Finish() {
-  std::unique_lock<std::mutex> lock = channel_->Acquire();
+  ChannelLock lock(channel_);
   StreamState& s = *state_;
   finish_called_ = true;
   // Messages not read are dropped; pulling on lets a server still writing finish.
   while (!s.finished) {
     s.messages.clear();
     if (reads_) Pull();
-    channel_->WaitFor(lock, s.reader, [&] { return s.finished || !s.messages.empty(); });
+    channel_->WaitFor(s.reader, [&] { return s.finished || !s.messages.empty(); });
   }
   s.messages.clear();
   // A message that did not parse outranks an OK from the server.
