@@ -2,11 +2,16 @@
 //
 //   absl::StatusOr<std::shared_ptr<syslink::rpc::Channel>> channel =
 //       syslink::rpc::ConnectChannel("echo.EchoService");
+//   if (!channel.ok()) return channel.status();
 //   echo::EchoServiceStub stub(*channel);
+//
+//   // The same for the name the service registers by default, in one step.
+//   absl::StatusOr<echo::EchoServiceStub> direct = echo::EchoServiceStub::Connect();
 //
 //   // The same, keeping the LinkChannel: who serves it, as the kernel attested.
 //   absl::StatusOr<std::shared_ptr<syslink::rpc::LinkChannel>> link =
 //       syslink::rpc::ConnectLinkChannel("echo.EchoService", {.server_uid = 0});
+//   if (!link.ok()) return link.status();
 //   (*link)->server().uid;
 //
 // Errors are those of syslink::broker::ConnectToService (NOT_FOUND, PERMISSION_DENIED,
