@@ -60,8 +60,8 @@ TEST_F(StreamTest, RepliesAfterTheStreamIsGoneTouchNothingOfTheCallers) {
   // The caller's Method (its path too), context and stream go together; the replies to the
   // stream's open call, pulls and cancel come after them (ASan sees any use of the three).
   auto path = std::make_unique<std::string>("/syslink.rpc.test.Streamer/Forever");
-  auto method = std::make_unique<Method>(
-      Method{MethodIdOfPath(*path), *path, MethodKind::kServerStreaming});
+  auto method =
+      std::make_unique<Method>(Method{MethodIdOfPath(*path), *path, MethodKind::kServerStreaming});
   auto context = std::make_unique<ClientContext>();
   context->set_timeout(absl::Seconds(60));
   const Number request;

@@ -48,8 +48,8 @@ class RawStreamTest : public ::testing::Test {
 
   // Sends a call header with `flags` and `stream_id` (and no message).
   absl::StatusOr<uint64_t> SendHeader(uint32_t method, uint16_t flags, uint32_t stream_id) {
-    internal::CallHeader header{internal::kCallMagic, internal::kCallVersion, flags, 0,
-                                stream_id, 0, 0};
+    internal::CallHeader header{
+        internal::kCallMagic, internal::kCallVersion, flags, 0, stream_id, 0, 0};
     return client_.Send(method, std::as_bytes(std::span(&header, 1)));
   }
   // The reply to `id` (other messages are not expected here).
@@ -168,8 +168,13 @@ TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
       if (!(header.flags & internal::kCallStreamPull)) continue;
       // A batch whose first message claims 1000 bytes of the 3 that follow.
       const char body[] = {'\xe8', '\x03', 0, 0, 'a', 'b', 'c'};
-      internal::CallHeader reply{internal::kCallMagic, internal::kCallVersion,
-                                 internal::kCallStreamBatch, sizeof(body), 0, 0, 0};
+      internal::CallHeader reply{internal::kCallMagic,
+                                 internal::kCallVersion,
+                                 internal::kCallStreamBatch,
+                                 sizeof(body),
+                                 0,
+                                 0,
+                                 0};
       std::string bytes(reinterpret_cast<const char*>(&reply), sizeof(reply));
       bytes.append(body, sizeof(body));
       (void)server.Reply(request->id, absl::OkStatus(), std::as_bytes(std::span(bytes)));

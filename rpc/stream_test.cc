@@ -3,6 +3,8 @@
 // unary calls. Flow control, the ways a stream ends and hostile peers have files of their
 // own (stream_flow_control_test.cc, stream_end_test.cc, stream_hostile_peer_test.cc).
 
+#include "rpc/stream.h"
+
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -15,7 +17,6 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "rpc/link_channel.h"
-#include "rpc/stream.h"
 #include "rpc/stream_testing.h"
 #include "rpc/testdata/countdown_streamer.h"
 #include "rpc/testdata/stream_service.syslink.h"

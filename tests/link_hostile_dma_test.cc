@@ -40,9 +40,8 @@ TEST_F(HostilePeerTest, DmaOffsetThatWrapsAroundTwoToThe64) {
 }
 
 TEST_F(HostilePeerTest, DmaOffsetMisaligned) {
-  ExpectViolation(
-      Writes(WithDma(Header(MessageKind::kRequest, 100, kFlagDmaToTarget), 100, 4096)),
-      HasSubstr("DMA offset 100 is not page-aligned"));
+  ExpectViolation(Writes(WithDma(Header(MessageKind::kRequest, 100, kFlagDmaToTarget), 100, 4096)),
+                  HasSubstr("DMA offset 100 is not page-aligned"));
 }
 
 TEST_F(HostilePeerTest, DmaLengthAboveMaxDmaSize) {
@@ -52,9 +51,8 @@ TEST_F(HostilePeerTest, DmaLengthAboveMaxDmaSize) {
 }
 
 TEST_F(HostilePeerTest, DmaFlagWithoutALength) {
-  ExpectViolation(
-      Writes(WithDma(Header(MessageKind::kRequest, 100, kFlagDmaToTarget), 4096, 0)),
-      HasSubstr("DMA flag set but DMA length is 0"));
+  ExpectViolation(Writes(WithDma(Header(MessageKind::kRequest, 100, kFlagDmaToTarget), 4096, 0)),
+                  HasSubstr("DMA flag set but DMA length is 0"));
 }
 
 TEST_F(HostilePeerTest, DmaDescriptorWithoutAFlag) {
@@ -63,10 +61,10 @@ TEST_F(HostilePeerTest, DmaDescriptorWithoutAFlag) {
 }
 
 TEST_F(HostilePeerTest, BufferLentBothWays) {
-  ExpectViolation(Writes(WithDma(Header(MessageKind::kRequest, 100,
-                                        kFlagDmaToTarget | kFlagDmaFromTarget),
-                                 0, 4096)),
-                  HasSubstr("both to and from the target"));
+  ExpectViolation(
+      Writes(WithDma(Header(MessageKind::kRequest, 100, kFlagDmaToTarget | kFlagDmaFromTarget), 0,
+                     4096)),
+      HasSubstr("both to and from the target"));
 }
 
 TEST_F(HostilePeerTest, FilledReplyOutsideTheRequestersArena) {

@@ -147,8 +147,7 @@ class HostilePeerTest : public ::testing::Test {
     ids.push_back(link_.Send(kEcho, AsBytes("one")));
     ids.push_back(link_.Send(kEcho, AsBytes("two")));
     ids.push_back(link_.Send(kCheckToTarget, {}, {*std::move(to), DmaDirection::kToTarget}));
-    ids.push_back(
-        link_.Send(kFillFromTarget, {}, {*std::move(from), DmaDirection::kFromTarget}));
+    ids.push_back(link_.Send(kFillFromTarget, {}, {*std::move(from), DmaDirection::kFromTarget}));
     ids.push_back(link_.Send(kEcho, AsBytes("five")));
     outstanding_.clear();
     for (size_t i = 0; i < ids.size(); ++i) {

@@ -66,8 +66,7 @@ TEST_F(HostilePeerTest, RecordOfLengthZero) {
   ExpectViolation(
       [](RawPeer& peer) {
         ring::RecordHeader zero{0, 0};
-        std::memcpy(peer.Ring(peer.side()).data() + ring::kRecordSpaceOffset, &zero,
-                    sizeof(zero));
+        std::memcpy(peer.Ring(peer.side()).data() + ring::kRecordSpaceOffset, &zero, sizeof(zero));
         peer.Control(peer.side()).head.store(ring::kRecordHeaderSize);
         peer.Wake();
         return true;

@@ -22,8 +22,8 @@ TEST(MessageCheckTest, AcceptsRelease) {
 TEST(MessageCheckTest, RejectsReleaseWithCommand) {
   MessageHeader h = Release(kPage, kPage);
   h.command = 1;
-  EXPECT_THAT(Check(h), IsBadMessageNaming(
-                            "release 77: flags, status, command and inline length must be 0"));
+  EXPECT_THAT(Check(h),
+              IsBadMessageNaming("release 77: flags, status, command and inline length must be 0"));
 }
 
 TEST(MessageCheckTest, RejectsReleaseWithStatus) {

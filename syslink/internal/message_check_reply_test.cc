@@ -132,8 +132,7 @@ TEST(MessageCheckTest, RejectsReplyDmaDescriptorWithoutFlag) {
 }
 
 TEST(MessageCheckTest, RejectsSyntheticReplyWithDmaDescriptor) {
-  EXPECT_THAT(Check(Reply(kFlagSynthetic, 0, kPage)),
-              IsBadMessageNaming("without a DMA flag"));
+  EXPECT_THAT(Check(Reply(kFlagSynthetic, 0, kPage)), IsBadMessageNaming("without a DMA flag"));
 }
 
 }  // namespace

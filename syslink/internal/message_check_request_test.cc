@@ -14,9 +14,7 @@
 namespace syslink::internal {
 namespace {
 
-TEST(MessageCheckTest, AcceptsPlainRequest) {
-  EXPECT_TRUE(Check(Request()).ok());
-}
+TEST(MessageCheckTest, AcceptsPlainRequest) { EXPECT_TRUE(Check(Request()).ok()); }
 
 TEST(MessageCheckTest, AcceptsRequestLendingBufferToTarget) {
   absl::Status s = Check(Request(kFlagDmaToTarget, 2 * kPage, 3 * kPage));
@@ -123,8 +121,8 @@ TEST(MessageCheckTest, RejectsRequestBufferFarPastSenderArena) {
 // With a (nonsensical) arena reaching the top of the address space, offset + length wraps
 // to a small number; the check must not be fooled by it.
 TEST(MessageCheckTest, RejectsRequestBufferWhoseEndWrapsPast2To64) {
-  MessageLimits limits{.sender_arena_size = kMax, .receiver_arena_size = kMax,
-                       .max_dma_size = kMax};
+  MessageLimits limits{
+      .sender_arena_size = kMax, .receiver_arena_size = kMax, .max_dma_size = kMax};
   uint64_t offset = kMax - kPage + 1;  // 2^64 - 4096, page-aligned
   EXPECT_THAT(Check(Request(kFlagDmaToTarget, offset, 2 * kPage), limits),
               IsBadMessageNaming("lies outside the sender's arena"));

@@ -77,8 +77,8 @@ inline absl::Status Check(const MessageHeader& h, const MessageLimits& limits = 
   return CheckMessageShape(h, kMessageHeaderSize + h.inline_length, limits);
 }
 
-MATCHER_P(IsBadMessageNaming, text, "is BAD_MESSAGE (DATA_LOSS) naming \"" + std::string(text) +
-                                        "\"") {
+MATCHER_P(IsBadMessageNaming, text,
+          "is BAD_MESSAGE (DATA_LOSS) naming \"" + std::string(text) + "\"") {
   if (arg.code() != absl::StatusCode::kDataLoss) {
     *result_listener << "code is " << absl::StatusCodeToString(arg.code());
     return false;
@@ -88,7 +88,7 @@ MATCHER_P(IsBadMessageNaming, text, "is BAD_MESSAGE (DATA_LOSS) naming \"" + std
     return false;
   }
   return ::testing::ExplainMatchResult(::testing::HasSubstr(text), std::string(arg.message()),
-                                     result_listener);
+                                       result_listener);
 }
 
 }  // namespace syslink::internal
