@@ -125,6 +125,7 @@ class ClientContext {
  private:
   friend class InProcessChannel;  // lets the method see TryCancel
   friend class LinkChannel;       // sets the waker
+  friend class NamedChannel;      // sets the waker while it waits for a server
 
   // An eventfd that TryCancel() writes to wake the channel waiting for the call; shared,
   // so that a TryCancel() after the channel is gone writes to a descriptor still open.

@@ -1,23 +1,23 @@
 #include "rpc/named_channel.h"
 
+#include <sys/eventfd.h>
+
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/errno_status.h"
+#include "base/unique_fd.h"
 #include "rpc/connect.h"
 
 namespace syslink::rpc {
 namespace {
 
-constexpr absl::Duration kFirstRetry = absl::Milliseconds(10);
-constexpr absl::Duration kMaxRetry = absl::Milliseconds(250);
-
-// Whether a failed connect may succeed later without anything else changing: nobody serves
-// the name yet, or the broker is not there yet.
-bool MayAppear(const absl::Status& status) {
-  return absl::IsNotFound(status) || absl::IsUnavailable(status);
-}
+// How often a connect that waits for its server tries again after the server went away
+// before it admitted the link (UNAVAILABLE from the broker). Each try waits on the broker.
+constexpr int kUnavailableRetries = 3;
 
 }  // namespace
 
@@ -36,42 +36,48 @@ NamedChannel::NamedChannel(std::string service_name, broker::BrokerConnectOption
 
 NamedChannel::~NamedChannel() = default;
 
-absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(
-    const ClientContext* context) {
-  absl::StatusOr<std::shared_ptr<LinkChannel>> result;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (current_ != nullptr && current_->status().ok()) return current_;
-    // Streams and async calls may still use the closed one: it stays until this does.
-    if (current_ != nullptr) retired_.push_back(std::move(current_));
-    const bool wait = context != nullptr && context->wait_for_ready();
-    const absl::Time deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
-    absl::Duration retry = kFirstRetry;
-    while (true) {
-      absl::StatusOr<broker::OutgoingLink> link =
-          broker::ConnectToServiceIdentified(service_name_, options_);
-      if (link.ok()) {
-        PeerIdentity server{link->server.pid, link->server.uid, link->server.gid};
-        current_ = std::make_shared<LinkChannel>(std::move(link->link), server, channel_options_);
-        result = current_;
-        break;
-      }
-      const absl::Time now = absl::Now();
-      if (!wait || !MayAppear(link.status()) || now >= deadline ||
-          (context != nullptr && context->cancel_requested())) {
-        result = link.status();
-        if (wait && now >= deadline) {
-          result = absl::DeadlineExceededError(absl::StrCat(
-              "no server for ", service_name_, " before the deadline: ",
-              link.status().message()));
-        }
-        break;
-      }
-      absl::SleepFor(std::min(retry, deadline - now));
-      retry = std::min(retry * 2, kMaxRetry);
-    }
+absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(ClientContext* context) {
+  absl::MutexLock lock(&mutex_);
+  if (current_ != nullptr && current_->status().ok()) return current_;
+  // Streams and async calls may still use the closed one: it stays until this does.
+  if (current_ != nullptr) retired_.push_back(std::move(current_));
+  broker::BrokerConnectOptions options = options_;
+  const bool wait = context != nullptr && context->wait_for_ready();
+  const absl::Time deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
+  if (wait) {
+    // The broker holds the connect until a server registers the name; TryCancel() makes
+    // the eventfd readable, which ends the wait.
+    auto cancel = std::make_shared<const UniqueFd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!cancel->valid()) return ErrnoStatus("eventfd for a call that waits for its server");
+    context->set_cancel_waker(cancel);
+    if (context->cancel_requested()) return absl::CancelledError("the call was cancelled");
+    options.cancel_fd = cancel->get();
+    options.wait_for_registration = deadline == absl::InfiniteFuture()
+                                        ? absl::InfiniteDuration()
+                                        : std::max(deadline - absl::Now(), absl::ZeroDuration());
   }
-  return result;
+  absl::StatusOr<broker::OutgoingLink> link;
+  for (int attempt = 0;; ++attempt) {
+    link = broker::ConnectToServiceIdentified(service_name_, options);
+    // A server that went away before it admitted the link: wait for the next one.
+    if (!wait || !absl::IsUnavailable(link.status()) || attempt == kUnavailableRetries ||
+        absl::Now() >= deadline) {
+      break;
+    }
+    options.wait_for_registration = deadline == absl::InfiniteFuture()
+                                        ? absl::InfiniteDuration()
+                                        : std::max(deadline - absl::Now(), absl::ZeroDuration());
+  }
+  if (!link.ok()) {
+    if (wait && absl::IsNotFound(link.status())) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no server for ", service_name_, " before the deadline: ", link.status().message()));
+    }
+    return link.status();
+  }
+  PeerIdentity server{link->server.pid, link->server.uid, link->server.gid};
+  current_ = std::make_shared<LinkChannel>(std::move(link->link), server, channel_options_);
+  return current_;
 }
 
 absl::Status NamedChannel::Call(const Method& method, const google::protobuf::MessageLite& request,

@@ -14,8 +14,11 @@
 // retried: it may have run), and a later call reaches whichever server took the name
 // since. A call that finds no server fails with the broker's error (NOT_FOUND for a name
 // nobody serves), or, with ClientContext::set_wait_for_ready(true), waits for one until
-// the call's deadline (asking the broker again after 10 ms, then less and less often, at
-// most every 250 ms: the broker has no way to say when a name appears).
+// the call's deadline: the broker holds the connect and makes the link the moment a server
+// registers the name (BrokerConnectOptions::wait_for_registration), and TryCancel() ends
+// the wait. A server that dies before it admits the link is waited for again, a few times.
+// The wait is for a server, not for a broker: one that cannot be reached or started fails
+// the call with UNAVAILABLE.
 //
 // Everything else is the LinkChannel's (link_channel.h): threads, streams, attachments.
 // A call made on a link whose server just died, before the channel noticed, fails with
@@ -64,7 +67,7 @@ class NamedChannel final : public Channel {
 
   // The channel over the current link, connecting when there is none or it closed.
   // `context` says whether and until when to wait for the service (may be null).
-  absl::StatusOr<std::shared_ptr<LinkChannel>> Current(const ClientContext* context);
+  absl::StatusOr<std::shared_ptr<LinkChannel>> Current(ClientContext* context);
 
   const std::string& service_name() const { return service_name_; }
 

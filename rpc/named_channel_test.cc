@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +23,8 @@
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::rpc {
 namespace {
@@ -29,7 +32,9 @@ namespace {
 using ::syslink::rpc::test::Text;
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::Eventually;
 using ::syslink::testing::ScratchDirectory;
+using ::syslink::testing::ThreadState;
 
 constexpr char kName[] = "syslink.rpc.test.Named";
 constexpr Method kWho{MethodId("syslink.rpc.test.Named.Who"), "/syslink.rpc.test.Named/Who",
@@ -161,6 +166,24 @@ TEST_F(NamedChannelTest, WithoutAServerACallFailsAtOnceUnlessItWaitsForReady) {
   EXPECT_EQ(*who, server.pid());
   server.Kill(SIGTERM);
   EXPECT_EQ(server.Wait(), ChildProcess::Exited(0));
+}
+
+// TryCancel() ends a call that waits for its server, at once: the wait is the broker's, and
+// the call sleeps on it beside the cancel eventfd, not on a timer.
+TEST_F(NamedChannelTest, TryCancelEndsAWaitForAServer) {
+  std::shared_ptr<NamedChannel> channel = NamedChannel::Create(kName, broker_->ConnectOptions());
+  ClientContext context;
+  context.set_wait_for_ready(true);
+  absl::StatusOr<pid_t> who;
+  std::atomic<pid_t> tid{0};
+  std::thread caller([&] {
+    tid.store(gettid());
+    who = Who(*channel, &context);
+  });
+  ASSERT_TRUE(Eventually([&] { return tid.load() != 0 && ThreadState(tid.load()) == 'S'; }));
+  context.TryCancel();  // the call has no deadline: only the cancel can end it
+  caller.join();
+  EXPECT_EQ(who.status().code(), absl::StatusCode::kCancelled) << who.status();
 }
 
 }  // namespace
