@@ -81,7 +81,7 @@ class NamedChannelTest : public ::testing::Test {
       StopSignals stop;
       NamedService service(hang_entered);
       Server server;
-      if (!server.ServeBroker(&service, kName, broker::AccessPolicy::SameUser(), {}, options)
+      if (!server.ServeBroker(&service, {.name = kName, .broker = options})
                .ok()) {
         return 1;
       }

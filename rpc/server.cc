@@ -145,17 +145,15 @@ void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {
   scheduler_->Add(WithHealthOf(service), std::move(link), peer, pool_.get());
 }
 
-absl::Status Server::ServeBroker(Service* service, std::string name,
-                                 const broker::AccessPolicy& policy,
-                                 const LinkOptions& link_options,
-                                 const broker::BrokerConnectOptions& connect_options) {
-  if (name.empty()) name = std::string(service->service_name());
+absl::Status Server::ServeBroker(Service* service, const ServeBrokerOptions& options) {
+  const std::string name =
+      options.name.empty() ? std::string(service->service_name()) : options.name;
   absl::StatusOr<broker::ServiceRegistration> registration =
       broker::ServiceRegistration::Register({.name = name,
-                                             .policy = policy,
-                                             .options = link_options,
+                                             .policy = options.policy,
+                                             .options = options.link,
                                              .methods = MethodNames(*service, health_)},
-                                            connect_options);
+                                            options.broker);
   if (!registration.ok()) return registration.status();
   // A link the server cannot serve is refused before the client gets its end.
   registration->set_admission([this, name] { return Admit(name); });

@@ -87,6 +87,14 @@ class SessionScheduler;
 [[nodiscard]] std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid,
                                                                        gid_t gid);
 
+// How Server::ServeBroker() registers a service.
+struct ServeBrokerOptions {
+  std::string name;  // the name clients connect to; empty: the service's full name
+  broker::AccessPolicy policy = broker::AccessPolicy::SameUser();  // who may connect
+  LinkOptions link;                      // the links the broker makes for the service
+  broker::BrokerConnectOptions broker;  // how to reach (or start) the broker
+};
+
 class Server {
  public:
   explicit Server(ServerOptions options = {});
@@ -98,15 +106,15 @@ class Server {
   // after Shutdown(), the link is closed at once (the peer sees PEER_DIED).
   void ServeLink(Service* service, Link link, PeerIdentity peer = {});
 
-  // Registers `name` (by default the service's full name) with the broker, with `policy`
-  // deciding who may connect, and serves every client that connects, until Shutdown().
-  // Each link's PeerIdentity is the client the broker attested, with its supplementary
-  // groups (AttestedGroups). Returns once registered, or why registering failed.
-  [[nodiscard]] absl::Status ServeBroker(
-      Service* service, std::string name = "",
-      const broker::AccessPolicy& policy = broker::AccessPolicy::SameUser(),
-      const LinkOptions& link_options = {},
-      const broker::BrokerConnectOptions& connect_options = {});
+  // Registers the service with the broker as `options` say, and serves every client that
+  // connects, until Shutdown(). Each link's PeerIdentity is the client the broker
+  // attested, with its supplementary groups (AttestedGroups). Returns once registered, or
+  // why registering failed.
+  //
+  //   server.ServeBroker(&service);                            // its full name, same uid
+  //   server.ServeBroker(&service, {.name = "kv.Replica2",
+  //                                 .policy = {.allowed_gids = {kStaffGid}}});
+  [[nodiscard]] absl::Status ServeBroker(Service* service, const ServeBrokerOptions& options = {});
 
   // Shuts the server down gently: stops accepting links (the broker forgets its names),
   // answers every new call and stream with UNAVAILABLE, and lets the calls and streams in

@@ -115,8 +115,7 @@ void BM_IdleLinks(benchmark::State& state, LinkOptions link_options) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     IdleService service;
     Server server;
-    if (!server.ServeBroker(&service, name, broker::AccessPolicy::SameUser(), link_options,
-                            broker_options)
+    if (!server.ServeBroker(&service, {.name = name, .link = link_options, .broker = broker_options})
              .ok()) {
       return 1;
     }

@@ -5,7 +5,7 @@
 //   absl::StatusOr<std::unique_ptr<syslink::rpc::ServiceSet>> services =
 //       syslink::rpc::ServiceSet::Create({&kv, &admin});
 //   for (absl::string_view name : (*services)->names()) {   // "kv.Store", "kv.Admin"
-//     server.ServeBroker(services->get(), std::string(name));
+//     server.ServeBroker(services->get(), {.name = std::string(name)});
 //   }
 //   // Client: a channel to either name carries both stubs.
 //   auto channel = syslink::rpc::ConnectChannel("kv.Store");

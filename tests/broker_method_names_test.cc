@@ -112,7 +112,7 @@ TEST(MethodNamesTest, SyslinkctlShowsACallWaitingInARealServerByItsName) {
   ChildProcess server = ForkTied([&] {
     WaiterService service(release_read.get());
     Server server;
-    if (!server.ServeBroker(&service, kService, broker::AccessPolicy::SameUser(), {}, options)
+    if (!server.ServeBroker(&service, {.name = kService, .broker = options})
              .ok()) {
       return 1;
     }

@@ -64,8 +64,7 @@ ChildProcess StartServer(const broker::BrokerConnectOptions& broker, ServerOptio
     }
     EchoService service;
     Server server(server_options);
-    if (!server.ServeBroker(&service, kService, broker::AccessPolicy::SameUser(), SmallLinks(),
-                            broker)
+    if (!server.ServeBroker(&service, {.name = kService, .link = SmallLinks(), .broker = broker})
              .ok()) {
       return 2;
     }

@@ -2,7 +2,7 @@
 //
 //   MemFs fs;                                   // an empty root, 0755, owned by root
 //   syslink::rpc::Server server;
-//   absl::Status s = server.ServeBroker(&fs, "syslink.examples.fs.memfs", policy);
+//   absl::Status s = server.ServeBroker(&fs, {.name = "syslink.examples.fs.memfs", .policy = policy});
 //
 // Each rpc answers with fs.proto's `error` field (an errno) and an OK RPC status; the
 // errors of each rpc are listed in fs.proto. The caller is the link's PeerIdentity (uid,

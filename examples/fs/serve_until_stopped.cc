@@ -21,7 +21,8 @@ int ServeUntilStopped(absl::string_view program, rpc::Service* service, ServingO
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::Status s = server.ServeBroker(service, options.name, options.policy, options.link);
+  absl::Status s = server.ServeBroker(
+      service, {.name = options.name, .policy = options.policy, .link = options.link});
   if (!s.ok()) {
     std::fprintf(stderr, "%s: cannot serve %s: %s\n", me.c_str(), options.name.c_str(),
                  s.ToString().c_str());

@@ -35,7 +35,7 @@ int Serve(const std::string& name) {
   WatchableMap map;
   StoreService service(&map);
   rpc::Server server;
-  if (absl::Status s = server.ServeBroker(&service, name); !s.ok()) {
+  if (absl::Status s = server.ServeBroker(&service, {.name = name}); !s.ok()) {
     std::fprintf(stderr, "watch_server: cannot serve %s: %s\n", name.c_str(),
                  s.ToString().c_str());
     return 1;

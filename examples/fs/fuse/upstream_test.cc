@@ -37,8 +37,7 @@ class UpstreamTest : public ::testing::Test {
     memfs_ = std::make_unique<MemFs>();
     server_ = std::make_unique<rpc::Server>();
     ASSERT_TRUE(server_
-                    ->ServeBroker(memfs_.get(), kName, broker::AccessPolicy::SameUser(), {},
-                                  broker_->ConnectOptions())
+                    ->ServeBroker(memfs_.get(), {.name = kName, .broker = broker_->ConnectOptions()})
                     .ok());
   }
   void StopServing() {

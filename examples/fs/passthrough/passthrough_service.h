@@ -3,7 +3,8 @@
 //   absl::StatusOr<std::unique_ptr<PassthroughFs>> fs = PassthroughFs::Open("/srv/share");
 //   if (!fs.ok()) return fs.status();   // NOT_FOUND, or FAILED_PRECONDITION: not a directory
 //   syslink::rpc::Server server;
-//   absl::Status s = server.ServeBroker(fs->get(), "syslink.examples.fs.passthrough", policy);
+//   absl::Status s = server.ServeBroker(fs->get(), {.name = "syslink.examples.fs.passthrough",
+//                                             .policy = policy});
 //
 // Inodes. The served directory is kRootIno. Every inode is a host file held open as an
 // O_PATH descriptor (HostInodes, host_inodes.h), one number per host file. Names are
