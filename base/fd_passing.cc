@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-
 #include <cerrno>
 #include <cstring>
 
@@ -95,8 +94,7 @@ absl::StatusOr<ReceivedMessage> ReceiveWithDescriptors(int socket, std::span<std
   out.bytes = static_cast<size_t>(received);
   out.truncated = message.msg_flags & MSG_TRUNC;
   out.fds_truncated = message.msg_flags & MSG_CTRUNC;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
-       c = CMSG_NXTHDR(&message, c)) {
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; ++i) {

@@ -36,15 +36,15 @@ inline constexpr size_t kMaxReceivableDescriptors = 253;
 // Sends the concatenation of `pieces` as one message, with `fds` attached. Fails with
 // UNAVAILABLE if it could not all be sent.
 [[nodiscard]] absl::Status SendWithDescriptors(
-    int socket, std::initializer_list<std::span<const std::byte>> pieces,
-    std::span<const int> fds, int flags = 0);
+    int socket, std::initializer_list<std::span<const std::byte>> pieces, std::span<const int> fds,
+    int flags = 0);
 
 struct ReceivedMessage {
-  size_t bytes = 0;             // 0: the other side closed the connection
-  std::vector<UniqueFd> fds;    // every descriptor that arrived
-  bool truncated = false;       // the message was longer than the buffer
-  bool fds_truncated = false;   // more descriptors came than kMaxPassedDescriptors (all
-                                // that came are in `fds` nonetheless)
+  size_t bytes = 0;            // 0: the other side closed the connection
+  std::vector<UniqueFd> fds;   // every descriptor that arrived
+  bool truncated = false;      // the message was longer than the buffer
+  bool fds_truncated = false;  // more descriptors came than kMaxPassedDescriptors (all
+                               // that came are in `fds` nonetheless)
 };
 
 // Waits until `socket` is readable (a message, or the other side closing), or `deadline`
@@ -52,8 +52,9 @@ struct ReceivedMessage {
 [[nodiscard]] absl::Status AwaitReadable(int socket, absl::Time deadline);
 
 // Receives one message into `buffer`. `flags` adds to MSG_CMSG_CLOEXEC (e.g. MSG_DONTWAIT).
-[[nodiscard]] absl::StatusOr<ReceivedMessage> ReceiveWithDescriptors(
-    int socket, std::span<std::byte> buffer, int flags = 0);
+[[nodiscard]] absl::StatusOr<ReceivedMessage> ReceiveWithDescriptors(int socket,
+                                                                     std::span<std::byte> buffer,
+                                                                     int flags = 0);
 
 }  // namespace syslink
 

@@ -46,8 +46,7 @@ NextMessage PeekNextMessage(int socket) {
     n = recvmsg(socket, &message, MSG_PEEK | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    return errno == EAGAIN || errno == EWOULDBLOCK ? NextMessage::kNothingYet
-                                                   : NextMessage::kEnd;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? NextMessage::kNothingYet : NextMessage::kEnd;
   }
   if (message.msg_flags & MSG_CTRUNC) return NextMessage::kWithDescriptors;
   // A message, even an empty one, comes with its label; a hang-up comes with nothing.

@@ -93,9 +93,9 @@ TEST(RingTest, InitializeRingRejectsMisalignedMemory) {
   AlignedBuffer memory(RingFootprint(256) + kCacheLineSize);
   for (size_t offset : {size_t{1}, size_t{8}, size_t{32}}) {
     SCOPED_TRACE(offset);
-    ExpectStatus(InitializeRing(memory.bytes().subspan(offset, RingFootprint(256)),
-                                WaitMode::kHybrid),
-                 absl::StatusCode::kInvalidArgument, "64-byte cache line");
+    ExpectStatus(
+        InitializeRing(memory.bytes().subspan(offset, RingFootprint(256)), WaitMode::kHybrid),
+        absl::StatusCode::kInvalidArgument, "64-byte cache line");
   }
 }
 

@@ -41,19 +41,13 @@ void RunRoundTrips(benchmark::State& state, RoundTripper& peer) {
   }
 }
 
-void BM_CacheLineFloor(benchmark::State& state) {
-  RunRoundTrips(state, *StartCacheLineEcho());
-}
+void BM_CacheLineFloor(benchmark::State& state) { RunRoundTrips(state, *StartCacheLineEcho()); }
 BENCHMARK(BM_CacheLineFloor)->UseRealTime();
 
-void BM_LineEachWay(benchmark::State& state) {
-  RunRoundTrips(state, *StartLineExchangeEcho());
-}
+void BM_LineEachWay(benchmark::State& state) { RunRoundTrips(state, *StartLineExchangeEcho()); }
 BENCHMARK(BM_LineEachWay)->UseRealTime();
 
-void BM_StampedSlotFloor(benchmark::State& state) {
-  RunRoundTrips(state, *StartStampedSlotEcho());
-}
+void BM_StampedSlotFloor(benchmark::State& state) { RunRoundTrips(state, *StartStampedSlotEcho()); }
 BENCHMARK(BM_StampedSlotFloor)->UseRealTime();
 
 void BM_BareRingFloor(benchmark::State& state) { RunRoundTrips(state, *StartBareRingEcho()); }
@@ -95,11 +89,12 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   double slots = medians.NanosPerIteration("BM_StampedSlotFloor/real_time");
   double bare = medians.NanosPerIteration("BM_BareRingFloor/real_time");
   auto ratio = [](double ns, double floor) { return floor > 0 ? ns / floor : 0; };
-  std::printf("\nfloors: cache-line round trip %.0f ns, one line each way %.0f ns (%.2fx), "
-              "stamped slots %.0f ns (%.2fx), bare ring %.0f ns (%.2fx), "
-              "futex round trip %.0f ns (a cross-CPU wake-up is about %.0f us)\n",
-              line, each_way, ratio(each_way, line), slots, ratio(slots, line), bare,
-              ratio(bare, line), futex, futex / 2 / 1000);
+  std::printf(
+      "\nfloors: cache-line round trip %.0f ns, one line each way %.0f ns (%.2fx), "
+      "stamped slots %.0f ns (%.2fx), bare ring %.0f ns (%.2fx), "
+      "futex round trip %.0f ns (a cross-CPU wake-up is about %.0f us)\n",
+      line, each_way, ratio(each_way, line), slots, ratio(slots, line), bare, ratio(bare, line),
+      futex, futex / 2 / 1000);
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking}) {
     std::string name = absl::StrCat("BM_RingRoundTrip/", WaitModeName(mode), "/real_time");
     double rtt = medians.NanosPerIteration(name);
@@ -107,13 +102,14 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
     if (rtt <= 0 || floor <= 0) continue;
     std::string mode_name(WaitModeName(mode));
     if (mode == WaitMode::kBlocking) {
-      std::printf("ring rtt %s: %.0f ns = %.2fx floor (futex ping-pong)\n", mode_name.c_str(),
-                  rtt, rtt / floor);
+      std::printf("ring rtt %s: %.0f ns = %.2fx floor (futex ping-pong)\n", mode_name.c_str(), rtt,
+                  rtt / floor);
     } else {
-      std::printf("ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way, "
-                  "%.2fx stamped slots, %.2fx bare ring\n",
-                  mode_name.c_str(), rtt, rtt / floor, ratio(rtt, each_way), ratio(rtt, slots),
-                  ratio(rtt, bare));
+      std::printf(
+          "ring rtt %s: %.0f ns = %.2fx floor (cache line), %.2fx one line each way, "
+          "%.2fx stamped slots, %.2fx bare ring\n",
+          mode_name.c_str(), rtt, rtt / floor, ratio(rtt, each_way), ratio(rtt, slots),
+          ratio(rtt, bare));
     }
   }
   double fixed = medians.Get("BM_FixedSlotFloor/real_time").items_per_second;
@@ -122,8 +118,7 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
     double rate = medians.Get(name).items_per_second;
     if (rate <= 0 || fixed <= 0) continue;
     std::printf("ring throughput%s: %.1fM records/s = %.2fx floor (fixed slots: %.1fM/s)\n",
-                mode == WaitMode::kHybrid ? "" : " (spin)", rate / 1e6, rate / fixed,
-                fixed / 1e6);
+                mode == WaitMode::kHybrid ? "" : " (spin)", rate / 1e6, rate / fixed, fixed / 1e6);
   }
 }
 

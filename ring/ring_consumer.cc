@@ -50,9 +50,9 @@ bool RingConsumer::NextRecord(Record& record) {
   uint64_t position = read_ & mask_;
   uint64_t to_end = capacity_ - position;
   if (available < kRecordHeaderSize) {
-    Break(absl::DataLossError(absl::StrFormat(
-        "ring producer published %d bytes at offset %d: less than a record header",
-        available, position)));
+    Break(absl::DataLossError(
+        absl::StrFormat("ring producer published %d bytes at offset %d: less than a record header",
+                        available, position)));
     return false;
   }
   // One copy: the producer may rewrite the header while we check it.
@@ -61,22 +61,22 @@ bool RingConsumer::NextRecord(Record& record) {
   const uint64_t size = header.size;
   if (size == 0 || size % kRecordAlignment != 0) {
     Break(absl::DataLossError(absl::StrFormat(
-        "ring record at offset %d has length %d: it must be a non-zero multiple of %d",
-        position, size, kRecordAlignment)));
+        "ring record at offset %d has length %d: it must be a non-zero multiple of %d", position,
+        size, kRecordAlignment)));
     return false;
   }
   if (size > available || size > to_end) {
-    Break(absl::DataLossError(absl::StrFormat(
-        "ring record at offset %d has length %d, past the published end (%d bytes "
-        "available) or the end of the record space (%d bytes left)",
-        position, size, available, to_end)));
+    Break(absl::DataLossError(
+        absl::StrFormat("ring record at offset %d has length %d, past the published end (%d bytes "
+                        "available) or the end of the record space (%d bytes left)",
+                        position, size, available, to_end)));
     return false;
   }
   if (header.payload_size == kPaddingPayloadSize) {
     if (size != to_end) {
       Break(absl::DataLossError(absl::StrFormat(
-          "ring padding at offset %d has length %d but must reach the end (%d bytes)",
-          position, size, to_end)));
+          "ring padding at offset %d has length %d but must reach the end (%d bytes)", position,
+          size, to_end)));
       return false;
     }
     read_ += size;

@@ -73,7 +73,9 @@ class RingConsumer {
   // `record`; false when none is published or the ring is broken (status() tells).
   [[nodiscard]] bool TryNext(Record& record) {
     while (true) {
-      if (!status_.ok()) [[unlikely]] return false;
+      if (!status_.ok()) [[unlikely]] {
+        return false;
+      }
       if (read_ == cached_head_ && !RefreshHead()) return false;
       if (NextRecord(record)) return true;
       // Padding was skipped, or the ring broke: look again.

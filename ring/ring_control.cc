@@ -18,9 +18,9 @@ absl::StatusOr<size_t> RingCapacityFor(std::span<std::byte> memory) {
     return absl::InvalidArgumentError("ring memory must start on a 64-byte cache line");
   }
   if (memory.size() < RingFootprint(kMinRingCapacity)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "ring memory of %d bytes is too small: the smallest ring takes %d",
-        memory.size(), RingFootprint(kMinRingCapacity)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ring memory of %d bytes is too small: the smallest ring takes %d",
+                        memory.size(), RingFootprint(kMinRingCapacity)));
   }
   size_t capacity = memory.size() - kRecordSpaceOffset;
   if (!IsPowerOfTwo(capacity) || capacity > kMaxRingCapacity) {
@@ -65,18 +65,18 @@ absl::StatusOr<RingControl*> CheckRingControl(std::span<std::byte> memory, WaitM
   std::memcpy(&stored_capacity, &control->capacity, sizeof(stored_capacity));
   std::memcpy(&wait_mode, &control->wait_mode, sizeof(wait_mode));
   if (magic != kRingMagic) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "no ring here: magic is 0x%08x, expected 0x%08x", magic, kRingMagic));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("no ring here: magic is 0x%08x, expected 0x%08x", magic, kRingMagic));
   }
   if (version != kRingVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "ring format version %d is not supported (this build speaks version %d)", version,
-        kRingVersion));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("ring format version %d is not supported (this build speaks version %d)",
+                        version, kRingVersion));
   }
   if (stored_capacity != *capacity) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "ring claims %d bytes of record space but its memory holds %d", stored_capacity,
-        *capacity));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("ring claims %d bytes of record space but its memory holds %d",
+                        stored_capacity, *capacity));
   }
   if (wait_mode != static_cast<uint32_t>(mode)) {
     return absl::FailedPreconditionError(absl::StrFormat(

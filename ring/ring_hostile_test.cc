@@ -37,11 +37,9 @@ constexpr WaitOptions kOptions{.mode = WaitMode::kHybrid};
 class RingHostileTest : public testing::Test {
  protected:
   RingHostileTest()
-      : memory_(static_cast<std::byte*>(::operator new(RingFootprint(kCapacity),
-                                                       std::align_val_t{kCacheLineSize}))) {}
-  ~RingHostileTest() override {
-    ::operator delete(memory_, std::align_val_t{kCacheLineSize});
-  }
+      : memory_(static_cast<std::byte*>(
+            ::operator new (RingFootprint(kCapacity), std::align_val_t{kCacheLineSize}))) {}
+  ~RingHostileTest() override { ::operator delete (memory_, std::align_val_t{kCacheLineSize}); }
 
   void SetUp() override {
     std::memset(memory_, 0, RingFootprint(kCapacity));
@@ -49,9 +47,7 @@ class RingHostileTest : public testing::Test {
   }
 
   std::span<std::byte> bytes() const { return {memory_, RingFootprint(kCapacity)}; }
-  RingControl* control() const {
-    return std::launder(reinterpret_cast<RingControl*>(memory_));
-  }
+  RingControl* control() const { return std::launder(reinterpret_cast<RingControl*>(memory_)); }
   std::byte* records() const { return memory_ + kRecordSpaceOffset; }
 
   // Writes a record header at `position` in the record space.
@@ -463,9 +459,10 @@ TEST_F(RingHostileTest, ProducerRejectsMisalignedTail) {
 
 TEST_F(RingHostileTest, ProducerDrainRejectsTailBeyondPublishedHead) {
   RingProducer producer = AttachProducer();
-  ASSERT_TRUE(producer.Write(std::as_bytes(std::span<const char>("abc", 3)),
-                             absl::Now() + absl::Seconds(30))
-                  .ok());
+  ASSERT_TRUE(
+      producer
+          .Write(std::as_bytes(std::span<const char>("abc", 3)), absl::Now() + absl::Seconds(30))
+          .ok());
   SetTail(1024);
   absl::Status drained = producer.Drain(absl::Now() + absl::Seconds(30));
   EXPECT_EQ(drained.code(), absl::StatusCode::kDataLoss) << drained;

@@ -19,8 +19,8 @@ absl::StatusOr<RingProducer> RingProducer::Attach(std::span<std::byte> memory,
   if (head - tail > producer.capacity_ || head % kRecordAlignment != 0 ||
       tail % kRecordAlignment != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "ring indexes are inconsistent (head %d, tail %d, capacity %d): not attaching",
-        head, tail, producer.capacity_));
+        "ring indexes are inconsistent (head %d, tail %d, capacity %d): not attaching", head, tail,
+        producer.capacity_));
   }
   producer.head_ = producer.published_ = head;
   producer.cached_tail_ = tail;
@@ -38,9 +38,9 @@ bool RingProducer::RefreshTail() {
   uint64_t tail = control_->tail.load(std::memory_order_acquire);
   // The consumer may only move tail forward, and never past what was published.
   if (tail - cached_tail_ > published_ - cached_tail_ || tail % kRecordAlignment != 0) {
-    Break(absl::DataLossError(absl::StrFormat(
-        "ring consumer index is invalid: tail %d is outside [%d, %d] or misaligned", tail,
-        cached_tail_, published_)));
+    Break(absl::DataLossError(
+        absl::StrFormat("ring consumer index is invalid: tail %d is outside [%d, %d] or misaligned",
+                        tail, cached_tail_, published_)));
     return false;
   }
   cached_tail_ = tail;
@@ -54,18 +54,17 @@ absl::StatusOr<std::byte*> RingProducer::CheckedNull() const {
 
 absl::Status RingProducer::TooLarge(size_t max_payload) const {
   return absl::InvalidArgumentError(absl::StrFormat(
-      "a record of %d bytes does not fit in a ring of %d bytes (largest payload: %d)",
-      max_payload, capacity_, max_payload_size()));
+      "a record of %d bytes does not fit in a ring of %d bytes (largest payload: %d)", max_payload,
+      capacity_, max_payload_size()));
 }
 
 void RingProducer::BadCommit(size_t payload_size) {
-  Break(absl::FailedPreconditionError(absl::StrFormat(
-      "Commit(%d) without a reservation that large (reserved record size %d)", payload_size,
-      reserved_)));
+  Break(absl::FailedPreconditionError(
+      absl::StrFormat("Commit(%d) without a reservation that large (reserved record size %d)",
+                      payload_size, reserved_)));
 }
 
-absl::StatusOr<std::byte*> RingProducer::WaitAndReserve(size_t max_payload,
-                                                        absl::Time deadline) {
+absl::StatusOr<std::byte*> RingProducer::WaitAndReserve(size_t max_payload, absl::Time deadline) {
   while (true) {
     // The consumer can only make room by reading what it can see.
     Publish();
@@ -103,8 +102,7 @@ absl::Status RingProducer::Drain(absl::Time deadline) {
 }
 
 void RingProducer::WakeConsumer() {
-  if (internal::WakeIfWaiting(control_->consumer_waiting) == kWaitingElsewhere &&
-      external_wake_) {
+  if (internal::WakeIfWaiting(control_->consumer_waiting) == kWaitingElsewhere && external_wake_) {
     external_wake_();
   }
 }

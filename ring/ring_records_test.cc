@@ -68,9 +68,8 @@ TEST(RingTest, TryNextReadsRecordsInOrderAndStepsOverPadding) {
   ASSERT_TRUE(ring->consumer.TryNext(record));
   EXPECT_EQ(record.payload.size(), 100u);
   EXPECT_EQ(FirstPatternMismatch(record.payload, 2), -1);
-  EXPECT_EQ(record.payload.data(),
-            reinterpret_cast<const std::byte*>(ring->control()) + kRecordSpaceOffset +
-                kRecordHeaderSize);
+  EXPECT_EQ(record.payload.data(), reinterpret_cast<const std::byte*>(ring->control()) +
+                                       kRecordSpaceOffset + kRecordHeaderSize);
   EXPECT_FALSE(ring->consumer.TryNext(record));
   EXPECT_TRUE(ring->consumer.status().ok());
 }
@@ -278,8 +277,8 @@ TEST(RingTest, OversizeReservationIsInvalidArgument) {
   absl::StatusOr<Ring> ring = MakeRing(256);
   ASSERT_TRUE(ring.ok()) << ring.status();
   const size_t too_large = ring->producer.max_payload_size() + 1;
-  ExpectStatus(ring->producer.TryReserve(too_large).status(),
-               absl::StatusCode::kInvalidArgument, "does not fit in a ring of 256 bytes");
+  ExpectStatus(ring->producer.TryReserve(too_large).status(), absl::StatusCode::kInvalidArgument,
+               "does not fit in a ring of 256 bytes");
   ExpectStatus(ring->producer.Reserve(too_large, Soon()).status(),
                absl::StatusCode::kInvalidArgument, "does not fit");
   std::vector<std::byte> payload(too_large);

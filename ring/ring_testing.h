@@ -46,10 +46,10 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t size)
       : size_(size),
         data_(static_cast<std::byte*>(
-            ::operator new(size == 0 ? 1 : size, std::align_val_t{kCacheLineSize}))) {
+            ::operator new (size == 0 ? 1 : size, std::align_val_t{kCacheLineSize}))) {
     std::memset(data_, 0xa5, size_);
   }
-  ~AlignedBuffer() { ::operator delete(data_, std::align_val_t{kCacheLineSize}); }
+  ~AlignedBuffer() { ::operator delete (data_, std::align_val_t{kCacheLineSize}); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
 
@@ -115,7 +115,7 @@ inline long FirstPatternMismatch(std::span<const std::byte> payload, uint32_t se
 }
 
 inline void ExpectStatus(const absl::Status& status, absl::StatusCode code,
-                  const std::string& substring) {
+                         const std::string& substring) {
   EXPECT_EQ(status.code(), code) << status;
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(substring));
 }

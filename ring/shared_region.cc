@@ -19,8 +19,8 @@ namespace {
 // fork().
 absl::StatusOr<std::byte*> MapShared(int fd, size_t size, size_t populate_bytes) {
   bool all = populate_bytes >= size;
-  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                       MAP_SHARED | (all ? MAP_POPULATE : 0), fd, 0);
+  void* address =
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | (all ? MAP_POPULATE : 0), fd, 0);
   if (address == MAP_FAILED) return ErrnoStatus("mmap of shared region");
   if (!all && populate_bytes > 0) {
     // Best effort: without it (a kernel before 5.14) the prefix faults in on first use.
@@ -86,9 +86,9 @@ absl::StatusOr<SharedRegion> SharedRegion::Map(UniqueFd fd, size_t expected_size
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat of shared region");
   if (static_cast<uint64_t>(st.st_size) != expected_size) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "refusing to map shared region: it holds %d bytes, expected exactly %d",
-        st.st_size, expected_size));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("refusing to map shared region: it holds %d bytes, expected exactly %d",
+                        st.st_size, expected_size));
   }
   absl::StatusOr<std::byte*> data = MapShared(fd.get(), expected_size, populate_bytes);
   if (!data.ok()) return data.status();

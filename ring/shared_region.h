@@ -47,8 +47,7 @@ int RequiredSeals();
 class SharedRegion {
  public:
   // Creates and maps a sealed memfd of `size` bytes. `name` shows in /proc/PID/fd.
-  [[nodiscard]] static absl::StatusOr<SharedRegion> Create(const std::string& name,
-                                                           size_t size,
+  [[nodiscard]] static absl::StatusOr<SharedRegion> Create(const std::string& name, size_t size,
                                                            size_t populate_bytes = kAll);
 
   // Maps the region behind `fd` after checking its seals and that it holds exactly

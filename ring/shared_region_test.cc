@@ -29,9 +29,7 @@ using ::testing::HasSubstr;
 
 constexpr size_t kSize = 3 * 4096 + 320;  // deliberately not a whole number of pages
 
-std::byte PatternByte(size_t i, int salt) {
-  return static_cast<std::byte>((i * 31 + salt) & 0xff);
-}
+std::byte PatternByte(size_t i, int salt) { return static_cast<std::byte>((i * 31 + salt) & 0xff); }
 
 // A memfd of `size` bytes carrying exactly `seals` (0 for none).
 UniqueFd MakeMemfd(size_t size, int seals) {
@@ -150,20 +148,17 @@ TEST(SharedRegionTest, MapRefusesMemfdCreatedWithoutSealing) {
 }
 
 TEST(SharedRegionTest, MapRefusesRegionSmallerThanExpected) {
-  absl::StatusOr<SharedRegion> region =
-      SharedRegion::Map(MakeMemfd(4096, RequiredSeals()), 8192);
+  absl::StatusOr<SharedRegion> region = SharedRegion::Map(MakeMemfd(4096, RequiredSeals()), 8192);
   ExpectInvalidArgument(region.status(), "it holds 4096 bytes, expected exactly 8192");
 }
 
 TEST(SharedRegionTest, MapRefusesRegionLargerThanExpected) {
-  absl::StatusOr<SharedRegion> region =
-      SharedRegion::Map(MakeMemfd(8192, RequiredSeals()), 4096);
+  absl::StatusOr<SharedRegion> region = SharedRegion::Map(MakeMemfd(8192, RequiredSeals()), 4096);
   ExpectInvalidArgument(region.status(), "it holds 8192 bytes, expected exactly 4096");
 }
 
 TEST(SharedRegionTest, MapRefusesExpectedSizeZero) {
-  absl::StatusOr<SharedRegion> region =
-      SharedRegion::Map(MakeMemfd(4096, RequiredSeals()), 0);
+  absl::StatusOr<SharedRegion> region = SharedRegion::Map(MakeMemfd(4096, RequiredSeals()), 0);
   ExpectInvalidArgument(region.status(), "size must not be 0");
 }
 

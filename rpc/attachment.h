@@ -35,8 +35,7 @@ class Attachment {
   // One backed by a buffer of a link's arena (what LinkChannel::AllocateAttachment makes).
   static Attachment FromDmaBuffer(DmaBuffer buffer);
   // A view of `size` bytes at `offset` of a buffer that came with a message from the peer.
-  static Attachment FromPeerBuffer(PeerBuffer buffer, size_t offset = 0,
-                                   size_t size = ~size_t{0});
+  static Attachment FromPeerBuffer(PeerBuffer buffer, size_t offset = 0, size_t size = ~size_t{0});
 
   bool empty() const { return size() == 0; }
   size_t size() const;

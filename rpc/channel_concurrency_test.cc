@@ -31,10 +31,10 @@ using ::syslink::testing::ForkedServer;
 using ::syslink::testing::ForkedServerOptions;
 using ::syslink::testing::Soon;
 
-constexpr Method kEcho{MethodId("syslink.rpc.test.Shared.Echo"),
-                       "/syslink.rpc.test.Shared/Echo", MethodKind::kUnary};
-constexpr Method kHold{MethodId("syslink.rpc.test.Shared.Hold"),
-                       "/syslink.rpc.test.Shared/Hold", MethodKind::kUnary};
+constexpr Method kEcho{MethodId("syslink.rpc.test.Shared.Echo"), "/syslink.rpc.test.Shared/Echo",
+                       MethodKind::kUnary};
+constexpr Method kHold{MethodId("syslink.rpc.test.Shared.Hold"), "/syslink.rpc.test.Shared/Hold",
+                       MethodKind::kUnary};
 
 // Echo answers at once; Hold answers CANCELLED once its caller gives up (at most 10 s).
 class SharedService : public Service {
@@ -54,8 +54,7 @@ class SharedService : public Service {
 
 class ChannelConcurrencyTest : public ::testing::TestWithParam<ring::WaitMode> {
  protected:
-  ChannelConcurrencyTest()
-      : server_([] { return std::make_unique<SharedService>(); }, Options()) {}
+  ChannelConcurrencyTest() : server_([] { return std::make_unique<SharedService>(); }, Options()) {}
 
   ForkedServerOptions Options() const {
     ForkedServerOptions options;

@@ -17,8 +17,7 @@ absl::StatusOr<std::shared_ptr<LinkChannel>> ConnectLinkChannel(
 
 absl::StatusOr<std::shared_ptr<Channel>> ConnectChannel(
     absl::string_view service_name, const broker::BrokerConnectOptions& options) {
-  absl::StatusOr<std::shared_ptr<LinkChannel>> channel =
-      ConnectLinkChannel(service_name, options);
+  absl::StatusOr<std::shared_ptr<LinkChannel>> channel = ConnectLinkChannel(service_name, options);
   if (!channel.ok()) return channel.status();
   return std::shared_ptr<Channel>(*std::move(channel));
 }

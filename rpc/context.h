@@ -87,7 +87,9 @@ class ClientContext {
   absl::Time deadline() const { return deadline_; }
 
   // Sent beside the request (zero-copy when it came from the channel's AllocateAttachment).
-  void set_request_attachment(Attachment attachment) { request_attachment_ = std::move(attachment); }
+  void set_request_attachment(Attachment attachment) {
+    request_attachment_ = std::move(attachment);
+  }
   Attachment& request_attachment() { return request_attachment_; }
   // What came back beside the response.
   Attachment& response_attachment() { return response_attachment_; }
@@ -190,8 +192,8 @@ class ServerContext {
   // deadline, a clock read.
   bool cancelled() const {
     return cancelled_.load(std::memory_order_relaxed) ||
-           (ending_ != nullptr && ending_->load(std::memory_order_relaxed)) ||
-           watch_.given_up() || (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_);
+           (ending_ != nullptr && ending_->load(std::memory_order_relaxed)) || watch_.given_up() ||
+           (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_);
   }
 
   // A buffer for set_response_attachment(): zero-copy over the call's link when the
@@ -207,7 +209,9 @@ class ServerContext {
   // The buffer that came beside the request: readable until the method returns.
   Attachment& request_attachment() { return request_attachment_; }
   // A buffer to send back beside the response.
-  void set_response_attachment(Attachment attachment) { response_attachment_ = std::move(attachment); }
+  void set_response_attachment(Attachment attachment) {
+    response_attachment_ = std::move(attachment);
+  }
   Attachment& response_attachment() { return response_attachment_; }
 
   // Work to run once the reply is on its way, on the thread that ran the method, before

@@ -1,13 +1,12 @@
 // grpc.health.v1.Health as every Server serves it, called through the generated HealthStub
 // over a real link: Check, Watch through a change and through Shutdown().
 
-#include "rpc/health_service.h"
-
 #include <memory>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "rpc/health/health.syslink.h"
+#include "rpc/health_service.h"
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
 #include "rpc/testdata/stream_service.syslink.h"

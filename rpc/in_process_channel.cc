@@ -30,15 +30,13 @@ absl::Status InProcessChannel::Call(const Method& method,
     server_context.request_attachment() = std::move(context->request_attachment());
     internal::ServerContextAccess::SetClientMetadata(server_context, context->metadata());
   }
-  ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())),
-                  &server_context);
+  ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())), &server_context);
   absl::Status status = service_->Dispatch(call);
   // No other thread to run it on: before the call returns.
   internal::ServerContextAccess::RunAfterReply(server_context);
   const Metadata& trailing = server_context.trailing_metadata();
-  absl::Status bad = trailing.empty()
-                         ? absl::OkStatus()
-                         : CheckMetadata(trailing, "the method's trailing metadata");
+  absl::Status bad = trailing.empty() ? absl::OkStatus()
+                                      : CheckMetadata(trailing, "the method's trailing metadata");
   if (!bad.ok()) {
     status = std::move(bad);
   } else if (context != nullptr) {
@@ -53,9 +51,9 @@ absl::Status InProcessChannel::Call(const Method& method,
   if (!status.ok()) return status;
   const std::string& out = call.response_bytes();
   if (!response->ParseFromString(out)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the response to %s (%d bytes) does not parse as %s", method.path, out.size(),
-        response->GetTypeName()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the response to %s (%d bytes) does not parse as %s", method.path,
+                        out.size(), response->GetTypeName()));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,8 @@
 // Interceptor chains on both sides of a real link: their order, a refusal, a changed
 // outcome, metadata they add, async calls and streams, and the logging interceptor.
 
+#include "rpc/interceptor.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -14,7 +16,6 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "rpc/interceptor.h"
 #include "rpc/link_channel.h"
 #include "rpc/logging_interceptor.h"
 #include "rpc/method.h"
@@ -33,8 +34,8 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Pair;
 
-constexpr Method kEcho{MethodIdOfPath("/syslink.rpc.test.Icpt/Echo"),
-                       "/syslink.rpc.test.Icpt/Echo", MethodKind::kUnary};
+constexpr Method kEcho{MethodIdOfPath("/syslink.rpc.test.Icpt/Echo"), "/syslink.rpc.test.Icpt/Echo",
+                       MethodKind::kUnary};
 constexpr Method kMethods[] = {kEcho};
 
 // Echo answers with its request and the caller's "x-token", and counts its calls.
@@ -60,8 +61,8 @@ class Recorder : public ClientInterceptor, public ServerInterceptor {
  public:
   Recorder(std::string name, std::vector<std::string>* log, std::mutex* mutex)
       : name_(std::move(name)), log_(log), mutex_(mutex) {}
-  absl::Status refuse;            // what BeforeCall answers
-  absl::Status replace_with_ok;   // AfterCall turns an OK into this, when set
+  absl::Status refuse;           // what BeforeCall answers
+  absl::Status replace_with_ok;  // AfterCall turns an OK into this, when set
   absl::Status BeforeCall(const CallInfo& call, ClientContext& context) override {
     Note(".before");
     context.AddMetadata("x-token", name_);
@@ -167,9 +168,9 @@ TEST_F(InterceptorTest, ServerHooksNestRefuseAndChangeTheAnswer) {
   Text request, response;
   ClientContext context;
   ASSERT_TRUE(link_channel_->Call(kEcho, request, &response, &context).ok());
-  EXPECT_THAT(Log(), ElementsAre("a.before /syslink.rpc.test.Icpt/Echo",
-                                 "b.before /syslink.rpc.test.Icpt/Echo", "b.after OK",
-                                 "a.after OK"));
+  EXPECT_THAT(Log(),
+              ElementsAre("a.before /syslink.rpc.test.Icpt/Echo",
+                          "b.before /syslink.rpc.test.Icpt/Echo", "b.after OK", "a.after OK"));
   // Trailing metadata added after the method returned goes with the answer.
   EXPECT_THAT(context.GetServerTrailingMetadata(),
               ElementsAre(Pair("x-seen-by", "b"), Pair("x-seen-by", "a")));
@@ -206,8 +207,8 @@ TEST_F(InterceptorTest, AStreamsHooksSeeItsEnd) {
   ASSERT_TRUE(pair.ok());
   server.ServeLink(&streamer, std::move(pair->second));
   auto client_side = Make("c");
-  test::StreamerStub stub(InterceptChannel(
-      std::make_shared<LinkChannel>(std::move(pair->first)), {client_side}));
+  test::StreamerStub stub(
+      InterceptChannel(std::make_shared<LinkChannel>(std::move(pair->first)), {client_side}));
   Number request, number;
   request.set_n(3);
   {

@@ -41,9 +41,8 @@ void Signal(int eventfd) {
 absl::Status NameMethod(absl::Status status, const Method& method) {
   if (status.ok()) return status;
   absl::Status named(status.code(), absl::StrCat(method.path, ": ", status.message()));
-  status.ForEachPayload([&](absl::string_view type, const absl::Cord& payload) {
-    named.SetPayload(type, payload);
-  });
+  status.ForEachPayload(
+      [&](absl::string_view type, const absl::Cord& payload) { named.SetPayload(type, payload); });
   return named;
 }
 
@@ -153,11 +152,10 @@ absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
   return id;
 }
 
-absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
-                                           const internal::MessageSource& source,
+absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::MessageSource& source,
                                            Attachment attachment, absl::Time deadline,
-                                           uint16_t flags, uint32_t stream_id,
-                                           Pending& pending, const Metadata* metadata) {
+                                           uint16_t flags, uint32_t stream_id, Pending& pending,
+                                           const Metadata* metadata) {
   absl::StatusOr<internal::OutgoingCall> call =
       internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata);
   if (!call.ok()) return call.status();
@@ -171,8 +169,8 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
   if (call->dma.valid()) loan = {std::move(call->dma), DmaDirection::kToTarget};
   absl::StatusOr<uint64_t> id = link_.SendInPlace(
       command, call->inline_size(),
-      [&](std::span<std::byte> out) { internal::WriteInline(*call, source, out); },
-      std::move(loan), deadline);
+      [&](std::span<std::byte> out) { internal::WriteInline(*call, source, out); }, std::move(loan),
+      deadline);
   if (!id.ok()) return id.status();
   ClientContext* context = pending.context;
   const bool stream = pending.stream != nullptr;
@@ -192,8 +190,8 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command,
 }
 
 absl::Status LinkChannel::Finish(Message& reply, const Method& method,
-                                 google::protobuf::MessageLite* response,
-                                 ClientContext* context, bool lends_attachment) {
+                                 google::protobuf::MessageLite* response, ClientContext* context,
+                                 bool lends_attachment) {
   if (context != nullptr && lends_attachment && reply.returned_buffer.valid()) {
     context->request_attachment() = Attachment::FromDmaBuffer(std::move(reply.returned_buffer));
   }
@@ -212,9 +210,9 @@ absl::Status LinkChannel::Finish(Message& reply, const Method& method,
     if (context != nullptr) context->set_server_trailing_metadata(*std::move(trailing));
   }
   if (!response->ParseFromArray(call->message.data(), static_cast<int>(call->message.size()))) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the response of %s (%d bytes) does not parse as %s", method.path,
-        call->message.size(), response->GetTypeName()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the response of %s (%d bytes) does not parse as %s", method.path,
+                        call->message.size(), response->GetTypeName()));
   }
   if (context != nullptr && call->has_attachment) {
     context->response_attachment() = Attachment::FromPeerBuffer(
@@ -241,9 +239,10 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
     return;
   }
   absl::Status status =
-      Finish(message, *pending.method, pending.response, pending.context,
-             pending.lends_attachment);
-  if (message.synthetic) [[unlikely]] status = NameMethod(std::move(status), *pending.method);
+      Finish(message, *pending.method, pending.response, pending.context, pending.lends_attachment);
+  if (message.synthetic) [[unlikely]] {
+    status = NameMethod(std::move(status), *pending.method);
+  }
   if (pending.waiter != nullptr) {
     Complete(*pending.waiter, std::move(status));
     return;

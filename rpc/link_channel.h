@@ -120,9 +120,9 @@ class LinkChannel final : public Channel {
     bool lends_attachment = false;
     bool cancel_sent = false;
     StreamOp op = StreamOp::kNone;
-    bool carries_attachment = false;  // a stream message with one
-    size_t message_bytes = 0;         // a stream message's
-    const Method* method = nullptr;   // what the call calls (a stream's: its method)
+    bool carries_attachment = false;      // a stream message with one
+    size_t message_bytes = 0;             // a stream message's
+    const Method* method = nullptr;       // what the call calls (a stream's: its method)
     std::shared_ptr<StreamState> stream;  // a stream's requests
   };
   using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
@@ -156,10 +156,9 @@ class LinkChannel final : public Channel {
   static void WakeToRead(Waiter& waiter);
   // Sends a request and records it as pending.
   // `done` is taken only when the request is sent.
-  absl::StatusOr<uint64_t> Start(const Method& method,
-                                 const google::protobuf::MessageLite& request,
-                                 google::protobuf::MessageLite* response,
-                                 ClientContext* context, DoneCallback& done, Waiter* waiter)
+  absl::StatusOr<uint64_t> Start(const Method& method, const google::protobuf::MessageLite& request,
+                                 google::protobuf::MessageLite* response, ClientContext* context,
+                                 DoneCallback& done, Waiter* waiter)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` is taken only when the request was sent.
@@ -185,8 +184,8 @@ class LinkChannel final : public Channel {
   void WaitFor(Waiter*& slot, Ready ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Turns a reply into the call's outcome.
   static absl::Status Finish(Message& reply, const Method& method,
-                             google::protobuf::MessageLite* response,
-                             ClientContext* context, bool lends_attachment);
+                             google::protobuf::MessageLite* response, ClientContext* context,
+                             bool lends_attachment);
   // Gives up on each call whose context asked to cancel (TryCancel): the link then
   // delivers its CANCELLED reply.
   void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -214,7 +213,7 @@ class LinkChannel final : public Channel {
   const LinkChannelOptions options_;
 
   mutable absl::Mutex mutex_;
-  absl::CondVar changed_;  // a call completed, or the reader left
+  absl::CondVar changed_;                    // a call completed, or the reader left
   int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting on changed_
   Link link_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mutex_);
@@ -223,15 +222,15 @@ class LinkChannel final : public Channel {
   // Streams' readers and writers waiting.
   std::vector<Waiter*> blocked_ ABSL_GUARDED_BY(mutex_);
   uint32_t next_stream_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;  // replied to, callback not yet run
-  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);  // for the completion thread to run
+  size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;      // replied to, callback not yet run
+  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);      // for the completion thread to run
   size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
   // At or before the earliest pending deadline.
   absl::Time next_deadline_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;   // a thread is the reader
   bool sleeping_ ABSL_GUARDED_BY(mutex_) = false;  // ... and sleeps in poll()
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;  // the channel is being destroyed
-  mutable std::atomic<int> want_lock_{0};  // threads in Acquire(); read without mutex_
+  mutable std::atomic<int> want_lock_{0};          // threads in Acquire(); read without mutex_
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
   // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;

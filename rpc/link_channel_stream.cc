@@ -31,15 +31,16 @@ absl::Status Unpack(std::span<const std::byte> batch, uint32_t room, std::deque<
     if (batch.size() < 4 || ++count > room) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "a batch of stream messages from the server is malformed (%d bytes left, message %d "
-          "of at most %d)", batch.size(), count, room));
+          "of at most %d)",
+          batch.size(), count, room));
     }
     const auto* b = reinterpret_cast<const uint8_t*>(batch.data());
     const size_t size = b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
     batch = batch.subspan(4);
     if (size > batch.size()) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "a batch of stream messages from the server claims a %d-byte message in %d bytes",
-          size, batch.size()));
+          "a batch of stream messages from the server claims a %d-byte message in %d bytes", size,
+          batch.size()));
     }
     Received received;
     received.message.assign(reinterpret_cast<const char*>(batch.data()), size);
@@ -109,13 +110,14 @@ class LinkChannel::Stream final : public ClientStream {
 
   LinkChannel* const channel_;
   const std::shared_ptr<StreamState> state_;
-  const bool reads_;  // the server streams: Read() pulls
+  const bool reads_;            // the server streams: Read() pulls
   bool finish_called_ = false;  // used only by the stream's owner
 };
 
-std::unique_ptr<ClientStream> LinkChannel::OpenStream(
-    const Method& method, const google::protobuf::MessageLite* request,
-    google::protobuf::MessageLite* response, ClientContext* context) {
+std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
+                                                      const google::protobuf::MessageLite* request,
+                                                      google::protobuf::MessageLite* response,
+                                                      ClientContext* context) {
   if (method.kind == MethodKind::kUnary) {
     return std::make_unique<FailedClientStream>(absl::InvalidArgumentError(
         absl::StrCat(method.path, " is unary: call it, do not open a stream of it")));
@@ -156,14 +158,13 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(
 absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamState>& stream,
                                                  StreamOp op, uint16_t flag,
                                                  const internal::MessageSource& source,
-                                                 Attachment attachment,
-                                                 const Metadata* metadata) {
+                                                 Attachment attachment, const Metadata* metadata) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
   pending.method = &stream->method;
   pending.op = op;
   pending.stream = stream;
-  return Send(stream->method.id, source, std::move(attachment), stream->deadline, flag,
-              stream->id, pending, metadata);
+  return Send(stream->method.id, source, std::move(attachment), stream->deadline, flag, stream->id,
+              pending, metadata);
 }
 
 void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
@@ -178,8 +179,7 @@ void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
 
 void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
   StreamState& stream = *pending.stream;
-  absl::Status status =
-      reply.synthetic ? NameMethod(reply.status, stream.method) : reply.status;
+  absl::Status status = reply.synthetic ? NameMethod(reply.status, stream.method) : reply.status;
   absl::StatusOr<internal::IncomingCall> call;
   if (status.ok()) {
     call = internal::ParseIncoming(reply.data, reply.peer_buffer.data());
@@ -327,8 +327,7 @@ LinkChannel::Stream::~Stream() {
         pending.cancel_sent = true;
       }
     }
-    channel_->EndStream(*state_,
-                        absl::CancelledError("the stream was destroyed before Finish()"));
+    channel_->EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
   }
   // Replies still to come (to pulls, messages, the cancel) may outlive the caller's response
   // and context: from here on they touch neither.
@@ -356,8 +355,8 @@ void LinkChannel::Stream::Pull() {
       room = static_cast<uint32_t>(s.window - used);
     }
     const std::byte bytes[internal::kPullSize] = {
-        std::byte(room & 0xff), std::byte((room >> 8) & 0xff),
-        std::byte((room >> 16) & 0xff), std::byte(room >> 24)};
+        std::byte(room & 0xff), std::byte((room >> 8) & 0xff), std::byte((room >> 16) & 0xff),
+        std::byte(room >> 24)};
     absl::StatusOr<uint64_t> id =
         channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
                              internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
@@ -384,16 +383,15 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
   const size_t bytes = message.ByteSizeLong();
   auto room = [&] {
     return s.finished || !s.failure.ok() ||
-           (s.unacked < s.window &&
-            (!attached || s.unacked_attachments < s.attachment_window) &&
+           (s.unacked < s.window && (!attached || s.unacked_attachments < s.attachment_window) &&
             (s.unacked == 0 || s.unacked_bytes + bytes <= internal::kStreamWindowBytes));
   };
   if (wait) {
     channel_->WaitFor(s.writer, room);
   } else if (!room()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        s.method.path, ": the stream's window (", s.window, " messages, ",
-        internal::kStreamWindowBytes, " bytes) is full"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(s.method.path, ": the stream's window (", s.window, " messages, ",
+                     internal::kStreamWindowBytes, " bytes) is full"));
   }
   if (s.finished) {
     return s.status.ok() ? absl::FailedPreconditionError(
@@ -446,8 +444,8 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
   state_->read_done = true;
   if (state_->bad_message.ok()) {
     state_->bad_message = absl::InvalidArgumentError(
-        absl::StrFormat("a message of %s (%d bytes) does not parse as %s",
-                        state_->method.path, received.message.size(), message->GetTypeName()));
+        absl::StrFormat("a message of %s (%d bytes) does not parse as %s", state_->method.path,
+                        received.message.size(), message->GetTypeName()));
   }
   return false;
 }

@@ -16,9 +16,9 @@ bool IsKeyChar(char c) {
 
 absl::Status CheckMetadataEntry(absl::string_view key, absl::string_view value) {
   if (key.empty() || key.size() > kMaxMetadataKeySize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "metadata key \"%s\" has %d characters: a key has 1 to %d", absl::CHexEscape(key),
-        key.size(), kMaxMetadataKeySize));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("metadata key \"%s\" has %d characters: a key has 1 to %d",
+                        absl::CHexEscape(key), key.size(), kMaxMetadataKeySize));
   }
   for (char c : key) {
     if (!IsKeyChar(c)) {
@@ -62,8 +62,8 @@ absl::Status CheckMetadata(const Metadata& metadata, absl::string_view what) {
   }
   if (size_t bytes = MetadataBytes(metadata); bytes > kMaxMetadataBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s takes %d bytes (keys and values, and %d an entry); at most %d are allowed", what,
-        bytes, kMetadataEntryOverhead, kMaxMetadataBytes));
+        "%s takes %d bytes (keys and values, and %d an entry); at most %d are allowed", what, bytes,
+        kMetadataEntryOverhead, kMaxMetadataBytes));
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,8 @@
 // calls and streams between two processes over a link, through an InProcessChannel, and
 // from a hostile peer.
 
+#include "rpc/metadata.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -17,7 +19,6 @@
 #include "rpc/internal/call_format.h"
 #include "rpc/internal/metadata_codec.h"
 #include "rpc/link_channel.h"
-#include "rpc/metadata.h"
 #include "rpc/method.h"
 #include "rpc/server.h"
 #include "rpc/testdata/countdown_streamer.h"
@@ -155,8 +156,8 @@ TEST(MetadataCodecTest, AHostileBlockIsMalformedNeverReadPastItsEnd) {
   EXPECT_FALSE(internal::SplitMetadata(Bytes(with_u32(0, 0xffffffff))).ok());
   EXPECT_FALSE(internal::SplitMetadata(Bytes(std::string("\1\0", 2))).ok());
   // An entry whose sizes overrun the block; stray bytes; a key breaking the rules.
-  for (const std::string& bad : {with_u32(4, 100), with_u32(8, 0xfffffff0),
-                                 good.substr(0, 4 + 5)}) {
+  for (const std::string& bad :
+       {with_u32(4, 100), with_u32(8, 0xfffffff0), good.substr(0, 4 + 5)}) {
     std::span<const std::byte> entries = Bytes(bad).subspan(4);
     absl::StatusOr<Metadata> decoded = internal::DecodeMetadata(entries);
     ASSERT_FALSE(decoded.ok());
@@ -221,8 +222,8 @@ TEST_P(MetadataOverLinkTest, MetadataTravelsBothWays) {
   Text request, response;
   absl::Status status = server_.channel()->Call(kShow, request, &response, &context);
   ASSERT_TRUE(status.ok()) << status;
-  EXPECT_EQ(response.text(), "trace-bin=" + std::string("\0\x7f", 2) +
-                                 ";x-request-id=7f3a;x-tag=b;x-tag=a");
+  EXPECT_EQ(response.text(),
+            "trace-bin=" + std::string("\0\x7f", 2) + ";x-request-id=7f3a;x-tag=b;x-tag=a");
   EXPECT_THAT(context.GetServerTrailingMetadata(),
               ElementsAre(Pair("echo-trace-bin", std::string("\0\x7f", 2)),
                           Pair("echo-x-request-id", "7f3a"), Pair("echo-x-tag", "b"),
@@ -355,8 +356,7 @@ TEST(MetadataInProcessTest, AnInProcessChannelCarriesMetadataBothWays) {
   EXPECT_EQ(response.text(), "x-a=1");
   EXPECT_THAT(context.GetServerTrailingMetadata(), ElementsAre(Pair("echo-x-a", "1")));
   ClientContext failing;
-  EXPECT_EQ(channel->Call(kFail, request, &response, &failing).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(channel->Call(kFail, request, &response, &failing).code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(failing.GetServerTrailingMetadata(), ElementsAre(Pair("x-why", "no such key")));
   ClientContext bad;
   EXPECT_EQ(channel->Call(kBadTrailer, request, &response, &bad).code(),
@@ -376,8 +376,8 @@ TEST(MetadataHostileTest, AMalformedBlockIsAnsweredAndTheLinkGoesOn) {
   server.ServeLink(&service, std::move(pair->second));
   Link& client = pair->first;
   auto call = [&](const std::string& block) {
-    internal::CallHeader header{internal::kCallMagic, internal::kCallVersion,
-                                internal::kCallMetadata, 0, 0, 0, 0};
+    internal::CallHeader header{
+        internal::kCallMagic, internal::kCallVersion, internal::kCallMetadata, 0, 0, 0, 0};
     std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
     payload += block;
     absl::StatusOr<Message> reply = client.Call(kShow.id, AsBytes(payload), {}, Soon());

@@ -69,8 +69,7 @@ constexpr uint32_t MethodIdOfPath(absl::string_view path) {
   // MethodId() of "<service>.<method>", without building the string.
   namespace fnv = method_id_internal;
   return fnv::Finish(fnv::FnvAppend(
-      fnv::FnvAppend(fnv::FnvAppend(fnv::kFnvOffsetBasis, parts->service), "."),
-      parts->method));
+      fnv::FnvAppend(fnv::FnvAppend(fnv::kFnvOffsetBasis, parts->service), "."), parts->method));
 }
 
 static_assert(MethodIdOfPath("/kv.Store/Get") == MethodId("kv.Store.Get"));

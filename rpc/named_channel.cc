@@ -113,9 +113,10 @@ absl::StatusOr<Attachment> NamedChannel::AllocateAttachment(size_t bytes) {
   return (*channel)->AllocateAttachment(bytes);
 }
 
-std::unique_ptr<ClientStream> NamedChannel::OpenStream(
-    const Method& method, const google::protobuf::MessageLite* request,
-    google::protobuf::MessageLite* response, ClientContext* context) {
+std::unique_ptr<ClientStream> NamedChannel::OpenStream(const Method& method,
+                                                       const google::protobuf::MessageLite* request,
+                                                       google::protobuf::MessageLite* response,
+                                                       ClientContext* context) {
   absl::StatusOr<std::shared_ptr<LinkChannel>> channel = Current(context);
   if (!channel.ok()) return std::make_unique<FailedClientStream>(channel.status());
   return (*channel)->OpenStream(method, request, response, context);

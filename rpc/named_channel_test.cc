@@ -81,8 +81,7 @@ class NamedChannelTest : public ::testing::Test {
       StopSignals stop;
       NamedService service(hang_entered);
       Server server;
-      if (!server.ServeBroker(&service, {.name = kName, .broker = options})
-               .ok()) {
+      if (!server.ServeBroker(&service, {.name = kName, .broker = options}).ok()) {
         return 1;
       }
       if (write(ready[1], "r", 1) != 1) return 2;

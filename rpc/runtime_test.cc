@@ -63,8 +63,8 @@ struct Counter : SessionState {
 // `after_reply_done`.
 class TestService : public Service {
  public:
-  std::atomic<int> waiting{0};          // WaitForCancel calls running
-  std::atomic<int> saw_cancelled{0};    // ... that ended because cancelled() said so
+  std::atomic<int> waiting{0};        // WaitForCancel calls running
+  std::atomic<int> saw_cancelled{0};  // ... that ended because cancelled() said so
   std::atomic<int> counters_destroyed{0};
   std::atomic<bool> release{false};
   std::atomic<bool> after_reply_done{false};
@@ -189,13 +189,14 @@ TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn)
   server.ServeLink(&service, std::move(pair->second));
   Link& client = pair->first;
   // A well-formed call header, then a Text whose field 1 claims 127 bytes that are not there.
-  const std::string bad = "\x0a\x7f" "abc";
-  internal::CallHeader header{internal::kCallMagic, internal::kCallVersion, 0,
-                              static_cast<uint32_t>(bad.size()), 0, 0, 0};
+  const std::string bad =
+      "\x0a\x7f"
+      "abc";
+  internal::CallHeader header{
+      internal::kCallMagic, internal::kCallVersion, 0, static_cast<uint32_t>(bad.size()), 0, 0, 0};
   std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
   payload += bad;
-  absl::StatusOr<Message> reply =
-      client.Call(kEcho.id, AsBytes(payload), {}, Soon());
+  absl::StatusOr<Message> reply = client.Call(kEcho.id, AsBytes(payload), {}, Soon());
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
@@ -426,11 +427,9 @@ TEST_P(RuntimeTest, SessionStateLastsForTheLinkAndIsDroppedWithIt) {
   EXPECT_EQ(service_.counters_destroyed.load(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(InlineAndPool, RuntimeTest, ::testing::Values(0, 2),
-                         [](const auto& info) {
-                           return info.param == 0 ? std::string("inline")
-                                                  : std::string("pool");
-                         });
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, RuntimeTest, ::testing::Values(0, 2), [](const auto& info) {
+  return info.param == 0 ? std::string("inline") : std::string("pool");
+});
 
 TEST(InProcessChannelTest, TryCancelFromAnotherThreadReachesTheMethod) {
   TestService service;

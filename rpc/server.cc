@@ -11,8 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "base/unique_fd.h"
 #include "absl/time/clock.h"
+#include "base/unique_fd.h"
 #include "rpc/internal/session_scheduler.h"
 #include "rpc/internal/worker_pool.h"
 
@@ -55,8 +55,7 @@ std::vector<uint32_t> StatusIds(absl::string_view status, absl::string_view name
   std::vector<uint32_t> ids;
   for (absl::string_view line : absl::StrSplit(status, '\n')) {
     if (!absl::ConsumePrefix(&line, name)) continue;
-    for (absl::string_view word :
-         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
       uint32_t id;
       if (absl::SimpleAtoi(word, &id)) ids.push_back(id);
     }
@@ -162,9 +161,9 @@ absl::Status Server::ServeBroker(Service* service, const ServeBrokerOptions& opt
     health_.SetServingStatus(name, grpc::health::v1::HealthCheckResponse::SERVING);
   }
   absl::MutexLock lock(&mutex_);
-  acceptors_.emplace_back(
-      [this, service, registration = std::make_shared<broker::ServiceRegistration>(
-                          *std::move(registration))] { Accept(service, *registration); });
+  acceptors_.emplace_back([this, service,
+                           registration = std::make_shared<broker::ServiceRegistration>(
+                               *std::move(registration))] { Accept(service, *registration); });
   return absl::OkStatus();
 }
 
@@ -187,9 +186,9 @@ void Server::Accept(Service* service, broker::ServiceRegistration& registration)
     }
     if (WaitForStop(stop_.get(), absl::ZeroDuration())) return;
     if (!incoming.ok()) continue;
-    PeerIdentity peer{incoming->client.pid, incoming->client.uid, incoming->client.gid,
-                      AttestedGroups(incoming->client.pid, incoming->client.uid,
-                                     incoming->client.gid)};
+    PeerIdentity peer{
+        incoming->client.pid, incoming->client.uid, incoming->client.gid,
+        AttestedGroups(incoming->client.pid, incoming->client.uid, incoming->client.gid)};
     ServeLink(service, std::move(incoming->link), peer);
   }
 }

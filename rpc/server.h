@@ -91,7 +91,7 @@ class SessionScheduler;
 struct ServeBrokerOptions {
   std::string name;  // the name clients connect to; empty: the service's full name
   broker::AccessPolicy policy = broker::AccessPolicy::SameUser();  // who may connect
-  LinkOptions link;                      // the links the broker makes for the service
+  LinkOptions link;                     // the links the broker makes for the service
   broker::BrokerConnectOptions broker;  // how to reach (or start) the broker
 };
 
@@ -159,7 +159,7 @@ class Server {
 
   HealthService health_;  // thread-safe
   struct Served {
-    std::unique_ptr<WithHealth> with_health;         // null when it serves health itself
+    std::unique_ptr<WithHealth> with_health;          // null when it serves health itself
     std::unique_ptr<InterceptedService> intercepted;  // null without interceptors
     Service* top = nullptr;                           // what the links call
   };

@@ -115,7 +115,8 @@ void BM_IdleLinks(benchmark::State& state, LinkOptions link_options) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     IdleService service;
     Server server;
-    if (!server.ServeBroker(&service, {.name = name, .link = link_options, .broker = broker_options})
+    if (!server
+             .ServeBroker(&service, {.name = name, .link = link_options, .broker = broker_options})
              .ok()) {
       return 1;
     }

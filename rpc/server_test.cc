@@ -2,6 +2,8 @@
 // holds up no other link, a finished session is freed at once, running methods finish and
 // answer across a shutdown, and links past the limit are refused.
 
+#include "rpc/server.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include "gtest/gtest.h"
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
-#include "rpc/server.h"
 #include "rpc/stop_signals.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
@@ -218,11 +219,9 @@ TEST_P(ServerTest, ASpinningLinkKeepsItsThreadUntilShutdown) {
   EXPECT_TRUE(IsPeerDied(Echo(*channel, "late")));
 }
 
-INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2),
-                         [](const auto& info) {
-                           return info.param == 0 ? std::string("inline")
-                                                  : std::string("pool");
-                         });
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2), [](const auto& info) {
+  return info.param == 0 ? std::string("inline") : std::string("pool");
+});
 
 TEST(ServerLifecycleTest, WaitReturnsOnceAnotherThreadShutsTheServerDown) {
   Server server;

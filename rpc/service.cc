@@ -9,9 +9,9 @@ absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message) co
   if (message->ParseFromArray(request_.data(), static_cast<int>(request_.size()))) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "the request for method %d (%d bytes) does not parse as %s", method_id_, request_.size(),
-      message->GetTypeName()));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("the request for method %d (%d bytes) does not parse as %s", method_id_,
+                      request_.size(), message->GetTypeName()));
 }
 
 absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message,

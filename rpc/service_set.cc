@@ -11,8 +11,7 @@ absl::StatusOr<std::unique_ptr<ServiceSet>> ServiceSet::Create(
   return Create(std::span<Service* const>(services.begin(), services.size()));
 }
 
-absl::StatusOr<std::unique_ptr<ServiceSet>> ServiceSet::Create(
-    std::span<Service* const> services) {
+absl::StatusOr<std::unique_ptr<ServiceSet>> ServiceSet::Create(std::span<Service* const> services) {
   if (services.empty()) return absl::InvalidArgumentError("a service set needs a service");
   std::unique_ptr<ServiceSet> set(new ServiceSet());
   for (Service* service : services) {
@@ -27,8 +26,8 @@ absl::StatusOr<std::unique_ptr<ServiceSet>> ServiceSet::Create(
     set->names_.push_back(name);
     for (const Method& method : service->methods()) {
       if (!set->by_method_.emplace(method.id, service).second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rpc ", method.path, " has the method id ", method.id, " of another rpc in the set"));
+        return absl::InvalidArgumentError(absl::StrCat("rpc ", method.path, " has the method id ",
+                                                       method.id, " of another rpc in the set"));
       }
       set->methods_.push_back(method);
     }

@@ -139,7 +139,6 @@ void ReadAsync(std::shared_ptr<ClientStream> stream,
   }).detach();
 }
 
-
 template <typename Response>
 class ClientReader {
  public:
@@ -188,8 +187,7 @@ class ClientWriter {
 template <typename Request, typename Response>
 class ClientReaderWriter {
  public:
-  explicit ClientReaderWriter(std::unique_ptr<ClientStream> stream)
-      : stream_(std::move(stream)) {}
+  explicit ClientReaderWriter(std::unique_ptr<ClientStream> stream) : stream_(std::move(stream)) {}
   ClientReaderWriter(const ClientReaderWriter&) = delete;
   ClientReaderWriter& operator=(const ClientReaderWriter&) = delete;
   // A stream read asynchronously whose writer goes before WritesDone() is half-closed

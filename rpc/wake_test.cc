@@ -24,8 +24,8 @@ namespace {
 
 using ::syslink::rpc::test::Text;
 
-constexpr Method kHold{MethodIdOfPath("/syslink.rpc.test.Wake/Hold"),
-                       "/syslink.rpc.test.Wake/Hold", MethodKind::kUnary};
+constexpr Method kHold{MethodIdOfPath("/syslink.rpc.test.Wake/Hold"), "/syslink.rpc.test.Wake/Hold",
+                       MethodKind::kUnary};
 
 // Hold says it started, then runs until its caller no longer waits (at most 10 s).
 class HoldService : public Service {

@@ -85,8 +85,8 @@ absl::Status SocketIsSeqpacket(int fd) {
   int type = 0;
   socklen_t length = sizeof(type);
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the end's descriptor is not a socket: ", ErrnoStatus("getsockopt").message()));
+    return absl::InvalidArgumentError(absl::StrCat("the end's descriptor is not a socket: ",
+                                                   ErrnoStatus("getsockopt").message()));
   }
   if (type != SOCK_SEQPACKET) {
     return absl::InvalidArgumentError("the end's socket is not SOCK_SEQPACKET");
@@ -111,8 +111,8 @@ absl::Status SetCloseOnExec(int fd, bool close_on_exec) {
 
 }  // namespace
 
-absl::StatusOr<Link> AdoptEndDescriptors(UniqueFd socket, UniqueFd region, UniqueFd watch,
-                                         int side, const LinkOptions& options) {
+absl::StatusOr<Link> AdoptEndDescriptors(UniqueFd socket, UniqueFd region, UniqueFd watch, int side,
+                                         const LinkOptions& options) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
   if (side != 0 && side != 1) {
     return absl::InvalidArgumentError(absl::StrFormat("end side %d is not 0 or 1", side));
@@ -140,8 +140,8 @@ absl::Status SendEnd(int socket, Link end) {
   internal::LinkCore::HandOver handed = core->TakeDescriptors();
   int fds[3] = {handed.socket.get(), core->region().fd(), handed.watch.get()};
   size_t fd_count = handed.watch.valid() ? 3 : 2;
-  absl::Status sent = SendWithDescriptors(
-      socket, {std::as_bytes(std::span(&ticket, 1))}, std::span(fds, fd_count));
+  absl::Status sent =
+      SendWithDescriptors(socket, {std::as_bytes(std::span(&ticket, 1))}, std::span(fds, fd_count));
   if (!sent.ok()) return sent;
   return absl::OkStatus();  // the receiver holds the end now; our copies close here
 }
@@ -162,14 +162,14 @@ absl::StatusOr<Link> ReceiveEnd(int socket, absl::Time deadline) {
     return absl::UnavailableError("the socket closed before a link end arrived");
   }
   if (received->bytes != sizeof(ticket) || received->truncated) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "expected a %d-byte link end description, got %d bytes%s", sizeof(ticket),
-        received->bytes, received->truncated ? " or more" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected a %d-byte link end description, got %d bytes%s", sizeof(ticket),
+                        received->bytes, received->truncated ? " or more" : ""));
   }
   if (received->fds_truncated || fds.size() < 2 || fds.size() > 3) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "a link end arrives with 2 or 3 descriptors, got %d%s", fds.size(),
-        received->fds_truncated ? " (truncated)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("a link end arrives with 2 or 3 descriptors, got %d%s", fds.size(),
+                        received->fds_truncated ? " (truncated)" : ""));
   }
   UniqueFd watch = fds.size() == 3 ? std::move(fds[2]) : UniqueFd();
   return Assemble(std::move(fds[0]), std::move(fds[1]), std::move(watch), ticket);
@@ -199,8 +199,8 @@ namespace {
 absl::StatusOr<std::vector<int64_t>> ParseToken(absl::string_view token) {
   std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
   if (parts.size() != 10 || parts[0] != kTokenPrefix) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not a link end token (expected ", kTokenPrefix, ":<9 numbers>): \"", token, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("not a link end token (expected ", kTokenPrefix,
+                                                   ":<9 numbers>): \"", token, "\""));
   }
   std::vector<int64_t> numbers;
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -226,8 +226,8 @@ absl::StatusOr<Link> AdoptEnd(absl::string_view token) {
     if (fd == &watch && !watch.valid()) continue;
     if (fcntl(fd->get(), F_GETFD) < 0) {
       for (UniqueFd* other : {&socket, &memory, &watch}) (void)other->Release();  // not ours
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the descriptors named by link end token \"", token, "\" are not open here"));
+      return absl::InvalidArgumentError(absl::StrCat("the descriptors named by link end token \"",
+                                                     token, "\" are not open here"));
     }
     if (absl::Status s = SetCloseOnExec(fd->get(), true); !s.ok()) return s;
   }

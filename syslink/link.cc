@@ -39,15 +39,14 @@ absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {
   }
   UniqueFd first_socket(sockets[0]), second_socket(sockets[1]);
   // Each end maps the region on its own, as it would in a process of its own.
-  absl::StatusOr<ring::SharedRegion> second_region =
-      ring::SharedRegion::Map(UniqueFd(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0)),
-                              layout.total_size, layout.hot_bytes());
+  absl::StatusOr<ring::SharedRegion> second_region = ring::SharedRegion::Map(
+      UniqueFd(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0)), layout.total_size, layout.hot_bytes());
   if (!second_region.ok()) return second_region.status();
   absl::StatusOr<std::shared_ptr<internal::LinkCore>> first =
       internal::LinkCore::Open(std::move(first_socket), *std::move(region), 0, options);
   if (!first.ok()) return first.status();
-  absl::StatusOr<std::shared_ptr<internal::LinkCore>> second = internal::LinkCore::Open(
-      std::move(second_socket), *std::move(second_region), 1, options);
+  absl::StatusOr<std::shared_ptr<internal::LinkCore>> second =
+      internal::LinkCore::Open(std::move(second_socket), *std::move(second_region), 1, options);
   if (!second.ok()) return second.status();
   return LinkPair(Link(*std::move(first)), Link(*std::move(second)));
 }
@@ -75,8 +74,8 @@ absl::StatusOr<DmaBuffer> Link::AllocateBuffer(size_t bytes, absl::Time deadline
   return core_->AllocateBuffer(bytes, deadline);
 }
 
-absl::StatusOr<uint64_t> Link::Send(uint32_t command, std::span<const std::byte> data,
-                                    DmaLoan loan, absl::Time deadline) {
+absl::StatusOr<uint64_t> Link::Send(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
+                                    absl::Time deadline) {
   if (!core_) return Invalid();
   return core_->Send(command, data, std::move(loan), deadline);
 }
@@ -97,14 +96,14 @@ absl::StatusOr<Message> Link::Receive(absl::Time deadline) {
   return core_->Receive(deadline);
 }
 
-absl::Status Link::Reply(uint64_t id, const absl::Status& status,
-                         std::span<const std::byte> data, ReplyDma dma) {
+absl::Status Link::Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
+                         ReplyDma dma) {
   if (!core_) return Invalid();
   return core_->Reply(id, status, data, std::move(dma));
 }
 
-absl::StatusOr<Message> Link::Call(uint32_t command, std::span<const std::byte> data,
-                                   DmaLoan loan, absl::Time deadline) {
+absl::StatusOr<Message> Link::Call(uint32_t command, std::span<const std::byte> data, DmaLoan loan,
+                                   absl::Time deadline) {
   if (!core_) return Invalid();
   return core_->Call(command, data, std::move(loan), deadline);
 }

@@ -65,8 +65,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -246,11 +246,11 @@ struct LinkStats {
   uint64_t replies_received = 0;
   uint64_t requests_received = 0;
   uint64_t replies_sent = 0;
-  uint64_t synthetic_replies = 0;   // delivered locally: deadline, cancel, death, violation
+  uint64_t synthetic_replies = 0;  // delivered locally: deadline, cancel, death, violation
   uint64_t late_replies_dropped = 0;
-  size_t outstanding = 0;           // requests sent and not yet answered
-  size_t abandoned = 0;             // timed out or cancelled, waiting for the late reply
-  size_t unanswered_incoming = 0;   // requests received and not yet replied to
+  size_t outstanding = 0;          // requests sent and not yet answered
+  size_t abandoned = 0;            // timed out or cancelled, waiting for the late reply
+  size_t unanswered_incoming = 0;  // requests received and not yet replied to
   uint64_t arena_free_bytes = 0;
   uint64_t arena_bytes = 0;
 };

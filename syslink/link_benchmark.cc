@@ -214,8 +214,8 @@ void BM_LinkVsRing(benchmark::State& state, ring::WaitMode mode) {
   state.counters["link_ns"] = Median(link_ns);
 }
 
-#define LINK_MODES(bm)                                                  \
-  BENCHMARK_CAPTURE(bm, spin, ring::WaitMode::kSpin)->UseRealTime();    \
+#define LINK_MODES(bm)                                                   \
+  BENCHMARK_CAPTURE(bm, spin, ring::WaitMode::kSpin)->UseRealTime();     \
   BENCHMARK_CAPTURE(bm, hybrid, ring::WaitMode::kHybrid)->UseRealTime(); \
   BENCHMARK_CAPTURE(bm, blocking, ring::WaitMode::kBlocking)->UseRealTime()
 
@@ -235,8 +235,8 @@ void BM_LinkDma128K(benchmark::State& state) {
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   for (auto _ : state) {
     std::memcpy(lent.data().data(), source.data(), kDmaBytes);
-    absl::StatusOr<Message> reply = server.client().Call(
-        kReadBuffer, {}, {std::move(lent), DmaDirection::kToTarget}, deadline);
+    absl::StatusOr<Message> reply =
+        server.client().Call(kReadBuffer, {}, {std::move(lent), DmaDirection::kToTarget}, deadline);
     if (!reply.ok() || !reply->status.ok() || !reply->returned_buffer.valid()) {
       state.SkipWithError("DMA call failed");
       break;
@@ -351,9 +351,10 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   double floor = medians.Get("BM_CopyFloor128K/real_time").bytes_per_second;
   double socket = medians.Get("BM_SocketPair128K/real_time").bytes_per_second;
   if (dma > 0 && floor > 0 && socket > 0) {
-    std::printf("link dma 128KiB: %.1f GB/s = %.2fx floor, %.1fx socketpair "
-                "(floor %.1f GB/s, socketpair %.1f GB/s)\n",
-                dma / 1e9, dma / floor, dma / socket, floor / 1e9, socket / 1e9);
+    std::printf(
+        "link dma 128KiB: %.1f GB/s = %.2fx floor, %.1fx socketpair "
+        "(floor %.1f GB/s, socketpair %.1f GB/s)\n",
+        dma / 1e9, dma / floor, dma / socket, floor / 1e9, socket / 1e9);
   }
 }
 

@@ -233,8 +233,8 @@ TEST(LinkTest, DmaToTargetAndFromTarget) {
     ASSERT_TRUE(server.Reply(fill->id, absl::OkStatus(), {}, {.filled = 100}).ok());
   });
   uint64_t free_before = client.stats().arena_free_bytes;
-  absl::StatusOr<Message> reply = client.Call(
-      1, {}, {std::move(*out), DmaDirection::kToTarget}, Soon());
+  absl::StatusOr<Message> reply =
+      client.Call(1, {}, {std::move(*out), DmaDirection::kToTarget}, Soon());
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->DataAsString(), "10000");
   ASSERT_TRUE(reply->returned_buffer.valid());
@@ -286,8 +286,7 @@ TEST(LinkTest, ArenaExhaustion) {
     held.push_back(*std::move(b));
   }
   EXPECT_EQ(held.size(), 8u);  // 1 MiB arena
-  EXPECT_EQ(client.AllocateBuffer(200 * 1024).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.AllocateBuffer(200 * 1024).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(LinkTest, ReplyToUnknownRequestIsRefused) {

@@ -2,6 +2,8 @@
 // wait mode and whether the end spins or sleeps; messages come before a wake-up, wake-ups
 // do not queue, and only Receive() is woken.
 
+#include "syslink/link_waker.h"
+
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "syslink/link.h"
-#include "syslink/link_waker.h"
 #include "tests/support/eventually.h"
 #include "tests/support/proc_state.h"
 
@@ -41,9 +42,12 @@ INSTANTIATE_TEST_SUITE_P(WaitModes, LinkWakerTest,
                                            ring::WaitMode::kSpin),
                          [](const auto& info) {
                            switch (info.param) {
-                             case ring::WaitMode::kBlocking: return std::string("Blocking");
-                             case ring::WaitMode::kHybrid: return std::string("Hybrid");
-                             case ring::WaitMode::kSpin: return std::string("Spin");
+                             case ring::WaitMode::kBlocking:
+                               return std::string("Blocking");
+                             case ring::WaitMode::kHybrid:
+                               return std::string("Hybrid");
+                             case ring::WaitMode::kSpin:
+                               return std::string("Spin");
                            }
                            return std::string("Unknown");
                          });

@@ -10,9 +10,9 @@
 // bytes, then `id` with release) when a request is sent, and its time made exact just after
 // the request is published (until then it may be that of the end's previous step). It is
 // emptied (`id` = 0, release) when its reply arrives or, for a request given up on, when
-// the late reply arrives or the peer is gone. Giving up on a request (its deadline passed, or it was cancelled) sets
-// kMirrorGivenUp in `state` (release). Readers load `id` with acquire and copy the slot;
-// everything read is untrusted: the broker writes replies only into the ring of the end
+// the late reply arrives or the peer is gone. Giving up on a request (its deadline passed, or it
+// was cancelled) sets kMirrorGivenUp in `state` (release). Readers load `id` with acquire and copy
+// the slot; everything read is untrusted: the broker writes replies only into the ring of the end
 // that is gone, and the survivor checks them like any other reply.
 //
 // The target of a request also reads its slot (the request's header names it) to learn
@@ -37,8 +37,8 @@ struct MirrorSlot {
   std::atomic<uint64_t> id;  // 0: empty
   uint32_t command;
   std::atomic<uint32_t> state;  // kMirrorGivenUp or 0
-  uint64_t sent_cycles;  // when the request was sent: the time-stamp counter (cycle_clock.h)
-  uint64_t dma_bytes;    // bytes of the sender's arena lent with it
+  uint64_t sent_cycles;         // when the request was sent: the time-stamp counter (cycle_clock.h)
+  uint64_t dma_bytes;           // bytes of the sender's arena lent with it
 };
 
 static_assert(sizeof(MirrorSlot) == 32);

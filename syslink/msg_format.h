@@ -26,9 +26,9 @@ enum class MessageKind : uint8_t {
 };
 
 // Flags (MessageHeader::flags).
-inline constexpr uint16_t kFlagDmaToTarget = 1 << 0;    // request lends a buffer the target reads
-inline constexpr uint16_t kFlagDmaFromTarget = 1 << 1;  // request lends a buffer the target fills;
-                                                        // on a reply: the lent buffer, filled
+inline constexpr uint16_t kFlagDmaToTarget = 1 << 0;     // request lends a buffer the target reads
+inline constexpr uint16_t kFlagDmaFromTarget = 1 << 1;   // request lends a buffer the target fills;
+                                                         // on a reply: the lent buffer, filled
 inline constexpr uint16_t kFlagDmaReplyBuffer = 1 << 2;  // reply carries a buffer of the replier's
 inline constexpr uint16_t kFlagSynthetic = 1 << 3;  // reply written for a peer that died (broker)
 inline constexpr uint16_t kKnownFlags =
@@ -68,8 +68,7 @@ inline constexpr size_t kMessageHeaderSize = sizeof(MessageHeader);
 
 // A header of `kind` with magic and version set and every other field zero but the two
 // given.
-constexpr MessageHeader NewHeader(MessageKind kind, uint64_t message_id = 0,
-                                  uint32_t command = 0) {
+constexpr MessageHeader NewHeader(MessageKind kind, uint64_t message_id = 0, uint32_t command = 0) {
   MessageHeader header{};
   header.magic = kMessageMagic;
   header.version = kMessageVersion;

@@ -59,7 +59,6 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
 struct ServerReport {
   std::atomic<int> offers{0};  // times the admission ran
 };
@@ -202,9 +201,8 @@ TEST_F(AdmissionTest, ServerKilledWhileDecidingLeavesItsClientUnavailableAtOnce)
     pause();  // killed here, between the broker's offer and its verdict
     return absl::OkStatus();
   });
-  std::future<absl::Status> client = std::async(std::launch::async, [&] {
-    return ConnectToService("test.doomed", options_).status();
-  });
+  std::future<absl::Status> client = std::async(
+      std::launch::async, [&] { return ConnectToService("test.doomed", options_).status(); });
   ASSERT_TRUE(deciding.WaitFor(kPatience));
   absl::Time killed = absl::Now();
   server.Kill(SIGKILL);
@@ -227,21 +225,18 @@ TEST_F(AdmissionTest, ServerKilledWhileDecidingLeavesItsClientUnavailableAtOnce)
 // everyone else is served meanwhile.
 class AcceptTimeoutTest : public AdmissionTest {
  protected:
-  std::vector<std::string> BrokerArgs() const override {
-    return {"--accept-timeout", "300ms"};
-  }
+  std::vector<std::string> BrokerArgs() const override { return {"--accept-timeout", "300ms"}; }
 };
 
 TEST_F(AcceptTimeoutTest, ServerThatAnswersNoOfferLeavesItsClientUnavailable) {
   UniqueFd deaf = DialRaw(dir_.SocketPath());
-  ASSERT_TRUE(SendRaw(deaf.get(), ControlBytes(ControlType::kRegister, 1,
-                                               EncodeRegister({.name = "test.deaf"}))));
+  ASSERT_TRUE(SendRaw(
+      deaf.get(), ControlBytes(ControlType::kRegister, 1, EncodeRegister({.name = "test.deaf"}))));
   absl::StatusOr<ControlPacket> registered = ReceiveControl(deaf.get(), Soon());
   ASSERT_TRUE(registered.ok()) << registered.status();
   absl::Time start = absl::Now();
-  std::future<absl::Status> waiting = std::async(std::launch::async, [&] {
-    return ConnectToService("test.deaf", options_).status();
-  });
+  std::future<absl::Status> waiting = std::async(
+      std::launch::async, [&] { return ConnectToService("test.deaf", options_).status(); });
   ExpectServed();  // while that client waits
   absl::Status refused = waiting.get();
   absl::Duration waited = absl::Now() - start;
@@ -291,9 +286,9 @@ TEST_F(AdmissionTest, StoppedServerIsDroppedAndItsClientsToldWhy) {
     clients.push_back(DialRaw(dir_.SocketPath()));
     ASSERT_TRUE(clients.back().valid());
     for (uint32_t i = 1; i <= kConnectsEach; ++i) {
-      ASSERT_TRUE(SendRaw(clients.back().get(),
-                          ControlBytes(ControlType::kConnect, i,
-                                       EncodeConnect({.name = "test.stopped"}))));
+      ASSERT_TRUE(
+          SendRaw(clients.back().get(),
+                  ControlBytes(ControlType::kConnect, i, EncodeConnect({.name = "test.stopped"}))));
     }
   }
   int dropped = 0, gone = 0, not_found = 0;

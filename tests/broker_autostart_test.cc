@@ -86,8 +86,7 @@ class ServerProgram {
     UniqueFd read_end(fds[0]), write_end(fds[1]);
     process_.emplace(ForkTied([&] {
       if (dup2(write_end.get(), 3) != 3) return 126;  // dup2 leaves it open across exec
-      execl(program.c_str(), program.c_str(), "serve", socket_path.c_str(), kService, "3",
-            nullptr);
+      execl(program.c_str(), program.c_str(), "serve", socket_path.c_str(), kService, "3", nullptr);
       return 127;
     }));
     write_end.Reset();
@@ -139,8 +138,8 @@ TEST(AutoStartTest, RunsTheSyslinkdInstalledBesideTheProgram) {
   pid_t broker = BrokerServing(dir.SocketPath());
   ASSERT_GT(broker, 0);
   EXPECT_EQ(ExecutableOf(broker), dir.path() + "/syslinkd");
-  EXPECT_THAT(CommandLineOf(broker), ElementsAre("syslinkd", "--socket", dir.SocketPath(),
-                                                 "--idle-exit=1m"));
+  EXPECT_THAT(CommandLineOf(broker),
+              ElementsAre("syslinkd", "--socket", dir.SocketPath(), "--idle-exit=1m"));
   // (A broker started a second time, had the first been slow, leaves at once.)
   EXPECT_TRUE(Eventually([&] { return EmbeddedBrokersFor(dir.SocketPath()).size() == 1; }));
   EXPECT_THAT(EmbeddedBrokersFor(dir.SocketPath()), ElementsAre(broker));
@@ -230,7 +229,8 @@ TEST(AutoStartTest, ABrokerThatHangsUpEveryTimeIsNamed) {
   ASSERT_TRUE(listening.WaitFor(kStartPatience));
 
   absl::StatusOr<Link> link = ConnectToService(
-      kService, {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = kStartPatience});
+      kService,
+      {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = kStartPatience});
   ASSERT_FALSE(link.ok());
   EXPECT_EQ(link.status().code(), absl::StatusCode::kUnavailable);
   const std::string message(link.status().message());

@@ -127,8 +127,7 @@ int EchoUntilStopped(ServiceRegistration& service, const std::atomic<int>* stop)
       it = closed ? links.erase(it) : it + 1;
     }
     pollfd registration = {service.fd(), POLLIN, 0};
-    bool try_accept = broker_gone ? absl::Now() >= next_reconnect
-                                  : poll(&registration, 1, 0) > 0;
+    bool try_accept = broker_gone ? absl::Now() >= next_reconnect : poll(&registration, 1, 0) > 0;
     if (!try_accept) continue;
     absl::StatusOr<IncomingLink> incoming = service.Accept(absl::Now() + absl::Milliseconds(10));
     if (incoming.ok()) {
@@ -254,7 +253,8 @@ TEST(ServerDeathTest, CallsInFlightFromFourClientsCompleteOnceWithPeerDied) {
   ASSERT_TRUE(Eventually([&] {
     return report->requests_received.load() == kClients * kCallsPerClient &&
            report->clients_waiting.load() == kClients;
-  })) << report->requests_received.load() << " requests received";
+  })) << report->requests_received.load()
+      << " requests received";
 
   absl::Time killed = absl::Now();
   stuck.Kill(SIGKILL);
@@ -294,7 +294,7 @@ struct ClientDeathReport {
   std::atomic<int> given_up_after_death{-1};
   std::atomic<int> receive_code{-1};  // Receive() on the dead client's link, if asked
   std::atomic<int> receive_peer_died{0};
-  std::atomic<int> reply_code{-1};    // Reply() to the dead client's request
+  std::atomic<int> reply_code{-1};  // Reply() to the dead client's request
   std::atomic<int> reply_peer_died{0};
   char reply_message[512];
   std::atomic<int> stop{0};
@@ -413,8 +413,9 @@ int LoopingClient(const BrokerConnectOptions& options, BrokerDeathReport* report
     absl::Time start = absl::Now();
     absl::StatusOr<Message> reply = link->Call(3, AsBytes(payload), {}, Soon());
     if (!reply.ok() || !reply->status.ok()) {
-      CopyText(absl::StrCat(payload, ": ", (reply.ok() ? reply->status : reply.status()).ToString()),
-               report->failure, sizeof(report->failure));
+      CopyText(
+          absl::StrCat(payload, ": ", (reply.ok() ? reply->status : reply.status()).ToString()),
+          report->failure, sizeof(report->failure));
       return kCallFailed;
     }
     if (reply->DataAsString() != payload) return kWrongReply;
@@ -450,11 +451,10 @@ TEST(BrokerDeathTest, LinksOutliveAKilledBrokerAndServersReRegisterWithTheNextOn
 
   (*first)->Kill();
   int64_t calls_at_death = report->calls.load();
-  ASSERT_TRUE(AwaitMoreCalls(*report, 200)) << "calls stopped with the broker: "
-                                            << report->failure;
+  ASSERT_TRUE(AwaitMoreCalls(*report, 200)) << "calls stopped with the broker: " << report->failure;
   absl::StatusOr<Link> refused = ConnectToService(
-      "test.loop", {.socket_path = dir.SocketPath(), .start_broker = false,
-                    .timeout = absl::Milliseconds(100)});
+      "test.loop",
+      {.socket_path = dir.SocketPath(), .start_broker = false, .timeout = absl::Milliseconds(100)});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
 
   absl::Time restarted = absl::Now();
@@ -464,8 +464,7 @@ TEST(BrokerDeathTest, LinksOutliveAKilledBrokerAndServersReRegisterWithTheNextOn
       << "the server did not register again with the new broker";
   RecordProperty("reregistered_after_restart_us",
                  absl::StrCat(absl::ToInt64Microseconds(absl::Now() - restarted)));
-  RecordProperty("calls_while_no_broker_ran",
-                 absl::StrCat(report->calls.load() - calls_at_death));
+  RecordProperty("calls_while_no_broker_ran", absl::StrCat(report->calls.load() - calls_at_death));
   absl::StatusOr<Link> newcomer = ConnectToService("test.loop", options);
   ASSERT_TRUE(newcomer.ok()) << newcomer.status();
   EXPECT_TRUE(EchoCall(*newcomer, "a new client after the restart"));
@@ -486,8 +485,8 @@ TEST(BrokerDeathTest, LinksOutliveAKilledBrokerAndServersReRegisterWithTheNextOn
 TEST(BrokerDeathTest, ServerStartsANewBrokerWhenItsAutoStartedOneIsKilled) {
   ScratchDirectory dir("autodeath");
   syslink::testing::AutoStartedBrokers cleanup(dir.SocketPath());
-  BrokerConnectOptions options{.socket_path = dir.SocketPath(), .start_broker = true,
-                               .timeout = kPatience};
+  BrokerConnectOptions options{
+      .socket_path = dir.SocketPath(), .start_broker = true, .timeout = kPatience};
   Shared<BrokerDeathReport> report;
   ChildProcess server = ForkEchoServer("test.loop", options, &report->server_stop);
   ASSERT_TRUE(AwaitService(dir.SocketPath(), "test.loop"));

@@ -45,8 +45,7 @@ constexpr absl::Duration kStartPatience = absl::Seconds(20);
 constexpr absl::Duration kWatched = absl::Milliseconds(4 * 300);
 
 // Options that start a broker leaving after kIdle when none answers.
-BrokerConnectOptions AutoStart(const std::string& socket_path,
-                               absl::Duration idle_exit = kIdle) {
+BrokerConnectOptions AutoStart(const std::string& socket_path, absl::Duration idle_exit = kIdle) {
   return {.socket_path = socket_path,
           .start_broker = true,
           .timeout = kStartPatience,

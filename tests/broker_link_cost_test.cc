@@ -61,8 +61,8 @@ class LinkCostTest : public ::testing::Test {
   void SetUp() override {
     std::string policy = dir_.path() + "/names.policy";
     std::ofstream(policy) << "test.huge* uid=65534\n";
-    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker = BrokerProcess::Start(
-        dir_.SocketPath(), {"--socket-mode", "666", "--policy", policy});
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
+        BrokerProcess::Start(dir_.SocketPath(), {"--socket-mode", "666", "--policy", policy});
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = *std::move(broker);
     options_ = broker_->ConnectOptions();
@@ -153,7 +153,8 @@ TEST(ClientCapTest, ClientChecksTheCapsBeforeMappingWhateverTheBrokerSays) {
   ASSERT_EQ(listen(listener.get(), 4), 0);
   std::thread lax([&] {
     UniqueFd connection(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    absl::StatusOr<ControlPacket> request = ReceiveControl(connection.get(), absl::Now() + kPatience);
+    absl::StatusOr<ControlPacket> request =
+        ReceiveControl(connection.get(), absl::Now() + kPatience);
     if (!request.ok()) return;
     Answer answer{.status = absl::OkStatus(), .link_id = 1, .side = 0};
     answer.options.ring_capacity = uint64_t{1} << 30;

@@ -112,8 +112,7 @@ TEST(MethodNamesTest, SyslinkctlShowsACallWaitingInARealServerByItsName) {
   ChildProcess server = ForkTied([&] {
     WaiterService service(release_read.get());
     Server server;
-    if (!server.ServeBroker(&service, {.name = kService, .broker = options})
-             .ok()) {
+    if (!server.ServeBroker(&service, {.name = kService, .broker = options}).ok()) {
       return 1;
     }
     registered.Notify();

@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -121,8 +121,8 @@ class ForeignUidTest : public ::testing::Test {
     absl::StatusOr<ServiceRegistration> service =
         ServiceRegistration::Register(name, policy, {}, options);
     ASSERT_TRUE(service.ok()) << service.status();
-    ChildProcess client = ChildProcess::Fork(
-        [&] { return ConnectAs(kNobody, kNogroup, name, options, report); });
+    ChildProcess client =
+        ChildProcess::Fork([&] { return ConnectAs(kNobody, kNogroup, name, options, report); });
     // The client's connect returns once this server admits the link: accept meanwhile.
     std::optional<IncomingLink> incoming;
     Eventually([&] {
@@ -213,8 +213,8 @@ struct RaceReport {
 int Racer(int index, const std::string& socket_path, RaceReport* report) {
   report->ready.fetch_add(1);
   if (!Eventually([&] { return report->go.load() != 0; }, kChildPatience)) return kTestProcessGone;
-  BrokerConnectOptions options{.socket_path = socket_path, .start_broker = true,
-                               .timeout = kChildPatience};
+  BrokerConnectOptions options{
+      .socket_path = socket_path, .start_broker = true, .timeout = kChildPatience};
   absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
       absl::StrCat("race.", index), AccessPolicy::SameUser(), {}, options);
   if (!service.ok()) return kRegisterFailed;
@@ -259,7 +259,8 @@ TEST_P(AutoStartRaceTest, TwentyProcessesStartingAtOnceGetExactlyOneBroker) {
   EXPECT_TRUE(Eventually([&] {
     brokers = EmbeddedBrokersFor(socket_path);
     return brokers.size() <= 1;
-  })) << brokers.size() << " broker processes for " << socket_path;
+  })) << brokers.size()
+      << " broker processes for " << socket_path;
   EXPECT_THAT(brokers, ElementsAre(broker));
   EXPECT_THAT(PidsHoldingOpen(lock_path), ElementsAre(broker));
   absl::StatusOr<Listing> listing = ListBrokerAt(socket_path);
@@ -287,10 +288,10 @@ TEST(AutoStartTest, BrokerStartedBySignalBlockingProcessStopsOnSigterm) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    BrokerConnectOptions options{.socket_path = dir.SocketPath(), .start_broker = true,
-                                 .timeout = kChildPatience};
-    absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
-        "blocked.signals", AccessPolicy::SameUser(), {}, options);
+    BrokerConnectOptions options{
+        .socket_path = dir.SocketPath(), .start_broker = true, .timeout = kChildPatience};
+    absl::StatusOr<ServiceRegistration> service =
+        ServiceRegistration::Register("blocked.signals", AccessPolicy::SameUser(), {}, options);
     return service.ok() ? 0 : 1;
   });
   ASSERT_EQ(server.WaitFor(kChildPatience), ChildProcess::Exited(0));
@@ -311,8 +312,8 @@ TEST(AutoStartTest, RelativeSocketPathStartsABrokerAtTheSamePlace) {
     if (chdir(dir.path().c_str()) != 0) return 1;
     setenv("SYSLINK_BROKER_SOCKET", "rel/broker.sock", 1);
     BrokerConnectOptions options{.start_broker = true, .timeout = kChildPatience};
-    absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
-        "relative.path", AccessPolicy::SameUser(), {}, options);
+    absl::StatusOr<ServiceRegistration> service =
+        ServiceRegistration::Register("relative.path", AccessPolicy::SameUser(), {}, options);
     return service.ok() ? 0 : 2;
   });
   ASSERT_EQ(server.WaitFor(kChildPatience), ChildProcess::Exited(0));

@@ -288,13 +288,14 @@ TEST_F(StallTest, AtItsDescriptorLimitTheBrokerRefusesAndDoesNotSpin) {
   absl::Duration cpu_before = CpuTime(broker_->pid());
   absl::SleepFor(absl::Milliseconds(500));  // a measuring window, not a wait for a state
   absl::Duration cpu = CpuTime(broker_->pid()) - cpu_before;
-  RecordProperty("broker_cpu_ms_in_500ms_at_the_limit", absl::StrCat(absl::ToInt64Milliseconds(cpu)));
+  RecordProperty("broker_cpu_ms_in_500ms_at_the_limit",
+                 absl::StrCat(absl::ToInt64Milliseconds(cpu)));
   EXPECT_LT(cpu, absl::Milliseconds(150)) << "the broker spins at its descriptor limit";
 
   // An established connection is still answered (a connect to no such service needs no
   // descriptor).
-  ASSERT_TRUE(SendRaw(established.get(), ControlBytes(ControlType::kConnect, 7,
-                                                      EncodeConnect({.name = "no.such"}))));
+  ASSERT_TRUE(SendRaw(established.get(),
+                      ControlBytes(ControlType::kConnect, 7, EncodeConnect({.name = "no.such"}))));
   absl::StatusOr<ControlPacket> answer = ReceiveControl(established.get(), Soon());
   ASSERT_TRUE(answer.ok()) << answer.status();
   absl::StatusOr<Answer> decoded = DecodeAnswer(answer->body);
@@ -318,16 +319,16 @@ struct LimitReport {
 };
 
 TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
-  ASSERT_NO_FATAL_FAILURE(Start({"--max-connections-per-uid", "8", "--max-services-per-uid",
-                                 "2", "--max-pending-connects-per-uid", "2"},
+  ASSERT_NO_FATAL_FAILURE(Start({"--max-connections-per-uid", "8", "--max-services-per-uid", "2",
+                                 "--max-pending-connects-per-uid", "2"},
                                 /*descriptor_limit=*/0, "test.hog* uid=65534\n"));
   if (broker_ == nullptr) return;
   // A service nobody may connect to whose server answers no offer: connects to it wait.
   UniqueFd slow = DialRaw(dir_.SocketPath());
   RegisterRequest slow_service{.name = "test.slow"};
   slow_service.policy.allowed_uids = {kNobodyUser.uid};
-  ASSERT_TRUE(SendRaw(slow.get(), ControlBytes(ControlType::kRegister, 1,
-                                               EncodeRegister(slow_service))));
+  ASSERT_TRUE(
+      SendRaw(slow.get(), ControlBytes(ControlType::kRegister, 1, EncodeRegister(slow_service))));
   ASSERT_TRUE(ReceiveControl(slow.get(), Soon()).ok());
 
   Shared<LimitReport> report;
@@ -346,8 +347,8 @@ TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
             .status());
     held.push_back(DialRaw(dir_.SocketPath()));
     for (uint32_t sequence = 1; sequence <= 3; ++sequence) {
-      SendRaw(held.back().get(), ControlBytes(ControlType::kConnect, sequence,
-                                              EncodeConnect({.name = "test.slow"})));
+      SendRaw(held.back().get(),
+              ControlBytes(ControlType::kConnect, sequence, EncodeConnect({.name = "test.slow"})));
     }
     absl::StatusOr<ControlPacket> third = ReceiveControl(held.back().get(), Soon());
     if (third.ok()) {

@@ -30,9 +30,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "rpc/connect.h"
 #include "rpc/link_channel.h"
-#include "gtest/gtest.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/run.h"
 #include "syslink/link.h"
@@ -65,7 +65,6 @@ using ::syslink::testing::UserIdentity;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-
 std::string Uid(uid_t uid) { return absl::StrCat("uid ", uid); }
 
 // A broker run in a child process as `who` (this test's binary is out of other users'
@@ -80,8 +79,8 @@ ChildProcess RunBrokerAs(const UserIdentity& who, const BrokerOptions& options) 
 
 // Options that reach the broker at `path` trusting `broker_uid` too, and start none.
 BrokerConnectOptions Trusting(const std::string& path, uid_t broker_uid) {
-  return {.socket_path = path, .start_broker = false, .timeout = kPatience,
-          .broker_uid = broker_uid};
+  return {
+      .socket_path = path, .start_broker = false, .timeout = kPatience, .broker_uid = broker_uid};
 }
 
 // ---- Dialing only a broker the caller can trust. ---------------------------------------
@@ -168,8 +167,8 @@ TEST_F(FakeBrokerTest, BrokerOfAnotherUserIsRefusedUnlessNamed) {
   });
   ASSERT_TRUE(listening.WaitFor(kPatience));
 
-  BrokerConnectOptions options{.socket_path = socket_path, .start_broker = false,
-                               .timeout = absl::Seconds(1)};
+  BrokerConnectOptions options{
+      .socket_path = socket_path, .start_broker = false, .timeout = absl::Seconds(1)};
   absl::StatusOr<Link> refused = ConnectToService("test.anything", options);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()),
@@ -187,8 +186,8 @@ TEST_F(FakeBrokerTest, BrokerOfAnotherUserIsRefusedUnlessNamed) {
 
 TEST(BrokerDirectoryTest, DirectoryOthersMayWriteIsRefused) {
   ScratchDirectory dir("open", 0777);
-  absl::StatusOr<Link> link = ConnectToService(
-      "test.anything", {.socket_path = dir.SocketPath(), .start_broker = false});
+  absl::StatusOr<Link> link =
+      ConnectToService("test.anything", {.socket_path = dir.SocketPath(), .start_broker = false});
   EXPECT_EQ(link.status().code(), absl::StatusCode::kPermissionDenied) << link.status();
   EXPECT_THAT(std::string(link.status().message()),
               AllOf(HasSubstr(dir.path()), HasSubstr("writable by others")));
@@ -221,8 +220,8 @@ class NameOwnerTest : public ::testing::Test {
   absl::Status RegisterAs(const UserIdentity& who, const std::string& name) {
     Shared<SharedStatus> status;
     ChildProcess child = ForkAs(who, [&] {
-      status->Set(ServiceRegistration::Register(name, AccessPolicy::SameUser(), {}, options_)
-                      .status());
+      status->Set(
+          ServiceRegistration::Register(name, AccessPolicy::SameUser(), {}, options_).status());
       return 0;
     });
     EXPECT_EQ(child.WaitFor(kPatience), ChildProcess::Exited(0));
@@ -243,8 +242,7 @@ TEST_F(NameOwnerTest, WithoutAPolicyOnlyTheBrokersUserRegisters) {
               AllOf(HasSubstr(Uid(kNobodyUser.uid)), HasSubstr("\"test.anything\""),
                     HasSubstr("--policy")));
   EXPECT_TRUE(
-      ServiceRegistration::Register("test.anything", AccessPolicy::SameUser(), {}, options_)
-          .ok());
+      ServiceRegistration::Register("test.anything", AccessPolicy::SameUser(), {}, options_).ok());
 }
 
 // The squatter: it tries to take root's name over and over, before and right after
@@ -332,8 +330,7 @@ TEST_F(NameOwnerTest, GroupRulesCountSupplementaryGroups) {
   UserIdentity staff = kSecondUser;
   staff.groups = {kStaff};
   EXPECT_TRUE(RegisterAs(staff, "test.staff.wiki").ok());
-  EXPECT_EQ(RegisterAs(kSecondUser, "test.staff.mail").code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RegisterAs(kSecondUser, "test.staff.mail").code(), absl::StatusCode::kPermissionDenied);
 }
 
 // A service's access policy admits a group: a client in it only as a supplementary group

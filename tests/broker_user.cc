@@ -30,8 +30,8 @@ using ::syslink::broker::BrokerConnectOptions;
 using ::syslink::broker::ServiceRegistration;
 
 int Serve(const BrokerConnectOptions& options, const std::string& name, int ready) {
-  absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(
-      name, syslink::broker::AccessPolicy::SameUser(), {}, options);
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register(name, syslink::broker::AccessPolicy::SameUser(), {}, options);
   if (!service.ok()) {
     std::fprintf(stderr, "broker_user: %s\n", service.status().ToString().c_str());
     return 1;
@@ -73,7 +73,6 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "connect" && args.size() == 3) return Connect(options, args[2]);
   }
-  std::fprintf(stderr,
-               "usage: broker_user serve SOCKET NAME READY_FD | connect SOCKET NAME\n");
+  std::fprintf(stderr, "usage: broker_user serve SOCKET NAME READY_FD | connect SOCKET NAME\n");
   return 2;
 }

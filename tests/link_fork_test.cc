@@ -104,8 +104,8 @@ TEST(LinkMirrorTest, OutstandingRequestsAreMirroredUntilAnswered) {
   ASSERT_TRUE(adopted.ok()) << adopted.status();
   std::vector<std::string> fields = absl::StrSplit(*token, ':');
   int memfd = std::stoi(fields[2]);
-  absl::StatusOr<ring::SharedRegion> region = ring::SharedRegion::Map(
-      UniqueFd(dup(memfd)), internal::LinkLayout(options).total_size);
+  absl::StatusOr<ring::SharedRegion> region =
+      ring::SharedRegion::Map(UniqueFd(dup(memfd)), internal::LinkLayout(options).total_size);
   ASSERT_TRUE(region.ok()) << region.status();
 
   std::set<uint64_t> sent;

@@ -112,8 +112,8 @@ TEST(InheritedEndTest, DestroyingAnInheritedEndInAChildLeavesTheParentsLinkWorki
   FillPattern(held->data(), params.seed);
   std::vector<std::byte> data(sizeof(params));
   std::memcpy(data.data(), &params, sizeof(params));
-  absl::StatusOr<Message> reply = client.Call(
-      kCheckToTarget, data, {*std::move(held), DmaDirection::kToTarget}, Soon());
+  absl::StatusOr<Message> reply =
+      client.Call(kCheckToTarget, data, {*std::move(held), DmaDirection::kToTarget}, Soon());
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_TRUE(reply->status.ok()) << reply->status;
   EXPECT_TRUE(reply->returned_buffer.valid());

@@ -86,8 +86,8 @@ absl::Status Answer(Link& end, const Message& request) {
     }
     case kFill: {
       if (request.dma_direction != DmaDirection::kFromTarget) {
-        return end.Reply(request.id,
-                         absl::InvalidArgumentError("fill needs a from-target buffer"), {});
+        return end.Reply(request.id, absl::InvalidArgumentError("fill needs a from-target buffer"),
+                         {});
       }
       std::span<std::byte> buffer = request.peer_buffer.data();
       for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<std::byte>(i % 251);
@@ -131,8 +131,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: link_peer <socket-fd>\n");
     return syslink::kUsage;
   }
-  absl::StatusOr<syslink::Link> end =
-      syslink::ReceiveEnd(socket, absl::Now() + absl::Seconds(30));
+  absl::StatusOr<syslink::Link> end = syslink::ReceiveEnd(socket, absl::Now() + absl::Seconds(30));
   close(socket);
   if (!end.ok()) return syslink::Fail(syslink::kNoEnd, "ReceiveEnd", end.status());
   return syslink::Serve(*end);

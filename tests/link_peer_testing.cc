@@ -111,8 +111,7 @@ int Serve(Link& end, int64_t max_replies) {
   }
 }
 
-ChildProcess ForkWithEnd(Link end, Link& keep,
-                         const std::function<int(const std::string&)>& body) {
+ChildProcess ForkWithEnd(Link end, Link& keep, const std::function<int(const std::string&)>& body) {
   absl::StatusOr<std::string> token = ReleaseForChild(std::move(end));
   EXPECT_TRUE(token.ok()) << token.status();
   const std::string text = token.ok() ? *token : "";
@@ -132,8 +131,7 @@ ChildProcess ForkPeer(Link end, Link& keep, const std::function<int(Link&)>& ser
   });
 }
 
-absl::StatusOr<std::pair<SentRequest, DmaLoan>> RandomRequest(Link& link,
-                                                              std::mt19937_64& random,
+absl::StatusOr<std::pair<SentRequest, DmaLoan>> RandomRequest(Link& link, std::mt19937_64& random,
                                                               size_t max_inline, size_t max_dma,
                                                               int dma_percent) {
   SentRequest sent;

@@ -106,8 +106,7 @@ int Serve(Link& end, int64_t max_replies = std::numeric_limits<int64_t>::max());
 // Hands `end` to a forked child: releases it, forks, and closes this process's copies of
 // its descriptors. The child first closes its inherited copy of `keep` (the parent's end),
 // as a process of its own would not hold it, then runs `body` with the token.
-ChildProcess ForkWithEnd(Link end, Link& keep,
-                         const std::function<int(const std::string&)>& body);
+ChildProcess ForkWithEnd(Link end, Link& keep, const std::function<int(const std::string&)>& body);
 
 // ForkWithEnd() with a child that adopts the end and runs `serve` on it (kAdoptFailed if
 // it cannot adopt it).
@@ -123,8 +122,7 @@ struct SentRequest {
 
 // Up to `max_inline` bytes of inline payload; with probability `dma_percent`%, a
 // to-target or from-target buffer of up to `max_dma` bytes.
-absl::StatusOr<std::pair<SentRequest, DmaLoan>> RandomRequest(Link& link,
-                                                              std::mt19937_64& random,
+absl::StatusOr<std::pair<SentRequest, DmaLoan>> RandomRequest(Link& link, std::mt19937_64& random,
                                                               size_t max_inline, size_t max_dma,
                                                               int dma_percent);
 

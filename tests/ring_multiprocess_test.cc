@@ -88,8 +88,7 @@ class RecordStream {
 };
 
 SharedRegion MakeRing(WaitMode mode) {
-  absl::StatusOr<SharedRegion> region =
-      SharedRegion::Create("test-ring", RingFootprint(kCapacity));
+  absl::StatusOr<SharedRegion> region = SharedRegion::Create("test-ring", RingFootprint(kCapacity));
   EXPECT_TRUE(region.ok()) << region.status();
   EXPECT_TRUE(InitializeRing(region->bytes(), mode).ok());
   return *std::move(region);
@@ -155,11 +154,8 @@ TEST_P(RingAcrossProcessesTest, TenMillionRandomRecordsArriveIntact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, RingAcrossProcessesTest,
-                         ::testing::Values(WaitMode::kSpin, WaitMode::kHybrid,
-                                           WaitMode::kBlocking),
-                         [](const auto& info) {
-                           return std::string(WaitModeName(info.param));
-                         });
+                         ::testing::Values(WaitMode::kSpin, WaitMode::kHybrid, WaitMode::kBlocking),
+                         [](const auto& info) { return std::string(WaitModeName(info.param)); });
 
 class SleepingConsumerTest : public ::testing::TestWithParam<WaitMode> {};
 
@@ -174,8 +170,7 @@ TEST_P(SleepingConsumerTest, ConsumerThatFellAsleepIsWokenByTheProducer) {
     if (!consumer.ok()) return int{kAttachFailed};
     absl::StatusOr<Record> record = consumer->Read(absl::Now() + absl::Seconds(30));
     if (!record.ok()) return int{kReadFailed};
-    std::string got(reinterpret_cast<const char*>(record->payload.data()),
-                    record->payload.size());
+    std::string got(reinterpret_cast<const char*>(record->payload.data()), record->payload.size());
     return got == message ? int{kOk} : int{kWrongRecord};
   });
 
@@ -201,9 +196,7 @@ TEST_P(SleepingConsumerTest, ConsumerThatFellAsleepIsWokenByTheProducer) {
 
 INSTANTIATE_TEST_SUITE_P(SleepingModes, SleepingConsumerTest,
                          ::testing::Values(WaitMode::kHybrid, WaitMode::kBlocking),
-                         [](const auto& info) {
-                           return std::string(WaitModeName(info.param));
-                         });
+                         [](const auto& info) { return std::string(WaitModeName(info.param)); });
 
 // Reads records in sequence until none is left. Returns how many, or -1 on a bad one.
 int64_t ConsumeAll(RingConsumer& consumer, const RecordStream& stream) {
@@ -282,9 +275,9 @@ TEST(RingProducerDeathTest, RecordHalfWrittenWhenKilledNeverBecomesVisible) {
                   .ok());
   absl::StatusOr<Record> record = consumer->Read(absl::Now() + absl::Seconds(1));
   ASSERT_TRUE(record.ok()) << record.status();
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(record->payload.data()),
-                        record->payload.size()),
-            after);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(record->payload.data()), record->payload.size()),
+      after);
 }
 
 TEST(RingProducerDeathTest, KilledAtRandomMomentsLeavesOnlyWholeRecords) {

@@ -85,8 +85,7 @@ absl::Status Echo(LinkChannel& channel) {
 class ServerLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
-        BrokerProcess::Start(dir_.SocketPath());
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker = BrokerProcess::Start(dir_.SocketPath());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = *std::move(broker);
     ASSERT_EQ(pipe(ready_), 0);

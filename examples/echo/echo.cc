@@ -133,11 +133,13 @@ bool AsyncBatch(EchoStub& stub) {
   size_t left = stub.channel().Drain(absl::Now() + absl::Seconds(10));
   absl::Duration took = absl::Now() - start;
   bool all_right = left == 0 && ok == kCalls;
-  for (int i = 0; all_right && i < kCalls; ++i) all_right = responses[i].text() == requests[i].text();
-  std::printf("3. async batch:      %d calls in flight together, all answered in %s "
-              "(%.0f calls/s)%s\n",
-              kCalls, absl::FormatDuration(took).c_str(),
-              kCalls / absl::ToDoubleSeconds(took), all_right ? "" : " -- WRONG ANSWERS");
+  for (int i = 0; all_right && i < kCalls; ++i)
+    all_right = responses[i].text() == requests[i].text();
+  std::printf(
+      "3. async batch:      %d calls in flight together, all answered in %s "
+      "(%.0f calls/s)%s\n",
+      kCalls, absl::FormatDuration(took).c_str(), kCalls / absl::ToDoubleSeconds(took),
+      all_right ? "" : " -- WRONG ANSWERS");
   return all_right;
 }
 
@@ -172,19 +174,19 @@ bool ServerKilledMidCall(EchoStub& stub, pid_t server) {
   int peer_died = 0, other = 0;
   for (int i = 0; i < kCalls; ++i) {
     contexts[i].set_timeout(absl::Seconds(30));
-    stub.HoldAsync(requests[i], &responses[i], &contexts[i], [&](absl::Status s) {
-      (IsPeerDied(s) ? peer_died : other) += 1;
-    });
+    stub.HoldAsync(requests[i], &responses[i], &contexts[i],
+                   [&](absl::Status s) { (IsPeerDied(s) ? peer_died : other) += 1; });
   }
   absl::SleepFor(absl::Milliseconds(50));  // the server now holds the first call
   absl::Time killed = absl::Now();
   kill(server, SIGKILL);
   size_t left = stub.channel().Drain(absl::Now() + absl::Seconds(10));
   absl::Duration took = absl::Now() - killed;
-  std::printf("5. server killed:    %d calls in flight; after kill -9 all %d completed with "
-              "UNAVAILABLE (PEER_DIED) in %s%s\n",
-              kCalls, peer_died, absl::FormatDuration(took).c_str(),
-              left == 0 && other == 0 ? "" : " -- SOME DID NOT");
+  std::printf(
+      "5. server killed:    %d calls in flight; after kill -9 all %d completed with "
+      "UNAVAILABLE (PEER_DIED) in %s%s\n",
+      kCalls, peer_died, absl::FormatDuration(took).c_str(),
+      left == 0 && other == 0 ? "" : " -- SOME DID NOT");
   return left == 0 && peer_died == kCalls;
 }
 
@@ -208,8 +210,9 @@ int Demo() {
             AttachmentRoundTrip(*stub) && ServerKilledMidCall(*stub, server);
   waitpid(server, nullptr, 0);
   std::printf("\n%s\n", ok ? "echo demo: all steps passed" : "echo demo: a step FAILED");
-  std::printf("(the broker stays for later clients, `syslinkctl` shows it, and it leaves "
-              "after a minute with none)\n");
+  std::printf(
+      "(the broker stays for later clients, `syslinkctl` shows it, and it leaves "
+      "after a minute with none)\n");
   return ok ? 0 : 1;
 }
 

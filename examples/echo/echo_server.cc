@@ -31,21 +31,18 @@ absl::Status EchoServer::Say(rpc::ServerContext&, const EchoRequest& request,
 
 absl::Status EchoServer::Reverse(rpc::ServerContext& context, const EchoRequest&,
                                  EchoResponse* response) {
-  response->set_text(
-      absl::StrFormat("reversed %d bytes", context.request_attachment().size()));
+  response->set_text(absl::StrFormat("reversed %d bytes", context.request_attachment().size()));
   return AnswerAttachment(context, [](std::span<const std::byte> in, std::span<std::byte> out) {
     std::reverse_copy(in.begin(), in.end(), out.begin());
   });
 }
 
-absl::Status EchoServer::Hold(rpc::ServerContext& context, const EchoRequest&,
-                              EchoResponse*) {
+absl::Status EchoServer::Hold(rpc::ServerContext& context, const EchoRequest&, EchoResponse*) {
   while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(5));
   return absl::DeadlineExceededError("held until the caller gave up");
 }
 
-absl::Status EchoServer::Bounce(rpc::ServerContext& context, const EchoRequest&,
-                                EchoResponse*) {
+absl::Status EchoServer::Bounce(rpc::ServerContext& context, const EchoRequest&, EchoResponse*) {
   return AnswerAttachment(context, [](std::span<const std::byte> in, std::span<std::byte> out) {
     if (!in.empty()) std::memcpy(out.data(), in.data(), in.size());
   });

@@ -133,8 +133,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (failed_step != 0) {
-    std::fprintf(stderr, "instructions_driver: %s failed at step %d\n", layer.c_str(),
-                 failed_step);
+    std::fprintf(stderr, "instructions_driver: %s failed at step %d\n", layer.c_str(), failed_step);
   }
   return failed_step;
 }

@@ -38,10 +38,10 @@ absl::StatusOr<Caller> CallerTrust::Resolve(const rpc::PeerIdentity& peer,
   if (!Trusts(peer)) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     LogRefusal(peer, *claim);
-    return absl::PermissionDeniedError(absl::StrCat(
-        server_, ": pid ", peer.pid, " (uid ", peer.uid, ", gid ", peer.gid,
-        ") may not act for another user (uid ", claim->uid(),
-        "); only root and the uids the server trusts may"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(server_, ": pid ", peer.pid, " (uid ", peer.uid, ", gid ", peer.gid,
+                     ") may not act for another user (uid ", claim->uid(),
+                     "); only root and the uids the server trusts may"));
   }
   return Caller{.uid = claim->uid(),
                 .gid = claim->gid(),
@@ -59,9 +59,9 @@ void CallerTrust::LogRefusal(const rpc::PeerIdentity& peer, const OnBehalfOf& cl
                "gid %u, groups [%s], pid %u: that uid is not trusted to act for others%s\n",
                server_.c_str(), static_cast<int>(peer.pid), peer.uid, peer.gid, claim.uid(),
                claim.gid(), absl::StrJoin(claim.groups(), ",").c_str(), claim.pid(),
-               unlogged > 0 ? absl::StrCat(" (", unlogged, " more refused since the last line)")
-                                  .c_str()
-                            : "");
+               unlogged > 0
+                   ? absl::StrCat(" (", unlogged, " more refused since the last line)").c_str()
+                   : "");
 }
 
 }  // namespace syslink::examples::fs

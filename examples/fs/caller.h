@@ -88,7 +88,7 @@ class CallerTrust {
   const std::vector<uid_t> trusted_uids_;
   const std::string server_;
   mutable std::atomic<uint64_t> refused_{0};
-  mutable std::atomic<uint64_t> logged_{0};             // refusals logged
+  mutable std::atomic<uint64_t> logged_{0};            // refusals logged
   mutable std::atomic<int64_t> last_log_seconds_{-1};  // monotonic, of the last line
 };
 

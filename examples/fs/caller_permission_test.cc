@@ -187,8 +187,7 @@ TEST_P(CallerPermissionTest, AnUntrustedClientThatClaimsIsRefusedAndNothingIsDon
 
 TEST_P(CallerPermissionTest, AnUntrustedClientClaimingItselfIsRefusedToo) {
   alice_->set_on_behalf_of(Claim(kAlice, kAlice, {kStaff}));
-  EXPECT_EQ(alice_->Mkdir(shared_, "x", 0755).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(alice_->Mkdir(shared_, "x", 0755).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, CallerPermissionTest,

@@ -211,8 +211,9 @@ TEST_P(CallerProcessTest, TheAttestedSupplementaryGroupsOfADirectClientCount) {
     if (!file.ok()) return std::string("lookup: ") + std::string(file.status().message());
     return Errno(client.Open(file->ino(), O_RDONLY));
   };
-  EXPECT_EQ(AsClient(kMember, [&](FsClient& client) { return open_to_read(client) == "OK" ? 0 : 1; }),
-            ChildProcess::Exited(0));
+  EXPECT_EQ(
+      AsClient(kMember, [&](FsClient& client) { return open_to_read(client) == "OK" ? 0 : 1; }),
+      ChildProcess::Exited(0));
   EXPECT_EQ(AsClient(kStranger,
                      [&](FsClient& client) { return open_to_read(client) == "EACCES" ? 0 : 1; }),
             ChildProcess::Exited(0));

@@ -53,8 +53,7 @@ absl::StatusOr<std::span<const std::byte>> FileReader::Await(Piece& piece) {
     client_->channel().Drain(absl::InfiniteFuture());
   }
   if (absl::Status s = FsClient::ReadOutcome(piece.status, piece.call); !s.ok()) return s;
-  std::span<const std::byte> bytes =
-      std::as_const(piece.call.context.response_attachment()).data();
+  std::span<const std::byte> bytes = std::as_const(piece.call.context.response_attachment()).data();
   return bytes.first(std::min<size_t>(bytes.size(), piece.call.request.size()));
 }
 
@@ -83,7 +82,7 @@ absl::StatusOr<size_t> FileReader::Read(std::span<std::byte> out) {
     filled += n;
     front_used_ += n;
     if (front_used_ < bytes->size()) continue;  // `out` is full
-    pieces_.pop_front();  // gives its buffer back
+    pieces_.pop_front();                        // gives its buffer back
     front_used_ = 0;
     if (last) {  // the end of the file: what was sent past it does not follow on
       DropAll();

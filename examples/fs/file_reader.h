@@ -70,11 +70,11 @@ class FileReader {
   const uint64_t ino_;
   const uint64_t fh_;
   const size_t depth_;
-  int64_t next_offset_;              // where the next read sent starts
-  bool end_seen_ = false;            // a short piece came back: send nothing more
-  absl::Status error_;               // the first error, returned from then on
+  int64_t next_offset_;                        // where the next read sent starts
+  bool end_seen_ = false;                      // a short piece came back: send nothing more
+  absl::Status error_;                         // the first error, returned from then on
   std::deque<std::unique_ptr<Piece>> pieces_;  // sent, in file order
-  size_t front_used_ = 0;            // bytes of pieces_.front() already returned
+  size_t front_used_ = 0;                      // bytes of pieces_.front() already returned
 };
 
 }  // namespace syslink::examples::fs

@@ -2,12 +2,13 @@
 // buffers smaller and larger than a piece, depths 0 to 4, the end of the file, errors
 // (and the bytes before one), and a server gone with pieces outstanding.
 
+#include "examples/fs/file_reader.h"
+
 #include <fcntl.h>
 
 #include <string>
 #include <vector>
 
-#include "examples/fs/file_reader.h"
 #include "examples/fs/memfs_testing.h"
 #include "gtest/gtest.h"
 #include "syslink/status.h"
@@ -152,9 +153,7 @@ TEST_P(MemFsTest, FileReaderAfterTheServerIsGoneFailsWithEnotconn) {
   EXPECT_EQ(Errno(status), "ENOTCONN");
 }  // the reader's destructor must not hang on the reads that were in flight
 
-INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

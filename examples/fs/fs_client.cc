@@ -109,8 +109,8 @@ absl::StatusOr<Attr> FsClient::SetAttr(const SetAttrRequest& request) {
   } else {
     rpc = stub_.SetAttr(request, &response, nullptr);
   }
-  absl::Status s = Outcome(rpc, response,
-                           [&] { return absl::StrFormat("setattr inode %d", request.ino()); });
+  absl::Status s =
+      Outcome(rpc, response, [&] { return absl::StrFormat("setattr inode %d", request.ino()); });
   if (!s.ok()) return s;
   return std::move(*response.mutable_attr());
 }
@@ -169,8 +169,8 @@ absl::StatusOr<Entry> FsClient::Link(uint64_t ino, uint64_t new_parent,
   EntryResponse response;
   Stamp(&request);
   absl::Status s = Outcome(stub_.Link(request, &response, nullptr), response, [&] {
-    return absl::StrFormat("link inode %d as \"%s\" in inode %d", ino,
-                           absl::CHexEscape(new_name), new_parent);
+    return absl::StrFormat("link inode %d as \"%s\" in inode %d", ino, absl::CHexEscape(new_name),
+                           new_parent);
   });
   if (!s.ok()) return s;
   return std::move(*response.mutable_entry());
@@ -210,8 +210,7 @@ absl::Status FsClient::Rename(uint64_t parent, absl::string_view name, uint64_t 
   Stamp(&request);
   return Outcome(stub_.Rename(request, &response, nullptr), response, [&] {
     return absl::StrFormat("rename \"%s\" in inode %d to \"%s\" in inode %d",
-                           absl::CHexEscape(name), parent, absl::CHexEscape(new_name),
-                           new_parent);
+                           absl::CHexEscape(name), parent, absl::CHexEscape(new_name), new_parent);
   });
 }
 
@@ -381,8 +380,8 @@ absl::StatusOr<uint64_t> FsClient::OpenDir(uint64_t ino) {
   return response.fh();
 }
 
-absl::StatusOr<std::vector<DirEntry>> FsClient::ReadDir(uint64_t ino, uint64_t fh,
-                                                        uint64_t offset, uint32_t size) {
+absl::StatusOr<std::vector<DirEntry>> FsClient::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset,
+                                                        uint32_t size) {
   ReadDirRequest request;
   request.set_ino(ino);
   request.set_fh(fh);
@@ -390,19 +389,18 @@ absl::StatusOr<std::vector<DirEntry>> FsClient::ReadDir(uint64_t ino, uint64_t f
   request.set_size(size);
   ReadDirResponse response;
   ClientContext context;
-  absl::Status s = Outcome(stub_.ReadDir(request, &response, &context), response, [&] {
-    return absl::StrFormat("readdir inode %d at %d", ino, offset);
-  });
+  absl::Status s = Outcome(stub_.ReadDir(request, &response, &context), response,
+                           [&] { return absl::StrFormat("readdir inode %d at %d", ino, offset); });
   if (!s.ok()) return s;
   absl::StatusOr<std::vector<DirEntry>> entries =
       DecodeDirEntries(context.response_attachment().data());
   if (!entries.ok()) {
-    return ErrnoError(EIO, absl::StrFormat("readdir inode %d: %s", ino,
-                                           entries.status().message()));
+    return ErrnoError(EIO,
+                      absl::StrFormat("readdir inode %d: %s", ino, entries.status().message()));
   }
   if (entries->size() != response.entries()) {
-    return ErrnoError(EIO, absl::StrFormat("readdir inode %d: %d entries, the server said %d",
-                                           ino, entries->size(), response.entries()));
+    return ErrnoError(EIO, absl::StrFormat("readdir inode %d: %d entries, the server said %d", ino,
+                                           entries->size(), response.entries()));
   }
   return entries;
 }
@@ -426,15 +424,13 @@ absl::Status FsClient::Fallocate(uint64_t ino, uint64_t fh, uint32_t mode, int64
   request.set_length(length);
   Result response;
   return Outcome(stub_.Fallocate(request, &response, nullptr), response, [&] {
-    return absl::StrFormat("fallocate mode %d of inode %d at %d for %d", mode, ino, offset,
-                           length);
+    return absl::StrFormat("fallocate mode %d of inode %d at %d for %d", mode, ino, offset, length);
   });
 }
 
-absl::StatusOr<uint64_t> FsClient::CopyFileRange(uint64_t ino_in, uint64_t fh_in,
-                                                 int64_t offset_in, uint64_t ino_out,
-                                                 uint64_t fh_out, int64_t offset_out,
-                                                 uint64_t length) {
+absl::StatusOr<uint64_t> FsClient::CopyFileRange(uint64_t ino_in, uint64_t fh_in, int64_t offset_in,
+                                                 uint64_t ino_out, uint64_t fh_out,
+                                                 int64_t offset_out, uint64_t length) {
   CopyFileRangeRequest request;
   request.set_ino_in(ino_in);
   request.set_fh_in(fh_in);

@@ -99,10 +99,9 @@ class FsClient {
   [[nodiscard]] absl::Status Forget(uint64_t ino, uint64_t nlookup = 1);
   [[nodiscard]] absl::StatusOr<Attr> GetAttr(uint64_t ino);
   [[nodiscard]] absl::StatusOr<Attr> SetAttr(const SetAttrRequest& request);
-  [[nodiscard]] absl::StatusOr<Entry> Mkdir(uint64_t parent, absl::string_view name,
-                                            uint32_t mode);
-  [[nodiscard]] absl::StatusOr<Entry> Mknod(uint64_t parent, absl::string_view name,
-                                            uint32_t mode, uint64_t rdev = 0);
+  [[nodiscard]] absl::StatusOr<Entry> Mkdir(uint64_t parent, absl::string_view name, uint32_t mode);
+  [[nodiscard]] absl::StatusOr<Entry> Mknod(uint64_t parent, absl::string_view name, uint32_t mode,
+                                            uint64_t rdev = 0);
   [[nodiscard]] absl::StatusOr<Entry> Symlink(uint64_t parent, absl::string_view name,
                                               absl::string_view target);
   [[nodiscard]] absl::StatusOr<Entry> Link(uint64_t ino, uint64_t new_parent,
@@ -110,9 +109,8 @@ class FsClient {
   [[nodiscard]] absl::Status Unlink(uint64_t parent, absl::string_view name);
   [[nodiscard]] absl::Status Rmdir(uint64_t parent, absl::string_view name);
   // `flags`: an OR of RenameFlag.
-  [[nodiscard]] absl::Status Rename(uint64_t parent, absl::string_view name,
-                                    uint64_t new_parent, absl::string_view new_name,
-                                    uint32_t flags = 0);
+  [[nodiscard]] absl::Status Rename(uint64_t parent, absl::string_view name, uint64_t new_parent,
+                                    absl::string_view new_name, uint32_t flags = 0);
   [[nodiscard]] absl::StatusOr<std::string> ReadLink(uint64_t ino);
 
   struct Created {
@@ -180,8 +178,8 @@ class FsClient {
                                                        uint64_t length);
 
   // Extended attributes (fs.proto). `flags`: an OR of XattrFlag.
-  [[nodiscard]] absl::Status SetXattr(uint64_t ino, absl::string_view name,
-                                      absl::string_view value, uint32_t flags = 0);
+  [[nodiscard]] absl::Status SetXattr(uint64_t ino, absl::string_view name, absl::string_view value,
+                                      uint32_t flags = 0);
   // The value (response.value()) and its size; with `size` 0 only the size, as
   // getxattr(2) with size 0.
   [[nodiscard]] absl::StatusOr<GetXattrResponse> GetXattr(uint64_t ino, absl::string_view name,
@@ -203,8 +201,7 @@ class FsClient {
   // Removes a file, symlink or empty directory.
   [[nodiscard]] absl::Status Remove(absl::string_view path);
   // rename(2) (renameat2 with `flags`).
-  [[nodiscard]] absl::Status Move(absl::string_view from, absl::string_view to,
-                                  uint32_t flags = 0);
+  [[nodiscard]] absl::Status Move(absl::string_view from, absl::string_view to, uint32_t flags = 0);
   // Hands the file's bytes to `sink` piece by piece (each at most kMaxIoSize, read in place
   // from the server's buffer); stops at the first error `sink` returns.
   [[nodiscard]] absl::Status ReadFile(
@@ -216,8 +213,7 @@ class FsClient {
   [[nodiscard]] absl::Status WriteFile(
       absl::string_view path, uint32_t mode,
       absl::FunctionRef<absl::StatusOr<size_t>(std::span<std::byte>)> source);
-  [[nodiscard]] absl::Status WriteFileFromString(absl::string_view path,
-                                                 absl::string_view contents,
+  [[nodiscard]] absl::Status WriteFileFromString(absl::string_view path, absl::string_view contents,
                                                  uint32_t mode = 0644);
 
  private:

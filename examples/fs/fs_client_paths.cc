@@ -60,8 +60,7 @@ absl::StatusOr<LookupRef> FsClient::Resolve(absl::string_view path) {
   return at;
 }
 
-absl::Status FsClient::ResolveParent(absl::string_view path, LookupRef* parent,
-                                     std::string* name) {
+absl::Status FsClient::ResolveParent(absl::string_view path, LookupRef* parent, std::string* name) {
   std::vector<absl::string_view> components = Components(path);
   if (components.empty()) return ErrnoError(EINVAL, absl::StrCat(path, ": names the root"));
   *name = std::string(components.back());
@@ -135,8 +134,8 @@ absl::Status FsClient::Move(absl::string_view from, absl::string_view to, uint32
                  absl::StrCat(from, " to ", to));
 }
 
-absl::Status FsClient::ReadFile(
-    absl::string_view path, absl::FunctionRef<absl::Status(std::span<const std::byte>)> sink) {
+absl::Status FsClient::ReadFile(absl::string_view path,
+                                absl::FunctionRef<absl::Status(std::span<const std::byte>)> sink) {
   absl::StatusOr<LookupRef> file = Resolve(path);
   if (!file.ok()) return ForPath(file.status(), "read", path);
   absl::StatusOr<uint64_t> fh = Open(file->ino(), O_RDONLY);

@@ -161,12 +161,14 @@ TEST_P(MemFsTest, WriteFileThenReadFileOfSeveralAttachments) {
   EXPECT_EQ(attr.mode(), S_IFREG | 0600u);
   int pieces = 0;
   std::string back;
-  ASSERT_TRUE(fs().ReadFile("/big", [&](std::span<const std::byte> piece) {
-                    EXPECT_LE(piece.size(), kMaxIoSize);
-                    back.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-                    ++pieces;
-                    return absl::OkStatus();
-                  })
+  ASSERT_TRUE(fs().ReadFile("/big",
+                            [&](std::span<const std::byte> piece) {
+                              EXPECT_LE(piece.size(), kMaxIoSize);
+                              back.append(reinterpret_cast<const char*>(piece.data()),
+                                          piece.size());
+                              ++pieces;
+                              return absl::OkStatus();
+                            })
                   .ok());
   EXPECT_EQ(pieces, 8);
   EXPECT_TRUE(back == bytes);
@@ -198,9 +200,10 @@ TEST_P(MemFsTest, ReadFileStopsAtTheSinksErrorAndReleasesItsHandle) {
 }
 
 TEST_P(MemFsTest, WriteFileStopsAtTheSourcesErrorAndReleasesItsHandle) {
-  absl::Status status = fs().WriteFile("/f", 0644, [](std::span<std::byte>) -> absl::StatusOr<size_t> {
-    return absl::DataLossError("unreadable");
-  });
+  absl::Status status =
+      fs().WriteFile("/f", 0644, [](std::span<std::byte>) -> absl::StatusOr<size_t> {
+        return absl::DataLossError("unreadable");
+      });
   EXPECT_EQ(status, absl::DataLossError("unreadable"));
   EXPECT_EQ(tree().handle_count(), 0u);
 }
@@ -225,9 +228,7 @@ TEST_P(MemFsTest, CallsAfterTheServerIsGoneFailWithEnotconn) {
   EXPECT_EQ(Errno(fs().ReadFileToString("/f")), "ENOTCONN");
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

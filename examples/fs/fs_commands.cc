@@ -69,8 +69,7 @@ std::string Basename(absl::string_view path) {
 }
 
 std::string FormatTime(int64_t ns) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E9S %z", absl::FromUnixNanos(ns),
-                          absl::LocalTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E9S %z", absl::FromUnixNanos(ns), absl::LocalTimeZone());
 }
 
 const char* TypeName(uint32_t mode) {
@@ -101,8 +100,7 @@ void PrintLong(const Streams& s, const Attr& attr, const std::string& name, uint
     if (read.ok()) target = " -> " + *read;
   }
   std::fprintf(s.out, "%s %3u %6u %6u %10llu %s %s%s\n", ModeString(attr.mode()).c_str(),
-               attr.nlink(), attr.uid(), attr.gid(),
-               static_cast<unsigned long long>(attr.size()),
+               attr.nlink(), attr.uid(), attr.gid(), static_cast<unsigned long long>(attr.size()),
                absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixNanos(attr.mtime_ns()),
                                 absl::LocalTimeZone())
                    .c_str(),
@@ -125,8 +123,7 @@ bool ListOne(const Streams& s, const std::string& path, bool long_format) {
   bool ok = true;
   for (const DirEntry& entry : *entries) {
     if (!long_format) {
-      std::fprintf(s.out, "%s%s\n", entry.name.c_str(),
-                   entry.type == (S_IFDIR >> 12) ? "/" : "");
+      std::fprintf(s.out, "%s%s\n", entry.name.c_str(), entry.type == (S_IFDIR >> 12) ? "/" : "");
       continue;
     }
     absl::StatusOr<Entry> child = s.fs.Lookup(ref->ino(), entry.name);
@@ -216,21 +213,21 @@ int Put(const Streams& s, const std::string& local, const std::string& remote) {
     absl::StatusOr<Attr> attr = s.fs.Stat(path);
     return attr.ok() && S_ISDIR(attr->mode());
   });
-  absl::Status status = s.fs.WriteFile(to, st.st_mode & 07777,
-                                       [&](std::span<std::byte> buffer) -> absl::StatusOr<size_t> {
-    size_t filled = 0;  // fill the whole buffer: fewer, fuller calls
-    while (filled < buffer.size()) {
-      ssize_t n = read(fd.get(), buffer.data() + filled, buffer.size() - filled);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int error = errno;
-        return ErrnoError(error, absl::StrCat("put: reading ", local));
-      }
-      if (n == 0) break;
-      filled += n;
-    }
-    return filled;
-  });
+  absl::Status status = s.fs.WriteFile(
+      to, st.st_mode & 07777, [&](std::span<std::byte> buffer) -> absl::StatusOr<size_t> {
+        size_t filled = 0;  // fill the whole buffer: fewer, fuller calls
+        while (filled < buffer.size()) {
+          ssize_t n = read(fd.get(), buffer.data() + filled, buffer.size() - filled);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            const int error = errno;
+            return ErrnoError(error, absl::StrCat("put: reading ", local));
+          }
+          if (n == 0) break;
+          filled += n;
+        }
+        return filled;
+      });
   return s.Check(status) ? 0 : 1;
 }
 
@@ -293,9 +290,9 @@ int Usage(const Streams& s, const std::string& why) {
 }  // namespace
 
 std::string ModeString(uint32_t mode) {
-  static const std::map<uint32_t, char> kTypes = {
-      {S_IFDIR, 'd'}, {S_IFREG, '-'}, {S_IFLNK, 'l'}, {S_IFIFO, 'p'},
-      {S_IFSOCK, 's'}, {S_IFCHR, 'c'}, {S_IFBLK, 'b'}};
+  static const std::map<uint32_t, char> kTypes = {{S_IFDIR, 'd'}, {S_IFREG, '-'},  {S_IFLNK, 'l'},
+                                                  {S_IFIFO, 'p'}, {S_IFSOCK, 's'}, {S_IFCHR, 'c'},
+                                                  {S_IFBLK, 'b'}};
   auto type = kTypes.find(mode & S_IFMT);
   std::string out(1, type == kTypes.end() ? '?' : type->second);
   const char* kRwx = "rwxrwxrwx";

@@ -66,8 +66,7 @@ constexpr size_t DirEntrySize(size_t name_length) {
 // Appends `entry` to `out` at `*used` and advances `*used`; false (nothing written) when the
 // record does not fit in what is left of `out`.
 [[nodiscard]] bool EncodeDirEntry(uint64_t ino, uint64_t next, uint32_t type,
-                                  absl::string_view name, std::span<std::byte> out,
-                                  size_t* used);
+                                  absl::string_view name, std::span<std::byte> out, size_t* used);
 
 // The records of a ReadDir attachment. INVALID_ARGUMENT (naming the offset) for bytes that
 // are not whole, well-formed records: a record cut short, a name length of 0 or over 255,

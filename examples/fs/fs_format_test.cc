@@ -42,11 +42,11 @@ TEST(DirEntryTest, LayoutIsFuseDirentLittleEndianPaddedTo8) {
   std::vector<std::byte> bytes = Encode({{0x0102030405060708, 0x1112131415161718, DT_REG, "abc"}});
   ASSERT_EQ(bytes.size(), 32u);
   const unsigned char expected[32] = {
-      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // ino
-      0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // next
-      3,    0,    0,    0,                             // name length
-      DT_REG, 0,  0,    0,                             // type
-      'a',  'b',  'c',  0,    0,    0,    0,    0};    // name, padding
+      0x08,   0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // ino
+      0x18,   0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // next
+      3,      0,    0,    0,                             // name length
+      DT_REG, 0,    0,    0,                             // type
+      'a',    'b',  'c',  0,    0,    0,    0,    0};    // name, padding
   EXPECT_EQ(std::memcmp(bytes.data(), expected, 32), 0);
 }
 
@@ -65,9 +65,7 @@ TEST(DirEntryTest, EncodeRefusesARecordThatDoesNotFitAndWritesNothing) {
   EXPECT_EQ(out[32], std::byte{0x55});
 }
 
-TEST(DirEntryTest, EmptyBytesAreNoEntries) {
-  EXPECT_TRUE(DecodeDirEntries({}).value().empty());
-}
+TEST(DirEntryTest, EmptyBytesAreNoEntries) { EXPECT_TRUE(DecodeDirEntries({}).value().empty()); }
 
 TEST(DirEntryTest, HeaderCutShortIsInvalid) {
   std::vector<std::byte> bytes = Encode({{5, 1, DT_REG, "name"}});

@@ -59,11 +59,11 @@ std::string ErrnoName(int error) {
 
 absl::Status ErrnoError(int error, absl::string_view what) {
   if (error == 0) return absl::OkStatus();
-  absl::Status status(CodeForErrno(error), absl::StrFormat("%s: %s (%s)", what,
-                                                           strerrordesc_np(error) != nullptr
-                                                               ? strerrordesc_np(error)
-                                                               : "unknown error",
-                                                           ErrnoName(error)));
+  absl::Status status(
+      CodeForErrno(error),
+      absl::StrFormat("%s: %s (%s)", what,
+                      strerrordesc_np(error) != nullptr ? strerrordesc_np(error) : "unknown error",
+                      ErrnoName(error)));
   status.SetPayload(kErrnoPayloadUrl, absl::Cord(absl::StrCat(error)));
   return status;
 }

@@ -136,8 +136,7 @@ TEST_P(ConcurrencyTest, ListingsSeeEveryEntryThatStaysExactlyOnceWhileOthersAreR
   EXPECT_EQ(Names(d.ino()).size(), static_cast<size_t>(kClients));
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -38,8 +38,8 @@ int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool 
   if (inode->is_symlink()) return ELOOP;
   if (!inode->is_regular()) return ENXIO;
   if ((flags & O_ACCMODE) == O_ACCMODE) return EINVAL;
-  const int mask = (Readable(flags) ? kMayRead : 0) |
-                   (Writable(flags) || (flags & O_TRUNC) ? kMayWrite : 0);
+  const int mask =
+      (Readable(flags) ? kMayRead : 0) | (Writable(flags) || (flags & O_TRUNC) ? kMayWrite : 0);
   if (check && !MayAccess(*inode, caller, mask)) return EACCES;
   if (flags & O_TRUNC) {
     inode->data.Truncate(0, pool_);
@@ -50,8 +50,8 @@ int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool 
   return 0;
 }
 
-int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view name,
-                    uint32_t mode, uint32_t flags, Entry* entry, uint64_t* fh) {
+int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view name, uint32_t mode,
+                    uint32_t flags, Entry* entry, uint64_t* fh) {
   absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
@@ -199,17 +199,17 @@ int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request
   // Adds one entry if it fits; a child's comes with its Entry when the caller may search.
   auto emit = [&](Inode* child, uint64_t next, absl::string_view name, bool dots)
                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    const size_t cost = DirEntryPlusSize(name.size());
-    if (used + cost > budget) return false;
-    used += cost;
-    DirEntryPlus* entry = out->add_entries();
-    entry->set_name(std::string(name));
-    entry->set_ino(child->ino);
-    entry->set_next(next);
-    entry->set_type(IFTODT(child->mode));
-    if (!dots && search) FillEntry(child, entry->mutable_entry());
-    return true;
-  };
+                    const size_t cost = DirEntryPlusSize(name.size());
+                    if (used + cost > budget) return false;
+                    used += cost;
+                    DirEntryPlus* entry = out->add_entries();
+                    entry->set_name(std::string(name));
+                    entry->set_ino(child->ino);
+                    entry->set_next(next);
+                    entry->set_type(IFTODT(child->mode));
+                    if (!dots && search) FillEntry(child, entry->mutable_entry());
+                    return true;
+                  };
   const uint64_t offset = request.offset();
   if (offset == 0 && !emit(dir, 1, ".", true)) return EINVAL;
   if (offset <= 1 && !emit(Find(dir->parent), 2, "..", true)) {

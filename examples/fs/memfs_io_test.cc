@@ -172,8 +172,9 @@ TEST_P(MemFsTest, ReadOfZeroBytesIsEmpty) {
 TEST_P(MemFsTest, WritePastTheEndLeavesAHoleOfZeros) {
   FsClient::Created file = Ok(fs().Create(kRootIno, "f", 0644, O_RDWR));
   const std::string tail = "tail";
-  ASSERT_EQ(Errno(fs().WriteFully(file.entry.ino(), file.fh, 200000, std::as_bytes(std::span(tail)))),
-            "OK");
+  ASSERT_EQ(
+      Errno(fs().WriteFully(file.entry.ino(), file.fh, 200000, std::as_bytes(std::span(tail)))),
+      "OK");
   EXPECT_EQ(Contents(file.entry.ino()), std::string(200000, '\0') + "tail");
   Attr attr = Ok(fs().GetAttr(file.entry.ino()));
   EXPECT_EQ(attr.blocks(), 128u);  // one 64 KiB block holds "tail"; the hole takes none
@@ -436,9 +437,7 @@ TEST_P(MemFsTest, ReleasingEveryHandleLeavesNone) {
   EXPECT_EQ(tree().handle_count(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

@@ -531,8 +531,7 @@ TEST_P(MemFsTest, RenameOfDotsIsEinval) {
 
 TEST_P(MemFsTest, RenameWithALongNameIsEnametoolong) {
   MakeFile(kRootIno, "f");
-  EXPECT_EQ(Errno(fs().Rename(kRootIno, "f", kRootIno, std::string(256, 'x'))),
-            "ENAMETOOLONG");
+  EXPECT_EQ(Errno(fs().Rename(kRootIno, "f", kRootIno, std::string(256, 'x'))), "ENAMETOOLONG");
 }
 
 TEST_P(MemFsTest, ErrorsNameTheOperationAndTheErrno) {
@@ -542,9 +541,7 @@ TEST_P(MemFsTest, ErrorsNameTheOperationAndTheErrno) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("ENOENT"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest,
-                         ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, MemFsTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

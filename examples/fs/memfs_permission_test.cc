@@ -35,9 +35,9 @@ class PermissionTest : public MemFsTest {
   // Alice's file in the shared directory.
   uint64_t AliceFile(const std::string& name, uint32_t mode, const std::string& contents = "") {
     FsClient::Created created = Ok(alice_->Create(shared_, name, 0600, O_WRONLY | O_EXCL));
-    EXPECT_TRUE(alice_->WriteFully(created.entry.ino(), created.fh, 0,
-                                   std::as_bytes(std::span(contents)))
-                    .ok());
+    EXPECT_TRUE(
+        alice_->WriteFully(created.entry.ino(), created.fh, 0, std::as_bytes(std::span(contents)))
+            .ok());
     EXPECT_TRUE(alice_->Release(created.entry.ino(), created.fh).ok());
     SetAttrRequest chmod;
     chmod.set_ino(created.entry.ino());
@@ -120,9 +120,9 @@ TEST_P(PermissionTest, CreateOfAnExistingFileChecksItsPermissions) {
 TEST_P(PermissionTest, CreatorMayUseAFileWhateverItsMode) {
   FsClient::Created created = Ok(bob_->Create(shared_, "f", 0000, O_RDWR));
   const std::string data = "mine";
-  EXPECT_EQ(Errno(bob_->WriteFully(created.entry.ino(), created.fh, 0,
-                                   std::as_bytes(std::span(data)))),
-            "OK");
+  EXPECT_EQ(
+      Errno(bob_->WriteFully(created.entry.ino(), created.fh, 0, std::as_bytes(std::span(data)))),
+      "OK");
 }
 
 TEST_P(PermissionTest, OpenDirWithoutReadIsEacces) {

@@ -89,8 +89,7 @@ CliRun RunFs(const std::vector<std::string>& args) {
 class MemfsProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
-        BrokerProcess::Start(dir_.SocketPath());
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker = BrokerProcess::Start(dir_.SocketPath());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = *std::move(broker);
     setenv("SYSLINK_BROKER_SOCKET", dir_.SocketPath().c_str(), 1);  // for the children

@@ -95,8 +95,8 @@ absl::Status MemFs::Lookup(Context& context, const LookupRequest& request,
                            EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.Lookup(*caller, request.parent(), request.name(),
-                                            response->mutable_entry()));
+  return AnswerEntry(
+      response, tree_.Lookup(*caller, request.parent(), request.name(), response->mutable_entry()));
 }
 
 absl::Status MemFs::Forget(Context&, const ForgetRequest& request, Result* response) {
@@ -119,37 +119,33 @@ absl::Status MemFs::SetAttr(Context& context, const SetAttrRequest& request,
   return Answer(response, error);
 }
 
-absl::Status MemFs::Mkdir(Context& context, const MkdirRequest& request,
-                          EntryResponse* response) {
+absl::Status MemFs::Mkdir(Context& context, const MkdirRequest& request, EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
-                                              request.name(), S_IFDIR | (request.mode() & 07777),
-                                              0, "", response->mutable_entry()));
+  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(), request.name(),
+                                              S_IFDIR | (request.mode() & 07777), 0, "",
+                                              response->mutable_entry()));
 }
 
-absl::Status MemFs::Mknod(Context& context, const MknodRequest& request,
-                          EntryResponse* response) {
+absl::Status MemFs::Mknod(Context& context, const MknodRequest& request, EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   const uint32_t type = request.mode() & S_IFMT;
   if (type == S_IFDIR || type == S_IFLNK) return AnswerEntry(response, EINVAL);
-  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
-                                              request.name(), request.mode(), request.rdev(),
-                                              "", response->mutable_entry()));
+  return AnswerEntry(response,
+                     tree_.MakeNode(*caller, request.parent(), request.name(), request.mode(),
+                                    request.rdev(), "", response->mutable_entry()));
 }
 
 absl::Status MemFs::Symlink(Context& context, const SymlinkRequest& request,
                             EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(),
-                                              request.name(), S_IFLNK, 0, request.target(),
-                                              response->mutable_entry()));
+  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(), request.name(), S_IFLNK, 0,
+                                              request.target(), response->mutable_entry()));
 }
 
-absl::Status MemFs::Link(Context& context, const LinkRequest& request,
-                         EntryResponse* response) {
+absl::Status MemFs::Link(Context& context, const LinkRequest& request, EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   return AnswerEntry(response, tree_.Link(*caller, request.ino(), request.new_parent(),
@@ -172,12 +168,10 @@ absl::Status MemFs::Rename(Context& context, const RenameRequest& request, Resul
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   return Answer(response, tree_.Rename(*caller, request.parent(), request.name(),
-                                       request.new_parent(), request.new_name(),
-                                       request.flags()));
+                                       request.new_parent(), request.new_name(), request.flags()));
 }
 
-absl::Status MemFs::ReadLink(Context&, const ReadLinkRequest& request,
-                             ReadLinkResponse* response) {
+absl::Status MemFs::ReadLink(Context&, const ReadLinkRequest& request, ReadLinkResponse* response) {
   return Answer(response, tree_.ReadLink(request.ino(), response->mutable_target()));
 }
 
@@ -251,12 +245,12 @@ absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadRespo
     ahead->Drop();  // before this Read takes a buffer of its own
   }
   size_t read = 0;
-  int error = AnswerAttachment(context, request.size(), [&](std::span<std::byte> out,
-                                                            size_t* used) {
-    int error = tree_.Read(request.ino(), request.fh(), request.offset(), out, used);
-    read = *used;
-    return error;
-  });
+  int error =
+      AnswerAttachment(context, request.size(), [&](std::span<std::byte> out, size_t* used) {
+        int error = tree_.Read(request.ino(), request.fh(), request.offset(), out, used);
+        read = *used;
+        return error;
+      });
   if (ahead != nullptr && error == 0 && read > 0) {
     if (ahead->Continues(request)) {
       ReadAheadOnceAnswered(tree_, context, ahead, request, read);
@@ -267,8 +261,7 @@ absl::Status MemFs::Read(Context& context, const ReadRequest& request, ReadRespo
   return Answer(response, error);
 }
 
-absl::Status MemFs::Write(Context& context, const WriteRequest& request,
-                          WriteResponse* response) {
+absl::Status MemFs::Write(Context& context, const WriteRequest& request, WriteResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   std::span<const std::byte> in = context.request_attachment().data();
@@ -306,9 +299,10 @@ absl::Status MemFs::OpenDir(Context& context, const OpenDirRequest& request,
 absl::Status MemFs::ReadDir(Context& context, const ReadDirRequest& request,
                             ReadDirResponse* response) {
   uint32_t count = 0;
-  int error = AnswerAttachment(context, request.size(), [&](std::span<std::byte> out, size_t* used) {
-    return tree_.ReadDir(request.ino(), request.fh(), request.offset(), out, used, &count);
-  });
+  int error =
+      AnswerAttachment(context, request.size(), [&](std::span<std::byte> out, size_t* used) {
+        return tree_.ReadDir(request.ino(), request.fh(), request.offset(), out, used, &count);
+      });
   if (request.size() == 0 && error == 0) error = EINVAL;  // no room for one entry
   response->set_entries(error == 0 ? count : 0);
   return Answer(response, error);
@@ -332,8 +326,7 @@ absl::Status MemFs::CopyFileRange(Context& context, const CopyFileRangeRequest& 
   return Answer(response, error);
 }
 
-absl::Status MemFs::SetXattr(Context& context, const SetXattrRequest& request,
-                             Result* response) {
+absl::Status MemFs::SetXattr(Context& context, const SetXattrRequest& request, Result* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   return Answer(response, tree_.SetXattr(*caller, request));

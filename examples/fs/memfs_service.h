@@ -2,7 +2,8 @@
 //
 //   MemFs fs;                                   // an empty root, 0755, owned by root
 //   syslink::rpc::Server server;
-//   absl::Status s = server.ServeBroker(&fs, {.name = "syslink.examples.fs.memfs", .policy = policy});
+//   absl::Status s = server.ServeBroker(&fs, {.name = "syslink.examples.fs.memfs", .policy =
+//   policy});
 //
 // Each rpc answers with fs.proto's `error` field (an errno) and an OK RPC status; the
 // errors of each rpc are listed in fs.proto. The caller is the link's PeerIdentity (uid,
@@ -66,8 +67,7 @@ class MemFs final : public FileSystem {
                      EntryResponse* response) override;
   absl::Status Symlink(Context& context, const SymlinkRequest& request,
                        EntryResponse* response) override;
-  absl::Status Link(Context& context, const LinkRequest& request,
-                    EntryResponse* response) override;
+  absl::Status Link(Context& context, const LinkRequest& request, EntryResponse* response) override;
   absl::Status Unlink(Context& context, const UnlinkRequest& request, Result* response) override;
   absl::Status Rmdir(Context& context, const UnlinkRequest& request, Result* response) override;
   absl::Status Rename(Context& context, const RenameRequest& request, Result* response) override;
@@ -75,10 +75,8 @@ class MemFs final : public FileSystem {
                         ReadLinkResponse* response) override;
   absl::Status Create(Context& context, const CreateRequest& request,
                       CreateResponse* response) override;
-  absl::Status Open(Context& context, const OpenRequest& request,
-                    OpenResponse* response) override;
-  absl::Status Read(Context& context, const ReadRequest& request,
-                    ReadResponse* response) override;
+  absl::Status Open(Context& context, const OpenRequest& request, OpenResponse* response) override;
+  absl::Status Read(Context& context, const ReadRequest& request, ReadResponse* response) override;
   absl::Status Write(Context& context, const WriteRequest& request,
                      WriteResponse* response) override;
   absl::Status Flush(Context& context, const HandleRequest& request, Result* response) override;

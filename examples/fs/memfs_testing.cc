@@ -58,9 +58,9 @@ std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid, std::vector
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   EXPECT_TRUE(pair.ok()) << pair.status();
   if (!pair.ok()) return nullptr;
-  server_->ServeLink(service(), std::move(pair->second),
-                     {getpid(), uid, gid,
-                      std::make_shared<const std::vector<gid_t>>(std::move(groups))});
+  server_->ServeLink(
+      service(), std::move(pair->second),
+      {getpid(), uid, gid, std::make_shared<const std::vector<gid_t>>(std::move(groups))});
   return std::make_unique<FsClient>(std::make_shared<rpc::LinkChannel>(std::move(pair->first)));
 }
 

@@ -52,7 +52,8 @@ void MemTree::Statfs(StatfsResponse* out) const {
   out->set_blocks_free((pool_.total() - pool_.used()) * kPerDataBlock);
   out->set_blocks_available(out->blocks_free());
   out->set_files(options_.max_inodes);
-  out->set_files_free(options_.max_inodes - std::min<uint64_t>(options_.max_inodes, inodes_.size()));
+  out->set_files_free(options_.max_inodes -
+                      std::min<uint64_t>(options_.max_inodes, inodes_.size()));
   out->set_name_max(kMaxNameLength);
 }
 
@@ -105,8 +106,7 @@ Inode* MemTree::NewInode(const Caller& caller, const Inode& parent, uint32_t mod
 }
 
 void MemTree::MaybeFree(Inode* inode) {
-  if (inode->ino == kRootIno || inode->nlink > 0 || inode->lookups > 0 ||
-      inode->open_handles > 0) {
+  if (inode->ino == kRootIno || inode->nlink > 0 || inode->lookups > 0 || inode->open_handles > 0) {
     return;
   }
   inode->data.Clear(pool_);
@@ -128,8 +128,7 @@ bool MemTree::IsAncestor(const Inode& ancestor, const Inode& dir) const {
   return false;  // a removed directory: its parents are gone
 }
 
-int MemTree::Lookup(const Caller& caller, uint64_t parent, absl::string_view name,
-                    Entry* out) {
+int MemTree::Lookup(const Caller& caller, uint64_t parent, absl::string_view name, Entry* out) {
   absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
@@ -188,9 +187,8 @@ int MemTree::SetAttrChecks(const Caller& caller, const Inode& inode,
       return EACCES;
     }
   }
-  const bool explicit_time =
-      ((valid & SET_ATTR_ATIME) && !(valid & SET_ATTR_ATIME_NOW)) ||
-      ((valid & SET_ATTR_MTIME) && !(valid & SET_ATTR_MTIME_NOW));
+  const bool explicit_time = ((valid & SET_ATTR_ATIME) && !(valid & SET_ATTR_ATIME_NOW)) ||
+                             ((valid & SET_ATTR_MTIME) && !(valid & SET_ATTR_MTIME_NOW));
   if (explicit_time && !owner) return EPERM;
   if ((valid & (SET_ATTR_ATIME_NOW | SET_ATTR_MTIME_NOW)) && !owner &&
       !MayAccess(inode, caller, kMayWrite)) {
@@ -213,8 +211,7 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   }
   const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : inode->uid;
   const gid_t gid = (valid & SET_ATTR_GID) ? request.gid() : inode->gid;
-  if ((uid != inode->uid || gid != inode->gid) && inode->is_regular() &&
-      !(valid & SET_ATTR_MODE)) {
+  if ((uid != inode->uid || gid != inode->gid) && inode->is_regular() && !(valid & SET_ATTR_MODE)) {
     // A new owner must not inherit set-ID powers (the kernel clears them too).
     inode->mode &= ~S_ISUID;
     if (inode->mode & S_IXGRP) inode->mode &= ~S_ISGID;
@@ -240,8 +237,8 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   return 0;
 }
 
-int MemTree::MakeNode(const Caller& caller, uint64_t parent, absl::string_view name,
-                      uint32_t mode, uint64_t rdev, absl::string_view target, Entry* out) {
+int MemTree::MakeNode(const Caller& caller, uint64_t parent, absl::string_view name, uint32_t mode,
+                      uint64_t rdev, absl::string_view target, Entry* out) {
   uint32_t type = mode & S_IFMT;
   switch (type) {
     case 0:
@@ -396,8 +393,7 @@ int MemTree::Rename(const Caller& caller, uint64_t parent, absl::string_view nam
   Inode* source = Find(from->second.ino);
   Inode* target = exists ? Find(to->second.ino) : nullptr;
   if (source == target) return 0;  // two names of one inode: nothing to do
-  if (int error = RenameChecks(caller, *from_dir, *source, *to_dir, target, flags);
-      error != 0) {
+  if (int error = RenameChecks(caller, *from_dir, *source, *to_dir, target, flags); error != 0) {
     return error;
   }
   const int64_t now = NowNanos();

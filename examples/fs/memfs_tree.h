@@ -65,8 +65,7 @@ class MemTree {
   [[nodiscard]] int SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* out);
   // Mkdir, Mknod and Symlink: `mode` holds the type; `target` is a symlink's.
   [[nodiscard]] int MakeNode(const Caller& caller, uint64_t parent, absl::string_view name,
-                             uint32_t mode, uint64_t rdev, absl::string_view target,
-                             Entry* out);
+                             uint32_t mode, uint64_t rdev, absl::string_view target, Entry* out);
   [[nodiscard]] int Link(const Caller& caller, uint64_t ino, uint64_t new_parent,
                          absl::string_view new_name, Entry* out);
   [[nodiscard]] int Unlink(const Caller& caller, uint64_t parent, absl::string_view name);
@@ -94,8 +93,8 @@ class MemTree {
   [[nodiscard]] int OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh);
   // Packs entries from position `offset` into `out` (fs_format.h); `*used` bytes, `*count`
   // records.
-  [[nodiscard]] int ReadDir(uint64_t ino, uint64_t fh, uint64_t offset,
-                            std::span<std::byte> out, size_t* used, uint32_t* count) const;
+  [[nodiscard]] int ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::byte> out,
+                            size_t* used, uint32_t* count) const;
   [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh);
   // ReadDir's entries with their Entries (fs.proto's ReadDirPlus), each a lookup more.
   [[nodiscard]] int ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,

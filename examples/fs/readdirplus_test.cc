@@ -80,7 +80,7 @@ TEST_P(ReadDirPlusTest, EachEntryHoldsALookupUntilForgotten) {
   }
   ASSERT_NE(a, 0u);
   ASSERT_TRUE(fs().Unlink(dir, "a").ok());
-  ASSERT_TRUE(fs().Forget(a, 1).ok());  // MakeFile's Create
+  ASSERT_TRUE(fs().Forget(a, 1).ok());      // MakeFile's Create
   EXPECT_EQ(Errno(fs().GetAttr(a)), "OK");  // the listing's lookup keeps it
   ASSERT_TRUE(fs().Forget(a, 1).ok());
   EXPECT_EQ(Errno(fs().GetAttr(a)), "ENOENT");

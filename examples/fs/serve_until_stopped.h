@@ -27,10 +27,10 @@
 namespace syslink::examples::fs {
 
 struct ServingOptions {
-  std::string name;              // the name registered with the broker
-  broker::AccessPolicy policy;   // who may connect
-  int workers = 0;               // rpc::ServerOptions::workers
-  LinkOptions link;              // the options of each client's link
+  std::string name;             // the name registered with the broker
+  broker::AccessPolicy policy;  // who may connect
+  int workers = 0;              // rpc::ServerOptions::workers
+  LinkOptions link;             // the options of each client's link
 };
 
 [[nodiscard]] int ServeUntilStopped(absl::string_view program, rpc::Service* service,

@@ -29,9 +29,9 @@ class SpaceTest : public Base {
   // A file holding `contents`, open read-write.
   FsClient::Created File(const std::string& name, const std::string& contents = "") {
     FsClient::Created created = Ok(fs().Create(kRootIno, name, 0644, O_RDWR | O_EXCL));
-    EXPECT_TRUE(fs().WriteFully(created.entry.ino(), created.fh, 0,
-                                std::as_bytes(std::span(contents)))
-                    .ok());
+    EXPECT_TRUE(
+        fs().WriteFully(created.entry.ino(), created.fh, 0, std::as_bytes(std::span(contents)))
+            .ok());
     return created;
   }
   Attr Stat(uint64_t ino) { return Ok(fs().GetAttr(ino)); }
@@ -102,10 +102,8 @@ TEST_P(SpaceTest, CopyFileRangeCopiesInsideTheServer) {
 TEST_P(SpaceTest, CopyFileRangeStopsAtTheEndOfTheInput) {
   FsClient::Created in = File("in", "0123456789");
   FsClient::Created out = File("out");
-  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 4, out.entry.ino(), out.fh, 0, 100)),
-            6u);
-  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 10, out.entry.ino(), out.fh, 0, 100)),
-            0u);
+  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 4, out.entry.ino(), out.fh, 0, 100)), 6u);
+  EXPECT_EQ(Ok(fs().CopyFileRange(in.entry.ino(), in.fh, 10, out.entry.ino(), out.fh, 0, 100)), 0u);
   EXPECT_EQ(Contents(out.entry.ino()), "456789");
 }
 
@@ -121,8 +119,7 @@ TEST_P(SpaceTest, CopyFileRangeChecksHandlesAndRanges) {
             "EINVAL");  // overlapping ranges of one file
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, SpaceTest, ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, SpaceTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

@@ -143,8 +143,7 @@ TEST_P(XattrTest, UserNamesFollowTheFilesPermissionBits) {
   EXPECT_EQ(Errno(bob->GetXattr(secret, "user.a")), "EACCES");
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, XattrTest, ::testing::ValuesIn(kAllTransports),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, XattrTest, ::testing::ValuesIn(kAllTransports), TransportName);
 
 }  // namespace
 }  // namespace syslink::examples::fs

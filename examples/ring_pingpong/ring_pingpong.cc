@@ -54,9 +54,12 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       std::exit(0);
     } else if (const char* m = value("--mode=")) {
       std::string mode = m;
-      if (mode == "spin") flags.modes = {WaitMode::kSpin};
-      else if (mode == "hybrid") flags.modes = {WaitMode::kHybrid};
-      else if (mode == "blocking") flags.modes = {WaitMode::kBlocking};
+      if (mode == "spin")
+        flags.modes = {WaitMode::kSpin};
+      else if (mode == "hybrid")
+        flags.modes = {WaitMode::kHybrid};
+      else if (mode == "blocking")
+        flags.modes = {WaitMode::kBlocking};
       else {
         std::fprintf(stderr, "ring_pingpong: unknown mode '%s' (spin, hybrid or blocking)\n", m);
         return std::nullopt;

@@ -10,8 +10,7 @@ namespace syslink::examples::watch {
 namespace {
 
 absl::Status ClientGone(const WatchRequest& request) {
-  return absl::CancelledError(
-      absl::StrCat("the watcher of \"", request.prefix(), "\" went away"));
+  return absl::CancelledError(absl::StrCat("the watcher of \"", request.prefix(), "\" went away"));
 }
 
 }  // namespace

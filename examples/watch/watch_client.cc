@@ -60,7 +60,8 @@ int Watch(StoreStub& stub, const std::string& prefix) {
                  absl::Utf8SafeCEscape(prefix).c_str(), static_cast<long long>(change.revision()));
     while (reader->Read(&change)) {
       std::printf("%lld %s %s\n", static_cast<long long>(change.revision()),
-                  absl::Utf8SafeCEscape(change.key()).c_str(), absl::Utf8SafeCEscape(change.value()).c_str());
+                  absl::Utf8SafeCEscape(change.key()).c_str(),
+                  absl::Utf8SafeCEscape(change.value()).c_str());
       std::fflush(stdout);
     }
   }

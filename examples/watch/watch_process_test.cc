@@ -124,8 +124,8 @@ Spawned Spawn(std::vector<std::string> args, const std::string& stdin_text = "",
   close(in[0]);
   close(out[1]);
   close(err[1]);
-  if (!stdin_text.empty() &&
-      write(in[1], stdin_text.data(), stdin_text.size()) != static_cast<ssize_t>(stdin_text.size())) {
+  if (!stdin_text.empty() && write(in[1], stdin_text.data(), stdin_text.size()) !=
+                                 static_cast<ssize_t>(stdin_text.size())) {
     std::abort();  // more than a pipe holds: not what these tests send
   }
   close(in[1]);
@@ -159,8 +159,7 @@ ClientRun RunClient(const std::vector<std::string>& args, const std::string& std
 class WatchProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker =
-        BrokerProcess::Start(dir_.SocketPath());
+    absl::StatusOr<std::unique_ptr<BrokerProcess>> broker = BrokerProcess::Start(dir_.SocketPath());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = *std::move(broker);
     setenv("SYSLINK_BROKER_SOCKET", dir_.SocketPath().c_str(), 1);  // for the children
@@ -214,8 +213,8 @@ TEST_F(WatchProcessTest, AWatcherSeesExactlyThePutsOfOtherProcessesInOrder) {
   EXPECT_EQ(many.out, "3 puts, revision 6\n");
   EXPECT_EQ(PutHere("a/last", "from the test"), 1);
 
-  const std::vector<std::string> expected = {
-      "1 a/1 one", "3 a/2 two words", "4 a/3 three", "6 a/1 again", "7 a/last from the test"};
+  const std::vector<std::string> expected = {"1 a/1 one", "3 a/2 two words", "4 a/3 three",
+                                             "6 a/1 again", "7 a/last from the test"};
   for (const std::string& line : expected) {
     EXPECT_EQ(watcher.out->Line().value_or("(no line within 10 s)"), line);
   }
@@ -266,7 +265,8 @@ TEST_F(WatchProcessTest, SigtermStopsTheServerAndEndsItsWatchesWithUnavailable) 
 }
 
 TEST_F(WatchProcessTest, GetPrintsWhatPutStored) {
-  EXPECT_EQ(RunClient({"put", "greeting", "hello there"}).out, "revision 1, queued for 0 watches\n");
+  EXPECT_EQ(RunClient({"put", "greeting", "hello there"}).out,
+            "revision 1, queued for 0 watches\n");
   ClientRun get = RunClient({"get", "greeting"});
   EXPECT_EQ(get.how, ChildProcess::Exited(0));
   EXPECT_EQ(get.out, "hello there\n");
@@ -281,8 +281,9 @@ TEST_F(WatchProcessTest, ClientFailuresExitWithOneAndBadArgumentsWithTwo) {
   EXPECT_EQ(RunClient({"bogus"}).how, ChildProcess::Exited(2));
   ClientRun elsewhere = RunClient({"--service", "test.examples.watch.none", "get", "k"});
   EXPECT_EQ(elsewhere.how, ChildProcess::Exited(1));
-  EXPECT_TRUE(absl::StrContains(elsewhere.err, "cannot connect to test.examples.watch.none: "
-                                                "NOT_FOUND"))
+  EXPECT_TRUE(absl::StrContains(elsewhere.err,
+                                "cannot connect to test.examples.watch.none: "
+                                "NOT_FOUND"))
       << elsewhere.err;
 }
 

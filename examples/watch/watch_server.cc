@@ -36,8 +36,7 @@ int Serve(const std::string& name) {
   StoreService service(&map);
   rpc::Server server;
   if (absl::Status s = server.ServeBroker(&service, {.name = name}); !s.ok()) {
-    std::fprintf(stderr, "watch_server: cannot serve %s: %s\n", name.c_str(),
-                 s.ToString().c_str());
+    std::fprintf(stderr, "watch_server: cannot serve %s: %s\n", name.c_str(), s.ToString().c_str());
     return 1;
   }
   std::fprintf(stderr, "watch_server: serving %s (pid %d)\n", name.c_str(), getpid());

@@ -25,9 +25,9 @@ absl::StatusOr<WatchableMap::PutResult> WatchableMap::Put(std::string key, std::
   for (Watcher& watcher : watchers_) {
     if (!watcher.ended.ok() || !absl::StartsWith(change.key(), watcher.prefix)) continue;
     if (watcher.queue.size() >= max_queued_) {
-      watcher.ended = absl::ResourceExhaustedError(absl::StrCat(
-          "the watch of \"", watcher.prefix, "\" fell ", max_queued_,
-          " changes behind; it ended at revision ", revision_));
+      watcher.ended = absl::ResourceExhaustedError(
+          absl::StrCat("the watch of \"", watcher.prefix, "\" fell ", max_queued_,
+                       " changes behind; it ended at revision ", revision_));
       watcher.queue.clear();
     } else {
       watcher.queue.push_back(change);

@@ -144,7 +144,8 @@ TEST(WatchableMapTest, ConcurrentPutsReachEverySubscriptionInRevisionOrder) {
   for (auto* watch : {first.get(), second.get()}) {
     std::vector<Change> changes = TakeQueued(*watch);
     ASSERT_EQ(changes.size(), static_cast<size_t>(kThreads * kPuts));
-    for (size_t i = 0; i < changes.size(); ++i) ASSERT_EQ(changes[i].revision(), static_cast<int64_t>(i + 1));
+    for (size_t i = 0; i < changes.size(); ++i)
+      ASSERT_EQ(changes[i].revision(), static_cast<int64_t>(i + 1));
   }
 }
 

@@ -56,8 +56,7 @@ struct OneLine {
 
   bool Exchange(uint64_t n, pid_t peer) {
     value.store(2 * n - 1, std::memory_order_release);
-    return SpinWhilePeerLives([&] { return value.load(std::memory_order_acquire) == 2 * n; },
-                              peer);
+    return SpinWhilePeerLives([&] { return value.load(std::memory_order_acquire) == 2 * n; }, peer);
   }
   void Answer(pid_t parent) {
     for (uint64_t n = 1; SpinWhilePeerLives(
@@ -107,7 +106,7 @@ struct StampedSlots {
 // ---- Bare ring ----
 
 struct BareRecordHeader {
-  uint32_t size;          // of the whole record
+  uint32_t size;  // of the whole record
   uint32_t payload_size;
 };
 constexpr uint64_t kBarePayload = 64;
@@ -137,8 +136,8 @@ struct BareRing {
   }
   bool Take(uint64_t n, std::byte* payload, pid_t peer) {
     uint64_t end = Start(n) + kBareRecord;
-    bool arrived = SpinWhilePeerLives(
-        [&] { return head.load(std::memory_order_acquire) == end; }, peer);
+    bool arrived =
+        SpinWhilePeerLives([&] { return head.load(std::memory_order_acquire) == end; }, peer);
     const std::byte* record = records + Start(n) % kBytesEachWay;
     BareRecordHeader header;
     std::memcpy(&header, record, sizeof(header));

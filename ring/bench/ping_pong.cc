@@ -42,8 +42,7 @@ class FutexEcho final : public RoundTripper {
     internal::FutexWakeAll(word_);
     absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (word_->load(std::memory_order_acquire) == kPeerTurn) {
-      if (internal::FutexWait(word_, kPeerTurn, deadline) ==
-          internal::FutexWaitResult::kTimedOut) {
+      if (internal::FutexWait(word_, kPeerTurn, deadline) == internal::FutexWaitResult::kTimedOut) {
         return false;
       }
     }
@@ -257,9 +256,7 @@ std::unique_ptr<RoundTripper> StartFutexEcho() { return std::make_unique<FutexEc
 std::unique_ptr<RoundTripper> StartRingEcho(WaitMode mode, size_t payload_size) {
   return std::make_unique<RingEcho>(mode, payload_size);
 }
-std::unique_ptr<RecordSource> StartFixedSlotStream() {
-  return std::make_unique<FixedSlotStream>();
-}
+std::unique_ptr<RecordSource> StartFixedSlotStream() { return std::make_unique<FixedSlotStream>(); }
 std::unique_ptr<RecordSource> StartRingStream(WaitMode mode) {
   return std::make_unique<RingStream>(mode);
 }

@@ -1,7 +1,5 @@
 #include "ring/internal/futex.h"
 
-#include "absl/time/clock.h"
-
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "absl/time/clock.h"
 
 namespace syslink::ring::internal {
 namespace {

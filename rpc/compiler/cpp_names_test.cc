@@ -6,8 +6,8 @@ namespace syslink::rpc::compiler {
 namespace {
 
 TEST(IsCppKeywordTest, RecognizesKeywordsThatProtoNamesMeet) {
-  for (const char* name : {"delete", "new", "class", "template", "operator", "namespace",
-                           "default", "register", "union", "this", "export"}) {
+  for (const char* name : {"delete", "new", "class", "template", "operator", "namespace", "default",
+                           "register", "union", "this", "export"}) {
     EXPECT_TRUE(IsCppKeyword(name)) << name;
   }
 }
@@ -20,8 +20,8 @@ TEST(IsCppKeywordTest, RecognizesAlternativeTokens) {
 }
 
 TEST(IsCppKeywordTest, RecognizesTheKeywordsOfCpp20) {
-  for (const char* name : {"char8_t", "concept", "consteval", "constinit", "co_await",
-                           "co_return", "co_yield", "requires"}) {
+  for (const char* name : {"char8_t", "concept", "consteval", "constinit", "co_await", "co_return",
+                           "co_yield", "requires"}) {
     EXPECT_TRUE(IsCppKeyword(name)) << name;
   }
 }

@@ -103,9 +103,8 @@ bool CheckConstantNames(const ServiceDescriptor& service, std::string* error) {
     const MethodDescriptor& method = *service.method(i);
     const auto owner = constant_owners.find(method.name());
     if (owner == constant_owners.end()) continue;
-    *error = absl::StrCat("rpc ", method.full_name(), " is named like the constant ",
-                          method.name(), " generated for rpc ", owner->second->full_name(),
-                          "; rename it");
+    *error = absl::StrCat("rpc ", method.full_name(), " is named like the constant ", method.name(),
+                          " generated for rpc ", owner->second->full_name(), "; rename it");
     return false;
   }
   return true;
@@ -169,11 +168,11 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       {"comments", comments},
       {"id_constants", JoinFragments(methods, &MethodFragments::id_constant)},
       {"method_constants",
-       methods.empty() ? ""
-                       : absl::StrCat("  // Each rpc as a channel addresses it: id, path and kind "
-                                      "(rpc/method.h).\n",
-                                      JoinFragments(methods, &MethodFragments::method_constant),
-                                      "\n")},
+       methods.empty()
+           ? ""
+           : absl::StrCat("  // Each rpc as a channel addresses it: id, path and kind "
+                          "(rpc/method.h).\n",
+                          JoinFragments(methods, &MethodFragments::method_constant), "\n")},
       {"server_declarations", JoinFragments(methods, &MethodFragments::server_declaration)},
       {"stub_declarations", JoinFragments(methods, &MethodFragments::stub_declaration)},
       {"id_checks", id_checks.empty() ? "" : absl::StrCat("\n", id_checks)},

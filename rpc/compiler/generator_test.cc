@@ -136,7 +136,8 @@ TEST_F(GeneratorTest, GeneratesEveryStreamingKind) {
       rpc Watch(M) returns (stream M);
       rpc Chat(stream M) returns (stream M);
     }
-  )"))) << error_;
+  )")))
+      << error_;
   const std::string header = Output("s.syslink.h");
   EXPECT_THAT(header, HasSubstr("::syslink::rpc::MethodKind::kClientStreaming"));
   EXPECT_THAT(header, HasSubstr("::syslink::rpc::MethodKind::kServerStreaming"));
@@ -367,7 +368,8 @@ TEST_F(GeneratorTest, DeclaresEachRpcsMethodConstantWithItsGrpcPath) {
                                 "      .path = \"/kv.Store/Get\",\n"
                                 "      .kind = ::syslink::rpc::MethodKind::kUnary,\n"
                                 "  };\n"));
-  EXPECT_THAT(header, HasSubstr("std::span<const ::syslink::rpc::Method> methods() const override;"));
+  EXPECT_THAT(header,
+              HasSubstr("std::span<const ::syslink::rpc::Method> methods() const override;"));
 }
 
 TEST_F(GeneratorTest, StubsPassTheMethodConstantToTheChannel) {

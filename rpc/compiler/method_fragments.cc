@@ -53,32 +53,32 @@ struct ServerShape {
 
 ServerShape ServerShapeOf(const MethodDescriptor& method) {
   if (method.client_streaming() && method.server_streaming()) {
-    return {{kServerContext,
-             "::syslink::rpc::ServerReaderWriter<$response$, $request$>* stream"},
-            {"::syslink::rpc::ServerContext& /*context*/",
-             "::syslink::rpc::ServerReaderWriter<$response$, $request$>* /*stream*/"},
-            {"call.context()", "&stream"},
-            "    case k$method$MethodId: {\n"
-            "      $not_a_stream$\n"
-            "      ::syslink::rpc::ServerReaderWriter<$response$, $request$> stream(call.stream());\n"
-            "      $call$\n"
-            "      return status;\n"
-            "    }\n"};
+    return {
+        {kServerContext, "::syslink::rpc::ServerReaderWriter<$response$, $request$>* stream"},
+        {"::syslink::rpc::ServerContext& /*context*/",
+         "::syslink::rpc::ServerReaderWriter<$response$, $request$>* /*stream*/"},
+        {"call.context()", "&stream"},
+        "    case k$method$MethodId: {\n"
+        "      $not_a_stream$\n"
+        "      ::syslink::rpc::ServerReaderWriter<$response$, $request$> stream(call.stream());\n"
+        "      $call$\n"
+        "      return status;\n"
+        "    }\n"};
   }
   if (method.client_streaming()) {
-    return {{kServerContext, "::syslink::rpc::ServerReader<$request$>* reader",
-             "$response$* response"},
-            {"::syslink::rpc::ServerContext& /*context*/",
-             "::syslink::rpc::ServerReader<$request$>* /*reader*/", "$response$* /*response*/"},
-            {"call.context()", "&reader", "&response"},
-            "    case k$method$MethodId: {\n"
-            "      $not_a_stream$\n"
-            "      ::syslink::rpc::ServerReader<$request$> reader(call.stream());\n"
-            "      $response$ response;\n"
-            "      $call$\n"
-            "      if (status.ok()) call.SetResponse(response);\n"
-            "      return status;\n"
-            "    }\n"};
+    return {
+        {kServerContext, "::syslink::rpc::ServerReader<$request$>* reader", "$response$* response"},
+        {"::syslink::rpc::ServerContext& /*context*/",
+         "::syslink::rpc::ServerReader<$request$>* /*reader*/", "$response$* /*response*/"},
+        {"call.context()", "&reader", "&response"},
+        "    case k$method$MethodId: {\n"
+        "      $not_a_stream$\n"
+        "      ::syslink::rpc::ServerReader<$request$> reader(call.stream());\n"
+        "      $response$ response;\n"
+        "      $call$\n"
+        "      if (status.ok()) call.SetResponse(response);\n"
+        "      return status;\n"
+        "    }\n"};
   }
   if (method.server_streaming()) {
     return {{kServerContext, "const $request$& request",
@@ -89,7 +89,8 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
             "    case k$method$MethodId: {\n"
             "      $not_a_stream$\n"
             "      $request$ request;\n"
-            "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) return s;\n"
+            "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) "
+            "return s;\n"
             "      ::syslink::rpc::ServerWriter<$response$> writer(call.stream());\n"
             "      $call$\n"
             "      return status;\n"
@@ -101,7 +102,8 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
           {"call.context()", "request", "&response"},
           "    case k$method$MethodId: {\n"
           "      $request$ request;\n"
-          "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) return s;\n"
+          "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) "
+          "return s;\n"
           "      $response$ response;\n"
           "      $call$\n"
           "      if (status.ok()) call.SetResponse(response);\n"

@@ -147,8 +147,7 @@ TEST_F(StorageGeneratedCodeTest, TheRpcGetAsyncAndGetsAsyncFormAreTold) {
   Object by_get, by_get_async;
   absl::Status get_status = absl::UnknownError("not called");
   absl::Status get_async_status = absl::UnknownError("not called");
-  objects_stub_.GetAsync(Request("c"), &by_get, nullptr,
-                         [&](absl::Status s) { get_status = s; });
+  objects_stub_.GetAsync(Request("c"), &by_get, nullptr, [&](absl::Status s) { get_status = s; });
   objects_stub_.GetAsyncAsync(Request("c"), &by_get_async, nullptr,
                               [&](absl::Status s) { get_async_status = s; });
   objects_stub_.channel().Drain(absl::InfiniteFuture());
@@ -167,8 +166,7 @@ TEST_F(StorageGeneratedCodeTest, TwoServicesOfOneFileServeSideBySide) {
 
   // Each service has its own List, with its own id; neither serves the other's.
   EXPECT_NE(Buckets::kListMethodId, Objects::kListMethodId);
-  EXPECT_EQ(buckets_stub_.List(PageRequest()).status().code(),
-            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(buckets_stub_.List(PageRequest()).status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(objects_.FindMethod("/acme.storage.v1.Buckets/List"), nullptr);
 }
 

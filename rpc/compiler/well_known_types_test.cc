@@ -76,8 +76,7 @@ class TestClock : public Clock {
     return absl::OkStatus();
   }
 
-  absl::Status Labels(rpc::ServerContext& context, const Any& request,
-                      Struct* response) override {
+  absl::Status Labels(rpc::ServerContext& context, const Any& request, Struct* response) override {
     Lease lease;
     if (!request.UnpackTo(&lease)) {
       return absl::InvalidArgumentError("expected a Lease, got " + request.type_url());

@@ -34,8 +34,8 @@
 #include "grpcpp/grpcpp.h"
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/serve_grpc.h"
-#include "rpc/grpc/testing/interop_service.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
+#include "rpc/grpc/testing/interop_service.h"
 #include "rpc/grpc/testing/program.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/broker_process.h"
@@ -120,8 +120,8 @@ Text Request(size_t bytes) {
 class PlainCaller {
  public:
   explicit PlainCaller(size_t bytes)
-      : channel_(CreateGrpcChannel(servers->stock_address,
-                                   {.keepalive_time = absl::ZeroDuration()})),
+      : channel_(
+            CreateGrpcChannel(servers->stock_address, {.keepalive_time = absl::ZeroDuration()})),
         stub_(channel_),
         bytes_(Request(bytes).SerializeAsString()),
         slice_(bytes_),

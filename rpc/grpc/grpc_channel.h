@@ -24,8 +24,8 @@
 // (Read() and Write() return false, Finish() says so). Each side keeps at most 16
 // messages (grpc_internal::kStreamWindow) queued beyond what gRPC's own flow control holds:
 // a Write() waits while that many wait to go (TryWrite(): RESOURCE_EXHAUSTED), and
-// messages are read ahead up to that many. Attachments ride in each message (message_frame.h, "Streams").
-// A stream's context attachment is sent only with a server-streaming rpc's one request;
+// messages are read ahead up to that many. Attachments ride in each message (message_frame.h,
+// "Streams"). A stream's context attachment is sent only with a server-streaming rpc's one request;
 // a client-streaming rpc's response attachment arrives in the context.
 //
 // Metadata (rpc/metadata.h): the context's metadata() is the gRPC call's metadata, for a
@@ -48,8 +48,8 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"

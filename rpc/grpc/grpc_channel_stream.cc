@@ -76,9 +76,9 @@ class GrpcChannel::Stream final
   absl::Mutex mutex_;
   std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool writes_done_ ABSL_GUARDED_BY(mutex_) = false;       // WritesDone() was called
+  bool writes_done_ ABSL_GUARDED_BY(mutex_) = false;  // WritesDone() was called
   bool writes_done_sent_ ABSL_GUARDED_BY(mutex_) = false;
-  bool write_failed_ ABSL_GUARDED_BY(mutex_) = false;      // the call ended under a write
+  bool write_failed_ ABSL_GUARDED_BY(mutex_) = false;     // the call ended under a write
   grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
   std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
@@ -283,9 +283,8 @@ bool GrpcChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
   grpc::ByteBuffer frame;
   {
     absl::MutexLock lock(&mutex_);
-    WaitFor([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-      return !received_.empty() || read_done_;
-    });
+    WaitFor([this]()
+                ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !received_.empty() || read_done_; });
     if (received_.empty()) return false;
     frame = std::move(received_.front());
     received_.pop_front();

@@ -139,8 +139,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
                               ? absl::CancelledError("the caller gave up before the call ran")
                               : handler_->Handle(call_, &reply_);
     call_.DropCancelHook();
-    if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_);
-        !sent.ok()) {
+    if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_); !sent.ok()) {
       status = std::move(sent);
     }
     if (call_.deadline_ != absl::InfiniteFuture() && absl::Now() >= call_.deadline_) {
@@ -190,8 +189,8 @@ class GrpcServer::Impl final : public grpc::CallbackGenericService {
     std::optional<MethodKind> announced;
     auto it = context->client_metadata().find(grpc_internal::kMethodKindKey);
     if (it != context->client_metadata().end()) {
-      announced = grpc_internal::ParseMethodKind(
-          absl::string_view(it->second.data(), it->second.size()));
+      announced =
+          grpc_internal::ParseMethodKind(absl::string_view(it->second.data(), it->second.size()));
     }
     const MethodKind kind = handler_->KindOf(context->method(), announced);
     if (kind != MethodKind::kUnary) {

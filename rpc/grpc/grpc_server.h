@@ -72,7 +72,6 @@ class CallReactor;
 class StreamReactor;
 }  // namespace grpc_internal
 
-
 struct GrpcServerOptions {
   // Where to listen: "host:port" (port 0: a free one, see GrpcServer::ports()) or
   // "unix:/path/to/socket".

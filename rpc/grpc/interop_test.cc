@@ -101,8 +101,7 @@ TEST_F(StockClientTest, WritesAClientStreamingMethod) {
 }
 
 TEST_F(StockClientTest, GetsAClientStreamingMethodsStatus) {
-  EXPECT_EQ(Call("Join", {"--text=a,no such key", "--code=5"}),
-            "code=5 text= message=no such key");
+  EXPECT_EQ(Call("Join", {"--text=a,no such key", "--code=5"}), "code=5 text= message=no such key");
 }
 
 TEST_F(StockClientTest, TalksToABidiStreamingMethod) {
@@ -110,9 +109,9 @@ TEST_F(StockClientTest, TalksToABidiStreamingMethod) {
 }
 
 TEST_F(StockClientTest, ItsMetadataReachesTheMethodAndTrailersComeBack) {
-  EXPECT_EQ(CallShowingMetadata("Echo",
-                                {"--text=hi", "--metadata=echo-a=1,echo-b-bin=xyz,echo-a=2"}),
-            "code=0 text=hi message=\ninitial= trailing=echo-a=1;echo-a=2;echo-b-bin=xyz");
+  EXPECT_EQ(
+      CallShowingMetadata("Echo", {"--text=hi", "--metadata=echo-a=1,echo-b-bin=xyz,echo-a=2"}),
+      "code=0 text=hi message=\ninitial= trailing=echo-a=1;echo-a=2;echo-b-bin=xyz");
 }
 
 TEST_F(StockClientTest, TheMethodSeesItsMetadataLessGrpcsOwn) {

@@ -179,10 +179,10 @@ TEST(StreamFrameTest, RefusesFieldsThatRunPastTheEnd) {
 
 TEST(StreamFrameTest, RefusesBadTagsAndWireTypes) {
   for (const std::string& bad : {std::string("\x00", 1), std::string("\x0f"),  // field 0; type 7
-                                std::string("\x0e"),                           // wire type 6
-                                std::string("\x0c"),                           // a group's end
-                                std::string("\x0b"),                           // a group unended
-                                std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
+                                 std::string("\x0e"),                          // wire type 6
+                                 std::string("\x0c"),                          // a group's end
+                                 std::string("\x0b"),                          // a group unended
+                                 std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
     EXPECT_EQ(DecodeStreamFrame(bad).status().code(), absl::StatusCode::kInvalidArgument);
   }
 }

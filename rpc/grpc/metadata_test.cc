@@ -8,6 +8,8 @@
 // grpc_cpp_plugin's code on the other side; gateway/gateway_metadata_test.cc a stock client
 // in front of the gateway.)
 
+#include "rpc/metadata.h"
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -24,7 +26,6 @@
 #include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
 #include "rpc/grpc/testing/served_interop.h"
-#include "rpc/metadata.h"
 #include "tests/support/eventually.h"
 
 namespace syslink::rpc {

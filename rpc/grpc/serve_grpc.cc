@@ -55,8 +55,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
             absl::StrCat(method->path, " streams to one request, and none came"));
       }
     }
-    ServerCall server_call(method->id,
-                           std::as_bytes(std::span(request.data(), request.size())),
+    ServerCall server_call(method->id, std::as_bytes(std::span(request.data(), request.size())),
                            context.get());
     server_call.set_stream(&stream);
     absl::Status status = service_->Dispatch(server_call);

@@ -61,8 +61,8 @@ inline absl::Time FromGrpcDeadline(gpr_timespec deadline) {
 
 // Adds to `out` the entries of `metadata` (as gRPC received them) that follow syslink's
 // rules; drops the others.
-inline void AddFromGrpcMetadata(
-    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, Metadata* out) {
+inline void AddFromGrpcMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                Metadata* out) {
   for (const auto& [key, value] : metadata) {
     const absl::string_view k(key.data(), key.size());
     const absl::string_view v(value.data(), value.size());

@@ -60,7 +60,8 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
           "a message of %d bytes%s is too large to send: it does not fit inline (at most %d "
           "bytes) and exceeds the link's DMA limit of %d bytes (LinkOptions::max_dma_size)",
           call.message_size,
-          attachment.empty() ? "" : absl::StrFormat(" with a %d-byte attachment", attachment.size()),
+          attachment.empty() ? ""
+                             : absl::StrFormat(" with a %d-byte attachment", attachment.size()),
           InlineLimit(link.options()), limit));
     }
     absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(total, deadline);
@@ -84,10 +85,10 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
     return call;
   }
   if (attachment.size() > limit) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "an attachment of %d bytes exceeds the link's DMA limit of %d bytes "
-        "(LinkOptions::max_dma_size)",
-        attachment.size(), limit));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("an attachment of %d bytes exceeds the link's DMA limit of %d bytes "
+                        "(LinkOptions::max_dma_size)",
+                        attachment.size(), limit));
   }
   absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(attachment.size(), deadline);
   if (!buffer.ok()) return buffer.status();
@@ -96,8 +97,7 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
   return call;
 }
 
-void WriteInline(const OutgoingCall& call, const MessageSource& message,
-                 std::span<std::byte> out) {
+void WriteInline(const OutgoingCall& call, const MessageSource& message, std::span<std::byte> out) {
   std::memcpy(out.data(), &call.header, kCallHeaderSize);
   size_t at = kCallHeaderSize;
   if (call.metadata != nullptr) [[unlikely]] {
@@ -126,8 +126,8 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
     if ((h.flags & ~kCallKnownFlags) != 0 || (stream_flags & (stream_flags - 1)) != 0 ||
         (stream_flags != 0) != (h.stream_id != 0) ||
         (stream_flags != 0 && (h.flags & kCallStreamEnd) != 0)) {
-      return Malformed(absl::StrFormat("bad call header flags 0x%x with stream id %d", h.flags,
-                                       h.stream_id));
+      return Malformed(
+          absl::StrFormat("bad call header flags 0x%x with stream id %d", h.flags, h.stream_id));
     }
   }
   std::span<const std::byte> rest = inline_data.subspan(kCallHeaderSize);
@@ -139,9 +139,9 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
   }
   if (h.flags & kCallSpilled) {
     if (!rest.empty() || h.message_size > dma.size()) {
-      return Malformed(absl::StrFormat(
-          "a spilled message of %d bytes with a %d-byte buffer and %d inline bytes",
-          h.message_size, dma.size(), rest.size()));
+      return Malformed(
+          absl::StrFormat("a spilled message of %d bytes with a %d-byte buffer and %d inline bytes",
+                          h.message_size, dma.size(), rest.size()));
     }
     call.message = dma.first(h.message_size);
     if (h.flags & kCallAttachment) {
@@ -156,8 +156,8 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
     return call;
   }
   if (h.message_size != rest.size()) {
-    return Malformed(absl::StrFormat("message size %d but %d inline bytes", h.message_size,
-                                     rest.size()));
+    return Malformed(
+        absl::StrFormat("message size %d but %d inline bytes", h.message_size, rest.size()));
   }
   call.message = rest;
   if (h.flags & kCallAttachment) {
@@ -195,11 +195,11 @@ absl::Status DecodeErrorReply(const absl::Status& received, Metadata* metadata) 
   std::memcpy(&h, text.data(), kCallHeaderSize);
   if (h.version != kCallVersion || h.flags != kCallMetadata || h.stream_id != 0 ||
       h.attachment_offset != 0 || h.deadline_unix_ns != 0) {
-    return Malformed(absl::StrFormat("bad error header (version %d, flags 0x%x)", h.version,
-                                     h.flags));
+    return Malformed(
+        absl::StrFormat("bad error header (version %d, flags 0x%x)", h.version, h.flags));
   }
-  absl::StatusOr<MetadataSplit> split = SplitMetadata(
-      std::as_bytes(std::span(text.data(), text.size())).subspan(kCallHeaderSize));
+  absl::StatusOr<MetadataSplit> split =
+      SplitMetadata(std::as_bytes(std::span(text.data(), text.size())).subspan(kCallHeaderSize));
   if (!split.ok()) return split.status();
   if (split->rest.size() != h.message_size) {
     return Malformed(absl::StrFormat("an error text of %d bytes where the header says %d",
@@ -208,9 +208,9 @@ absl::Status DecodeErrorReply(const absl::Status& received, Metadata* metadata) 
   absl::StatusOr<Metadata> decoded = DecodeMetadata(split->entries);
   if (!decoded.ok()) return decoded.status();
   *metadata = *std::move(decoded);
-  return absl::Status(received.code(),
-                      absl::string_view(reinterpret_cast<const char*>(split->rest.data()),
-                                        split->rest.size()));
+  return absl::Status(
+      received.code(),
+      absl::string_view(reinterpret_cast<const char*>(split->rest.data()), split->rest.size()));
 }
 
 }  // namespace syslink::rpc::internal

@@ -30,8 +30,8 @@ struct OutgoingCall {
   CallHeader header{};
   size_t message_size = 0;
   bool spilled = false;
-  DmaBuffer dma;            // the spill buffer and/or the attachment; invalid if none
-  bool lends_attachment = false;  // `dma` is the caller's own attachment, lent zero-copy
+  DmaBuffer dma;                       // the spill buffer and/or the attachment; invalid if none
+  bool lends_attachment = false;       // `dma` is the caller's own attachment, lent zero-copy
   const Metadata* metadata = nullptr;  // sent after the header when not null
   size_t metadata_size = 0;            // its block's bytes
 
@@ -66,15 +66,13 @@ class MessageSource {
 // null or empty for none) inline after the header. Writes a spilled message into its
 // buffer; an inline one is written by WriteInline straight into ring space. `metadata` must
 // live until WriteInline.
-[[nodiscard]] absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link,
-                                                           const MessageSource& message,
+[[nodiscard]] absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& message,
                                                            Attachment attachment,
                                                            absl::Time deadline,
                                                            const Metadata* metadata = nullptr);
 
 // Fills an inline payload of call.inline_size() bytes.
-void WriteInline(const OutgoingCall& call, const MessageSource& message,
-                 std::span<std::byte> out);
+void WriteInline(const OutgoingCall& call, const MessageSource& message, std::span<std::byte> out);
 
 struct IncomingCall {
   CallHeader header{};

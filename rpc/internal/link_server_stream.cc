@@ -16,8 +16,7 @@ LinkServerStream::LinkServerStream(uint32_t stream_id, ServerContext* context, R
       reply_(std::move(reply)),
       batch_bytes_(batch_bytes) {}
 
-absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
-                                          Attachment attachment) {
+absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message, Attachment attachment) {
   absl::MutexLock lock(&mutex_);
   if (closed_) {
     return absl::FailedPreconditionError(
@@ -28,14 +27,16 @@ absl::Status LinkServerStream::AddMessage(uint64_t id, std::string message,
         absl::StrCat("a message on stream ", stream_id_, " after its WritesDone()"));
   }
   if (messages_.size() >= kMaxQueued) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "stream ", stream_id_, " has ", kMaxQueued, " messages unread: the client's window is "
-        "larger than the server takes"));
+    return absl::ResourceExhaustedError(absl::StrCat("stream ", stream_id_, " has ", kMaxQueued,
+                                                     " messages unread: the client's window is "
+                                                     "larger than the server takes"));
   }
   if (!messages_.empty() && messages_bytes_ + message.size() > kMaxQueuedBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "stream ", stream_id_, " holds ", messages_bytes_, " bytes of messages unread: a client "
-        "keeps at most ", kStreamWindowBytes, " in flight"));
+    return absl::ResourceExhaustedError(absl::StrCat("stream ", stream_id_, " holds ",
+                                                     messages_bytes_,
+                                                     " bytes of messages unread: a client "
+                                                     "keeps at most ",
+                                                     kStreamWindowBytes, " in flight"));
   }
   messages_bytes_ += message.size();
   messages_.push_back({id, std::move(message), std::move(attachment)});
@@ -60,9 +61,9 @@ absl::Status LinkServerStream::AddPull(uint64_t id, uint32_t room) {
     return absl::OkStatus();
   }
   if (pulls_.size() >= kMaxQueued) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "stream ", stream_id_, " has ", kMaxQueued, " pulls unanswered: the client's window is "
-        "larger than the server takes"));
+    return absl::ResourceExhaustedError(absl::StrCat("stream ", stream_id_, " has ", kMaxQueued,
+                                                     " pulls unanswered: the client's window is "
+                                                     "larger than the server takes"));
   }
   pulls_.push_back({id, room});
   return absl::OkStatus();
@@ -137,9 +138,7 @@ void LinkServerStream::Close() {
   for (const Pull& pull : pulls) reply_(pull.id, absl::OkStatus(), kCallStreamEnd, {}, {});
 }
 
-bool LinkServerStream::Ended() const {
-  return cancelled_ || closed_ || context_->cancelled();
-}
+bool LinkServerStream::Ended() const { return cancelled_ || closed_ || context_->cancelled(); }
 
 template <typename Ready>
 bool LinkServerStream::Wait(Ready ready) {
@@ -183,8 +182,7 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
   return true;
 }
 
-bool LinkServerStream::Write(const google::protobuf::MessageLite& message,
-                             Attachment attachment) {
+bool LinkServerStream::Write(const google::protobuf::MessageLite& message, Attachment attachment) {
   std::string bytes = message.SerializeAsString();
   absl::ReleasableMutexLock lock(&mutex_);
   // Room: a pull waits (then the buffer is empty), or the buffer has room.

@@ -20,9 +20,9 @@
 //
 // Flow control: the client keeps at most its window of messages and pulls outstanding;
 // more than kMaxQueued of either (or a message past kMaxQueuedBytes held unread) is refused
-// with RESOURCE_EXHAUSTED, so a hostile client cannot grow the queues. Write() waits for room in the buffer, Read() for a message, each
-// until the stream's deadline, its cancellation (Cancel(), the context's cancelled()) or
-// Close().
+// with RESOURCE_EXHAUSTED, so a hostile client cannot grow the queues. Write() waits for room in
+// the buffer, Read() for a message, each until the stream's deadline, its cancellation (Cancel(),
+// the context's cancelled()) or Close().
 //
 // Thread safety: all methods from any thread; Read() and Write() from the method's threads.
 
@@ -130,8 +130,8 @@ class LinkServerStream final : public ServerStream {
   absl::Mutex mutex_;
   absl::CondVar changed_;  // a request came in, room was made, or the stream ended
   std::deque<Incoming> messages_ ABSL_GUARDED_BY(mutex_);
-  size_t messages_bytes_ ABSL_GUARDED_BY(mutex_) = 0;  // of messages_
-  std::deque<Pull> pulls_ ABSL_GUARDED_BY(mutex_);     // only while outgoing_ is empty
+  size_t messages_bytes_ ABSL_GUARDED_BY(mutex_) = 0;      // of messages_
+  std::deque<Pull> pulls_ ABSL_GUARDED_BY(mutex_);         // only while outgoing_ is empty
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mutex_);  // written, not yet sent
   // Messages' and attachments' bytes in outgoing_.
   size_t outgoing_bytes_ ABSL_GUARDED_BY(mutex_) = 0;

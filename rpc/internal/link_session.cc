@@ -122,7 +122,7 @@ void LinkSession::Serve(bool spin) {
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
     absl::StatusOr<Message> message =
-        !waits ? link_.Receive(absl::InfinitePast())
+        !waits             ? link_.Receive(absl::InfinitePast())
         : !QueuesReplies() ? link_.Receive(absl::Now() + wait.spin_budget)
         // While a stream's method runs, its thread needs the CPU more than this one needs
         // to spin: a stream's next request comes after a batch, and epoll wakes for it.
@@ -145,15 +145,14 @@ void LinkSession::Serve(bool spin) {
 
 void LinkSession::Handle(Message& message) {
   if (message.kind != MessageKind::kRequest) return;
-  absl::StatusOr<IncomingCall> call =
-      ParseIncoming(message.data, message.peer_buffer.data());
+  absl::StatusOr<IncomingCall> call = ParseIncoming(message.data, message.peer_buffer.data());
   if (!call.ok()) {
     (void)link_.Reply(message.id, call.status(), {});
     return;
   }
   const uint16_t op = call->header.flags & kCallStreamRequests;
-  if ((op == 0 || op == kCallStreamOpen) &&
-      draining_.load(std::memory_order_relaxed)) [[unlikely]] {
+  if ((op == 0 || op == kCallStreamOpen) && draining_.load(std::memory_order_relaxed))
+      [[unlikely]] {
     (void)link_.Reply(message.id,
                       absl::UnavailableError("the server is shutting down: it takes no new call"),
                       {});
@@ -208,8 +207,7 @@ void LinkSession::End() {
   parking_->Ended(*this);
 }
 
-bool LinkSession::TakeMetadata(uint64_t id, const IncomingCall& call,
-                               ServerContext& context) {
+bool LinkSession::TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context) {
   if (call.metadata.empty()) return true;
   absl::StatusOr<Metadata> metadata = DecodeMetadata(call.metadata);
   if (!metadata.ok()) {
@@ -228,9 +226,8 @@ std::shared_ptr<ServerContext> LinkSession::NewSharedContext(const Message& requ
 }
 
 void LinkSession::ReplyError(uint64_t id, absl::Status status, const Metadata& trailing) {
-  absl::Status bad = trailing.empty()
-                         ? absl::OkStatus()
-                         : CheckMetadata(trailing, "the method's trailing metadata");
+  absl::Status bad = trailing.empty() ? absl::OkStatus()
+                                      : CheckMetadata(trailing, "the method's trailing metadata");
   status = bad.ok() ? EncodeErrorReply(status, trailing) : std::move(bad);
   (void)link_.Reply(id, status, {});  // fails quietly if the caller is gone
 }
@@ -242,15 +239,14 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
     absl::Status bad = CheckMetadata(*trailing, "the method's trailing metadata");
     if (!bad.ok()) return bad;
   }
-  absl::StatusOr<OutgoingCall> call = PrepareOutgoing(
-      link_, response, std::move(attachment), absl::InfiniteFuture(), trailing);
+  absl::StatusOr<OutgoingCall> call =
+      PrepareOutgoing(link_, response, std::move(attachment), absl::InfiniteFuture(), trailing);
   if (!call.ok()) return call.status();
   call->header.flags |= flags;
   ReplyDma dma;
   if (call->dma.valid()) dma.attach = std::move(call->dma);
   return link_.ReplyInPlace(
-      id, call->inline_size(),
-      [&](std::span<std::byte> out) { WriteInline(*call, response, out); },
+      id, call->inline_size(), [&](std::span<std::byte> out) { WriteInline(*call, response, out); },
       std::move(dma));
 }
 
@@ -274,9 +270,9 @@ void LinkSession::ServeInline(Message& request, IncomingCall& call) {
   absl::Status status = Answer(service_->Dispatch(server_call));
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
-    status = SendResponse(id, MessageSource::Of(std::span<const std::byte>()),
-                          std::move(context.response_attachment()), 0,
-                          &context.trailing_metadata());
+    status =
+        SendResponse(id, MessageSource::Of(std::span<const std::byte>()),
+                     std::move(context.response_attachment()), 0, &context.trailing_metadata());
   } else if (status.ok()) {
     status = writer.status();
     caller_gone = !status.ok() && IsPeerDied(status);
@@ -287,8 +283,8 @@ void LinkSession::ServeInline(Message& request, IncomingCall& call) {
 
 void LinkSession::Submit(Message& request, IncomingCall& call) {
   // The request's inline bytes live in the ring only until the next Receive(): copy them.
-  auto bytes = std::make_shared<std::string>(
-      reinterpret_cast<const char*>(call.message.data()), call.message.size());
+  auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(call.message.data()),
+                                             call.message.size());
   std::shared_ptr<ServerContext> context = NewSharedContext(request, call);
   if (!TakeMetadata(request.id, call, *context)) return;
   if (call.has_attachment) {
@@ -343,8 +339,7 @@ void LinkSession::SendReadyReplies() {
     if (status.ok()) {
       status = SendResponse(
           reply.id,
-          MessageSource::Of(
-              std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
+          MessageSource::Of(std::as_bytes(std::span(reply.response.data(), reply.response.size()))),
           std::move(reply.attachment), reply.flags, &reply.trailing);
       if (status.ok() || IsPeerDied(status)) continue;
     }
@@ -412,8 +407,7 @@ void LinkSession::ServeStream(Message& request, IncomingCall& call) {
       break;
   }
   if (status.ok()) {
-    status = SendResponse(request.id, MessageSource::Of(std::span<const std::byte>()),
-                          {});
+    status = SendResponse(request.id, MessageSource::Of(std::span<const std::byte>()), {});
   }
   if (!status.ok() && !IsPeerDied(status)) (void)link_.Reply(request.id, status, {});
 }
@@ -461,8 +455,8 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
     (void)link_.Reply(request.id, refused, {});
     return;
   }
-  auto bytes = std::make_shared<std::string>(
-      reinterpret_cast<const char*>(call.message.data()), call.message.size());
+  auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(call.message.data()),
+                                             call.message.size());
   if (call.has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);

@@ -140,9 +140,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Sends an OK reply: the call header, the method's `trailing` metadata (when not null),
   // the response and its attachment. INVALID_ARGUMENT, unsent, when `trailing` breaks a
   // rule of metadata.h.
-  absl::Status SendResponse(uint64_t id, const MessageSource& response,
-                            Attachment attachment, uint16_t flags = 0,
-                            const Metadata* trailing = nullptr);
+  absl::Status SendResponse(uint64_t id, const MessageSource& response, Attachment attachment,
+                            uint16_t flags = 0, const Metadata* trailing = nullptr);
   // Answers `id` with the error `status` and the method's `trailing` metadata (or, when
   // that breaks a rule, with INVALID_ARGUMENT naming it). Fails quietly: the caller may be
   // gone.
@@ -152,8 +151,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   bool TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context);
   // A context for a call served off the link's thread, whose cancelled() watches the caller
   // and stopping_.
-  std::shared_ptr<ServerContext> NewSharedContext(const Message& request,
-                                                  const IncomingCall& call);
+  std::shared_ptr<ServerContext> NewSharedContext(const Message& request, const IncomingCall& call);
   // The ResponseWriter of a call served on the link's thread (link_session.cc).
   class InlineWriter;
 
@@ -176,8 +174,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;  // pool jobs and streams not yet delivered
   std::deque<ReadyReply> replies_ ABSL_GUARDED_BY(mutex_);
   // The open streams, by stream id.
-  absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_
-      ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_ ABSL_GUARDED_BY(mutex_);
   bool streams_cancelled_ ABSL_GUARDED_BY(mutex_) = false;
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};

@@ -43,14 +43,14 @@ void EncodeMetadata(const Metadata& metadata, std::byte* out) {
 
 absl::StatusOr<MetadataSplit> SplitMetadata(std::span<const std::byte> data) {
   if (data.size() < 4) {
-    return Malformed(absl::StrFormat("metadata flagged but only %d bytes follow the header",
-                                     data.size()));
+    return Malformed(
+        absl::StrFormat("metadata flagged but only %d bytes follow the header", data.size()));
   }
   const uint32_t size = GetU32(data.data());
   if (size > kMaxMetadataBytes || size > data.size() - 4) {
-    return Malformed(absl::StrFormat(
-        "a metadata block of %d bytes (at most %d, and %d bytes follow its size)", size,
-        kMaxMetadataBytes, data.size() - 4));
+    return Malformed(
+        absl::StrFormat("a metadata block of %d bytes (at most %d, and %d bytes follow its size)",
+                        size, kMaxMetadataBytes, data.size() - 4));
   }
   return MetadataSplit{data.subspan(4, size), data.subspan(4 + size)};
 }
@@ -59,16 +59,16 @@ absl::StatusOr<Metadata> DecodeMetadata(std::span<const std::byte> entries) {
   Metadata metadata;
   while (!entries.empty()) {
     if (entries.size() < kMetadataEntryOverhead) {
-      return Malformed(absl::StrFormat("%d stray bytes at the end of the metadata",
-                                       entries.size()));
+      return Malformed(
+          absl::StrFormat("%d stray bytes at the end of the metadata", entries.size()));
     }
     const uint64_t key_size = GetU32(entries.data());
     const uint64_t value_size = GetU32(entries.data() + 4);
     entries = entries.subspan(kMetadataEntryOverhead);
     if (key_size + value_size > entries.size()) {
-      return Malformed(absl::StrFormat(
-          "a metadata entry of %d + %d bytes with %d left in the block", key_size, value_size,
-          entries.size()));
+      return Malformed(
+          absl::StrFormat("a metadata entry of %d + %d bytes with %d left in the block", key_size,
+                          value_size, entries.size()));
     }
     std::string key(reinterpret_cast<const char*>(entries.data()), key_size);
     std::string value(reinterpret_cast<const char*>(entries.data() + key_size), value_size);

@@ -96,8 +96,7 @@ class SessionScheduler final : public SessionParking {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool draining_ ABSL_GUARDED_BY(mutex_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<LinkSession>> sessions_
-      ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<uint64_t, std::shared_ptr<LinkSession>> sessions_ ABSL_GUARDED_BY(mutex_);
   // Threads in (or on their way into) epoll_wait.
   int pollers_ ABSL_GUARDED_BY(mutex_) = 0;
   int threads_ ABSL_GUARDED_BY(mutex_) = 0;  // threads started and not yet ended

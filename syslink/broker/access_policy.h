@@ -36,8 +36,7 @@ struct AccessPolicy {
 
   // Whether `client`, whose supplementary groups are `groups`, may connect to a service
   // that `owner_uid` registered.
-  bool Allows(const Credentials& client, uid_t owner_uid,
-              std::span<const gid_t> groups = {}) const;
+  bool Allows(const Credentials& client, uid_t owner_uid, std::span<const gid_t> groups = {}) const;
 
   // "uid 1000 (the owner)", "uids 1000, 1001; gids 27": for messages and syslinkctl.
   std::string Describe(uid_t owner_uid) const;

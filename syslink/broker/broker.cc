@@ -377,8 +377,8 @@ void Broker::OnConnectionReadable(int fd) {
     if (next != NextMessage::kPlain) return CloseConnection(fd);
   }
   bool carried_descriptors = false;
-  absl::StatusOr<ControlPacket> packet = ReceiveControl(
-      fd, absl::InfinitePast(), [&](std::vector<UniqueFd> fds) {
+  absl::StatusOr<ControlPacket> packet =
+      ReceiveControl(fd, absl::InfinitePast(), [&](std::vector<UniqueFd> fds) {
         carried_descriptors = true;
         closer_.Dispose(std::move(fds));
       });

@@ -34,10 +34,10 @@
 // Idle exit: with a finite `idle_exit`, Run() returns once the broker has been idle that
 // long: no service registered, no link with an end still held, no connect pending and no
 // connection open (before its first connection, at least 10 s, so that a broker started
-// on demand waits for the client that started it). It unlinks its socket first, so that nobody can reach it any more, then
-// closes its listener (a connection queued there but not yet accepted sees the broker hang
-// up, and its client dials again) and lets go of the socket's lock at once, so that a
-// broker started for the next client can take it.
+// on demand waits for the client that started it). It unlinks its socket first, so that nobody can
+// reach it any more, then closes its listener (a connection queued there but not yet accepted sees
+// the broker hang up, and its client dials again) and lets go of the socket's lock at once, so that
+// a broker started for the next client can take it.
 //
 // Thread safety: Run() on one thread; Stop() from any thread or a signal handler.
 // Errors from Start: ALREADY_EXISTS when another broker holds the socket's lock;
@@ -180,8 +180,7 @@ class Broker {
   void OnConnectionReadable(int fd);
   // Closes a connection; the services it registered are dropped, and clients waiting for
   // their verdict are told `why`.
-  void CloseConnection(int fd,
-                       const std::string& why = "its connection to the broker closed");
+  void CloseConnection(int fd, const std::string& why = "its connection to the broker closed");
   void CloseIdleConnections(absl::Time now);
   void OnWatchHangUp(int fd);
   int NextTimeoutMs(absl::Time now) const;

@@ -133,7 +133,8 @@ double Percentile(std::vector<double> values, double p) {
 int main(int argc, char** argv) {
   using namespace syslink::broker;
   if (!StartBroker(Options().socket_path).ok()) return 1;
-  syslink::testing::BenchmarkMedians medians = syslink::testing::RunBenchmarksForMedians(argc, argv);
+  syslink::testing::BenchmarkMedians medians =
+      syslink::testing::RunBenchmarksForMedians(argc, argv);
   DeathLatencies deaths;
   for (int round = 0; round < 200; ++round) MeasureOneDeath(round, deaths);
   std::printf("\n");
@@ -142,12 +143,12 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<Listing> listing = ListBroker(Options());
   if (!deaths.millis.empty()) {
-    std::printf("death to auto-reply (8 requests outstanding): p50 %.2f ms, p99 %.2f ms over %zu "
-                "deaths, %d failed; the broker wrote %llu synthetic replies\n",
-                Percentile(deaths.millis, 0.5), Percentile(deaths.millis, 0.99),
-                deaths.millis.size(), deaths.failures,
-                listing.ok() ? static_cast<unsigned long long>(listing->counters.synthetic_replies)
-                             : 0ULL);
+    std::printf(
+        "death to auto-reply (8 requests outstanding): p50 %.2f ms, p99 %.2f ms over %zu "
+        "deaths, %d failed; the broker wrote %llu synthetic replies\n",
+        Percentile(deaths.millis, 0.5), Percentile(deaths.millis, 0.99), deaths.millis.size(),
+        deaths.failures,
+        listing.ok() ? static_cast<unsigned long long>(listing->counters.synthetic_replies) : 0ULL);
   }
   if (listing.ok()) kill(listing->broker_pid, SIGTERM);
   std::filesystem::remove_all(std::filesystem::path(Options().socket_path).parent_path());

@@ -97,9 +97,9 @@ void Broker::HandleRegister(int fd, const ControlPacket& packet) {
   }
   if (auto it = services_.find(request->name); it != services_.end()) {
     Answer(fd, packet.sequence,
-           {.status = absl::AlreadyExistsError(absl::StrFormat(
-                "service \"%s\" is already registered by pid %d (uid %d)", request->name,
-                it->second.owner.pid, it->second.owner.uid))});
+           {.status = absl::AlreadyExistsError(
+                absl::StrFormat("service \"%s\" is already registered by pid %d (uid %d)",
+                                request->name, it->second.owner.pid, it->second.owner.uid))});
     return;
   }
   UidUsage& usage = Usage(connection.peer);
@@ -138,8 +138,8 @@ void Broker::HandleUnregister(int fd, const ControlPacket& packet) {
   auto it = std::find(services.begin(), services.end(), *name);
   if (it == services.end()) {
     Answer(fd, packet.sequence,
-           {.status = absl::NotFoundError(absl::StrFormat(
-                "this connection has not registered service \"%s\"", *name))});
+           {.status = absl::NotFoundError(
+                absl::StrFormat("this connection has not registered service \"%s\"", *name))});
     return;
   }
   services.erase(it);
@@ -156,13 +156,12 @@ void Broker::DropService(const std::string& name, const std::string& why) {
   UidUsage& usage = Usage(owner);
   --usage.services;
   ReleaseUsage(owner.uid);
-  FailPending(
-      [&](const PendingConnect& p) { return p.server == server && p.service == name; },
-      [&](const PendingConnect& p) {
-        return absl::UnavailableError(absl::StrFormat(
-            "the server of \"%s\" (pid %d) went away before it admitted the link: %s",
-            p.service, p.server_peer.pid, why));
-      });
+  FailPending([&](const PendingConnect& p) { return p.server == server && p.service == name; },
+              [&](const PendingConnect& p) {
+                return absl::UnavailableError(absl::StrFormat(
+                    "the server of \"%s\" (pid %d) went away before it admitted the link: %s",
+                    p.service, p.server_peer.pid, why));
+              });
 }
 
 void Broker::FailPending(const std::function<bool(const PendingConnect&)>& match,
@@ -191,8 +190,7 @@ void Broker::ExpirePending(absl::Time now) {
                 return absl::UnavailableError(absl::StrFormat(
                     "the server of \"%s\" (pid %d) did not admit or refuse the link within "
                     "%s; it may be busy or stuck",
-                    p.service, p.server_peer.pid,
-                    absl::FormatDuration(options_.accept_timeout)));
+                    p.service, p.server_peer.pid, absl::FormatDuration(options_.accept_timeout)));
               });
 }
 
@@ -206,12 +204,12 @@ absl::Status Broker::CheckConnect(const Connection& client, const ConnectRequest
   }
   if (request.server_uid && *request.server_uid != target.owner.uid) {
     return absl::PermissionDeniedError(absl::StrFormat(
-        "service \"%s\" is served by uid %d (pid %d), not by uid %d as this client requires",
-        name, target.owner.uid, target.owner.pid, *request.server_uid));
+        "service \"%s\" is served by uid %d (pid %d), not by uid %d as this client requires", name,
+        target.owner.uid, target.owner.pid, *request.server_uid));
   }
   if (request.server_gid && *request.server_gid != target.owner.gid &&
-      std::count(target.owner_groups.begin(), target.owner_groups.end(),
-                 *request.server_gid) == 0) {
+      std::count(target.owner_groups.begin(), target.owner_groups.end(), *request.server_gid) ==
+          0) {
     return absl::PermissionDeniedError(absl::StrFormat(
         "service \"%s\" is served by uid %d (gid %d, pid %d), which is not in group %d as "
         "this client requires",
@@ -261,7 +259,8 @@ bool Broker::Await(int fd, uint32_t sequence, const ConnectRequest& request) {
   const absl::Time expires =
       request.wait_for_registration_ms >= static_cast<uint64_t>(INT64_MAX)
           ? absl::InfiniteFuture()
-          : absl::Now() + absl::Milliseconds(static_cast<int64_t>(request.wait_for_registration_ms));
+          : absl::Now() +
+                absl::Milliseconds(static_cast<int64_t>(request.wait_for_registration_ms));
   if (client.limited) ++usage.pending_connects;
   awaited_.emplace(request.name,
                    AwaitedConnect{request, fd, sequence, client.peer, client.limited, expires});
@@ -351,8 +350,8 @@ void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request)
     DropUnreadServer(server, told);
     if (server == fd) return;
     Answer(fd, sequence,
-           {.status = absl::UnavailableError(absl::StrFormat(
-                "the server of \"%s\" (pid %d) %s", name, pid, NotReading(told)))});
+           {.status = absl::UnavailableError(
+                absl::StrFormat("the server of \"%s\" (pid %d) %s", name, pid, NotReading(told)))});
     return;
   }
   if (pending.limited) ++usage.pending_connects;
@@ -379,9 +378,8 @@ void Broker::HandleAdmit(int fd, const ControlPacket& packet) {
   absl::Status refusal = verdict->status;
   std::string quoted = absl::StrCat("\"", pending.service, "\"");
   if (!absl::StrContains(refusal.message(), quoted)) {
-    refusal = absl::Status(refusal.code(),
-                           absl::StrFormat("the server of %s refused the link: %s", quoted,
-                                           refusal.message()));
+    refusal = absl::Status(refusal.code(), absl::StrFormat("the server of %s refused the link: %s",
+                                                           quoted, refusal.message()));
   }
   Answer(pending.client, pending.sequence, {.status = refusal});
 }
@@ -394,17 +392,16 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   }
   // The server's end first: the client never gets a link whose server did not get its end.
   NewLinkEvent event{pending.service, pending.client_peer, id, 1, pending.options};
-  int server_fds[] = {made->end_socket[1].get(), made->region.get(),
-                      made->watch_for_end[1].get()};
-  absl::Status told = SendControl(pending.server, ControlType::kNewLink, 0,
-                                  EncodeNewLink(event), server_fds);
+  int server_fds[] = {made->end_socket[1].get(), made->region.get(), made->watch_for_end[1].get()};
+  absl::Status told =
+      SendControl(pending.server, ControlType::kNewLink, 0, EncodeNewLink(event), server_fds);
   if (!told.ok()) {
     DropUnreadServer(pending.server, told);
     if (pending.server == pending.client) return;
     Answer(pending.client, pending.sequence,
-           {.status = absl::UnavailableError(absl::StrFormat(
-                "the server of \"%s\" (pid %d) admitted the link, then %s", pending.service,
-                pending.server_peer.pid, NotReading(told)))});
+           {.status = absl::UnavailableError(
+                absl::StrFormat("the server of \"%s\" (pid %d) admitted the link, then %s",
+                                pending.service, pending.server_peer.pid, NotReading(told)))});
     return;
   }
   LinkRecord& link = links_[id];
@@ -421,11 +418,13 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
     Watch(link.watch[side].get(), EPOLLRDHUP);
   }
   ++counters_.links_made;
-  int client_fds[] = {made->end_socket[0].get(), link.region.get(),
-                      made->watch_for_end[0].get()};
+  int client_fds[] = {made->end_socket[0].get(), link.region.get(), made->watch_for_end[0].get()};
   if (!connections_.contains(pending.client)) return;  // the server was the client, and left
   Answer(pending.client, pending.sequence,
-         {.status = absl::OkStatus(), .link_id = id, .side = 0, .options = pending.options,
+         {.status = absl::OkStatus(),
+          .link_id = id,
+          .side = 0,
+          .options = pending.options,
           .peer = pending.server_peer},
          client_fds);
 }
@@ -465,9 +464,9 @@ void Broker::HandleList(int fd, const ControlPacket& packet) {
   std::vector<std::byte> bytes = EncodeListing(listing);
   if (bytes.size() > kMaxListingBytes) {
     Answer(fd, packet.sequence,
-           {.status = absl::ResourceExhaustedError(absl::StrFormat(
-                "the listing takes %s, more than the %s a listing may", Bytes(bytes.size()),
-                Bytes(kMaxListingBytes)))});
+           {.status = absl::ResourceExhaustedError(
+                absl::StrFormat("the listing takes %s, more than the %s a listing may",
+                                Bytes(bytes.size()), Bytes(kMaxListingBytes)))});
     return;
   }
   absl::StatusOr<UniqueFd> file = ListingFile(bytes);

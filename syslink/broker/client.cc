@@ -58,8 +58,8 @@ absl::StatusOr<UniqueFd> DialOnce(const std::string& path, std::span<const uid_t
     return directory.status();
   }
   // Through the directory just checked, whatever is renamed meanwhile.
-  std::string via = absl::StrCat("/proc/self/fd/", directory->get(), "/",
-                                 path.substr(path.rfind('/') + 1));
+  std::string via =
+      absl::StrCat("/proc/self/fd/", directory->get(), "/", path.substr(path.rfind('/') + 1));
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   if (via.size() >= sizeof(address.sun_path)) via = path;
@@ -110,8 +110,8 @@ absl::StatusOr<UniqueFd> Dial(const std::string& path, const BrokerConnectOption
       // The broker refuses an unsafe socket directory and exits at once, with its stderr on
       // /dev/null: check first, so the caller learns why instead of waiting out a timeout.
       if (absl::Status s = PrepareSocketDirectory(path); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("cannot start a broker for ", path, ": ",
-                                                   s.message()));
+        return absl::Status(s.code(),
+                            absl::StrCat("cannot start a broker for ", path, ": ", s.message()));
       }
       if (absl::Status s = StartBroker(path, options.started_broker_idle_exit); !s.ok()) {
         return s;
@@ -122,9 +122,8 @@ absl::StatusOr<UniqueFd> Dial(const std::string& path, const BrokerConnectOption
     if (absl::Now() + backoff > deadline) {
       return absl::UnavailableError(absl::StrFormat(
           "no broker answers at %s%s", path,
-          options.start_broker
-              ? ", and the one this process started did not come up in time"
-              : "; start one (syslinkd --socket PATH) or allow the library to"));
+          options.start_broker ? ", and the one this process started did not come up in time"
+                               : "; start one (syslinkd --socket PATH) or allow the library to"));
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Milliseconds(50));
@@ -150,9 +149,8 @@ absl::Status AwaitAnswerOrCancel(int fd, int cancel_fd, absl::Time deadline) {
     int timeout = -1;
     if (deadline != absl::InfiniteFuture()) {
       absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-      timeout = static_cast<int>(
-          std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-                            INT32_MAX));
+      timeout = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), INT32_MAX));
     }
     int n = poll(fds, 2, timeout);
     if (n < 0 && errno == EINTR) continue;
@@ -238,8 +236,8 @@ absl::StatusOr<Answered> Request(const std::string& path, const BrokerConnectOpt
 absl::StatusOr<Link> EndFrom(std::vector<UniqueFd>& fds, uint32_t side,
                              const LinkOptions& options) {
   if (fds.size() != 3) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the broker sent %d descriptors with a link end, expected 3", fds.size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the broker sent %d descriptors with a link end, expected 3", fds.size()));
   }
   return AdoptEndDescriptors(std::move(fds[0]), std::move(fds[1]), std::move(fds[2]),
                              static_cast<int>(side), options);
@@ -301,19 +299,18 @@ absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
   absl::StatusOr<std::string> path = SocketPathFor(options);
   if (!path.ok()) return path.status();
   if (options.wait_for_registration < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "BrokerConnectOptions::wait_for_registration is negative (%s)",
-        absl::FormatDuration(options.wait_for_registration)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("BrokerConnectOptions::wait_for_registration is negative (%s)",
+                        absl::FormatDuration(options.wait_for_registration)));
   }
   const absl::Time deadline = absl::Now() + options.timeout + options.wait_for_registration;
-  ConnectRequest request{name, options.server_uid, options.server_gid,
-                         options.max_ring_capacity, options.max_arena_size};
+  ConnectRequest request{name, options.server_uid, options.server_gid, options.max_ring_capacity,
+                         options.max_arena_size};
   request.wait_for_registration_ms =
       options.wait_for_registration == absl::InfiniteDuration()
           ? UINT64_MAX
-          : static_cast<uint64_t>(
-                absl::ToInt64Milliseconds(absl::Ceil(options.wait_for_registration,
-                                                     absl::Milliseconds(1))));
+          : static_cast<uint64_t>(absl::ToInt64Milliseconds(
+                absl::Ceil(options.wait_for_registration, absl::Milliseconds(1))));
   absl::StatusOr<Answered> answered =
       Request(*path, options, ControlType::kConnect, 1, EncodeConnect(request), deadline);
   if (!answered.ok()) return answered.status();
@@ -329,13 +326,13 @@ absl::StatusOr<OutgoingLink> ConnectToServiceIdentified(const std::string& name,
         "service \"%s\" makes links with rings of %d bytes and arenas of %d bytes; this "
         "client accepts at most %d and %d (BrokerConnectOptions::max_ring_capacity, "
         "max_arena_size)",
-        name, answer->options.ring_capacity, answer->options.arena_size,
-        options.max_ring_capacity, options.max_arena_size));
+        name, answer->options.ring_capacity, answer->options.arena_size, options.max_ring_capacity,
+        options.max_arena_size));
   }
   if (options.server_uid && answer->peer.uid != *options.server_uid) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "service \"%s\" is served by uid %d, not by uid %d as this client requires", name,
-        answer->peer.uid, *options.server_uid));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("service \"%s\" is served by uid %d, not by uid %d as this client requires",
+                        name, answer->peer.uid, *options.server_uid));
   }
   absl::StatusOr<Link> link = EndFrom(packet->fds, answer->side, answer->options);
   if (!link.ok()) return link.status();
@@ -372,8 +369,7 @@ absl::StatusOr<ServiceRegistration> ServiceRegistration::Register(
   if (absl::Status s = CheckServiceName(request.name); !s.ok()) return s;
   if (absl::Status s = ValidateLinkOptions(request.options); !s.ok()) return s;
   if (absl::Status s = CheckMethodTable(request.methods); !s.ok()) {
-    return absl::Status(s.code(), absl::StrFormat("service \"%s\": %s", request.name,
-                                                  s.message()));
+    return absl::Status(s.code(), absl::StrFormat("service \"%s\": %s", request.name, s.message()));
   }
   ServiceRegistration registration(std::move(request), options);
   if (absl::Status s = registration.Reconnect(absl::Now() + options.timeout); !s.ok()) return s;
@@ -384,8 +380,8 @@ absl::Status ServiceRegistration::Reconnect(absl::Time deadline) {
   connection_.Reset();
   absl::StatusOr<std::string> path = SocketPathFor(options_);
   if (!path.ok()) return path.status();
-  absl::StatusOr<Answered> answered = Request(*path, options_, ControlType::kRegister,
-                                              ++sequence_, EncodeRegister(request_), deadline);
+  absl::StatusOr<Answered> answered = Request(*path, options_, ControlType::kRegister, ++sequence_,
+                                              EncodeRegister(request_), deadline);
   if (!answered.ok()) return answered.status();
   absl::StatusOr<Answer> answer = DecodeAnswer(answered->packet.body);
   if (!answer.ok()) return answer.status();

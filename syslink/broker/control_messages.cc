@@ -86,9 +86,8 @@ void PutListing(FieldWriter& w, const Listing& l) {
   const BrokerCounters& c = l.counters;
   for (uint64_t v : {c.connections, c.registrations, c.links_made, c.refused, c.not_found,
                      c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
-                     c.refused_by_servers, c.names_refused, c.over_limit,
-                     c.descriptors_refused, c.out_of_descriptors, c.closed_aside,
-                     c.closing_aside}) {
+                     c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
+                     c.out_of_descriptors, c.closed_aside, c.closing_aside}) {
     w.U64(v);
   }
 }
@@ -156,11 +155,11 @@ bool GetListing(FieldReader& r, Listing* l) {
     l->links.push_back(std::move(link));
   }
   BrokerCounters& c = l->counters;
-  for (uint64_t* v : {&c.connections, &c.registrations, &c.links_made, &c.refused,
-                      &c.not_found, &c.malformed, &c.ends_closed, &c.synthetic_replies,
-                      &c.open_descriptors, &c.refused_by_servers, &c.names_refused,
-                      &c.over_limit, &c.descriptors_refused, &c.out_of_descriptors,
-                      &c.closed_aside, &c.closing_aside}) {
+  for (uint64_t* v :
+       {&c.connections, &c.registrations, &c.links_made, &c.refused, &c.not_found, &c.malformed,
+        &c.ends_closed, &c.synthetic_replies, &c.open_descriptors, &c.refused_by_servers,
+        &c.names_refused, &c.over_limit, &c.descriptors_refused, &c.out_of_descriptors,
+        &c.closed_aside, &c.closing_aside}) {
     if (!r.U64(v)) return false;
   }
   return true;
@@ -222,15 +221,15 @@ absl::Status CheckMethodTable(std::span<const MethodName> methods) {
   for (size_t i = 0; i < methods.size(); ++i) {
     const MethodName& m = methods[i];
     if (m.name.empty() || m.name.size() > kMaxMethodName) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "method table entry %d: a method name has 1 to %d bytes; this one has %d", i,
-          kMaxMethodName, m.name.size()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("method table entry %d: a method name has 1 to %d bytes; this one has %d",
+                          i, kMaxMethodName, m.name.size()));
     }
     if (!IsMethodName(m.name)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "method table entry %d: \"%s\" is not a method name of the form "
-          "package.Service/Method (letters, digits, '_', and '.' before the '/')",
-          i, absl::CHexEscape(m.name)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("method table entry %d: \"%s\" is not a method name of the form "
+                          "package.Service/Method (letters, digits, '_', and '.' before the '/')",
+                          i, absl::CHexEscape(m.name)));
     }
     if (m.id == 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -240,9 +239,9 @@ absl::Status CheckMethodTable(std::span<const MethodName> methods) {
     bytes += m.name.size();
   }
   if (bytes > kMaxMethodTableBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "a method table holds at most %d bytes of names; this one holds %d",
-        kMaxMethodTableBytes, bytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("a method table holds at most %d bytes of names; this one holds %d",
+                        kMaxMethodTableBytes, bytes));
   }
   std::sort(ids.begin(), ids.end());
   if (auto twice = std::adjacent_find(ids.begin(), ids.end()); twice != ids.end()) {
@@ -254,9 +253,9 @@ absl::Status CheckMethodTable(std::span<const MethodName> methods) {
 
 absl::Status CheckServiceName(const std::string& name) {
   if (name.empty() || name.size() > kMaxServiceName) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "a service name has 1 to %d characters; \"%s\" has %d", kMaxServiceName, name,
-        name.size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("a service name has 1 to %d characters; \"%s\" has %d", kMaxServiceName,
+                        name, name.size()));
   }
   for (char c : name) {
     bool ok = IsWordCharacter(c) || c == '.' || c == '/' || c == '-';
@@ -379,8 +378,8 @@ std::vector<std::byte> EncodeAnswer(const Answer& answer) {
 absl::StatusOr<Answer> DecodeAnswer(std::span<const std::byte> body) {
   FieldReader r(body);
   Answer answer;
-  bool read = GetStatus(r, &answer.status) && r.U64(&answer.link_id) &&
-              r.U32(&answer.side) && answer.side <= 1 && GetOptions(r, &answer.options) &&
+  bool read = GetStatus(r, &answer.status) && r.U64(&answer.link_id) && r.U32(&answer.side) &&
+              answer.side <= 1 && GetOptions(r, &answer.options) &&
               GetCredentials(r, &answer.peer) && r.U64(&answer.listing_bytes) &&
               answer.listing_bytes <= kMaxListingBytes;
   if (!read || !r.Done()) return r.Error("broker answer");

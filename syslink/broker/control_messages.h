@@ -98,7 +98,7 @@ absl::Status CheckMethodTable(std::span<const MethodName> methods);
 struct RegisterRequest {
   std::string name;
   AccessPolicy policy;
-  LinkOptions options;               // the links made for this service
+  LinkOptions options;              // the links made for this service
   std::vector<MethodName> methods;  // names for the commands of its links' requests
 };
 
@@ -153,7 +153,7 @@ struct BrokerCounters {
   uint64_t connections = 0;  // accepted on the broker socket since start
   uint64_t registrations = 0;
   uint64_t links_made = 0;
-  uint64_t refused = 0;      // PERMISSION_DENIED
+  uint64_t refused = 0;  // PERMISSION_DENIED
   uint64_t not_found = 0;
   uint64_t malformed = 0;    // control messages that failed to decode
   uint64_t ends_closed = 0;  // ends whose last holder went away
@@ -166,7 +166,7 @@ struct BrokerCounters {
   uint64_t out_of_descriptors = 0;   // times accepting found no descriptor free
   // closed on the closer's thread (internal/descriptor_closer.h)
   uint64_t closed_aside = 0;
-  uint64_t closing_aside = 0;        // waiting for, or being closed on, that thread
+  uint64_t closing_aside = 0;  // waiting for, or being closed on, that thread
 };
 
 struct Listing {

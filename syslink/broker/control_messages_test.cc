@@ -17,9 +17,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(MethodTableTest, AcceptsGeneratedNames) {
-  std::vector<MethodName> methods = {{1, "kv.Store/Get"},
-                                     {2, "grpc.health.v1.Health/Check"},
-                                     {3, "Flat/Method_2"}};
+  std::vector<MethodName> methods = {
+      {1, "kv.Store/Get"}, {2, "grpc.health.v1.Health/Check"}, {3, "Flat/Method_2"}};
   EXPECT_TRUE(CheckMethodTable(methods).ok());
 }
 

@@ -46,8 +46,8 @@ bool LookUpGroup(const std::string& name, gid_t* gid) {
 // "uids 1000, 1001; gids 27", or "nobody" for a rule that lists no one.
 std::string Whom(const std::vector<uid_t>& uids, const std::vector<gid_t>& gids) {
   std::string text;
-  if (!uids.empty()) absl::StrAppend(&text, uids.size() == 1 ? "uid " : "uids ",
-                                     absl::StrJoin(uids, ", "));
+  if (!uids.empty())
+    absl::StrAppend(&text, uids.size() == 1 ? "uid " : "uids ", absl::StrJoin(uids, ", "));
   if (!gids.empty()) {
     absl::StrAppend(&text, text.empty() ? "" : "; ", gids.size() == 1 ? "gid " : "gids ",
                     absl::StrJoin(gids, ", "));
@@ -71,8 +71,8 @@ absl::StatusOr<NamePolicy> NamePolicy::Load(const std::string& path, uid_t broke
   std::ostringstream text;
   text << file.rdbuf();
   if (text.str().size() > kMaxPolicyBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "name policy file %s is larger than %d bytes", path, kMaxPolicyBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("name policy file %s is larger than %d bytes", path, kMaxPolicyBytes));
   }
   return Parse(text.str(), path, broker_uid);
 }
@@ -90,8 +90,8 @@ absl::StatusOr<NamePolicy> NamePolicy::Parse(absl::string_view text, const std::
           absl::StrFormat("%s, line %d: %s (\"%s\")", origin, number, why, line));
     };
     absl::string_view content = line.substr(0, line.find('#'));
-    std::vector<std::string> words = absl::StrSplit(content, absl::ByAnyChar(" \t\r"),
-                                                    absl::SkipEmpty());
+    std::vector<std::string> words =
+        absl::StrSplit(content, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
     if (words.empty()) continue;
     Rule rule;
     rule.line = number;
@@ -152,8 +152,8 @@ absl::Status NamePolicy::MayRegister(const std::string& name, const Credentials&
                                      std::span<const gid_t> groups) const {
   if (who.uid == 0 || who.uid == broker_uid_) return absl::OkStatus();
   const Rule* rule = Decide(name);
-  std::string refused = absl::StrFormat("uid %d (gid %d) may not register service \"%s\"",
-                                        who.uid, who.gid, name);
+  std::string refused =
+      absl::StrFormat("uid %d (gid %d) may not register service \"%s\"", who.uid, who.gid, name);
   if (rule == nullptr) {
     if (origin_.empty()) {
       return absl::PermissionDeniedError(absl::StrFormat(
@@ -172,9 +172,9 @@ absl::Status NamePolicy::MayRegister(const std::string& name, const Credentials&
       return absl::OkStatus();
     }
   }
-  return absl::PermissionDeniedError(absl::StrFormat(
-      "%s: the broker's name policy (%s, line %d: \"%s\") gives it to %s", refused, origin_,
-      rule->line, rule->text, Whom(rule->uids, rule->gids)));
+  return absl::PermissionDeniedError(
+      absl::StrFormat("%s: the broker's name policy (%s, line %d: \"%s\") gives it to %s", refused,
+                      origin_, rule->line, rule->text, Whom(rule->uids, rule->gids)));
 }
 
 }  // namespace syslink::broker

@@ -50,8 +50,7 @@ class NamePolicy {
   static NamePolicy OwnerOnly(uid_t broker_uid);
 
   // The rules in `path`, for a broker running as `broker_uid`.
-  [[nodiscard]] static absl::StatusOr<NamePolicy> Load(const std::string& path,
-                                                       uid_t broker_uid);
+  [[nodiscard]] static absl::StatusOr<NamePolicy> Load(const std::string& path, uid_t broker_uid);
   // The rules in `text`; `origin` names it in messages (a path).
   [[nodiscard]] static absl::StatusOr<NamePolicy> Parse(absl::string_view text,
                                                         const std::string& origin,

@@ -56,7 +56,8 @@ TEST(NamePolicyTest, NameNoRuleCoversIsTheBrokers) {
   NamePolicy policy = Parse("org.example.*  uid=1000\n");
   absl::Status refused = policy.MayRegister("net.other", User(1000), {});
   EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(refused.message()), AllOf(HasSubstr("no rule"), HasSubstr("test.policy")));
+  EXPECT_THAT(std::string(refused.message()),
+              AllOf(HasSubstr("no rule"), HasSubstr("test.policy")));
   EXPECT_TRUE(policy.MayRegister("net.other", User(0), {}).ok());
 }
 
@@ -104,7 +105,8 @@ TEST(NamePolicyTest, BadRulesAreRefusedWithTheirLine) {
   for (const Case& c : cases) {
     absl::Status status = ParseError(c.text);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.text;
-    EXPECT_THAT(std::string(status.message()), AllOf(HasSubstr("test.policy, line"), HasSubstr(c.why)))
+    EXPECT_THAT(std::string(status.message()),
+                AllOf(HasSubstr("test.policy, line"), HasSubstr(c.why)))
         << c.text;
   }
 }

@@ -1,10 +1,9 @@
 #include "syslink/broker/paths.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,8 +29,8 @@ absl::StatusOr<std::string> AbsoluteSocketPath(const std::string& path) {
   }
   if (absolute.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "broker socket path \"%s\" is longer than a Unix socket path may be (%d bytes)",
-        absolute, sizeof(sockaddr_un{}.sun_path) - 1));
+        "broker socket path \"%s\" is longer than a Unix socket path may be (%d bytes)", absolute,
+        sizeof(sockaddr_un{}.sun_path) - 1));
   }
   return absolute;
 }
@@ -70,9 +69,9 @@ absl::Status PrepareSocketDirectory(const std::string& socket_path) {
         directory, st.st_uid, geteuid()));
   }
   if ((st.st_mode & 0022) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "broker directory %s is writable by others (mode %o): refusing to use it", directory,
-        st.st_mode & 07777));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("broker directory %s is writable by others (mode %o): refusing to use it",
+                        directory, st.st_mode & 07777));
   }
   return absl::OkStatus();
 }
@@ -81,8 +80,8 @@ absl::StatusOr<UniqueFd> OpenBrokerDirectory(const std::string& socket_path,
                                              std::span<const uid_t> trusted) {
   size_t slash = socket_path.rfind('/');
   std::string directory = slash == std::string::npos ? "."
-                          : slash == 0              ? "/"
-                                                    : socket_path.substr(0, slash);
+                          : slash == 0               ? "/"
+                                                     : socket_path.substr(0, slash);
   UniqueFd fd(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) {

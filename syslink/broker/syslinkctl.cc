@@ -70,48 +70,48 @@ std::string JsonCredentials(const Credentials& c) {
 
 void PrintJson(const Listing& l, const std::string& socket) {
   absl::PrintF("{\n  \"broker\": {\"pid\": %d, \"socket\": %s},\n", l.broker_pid,
-              JsonString(socket).c_str());
+               JsonString(socket).c_str());
   absl::PrintF("  \"services\": [");
   for (size_t i = 0; i < l.services.size(); ++i) {
     const ServiceListing& s = l.services[i];
     absl::PrintF("%s\n    {\"name\": %s, \"owner\": %s, \"policy\": %s}", i ? "," : "",
-                JsonString(s.name).c_str(), JsonCredentials(s.owner).c_str(),
-                JsonString(s.policy).c_str());
+                 JsonString(s.name).c_str(), JsonCredentials(s.owner).c_str(),
+                 JsonString(s.policy).c_str());
   }
   absl::PrintF("\n  ],\n  \"links\": [");
   for (size_t i = 0; i < l.links.size(); ++i) {
     const LinkListing& link = l.links[i];
-    absl::PrintF("%s\n    {\"id\": %d, \"service\": %s, \"client\": %s, \"server\": %s, "
-                "\"age_ns\": %d,",
-                i ? "," : "", link.id, JsonString(link.service).c_str(),
-                JsonCredentials(link.client).c_str(), JsonCredentials(link.server).c_str(),
-                link.age_ns);
+    absl::PrintF(
+        "%s\n    {\"id\": %d, \"service\": %s, \"client\": %s, \"server\": %s, "
+        "\"age_ns\": %d,",
+        i ? "," : "", link.id, JsonString(link.service).c_str(),
+        JsonCredentials(link.client).c_str(), JsonCredentials(link.server).c_str(), link.age_ns);
     for (int side : {0, 1}) {
-      absl::PrintF("\n     \"%s\": {\"closed\": %s, \"pending\": [", side == 0 ? "client_end" : "server_end",
-                  link.closed[side] ? "true" : "false");
+      absl::PrintF("\n     \"%s\": {\"closed\": %s, \"pending\": [",
+                   side == 0 ? "client_end" : "server_end", link.closed[side] ? "true" : "false");
       for (size_t j = 0; j < link.pending[side].size(); ++j) {
         const PendingRequestListing& p = link.pending[side][j];
-        absl::PrintF("%s{\"id\": %d, \"command\": %d, \"method\": %s, \"age_ns\": %d, "
-                     "\"dma_bytes\": %d}",
-                     j ? ", " : "", p.id, p.command,
-                     p.method.empty() ? "null" : JsonString(p.method).c_str(), p.age_ns,
-                     p.dma_bytes);
+        absl::PrintF(
+            "%s{\"id\": %d, \"command\": %d, \"method\": %s, \"age_ns\": %d, "
+            "\"dma_bytes\": %d}",
+            j ? ", " : "", p.id, p.command,
+            p.method.empty() ? "null" : JsonString(p.method).c_str(), p.age_ns, p.dma_bytes);
       }
       absl::PrintF("]}%s", side == 0 ? "," : "");
     }
     absl::PrintF("}");
   }
   const BrokerCounters& c = l.counters;
-  absl::PrintF("\n  ],\n  \"counters\": {\"connections\": %d, \"registrations\": %d, "
-              "\"links_made\": %d, \"refused\": %d, \"not_found\": %d, \"malformed\": %d, "
-              "\"ends_closed\": %d, \"synthetic_replies\": %d, \"open_descriptors\": %d, "
-              "\"refused_by_servers\": %d, \"names_refused\": %d, \"over_limit\": %d, "
-              "\"descriptors_refused\": %d, \"out_of_descriptors\": %d, "
-              "\"closed_aside\": %d, \"closing_aside\": %d}\n}\n",
-              c.connections, c.registrations, c.links_made, c.refused, c.not_found,
-              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
-              c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
-              c.out_of_descriptors, c.closed_aside, c.closing_aside);
+  absl::PrintF(
+      "\n  ],\n  \"counters\": {\"connections\": %d, \"registrations\": %d, "
+      "\"links_made\": %d, \"refused\": %d, \"not_found\": %d, \"malformed\": %d, "
+      "\"ends_closed\": %d, \"synthetic_replies\": %d, \"open_descriptors\": %d, "
+      "\"refused_by_servers\": %d, \"names_refused\": %d, \"over_limit\": %d, "
+      "\"descriptors_refused\": %d, \"out_of_descriptors\": %d, "
+      "\"closed_aside\": %d, \"closing_aside\": %d}\n}\n",
+      c.connections, c.registrations, c.links_made, c.refused, c.not_found, c.malformed,
+      c.ends_closed, c.synthetic_replies, c.open_descriptors, c.refused_by_servers, c.names_refused,
+      c.over_limit, c.descriptors_refused, c.out_of_descriptors, c.closed_aside, c.closing_aside);
 }
 
 // A request's method by name when its server registered one, else its command number.
@@ -130,20 +130,19 @@ void PrintTables(const Listing& l, const std::string& socket) {
   absl::PrintF("broker: pid %d at %s\n\n", l.broker_pid, socket.c_str());
   absl::PrintF("%-32s %8s %6s  %s\n", "SERVICE", "PID", "UID", "WHO MAY CONNECT");
   for (const ServiceListing& s : l.services) {
-    absl::PrintF("%-32s %8d %6d  %s\n", s.name.c_str(), s.owner.pid, s.owner.uid,
-                s.policy.c_str());
+    absl::PrintF("%-32s %8d %6d  %s\n", s.name.c_str(), s.owner.pid, s.owner.uid, s.policy.c_str());
   }
   if (l.services.empty()) absl::PrintF("(no services)\n");
-  absl::PrintF("\n%-6s %-24s %8s %8s %10s %9s %13s\n", "LINK", "SERVICE", "CLIENT", "SERVER",
-              "AGE", "PENDING", "DMA LENT");
+  absl::PrintF("\n%-6s %-24s %8s %8s %10s %9s %13s\n", "LINK", "SERVICE", "CLIENT", "SERVER", "AGE",
+               "PENDING", "DMA LENT");
   for (const LinkListing& link : l.links) {
     auto pid = [&](int side, const Credentials& c) {
       return link.closed[side] ? std::string("gone") : absl::StrCat(c.pid);
     };
     absl::PrintF("%-6d %-24s %8s %8s %10s %4d/%-4d %6d/%-6d\n", link.id, link.service.c_str(),
-                pid(0, link.client).c_str(), pid(1, link.server).c_str(),
-                Age(link.age_ns).c_str(), link.pending[0].size(), link.pending[1].size(),
-                DmaBytes(link.pending[0]), DmaBytes(link.pending[1]));
+                 pid(0, link.client).c_str(), pid(1, link.server).c_str(), Age(link.age_ns).c_str(),
+                 link.pending[0].size(), link.pending[1].size(), DmaBytes(link.pending[0]),
+                 DmaBytes(link.pending[1]));
     for (int side : {0, 1}) {
       for (const PendingRequestListing& p : link.pending[side]) {
         absl::PrintF("         %s request %d: %s, waiting %s, %d DMA bytes lent\n",
@@ -154,15 +153,15 @@ void PrintTables(const Listing& l, const std::string& socket) {
   }
   if (l.links.empty()) absl::PrintF("(no links)\n");
   const BrokerCounters& c = l.counters;
-  absl::PrintF("\ncounters: %d connections, %d registrations, %d links made, %d refused, "
-              "%d not found, %d malformed messages, %d ends closed, %d synthetic replies, "
-              "%d descriptors open, %d links refused by their servers, %d names refused, "
-              "%d refused by per-uid limits, %d packets with descriptors refused, "
-              "%d times out of descriptors, %d closed aside (%d waiting)\n",
-              c.connections, c.registrations, c.links_made, c.refused, c.not_found,
-              c.malformed, c.ends_closed, c.synthetic_replies, c.open_descriptors,
-              c.refused_by_servers, c.names_refused, c.over_limit, c.descriptors_refused,
-              c.out_of_descriptors, c.closed_aside, c.closing_aside);
+  absl::PrintF(
+      "\ncounters: %d connections, %d registrations, %d links made, %d refused, "
+      "%d not found, %d malformed messages, %d ends closed, %d synthetic replies, "
+      "%d descriptors open, %d links refused by their servers, %d names refused, "
+      "%d refused by per-uid limits, %d packets with descriptors refused, "
+      "%d times out of descriptors, %d closed aside (%d waiting)\n",
+      c.connections, c.registrations, c.links_made, c.refused, c.not_found, c.malformed,
+      c.ends_closed, c.synthetic_replies, c.open_descriptors, c.refused_by_servers, c.names_refused,
+      c.over_limit, c.descriptors_refused, c.out_of_descriptors, c.closed_aside, c.closing_aside);
 }
 
 }  // namespace

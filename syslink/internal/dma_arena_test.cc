@@ -157,9 +157,9 @@ TEST(DmaArenaTest, PartialTrailingPageIsNeverHandedOut) {
 // arena; it must not wrap to a buffer of 0 pages.
 TEST(DmaArenaTest, HugeSizeIsResourceExhaustedNotWrapped) {
   DmaArena arena(4 * kPage);
-  for (uint64_t bytes : {std::numeric_limits<uint64_t>::max(),
-                         std::numeric_limits<uint64_t>::max() - kPage + 2,
-                         std::numeric_limits<uint64_t>::max() - kPage + 1}) {
+  for (uint64_t bytes :
+       {std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint64_t>::max() - kPage + 2,
+        std::numeric_limits<uint64_t>::max() - kPage + 1}) {
     SCOPED_TRACE(bytes);
     absl::StatusOr<uint64_t> offset = arena.Allocate(bytes);
     EXPECT_EQ(offset.status().code(), absl::StatusCode::kResourceExhausted)
@@ -190,7 +190,7 @@ TEST(DmaArenaTest, FreeReturnsPagesAndReportsTrue) {
 TEST(DmaArenaTest, FreeOfUnknownOffsetIsFalse) {
   DmaArena arena(8 * kPage);
   ASSERT_TRUE(MustAllocate(arena, kPage).has_value());
-  EXPECT_FALSE(arena.Free(4 * kPage));   // free page
+  EXPECT_FALSE(arena.Free(4 * kPage));    // free page
   EXPECT_FALSE(arena.Free(100 * kPage));  // past the arena
   EXPECT_EQ(arena.free_bytes(), 7 * kPage);
 }
@@ -231,8 +231,8 @@ TEST(DmaArenaTest, AllocatedAtOnlyAtBufferStarts) {
   std::optional<uint64_t> a = MustAllocate(arena, 2 * kPage + 1);
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(arena.AllocatedAt(*a), 3 * kPage);
-  EXPECT_EQ(arena.AllocatedAt(*a + kPage), 0u);   // inside
-  EXPECT_EQ(arena.AllocatedAt(*a + 1), 0u);       // misaligned
+  EXPECT_EQ(arena.AllocatedAt(*a + kPage), 0u);      // inside
+  EXPECT_EQ(arena.AllocatedAt(*a + 1), 0u);          // misaligned
   EXPECT_EQ(arena.AllocatedAt(*a + 3 * kPage), 0u);  // free
   ASSERT_TRUE(arena.Free(*a));
   EXPECT_EQ(arena.AllocatedAt(*a), 0u);

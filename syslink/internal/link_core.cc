@@ -29,9 +29,8 @@ uint16_t LoanFlag(DmaDirection direction) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket,
-                                                         ring::SharedRegion region, int side,
-                                                         const LinkOptions& options,
+absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket, ring::SharedRegion region,
+                                                         int side, const LinkOptions& options,
                                                          UniqueFd watch) {
   if (absl::Status s = ValidateLinkOptions(options); !s.ok()) return s;
   LinkLayout layout(options);
@@ -46,8 +45,8 @@ absl::StatusOr<std::shared_ptr<LinkCore>> LinkCore::Open(UniqueFd socket,
       ring::RingConsumer::Attach(RingMemory(region, layout, 1 - side), options.wait);
   if (!in.ok()) return in.status();
   std::shared_ptr<LinkCore> core(new LinkCore(std::move(socket), std::move(watch),
-                                              std::move(region), side, options,
-                                              *std::move(out), *std::move(in)));
+                                              std::move(region), side, options, *std::move(out),
+                                              *std::move(in)));
   LinkCore* raw = core.get();
   core->out_.set_external_wake([raw] { raw->WakePeer(); });
   return core;
@@ -73,8 +72,7 @@ LinkCore::LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, i
       arena_(options.arena_size),
       generation_(ForkGeneration()),
       owner_pid_(getpid()),
-      outstanding_(
-          reinterpret_cast<MirrorSlot*>(region_.data() + layout_.MirrorOffset(side))) {
+      outstanding_(reinterpret_cast<MirrorSlot*>(region_.data() + layout_.MirrorOffset(side))) {
   // A forked child must not hold this end's sockets open (fork_generation.h).
   CloseInForkedChildren(socket_.get());
   CloseInForkedChildren(watch_.get());
@@ -159,11 +157,9 @@ absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::b
                      [&] { data = Stable(data, storage); });
 }
 
-absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size,
-                                               PayloadWriter fill, DmaLoan&& loan,
-                                               absl::Time deadline) {
-  return SendRequest(command, size, fill, std::move(loan), deadline, deadline,
-                     NothingBorrowed);
+absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
+                                               DmaLoan&& loan, absl::Time deadline) {
+  return SendRequest(command, size, fill, std::move(loan), deadline, deadline, NothingBorrowed);
 }
 
 std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
@@ -176,9 +172,8 @@ std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
   return storage;
 }
 
-absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size,
-                                               PayloadWriter fill, DmaLoan&& loan,
-                                               absl::Time space_deadline,
+absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size, PayloadWriter fill,
+                                               DmaLoan&& loan, absl::Time space_deadline,
                                                absl::Time request_deadline,
                                                BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
@@ -225,8 +220,7 @@ absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,
                    [&] { data = Stable(data, storage); });
 }
 
-absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill,
-                                    ReplyDma&& dma) {
+absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma&& dma) {
   return SendReply(id, absl::OkStatus(), size, fill, std::move(dma), NothingBorrowed);
 }
 
@@ -250,8 +244,7 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   if (!status_.ok()) return ClosedStatus(absl::StrFormat("cannot reply to request %d", id));
   if (request == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "no request %d awaits a reply from this end (already answered, or never received)",
-        id));
+        "no request %d awaits a reply from this end (already answered, or never received)", id));
   }
   bool fills = request->loan && request->loan->flag == kFlagDmaFromTarget;
   MessageHeader header = NewHeader(MessageKind::kReply, id, request->command);
@@ -265,8 +258,8 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   }
   if (fills) {
     if (dma.attach.valid()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "request %d lent a buffer to fill; its reply cannot attach another", id));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("request %d lent a buffer to fill; its reply cannot attach another", id));
     }
     header.flags = kFlagDmaFromTarget;
     header.dma_offset = request->loan->offset;
@@ -279,11 +272,10 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
     header.dma_offset = dma.attach.offset_;
     header.dma_length = dma.attach.size_;
   }
-  absl::Status written =
-      status.ok()
-          ? WriteMessage(header, size, fill, absl::InfiniteFuture(), before_wait)
-          : WriteMessage(header, text.size(), CopyOf(text), absl::InfiniteFuture(),
-                         NothingBorrowed);
+  absl::Status written = status.ok()
+                             ? WriteMessage(header, size, fill, absl::InfiniteFuture(), before_wait)
+                             : WriteMessage(header, text.size(), CopyOf(text),
+                                            absl::InfiniteFuture(), NothingBorrowed);
   if (!written.ok()) return written;
   if (header.flags == kFlagDmaReplyBuffer) {
     reply_loans_[header.dma_offset] = header.dma_length;
@@ -322,8 +314,8 @@ absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::T
   }
   if (!space.ok()) {
     if (absl::IsDataLoss(space.status()) && status_.ok()) {
-      Shutdown(BadMessageError(absl::StrCat("the peer broke the outbound ring: ",
-                                            space.status().message())));
+      Shutdown(BadMessageError(
+          absl::StrCat("the peer broke the outbound ring: ", space.status().message())));
       return status_;
     }
     return space.status();
@@ -331,8 +323,8 @@ absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::T
   return space;
 }
 
-void LinkCore::PublishMessage(std::byte* space, const MessageHeader& header,
-                              size_t payload_size, PayloadWriter fill) {
+void LinkCore::PublishMessage(std::byte* space, const MessageHeader& header, size_t payload_size,
+                              PayloadWriter fill) {
   std::memcpy(space, &header, kMessageHeaderSize);
   fill({space + kMessageHeaderSize, payload_size});
   out_.Commit(kMessageHeaderSize + payload_size);
@@ -345,8 +337,8 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
     absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
     if (space.ok()) return space;
     if (!absl::IsDeadlineExceeded(space.status())) {
-      Shutdown(BadMessageError(absl::StrCat("the peer broke the outbound ring: ",
-                                            space.status().message())));
+      Shutdown(BadMessageError(
+          absl::StrCat("the peer broke the outbound ring: ", space.status().message())));
       return status_;
     }
     if (!PeerAlive()) {
@@ -386,11 +378,10 @@ absl::Status LinkCore::Cancel(uint64_t id) {
   if (!request) {
     return absl::NotFoundError(absl::StrFormat("request %d is not outstanding", id));
   }
-  MessageHeader header = CompleteUnreplied({{Unreplied{id, request->command}}},
-                                           absl::StatusCode::kCancelled)[0];
+  MessageHeader header =
+      CompleteUnreplied({{Unreplied{id, request->command}}}, absl::StatusCode::kCancelled)[0];
   pending_.push_back(SyntheticReply(
-      header, absl::CancelledError(absl::StrFormat("request %d was cancelled", id)),
-      std::nullopt));
+      header, absl::CancelledError(absl::StrFormat("request %d was cancelled", id)), std::nullopt));
   return absl::OkStatus();
 }
 
@@ -417,9 +408,8 @@ RequestWatch LinkCore::Watch(const Message& request) {
 
 absl::Status LinkCore::ClosedStatus(absl::string_view what) const {
   absl::Status status(status_.code(), absl::StrCat(what, ": ", status_.message()));
-  status_.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    status.SetPayload(url, payload);
-  });
+  status_.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { status.SetPayload(url, payload); });
   return status;
 }
 

@@ -48,9 +48,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // end is `socket`. The rings must have been initialized by whoever created the link.
   // `watch`, for a link made by the broker, is the end's watch socket: it is only held
   // (and handed over with the end), so that the broker sees it close with the end.
-  static absl::StatusOr<std::shared_ptr<LinkCore>> Open(UniqueFd socket,
-                                                        ring::SharedRegion region, int side,
-                                                        const LinkOptions& options,
+  static absl::StatusOr<std::shared_ptr<LinkCore>> Open(UniqueFd socket, ring::SharedRegion region,
+                                                        int side, const LinkOptions& options,
                                                         UniqueFd watch = UniqueFd());
 
   LinkCore(const LinkCore&) = delete;
@@ -58,8 +57,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   ~LinkCore();
 
   absl::StatusOr<DmaBuffer> AllocateBuffer(size_t bytes, absl::Time deadline);
-  absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
-                                DmaLoan&& loan, absl::Time deadline);
+  absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data, DmaLoan&& loan,
+                                absl::Time deadline);
   absl::StatusOr<Message> Receive(absl::Time deadline);
   absl::Status Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
                      ReplyDma&& dma);
@@ -72,9 +71,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   RequestWatch Watch(const Message& request);
   absl::StatusOr<LinkWaker> Waker();
   bool PrepareToPoll();
-  bool Ready() const {
-    return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready();
-  }
+  bool Ready() const { return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready(); }
   void Close();
 
   int fd() const { return socket_.get(); }
@@ -108,7 +105,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // OK in the process that owns this end (generation_ was read with ForkGeneration(),
   // which registered the fork handlers).
   absl::Status CheckOwner() const {
-    if (OwnedByThisProcess()) [[likely]] return absl::OkStatus();
+    if (OwnedByThisProcess()) [[likely]] {
+      return absl::OkStatus();
+    }
     return NotOwnerError();
   }
   bool OwnedByThisProcess() const { return RegisteredForkGeneration() == generation_; }
@@ -123,8 +122,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
                                        DmaLoan&& loan, absl::Time space_deadline,
                                        absl::Time request_deadline, BeforeWait before_wait);
-  absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
-                         PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait);
+  absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size, PayloadWriter fill,
+                         ReplyDma&& dma, BeforeWait before_wait);
   // A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
   // have pointed it at a copy).
   static auto CopyOf(const std::span<const std::byte>& data) {
@@ -160,8 +159,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Receiving (link_receive.cc). `out` is a default-constructed Message.
   Step ReadOne(Message* out);
   Step Violation(const absl::Status& why);
-  Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload,
-                 Message* out);
+  Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload, Message* out);
   Step OnReply(const MessageHeader& header, std::span<const std::byte> payload, Message* out);
   Step OnRelease(const MessageHeader& header);
   Message SyntheticReply(const MessageHeader& header, const absl::Status& status,
@@ -169,7 +167,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Completes every outstanding request whose deadline has passed (a look at the table
   // when none has one).
   void ExpireDeadlines() {
-    if (outstanding_.has_deadlines()) [[unlikely]] ExpireDueRequests();
+    if (outstanding_.has_deadlines()) [[unlikely]] {
+      ExpireDueRequests();
+    }
   }
   void ExpireDueRequests();
   void ReleaseHeldRecord();
@@ -205,7 +205,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   ring::RingConsumer in_;
   std::byte* own_arena_;
   std::byte* peer_arena_;
-  const MirrorSlot* peer_mirror_;  // the peer's outstanding requests, for RequestWatch
+  const MirrorSlot* peer_mirror_;   // the peer's outstanding requests, for RequestWatch
   const std::byte* inbound_begin_;  // the ring this end reads
   const std::byte* inbound_end_;
   DmaArena arena_;
@@ -214,7 +214,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   OutstandingRequests outstanding_;
   IdMap<IncomingRequest> incoming_;  // at most kMirrorSlots: the peer's mirror bounds them
-  absl::flat_hash_map<uint64_t, uint64_t> reply_loans_;  // our buffers attached to replies: offset -> bytes
+  absl::flat_hash_map<uint64_t, uint64_t>
+      reply_loans_;  // our buffers attached to replies: offset -> bytes
   std::vector<MessageHeader> releases_to_send_;
   std::deque<Message> pending_;  // replies and requests to deliver before reading the ring
   bool record_held_ = false;     // a ring record handed to the user is not yet released

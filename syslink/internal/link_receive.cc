@@ -83,8 +83,8 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
   return step;
 }
 
-LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
-                                   std::span<const std::byte> data, Message* out) {
+LinkCore::Step LinkCore::OnRequest(const MessageHeader& header, std::span<const std::byte> data,
+                                   Message* out) {
   if (incoming_.size() >= kMirrorSlots) {
     return Violation(BadMessageError(absl::StrFormat(
         "request %d: more than %d requests await this end's reply, more than the peer's "
@@ -93,9 +93,9 @@ LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
   }
   auto [request, added] = incoming_.TryEmplace(header.message_id);
   if (!added) {
-    return Violation(BadMessageError(absl::StrFormat(
-        "request %d reuses the id of a request still awaiting this end's reply",
-        header.message_id)));
+    return Violation(BadMessageError(
+        absl::StrFormat("request %d reuses the id of a request still awaiting this end's reply",
+                        header.message_id)));
   }
   request->command = header.command;
   request->received = last_cycles_;  // at or before now: the age is never understated
@@ -106,8 +106,8 @@ LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
   out->mirror_slot_ = header.mirror_slot;  // checked: below kMirrorSlots
   if (header.flags != 0) {
     request->loan = Loan{header.dma_offset, header.dma_length, header.flags};
-    out->dma_direction = header.flags == kFlagDmaToTarget ? DmaDirection::kToTarget
-                                                          : DmaDirection::kFromTarget;
+    out->dma_direction =
+        header.flags == kFlagDmaToTarget ? DmaDirection::kToTarget : DmaDirection::kFromTarget;
     out->peer_buffer.data_ = peer_arena_ + header.dma_offset;
     out->peer_buffer.size_ = header.dma_length;
     out->peer_buffer.offset_ = header.dma_offset;
@@ -146,15 +146,14 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
       return Step::kHandled;
     }
     if (header.flags & kFlagSynthetic) return Step::kHandled;  // answered already
-    return Violation(BadMessageError(absl::StrFormat(
-        "reply %d answers no outstanding request (already answered, or never sent)",
-        header.message_id)));
+    return Violation(BadMessageError(
+        absl::StrFormat("reply %d answers no outstanding request (already answered, or never sent)",
+                        header.message_id)));
   }
   bool returns_filled = header.flags & kFlagDmaFromTarget;
   if (returns_filled &&
       (!request->loan || request->loan->flag != kFlagDmaFromTarget ||
-       request->loan->offset != header.dma_offset ||
-       header.dma_length > request->loan->length)) {
+       request->loan->offset != header.dma_offset || header.dma_length > request->loan->length)) {
     return Violation(BadMessageError(absl::StrFormat(
         "reply %d returns a filled buffer [%d, +%d) that its request did not lend to fill",
         header.message_id, header.dma_offset, header.dma_length)));
@@ -199,9 +198,9 @@ LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const st
 LinkCore::Step LinkCore::OnRelease(const MessageHeader& header) {
   auto it = reply_loans_.find(header.dma_offset);
   if (it == reply_loans_.end() || it->second != header.dma_length) {
-    return Violation(BadMessageError(absl::StrFormat(
-        "release of buffer [%d, +%d), which this end did not lend with a reply",
-        header.dma_offset, header.dma_length)));
+    return Violation(BadMessageError(
+        absl::StrFormat("release of buffer [%d, +%d), which this end did not lend with a reply",
+                        header.dma_offset, header.dma_length)));
   }
   arena_.Free(it->first);
   reply_loans_.erase(it);
@@ -316,9 +315,8 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
       }
     }
     if (!status_.ok()) {  // Shutdown() queues our reply, found above; this is a fallback
-      message = SyntheticReply(
-          CompleteUnreplied({{Unreplied{*id, command}}}, status_.code())[0], status_,
-          std::nullopt);
+      message = SyntheticReply(CompleteUnreplied({{Unreplied{*id, command}}}, status_.code())[0],
+                               status_, std::nullopt);
       return result;
     }
     ExpireDeadlines();
@@ -337,13 +335,13 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
     }
     if (!AwaitInbound(std::min(deadline, outstanding_.NextDeadline()), deadline)) {
       outstanding_.Abandon(*id);  // a late reply is dropped and its loan reclaimed
-      MessageHeader header = CompleteUnreplied({{Unreplied{*id, command}}},
-                                               absl::StatusCode::kDeadlineExceeded)[0];
-      message = SyntheticReply(header,
-                               absl::DeadlineExceededError(absl::StrFormat(
-                                   "call %d (command %d) got no reply before its deadline",
-                                   *id, command)),
-                               std::nullopt);
+      MessageHeader header =
+          CompleteUnreplied({{Unreplied{*id, command}}}, absl::StatusCode::kDeadlineExceeded)[0];
+      message = SyntheticReply(
+          header,
+          absl::DeadlineExceededError(absl::StrFormat(
+              "call %d (command %d) got no reply before its deadline", *id, command)),
+          std::nullopt);
       return result;
     }
   }

@@ -67,8 +67,9 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until, WakeSignal* wak
       last_cycles_ = CycleCount();
       if (!started) {
         started = true;
-        spin_until = mode == ring::WaitMode::kSpin ? until
-                                                   : std::min(until, now + options_.wait.spin_budget);
+        spin_until = mode == ring::WaitMode::kSpin
+                         ? until
+                         : std::min(until, now + options_.wait.spin_budget);
         next_liveness_check = now + kSpinLivenessCheck;
       }
       if (now >= next_liveness_check) {

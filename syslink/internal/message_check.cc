@@ -23,18 +23,17 @@ const char* KindName(uint8_t kind) {
 absl::Status CheckBuffer(const MessageHeader& h, uint64_t arena_size, uint64_t max_dma_size,
                          bool may_be_empty, const char* whose) {
   if (h.dma_offset % kDmaPageSize != 0) {
-    return BadMessageError(absl::StrFormat(
-        "%s %d: DMA offset %d is not page-aligned", KindName(h.kind), h.message_id,
-        h.dma_offset));
+    return BadMessageError(absl::StrFormat("%s %d: DMA offset %d is not page-aligned",
+                                           KindName(h.kind), h.message_id, h.dma_offset));
   }
   if (h.dma_length == 0 && !may_be_empty) {
-    return BadMessageError(absl::StrFormat("%s %d: DMA flag set but DMA length is 0",
-                                           KindName(h.kind), h.message_id));
+    return BadMessageError(
+        absl::StrFormat("%s %d: DMA flag set but DMA length is 0", KindName(h.kind), h.message_id));
   }
   if (h.dma_length > max_dma_size) {
-    return BadMessageError(absl::StrFormat(
-        "%s %d: DMA length %d exceeds the link's limit of %d bytes", KindName(h.kind),
-        h.message_id, h.dma_length, max_dma_size));
+    return BadMessageError(
+        absl::StrFormat("%s %d: DMA length %d exceeds the link's limit of %d bytes",
+                        KindName(h.kind), h.message_id, h.dma_length, max_dma_size));
   }
   if (h.dma_offset > arena_size || h.dma_length > arena_size - h.dma_offset) {
     return BadMessageError(absl::StrFormat(
@@ -46,18 +45,17 @@ absl::Status CheckBuffer(const MessageHeader& h, uint64_t arena_size, uint64_t m
 
 absl::Status CheckNoBuffer(const MessageHeader& h) {
   if (h.dma_offset != 0 || h.dma_length != 0) {
-    return BadMessageError(absl::StrFormat(
-        "%s %d: DMA descriptor [%d, +%d) without a DMA flag", KindName(h.kind), h.message_id,
-        h.dma_offset, h.dma_length));
+    return BadMessageError(absl::StrFormat("%s %d: DMA descriptor [%d, +%d) without a DMA flag",
+                                           KindName(h.kind), h.message_id, h.dma_offset,
+                                           h.dma_length));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckRequest(const MessageHeader& h, const MessageLimits& limits) {
   if ((h.flags & ~(kFlagDmaToTarget | kFlagDmaFromTarget)) != 0) {
-    return BadMessageError(
-        absl::StrFormat("request %d: flags 0x%x are not allowed on a request", h.message_id,
-                        h.flags));
+    return BadMessageError(absl::StrFormat("request %d: flags 0x%x are not allowed on a request",
+                                           h.message_id, h.flags));
   }
   if ((h.flags & kFlagDmaToTarget) && (h.flags & kFlagDmaFromTarget)) {
     return BadMessageError(absl::StrFormat(
@@ -73,8 +71,8 @@ absl::Status CheckRequest(const MessageHeader& h, const MessageLimits& limits) {
 
 absl::Status CheckReply(const MessageHeader& h, const MessageLimits& limits) {
   if ((h.flags & ~(kFlagDmaFromTarget | kFlagDmaReplyBuffer | kFlagSynthetic)) != 0) {
-    return BadMessageError(absl::StrFormat(
-        "reply %d: flags 0x%x are not allowed on a reply", h.message_id, h.flags));
+    return BadMessageError(
+        absl::StrFormat("reply %d: flags 0x%x are not allowed on a reply", h.message_id, h.flags));
   }
   if ((h.flags & kFlagDmaFromTarget) && (h.flags & kFlagDmaReplyBuffer)) {
     return BadMessageError(absl::StrFormat(
@@ -82,8 +80,8 @@ absl::Status CheckReply(const MessageHeader& h, const MessageLimits& limits) {
         h.message_id));
   }
   if (h.status < 0 || h.status > kLargestStatusCode) {
-    return BadMessageError(absl::StrFormat(
-        "reply %d: status %d is not a canonical status code", h.message_id, h.status));
+    return BadMessageError(absl::StrFormat("reply %d: status %d is not a canonical status code",
+                                           h.message_id, h.status));
   }
   if (h.flags & kFlagDmaFromTarget) {
     return CheckBuffer(h, limits.receiver_arena_size, limits.max_dma_size, true, "our");
@@ -107,18 +105,18 @@ absl::Status CheckRelease(const MessageHeader& h, const MessageLimits& limits) {
 absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
                                const MessageLimits& limits) {
   if (record_size < kMessageHeaderSize) {
-    return BadMessageError(absl::StrFormat(
-        "message of %d bytes is shorter than the %d-byte header", record_size,
-        kMessageHeaderSize));
+    return BadMessageError(absl::StrFormat("message of %d bytes is shorter than the %d-byte header",
+                                           record_size, kMessageHeaderSize));
   }
   if (h.magic != kMessageMagic) {
-    return BadMessageError(absl::StrFormat("bad magic 0x%08x (expected 0x%08x)", h.magic,
-                                           kMessageMagic));
+    return BadMessageError(
+        absl::StrFormat("bad magic 0x%08x (expected 0x%08x)", h.magic, kMessageMagic));
   }
   if (h.version != kMessageVersion) {
-    return BadMessageError(absl::StrFormat("message version %d is not supported (this end "
-                                           "speaks version %d)",
-                                           h.version, kMessageVersion));
+    return BadMessageError(
+        absl::StrFormat("message version %d is not supported (this end "
+                        "speaks version %d)",
+                        h.version, kMessageVersion));
   }
   const bool request = h.kind == static_cast<uint8_t>(MessageKind::kRequest);
   if (request && h.message_id == 0) {
@@ -126,8 +124,8 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
   }
   if (request && h.mirror_slot >= kMirrorSlots) {
     return BadMessageError(
-        absl::StrFormat("request %d: mirror slot %d is past the mirror's %d slots",
-                        h.message_id, h.mirror_slot, kMirrorSlots));
+        absl::StrFormat("request %d: mirror slot %d is past the mirror's %d slots", h.message_id,
+                        h.mirror_slot, kMirrorSlots));
   }
   if (!request && h.mirror_slot != 0) {
     return BadMessageError(
@@ -136,8 +134,8 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
   }
   if (h.inline_length != record_size - kMessageHeaderSize) {
     return BadMessageError(absl::StrFormat(
-        "%s %d: inline length %d does not match the %d bytes after the header",
-        KindName(h.kind), h.message_id, h.inline_length, record_size - kMessageHeaderSize));
+        "%s %d: inline length %d does not match the %d bytes after the header", KindName(h.kind),
+        h.message_id, h.inline_length, record_size - kMessageHeaderSize));
   }
   switch (static_cast<MessageKind>(h.kind)) {
     case MessageKind::kRequest:
@@ -147,8 +145,7 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
     case MessageKind::kRelease:
       return CheckRelease(h, limits);
   }
-  return BadMessageError(absl::StrFormat("message %d has unknown kind %d", h.message_id,
-                                         h.kind));
+  return BadMessageError(absl::StrFormat("message %d has unknown kind %d", h.message_id, h.kind));
 }
 
 }  // namespace syslink::internal

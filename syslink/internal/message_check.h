@@ -6,11 +6,11 @@
 //   absl::Status s = CheckMessageShape(header, record.size(), limits);
 //
 // Checked: magic and version; a known kind; a request's id not 0; only known flags, and
-// only those that kind may carry; a request's mirror slot in range, 0 in other kinds; the inline length matching the record; a request's status 0;
-// a reply's status a canonical code; every DMA descriptor page-aligned, non-empty (except a
-// filled-buffer reply, which may report 0 bytes), within the DMA size limit and inside the
-// arena it names: a request's and a reply buffer's in the sender's arena, a filled lent
-// buffer's and a release's in the receiver's own.
+// only those that kind may carry; a request's mirror slot in range, 0 in other kinds; the inline
+// length matching the record; a request's status 0; a reply's status a canonical code; every DMA
+// descriptor page-aligned, non-empty (except a filled-buffer reply, which may report 0 bytes),
+// within the DMA size limit and inside the arena it names: a request's and a reply buffer's in the
+// sender's arena, a filled lent buffer's and a release's in the receiver's own.
 //
 // Thread safety: a pure function. Errors: BAD_MESSAGE (DATA_LOSS, see syslink/status.h)
 // naming the field and its value.

@@ -64,7 +64,6 @@ TEST(MessageCheckTest, RejectsVersionZero) {
   EXPECT_THAT(Check(h), IsBadMessageNaming("version 0 is not supported"));
 }
 
-
 TEST(MessageCheckTest, RejectsRequestWithIdZero) {
   MessageHeader h = Request();
   h.message_id = 0;
@@ -134,7 +133,6 @@ TEST(MessageCheckTest, AcceptsInlinePayloadMatchingRecord) {
   EXPECT_TRUE(CheckMessageShape(h, kMessageHeaderSize + 1000, kSenderLarger).ok());
 }
 
-
 // --- Kinds ---------------------------------------------------------------------------------
 
 TEST(MessageCheckTest, RejectsKindZero) {
@@ -155,8 +153,8 @@ TEST(MessageCheckTest, RejectsKind255) {
   EXPECT_THAT(Check(h), IsBadMessageNaming("unknown kind 255"));
 }
 
-
-// --- The fast path: IsPlainMessage ----------------------------------------------------------------
+// --- The fast path: IsPlainMessage
+// ----------------------------------------------------------------
 
 TEST(MessageCheckTest, FastPathAcceptsPlainRequestsAndReplies) {
   MessageHeader request = Request();

@@ -102,9 +102,8 @@ std::vector<OutstandingRequest> OutstandingRequests::TakeAll() {
     ClearSlot(request.slot);
     all.push_back(std::move(request));
   });
-  std::sort(all.begin(), all.end(), [](const OutstandingRequest& a, const OutstandingRequest& b) {
-    return a.id < b.id;
-  });
+  std::sort(all.begin(), all.end(),
+            [](const OutstandingRequest& a, const OutstandingRequest& b) { return a.id < b.id; });
   requests_.Clear();
   deadlines_.clear();
   return all;

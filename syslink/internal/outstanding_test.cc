@@ -32,15 +32,15 @@ absl::Time At(int seconds) { return kT0 + absl::Seconds(seconds); }
 
 OutstandingRequest Req(uint64_t id, absl::Time deadline = absl::InfiniteFuture(),
                        std::optional<Loan> loan = std::nullopt) {
-  return OutstandingRequest{.id = id, .command = static_cast<uint32_t>(100 + id),
-                            .deadline = deadline, .loan = loan};
+  return OutstandingRequest{
+      .id = id, .command = static_cast<uint32_t>(100 + id), .deadline = deadline, .loan = loan};
 }
 
 // Adds `request` as a sender does, Mirror() then Track() (at a fixed count).
 void Add(OutstandingRequests& table, OutstandingRequest request) {
   constexpr uint64_t kSentCycles = 1;
-  request.slot = table.Mirror(request.id, request.command,
-                              request.loan ? request.loan->length : 0, kSentCycles);
+  request.slot = table.Mirror(request.id, request.command, request.loan ? request.loan->length : 0,
+                              kSentCycles);
   table.Track(std::move(request), kSentCycles);
 }
 
@@ -159,7 +159,7 @@ TEST(OutstandingRequestsTest, AbandonForgetsTheDeadline) {
 TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
   OutstandingRequests table;
   Add(table, Req(4, absl::InfiniteFuture(),
-                Loan{.offset = 3 * 4096, .length = 5000, .flag = kFlagDmaToTarget}));
+                 Loan{.offset = 3 * 4096, .length = 5000, .flag = kFlagDmaToTarget}));
   ASSERT_TRUE(table.Abandon(4).has_value());
 
   std::optional<std::optional<Loan>> loan = table.TakeAbandoned(4);
@@ -178,7 +178,7 @@ TEST(OutstandingRequestsTest, TakeAbandonedWithoutLoanIsKnownButEmpty) {
   Add(table, Req(4));
   ASSERT_TRUE(table.Abandon(4).has_value());
   std::optional<std::optional<Loan>> loan = table.TakeAbandoned(4);
-  ASSERT_TRUE(loan.has_value());  // the id was abandoned...
+  ASSERT_TRUE(loan.has_value());    // the id was abandoned...
   EXPECT_FALSE(loan->has_value());  // ...with nothing lent
   EXPECT_FALSE(table.TakeAbandoned(4).has_value());
 }
@@ -301,13 +301,13 @@ TEST(OutstandingRequestsTest, TakeAllKeepsAbandonedForTakeAllAbandoned) {
 
 TEST(OutstandingRequestsTest, TakeAllAbandonedReturnsOnlyLoansThatExist) {
   OutstandingRequests table;
-  Add(table, Req(1, absl::InfiniteFuture(),
-                Loan{.offset = 0, .length = 10, .flag = kFlagDmaToTarget}));
+  Add(table,
+      Req(1, absl::InfiniteFuture(), Loan{.offset = 0, .length = 10, .flag = kFlagDmaToTarget}));
   Add(table, Req(2));  // no loan
   Add(table, Req(3, absl::InfiniteFuture(),
-                Loan{.offset = 8192, .length = 20, .flag = kFlagDmaFromTarget}));
+                 Loan{.offset = 8192, .length = 20, .flag = kFlagDmaFromTarget}));
   Add(table, Req(4, absl::InfiniteFuture(),
-                Loan{.offset = 16384, .length = 30, .flag = kFlagDmaToTarget}));  // stays
+                 Loan{.offset = 16384, .length = 30, .flag = kFlagDmaToTarget}));  // stays
   ASSERT_TRUE(table.Abandon(1).has_value());
   ASSERT_TRUE(table.Abandon(2).has_value());
   ASSERT_TRUE(table.Abandon(3).has_value());
@@ -425,11 +425,9 @@ TEST(CompleteUnrepliedTest, NoRequestsNoReplies) {
 }
 
 TEST(CompleteUnrepliedTest, OneWellFormedSyntheticReplyPerRequestInOrder) {
-  std::vector<Unreplied> requests = {{.id = 9, .command = 1},
-                                     {.id = 3, .command = 70000},
-                                     {.id = ~uint64_t{0}, .command = 0}};
-  std::vector<MessageHeader> replies =
-      CompleteUnreplied(requests, absl::StatusCode::kUnavailable);
+  std::vector<Unreplied> requests = {
+      {.id = 9, .command = 1}, {.id = 3, .command = 70000}, {.id = ~uint64_t{0}, .command = 0}};
+  std::vector<MessageHeader> replies = CompleteUnreplied(requests, absl::StatusCode::kUnavailable);
   ASSERT_EQ(replies.size(), 3u);
   for (size_t i = 0; i < replies.size(); ++i) {
     SCOPED_TRACE(i);
@@ -449,9 +447,8 @@ TEST(CompleteUnrepliedTest, OneWellFormedSyntheticReplyPerRequestInOrder) {
 }
 
 TEST(CompleteUnrepliedTest, CarriesTheGivenCode) {
-  for (absl::StatusCode code :
-       {absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kCancelled,
-        absl::StatusCode::kDataLoss, absl::StatusCode::kUnavailable}) {
+  for (absl::StatusCode code : {absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kCancelled,
+                                absl::StatusCode::kDataLoss, absl::StatusCode::kUnavailable}) {
     std::vector<MessageHeader> replies = CompleteUnreplied({{Unreplied{1, 2}}}, code);
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].status, static_cast<int32_t>(code));
@@ -460,12 +457,11 @@ TEST(CompleteUnrepliedTest, CarriesTheGivenCode) {
 
 TEST(CompleteUnrepliedTest, RepliesPassTheMessageCheck) {
   // No arena at all: a synthetic reply carries no buffer, so it must pass regardless.
-  constexpr MessageLimits kNoArenas{.sender_arena_size = 0, .receiver_arena_size = 0,
-                                    .max_dma_size = 0};
+  constexpr MessageLimits kNoArenas{
+      .sender_arena_size = 0, .receiver_arena_size = 0, .max_dma_size = 0};
   std::vector<Unreplied> requests = {{.id = 1, .command = 5}, {.id = 2, .command = 6}};
-  for (absl::StatusCode code :
-       {absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded,
-        absl::StatusCode::kCancelled, absl::StatusCode::kDataLoss}) {
+  for (absl::StatusCode code : {absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded,
+                                absl::StatusCode::kCancelled, absl::StatusCode::kDataLoss}) {
     for (const MessageHeader& h : CompleteUnreplied(requests, code)) {
       absl::Status s = CheckMessageShape(h, kMessageHeaderSize, kNoArenas);
       EXPECT_TRUE(s.ok()) << absl::StatusCodeToString(code) << ": " << s;

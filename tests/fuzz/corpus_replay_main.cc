@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths(argv + 1, argv + argc);
   for (std::string& p : PathsFromEnv()) paths.push_back(std::move(p));
   if (paths.empty()) {
-    std::fprintf(stderr,
-                 "usage: %s DIR_OR_FILE... (or FUZZ_CORPUS_DIRS=dir1:dir2)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR_OR_FILE... (or FUZZ_CORPUS_DIRS=dir1:dir2)\n", argv[0]);
     return 1;
   }
 
@@ -78,8 +77,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (!fs::is_directory(path, error)) {
-      std::fprintf(stderr, "corpus_replay: %s is neither a file nor a directory\n",
-                   path.c_str());
+      std::fprintf(stderr, "corpus_replay: %s is neither a file nor a directory\n", path.c_str());
       return 1;
     }
     std::vector<fs::path> files;

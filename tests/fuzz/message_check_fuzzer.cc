@@ -56,8 +56,8 @@ constexpr uint64_t kTop = ~uint64_t{0};
   __builtin_trap();
 }
 
-#define FUZZ_REQUIRE(cond)                                      \
-  do {                                                          \
+#define FUZZ_REQUIRE(cond)                                       \
+  do {                                                           \
     if (!(cond)) Fail("accepted, but " #cond " is false", h, s); \
   } while (0)
 
@@ -70,8 +70,7 @@ MessageLimits LimitsFrom(const uint8_t* data, size_t size) {
   uint8_t mode = b[6];
   MessageLimits limits;
   limits.sender_arena_size = (mode & 1) ? kTop - sender_pages * kPage : sender_pages * kPage;
-  limits.receiver_arena_size =
-      (mode & 2) ? kTop - receiver_pages * kPage : receiver_pages * kPage;
+  limits.receiver_arena_size = (mode & 2) ? kTop - receiver_pages * kPage : receiver_pages * kPage;
   limits.max_dma_size = (mode & 4) ? kTop : dma_pages * kPage + b[7];
   return limits;
 }
@@ -103,8 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const bool plain_kind = h.kind == static_cast<uint8_t>(MessageKind::kRequest) ||
                           h.kind == static_cast<uint8_t>(MessageKind::kReply);
-  const bool plain = s.ok() && plain_kind && h.flags == 0 && h.dma_offset == 0 &&
-                     h.dma_length == 0;
+  const bool plain = s.ok() && plain_kind && h.flags == 0 && h.dma_offset == 0 && h.dma_length == 0;
   if (syslink::internal::IsPlainMessage(h, record_size) != plain) {
     Fail(plain ? "IsPlainMessage() refuses a plain message the full check accepts"
                : "IsPlainMessage() accepts a message that is not plain, or is rejected",
@@ -153,7 +151,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_REQUIRE(!to);
       FUZZ_REQUIRE(!(from && reply_buffer));
       FUZZ_REQUIRE(h.mirror_slot == 0);
-      FUZZ_REQUIRE(h.status >= 0 && h.status <= static_cast<int>(absl::StatusCode::kUnauthenticated));
+      FUZZ_REQUIRE(h.status >= 0 &&
+                   h.status <= static_cast<int>(absl::StatusCode::kUnauthenticated));
       if (from) {  // the requester's lent buffer, filled: may hold 0 bytes
         FUZZ_REQUIRE(Inside(h.dma_offset, h.dma_length, limits.receiver_arena_size));
       }

@@ -23,9 +23,9 @@
 namespace syslink::testing {
 
 struct BenchmarkMedian {
-  double nanos_per_iteration = 0;  // real (wall-clock) time
-  double items_per_second = 0;     // 0 unless the benchmark called SetItemsProcessed
-  double bytes_per_second = 0;     // 0 unless the benchmark called SetBytesProcessed
+  double nanos_per_iteration = 0;          // real (wall-clock) time
+  double items_per_second = 0;             // 0 unless the benchmark called SetItemsProcessed
+  double bytes_per_second = 0;             // 0 unless the benchmark called SetBytesProcessed
   std::map<std::string, double> counters;  // every counter the benchmark reported
 };
 
@@ -34,9 +34,7 @@ class BenchmarkMedians {
   // The median of the benchmark named exactly `name` (e.g. "BM_RingRoundTrip/spin"), or
   // zeros when it did not run (filtered out, or failed).
   BenchmarkMedian Get(const std::string& name) const;
-  double NanosPerIteration(const std::string& name) const {
-    return Get(name).nanos_per_iteration;
-  }
+  double NanosPerIteration(const std::string& name) const { return Get(name).nanos_per_iteration; }
 
   // Whether every named benchmark ran; prints the missing ones to stderr.
   bool Have(std::initializer_list<std::string> names) const;

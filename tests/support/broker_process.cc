@@ -67,8 +67,8 @@ std::string RunfilePath(const std::string& path) {
 
 std::string SyslinkdPath() { return RunfilePath("syslink/broker/syslinkd"); }
 
-SyslinkctlOutput RunSyslinkctl(const std::string& socket_path,
-                               const std::vector<std::string>& args, absl::Duration timeout) {
+SyslinkctlOutput RunSyslinkctl(const std::string& socket_path, const std::vector<std::string>& args,
+                               absl::Duration timeout) {
   std::vector<std::string> command = {RunfilePath("syslink/broker/syslinkctl"), "--socket",
                                       socket_path};
   command.insert(command.end(), args.begin(), args.end());
@@ -117,22 +117,22 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
     if (IsGone(broker->pid())) {
-      return absl::UnavailableError(absl::StrCat("syslinkd for ", socket_path, " ",
-                                                 broker->process_->Wait(), " at start"));
+      return absl::UnavailableError(
+          absl::StrCat("syslinkd for ", socket_path, " ", broker->process_->Wait(), " at start"));
     }
     absl::StatusOr<broker::Listing> listing = ListBrokerAt(socket_path, absl::Milliseconds(100));
     if (listing.ok()) {
       if (listing->broker_pid != broker->pid()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "pid ", listing->broker_pid, " answers at ", socket_path, ", not the syslinkd started (pid ",
-            broker->pid(), ")"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("pid ", listing->broker_pid, " answers at ", socket_path,
+                         ", not the syslinkd started (pid ", broker->pid(), ")"));
       }
       return broker;
     }
     if (absl::Now() > deadline) {
       return absl::UnavailableError(absl::StrCat("syslinkd did not answer at ", socket_path,
-                                                 " within ", absl::FormatDuration(timeout),
-                                                 ": ", listing.status().ToString()));
+                                                 " within ", absl::FormatDuration(timeout), ": ",
+                                                 listing.status().ToString()));
     }
   }
 }
@@ -183,8 +183,8 @@ ConnectedPair ConnectAndAccept(broker::ServiceRegistration& service, const std::
   }
   if (!result) result = client.get();
   if (!result->ok() && !server.ok()) {
-    server = absl::DeadlineExceededError(absl::StrCat(
-        "no link arrived: the connect failed with ", result->status().ToString()));
+    server = absl::DeadlineExceededError(
+        absl::StrCat("no link arrived: the connect failed with ", result->status().ToString()));
   }
   return {*std::move(result), std::move(server)};
 }
@@ -282,8 +282,7 @@ int64_t ResidentKiB(pid_t pid) {
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::vector<std::string> fields =
-        absl::StrSplit(line.substr(6), ' ', absl::SkipWhitespace());
+    std::vector<std::string> fields = absl::StrSplit(line.substr(6), ' ', absl::SkipWhitespace());
     int64_t kib;
     if (!fields.empty() && absl::SimpleAtoi(fields[0], &kib)) return kib;
   }

@@ -127,8 +127,8 @@ SyslinkctlOutput RunSyslinkctl(const std::string& socket_path,
 
 // The broker's listing, waiting up to `timeout` for a broker to answer at `socket_path`;
 // never starts one.
-[[nodiscard]] absl::StatusOr<broker::Listing> ListBrokerAt(const std::string& socket_path,
-                                                           absl::Duration timeout = absl::Seconds(10));
+[[nodiscard]] absl::StatusOr<broker::Listing> ListBrokerAt(
+    const std::string& socket_path, absl::Duration timeout = absl::Seconds(10));
 
 // A client's link to `name` and the server's end of it. ConnectToService runs on a thread
 // of its own while `service` accepts on this one: a connect returns only once the server

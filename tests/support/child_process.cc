@@ -72,15 +72,13 @@ std::string ChildProcess::WaitFor(absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   Kill(SIGKILL);
-  return absl::StrCat("still running after ", absl::FormatDuration(timeout), " (killed: ",
-                      Wait(), ")");
+  return absl::StrCat("still running after ", absl::FormatDuration(timeout), " (killed: ", Wait(),
+                      ")");
 }
 
 std::string ChildProcess::Exited(int code) { return absl::StrCat("exited ", code); }
 
-std::string ChildProcess::KilledBy(int signal) {
-  return absl::StrCat("killed by signal ", signal);
-}
+std::string ChildProcess::KilledBy(int signal) { return absl::StrCat("killed by signal ", signal); }
 
 bool PinToCpu(int cpu) {
   cpu_set_t set;

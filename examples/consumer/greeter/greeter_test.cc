@@ -1,9 +1,9 @@
 // The consumer's service, generated and served through @syslink, called across a link.
 #include <unistd.h>
 
-#include "gtest/gtest.h"
 #include "greeter/greeter.syslink.h"
 #include "greeter/greeter_server.h"
+#include "gtest/gtest.h"
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
 #include "syslink/link.h"

@@ -56,8 +56,8 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -78,7 +78,7 @@ using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ForkedServer;
 
 constexpr int kServerCpu = 1;
-constexpr size_t kChunk = kMaxIoSize;         // 128 KiB
+constexpr size_t kChunk = kMaxIoSize;          // 128 KiB
 constexpr size_t kFileSize = size_t{1} << 30;  // 1 GiB
 constexpr size_t kChunks = kFileSize / kChunk;
 constexpr int kBigIterations = 2;  // 1 GiB files per repetition
@@ -98,9 +98,7 @@ void BigFile(benchmark::internal::Benchmark* benchmark) {
   benchmark->Unit(benchmark::kMillisecond)->Iterations(kBigIterations)->UseRealTime();
 }
 
-void Fail(benchmark::State& state, const std::string& what) {
-  state.SkipWithError(what.c_str());
-}
+void Fail(benchmark::State& state, const std::string& what) { state.SkipWithError(what.c_str()); }
 
 // --- tmpfs -------------------------------------------------------------------------------
 
@@ -507,9 +505,10 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
     // new tmpfs file does: on a VM whose host takes freed memory back, that fill, not the
     // copy, can set the pace. This ratio shows how close the mount comes to it.
     if (double cold = gbps("BM_MountReadCold"); cold > 0) {
-      std::printf("fs mount read, cold: %.2fx tmpfs write of a new file (the cost of filling "
-                  "new pages)\n",
-                  cold / tmpfs_write);
+      std::printf(
+          "fs mount read, cold: %.2fx tmpfs write of a new file (the cost of filling "
+          "new pages)\n",
+          cold / tmpfs_write);
     }
     // The same reads with no server behind the mount: what the kernel's FUSE path leaves
     // for any server, placed by the scheduler and beside the reader.
@@ -520,17 +519,17 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
       const char* label;
     } kAgainstNull[] = {
         {"BM_MountReadCold", "BM_NullFuseReadCold", "BM_NullFuseBesideReadCold", "cold"},
-        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "BM_NullFuseBesideReadDirect",
-         "O_DIRECT"},
+        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "BM_NullFuseBesideReadDirect", "O_DIRECT"},
     };
     for (const auto& row : kAgainstNull) {
       double measured = gbps(row.mount);
       double anywhere = gbps(row.null);
       double beside = gbps(row.beside);
       if (measured == 0 || anywhere == 0 || beside == 0) continue;
-      std::printf("fs mount read, %s: %.2fx the null FUSE mount (no server), %.2fx it on the "
-                  "reader's CPU\n",
-                  row.label, measured / anywhere, measured / beside);
+      std::printf(
+          "fs mount read, %s: %.2fx the null FUSE mount (no server), %.2fx it on the "
+          "reader's CPU\n",
+          row.label, measured / anywhere, measured / beside);
     }
   }
   if (rate("BM_TmpfsSmallFiles") > 0) {

@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "examples/fs/fuse/serve_mounted.h"  // <fuse3/fuse_lowlevel.h>, FUSE_USE_VERSION 312
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -31,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "examples/fs/fs_format.h"
+#include "examples/fs/fuse/serve_mounted.h"  // <fuse3/fuse_lowlevel.h>, FUSE_USE_VERSION 312
 
 namespace syslink::examples::fs {
 namespace {

@@ -64,8 +64,7 @@ class NullFuseMountTest : public ::testing::Test {
     mountpoint_ = parent_ + "/mnt";
     ASSERT_EQ(mkdir(mountpoint_.c_str(), 0755), 0);
     absl::StatusOr<ChildProcess> server = StartMountDaemon(
-        {RunfilesPath("examples/fs/bench/null_fuse"), absl::StrCat("--size=", kSize),
-         mountpoint_},
+        {RunfilesPath("examples/fs/bench/null_fuse"), absl::StrCat("--size=", kSize), mountpoint_},
         mountpoint_, parent_ + "/null_fuse.log");
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::make_unique<ChildProcess>(*std::move(server));
@@ -87,7 +86,7 @@ class NullFuseMountTest : public ::testing::Test {
   }
 
   // Reads the whole file, 128 KiB at a time after a first odd-sized read, and checks every
-// byte: the one at offset o is (o % 128 KiB) * 131 % 251 + 1.
+  // byte: the one at offset o is (o % 128 KiB) * 131 % 251 + 1.
   void ReadAndCheck(int flags) {
     const std::string path = mountpoint_ + "/file";
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);

@@ -107,8 +107,8 @@ class Run {
     Log(absl::StrCat("read ", path, " at ", offset, ", ", length, " bytes"));
     std::string got;
     auto it = model_.find(path);
-    if (absl::Status s = Expect(ops_.Read(path, offset, length, &got),
-                                it == model_.end() ? ENOENT : 0);
+    if (absl::Status s =
+            Expect(ops_.Read(path, offset, length, &got), it == model_.end() ? ENOENT : 0);
         !s.ok() || it == model_.end()) {
       return s;
     }
@@ -173,8 +173,8 @@ class Run {
     std::sort(got.begin(), got.end());
     std::sort(want.begin(), want.end());
     if (got == want) return absl::OkStatus();
-    return Mismatch(absl::StrCat("'", dir, "' lists [", absl::StrJoin(got, ", "),
-                                 "], the model [", absl::StrJoin(want, ", "), "]"));
+    return Mismatch(absl::StrCat("'", dir, "' lists [", absl::StrJoin(got, ", "), "], the model [",
+                                 absl::StrJoin(want, ", "), "]"));
   }
 
   // Every file read whole, every directory listed.
@@ -184,8 +184,7 @@ class Run {
       auto it = model_.find(path);
       std::string got;
       size_t whole = options_.max_offset + options_.max_length + 1;
-      if (absl::Status s = Expect(ops_.Read(path, 0, whole, &got),
-                                  it == model_.end() ? ENOENT : 0);
+      if (absl::Status s = Expect(ops_.Read(path, 0, whole, &got), it == model_.end() ? ENOENT : 0);
           !s.ok()) {
         return s;
       }
@@ -200,13 +199,12 @@ class Run {
                             const std::string& got) {
     if (got == want) return absl::OkStatus();
     size_t common = std::min(got.size(), want.size());
-    size_t first = std::mismatch(got.begin(), got.begin() + common, want.begin()).first -
-                   got.begin();
-    return Mismatch(absl::StrCat("read of ", path, " at ", offset, " gave ", got.size(),
-                                 " bytes, the model ", want.size(),
-                                 first < common ? absl::StrCat("; they differ from byte ",
-                                                               offset + first)
-                                                : std::string("; the shorter is a prefix")));
+    size_t first =
+        std::mismatch(got.begin(), got.begin() + common, want.begin()).first - got.begin();
+    return Mismatch(absl::StrCat(
+        "read of ", path, " at ", offset, " gave ", got.size(), " bytes, the model ", want.size(),
+        first < common ? absl::StrCat("; they differ from byte ", offset + first)
+                       : std::string("; the shorter is a prefix")));
   }
 
   absl::Status Expect(int got, int want) {
@@ -216,14 +214,13 @@ class Run {
 
   absl::Status Failed(const std::string& what, int want, int got) {
     return Mismatch(absl::StrCat(what, " gave ", got == 0 ? "success" : ErrnoName(got),
-                                 ", the model expects ",
-                                 want == 0 ? "success" : ErrnoName(want)));
+                                 ", the model expects ", want == 0 ? "success" : ErrnoName(want)));
   }
 
   absl::Status Mismatch(const std::string& what) {
-    return absl::InternalError(absl::StrCat(
-        ops_.Name(), ", seed ", options_.seed, ", operation ", step_, ": ", what,
-        "\n  operations up to it:\n    ", absl::StrJoin(log_, "\n    ")));
+    return absl::InternalError(absl::StrCat(ops_.Name(), ", seed ", options_.seed, ", operation ",
+                                            step_, ": ", what, "\n  operations up to it:\n    ",
+                                            absl::StrJoin(log_, "\n    ")));
   }
 
   void Log(std::string line) {

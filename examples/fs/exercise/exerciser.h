@@ -31,9 +31,9 @@ namespace syslink::examples::fs {
 struct ExerciseOptions {
   uint64_t seed = 1;
   int operations = 2000;
-  int names_per_directory = 4;        // paths f0.. in the root and sub/f0.. in "sub"
-  int64_t max_offset = 512 * 1024;    // writes, reads and truncates start below this
-  size_t max_length = 300 * 1024;     // and move at most this many bytes
+  int names_per_directory = 4;      // paths f0.. in the root and sub/f0.. in "sub"
+  int64_t max_offset = 512 * 1024;  // writes, reads and truncates start below this
+  size_t max_length = 300 * 1024;   // and move at most this many bytes
 };
 
 // Runs the operations on `ops`, whose root must be empty. OK when every result matched

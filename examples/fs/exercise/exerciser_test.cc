@@ -136,8 +136,7 @@ TEST_P(MemFsExerciseTest, MatchesTheModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, MemFsExerciseTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, MemFsExerciseTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

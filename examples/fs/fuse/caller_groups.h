@@ -55,7 +55,7 @@ class CallerGroups {
     std::vector<gid_t> groups;
   };
 
-  const absl::Duration ttl_;   // set at construction
+  const absl::Duration ttl_;  // set at construction
   const size_t max_entries_;  // set at construction
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<pid_t, Entry> entries_ ABSL_GUARDED_BY(mutex_);

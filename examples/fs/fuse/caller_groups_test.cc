@@ -41,8 +41,7 @@ TEST(CallerGroupsTest, ReadsAgainAfterTheTtl) {
   CountingReader read{.groups = {4}};
   (void)cache.Get(10, 1000, 100, read.reader(), kStart);
   read.groups = {7};
-  EXPECT_THAT(cache.Get(10, 1000, 100, read.reader(), kStart + absl::Seconds(1)),
-              ElementsAre(7));
+  EXPECT_THAT(cache.Get(10, 1000, 100, read.reader(), kStart + absl::Seconds(1)), ElementsAre(7));
   EXPECT_EQ(read.calls, 2);
 }
 

@@ -29,9 +29,9 @@ ToolRun FsMount(std::vector<std::string> args) {
 TEST(FsMountCliTest, HelpDescribesEveryOptionAndTheErrno) {
   ToolRun help = FsMount({"--help"});
   EXPECT_EQ(help.how, ChildProcess::Exited(0));
-  for (const char* text : {"usage: fs_mount", "--name=", "--foreground", "-o OPTIONS",
-                           "--threads=", "--wait=", "--cache=", "--entry-timeout=",
-                           "--attr-timeout=", "ENOTCONN", "ESTALE"}) {
+  for (const char* text :
+       {"usage: fs_mount", "--name=", "--foreground", "-o OPTIONS", "--threads=", "--wait=",
+        "--cache=", "--entry-timeout=", "--attr-timeout=", "ENOTCONN", "ESTALE"}) {
     EXPECT_THAT(help.out, HasSubstr(text));
   }
 }

@@ -31,8 +31,8 @@ class FsMountDeathTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<MountedMemfs>> fs = MountedMemfs::Start();
     ASSERT_TRUE(fs.ok()) << fs.status();
     fs_ = *std::move(fs);
-    ToolRun dd = RunTool({"dd", "if=/dev/zero", "of=" + fs_->Path("big"), "bs=128K",
-                          "count=128", "status=none"});
+    ToolRun dd = RunTool(
+        {"dd", "if=/dev/zero", "of=" + fs_->Path("big"), "bs=128K", "count=128", "status=none"});
     ASSERT_EQ(dd.how, ChildProcess::Exited(0)) << dd.err;
   }
 

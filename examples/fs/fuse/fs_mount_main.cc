@@ -276,8 +276,7 @@ int Mount(const Options& options) {
   std::vector<std::string> args = {
       "fs_mount", "-o",
       absl::StrCat("default_permissions,max_read=", kMaxIoSize, ",fsname=syslink:",
-                   options.grpc_target.empty() ? options.name : "grpc",
-                   ",subtype=syslink")};
+                   options.grpc_target.empty() ? options.name : "grpc", ",subtype=syslink")};
   for (const std::string& o : options.mount_options) args.insert(args.end(), {"-o", o});
   if (options.debug) args.push_back("-d");
   std::vector<char*> argv;
@@ -291,9 +290,7 @@ int Mount(const Options& options) {
     return 1;
   }
   return ServeMounted(session, options.mountpoint,
-                      {.program = "fs_mount",
-                       .threads = options.threads,
-                       .mounted = [&] {
+                      {.program = "fs_mount", .threads = options.threads, .mounted = [&] {
                          if (options.foreground) {
                            std::fprintf(stderr, "fs_mount: %s mounted at %s\n",
                                         options.name.c_str(), options.mountpoint.c_str());

@@ -95,8 +95,7 @@ TEST_F(FsMountSyscallsTest, SymlinkTargetsReadBack) {
 TEST_F(FsMountSyscallsTest, RenameNoreplaceRefusesAnExistingName) {
   Put("a", "1");
   Put("b", "2");
-  EXPECT_EQ(Fails(renameat2(AT_FDCWD, P("a").c_str(), AT_FDCWD, P("b").c_str(),
-                            RENAME_NOREPLACE)),
+  EXPECT_EQ(Fails(renameat2(AT_FDCWD, P("a").c_str(), AT_FDCWD, P("b").c_str(), RENAME_NOREPLACE)),
             EEXIST);
   EXPECT_EQ(Get("b"), "2");
 }

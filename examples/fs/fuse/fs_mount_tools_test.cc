@@ -122,8 +122,8 @@ TEST_F(FsMountToolsTest, TarExtractsASourceTreeThatDiffFindsIdentical) {
 TEST_F(FsMountToolsTest, ParallelCopiesAllArriveIntact) {
   WriteRandomFile(Local("src"), 2 * 1024 * 1024 + 3, 6);
   const std::string s = Local("src");
-  ToolRun run = RunShell(absl::StrCat("for i in 1 2 3 4 5 6; do cp ", s, " ", fs_->mountpoint(),
-                                      "/p$i & done; wait"));
+  ToolRun run = RunShell(
+      absl::StrCat("for i in 1 2 3 4 5 6; do cp ", s, " ", fs_->mountpoint(), "/p$i & done; wait"));
   EXPECT_EQ(run.how, ChildProcess::Exited(0)) << run.err;
   for (int i = 1; i <= 6; ++i) Ok({"cmp", s, fs_->Path(absl::StrCat("p", i))});
 }
@@ -136,10 +136,10 @@ TEST(FsMountThreadsTest, ParallelToolsOnFourWorkersAllSucceed) {
   const std::string src = (*fs)->scratch() + "/src";
   WriteRandomFile(src, 1024 * 1024 + 5, 7);
   const std::string m = (*fs)->mountpoint();
-  ToolRun run = RunShell(absl::StrCat(
-      "for i in 1 2 3 4 5 6 7 8; do (mkdir ", m, "/d$i && cp ", src, " ", m, "/d$i/f && ls -l ",
-      m, "/d$i >/dev/null && cmp ", src, " ", m, "/d$i/f && mv ", m, "/d$i ", m,
-      "/e$i && rm -r ", m, "/e$i) & done; wait; ls -A ", m));
+  ToolRun run = RunShell(absl::StrCat("for i in 1 2 3 4 5 6 7 8; do (mkdir ", m, "/d$i && cp ", src,
+                                      " ", m, "/d$i/f && ls -l ", m, "/d$i >/dev/null && cmp ", src,
+                                      " ", m, "/d$i/f && mv ", m, "/d$i ", m, "/e$i && rm -r ", m,
+                                      "/e$i) & done; wait; ls -A ", m));
   EXPECT_EQ(run.how, ChildProcess::Exited(0)) << run.err;
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(run.out, "");

@@ -137,8 +137,8 @@ TEST_F(TwoHostsTest, CopiesA64MiBFileThroughTheMountByteExact) {
   memfs_.emplace(StartDaemon(
       In(server_ns_, {RunfilesPath("examples/fs/memfs"), "--name", kServiceName, "--size", "256M"}),
       Local("memfs.log")));
-  absl::StatusOr<std::shared_ptr<rpc::Channel>> registered = ConnectWhenRegistered(
-      kServiceName, (*broker)->ConnectOptions(), absl::Seconds(20));
+  absl::StatusOr<std::shared_ptr<rpc::Channel>> registered =
+      ConnectWhenRegistered(kServiceName, (*broker)->ConnectOptions(), absl::Seconds(20));
   ASSERT_TRUE(registered.ok()) << registered.status();
   registered->reset();
   const std::string listen = absl::StrCat(kServerAddress, ":", kGatewayPort);

@@ -45,8 +45,9 @@ std::string ServerName(const ::testing::TestParamInfo<Server>& info) {
 
 // Fails the child (exit 1) with what went wrong when `ok` is false.
 bool Expect(bool ok, const std::string& what) {
-  if (!ok) std::fprintf(stderr, "as uid %d: %s (errno %s)\n", getuid(), what.c_str(),
-                        strerrordesc_np(errno));
+  if (!ok)
+    std::fprintf(stderr, "as uid %d: %s (errno %s)\n", getuid(), what.c_str(),
+                 strerrordesc_np(errno));
   return ok;
 }
 // Whether a call failed with `error`.
@@ -88,13 +89,14 @@ class MountUsersTest : public ::testing::TestWithParam<Server> {
 };
 
 TEST_P(MountUsersTest, WhatAUserMakesBelongsToThatUser) {
-  ASSERT_EQ(As(kCreator, [&] {
-              const int fd = open(Path("file").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-              return Expect(fd >= 0, "create") && close(fd) == 0 &&
-                     Expect(mkdir(Path("dir").c_str(), 0755) == 0, "mkdir") &&
-                     Expect(mkfifo(Path("fifo").c_str(), 0644) == 0, "mkfifo") &&
-                     Expect(symlink("file", Path("link").c_str()) == 0, "symlink");
-            }),
+  ASSERT_EQ(As(kCreator,
+               [&] {
+                 const int fd = open(Path("file").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+                 return Expect(fd >= 0, "create") && close(fd) == 0 &&
+                        Expect(mkdir(Path("dir").c_str(), 0755) == 0, "mkdir") &&
+                        Expect(mkfifo(Path("fifo").c_str(), 0644) == 0, "mkfifo") &&
+                        Expect(symlink("file", Path("link").c_str()) == 0, "symlink");
+               }),
             ChildProcess::Exited(0))
       << fs_->ServerLog();
   for (const char* name : {"file", "dir", "fifo", "link"}) {
@@ -110,38 +112,41 @@ TEST_P(MountUsersTest, WhatAUserMakesBelongsToThatUser) {
 }
 
 TEST_P(MountUsersTest, TheCreatorMayChmodChownToItsGroupsAndTruncate) {
-  ASSERT_EQ(As(kCreator, [&] {
-              const std::string file = Path("mine");
-              const int fd = open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-              if (!Expect(fd >= 0, "create") || write(fd, "hello", 5) != 5) return false;
-              close(fd);
-              struct stat st;
-              return Expect(chmod(file.c_str(), 0600) == 0, "chmod") &&
-                     Expect(chown(file.c_str(), -1, kProjects) == 0, "chown to its group") &&
-                     Expect(FailsWith(chown(file.c_str(), -1, 4545), EPERM),
-                            "chown to another group") &&
-                     Expect(truncate(file.c_str(), 2) == 0, "truncate") &&
-                     Expect(stat(file.c_str(), &st) == 0 && st.st_size == 2 &&
-                                st.st_gid == kProjects && (st.st_mode & 07777) == 0600,
-                            "stat after the changes");
-            }),
+  ASSERT_EQ(As(kCreator,
+               [&] {
+                 const std::string file = Path("mine");
+                 const int fd = open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+                 if (!Expect(fd >= 0, "create") || write(fd, "hello", 5) != 5) return false;
+                 close(fd);
+                 struct stat st;
+                 return Expect(chmod(file.c_str(), 0600) == 0, "chmod") &&
+                        Expect(chown(file.c_str(), -1, kProjects) == 0, "chown to its group") &&
+                        Expect(FailsWith(chown(file.c_str(), -1, 4545), EPERM),
+                               "chown to another group") &&
+                        Expect(truncate(file.c_str(), 2) == 0, "truncate") &&
+                        Expect(stat(file.c_str(), &st) == 0 && st.st_size == 2 &&
+                                   st.st_gid == kProjects && (st.st_mode & 07777) == 0600,
+                               "stat after the changes");
+               }),
             ChildProcess::Exited(0))
       << fs_->ServerLog();
 }
 
 TEST_P(MountUsersTest, AStrangerMayNotChangeAnotherUsersFile) {
-  ASSERT_EQ(As(kCreator, [&] {
-              const int fd = open(Path("theirs").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-              return Expect(fd >= 0, "create") && write(fd, "data", 4) == 4 && close(fd) == 0;
-            }),
+  ASSERT_EQ(As(kCreator,
+               [&] {
+                 const int fd = open(Path("theirs").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+                 return Expect(fd >= 0, "create") && write(fd, "data", 4) == 4 && close(fd) == 0;
+               }),
             ChildProcess::Exited(0));
-  ASSERT_EQ(As(kStranger, [&] {
-              const std::string file = Path("theirs");
-              return Expect(FailsWith(chmod(file.c_str(), 0666), EPERM), "chmod") &&
-                     Expect(FailsWith(chown(file.c_str(), -1, kStranger.gid), EPERM), "chown") &&
-                     Expect(FailsWith(truncate(file.c_str(), 0), EACCES), "truncate") &&
-                     Expect(FailsWith(open(file.c_str(), O_WRONLY), EACCES), "open to write");
-            }),
+  ASSERT_EQ(As(kStranger,
+               [&] {
+                 const std::string file = Path("theirs");
+                 return Expect(FailsWith(chmod(file.c_str(), 0666), EPERM), "chmod") &&
+                        Expect(FailsWith(chown(file.c_str(), -1, kStranger.gid), EPERM), "chown") &&
+                        Expect(FailsWith(truncate(file.c_str(), 0), EACCES), "truncate") &&
+                        Expect(FailsWith(open(file.c_str(), O_WRONLY), EACCES), "open to write");
+               }),
             ChildProcess::Exited(0));
   struct stat st;
   ASSERT_EQ(stat(Path("theirs").c_str(), &st), 0);
@@ -150,23 +155,25 @@ TEST_P(MountUsersTest, AStrangerMayNotChangeAnotherUsersFile) {
 }
 
 TEST_P(MountUsersTest, AnOwnerMayHardLinkAndMoveItsDirectoryAcrossParents) {
-  ASSERT_EQ(As(kCreator, [&] {
-              const int fd = open(Path("f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
-              return Expect(fd >= 0, "create") && close(fd) == 0 &&
-                     Expect(link(Path("f").c_str(), Path("f2").c_str()) == 0, "link") &&
-                     Expect(mkdir(Path("a").c_str(), 0755) == 0, "mkdir a") &&
-                     Expect(mkdir(Path("b").c_str(), 0755) == 0, "mkdir b") &&
-                     Expect(mkdir(Path("a/sub").c_str(), 0755) == 0, "mkdir a/sub") &&
-                     Expect(rename(Path("a/sub").c_str(), Path("b/sub").c_str()) == 0,
-                            "rename across parents");
-            }),
+  ASSERT_EQ(As(kCreator,
+               [&] {
+                 const int fd = open(Path("f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+                 return Expect(fd >= 0, "create") && close(fd) == 0 &&
+                        Expect(link(Path("f").c_str(), Path("f2").c_str()) == 0, "link") &&
+                        Expect(mkdir(Path("a").c_str(), 0755) == 0, "mkdir a") &&
+                        Expect(mkdir(Path("b").c_str(), 0755) == 0, "mkdir b") &&
+                        Expect(mkdir(Path("a/sub").c_str(), 0755) == 0, "mkdir a/sub") &&
+                        Expect(rename(Path("a/sub").c_str(), Path("b/sub").c_str()) == 0,
+                               "rename across parents");
+               }),
             ChildProcess::Exited(0))
       << fs_->ServerLog();
   // A stranger may not link another user's file it cannot read (protected_hardlinks).
-  EXPECT_EQ(As(kStranger, [&] {
-              return Expect(FailsWith(link(Path("f").c_str(), Path("g").c_str()), EPERM),
-                            "link another's file");
-            }),
+  EXPECT_EQ(As(kStranger,
+               [&] {
+                 return Expect(FailsWith(link(Path("f").c_str(), Path("g").c_str()), EPERM),
+                               "link another's file");
+               }),
             ChildProcess::Exited(0));
 }
 
@@ -177,14 +184,16 @@ TEST_P(MountUsersTest, ASupplementaryGroupGrantsAccess) {
   ASSERT_EQ(write(fd, "shared", 6), 6);
   close(fd);
   ASSERT_EQ(chown(file.c_str(), 0, kProjects), 0);
-  EXPECT_EQ(As(kCreator, [&] {
-              const int fd = open(file.c_str(), O_RDONLY);
-              return Expect(fd >= 0, "open as a member of the file's group") && close(fd) == 0;
-            }),
+  EXPECT_EQ(As(kCreator,
+               [&] {
+                 const int fd = open(file.c_str(), O_RDONLY);
+                 return Expect(fd >= 0, "open as a member of the file's group") && close(fd) == 0;
+               }),
             ChildProcess::Exited(0));
-  EXPECT_EQ(As(kStranger, [&] {
-              return Expect(FailsWith(open(file.c_str(), O_RDONLY), EACCES), "open as another");
-            }),
+  EXPECT_EQ(As(kStranger,
+               [&] {
+                 return Expect(FailsWith(open(file.c_str(), O_RDONLY), EACCES), "open as another");
+               }),
             ChildProcess::Exited(0));
 }
 

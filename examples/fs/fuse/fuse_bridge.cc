@@ -30,15 +30,14 @@ timespec ToTimespec(int64_t ns) {
 int64_t ToNanos(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
 
 // The SetAttr fields fs.proto knows; FUSE's others (ctime, kill-suid, ...) are dropped.
-constexpr int kServerSetAttrFields = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-                                     FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
-                                     FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-                                     FUSE_SET_ATTR_MTIME_NOW;
+constexpr int kServerSetAttrFields =
+    FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE |
+    FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
 static_assert(FUSE_SET_ATTR_MODE == SET_ATTR_MODE && FUSE_SET_ATTR_UID == SET_ATTR_UID &&
-              FUSE_SET_ATTR_GID == SET_ATTR_GID && FUSE_SET_ATTR_SIZE == SET_ATTR_SIZE &&
-              FUSE_SET_ATTR_ATIME == SET_ATTR_ATIME && FUSE_SET_ATTR_MTIME == SET_ATTR_MTIME &&
-              FUSE_SET_ATTR_ATIME_NOW == SET_ATTR_ATIME_NOW &&
-              FUSE_SET_ATTR_MTIME_NOW == SET_ATTR_MTIME_NOW,
+                  FUSE_SET_ATTR_GID == SET_ATTR_GID && FUSE_SET_ATTR_SIZE == SET_ATTR_SIZE &&
+                  FUSE_SET_ATTR_ATIME == SET_ATTR_ATIME && FUSE_SET_ATTR_MTIME == SET_ATTR_MTIME &&
+                  FUSE_SET_ATTR_ATIME_NOW == SET_ATTR_ATIME_NOW &&
+                  FUSE_SET_ATTR_MTIME_NOW == SET_ATTR_MTIME_NOW,
               "fs.proto's SetAttrField values are FUSE's");
 
 // The supplementary groups of `req`'s caller, as libfuse reads them from /proc; false when
@@ -63,9 +62,8 @@ OnBehalfOf FuseBridge::RequestCaller(fuse_req_t req) {
   caller.set_uid(ctx->uid);
   caller.set_gid(ctx->gid);
   caller.set_pid(static_cast<uint32_t>(ctx->pid));
-  for (gid_t group : caller_groups_.Get(ctx->pid, ctx->uid, ctx->gid, [req](auto* out) {
-         return ReadGroups(req, out);
-       })) {
+  for (gid_t group : caller_groups_.Get(ctx->pid, ctx->uid, ctx->gid,
+                                        [req](auto* out) { return ReadGroups(req, out); })) {
     caller.add_groups(group);
   }
   return caller;
@@ -152,8 +150,8 @@ void FuseBridge::ReplyEntry(fuse_req_t req, Upstream::Lease& lease, const Entry&
   param.attr = ToStat(entry.attr());
   param.attr_timeout = options_.attr_timeout_seconds;
   param.entry_timeout = options_.entry_timeout_seconds;
-  const int sent = fi != nullptr ? fuse_reply_create(req, &param, fi)
-                                 : fuse_reply_entry(req, &param);
+  const int sent =
+      fi != nullptr ? fuse_reply_create(req, &param, fi) : fuse_reply_entry(req, &param);
   if (sent == 0) return;
   // The kernel did not take the entry (the request was interrupted): give it back.
   if (fi != nullptr) ReleaseHandle(param.ino, fi->fh, /*directory=*/false, &lease);
@@ -295,8 +293,8 @@ void FuseBridge::SetAttr(fuse_req_t req, fuse_ino_t node, const struct stat* att
     if (!ServerHandle(req, *lease, fi, &fh)) return;
     request.set_fh(fh);
   }
-  absl::StatusOr<Attr> result = request.valid() == 0 ? lease->client().GetAttr(ino)
-                                                     : lease->client().SetAttr(request);
+  absl::StatusOr<Attr> result =
+      request.valid() == 0 ? lease->client().GetAttr(ino) : lease->client().SetAttr(request);
   if (!result.ok()) return ReplyError(req, *lease, result.status());
   const struct stat st = ToStat(*result);
   fuse_reply_attr(req, &st, options_.attr_timeout_seconds);
@@ -389,8 +387,9 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
                            int flags) {
       Self(r)->CopyFileRange(r, in, off_in, fi_in, out, off_out, fi_out, len, flags);
     };
-    o.setxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, const char* v, size_t s,
-                    int flags) { Self(r)->SetXattr(r, i, n, v, s, flags); };
+    o.setxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, const char* v, size_t s, int flags) {
+      Self(r)->SetXattr(r, i, n, v, s, flags);
+    };
     o.getxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, size_t s) {
       Self(r)->GetXattr(r, i, n, s);
     };

@@ -140,12 +140,10 @@ class FuseBridge {
   void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
               const char* new_name, unsigned int flags);
   // fuse_bridge_io.cc
-  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
-              fuse_file_info* fi);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
   void Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Read(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
-  void Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t offset,
-             fuse_file_info* fi);
+  void Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t offset, fuse_file_info* fi);
   void Flush(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Release(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_info* fi);
@@ -153,17 +151,16 @@ class FuseBridge {
   void ReadDir(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
   void ReleaseDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   // fuse_bridge_listing.cc
-  void ReadDirPlus(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset,
-                   fuse_file_info* fi);
+  void ReadDirPlus(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
   // fuse_bridge_space.cc
   void Fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
                  fuse_file_info* fi);
   void CopyFileRange(fuse_req_t req, fuse_ino_t node_in, off_t offset_in, fuse_file_info* fi_in,
-                     fuse_ino_t node_out, off_t offset_out, fuse_file_info* fi_out,
-                     size_t length, int flags);
+                     fuse_ino_t node_out, off_t offset_out, fuse_file_info* fi_out, size_t length,
+                     int flags);
   // fuse_bridge_xattr.cc
-  void SetXattr(fuse_req_t req, fuse_ino_t node, const char* name, const char* value,
-                size_t size, int flags);
+  void SetXattr(fuse_req_t req, fuse_ino_t node, const char* name, const char* value, size_t size,
+                int flags);
   void GetXattr(fuse_req_t req, fuse_ino_t node, const char* name, size_t size);
   void ListXattr(fuse_req_t req, fuse_ino_t node, size_t size);
   void RemoveXattr(fuse_req_t req, fuse_ino_t node, const char* name);

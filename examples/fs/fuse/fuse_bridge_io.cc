@@ -44,10 +44,9 @@ void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, parent, &ino);
   if (!lease) return;
-  absl::StatusOr<FsClient::Created> created =
-      OpenAs(options_.writeback, fi->flags, [&](int flags) {
-        return lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(flags));
-      });
+  absl::StatusOr<FsClient::Created> created = OpenAs(options_.writeback, fi->flags, [&](int flags) {
+    return lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(flags));
+  });
   if (!created.ok()) return ReplyError(req, *lease, created.status());
   fi->fh = handles_.Add({created->fh, lease->epoch()});
   SetCaching(fi);
@@ -75,9 +74,8 @@ void FuseBridge::Read(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset
   uint64_t fh;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease || !ServerHandle(req, *lease, fi, &fh)) return;
-  const size_t server_max = std::min<size_t>(kMaxIoSize, lease->limits().max_read() > 0
-                                                             ? lease->limits().max_read()
-                                                             : kMaxIoSize);
+  const size_t server_max = std::min<size_t>(
+      kMaxIoSize, lease->limits().max_read() > 0 ? lease->limits().max_read() : kMaxIoSize);
   if (size <= server_max) {  // one call: the server's buffer goes to the kernel as it is
     absl::StatusOr<rpc::Attachment> piece =
         lease->client().Read(ino, fh, offset, static_cast<uint32_t>(size));
@@ -99,9 +97,8 @@ void FuseBridge::Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t
   uint64_t fh;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease || !ServerHandle(req, *lease, fi, &fh)) return;
-  const size_t server_max = std::min<size_t>(kMaxIoSize, lease->limits().max_write() > 0
-                                                             ? lease->limits().max_write()
-                                                             : kMaxIoSize);
+  const size_t server_max = std::min<size_t>(
+      kMaxIoSize, lease->limits().max_write() > 0 ? lease->limits().max_write() : kMaxIoSize);
   const size_t total = fuse_buf_size(data);
   size_t done = 0;
   while (done < total) {

@@ -77,8 +77,7 @@ void FuseBridge::ReadDirPlus(fuse_req_t req, fuse_ino_t node, size_t size, off_t
       if (!root) added.push_back(param.ino);
     }
     used += fuse_add_direntry_plus(req, buffer.data() + used, buffer.size() - used,
-                                   entry.name().c_str(), &param,
-                                   static_cast<off_t>(entry.next()));
+                                   entry.name().c_str(), &param, static_cast<off_t>(entry.next()));
   }
   if (fuse_reply_buf(req, buffer.data(), used) != 0) {
     // The kernel took none of them (the request was interrupted): give every lookup back.

@@ -38,8 +38,7 @@ void FuseBridge::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode
   ReplyEntry(req, *lease, *entry);
 }
 
-void FuseBridge::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent,
-                         const char* name) {
+void FuseBridge::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, parent, &ino);
   if (!lease) return;
@@ -76,8 +75,8 @@ void FuseBridge::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_reply_err(req, 0);
 }
 
-void FuseBridge::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
-                        fuse_ino_t new_parent, const char* new_name, unsigned int flags) {
+void FuseBridge::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+                        const char* new_name, unsigned int flags) {
   uint64_t ino, new_ino;
   std::optional<Upstream::Lease> lease = Begin(req, parent, &ino);
   if (!lease || !SameEpoch(req, *lease, new_parent, &new_ino)) return;

@@ -14,14 +14,13 @@ int ErrnoOrMissing(const absl::Status& status, int error) {
 
 }  // namespace
 
-void FuseBridge::Fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset,
-                           off_t length, fuse_file_info* fi) {
+void FuseBridge::Fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
+                           fuse_file_info* fi) {
   uint64_t ino;
   uint64_t fh;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease || !ServerHandle(req, *lease, fi, &fh)) return;
-  absl::Status s =
-      lease->client().Fallocate(ino, fh, static_cast<uint32_t>(mode), offset, length);
+  absl::Status s = lease->client().Fallocate(ino, fh, static_cast<uint32_t>(mode), offset, length);
   lease->Note(s);
   fuse_reply_err(req, s.ok() ? 0 : ErrnoOrMissing(s, EOPNOTSUPP));
 }
@@ -39,8 +38,8 @@ void FuseBridge::CopyFileRange(fuse_req_t req, fuse_ino_t node_in, off_t offset_
     fuse_reply_err(req, EINVAL);
     return;
   }
-  absl::StatusOr<uint64_t> copied = lease->client().CopyFileRange(
-      ino_in, fh_in, offset_in, ino_out, fh_out, offset_out, length);
+  absl::StatusOr<uint64_t> copied =
+      lease->client().CopyFileRange(ino_in, fh_in, offset_in, ino_out, fh_out, offset_out, length);
   lease->Note(copied.status());
   // ENOSYS lets the kernel copy through the page cache instead, as for any filesystem.
   if (!copied.ok()) return (void)fuse_reply_err(req, ErrnoOrMissing(copied.status(), ENOSYS));

@@ -23,8 +23,8 @@ void FuseBridge::SetXattr(fuse_req_t req, fuse_ino_t node, const char* name, con
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease) return;
-  absl::Status s = lease->client().SetXattr(ino, name, std::string(value, size),
-                                            static_cast<uint32_t>(flags));
+  absl::Status s =
+      lease->client().SetXattr(ino, name, std::string(value, size), static_cast<uint32_t>(flags));
   lease->Note(s);
   fuse_reply_err(req, s.ok() ? 0 : XattrErrno(s));
 }

@@ -254,11 +254,11 @@ absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartWith(
 absl::Status MountedMemfs::StartGateway() {
   const std::string socket = scratch_.path() + "/gateway.sock";
   grpc_target_ = "unix:" + socket;
-  gateway_.emplace(SpawnDaemon(
-      {RunfilesPath("rpc/grpc/gateway/syslink-gateway"), "--listen", grpc_target_, "--expose",
-       absl::StrCat("syslink.examples.fs.FileSystem=", kServiceName), "--broker-socket",
-       scratch_.SocketPath()},
-      scratch_.path() + "/gateway.log"));
+  gateway_.emplace(
+      SpawnDaemon({RunfilesPath("rpc/grpc/gateway/syslink-gateway"), "--listen", grpc_target_,
+                   "--expose", absl::StrCat("syslink.examples.fs.FileSystem=", kServiceName),
+                   "--broker-socket", scratch_.SocketPath()},
+                  scratch_.path() + "/gateway.log"));
   struct stat st;
   const auto listening = [&] { return stat(socket.c_str(), &st) == 0; };  // socket exists
   Eventually([&] { return listening() || HasEnded(gateway_->pid()); }, absl::Seconds(20),
@@ -315,9 +315,7 @@ absl::Status MountedMemfs::StartMemfs() {
   std::vector<std::string> argv = {RunfilesPath(server_binary_), "--name", kServiceName};
   argv.insert(argv.end(), memfs_args_.begin(), memfs_args_.end());
   memfs_.emplace(SpawnDaemon(argv, scratch_.path() + "/memfs.log"));
-  return ConnectWhenRegistered(kServiceName, broker_->ConnectOptions(),
-                                        absl::Seconds(20))
-      .status();
+  return ConnectWhenRegistered(kServiceName, broker_->ConnectOptions(), absl::Seconds(20)).status();
 }
 
 std::string MountedMemfs::StopMount() {

@@ -32,8 +32,7 @@ struct ServeOptions {
 };
 
 // Returns the process's exit code (see above).
-int ServeMounted(fuse_session* session, const std::string& mountpoint,
-                 const ServeOptions& options);
+int ServeMounted(fuse_session* session, const std::string& mountpoint, const ServeOptions& options);
 
 }  // namespace syslink::examples::fs
 

@@ -223,12 +223,12 @@ void Upstream::EndEpoch(Epoch* epoch, const absl::Status& why) {
     idle = std::move(epoch->idle);
     epoch->idle.clear();
     if (current_.get() == epoch) {
-      last_error_ = absl::Status(why.code(), absl::StrCat("connection ", epoch->number,
-                                                          " ended: ", why.message()));
+      last_error_ = absl::Status(
+          why.code(), absl::StrCat("connection ", epoch->number, " ended: ", why.message()));
       why.ForEachPayload([&](absl::string_view url, const absl::Cord& payload)
                              ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-        last_error_.SetPayload(url, payload);  // IsPeerDied() still tells
-      });
+                               last_error_.SetPayload(url, payload);  // IsPeerDied() still tells
+                             });
     }
     slot_freed_.SignalAll();
   }

@@ -136,7 +136,7 @@ class Upstream {
   void Wake();
 
   const UpstreamOptions options_;
-  const UniqueFd wake_fd_;  // an eventfd: stop, or an epoch ended; set at construction
+  const UniqueFd wake_fd_;     // an eventfd: stop, or an epoch ended; set at construction
   mutable absl::Mutex mutex_;  // also guards each Epoch's `idle` and `ended`
   absl::CondVar slot_freed_;   // a slot went back to an epoch's `idle`, or the epoch ended
   std::shared_ptr<Epoch> current_ ABSL_GUARDED_BY(mutex_);  // null before the first connection

@@ -1,6 +1,8 @@
 // Upstream against a real syslinkd and a MemFs served in this process: epochs, the watch
 // for a server's end, failing at once while it is gone, and reconnecting.
 
+#include "examples/fs/fuse/upstream.h"
+
 #include <errno.h>
 
 #include <memory>
@@ -9,7 +11,6 @@
 
 #include "absl/time/clock.h"
 #include "examples/fs/fs_status.h"
-#include "examples/fs/fuse/upstream.h"
 #include "examples/fs/memfs_service.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
@@ -36,9 +37,9 @@ class UpstreamTest : public ::testing::Test {
   void Serve() {
     memfs_ = std::make_unique<MemFs>();
     server_ = std::make_unique<rpc::Server>();
-    ASSERT_TRUE(server_
-                    ->ServeBroker(memfs_.get(), {.name = kName, .broker = broker_->ConnectOptions()})
-                    .ok());
+    ASSERT_TRUE(
+        server_->ServeBroker(memfs_.get(), {.name = kName, .broker = broker_->ConnectOptions()})
+            .ok());
   }
   void StopServing() {
     server_->Shutdown();

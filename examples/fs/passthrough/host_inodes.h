@@ -39,8 +39,8 @@ struct HostInode {
   uint64_t ino = 0;  // the server's number
   dev_t dev = 0;     // the host's identity of the file
   ino_t host_ino = 0;
-  mode_t type = 0;   // S_IFMT bits: a file's type never changes
-  UniqueFd fd;       // O_PATH | O_NOFOLLOW
+  mode_t type = 0;  // S_IFMT bits: a file's type never changes
+  UniqueFd fd;      // O_PATH | O_NOFOLLOW
 
   bool is_dir() const { return type == S_IFDIR; }
 };

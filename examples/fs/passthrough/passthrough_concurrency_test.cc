@@ -93,10 +93,9 @@ TEST_P(ConcurrencyTest, ClientsShareOneFileThroughSeparateHandles) {
       ASSERT_TRUE(fh.ok()) << fh.status();
       const std::string slice = Pattern(16 * 1024, i);
       for (int round = 0; round < kRounds; ++round) {
-        ASSERT_TRUE(client
-                        .WriteFully(file.ino(), *fh, i * 16 * 1024,
-                                    std::as_bytes(std::span(slice)))
-                        .ok());
+        ASSERT_TRUE(
+            client.WriteFully(file.ino(), *fh, i * 16 * 1024, std::as_bytes(std::span(slice)))
+                .ok());
       }
       ASSERT_TRUE(client.Release(file.ino(), *fh).ok());
     });
@@ -107,8 +106,7 @@ TEST_P(ConcurrencyTest, ClientsShareOneFileThroughSeparateHandles) {
   EXPECT_TRUE(HostRead(HostPath("shared")) == expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, ConcurrencyTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

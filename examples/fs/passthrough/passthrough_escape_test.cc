@@ -136,8 +136,7 @@ TEST_P(EscapeTest, RenameOfASymlinkOutMovesTheSymlink) {
   EXPECT_EQ(access((outside() + "/secret").c_str(), F_OK), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, EscapeTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, EscapeTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

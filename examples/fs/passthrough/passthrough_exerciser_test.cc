@@ -35,8 +35,7 @@ TEST_P(PassthroughExerciseTest, MatchesTheModelAndTheHost) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, PassthroughExerciseTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, PassthroughExerciseTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -81,16 +81,15 @@ int PassthroughFs::DoCreate(const CallerScope& scope, const CreateRequest& reque
   if ((flags & O_ACCMODE) == O_ACCMODE) return EINVAL;
   if (name == "." || name == "..") return (flags & O_EXCL) ? EEXIST : EISDIR;
   struct stat existing;
-  const bool exists = scope.checks() &&
-                      fstatat(dir->fd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
+  const bool exists =
+      scope.checks() && fstatat(dir->fd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && (flags & O_EXCL)) return EEXIST;
   if (!exists) {
     if (int error = scope.CheckChange(dir_st); error != 0) return error;
     // Made here, or found made: an existing name is opened as Open does, below, never by
     // open(2) itself, which would open a FIFO or device.
     UniqueFd fd(openat(dir->fd.get(), name.c_str(),
-                       (flags & (O_ACCMODE | O_APPEND)) | O_CREAT | O_EXCL | O_NOFOLLOW |
-                           O_CLOEXEC,
+                       (flags & (O_ACCMODE | O_APPEND)) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                        request.mode() & 07777));
     if (fd.valid()) {
       UniqueFd path(open(ProcFdPath(fd.get()).c_str(), O_PATH | O_CLOEXEC));
@@ -225,8 +224,8 @@ absl::Status PassthroughFs::OpenDir(Context& context, const OpenDirRequest& requ
   return Answer(response, 0);
 }
 
-int PassthroughFs::DoReadDir(const ReadDirRequest& request, std::span<std::byte> out,
-                             size_t* used, uint32_t* count) const {
+int PassthroughFs::DoReadDir(const ReadDirRequest& request, std::span<std::byte> out, size_t* used,
+                             uint32_t* count) const {
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), true);
   if (handle == nullptr) return EBADF;
   if (out.empty()) return EINVAL;  // no room for one entry
@@ -236,8 +235,7 @@ int PassthroughFs::DoReadDir(const ReadDirRequest& request, std::span<std::byte>
   if (lseek(handle->fd.get(), static_cast<off_t>(request.offset()), SEEK_SET) < 0) return errno;
   std::vector<std::byte> records(kDirentBufferSize);
   while (true) {
-    const long length =
-        syscall(SYS_getdents64, handle->fd.get(), records.data(), records.size());
+    const long length = syscall(SYS_getdents64, handle->fd.get(), records.data(), records.size());
     if (length < 0) return errno;
     if (length == 0) return 0;  // the end
     for (long at = 0; at < length;) {
@@ -304,8 +302,7 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
   if (int error = DoReadDir(plain, packed, &used, &count); error != 0) {
     return Answer(response, error);
   }
-  absl::StatusOr<std::vector<DirEntry>> entries =
-      DecodeDirEntries(std::span(packed).first(used));
+  absl::StatusOr<std::vector<DirEntry>> entries = DecodeDirEntries(std::span(packed).first(used));
   if (!entries.ok()) return Answer(response, EIO);
   const bool search = scope.Check(dir_st, kMayExec) == 0;
   size_t spent = 0;
@@ -328,8 +325,7 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
   return Answer(response, 0);
 }
 
-absl::Status PassthroughFs::ReleaseDir(Context&, const HandleRequest& request,
-                                       Result* response) {
+absl::Status PassthroughFs::ReleaseDir(Context&, const HandleRequest& request, Result* response) {
   return Answer(response, handles_.Remove(request.ino(), request.fh(), true) ? 0 : EBADF);
 }
 

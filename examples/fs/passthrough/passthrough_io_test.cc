@@ -252,8 +252,7 @@ TEST_P(PassthroughTest, ReadDirOfAnEmptyDirectoryHasOnlyTheDots) {
   EXPECT_THAT(Names(dir.ino()), IsEmpty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

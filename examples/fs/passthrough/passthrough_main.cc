@@ -113,19 +113,18 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 }
 
 int Serve(Options options) {
-  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
-      PassthroughFs::Open(options.dir, options.access, {options.trusted_uids.begin(),
-                                                        options.trusted_uids.end()});
+  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs = PassthroughFs::Open(
+      options.dir, options.access, {options.trusted_uids.begin(), options.trusted_uids.end()});
   if (!fs.ok()) {
     std::fprintf(stderr, "passthrough: %s\n", std::string(fs.status().message()).c_str());
     return 1;
   }
   umask(0);  // clients send modes with their own umask applied
-  std::string announce = absl::StrCat(
-      "(", options.dir, ", pid ", getpid(), ", ",
-      options.access == CallerAccess::kActAsCaller ? "acting as each caller"
-                                                   : "checking each caller",
-      ")");
+  std::string announce =
+      absl::StrCat("(", options.dir, ", pid ", getpid(), ", ",
+                   options.access == CallerAccess::kActAsCaller ? "acting as each caller"
+                                                                : "checking each caller",
+                   ")");
   return ServeUntilStopped("passthrough", fs->get(), std::move(options.serving), announce);
 }
 

@@ -102,8 +102,7 @@ absl::Status PassthroughFs::Link(Context& context, const LinkRequest& request,
   auto make = [&](const CallerScope&, int dir, const char* name) {
     if (inode->type != S_IFLNK) {
       // Through /proc, which needs no capability, unlike linkat(AT_EMPTY_PATH).
-      return linkat(AT_FDCWD, ProcFdPath(inode->fd.get()).c_str(), dir, name,
-                    AT_SYMLINK_FOLLOW);
+      return linkat(AT_FDCWD, ProcFdPath(inode->fd.get()).c_str(), dir, name, AT_SYMLINK_FOLLOW);
     }
     // Following /proc's link to a symlink would follow the symlink too.
     const int result = linkat(inode->fd.get(), "", dir, name, AT_EMPTY_PATH);
@@ -182,8 +181,8 @@ int PassthroughFs::DoRename(const CallerScope& scope, const RenameRequest& reque
       if (int error = scope.Check(source, kMayWrite); error != 0) return error;
     }
   }
-  if (renameat2(from->fd.get(), request.name().c_str(), to->fd.get(),
-                request.new_name().c_str(), flags) != 0) {
+  if (renameat2(from->fd.get(), request.name().c_str(), to->fd.get(), request.new_name().c_str(),
+                flags) != 0) {
     return errno;
   }
   return 0;

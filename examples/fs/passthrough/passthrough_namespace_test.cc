@@ -92,7 +92,7 @@ TEST_P(PassthroughTest, OneHostFileHasOneNumber) {
 
 TEST_P(PassthroughTest, ForgetDropsAnInodeAfterItsLastLookup) {
   const size_t before = passthrough().inode_count();
-  Entry made = MakeFile(kRootIno, "f");  // one lookup
+  Entry made = MakeFile(kRootIno, "f");          // one lookup
   ASSERT_TRUE(fs().Lookup(kRootIno, "f").ok());  // two
   EXPECT_EQ(passthrough().inode_count(), before + 1);
   ASSERT_TRUE(fs().Forget(made.ino(), 1).ok());
@@ -265,8 +265,7 @@ TEST_P(PassthroughTest, RenameExchangeSwapsTwoNames) {
   ASSERT_TRUE(fs().Rename(kRootIno, "a", kRootIno, "d", RENAME_FLAG_EXCHANGE).ok());
   EXPECT_TRUE(S_ISDIR(HostStat("a").st_mode));
   EXPECT_EQ(HostRead(HostPath("d")), "A");
-  EXPECT_EQ(Errno(fs().Rename(kRootIno, "a", kRootIno, "none", RENAME_FLAG_EXCHANGE)),
-            "ENOENT");
+  EXPECT_EQ(Errno(fs().Rename(kRootIno, "a", kRootIno, "none", RENAME_FLAG_EXCHANGE)), "ENOENT");
 }
 
 TEST_P(PassthroughTest, RenameRefusesBadFlagsAndDots) {
@@ -351,8 +350,7 @@ TEST_P(PassthroughTest, SetAttrRefusesWhatCannotBeSet) {
   EXPECT_EQ(Errno(fs().SetAttr(request)), "ENOENT");
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest,
-                         ::testing::ValuesIn(kAllTransports),
+INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest, ::testing::ValuesIn(kAllTransports),
                          TransportName);
 
 }  // namespace

@@ -14,7 +14,6 @@
 #include <string>
 
 #include "absl/strings/str_split.h"
-
 #include "examples/fs/passthrough/passthrough_testing.h"
 #include "gtest/gtest.h"
 
@@ -46,8 +45,8 @@ class PermissionTest : public PassthroughTest {
   }
 
   // A file or directory made on the host in "shared", owned by `uid`:`gid`; its inode.
-  uint64_t HostFile(const std::string& name, mode_t mode, uid_t uid = kAlice,
-                    gid_t gid = kAlice, const std::string& contents = "") {
+  uint64_t HostFile(const std::string& name, mode_t mode, uid_t uid = kAlice, gid_t gid = kAlice,
+                    const std::string& contents = "") {
     HostWrite(HostPath("shared/" + name), contents);
     return Own("shared/" + name, mode, uid, gid);
   }
@@ -65,9 +64,7 @@ class PermissionTest : public PassthroughTest {
     }
     return at;
   }
-  bool Exists(const std::string& relative) {
-    return access(HostPath(relative).c_str(), F_OK) == 0;
-  }
+  bool Exists(const std::string& relative) { return access(HostPath(relative).c_str(), F_OK) == 0; }
 
   std::unique_ptr<FsClient> root_, alice_, bob_;
   uint64_t shared_ = 0;

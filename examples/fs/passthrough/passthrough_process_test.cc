@@ -175,9 +175,10 @@ TEST(PassthroughBinaryTest, AFileIsNotADirectory) {
 }
 
 TEST(PassthroughBinaryTest, BadUsageExitsWithTwo) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{kPassthrough}, {kPassthrough, "a", "b"},
-        {kPassthrough, "--workers=-1", "/tmp"}, {kPassthrough, "--bogus", "x", "/tmp"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{kPassthrough},
+                                               {kPassthrough, "a", "b"},
+                                               {kPassthrough, "--workers=-1", "/tmp"},
+                                               {kPassthrough, "--bogus", "x", "/tmp"}}) {
     Finished run = RunToEnd(args);
     EXPECT_EQ(run.how, ChildProcess::Exited(2)) << args.size();
     EXPECT_THAT(run.output, HasSubstr("usage:"));

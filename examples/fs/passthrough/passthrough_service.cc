@@ -86,11 +86,11 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Open(
   if (::access("/proc/self/fd", X_OK) != 0) {
     return ErrnoError(errno, "open files through /proc/self/fd (is /proc mounted?)");
   }
-  return std::unique_ptr<PassthroughFs>(new PassthroughFs(std::move(root), caller_access, std::move(trusted_uids)));
+  return std::unique_ptr<PassthroughFs>(
+      new PassthroughFs(std::move(root), caller_access, std::move(trusted_uids)));
 }
 
-PassthroughFs::PassthroughFs(UniqueFd root, CallerAccess access,
-                             std::vector<uid_t> trusted_uids)
+PassthroughFs::PassthroughFs(UniqueFd root, CallerAccess access, std::vector<uid_t> trusted_uids)
     : access_(access),
       server_groups_(ProcessGroups()),
       trust_(std::move(trusted_uids), "passthrough"),
@@ -125,8 +125,7 @@ int PassthroughFs::CheckNewName(const CallerScope& scope, const HostInode& dir,
   return scope.CheckChange(dir_st);
 }
 
-int PassthroughFs::OpenChild(const HostInode& dir, absl::string_view name,
-                             UniqueFd* out) const {
+int PassthroughFs::OpenChild(const HostInode& dir, absl::string_view name, UniqueFd* out) const {
   // The one name that could lead out of the served directory.
   if (name == ".." && dir.ino == kRootIno) name = ".";
   out->Reset(openat(dir.fd.get(), std::string(name).c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -195,7 +194,8 @@ absl::Status PassthroughFs::Lookup(Context& context, const LookupRequest& reques
 }
 
 absl::Status PassthroughFs::Forget(Context&, const ForgetRequest& request, Result* response) {
-  for (const ForgetRequest::Item& item : request.items()) inodes_.Forget(item.ino(), item.nlookup());
+  for (const ForgetRequest::Item& item : request.items())
+    inodes_.Forget(item.ino(), item.nlookup());
   return Answer(response, 0);
 }
 
@@ -211,8 +211,7 @@ absl::Status PassthroughFs::GetAttr(Context&, const GetAttrRequest& request,
   return Answer(response, 0);
 }
 
-int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& request,
-                             Attr* out) {
+int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& request, Attr* out) {
   constexpr uint32_t kKnown = SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID | SET_ATTR_SIZE |
                               SET_ATTR_ATIME | SET_ATTR_MTIME | SET_ATTR_ATIME_NOW |
                               SET_ATTR_MTIME_NOW;
@@ -228,8 +227,7 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
   // Times: both "now" is what a writer may do too; anything else is the owner's (utimensat).
   constexpr uint32_t kTimes = SET_ATTR_ATIME | SET_ATTR_MTIME | kBothNow;
   const bool both_now = (valid & kBothNow) == kBothNow;
-  if ((valid & (SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID)) ||
-      ((valid & kTimes) && !both_now)) {
+  if ((valid & (SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID)) || ((valid & kTimes) && !both_now)) {
     if (int error = scope.CheckOwner(st); error != 0) return error;
   }
   if (both_now && scope.CheckOwner(st) != 0) {

@@ -18,12 +18,12 @@
 //
 // Permissions: see caller_access.h. The caller is the peer the broker attested (uid, gid
 // and supplementary groups), or whom a trusted peer names in `on_behalf_of` (CallerTrust,
-// caller.h: a claim from any other peer is refused with PERMISSION_DENIED). With CallerAccess::kActAsCaller (the default for a
-// server running as root) each rpc runs with the caller's fsuid and fsgid, so the host
-// kernel checks it and new files belong to the caller; with kCheckAsServer (the default
-// otherwise) the server checks memfs's rules against the host's stat and acts as itself.
-// Modes are created as the caller gives them, less the process's umask: the passthrough
-// binary runs with umask 0.
+// caller.h: a claim from any other peer is refused with PERMISSION_DENIED). With
+// CallerAccess::kActAsCaller (the default for a server running as root) each rpc runs with the
+// caller's fsuid and fsgid, so the host kernel checks it and new files belong to the caller; with
+// kCheckAsServer (the default otherwise) the server checks memfs's rules against the host's stat
+// and acts as itself. Modes are created as the caller gives them, less the process's umask: the
+// passthrough binary runs with umask 0.
 //
 // Data. Read preads into a response attachment from ServerContext::AllocateAttachment
 // (the link's DMA arena without a worker pool); Write pwrites the request's attachment in
@@ -102,8 +102,7 @@ class PassthroughFs final : public FileSystem {
                      EntryResponse* response) override;
   absl::Status Symlink(Context& context, const SymlinkRequest& request,
                        EntryResponse* response) override;
-  absl::Status Link(Context& context, const LinkRequest& request,
-                    EntryResponse* response) override;
+  absl::Status Link(Context& context, const LinkRequest& request, EntryResponse* response) override;
   absl::Status Unlink(Context& context, const UnlinkRequest& request, Result* response) override;
   absl::Status Rmdir(Context& context, const UnlinkRequest& request, Result* response) override;
   absl::Status Rename(Context& context, const RenameRequest& request, Result* response) override;
@@ -111,10 +110,8 @@ class PassthroughFs final : public FileSystem {
                         ReadLinkResponse* response) override;
   absl::Status Create(Context& context, const CreateRequest& request,
                       CreateResponse* response) override;
-  absl::Status Open(Context& context, const OpenRequest& request,
-                    OpenResponse* response) override;
-  absl::Status Read(Context& context, const ReadRequest& request,
-                    ReadResponse* response) override;
+  absl::Status Open(Context& context, const OpenRequest& request, OpenResponse* response) override;
+  absl::Status Read(Context& context, const ReadRequest& request, ReadResponse* response) override;
   absl::Status Write(Context& context, const WriteRequest& request,
                      WriteResponse* response) override;
   absl::Status Flush(Context& context, const HandleRequest& request, Result* response) override;

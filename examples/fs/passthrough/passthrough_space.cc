@@ -13,8 +13,7 @@
 
 namespace syslink::examples::fs {
 
-absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request,
-                                      Result* response) {
+absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request, Result* response) {
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
   if (handle == nullptr || !handle->writable()) return Answer(response, EBADF);
   if (request.offset() < 0 || request.length() <= 0) return Answer(response, EINVAL);
@@ -23,9 +22,9 @@ absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request,
       mode != (FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE)) {
     return Answer(response, EOPNOTSUPP);
   }
-  static_assert(FALLOCATE_KEEP_SIZE == FALLOC_FL_KEEP_SIZE &&
-                    FALLOCATE_PUNCH_HOLE == FALLOC_FL_PUNCH_HOLE,
-                "fs.proto's FallocateFlag values are fallocate(2)'s");
+  static_assert(
+      FALLOCATE_KEEP_SIZE == FALLOC_FL_KEEP_SIZE && FALLOCATE_PUNCH_HOLE == FALLOC_FL_PUNCH_HOLE,
+      "fs.proto's FallocateFlag values are fallocate(2)'s");
   if (fallocate(handle->fd.get(), static_cast<int>(mode), request.offset(), request.length()) !=
       0) {
     return Answer(response, errno);

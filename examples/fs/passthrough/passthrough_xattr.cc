@@ -70,8 +70,8 @@ absl::Status PassthroughFs::SetXattr(Context& context, const SetXattrRequest& re
     return Answer(response, error);
   }
   if (request.value().size() > kMaxXattrValue) return Answer(response, E2BIG);
-  if (setxattr(path.c_str(), request.name().c_str(), request.value().data(),
-               request.value().size(), static_cast<int>(flags)) != 0) {
+  if (setxattr(path.c_str(), request.name().c_str(), request.value().data(), request.value().size(),
+               static_cast<int>(flags)) != 0) {
     return Answer(response, errno);
   }
   return Answer(response, 0);

@@ -81,7 +81,6 @@ class GatewayTest : public ::testing::Test {
     return grpc_testing::StockCall(address_, method, std::move(flags));
   }
 
-
   void TearDown() override {
     if (gateway_.has_value()) gateway_->process().Kill(SIGTERM);
     gateway_.reset();

@@ -144,9 +144,9 @@ absl::Status LocalForwarder::HandleStream(GrpcServerCall& call, GrpcServerStream
   const Method method{MethodIdOfPath(call.path()), call.path(), kind};
   SerializedMessage response;
   call.OnCancel([&context] { context.TryCancel(); });
-  std::unique_ptr<ClientStream> local = (*link)->OpenStream(
-      method, kind == MethodKind::kServerStreaming ? &request : nullptr,
-      kind == MethodKind::kClientStreaming ? &response : nullptr, &context);
+  std::unique_ptr<ClientStream> local =
+      (*link)->OpenStream(method, kind == MethodKind::kServerStreaming ? &request : nullptr,
+                          kind == MethodKind::kClientStreaming ? &response : nullptr, &context);
   // The caller's messages go to the service on a thread of their own, the service's to the
   // caller on this one: either side may wait for the other.
   std::thread to_service;

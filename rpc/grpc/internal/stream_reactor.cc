@@ -27,9 +27,7 @@ void StreamThreads::Start(std::function<void()> task) {
 void StreamThreads::Wait() {
   absl::MutexLock lock(&count_->mutex);
   count_->mutex.Await(absl::Condition(
-      +[](Count* count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(count->mutex) {
-        return count->running == 0;
-      },
+      +[](Count* count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(count->mutex) { return count->running == 0; },
       count_.get()));
 }
 
@@ -38,8 +36,8 @@ StreamReactor::StreamReactor(grpc::GenericCallbackServerContext* context, Method
     : context_(context), handler_(handler) {
   call_.Bind(*context);
   call_.kind_ = kind;
-  framed_ = context->client_metadata().find(kStreamAttachmentsKey) !=
-            context->client_metadata().end();
+  framed_ =
+      context->client_metadata().find(kStreamAttachmentsKey) != context->client_metadata().end();
   // This side may put attachments in its messages (message_frame.h, "Streams").
   context->AddInitialMetadata(kStreamAttachmentsKey, "1");
   {
@@ -155,8 +153,7 @@ bool StreamReactor::Read(google::protobuf::MessageLite* message, Attachment* att
 }
 
 bool StreamReactor::Write(const google::protobuf::MessageLite& message, Attachment attachment) {
-  grpc::ByteBuffer frame =
-      EncodeFrame(FrameMessage::Of(message), std::as_const(attachment).data());
+  grpc::ByteBuffer frame = EncodeFrame(FrameMessage::Of(message), std::as_const(attachment).data());
   absl::MutexLock lock(&mutex_);
   mutex_.Await(absl::Condition(
       +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
@@ -173,23 +170,21 @@ bool StreamReactor::Write(const google::protobuf::MessageLite& message, Attachme
 }
 
 void StreamReactor::Run() {
-  absl::Status status =
-      call_.cancelled() ? absl::CancelledError("the caller gave up before the call ran")
-                        : handler_->HandleStream(call_, *this, &reply_);
+  absl::Status status = call_.cancelled()
+                            ? absl::CancelledError("the caller gave up before the call ran")
+                            : handler_->HandleStream(call_, *this, &reply_);
   call_.DropCancelHook();
   {
     absl::MutexLock lock(&mutex_);
     stop_reading_ = true;
     // The messages written go out before the status (a failed write empties the queue).
     mutex_.Await(absl::Condition(
-        +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
-          return self->writes_.empty();
-        },
+        +[](StreamReactor* self)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) { return self->writes_.empty(); },
         this));
     if (!failure_.ok()) status = failure_;
   }
-  if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_);
-      !sent.ok()) {
+  if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_); !sent.ok()) {
     status = std::move(sent);
   }
   if (call_.deadline() != absl::InfiniteFuture() && absl::Now() >= call_.deadline()) {

@@ -98,7 +98,7 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   bool stop_reading_ ABSL_GUARDED_BY(mutex_) = false;
   std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool ended_ ABSL_GUARDED_BY(mutex_) = false;  // cancelled, or a write failed
+  bool ended_ ABSL_GUARDED_BY(mutex_) = false;    // cancelled, or a write failed
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);  // a message that did not parse
   // Atomic, not guarded: the last Release() deletes the reactor, mutex_ included.
   std::atomic<int> holds_{2};  // gRPC's, until OnDone; the handler thread's, until Run ends

@@ -37,10 +37,10 @@ class InteropService final : public Interop {
   absl::Status Chat(rpc::ServerContext& context,
                     rpc::ServerReaderWriter<Text, Text>* stream) override;
 
-  std::atomic<int> holding{0};        // Hold calls running now
-  std::atomic<int> saw_cancelled{0};  // Hold calls that ended because cancelled() said so
-  std::atomic<int> streaming{0};      // Count calls running now
-  std::atomic<int> streams_ended{0};  // Count calls that returned
+  std::atomic<int> holding{0};                // Hold calls running now
+  std::atomic<int> saw_cancelled{0};          // Hold calls that ended because cancelled() said so
+  std::atomic<int> streaming{0};              // Count calls running now
+  std::atomic<int> streams_ended{0};          // Count calls that returned
   std::atomic<int> streams_saw_cancelled{0};  // ... having seen cancelled()
   // If set (before serving), run when a Hold call starts, and when it ends (saying whether
   // it saw cancelled()).

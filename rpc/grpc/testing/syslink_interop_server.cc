@@ -38,9 +38,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   };
   syslink::rpc::Server server;
-  absl::Status registered =
-      server.ServeBroker(&service, {.name = name,
-                                    .broker = {.socket_path = socket, .start_broker = false}});
+  absl::Status registered = server.ServeBroker(
+      &service, {.name = name, .broker = {.socket_path = socket, .start_broker = false}});
   if (!registered.ok()) {
     std::fprintf(stderr, "syslink_interop_server: %s\n", registered.ToString().c_str());
     return 1;

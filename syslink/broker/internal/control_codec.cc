@@ -43,8 +43,8 @@ bool FieldReader::U32List(std::vector<uint32_t>* values, size_t max_count) {
 absl::Status FieldReader::Error(absl::string_view what) const {
   return absl::InvalidArgumentError(absl::StrFormat(
       "malformed %s message: %s at byte %d of %d", what,
-      ok_ ? "unexpected bytes after the last field" : "a field is truncated or too long",
-      position_, bytes_.size()));
+      ok_ ? "unexpected bytes after the last field" : "a field is truncated or too long", position_,
+      bytes_.size()));
 }
 
 }  // namespace syslink::broker::internal

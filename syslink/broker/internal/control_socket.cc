@@ -39,8 +39,7 @@ absl::StatusOr<ControlPacket> ReceiveControl(int socket, absl::Time deadline) {
 }
 
 absl::StatusOr<ControlPacket> ReceiveControl(
-    int socket, absl::Time deadline,
-    const std::function<void(std::vector<UniqueFd>)>& dispose) {
+    int socket, absl::Time deadline, const std::function<void(std::vector<UniqueFd>)>& dispose) {
   if (absl::Status s = AwaitReadable(socket, deadline); !s.ok()) {
     if (absl::IsDeadlineExceeded(s)) {
       return absl::DeadlineExceededError("no control message before the deadline");
@@ -49,15 +48,14 @@ absl::StatusOr<ControlPacket> ReceiveControl(
   }
   // One buffer per thread: a fresh 256 KiB allocation per message would be an mmap each.
   thread_local std::vector<std::byte> buffer(kMaxControlMessage);
-  absl::StatusOr<ReceivedMessage> received =
-      ReceiveWithDescriptors(socket, buffer, MSG_DONTWAIT);
+  absl::StatusOr<ReceivedMessage> received = ReceiveWithDescriptors(socket, buffer, MSG_DONTWAIT);
   if (!received.ok()) return received.status();
   ControlPacket packet;
   if (dispose && !received->fds.empty()) {
     size_t count = received->fds.size();
     dispose(std::move(received->fds));
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "control message carries %d descriptors; none are accepted here", count));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("control message carries %d descriptors; none are accepted here", count));
   }
   packet.fds = std::move(received->fds);  // owned from here on, whatever else is wrong
   if (received->bytes == 0) {
@@ -68,26 +66,25 @@ absl::StatusOr<ControlPacket> ReceiveControl(
         "control message truncated (too long, or too many descriptors)");
   }
   if (packet.fds.size() > kMaxControlDescriptors) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "control message carries %d descriptors, at most %d allowed", packet.fds.size(),
-        kMaxControlDescriptors));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("control message carries %d descriptors, at most %d allowed",
+                        packet.fds.size(), kMaxControlDescriptors));
   }
   ControlHeader header;
   if (received->bytes < sizeof(header)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "control message of %d bytes is shorter than its %d-byte header", received->bytes,
-        sizeof(header)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("control message of %d bytes is shorter than its %d-byte header",
+                        received->bytes, sizeof(header)));
   }
   std::memcpy(&header, buffer.data(), sizeof(header));
   if (header.magic != kControlMagic || header.version != kControlVersion) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "not a syslink control message (magic 0x%08x, version %d)", header.magic,
-        header.version));
+        "not a syslink control message (magic 0x%08x, version %d)", header.magic, header.version));
   }
   if (header.body_length != received->bytes - sizeof(header)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "control message body is %d bytes but its header says %d",
-        received->bytes - sizeof(header), header.body_length));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("control message body is %d bytes but its header says %d",
+                        received->bytes - sizeof(header), header.body_length));
   }
   packet.type = static_cast<ControlType>(header.type);
   packet.sequence = header.sequence;

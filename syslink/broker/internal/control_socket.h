@@ -37,8 +37,7 @@ struct ControlPacket {
 };
 
 [[nodiscard]] absl::Status SendControl(int socket, ControlType type, uint32_t sequence,
-                                       std::span<const std::byte> body,
-                                       std::span<const int> fds);
+                                       std::span<const std::byte> body, std::span<const int> fds);
 
 // Waits until `deadline` for a packet (absl::InfinitePast(): only if one is ready).
 [[nodiscard]] absl::StatusOr<ControlPacket> ReceiveControl(int socket, absl::Time deadline);
@@ -46,8 +45,7 @@ struct ControlPacket {
 // For a receiver that takes no descriptors (the broker): every descriptor that arrives goes
 // to `dispose` before anything else is looked at, and the packet is INVALID_ARGUMENT.
 [[nodiscard]] absl::StatusOr<ControlPacket> ReceiveControl(
-    int socket, absl::Time deadline,
-    const std::function<void(std::vector<UniqueFd>)>& dispose);
+    int socket, absl::Time deadline, const std::function<void(std::vector<UniqueFd>)>& dispose);
 
 }  // namespace syslink::broker::internal
 

@@ -61,9 +61,8 @@ void Serve(std::shared_ptr<CloserState> state) {
     {
       absl::MutexLock lock(&state->mutex);
       state->mutex.Await(absl::Condition(
-          +[](CloserState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mutex) {
-            return s->stopping || !s->queue.empty();
-          },
+          +[](CloserState* s)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mutex) { return s->stopping || !s->queue.empty(); },
           state.get()));
       if (state->queue.empty()) return;  // stopping, and nothing left
       item = std::move(state->queue.front());
@@ -134,9 +133,7 @@ void DescriptorCloser::Dispose(std::vector<UniqueFd> fds) {
   }
 }
 
-uint64_t DescriptorCloser::closed() const {
-  return state_->closed.load(std::memory_order_relaxed);
-}
+uint64_t DescriptorCloser::closed() const { return state_->closed.load(std::memory_order_relaxed); }
 
 uint64_t DescriptorCloser::waiting() const {
   return state_->waiting.load(std::memory_order_relaxed);

@@ -39,8 +39,8 @@ absl::StatusOr<LinkResources> MakeLinkResources(const LinkOptions& options) {
   LinkResources resources;
   resources.region.Reset(fcntl(region->fd(), F_DUPFD_CLOEXEC, 0));
   if (!resources.region.valid()) return ErrnoStatus("dup of a link region");
-  if (absl::Status s = SocketPair(SOCK_SEQPACKET, &resources.end_socket[0],
-                                  &resources.end_socket[1]);
+  if (absl::Status s =
+          SocketPair(SOCK_SEQPACKET, &resources.end_socket[0], &resources.end_socket[1]);
       !s.ok()) {
     return s;
   }

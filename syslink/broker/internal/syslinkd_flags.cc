@@ -56,9 +56,7 @@ const char kSyslinkdUsage[] =
 
 namespace {
 
-bool ParsePositive(const std::string& text, int* n) {
-  return absl::SimpleAtoi(text, n) && *n > 0;
-}
+bool ParsePositive(const std::string& text, int* n) { return absl::SimpleAtoi(text, n) && *n > 0; }
 
 // "5" (seconds) or an absl duration ("500ms", "2s"), positive and finite.
 bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
@@ -73,8 +71,7 @@ bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
 
 }  // namespace
 
-absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(
-    std::span<const std::string> args) {
+absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(std::span<const std::string> args) {
   SyslinkdCommandLine command;
   BrokerOptions& broker = command.run.broker;
   for (size_t i = 0; i < args.size(); ++i) {

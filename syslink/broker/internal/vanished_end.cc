@@ -37,15 +37,14 @@ struct MirroredRequest {
 };
 
 // The slots of `side`'s outstanding-request mirror in the mapped region.
-std::span<MirrorSlot> MirrorOf(const ring::SharedRegion& region,
-                               const LinkLayout& layout, int side) {
-  return {reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side)),
-          kMirrorSlots};
+std::span<MirrorSlot> MirrorOf(const ring::SharedRegion& region, const LinkLayout& layout,
+                               int side) {
+  return {reinterpret_cast<MirrorSlot*>(region.data() + layout.MirrorOffset(side)), kMirrorSlots};
 }
 
 // The non-empty slots of an end's mirror, each copied once (the end may still change it).
-std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
-                                        const LinkLayout& layout, int side) {
+std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region, const LinkLayout& layout,
+                                        int side) {
   std::vector<MirroredRequest> found;
   for (MirrorSlot& slot : MirrorOf(region, layout, side)) {
     uint64_t id = slot.id.load(std::memory_order_acquire);
@@ -62,8 +61,7 @@ std::vector<MirroredRequest> CopyMirror(const ring::SharedRegion& region,
 // Marks every request in `side`'s mirror given up. Only the end writes its mirror, and that
 // end is gone. Marking a request the survivor has already answered does no harm: no watch
 // is left to read it.
-void MarkMirrorGivenUp(const ring::SharedRegion& region, const LinkLayout& layout,
-                       int side) {
+void MarkMirrorGivenUp(const ring::SharedRegion& region, const LinkLayout& layout, int side) {
   for (MirrorSlot& slot : MirrorOf(region, layout, side)) {
     if (slot.id.load(std::memory_order_acquire) == 0) continue;
     slot.state.fetch_or(kMirrorGivenUp, std::memory_order_release);
@@ -100,8 +98,7 @@ absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& optio
       {region->data() + layout.RingOffset(vanished_side), layout.ring_bytes}, options.wait);
   if (!producer.ok()) return producer.status();
   int written = 0;
-  for (const MessageHeader& reply :
-       CompleteUnreplied(unreplied, absl::StatusCode::kUnavailable)) {
+  for (const MessageHeader& reply : CompleteUnreplied(unreplied, absl::StatusCode::kUnavailable)) {
     absl::StatusOr<std::byte*> space = producer->TryReserve(sizeof(reply));
     if (!space.ok() || *space == nullptr) break;  // the survivor's own detection covers the rest
     std::memcpy(*space, &reply, sizeof(reply));
@@ -112,8 +109,9 @@ absl::StatusOr<int> AnswerForVanishedEnd(int region_fd, const LinkOptions& optio
   return written;
 }
 
-absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
-    int region_fd, const LinkOptions& options, int side) {
+absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(int region_fd,
+                                                                       const LinkOptions& options,
+                                                                       int side) {
   LinkLayout layout(options);
   absl::StatusOr<ring::SharedRegion> region = MapRegion(region_fd, layout);
   if (!region.ok()) return region.status();
@@ -122,8 +120,7 @@ absl::StatusOr<std::vector<PendingRequestListing>> ReadPendingRequests(
   double per_ns = CyclesPerNanosecond();
   for (const MirroredRequest& request : CopyMirror(*region, layout, side)) {
     int64_t age_ns = now > request.sent_cycles ? (now - request.sent_cycles) / per_ns : 0;
-    pending.push_back({request.id, request.command, age_ns,
-                       request.dma_bytes});
+    pending.push_back({request.id, request.command, age_ns, request.dma_bytes});
   }
   return pending;
 }

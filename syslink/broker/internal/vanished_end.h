@@ -6,11 +6,11 @@
 // end's own mirror given up (kMirrorGivenUp): nobody waits for those answers any more, and
 // the survivor's RequestWatch (ServerContext::cancelled() in rpc/) sees it. Then it reads the
 // surviving end's outstanding-request mirror and writes one synthetic PEER_DIED reply
-// (CompleteUnreplied) per request found into the ring the vanished end used to write. It takes over that ring's producer role from
-// the index last published, so a record the vanished end left half-written never becomes
-// visible. The survivor checks these replies like any other; it drops a synthetic reply to a
-// request it has already completed itself (it also sees its peer's socket close). Replies
-// that do not fit in the ring are left to the survivor's own detection.
+// (CompleteUnreplied) per request found into the ring the vanished end used to write. It takes over
+// that ring's producer role from the index last published, so a record the vanished end left
+// half-written never becomes visible. The survivor checks these replies like any other; it drops a
+// synthetic reply to a request it has already completed itself (it also sees its peer's socket
+// close). Replies that do not fit in the ring are left to the survivor's own detection.
 //
 // ReadPendingRequests copies an end's mirror, for syslinkctl.
 //
