@@ -1,7 +1,9 @@
 // Channel: what a generated client stub calls through.
 //
-//   std::shared_ptr<syslink::rpc::Channel> channel = syslink::rpc::ConnectChannel("echo").value();
-//   echo::EchoServiceStub stub(channel);
+//   absl::StatusOr<std::shared_ptr<syslink::rpc::Channel>> channel =
+//       syslink::rpc::ConnectChannel("echo.EchoService");
+//   if (!channel.ok()) return channel.status();
+//   echo::EchoServiceStub stub(*channel);
 //
 // A channel moves one request to a server and one response back, addressed by the rpc's
 // Method (method.h): its id, its path and its kind, each transport reading what it needs.

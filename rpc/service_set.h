@@ -4,11 +4,15 @@
 //   AdminImpl admin;
 //   absl::StatusOr<std::unique_ptr<syslink::rpc::ServiceSet>> services =
 //       syslink::rpc::ServiceSet::Create({&kv, &admin});
+//   if (!services.ok()) return services.status();   // two rpcs with one method id, ...
 //   for (absl::string_view name : (*services)->names()) {   // "kv.Store", "kv.Admin"
-//     server.ServeBroker(services->get(), {.name = std::string(name)});
+//     absl::Status s = server.ServeBroker(services->get(), {.name = std::string(name)});
+//     if (!s.ok()) return s;
 //   }
 //   // Client: a channel to either name carries both stubs.
-//   auto channel = syslink::rpc::ConnectChannel("kv.Store");
+//   absl::StatusOr<std::shared_ptr<syslink::rpc::Channel>> channel =
+//       syslink::rpc::ConnectChannel("kv.Store");
+//   if (!channel.ok()) return channel.status();
 //   kv::StoreStub store(*channel);
 //   kv::AdminStub admin(*channel);
 //
