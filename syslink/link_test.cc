@@ -16,25 +16,23 @@
 #include "syslink/end_transfer.h"
 #include "syslink/status.h"
 #include "tests/support/eventually.h"
+#include "tests/support/link_pair.h"
 
 namespace syslink {
 namespace {
 
+using ::syslink::testing::MakePair;
+using ::syslink::testing::Options;
 using ::syslink::testing::Soon;
 using ::testing::HasSubstr;
 
-LinkPair MakePair(ring::WaitMode mode = ring::WaitMode::kHybrid) {
-  LinkOptions options;
-  options.ring_capacity = 64 * 1024;
-  options.arena_size = 1024 * 1024;
-  options.wait.mode = mode;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-  EXPECT_TRUE(pair.ok()) << pair.status();
-  return *std::move(pair);
+// Small enough that a test fills them: a 64 KiB ring each way, a 1 MiB arena per end.
+LinkOptions Small(ring::WaitMode mode = ring::WaitMode::kHybrid) {
+  return Options(mode, 64 * 1024, 1024 * 1024);
 }
 
 TEST(LinkTest, RequestAndReply) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<uint64_t> id = client.Send(7, AsBytes("ping"));
   ASSERT_TRUE(id.ok()) << id.status();
   absl::StatusOr<Message> request = server.Receive(Soon());
@@ -94,7 +92,7 @@ TEST(LinkTest, EchoThatWaitsForSpaceKeepsTheRequestBytes) {
 }
 
 TEST(LinkTest, PayloadsWrittenInPlace) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<uint64_t> id = client.SendInPlace(3, 5, [](std::span<std::byte> out) {
     ASSERT_EQ(out.size(), 5u);
     std::memcpy(out.data(), "abcde", 5);
@@ -113,7 +111,7 @@ TEST(LinkTest, PayloadsWrittenInPlace) {
 }
 
 TEST(LinkTest, ErrorStatusTravelsWithItsMessage) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   ASSERT_TRUE(client.Send(1, AsBytes("x")).ok());
   absl::StatusOr<Message> request = server.Receive(Soon());
   ASSERT_TRUE(request.ok());
@@ -124,7 +122,7 @@ TEST(LinkTest, ErrorStatusTravelsWithItsMessage) {
 }
 
 TEST(LinkTest, CallGetsItsReplyAndKeepsOtherMessages) {
-  auto [a, b] = MakePair();
+  auto [a, b] = MakePair(Small());
   // b sends a request of its own before answering a's call.
   ASSERT_TRUE(b.Send(99, AsBytes("from b")).ok());
   absl::StatusOr<uint64_t> first = a.Send(1, AsBytes("async"));
@@ -154,7 +152,7 @@ TEST(LinkTest, CallGetsItsReplyAndKeepsOtherMessages) {
 }
 
 TEST(LinkTest, CallDeadlineGivesSyntheticReplyAndDropsTheLateOne) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<Message> reply =
       client.Call(5, AsBytes("slow"), {}, absl::Now() + absl::Milliseconds(20));
   ASSERT_TRUE(reply.ok());
@@ -171,7 +169,7 @@ TEST(LinkTest, CallDeadlineGivesSyntheticReplyAndDropsTheLateOne) {
 }
 
 TEST(LinkTest, SendDeadlineDeliversSyntheticReplyThroughReceive) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<uint64_t> id =
       client.Send(5, AsBytes("x"), {}, absl::Now() + absl::Milliseconds(10));
   ASSERT_TRUE(id.ok());
@@ -183,7 +181,7 @@ TEST(LinkTest, SendDeadlineDeliversSyntheticReplyThroughReceive) {
 }
 
 TEST(LinkTest, CancelDeliversCancelled) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<uint64_t> id = client.Send(5, AsBytes("x"));
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(client.Cancel(*id).ok());
@@ -194,7 +192,7 @@ TEST(LinkTest, CancelDeliversCancelled) {
 }
 
 TEST(LinkTest, ClosedPeerCompletesOutstandingWithPeerDied) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   std::vector<uint64_t> ids;
   for (int i = 0; i < 8; ++i) ids.push_back(*client.Send(1, AsBytes("x")));
   server.Close();
@@ -211,7 +209,7 @@ TEST(LinkTest, ClosedPeerCompletesOutstandingWithPeerDied) {
 }
 
 TEST(LinkTest, DmaToTargetAndFromTarget) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::StatusOr<DmaBuffer> out = client.AllocateBuffer(10000);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->capacity(), 12288u);
@@ -252,7 +250,7 @@ TEST(LinkTest, DmaToTargetAndFromTarget) {
 }
 
 TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   ASSERT_TRUE(client.Send(1, {}).ok());
   absl::StatusOr<Message> request = server.Receive(Soon());
   ASSERT_TRUE(request.ok());
@@ -275,7 +273,7 @@ TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {
 }
 
 TEST(LinkTest, ArenaExhaustion) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   std::vector<DmaBuffer> held;
   while (true) {
     absl::StatusOr<DmaBuffer> b = client.AllocateBuffer(128 * 1024);
@@ -290,14 +288,14 @@ TEST(LinkTest, ArenaExhaustion) {
 }
 
 TEST(LinkTest, ReplyToUnknownRequestIsRefused) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   absl::Status s = server.Reply(12345, absl::OkStatus(), {});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("no request 12345"));
 }
 
 TEST(LinkTest, InlinePayloadTooLargeIsRefused) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   std::string big(100 * 1024, 'x');
   absl::StatusOr<uint64_t> id = client.Send(1, AsBytes(big));
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
@@ -305,7 +303,7 @@ TEST(LinkTest, InlinePayloadTooLargeIsRefused) {
 }
 
 TEST(LinkTest, PollableDescriptor) {
-  auto [client, server] = MakePair(ring::WaitMode::kBlocking);
+  auto [client, server] = MakePair(Small(ring::WaitMode::kBlocking));
   ASSERT_TRUE(server.PrepareToPoll());
   struct pollfd p = {server.fd(), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 0), 0);
@@ -319,7 +317,7 @@ TEST(LinkTest, PollableDescriptor) {
 }
 
 TEST(LinkTest, ForkedChildCannotUseInheritedEnd) {
-  auto [client, server] = MakePair();
+  auto [client, server] = MakePair(Small());
   pid_t child = fork();
   if (child == 0) {
     absl::StatusOr<uint64_t> id = client.Send(1, AsBytes("from child"));

@@ -16,47 +16,31 @@
 #include "gtest/gtest.h"
 #include "syslink/link.h"
 #include "tests/support/eventually.h"
+#include "tests/support/link_pair.h"
 #include "tests/support/proc_state.h"
 
 namespace syslink {
 namespace {
 
 using ::syslink::testing::Eventually;
+using ::syslink::testing::MakePair;
+using ::syslink::testing::ModeName;
+using ::syslink::testing::Options;
 using ::syslink::testing::Soon;
 using ::syslink::testing::ThreadState;
-
-LinkPair MakePair(ring::WaitMode mode) {
-  LinkOptions options;
-  options.ring_capacity = 64 * 1024;
-  options.arena_size = 256 * 1024;
-  options.wait.mode = mode;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-  EXPECT_TRUE(pair.ok()) << pair.status();
-  return *std::move(pair);
-}
 
 class LinkWakerTest : public ::testing::TestWithParam<ring::WaitMode> {};
 
 INSTANTIATE_TEST_SUITE_P(WaitModes, LinkWakerTest,
                          ::testing::Values(ring::WaitMode::kBlocking, ring::WaitMode::kHybrid,
                                            ring::WaitMode::kSpin),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case ring::WaitMode::kBlocking:
-                               return std::string("Blocking");
-                             case ring::WaitMode::kHybrid:
-                               return std::string("Hybrid");
-                             case ring::WaitMode::kSpin:
-                               return std::string("Spin");
-                           }
-                           return std::string("Unknown");
-                         });
+                         ModeName);
 
 // A thread blocked in Receive() with no deadline returns ABORTED when woken. In the modes
 // that sleep, the wake-up comes once /proc shows the thread asleep, so the eventfd path is
 // the one covered; a spinning thread is woken while it spins.
 TEST_P(LinkWakerTest, WakeInterruptsAReceiveThatWaits) {
-  auto [client, server] = MakePair(GetParam());
+  auto [client, server] = MakePair(Options(GetParam()));
   absl::StatusOr<LinkWaker> waker = server.Waker();
   ASSERT_TRUE(waker.ok()) << waker.status();
   std::atomic<pid_t> tid{0};
@@ -80,7 +64,7 @@ TEST_P(LinkWakerTest, WakeInterruptsAReceiveThatWaits) {
 }
 
 TEST_P(LinkWakerTest, AMessageComesBeforeTheWakeUp) {
-  auto [client, server] = MakePair(GetParam());
+  auto [client, server] = MakePair(Options(GetParam()));
   absl::StatusOr<LinkWaker> waker = server.Waker();
   ASSERT_TRUE(waker.ok());
   ASSERT_TRUE(client.Send(7, AsBytes("first"), {}, Soon()).ok());
@@ -93,7 +77,7 @@ TEST_P(LinkWakerTest, AMessageComesBeforeTheWakeUp) {
 }
 
 TEST_P(LinkWakerTest, WakeUpsDoNotQueue) {
-  auto [client, server] = MakePair(GetParam());
+  auto [client, server] = MakePair(Options(GetParam()));
   absl::StatusOr<LinkWaker> waker = server.Waker();
   ASSERT_TRUE(waker.ok());
   LinkWaker copy = *waker;
@@ -108,7 +92,7 @@ TEST_P(LinkWakerTest, WakeUpsDoNotQueue) {
 
 // Call() waits for its own reply and is not woken; the wake-up stays for Receive().
 TEST_P(LinkWakerTest, CallIsNotWoken) {
-  auto [client, server] = MakePair(GetParam());
+  auto [client, server] = MakePair(Options(GetParam()));
   absl::StatusOr<LinkWaker> waker = client.Waker();
   ASSERT_TRUE(waker.ok());
   waker->Wake();
@@ -128,7 +112,7 @@ TEST_P(LinkWakerTest, CallIsNotWoken) {
 // A peer that dies while the end sleeps is still seen: the eventfd beside the socket does
 // not hide the socket's hang-up.
 TEST_P(LinkWakerTest, APeerThatClosesIsStillSeen) {
-  auto [client, server] = MakePair(GetParam());
+  auto [client, server] = MakePair(Options(GetParam()));
   ASSERT_TRUE(server.Waker().ok());
   client.Close();
   absl::Status outcome = server.Receive(Soon()).status();
@@ -142,7 +126,7 @@ TEST(LinkWakerLifetimeTest, AWakerOutlivesItsLink) {
   waker.Wake();  // a default waker wakes nothing
   EXPECT_FALSE(waker.valid());
   {
-    auto [client, server] = MakePair(ring::WaitMode::kHybrid);
+    auto [client, server] = MakePair(Options(ring::WaitMode::kHybrid));
     absl::StatusOr<LinkWaker> made = server.Waker();
     ASSERT_TRUE(made.ok());
     waker = *made;

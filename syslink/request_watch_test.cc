@@ -10,21 +10,14 @@
 #include "gtest/gtest.h"
 #include "syslink/link.h"
 #include "tests/support/eventually.h"
+#include "tests/support/link_pair.h"
 
 namespace syslink {
 namespace {
 
 using ::syslink::testing::Eventually;
+using ::syslink::testing::MakePair;
 using ::syslink::testing::Soon;
-
-LinkPair MakePair() {
-  LinkOptions options;
-  options.ring_capacity = 64 * 1024;
-  options.arena_size = 256 * 1024;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-  EXPECT_TRUE(pair.ok()) << pair.status();
-  return *std::move(pair);
-}
 
 // Sends a request from `client` and returns it as `server` received it.
 Message SendAndReceive(Link& client, Link& server, absl::Time deadline = absl::InfiniteFuture()) {

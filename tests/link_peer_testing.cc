@@ -64,24 +64,6 @@ absl::Status Answer(Link& end, const Message& request) {
 
 }  // namespace
 
-LinkOptions Options(ring::WaitMode mode, uint64_t ring_capacity, uint64_t arena_size) {
-  LinkOptions options;
-  options.ring_capacity = ring_capacity;
-  options.arena_size = arena_size;
-  options.wait.mode = mode;
-  return options;
-}
-
-LinkPair MakePair(const LinkOptions& options) {
-  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-  EXPECT_TRUE(pair.ok()) << pair.status();
-  return *std::move(pair);
-}
-
-std::string ModeName(const ::testing::TestParamInfo<ring::WaitMode>& info) {
-  return std::string(ring::WaitModeName(info.param));
-}
-
 void FillPattern(std::span<std::byte> bytes, uint64_t seed) {
   for (size_t i = 0; i < bytes.size(); i += 8) {
     uint64_t word = Mix(seed + i);

@@ -44,6 +44,7 @@
 #include "syslink/link_options.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/link_pair.h"  // Options(), MakePair(), ModeName()
 
 namespace syslink::testing {
 
@@ -64,15 +65,6 @@ enum ChildExit : int {
   kLinkStayedOpen = 18,
   kCallNotRefused = 20,  // + the index of the first call that was not refused
 };
-
-LinkOptions Options(ring::WaitMode mode, uint64_t ring_capacity = 256 * 1024,
-                    uint64_t arena_size = 4 * 1024 * 1024);
-
-// A new pair of ends; a failure to make it fails the test.
-LinkPair MakePair(const LinkOptions& options);
-
-// Names the instances of a test parameterized by wait mode: "spin", "hybrid", "blocking".
-std::string ModeName(const ::testing::TestParamInfo<ring::WaitMode>& info);
 
 // Bytes that depend on a seed and on their position, so that a lost, shifted or foreign
 // byte shows.
