@@ -222,6 +222,12 @@ class Broker {
   void FailPending(const std::function<bool(const PendingConnect&)>& match,
                    const std::function<absl::Status(const PendingConnect&)>& status);
   void ExpirePending(absl::Time now);
+  // What FailPending and FailAwaited share: takes the entries of `waiting` (pending_ or
+  // awaited_) that `match` picks, gives back what they counted against their uid, and
+  // answers each with `status` (unless null).
+  template <typename Map, typename Entry>
+  void FailWaiting(Map& waiting, const std::function<bool(const Entry&)>& match,
+                   const std::function<absl::Status(const Entry&)>& status);
   UidUsage& Usage(const Credentials& peer) { return usage_[peer.uid]; }
   void ReleaseUsage(uid_t uid);
 

@@ -164,24 +164,30 @@ void Broker::DropService(const std::string& name, const std::string& why) {
               });
 }
 
-void Broker::FailPending(const std::function<bool(const PendingConnect&)>& match,
-                         const std::function<absl::Status(const PendingConnect&)>& status) {
-  std::vector<PendingConnect> failed;
-  for (auto it = pending_.begin(); it != pending_.end();) {
+template <typename Map, typename Entry>
+void Broker::FailWaiting(Map& waiting, const std::function<bool(const Entry&)>& match,
+                         const std::function<absl::Status(const Entry&)>& status) {
+  std::vector<Entry> failed;
+  for (auto it = waiting.begin(); it != waiting.end();) {
     if (!match(it->second)) {
       ++it;
       continue;
     }
     failed.push_back(std::move(it->second));
-    it = pending_.erase(it);
+    it = waiting.erase(it);
   }
-  for (PendingConnect& p : failed) {
-    if (p.limited) --Usage(p.client_peer).pending_connects;
-    ReleaseUsage(p.client_peer.uid);
-    if (status && connections_.contains(p.client)) {
-      Answer(p.client, p.sequence, {.status = status(p)});
+  for (Entry& entry : failed) {
+    if (entry.limited) --Usage(entry.client_peer).pending_connects;
+    ReleaseUsage(entry.client_peer.uid);
+    if (status && connections_.contains(entry.client)) {
+      Answer(entry.client, entry.sequence, {.status = status(entry)});
     }
   }
+}
+
+void Broker::FailPending(const std::function<bool(const PendingConnect&)>& match,
+                         const std::function<absl::Status(const PendingConnect&)>& status) {
+  FailWaiting(pending_, match, status);
 }
 
 void Broker::ExpirePending(absl::Time now) {
@@ -282,22 +288,7 @@ void Broker::ServeAwaited(const std::string& name) {
 
 void Broker::FailAwaited(const std::function<bool(const AwaitedConnect&)>& match,
                          const std::function<absl::Status(const AwaitedConnect&)>& status) {
-  std::vector<AwaitedConnect> failed;
-  for (auto it = awaited_.begin(); it != awaited_.end();) {
-    if (!match(it->second)) {
-      ++it;
-      continue;
-    }
-    failed.push_back(std::move(it->second));
-    it = awaited_.erase(it);
-  }
-  for (AwaitedConnect& a : failed) {
-    if (a.limited) --Usage(a.client_peer).pending_connects;
-    ReleaseUsage(a.client_peer.uid);
-    if (status && connections_.contains(a.client)) {
-      Answer(a.client, a.sequence, {.status = status(a)});
-    }
-  }
+  FailWaiting(awaited_, match, status);
 }
 
 void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request) {
