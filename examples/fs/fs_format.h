@@ -42,6 +42,11 @@ constexpr size_t DirEntryPlusSize(size_t name_length) {
 // The most one CopyFileRange copies (inside the server: nothing crosses the link).
 inline constexpr uint64_t kMaxCopySize = uint64_t{64} << 20;
 // The longest name of one path component (NAME_MAX), and of a symlink target (PATH_MAX - 1).
+// Locks (fs.proto's Locks): the last byte a lock range may name, standing for "to the end
+// of the file" (FUSE's OFFSET_MAX); what one lock session may hold and wait for at once.
+inline constexpr uint64_t kLockEof = uint64_t{INT64_MAX};
+inline constexpr size_t kMaxLocksPerSession = 4096;
+inline constexpr size_t kMaxWaitsPerSession = 64;
 inline constexpr size_t kMaxNameLength = 255;
 inline constexpr size_t kMaxSymlinkLength = 4095;
 

@@ -26,6 +26,14 @@ int MemTree::FindHandle(uint64_t ino, uint64_t fh, bool dir, const Handle** hand
   return 0;
 }
 
+int MemTree::HandleFlags(uint64_t ino, uint64_t fh, uint32_t* flags) const {
+  absl::ReaderMutexLock lock(&mutex_);
+  const Handle* handle;
+  if (int error = FindHandle(ino, fh, /*dir=*/false, &handle); error != 0) return error;
+  *flags = handle->flags;
+  return 0;
+}
+
 uint64_t MemTree::AddHandle(Handle handle) {
   const uint64_t fh = next_fh_++;
   handles_.emplace(fh, handle);

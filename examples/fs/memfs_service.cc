@@ -279,7 +279,15 @@ absl::Status MemFs::Release(Context& context, const HandleRequest& request, Resu
   if (ahead != nullptr && ahead->ino == request.ino() && ahead->fh == request.fh()) {
     ahead->Drop();
   }
-  return Answer(response, tree_.Release(request.ino(), request.fh()));
+  const int error = tree_.Release(request.ino(), request.fh());
+  if (error == 0) locks_.DropHandle(request.ino(), request.fh());
+  return Answer(response, error);
+}
+
+absl::Status MemFs::Locks(Context&, LockStream* stream) {
+  return ServeLockSession(stream, locks_, [this](uint64_t ino, uint64_t fh, uint32_t* flags) {
+    return tree_.HandleFlags(ino, fh, flags);
+  });
 }
 
 absl::Status MemFs::Fsync(Context&, const HandleRequest& request, Result* response) {

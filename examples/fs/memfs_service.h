@@ -17,6 +17,9 @@
 // (one piece per link), which answers the next Read without a copy while the file is
 // unchanged.
 //
+// Locks: fs.proto's Locks sessions against one LockTable (lock_service.h); Release of a
+// handle drops its flock lock. Locks are keyed by inode number, which memfs never reuses.
+//
 // Thread safety: thread-safe; serves any number of links and workers at once (MemTree
 // holds one lock). Ownership: owns its MemTree; must outlive the Server serving it.
 
@@ -30,6 +33,8 @@
 
 #include "examples/fs/caller.h"
 #include "examples/fs/fs.syslink.h"
+#include "examples/fs/lock_service.h"
+#include "examples/fs/lock_table.h"
 #include "examples/fs/memfs_tree.h"
 
 namespace syslink::examples::fs {
@@ -102,9 +107,14 @@ class MemFs final : public FileSystem {
                            Result* response) override;
   absl::Status ReadDirPlus(Context& context, const ReadDirPlusRequest& request,
                            ReadDirPlusResponse* response) override;
+  absl::Status Locks(Context& context, LockStream* stream) override;
+
+  // The locks held and waited for (lock_table.h), for tests.
+  const LockTable& locks() const { return locks_; }
 
  private:
   MemTree tree_;
+  LockTable locks_;
   CallerTrust trust_;
   std::atomic<uint64_t> read_ahead_hits_{0};
 };

@@ -89,6 +89,8 @@ class MemTree {
                           std::span<const std::byte> in);
   // Flush and Fsync: whether `fh` is a file handle of `ino`.
   [[nodiscard]] int CheckHandle(uint64_t ino, uint64_t fh) const;
+  // The open(2) flags of file handle `fh` of `ino`: EBADF when there is none.
+  [[nodiscard]] int HandleFlags(uint64_t ino, uint64_t fh, uint32_t* flags) const;
   [[nodiscard]] int Release(uint64_t ino, uint64_t fh);
   [[nodiscard]] int OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh);
   // Packs entries from position `offset` into `out` (fs_format.h); `*used` bytes, `*count`

@@ -1,5 +1,5 @@
-// PassthroughFs's handles and data: Create, Open, Read, Write, Flush, Release, Fsync and
-// the directory handles, OpenDir, ReadDir, ReleaseDir.
+// PassthroughFs's handles and data: Create, Open, Read, Write, Flush, Release, Fsync, the
+// directory handles, OpenDir, ReadDir, ReleaseDir, and the lock sessions (Locks).
 
 #include <dirent.h>
 #include <errno.h>
@@ -195,7 +195,18 @@ absl::Status PassthroughFs::Flush(Context&, const HandleRequest& request, Result
 }
 
 absl::Status PassthroughFs::Release(Context&, const HandleRequest& request, Result* response) {
-  return Answer(response, handles_.Remove(request.ino(), request.fh(), false) ? 0 : EBADF);
+  if (!handles_.Remove(request.ino(), request.fh(), false)) return Answer(response, EBADF);
+  locks_.DropHandle(request.ino(), request.fh());
+  return Answer(response, 0);
+}
+
+absl::Status PassthroughFs::Locks(Context&, LockStream* stream) {
+  return ServeLockSession(stream, locks_, [this](uint64_t ino, uint64_t fh, uint32_t* flags) {
+    std::shared_ptr<HostHandle> handle = handles_.Find(ino, fh, /*dir=*/false);
+    if (handle == nullptr) return EBADF;
+    *flags = handle->flags;
+    return 0;
+  });
 }
 
 absl::Status PassthroughFs::Fsync(Context&, const HandleRequest& request, Result* response) {

@@ -40,6 +40,11 @@
 // needs the owner (EPERM), as utimensat(2) does. Hard links to symlinks need a root caller
 // (EPERM otherwise).
 //
+// Locks: fs.proto's Locks sessions against a LockTable of the server's own
+// (lock_service.h), keyed by inode number (never reused); Release of a handle drops its
+// flock lock. They are the server's alone: the host kernel's locks on the files (of
+// processes on the host) neither see them nor are seen.
+//
 // Thread safety: thread-safe; serves any number of links and workers at once. The inode
 // and handle tables each hold one lock, never across a system call. Ownership: owns its
 // descriptors; must outlive the Server serving it.
@@ -59,6 +64,8 @@
 #include "base/unique_fd.h"
 #include "examples/fs/caller.h"
 #include "examples/fs/fs.syslink.h"
+#include "examples/fs/lock_service.h"
+#include "examples/fs/lock_table.h"
 #include "examples/fs/passthrough/caller_access.h"
 #include "examples/fs/passthrough/host_handles.h"
 #include "examples/fs/passthrough/host_inodes.h"
@@ -139,6 +146,11 @@ class PassthroughFs final : public FileSystem {
                          ListXattrResponse* response) override;
   absl::Status RemoveXattr(Context& context, const RemoveXattrRequest& request,
                            Result* response) override;
+  // passthrough_files.cc
+  absl::Status Locks(Context& context, LockStream* stream) override;
+
+  // The locks held and waited for (lock_table.h), for tests.
+  const LockTable& locks() const { return locks_; }
 
  private:
   using InodeRef = std::shared_ptr<const HostInode>;
@@ -187,6 +199,7 @@ class PassthroughFs final : public FileSystem {
   const CallerTrust trust_;
   HostInodes inodes_;
   HostHandles handles_;
+  LockTable locks_;
 };
 
 // stat(2)'s view of a host file, numbered `ino`.
