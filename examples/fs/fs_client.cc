@@ -44,7 +44,7 @@ void LookupRef::Release() {
   client_ = nullptr;
 }
 
-FsClient::FsClient(std::shared_ptr<rpc::Channel> channel) : stub_(std::move(channel)) {}
+FsClient::FsClient(std::shared_ptr<rpc::Channel> channel) : channel_(channel), stub_(channel) {}
 
 absl::StatusOr<InitResponse> FsClient::Init() {
   InitRequest request;

@@ -81,6 +81,8 @@ class FsClient {
   FsClient& operator=(const FsClient&) = delete;
 
   rpc::Channel& channel() { return stub_.channel(); }
+  // The channel, shared: what a LockSession (lock_session.h) of this client opens on.
+  const std::shared_ptr<rpc::Channel>& shared_channel() const { return channel_; }
   FileSystemStub& stub() { return stub_; }
 
   // Whom the calls that follow are for: every request that has fs.proto's `on_behalf_of`
@@ -228,6 +230,7 @@ class FsClient {
     if (on_behalf_of_.has_value()) *request->mutable_on_behalf_of() = *on_behalf_of_;
   }
 
+  std::shared_ptr<rpc::Channel> channel_;
   FileSystemStub stub_;
   std::optional<OnBehalfOf> on_behalf_of_;
 };

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "examples/fs/fs_client.h"
+#include "examples/fs/lock_holder_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/connect.h"
@@ -150,6 +151,22 @@ TEST_F(MemfsProcessTest, KilledServerFailsCallsWithEnotconn) {
   EXPECT_TRUE(IsPeerDied(status)) << status;
   EXPECT_EQ(ErrnoOf(status), ENOTCONN);
   EXPECT_EQ(ErrnoOf(client_->ReadFileToString("/f").status()), ENOTCONN);
+}
+
+TEST_F(MemfsProcessTest, AKilledClientsPosixLockGoesToTheWaiter) {
+  ASSERT_TRUE(client_->WriteFileFromString("/locked", "x").ok());
+  absl::StatusOr<ChildProcess> holder =
+      StartLockHolder(BinaryPath("lock_holder"), kName, "/locked", "posix");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ExpectKillHandsTheLockOn(*client_, *holder, "/locked", "posix");
+}
+
+TEST_F(MemfsProcessTest, AKilledClientsFlockGoesToTheWaiter) {
+  ASSERT_TRUE(client_->WriteFileFromString("/locked", "x").ok());
+  absl::StatusOr<ChildProcess> holder =
+      StartLockHolder(BinaryPath("lock_holder"), kName, "/locked", "flock");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ExpectKillHandsTheLockOn(*client_, *holder, "/locked", "flock");
 }
 
 TEST_F(MemfsProcessTest, MemfsStopsCleanlyOnSigterm) {

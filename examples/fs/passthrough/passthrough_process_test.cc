@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "examples/fs/fs_client.h"
 #include "examples/fs/fs_format.h"
+#include "examples/fs/lock_holder_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/connect.h"
@@ -39,6 +40,7 @@ constexpr char kService[] = "test.examples.fs.passthrough";
 // The binaries, relative to the runfiles directory the test (and its children) run in.
 constexpr char kPassthrough[] = "examples/fs/passthrough/passthrough";
 constexpr char kFsCli[] = "examples/fs/fs";
+constexpr char kLockHolder[] = "examples/fs/lock_holder";
 
 // Runs `args`: stdout and stderr go to `output_fd` (when not -1); no other descriptor of
 // the test's stays open in the child.
@@ -145,6 +147,16 @@ TEST_F(PassthroughProcessTest, TheCliAndTheLibrarySeeOneDirectory) {
   ASSERT_TRUE(client_->WriteFileFromString("/note", "from the library\n").ok());
   EXPECT_EQ(ReadHostFile(served_ + "/note"), "from the library\n");
   EXPECT_EQ(Fs({"cat", "/note"}).output, "from the library\n");
+}
+
+TEST_F(PassthroughProcessTest, AKilledClientsLocksGoToTheWaiter) {
+  for (const char* kind : {"posix", "flock"}) {
+    SCOPED_TRACE(kind);
+    ASSERT_TRUE(client_->WriteFileFromString("/locked", "x").ok());
+    absl::StatusOr<ChildProcess> holder = StartLockHolder(kLockHolder, kService, "/locked", kind);
+    ASSERT_TRUE(holder.ok()) << holder.status();
+    ExpectKillHandsTheLockOn(*client_, *holder, "/locked", kind);
+  }
 }
 
 TEST_F(PassthroughProcessTest, StopsCleanlyOnSigterm) {
