@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,11 +22,15 @@
 namespace syslink::rpc {
 namespace {
 
-// Appends the messages of a batch reply (kCallStreamBatch: each a 4-byte little-endian
-// length and its bytes) to `out`. INVALID_ARGUMENT for a batch that is cut short or holds
-// more than `room` messages.
-template <typename Received>
-absl::Status Unpack(std::span<const std::byte> batch, uint32_t room, std::deque<Received>& out) {
+size_t ReadLength(const void* at) {
+  const auto* b = static_cast<const uint8_t*>(at);
+  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
+}
+
+// The number of messages in a batch reply (kCallStreamBatch: each a 4-byte little-endian
+// length and its bytes). INVALID_ARGUMENT for a batch that is cut short or holds more than
+// `room` messages.
+absl::StatusOr<uint32_t> CountBatch(std::span<const std::byte> batch, uint32_t room) {
   uint32_t count = 0;
   while (!batch.empty()) {
     if (batch.size() < 4 || ++count > room) {
@@ -34,20 +39,16 @@ absl::Status Unpack(std::span<const std::byte> batch, uint32_t room, std::deque<
           "of at most %d)",
           batch.size(), count, room));
     }
-    const auto* b = reinterpret_cast<const uint8_t*>(batch.data());
-    const size_t size = b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
+    const size_t size = ReadLength(batch.data());
     batch = batch.subspan(4);
     if (size > batch.size()) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "a batch of stream messages from the server claims a %d-byte message in %d bytes", size,
           batch.size()));
     }
-    Received received;
-    received.message.assign(reinterpret_cast<const char*>(batch.data()), size);
-    out.push_back(std::move(received));
     batch = batch.subspan(size);
   }
-  return absl::OkStatus();
+  return count;
 }
 
 }  // namespace
@@ -68,18 +69,26 @@ struct LinkChannel::StreamState {
 
   // Guarded by the channel's mutex_, which ABSL_GUARDED_BY cannot name from here; the
   // channel's functions that touch them require it instead.
+  // A reply to a pull, kept whole until its messages are read: one message with its
+  // attachment, or a batch (checked by CountBatch) of messages each behind its length.
+  // Only the stream's reader takes from the front, so a message it reads stays in place
+  // while it parses it, with the channel's lock released.
   struct Received {
-    std::string message;
+    std::string bytes;
     Attachment attachment;
+    bool batch = false;
+    size_t next = 0;    // in a batch, where the next message's length is
+    uint32_t left = 1;  // messages not yet read
   };
-  std::deque<Received> messages;  // pulled, not yet read
-  int pulls = 0;                  // outstanding
-  int credit = 0;                 // room the outstanding pulls gave, in messages
-  std::deque<uint32_t> rooms;     // each outstanding pull's, in order
-  int unacked = 0;                // messages sent, not yet taken
-  int unacked_attachments = 0;    // ... of them with an attachment
-  size_t unacked_bytes = 0;       // ... their messages' bytes
-  bool single_pulls = false;      // the server's messages carry attachments: pull one each
+  std::deque<Received> received;
+  int unread = 0;               // messages pulled, not yet read
+  int pulls = 0;                // outstanding
+  int credit = 0;               // room the outstanding pulls gave, in messages
+  std::deque<uint32_t> rooms;   // each outstanding pull's, in order
+  int unacked = 0;              // messages sent, not yet taken
+  int unacked_attachments = 0;  // ... of them with an attachment
+  size_t unacked_bytes = 0;     // ... their messages' bytes
+  bool single_pulls = false;    // the server's messages carry attachments: pull one each
   uint64_t open_id = 0;
   bool read_done = false;    // no more messages will come
   bool writes_done = false;  // WritesDone() was called
@@ -232,15 +241,22 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
       } else if (stream.read_done) {
         // Given up: nobody reads these.
       } else if (call->header.flags & internal::kCallStreamBatch) {
-        absl::Status unpacked = Unpack(call->message, room, stream.messages);
-        if (!unpacked.ok()) {
+        absl::StatusOr<uint32_t> count = CountBatch(call->message, room);
+        if (!count.ok()) {
           stream.read_done = true;
-          if (stream.bad_message.ok()) stream.bad_message = std::move(unpacked);
+          if (stream.bad_message.ok()) stream.bad_message = std::move(count).status();
+        } else if (*count > 0) {
+          StreamState::Received& received = stream.received.emplace_back();
+          received.bytes.assign(reinterpret_cast<const char*>(call->message.data()),
+                                call->message.size());
+          received.batch = true;
+          received.left = *count;
+          stream.unread += static_cast<int>(*count);
         }
       } else {
-        StreamState::Received received;
-        received.message.assign(reinterpret_cast<const char*>(call->message.data()),
-                                call->message.size());
+        StreamState::Received& received = stream.received.emplace_back();
+        received.bytes.assign(reinterpret_cast<const char*>(call->message.data()),
+                              call->message.size());
         if (call->has_attachment) {
           received.attachment = Attachment::FromPeerBuffer(
               std::move(reply.peer_buffer), call->attachment_offset, call->attachment_size);
@@ -248,7 +264,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
         // A reply carries one attachment: while the messages have them, the room a pull
         // gives beyond one is lost, so pull them one at a time, many at once.
         stream.single_pulls = received.attachment.size() > 0;
-        stream.messages.push_back(std::move(received));
+        ++stream.unread;
       }
       break;
     }
@@ -345,7 +361,7 @@ void LinkChannel::Stream::Pull() {
   // Room goes out once half the window is free, as the messages are read: one pull gives
   // the server room for all of it, and its reply may carry that many messages at once.
   while (!s.read_done && !s.finished) {
-    const int used = s.credit + static_cast<int>(s.messages.size());
+    const int used = s.credit + s.unread;
     uint32_t room;
     if (s.single_pulls) {
       if (used >= std::min(s.window, s.attachment_window)) return;
@@ -427,25 +443,40 @@ absl::Status LinkChannel::Stream::WritesDone() {
 
 bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachment* attachment) {
   if (!reads_) return false;
-  StreamState::Received received;
+  std::string taken;       // the reply read last, out of the queue
+  std::string_view bytes;  // the message, in `taken` or in the queue's front
   {
     ChannelLock lock(channel_);
     StreamState& s = *state_;
     Pull();
-    channel_->WaitFor(s.reader, [&] { return !s.messages.empty() || s.read_done; });
-    if (s.messages.empty()) return false;
-    received = std::move(s.messages.front());
-    s.messages.pop_front();
-    Pull();  // the server may send the next one while this one is parsed
+    channel_->WaitFor(s.reader, [&] { return s.unread > 0 || s.read_done; });
+    if (s.unread == 0) return false;
+    --s.unread;
+    StreamState::Received& front = s.received.front();
+    size_t at = 0;
+    size_t size = front.bytes.size();
+    if (front.batch) {
+      size = ReadLength(front.bytes.data() + front.next);  // CountBatch checked the batch
+      at = front.next + 4;
+      front.next = at + size;
+    }
+    if (--front.left == 0) {
+      if (attachment != nullptr) *attachment = std::move(front.attachment);
+      taken = std::move(front.bytes);
+      s.received.pop_front();
+      bytes = std::string_view(taken).substr(at, size);
+    } else {
+      bytes = std::string_view(front.bytes).substr(at, size);
+    }
+    Pull();  // the server may send the next ones while this one is parsed
   }
-  if (attachment != nullptr) *attachment = std::move(received.attachment);
-  if (message->ParseFromString(received.message)) return true;
+  if (message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
   ChannelLock lock(channel_);
   state_->read_done = true;
   if (state_->bad_message.ok()) {
     state_->bad_message = absl::InvalidArgumentError(
         absl::StrFormat("a message of %s (%d bytes) does not parse as %s", state_->method.path,
-                        received.message.size(), message->GetTypeName()));
+                        bytes.size(), message->GetTypeName()));
   }
   return false;
 }
@@ -456,11 +487,13 @@ absl::Status LinkChannel::Stream::Finish() {
   finish_called_ = true;
   // Messages not read are dropped; pulling on lets a server still writing finish.
   while (!s.finished) {
-    s.messages.clear();
+    s.received.clear();
+    s.unread = 0;
     if (reads_) Pull();
-    channel_->WaitFor(s.reader, [&] { return s.finished || !s.messages.empty(); });
+    channel_->WaitFor(s.reader, [&] { return s.finished || s.unread > 0; });
   }
-  s.messages.clear();
+  s.received.clear();
+  s.unread = 0;
   // A message that did not parse outranks an OK from the server.
   if (s.status.ok() && !s.bad_message.ok()) return s.bad_message;
   return s.status;

@@ -69,36 +69,68 @@ absl::Status LinkServerStream::AddPull(uint64_t id, uint32_t room) {
   return absl::OkStatus();
 }
 
+namespace {
+
+void AppendLength(std::string& out, size_t size) {
+  const char prefix[4] = {static_cast<char>(size), static_cast<char>(size >> 8),
+                          static_cast<char>(size >> 16), static_cast<char>(size >> 24)};
+  out.append(prefix, 4);
+}
+
+size_t ReadLength(const std::string& in, size_t at) {
+  const auto* b = reinterpret_cast<const uint8_t*>(in.data() + at);
+  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
+}
+
+}  // namespace
+
+void LinkServerStream::Buffer(const std::string& message) {
+  const size_t bytes = 4 + message.size();
+  // A run stays inside one reply's inline room: a message past it starts the next run.
+  if (outgoing_.empty() || !outgoing_.back().packed ||
+      outgoing_.back().message.size() + bytes > batch_bytes_) {
+    outgoing_.push_back({{}, {}, 0, true});
+  }
+  Outgoing& run = outgoing_.back();
+  AppendLength(run.message, message.size());
+  run.message.append(message);
+  ++run.count;
+  ++outgoing_count_;
+  outgoing_bytes_ += bytes;
+}
+
 LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room) {
   Batch batch{pull, 0, {}, {}};
-  Outgoing first = std::move(outgoing_.front());
-  outgoing_.pop_front();
-  outgoing_bytes_ -= first.bytes();
-  if (first.attachment.size() > 0 || room == 1 || outgoing_.empty() ||
-      outgoing_.front().attachment.size() > 0) {
-    batch.message = std::move(first.message);
-    batch.attachment = std::move(first.attachment);
+  Outgoing& front = outgoing_.front();
+  if (front.packed && front.count > room) {
+    // The client has room for fewer than the run holds: the first `room` go.
+    size_t cut = 0;
+    for (uint32_t i = 0; i < room; ++i) cut += 4 + ReadLength(front.message, cut);
+    batch.message = front.message.substr(0, cut);
+    front.message.erase(0, cut);
+    front.count -= room;
+    outgoing_count_ -= room;
+    outgoing_bytes_ -= cut;
+  } else {
+    outgoing_count_ -= front.count;
+    outgoing_bytes_ -= front.bytes();
+    batch.message = std::move(front.message);
+    batch.attachment = std::move(front.attachment);
+    const bool packed = front.packed;
+    const uint32_t count = front.count;
+    outgoing_.pop_front();
+    if (!packed) return batch;
+    if (count == 1) {
+      batch.message.erase(0, 4);  // one message goes as itself
+      return batch;
+    }
+  }
+  if (room == 1) {
+    batch.message.erase(0, 4);
     return batch;
   }
   // Several messages without attachments: length-prefixed, in one reply.
   batch.flags = kCallStreamBatch;
-  auto append = [&](const std::string& message) {
-    const uint32_t size = static_cast<uint32_t>(message.size());
-    const char prefix[4] = {static_cast<char>(size), static_cast<char>(size >> 8),
-                            static_cast<char>(size >> 16), static_cast<char>(size >> 24)};
-    batch.message.append(prefix, 4);
-    batch.message.append(message);
-  };
-  append(first.message);
-  uint32_t taken = 1;
-  // A batch stays inside one reply's inline room; the rest waits for the next pull.
-  while (taken < room && !outgoing_.empty() && outgoing_.front().attachment.size() == 0 &&
-         batch.message.size() + 4 + outgoing_.front().message.size() <= batch_bytes_) {
-    append(outgoing_.front().message);
-    outgoing_bytes_ -= outgoing_.front().bytes();
-    outgoing_.pop_front();
-    ++taken;
-  }
   return batch;
 }
 
@@ -125,6 +157,7 @@ void LinkServerStream::Close() {
     Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return outgoing_.empty(); });
     closed_ = true;
     outgoing_.clear();  // the stream ended first: nobody takes these
+    outgoing_count_ = 0;
     outgoing_bytes_ = 0;
     messages.swap(messages_);
     messages_bytes_ = 0;
@@ -183,24 +216,36 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
 }
 
 bool LinkServerStream::Write(const google::protobuf::MessageLite& message, Attachment attachment) {
-  std::string bytes = message.SerializeAsString();
+  // Serialized into this thread's scratch, whose capacity stays: a message buffered in a
+  // run is copied from it, with no allocation of its own.
+  thread_local std::string scratch;
+  scratch.clear();
+  if (!message.AppendPartialToString(&scratch)) {
+    Cancel();  // larger than protobuf serializes (2 GiB)
+    return false;
+  }
   absl::ReleasableMutexLock lock(&mutex_);
   // Room: a pull waits (then the buffer is empty), or the buffer has room.
   if (!Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
         return !pulls_.empty() ||
-               (outgoing_.size() < buffer_limit_ && outgoing_bytes_ < kMaxBufferedBytes);
+               (outgoing_count_ < buffer_limit_ && outgoing_bytes_ < kMaxBufferedBytes);
       })) {
     return false;
   }
   if (pulls_.empty()) {
-    outgoing_.push_back({std::move(bytes), std::move(attachment)});
-    outgoing_bytes_ += outgoing_.back().bytes();
+    if (attachment.size() == 0 && 4 + scratch.size() <= batch_bytes_) {
+      Buffer(scratch);
+    } else {
+      outgoing_.push_back({scratch, std::move(attachment)});
+      ++outgoing_count_;
+      outgoing_bytes_ += outgoing_.back().bytes();
+    }
     return true;
   }
   const uint64_t pull = pulls_.front().id;
   pulls_.pop_front();
   lock.Release();
-  reply_(pull, absl::OkStatus(), 0, std::move(bytes), std::move(attachment));
+  reply_(pull, absl::OkStatus(), 0, scratch, std::move(attachment));
   return true;
 }
 

@@ -94,9 +94,15 @@ class LinkServerStream final : public ServerStream {
     uint64_t id;
     uint32_t room;  // messages the client has room for, at least 1
   };
+  // Written, not yet sent: one message with its attachment, or (packed) a run of messages
+  // without, each behind its 4-byte little-endian length, as a batch reply carries them.
+  // A method's small messages are serialized straight into the run at the back, so
+  // buffering one costs no allocation of its own.
   struct Outgoing {
     std::string message;
-    Attachment attachment;
+    Attachment attachment;  // only when !packed
+    uint32_t count = 1;     // messages in it
+    bool packed = false;
     size_t bytes() const { return message.size() + attachment.size(); }
   };
   struct Batch {
@@ -109,6 +115,9 @@ class LinkServerStream final : public ServerStream {
   // Takes from outgoing_ what one reply to a pull with `room` carries. outgoing_ not
   // empty.
   Batch TakeBatch(uint64_t pull, uint32_t room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Adds a message without attachment to the packed run at the back of outgoing_, or
+  // starts a run.
+  void Buffer(const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Send(Batch batch) {
     reply_(batch.pull, absl::OkStatus(), batch.flags, std::move(batch.message),
            std::move(batch.attachment));
@@ -133,7 +142,8 @@ class LinkServerStream final : public ServerStream {
   size_t messages_bytes_ ABSL_GUARDED_BY(mutex_) = 0;      // of messages_
   std::deque<Pull> pulls_ ABSL_GUARDED_BY(mutex_);         // only while outgoing_ is empty
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mutex_);  // written, not yet sent
-  // Messages' and attachments' bytes in outgoing_.
+  size_t outgoing_count_ ABSL_GUARDED_BY(mutex_) = 0;      // messages in outgoing_
+  // Bytes in outgoing_: messages (with their lengths when packed) and attachments.
   size_t outgoing_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   size_t buffer_limit_ ABSL_GUARDED_BY(mutex_) = 1;  // the most room a pull announced
   uint64_t last_read_ ABSL_GUARDED_BY(mutex_) = 0;   // the message read last, unanswered
