@@ -219,6 +219,10 @@ void FuseBridge::Init(fuse_conn_info* conn) {
   } else {
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   }
+  // Locks are the server's (fuse_bridge_locks.cc), so that they hold against its other
+  // clients too.
+  if (conn->capable & FUSE_CAP_POSIX_LOCKS) conn->want |= FUSE_CAP_POSIX_LOCKS;
+  if (conn->capable & FUSE_CAP_FLOCK_LOCKS) conn->want |= FUSE_CAP_FLOCK_LOCKS;
   conn->time_gran = 1;
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer runs a signal's handler only at a call it intercepts, and splice(2) is
@@ -396,6 +400,15 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
     o.listxattr = [](fuse_req_t r, fuse_ino_t i, size_t s) { Self(r)->ListXattr(r, i, s); };
     o.removexattr = [](fuse_req_t r, fuse_ino_t i, const char* n) {
       Self(r)->RemoveXattr(r, i, n);
+    };
+    o.getlk = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi, struct flock* lock) {
+      Self(r)->GetLk(r, i, fi, lock);
+    };
+    o.setlk = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi, struct flock* lock, int sleep) {
+      Self(r)->SetLk(r, i, fi, lock, sleep);
+    };
+    o.flock = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi, int op) {
+      Self(r)->Flock(r, i, fi, op);
     };
     return o;
   }();

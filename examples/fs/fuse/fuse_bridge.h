@@ -10,13 +10,18 @@
 // Mapping. Every rpc of fs.proto answers the fuse_lowlevel_ops operation of the same name
 // (forget and forget_multi become Forget; write_buf becomes Write), but flush, which the
 // bridge answers itself once it has checked the handle (writes are write-through: nothing
-// is pending). readdirplus hands the kernel each entry's node and attributes from one
-// ReadDirPlus (the kernel then needs no lookup per name for `ls -l`). fallocate and
-// copy_file_range are done by the server (the copied bytes never reach the mount);
-// extended attributes are the server's (fs.proto says which namespaces). The kernel's node ids
-// are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the
-// root always stands for the current server's root. st_ino, and d_ino in directory
-// listings, are the server's inode numbers.
+// is pending) unless the closing process took a POSIX lock on the file since its last
+// close: then the server drops that owner's locks first. Locks are the server's: getlk,
+// setlk and flock become requests of the mount's lock session (fs.proto's Locks,
+// MountLocks), answered when the server answers, so that a waiting lock holds no libfuse
+// thread and no link, and a kernel interrupt cancels it (EINTR); release of a handle that
+// held a flock lock reaches the server before it is answered. readdirplus hands the kernel each
+// entry's node and attributes from one ReadDirPlus (the kernel then needs no lookup per name for
+// `ls -l`). fallocate and copy_file_range are done by the server (the copied bytes never reach the
+// mount); extended attributes are the server's (fs.proto says which namespaces). The kernel's node
+// ids are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the root
+// always stands for the current server's root. st_ino, and d_ino in directory listings, are the
+// server's inode numbers.
 //
 // Data. Read answers the kernel with fuse_reply_buf straight from the server's response
 // attachment (a DMA buffer read in place: no copy in the bridge). Write copies the
@@ -81,6 +86,7 @@
 #include "examples/fs/fs.pb.h"
 #include "examples/fs/fuse/caller_groups.h"
 #include "examples/fs/fuse/handle_table.h"
+#include "examples/fs/fuse/mount_locks.h"
 #include "examples/fs/fuse/node_table.h"
 #include "examples/fs/fuse/upstream.h"
 
@@ -144,7 +150,6 @@ class FuseBridge {
   void Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Read(fuse_req_t req, fuse_ino_t node, size_t size, off_t offset, fuse_file_info* fi);
   void Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t offset, fuse_file_info* fi);
-  void Flush(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Release(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_info* fi);
   void OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
@@ -164,8 +169,22 @@ class FuseBridge {
   void GetXattr(fuse_req_t req, fuse_ino_t node, const char* name, size_t size);
   void ListXattr(fuse_req_t req, fuse_ino_t node, size_t size);
   void RemoveXattr(fuse_req_t req, fuse_ino_t node, const char* name);
+  // fuse_bridge_locks.cc
+  void GetLk(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, struct flock* lock);
+  void SetLk(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, struct flock* lock, int sleep);
+  void Flock(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, int op);
+  void Flush(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);
 
  private:
+  // Sends `request` (its op and lock; the server's ino and fh are set here) on the mount's
+  // lock session; `done` answers `req` when the server does. With `interruptible`, the
+  // kernel's interrupt of `req` cancels it. False when `req` was answered already (stale
+  // node or handle, no server).
+  bool StartLock(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, LockRequest request,
+                 bool interruptible, LockSession::Done done);
+  // libfuse's interrupt callback of a lock request; `data` is its LockSession id.
+  static void OnLockInterrupt(fuse_req_t req, void* data);
+
   // A lease of the epoch `node` belongs to and the server's inode for it; when there is
   // none, replies to `req` (ESTALE, ENOTCONN) and returns nullopt.
   std::optional<Upstream::Lease> Begin(fuse_req_t req, fuse_ino_t node, uint64_t* ino);
@@ -200,6 +219,7 @@ class FuseBridge {
   NodeTable nodes_;
   HandleTable handles_;
   CallerGroups caller_groups_;
+  MountLocks locks_;
 };
 
 }  // namespace syslink::examples::fs

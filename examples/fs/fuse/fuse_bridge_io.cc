@@ -1,5 +1,5 @@
-// FuseBridge: files (create, open, read, write, flush, release, fsync) and directories
-// (open, read, release).
+// FuseBridge: files (create, open, read, write, release, fsync) and directories (open,
+// read, release). flush is in fuse_bridge_locks.cc.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,17 +129,6 @@ void FuseBridge::Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t
   fuse_reply_write(req, done);
 }
 
-void FuseBridge::Flush(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
-  uint64_t ino;
-  uint64_t fh;
-  std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
-  if (!lease || !ServerHandle(req, *lease, fi, &fh)) return;
-  // Answered here: writes are write-through, so nothing is pending in the mount, and the
-  // server's Flush would only check the handle, which ServerHandle just did. One round
-  // trip fewer for every close(2).
-  fuse_reply_err(req, 0);
-}
-
 void FuseBridge::Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_info* fi) {
   uint64_t ino;
   uint64_t fh;
@@ -151,6 +140,12 @@ void FuseBridge::Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_
 }
 
 void FuseBridge::Release(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
+  if (fi->flock_release) {
+    // The handle's flock lock goes with it on the server: released before the answer.
+    ReleaseHandle(node, fi->fh, /*directory=*/false);
+    fuse_reply_err(req, 0);
+    return;
+  }
   fuse_reply_err(req, 0);  // the kernel has let go, whatever the server says
   ReleaseHandle(node, fi->fh, /*directory=*/false);
 }
