@@ -23,8 +23,8 @@
 //
 // Errors: the server's errno as ErrnoError (fs_status.h; fs.proto lists them). When the
 // session ended (the server died, or closed the stream) every request still waiting, and
-// every later one, gets ENOTCONN; over a channel that carries no streams (InProcessChannel)
-// Open() succeeds and every request fails with the stream's status (UNIMPLEMENTED).
+// every later one, gets ENOTCONN; over a channel that carries no streams Open() succeeds
+// and every request fails with the stream's status (UNIMPLEMENTED).
 //
 // Thread safety: thread-safe; `done` callbacks run on the session's reader thread (or on
 // the caller's, when the answer is known at once) and must not destroy the session.
