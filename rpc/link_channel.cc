@@ -175,7 +175,7 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   ClientContext* context = pending.context;
   const bool stream = pending.stream != nullptr;
   const bool async = pending.waiter == nullptr && !stream;
-  pending_[*id] = std::move(pending);
+  pending_.emplace(*id, std::move(pending));
   if (context != nullptr) {
     ++pending_with_context_;
     next_deadline_ = std::min(next_deadline_, deadline);

@@ -38,6 +38,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 #include "rpc/channel.h"
@@ -125,7 +126,8 @@ class LinkChannel final : public Channel {
     const Method* method = nullptr;       // what the call calls (a stream's: its method)
     std::shared_ptr<StreamState> stream;  // a stream's requests
   };
-  using Completions = std::vector<std::pair<DoneCallback, absl::Status>>;
+  // Callbacks to run and their outcomes; a few fit without a heap allocation per call.
+  using Completions = absl::InlinedVector<std::pair<DoneCallback, absl::Status>, 4>;
 
   // Holds mutex_ for its scope, taken with Acquire().
   class ABSL_SCOPED_LOCKABLE ChannelLock {
