@@ -19,7 +19,9 @@
 // Ending. When the client ends the stream (WritesDone, a cancel, its link closing, its
 // process dying) the session's locks and waits are dropped (LockTable::CloseSession) and
 // the method returns OK. The reader stops taking requests while kMaxQueuedAnswers answers
-// are queued for a client that does not read them, so memory stays bounded.
+// are queued for a client that does not read them, so memory stays bounded. Such a client
+// keeps the writer waiting in Write() (and the method from returning) until it reads,
+// cancels or goes; a session it half-closed has its locks dropped before that wait.
 //
 // Errors: each request's errno in its answer (fs.proto lists them); the RPC status is OK.
 // Thread safety: call from the stream's method; the table is shared with other sessions.
