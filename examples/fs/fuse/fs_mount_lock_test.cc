@@ -190,6 +190,17 @@ TEST_P(MountLockTest, ASignalEndsSetlkwWithEintr) {
   EXPECT_EQ(after.WaitFor(absl::Seconds(30)), ChildProcess::Exited(0));
 }
 
+TEST_P(MountLockTest, StoppingTheMountEndsAWaitingLock) {
+  ASSERT_EQ(SetLock(fd_, F_SETLK, F_WRLCK), 0);
+  ProcessEvent ready;
+  // Whatever the error (the kernel's, once the mount's device is closed), the wait ends.
+  ChildProcess waiter = StartWaiter(
+      ready, [](int fd) { return SetLock(fd, F_SETLKW, F_WRLCK) != 0 ? 1 : 0; }, 1);
+  AwaitAsleep(ready, waiter);
+  EXPECT_EQ(fs_->StopMount(), ChildProcess::Exited(0));  // its pending answer: no crash
+  EXPECT_EQ(waiter.WaitFor(absl::Seconds(30)), ChildProcess::Exited(0));
+}
+
 TEST_P(MountLockTest, FlockConflictsUntilTheHolderCloses) {
   ASSERT_EQ(flock(fd_, LOCK_EX), 0) << std::strerror(errno);
   ProcessEvent ready;

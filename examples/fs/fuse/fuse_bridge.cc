@@ -329,6 +329,7 @@ const fuse_lowlevel_ops& FuseBridge::Ops() {
   static const fuse_lowlevel_ops ops = [] {
     fuse_lowlevel_ops o{};
     o.init = [](void* self, fuse_conn_info* conn) { static_cast<FuseBridge*>(self)->Init(conn); };
+    o.destroy = [](void* self) { static_cast<FuseBridge*>(self)->Destroy(); };
     o.lookup = [](fuse_req_t r, fuse_ino_t p, const char* n) { Self(r)->Lookup(r, p, n); };
     o.forget = [](fuse_req_t r, fuse_ino_t i, uint64_t n) {
       const fuse_forget_data one{i, n};

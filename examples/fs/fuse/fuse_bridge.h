@@ -129,6 +129,9 @@ class FuseBridge {
 
   // --- The operations (fuse_lowlevel.h says what each gets and must answer). ---
   void Init(fuse_conn_info* conn);
+  // The session ends: lock requests still waiting are answered (ENOTCONN) while their
+  // FUSE session is still there.
+  void Destroy();
   void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
   void Forget(fuse_req_t req, std::span<const fuse_forget_data> forgets);
   void GetAttr(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi);

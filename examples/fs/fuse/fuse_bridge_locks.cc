@@ -64,6 +64,8 @@ int ReplyErrno(const LockResponse& answer) {
 
 }  // namespace
 
+void FuseBridge::Destroy() { locks_.Close(); }
+
 void FuseBridge::OnLockInterrupt(fuse_req_t req, void* data) {
   Self(req)->locks_.Cancel(reinterpret_cast<uintptr_t>(data));
 }

@@ -23,6 +23,12 @@ void MountLocks::Cancel(uint64_t id) {
   if (session != nullptr) session->Cancel(id);
 }
 
+void MountLocks::Close() {
+  std::shared_ptr<LockSession> closed;  // destroyed after the lock is let go
+  absl::MutexLock lock(&mutex_);
+  closed = std::move(session_);
+}
+
 void MountLocks::NoteOwner(uint64_t node, uint64_t owner) {
   absl::MutexLock lock(&mutex_);
   owners_.emplace(node, owner);

@@ -42,6 +42,9 @@ class MountLocks {
   [[nodiscard]] absl::StatusOr<std::shared_ptr<LockSession>> SessionFor(Upstream::Lease& lease);
   // Cancels request `id` of the current session (LockSession::Cancel).
   void Cancel(uint64_t id);
+  // Ends the session, its waiting requests answered ENOTCONN: before the FUSE session
+  // whose requests they answer goes (the bridge's destroy). The next request opens anew.
+  void Close();
 
   void NoteOwner(uint64_t node, uint64_t owner);
   [[nodiscard]] bool TakeOwner(uint64_t node, uint64_t owner);
