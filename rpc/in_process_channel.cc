@@ -1,3 +1,5 @@
+// InProcessChannel's unary calls; its streams are in_process_channel_stream.cc.
+
 #include "rpc/in_process_channel.h"
 
 #include <unistd.h>
