@@ -22,7 +22,7 @@ bool ModeAllows(uint32_t flags, LockType type) {
 
 // The answer to `request`, or nullopt when it has none now (a wait, a cancel).
 std::optional<LockResponse> Handle(LockTable& table, uint64_t session, const LockRequest& request,
-                                   const HandleFlags& handle_flags) {
+                                   const HandleLookup& lookup) {
   LockResponse response;
   response.set_id(request.id());
   if (request.op() == LOCK_CANCEL) {
@@ -35,23 +35,24 @@ std::optional<LockResponse> Handle(LockTable& table, uint64_t session, const Loc
     return response;
   }
   uint32_t flags = 0;
-  if (handle_flags(request.ino(), request.fh(), &flags) != 0) {
+  LockFile file;
+  if (lookup(request.ino(), request.fh(), &flags, &file) != 0) {
     response.set_error(EBADF);
     return response;
   }
   int error = 0;
   switch (request.op()) {
     case LOCK_GET:
-      error = table.Get(session, request, &response);
+      error = table.Get(session, file, request, &response);
       break;
     case LOCK_SET:
-      error = ModeAllows(flags, request.type()) ? table.Set(session, request) : EBADF;
+      error = ModeAllows(flags, request.type()) ? table.Set(session, file, request) : EBADF;
       break;
     case LOCK_FLOCK:
-      error = table.Flock(session, request);
+      error = table.Flock(session, file, request);
       break;
     default:  // LOCK_RELEASE_OWNER
-      table.ReleaseOwner(session, request.ino(), request.owner());
+      table.ReleaseOwner(session, file, request.owner());
       break;
   }
   if (error == kLockWaiting) return std::nullopt;
@@ -65,8 +66,7 @@ std::optional<LockResponse> Handle(LockTable& table, uint64_t session, const Loc
 
 }  // namespace
 
-absl::Status ServeLockSession(LockStream* stream, LockTable& table,
-                              const HandleFlags& handle_flags) {
+absl::Status ServeLockSession(LockStream* stream, LockTable& table, const HandleLookup& lookup) {
   auto outbox = std::make_shared<LockOutbox>();
   const uint64_t session = table.OpenSession(outbox);
   std::thread writer([&stream, outbox] {
@@ -77,7 +77,7 @@ absl::Status ServeLockSession(LockStream* stream, LockTable& table,
   });
   LockRequest request;
   while (outbox->WaitBelow(kMaxQueuedAnswers) && stream->Read(&request)) {
-    if (std::optional<LockResponse> answer = Handle(table, session, request, handle_flags)) {
+    if (std::optional<LockResponse> answer = Handle(table, session, request, lookup)) {
       outbox->Push(*std::move(answer));
     }
   }

@@ -2,9 +2,11 @@
 // LockTable. memfs and the passthrough answer their Locks rpc with it.
 //
 //   absl::Status MemFs::Locks(Context& context, LockStream* stream) {
-//     return ServeLockSession(stream, locks_, [&](uint64_t ino, uint64_t fh, uint32_t* flags) {
-//       return tree_.HandleFlags(ino, fh, flags);
-//     });
+//     return ServeLockSession(stream, locks_,
+//                             [&](uint64_t ino, uint64_t fh, uint32_t* flags, LockFile* file) {
+//                               *file = {0, ino};
+//                               return tree_.HandleFlags(ino, fh, flags);
+//                             });
 //   }
 //
 // Threads. The stream's method runs on a thread of its own (rpc/stream.h), whatever the
@@ -42,15 +44,15 @@ namespace syslink::examples::fs {
 
 using LockStream = rpc::ServerReaderWriter<LockResponse, LockRequest>;
 
-// The open(2) flags of file handle `fh` of `ino` into `*flags`: 0, or EBADF when there is
-// no such handle (or it is a directory's).
-using HandleFlags = std::function<int(uint64_t ino, uint64_t fh, uint32_t* flags)>;
+// The open(2) flags of file handle `fh` of `ino` into `*flags`, and the file it is open on
+// into `*file` (LockTable's name for it): 0, or EBADF when there is no such handle (or it
+// is a directory's).
+using HandleLookup = std::function<int(uint64_t ino, uint64_t fh, uint32_t* flags, LockFile* file)>;
 
 inline constexpr size_t kMaxQueuedAnswers = 256;
 
 // Serves the session until it ends; see above.
-absl::Status ServeLockSession(LockStream* stream, LockTable& table,
-                              const HandleFlags& handle_flags);
+absl::Status ServeLockSession(LockStream* stream, LockTable& table, const HandleLookup& lookup);
 
 }  // namespace syslink::examples::fs
 

@@ -84,16 +84,16 @@ void LockTable::CloseSession(uint64_t session) {
   absl::MutexLock lock(&mutex_);
   auto found = sessions_.find(session);
   if (found == sessions_.end()) return;
-  const absl::flat_hash_set<uint64_t> files = std::move(found->second.files);
+  const absl::flat_hash_set<LockFile> files = std::move(found->second.files);
   sessions_.erase(found);
-  for (uint64_t ino : files) {
-    auto file = files_.find(ino);
+  for (const LockFile& key : files) {
+    auto file = files_.find(key);
     if (file == files_.end()) continue;
     std::erase_if(file->second.held, [&](const Held& held) { return held.session == session; });
     std::erase_if(file->second.waiters,
                   [&](const Waiter& waiter) { return waiter.want.session == session; });
-    Grant(ino);
-    Tidy(ino, session);
+    Grant(key);
+    Tidy(key, session);
   }
 }
 
@@ -167,13 +167,13 @@ int LockTable::Apply(File& file, const Held& want, LockType type) {
   return 0;
 }
 
-int LockTable::Get(uint64_t session, const LockRequest& request, LockResponse* out) {
+int LockTable::Get(uint64_t session, LockFile key, const LockRequest& request, LockResponse* out) {
   if (!ValidType(request.type()) || request.type() == LOCK_UNLOCK || !ValidRange(request)) {
     return EINVAL;
   }
   absl::MutexLock lock(&mutex_);
   out->set_type(LOCK_UNLOCK);
-  auto file = files_.find(request.ino());
+  auto file = files_.find(key);
   if (file == files_.end()) return 0;
   const Held want{.owner = OwnerOf(session, request, /*flock=*/false),
                   .session = session,
@@ -189,7 +189,7 @@ int LockTable::Get(uint64_t session, const LockRequest& request, LockResponse* o
   return 0;
 }
 
-int LockTable::Set(uint64_t session, const LockRequest& request) {
+int LockTable::Set(uint64_t session, LockFile file, const LockRequest& request) {
   if (!ValidType(request.type()) || !ValidRange(request)) return EINVAL;
   absl::MutexLock lock(&mutex_);
   const Held want{.owner = OwnerOf(session, request, /*flock=*/false),
@@ -198,10 +198,10 @@ int LockTable::Set(uint64_t session, const LockRequest& request) {
                   .start = request.start(),
                   .end = request.end(),
                   .pid = request.pid()};
-  return Lock(request.ino(), want, request.type(), request);
+  return Lock(file, want, request.type(), request);
 }
 
-int LockTable::Flock(uint64_t session, const LockRequest& request) {
+int LockTable::Flock(uint64_t session, LockFile file, const LockRequest& request) {
   if (!ValidType(request.type())) return EINVAL;
   absl::MutexLock lock(&mutex_);
   const Held want{.owner = OwnerOf(session, request, /*flock=*/true),
@@ -210,15 +210,15 @@ int LockTable::Flock(uint64_t session, const LockRequest& request) {
                   .start = 0,
                   .end = kLockEof,
                   .pid = request.pid()};
-  return Lock(request.ino(), want, request.type(), request);
+  return Lock(file, want, request.type(), request);
 }
 
-int LockTable::Lock(uint64_t ino, const Held& want, LockType type, const LockRequest& request) {
+int LockTable::Lock(LockFile key, const Held& want, LockType type, const LockRequest& request) {
   auto session = sessions_.find(want.session);
   if (session == sessions_.end()) return EINVAL;
   if (type != LOCK_UNLOCK && session->second.waits.contains(request.id())) return EINVAL;
-  File& file = files_[ino];
-  session->second.files.insert(ino);
+  File& file = files_[key];
+  session->second.files.insert(key);
   int error = 0;
   bool released = false;
   if (type == LOCK_UNLOCK) {
@@ -235,7 +235,7 @@ int LockTable::Lock(uint64_t ino, const Held& want, LockType type, const LockReq
         }
       }
     }
-    if (released) Grant(ino);
+    if (released) Grant(key);
     released = false;
     if (Conflict(file, want) == nullptr) {
       error = Apply(file, want, type);
@@ -246,17 +246,17 @@ int LockTable::Lock(uint64_t ino, const Held& want, LockType type, const LockReq
     } else {
       file.waiters.push_back(
           Waiter{.want = want, .type = type, .id = request.id(), .fh = request.fh()});
-      session->second.waits[request.id()] = ino;
+      session->second.waits[request.id()] = key;
       return kLockWaiting;
     }
   }
-  if (released) Grant(ino);
-  Tidy(ino, want.session);
+  if (released) Grant(key);
+  Tidy(key, want.session);
   return error;
 }
 
-void LockTable::Grant(uint64_t ino) {
-  auto found = files_.find(ino);
+void LockTable::Grant(LockFile key) {
+  auto found = files_.find(key);
   if (found == files_.end()) return;
   File& file = found->second;
   for (bool granted = true; granted;) {
@@ -275,17 +275,17 @@ void LockTable::Grant(uint64_t ino) {
   }
 }
 
-void LockTable::ReleaseOwner(uint64_t session, uint64_t ino, uint64_t owner) {
+void LockTable::ReleaseOwner(uint64_t session, LockFile key, uint64_t owner) {
   absl::MutexLock lock(&mutex_);
-  auto file = files_.find(ino);
+  auto file = files_.find(key);
   if (file == files_.end()) return;
   const Held want{.owner = Owner{.flock = false, .session = session, .id = owner},
                   .session = session,
                   .start = 0,
                   .end = kLockEof};
   (void)Apply(file->second, want, LOCK_UNLOCK);  // unlocking whole owners never adds ranges
-  Grant(ino);
-  Tidy(ino, session);
+  Grant(key);
+  Tidy(key, session);
 }
 
 bool LockTable::Cancel(uint64_t session, uint64_t id) {
@@ -294,21 +294,21 @@ bool LockTable::Cancel(uint64_t session, uint64_t id) {
   if (found == sessions_.end()) return false;
   auto wait = found->second.waits.find(id);
   if (wait == found->second.waits.end()) return false;
-  const uint64_t ino = wait->second;
+  const LockFile key = wait->second;
   found->second.waits.erase(wait);
-  if (auto file = files_.find(ino); file != files_.end()) {
+  if (auto file = files_.find(key); file != files_.end()) {
     std::erase_if(file->second.waiters, [&](const Waiter& waiter) {
       return waiter.want.session == session && waiter.id == id;
     });
   }
   Answer(session, id, EINTR);
-  Tidy(ino, session);
+  Tidy(key, session);
   return true;
 }
 
-void LockTable::DropHandle(uint64_t ino, uint64_t fh) {
+void LockTable::DropHandle(LockFile key, uint64_t fh) {
   absl::MutexLock lock(&mutex_);
-  auto file = files_.find(ino);
+  auto file = files_.find(key);
   if (file == files_.end()) return;
   const Owner owner{.flock = true, .session = 0, .id = fh};
   std::vector<uint64_t> sessions;
@@ -327,12 +327,12 @@ void LockTable::DropHandle(uint64_t ino, uint64_t fh) {
   std::erase_if(file->second.waiters,
                 [&](const Waiter& waiter) { return waiter.want.owner == owner; });
   (void)Apply(file->second, Held{.owner = owner, .end = kLockEof}, LOCK_UNLOCK);
-  Grant(ino);
-  for (uint64_t session : sessions) Tidy(ino, session);
+  Grant(key);
+  for (uint64_t session : sessions) Tidy(key, session);
 }
 
-void LockTable::Tidy(uint64_t ino, uint64_t session) {
-  auto file = files_.find(ino);
+void LockTable::Tidy(LockFile key, uint64_t session) {
+  auto file = files_.find(key);
   auto found = sessions_.find(session);
   const bool present =
       file != files_.end() &&
@@ -340,7 +340,7 @@ void LockTable::Tidy(uint64_t ino, uint64_t session) {
                    [&](const Held& held) { return held.session == session; }) ||
        std::any_of(file->second.waiters.begin(), file->second.waiters.end(),
                    [&](const Waiter& waiter) { return waiter.want.session == session; }));
-  if (!present && found != sessions_.end()) found->second.files.erase(ino);
+  if (!present && found != sessions_.end()) found->second.files.erase(key);
   if (file != files_.end() && file->second.held.empty() && file->second.waiters.empty()) {
     files_.erase(file);
   }
@@ -358,14 +358,14 @@ void LockTable::Answer(uint64_t session, uint64_t id, int error) {
 size_t LockTable::held() const {
   absl::MutexLock lock(&mutex_);
   size_t count = 0;
-  for (const auto& [ino, file] : files_) count += file.held.size();
+  for (const auto& [key, file] : files_) count += file.held.size();
   return count;
 }
 
 size_t LockTable::waiting() const {
   absl::MutexLock lock(&mutex_);
   size_t count = 0;
-  for (const auto& [ino, file] : files_) count += file.waiters.size();
+  for (const auto& [key, file] : files_) count += file.waiters.size();
   return count;
 }
 

@@ -16,6 +16,11 @@
 // adjacent ranges of one type are one. POSIX and flock locks never conflict with each
 // other. Waits are granted in the order they came, each as soon as nothing conflicts.
 //
+// Files. The table names a file by a LockFile, two numbers the server chooses so that they
+// name the file for as long as it exists, whatever its names and inode numbers: memfs
+// gives {0, ino}, the passthrough the host's {st_dev, st_ino}, so that a lock holds
+// however the file was reached.
+//
 // Requests reach the table checked by the session (op, type, range and handle); the table
 // checks the limits: ENOLCK beyond kMaxLocksPerSession ranges held or kMaxWaitsPerSession
 // waits (fs_format.h), so memory is bounded per session. No deadlock detection.
@@ -31,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,6 +67,8 @@ class LockOutbox {
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
+using LockFile = std::pair<uint64_t, uint64_t>;
+
 // What Set() and Flock() return when the request waits: its answer comes later, through
 // the session's outbox (0 when granted, EINTR when cancelled, EBADF when its handle went).
 inline constexpr int kLockWaiting = -1;
@@ -79,17 +87,17 @@ class LockTable {
 
   // LOCK_GET: fills `out` with the first lock of another owner that conflicts, or type
   // LOCK_UNLOCK. 0, or EINVAL (type LOCK_UNLOCK).
-  int Get(uint64_t session, const LockRequest& request, LockResponse* out);
+  int Get(uint64_t session, LockFile file, const LockRequest& request, LockResponse* out);
   // LOCK_SET: 0, EAGAIN, ENOLCK, or kLockWaiting (request.wait()).
-  int Set(uint64_t session, const LockRequest& request);
+  int Set(uint64_t session, LockFile file, const LockRequest& request);
   // LOCK_FLOCK: as Set(), for the handle's whole-file lock.
-  int Flock(uint64_t session, const LockRequest& request);
-  // LOCK_RELEASE_OWNER: drops the POSIX locks of (session, owner) on `ino`.
-  void ReleaseOwner(uint64_t session, uint64_t ino, uint64_t owner);
+  int Flock(uint64_t session, LockFile file, const LockRequest& request);
+  // LOCK_RELEASE_OWNER: drops the POSIX locks of (session, owner) on `file`.
+  void ReleaseOwner(uint64_t session, LockFile file, uint64_t owner);
   // LOCK_CANCEL: answers the session's wait `id` with EINTR; false when there is none.
   bool Cancel(uint64_t session, uint64_t id);
   // A handle released: drops its flock lock, answers its waits EBADF.
-  void DropHandle(uint64_t ino, uint64_t fh);
+  void DropHandle(LockFile file, uint64_t fh);
 
   // For tests: ranges held and waits pending, over every session.
   size_t held() const;
@@ -125,8 +133,8 @@ class LockTable {
   struct Session {
     std::shared_ptr<LockOutbox> outbox;
     size_t held = 0;                                // ranges it took, over every file
-    absl::flat_hash_map<uint64_t, uint64_t> waits;  // request id -> ino
-    absl::flat_hash_set<uint64_t> files;            // where it holds or waits
+    absl::flat_hash_map<uint64_t, LockFile> waits;  // request id -> file
+    absl::flat_hash_set<LockFile> files;            // where it holds or waits
   };
 
   static Owner OwnerOf(uint64_t session, const LockRequest& request, bool flock);
@@ -135,17 +143,17 @@ class LockTable {
   // the session's count of ranges; ENOLCK (and nothing changed) beyond the limit.
   int Apply(File& file, const Held& want, LockType type) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Set() and Flock() once `want` is built.
-  int Lock(uint64_t ino, const Held& want, LockType type, const LockRequest& request)
+  int Lock(LockFile file, const Held& want, LockType type, const LockRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Grants the waits of `ino` that can be, answering each.
-  void Grant(uint64_t ino) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Forgets `ino` for `session` when it neither holds nor waits there, and the file when
+  // Grants the waits of `file` that can be, answering each.
+  void Grant(LockFile file) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Forgets `file` for `session` when it neither holds nor waits there, and the file when
   // nobody does.
-  void Tidy(uint64_t ino, uint64_t session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Tidy(LockFile file, uint64_t session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Answer(uint64_t session, uint64_t id, int error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   mutable absl::Mutex mutex_;
-  absl::flat_hash_map<uint64_t, File> files_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<LockFile, File> files_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_session_ ABSL_GUARDED_BY(mutex_) = 1;
 };

@@ -14,6 +14,7 @@ namespace syslink::examples::fs {
 namespace {
 
 constexpr uint64_t kIno = 7;
+const LockFile kFile = {0, kIno};
 
 LockRequest Range(LockType type, uint64_t start, uint64_t end, uint64_t owner = 1) {
   LockRequest request;
@@ -54,7 +55,7 @@ class LockTableTest : public ::testing::Test {
   // What `session`'s conflict report says of [start, end] for an exclusive lock of owner 1.
   LockResponse Report(uint64_t session, uint64_t start, uint64_t end) {
     LockResponse out;
-    EXPECT_EQ(table_.Get(session, Range(LOCK_EXCLUSIVE, start, end), &out), 0);
+    EXPECT_EQ(table_.Get(session, kFile, Range(LOCK_EXCLUSIVE, start, end), &out), 0);
     return out;
   }
   // The next answer queued for a session, which must be there.
@@ -75,26 +76,26 @@ class LockTableTest : public ::testing::Test {
 };
 
 TEST_F(LockTableTest, ExclusiveLocksOfTwoSessionsConflict) {
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 9)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 5, 5)), EAGAIN);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_SHARED, 9, 20)), EAGAIN);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 10, 20)), 0);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 9)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 5, 5)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 9, 20)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 10, 20)), 0);
 }
 
 TEST_F(LockTableTest, SharedLocksOfTwoSessionsCoexist) {
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, kLockEof)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_SHARED, 0, kLockEof)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 0, 0)), EAGAIN);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, kLockEof)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 0, kLockEof)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 0, 0)), EAGAIN);
 }
 
 TEST_F(LockTableTest, OwnersOfOneSessionConflict) {
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 9, /*owner=*/1)), 0);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 9, /*owner=*/2)), EAGAIN);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, 9, /*owner=*/1)), 0);  // its own: converts
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 9, /*owner=*/1)), 0);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 9, /*owner=*/2)), EAGAIN);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, 9, /*owner=*/1)), 0);  // its own: converts
 }
 
 TEST_F(LockTableTest, GetReportsTheConflictingLock) {
-  ASSERT_EQ(table_.Set(b_, Range(LOCK_SHARED, 10, 19, /*owner=*/3)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 10, 19, /*owner=*/3)), 0);
   LockResponse report = Report(a_, 0, 100);
   EXPECT_EQ(report.type(), LOCK_SHARED);
   EXPECT_EQ(report.start(), 10u);
@@ -105,73 +106,73 @@ TEST_F(LockTableTest, GetReportsTheConflictingLock) {
 
 TEST_F(LockTableTest, GetOfAnUnlockIsInvalid) {
   LockResponse out;
-  EXPECT_EQ(table_.Get(a_, Range(LOCK_UNLOCK, 0, 1), &out), EINVAL);
+  EXPECT_EQ(table_.Get(a_, kFile, Range(LOCK_UNLOCK, 0, 1), &out), EINVAL);
 }
 
 TEST_F(LockTableTest, UnlockingTheMiddleSplitsARange) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 99)), 0);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_UNLOCK, 40, 59)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 99)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_UNLOCK, 40, 59)), 0);
   EXPECT_EQ(table_.held(), 2u);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 40, 59)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 39, 39)), EAGAIN);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 60, 60)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 40, 59)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 39, 39)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 60, 60)), EAGAIN);
 }
 
 TEST_F(LockTableTest, ADifferentTypeInTheMiddleMakesThreeRanges) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 99)), 0);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 40, 59)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 99)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 40, 59)), 0);
   EXPECT_EQ(table_.held(), 3u);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_SHARED, 45, 50)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_SHARED, 30, 30)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 45, 50)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 30, 30)), EAGAIN);
 }
 
 TEST_F(LockTableTest, AdjacentRangesOfOneTypeMerge) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, 9)), 0);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 20, 29)), 0);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 10, 19)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, 9)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 20, 29)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 10, 19)), 0);
   EXPECT_EQ(table_.held(), 1u);
   LockResponse report;
-  ASSERT_EQ(table_.Get(b_, Range(LOCK_EXCLUSIVE, 0, kLockEof), &report), 0);
+  ASSERT_EQ(table_.Get(b_, kFile, Range(LOCK_EXCLUSIVE, 0, kLockEof), &report), 0);
   EXPECT_EQ(report.start(), 0u);
   EXPECT_EQ(report.end(), 29u);
 }
 
 TEST_F(LockTableTest, UnlockingWhatIsNotHeldSucceeds) {
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_UNLOCK, 0, kLockEof)), 0);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_UNLOCK, 0, kLockEof)), 0);
   EXPECT_EQ(table_.held(), 0u);
 }
 
 TEST_F(LockTableTest, AWaitIsGrantedWhenTheHolderUnlocks) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 9)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 5, 15, 2), 77)), kLockWaiting);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 9)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 5, 15, 2), 77)), kLockWaiting);
   EXPECT_EQ(table_.waiting(), 1u);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_UNLOCK, 0, 9)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_UNLOCK, 0, 9)), 0);
   LockResponse answer = Next(*b_box_);
   EXPECT_EQ(answer.id(), 77u);
   EXPECT_EQ(answer.error(), 0);
   EXPECT_EQ(table_.waiting(), 0u);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 5, 5)), EAGAIN);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 5, 5)), EAGAIN);
 }
 
 TEST_F(LockTableTest, AWaitIsGrantedWhenTheHoldingSessionCloses) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 5)), kLockWaiting);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 5)), kLockWaiting);
   table_.CloseSession(a_);
   EXPECT_EQ(Next(*b_box_).error(), 0);
 }
 
 TEST_F(LockTableTest, ReleaseOwnerDropsOnlyThatOwnersLocks) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, 9, 1)), 0);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 20, 29, 2)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 9), 9)), kLockWaiting);
-  table_.ReleaseOwner(a_, kIno, 1);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, 9, 1)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 20, 29, 2)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 9), 9)), kLockWaiting);
+  table_.ReleaseOwner(a_, kFile, 1);
   EXPECT_EQ(Next(*b_box_).error(), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 20, 20, 4)), EAGAIN);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 20, 20, 4)), EAGAIN);
 }
 
 TEST_F(LockTableTest, ACancelledWaitIsAnsweredEintr) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
   EXPECT_TRUE(table_.Cancel(b_, 3));
   LockResponse answer = Next(*b_box_);
   EXPECT_EQ(answer.id(), 3u);
@@ -181,77 +182,79 @@ TEST_F(LockTableTest, ACancelledWaitIsAnsweredEintr) {
 }
 
 TEST_F(LockTableTest, AWaitOfAClosedSessionIsDropped) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
   table_.CloseSession(b_);
   EXPECT_EQ(table_.waiting(), 0u);
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_UNLOCK, 0, 0)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_UNLOCK, 0, 0)), 0);
   EXPECT_EQ(table_.held(), 0u);
 }
 
 TEST_F(LockTableTest, AnIdAlreadyWaitingIsInvalid) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
-  ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
-  EXPECT_EQ(table_.Set(b_, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), EINVAL);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, 0)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), kLockWaiting);
+  EXPECT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_EXCLUSIVE, 0, 0), 3)), EINVAL);
 }
 
 TEST_F(LockTableTest, BadRangesAndTypesAreInvalid) {
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 10, 9)), EINVAL);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, kLockEof + 1)), EINVAL);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, ~uint64_t{0}, ~uint64_t{0})), EINVAL);
-  EXPECT_EQ(table_.Set(a_, Range(static_cast<LockType>(7), 0, 1)), EINVAL);
-  EXPECT_EQ(table_.Flock(a_, Flock(static_cast<LockType>(-1), 1)), EINVAL);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 10, 9)), EINVAL);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, kLockEof + 1)), EINVAL);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, ~uint64_t{0}, ~uint64_t{0})), EINVAL);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(static_cast<LockType>(7), 0, 1)), EINVAL);
+  EXPECT_EQ(table_.Flock(a_, kFile, Flock(static_cast<LockType>(-1), 1)), EINVAL);
   EXPECT_EQ(table_.held(), 0u);
 }
 
 TEST_F(LockTableTest, RangesBeyondTheLimitAreEnolck) {
   for (uint64_t i = 0; i < kMaxLocksPerSession; ++i) {
-    ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 2 * i, 2 * i)), 0) << i;
+    ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 2 * i, 2 * i)), 0) << i;
   }
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 2 * kMaxLocksPerSession, 2 * kMaxLocksPerSession)),
-            ENOLCK);
-  EXPECT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, 1)), 0);  // merging needs no room
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_SHARED, 0, 0)), 0);  // another session's own limit
+  EXPECT_EQ(
+      table_.Set(a_, kFile, Range(LOCK_SHARED, 2 * kMaxLocksPerSession, 2 * kMaxLocksPerSession)),
+      ENOLCK);
+  EXPECT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, 1)), 0);  // merging needs no room
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 0, 0)), 0);  // another session's own limit
 }
 
 TEST_F(LockTableTest, WaitsBeyondTheLimitAreEnolck) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
   for (uint64_t i = 0; i < kMaxWaitsPerSession; ++i) {
-    ASSERT_EQ(table_.Set(b_, Waiting(Range(LOCK_SHARED, i, i, i), i)), kLockWaiting);
+    ASSERT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_SHARED, i, i, i), i)), kLockWaiting);
   }
-  EXPECT_EQ(table_.Set(b_, Waiting(Range(LOCK_SHARED, 0, 0), 1000)), ENOLCK);
+  EXPECT_EQ(table_.Set(b_, kFile, Waiting(Range(LOCK_SHARED, 0, 0), 1000)), ENOLCK);
 }
 
 TEST_F(LockTableTest, FlockLocksBelongToTheHandle) {
-  EXPECT_EQ(table_.Flock(a_, Flock(LOCK_EXCLUSIVE, 1)), 0);
-  EXPECT_EQ(table_.Flock(a_, Flock(LOCK_EXCLUSIVE, 2)), EAGAIN);  // same session, other handle
-  EXPECT_EQ(table_.Flock(b_, Flock(LOCK_SHARED, 1)), 0);          // the same handle converts
-  EXPECT_EQ(table_.Flock(a_, Flock(LOCK_SHARED, 2)), 0);
+  EXPECT_EQ(table_.Flock(a_, kFile, Flock(LOCK_EXCLUSIVE, 1)), 0);
+  EXPECT_EQ(table_.Flock(a_, kFile, Flock(LOCK_EXCLUSIVE, 2)),
+            EAGAIN);                                             // same session, other handle
+  EXPECT_EQ(table_.Flock(b_, kFile, Flock(LOCK_SHARED, 1)), 0);  // the same handle converts
+  EXPECT_EQ(table_.Flock(a_, kFile, Flock(LOCK_SHARED, 2)), 0);
 }
 
 TEST_F(LockTableTest, FlockAndPosixLocksDoNotConflict) {
-  EXPECT_EQ(table_.Flock(a_, Flock(LOCK_EXCLUSIVE, 1)), 0);
-  EXPECT_EQ(table_.Set(b_, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
+  EXPECT_EQ(table_.Flock(a_, kFile, Flock(LOCK_EXCLUSIVE, 1)), 0);
+  EXPECT_EQ(table_.Set(b_, kFile, Range(LOCK_EXCLUSIVE, 0, kLockEof)), 0);
 }
 
 TEST_F(LockTableTest, DroppingAHandleFreesItsFlockAndFailsItsWaits) {
-  ASSERT_EQ(table_.Flock(a_, Flock(LOCK_EXCLUSIVE, 1)), 0);
-  ASSERT_EQ(table_.Flock(b_, Flock(LOCK_EXCLUSIVE, 2, /*wait=*/true)), kLockWaiting);
-  ASSERT_EQ(table_.Flock(b_, Flock(LOCK_SHARED, 3, /*wait=*/true)), kLockWaiting);
-  table_.DropHandle(kIno, 3);
+  ASSERT_EQ(table_.Flock(a_, kFile, Flock(LOCK_EXCLUSIVE, 1)), 0);
+  ASSERT_EQ(table_.Flock(b_, kFile, Flock(LOCK_EXCLUSIVE, 2, /*wait=*/true)), kLockWaiting);
+  ASSERT_EQ(table_.Flock(b_, kFile, Flock(LOCK_SHARED, 3, /*wait=*/true)), kLockWaiting);
+  table_.DropHandle(kFile, 3);
   LockResponse dropped = Next(*b_box_);
   EXPECT_EQ(dropped.id(), 3u);
   EXPECT_EQ(dropped.error(), EBADF);
-  table_.DropHandle(kIno, 1);
+  table_.DropHandle(kFile, 1);
   LockResponse granted = Next(*b_box_);
   EXPECT_EQ(granted.id(), 2u);
   EXPECT_EQ(granted.error(), 0);
 }
 
 TEST_F(LockTableTest, ClosingEverySessionLeavesNothing) {
-  ASSERT_EQ(table_.Set(a_, Range(LOCK_SHARED, 0, 9)), 0);
-  ASSERT_EQ(table_.Flock(a_, Flock(LOCK_SHARED, 4)), 0);
-  ASSERT_EQ(table_.Set(b_, Range(LOCK_SHARED, 5, 15)), 0);
+  ASSERT_EQ(table_.Set(a_, kFile, Range(LOCK_SHARED, 0, 9)), 0);
+  ASSERT_EQ(table_.Flock(a_, kFile, Flock(LOCK_SHARED, 4)), 0);
+  ASSERT_EQ(table_.Set(b_, kFile, Range(LOCK_SHARED, 5, 15)), 0);
   table_.CloseSession(a_);
   table_.CloseSession(b_);
   EXPECT_EQ(table_.held(), 0u);

@@ -151,6 +151,18 @@ TEST_P(LockTest, AdjacentRangesMergeIntoOneReport) {
   EXPECT_EQ(report.end(), 19u);
 }
 
+TEST_P(LockTest, ALockHoldsWhateverNumberTheFileIsReachedBy) {
+  SKIP_WITHOUT_STREAMS();
+  ASSERT_EQ(Errno(LockA(LOCK_EXCLUSIVE, 0, kLockEof)), "OK");
+  // The creator's lookup goes: the passthrough may number the file afresh (memfs keeps it).
+  ASSERT_EQ(Errno(fs().Forget(ino_, 1)), "OK");
+  const uint64_t again = Ok(other_->Lookup(kRootIno, "f")).ino();
+  const uint64_t fh = Ok(other_->Open(again, O_RDWR));
+  EXPECT_EQ(Errno(b_->Lock(again, fh, 1, LOCK_SHARED, 0, 0, false)), "EAGAIN");
+  ASSERT_EQ(Errno(LockA(LOCK_UNLOCK, 0, kLockEof)), "OK");
+  EXPECT_EQ(Errno(b_->Lock(again, fh, 1, LOCK_SHARED, 0, 0, false)), "OK");
+}
+
 TEST_P(LockTest, AWaitEndsWhenTheHolderUnlocks) {
   SKIP_WITHOUT_STREAMS();
   ASSERT_EQ(Errno(LockA(LOCK_EXCLUSIVE, 0, kLockEof)), "OK");

@@ -280,14 +280,16 @@ absl::Status MemFs::Release(Context& context, const HandleRequest& request, Resu
     ahead->Drop();
   }
   const int error = tree_.Release(request.ino(), request.fh());
-  if (error == 0) locks_.DropHandle(request.ino(), request.fh());
+  if (error == 0) locks_.DropHandle({0, request.ino()}, request.fh());
   return Answer(response, error);
 }
 
 absl::Status MemFs::Locks(Context&, LockStream* stream) {
-  return ServeLockSession(stream, locks_, [this](uint64_t ino, uint64_t fh, uint32_t* flags) {
-    return tree_.HandleFlags(ino, fh, flags);
-  });
+  return ServeLockSession(stream, locks_,
+                          [this](uint64_t ino, uint64_t fh, uint32_t* flags, LockFile* file) {
+                            *file = {0, ino};  // memfs never reuses an inode's number
+                            return tree_.HandleFlags(ino, fh, flags);
+                          });
 }
 
 absl::Status MemFs::Fsync(Context&, const HandleRequest& request, Result* response) {

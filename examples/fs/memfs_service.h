@@ -18,7 +18,8 @@
 // unchanged.
 //
 // Locks: fs.proto's Locks sessions against one LockTable (lock_service.h); Release of a
-// handle drops its flock lock. Locks are keyed by inode number, which memfs never reuses.
+// handle drops its flock lock. Locks are on inodes ({0, ino}): memfs never reuses a number,
+// and a file keeps its number while it exists.
 //
 // Thread safety: thread-safe; serves any number of links and workers at once (MemTree
 // holds one lock). Ownership: owns its MemTree; must outlive the Server serving it.

@@ -194,19 +194,37 @@ absl::Status PassthroughFs::Flush(Context&, const HandleRequest& request, Result
   return Answer(response, found ? 0 : EBADF);
 }
 
+namespace {
+
+// The host's name of the file `handle` is open on: {st_dev, st_ino}, which stay while the
+// file exists however it is reached (the server's numbers change after a Forget).
+int LockFileOf(const HostHandle& handle, LockFile* file) {
+  struct stat st;
+  if (fstat(handle.fd.get(), &st) != 0) return errno;
+  *file = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  return 0;
+}
+
+}  // namespace
+
 absl::Status PassthroughFs::Release(Context&, const HandleRequest& request, Result* response) {
-  if (!handles_.Remove(request.ino(), request.fh(), false)) return Answer(response, EBADF);
-  locks_.DropHandle(request.ino(), request.fh());
+  std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
+  LockFile file;
+  if (handle == nullptr || !handles_.Remove(request.ino(), request.fh(), false)) {
+    return Answer(response, EBADF);
+  }
+  if (LockFileOf(*handle, &file) == 0) locks_.DropHandle(file, request.fh());
   return Answer(response, 0);
 }
 
 absl::Status PassthroughFs::Locks(Context&, LockStream* stream) {
-  return ServeLockSession(stream, locks_, [this](uint64_t ino, uint64_t fh, uint32_t* flags) {
-    std::shared_ptr<HostHandle> handle = handles_.Find(ino, fh, /*dir=*/false);
-    if (handle == nullptr) return EBADF;
-    *flags = handle->flags;
-    return 0;
-  });
+  return ServeLockSession(stream, locks_,
+                          [this](uint64_t ino, uint64_t fh, uint32_t* flags, LockFile* file) {
+                            std::shared_ptr<HostHandle> handle = handles_.Find(ino, fh, false);
+                            if (handle == nullptr || LockFileOf(*handle, file) != 0) return EBADF;
+                            *flags = handle->flags;
+                            return 0;
+                          });
 }
 
 absl::Status PassthroughFs::Fsync(Context&, const HandleRequest& request, Result* response) {

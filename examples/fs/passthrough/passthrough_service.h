@@ -41,8 +41,9 @@
 // (EPERM otherwise).
 //
 // Locks: fs.proto's Locks sessions against a LockTable of the server's own
-// (lock_service.h), keyed by inode number (never reused); Release of a handle drops its
-// flock lock. They are the server's alone: the host kernel's locks on the files (of
+// (lock_service.h), on host files ({st_dev, st_ino} of the handle's descriptor, so that a
+// lock holds whatever inode number a client reached the file by); Release of a handle
+// drops its flock lock. They are the server's alone: the host kernel's locks on the files (of
 // processes on the host) neither see them nor are seen.
 //
 // Thread safety: thread-safe; serves any number of links and workers at once. The inode
