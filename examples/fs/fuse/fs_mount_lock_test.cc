@@ -249,6 +249,32 @@ TEST_P(MountLockTest, ADirectClientsFlockHoldsAgainstTheMount) {
   EXPECT_EQ(flock(fd_, LOCK_EX), 0) << std::strerror(errno);
 }
 
+// With several libfuse threads and links, the wait and the unlock may come through
+// different ones: the one session of the mount serves both.
+TEST(MountLockThreadsTest, SetlkwWaitsUntilTheHolderUnlocksOnAMountOfTwoThreads) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  absl::StatusOr<std::unique_ptr<MountedMemfs>> fs = MountedMemfs::Start({"--threads=2"});
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  const std::string file = (*fs)->Path("f");
+  const int fd = open(file.c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(SetLock(fd, F_SETLK, F_WRLCK), 0);
+  ProcessEvent ready;
+  ChildProcess waiter = ChildProcess::Fork([&] {
+    const int child_fd = open(file.c_str(), O_RDWR);
+    if (child_fd < 0) return 10;
+    ready.Notify();
+    return SetLock(child_fd, F_SETLKW, F_WRLCK) == 0 ? 0 : 11;
+  });
+  ASSERT_TRUE(ready.WaitFor(absl::Seconds(20)));
+  ASSERT_TRUE(Eventually([&] { return ProcessState(waiter.pid()) == 'S'; }));
+  struct stat st;
+  EXPECT_EQ(stat(file.c_str(), &st), 0);
+  ASSERT_EQ(SetLock(fd, F_SETLK, F_UNLCK), 0);
+  EXPECT_EQ(waiter.WaitFor(absl::Seconds(30)), ChildProcess::Exited(0));
+  close(fd);
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, MountLockTest,
                          ::testing::Values(Server::kMemfs, Server::kPassthrough), ServerName);
 
