@@ -37,12 +37,6 @@ constexpr gid_t kProjects = 4444;
 const UserIdentity kCreator = {65534, 65534, {kProjects}};
 const UserIdentity kStranger = {65533, 65533, {}};
 
-enum class Server { kMemfs, kPassthrough };
-
-std::string ServerName(const ::testing::TestParamInfo<Server>& info) {
-  return info.param == Server::kMemfs ? "Memfs" : "Passthrough";
-}
-
 // Fails the child (exit 1) with what went wrong when `ok` is false.
 bool Expect(bool ok, const std::string& what) {
   if (!ok)

@@ -21,24 +21,12 @@ namespace {
 
 using ::syslink::testing::ScratchDirectory;
 
-enum class Server { kMemfs, kPassthrough };
-
-std::string ServerName(const ::testing::TestParamInfo<Server>& info) {
-  return info.param == Server::kMemfs ? "Memfs" : "Passthrough";
-}
-
 class MountXattrTest : public ::testing::TestWithParam<Server> {
  protected:
   void SetUp() override {
     if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
-    absl::StatusOr<std::unique_ptr<MountedMemfs>> fs;
-    if (GetParam() == Server::kMemfs) {
-      fs = MountedMemfs::Start();
-    } else {
-      const std::string served = host_.path() + "/served";
-      ASSERT_EQ(mkdir(served.c_str(), 0755), 0);
-      fs = MountedMemfs::StartPassthrough(served);
-    }
+    absl::StatusOr<std::unique_ptr<MountedMemfs>> fs =
+        MountedMemfs::StartServer(GetParam(), host_.path());
     ASSERT_TRUE(fs.ok()) << fs.status();
     fs_ = *std::move(fs);
     file_ = fs_->Path("f");

@@ -217,6 +217,20 @@ absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartPassthrough(
                    "examples/fs/passthrough/passthrough");
 }
 
+std::string ServerName(const ::testing::TestParamInfo<Server>& info) {
+  return info.param == Server::kMemfs ? "Memfs" : "Passthrough";
+}
+
+absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartServer(
+    Server server, const std::string& scratch) {
+  if (server == Server::kMemfs) return Start();
+  const std::string served = scratch + "/served";
+  if (mkdir(served.c_str(), 0755) != 0) {
+    return absl::InternalError(absl::StrCat("mkdir ", served, ": ", std::strerror(errno)));
+  }
+  return StartPassthrough(served);
+}
+
 absl::StatusOr<std::unique_ptr<MountedMemfs>> MountedMemfs::StartWith(
     std::vector<std::string> mount_args, std::vector<std::string> memfs_args,
     absl::Duration watchdog, bool through_gateway, const std::string& server_binary) {

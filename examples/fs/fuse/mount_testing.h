@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 
@@ -78,6 +79,12 @@ ToolRun RunTool(const std::vector<std::string>& argv, absl::Duration timeout = a
 // Runs `command` with /bin/sh -c.
 ToolRun RunShell(const std::string& command, absl::Duration timeout = absl::Seconds(60));
 
+// The server behind a mount, for tests run against each (TEST_P).
+enum class Server { kMemfs, kPassthrough };
+
+// "Memfs" or "Passthrough", the suffix of a TEST_P case's name.
+std::string ServerName(const ::testing::TestParamInfo<Server>& info);
+
 class MountedMemfs {
  public:
   // Starts syslinkd, memfs (64 MiB unless `memfs_args` say otherwise) and
@@ -91,6 +98,10 @@ class MountedMemfs {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartPassthrough(
       const std::string& dir, std::vector<std::string> mount_args = {},
       std::vector<std::string> server_args = {}, absl::Duration watchdog = absl::Seconds(90));
+  // Start() for kMemfs; for kPassthrough, StartPassthrough() of a new directory "served"
+  // (mode 0755) in `scratch`.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartServer(
+      Server server, const std::string& scratch);
   // The same, with memfs behind a syslink-gateway (listening on a Unix socket in scratch())
   // and fs_mount reaching it over gRPC (--grpc) instead of through the broker.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MountedMemfs>> StartThroughGateway(
