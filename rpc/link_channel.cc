@@ -230,12 +230,13 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   }
   auto it = pending_.find(message.id);
   if (it == pending_.end()) return;
-  Pending pending = std::move(it->second);
-  pending_.erase(it);
+  // Used where it is and erased last: nothing here adds to or takes from pending_.
+  Pending& pending = it->second;
   if (pending.context != nullptr) --pending_with_context_;
   if (pending.stream != nullptr) [[unlikely]] {
     --pending_stream_;
     DeliverStream(pending, message);
+    pending_.erase(it);
     return;
   }
   absl::Status status =
@@ -245,6 +246,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   }
   if (pending.waiter != nullptr) {
     Complete(*pending.waiter, std::move(status));
+    pending_.erase(it);
     return;
   }
   --pending_async_;
@@ -256,6 +258,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
   }
+  pending_.erase(it);
 }
 
 void LinkChannel::CancelRequested() {
