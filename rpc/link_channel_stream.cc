@@ -16,16 +16,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/internal/metadata_codec.h"
 #include "rpc/link_channel.h"
 
 namespace syslink::rpc {
 namespace {
-
-size_t ReadLength(const void* at) {
-  const auto* b = static_cast<const uint8_t*>(at);
-  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
-}
 
 // The number of messages in a batch reply (kCallStreamBatch: each a 4-byte little-endian
 // length and its bytes). INVALID_ARGUMENT for a batch that is cut short or holds more than
@@ -39,7 +35,7 @@ absl::StatusOr<uint32_t> CountBatch(std::span<const std::byte> batch, uint32_t r
           "of at most %d)",
           batch.size(), count, room));
     }
-    const size_t size = ReadLength(batch.data());
+    const size_t size = internal::LoadU32(batch.data());
     batch = batch.subspan(4);
     if (size > batch.size()) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -370,9 +366,8 @@ void LinkChannel::Stream::Pull() {
       if (used > s.window / 2) return;
       room = static_cast<uint32_t>(s.window - used);
     }
-    const std::byte bytes[internal::kPullSize] = {
-        std::byte(room & 0xff), std::byte((room >> 8) & 0xff), std::byte((room >> 16) & 0xff),
-        std::byte(room >> 24)};
+    std::byte bytes[internal::kPullSize];
+    internal::StoreU32(bytes, room);
     absl::StatusOr<uint64_t> id =
         channel_->SendStream(state_, StreamOp::kPull, internal::kCallStreamPull,
                              internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
@@ -456,7 +451,8 @@ bool LinkChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
     size_t at = 0;
     size_t size = front.bytes.size();
     if (front.batch) {
-      size = ReadLength(front.bytes.data() + front.next);  // CountBatch checked the batch
+      // CountBatch checked the batch.
+      size = internal::LoadU32(reinterpret_cast<const std::byte*>(front.bytes.data() + front.next));
       at = front.next + 4;
       front.next = at + size;
     }

@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace syslink::rpc::internal {
 
@@ -78,6 +79,19 @@ struct CallHeader {
 static_assert(sizeof(CallHeader) == 32);
 
 inline constexpr size_t kCallHeaderSize = sizeof(CallHeader);
+
+// The 4-byte little-endian numbers of the formats above: a pull's room, a batch's lengths,
+// a metadata block's sizes.
+inline void StoreU32(std::byte* out, uint32_t v) {
+  const uint8_t bytes[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
+                            static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
+  std::memcpy(out, bytes, 4);
+}
+inline uint32_t LoadU32(const std::byte* in) {
+  uint8_t b[4];
+  std::memcpy(b, in, 4);
+  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
+}
 
 }  // namespace syslink::rpc::internal
 

@@ -72,14 +72,13 @@ absl::Status LinkServerStream::AddPull(uint64_t id, uint32_t room) {
 namespace {
 
 void AppendLength(std::string& out, size_t size) {
-  const char prefix[4] = {static_cast<char>(size), static_cast<char>(size >> 8),
-                          static_cast<char>(size >> 16), static_cast<char>(size >> 24)};
-  out.append(prefix, 4);
+  std::byte prefix[4];
+  StoreU32(prefix, static_cast<uint32_t>(size));
+  out.append(reinterpret_cast<const char*>(prefix), 4);
 }
 
 size_t ReadLength(const std::string& in, size_t at) {
-  const auto* b = reinterpret_cast<const uint8_t*>(in.data() + at);
-  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;
+  return LoadU32(reinterpret_cast<const std::byte*>(in.data() + at));
 }
 
 }  // namespace
@@ -102,6 +101,7 @@ void LinkServerStream::Buffer(const std::string& message) {
 LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room) {
   Batch batch{pull, 0, {}, {}};
   Outgoing& front = outgoing_.front();
+  uint32_t taken = front.count;
   if (front.packed && front.count > room) {
     // The client has room for fewer than the run holds: the first `room` go.
     size_t cut = 0;
@@ -109,28 +109,25 @@ LinkServerStream::Batch LinkServerStream::TakeBatch(uint64_t pull, uint32_t room
     batch.message = front.message.substr(0, cut);
     front.message.erase(0, cut);
     front.count -= room;
-    outgoing_count_ -= room;
+    taken = room;
     outgoing_bytes_ -= cut;
   } else {
-    outgoing_count_ -= front.count;
     outgoing_bytes_ -= front.bytes();
     batch.message = std::move(front.message);
     batch.attachment = std::move(front.attachment);
     const bool packed = front.packed;
-    const uint32_t count = front.count;
     outgoing_.pop_front();
-    if (!packed) return batch;
-    if (count == 1) {
-      batch.message.erase(0, 4);  // one message goes as itself
+    if (!packed) {
+      outgoing_count_ -= 1;
       return batch;
     }
   }
-  if (room == 1) {
-    batch.message.erase(0, 4);
-    return batch;
+  outgoing_count_ -= taken;
+  if (taken == 1) {
+    batch.message.erase(0, 4);  // one message goes as itself
+  } else {
+    batch.flags = kCallStreamBatch;  // several, each behind its length, in one reply
   }
-  // Several messages without attachments: length-prefixed, in one reply.
-  batch.flags = kCallStreamBatch;
   return batch;
 }
 
@@ -217,7 +214,8 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
 
 bool LinkServerStream::Write(const google::protobuf::MessageLite& message, Attachment attachment) {
   // Serialized into this thread's scratch, whose capacity stays: a message buffered in a
-  // run is copied from it, with no allocation of its own.
+  // run is copied from it, with no allocation of its own. One that goes alone takes the
+  // scratch's buffer with it.
   thread_local std::string scratch;
   scratch.clear();
   if (!message.AppendPartialToString(&scratch)) {
@@ -236,7 +234,8 @@ bool LinkServerStream::Write(const google::protobuf::MessageLite& message, Attac
     if (attachment.size() == 0 && 4 + scratch.size() <= batch_bytes_) {
       Buffer(scratch);
     } else {
-      outgoing_.push_back({scratch, std::move(attachment)});
+      // Large or attached: the buffer goes with it, and the scratch keeps no large capacity.
+      outgoing_.push_back({std::move(scratch), std::move(attachment)});
       ++outgoing_count_;
       outgoing_bytes_ += outgoing_.back().bytes();
     }
@@ -245,7 +244,7 @@ bool LinkServerStream::Write(const google::protobuf::MessageLite& message, Attac
   const uint64_t pull = pulls_.front().id;
   pulls_.pop_front();
   lock.Release();
-  reply_(pull, absl::OkStatus(), 0, scratch, std::move(attachment));
+  reply_(pull, absl::OkStatus(), 0, std::move(scratch), std::move(attachment));
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/internal/metadata_codec.h"
 #include "rpc/internal/server_context_access.h"
 #include "syslink/status.h"
@@ -392,8 +393,7 @@ void LinkSession::ServeStream(Message& request, IncomingCall& call) {
     case kCallStreamPull: {
       uint32_t room = 1;  // a pull without its 4 bytes has room for one
       if (call.message.size() == kPullSize) {
-        const auto* b = reinterpret_cast<const uint8_t*>(call.message.data());
-        room = b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
+        room = LoadU32(call.message.data());
       }
       status = stream->AddPull(request.id, room);
       if (status.ok()) return;  // answered with what the method writes

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "rpc/internal/call_format.h"
 
 namespace syslink::rpc::internal {
 namespace {
@@ -13,26 +14,14 @@ absl::Status Malformed(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("malformed call from the peer: ", why));
 }
 
-void PutU32(std::byte* out, uint32_t v) {
-  const uint8_t bytes[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
-                            static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
-  std::memcpy(out, bytes, 4);
-}
-
-uint32_t GetU32(const std::byte* in) {
-  uint8_t b[4];
-  std::memcpy(b, in, 4);
-  return b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
-}
-
 }  // namespace
 
 void EncodeMetadata(const Metadata& metadata, std::byte* out) {
-  PutU32(out, static_cast<uint32_t>(MetadataBytes(metadata)));
+  StoreU32(out, static_cast<uint32_t>(MetadataBytes(metadata)));
   out += 4;
   for (const auto& [key, value] : metadata) {
-    PutU32(out, static_cast<uint32_t>(key.size()));
-    PutU32(out + 4, static_cast<uint32_t>(value.size()));
+    StoreU32(out, static_cast<uint32_t>(key.size()));
+    StoreU32(out + 4, static_cast<uint32_t>(value.size()));
     out += kMetadataEntryOverhead;
     std::memcpy(out, key.data(), key.size());
     out += key.size();
@@ -46,7 +35,7 @@ absl::StatusOr<MetadataSplit> SplitMetadata(std::span<const std::byte> data) {
     return Malformed(
         absl::StrFormat("metadata flagged but only %d bytes follow the header", data.size()));
   }
-  const uint32_t size = GetU32(data.data());
+  const uint32_t size = LoadU32(data.data());
   if (size > kMaxMetadataBytes || size > data.size() - 4) {
     return Malformed(
         absl::StrFormat("a metadata block of %d bytes (at most %d, and %d bytes follow its size)",
@@ -62,8 +51,8 @@ absl::StatusOr<Metadata> DecodeMetadata(std::span<const std::byte> entries) {
       return Malformed(
           absl::StrFormat("%d stray bytes at the end of the metadata", entries.size()));
     }
-    const uint64_t key_size = GetU32(entries.data());
-    const uint64_t value_size = GetU32(entries.data() + 4);
+    const uint64_t key_size = LoadU32(entries.data());
+    const uint64_t value_size = LoadU32(entries.data() + 4);
     entries = entries.subspan(kMetadataEntryOverhead);
     if (key_size + value_size > entries.size()) {
       return Malformed(
