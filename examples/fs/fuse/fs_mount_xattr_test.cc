@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -78,6 +79,33 @@ TEST_P(MountXattrTest, WritesStillWorkOnAFileWithAttributes) {
   struct stat st;
   ASSERT_EQ(stat(file_.c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 4);
+}
+
+// The kernel asks for security.capability before each write, and the bridge answers from
+// what the server last said (CapabilityCache): a capability set through the mount must
+// still be seen at once, and a write must still drop it.
+TEST_P(MountXattrTest, ACapabilitySetAfterWritesIsSeenAndAWriteDropsIt) {
+  const auto write_some = [&] {
+    const int fd = open(file_.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    EXPECT_EQ(write(fd, "data", 4), 4);
+    EXPECT_EQ(write(fd, "more", 4), 4);
+    close(fd);
+  };
+  write_some();
+  EXPECT_EQ(getxattr(file_.c_str(), "security.capability", nullptr, 0), -1);
+  EXPECT_EQ(errno, ENODATA);
+
+  vfs_cap_data capability = {};
+  capability.magic_etc = VFS_CAP_REVISION_2;
+  capability.data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+  ASSERT_EQ(setxattr(file_.c_str(), "security.capability", &capability, XATTR_CAPS_SZ_2, 0), 0)
+      << std::strerror(errno);
+  EXPECT_EQ(getxattr(file_.c_str(), "security.capability", nullptr, 0), XATTR_CAPS_SZ_2);
+
+  write_some();  // a changed file loses its capability
+  EXPECT_EQ(getxattr(file_.c_str(), "security.capability", nullptr, 0), -1);
+  EXPECT_EQ(errno, ENODATA);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, MountXattrTest,

@@ -94,7 +94,8 @@ int KernelErrno(const absl::Status& status) {
 FuseBridge::FuseBridge(Upstream* upstream, BridgeOptions options)
     : upstream_(upstream),
       options_(options),
-      caller_groups_(absl::Seconds(std::max(options.attr_timeout_seconds, 0.0))) {}
+      caller_groups_(absl::Seconds(std::max(options.attr_timeout_seconds, 0.0))),
+      capabilities_(absl::Seconds(std::max(options.attr_timeout_seconds, 0.0))) {}
 
 std::optional<Upstream::Lease> FuseBridge::Begin(fuse_req_t req, fuse_ino_t node, uint64_t* ino) {
   std::optional<NodeTable::Node> held;
@@ -206,7 +207,7 @@ void FuseBridge::ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
 }
 
 void FuseBridge::Init(fuse_conn_info* conn) {
-  conn->max_write = kMaxIoSize;
+  conn->max_write = kMountMaxWrite;
   conn->max_read = kMaxIoSize;
   // The server truncates on Open with O_TRUNC itself (fs.proto).
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -253,6 +254,7 @@ void FuseBridge::Forget(fuse_req_t req, std::span<const fuse_forget_data> forget
     if (forget.ino == NodeTable::kRootNodeId) continue;
     std::optional<NodeTable::Node> node = nodes_.Forget(forget.ino, forget.nlookup);
     if (node.has_value()) held.emplace_back(*node, forget.nlookup);
+    if (!nodes_.Find(forget.ino).has_value()) capabilities_.Drop(forget.ino);
   }
   if (req != nullptr) fuse_reply_none(req);
   if (held.empty()) return;

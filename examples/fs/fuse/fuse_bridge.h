@@ -21,15 +21,18 @@
 // mount); extended attributes are the server's (fs.proto says which namespaces). The kernel's node
 // ids are the bridge's own (NodeTable): each stands for (server ino, connection epoch); the root
 // always stands for the current server's root. st_ino, and d_ino in directory listings, are the
-// server's inode numbers.
+// server's inode numbers. The kernel asks for security.capability before every write(2);
+// the bridge answers that a node has none for the attribute timeout after the server said
+// so (CapabilityCache), dropping it at a setxattr or removexattr through the mount.
 //
 // Data. Read answers the kernel with fuse_reply_buf straight from the server's response
 // attachment (a DMA buffer read in place: no copy in the bridge). Write copies the
 // kernel's bytes once, into a DMA buffer of the link's (reused request after request),
 // which the server reads in place. ReadDir hands the server's packed entries (FUSE's own
 // fuse_dirent layout) to the kernel as they are, after checking them. One call moves at
-// most kMaxIoSize (128 KiB): init() sets max_write to it, and the mount must say
-// max_read=131072 (fs_mount does).
+// most kMaxIoSize (128 KiB), and so does a kernel read: the mount must say max_read=131072
+// (fs_mount does). A kernel write may be larger (kMountMaxWrite, 1 MiB: fewer requests for
+// a large write(2) and for the writeback cache's flushes); Write sends it on in pieces.
 //
 // Errors. A server's errno goes to the kernel as it is. When the server is gone (died,
 // killed, closed its links) every request fails with ENOTCONN: those in flight when it
@@ -85,6 +88,7 @@
 #include "absl/status/status.h"
 #include "examples/fs/fs.pb.h"
 #include "examples/fs/fuse/caller_groups.h"
+#include "examples/fs/fuse/capability_cache.h"
 #include "examples/fs/fuse/handle_table.h"
 #include "examples/fs/fuse/mount_locks.h"
 #include "examples/fs/fuse/node_table.h"
@@ -107,6 +111,10 @@ struct BridgeOptions {
   // FUSE's writeback cache ("Caching" above): not with kDirect.
   bool writeback = false;
 };
+
+// The largest write the kernel sends in one request (FUSE's limit: 256 pages). Write hands
+// it to the server in pieces of at most kMaxIoSize.
+inline constexpr uint32_t kMountMaxWrite = 1024 * 1024;
 
 // The struct stat a server's Attr stands for.
 [[nodiscard]] struct stat ToStat(const Attr& attr);
@@ -222,6 +230,7 @@ class FuseBridge {
   NodeTable nodes_;
   HandleTable handles_;
   CallerGroups caller_groups_;
+  CapabilityCache capabilities_;
   MountLocks locks_;
 };
 

@@ -25,18 +25,26 @@ void FuseBridge::SetXattr(fuse_req_t req, fuse_ino_t node, const char* name, con
   if (!lease) return;
   absl::Status s =
       lease->client().SetXattr(ino, name, std::string(value, size), static_cast<uint32_t>(flags));
+  capabilities_.Drop(node);
   lease->Note(s);
   fuse_reply_err(req, s.ok() ? 0 : XattrErrno(s));
 }
 
 void FuseBridge::GetXattr(fuse_req_t req, fuse_ino_t node, const char* name, size_t size) {
+  const bool capability = name == kCapabilityXattr;
+  if (capability && capabilities_.KnownAbsent(node)) return (void)fuse_reply_err(req, ENODATA);
+  const uint64_t asked = capabilities_.generation();
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease) return;
   absl::StatusOr<GetXattrResponse> got =
       lease->client().GetXattr(ino, name, static_cast<uint32_t>(std::min(size, kMaxXattrValue)));
   lease->Note(got.status());
-  if (!got.ok()) return (void)fuse_reply_err(req, XattrErrno(got.status()));
+  if (!got.ok()) {
+    const int error = XattrErrno(got.status());
+    if (capability && error == ENODATA) capabilities_.NoteAbsent(node, asked);
+    return (void)fuse_reply_err(req, error);
+  }
   if (size == 0) return (void)fuse_reply_xattr(req, got->size());
   fuse_reply_buf(req, got->value().data(), got->value().size());
 }
@@ -58,6 +66,7 @@ void FuseBridge::RemoveXattr(fuse_req_t req, fuse_ino_t node, const char* name) 
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease) return;
   absl::Status s = lease->client().RemoveXattr(ino, name);
+  capabilities_.Drop(node);
   lease->Note(s);
   fuse_reply_err(req, s.ok() ? 0 : XattrErrno(s));
 }
