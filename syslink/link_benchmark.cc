@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
+#include "ring/bench/alternating.h"
 #include "ring/bench/peer.h"
 #include "ring/bench/ping_pong.h"
 #include "ring/internal/cpu_relax.h"
@@ -141,42 +142,6 @@ void BM_LinkCall(benchmark::State& state, ring::WaitMode mode) {
   }
 }
 
-// Stops `pid` (a child of this process), waiting until it has stopped.
-void StopPeer(pid_t pid) {
-  kill(pid, SIGSTOP);
-  int status;
-  waitpid(pid, &status, WUNTRACED);
-}
-
-void ResumePeer(pid_t pid) { kill(pid, SIGCONT); }
-
-// Nanoseconds per `round_trip` over a slice of about 2 ms, after 32 untimed ones (the peer
-// was just resumed). Nothing if a round trip failed.
-template <typename RoundTrip>
-std::optional<double> SliceNanos(RoundTrip round_trip) {
-  for (int i = 0; i < 32; ++i) {
-    if (!round_trip()) return std::nullopt;
-  }
-  uint64_t count = 0;
-  const absl::Time start = absl::Now();
-  absl::Time end;
-  do {
-    for (int i = 0; i < 16; ++i) {
-      if (!round_trip()) return std::nullopt;
-    }
-    count += 16;
-    end = absl::Now();
-  } while (end - start < absl::Milliseconds(2));
-  return absl::ToDoubleNanoseconds(end - start) / static_cast<double>(count);
-}
-
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  auto middle = values.begin() + values.size() / 2;
-  std::nth_element(values.begin(), middle, values.end());
-  return *middle;
-}
-
 // One iteration is a slice of ring round trips and then a slice of link calls, each with
 // the other's peer stopped, so that only one peer uses the peer CPU. Counters: the median
 // of the per-pair ratios, and the median of each side's slices. Its time is that of a whole
@@ -190,28 +155,17 @@ void BM_LinkVsRing(benchmark::State& state, ring::WaitMode mode) {
     absl::StatusOr<Message> reply = link.client().Call(kEcho, payload, {}, deadline);
     return reply.ok() && reply->status.ok();
   };
-  std::vector<double> ring_ns, link_ns, ratios;
+  ring::bench::AlternatingSlices slices(ring->peer_pid(), link.pid());
   for (auto _ : state) {
-    StopPeer(link.pid());
-    ResumePeer(ring->peer_pid());
-    std::optional<double> ring_slice = SliceNanos([&] { return ring->RoundTrip(); });
-    StopPeer(ring->peer_pid());
-    ResumePeer(link.pid());
-    deadline = absl::Now() + absl::Seconds(10);
-    std::optional<double> link_slice = SliceNanos(call);
-    if (!ring_slice || !link_slice) {
+    if (!slices.RunPair([&] { return ring->RoundTrip(); }, call,
+                        [&] { deadline = absl::Now() + absl::Seconds(10); })) {
       state.SkipWithError("a round trip failed");
       break;
     }
-    ring_ns.push_back(*ring_slice);
-    link_ns.push_back(*link_slice);
-    ratios.push_back(*link_slice / *ring_slice);
   }
-  ResumePeer(ring->peer_pid());  // both must run to be told to stop
-  ResumePeer(link.pid());
-  state.counters["link_vs_ring"] = Median(ratios);
-  state.counters["ring_ns"] = Median(ring_ns);
-  state.counters["link_ns"] = Median(link_ns);
+  state.counters["link_vs_ring"] = slices.MedianRatio();
+  state.counters["ring_ns"] = slices.MedianFloorNanos();
+  state.counters["link_ns"] = slices.MedianSubjectNanos();
 }
 
 #define LINK_MODES(bm)                                                   \

@@ -5,6 +5,9 @@
 //   BM_CacheLineFloor      one shared cache line between two processes (ring/bench)
 //   BM_SocketPair64        64 bytes each way over a socketpair, the peer echoes
 //   BM_StubSay/<mode>      EchoStub::Say with 64 bytes of text, over a link, spin or hybrid
+//   BM_StubVsRing/<mode>   BM_StubSay beside the ring alone (a 64-byte record each way,
+//                          ring/bench) in alternating slices of about 2 ms, the idle peer
+//                          stopped: the median per-pair ratio (ring/bench/alternating.h)
 //   BM_StubInFlight/<n>    n async Say calls kept in flight (hybrid): calls per second
 //   BM_StubAttachment128K  Bounce: a 128 KiB attachment there and back (lent zero-copy;
 //                          the server copies it into its response attachment)
@@ -24,6 +27,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +39,7 @@
 #include "examples/echo/echo.syslink.h"
 #include "examples/echo/echo_server.h"
 #include "examples/echo/grpc/echo.grpc.pb.h"
+#include "ring/bench/alternating.h"
 #include "ring/bench/peer.h"
 #include "ring/bench/ping_pong.h"
 #include "rpc/link_channel.h"
@@ -84,6 +89,29 @@ void BM_StubSay(benchmark::State& state, ring::WaitMode mode) {
 }
 BENCHMARK_CAPTURE(BM_StubSay, spin, ring::WaitMode::kSpin)->UseRealTime();
 BENCHMARK_CAPTURE(BM_StubSay, hybrid, ring::WaitMode::kHybrid)->UseRealTime();
+
+// One iteration is a slice of ring round trips and then a slice of stub calls: read the
+// counters, not the time (a whole pair, about 4 ms).
+void BM_StubVsRing(benchmark::State& state, ring::WaitMode mode) {
+  std::unique_ptr<ring::bench::RoundTripper> ring = ring::bench::StartRingEcho(mode, 64);
+  SyslinkEcho echo(mode);
+  EchoRequest request;
+  request.set_text(std::string(64, 'x'));
+  EchoResponse response;
+  auto call = [&] { return echo.stub->Say(request, &response, nullptr).ok(); };
+  ring::bench::AlternatingSlices slices(ring->peer_pid(), echo.server.process().pid());
+  for (auto _ : state) {
+    if (!slices.RunPair([&] { return ring->RoundTrip(); }, call)) {
+      state.SkipWithError("a round trip failed");
+      break;
+    }
+  }
+  state.counters["stub_vs_ring"] = slices.MedianRatio();
+  state.counters["ring_ns"] = slices.MedianFloorNanos();
+  state.counters["stub_ns"] = slices.MedianSubjectNanos();
+}
+BENCHMARK_CAPTURE(BM_StubVsRing, spin, ring::WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StubVsRing, hybrid, ring::WaitMode::kHybrid)->UseRealTime();
 
 void BM_StubInFlight(benchmark::State& state) {
   SyslinkEcho echo(ring::WaitMode::kHybrid);
@@ -238,6 +266,14 @@ void PrintSummary(const testing::BenchmarkMedians& m) {
     std::printf("stub rtt %s: %.0f ns = %.2fx floor, %.2fx socketpair, %.0fx faster than gRPC\n",
                 mode, rtt, rtt / floor, socketpair > 0 ? rtt / socketpair : 0,
                 grpc > 0 ? grpc / rtt : 0);
+  }
+  for (const char* mode : {"spin", "hybrid"}) {
+    std::map<std::string, double> paired =
+        m.Get(absl::StrCat("BM_StubVsRing/", mode, "/real_time")).counters;
+    if (paired["stub_vs_ring"] > 0) {
+      std::printf("stub rtt %s: %.2fx ring (%.0f ns vs %.0f ns, in alternating slices)\n", mode,
+                  paired["stub_vs_ring"], paired["stub_ns"], paired["ring_ns"]);
+    }
   }
   for (int n : {1, 8, 64}) {
     double rate = m.Get(absl::StrCat("BM_StubInFlight/", n, "/real_time")).items_per_second;
