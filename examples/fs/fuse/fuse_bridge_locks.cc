@@ -56,6 +56,21 @@ bool ToRange(const struct flock& lock, uint64_t* start, uint64_t* end) {
   return *end <= kLockEof;
 }
 
+// A record-lock request (getlk, setlk) of `lock` by `owner`; false, with nothing set, when
+// `lock` is not a lock fs.proto takes.
+bool ToRecordLock(LockOp op, uint64_t owner, const struct flock& lock, LockRequest* out) {
+  LockType type;
+  uint64_t start;
+  uint64_t end;
+  if (!ToLockType(lock.l_type, &type) || !ToRange(lock, &start, &end)) return false;
+  out->set_op(op);
+  out->set_owner(owner);
+  out->set_type(type);
+  out->set_start(start);
+  out->set_end(end);
+  return true;
+}
+
 // What the kernel gets for an answer that is not a lock: 0, the server's errno (ENOTCONN
 // when the session ended), or EIO for a value that is no errno.
 int ReplyErrno(const LockResponse& answer) {
@@ -94,18 +109,10 @@ bool FuseBridge::StartLock(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, 
 
 void FuseBridge::GetLk(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, struct flock* lock) {
   LockRequest request;
-  LockType type;
-  uint64_t start;
-  uint64_t end;
-  if (!ToLockType(lock->l_type, &type) || type == LOCK_UNLOCK || !ToRange(*lock, &start, &end)) {
+  if (!ToRecordLock(LOCK_GET, fi->lock_owner, *lock, &request) || request.type() == LOCK_UNLOCK) {
     fuse_reply_err(req, EINVAL);
     return;
   }
-  request.set_op(LOCK_GET);
-  request.set_owner(fi->lock_owner);
-  request.set_type(type);
-  request.set_start(start);
-  request.set_end(end);
   StartLock(req, node, fi, std::move(request), /*interruptible=*/false,
             [req, asked = *lock](const LockResponse& answer) {
               if (answer.error() != 0) {
@@ -131,22 +138,14 @@ void FuseBridge::GetLk(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, stru
 void FuseBridge::SetLk(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi, struct flock* lock,
                        int sleep) {
   LockRequest request;
-  LockType type;
-  uint64_t start;
-  uint64_t end;
-  if (!ToLockType(lock->l_type, &type) || !ToRange(*lock, &start, &end)) {
+  if (!ToRecordLock(LOCK_SET, fi->lock_owner, *lock, &request)) {
     fuse_reply_err(req, EINVAL);
     return;
   }
-  request.set_op(LOCK_SET);
-  request.set_owner(fi->lock_owner);
-  request.set_type(type);
-  request.set_start(start);
-  request.set_end(end);
   request.set_pid(static_cast<uint32_t>(lock->l_pid));
   request.set_wait(sleep != 0);
   // Noted before the request is sent, so that a close(2) after it releases on the server.
-  if (type != LOCK_UNLOCK) locks_.NoteOwner(node, fi->lock_owner);
+  if (request.type() != LOCK_UNLOCK) locks_.NoteOwner(node, fi->lock_owner);
   StartLock(req, node, fi, std::move(request), /*interruptible=*/sleep != 0,
             [req](const LockResponse& answer) { fuse_reply_err(req, ReplyErrno(answer)); });
 }
