@@ -31,8 +31,17 @@
 //                                  constant buffer): the kernel's FUSE path with a server
 //                                  that does no work, as a reference
 //   BM_NullFuseReadDirect          BM_MountReadDirect through null_fuse
-//   BM_NullFuseBesideRead{Cold,Direct}
-//                                  the same with null_fuse pinned to the reader's CPU:
+//   BM_NullFuseWrite               BM_MountWrite through null_fuse, which takes each write
+//                                  out of its request and drops it (and answers the
+//                                  getxattr of security.capability that the kernel sends
+//                                  before each write: there is none)
+//   BM_NullFuseSmallFiles          BM_MountSmallFiles through null_fuse, whose files are
+//                                  entries in a table: the same eight requests per file as
+//                                  the mount (getattr of the root, lookup, create, flush,
+//                                  release, getattr of the root, unlink, forget), each
+//                                  answered at once
+//   BM_NullFuseBeside{ReadCold,ReadDirect,Write,SmallFiles}
+//                                  the same with null_fuse pinned to the caller's CPU:
 //                                  no request then wakes the other vCPU, which on this VM
 //                                  can matter more than any work the server does
 //
@@ -40,7 +49,8 @@
 // memfs, fs_mount) and null_fuse (but for BM_NullFuseBeside*) are not pinned: the scheduler
 // places them, as it would. The mount benchmarks are skipped, saying why, where
 // FUSE cannot be mounted. It ends with summary lines: medians of 3 runs,
-// as ratios between results of this run.
+// as ratios between results of this run: each against tmpfs, and the mount's reads, write
+// and small files against null_fuse's.
 
 #include <fcntl.h>
 #include <sched.h>
@@ -373,9 +383,10 @@ void BM_MountSmallFiles(benchmark::State& state) {
   if (std::string path = MountPath(state, "small"); !path.empty()) SmallFiles(state, path);
 }
 
-// --- Through null_fuse: the same reads with no server behind the mount -------------------
+// --- Through null_fuse: the same with no server behind the mount -------------------------
 
-// null_fuse serving a 1 GiB file at a fresh directory until the benchmark exits.
+// null_fuse serving a 1 GiB `file`, and files created in its root, at a fresh directory
+// until the benchmark exits.
 class NullFuse {
  public:
   static absl::StatusOr<std::unique_ptr<NullFuse>> Start() {
@@ -396,7 +407,7 @@ class NullFuse {
     }
   }
 
-  std::string FilePath() const { return mountpoint_ + "/file"; }
+  std::string Path(const std::string& name) const { return mountpoint_ + "/" + name; }
 
  private:
   NullFuse() = default;
@@ -420,9 +431,9 @@ class NullFuse {
   std::optional<ChildProcess> server_;
 };
 
-enum class Placement { kScheduler, kReaderCpu };
+enum class Placement { kScheduler, kCallerCpu };
 
-// null_fuse on any CPU, as the mount's processes are, or pinned to the reader's.
+// null_fuse on any CPU, as the mount's processes are, or pinned to the caller's.
 const LazyMount<NullFuse>& NullFuseMount(Placement placement) {
   if (placement == Placement::kScheduler) {
     static LazyMount<NullFuse> anywhere =
@@ -436,7 +447,7 @@ const LazyMount<NullFuse>& NullFuseMount(Placement placement) {
 void BM_NullFuseRead(benchmark::State& state, Placement placement, Cache cache) {
   const LazyMount<NullFuse>& null = NullFuseMount(placement);
   if (null.mount == nullptr) return Fail(state, "no null_fuse mount: " + null.why);
-  ReadBigFile(state, null.mount->FilePath(), cache);
+  ReadBigFile(state, null.mount->Path("file"), cache);
 }
 void BM_NullFuseReadCold(benchmark::State& state) {
   BM_NullFuseRead(state, Placement::kScheduler, Cache::kDrop);
@@ -445,10 +456,31 @@ void BM_NullFuseReadDirect(benchmark::State& state) {
   BM_NullFuseRead(state, Placement::kScheduler, Cache::kBypass);
 }
 void BM_NullFuseBesideReadCold(benchmark::State& state) {
-  BM_NullFuseRead(state, Placement::kReaderCpu, Cache::kDrop);
+  BM_NullFuseRead(state, Placement::kCallerCpu, Cache::kDrop);
 }
 void BM_NullFuseBesideReadDirect(benchmark::State& state) {
-  BM_NullFuseRead(state, Placement::kReaderCpu, Cache::kBypass);
+  BM_NullFuseRead(state, Placement::kCallerCpu, Cache::kBypass);
+}
+void BM_NullFuseWrite(benchmark::State& state, Placement placement) {
+  const LazyMount<NullFuse>& null = NullFuseMount(placement);
+  if (null.mount == nullptr) return Fail(state, "no null_fuse mount: " + null.why);
+  WriteBigFile(state, null.mount->Path("big"));
+  unlink(null.mount->Path("big").c_str());  // and its pages in the kernel's cache with it
+}
+void BM_NullFuseSmallFiles(benchmark::State& state, Placement placement) {
+  const LazyMount<NullFuse>& null = NullFuseMount(placement);
+  if (null.mount == nullptr) return Fail(state, "no null_fuse mount: " + null.why);
+  SmallFiles(state, null.mount->Path("small"));
+}
+void BM_NullFuseWrite(benchmark::State& state) { BM_NullFuseWrite(state, Placement::kScheduler); }
+void BM_NullFuseSmallFiles(benchmark::State& state) {
+  BM_NullFuseSmallFiles(state, Placement::kScheduler);
+}
+void BM_NullFuseBesideWrite(benchmark::State& state) {
+  BM_NullFuseWrite(state, Placement::kCallerCpu);
+}
+void BM_NullFuseBesideSmallFiles(benchmark::State& state) {
+  BM_NullFuseSmallFiles(state, Placement::kCallerCpu);
 }
 
 BENCHMARK(BM_MountWrite)->Apply(BigFile);
@@ -460,86 +492,116 @@ BENCHMARK(BM_NullFuseReadCold)->Apply(BigFile);
 BENCHMARK(BM_NullFuseReadDirect)->Apply(BigFile);
 BENCHMARK(BM_NullFuseBesideReadCold)->Apply(BigFile);
 BENCHMARK(BM_NullFuseBesideReadDirect)->Apply(BigFile);
+BENCHMARK(BM_NullFuseWrite)->Apply(BigFile);
+BENCHMARK(BM_NullFuseSmallFiles)->UseRealTime();
+BENCHMARK(BM_NullFuseBesideWrite)->Apply(BigFile);
+BENCHMARK(BM_NullFuseBesideSmallFiles)->UseRealTime();
+
+// Benchmarks' full names: BM_TmpfsWrite/iterations:2/real_time, BM_TmpfsSmallFiles/real_time.
+double GigabytesPerSecond(const testing::BenchmarkMedians& m, const char* name) {
+  std::string full = absl::StrCat(name, "/iterations:", kBigIterations, "/real_time");
+  return m.Get(full).bytes_per_second / 1e9;
+}
+double FilesPerSecond(const testing::BenchmarkMedians& m, const char* name) {
+  return m.Get(absl::StrCat(name, "/real_time")).items_per_second;
+}
+
+// "fs <label>: 0.50x the null FUSE mount (no server), 0.40x it on the caller's CPU", or
+// nothing when a figure is missing.
+void PrintAgainstNull(const std::string& label, double mount, double anywhere, double beside) {
+  if (mount == 0 || anywhere == 0 || beside == 0) return;
+  std::printf("fs %s: %.2fx the null FUSE mount (no server), %.2fx it on the caller's CPU\n",
+              label.c_str(), mount / anywhere, mount / beside);
+}
+
+// The 1 GiB writes and reads, each beside the tmpfs floor of its direction, and the
+// mount's beside null_fuse's. A line whose benchmarks did not all run is left out.
+void PrintBulkSummary(const testing::BenchmarkMedians& m) {
+  auto gbps = [&](const char* name) { return GigabytesPerSecond(m, name); };
+  const double tmpfs_write = gbps("BM_TmpfsWrite");
+  const double tmpfs_read = gbps("BM_TmpfsRead");
+  const struct {
+    const char* benchmark;
+    const char* label;
+    bool write;
+  } kBulk[] = {
+      {"BM_ClientWrite", "client write", true},
+      {"BM_ClientRead", "client read", false},
+      {"BM_ClientReadOneAtATime", "client read, one call at a time", false},
+      {"BM_ClientReadInPlace", "client read in place", false},
+      {"BM_MountWrite", "mount write", true},
+      {"BM_MountReadCold", "mount read, cold (from the server)", false},
+      {"BM_MountReadCached", "mount read, cached (the page cache)", false},
+      {"BM_MountReadDirect", "mount read, O_DIRECT (from the server)", false},
+      {"BM_NullFuseWrite", "null FUSE mount write (no server)", true},
+      {"BM_NullFuseBesideWrite", "null FUSE mount on the writer's CPU write", true},
+      {"BM_NullFuseReadCold", "null FUSE mount read, cold (no server)", false},
+      {"BM_NullFuseReadDirect", "null FUSE mount read, O_DIRECT (no server)", false},
+      {"BM_NullFuseBesideReadCold", "null FUSE mount on the reader's CPU read, cold", false},
+      {"BM_NullFuseBesideReadDirect", "null FUSE mount on the reader's CPU read, O_DIRECT", false},
+  };
+  for (const auto& bulk : kBulk) {
+    const double measured = gbps(bulk.benchmark);
+    const double floor = bulk.write ? tmpfs_write : tmpfs_read;
+    if (measured == 0 || floor == 0) continue;
+    std::printf("fs %s: %.2f GB/s = %.2fx tmpfs\n", bulk.label, measured, measured / floor);
+  }
+  // A cold read fills page-cache pages the kernel has just allocated, as a write of a
+  // new tmpfs file does: on a VM whose host takes freed memory back, that fill, not the
+  // copy, can set the pace. This ratio shows how close the mount comes to it.
+  if (double cold = gbps("BM_MountReadCold"); cold > 0 && tmpfs_write > 0) {
+    std::printf(
+        "fs mount read, cold: %.2fx tmpfs write of a new file (the cost of filling "
+        "new pages)\n",
+        cold / tmpfs_write);
+  }
+  // The same with no server behind the mount: what the kernel's FUSE path leaves for any
+  // server, placed by the scheduler and beside the caller.
+  const struct {
+    const char* mount;
+    const char* null;
+    const char* beside;
+    const char* label;
+  } kAgainstNull[] = {
+      {"BM_MountWrite", "BM_NullFuseWrite", "BM_NullFuseBesideWrite", "write"},
+      {"BM_MountReadCold", "BM_NullFuseReadCold", "BM_NullFuseBesideReadCold", "read, cold"},
+      {"BM_MountReadDirect", "BM_NullFuseReadDirect", "BM_NullFuseBesideReadDirect",
+       "read, O_DIRECT"},
+  };
+  for (const auto& row : kAgainstNull) {
+    PrintAgainstNull(absl::StrCat("mount ", row.label), gbps(row.mount), gbps(row.null),
+                     gbps(row.beside));
+  }
+}
+
+// create+stat+unlink beside tmpfs, and the mount's beside null_fuse's.
+void PrintSmallFilesSummary(const testing::BenchmarkMedians& m) {
+  auto rate = [&](const char* name) { return FilesPerSecond(m, name); };
+  const double tmpfs = rate("BM_TmpfsSmallFiles");
+  const struct {
+    const char* benchmark;
+    const char* label;
+  } kSmall[] = {
+      {"BM_ClientSmallFiles", "client small files"},
+      {"BM_MountSmallFiles", "mount small files"},
+      {"BM_NullFuseSmallFiles", "null FUSE mount small files (no server)"},
+      {"BM_NullFuseBesideSmallFiles", "null FUSE mount on the caller's CPU small files"},
+  };
+  for (const auto& small : kSmall) {
+    const double measured = rate(small.benchmark);
+    if (measured == 0 || tmpfs == 0) continue;
+    std::printf("fs %s: %.0f/s = %.2fx tmpfs\n", small.label, measured, measured / tmpfs);
+  }
+  PrintAgainstNull("mount small files", rate("BM_MountSmallFiles"), rate("BM_NullFuseSmallFiles"),
+                   rate("BM_NullFuseBesideSmallFiles"));
+}
 
 void PrintSummary(const testing::BenchmarkMedians& m) {
-  // Benchmarks' full names: BM_TmpfsWrite/iterations:2/real_time, BM_TmpfsSmallFiles/real_time.
-  auto gbps = [&](const char* name) {
-    std::string full = absl::StrCat(name, "/iterations:", kBigIterations, "/real_time");
-    return m.Get(full).bytes_per_second / 1e9;
-  };
-  auto rate = [&](const char* name) {
-    return m.Get(absl::StrCat(name, "/real_time")).items_per_second;
-  };
-  double tmpfs_write = gbps("BM_TmpfsWrite");
-  double tmpfs_read = gbps("BM_TmpfsRead");
   std::printf("\nfloors: tmpfs write %.2f GB/s, read %.2f GB/s, create+stat+unlink %.0f/s\n",
-              tmpfs_write, tmpfs_read, rate("BM_TmpfsSmallFiles"));
-  if (tmpfs_write > 0 && tmpfs_read > 0) {
-    // Each beside the tmpfs floor of its direction; those that did not run are left out.
-    const struct {
-      const char* benchmark;
-      const char* label;
-      bool write;
-    } kBulk[] = {
-        {"BM_ClientWrite", "client write", true},
-        {"BM_ClientRead", "client read", false},
-        {"BM_ClientReadOneAtATime", "client read, one call at a time", false},
-        {"BM_ClientReadInPlace", "client read in place", false},
-        {"BM_MountWrite", "mount write", true},
-        {"BM_MountReadCold", "mount read, cold (from the server)", false},
-        {"BM_MountReadCached", "mount read, cached (the page cache)", false},
-        {"BM_MountReadDirect", "mount read, O_DIRECT (from the server)", false},
-        {"BM_NullFuseReadCold", "null FUSE mount read, cold (no server)", false},
-        {"BM_NullFuseReadDirect", "null FUSE mount read, O_DIRECT (no server)", false},
-        {"BM_NullFuseBesideReadCold", "null FUSE mount on the reader's CPU read, cold", false},
-        {"BM_NullFuseBesideReadDirect", "null FUSE mount on the reader's CPU read, O_DIRECT",
-         false},
-    };
-    for (const auto& bulk : kBulk) {
-      double measured = gbps(bulk.benchmark);
-      if (measured == 0) continue;
-      std::printf("fs %s: %.2f GB/s = %.2fx tmpfs\n", bulk.label, measured,
-                  measured / (bulk.write ? tmpfs_write : tmpfs_read));
-    }
-    // A cold read fills page-cache pages the kernel has just allocated, as a write of a
-    // new tmpfs file does: on a VM whose host takes freed memory back, that fill, not the
-    // copy, can set the pace. This ratio shows how close the mount comes to it.
-    if (double cold = gbps("BM_MountReadCold"); cold > 0) {
-      std::printf(
-          "fs mount read, cold: %.2fx tmpfs write of a new file (the cost of filling "
-          "new pages)\n",
-          cold / tmpfs_write);
-    }
-    // The same reads with no server behind the mount: what the kernel's FUSE path leaves
-    // for any server, placed by the scheduler and beside the reader.
-    const struct {
-      const char* mount;
-      const char* null;
-      const char* beside;
-      const char* label;
-    } kAgainstNull[] = {
-        {"BM_MountReadCold", "BM_NullFuseReadCold", "BM_NullFuseBesideReadCold", "cold"},
-        {"BM_MountReadDirect", "BM_NullFuseReadDirect", "BM_NullFuseBesideReadDirect", "O_DIRECT"},
-    };
-    for (const auto& row : kAgainstNull) {
-      double measured = gbps(row.mount);
-      double anywhere = gbps(row.null);
-      double beside = gbps(row.beside);
-      if (measured == 0 || anywhere == 0 || beside == 0) continue;
-      std::printf(
-          "fs mount read, %s: %.2fx the null FUSE mount (no server), %.2fx it on the "
-          "reader's CPU\n",
-          row.label, measured / anywhere, measured / beside);
-    }
-  }
-  if (rate("BM_TmpfsSmallFiles") > 0) {
-    for (const char* name : {"BM_ClientSmallFiles", "BM_MountSmallFiles"}) {
-      if (rate(name) == 0) continue;
-      std::printf("fs %s small files: %.0f/s = %.2fx tmpfs\n",
-                  std::string(name) == "BM_ClientSmallFiles" ? "client" : "mount", rate(name),
-                  rate(name) / rate("BM_TmpfsSmallFiles"));
-    }
-  }
+              GigabytesPerSecond(m, "BM_TmpfsWrite"), GigabytesPerSecond(m, "BM_TmpfsRead"),
+              FilesPerSecond(m, "BM_TmpfsSmallFiles"));
+  PrintBulkSummary(m);
+  PrintSmallFilesSummary(m);
 }
 
 }  // namespace
