@@ -40,7 +40,6 @@ using ::syslink::testing::CanRunAsOtherUsers;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ConnectWhenRegistered;
 using ::syslink::testing::ForkAs;
-using ::syslink::testing::ForkTied;
 using ::syslink::testing::kNeedsRoot;
 using ::syslink::testing::ScratchDirectory;
 using ::syslink::testing::UserIdentity;
@@ -104,17 +103,13 @@ class CallerProcessTest : public ::testing::TestWithParam<Server> {
     }
     const std::string socket = dir_.SocketPath();
     const std::string log = server_log();
-    server_.emplace(ForkTied([&] {
-      setenv("SYSLINK_BROKER_SOCKET", socket.c_str(), 1);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, STDERR_FILENO);
-      close_range(3, ~0U, 0);
-      std::vector<char*> args;
-      for (std::string& arg : argv) args.push_back(arg.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      return 127;
-    }));
+    const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(log_fd, 0) << log;
+    server_.emplace(ChildProcess::Exec(
+        std::move(argv), {.stderr_fd = log_fd, .parent_death_signal = SIGKILL, .before_exec = [&] {
+                            return setenv("SYSLINK_BROKER_SOCKET", socket.c_str(), 1);
+                          }}));
+    close(log_fd);
     root_ = Connect();
     ASSERT_NE(root_, nullptr);
   }

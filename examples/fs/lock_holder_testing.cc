@@ -23,16 +23,7 @@ absl::StatusOr<ChildProcess> StartLockHolder(const std::string& binary, const st
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
   std::vector<std::string> args = {binary, service, path, kind};
-  ChildProcess child = ChildProcess::Fork([&] {
-    dup2(fds[1], STDOUT_FILENO);
-    close_range(3, ~0U, 0);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::perror(argv[0]);
-    return 127;
-  });
+  ChildProcess child = ChildProcess::Exec(std::move(args), {.stdout_fd = fds[1]});
   close(fds[1]);
   std::string said;
   char chunk[64];

@@ -54,16 +54,8 @@ std::string BinaryPath(const std::string& name) {
 // Runs `args` in a child with no descriptor of ours but stdio (stdout into `stdout_fd`
 // when given).
 ChildProcess Spawn(std::vector<std::string> args, int stdout_fd = -1) {
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  return ChildProcess::Fork([&] {
-    if (stdout_fd >= 0) dup2(stdout_fd, STDOUT_FILENO);
-    close_range(3, ~0U, 0);  // a copy of a link end here would hide its closing
-    execv(argv[0], argv.data());
-    std::perror(argv[0]);
-    return 127;
-  });
+  // No copy of a link end may stay in the child: it would hide the link's closing.
+  return ChildProcess::Exec(std::move(args), {.stdout_fd = stdout_fd});
 }
 
 struct CliRun {

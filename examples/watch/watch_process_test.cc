@@ -109,18 +109,9 @@ Spawned Spawn(std::vector<std::string> args, const std::string& stdin_text = "",
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     std::abort();
   }
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  ChildProcess child = ChildProcess::Fork([&] {
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    if (pipe_stderr) dup2(err[1], STDERR_FILENO);
-    close_range(3, ~0U, 0);
-    execv(argv[0], argv.data());
-    std::perror(argv[0]);
-    return 127;
-  });
+  ChildProcess child = ChildProcess::Exec(
+      std::move(args),
+      {.stdin_fd = in[0], .stdout_fd = out[1], .stderr_fd = pipe_stderr ? err[1] : -1});
   close(in[0]);
   close(out[1]);
   close(err[1]);

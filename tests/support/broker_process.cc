@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,17 +71,10 @@ SyslinkctlOutput RunSyslinkctl(const std::string& socket_path, const std::vector
   std::vector<std::string> command = {RunfilePath("syslink/broker/syslinkctl"), "--socket",
                                       socket_path};
   command.insert(command.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : command) argv.push_back(arg.data());
-  argv.push_back(nullptr);
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return {"", "pipe2 failed"};
   UniqueFd read_end(out[0]), write_end(out[1]);
-  ChildProcess syslinkctl = ChildProcess::Fork([&] {
-    if (dup2(write_end.get(), 1) != 1) return 126;
-    execv(argv[0], argv.data());
-    return 127;
-  });
+  ChildProcess syslinkctl = ChildProcess::Exec(std::move(command), {.stdout_fd = write_end.get()});
   write_end.Reset();
   std::string printed;
   char buffer[65536];
@@ -97,22 +89,14 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
     absl::Duration timeout, uint64_t descriptor_limit) {
   std::vector<std::string> args = {SyslinkdPath(), "--socket", socket_path};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t test = getpid();
-  ChildProcess child = ChildProcess::Fork([&] {
-    // A test killed before its teardown (a timeout) leaves no broker behind.
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != test) return 125;
-    close_range(3, ~0U, 0);  // nothing of the test's may stay open in the broker
-    if (descriptor_limit != 0) {
-      struct rlimit limit = {descriptor_limit, descriptor_limit};
-      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return 126;
-    }
-    execv(argv[0], argv.data());
-    std::perror(argv[0]);
-    return 127;
-  });
+  // A test killed before its teardown (a timeout) leaves no broker behind, and nothing of
+  // the test's stays open in the broker.
+  ChildProcess child = ChildProcess::Exec(
+      std::move(args),
+      {.parent_death_signal = SIGKILL, .before_exec = [descriptor_limit] {
+         struct rlimit limit = {descriptor_limit, descriptor_limit};
+         return descriptor_limit == 0 || setrlimit(RLIMIT_NOFILE, &limit) == 0 ? 0 : 126;
+       }});
   std::unique_ptr<BrokerProcess> broker(new BrokerProcess(std::move(child), socket_path));
   absl::Time deadline = absl::Now() + timeout;
   while (true) {

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,32 @@ ChildProcess ChildProcess::Fork(const std::function<int()>& body) {
   }
   if (pid == 0) _exit(body());
   return ChildProcess(pid);
+}
+
+ChildProcess ChildProcess::Exec(std::vector<std::string> args, const ExecOptions& options) {
+  // Everything the child needs is made before the fork: a child of a threaded parent must
+  // not allocate.
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  return Fork([&] {
+    if (options.parent_death_signal != 0 &&
+        (prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0 || getppid() != parent)) {
+      return 125;
+    }
+    const int standard[] = {options.stdin_fd, options.stdout_fd, options.stderr_fd};
+    for (int target = 0; target < 3; ++target) {
+      if (standard[target] >= 0 && dup2(standard[target], target) != target) return 126;
+    }
+    close_range(3, ~0U, 0);
+    if (options.before_exec) {
+      if (int code = options.before_exec(); code != 0) return code;
+    }
+    execv(argv[0], argv.data());
+    std::perror(argv[0]);
+    return 127;
+  });
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,22 +55,14 @@ bool OnPath(const char* tool) {
 // Runs `argv` in a child (execv, no descriptor of ours but stdio, stderr into `log`). The
 // child gets SIGTERM when the thread that spawned it ends (PR_SET_PDEATHSIG).
 ChildProcess SpawnDaemon(std::vector<std::string> argv, const std::string& log) {
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  const pid_t test = getpid();
-  return ChildProcess::Fork([&] {
-    // A test killed before its teardown (a timeout) still stops its daemons: fs_mount
-    // unmounts on SIGTERM, so no mount outlives the test.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != test) return 1;  // the test died before prctl
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) dup2(fd, STDERR_FILENO);
-    close_range(3, ~0U, 0);  // a copy of a link end here would hide its closing
-    execv(args[0], args.data());
-    std::perror(args[0]);
-    return 127;
-  });
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // A test killed before its teardown (a timeout) still stops its daemons: fs_mount
+  // unmounts on SIGTERM, so no mount outlives the test. No copy of a link end stays in the
+  // child (it would hide the link's closing).
+  ChildProcess child =
+      ChildProcess::Exec(std::move(argv), {.stderr_fd = fd, .parent_death_signal = SIGTERM});
+  if (fd >= 0) close(fd);
+  return child;
 }
 
 std::string ReadAll(int fd) {

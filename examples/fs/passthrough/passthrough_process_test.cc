@@ -45,19 +45,7 @@ constexpr char kLockHolder[] = "examples/fs/lock_holder";
 // Runs `args`: stdout and stderr go to `output_fd` (when not -1); no other descriptor of
 // the test's stays open in the child.
 ChildProcess Start(std::vector<std::string> args, int output_fd = -1) {
-  return ChildProcess::Fork([&] {
-    if (output_fd >= 0) {
-      dup2(output_fd, STDOUT_FILENO);
-      dup2(output_fd, STDERR_FILENO);
-    }
-    close_range(3, ~0U, 0);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::perror(argv[0]);
-    return 127;
-  });
+  return ChildProcess::Exec(std::move(args), {.stdout_fd = output_fd, .stderr_fd = output_fd});
 }
 
 struct Finished {
