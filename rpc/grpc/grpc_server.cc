@@ -1,5 +1,6 @@
 #include "rpc/grpc/grpc_server.h"
 
+#include <deque>
 #include <optional>
 #include <utility>
 
@@ -11,8 +12,8 @@
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "rpc/grpc/internal/async_call.h"
 #include "rpc/grpc/internal/stream_reactor.h"
-#include "rpc/grpc/internal/task_pool.h"
 #include "rpc/grpc/status_map.h"
 
 namespace syslink::rpc {
@@ -77,7 +78,7 @@ std::string TlsSubject(const grpc::ServerContextBase& context) {
 
 }  // namespace
 
-void GrpcServerCall::Bind(grpc::GenericCallbackServerContext& context) {
+void GrpcServerCall::Bind(grpc::GenericServerContext& context) {
   path_ = context.method();
   deadline_ = grpc_internal::FromGrpcDeadline(context.raw_deadline());
   peer_.address = context.peer();
@@ -97,24 +98,28 @@ absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBa
   return absl::OkStatus();
 }
 
-// One unary call: reads the request, has a worker answer it, sends the answer. It deletes
-// itself once both gRPC is done with the call (OnDone) and the worker is done with it
-// (after the reply's after_reply work, which may still look at the call).
-class CallReactor final : public grpc::ServerGenericBidiReactor {
+// One unary call: reads the request, answers it on the poller that read it (or, while
+// `workers` answer already, on the first to finish), sends the answer. It deletes itself
+// once both gRPC is done with the call (OnDone) and the answer is done with it (after the
+// reply's after_reply work, which may still look at the call).
+class CallReactor final : public AsyncReactor {
  public:
-  CallReactor(grpc::GenericCallbackServerContext* context, GrpcCallHandler* handler, TaskPool* pool)
-      : context_(context), handler_(handler), pool_(pool) {
-    call_.Bind(*context);
-    StartRead(&call_.frame_);
+  // `answer` runs a call's answer (GrpcServer's Answer()).
+  using AnswerRunner = std::function<void(std::function<void()>)>;
+  CallReactor(AsyncCall* async_call, GrpcCallHandler* handler, const AnswerRunner* run_answer)
+      : AsyncReactor(async_call), handler_(handler), run_answer_(run_answer) {
+    call_.Bind(context());
   }
+  // Starts the call's read; the reactions may run from then on.
+  void Begin() { StartRead(&call_.frame_); }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended before its request"));
-      Release();  // no worker will hold it
+      Release();  // no answer will hold it
       return;
     }
-    absl::StatusOr<std::optional<size_t>> size = AttachmentSizeIn(context_->client_metadata());
+    absl::StatusOr<std::optional<size_t>> size = AttachmentSizeIn(context().client_metadata());
     absl::StatusOr<FrameLayout> layout =
         size.ok() ? DecodeFrame(call_.frame_, *size) : size.status();
     if (!layout.ok()) {
@@ -123,7 +128,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
       return;
     }
     call_.layout_ = *layout;
-    pool_->Submit([this] { Answer(); });
+    (*run_answer_)([this] { Answer(); });
   }
 
   void OnCancel() override { call_.Cancel(); }
@@ -139,7 +144,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
                               ? absl::CancelledError("the caller gave up before the call ran")
                               : handler_->Handle(call_, &reply_);
     call_.DropCancelHook();
-    if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_); !sent.ok()) {
+    if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, context()); !sent.ok()) {
       status = std::move(sent);
     }
     if (call_.deadline_ != absl::InfiniteFuture() && absl::Now() >= call_.deadline_) {
@@ -150,62 +155,170 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
     std::function<void()> after_reply = std::move(reply_.after_reply);
     if (status.ok()) {
       if (reply_.attachment_size > 0) {
-        context_->AddInitialMetadata(kAttachmentSizeKey, absl::StrCat(reply_.attachment_size));
+        context().AddInitialMetadata(kAttachmentSizeKey, absl::StrCat(reply_.attachment_size));
       }
       StartWriteAndFinish(&reply_.frame, grpc::WriteOptions(), grpc::Status::OK);
     } else {
       Finish(ToGrpcStatus(status));
     }
+    // The call and its context may be gone from here on (OnDone).
     if (after_reply) after_reply();
     Release();
   }
 
-  // No lock: the call passes from gRPC's thread (the read) to one worker (Answer) through
-  // the pool's queue, never used by both at once; OnCancel only calls call_.Cancel(),
-  // which is thread-safe.
-  grpc::GenericCallbackServerContext* const context_;
+  // No lock: the call passes from the read's reaction to Answer() (on the same thread, or
+  // through GrpcServer's queue of answers), never used by both at once; OnCancel only
+  // calls call_.Cancel(), which is thread-safe.
   GrpcCallHandler* const handler_;
-  TaskPool* const pool_;
+  const AnswerRunner* const run_answer_;
   GrpcServerCall call_;
   GrpcReply reply_;
-  std::atomic<int> holds_{2};  // gRPC's, until OnDone; the worker's, until Answer() ends
+  std::atomic<int> holds_{2};  // gRPC's, until OnDone; the answer's, until Answer() ends
 };
 
 }  // namespace grpc_internal
 
 // ---- GrpcServer ----
 
-class GrpcServer::Impl final : public grpc::CallbackGenericService {
+// The pollers: threads that take completions from the server's queue and run their
+// reactions. A unary call is answered on the poller that read its request, as gRPC's sync
+// server answers on the thread that polled: no hand-off to another thread. So that calls
+// and cancellations are still seen while a handler runs (it may block), a poller about to
+// answer first makes sure another one polls (kMinIdlePollers), starting a thread if need
+// be; a poller retires when more than kMaxIdlePollers are idle. At most `workers` answer
+// at once; a call read meanwhile waits in queued_ for the first to finish.
+class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
  public:
-  Impl(GrpcCallHandler* handler, int workers) : handler_(handler), pool_(workers) {}
-  ~Impl() override {
-    pool_.Stop();
-    server_.reset();
-    stream_threads_.Wait();
+  static constexpr int kMinIdlePollers = 1;
+  static constexpr int kMaxIdlePollers = 2;
+
+  Impl(GrpcCallHandler* handler, int workers) : handler_(handler), workers_(workers) {}
+  ~Impl() { Stop(); }
+
+  // Requests the first calls and starts polling.
+  void Begin() {
+    for (int i = 0; i < workers_; ++i) RequestCall();
+    absl::MutexLock lock(&mutex_);
+    for (int i = 0; i < kMaxIdlePollers; ++i) StartPollerLocked();
   }
 
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
+  // Once the server has shut down (or failed to start): ends the queue and the pollers.
+  void Stop() {
+    if (queue_ == nullptr) return;
+    if (server_ != nullptr) server_->Shutdown();  // no-op if it already was
+    {
+      // No operation may start on the queue once it is shut down.
+      absl::MutexLock lock(&mutex_);
+      mutex_.Await(absl::Condition(
+          +[](Impl* self)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) { return self->live_calls_ == 0; },
+          this));
+    }
+    queue_->Shutdown();
+    poller_threads_.Wait();
+    stream_threads_.Wait();
+    void* tag;  // what is left when no poller ever ran (the server failed to start)
+    bool ok;
+    while (queue_->Next(&tag, &ok)) static_cast<grpc_internal::CompletionTag*>(tag)->Complete(ok);
+    server_.reset();
+    queue_.reset();
+  }
+
+  void Accept(grpc_internal::AsyncCall* call) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      ++live_calls_;
+    }
+    RequestCall();  // the next one
+    grpc::GenericServerContext& context = call->context();
     std::optional<MethodKind> announced;
-    auto it = context->client_metadata().find(grpc_internal::kMethodKindKey);
-    if (it != context->client_metadata().end()) {
+    auto it = context.client_metadata().find(grpc_internal::kMethodKindKey);
+    if (it != context.client_metadata().end()) {
       announced =
           grpc_internal::ParseMethodKind(absl::string_view(it->second.data(), it->second.size()));
     }
-    const MethodKind kind = handler_->KindOf(context->method(), announced);
+    const MethodKind kind = handler_->KindOf(context.method(), announced);
     if (kind != MethodKind::kUnary) {
-      return new grpc_internal::StreamReactor(context, kind, handler_, &stream_threads_);
+      auto* reactor = new grpc_internal::StreamReactor(call, kind, handler_, &stream_threads_);
+      call->Start(reactor);
+      reactor->Begin();
+    } else {
+      auto* reactor = new grpc_internal::CallReactor(call, handler_, &run_answer_);
+      call->Start(reactor);
+      reactor->Begin();
     }
-    return new grpc_internal::CallReactor(context, handler_, &pool_);
+  }
+
+  void Ended() override {
+    absl::MutexLock lock(&mutex_);
+    --live_calls_;
   }
 
   std::unique_ptr<GrpcCallHandler> owned_handler_;  // may be null; outlives the rest
-  GrpcCallHandler* handler_;
-  grpc_internal::TaskPool pool_;
-  grpc_internal::StreamThreads stream_threads_;
+  GrpcCallHandler* const handler_;
+  const int workers_;
+  grpc::AsyncGenericService service_;
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
   bool stopped_ = false;
+
+ private:
+  void RequestCall() { grpc_internal::AsyncCall::Request(&service_, queue_.get(), this); }
+
+  void StartPollerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    ++pollers_;
+    poller_threads_.Start([this] { Poll(); });
+  }
+
+  void Poll() {
+    void* tag;
+    bool ok;
+    while (queue_->Next(&tag, &ok)) {
+      static_cast<grpc_internal::CompletionTag*>(tag)->Complete(ok);
+      absl::MutexLock lock(&mutex_);
+      if (pollers_ - answering_ > kMaxIdlePollers) {
+        --pollers_;
+        return;
+      }
+    }
+    absl::MutexLock lock(&mutex_);
+    --pollers_;
+  }
+
+  // Runs `answer` on this poller, then the answers queued meanwhile; or queues it while
+  // `workers` answer already.
+  void Answer(std::function<void()> answer) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (answering_ >= workers_) {
+        queued_.push_back(std::move(answer));
+        return;
+      }
+      ++answering_;
+      if (pollers_ - answering_ < kMinIdlePollers) StartPollerLocked();
+    }
+    while (true) {
+      answer();
+      absl::MutexLock lock(&mutex_);
+      if (queued_.empty()) {
+        --answering_;
+        return;
+      }
+      answer = std::move(queued_.front());
+      queued_.pop_front();
+    }
+  }
+
+  const grpc_internal::CallReactor::AnswerRunner run_answer_ =
+      [this](std::function<void()> answer) { Answer(std::move(answer)); };
+  absl::Mutex mutex_;
+  int pollers_ ABSL_GUARDED_BY(mutex_) = 0;    // threads polling or answering
+  int answering_ ABSL_GUARDED_BY(mutex_) = 0;  // of them, answering a call
+  std::deque<std::function<void()>> queued_ ABSL_GUARDED_BY(mutex_);
+  int live_calls_ ABSL_GUARDED_BY(mutex_) = 0;  // accepted and not yet ended
+  grpc_internal::StreamThreads poller_threads_;
+  grpc_internal::StreamThreads stream_threads_;
 };
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* handler,
@@ -220,7 +333,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   for (size_t i = 0; i < options.listen.size(); ++i) {
     builder.AddListeningPort(options.listen[i], credentials, &impl->ports_[i]);
   }
-  builder.RegisterCallbackGenericService(impl.get());
+  builder.RegisterAsyncGenericService(&impl->service_);
+  impl->queue_ = builder.AddCompletionQueue();
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   // Any metadata rpc/metadata.h allows, by gRPC's count (kMaxGrpcMetadataBytes).
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, grpc_internal::kMaxGrpcMetadataBytes);
@@ -236,11 +350,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   for (size_t i = 0; i < options.listen.size(); ++i) {
     const bool unix_socket = options.listen[i].rfind("unix:", 0) == 0;
     if (impl->ports_[i] == 0 && !unix_socket) {
-      impl->server_->Shutdown();
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen[i]));
     }
     if (unix_socket) impl->ports_[i] = 0;
   }
+  impl->Begin();
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
 
@@ -260,11 +374,10 @@ const std::vector<int>& GrpcServer::ports() const { return impl_->ports_; }
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (impl_->stopped_) return;
   impl_->stopped_ = true;
-  // Returns once every call has ended: the workers must still run to end theirs.
+  // Returns once every call has ended: the pollers must still run to end theirs.
   impl_->server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->server_->Wait();
-  impl_->pool_.Stop();
-  impl_->stream_threads_.Wait();
+  impl_->Stop();
 }
 
 }  // namespace syslink::rpc

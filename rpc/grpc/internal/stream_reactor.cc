@@ -31,20 +31,23 @@ void StreamThreads::Wait() {
       count_.get()));
 }
 
-StreamReactor::StreamReactor(grpc::GenericCallbackServerContext* context, MethodKind kind,
-                             GrpcCallHandler* handler, StreamThreads* threads)
-    : context_(context), handler_(handler) {
-  call_.Bind(*context);
+StreamReactor::StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHandler* handler,
+                             StreamThreads* threads)
+    : AsyncReactor(async_call), handler_(handler), threads_(threads) {
+  call_.Bind(context());
   call_.kind_ = kind;
   framed_ =
-      context->client_metadata().find(kStreamAttachmentsKey) != context->client_metadata().end();
+      context().client_metadata().find(kStreamAttachmentsKey) != context().client_metadata().end();
   // This side may put attachments in its messages (message_frame.h, "Streams").
-  context->AddInitialMetadata(kStreamAttachmentsKey, "1");
+  context().AddInitialMetadata(kStreamAttachmentsKey, "1");
+}
+
+void StreamReactor::Begin() {
   {
     absl::MutexLock lock(&mutex_);
     StartReadIfRoom();
   }
-  threads->Start([this] { Run(); });
+  threads_->Start([this] { Run(); });
 }
 
 void StreamReactor::Release() {
@@ -184,7 +187,7 @@ void StreamReactor::Run() {
         this));
     if (!failure_.ok()) status = failure_;
   }
-  if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, *context_); !sent.ok()) {
+  if (absl::Status sent = AddTrailingMetadata(reply_.trailing_metadata, context()); !sent.ok()) {
     status = std::move(sent);
   }
   if (call_.deadline() != absl::InfiniteFuture() && absl::Now() >= call_.deadline()) {

@@ -1,15 +1,17 @@
 // StreamReactor: one streaming call GrpcServer serves (grpc_server.h), and the
 // GrpcServerStream its handler reads and writes.
 //
-//   // GrpcServer's CreateReactor(), for a path whose handler says it streams:
-//   return new StreamReactor(context, kind, handler, &stream_threads);
+//   // GrpcServer's Accept(), for a path whose handler says it streams:
+//   auto* reactor = new StreamReactor(call, kind, handler, &stream_threads);
+//   call->Start(reactor);
+//   reactor->Begin();
 //
-// gRPC's reactions (OnReadDone, OnWriteDone, OnCancel) run on gRPC's threads and only move
-// buffers and wake the handler's thread; the handler runs on a thread of its own
-// (StreamThreads), since it waits for the caller. Up to kStreamWindow of the caller's
-// messages are read ahead, and as many written ones queue for gRPC, one in flight at a
-// time. When the handler returns, the queued writes go out, then its client-streaming
-// response (if any) and the final status, with the reply's trailing metadata.
+// The reactions (OnReadDone, OnWriteDone, OnCancel; async_call.h) run on GrpcServer's
+// pollers and only move buffers and wake the handler's thread; the handler runs on a thread of its
+// own (StreamThreads), since it waits for the caller. Up to kStreamWindow of the caller's messages
+// are read ahead, and as many written ones queue for gRPC, one in flight at a time. When the
+// handler returns, the queued writes go out, then its client-streaming response (if any) and the
+// final status, with the reply's trailing metadata.
 //
 // Thread safety: Read() and Write() from the handler's threads (one each), StopReading()
 // from any. Ownership: deletes itself once gRPC is done with the call (OnDone) and the
@@ -27,9 +29,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/grpc/grpc_server.h"
+#include "rpc/grpc/internal/async_call.h"
 #include "rpc/metadata.h"
 
 namespace syslink::rpc::grpc_internal {
@@ -39,7 +41,8 @@ namespace syslink::rpc::grpc_internal {
 // entry (GrpcReply::trailing_metadata). Defined in grpc_server.cc.
 absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBase& context);
 
-// Runs each streaming call's handler on a thread of its own, and waits for them all.
+// Runs tasks (each streaming call's handler, GrpcServer's pollers) on threads of their
+// own, and waits for them all.
 class StreamThreads {
  public:
   ~StreamThreads() { Wait(); }
@@ -57,10 +60,12 @@ class StreamThreads {
   std::shared_ptr<Count> count_ = std::make_shared<Count>();
 };
 
-class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcServerStream {
+class StreamReactor final : public AsyncReactor, public GrpcServerStream {
  public:
-  StreamReactor(grpc::GenericCallbackServerContext* context, MethodKind kind,
-                GrpcCallHandler* handler, StreamThreads* threads);
+  StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHandler* handler,
+                StreamThreads* threads);
+  // Starts reading ahead and the handler's thread; the reactions may run from then on.
+  void Begin();
 
   // GrpcServerStream.
   bool Read(google::protobuf::MessageLite* message, Attachment* attachment) override;
@@ -68,7 +73,7 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   bool Write(const google::protobuf::MessageLite& message, Attachment attachment) override;
   void StopReading() override;
 
-  // gRPC's reactions.
+  // The call's reactions.
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -83,9 +88,9 @@ class StreamReactor final : public grpc::ServerGenericBidiReactor, public GrpcSe
   void Release();
 
   // Set up by the constructor, then used by the handler's thread (Run and the handler);
-  // from gRPC's threads only call_.Cancel(), which is thread-safe, touches them.
-  grpc::GenericCallbackServerContext* const context_;
+  // from the pollers only call_.Cancel(), which is thread-safe, touches them.
   GrpcCallHandler* const handler_;
+  StreamThreads* const threads_;
   GrpcServerCall call_;
   GrpcReply reply_;
   bool framed_ = false;  // the caller announced attachments in its messages
