@@ -7,8 +7,9 @@
 //   // calls it at port (*server)->port()
 //
 // The service answers the gRPC paths of its rpcs ("/pkg.Service/Method", Service::methods());
-// any other path is UNIMPLEMENTED, naming it. Each call runs the service's method on a
-// worker thread of the server (GrpcServerOptions::workers) with a ServerContext that says:
+// any other path is UNIMPLEMENTED, naming it. Each unary call runs the service's method on
+// the server's thread that read it, up to GrpcServerOptions::workers at once (grpc_server.h),
+// with a ServerContext that says:
 //   - peer(): RemotePeer() (rpc/context.h), no local uid: a network caller is no process
 //     of this machine;
 //   - transport_peer(): the caller's address, and its TLS client certificate's subject
