@@ -12,6 +12,11 @@
 //   BM_ServeGrpc/N        syslink stub over GrpcChannel -> the same service under ServeGrpc,
 //                         in this process: what the gateway's gRPC side costs without a link
 //
+// The alternating lines at the end also read a bridge to a second service process whose
+// links spin 1 ms for the next call (kAwakeSpinBudget) instead of the default 50 us: a
+// bridged caller's calls come a gRPC round trip apart, longer than the default, so each
+// one wakes the default service's link.
+//
 // N is the bytes of the message: 64 (text) or 130048 (127 KiB of blob: with its header, the
 // largest message a link with the default 128 KiB DMA limit carries; bulk data rides as an
 // attachment, as BM_BridgeAttachment's 128 KiB do). The summary gives each bridge time as
@@ -50,6 +55,7 @@ using ::syslink::interop::Text;
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 constexpr size_t kBulk = 128 << 10;         // an attachment
 constexpr size_t kBulkMessage = 127 << 10;  // a message
+constexpr int kAwakeSpinBudgetUs = 1000;    // the awake service's links' spin budget
 
 // The servers, started once by main.
 struct Servers {
@@ -58,8 +64,11 @@ struct Servers {
   std::optional<Program> stock;
   std::optional<Program> service;
   std::optional<Program> gateway;
+  std::optional<Program> awake_service;
+  std::optional<Program> awake_gateway;
   std::string stock_address;
   std::string gateway_address;
+  std::string awake_gateway_address;
   syslink::interop::InteropService served;
   std::unique_ptr<GrpcServer> serve_grpc;
   std::string serve_grpc_address;
@@ -96,6 +105,15 @@ void StartServers() {
   servers->gateway_address = StartOrDie(
       servers->gateway, "rpc/grpc/gateway/syslink-gateway",
       {"--broker-socket", socket, "--expose", "syslink.interop.Interop"}, "listening on ");
+  StartOrDie(servers->awake_service, "rpc/grpc/syslink_interop_server",
+             {"--broker-socket", socket, "--name", "syslink.interop.InteropAwake",
+              "--spin-budget-us", absl::StrCat(kAwakeSpinBudgetUs)},
+             "ready");
+  servers->awake_gateway_address =
+      StartOrDie(servers->awake_gateway, "rpc/grpc/gateway/syslink-gateway",
+                 {"--broker-socket", socket, "--expose",
+                  "syslink.interop.Interop=syslink.interop.InteropAwake"},
+                 "listening on ");
   absl::StatusOr<std::unique_ptr<GrpcServer>> served = ServeGrpc(&servers->served);
   if (!served.ok()) {
     std::fprintf(stderr, "ServeGrpc: %s\n", served.status().ToString().c_str());
@@ -285,8 +303,9 @@ void PrintAlternating() {
   StubCaller channel(servers->stock_address, 64);
   StubCaller bridge(servers->gateway_address, 64);
   StubCaller served(servers->serve_grpc_address, 64);
+  StubCaller awake(servers->awake_gateway_address, 64);
   for (int i = 0; i < 100; ++i) {  // warm every connection up
-    if (!plain.Call() || !channel.Call() || !bridge.Call() || !served.Call()) {
+    if (!plain.Call() || !channel.Call() || !bridge.Call() || !served.Call() || !awake.Call()) {
       std::printf("alternating slices: a call failed\n");
       return;
     }
@@ -296,6 +315,9 @@ void PrintAlternating() {
               kPairs, kCalls);
   const double r_bridge = MedianSliceRatio(bridge, plain, kPairs, kCalls, &floor_us);
   std::printf("  bridge          %.2fx plain gRPC (plain %.1f us a call)\n", r_bridge, floor_us);
+  const double r_awake = MedianSliceRatio(awake, plain, kPairs, kCalls, &floor_us);
+  std::printf("  bridge, service spinning %d us: %.2fx plain gRPC (plain %.1f us a call)\n",
+              kAwakeSpinBudgetUs, r_awake, floor_us);
   const double r_served = MedianSliceRatio(served, plain, kPairs, kCalls, &floor_us);
   std::printf("  ServeGrpc alone %.2fx plain gRPC (plain %.1f us a call)\n", r_served, floor_us);
   const double r_channel = MedianSliceRatio(channel, plain, kPairs, kCalls, &floor_us);
