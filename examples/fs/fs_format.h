@@ -30,6 +30,9 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr uint64_t kRootIno = 1;
 // The most one Read, Write or ReadDir moves: the link's default DMA limit.
 inline constexpr uint32_t kMaxIoSize = 128 * 1024;
+// The largest write a FUSE mount of a server takes from the kernel in one request (FUSE's
+// limit: 256 pages); fs_mount sends it on in calls of at most kMaxIoSize.
+inline constexpr uint32_t kMountMaxWrite = 1024 * 1024;
 // Extended attributes: the longest name and value (XATTR_NAME_MAX, XATTR_SIZE_MAX).
 inline constexpr size_t kMaxXattrName = 255;
 inline constexpr size_t kMaxXattrValue = 64 * 1024;

@@ -13,7 +13,7 @@
 //
 //   null_fuse [--size=BYTES] [--debug] MOUNTPOINT
 //
-// It mounts with fs_mount's settings (default_permissions, 128 KiB reads and writes, kept
+// It mounts with fs_mount's settings (default_permissions, 128 KiB reads, 1 MiB writes, kept
 // page cache, no writeback cache, atomic O_TRUNC, entries and attributes cached for 1 s)
 // but caches `file`'s entry and attributes for an hour. It answers every getxattr "no such
 // attribute", as fs_mount does for a file without any, so that each write(2) sends the
@@ -156,7 +156,7 @@ void ReplyEntry(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) {
 }
 
 void Init(void*, fuse_conn_info* conn) {  // as fs_mount's bridge sets them, locks aside
-  conn->max_write = kMaxIoSize;
+  conn->max_write = kMountMaxWrite;
   conn->max_read = kMaxIoSize;
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
@@ -275,8 +275,8 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* data, off_t offset, f
     fuse_reply_err(req, EBADF);
     return;
   }
-  static std::vector<char>* scratch = new std::vector<char>(kMaxIoSize);
-  fuse_bufvec into = FUSE_BUFVEC_INIT(std::min<size_t>(fuse_buf_size(data), kMaxIoSize));
+  static std::vector<char>* scratch = new std::vector<char>(kMountMaxWrite);
+  fuse_bufvec into = FUSE_BUFVEC_INIT(std::min<size_t>(fuse_buf_size(data), kMountMaxWrite));
   into.buf[0].mem = scratch->data();
   const ssize_t copied = fuse_buf_copy(&into, data, static_cast<fuse_buf_copy_flags>(0));
   if (copied < 0) {

@@ -112,10 +112,6 @@ struct BridgeOptions {
   bool writeback = false;
 };
 
-// The largest write the kernel sends in one request (FUSE's limit: 256 pages). Write hands
-// it to the server in pieces of at most kMaxIoSize.
-inline constexpr uint32_t kMountMaxWrite = 1024 * 1024;
-
 // The struct stat a server's Attr stands for.
 [[nodiscard]] struct stat ToStat(const Attr& attr);
 
