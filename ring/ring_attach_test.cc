@@ -138,7 +138,7 @@ TEST(RingTest, AttachRejectsWrongVersion) {
   ASSERT_TRUE(InitializeRing(memory.bytes(), WaitMode::kHybrid).ok());
   memory.control()->version = kRingVersion + 1;
   ExpectAttachFails(memory.bytes(), WaitMode::kHybrid, absl::StatusCode::kFailedPrecondition,
-                    "version 2 is not supported");
+                    "version 3 is not supported");
 }
 
 TEST(RingTest, AttachRejectsWrongWaitMode) {

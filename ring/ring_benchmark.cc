@@ -7,7 +7,7 @@
 //   BM_CacheLineFloor     both processes spin on one shared cache line
 //   BM_LineEachWay        a 64-byte line each way (56-byte message + sequence number)
 //   BM_StampedSlotFloor   one stamped 64-byte slot per message, round a 64 KiB ring
-//   BM_BareRingFloor      syslink's ring layout (72-byte records, two indexes), unchecked
+//   BM_BareRingFloor      the version-1 layout (72-byte records, two indexes), unchecked
 //   BM_FutexFloor         both processes sleep in FUTEX_WAIT and wake each other
 //   BM_RingRoundTrip/...  a ring each way, in spin, hybrid and blocking mode
 // Throughput (64-byte records one way, published and released in batches of 32):

@@ -1,6 +1,5 @@
 #include "ring/ring_consumer.h"
 
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -19,7 +18,7 @@ absl::StatusOr<RingConsumer> RingConsumer::Attach(std::span<std::byte> memory,
     return absl::FailedPreconditionError(
         absl::StrFormat("ring consumer index %d is misaligned: not attaching", tail));
   }
-  consumer.tail_ = consumer.read_ = consumer.cached_head_ = tail;
+  consumer.tail_ = consumer.read_ = tail;
   return consumer;
 }
 
@@ -30,66 +29,31 @@ RingConsumer::RingConsumer(RingControl* control, size_t capacity, const WaitOpti
       mask_(capacity - 1),
       wait_(wait) {}
 
-bool RingConsumer::RefreshHead() {
-  uint64_t head = control_->head.load(std::memory_order_acquire);
-  if (head == cached_head_) return false;
-  // head may only move forward, and never more than capacity past what we released.
-  if (head - cached_head_ > tail_ + capacity_ - cached_head_) {
+bool RingConsumer::NextRecord(uint64_t header, Record& record) {
+  const uint64_t position = read_ & mask_;
+  const uint64_t to_end = capacity_ - position;
+  const uint32_t payload_size = PayloadSizeOf(header);
+  const bool padding = payload_size == kPaddingPayloadSize;
+  const uint64_t size = padding ? to_end : RecordSize(payload_size);
+  if (size > to_end) {
     Break(absl::DataLossError(absl::StrFormat(
-        "ring producer index %d is invalid: it must lie in [%d, %d] (capacity %d past the "
-        "released index %d)",
-        head, cached_head_, tail_ + capacity_, capacity_, tail_)));
+        "ring record at offset %d has a payload of %d bytes, past the end of the record space "
+        "(%d bytes left)",
+        position, payload_size, to_end)));
     return false;
   }
-  cached_head_ = head;
-  return true;
-}
-
-bool RingConsumer::NextRecord(Record& record) {
-  uint64_t available = cached_head_ - read_;
-  uint64_t position = read_ & mask_;
-  uint64_t to_end = capacity_ - position;
-  if (available < kRecordHeaderSize) {
-    Break(absl::DataLossError(
-        absl::StrFormat("ring producer published %d bytes at offset %d: less than a record header",
-                        available, position)));
-    return false;
-  }
-  // One copy: the producer may rewrite the header while we check it.
-  RecordHeader header;
-  std::memcpy(&header, records_ + position, sizeof(header));
-  const uint64_t size = header.size;
-  if (size == 0 || size % kRecordAlignment != 0) {
+  // The producer may fill at most the capacity past what was released, less the header it
+  // marks after its last record.
+  if (read_ + size + kRecordHeaderSize - tail_ > capacity_) {
     Break(absl::DataLossError(absl::StrFormat(
-        "ring record at offset %d has length %d: it must be a non-zero multiple of %d", position,
-        size, kRecordAlignment)));
-    return false;
-  }
-  if (size > available || size > to_end) {
-    Break(absl::DataLossError(
-        absl::StrFormat("ring record at offset %d has length %d, past the published end (%d bytes "
-                        "available) or the end of the record space (%d bytes left)",
-                        position, size, available, to_end)));
-    return false;
-  }
-  if (header.payload_size == kPaddingPayloadSize) {
-    if (size != to_end) {
-      Break(absl::DataLossError(absl::StrFormat(
-          "ring padding at offset %d has length %d but must reach the end (%d bytes)", position,
-          size, to_end)));
-      return false;
-    }
-    read_ += size;
-    return false;
-  }
-  if (RecordSize(header.payload_size) != size) {
-    Break(absl::DataLossError(absl::StrFormat(
-        "ring record at offset %d has length %d but a payload of %d bytes, which needs %d",
-        position, size, header.payload_size, RecordSize(header.payload_size))));
+        "ring %s at offset %d (%d bytes) runs into space the consumer has not released (%d of "
+        "%d bytes in use)",
+        padding ? "padding" : "record", position, size, read_ - tail_, capacity_)));
     return false;
   }
   read_ += size;
-  record.payload = {records_ + position + kRecordHeaderSize, header.payload_size};
+  if (padding) return false;
+  record.payload = {records_ + position + kRecordHeaderSize, payload_size};
   return true;
 }
 

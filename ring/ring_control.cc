@@ -48,6 +48,9 @@ absl::Status InitializeRing(std::span<std::byte> memory, WaitMode mode) {
   control->tail.store(0, std::memory_order_relaxed);
   control->consumer_waiting.store(kNotWaiting, std::memory_order_relaxed);
   control->producer_waiting.store(kNotWaiting, std::memory_order_relaxed);
+  // Nothing is published at index 0, whatever the memory held before.
+  HeaderAt(memory.data() + kRecordSpaceOffset, *capacity - 1, 0)
+      .store(HeaderWord(0, 0, false), std::memory_order_relaxed);
   // The memory reaches the peer through a system call (sendmsg, fork), which orders these
   // stores before anything the peer does with it.
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "ring/ring_producer.h"
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -21,6 +22,22 @@ absl::StatusOr<RingProducer> RingProducer::Attach(std::span<std::byte> memory,
     return absl::FailedPreconditionError(absl::StrFormat(
         "ring indexes are inconsistent (head %d, tail %d, capacity %d): not attaching", head, tail,
         producer.capacity_));
+  }
+  // A producer that died may have published records after the head it last stored.
+  while (true) {
+    uint64_t header =
+        HeaderAt(producer.records_, producer.mask_, head).load(std::memory_order_acquire);
+    if (!IsPublishedAt(header, head)) break;
+    uint64_t to_end = producer.capacity_ - (head & producer.mask_);
+    uint64_t size =
+        PayloadSizeOf(header) == kPaddingPayloadSize ? to_end : RecordSize(PayloadSizeOf(header));
+    if (size > to_end || head + size + kRecordHeaderSize - tail > producer.capacity_) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "ring record published at index %d does not fit (%d bytes, tail %d, capacity %d): "
+          "not attaching",
+          head, size, tail, producer.capacity_));
+    }
+    head += size;
   }
   producer.head_ = producer.published_ = head;
   producer.cached_tail_ = tail;

@@ -7,17 +7,22 @@
 //   producer->Publish();          // every committed record becomes visible at once
 //
 // Records are written in place in the ring. Commit() appends a record to the pending batch;
-// Publish() makes the whole batch visible with one release store of the producer index and,
-// unless the ring spins, wakes a consumer that announced it sleeps. A record that was
-// reserved or committed but not published is never seen by the consumer, even if this
-// process dies while writing it.
+// Publish() makes the whole batch visible with one release store of the batch's first
+// header and, unless the ring spins, wakes a consumer that announced it sleeps. A record
+// that was reserved or committed but not published is never seen by the consumer, even if
+// this process dies while writing it.
 //
-// Memory ordering: records are written with plain stores, then `head` is stored with
-// release; the consumer loads `head` with acquire, so it sees every byte of every record
-// before that index. `tail` is loaded with acquire, pairing with the consumer's release
-// store after it finished reading: space before `tail` is safe to overwrite. The producer
-// keeps its own copy of `head` and never reads it back from shared memory, and caches the
-// consumer's `tail`, reloading it only when the cached value says the ring is full.
+// Memory ordering: a record's payload and header are written with plain stores, except the
+// header of the batch's first record: Publish() stores it last, with release, stamped as
+// published. Later records of the batch are stamped at Commit(), but the consumer reads
+// records in order and reaches them only through the first, whose acquire load makes every
+// byte of the batch visible. Before that store, Publish() marks the header after the batch
+// as not published, so the consumer never mistakes bytes of an older lap for a record; this
+// is why a record needs room for itself plus one more header. `tail` is loaded with
+// acquire, pairing with the consumer's release store after it finished reading: space before
+// `tail` is safe to overwrite. The producer caches the consumer's `tail`, reloading it only
+// when the cached value says the ring is full, and stores its own index to `head` for a
+// producer that may take over, not for the consumer.
 //
 // Trust: the consumer is another process. A `tail` that moves backwards or past what was
 // published breaks the ring (DATA_LOSS) instead of letting the producer overwrite unread
@@ -36,7 +41,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <span>
 
@@ -50,16 +54,18 @@ namespace syslink::ring {
 
 class RingProducer {
  public:
-  // Attaches to the ring in `memory`, continuing from the index last published there (a
-  // survivor or broker can take over the producer role of a process that died).
+  // Attaches to the ring in `memory`, continuing after the last record published there (a
+  // survivor or broker can take over the producer role of a process that died): from `head`,
+  // past every record stamped as published after it.
   [[nodiscard]] static absl::StatusOr<RingProducer> Attach(std::span<std::byte> memory,
                                                            const WaitOptions& options);
 
   RingProducer(RingProducer&&) = default;
   RingProducer& operator=(RingProducer&&) = default;
 
-  // The largest payload a single record may carry.
-  size_t max_payload_size() const { return capacity_ - kRecordHeaderSize; }
+  // The largest payload a single record may carry: the record space less its own header and
+  // the next record's.
+  size_t max_payload_size() const { return capacity_ - 2 * kRecordHeaderSize; }
   size_t capacity() const { return capacity_; }
 
   // Space for a record of up to `max_payload` bytes, or nullptr when the ring has no room
@@ -72,7 +78,7 @@ class RingProducer {
     if (size > to_end) {
       // The record would straddle the end: pad to the end and start again at 0.
       if (!HasRoom(to_end)) return CheckedNull();
-      WriteHeader(to_end, kPaddingPayloadSize);
+      WriteHeader(kPaddingPayloadSize);
       head_ += to_end;
     }
     if (!HasRoom(size)) return CheckedNull();
@@ -93,7 +99,7 @@ class RingProducer {
   void Commit(size_t payload_size) {
     uint64_t size = RecordSize(payload_size);
     if (size > reserved_) return BadCommit(payload_size);
-    WriteHeader(size, static_cast<uint32_t>(payload_size));
+    WriteHeader(static_cast<uint32_t>(payload_size));
     head_ += size;
     reserved_ = 0;
   }
@@ -101,7 +107,9 @@ class RingProducer {
   // Makes every committed record visible to the consumer and wakes it if it sleeps.
   void Publish() {
     if (head_ == published_) return;
-    control_->head.store(head_, std::memory_order_release);
+    HeaderAt(records_, mask_, head_).store(HeaderWord(0, head_, false), std::memory_order_relaxed);
+    HeaderAt(records_, mask_, published_).store(first_pending_, std::memory_order_release);
+    control_->head.store(head_, std::memory_order_relaxed);
     published_ = head_;
     if (wait_.mode != WaitMode::kSpin) WakeConsumer();
   }
@@ -122,15 +130,23 @@ class RingProducer {
  private:
   RingProducer(RingControl* control, size_t capacity, const WaitOptions& wait);
 
+  // Room for `size` bytes and the header that follows them.
   bool HasRoom(uint64_t size) {
-    if (capacity_ - (head_ - cached_tail_) >= size) return true;
-    return RefreshTail() && capacity_ - (head_ - cached_tail_) >= size;
+    if (capacity_ - (head_ - cached_tail_) >= size + kRecordHeaderSize) return true;
+    return RefreshTail() && capacity_ - (head_ - cached_tail_) >= size + kRecordHeaderSize;
   }
   bool RefreshTail();
   absl::StatusOr<std::byte*> WaitAndReserve(size_t max_payload, absl::Time deadline);
-  void WriteHeader(uint64_t size, uint32_t payload_size) {
-    RecordHeader header{static_cast<uint32_t>(size), payload_size};
-    std::memcpy(records_ + (head_ & mask_), &header, sizeof(header));
+  // Stamps the record at head_ as published, unless it is the first of the batch: its
+  // header waits in first_pending_ for Publish(), and the ring keeps the mark that says
+  // nothing is published there.
+  void WriteHeader(uint32_t payload_size) {
+    uint64_t header = HeaderWord(payload_size, head_, true);
+    if (head_ == published_) {
+      first_pending_ = header;
+    } else {
+      HeaderAt(records_, mask_, head_).store(header, std::memory_order_relaxed);
+    }
   }
   absl::StatusOr<std::byte*> CheckedNull() const;
   absl::Status TooLarge(size_t max_payload) const;
@@ -143,10 +159,11 @@ class RingProducer {
   uint64_t capacity_;
   uint64_t mask_;
   WaitOptions wait_;
-  uint64_t head_ = 0;         // end of the last committed record
-  uint64_t published_ = 0;    // last value stored to control_->head
-  uint64_t cached_tail_ = 0;  // last value loaded from control_->tail
-  uint64_t reserved_ = 0;     // size of the reserved record, 0 if none
+  uint64_t head_ = 0;           // end of the last committed record
+  uint64_t published_ = 0;      // last value stored to control_->head
+  uint64_t cached_tail_ = 0;    // last value loaded from control_->tail
+  uint64_t reserved_ = 0;       // size of the reserved record, 0 if none
+  uint64_t first_pending_ = 0;  // header of the record at published_, once committed
   absl::Status status_;
   std::function<void()> external_wake_;
 };

@@ -77,12 +77,13 @@ TEST(RingTest, TryNextReadsRecordsInOrderAndStepsOverPadding) {
 TEST(RingTest, TryNextReportsABrokenRingThroughStatus) {
   absl::StatusOr<Ring> ring = MakeRing(256);
   ASSERT_TRUE(ring.ok()) << ring.status();
-  ring->control()->head.store(4096);  // past what the consumer released plus capacity
+  // A published record larger than the ring.
+  HeaderAt(ring->records(), 255, 0).store(HeaderWord(4096, 0, true));
   Record record;
   EXPECT_FALSE(ring->consumer.TryNext(record));
-  ExpectStatus(ring->consumer.status(), absl::StatusCode::kDataLoss, "is invalid");
+  ExpectStatus(ring->consumer.status(), absl::StatusCode::kDataLoss, "past the end");
   EXPECT_FALSE(ring->consumer.TryNext(record));  // and stays broken
-  ExpectStatus(ring->consumer.TryRead().status(), absl::StatusCode::kDataLoss, "is invalid");
+  ExpectStatus(ring->consumer.TryRead().status(), absl::StatusCode::kDataLoss, "past the end");
 }
 
 TEST(RingTest, ZeroLengthRecord) {
@@ -129,12 +130,15 @@ TEST(RingTest, BatchBecomesVisibleOnlyOnPublish) {
 TEST(RingTest, TryReserveReturnsNullWhenFullAndSucceedsAfterRelease) {
   absl::StatusOr<Ring> ring = MakeRing(256);
   ASSERT_TRUE(ring.ok()) << ring.status();
-  constexpr size_t kPayload = 24;  // 32-byte records: 8 fill the ring exactly
+  // Seven 32-byte records and a 24-byte one leave 8 bytes: the header after the last
+  // record, which no record may take.
+  constexpr size_t kPayload = 24;
   for (int i = 0; i < 8; ++i) {
-    absl::StatusOr<std::byte*> space = ring->producer.TryReserve(kPayload);
+    const size_t payload = i < 7 ? kPayload : 16;
+    absl::StatusOr<std::byte*> space = ring->producer.TryReserve(payload);
     ASSERT_TRUE(space.ok()) << space.status();
     ASSERT_NE(*space, nullptr) << "record " << i;
-    ring->producer.Commit(kPayload);
+    ring->producer.Commit(payload);
   }
   absl::StatusOr<std::byte*> full = ring->producer.TryReserve(kPayload);
   ASSERT_TRUE(full.ok()) << full.status();
@@ -153,7 +157,9 @@ TEST(RingTest, TryReserveReturnsNullWhenFullAndSucceedsAfterRelease) {
   EXPECT_EQ(*full, nullptr);
 
   ring->consumer.Release();
-  absl::StatusOr<std::byte*> space = ring->producer.TryReserve(kPayload);
+  // The released record makes room; the 8 bytes before the end take a record with no
+  // payload.
+  absl::StatusOr<std::byte*> space = ring->producer.TryReserve(0);
   ASSERT_TRUE(space.ok()) << space.status();
   EXPECT_NE(*space, nullptr);
   EXPECT_TRUE(ring->producer.status().ok());
@@ -230,7 +236,8 @@ TEST(RingTest, WrapAroundWithPaddingPreservesThousandsOfRandomRecords) {
 TEST(RingTest, LargestPayloadRoundTrip) {
   absl::StatusOr<Ring> ring = MakeRing(256);
   ASSERT_TRUE(ring.ok()) << ring.status();
-  ASSERT_EQ(ring->producer.max_payload_size(), 256 - kRecordHeaderSize);
+  // The record's header and the next one's take the rest.
+  ASSERT_EQ(ring->producer.max_payload_size(), 256 - 2 * kRecordHeaderSize);
   std::vector<std::byte> payload = Pattern(ring->producer.max_payload_size(), 9);
   ASSERT_TRUE(ring->producer.Write(payload, Soon()).ok());
   absl::StatusOr<Record> record = ring->consumer.Read(Soon());
@@ -238,7 +245,14 @@ TEST(RingTest, LargestPayloadRoundTrip) {
   ASSERT_EQ(record->payload.size(), payload.size());
   EXPECT_EQ(FirstPatternMismatch(record->payload, 9), -1);
   ring->consumer.Release();
-  // The ring is empty again and takes another one.
+  // The next one needs the whole ring again: it starts after a padding record that the
+  // consumer must pass and release first.
+  absl::StatusOr<std::byte*> space = ring->producer.TryReserve(payload.size());
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(*space, nullptr);
+  ring->producer.Publish();
+  EXPECT_TRUE(NothingToRead(ring->consumer));
+  ring->consumer.Release();
   ASSERT_TRUE(ring->producer.Write(payload, Soon()).ok());
   EXPECT_EQ(ReadString(ring->consumer).size(), payload.size());
 }

@@ -70,6 +70,7 @@ struct Ring {
   RingControl* control() const {
     return std::launder(reinterpret_cast<RingControl*>(region.data()));
   }
+  std::byte* records() const { return region.data() + kRecordSpaceOffset; }
 };
 
 inline absl::StatusOr<Ring> MakeRing(size_t capacity, WaitMode mode = WaitMode::kHybrid) {

@@ -17,7 +17,7 @@ namespace syslink {
 
 struct LinkOptions {
   // Bytes of record space in each direction's ring; a power of two, 4 KiB to 1 GiB. Bounds
-  // the inline payload of one message (ring_capacity - 8 - 48 bytes) and how much can be
+  // the inline payload of one message (MaxInlinePayload: ring_capacity - 64) and how much can be
   // in flight before a sender waits.
   uint64_t ring_capacity = 256 * 1024;
   // Bytes of DMA buffers each end can lend at once; a multiple of 4096.
@@ -30,6 +30,10 @@ struct LinkOptions {
 
 // OK, or INVALID_ARGUMENT saying which option is out of range.
 [[nodiscard]] absl::Status ValidateLinkOptions(const LinkOptions& options);
+
+// The largest inline payload of one message on a link with `options`: the ring's capacity
+// less the record's header, the header marked after it, and the message header.
+uint64_t MaxInlinePayload(const LinkOptions& options);
 
 }  // namespace syslink
 

@@ -74,10 +74,12 @@ TEST(LinkTest, EchoThatWaitsForSpaceKeepsTheRequestBytes) {
   ASSERT_EQ(sent, 3);
   absl::Status echoed;
   std::thread replier([&] { echoed = server.Reply(request->id, absl::OkStatus(), request->data); });
-  // Up to the end of the server's inbound ring, then a record at 0, over the request: it
-  // fits only once the waiting reply has handed the request's record back.
-  ASSERT_TRUE(client.Send(3, AsBytes(std::string(4096 - 1056 - 56, 'x'))).ok());
-  ASSERT_TRUE(client.Send(4, AsBytes(std::string(1000, 'z')), {}, Soon()).ok());
+  // Up to the end of the server's inbound ring (less the 8 bytes of the header after the
+  // last record), then a record at 0, over the request: it fits only once the waiting reply
+  // has handed the request's record back.
+  ASSERT_TRUE(client.Send(3, AsBytes(std::string(4096 - 1056 - 64, 'x'))).ok());
+  // 992 bytes: with its headers the record ends 8 bytes short of the request's end.
+  ASSERT_TRUE(client.Send(4, AsBytes(std::string(992, 'z')), {}, Soon()).ok());
   std::string answer;
   while (answer.empty()) {  // the server's three requests, then the echo
     absl::StatusOr<Message> message = client.Receive(Soon());

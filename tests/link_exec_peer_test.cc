@@ -169,12 +169,12 @@ TEST_P(ExecPeerTest, CallsWorkAcrossExec) {
   EXPECT_EQ(peer_->WaitFor(kPatience), ChildProcess::Exited(0));
 }
 
-// The largest inline payload the link documents (ring_capacity - 56 bytes) takes the whole
+// The largest inline payload the link documents (ring_capacity - 64 bytes) takes the whole
 // ring, so the ring must be drained to its very end first, padding included.
 TEST_P(ExecPeerTest, LargestInlinePayloadIsEchoed) {
   absl::StatusOr<Message> small = link_.Call(kPeerEcho, AsBytes("first"), {}, Soon());
   ASSERT_TRUE(small.ok()) << small.status();
-  std::vector<std::byte> data(link_.options().ring_capacity - ring::kRecordHeaderSize -
+  std::vector<std::byte> data(link_.options().ring_capacity - 2 * ring::kRecordHeaderSize -
                               kMessageHeaderSize);
   FillPattern(data, 3);
   // Send and Receive rather than Call: Call waits for ring space without a deadline.

@@ -1,6 +1,6 @@
-// Hostile peers of a link that write garbage over the rings: a producer index beyond the
-// capacity or inside a record header, a whole control block overwritten, a record of length
-// zero, and a consumer index past what the parent published. A forked child maps the
+// Hostile peers of a link that write garbage over the rings: a record past the end of the
+// ring, padding over space not yet released, a whole control block overwritten (never read,
+// so harmless), and a consumer index past what the parent published. A forked child maps the
 // region and writes them (tests/link_hostile_peer_testing.h); the parent must close the link
 // with BAD_MESSAGE naming the broken ring, lose no buffer, and go on to use new links.
 
@@ -31,47 +31,42 @@ using ::syslink::testing::Soon;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-TEST_F(HostilePeerTest, RingHeadBeyondCapacity) {
-  ExpectViolation(
-      [this](RawPeer& peer) {
-        peer.Control(peer.side()).head.store(options_.ring_capacity + 64);
-        peer.Wake();
-        return true;
-      },
-      AllOf(HasSubstr("the peer broke the inbound ring"), HasSubstr("producer index")));
+// Writes a header stamped as published at index 0 of the peer's ring.
+void PublishHeaderAtStart(RawPeer& peer, uint32_t payload_size) {
+  const uint64_t word = ring::HeaderWord(payload_size, 0, true);
+  std::memcpy(peer.Ring(peer.side()).data() + ring::kRecordSpaceOffset, &word, sizeof(word));
+  peer.Wake();
 }
 
-TEST_F(HostilePeerTest, RingHeadInsideARecordHeader) {
+TEST_F(HostilePeerTest, RingRecordPastTheEndOfTheRing) {
   ExpectViolation(
       [](RawPeer& peer) {
-        peer.Control(peer.side()).head.store(4);
-        peer.Wake();
+        PublishHeaderAtStart(peer, 0xfffffff0u);
         return true;
       },
-      HasSubstr("less than a record header"));
+      AllOf(HasSubstr("the peer broke the inbound ring"),
+            HasSubstr("past the end of the record space")));
 }
 
-TEST_F(HostilePeerTest, WholeControlBlockOverwritten) {
+TEST_F(HostilePeerTest, RingPaddingOverUnreleasedSpace) {
   ExpectViolation(
       [](RawPeer& peer) {
-        std::memset(static_cast<void*>(&peer.Control(peer.side())), 0xa5,
-                    sizeof(ring::RingControl));
-        peer.Wake();
+        PublishHeaderAtStart(peer, ring::kPaddingPayloadSize);
         return true;
       },
-      AllOf(HasSubstr("the peer broke the inbound ring"), HasSubstr("producer index")));
+      HasSubstr("runs into space the consumer has not released"));
 }
 
-TEST_F(HostilePeerTest, RecordOfLengthZero) {
-  ExpectViolation(
-      [](RawPeer& peer) {
-        ring::RecordHeader zero{0, 0};
-        std::memcpy(peer.Ring(peer.side()).data() + ring::kRecordSpaceOffset, &zero, sizeof(zero));
-        peer.Control(peer.side()).head.store(ring::kRecordHeaderSize);
-        peer.Wake();
-        return true;
-      },
-      HasSubstr("has length 0"));
+// The consumer reads none of the producer's control lines: garbage there changes nothing,
+// and the next message still arrives.
+TEST_F(HostilePeerTest, WholeControlBlockOverwrittenIsNeverRead) {
+  ASSERT_NO_FATAL_FAILURE(StartAttack([](RawPeer& peer) {
+    std::memset(static_cast<void*>(&peer.Control(peer.side())), 0xa5, sizeof(ring::RingControl));
+    return peer.WriteMessage(Header(MessageKind::kRequest, 77));
+  }));
+  absl::StatusOr<Message> request = link_.Receive(Soon());
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->id, 77u);
 }
 
 // The ring the parent writes: a consumer index past everything published. The parent

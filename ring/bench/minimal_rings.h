@@ -12,10 +12,11 @@
 //       56 bytes and a sequence number in the same line, and the reader spins on that
 //       number: one line per message, no index. It has no flow control (the echo never
 //       has more than one message in flight), so it is a floor, not a usable ring.
-//   bare ring: syslink's layout without its checks, status or waiting modes. 72-byte
-//       records (an 8-byte header and 64 bytes of payload) packed back to back in 64 KiB,
-//       published by a producer index on its own line and released by a consumer index
-//       on another, as RingProducer and RingConsumer do.
+//   bare ring: the layout of ring format version 1, without checks, status or waiting
+//       modes. 72-byte records (an 8-byte header and 64 bytes of payload) packed back to
+//       back in 64 KiB, published by a producer index on its own line and released by a
+//       consumer index on another. Version 2 (ring_format.h) stamps each header instead,
+//       and its consumer never reads the producer's index; this floor shows what that saves.
 //
 // The two raw floors declared in ping_pong.h are built here the same way: the cache line
 // is OneLine, and a line each way is a ring of stamped slots with one slot.

@@ -27,7 +27,7 @@ void MessageSource::Write(uint8_t* out) const {
 }
 
 size_t InlineLimit(const LinkOptions& options) {
-  size_t ring_inline = options.ring_capacity - 8 - kMessageHeaderSize - kCallHeaderSize;
+  size_t ring_inline = MaxInlinePayload(options) - kCallHeaderSize;
   return std::min(ring_inline, static_cast<size_t>(options.ring_capacity / 4));
 }
 
