@@ -79,6 +79,15 @@ class RingConsumer {
       }
       uint64_t header = HeaderAt(records_, mask_, read_).load(std::memory_order_acquire);
       if (!IsPublishedAt(header, read_)) return false;
+      // The common case: a record (padding's size is larger than any ring) that fits.
+      const uint64_t position = read_ & mask_;
+      const uint64_t size = RecordSize(PayloadSizeOf(header));
+      if (size <= capacity_ - position && read_ + size + kRecordHeaderSize - tail_ <= capacity_)
+          [[likely]] {
+        read_ += size;
+        record.payload = {records_ + position + kRecordHeaderSize, PayloadSizeOf(header)};
+        return true;
+      }
       if (NextRecord(header, record)) return true;
       // Padding was skipped, or the ring broke: look again.
     }
@@ -86,9 +95,9 @@ class RingConsumer {
 
   // Waits for the next record until `deadline`.
   [[nodiscard]] absl::StatusOr<Record> Read(absl::Time deadline) {
-    absl::StatusOr<std::optional<Record>> record = TryRead();
-    if (!record.ok()) return record.status();
-    if (record->has_value()) return **record;
+    Record record;
+    if (TryNext(record)) return record;
+    if (!status_.ok()) return status_;
     return WaitAndRead(deadline);
   }
 
@@ -130,8 +139,8 @@ class RingConsumer {
   RingConsumer(RingControl* control, size_t capacity, const WaitOptions& wait);
 
   absl::StatusOr<Record> WaitAndRead(absl::Time deadline);
-  // Checks the published record at `read_`, whose header word is `header`, steps past it
-  // and sets `record`. False after padding or on breakage.
+  // TryNext()'s rest: checks the published record at `read_`, whose header word is
+  // `header`, steps past it and sets `record`. False after padding or on breakage.
   bool NextRecord(uint64_t header, Record& record);
   void WakeProducer();
   void Break(absl::Status status);

@@ -64,6 +64,22 @@ bool RingProducer::RefreshTail() {
   return true;
 }
 
+absl::StatusOr<std::byte*> RingProducer::ReserveSlowly(size_t max_payload) {
+  if (!status_.ok()) return status_;
+  if (max_payload > max_payload_size()) return TooLarge(max_payload);
+  uint64_t size = RecordSize(max_payload);
+  uint64_t to_end = capacity_ - (head_ & mask_);
+  if (size > to_end) {
+    // The record would straddle the end: pad to the end and start again at 0.
+    if (!HasRoom(to_end)) return CheckedNull();
+    WriteHeader(kPaddingPayloadSize);
+    head_ += to_end;
+  }
+  if (!HasRoom(size)) return CheckedNull();
+  reserved_ = size;
+  return records_ + (head_ & mask_) + kRecordHeaderSize;
+}
+
 absl::StatusOr<std::byte*> RingProducer::CheckedNull() const {
   if (!status_.ok()) return status_;
   return nullptr;
@@ -100,9 +116,13 @@ absl::StatusOr<std::byte*> RingProducer::WaitAndReserve(size_t max_payload, absl
 }
 
 absl::Status RingProducer::Write(std::span<const std::byte> payload, absl::Time deadline) {
-  absl::StatusOr<std::byte*> space = Reserve(payload.size(), deadline);
-  if (!space.ok()) return space.status();
-  if (!payload.empty()) std::memcpy(*space, payload.data(), payload.size());
+  std::byte* space = ReserveBeforeEnd(payload.size());
+  if (space == nullptr) [[unlikely]] {
+    absl::StatusOr<std::byte*> reserved = Reserve(payload.size(), deadline);
+    if (!reserved.ok()) return reserved.status();
+    space = *reserved;
+  }
+  if (!payload.empty()) std::memcpy(space, payload.data(), payload.size());
   Commit(payload.size());
   Publish();
   return status_;

@@ -71,19 +71,10 @@ class RingProducer {
   // Space for a record of up to `max_payload` bytes, or nullptr when the ring has no room
   // now. The space stays reserved until Commit() or the next reservation.
   [[nodiscard]] absl::StatusOr<std::byte*> TryReserve(size_t max_payload) {
-    if (!status_.ok()) return status_;
-    if (max_payload > max_payload_size()) return TooLarge(max_payload);
-    uint64_t size = RecordSize(max_payload);
-    uint64_t to_end = capacity_ - (head_ & mask_);
-    if (size > to_end) {
-      // The record would straddle the end: pad to the end and start again at 0.
-      if (!HasRoom(to_end)) return CheckedNull();
-      WriteHeader(kPaddingPayloadSize);
-      head_ += to_end;
+    if (std::byte* space = ReserveBeforeEnd(max_payload)) [[likely]] {
+      return space;
     }
-    if (!HasRoom(size)) return CheckedNull();
-    reserved_ = size;
-    return records_ + (head_ & mask_) + kRecordHeaderSize;
+    return ReserveSlowly(max_payload);
   }
 
   // Like TryReserve(), but when the ring is full publishes what is pending and waits for
@@ -129,6 +120,22 @@ class RingProducer {
 
  private:
   RingProducer(RingControl* control, size_t capacity, const WaitOptions& wait);
+
+  // The common case of TryReserve(): a healthy ring, and room for the record before the end
+  // of the record space by the cached tail. nullptr otherwise, reserving nothing.
+  std::byte* ReserveBeforeEnd(size_t max_payload) {
+    uint64_t size = RecordSize(max_payload);
+    uint64_t position = head_ & mask_;
+    if (!status_.ok() || max_payload > max_payload_size() || size > capacity_ - position ||
+        capacity_ - (head_ - cached_tail_) < size + kRecordHeaderSize) {
+      return nullptr;
+    }
+    reserved_ = size;
+    return records_ + position + kRecordHeaderSize;
+  }
+  // TryReserve() for everything else: a broken ring, a record too large, padding to the
+  // end, or a tail to reload.
+  absl::StatusOr<std::byte*> ReserveSlowly(size_t max_payload);
 
   // Room for `size` bytes and the header that follows them.
   bool HasRoom(uint64_t size) {
