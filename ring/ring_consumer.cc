@@ -34,7 +34,7 @@ bool RingConsumer::NextRecord(uint64_t header, Record& record) {
   const uint64_t to_end = capacity_ - position;
   const uint32_t payload_size = PayloadSizeOf(header);
   const bool padding = payload_size == kPaddingPayloadSize;
-  const uint64_t size = padding ? to_end : RecordSize(payload_size);
+  const uint64_t size = RecordBytes(header, read_, capacity_);
   if (size > to_end) {
     Break(absl::DataLossError(absl::StrFormat(
         "ring record at offset %d has a payload of %d bytes, past the end of the record space "

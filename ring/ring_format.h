@@ -87,6 +87,13 @@ constexpr bool IsPublishedAt(uint64_t header_word, uint64_t index) {
   return static_cast<uint32_t>(header_word >> 32) == RecordStamp(index);
 }
 
+// The bytes a published record at `index` occupies, by its header word: RecordSize of its
+// payload, or for padding the rest of a record space of `capacity` bytes.
+constexpr uint64_t RecordBytes(uint64_t header_word, uint64_t index, uint64_t capacity) {
+  return PayloadSizeOf(header_word) == kPaddingPayloadSize ? capacity - (index & (capacity - 1))
+                                                           : RecordSize(PayloadSizeOf(header_word));
+}
+
 // The control block at the start of a ring. Each mutable field sits on its own cache line
 // so that the producer's and the consumer's writes never contend for a line.
 struct RingControl {

@@ -28,10 +28,9 @@ absl::StatusOr<RingProducer> RingProducer::Attach(std::span<std::byte> memory,
     uint64_t header =
         HeaderAt(producer.records_, producer.mask_, head).load(std::memory_order_acquire);
     if (!IsPublishedAt(header, head)) break;
-    uint64_t to_end = producer.capacity_ - (head & producer.mask_);
-    uint64_t size =
-        PayloadSizeOf(header) == kPaddingPayloadSize ? to_end : RecordSize(PayloadSizeOf(header));
-    if (size > to_end || head + size + kRecordHeaderSize - tail > producer.capacity_) {
+    uint64_t size = RecordBytes(header, head, producer.capacity_);
+    if (size > producer.capacity_ - (head & producer.mask_) ||
+        head + size + kRecordHeaderSize - tail > producer.capacity_) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "ring record published at index %d does not fit (%d bytes, tail %d, capacity %d): "
           "not attaching",
