@@ -17,6 +17,7 @@ namespace {
 
 using ::syslink::testing::Header;
 using ::syslink::testing::HostilePeerTest;
+using ::syslink::testing::RequestId;
 using ::syslink::testing::WithDma;
 using ::syslink::testing::Writes;
 using ::testing::HasSubstr;
@@ -86,9 +87,9 @@ TEST_F(HostilePeerTest, FilledReplyLongerThanTheLoan) {
 }
 
 TEST_F(HostilePeerTest, FilledReplyToARequestThatLentNothing) {
-  ExpectViolation(
-      Writes(WithDma(Header(MessageKind::kReply, 1, kFlagDmaFromTarget), kFromTargetOffset, 0)),
-      HasSubstr("that its request did not lend to fill"));
+  ExpectViolation(Writes(WithDma(Header(MessageKind::kReply, RequestId(1), kFlagDmaFromTarget),
+                                 kFromTargetOffset, 0)),
+                  HasSubstr("that its request did not lend to fill"));
 }
 
 TEST_F(HostilePeerTest, ReplyThatKeepsTheBufferItWasLentToFill) {

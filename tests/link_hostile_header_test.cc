@@ -32,6 +32,7 @@ using ::syslink::testing::HostilePeerTest;
 using ::syslink::testing::kOk;
 using ::syslink::testing::kPatience;
 using ::syslink::testing::RawPeer;
+using ::syslink::testing::RequestId;
 using ::syslink::testing::Soon;
 using ::syslink::testing::WithDma;
 using ::syslink::testing::Writes;
@@ -42,8 +43,8 @@ using ::testing::HasSubstr;
 TEST_F(HostilePeerTest, RawRepliesThatFollowTheProtocolAreAccepted) {
   ASSERT_NO_FATAL_FAILURE(StartAttack([](RawPeer& peer) {
     std::memset(peer.Arena(1 - peer.side()) + kFromTargetOffset, 0x5a, 100);
-    for (uint64_t id : {1, 2, 3, 5}) {
-      if (!peer.WriteMessage(Header(MessageKind::kReply, id))) return false;
+    for (uint64_t n : {1, 2, 3, 5}) {
+      if (!peer.WriteMessage(Header(MessageKind::kReply, RequestId(n)))) return false;
     }
     return peer.WriteMessage(WithDma(Header(MessageKind::kReply, kFromTargetId, kFlagDmaFromTarget),
                                      kFromTargetOffset, 100));
@@ -90,20 +91,20 @@ TEST_F(HostilePeerTest, RecordShorterThanAHeader) {
 }
 
 TEST_F(HostilePeerTest, BadMagic) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.magic = 0xdeadbeef;
   ExpectViolation(Writes(header), HasSubstr("bad magic 0xdeadbeef"));
 }
 
 TEST_F(HostilePeerTest, WrongVersion) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.version = kMessageVersion + 1;
   ExpectViolation(Writes(header), HasSubstr(absl::StrCat("message version ", kMessageVersion + 1,
                                                          " is not supported")));
 }
 
 TEST_F(HostilePeerTest, UnknownKind) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.kind = 7;
   ExpectViolation(Writes(header), HasSubstr("unknown kind 7"));
 }
@@ -116,20 +117,20 @@ TEST_F(HostilePeerTest, InlineLengthLongerThanTheRecord) {
 }
 
 TEST_F(HostilePeerTest, InlineLengthShorterThanTheRecord) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.inline_length = 0;
   ExpectViolation(Writes(header, 16),
                   HasSubstr("inline length 0 does not match the 16 bytes after the header"));
 }
 
 TEST_F(HostilePeerTest, InlineLengthNearTwoToThe32) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.inline_length = 0xffffffff;
   ExpectViolation(Writes(header, 8), HasSubstr("inline length 4294967295 does not match"));
 }
 
 TEST_F(HostilePeerTest, ReplyNamingAMirrorSlot) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.mirror_slot = 5;
   ExpectViolation(Writes(header), HasSubstr("mirror slot 5 must be 0"));
 }
@@ -152,7 +153,7 @@ TEST_F(HostilePeerTest, RequestCarryingAStatus) {
 }
 
 TEST_F(HostilePeerTest, ReplyStatusThatIsNoCanonicalCode) {
-  MessageHeader header = Header(MessageKind::kReply, 1);
+  MessageHeader header = Header(MessageKind::kReply, RequestId(1));
   header.status = 99;
   ExpectViolation(Writes(header), HasSubstr("status 99 is not a canonical status code"));
 }

@@ -23,6 +23,7 @@ using ::syslink::testing::Header;
 using ::syslink::testing::HostilePeerTest;
 using ::syslink::testing::kChildPatience;
 using ::syslink::testing::RawPeer;
+using ::syslink::testing::RequestId;
 using ::syslink::testing::Writes;
 using ::testing::HasSubstr;
 
@@ -34,10 +35,11 @@ TEST_F(HostilePeerTest, ReplyToARequestNeverSent) {
 TEST_F(HostilePeerTest, SecondReplyToTheSameRequest) {
   ExpectViolation(
       [](RawPeer& peer) {
-        return peer.WriteMessage(Header(MessageKind::kReply, 1)) &&
-               peer.WriteMessage(Header(MessageKind::kReply, 1));
+        return peer.WriteMessage(Header(MessageKind::kReply, RequestId(1))) &&
+               peer.WriteMessage(Header(MessageKind::kReply, RequestId(1)));
       },
-      HasSubstr("reply 1 answers no outstanding request"), /*answered=*/{1});
+      HasSubstr(absl::StrCat("reply ", RequestId(1), " answers no outstanding request")),
+      /*answered=*/{RequestId(1)});
 }
 
 TEST_F(HostilePeerTest, RequestReusingTheIdOfOneAwaitingItsReply) {

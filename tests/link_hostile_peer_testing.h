@@ -4,7 +4,7 @@
 // requests outstanding when the attack comes that checks how the parent closes the link.
 //
 //   TEST_F(HostilePeerTest, BadMagic) {
-//     MessageHeader header = Header(MessageKind::kReply, 1);
+//     MessageHeader header = Header(MessageKind::kReply, RequestId(1));
 //     header.magic = 0xdeadbeef;
 //     ExpectViolation(Writes(header), HasSubstr("bad magic 0xdeadbeef"));
 //   }
@@ -41,6 +41,7 @@
 #include "syslink/internal/link_layout.h"
 #include "syslink/link.h"
 #include "syslink/link_options.h"
+#include "syslink/mirror_format.h"
 #include "syslink/msg_format.h"
 #include "syslink/status.h"
 #include "tests/link_peer_testing.h"
@@ -124,14 +125,18 @@ MessageHeader WithDma(MessageHeader header, uint64_t offset, uint64_t length);
 // An attack that writes one message of `header` followed by `inline_bytes` bytes.
 Attack Writes(MessageHeader header, size_t inline_bytes = 0);
 
+// The id of the `n`th request (from 1) a fresh end sends: it takes mirror slot n - 1, and
+// the count of requests sent goes above the slot's bits.
+constexpr uint64_t RequestId(uint64_t n) { return n * kMirrorSlots + (n - 1); }
+
 // A link whose far end a hostile child attacks, with requests outstanding when it does.
 class HostilePeerTest : public ::testing::Test {
  protected:
-  // The parent's outstanding requests when the attack comes: ids 1 to 5. Request 3 lends
-  // a to-target buffer, the first allocated (offset 0 of the parent's arena), request 4 a
-  // from-target buffer, the next (offset 8192).
-  static constexpr uint64_t kToTargetId = 3;
-  static constexpr uint64_t kFromTargetId = 4;
+  // The parent's outstanding requests when the attack comes: RequestId(1) to RequestId(5).
+  // Request 3 lends a to-target buffer, the first allocated (offset 0 of the parent's
+  // arena), request 4 a from-target buffer, the next (offset 8192).
+  static constexpr uint64_t kToTargetId = RequestId(3);
+  static constexpr uint64_t kFromTargetId = RequestId(4);
   static constexpr uint64_t kToTargetOffset = 0;
   static constexpr uint64_t kFromTargetOffset = 8192;
   static constexpr uint64_t kLoanBytes = 8192;
@@ -152,7 +157,7 @@ class HostilePeerTest : public ::testing::Test {
     outstanding_.clear();
     for (size_t i = 0; i < ids.size(); ++i) {
       ASSERT_TRUE(ids[i].ok()) << ids[i].status();
-      ASSERT_EQ(*ids[i], i + 1);
+      ASSERT_EQ(*ids[i], RequestId(i + 1));
       outstanding_.insert(*ids[i]);
     }
   }

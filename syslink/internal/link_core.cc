@@ -185,9 +185,8 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size, Pa
         "yet seen replied to); receive some replies first",
         kMirrorSlots));
   }
-  MessageHeader header = NewHeader(MessageKind::kRequest, next_id_, command);
+  MessageHeader header = NewHeader(MessageKind::kRequest, 0, command);
   header.inline_length = static_cast<uint32_t>(size);
-  header.mirror_slot = outstanding_.next_slot();  // where the target can watch it
   std::optional<Loan> lent;
   if (loan.direction != DmaDirection::kNone) {
     if (loan.buffer.core_.get() != this) {
@@ -203,14 +202,15 @@ absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size, Pa
   if (!space.ok()) return space.status();
   // Mirrored before it is published: the target may look at its slot at once. Entered in
   // the table, with the exact time, after: no reply is read before this returns.
-  const uint32_t slot =
-      outstanding_.Mirror(next_id_, command, lent ? lent->length : 0, last_cycles_);
+  const uint64_t id = outstanding_.Mirror(command, lent ? lent->length : 0, last_cycles_);
+  header.message_id = id;
+  header.mirror_slot = OutstandingRequests::SlotOf(id);  // where the target can watch it
   PublishMessage(*space, header, size, fill);
   last_cycles_ = CycleCount();
-  outstanding_.Track({next_id_, command, request_deadline, lent, slot}, last_cycles_);
+  outstanding_.Track({id, command, request_deadline, lent}, last_cycles_);
   if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
   ++stats_.requests_sent;
-  return next_id_++;
+  return id;
 }
 
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,

@@ -221,7 +221,6 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   bool record_held_ = false;     // a ring record handed to the user is not yet released
   bool poll_armed_ = false;      // PrepareToPoll() announced a wait on the socket
   bool peer_gone_ = false;       // the socket reported the peer's end closed
-  uint64_t next_id_ = 1;
   // A CycleCount() taken at or before this end's latest step: after each request it
   // publishes, before each reply, while it waits (and after the caller's poll()), and when
   // it opened. A request read now is stamped with it (so its age is never understated),

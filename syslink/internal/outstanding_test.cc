@@ -22,6 +22,7 @@ namespace syslink::internal {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
@@ -30,18 +31,16 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'000'000);
 
 absl::Time At(int seconds) { return kT0 + absl::Seconds(seconds); }
 
-OutstandingRequest Req(uint64_t id, absl::Time deadline = absl::InfiniteFuture(),
-                       std::optional<Loan> loan = std::nullopt) {
-  return OutstandingRequest{
-      .id = id, .command = static_cast<uint32_t>(100 + id), .deadline = deadline, .loan = loan};
-}
-
-// Adds `request` as a sender does, Mirror() then Track() (at a fixed count).
-void Add(OutstandingRequests& table, OutstandingRequest request) {
+// Adds a request as a sender does, Mirror() then Track() (at a fixed count), and returns
+// its id. Its command is 100 + `tag`, so a test can tell its requests apart.
+uint64_t Add(OutstandingRequests& table, uint32_t tag = 0,
+             absl::Time deadline = absl::InfiniteFuture(),
+             std::optional<Loan> loan = std::nullopt) {
   constexpr uint64_t kSentCycles = 1;
-  request.slot = table.Mirror(request.id, request.command, request.loan ? request.loan->length : 0,
-                              kSentCycles);
-  table.Track(std::move(request), kSentCycles);
+  const uint32_t command = 100 + tag;
+  uint64_t id = table.Mirror(command, loan ? loan->length : 0, kSentCycles);
+  table.Track({.id = id, .command = command, .deadline = deadline, .loan = loan}, kSentCycles);
+  return id;
 }
 
 std::vector<uint64_t> Ids(const std::vector<OutstandingRequest>& requests) {
@@ -54,6 +53,38 @@ std::vector<uint64_t> Offsets(const std::vector<Loan>& loans) {
   std::vector<uint64_t> offsets;
   for (const Loan& loan : loans) offsets.push_back(loan.offset);
   return offsets;
+}
+
+// --- Ids -----------------------------------------------------------------------------------
+
+TEST(OutstandingRequestsTest, IdsAreNonZeroDistinctAndNameTheirSlot) {
+  OutstandingRequests table;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(Add(table));
+  ASSERT_TRUE(table.Take(ids[1]).has_value());
+  ids.push_back(Add(table));  // takes the freed slot again, with a new id
+  for (size_t i = 0; i < ids.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_NE(ids[i], 0u);
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(ids[i], ids[j]);
+  }
+  EXPECT_EQ(OutstandingRequests::SlotOf(ids[3]), OutstandingRequests::SlotOf(ids[1]));
+  EXPECT_FALSE(table.Contains(ids[1]));  // the old id does not find the new request
+  EXPECT_TRUE(table.Contains(ids[3]));
+}
+
+TEST(OutstandingRequestsTest, AnyClaimedIdIsLookedUpSafely) {
+  OutstandingRequests table;
+  uint64_t id = Add(table);
+  for (uint64_t claim : {uint64_t{0}, id ^ (uint64_t{1} << 40), id + kMirrorSlots, ~uint64_t{0},
+                         uint64_t{kMirrorSlots - 1}}) {
+    SCOPED_TRACE(claim);
+    EXPECT_EQ(table.Find(claim), nullptr);
+    EXPECT_FALSE(table.Take(claim).has_value());
+    EXPECT_FALSE(table.Abandon(claim).has_value());
+    EXPECT_FALSE(table.TakeAbandoned(claim).has_value());
+  }
+  EXPECT_TRUE(table.Contains(id));
 }
 
 // --- Add / Take / Contains -----------------------------------------------------------------
@@ -69,20 +100,20 @@ TEST(OutstandingRequestsTest, EmptyTable) {
 
 TEST(OutstandingRequestsTest, AddMakesRequestOutstanding) {
   OutstandingRequests table;
-  Add(table, Req(7));
-  Add(table, Req(9));
-  EXPECT_TRUE(table.Contains(7));
-  EXPECT_TRUE(table.Contains(9));
-  EXPECT_FALSE(table.Contains(8));
+  uint64_t a = Add(table);
+  uint64_t b = Add(table);
+  EXPECT_TRUE(table.Contains(a));
+  EXPECT_TRUE(table.Contains(b));
   EXPECT_EQ(table.size(), 2u);
 }
 
 TEST(OutstandingRequestsTest, TakeReturnsTheRequestAsAdded) {
   OutstandingRequests table;
-  Add(table, Req(7, At(5), Loan{.offset = 8192, .length = 100, .flag = kFlagDmaFromTarget}));
-  std::optional<OutstandingRequest> r = table.Take(7);
+  uint64_t id =
+      Add(table, 7, At(5), Loan{.offset = 8192, .length = 100, .flag = kFlagDmaFromTarget});
+  std::optional<OutstandingRequest> r = table.Take(id);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->id, 7u);
+  EXPECT_EQ(r->id, id);
   EXPECT_EQ(r->command, 107u);
   EXPECT_EQ(r->deadline, At(5));
   ASSERT_TRUE(r->loan.has_value());
@@ -93,41 +124,35 @@ TEST(OutstandingRequestsTest, TakeReturnsTheRequestAsAdded) {
 
 TEST(OutstandingRequestsTest, TakeRemovesOnlyThatRequest) {
   OutstandingRequests table;
-  Add(table, Req(1));
-  Add(table, Req(2));
-  ASSERT_TRUE(table.Take(1).has_value());
-  EXPECT_FALSE(table.Contains(1));
-  EXPECT_TRUE(table.Contains(2));
-  EXPECT_EQ(table.size(), 1u);
-}
-
-TEST(OutstandingRequestsTest, TakeOfUnknownIdReturnsNothing) {
-  OutstandingRequests table;
-  Add(table, Req(1));
-  EXPECT_FALSE(table.Take(2).has_value());
+  uint64_t a = Add(table);
+  uint64_t b = Add(table);
+  ASSERT_TRUE(table.Take(a).has_value());
+  EXPECT_FALSE(table.Contains(a));
+  EXPECT_TRUE(table.Contains(b));
   EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(OutstandingRequestsTest, SecondTakeOfSameIdReturnsNothing) {
   OutstandingRequests table;
-  Add(table, Req(1));
-  ASSERT_TRUE(table.Take(1).has_value());
-  EXPECT_FALSE(table.Take(1).has_value());
+  uint64_t id = Add(table);
+  ASSERT_TRUE(table.Take(id).has_value());
+  EXPECT_FALSE(table.Take(id).has_value());
 }
 
 TEST(OutstandingRequestsTest, TakeForgetsTheDeadline) {
   OutstandingRequests table;
-  Add(table, Req(1, At(1)));
-  ASSERT_TRUE(table.Take(1).has_value());
+  uint64_t id = Add(table, 0, At(1));
+  ASSERT_TRUE(table.Take(id).has_value());
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
   EXPECT_THAT(table.Expired(At(100)), IsEmpty());
 }
 
-TEST(OutstandingRequestsTest, IdCanBeReusedAfterTake) {
+TEST(OutstandingRequestsTest, ASlotCanBeReusedAfterTake) {
   OutstandingRequests table;
-  Add(table, Req(1, At(1)));
-  ASSERT_TRUE(table.Take(1).has_value());
-  Add(table, Req(1, At(50)));
+  uint64_t first = Add(table, 0, At(1));
+  ASSERT_TRUE(table.Take(first).has_value());
+  uint64_t second = Add(table, 0, At(50));
+  EXPECT_EQ(OutstandingRequests::SlotOf(second), OutstandingRequests::SlotOf(first));
   EXPECT_EQ(table.NextDeadline(), At(50));
   EXPECT_THAT(table.Expired(At(10)), IsEmpty());
 }
@@ -136,33 +161,43 @@ TEST(OutstandingRequestsTest, IdCanBeReusedAfterTake) {
 
 TEST(OutstandingRequestsTest, AbandonRemovesRequestButRemembersIt) {
   OutstandingRequests table;
-  Add(table, Req(4, At(3)));
-  std::optional<OutstandingRequest> r = table.Abandon(4);
+  uint64_t id = Add(table, 4, At(3));
+  std::optional<OutstandingRequest> r = table.Abandon(id);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->id, 4u);
+  EXPECT_EQ(r->id, id);
   EXPECT_EQ(r->command, 104u);
-  EXPECT_FALSE(table.Contains(4));
+  EXPECT_FALSE(table.Contains(id));
   EXPECT_EQ(table.size(), 0u);
   EXPECT_EQ(table.abandoned(), 1u);
-  EXPECT_FALSE(table.Take(4).has_value());
+  EXPECT_FALSE(table.Take(id).has_value());
 }
 
 TEST(OutstandingRequestsTest, AbandonForgetsTheDeadline) {
   OutstandingRequests table;
-  Add(table, Req(1, At(1)));
-  Add(table, Req(2, At(2)));
-  ASSERT_TRUE(table.Abandon(1).has_value());
+  uint64_t a = Add(table, 0, At(1));
+  uint64_t b = Add(table, 0, At(2));
+  ASSERT_TRUE(table.Abandon(a).has_value());
   EXPECT_EQ(table.NextDeadline(), At(2));
-  EXPECT_THAT(table.Expired(At(100)), ElementsAre(2u));
+  EXPECT_THAT(table.Expired(At(100)), ElementsAre(b));
+}
+
+TEST(OutstandingRequestsTest, AnAbandonedRequestKeepsItsSlot) {
+  OutstandingRequests table;
+  uint64_t abandoned = Add(table);
+  ASSERT_TRUE(table.Abandon(abandoned).has_value());
+  uint64_t next = Add(table);
+  EXPECT_NE(OutstandingRequests::SlotOf(next), OutstandingRequests::SlotOf(abandoned));
+  ASSERT_TRUE(table.TakeAbandoned(abandoned).has_value());
+  EXPECT_EQ(OutstandingRequests::SlotOf(Add(table)), OutstandingRequests::SlotOf(abandoned));
 }
 
 TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
   OutstandingRequests table;
-  Add(table, Req(4, absl::InfiniteFuture(),
-                 Loan{.offset = 3 * 4096, .length = 5000, .flag = kFlagDmaToTarget}));
-  ASSERT_TRUE(table.Abandon(4).has_value());
+  uint64_t id = Add(table, 0, absl::InfiniteFuture(),
+                    Loan{.offset = 3 * 4096, .length = 5000, .flag = kFlagDmaToTarget});
+  ASSERT_TRUE(table.Abandon(id).has_value());
 
-  std::optional<std::optional<Loan>> loan = table.TakeAbandoned(4);
+  std::optional<std::optional<Loan>> loan = table.TakeAbandoned(id);
   ASSERT_TRUE(loan.has_value());
   ASSERT_TRUE(loan->has_value());
   EXPECT_EQ((*loan)->offset, 3u * 4096);
@@ -170,17 +205,17 @@ TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
   EXPECT_EQ((*loan)->flag, kFlagDmaToTarget);
   EXPECT_EQ(table.abandoned(), 0u);
 
-  EXPECT_FALSE(table.TakeAbandoned(4).has_value());
+  EXPECT_FALSE(table.TakeAbandoned(id).has_value());
 }
 
 TEST(OutstandingRequestsTest, TakeAbandonedWithoutLoanIsKnownButEmpty) {
   OutstandingRequests table;
-  Add(table, Req(4));
-  ASSERT_TRUE(table.Abandon(4).has_value());
-  std::optional<std::optional<Loan>> loan = table.TakeAbandoned(4);
+  uint64_t id = Add(table);
+  ASSERT_TRUE(table.Abandon(id).has_value());
+  std::optional<std::optional<Loan>> loan = table.TakeAbandoned(id);
   ASSERT_TRUE(loan.has_value());    // the id was abandoned...
   EXPECT_FALSE(loan->has_value());  // ...with nothing lent
-  EXPECT_FALSE(table.TakeAbandoned(4).has_value());
+  EXPECT_FALSE(table.TakeAbandoned(id).has_value());
 }
 
 TEST(OutstandingRequestsTest, AbandonOfUnknownIdRemembersNothing) {
@@ -192,16 +227,16 @@ TEST(OutstandingRequestsTest, AbandonOfUnknownIdRemembersNothing) {
 
 TEST(OutstandingRequestsTest, TakeAbandonedOfOutstandingIdReturnsNothingAndKeepsIt) {
   OutstandingRequests table;
-  Add(table, Req(5));
-  EXPECT_FALSE(table.TakeAbandoned(5).has_value());
-  EXPECT_TRUE(table.Contains(5));
+  uint64_t id = Add(table);
+  EXPECT_FALSE(table.TakeAbandoned(id).has_value());
+  EXPECT_TRUE(table.Contains(id));
 }
 
 TEST(OutstandingRequestsTest, SecondAbandonOfSameIdReturnsNothing) {
   OutstandingRequests table;
-  Add(table, Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 1, .flag = 1}));
-  ASSERT_TRUE(table.Abandon(5).has_value());
-  EXPECT_FALSE(table.Abandon(5).has_value());
+  uint64_t id = Add(table, 0, absl::InfiniteFuture(), Loan{.offset = 0, .length = 1, .flag = 1});
+  ASSERT_TRUE(table.Abandon(id).has_value());
+  EXPECT_FALSE(table.Abandon(id).has_value());
   EXPECT_EQ(table.abandoned(), 1u);
 }
 
@@ -209,117 +244,116 @@ TEST(OutstandingRequestsTest, SecondAbandonOfSameIdReturnsNothing) {
 
 TEST(OutstandingRequestsTest, NextDeadlineIsTheEarliest) {
   OutstandingRequests table;
-  Add(table, Req(1, At(30)));
-  Add(table, Req(2, At(10)));
-  Add(table, Req(3, absl::InfiniteFuture()));
-  Add(table, Req(4, At(20)));
+  uint64_t a = Add(table, 0, At(30));
+  uint64_t b = Add(table, 0, At(10));
+  uint64_t c = Add(table, 0, absl::InfiniteFuture());
+  uint64_t d = Add(table, 0, At(20));
   EXPECT_EQ(table.NextDeadline(), At(10));
-  ASSERT_TRUE(table.Take(2).has_value());
+  ASSERT_TRUE(table.Take(b).has_value());
   EXPECT_EQ(table.NextDeadline(), At(20));
-  ASSERT_TRUE(table.Take(4).has_value());
+  ASSERT_TRUE(table.Take(d).has_value());
   EXPECT_EQ(table.NextDeadline(), At(30));
-  ASSERT_TRUE(table.Take(1).has_value());
+  ASSERT_TRUE(table.Take(a).has_value());
   // Only the request without a deadline is left.
-  EXPECT_TRUE(table.Contains(3));
+  EXPECT_TRUE(table.Contains(c));
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
 }
 
 TEST(OutstandingRequestsTest, InfiniteDeadlineOnlyTableHasNoNextDeadline) {
   OutstandingRequests table;
-  Add(table, Req(1));
-  Add(table, Req(2));
+  Add(table);
+  Add(table);
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
   EXPECT_THAT(table.Expired(absl::InfiniteFuture()), IsEmpty());
 }
 
 TEST(OutstandingRequestsTest, TwoRequestsWithTheSameDeadline) {
   OutstandingRequests table;
-  Add(table, Req(1, At(5)));
-  Add(table, Req(2, At(5)));
-  EXPECT_THAT(table.Expired(At(5)), ElementsAre(1u, 2u));
-  ASSERT_TRUE(table.Take(1).has_value());
+  uint64_t a = Add(table, 0, At(5));
+  uint64_t b = Add(table, 0, At(5));
+  EXPECT_THAT(table.Expired(At(5)), ElementsAre(a, b));
+  ASSERT_TRUE(table.Take(a).has_value());
   EXPECT_EQ(table.NextDeadline(), At(5));
-  EXPECT_THAT(table.Expired(At(5)), ElementsAre(2u));
+  EXPECT_THAT(table.Expired(At(5)), ElementsAre(b));
 }
 
 TEST(OutstandingRequestsTest, ExpiredListsDeadlinesAtOrBeforeNowInDeadlineOrder) {
   OutstandingRequests table;
-  Add(table, Req(1, At(30)));
-  Add(table, Req(2, At(10)));
-  Add(table, Req(3, absl::InfiniteFuture()));
-  Add(table, Req(4, At(20)));
+  uint64_t a = Add(table, 0, At(30));
+  uint64_t b = Add(table, 0, At(10));
+  Add(table, 0, absl::InfiniteFuture());
+  uint64_t d = Add(table, 0, At(20));
   EXPECT_THAT(table.Expired(At(9)), IsEmpty());
-  EXPECT_THAT(table.Expired(At(10)), ElementsAre(2u));  // exactly at the deadline
-  EXPECT_THAT(table.Expired(At(25)), ElementsAre(2u, 4u));
-  EXPECT_THAT(table.Expired(At(1000)), ElementsAre(2u, 4u, 1u));
+  EXPECT_THAT(table.Expired(At(10)), ElementsAre(b));  // exactly at the deadline
+  EXPECT_THAT(table.Expired(At(25)), ElementsAre(b, d));
+  EXPECT_THAT(table.Expired(At(1000)), ElementsAre(b, d, a));
 }
 
 TEST(OutstandingRequestsTest, ExpiredDoesNotRemove) {
   OutstandingRequests table;
-  Add(table, Req(1, At(1)));
-  EXPECT_THAT(table.Expired(At(2)), ElementsAre(1u));
-  EXPECT_TRUE(table.Contains(1));
-  EXPECT_THAT(table.Expired(At(2)), ElementsAre(1u));
+  uint64_t id = Add(table, 0, At(1));
+  EXPECT_THAT(table.Expired(At(2)), ElementsAre(id));
+  EXPECT_TRUE(table.Contains(id));
+  EXPECT_THAT(table.Expired(At(2)), ElementsAre(id));
 }
 
 // --- TakeAll / TakeAllAbandoned ------------------------------------------------------------
 
-TEST(OutstandingRequestsTest, TakeAllReturnsEveryRequestInIdOrderAndEmptiesTheTable) {
+TEST(OutstandingRequestsTest, TakeAllReturnsEveryRequestInSendingOrderAndEmptiesTheTable) {
   OutstandingRequests table;
-  Add(table, Req(30, At(3)));
-  Add(table, Req(1, At(1)));
-  Add(table, Req(2));
-  Add(table, Req(1000));
-  Add(table, Req(7, At(2)));
-  EXPECT_THAT(Ids(table.TakeAll()), ElementsAre(1u, 2u, 7u, 30u, 1000u));
+  std::vector<uint64_t> ids = {Add(table, 0, At(3)), Add(table, 0, At(1)), Add(table)};
+  ASSERT_TRUE(table.Take(ids[0]).has_value());
+  ids.erase(ids.begin());
+  ids.push_back(Add(table));  // in the first request's slot, sent after the others
+  ids.push_back(Add(table, 0, At(2)));
+  EXPECT_THAT(Ids(table.TakeAll()), ElementsAreArray(ids));
   EXPECT_EQ(table.size(), 0u);
-  EXPECT_FALSE(table.Contains(1));
-  EXPECT_FALSE(table.Contains(2));
+  for (uint64_t id : ids) EXPECT_FALSE(table.Contains(id));
   EXPECT_EQ(table.NextDeadline(), absl::InfiniteFuture());
   EXPECT_THAT(table.Expired(At(1000)), IsEmpty());
   EXPECT_THAT(table.TakeAll(), IsEmpty());
 }
 
-TEST(OutstandingRequestsTest, TakeAllLeavesNoStaleDeadlineForAReusedId) {
+TEST(OutstandingRequestsTest, TakeAllLeavesNoStaleDeadline) {
   OutstandingRequests table;
-  Add(table, Req(1, At(1)));
+  Add(table, 0, At(1));
   ASSERT_EQ(table.TakeAll().size(), 1u);
-  Add(table, Req(1, At(50)));
+  Add(table, 0, At(50));
   EXPECT_EQ(table.NextDeadline(), At(50));
   EXPECT_THAT(table.Expired(At(10)), IsEmpty());
 }
 
 TEST(OutstandingRequestsTest, TakeAllKeepsAbandonedForTakeAllAbandoned) {
   OutstandingRequests table;
-  Add(table, Req(1, absl::InfiniteFuture(), Loan{.offset = 4096, .length = 1, .flag = 1}));
-  Add(table, Req(2));
-  ASSERT_TRUE(table.Abandon(1).has_value());
-  EXPECT_THAT(Ids(table.TakeAll()), ElementsAre(2u));
+  uint64_t a = Add(table, 0, absl::InfiniteFuture(), Loan{.offset = 4096, .length = 1, .flag = 1});
+  uint64_t b = Add(table);
+  ASSERT_TRUE(table.Abandon(a).has_value());
+  EXPECT_THAT(Ids(table.TakeAll()), ElementsAre(b));
   EXPECT_EQ(table.abandoned(), 1u);
   EXPECT_THAT(Offsets(table.TakeAllAbandoned()), ElementsAre(4096u));
 }
 
 TEST(OutstandingRequestsTest, TakeAllAbandonedReturnsOnlyLoansThatExist) {
   OutstandingRequests table;
-  Add(table,
-      Req(1, absl::InfiniteFuture(), Loan{.offset = 0, .length = 10, .flag = kFlagDmaToTarget}));
-  Add(table, Req(2));  // no loan
-  Add(table, Req(3, absl::InfiniteFuture(),
-                 Loan{.offset = 8192, .length = 20, .flag = kFlagDmaFromTarget}));
-  Add(table, Req(4, absl::InfiniteFuture(),
-                 Loan{.offset = 16384, .length = 30, .flag = kFlagDmaToTarget}));  // stays
-  ASSERT_TRUE(table.Abandon(1).has_value());
-  ASSERT_TRUE(table.Abandon(2).has_value());
-  ASSERT_TRUE(table.Abandon(3).has_value());
+  uint64_t a = Add(table, 0, absl::InfiniteFuture(),
+                   Loan{.offset = 0, .length = 10, .flag = kFlagDmaToTarget});
+  uint64_t b = Add(table);  // no loan
+  uint64_t c = Add(table, 0, absl::InfiniteFuture(),
+                   Loan{.offset = 8192, .length = 20, .flag = kFlagDmaFromTarget});
+  uint64_t d = Add(table, 0, absl::InfiniteFuture(),
+                   Loan{.offset = 16384, .length = 30, .flag = kFlagDmaToTarget});  // stays
+  ASSERT_TRUE(table.Abandon(a).has_value());
+  ASSERT_TRUE(table.Abandon(b).has_value());
+  ASSERT_TRUE(table.Abandon(c).has_value());
   ASSERT_EQ(table.abandoned(), 3u);
 
   std::vector<Loan> loans = table.TakeAllAbandoned();
   EXPECT_THAT(Offsets(loans), UnorderedElementsAre(0u, 8192u));
   EXPECT_EQ(table.abandoned(), 0u);
-  EXPECT_FALSE(table.TakeAbandoned(1).has_value());
-  EXPECT_FALSE(table.TakeAbandoned(2).has_value());
+  EXPECT_FALSE(table.TakeAbandoned(a).has_value());
+  EXPECT_FALSE(table.TakeAbandoned(b).has_value());
   EXPECT_THAT(table.TakeAllAbandoned(), IsEmpty());
-  EXPECT_TRUE(table.Contains(4));  // outstanding requests are not touched
+  EXPECT_TRUE(table.Contains(d));  // outstanding requests are not touched
 }
 
 // --- The mirror ----------------------------------------------------------------------------
@@ -330,91 +364,83 @@ struct Mirror {
   std::unique_ptr<MirrorSlot[]> slots;
 };
 
-TEST(OutstandingMirrorTest, AddFillsTheSlotNextSlotNamed) {
+TEST(OutstandingMirrorTest, AddFillsTheSlotItsIdNames) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  uint32_t first = table.next_slot();
-  Add(table, Req(5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192}));
-  uint32_t second = table.next_slot();
-  EXPECT_NE(second, first);
-  Add(table, Req(6));
-  const MirrorSlot& slot = mirror.slots[first];
-  EXPECT_EQ(slot.id.load(), 5u);
+  uint64_t first = Add(table, 5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192});
+  uint64_t second = Add(table, 6);
+  ASSERT_NE(OutstandingRequests::SlotOf(second), OutstandingRequests::SlotOf(first));
+  const MirrorSlot& slot = mirror.slots[OutstandingRequests::SlotOf(first)];
+  EXPECT_EQ(slot.id.load(), first);
   EXPECT_EQ(slot.command, 105u);
   EXPECT_EQ(slot.state.load(), 0u);
   EXPECT_EQ(slot.dma_bytes, 8192u);
-  EXPECT_EQ(mirror.slots[second].id.load(), 6u);
-  EXPECT_EQ(table.Find(5)->slot, first);
+  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(second)].id.load(), second);
 }
 
 TEST(OutstandingMirrorTest, MirrorFillsTheSlotBeforeTrackEntersTheRequest) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  uint32_t named = table.next_slot();
-  uint32_t slot = table.Mirror(5, 105, 4096, /*sent_cycles=*/1000);
-  EXPECT_EQ(slot, named);
-  EXPECT_NE(table.next_slot(), slot);
-  EXPECT_EQ(mirror.slots[slot].id.load(), 5u);  // complete in the mirror already
+  uint64_t id = table.Mirror(105, 4096, /*sent_cycles=*/1000);
+  uint32_t slot = OutstandingRequests::SlotOf(id);
+  EXPECT_EQ(mirror.slots[slot].id.load(), id);  // complete in the mirror already
   EXPECT_EQ(mirror.slots[slot].command, 105u);
   EXPECT_EQ(mirror.slots[slot].dma_bytes, 4096u);
   EXPECT_EQ(mirror.slots[slot].sent_cycles, 1000u);
-  EXPECT_FALSE(table.Contains(5));  // but not outstanding yet
+  EXPECT_FALSE(table.Contains(id));  // but not outstanding yet
 
-  OutstandingRequest request = Req(5);
-  request.slot = slot;
-  table.Track(request, /*sent_cycles=*/1234);
+  table.Track({.id = id, .command = 105}, /*sent_cycles=*/1234);
   EXPECT_EQ(mirror.slots[slot].sent_cycles, 1234u);
-  ASSERT_NE(table.Find(5), nullptr);
-  EXPECT_EQ(table.Find(5)->slot, slot);
-  ASSERT_TRUE(table.Take(5).has_value());
+  ASSERT_NE(table.Find(id), nullptr);
+  ASSERT_TRUE(table.Take(id).has_value());
   EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
 }
 
 TEST(OutstandingMirrorTest, AbandonMarksTheSlotGivenUpAndKeepsIt) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  uint32_t slot = table.next_slot();
-  Add(table, Req(5));
-  Add(table, Req(6));
-  ASSERT_TRUE(table.Abandon(5).has_value());
-  EXPECT_EQ(mirror.slots[slot].id.load(), 5u);  // the late reply or the broker frees it
-  EXPECT_EQ(mirror.slots[slot].state.load(), kMirrorGivenUp);
-  EXPECT_EQ(mirror.slots[table.Find(6)->slot].state.load(), 0u);
-  ASSERT_TRUE(table.TakeAbandoned(5).has_value());
-  EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
+  uint64_t a = Add(table);
+  uint64_t b = Add(table);
+  const MirrorSlot& slot = mirror.slots[OutstandingRequests::SlotOf(a)];
+  ASSERT_TRUE(table.Abandon(a).has_value());
+  EXPECT_EQ(slot.id.load(), a);  // the late reply or the broker frees it
+  EXPECT_EQ(slot.state.load(), kMirrorGivenUp);
+  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(b)].state.load(), 0u);
+  ASSERT_TRUE(table.TakeAbandoned(a).has_value());
+  EXPECT_EQ(slot.id.load(), 0u);
 }
 
 TEST(OutstandingMirrorTest, AReusedSlotStartsNotGivenUp) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  uint32_t slot = table.next_slot();
-  Add(table, Req(5));
-  ASSERT_TRUE(table.Abandon(5).has_value());
-  ASSERT_TRUE(table.TakeAbandoned(5).has_value());
-  ASSERT_EQ(table.next_slot(), slot);  // freed slots are reused first
-  Add(table, Req(7));
-  EXPECT_EQ(mirror.slots[slot].id.load(), 7u);
+  uint64_t first = Add(table);
+  ASSERT_TRUE(table.Abandon(first).has_value());
+  ASSERT_TRUE(table.TakeAbandoned(first).has_value());
+  uint64_t second = Add(table);
+  uint32_t slot = OutstandingRequests::SlotOf(first);
+  ASSERT_EQ(OutstandingRequests::SlotOf(second), slot);  // freed slots are reused first
+  EXPECT_EQ(mirror.slots[slot].id.load(), second);
   EXPECT_EQ(mirror.slots[slot].state.load(), 0u);
 }
 
 TEST(OutstandingMirrorTest, TakeEmptiesTheSlot) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  uint32_t slot = table.next_slot();
-  Add(table, Req(5));
-  ASSERT_TRUE(table.Take(5).has_value());
-  EXPECT_EQ(mirror.slots[slot].id.load(), 0u);
+  uint64_t id = Add(table);
+  ASSERT_TRUE(table.Take(id).has_value());
+  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(id)].id.load(), 0u);
 }
 
 TEST(OutstandingMirrorTest, FullAfterEverySlotIsTaken) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
-  for (uint64_t id = 1; id <= kMirrorSlots; ++id) {
+  std::vector<uint64_t> ids;
+  for (uint32_t i = 0; i < kMirrorSlots; ++i) {
     ASSERT_FALSE(table.full());
-    Add(table, Req(id));
+    ids.push_back(Add(table));
   }
   EXPECT_TRUE(table.full());
-  ASSERT_TRUE(table.Take(1).has_value());
+  ASSERT_TRUE(table.Take(ids[0]).has_value());
   EXPECT_FALSE(table.full());
 }
 
