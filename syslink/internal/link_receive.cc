@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -33,7 +34,7 @@ LinkCore::Step LinkCore::Violation(const absl::Status& why) {
   return Step::kBroken;
 }
 
-LinkCore::Step LinkCore::ReadOne(Message* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::ReadOne(Message* out) {
   ring::Record record;
   if (!in_.TryNext(record)) {
     if (!in_.status().ok()) {
@@ -83,8 +84,9 @@ LinkCore::Step LinkCore::ReadOne(Message* out) {
   return step;
 }
 
-LinkCore::Step LinkCore::OnRequest(const MessageHeader& header, std::span<const std::byte> data,
-                                   Message* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
+                                                                std::span<const std::byte> data,
+                                                                Message* out) {
   if (incoming_.size() >= kMirrorSlots) {
     return Violation(BadMessageError(absl::StrFormat(
         "request %d: more than %d requests await this end's reply, more than the peer's "
@@ -132,8 +134,9 @@ Message LinkCore::SyntheticReply(const MessageHeader& header, const absl::Status
   return reply;
 }
 
-LinkCore::Step LinkCore::OnReply(const MessageHeader& header, std::span<const std::byte> data,
-                                 Message* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::OnReply(const MessageHeader& header,
+                                                              std::span<const std::byte> data,
+                                                              Message* out) {
   const OutstandingRequest* request = outstanding_.Find(header.message_id);
   if (request == nullptr) {
     if (std::optional<std::optional<Loan>> loan = outstanding_.TakeAbandoned(header.message_id)) {

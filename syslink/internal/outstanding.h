@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "syslink/mirror_format.h"
@@ -117,7 +118,7 @@ class OutstandingRequests {
   std::optional<OutstandingRequest> Take(uint64_t id);
 
   // Removes request `id`, answered; false if it is not outstanding. Take() without the copy.
-  bool Complete(uint64_t id) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Complete(uint64_t id) {
     Entry* entry = EntryOf(id, State::kOutstanding);
     if (entry == nullptr) return false;
     ForgetDeadline(entry->request);
