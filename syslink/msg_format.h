@@ -14,10 +14,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "syslink/mirror_format.h"
+
 namespace syslink {
 
 inline constexpr uint32_t kMessageMagic = 0x4b4c5953;  // "SYLK" in memory order
-inline constexpr uint8_t kMessageVersion = 2;
+// 3: a request's mirror slot is its id's low 12 bits (2 let the requester choose both).
+inline constexpr uint8_t kMessageVersion = 3;
 
 enum class MessageKind : uint8_t {
   kRequest = 1,  // needs exactly one reply
@@ -44,12 +47,13 @@ struct MessageHeader {
   uint8_t version;         // kMessageVersion
   uint8_t kind;            // a MessageKind
   uint16_t flags;          // kFlag* bits
-  uint64_t message_id;     // chosen by the requester, unique among its outstanding requests
+  uint64_t message_id;     // chosen by the requester, unique among its outstanding requests;
+                           // a request's names its mirror slot in its low 12 bits
   uint32_t command;        // the operation (method id) a request asks for; echoed in the reply
   int32_t status;          // replies: an absl::StatusCode; 0 otherwise
   uint32_t inline_length;  // bytes of inline payload after this header
   uint32_t mirror_slot;    // requests: the requester's mirror slot for it (mirror_format.h),
-                           // below kMirrorSlots; 0 otherwise
+                           // message_id % kMirrorSlots; 0 otherwise
   uint64_t dma_offset;     // offset of the buffer in the owner's arena; page-aligned
   uint64_t dma_length;     // bytes of the buffer in use; 0 when there is no buffer
 };
@@ -66,8 +70,13 @@ static_assert(alignof(MessageHeader) == 8);
 
 inline constexpr size_t kMessageHeaderSize = sizeof(MessageHeader);
 
-// A header of `kind` with magic and version set and every other field zero but the two
-// given.
+// The mirror slot a request with id `message_id` names.
+constexpr uint32_t MirrorSlotOf(uint64_t message_id) {
+  return static_cast<uint32_t>(message_id % kMirrorSlots);
+}
+
+// A header of `kind` with magic and version set, every other field zero but the two given
+// and, for a request, the mirror slot its id names.
 constexpr MessageHeader NewHeader(MessageKind kind, uint64_t message_id = 0, uint32_t command = 0) {
   MessageHeader header{};
   header.magic = kMessageMagic;
@@ -75,6 +84,7 @@ constexpr MessageHeader NewHeader(MessageKind kind, uint64_t message_id = 0, uin
   header.kind = static_cast<uint8_t>(kind);
   header.message_id = message_id;
   header.command = command;
+  if (kind == MessageKind::kRequest) header.mirror_slot = MirrorSlotOf(message_id);
   return header;
 }
 

@@ -141,6 +141,13 @@ TEST_F(HostilePeerTest, RequestNamingAMirrorSlotPastTheMirror) {
   ExpectViolation(Writes(header), HasSubstr("mirror slot 4294967295 is past the mirror"));
 }
 
+TEST_F(HostilePeerTest, RequestNamingASlotItsIdDoesNot) {
+  MessageHeader header = Header(MessageKind::kRequest, 100);
+  header.mirror_slot = 5;
+  ExpectViolation(Writes(header),
+                  HasSubstr("request 100: mirror slot 5 is not the one its id names (100"));
+}
+
 TEST_F(HostilePeerTest, UnknownFlagOnARequest) {
   ExpectViolation(Writes(Header(MessageKind::kRequest, 100, 0x80)),
                   HasSubstr("flags 0x80 are not allowed on a request"));

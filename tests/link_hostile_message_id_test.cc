@@ -56,6 +56,20 @@ TEST_F(HostilePeerTest, RequestWithIdZero) {
                   HasSubstr("request 0: a request's id must not be 0"));
 }
 
+// A request in a mirror slot that a request still awaiting its reply holds: a peer cannot
+// make the target track two requests per slot.
+TEST_F(HostilePeerTest, RequestInASlotStillHeld) {
+  ExpectViolation(
+      [](RawPeer& peer) {
+        return peer.WriteMessage(Header(MessageKind::kRequest, 7)) &&
+               peer.WriteMessage(Header(MessageKind::kRequest, 7 + kMirrorSlots));
+      },
+      HasSubstr(absl::StrCat("request ", 7 + kMirrorSlots,
+                             " names mirror slot 7, which request 7, still awaiting this end's "
+                             "reply, holds")),
+      /*answered=*/{}, /*requests=*/1);
+}
+
 // More requests awaiting a reply than the requester's mirror has slots for: the target
 // keeps a bounded table.
 TEST_F(HostilePeerTest, MoreRequestsThanTheMirrorHasSlots) {
@@ -63,16 +77,16 @@ TEST_F(HostilePeerTest, MoreRequestsThanTheMirrorHasSlots) {
       [](RawPeer& peer) {
         const absl::Time give_up = absl::Now() + kChildPatience;
         for (uint64_t id = 1; id <= kMirrorSlots + 1; ++id) {
-          MessageHeader header = Header(MessageKind::kRequest, id);
-          header.mirror_slot = static_cast<uint32_t>(id % kMirrorSlots);
-          while (!peer.WriteMessage(header)) {  // the ring is full until the parent reads
+          while (!peer.WriteMessage(Header(MessageKind::kRequest, id))) {
+            // the ring is full until the parent reads
             if (absl::Now() > give_up) return false;
             absl::SleepFor(absl::Microseconds(50));
           }
         }
         return true;
       },
-      HasSubstr(absl::StrCat("more than ", kMirrorSlots, " requests await this end's reply")),
+      HasSubstr(absl::StrCat("request ", kMirrorSlots + 1,
+                             " names mirror slot 1, which request 1, still awaiting")),
       /*answered=*/{}, /*requests=*/kMirrorSlots);
 }
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -204,7 +205,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkCore::SendRequest(
   // the table, with the exact time, after: no reply is read before this returns.
   const uint64_t id = outstanding_.Mirror(command, lent ? lent->length : 0, last_cycles_);
   header.message_id = id;
-  header.mirror_slot = OutstandingRequests::SlotOf(id);  // where the target can watch it
+  header.mirror_slot = MirrorSlotOf(id);  // where the target can watch it
   PublishMessage(*space, header, size, fill);
   last_cycles_ = CycleCount();
   outstanding_.Track({id, command, request_deadline, lent}, last_cycles_);
@@ -231,7 +232,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkCore::SendReply(uint64_t id,
                                                               BeforeWait before_wait) {
   if (absl::Status s = CheckOwner(); !s.ok()) return s;
   FlushReleases();
-  const IncomingRequest* request = incoming_.Find(id);
+  IncomingRequest* request = FindIncoming(id);
   // A requester may have died while its request was worked on. Looking costs a system
   // call (about a microsecond), so only a request that took a while (over 100 us) is looked
   // after; a prompt reply cannot know either way, since its requester may die just after.
@@ -284,7 +285,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkCore::SendReply(uint64_t id,
     reply_loans_[header.dma_offset] = header.dma_length;
     dma.attach.core_.reset();  // the peer holds it until it sends a release
   }
-  incoming_.Erase(id);
+  request->id = 0;
+  --incoming_count_;
   ++stats_.replies_sent;
   return absl::OkStatus();
 }
@@ -435,7 +437,8 @@ void LinkCore::Shutdown(const absl::Status& why) {
   for (const Loan& loan : outstanding_.TakeAllAbandoned()) FreeLoan(loan);
   for (const auto& [offset, bytes] : reply_loans_) arena_.Free(offset);
   reply_loans_.clear();
-  incoming_.Clear();
+  std::fill(incoming_.begin(), incoming_.end(), IncomingRequest());
+  incoming_count_ = 0;
   releases_to_send_.clear();
   // Tell the peer, if it is still there: it sees its end of the socket close.
   if (socket_.valid()) shutdown(socket_.get(), SHUT_RDWR);
@@ -454,14 +457,14 @@ absl::Status LinkCore::CheckQuiescent() {
   ReleaseHeldRecord();
   FlushReleases();
   if (!status_.ok()) return status_;
-  if (outstanding_.size() + outstanding_.abandoned() + incoming_.size() + reply_loans_.size() +
+  if (outstanding_.size() + outstanding_.abandoned() + incoming_count_ + reply_loans_.size() +
           pending_.size() + releases_to_send_.size() >
       0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "an end can be handed over only when nothing is in flight: %d requests outstanding, "
         "%d abandoned, %d received and unanswered, %d reply buffers lent, %d messages "
         "undelivered",
-        outstanding_.size(), outstanding_.abandoned(), incoming_.size(), reply_loans_.size(),
+        outstanding_.size(), outstanding_.abandoned(), incoming_count_, reply_loans_.size(),
         pending_.size()));
   }
   if (!arena_.whole()) {
@@ -482,7 +485,7 @@ LinkStats LinkCore::stats() const {
   LinkStats stats = stats_;
   stats.outstanding = outstanding_.size();
   stats.abandoned = outstanding_.abandoned();
-  stats.unanswered_incoming = incoming_.size();
+  stats.unanswered_incoming = incoming_count_;
   stats.arena_free_bytes = arena_.free_bytes();
   stats.arena_bytes = arena_.size();
   return stats;

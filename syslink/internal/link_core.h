@@ -32,7 +32,6 @@
 #include "syslink/internal/cycle_clock.h"
 #include "syslink/internal/dma_arena.h"
 #include "syslink/internal/fork_generation.h"
-#include "syslink/internal/id_map.h"
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/message_check.h"
 #include "syslink/internal/outstanding.h"
@@ -193,10 +192,17 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void WakePeer();
 
   struct IncomingRequest {
+    uint64_t id = 0;  // 0: the slot is free
     uint32_t command = 0;
     std::optional<Loan> loan;  // a buffer of the peer's, lent with the request
     uint64_t received = 0;     // last_cycles_ when it was read
   };
+  // The request `id` received and not yet answered; null if there is none.
+  IncomingRequest* FindIncoming(uint64_t id) {
+    const uint32_t slot = MirrorSlotOf(id);
+    if (id == 0 || slot >= incoming_.size() || incoming_[slot].id != id) return nullptr;
+    return &incoming_[slot];
+  }
 
   UniqueFd socket_;
   UniqueFd watch_;
@@ -218,7 +224,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   pid_t owner_pid_;
 
   OutstandingRequests outstanding_;
-  IdMap<IncomingRequest> incoming_;  // at most kMirrorSlots: the peer's mirror bounds them
+  // Requests received and not yet answered, by the mirror slot their id names: a peer has
+  // at most one in each slot. Grown as slots are first used.
+  std::vector<IncomingRequest> incoming_;
+  size_t incoming_count_ = 0;
   absl::flat_hash_map<uint64_t, uint64_t>
       reply_loans_;  // our buffers attached to replies: offset -> bytes
   std::vector<MessageHeader> releases_to_send_;

@@ -87,18 +87,24 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::ReadOne(Message* out) {
 ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
                                                                 std::span<const std::byte> data,
                                                                 Message* out) {
-  if (incoming_.size() >= kMirrorSlots) {
-    return Violation(BadMessageError(absl::StrFormat(
-        "request %d: more than %d requests await this end's reply, more than the peer's "
-        "mirror has slots for",
-        header.message_id, kMirrorSlots)));
+  const uint32_t slot = header.mirror_slot;  // checked: below kMirrorSlots, named by the id
+  if (slot >= incoming_.size()) [[unlikely]] {
+    incoming_.resize(slot + 1);
   }
-  auto [request, added] = incoming_.TryEmplace(header.message_id);
-  if (!added) {
+  IncomingRequest* request = &incoming_[slot];
+  if (request->id != 0) {
     return Violation(BadMessageError(
-        absl::StrFormat("request %d reuses the id of a request still awaiting this end's reply",
-                        header.message_id)));
+        request->id == header.message_id
+            ? absl::StrFormat(
+                  "request %d reuses the id of a request still awaiting this end's reply",
+                  header.message_id)
+            : absl::StrFormat("request %d names mirror slot %d, which request %d, still awaiting "
+                              "this end's reply, holds",
+                              header.message_id, slot, request->id)));
   }
+  request->id = header.message_id;
+  request->loan.reset();
+  ++incoming_count_;
   request->command = header.command;
   request->received = last_cycles_;  // at or before now: the age is never understated
   out->kind = MessageKind::kRequest;

@@ -127,6 +127,11 @@ absl::Status CheckMessageShape(const MessageHeader& h, uint64_t record_size,
         absl::StrFormat("request %d: mirror slot %d is past the mirror's %d slots", h.message_id,
                         h.mirror_slot, kMirrorSlots));
   }
+  if (request && h.mirror_slot != MirrorSlotOf(h.message_id)) {
+    return BadMessageError(absl::StrFormat(
+        "request %d: mirror slot %d is not the one its id names (%d, the id modulo %d)",
+        h.message_id, h.mirror_slot, MirrorSlotOf(h.message_id), kMirrorSlots));
+  }
   if (!request && h.mirror_slot != 0) {
     return BadMessageError(
         absl::StrFormat("%s %d: mirror slot %d must be 0 (only a request names one)",

@@ -6,11 +6,12 @@
 //   absl::Status s = CheckMessageShape(header, record.size(), limits);
 //
 // Checked: magic and version; a known kind; a request's id not 0; only known flags, and
-// only those that kind may carry; a request's mirror slot in range, 0 in other kinds; the inline
-// length matching the record; a request's status 0; a reply's status a canonical code; every DMA
-// descriptor page-aligned, non-empty (except a filled-buffer reply, which may report 0 bytes),
-// within the DMA size limit and inside the arena it names: a request's and a reply buffer's in the
-// sender's arena, a filled lent buffer's and a release's in the receiver's own.
+// only those that kind may carry; a request's mirror slot in range and the one its id names
+// (MirrorSlotOf), 0 in other kinds; the inline length matching the record; a request's
+// status 0; a reply's status a canonical code; every DMA descriptor page-aligned, non-empty
+// (except a filled-buffer reply, which may report 0 bytes), within the DMA size limit and
+// inside the arena it names: a request's and a reply buffer's in the sender's arena, a
+// filled lent buffer's and a release's in the receiver's own.
 //
 // Thread safety: a pure function. Errors: BAD_MESSAGE (DATA_LOSS, see syslink/status.h)
 // naming the field and its value.
@@ -49,7 +50,7 @@ inline bool IsPlainMessage(const MessageHeader& h, uint64_t record_size) {
     return false;
   }
   if (h.kind == static_cast<uint8_t>(MessageKind::kRequest)) {
-    return h.message_id != 0 && h.status == 0 && h.mirror_slot < kMirrorSlots;
+    return h.message_id != 0 && h.status == 0 && h.mirror_slot == MirrorSlotOf(h.message_id);
   }
   return h.kind == static_cast<uint8_t>(MessageKind::kReply) && h.mirror_slot == 0 &&
          static_cast<uint32_t>(h.status) <= kLargestStatusCode;

@@ -78,7 +78,17 @@ TEST(MessageCheckTest, AcceptsReplyWithIdZeroForTheLinkToMatch) {
 
 TEST(MessageCheckTest, AcceptsRequestNamingTheLastMirrorSlot) {
   MessageHeader h = Request();
+  h.message_id = 5 * uint64_t{kMirrorSlots} - 1;
   h.mirror_slot = kMirrorSlots - 1;
+  EXPECT_TRUE(Check(h).ok()) << Check(h);
+}
+
+TEST(MessageCheckTest, RejectsRequestNamingASlotItsIdDoesNot) {
+  MessageHeader h = Request();  // id 77
+  h.mirror_slot = 78;
+  EXPECT_THAT(Check(h), IsBadMessageNaming("request 77: mirror slot 78 is not the one its id "
+                                           "names (77, the id modulo 4096)"));
+  h.message_id = kMirrorSlots + 78;
   EXPECT_TRUE(Check(h).ok()) << Check(h);
 }
 
@@ -136,19 +146,19 @@ TEST(MessageCheckTest, AcceptsInlinePayloadMatchingRecord) {
 // --- Kinds ---------------------------------------------------------------------------------
 
 TEST(MessageCheckTest, RejectsKindZero) {
-  MessageHeader h = Request();
+  MessageHeader h = Reply();  // a mirror slot of 0, as a kind other than a request needs
   h.kind = 0;
   EXPECT_THAT(Check(h), IsBadMessageNaming("message 77 has unknown kind 0"));
 }
 
 TEST(MessageCheckTest, RejectsKindFour) {
-  MessageHeader h = Request();
+  MessageHeader h = Reply();  // a mirror slot of 0, as a kind other than a request needs
   h.kind = 4;
   EXPECT_THAT(Check(h), IsBadMessageNaming("unknown kind 4"));
 }
 
 TEST(MessageCheckTest, RejectsKind255) {
-  MessageHeader h = Request();
+  MessageHeader h = Reply();  // a mirror slot of 0, as a kind other than a request needs
   h.kind = 255;
   EXPECT_THAT(Check(h), IsBadMessageNaming("unknown kind 255"));
 }
@@ -159,6 +169,7 @@ TEST(MessageCheckTest, RejectsKind255) {
 TEST(MessageCheckTest, FastPathAcceptsPlainRequestsAndReplies) {
   MessageHeader request = Request();
   request.inline_length = 64;
+  request.message_id = 2 * uint64_t{kMirrorSlots} - 1;
   request.mirror_slot = kMirrorSlots - 1;
   EXPECT_TRUE(IsPlainMessage(request, kMessageHeaderSize + 64));
   MessageHeader reply = Reply();
@@ -183,6 +194,7 @@ TEST(MessageCheckTest, FastPathLeavesEverythingElseToTheFullCheck) {
   add("id 0", [](MessageHeader& h) { h.message_id = 0; });
   add("a status on a request", [](MessageHeader& h) { h.status = 1; });
   add("a mirror slot past the mirror", [](MessageHeader& h) { h.mirror_slot = kMirrorSlots; });
+  add("a mirror slot its id does not name", [](MessageHeader& h) { h.mirror_slot = 0; });
   add("a release", [](MessageHeader& h) { h.kind = static_cast<uint8_t>(MessageKind::kRelease); });
   add("an unknown kind", [](MessageHeader& h) { h.kind = 9; });
   add("a reply naming a mirror slot", [](MessageHeader& h) {

@@ -28,7 +28,7 @@ std::optional<OutstandingRequest> OutstandingRequests::Abandon(uint64_t id) {
   ++abandoned_;
   // Tells the target that nobody waits for the answer any more (RequestWatch).
   if (mirror_ != nullptr) {
-    mirror_[SlotOf(id)].state.store(kMirrorGivenUp, std::memory_order_release);
+    mirror_[MirrorSlotOf(id)].state.store(kMirrorGivenUp, std::memory_order_release);
   }
   return entry->request;
 }

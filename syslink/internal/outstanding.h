@@ -2,15 +2,16 @@
 // CompleteUnreplied(): the one piece that answers for a peer that no longer can.
 //
 //   uint64_t id = table.Mirror(/*command=*/3, /*dma_bytes=*/0, CycleCount());
-//   PublishTheRequest(id, table.SlotOf(id));
+//   PublishTheRequest(id, MirrorSlotOf(id));
 //   table.Track({.id = id, .command = 3, .deadline = deadline}, CycleCount());
 //   std::optional<OutstandingRequest> r = table.Take(id);   // the reply came
 //   ...
 //   std::vector<MessageHeader> replies = CompleteUnreplied(table.TakeAll(), PEER_DIED);
 //
 // The table hands out the ids. Each names a slot, one per request in the table (at most
-// kMirrorSlots), in its low bits, so that looking an id up is an index and a compare; above
-// them is a count of the requests sent, so that an id does not come back for 2^52 requests.
+// kMirrorSlots), in its low bits (MirrorSlotOf, msg_format.h): looking an id up is an index
+// and a compare. Above them is a count of the requests sent, so that an id does not come
+// back for 2^52 requests.
 //
 // Every request leaves the table exactly once: answered (Take), abandoned at its deadline
 // or by Cancel (Abandon: the id stays known so a late reply is dropped, not mistaken for a
@@ -67,9 +68,6 @@ class OutstandingRequests {
   // `mirror` (kMirrorSlots slots in shared memory, written only by this table) may be null.
   explicit OutstandingRequests(MirrorSlot* mirror = nullptr);
 
-  // The slot (of the mirror, and of this table) that request `id` holds.
-  static uint32_t SlotOf(uint64_t id) { return static_cast<uint32_t>(id & (kMirrorSlots - 1)); }
-
   // True when every slot is taken (by outstanding or abandoned requests): a sender must
   // wait.
   bool full() const { return free_slots_.empty(); }
@@ -98,7 +96,7 @@ class OutstandingRequests {
     return id;
   }
   void Track(const OutstandingRequest& request, uint64_t sent_cycles) {
-    const uint32_t slot = SlotOf(request.id);
+    const uint32_t slot = MirrorSlotOf(request.id);
     if (mirror_ != nullptr) mirror_[slot].sent_cycles = sent_cycles;
     if (request.deadline != absl::InfiniteFuture()) [[unlikely]] {
       deadlines_.emplace(request.deadline, request.id);
@@ -163,7 +161,7 @@ class OutstandingRequests {
   };
 
   const Entry* EntryOf(uint64_t id, State state) const {
-    const uint32_t slot = SlotOf(id);
+    const uint32_t slot = MirrorSlotOf(id);
     if (slot >= entries_.size()) return nullptr;
     const Entry& entry = entries_[slot];
     return entry.request.id == id && entry.state == state ? &entry : nullptr;
@@ -179,7 +177,7 @@ class OutstandingRequests {
   }
   // Frees `entry`'s slot, here and in the mirror.
   void Free(Entry& entry) {
-    const uint32_t slot = SlotOf(entry.request.id);
+    const uint32_t slot = MirrorSlotOf(entry.request.id);
     entry.state = State::kFree;
     if (mirror_ != nullptr) mirror_[slot].id.store(0, std::memory_order_release);
     free_slots_.push_back(slot);

@@ -68,7 +68,7 @@ TEST(OutstandingRequestsTest, IdsAreNonZeroDistinctAndNameTheirSlot) {
     EXPECT_NE(ids[i], 0u);
     for (size_t j = 0; j < i; ++j) EXPECT_NE(ids[i], ids[j]);
   }
-  EXPECT_EQ(OutstandingRequests::SlotOf(ids[3]), OutstandingRequests::SlotOf(ids[1]));
+  EXPECT_EQ(MirrorSlotOf(ids[3]), MirrorSlotOf(ids[1]));
   EXPECT_FALSE(table.Contains(ids[1]));  // the old id does not find the new request
   EXPECT_TRUE(table.Contains(ids[3]));
 }
@@ -152,7 +152,7 @@ TEST(OutstandingRequestsTest, ASlotCanBeReusedAfterTake) {
   uint64_t first = Add(table, 0, At(1));
   ASSERT_TRUE(table.Take(first).has_value());
   uint64_t second = Add(table, 0, At(50));
-  EXPECT_EQ(OutstandingRequests::SlotOf(second), OutstandingRequests::SlotOf(first));
+  EXPECT_EQ(MirrorSlotOf(second), MirrorSlotOf(first));
   EXPECT_EQ(table.NextDeadline(), At(50));
   EXPECT_THAT(table.Expired(At(10)), IsEmpty());
 }
@@ -186,9 +186,9 @@ TEST(OutstandingRequestsTest, AnAbandonedRequestKeepsItsSlot) {
   uint64_t abandoned = Add(table);
   ASSERT_TRUE(table.Abandon(abandoned).has_value());
   uint64_t next = Add(table);
-  EXPECT_NE(OutstandingRequests::SlotOf(next), OutstandingRequests::SlotOf(abandoned));
+  EXPECT_NE(MirrorSlotOf(next), MirrorSlotOf(abandoned));
   ASSERT_TRUE(table.TakeAbandoned(abandoned).has_value());
-  EXPECT_EQ(OutstandingRequests::SlotOf(Add(table)), OutstandingRequests::SlotOf(abandoned));
+  EXPECT_EQ(MirrorSlotOf(Add(table)), MirrorSlotOf(abandoned));
 }
 
 TEST(OutstandingRequestsTest, AbandonKeepsLoanAndTakeAbandonedReturnsItOnce) {
@@ -369,20 +369,20 @@ TEST(OutstandingMirrorTest, AddFillsTheSlotItsIdNames) {
   OutstandingRequests table(mirror.slots.get());
   uint64_t first = Add(table, 5, absl::InfiniteFuture(), Loan{.offset = 0, .length = 8192});
   uint64_t second = Add(table, 6);
-  ASSERT_NE(OutstandingRequests::SlotOf(second), OutstandingRequests::SlotOf(first));
-  const MirrorSlot& slot = mirror.slots[OutstandingRequests::SlotOf(first)];
+  ASSERT_NE(MirrorSlotOf(second), MirrorSlotOf(first));
+  const MirrorSlot& slot = mirror.slots[MirrorSlotOf(first)];
   EXPECT_EQ(slot.id.load(), first);
   EXPECT_EQ(slot.command, 105u);
   EXPECT_EQ(slot.state.load(), 0u);
   EXPECT_EQ(slot.dma_bytes, 8192u);
-  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(second)].id.load(), second);
+  EXPECT_EQ(mirror.slots[MirrorSlotOf(second)].id.load(), second);
 }
 
 TEST(OutstandingMirrorTest, MirrorFillsTheSlotBeforeTrackEntersTheRequest) {
   Mirror mirror;
   OutstandingRequests table(mirror.slots.get());
   uint64_t id = table.Mirror(105, 4096, /*sent_cycles=*/1000);
-  uint32_t slot = OutstandingRequests::SlotOf(id);
+  uint32_t slot = MirrorSlotOf(id);
   EXPECT_EQ(mirror.slots[slot].id.load(), id);  // complete in the mirror already
   EXPECT_EQ(mirror.slots[slot].command, 105u);
   EXPECT_EQ(mirror.slots[slot].dma_bytes, 4096u);
@@ -401,11 +401,11 @@ TEST(OutstandingMirrorTest, AbandonMarksTheSlotGivenUpAndKeepsIt) {
   OutstandingRequests table(mirror.slots.get());
   uint64_t a = Add(table);
   uint64_t b = Add(table);
-  const MirrorSlot& slot = mirror.slots[OutstandingRequests::SlotOf(a)];
+  const MirrorSlot& slot = mirror.slots[MirrorSlotOf(a)];
   ASSERT_TRUE(table.Abandon(a).has_value());
   EXPECT_EQ(slot.id.load(), a);  // the late reply or the broker frees it
   EXPECT_EQ(slot.state.load(), kMirrorGivenUp);
-  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(b)].state.load(), 0u);
+  EXPECT_EQ(mirror.slots[MirrorSlotOf(b)].state.load(), 0u);
   ASSERT_TRUE(table.TakeAbandoned(a).has_value());
   EXPECT_EQ(slot.id.load(), 0u);
 }
@@ -417,8 +417,8 @@ TEST(OutstandingMirrorTest, AReusedSlotStartsNotGivenUp) {
   ASSERT_TRUE(table.Abandon(first).has_value());
   ASSERT_TRUE(table.TakeAbandoned(first).has_value());
   uint64_t second = Add(table);
-  uint32_t slot = OutstandingRequests::SlotOf(first);
-  ASSERT_EQ(OutstandingRequests::SlotOf(second), slot);  // freed slots are reused first
+  uint32_t slot = MirrorSlotOf(first);
+  ASSERT_EQ(MirrorSlotOf(second), slot);  // freed slots are reused first
   EXPECT_EQ(mirror.slots[slot].id.load(), second);
   EXPECT_EQ(mirror.slots[slot].state.load(), 0u);
 }
@@ -428,7 +428,7 @@ TEST(OutstandingMirrorTest, TakeEmptiesTheSlot) {
   OutstandingRequests table(mirror.slots.get());
   uint64_t id = Add(table);
   ASSERT_TRUE(table.Take(id).has_value());
-  EXPECT_EQ(mirror.slots[OutstandingRequests::SlotOf(id)].id.load(), 0u);
+  EXPECT_EQ(mirror.slots[MirrorSlotOf(id)].id.load(), 0u);
 }
 
 TEST(OutstandingMirrorTest, FullAfterEverySlotIsTaken) {

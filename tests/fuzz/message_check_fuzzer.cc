@@ -17,10 +17,11 @@
 // The header is copied out with memcpy and zero-padded when the record is short, as
 // LinkCore::ReadOne does. A rejected message must be BAD_MESSAGE; an accepted one must
 // satisfy, recomputed here independently, everything the receiver then relies on: a known
-// kind, flags that kind may carry, every DMA range page-aligned, within the limit and inside
-// the arena the kind names, and the inline length matching the record. IsPlainMessage(), the
-// receiver's fast path, must accept exactly the accepted messages with no flag and no DMA
-// descriptor that are requests or replies. A violation traps.
+// kind, a request's mirror slot the one its id names, flags that kind may carry, every DMA
+// range page-aligned, within the limit and inside the arena the kind names, and the inline
+// length matching the record. IsPlainMessage(), the receiver's fast path, must accept
+// exactly the accepted messages with no flag and no DMA descriptor that are requests or
+// replies. A violation traps.
 
 #include <cstddef>
 #include <cstdint>
@@ -142,6 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_REQUIRE(!(to && from));
       FUZZ_REQUIRE(h.status == 0);
       FUZZ_REQUIRE(h.mirror_slot < syslink::kMirrorSlots);
+      FUZZ_REQUIRE(h.mirror_slot == h.message_id % syslink::kMirrorSlots);
       if (has_buffer) {
         FUZZ_REQUIRE(h.dma_length > 0);
         FUZZ_REQUIRE(Inside(h.dma_offset, h.dma_length, limits.sender_arena_size));
