@@ -78,7 +78,7 @@ LinkChannel::~LinkChannel() {
         ++callbacks_to_run_;
       }
     }
-    pending_.clear();
+    pending_.Clear();
     pending_async_ = 0;
     pending_stream_ = 0;
     pending_with_context_ = 0;
@@ -175,7 +175,7 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   ClientContext* context = pending.context;
   const bool stream = pending.stream != nullptr;
   const bool async = pending.waiter == nullptr && !stream;
-  pending_.emplace(*id, std::move(pending));
+  pending_.Emplace(*id, std::move(pending));
   if (context != nullptr) {
     ++pending_with_context_;
     next_deadline_ = std::min(next_deadline_, deadline);
@@ -228,15 +228,15 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
                       absl::UnimplementedError("this end is a client; it serves no calls"), {});
     return;
   }
-  auto it = pending_.find(message.id);
-  if (it == pending_.end()) return;
+  Pending* found = pending_.Find(message.id);
+  if (found == nullptr) return;
   // Used where it is and erased last: nothing here adds to or takes from pending_.
-  Pending& pending = it->second;
+  Pending& pending = *found;
   if (pending.context != nullptr) --pending_with_context_;
   if (pending.stream != nullptr) [[unlikely]] {
     --pending_stream_;
     DeliverStream(pending, message);
-    pending_.erase(it);
+    pending_.Erase(message.id);
     return;
   }
   absl::Status status =
@@ -246,7 +246,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   }
   if (pending.waiter != nullptr) {
     Complete(*pending.waiter, std::move(status));
-    pending_.erase(it);
+    pending_.Erase(message.id);
     return;
   }
   --pending_async_;
@@ -258,7 +258,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
   }
-  pending_.erase(it);
+  pending_.Erase(message.id);
 }
 
 void LinkChannel::CancelRequested() {

@@ -37,12 +37,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
+#include "rpc/internal/call_table.h"
 #include "rpc/stream.h"
 #include "syslink/link.h"
 
@@ -218,7 +218,7 @@ class LinkChannel final : public Channel {
   absl::CondVar changed_;                    // a call completed, or the reader left
   int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting on changed_
   Link link_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mutex_);
+  internal::CallTable<Pending> pending_ ABSL_GUARDED_BY(mutex_);  // by request id
   size_t pending_async_ ABSL_GUARDED_BY(mutex_) = 0;
   size_t pending_stream_ ABSL_GUARDED_BY(mutex_) = 0;  // streams' requests
   // Streams' readers and writers waiting.

@@ -416,7 +416,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
   if (!id.ok()) return id.status();
   ++s.unacked;
   s.unacked_bytes += bytes;
-  Pending& pending = channel_->pending_[*id];
+  Pending& pending = *channel_->pending_.Find(*id);  // SendStream() added it
   pending.message_bytes = bytes;
   if (attached) {
     ++s.unacked_attachments;
