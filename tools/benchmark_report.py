@@ -5,6 +5,10 @@ usage: benchmark_report.py RESULTS_DIR MARKDOWN_OUT PNG_OUT
 
 RESULTS_DIR holds, per benchmark binary, NAME.json (Google Benchmark's --benchmark_out) and
 NAME.txt (its console output, whose last lines are the summary the binary prints).
+
+Each section of the page is generated, then followed by a NOTES_MARKER line: what follows
+the marker, up to the next section, is written by hand (earlier layouts' figures, runs by
+hand, explanations) and is carried over from the page being replaced.
 """
 
 import datetime
@@ -52,6 +56,36 @@ ROUND_TRIPS = [
 SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
                     "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
                     "stream ")
+
+
+NOTES_MARKER = "<!-- notes by hand below: tools/benchmarks keeps them -->"
+
+
+def kept_notes(markdown):
+    """{section heading: its hand-written lines} from the page being replaced."""
+    notes = {}
+    if not os.path.exists(markdown):
+        return notes
+    heading, inside = None, False
+    with open(markdown) as f:
+        for line in f.read().split("\n"):
+            if line.startswith("## "):
+                heading, inside = line, False
+            elif line == NOTES_MARKER and heading is not None:
+                inside = True
+                notes[heading] = []
+            elif inside:
+                notes[heading].append(line)
+    for heading, lines in notes.items():
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return notes
+
+
+def with_notes(section, notes):
+    """`section` (its heading first) followed by the marker and its kept notes."""
+    kept = notes.get(section[0], [])
+    return section + [NOTES_MARKER] + kept + ([""] if kept else [])
 
 
 def medians(path):
@@ -130,12 +164,13 @@ def main():
         f"![64-byte round trips]({os.path.basename(png)})",
         "",
     ]
+    notes = kept_notes(markdown)
     for binary, title in BINARIES:
         text = os.path.join(results_dir, binary + ".txt")
         if not os.path.exists(text):
             continue
-        lines += [f"## {title}", "", "```"] + summary_lines(text) + ["```", ""]
-        lines += ["| Benchmark | Median | Rate |", "|---|---|---|"]
+        section = [f"## {title}", "", "```"] + summary_lines(text) + ["```", ""]
+        section += ["| Benchmark | Median | Rate |", "|---|---|---|"]
         for name, run in sorted(results.get(binary, {}).items()):
             rate = ""
             if "items_per_second" in run:
@@ -143,13 +178,13 @@ def main():
             elif "bytes_per_second" in run and run["bytes_per_second"] > 0:
                 rate = f"{run['bytes_per_second'] / 1e9:.2f} GB/s"
             shown = re.sub(r"/iterations:\d+", "", name.replace("/real_time", ""))
-            lines.append(f"| `{shown}` | {nanos(run):,.0f} ns | {rate} |")
-        lines.append("")
+            section.append(f"| `{shown}` | {nanos(run):,.0f} ns | {rate} |")
+        lines += with_notes(section + [""], notes)
     instructions = os.path.join(results_dir, "instructions.txt")
     if os.path.exists(instructions):
         with open(instructions) as f:
             counted = [line.rstrip() for line in f if line.strip()]
-        lines += INSTRUCTIONS_INTRO + ["", "```"] + counted + ["```", ""]
+        lines += with_notes(INSTRUCTIONS_INTRO + ["", "```"] + counted + ["```", ""], notes)
     with open(markdown, "w") as f:
         f.write("\n".join(lines))
     plot(results, png)
