@@ -73,11 +73,11 @@ class OutstandingRequests {
   bool full() const { return free_slots_.empty(); }
 
   // A request is added in two steps, for a sender that publishes it in between. Mirror()
-  // hands out the request's id and fills its slot of the mirror: the target may look at the slot as
-  // soon as the request is published. `sent_cycles` may be a CycleCount() from a little
-  // earlier. Track() enters the request (`request.id` being Mirror()'s answer) in the
-  // table, before any reply can be read, and gives the slot the exact `sent_cycles`. Only
-  // when not full().
+  // hands out the request's id and fills its slot of the mirror: the target may look at
+  // the slot as soon as the request is published. `sent_cycles` may be a CycleCount() from
+  // a little earlier. Track() enters the request (`request.id` being Mirror()'s answer) in
+  // the table, before any reply can be read, and gives the slot the exact `sent_cycles`.
+  // Only when not full().
   uint64_t Mirror(uint32_t command, uint64_t dma_bytes, uint64_t sent_cycles) {
     const uint32_t slot = free_slots_.back();
     free_slots_.pop_back();
