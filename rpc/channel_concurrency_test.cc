@@ -1,7 +1,8 @@
 // One LinkChannel shared by many threads, against a server in another process (with a
 // worker pool, so the server runs a link's calls at once): a fast call is not held up by a
-// slow one, async callbacks run with nobody driving the channel, many threads' calls all
-// get their own answers, and a server killed with SIGKILL answers every waiting thread.
+// slow one, async callbacks run with nobody driving the channel and one at a time, many
+// threads' calls all get their own answers, and a server killed with SIGKILL answers every
+// waiting thread.
 
 #include <signal.h>
 
@@ -136,6 +137,41 @@ TEST_P(ChannelConcurrencyTest, EightThreadsEachGetTheirOwnAnswers) {
   EXPECT_EQ(channel().Drain(Soon()), 0u);
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(async_ok.load(), kCalls);
+}
+
+// Callbacks run on the completion thread and on threads in Drain(): never two at once.
+TEST_P(ChannelConcurrencyTest, CallbacksRunOneAtATimeWhileThreadsCallAndDrain) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 50;
+  constexpr int kInFlight = 4;
+  std::atomic<int> running{0}, overlapped{0}, ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<Text> requests(kInFlight), responses(kInFlight);
+      std::atomic<int> done{0};
+      for (int round = 0; round < kRounds; ++round) {
+        done.store(0);
+        for (int i = 0; i < kInFlight; ++i) {
+          requests[i].set_text(absl::StrCat("thread ", t, " round ", round, " call ", i));
+          channel().CallAsync(kEcho, requests[i], &responses[i], nullptr, [&, i](absl::Status s) {
+            if (running.fetch_add(1) != 0) ++overlapped;
+            std::this_thread::yield();  // widens the window another callback could run in
+            if (s.ok() && responses[i].text() == requests[i].text()) ++ok;
+            running.fetch_sub(1);
+            ++done;
+          });
+        }
+        // Round by round: the callbacks use this round's requests and responses. Drain()
+        // waits for every thread's calls, so it is given a short deadline each time.
+        while (done.load() < kInFlight) (void)channel().Drain(absl::Now() + absl::Milliseconds(2));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(channel().Drain(Soon()), 0u);
+  EXPECT_EQ(overlapped.load(), 0);
+  EXPECT_EQ(ok.load(), kThreads * kRounds * kInFlight);
 }
 
 TEST_P(ChannelConcurrencyTest, AServerKilledMidCallAnswersEveryWaitingThread) {

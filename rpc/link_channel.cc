@@ -62,6 +62,7 @@ LinkChannel::~LinkChannel() {
     stopping_ = true;
     if (sleeping_) Signal(wake_->get());
     changed_.SignalAll();
+    WakeCompleter();
     // Only the completion thread can be reading now (a caller inside Call() would be using
     // a channel being destroyed): it stops at once.
     ++waiting_;
@@ -254,6 +255,7 @@ void LinkChannel::Deliver(Message& message, Completions& completions) {
   if (options_.completion_thread) {
     // Its callback runs on the completion thread, whoever read the reply.
     ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
+    WakeCompleter();
     if (waiting_ > 0) changed_.SignalAll();
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
@@ -374,11 +376,38 @@ void LinkChannel::HandOff() {
     WakeToRead(*blocked_.front());
     return;
   }
-  if (waiting_ > 0) changed_.SignalAll();  // the completion thread, Drain(), the destructor
+  WakeCompleter();
+  if (waiting_ > 0) changed_.SignalAll();  // Drain(), the destructor
 }
 
 void LinkChannel::RunCallbacks(Completions& completions) {
   for (auto& [done, status] : completions) done(std::move(status));
+}
+
+bool LinkChannel::RunReady() {
+  if (running_callbacks_ || ready_callbacks_.empty()) return false;
+  Completions batch;
+  batch.swap(ready_callbacks_);
+  running_callbacks_ = true;
+  mutex_.Unlock();
+  RunCallbacks(batch);
+  Acquire();
+  running_callbacks_ = false;
+  callbacks_to_run_ -= batch.size();
+  WakeCompleter();
+  if (waiting_ > 0) changed_.SignalAll();
+  return true;
+}
+
+bool LinkChannel::CompleterHasWork() const {
+  if (stopping_) return true;
+  if (draining_ > 0) return false;  // Drain() reads and runs the callbacks
+  if (!ready_callbacks_.empty()) return !running_callbacks_;
+  return pending_async_ > 0 && !reading_;
+}
+
+void LinkChannel::WakeCompleter() {
+  if (completer_idle_ && CompleterHasWork()) completer_wake_.Signal();
 }
 
 void LinkChannel::Run(Completions& completions) {
@@ -444,8 +473,8 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
       if (options_.completion_thread) {
         if (!completer_.joinable()) {
           completer_ = std::thread([this] { CompleteAsync(); });
-        } else if (!reading_ && waiting_ > 0) {
-          changed_.SignalAll();
+        } else {
+          WakeCompleter();
         }
       }
       return;
@@ -456,38 +485,35 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
 }
 
 void LinkChannel::CompleteAsync() {
+  ChannelLock lock(this);
+  Completions unused;  // with a completion thread, every callback goes to ready_callbacks_
   while (true) {
-    Completions completions;
-    {
-      ChannelLock lock(this);
-      ++waiting_;
-      while (!stopping_ && ready_callbacks_.empty() && (pending_async_ == 0 || reading_)) {
-        changed_.Wait(&mutex_);
-      }
-      --waiting_;
-      if (stopping_) return;
-      if (ready_callbacks_.empty()) Read(nullptr, absl::InfiniteFuture(), completions);
-      completions.swap(ready_callbacks_);
+    while (!CompleterHasWork()) {
+      completer_idle_ = true;
+      completer_wake_.Wait(&mutex_);
+      completer_idle_ = false;
     }
-    Run(completions);
+    if (stopping_) return;
+    if (!RunReady()) Read(nullptr, absl::InfiniteFuture(), unused);
   }
 }
 
 size_t LinkChannel::Drain(absl::Time deadline) {
   Acquire();
+  ++draining_;  // the completion thread stands aside
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
-    if (!options_.completion_thread && pending_async_ > 0 && !reading_) {
-      // No completion thread: this thread reads, and runs the callbacks.
+    if (RunReady()) continue;
+    if (pending_async_ > 0 && !reading_ && ready_callbacks_.empty()) {
       Read(nullptr, deadline, completions);
-      if (!completions.empty()) {
+      if (!completions.empty()) {  // no completion thread: the callbacks came here
         mutex_.Unlock();
         RunCallbacks(completions);
         Acquire();
         callbacks_to_run_ -= completions.size();
         completions.clear();
       }
-      if (pending_async_ > 0 && absl::Now() >= deadline) break;
+      if (ready_callbacks_.empty() && pending_async_ > 0 && absl::Now() >= deadline) break;
       continue;
     }
     ++waiting_;
@@ -495,6 +521,8 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     --waiting_;
     if (timed_out) break;
   }
+  --draining_;
+  WakeCompleter();  // what is left is the completion thread's again
   const size_t pending_async = pending_async_;
   mutex_.Unlock();
   return pending_async;

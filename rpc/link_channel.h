@@ -22,9 +22,12 @@
 // lone caller waits on the ring itself, as on a link of its own. A slow call does not
 // hold up a fast one: B's call completes while A's is outstanding. Async calls complete
 // without anyone driving the channel: while any is outstanding and no caller reads, the
-// channel's completion thread (started with the first async call) reads. A callback runs
-// on the thread that read its reply (the completion thread, or a sync caller that was
-// reading), never while the channel is held; Drain() only waits for async calls to finish.
+// channel's completion thread (started with the first async call) reads. While a thread
+// is in Drain(), the completion thread stands aside: Drain() reads the link itself when no
+// one else does and runs the callbacks, so a caller that starts calls and drains them
+// waits on the ring, not on a wake-up of another thread. Callbacks run one at a time, in
+// the order their replies were read, never while the channel is held: on the completion
+// thread or on a thread in Drain() (LinkChannelOptions::completion_thread says otherwise).
 
 #ifndef SYSLINK_RPC_LINK_CHANNEL_H_
 #define SYSLINK_RPC_LINK_CHANNEL_H_
@@ -58,8 +61,10 @@ struct LinkChannelOptions {
   // (16 with the default LinkOptions), so that they cannot exhaust the arena.
   int stream_window = 1024;
   // Whether async calls complete on a thread of the channel's. Without it they complete
-  // only while someone drives the channel: a sync call, or Drain(), which then reads the
-  // link itself (for a caller with a loop of its own, and for counting instructions).
+  // only while someone drives the channel: a sync call, or Drain(), which reads the link
+  // itself (for a caller with a loop of its own, and for counting instructions). A sync
+  // call then runs the callbacks of the replies it read, on its own thread, so two may
+  // run at once on two threads.
   bool completion_thread = true;
 };
 
@@ -208,6 +213,13 @@ class LinkChannel final : public Channel {
   void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_);
   // Runs async callbacks, then counts them done.
   void Run(Completions& completions) ABSL_LOCKS_EXCLUDED(mutex_);
+  // Whether the completion thread has callbacks to run, or must read; wakes it when so.
+  bool CompleterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void WakeCompleter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Runs the callbacks ready_callbacks_ holds, unless another thread runs some now (they
+  // run one batch at a time): mutex_ held on entry and exit, released while they run.
+  // Returns whether it ran any.
+  bool RunReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void RunCallbacks(Completions& completions);
 
   // Set by the constructor and never changed.
@@ -224,8 +236,13 @@ class LinkChannel final : public Channel {
   // Streams' readers and writers waiting.
   std::vector<Waiter*> blocked_ ABSL_GUARDED_BY(mutex_);
   uint32_t next_stream_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;      // replied to, callback not yet run
-  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);      // for the completion thread to run
+  size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;     // replied to, callback not yet run
+  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);     // for the completion thread to run
+  bool running_callbacks_ ABSL_GUARDED_BY(mutex_) = false;  // a thread runs a batch of them
+  int draining_ ABSL_GUARDED_BY(mutex_) = 0;                // threads in Drain()
+  // The completion thread waits on it, when completer_idle_, for CompleterHasWork().
+  absl::CondVar completer_wake_;
+  bool completer_idle_ ABSL_GUARDED_BY(mutex_) = false;
   size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
   // At or before the earliest pending deadline.
   absl::Time next_deadline_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
