@@ -500,10 +500,11 @@ void LinkChannel::CompleteAsync() {
 
 size_t LinkChannel::Drain(absl::Time deadline) {
   Acquire();
-  ++draining_;  // the completion thread stands aside
+  const bool completer = options_.completion_thread;
+  if (completer) ++draining_;  // the completion thread stands aside
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
-    if (RunReady()) continue;
+    if (completer && RunReady()) continue;
     if (pending_async_ > 0 && !reading_ && ready_callbacks_.empty()) {
       Read(nullptr, deadline, completions);
       if (!completions.empty()) {  // no completion thread: the callbacks came here
@@ -521,8 +522,10 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     --waiting_;
     if (timed_out) break;
   }
-  --draining_;
-  WakeCompleter();  // what is left is the completion thread's again
+  if (completer) {
+    --draining_;
+    WakeCompleter();  // what is left is the completion thread's again
+  }
   const size_t pending_async = pending_async_;
   mutex_.Unlock();
   return pending_async;
