@@ -13,14 +13,19 @@
 // Throughput (64-byte records one way, published and released in batches of 32):
 //   BM_FixedSlotFloor     a ring of fixed 64-byte slots with cached indexes
 //   BM_RingThroughput/... syslink's ring of variable-length records
+//   BM_ThroughputVsFixedSlots/...  the two above in alternating slices of about 2 ms, the
+//                         idle producer stopped: the median per-pair ratio of records/s
 //
 // It ends with one summary line per measurement, medians of 3 runs as ratios to the floor.
 
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "ring/bench/alternating.h"
 #include "ring/bench/minimal_rings.h"
 #include "ring/bench/ping_pong.h"
 #include "ring/wait_mode.h"
@@ -82,6 +87,26 @@ void BM_RingThroughput(benchmark::State& state, WaitMode mode) {
 BENCHMARK_CAPTURE(BM_RingThroughput, spin, WaitMode::kSpin)->UseRealTime();
 BENCHMARK_CAPTURE(BM_RingThroughput, hybrid, WaitMode::kHybrid)->UseRealTime();
 
+// One iteration is a slice of each stream (about 4 ms): read the counters, not the time.
+void BM_ThroughputVsFixedSlots(benchmark::State& state, WaitMode mode) {
+  std::unique_ptr<RecordSource> fixed = StartFixedSlotStream();
+  std::unique_ptr<RecordSource> ring = StartRingStream(mode);
+  AlternatingSlices slices(fixed->peer_pid(), ring->peer_pid());
+  for (auto _ : state) {
+    if (!slices.RunPair([&] { return fixed->Next(); }, [&] { return ring->Next(); })) {
+      state.SkipWithError("a stream stopped");
+      break;
+    }
+  }
+  // Slices time records, so the per-pair ratio is ring time over fixed-slot time: its
+  // inverse is the ratio of records per second.
+  state.counters["ring_vs_fixed"] = 1 / slices.MedianRatio();
+  state.counters["fixed_mrps"] = 1e3 / slices.MedianFloorNanos();
+  state.counters["ring_mrps"] = 1e3 / slices.MedianSubjectNanos();
+}
+BENCHMARK_CAPTURE(BM_ThroughputVsFixedSlots, spin, WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ThroughputVsFixedSlots, hybrid, WaitMode::kHybrid)->UseRealTime();
+
 void PrintSummary(const testing::BenchmarkMedians& medians) {
   double line = medians.NanosPerIteration("BM_CacheLineFloor/real_time");
   double futex = medians.NanosPerIteration("BM_FutexFloor/real_time");
@@ -119,6 +144,20 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
     if (rate <= 0 || fixed <= 0) continue;
     std::printf("ring throughput%s: %.1fM records/s = %.2fx floor (fixed slots: %.1fM/s)\n",
                 mode == WaitMode::kHybrid ? "" : " (spin)", rate / 1e6, rate / fixed, fixed / 1e6);
+  }
+  for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid}) {
+    std::string name = absl::StrCat("BM_ThroughputVsFixedSlots/", WaitModeName(mode), "/real_time");
+    const std::map<std::string, double> counters = medians.Get(name).counters;
+    auto counter = [&](const char* key) {
+      auto it = counters.find(key);
+      return it == counters.end() ? 0.0 : it->second;
+    };
+    if (counter("ring_vs_fixed") <= 0) continue;
+    std::printf(
+        "ring throughput %s: %.2fx fixed slots (%.1fM vs %.1fM records/s, in alternating "
+        "slices)\n",
+        std::string(WaitModeName(mode)).c_str(), counter("ring_vs_fixed"), counter("ring_mrps"),
+        counter("fixed_mrps"));
   }
 }
 

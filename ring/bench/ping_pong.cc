@@ -163,6 +163,7 @@ class FixedSlotStream final : public RecordSource {
     if (++read_ % kStreamBatch == 0) ring_->tail.store(read_, std::memory_order_release);
     return true;
   }
+  pid_t peer_pid() const override { return peer_.pid(); }
 
  private:
   int Produce() {
@@ -215,6 +216,7 @@ class RingStream final : public RecordSource {
     if (count_ % kStreamBatch == 0) consumer_.Release();
     return true;
   }
+  pid_t peer_pid() const override { return peer_.pid(); }
 
  private:
   int Produce() {

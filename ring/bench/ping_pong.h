@@ -50,6 +50,8 @@ class RecordSource {
   virtual ~RecordSource() = default;
   // Receives one record. False if the stream failed.
   virtual bool Next() = 0;
+  // The producer process, e.g. to stop it (SIGSTOP) while another benchmark uses its CPU.
+  virtual pid_t peer_pid() const = 0;
 };
 
 // The floor: a ring of fixed 64-byte slots with cached indexes, published in batches.
