@@ -13,8 +13,13 @@
 // Throughput (64-byte records one way, published and released in batches of 32):
 //   BM_FixedSlotFloor     a ring of fixed 64-byte slots with cached indexes
 //   BM_RingThroughput/... syslink's ring of variable-length records
-//   BM_ThroughputVsFixedSlots/...  the two above in alternating slices of about 2 ms, the
-//                         idle producer stopped: the median per-pair ratio of records/s
+// and, in alternating slices of about 2 ms with the idle producer stopped (the median
+// per-pair ratio of records per second):
+//   BM_ThroughputVsFixedSlots/...     the ring beside fixed slots
+//   BM_PackedRecordsVsFixedSlots      72-byte records (8-byte header, 64-byte payload)
+//                                     packed as the ring packs them, without its code,
+//                                     beside fixed slots: what the layout costs
+//   BM_ThroughputVsPackedRecords/...  the ring beside packed records: what its code costs
 //
 // It ends with one summary line per measurement, medians of 3 runs as ratios to the floor.
 
@@ -22,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
@@ -87,25 +93,40 @@ void BM_RingThroughput(benchmark::State& state, WaitMode mode) {
 BENCHMARK_CAPTURE(BM_RingThroughput, spin, WaitMode::kSpin)->UseRealTime();
 BENCHMARK_CAPTURE(BM_RingThroughput, hybrid, WaitMode::kHybrid)->UseRealTime();
 
-// One iteration is a slice of each stream (about 4 ms): read the counters, not the time.
-void BM_ThroughputVsFixedSlots(benchmark::State& state, WaitMode mode) {
-  std::unique_ptr<RecordSource> fixed = StartFixedSlotStream();
-  std::unique_ptr<RecordSource> ring = StartRingStream(mode);
-  AlternatingSlices slices(fixed->peer_pid(), ring->peer_pid());
+// Records per second of `subject` over `floor`'s, in alternating slices of about 2 ms with
+// the idle producer stopped. One iteration is a slice of each (about 4 ms): read the
+// counters, not the time.
+void RunStreamsAlternately(benchmark::State& state, RecordSource& floor, RecordSource& subject) {
+  AlternatingSlices slices(floor.peer_pid(), subject.peer_pid());
   for (auto _ : state) {
-    if (!slices.RunPair([&] { return fixed->Next(); }, [&] { return ring->Next(); })) {
+    if (!slices.RunPair([&] { return floor.Next(); }, [&] { return subject.Next(); })) {
       state.SkipWithError("a stream stopped");
       break;
     }
   }
-  // Slices time records, so the per-pair ratio is ring time over fixed-slot time: its
+  // Slices time records, so the per-pair ratio is subject time over floor time: its
   // inverse is the ratio of records per second.
-  state.counters["ring_vs_fixed"] = 1 / slices.MedianRatio();
-  state.counters["fixed_mrps"] = 1e3 / slices.MedianFloorNanos();
-  state.counters["ring_mrps"] = 1e3 / slices.MedianSubjectNanos();
+  state.counters["vs_floor"] = 1 / slices.MedianRatio();
+  state.counters["floor_mrps"] = 1e3 / slices.MedianFloorNanos();
+  state.counters["subject_mrps"] = 1e3 / slices.MedianSubjectNanos();
+}
+
+void BM_ThroughputVsFixedSlots(benchmark::State& state, WaitMode mode) {
+  RunStreamsAlternately(state, *StartFixedSlotStream(), *StartRingStream(mode));
 }
 BENCHMARK_CAPTURE(BM_ThroughputVsFixedSlots, spin, WaitMode::kSpin)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ThroughputVsFixedSlots, hybrid, WaitMode::kHybrid)->UseRealTime();
+
+void BM_PackedRecordsVsFixedSlots(benchmark::State& state) {
+  RunStreamsAlternately(state, *StartFixedSlotStream(), *StartPackedRecordStream());
+}
+BENCHMARK(BM_PackedRecordsVsFixedSlots)->UseRealTime();
+
+void BM_ThroughputVsPackedRecords(benchmark::State& state, WaitMode mode) {
+  RunStreamsAlternately(state, *StartPackedRecordStream(), *StartRingStream(mode));
+}
+BENCHMARK_CAPTURE(BM_ThroughputVsPackedRecords, spin, WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ThroughputVsPackedRecords, hybrid, WaitMode::kHybrid)->UseRealTime();
 
 void PrintSummary(const testing::BenchmarkMedians& medians) {
   double line = medians.NanosPerIteration("BM_CacheLineFloor/real_time");
@@ -145,19 +166,32 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
     std::printf("ring throughput%s: %.1fM records/s = %.2fx floor (fixed slots: %.1fM/s)\n",
                 mode == WaitMode::kHybrid ? "" : " (spin)", rate / 1e6, rate / fixed, fixed / 1e6);
   }
+  // The alternating comparisons: name, what is measured, and against what.
+  struct Alternating {
+    std::string benchmark;
+    std::string subject;
+    const char* floor;
+  };
+  std::vector<Alternating> alternating;
   for (WaitMode mode : {WaitMode::kSpin, WaitMode::kHybrid}) {
-    std::string name = absl::StrCat("BM_ThroughputVsFixedSlots/", WaitModeName(mode), "/real_time");
-    const std::map<std::string, double> counters = medians.Get(name).counters;
+    std::string mode_name(WaitModeName(mode));
+    alternating.push_back({absl::StrCat("BM_ThroughputVsFixedSlots/", mode_name),
+                           absl::StrCat("ring throughput ", mode_name), "fixed slots"});
+    alternating.push_back({absl::StrCat("BM_ThroughputVsPackedRecords/", mode_name),
+                           absl::StrCat("ring throughput ", mode_name), "packed records"});
+  }
+  alternating.push_back({"BM_PackedRecordsVsFixedSlots", "packed records", "fixed slots"});
+  for (const Alternating& a : alternating) {
+    const std::map<std::string, double> counters =
+        medians.Get(absl::StrCat(a.benchmark, "/real_time")).counters;
     auto counter = [&](const char* key) {
       auto it = counters.find(key);
       return it == counters.end() ? 0.0 : it->second;
     };
-    if (counter("ring_vs_fixed") <= 0) continue;
-    std::printf(
-        "ring throughput %s: %.2fx fixed slots (%.1fM vs %.1fM records/s, in alternating "
-        "slices)\n",
-        std::string(WaitModeName(mode)).c_str(), counter("ring_vs_fixed"), counter("ring_mrps"),
-        counter("fixed_mrps"));
+    if (counter("vs_floor") <= 0) continue;
+    std::printf("%s: %.2fx %s (%.1fM vs %.1fM records/s, in alternating slices)\n",
+                a.subject.c_str(), counter("vs_floor"), a.floor, counter("subject_mrps"),
+                counter("floor_mrps"));
   }
 }
 

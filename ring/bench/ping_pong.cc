@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <optional>
@@ -134,21 +135,29 @@ class RingEcho final : public RoundTripper {
   absl::Time deadline_;
 };
 
-// The fixed-slot floor: 64-byte slots, one index per side on its own line, each side
-// caching the other's index and publishing its own once per batch.
-constexpr size_t kSlots = kRingCapacity / 64;
-struct FixedSlotRing {
+// The throughput floors: slots of kSlotBytes packed round the ring, one index per side on
+// its own line, each side caching the other's index and publishing its own once per batch.
+// With 64-byte slots a record is its 64 bytes of payload alone (fixed slots); with 72-byte
+// ones it has an 8-byte header before the payload, as syslink's ring records do, and slots
+// straddle cache lines the same way (packed records).
+template <size_t kSlotBytes>
+struct SlotRing {
+  static constexpr size_t kHeaderBytes = kSlotBytes - 64;
+  static constexpr size_t kSlots = kRingCapacity / kSlotBytes;
   alignas(64) std::atomic<uint64_t> head;
   alignas(64) std::atomic<uint64_t> tail;
-  alignas(64) std::byte slots[kSlots][64];
+  alignas(64) std::byte slots[kSlots][kSlotBytes];
 };
 
-class FixedSlotStream final : public RecordSource {
+template <size_t kSlotBytes>
+class SlotStream final : public RecordSource {
+  using Ring = SlotRing<kSlotBytes>;
+
  public:
-  FixedSlotStream()
-      : region_(CreateRegion("stream-fixed", sizeof(FixedSlotRing))),
+  SlotStream()
+      : region_(CreateRegion("stream-slots", sizeof(Ring))),
         peer_(ChildProcess::Fork([this] { return Produce(); })),
-        ring_(reinterpret_cast<FixedSlotRing*>(region_.data())) {}
+        ring_(reinterpret_cast<Ring*>(region_.data())) {}
 
   bool Next() override {
     if (read_ == cached_head_) {
@@ -159,7 +168,14 @@ class FixedSlotStream final : public RecordSource {
         return false;
       }
     }
-    std::memcpy(record_, ring_->slots[read_ % kSlots], 64);
+    const std::byte* slot = ring_->slots[read_ % Ring::kSlots];
+    size_t payload = 64;
+    if constexpr (Ring::kHeaderBytes > 0) {
+      uint32_t size;
+      std::memcpy(&size, slot, sizeof(size));
+      payload = std::min<size_t>(size, 64);
+    }
+    std::memcpy(record_, slot + Ring::kHeaderBytes, payload);
     if (++read_ % kStreamBatch == 0) ring_->tail.store(read_, std::memory_order_release);
     return true;
   }
@@ -170,17 +186,19 @@ class FixedSlotStream final : public RecordSource {
     BecomePeer();
     std::optional<SharedRegion> mine = MapInPeer(region_);
     if (!mine) return 1;
-    auto* ring = reinterpret_cast<FixedSlotRing*>(mine->data());
-    std::byte record[64] = {};
+    auto* ring = reinterpret_cast<Ring*>(mine->data());
+    std::byte record[kSlotBytes] = {};
+    const uint32_t size = 64;
+    if constexpr (Ring::kHeaderBytes > 0) std::memcpy(record, &size, sizeof(size));
     uint64_t head = 0, cached_tail = 0;
     while (true) {
       for (int i = 0; i < kStreamBatch; ++i, ++head) {
-        while (head - cached_tail == kSlots) {
+        while (head - cached_tail == Ring::kSlots) {
           CpuRelax();
           cached_tail = ring->tail.load(std::memory_order_acquire);
         }
-        record[0] = static_cast<std::byte>(head);
-        std::memcpy(ring->slots[head % kSlots], record, 64);
+        record[Ring::kHeaderBytes] = static_cast<std::byte>(head);
+        std::memcpy(ring->slots[head % Ring::kSlots], record, kSlotBytes);
       }
       ring->head.store(head, std::memory_order_release);
     }
@@ -188,7 +206,7 @@ class FixedSlotStream final : public RecordSource {
 
   SharedRegion region_;
   ChildProcess peer_;
-  FixedSlotRing* ring_;
+  Ring* ring_;
   uint64_t read_ = 0;
   uint64_t cached_head_ = 0;
   std::byte record_[64];
@@ -204,15 +222,15 @@ class RingStream final : public RecordSource {
 
   bool Next() override {
     if (++count_ % 1024 == 1) deadline_ = absl::Now() + absl::Seconds(10);
-    absl::StatusOr<std::optional<Record>> record = consumer_.TryRead();
-    if (!record.ok()) return false;
-    if (!record->has_value()) {
+    Record record;
+    if (!consumer_.TryNext(record)) {
+      if (!consumer_.status().ok()) return false;
       consumer_.Release();  // let the producer go on while we wait
       absl::StatusOr<Record> waited = consumer_.Read(deadline_);
       if (!waited.ok()) return false;
-      *record = *waited;
+      record = *waited;
     }
-    std::memcpy(record_, (*record)->payload.data(), 64);
+    std::memcpy(record_, record.payload.data(), 64);
     if (count_ % kStreamBatch == 0) consumer_.Release();
     return true;
   }
@@ -258,7 +276,10 @@ std::unique_ptr<RoundTripper> StartFutexEcho() { return std::make_unique<FutexEc
 std::unique_ptr<RoundTripper> StartRingEcho(WaitMode mode, size_t payload_size) {
   return std::make_unique<RingEcho>(mode, payload_size);
 }
-std::unique_ptr<RecordSource> StartFixedSlotStream() { return std::make_unique<FixedSlotStream>(); }
+std::unique_ptr<RecordSource> StartFixedSlotStream() { return std::make_unique<SlotStream<64>>(); }
+std::unique_ptr<RecordSource> StartPackedRecordStream() {
+  return std::make_unique<SlotStream<72>>();
+}
 std::unique_ptr<RecordSource> StartRingStream(WaitMode mode) {
   return std::make_unique<RingStream>(mode);
 }

@@ -56,6 +56,9 @@ class RecordSource {
 
 // The floor: a ring of fixed 64-byte slots with cached indexes, published in batches.
 std::unique_ptr<RecordSource> StartFixedSlotStream();
+// The same with 72-byte records (an 8-byte header and the 64 bytes) packed back to back,
+// as syslink's ring lays them out: what the record layout costs, without the ring's code.
+std::unique_ptr<RecordSource> StartPackedRecordStream();
 // syslink's ring carrying 64-byte records, published and released in batches.
 std::unique_ptr<RecordSource> StartRingStream(WaitMode mode);
 
