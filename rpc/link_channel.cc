@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -128,11 +129,10 @@ absl::StatusOr<Attachment> LinkChannel::AllocateAttachment(size_t bytes) {
   return Attachment::FromDmaBuffer(*std::move(buffer));
 }
 
-absl::StatusOr<uint64_t> LinkChannel::Start(const Method& method,
-                                            const google::protobuf::MessageLite& request,
-                                            google::protobuf::MessageLite* response,
-                                            ClientContext* context, DoneCallback& done,
-                                            Waiter* waiter) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::Start(
+    const Method& method, const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* response, ClientContext* context, DoneCallback& done,
+    Waiter* waiter) {
   absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
   const Metadata* metadata = nullptr;
   if (context != nullptr && !context->metadata().empty()) [[unlikely]] {
@@ -157,20 +157,23 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
                                            Attachment attachment, absl::Time deadline,
                                            uint16_t flags, uint32_t stream_id, Pending& pending,
                                            const Metadata* metadata) {
-  absl::StatusOr<internal::OutgoingCall> call =
-      internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata);
-  if (!call.ok()) return call.status();
-  if (deadline != absl::InfiniteFuture()) {
-    call->header.deadline_unix_ns = absl::ToUnixNanos(deadline);
+  internal::OutgoingCall call;
+  if (absl::Status s =
+          internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata, call);
+      !s.ok()) {
+    return s;
   }
-  call->header.flags |= flags;
-  call->header.stream_id = stream_id;
-  pending.lends_attachment = call->lends_attachment;
+  if (deadline != absl::InfiniteFuture()) {
+    call.header.deadline_unix_ns = absl::ToUnixNanos(deadline);
+  }
+  call.header.flags |= flags;
+  call.header.stream_id = stream_id;
+  pending.lends_attachment = call.lends_attachment;
   DmaLoan loan;
-  if (call->dma.valid()) loan = {std::move(call->dma), DmaDirection::kToTarget};
+  if (call.dma.valid()) loan = {std::move(call.dma), DmaDirection::kToTarget};
   absl::StatusOr<uint64_t> id = link_.SendInPlace(
-      command, call->inline_size(),
-      [&](std::span<std::byte> out) { internal::WriteInline(*call, source, out); }, std::move(loan),
+      command, call.inline_size(),
+      [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); }, std::move(loan),
       deadline);
   if (!id.ok()) return id.status();
   ClientContext* context = pending.context;
@@ -190,9 +193,9 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   return id;
 }
 
-absl::Status LinkChannel::Finish(Message& reply, const Method& method,
-                                 google::protobuf::MessageLite* response, ClientContext* context,
-                                 bool lends_attachment) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
+    Message& reply, const Method& method, google::protobuf::MessageLite* response,
+    ClientContext* context, bool lends_attachment) {
   if (context != nullptr && lends_attachment && reply.returned_buffer.valid()) {
     context->request_attachment() = Attachment::FromDmaBuffer(std::move(reply.returned_buffer));
   }
@@ -222,7 +225,7 @@ absl::Status LinkChannel::Finish(Message& reply, const Method& method,
   return absl::OkStatus();
 }
 
-void LinkChannel::Deliver(Message& message, Completions& completions) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Completions& completions) {
   if (message.kind == MessageKind::kRequest) {
     // A client end serves nothing.
     (void)link_.Reply(message.id,

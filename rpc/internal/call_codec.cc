@@ -31,10 +31,9 @@ size_t InlineLimit(const LinkOptions& options) {
   return std::min(ring_inline, static_cast<size_t>(options.ring_capacity / 4));
 }
 
-absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& message,
-                                             Attachment attachment, absl::Time deadline,
-                                             const Metadata* metadata) {
-  OutgoingCall call;
+absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachment attachment,
+                             absl::Time deadline, const Metadata* metadata, OutgoingCall& call) {
+  const LinkOptions& options = link.options();
   call.message_size = message.size();
   call.header.magic = kCallMagic;
   call.header.version = kCallVersion;
@@ -43,15 +42,15 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
     call.metadata = metadata;
     call.metadata_size = MetadataBlockSize(*metadata);
     call.header.flags |= kCallMetadata;
-    if (call.metadata_size > InlineLimit(link.options())) {
+    if (call.metadata_size > InlineLimit(options)) {
       return absl::ResourceExhaustedError(absl::StrFormat(
           "metadata of %d bytes does not fit this link's inline limit of %d bytes (a "
           "quarter of LinkOptions::ring_capacity)",
-          call.metadata_size, InlineLimit(link.options())));
+          call.metadata_size, InlineLimit(options)));
     }
   }
-  call.spilled = call.message_size + call.metadata_size > InlineLimit(link.options());
-  const uint64_t limit = link.options().max_dma_size;
+  call.spilled = call.message_size + call.metadata_size > InlineLimit(options);
+  const uint64_t limit = options.max_dma_size;
   if (call.spilled) {
     size_t attachment_offset = RoundUpToPage(call.message_size);
     size_t total = attachment.empty() ? call.message_size : attachment_offset + attachment.size();
@@ -62,7 +61,7 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
           call.message_size,
           attachment.empty() ? ""
                              : absl::StrFormat(" with a %d-byte attachment", attachment.size()),
-          InlineLimit(link.options()), limit));
+          InlineLimit(options), limit));
     }
     absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(total, deadline);
     if (!buffer.ok()) return buffer.status();
@@ -75,14 +74,14 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
       call.header.attachment_offset = attachment_offset;
     }
     call.dma = *std::move(buffer);
-    return call;
+    return absl::OkStatus();
   }
-  if (attachment.empty()) return call;
+  if (attachment.empty()) return absl::OkStatus();
   call.header.flags |= kCallAttachment;
   if (attachment.is_dma() && link.Owns(attachment.dma())) {
     call.dma = attachment.TakeDmaBuffer();  // zero-copy: lent as it is
     call.lends_attachment = true;
-    return call;
+    return absl::OkStatus();
   }
   if (attachment.size() > limit) {
     return absl::ResourceExhaustedError(
@@ -94,7 +93,7 @@ absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& me
   if (!buffer.ok()) return buffer.status();
   std::memcpy(buffer->data().data(), attachment.data().data(), attachment.size());
   call.dma = *std::move(buffer);
-  return call;
+  return absl::OkStatus();
 }
 
 void WriteInline(const OutgoingCall& call, const MessageSource& message, std::span<std::byte> out) {

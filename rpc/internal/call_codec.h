@@ -62,14 +62,13 @@ class MessageSource {
   size_t size_;
 };
 
-// Plans how a message and `attachment` travel on `link`, with `metadata` (checked already;
-// null or empty for none) inline after the header. Writes a spilled message into its
-// buffer; an inline one is written by WriteInline straight into ring space. `metadata` must
-// live until WriteInline.
-[[nodiscard]] absl::StatusOr<OutgoingCall> PrepareOutgoing(Link& link, const MessageSource& message,
-                                                           Attachment attachment,
-                                                           absl::Time deadline,
-                                                           const Metadata* metadata = nullptr);
+// Plans in `call` (as default-constructed) how a message and `attachment` travel on `link`,
+// with `metadata` (checked already; null or empty for none) inline after the header. Writes
+// a spilled message into its buffer; an inline one is written by WriteInline straight into
+// ring space. `metadata` must live until WriteInline.
+[[nodiscard]] absl::Status PrepareOutgoing(Link& link, const MessageSource& message,
+                                           Attachment attachment, absl::Time deadline,
+                                           const Metadata* metadata, OutgoingCall& call);
 
 // Fills an inline payload of call.inline_size() bytes.
 void WriteInline(const OutgoingCall& call, const MessageSource& message, std::span<std::byte> out);

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -48,7 +49,7 @@ class CallTable {
 
   // Adds call `id` (non-zero, from the link): its slot must be free, as the link's
   // outstanding requests guarantee.
-  V& Emplace(uint64_t id, V value) {
+  V& Emplace(uint64_t id, V&& value) {
     const uint32_t slot = MirrorSlotOf(id);
     if (slot >= entries_.size()) [[unlikely]] {
       entries_.resize(slot + 1);
@@ -64,7 +65,9 @@ class CallTable {
   void Erase(uint64_t id) {
     Entry& entry = entries_[MirrorSlotOf(id)];
     entry.id = 0;
-    entry.value = V();  // lets go of what the call held
+    // Lets go of what the call held, in place (no temporary to move from).
+    std::destroy_at(&entry.value);
+    std::construct_at(&entry.value);
     --size_;
   }
 

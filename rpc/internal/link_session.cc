@@ -240,14 +240,17 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
     absl::Status bad = CheckMetadata(*trailing, "the method's trailing metadata");
     if (!bad.ok()) return bad;
   }
-  absl::StatusOr<OutgoingCall> call =
-      PrepareOutgoing(link_, response, std::move(attachment), absl::InfiniteFuture(), trailing);
-  if (!call.ok()) return call.status();
-  call->header.flags |= flags;
+  OutgoingCall call;
+  if (absl::Status s = PrepareOutgoing(link_, response, std::move(attachment),
+                                       absl::InfiniteFuture(), trailing, call);
+      !s.ok()) {
+    return s;
+  }
+  call.header.flags |= flags;
   ReplyDma dma;
-  if (call->dma.valid()) dma.attach = std::move(call->dma);
+  if (call.dma.valid()) dma.attach = std::move(call.dma);
   return link_.ReplyInPlace(
-      id, call->inline_size(), [&](std::span<std::byte> out) { WriteInline(*call, response, out); },
+      id, call.inline_size(), [&](std::span<std::byte> out) { WriteInline(call, response, out); },
       std::move(dma));
 }
 
