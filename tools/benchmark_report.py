@@ -53,8 +53,8 @@ ROUND_TRIPS = [
     ("bridge: gRPC + gateway + link", "grpc_bridge_benchmark", "BM_Bridge/64/real_time"),
 ]
 
-SUMMARY_PREFIXES = ("floors", "ring ", "hybrid consumer", "link ", "connects", "death",
-                    "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
+SUMMARY_PREFIXES = ("floors", "ring ", "packed records", "hybrid consumer", "link ", "connects",
+                    "death", "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
                     "stream ")
 
 
