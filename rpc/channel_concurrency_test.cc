@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -172,6 +173,26 @@ TEST_P(ChannelConcurrencyTest, CallbacksRunOneAtATimeWhileThreadsCallAndDrain) {
   EXPECT_EQ(channel().Drain(Soon()), 0u);
   EXPECT_EQ(overlapped.load(), 0);
   EXPECT_EQ(ok.load(), kThreads * kRounds * kInFlight);
+}
+
+// Each callback starts the next call, so replies never stop coming: Drain() still returns
+// at its deadline, counting the call in flight.
+TEST_P(ChannelConcurrencyTest, DrainReturnsAtItsDeadlineWhileCallbacksKeepCallsGoing) {
+  Text request, response;
+  request.set_text("again");
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0};
+  std::function<void(absl::Status)> next = [&](absl::Status s) {
+    ++completed;
+    if (s.ok() && !stop.load()) channel().CallAsync(kEcho, request, &response, nullptr, next);
+  };
+  channel().CallAsync(kEcho, request, &response, nullptr, next);
+  const absl::Time start = absl::Now();
+  EXPECT_GE(channel().Drain(start + absl::Milliseconds(50)), 1u);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_GT(completed.load(), 1);  // it ran callbacks while it waited
+  stop.store(true);
+  EXPECT_EQ(channel().Drain(Soon()), 0u);
 }
 
 TEST_P(ChannelConcurrencyTest, AServerKilledMidCallAnswersEveryWaitingThread) {

@@ -286,7 +286,7 @@ void LinkChannel::CancelRequested() {
 void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& completions) {
   reading_ = true;
   const ring::WaitOptions& wait = link_.options().wait;
-  // The completion thread stops reading to run the callbacks it has.
+  // An async reader (the completion thread, Drain()) stops to run the callbacks read.
   auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     return waiter != nullptr ? Done(*waiter)
                              : pending_async_ == 0 || stopping_ || !ready_callbacks_.empty();
@@ -393,10 +393,12 @@ bool LinkChannel::RunReady() {
   batch.swap(ready_callbacks_);
   running_callbacks_ = true;
   mutex_.Unlock();
+  const size_t ran = batch.size();
   RunCallbacks(batch);
+  batch.clear();  // what the callbacks held goes now, while the channel is not held
   Acquire();
   running_callbacks_ = false;
-  callbacks_to_run_ -= batch.size();
+  callbacks_to_run_ -= ran;
   WakeCompleter();
   if (waiting_ > 0) changed_.SignalAll();
   return true;
@@ -415,11 +417,12 @@ void LinkChannel::WakeCompleter() {
 
 void LinkChannel::Run(Completions& completions) {
   if (completions.empty()) return;
+  const size_t ran = completions.size();
   RunCallbacks(completions);
+  completions.clear();  // what the callbacks held goes now, while the channel is not held
   ChannelLock lock(this);
-  callbacks_to_run_ -= completions.size();
+  callbacks_to_run_ -= ran;
   if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.SignalAll();
-  completions.clear();
 }
 
 absl::Status LinkChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
@@ -507,16 +510,23 @@ size_t LinkChannel::Drain(absl::Time deadline) {
   if (completer) ++draining_;  // the completion thread stands aside
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
-    if (completer && RunReady()) continue;
+    if (completer && RunReady()) {
+      // Replies keep coming while callbacks start calls: the deadline still ends it.
+      if (pending_async_ > 0 && absl::Now() >= deadline) break;
+      continue;
+    }
     if (pending_async_ > 0 && !reading_ && ready_callbacks_.empty()) {
       Read(nullptr, deadline, completions);
       if (!completions.empty()) {  // no completion thread: the callbacks came here
         mutex_.Unlock();
+        const size_t ran = completions.size();
         RunCallbacks(completions);
-        Acquire();
-        callbacks_to_run_ -= completions.size();
         completions.clear();
+        Acquire();
+        callbacks_to_run_ -= ran;
+        if (waiting_ > 0) changed_.SignalAll();  // another Drain() may wait for these
       }
+      // Callbacks just read run first (above), then the deadline is looked at.
       if (ready_callbacks_.empty() && pending_async_ > 0 && absl::Now() >= deadline) break;
       continue;
     }
@@ -529,9 +539,10 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     --draining_;
     WakeCompleter();  // what is left is the completion thread's again
   }
-  const size_t pending_async = pending_async_;
+  // A call whose callback has not run yet is not done either.
+  const size_t outstanding = pending_async_ + callbacks_to_run_;
   mutex_.Unlock();
-  return pending_async;
+  return outstanding;
 }
 
 }  // namespace syslink::rpc

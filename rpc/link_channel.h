@@ -25,9 +25,12 @@
 // channel's completion thread (started with the first async call) reads. While a thread
 // is in Drain(), the completion thread stands aside: Drain() reads the link itself when no
 // one else does and runs the callbacks, so a caller that starts calls and drains them
-// waits on the ring, not on a wake-up of another thread. Callbacks run one at a time, in
-// the order their replies were read, never while the channel is held: on the completion
-// thread or on a thread in Drain() (LinkChannelOptions::completion_thread says otherwise).
+// waits on the ring, not on a wake-up of another thread. The callbacks of replies run one at
+// a time, in the order the replies were read, never while the channel is held: on the
+// completion thread or on a thread in Drain() (LinkChannelOptions::completion_thread says
+// otherwise). A call that cannot be sent runs its callback at once, on the caller's
+// thread; the destructor runs those left, each call it gave up with CANCELLED. Drain()
+// must not be called from a callback: it would wait for that callback to return.
 
 #ifndef SYSLINK_RPC_LINK_CHANNEL_H_
 #define SYSLINK_RPC_LINK_CHANNEL_H_
@@ -63,8 +66,8 @@ struct LinkChannelOptions {
   // Whether async calls complete on a thread of the channel's. Without it they complete
   // only while someone drives the channel: a sync call, or Drain(), which reads the link
   // itself (for a caller with a loop of its own, and for counting instructions). A sync
-  // call then runs the callbacks of the replies it read, on its own thread, so two may
-  // run at once on two threads.
+  // call or a stream's waiter then runs the callbacks of the replies it read, on its own
+  // thread, so two may run at once on two threads.
   bool completion_thread = true;
 };
 
@@ -199,8 +202,8 @@ class LinkChannel final : public Channel {
   // Completes the call `message` answers (or refuses a request: a client serves nothing).
   void Deliver(Message& message, Completions& completions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Reads the link for every caller until `waiter` is done (null: until no async call is
-  // pending, the channel stops or `until` passes). mutex_ held on entry and exit, released
-  // while the reader yields to a sender or sleeps.
+  // pending, a callback is ready to run, the channel stops or `until` passes). mutex_ held
+  // on entry and exit, released while the reader yields to a sender or sleeps.
   void Read(const Waiter* waiter, absl::Time until, Completions& completions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sleeps until the link's descriptor, wake_, the next deadline or `until`; mutex_ is
@@ -209,7 +212,8 @@ class LinkChannel final : public Channel {
   // The reader role is free: tells a sync caller still waiting, or else the completion
   // thread and Drain().
   void HandOff() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // The completion thread: reads while async calls are pending and no one else reads.
+  // The completion thread: runs ready callbacks, and reads while async calls are pending
+  // and no one else reads; stands aside while a thread is in Drain().
   void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_);
   // Runs async callbacks, then counts them done.
   void Run(Completions& completions) ABSL_LOCKS_EXCLUDED(mutex_);
@@ -237,7 +241,7 @@ class LinkChannel final : public Channel {
   std::vector<Waiter*> blocked_ ABSL_GUARDED_BY(mutex_);
   uint32_t next_stream_id_ ABSL_GUARDED_BY(mutex_) = 1;
   size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;     // replied to, callback not yet run
-  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);     // for the completion thread to run
+  Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);     // for the completer or Drain()
   bool running_callbacks_ ABSL_GUARDED_BY(mutex_) = false;  // a thread runs a batch of them
   int draining_ ABSL_GUARDED_BY(mutex_) = 0;                // threads in Drain()
   // The completion thread waits on it, when completer_idle_, for CompleterHasWork().
