@@ -182,16 +182,12 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
   }
   alternating.push_back({"BM_PackedRecordsVsFixedSlots", "packed records", "fixed slots"});
   for (const Alternating& a : alternating) {
-    const std::map<std::string, double> counters =
+    std::map<std::string, double> paired =
         medians.Get(absl::StrCat(a.benchmark, "/real_time")).counters;
-    auto counter = [&](const char* key) {
-      auto it = counters.find(key);
-      return it == counters.end() ? 0.0 : it->second;
-    };
-    if (counter("vs_floor") <= 0) continue;
+    if (paired["vs_floor"] <= 0) continue;
     std::printf("%s: %.2fx %s (%.1fM vs %.1fM records/s, in alternating slices)\n",
-                a.subject.c_str(), counter("vs_floor"), a.floor, counter("subject_mrps"),
-                counter("floor_mrps"));
+                a.subject.c_str(), paired["vs_floor"], a.floor, paired["subject_mrps"],
+                paired["floor_mrps"]);
   }
 }
 
