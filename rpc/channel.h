@@ -61,7 +61,7 @@ class Channel {
                          DoneCallback done) = 0;
 
   // Completes async calls until none is outstanding or `deadline` passes. Returns how many
-  // are still outstanding (a call whose callback has not returned yet counts).
+  // are still outstanding.
   virtual size_t Drain(absl::Time deadline) = 0;
 
   // Opens a stream of the streaming `method` (stream.h). `request`: the method's one

@@ -539,10 +539,9 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     --draining_;
     WakeCompleter();  // what is left is the completion thread's again
   }
-  // A call whose callback has not run yet is not done either.
-  const size_t outstanding = pending_async_ + callbacks_to_run_;
+  const size_t pending_async = pending_async_;
   mutex_.Unlock();
-  return outstanding;
+  return pending_async;
 }
 
 }  // namespace syslink::rpc

@@ -30,7 +30,9 @@
 // completion thread or on a thread in Drain() (LinkChannelOptions::completion_thread says
 // otherwise). A call that cannot be sent runs its callback at once, on the caller's
 // thread; the destructor runs those left, each call it gave up with CANCELLED. Drain()
-// must not be called from a callback: it would wait for that callback to return.
+// must not be called from a callback: it would wait for that callback to return. When its
+// deadline passes it returns the calls not yet replied to; callbacks of replies already
+// read may still be running on another thread.
 
 #ifndef SYSLINK_RPC_LINK_CHANNEL_H_
 #define SYSLINK_RPC_LINK_CHANNEL_H_
