@@ -147,14 +147,22 @@ class RingProducer {
   // Stamps the record at head_ as published, unless it is the first of the batch: its
   // header waits in first_pending_ for Publish(), and the ring keeps the mark that says
   // nothing is published there.
+  //
+  // A batch of more than one record is a stream, so from its second record on this also
+  // asks the CPU to own the line kPrefetchAhead bytes on: the consumer read it a lap ago,
+  // and taking it back before the stores reach it lets several lines travel at once. A
+  // record published on its own (a request or reply in a round trip) asks for nothing
+  // more, so a round trip moves no line it does not need.
   void WriteHeader(uint32_t payload_size) {
     uint64_t header = HeaderWord(payload_size, head_, true);
     if (head_ == published_) {
       first_pending_ = header;
     } else {
       HeaderAt(records_, mask_, head_).store(header, std::memory_order_relaxed);
+      __builtin_prefetch(records_ + ((head_ + kPrefetchAhead) & mask_), /*rw=*/1);
     }
   }
+  static constexpr uint64_t kPrefetchAhead = 8 * kCacheLineSize;
   absl::StatusOr<std::byte*> CheckedNull() const;
   absl::Status TooLarge(size_t max_payload) const;
   void BadCommit(size_t payload_size);
