@@ -152,14 +152,17 @@ class RingProducer {
   // asks the CPU to own the line kPrefetchAhead bytes on: the consumer read it a lap ago,
   // and taking it back before the stores reach it lets several lines travel at once. A
   // record published on its own (a request or reply in a round trip) asks for nothing
-  // more, so a round trip moves no line it does not need.
+  // more, so a round trip moves no line it does not need; nor does a line the consumer
+  // has not released by the cached tail, which it may still be reading.
   void WriteHeader(uint32_t payload_size) {
     uint64_t header = HeaderWord(payload_size, head_, true);
     if (head_ == published_) {
       first_pending_ = header;
     } else {
       HeaderAt(records_, mask_, head_).store(header, std::memory_order_relaxed);
-      __builtin_prefetch(records_ + ((head_ + kPrefetchAhead) & mask_), /*rw=*/1);
+      if (head_ - cached_tail_ + kPrefetchAhead < capacity_) {
+        __builtin_prefetch(records_ + ((head_ + kPrefetchAhead) & mask_), /*rw=*/1);
+      }
     }
   }
   static constexpr uint64_t kPrefetchAhead = 8 * kCacheLineSize;
