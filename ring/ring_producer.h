@@ -144,6 +144,7 @@ class RingProducer {
   }
   bool RefreshTail();
   absl::StatusOr<std::byte*> WaitAndReserve(size_t max_payload, absl::Time deadline);
+  static constexpr uint64_t kPrefetchAhead = 8 * kCacheLineSize;
   // Stamps the record at head_ as published, unless it is the first of the batch: its
   // header waits in first_pending_ for Publish(), and the ring keeps the mark that says
   // nothing is published there.
@@ -160,12 +161,11 @@ class RingProducer {
       first_pending_ = header;
     } else {
       HeaderAt(records_, mask_, head_).store(header, std::memory_order_relaxed);
-      if (head_ - cached_tail_ + kPrefetchAhead < capacity_) {
+      if (head_ - cached_tail_ + kPrefetchAhead + kCacheLineSize <= capacity_) {
         __builtin_prefetch(records_ + ((head_ + kPrefetchAhead) & mask_), /*rw=*/1);
       }
     }
   }
-  static constexpr uint64_t kPrefetchAhead = 8 * kCacheLineSize;
   absl::StatusOr<std::byte*> CheckedNull() const;
   absl::Status TooLarge(size_t max_payload) const;
   void BadCommit(size_t payload_size);
