@@ -383,8 +383,18 @@ void LinkChannel::HandOff() {
   if (waiting_ > 0) changed_.SignalAll();  // Drain(), the destructor
 }
 
-void LinkChannel::RunCallbacks(Completions& completions) {
+size_t LinkChannel::RunCallbacks(Completions& completions) {
   for (auto& [done, status] : completions) done(std::move(status));
+  const size_t ran = completions.size();
+  completions.clear();  // what the callbacks held goes now, while the channel is not held
+  return ran;
+}
+
+void LinkChannel::RunUnlocked(Completions& batch) {
+  mutex_.Unlock();
+  const size_t ran = RunCallbacks(batch);
+  Acquire();
+  callbacks_to_run_ -= ran;
 }
 
 bool LinkChannel::RunReady() {
@@ -392,13 +402,8 @@ bool LinkChannel::RunReady() {
   Completions batch;
   batch.swap(ready_callbacks_);
   running_callbacks_ = true;
-  mutex_.Unlock();
-  const size_t ran = batch.size();
-  RunCallbacks(batch);
-  batch.clear();  // what the callbacks held goes now, while the channel is not held
-  Acquire();
+  RunUnlocked(batch);
   running_callbacks_ = false;
-  callbacks_to_run_ -= ran;
   WakeCompleter();
   if (waiting_ > 0) changed_.SignalAll();
   return true;
@@ -417,9 +422,7 @@ void LinkChannel::WakeCompleter() {
 
 void LinkChannel::Run(Completions& completions) {
   if (completions.empty()) return;
-  const size_t ran = completions.size();
-  RunCallbacks(completions);
-  completions.clear();  // what the callbacks held goes now, while the channel is not held
+  const size_t ran = RunCallbacks(completions);
   ChannelLock lock(this);
   callbacks_to_run_ -= ran;
   if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.SignalAll();
@@ -518,12 +521,7 @@ size_t LinkChannel::Drain(absl::Time deadline) {
     if (pending_async_ > 0 && !reading_ && ready_callbacks_.empty()) {
       Read(nullptr, deadline, completions);
       if (!completions.empty()) {  // no completion thread: the callbacks came here
-        mutex_.Unlock();
-        const size_t ran = completions.size();
-        RunCallbacks(completions);
-        completions.clear();
-        Acquire();
-        callbacks_to_run_ -= ran;
+        RunUnlocked(completions);
         if (waiting_ > 0) changed_.SignalAll();  // another Drain() may wait for these
       }
       // Callbacks just read run first (above), then the deadline is looked at.

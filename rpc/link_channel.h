@@ -226,7 +226,10 @@ class LinkChannel final : public Channel {
   // run one batch at a time): mutex_ held on entry and exit, released while they run.
   // Returns whether it ran any.
   bool RunReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  static void RunCallbacks(Completions& completions);
+  // Runs `batch` with mutex_ released (held on entry and exit), then counts it done.
+  void RunUnlocked(Completions& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Runs the callbacks, then drops what they held; returns how many ran.
+  static size_t RunCallbacks(Completions& completions);
 
   // Set by the constructor and never changed.
   const PeerIdentity server_;
