@@ -103,6 +103,51 @@ struct StampedSlots {
   }
 };
 
+// ---- Two-line slots (a 64-byte payload after an 8-byte stamp) ----
+
+struct alignas(64) TwoLineSlot {
+  std::atomic<uint64_t> sequence;  // n once message n is in place; 0 in a fresh region
+  std::byte message[64];           // its last 8 bytes are on the second line
+};
+static_assert(sizeof(TwoLineSlot) == 128);
+
+struct TwoLineSlots {
+  static constexpr uint64_t kSlotsEachWay = kBytesEachWay / sizeof(TwoLineSlot);
+  TwoLineSlot to_peer[kSlotsEachWay];
+  TwoLineSlot to_us[kSlotsEachWay];
+
+  static void Put(TwoLineSlot* ring, uint64_t n, const std::byte* message) {
+    TwoLineSlot& slot = ring[n % kSlotsEachWay];
+    std::memcpy(slot.message, message, sizeof(slot.message));
+    slot.sequence.store(n, std::memory_order_release);
+  }
+  // Spins on the stamp and asks for the second line on each look, as RingConsumer::Ready()
+  // does, so that both lines can travel at once.
+  static bool Take(TwoLineSlot* ring, uint64_t n, std::byte* message, pid_t peer) {
+    TwoLineSlot& slot = ring[n % kSlotsEachWay];
+    const std::byte* second_line = reinterpret_cast<const std::byte*>(&slot) + 64;
+    bool arrived = SpinWhilePeerLives(
+        [&] {
+          bool stamped = slot.sequence.load(std::memory_order_acquire) == n;
+          __builtin_prefetch(second_line);
+          return stamped;
+        },
+        peer);
+    std::memcpy(message, slot.message, sizeof(slot.message));
+    return arrived;
+  }
+
+  bool Exchange(uint64_t n, pid_t peer) {
+    std::byte message[64] = {};
+    Put(to_peer, n, message);
+    return Take(to_us, n, message, peer);
+  }
+  void Answer(pid_t parent) {
+    std::byte message[64];
+    for (uint64_t n = 1; Take(to_peer, n, message, parent); ++n) Put(to_us, n, message);
+  }
+};
+
 // ---- Bare ring ----
 
 struct BareRecordHeader {
@@ -173,6 +218,9 @@ std::unique_ptr<RoundTripper> StartLineExchangeEcho() {
 }
 std::unique_ptr<RoundTripper> StartStampedSlotEcho() {
   return std::make_unique<Echo<StampedSlots<kBytesEachWay / sizeof(Slot)>>>("pingpong-slots");
+}
+std::unique_ptr<RoundTripper> StartTwoLineSlotEcho() {
+  return std::make_unique<Echo<TwoLineSlots>>("pingpong-two-lines");
 }
 std::unique_ptr<RoundTripper> StartBareRingEcho() {
   return std::make_unique<Echo<BareRings>>("pingpong-bare");

@@ -8,7 +8,7 @@
 namespace syslink::ring::bench {
 namespace {
 
-// Past two laps of either ring (1,024 slots; 910 records), so the wrap is crossed twice.
+// Past two laps of every ring (1,024 or 512 slots; 910 records), so each wraps at least twice.
 constexpr int kRoundTrips = 2100;
 
 void ExpectEchoes(RoundTripper& echo) {
@@ -28,6 +28,11 @@ TEST(MinimalRingsTest, LineEachWayEchoes) {
 TEST(MinimalRingsTest, StampedSlotsEchoAcrossLaps) {
   testing::PinToCpu(0);  // the peer spins on the other CPU
   ExpectEchoes(*StartStampedSlotEcho());
+}
+
+TEST(MinimalRingsTest, TwoLineSlotsEchoAcrossLaps) {
+  testing::PinToCpu(0);
+  ExpectEchoes(*StartTwoLineSlotEcho());
 }
 
 TEST(MinimalRingsTest, BareRingEchoesAcrossLaps) {
