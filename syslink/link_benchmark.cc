@@ -25,202 +25,51 @@
 // BM_LinkCall and BM_RingRoundTrip, run one after the other, follow it). The steps' lines
 // give each step's median and middle mean (MedianAndMiddleMean) over a run's last 16,384
 // round trips.
+//
+// The forked link server and the log a server stamps its steps in are in
+// link_bench_server.h, the floors in link_bench_floors.h, and the client's side of the
+// steps' stamping in link_bench_steps.h.
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "ring/bench/alternating.h"
 #include "ring/bench/peer.h"
 #include "ring/bench/ping_pong.h"
-#include "ring/internal/cpu_relax.h"
 #include "ring/ring_consumer.h"
 #include "ring/ring_control.h"
 #include "ring/ring_producer.h"
 #include "ring/shared_region.h"
-#include "syslink/end_transfer.h"
+#include "ring/wait_mode.h"
 #include "syslink/internal/cycle_clock.h"
 #include "syslink/link.h"
+#include "syslink/link_bench_floors.h"
+#include "syslink/link_bench_server.h"
+#include "syslink/link_bench_steps.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
 
-namespace syslink {
+namespace syslink::link_bench {
 namespace {
 
 using ::syslink::internal::CycleCount;
 using ::syslink::testing::ChildProcess;
-using ::syslink::testing::PinToCpu;
-
-constexpr size_t kInline = 64;
-constexpr size_t kDmaBytes = 128 * 1024;
-constexpr uint32_t kEcho = 1;
-constexpr uint32_t kReadBuffer = 2;
-
-// Reads every byte of `bytes` (what "the peer reads the buffer" means here): a sum of
-// 64-bit words, which the compiler vectorizes.
-uint64_t Checksum(std::span<const std::byte> bytes) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    sum += word;
-  }
-  return sum;
-}
-
-// What a server stamps (CycleCount()) for one request: when its poll found the request
-// ready, when the layer handed it over (RingConsumer::Read() or Link::Receive() returned),
-// and when its reply was published (RingProducer::Write() or Link::Reply() returned). A
-// stamp is when a call returned: the stores it made may still be on their way to the
-// other CPU.
-struct ServerStamps {
-  uint64_t ready;
-  uint64_t taken;
-  uint64_t published;
-};
-
-// A server's stamps of its last kTrips requests, in a shared anonymous mapping made before
-// the fork. The server writes a request's stamps after its reply is published, then stores
-// `answered` with release; the parent reads them only after its run, once an acquire load
-// of `answered` covers every request it sent, so no line of it moves while it measures.
-struct StampLog {
-  static constexpr uint64_t kTrips = 1 << 14;
-  alignas(64) std::atomic<uint64_t> answered;
-  alignas(64) ServerStamps trips[kTrips];  // request n at n % kTrips
-
-  // In the server: its pages faulted in before the first request.
-  void Touch() { std::memset(trips, 0, sizeof(trips)); }
-  // In the server, once request n's reply is published.
-  void Add(uint64_t n, const ServerStamps& stamps) {
-    trips[n % kTrips] = stamps;
-    answered.store(n + 1, std::memory_order_release);
-  }
-};
-
-// Owns a StampLog mapped MAP_SHARED | MAP_ANONYMOUS: a child forked later shares it.
-class SharedStampLog {
- public:
-  SharedStampLog() {
-    void* memory =
-        mmap(nullptr, sizeof(StampLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      std::perror("link_benchmark: mmap");
-      std::abort();
-    }
-    log_ = new (memory) StampLog();
-  }
-  SharedStampLog(const SharedStampLog&) = delete;
-  SharedStampLog& operator=(const SharedStampLog&) = delete;
-  ~SharedStampLog() { munmap(log_, sizeof(StampLog)); }
-
-  StampLog& operator*() const { return *log_; }
-
- private:
-  StampLog* log_;
-};
-
-// A forked server on the other CPU that answers every request on its end of a link. With a
-// `log`, it stamps its steps there (and waits for requests itself, see AwaitRequest).
-class LinkServer {
- public:
-  explicit LinkServer(ring::WaitMode mode, StampLog* log = nullptr) {
-    LinkOptions options;
-    options.wait.mode = mode;
-    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-    if (!pair.ok()) Die(pair.status());
-    client_ = std::move(pair->first);
-    absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->second));
-    if (!token.ok()) Die(token.status());
-    server_.emplace(ChildProcess::Fork(
-        [&] { return log != nullptr ? ServeStamped(*token, mode, *log) : Serve(*token); }));
-    CloseReleasedEnd(*token);
-  }
-
-  Link& client() { return client_; }
-  pid_t pid() const { return server_->pid(); }
-
- private:
-  static void Die(const absl::Status& status) {
-    std::fprintf(stderr, "link_benchmark: %s\n", status.ToString().c_str());
-    std::abort();
-  }
-
-  static int Serve(const std::string& token) {
-    ring::bench::BecomePeer();
-    absl::StatusOr<Link> end = AdoptEnd(token);
-    if (!end.ok()) return 1;
-    std::byte one{1};
-    uint64_t checksums = 0;
-    while (true) {
-      absl::StatusOr<Message> request = end->Receive(absl::InfiniteFuture());
-      if (!request.ok()) return 0;  // the client went away
-      absl::Status replied;
-      if (request->command == kReadBuffer) {
-        checksums += Checksum(request->peer_buffer.data());
-        one = static_cast<std::byte>(checksums);
-        replied = end->Reply(request->id, absl::OkStatus(), {&one, 1});
-      } else {
-        replied = end->Reply(request->id, absl::OkStatus(), request->data);
-      }
-      if (!replied.ok()) return 2;
-    }
-  }
-
-  // Echoes every request, stamping each step in `log`.
-  static int ServeStamped(const std::string& token, ring::WaitMode mode, StampLog& log) {
-    ring::bench::BecomePeer();
-    absl::StatusOr<Link> end = AdoptEnd(token);
-    if (!end.ok()) return 1;
-    log.Touch();
-    const pid_t parent = getppid();
-    for (uint64_t n = 0;; ++n) {
-      ServerStamps stamps;
-      if (!AwaitRequest(*end, mode, parent)) return 0;
-      stamps.ready = CycleCount();
-      absl::StatusOr<Message> request = end->Receive(absl::InfinitePast());
-      stamps.taken = CycleCount();
-      if (!request.ok()) return 0;  // the client went away
-      if (!end->Reply(request->id, absl::OkStatus(), request->data).ok()) return 2;
-      stamps.published = CycleCount();
-      log.Add(n, stamps);
-    }
-  }
-
-  // Waits until Ready() as the mode's Receive() would: spinning on the ring (hybrid too: a
-  // busy client never outlasts the spin budget), or, blocking, asleep in poll() on fd() as
-  // an event loop does. False if the client's process is gone.
-  static bool AwaitRequest(Link& end, ring::WaitMode mode, pid_t parent) {
-    if (mode != ring::WaitMode::kBlocking) {
-      return ring::bench::SpinWhilePeerLives([&] { return end.Ready(); }, parent);
-    }
-    while (!end.Ready() && end.PrepareToPoll()) {
-      struct pollfd p = {end.fd(), POLLIN, 0};
-      if (poll(&p, 1, -1) == 1 && (p.revents & (POLLHUP | POLLERR))) return false;
-    }
-    return true;
-  }
-
-  Link client_;
-  std::optional<ChildProcess> server_;
-};
 
 void BM_RingRoundTrip(benchmark::State& state, ring::WaitMode mode) {
   std::unique_ptr<ring::bench::RoundTripper> peer = ring::bench::StartRingEcho(mode, kInline);
@@ -306,110 +155,13 @@ void BM_LinkDma128K(benchmark::State& state) {
 }
 BENCHMARK(BM_LinkDma128K)->UseRealTime();
 
-// The floor: the same bytes copied into shared memory and read on the other CPU, with one
-// spinning flag each way.
-void BM_CopyFloor128K(benchmark::State& state) {
-  struct Shared {
-    alignas(64) std::atomic<uint64_t> sent;
-    alignas(64) std::atomic<uint64_t> read;
-    alignas(4096) std::byte bytes[kDmaBytes];
-  };
-  absl::StatusOr<ring::SharedRegion> region =
-      ring::SharedRegion::Create("copy-floor", sizeof(Shared));
-  if (!region.ok()) {
-    state.SkipWithError("no region");
-    return;
-  }
-  ChildProcess peer = ChildProcess::Fork([&] {
-    ring::bench::BecomePeer();
-    absl::StatusOr<ring::SharedRegion> mine =
-        ring::SharedRegion::Map(UniqueFd(dup(region->fd())), sizeof(Shared));
-    if (!mine.ok()) return 1;
-    auto* shared = reinterpret_cast<Shared*>(mine->data());
-    uint64_t checksums = 0;
-    for (uint64_t n = 1;; ++n) {
-      while (shared->sent.load(std::memory_order_acquire) != n) ring::internal::CpuRelax();
-      checksums += Checksum(shared->bytes);
-      benchmark::DoNotOptimize(checksums);
-      shared->read.store(n, std::memory_order_release);
-    }
-  });
-  auto* shared = reinterpret_cast<Shared*>(region->data());
-  std::vector<std::byte> source(kDmaBytes, std::byte{0x33});
-  uint64_t n = 0;
-  for (auto _ : state) {
-    std::memcpy(shared->bytes, source.data(), kDmaBytes);
-    shared->sent.store(++n, std::memory_order_release);
-    while (shared->read.load(std::memory_order_acquire) != n) ring::internal::CpuRelax();
-  }
-  state.SetBytesProcessed(state.iterations() * kDmaBytes);
-}
+// The floors of BM_LinkDma128K (link_bench_floors.h).
 BENCHMARK(BM_CopyFloor128K)->UseRealTime();
-
-// 128 KiB through a socketpair, read in full by the peer, answered with one byte.
-void BM_SocketPair128K(benchmark::State& state) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-    state.SkipWithError("no socketpair");
-    return;
-  }
-  UniqueFd ours(fds[0]), theirs(fds[1]);
-  ChildProcess peer = ChildProcess::Fork([&] {
-    ring::bench::BecomePeer();
-    ours.Reset();
-    std::vector<std::byte> copy(kDmaBytes);
-    while (true) {
-      size_t got = 0;
-      while (got < kDmaBytes) {
-        ssize_t n = read(theirs.get(), copy.data() + got, kDmaBytes - got);
-        if (n <= 0) return 0;
-        got += n;
-      }
-      char one = 1;
-      if (write(theirs.get(), &one, 1) != 1) return 1;
-    }
-  });
-  theirs.Reset();
-  std::vector<std::byte> source(kDmaBytes, std::byte{0x33});
-  for (auto _ : state) {
-    size_t sent = 0;
-    while (sent < kDmaBytes) {
-      ssize_t n = write(ours.get(), source.data() + sent, kDmaBytes - sent);
-      if (n <= 0) break;
-      sent += n;
-    }
-    char one;
-    if (sent != kDmaBytes || read(ours.get(), &one, 1) != 1) {
-      state.SkipWithError("socketpair exchange failed");
-      break;
-    }
-  }
-  state.SetBytesProcessed(state.iterations() * kDmaBytes);
-}
 BENCHMARK(BM_SocketPair128K)->UseRealTime();
 
-// The cache-line floor just now (ring_benchmark's BM_CacheLineFloor): which placement the
-// VM gave the two vCPUs, about 70 ns when close and 450 ns when far. The median of 3 slices
-// of about 2 ms.
-double CacheLineNanos() {
-  std::unique_ptr<ring::bench::RoundTripper> line = ring::bench::StartCacheLineEcho();
-  std::vector<double> slices;
-  for (int i = 0; i < 3; ++i) {
-    std::optional<double> ns = ring::bench::SliceNanos([&] { return line->RoundTrip(); });
-    if (ns) slices.push_back(*ns);
-  }
-  return ring::bench::Median(slices);
-}
-
-// What the client stamps for one round trip: when its send returned, and when it found the
-// reply (its wait ended).
-struct ClientStamps {
-  uint64_t sent;
-  uint64_t seen;
-};
-
 // The ring layer alone, as StartRingEcho() measures it (a 64 KiB ring each way, the server
-// echoes each record), with the server's steps stamped in a StampLog.
+// echoes each record), with the server's steps stamped in a StampLog. Defined beside
+// BM_RingSteps so that RoundTrip() can be inlined into its timed loop.
 class RingStepServer {
  public:
   RingStepServer(ring::WaitMode mode, StampLog& log)
@@ -500,77 +252,6 @@ class RingStepServer {
   absl::Time deadline_;
 };
 
-// The median of `cycles`, and the mean of its middle 90%. The time-stamp counter may tick
-// coarsely (on the AMD EPYC VM this was written on, by 21 at a time: 10 ns), so the median
-// of a step a few ticks long is coarse too; the mean of ticks falling at random phases is
-// not, and without its tails no interrupt throws it.
-std::pair<double, double> MedianAndMiddleMean(std::vector<double> cycles) {
-  if (cycles.empty()) return {0, 0};
-  std::sort(cycles.begin(), cycles.end());
-  const size_t cut = cycles.size() / 20;
-  double sum = 0;
-  for (size_t i = cut; i < cycles.size() - cut; ++i) sum += cycles[i];
-  return {cycles[cycles.size() / 2], sum / static_cast<double>(cycles.size() - 2 * cut)};
-}
-
-// Over the last StampLog::kTrips round trips, as counters (in TSC cycles, the median also in
-// ns by the counter's rate over the run): the server's steps, the client's view, and the
-// medians of the one-way flights between them: from a send returning to the other side's
-// poll finding the record, negative when it was found first. A flight compares the two
-// CPUs' counters (the VM keeps them in step); the two flights' sum does not.
-void ReportSteps(benchmark::State& state, const StampLog& log,
-                 const std::vector<ClientStamps>& client, uint64_t trips, double cycles_per_ns,
-                 double line_ns) {
-  std::vector<double> from_ready, from_taken, client_view, request_flight, reply_flight;
-  for (uint64_t n = trips - std::min(trips, StampLog::kTrips); n < trips; ++n) {
-    const ServerStamps& s = log.trips[n % StampLog::kTrips];
-    const ClientStamps& c = client[n % StampLog::kTrips];
-    from_ready.push_back(static_cast<double>(s.published - s.ready));
-    from_taken.push_back(static_cast<double>(s.published - s.taken));
-    client_view.push_back(static_cast<double>(c.seen - c.sent));
-    request_flight.push_back(static_cast<double>(static_cast<int64_t>(s.ready - c.sent)));
-    reply_flight.push_back(static_cast<double>(static_cast<int64_t>(c.seen - s.published)));
-  }
-  auto report = [&](const std::string& name, std::vector<double> cycles) {
-    auto [median, mean] = MedianAndMiddleMean(std::move(cycles));
-    state.counters[name] = median;
-    state.counters[name + "_ns"] = median / cycles_per_ns;
-    state.counters[name + "_avg"] = mean;
-  };
-  report("ready_to_pub", std::move(from_ready));
-  report("taken_to_pub", std::move(from_taken));
-  report("client", std::move(client_view));
-  state.counters["req_flight"] = MedianAndMiddleMean(std::move(request_flight)).first;
-  state.counters["reply_flight"] = MedianAndMiddleMean(std::move(reply_flight)).first;
-  state.counters["line_ns"] = line_ns;
-}
-
-// Runs the client's side of a stamped benchmark: `round_trip(stamps)` makes one round trip
-// and stamps it. The server's stamps are read once it has stamped every request.
-template <typename RoundTrip>
-void RunStamped(benchmark::State& state, double line_ns, pid_t server, const StampLog& log,
-                RoundTrip round_trip) {
-  std::vector<ClientStamps> client(StampLog::kTrips);
-  uint64_t trips = 0;
-  const uint64_t start_cycles = CycleCount();
-  const absl::Time start = absl::Now();
-  for (auto _ : state) {
-    if (!round_trip(client[trips % StampLog::kTrips])) {
-      state.SkipWithError("a round trip failed");
-      return;
-    }
-    ++trips;
-  }
-  const double cycles_per_ns = static_cast<double>(CycleCount() - start_cycles) /
-                               absl::ToDoubleNanoseconds(absl::Now() - start);
-  if (!ring::bench::SpinWhilePeerLives(
-          [&] { return log.answered.load(std::memory_order_acquire) >= trips; }, server)) {
-    state.SkipWithError("the server stopped stamping");
-    return;
-  }
-  ReportSteps(state, log, client, trips, cycles_per_ns, line_ns);
-}
-
 void BM_RingSteps(benchmark::State& state, ring::WaitMode mode) {
   const double line_ns = CacheLineNanos();  // before the server takes the peer CPU
   SharedStampLog log;
@@ -608,24 +289,6 @@ void BM_LinkSteps(benchmark::State& state, ring::WaitMode mode) {
 LINK_MODES(BM_RingSteps);
 LINK_MODES(BM_LinkSteps);
 
-// One layer's steps in one mode, in cycles of the time-stamp counter (and ns), if it ran.
-void PrintSteps(const testing::BenchmarkMedians& medians, const char* layer,
-                const std::string& benchmark, const char* take, const char* publish,
-                ring::WaitMode mode) {
-  const std::string name(ring::WaitModeName(mode));
-  std::map<std::string, double> steps =
-      medians.Get(absl::StrCat(benchmark, "/", name, "/real_time")).counters;
-  if (steps["client"] <= 0) return;
-  std::printf(
-      "%s steps %s: ready to %s %.0f cycles (%.0f ns; mean %.0f), %s to %s %.0f (%.0f ns; "
-      "mean %.0f); the client's send to reply %.0f (%.0f ns; mean %.0f), flights %.0f + %.0f; "
-      "cache line %.0f ns\n",
-      layer, name.c_str(), publish, steps["ready_to_pub"], steps["ready_to_pub_ns"],
-      steps["ready_to_pub_avg"], take, publish, steps["taken_to_pub"], steps["taken_to_pub_ns"],
-      steps["taken_to_pub_avg"], steps["client"], steps["client_ns"], steps["client_avg"],
-      steps["req_flight"], steps["reply_flight"], steps["line_ns"]);
-}
-
 void PrintSummary(const testing::BenchmarkMedians& medians) {
   std::printf("\n");
   for (ring::WaitMode mode :
@@ -661,12 +324,12 @@ void PrintSummary(const testing::BenchmarkMedians& medians) {
 }
 
 }  // namespace
-}  // namespace syslink
+}  // namespace syslink::link_bench
 
 int main(int argc, char** argv) {
   syslink::testing::PinToCpu(0);
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
-  syslink::PrintSummary(medians);
+  syslink::link_bench::PrintSummary(medians);
   return 0;
 }
