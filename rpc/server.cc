@@ -102,7 +102,8 @@ Server::Server(ServerOptions options)
       pool_(options.workers > 0 ? std::make_unique<internal::WorkerPool>(options.workers)
                                 : nullptr),
       scheduler_(std::make_unique<internal::SessionScheduler>(
-          internal::SchedulerOptions{.max_threads = std::max(1, options.max_threads)})),
+          internal::SchedulerOptions{.max_threads = std::max(1, options.max_threads),
+                                     .follow_caller = options.follow_caller})),
       stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (options.max_links > 0) max_links_ = options.max_links;
 }

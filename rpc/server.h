@@ -71,6 +71,14 @@ struct ServerOptions {
   size_t max_links = 0;
   // Threads serving links at once (methods running, links spinning).
   int max_threads = 256;
+  // A hybrid link whose caller keeps calling again soon after each reply, but later than
+  // the link's spin budget (a gateway relaying network calls, say), spins for up to this
+  // long after a reply so that the next call finds its thread awake instead of asleep in
+  // epoll, a cross-CPU wake-up away (rpc/internal/caller_pace.h). At most one link fewer
+  // than the machine has CPUs (at least one) does so at a time in a process; while a
+  // caller keeps that pace, the link keeps a CPU busy. Zero: every link spins for its
+  // spin budget only.
+  absl::Duration follow_caller = absl::Milliseconds(1);
   // Run around every call to every service served, health checks included, in this order
   // (interceptor.h). With any, a response is copied once more on its way out.
   std::vector<std::shared_ptr<ServerInterceptor>> interceptors;

@@ -49,14 +49,15 @@ class LinkSession::InlineWriter final : public ResponseWriter {
 };
 
 LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
-                         SessionParking* parking, uint64_t id)
+                         SessionParking* parking, uint64_t id, absl::Duration follow_caller)
     : service_(service),
       link_(std::move(link)),
       peer_(peer),
       pool_(pool),
       parking_(parking),
       id_(id),
-      fd_(link_.fd()) {}
+      fd_(link_.fd()),
+      pace_(link_.options().wait.spin_budget, follow_caller) {}
 
 LinkSession::~LinkSession() = default;
 
@@ -93,6 +94,11 @@ void LinkSession::Serve(bool spin) {
   const ring::WaitOptions& wait = link_.options().wait;
   const bool waits = spin && wait.mode != ring::WaitMode::kBlocking;
   const bool keeps_thread = spin && wait.mode == ring::WaitMode::kSpin;
+  if (spin && parked_wait_began_ != absl::InfinitePast()) {
+    // Woken from epoll for the link: how long the caller took, the wake-up included.
+    pace_.Arrived(absl::Now() - parked_wait_began_);
+  }
+  parked_wait_began_ = absl::InfinitePast();
   while (true) {
     if (stopping_.load(std::memory_order_relaxed)) [[unlikely]] {
       // Take no new call; send the replies of those that finish; end when none runs.
@@ -123,13 +129,13 @@ void LinkSession::Serve(bool spin) {
     // Waiting for the next message starts after the reply went out, while the caller
     // reads it: the clock is read off the round trip's path.
     absl::StatusOr<Message> message =
-        !waits             ? link_.Receive(absl::InfinitePast())
-        : !QueuesReplies() ? link_.Receive(absl::Now() + wait.spin_budget)
+        !waits         ? link_.Receive(absl::InfinitePast())
+        : keeps_thread ? (QueuesReplies() ? ReceiveOrReply(wait.spin_budget)
+                                          : link_.Receive(absl::Now() + wait.spin_budget))
         // While a stream's method runs, its thread needs the CPU more than this one needs
         // to spin: a stream's next request comes after a batch, and epoll wakes for it.
-        : streaming_.load(std::memory_order_relaxed) && !keeps_thread
-            ? link_.Receive(absl::InfinitePast())
-            : ReceiveOrReply(wait.spin_budget);
+        : streaming_.load(std::memory_order_relaxed) ? link_.Receive(absl::InfinitePast())
+                                                     : ReceiveOrReply(pace_.Budget());
     if (message.ok()) {
       Handle(*message);
       continue;
@@ -169,7 +175,9 @@ void LinkSession::Handle(Message& message) {
 absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) {
   // Like Receive(now + spin_budget), but a reply queued meanwhile (by a worker or a stream's
   // method) ends the spin at once, so that it goes out without waiting for the next message.
-  const absl::Time until = absl::Now() + spin_budget;
+  const absl::Time began = absl::Now();
+  const absl::Time until = began + spin_budget;
+  absl::Time looked = began;  // the last look at the clock: at or before what came
   int spins = 0;
   while (!link_.Ready() && !replies_waiting_.load(std::memory_order_acquire)) {
     if (++spins < 64) {
@@ -179,9 +187,17 @@ absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) 
       continue;
     }
     spins = 0;
-    if (absl::Now() >= until) break;
+    looked = absl::Now();
+    if (looked >= until) break;
   }
-  return link_.Receive(absl::InfinitePast());
+  absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
+  if (message.ok()) {
+    pace_.Arrived(looked - began);
+    parked_wait_began_ = absl::InfinitePast();
+  } else if (absl::IsDeadlineExceeded(message.status())) {
+    parked_wait_began_ = began;  // the session parks unless something came meanwhile
+  }
+  return message;
 }
 
 bool LinkSession::TryPark(bool arm) {

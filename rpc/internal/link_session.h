@@ -40,8 +40,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_codec.h"
+#include "rpc/internal/caller_pace.h"
 #include "rpc/internal/link_server_stream.h"
 #include "rpc/internal/worker_pool.h"
 #include "rpc/service.h"
@@ -68,9 +70,11 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   static constexpr size_t kMaxStreams = 128;
 
   // With `pool` null, methods run on the thread serving the session. `id` names the
-  // session to `parking`, which must outlive it.
+  // session to `parking`, which must outlive it. `follow_caller`: the longest an idle
+  // hybrid link spins to follow a steady caller (caller_pace.h).
   LinkSession(Service* service, Link link, PeerIdentity peer, WorkerPool* pool,
-              SessionParking* parking, uint64_t id);
+              SessionParking* parking, uint64_t id,
+              absl::Duration follow_caller = absl::ZeroDuration());
   ~LinkSession();
 
   uint64_t id() const { return id_; }
@@ -115,7 +119,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // goes on serving. `arm`: whether to wait for the link (not when only replies are due).
   bool TryPark(bool arm);
   // The next message, spinning up to `spin_budget` for one unless a queued reply waits
-  // (then DEADLINE_EXCEEDED, as when nothing came).
+  // (then DEADLINE_EXCEEDED, as when nothing came). Tells pace_ how long a call took to
+  // come, or remembers when the wait began for the session about to park.
   absl::StatusOr<Message> ReceiveOrReply(absl::Duration spin_budget);
   // Ends the session: closes the link and tells the parking.
   void End();
@@ -179,7 +184,11 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
   std::atomic<bool> replies_waiting_{false};  // replies_ is not empty (a hint)
-  std::atomic<bool> streaming_{false};        // streams_ is not empty (a hint)
+  // Serving thread only: how long to spin for the next call, and when the wait that ended
+  // in parking began (InfinitePast: not parked after a wait).
+  CallerPace pace_;
+  absl::Time parked_wait_began_ = absl::InfinitePast();
+  std::atomic<bool> streaming_{false};  // streams_ is not empty (a hint)
   bool QueuesReplies() const {
     return pool_ != nullptr || queues_replies_.load(std::memory_order_relaxed);
   }

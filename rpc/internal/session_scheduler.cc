@@ -34,7 +34,8 @@ void SessionScheduler::Add(Service* service, Link link, PeerIdentity peer, Worke
     absl::MutexLock lock(&mutex_);
     if (stopping_ || draining_) return;  // `link` closes here
     uint64_t id = next_id_++;
-    session = std::make_shared<LinkSession>(service, std::move(link), peer, pool, this, id);
+    session = std::make_shared<LinkSession>(service, std::move(link), peer, pool, this, id,
+                                            options_.follow_caller);
     sessions_[id] = session;
     MaybeStartThread();
   }

@@ -47,6 +47,8 @@ struct SchedulerOptions {
   int min_pollers = 1;
   int max_pollers = 2;
   int max_threads = 256;
+  // The longest a link spins to follow a steady caller (caller_pace.h); zero: never.
+  absl::Duration follow_caller = absl::ZeroDuration();
 };
 
 class SessionScheduler final : public SessionParking {

@@ -1,0 +1,63 @@
+// CallerPace: how long the thread serving a link spins for its caller's next call.
+//
+//   CallerPace pace(wait.spin_budget, options.follow_caller);
+//   absl::Duration budget = pace.Budget();     // spin this long, then park
+//   pace.Arrived(waited);                      // the next call came `waited` after the wait began
+//
+// After each reply, a hybrid link spins for its spin budget (50 us by default) and then
+// its session parks in epoll: the next call pays a cross-CPU wake-up, tens of
+// microseconds on a VM. A caller that calls again at a steady pace a little slower than
+// the budget (syslink-gateway relaying gRPC calls, each a network round trip after the
+// last) pays that wake-up on every call. CallerPace keeps a running mean of the waits that
+// ended in a call, and while that mean is under `limit` it has the link spin up to twice
+// the mean (never less than the budget, never more than `limit`), so the next call finds
+// the thread awake.
+//
+// CPUs are shared by the whole process: at most one link fewer than the machine has CPUs
+// (at least one) follows its caller this way at a time. The others keep the plain budget,
+// so a server with many steady callers does not take every CPU spinning.
+//
+// Thread safety: one thread at a time (the one serving the session). The count of links
+// following their callers is process-wide and atomic.
+
+#ifndef SYSLINK_RPC_INTERNAL_CALLER_PACE_H_
+#define SYSLINK_RPC_INTERNAL_CALLER_PACE_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+
+namespace syslink::rpc::internal {
+
+class CallerPace {
+ public:
+  // `budget`: the link's own spin budget. `limit`: the longest spin to follow a caller
+  // (zero or less than `budget`: never more than `budget`).
+  CallerPace(absl::Duration budget, absl::Duration limit);
+  ~CallerPace();  // stops following, freeing its place
+  CallerPace(const CallerPace&) = delete;
+  CallerPace& operator=(const CallerPace&) = delete;
+
+  // How long to spin for the next call.
+  absl::Duration Budget() const { return following_ ? follow_budget_ : budget_; }
+
+  // A call came `waited` after the wait for it began (a parked session: when the thread
+  // woke for it, wake-up included).
+  void Arrived(absl::Duration waited);
+
+  // Whether this link follows its caller now (for tests).
+  bool following() const { return following_; }
+
+ private:
+  void Follow(bool follow);
+
+  const absl::Duration budget_;
+  const absl::Duration limit_;
+  int64_t mean_ns_ = -1;  // running mean of the waits that ended in a call; -1: none yet
+  bool following_ = false;
+  absl::Duration follow_budget_;
+};
+
+}  // namespace syslink::rpc::internal
+
+#endif  // SYSLINK_RPC_INTERNAL_CALLER_PACE_H_

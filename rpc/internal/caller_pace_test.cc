@@ -1,0 +1,90 @@
+#include "rpc/internal/caller_pace.h"
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace syslink::rpc::internal {
+namespace {
+
+constexpr absl::Duration kBudget = absl::Microseconds(50);
+constexpr absl::Duration kLimit = absl::Milliseconds(1);
+
+void Calls(CallerPace& pace, absl::Duration gap, int n = 8) {
+  for (int i = 0; i < n; ++i) pace.Arrived(gap);
+}
+
+TEST(CallerPaceTest, StartsWithThePlainBudget) {
+  CallerPace pace(kBudget, kLimit);
+  EXPECT_FALSE(pace.following());
+  EXPECT_EQ(pace.Budget(), kBudget);
+}
+
+TEST(CallerPaceTest, FollowsACallerSlowerThanTheBudgetWithinTheLimit) {
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Microseconds(110));
+  EXPECT_TRUE(pace.following());
+  EXPECT_EQ(pace.Budget(), absl::Microseconds(220));  // twice the mean gap
+}
+
+TEST(CallerPaceTest, NeverSpinsPastTheLimit) {
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Microseconds(700));
+  EXPECT_TRUE(pace.following());
+  EXPECT_EQ(pace.Budget(), kLimit);
+}
+
+TEST(CallerPaceTest, ACallerWithinTheBudgetNeedsNoMore) {
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Microseconds(2));
+  EXPECT_FALSE(pace.following());
+  EXPECT_EQ(pace.Budget(), kBudget);
+}
+
+TEST(CallerPaceTest, ACallerSlowerThanTheLimitIsNotFollowed) {
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Milliseconds(5));
+  EXPECT_FALSE(pace.following());
+  EXPECT_EQ(pace.Budget(), kBudget);
+}
+
+TEST(CallerPaceTest, StopsFollowingWhenTheCallerSlowsDown) {
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Microseconds(110));
+  ASSERT_TRUE(pace.following());
+  // The caller went quiet: the wait that ended in a call took a second.
+  pace.Arrived(absl::Seconds(1));
+  EXPECT_FALSE(pace.following());
+  EXPECT_EQ(pace.Budget(), kBudget);
+}
+
+TEST(CallerPaceTest, ZeroLimitNeverFollows) {
+  CallerPace pace(kBudget, absl::ZeroDuration());
+  Calls(pace, absl::Microseconds(110));
+  EXPECT_FALSE(pace.following());
+  EXPECT_EQ(pace.Budget(), kBudget);
+}
+
+TEST(CallerPaceTest, LeavesACpuForTheRestOfTheProcess) {
+  const int places = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+  std::vector<std::unique_ptr<CallerPace>> paces;
+  for (int i = 0; i < places + 1; ++i) {
+    paces.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
+    Calls(*paces.back(), absl::Microseconds(110));
+  }
+  for (int i = 0; i < places; ++i) EXPECT_TRUE(paces[i]->following()) << i;
+  // Every place is taken: the last link keeps the plain budget...
+  EXPECT_FALSE(paces.back()->following());
+  EXPECT_EQ(paces.back()->Budget(), kBudget);
+  // ...until a link that followed its caller ends and frees its place.
+  paces.front().reset();
+  paces.back()->Arrived(absl::Microseconds(110));
+  EXPECT_TRUE(paces.back()->following());
+}
+
+}  // namespace
+}  // namespace syslink::rpc::internal
