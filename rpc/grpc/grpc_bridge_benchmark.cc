@@ -12,9 +12,9 @@
 //   BM_ServeGrpc/N        syslink stub over GrpcChannel -> the same service under ServeGrpc,
 //                         in this process: what the gateway's gRPC side costs without a link
 //
-// The alternating lines at the end also read a bridge to a second service process whose
-// links spin 1 ms for the next call (kAwakeSpinBudget) instead of the default 50 us: a
-// bridged caller's calls come a gRPC round trip apart, longer than the default, so each
+// The alternating lines at the end (64 B, then 127 KiB messages) also read a bridge to a second
+// service process whose links spin 1 ms for the next call (kAwakeSpinBudget) instead of the default
+// 50 us: a bridged caller's calls come a gRPC round trip apart, longer than the default, so each
 // one wakes the default service's link.
 //
 // N is the bytes of the message: 64 (text) or 130048 (127 KiB of blob: with its header, the
@@ -322,6 +322,20 @@ void PrintAlternating() {
   std::printf("  ServeGrpc alone %.2fx plain gRPC (plain %.1f us a call)\n", r_served, floor_us);
   const double r_channel = MedianSliceRatio(channel, plain, kPairs, kCalls, &floor_us);
   std::printf("  GrpcChannel     %.2fx plain gRPC (plain %.1f us a call)\n", r_channel, floor_us);
+
+  // The goal's other size: the largest message a link carries, each way.
+  constexpr int kBulkCalls = 20;
+  PlainCaller plain_bulk(kBulkMessage);
+  StubCaller bridge_bulk(servers->gateway_address, kBulkMessage);
+  for (int i = 0; i < 10; ++i) {
+    if (!plain_bulk.Call() || !bridge_bulk.Call()) {
+      std::printf("alternating slices: a %zu-byte call failed\n", kBulkMessage);
+      return;
+    }
+  }
+  std::printf("alternating %d pairs of %d-call slices, %zu B:\n", kPairs, kBulkCalls, kBulkMessage);
+  const double r_bulk = MedianSliceRatio(bridge_bulk, plain_bulk, kPairs, kBulkCalls, &floor_us);
+  std::printf("  bridge          %.2fx plain gRPC (plain %.1f us a call)\n", r_bulk, floor_us);
 }
 
 }  // namespace

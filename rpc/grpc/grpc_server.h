@@ -108,6 +108,10 @@ class GrpcServerCall {
   // The request's serialized message and its attachment (message_frame.h); empty for a
   // streaming call, whose messages come through its GrpcServerStream.
   std::string MessageBytes() const;
+  // The same without a copy: the gRPC message as received, whose first message_size()
+  // bytes are the serialized message (the attachment, if any, follows).
+  const grpc::ByteBuffer& frame() const { return frame_; }
+  size_t message_size() const { return layout_.message_size; }
   size_t attachment_size() const { return layout_.attachment_size; }
   // Copies the attachment into `out`, which holds attachment_size() bytes.
   void CopyAttachment(std::span<std::byte> out) const;

@@ -87,7 +87,7 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
     context.set_request_attachment(*std::move(attachment));
   }
   const Method method{MethodIdOfPath(call.path()), call.path(), MethodKind::kUnary};
-  SerializedMessage request(call.MessageBytes());
+  const SerializedMessage request(call.frame(), call.message_size());
   SerializedMessage response;
   call.OnCancel([&context] { context.TryCancel(); });
   absl::Status status = (*link)->Call(method, request, &response, &context);

@@ -2,9 +2,13 @@
 
 #include "rpc/grpc/gateway/serialized_message.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
 #include "gtest/gtest.h"
 #include "rpc/grpc/testdata/interop.pb.h"
 #include "rpc/grpc/testing/interop_service.h"
@@ -56,6 +60,54 @@ TEST(SerializedMessageTest, CarriesACallOverALinkWithoutKnowingItsType) {
   SerializedMessage request(TextBytes("relayed", 50000)), response;
   ASSERT_TRUE(channel.Call(interop::Interop::kEchoMethod, request, &response, nullptr).ok());
   EXPECT_EQ(response.bytes(), request.bytes());
+  server.Shutdown();
+}
+
+// `bytes` in gRPC slices of at most `slice` bytes each, then `trailer` (an attachment).
+grpc::ByteBuffer FrameOf(const std::string& bytes, size_t slice, const std::string& trailer) {
+  std::vector<grpc::Slice> slices;
+  for (size_t at = 0; at < bytes.size(); at += slice) {
+    slices.emplace_back(bytes.data() + at, std::min(slice, bytes.size() - at));
+  }
+  slices.emplace_back(trailer.data(), trailer.size());
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+TEST(SerializedMessageTest, FromAFrameSerializesTheMessageFromEverySlice) {
+  const std::string bytes = TextBytes("sliced", 1000);
+  const grpc::ByteBuffer frame = FrameOf(bytes, 333, "attachment after the message");
+  const SerializedMessage message(frame, bytes.size());
+  EXPECT_EQ(message.ByteSizeLong(), bytes.size());
+  EXPECT_EQ(message.SerializeAsString(), bytes);
+  EXPECT_TRUE(message.bytes().empty());  // the frame's slices, not a copy
+}
+
+TEST(SerializedMessageTest, FromAFrameTakesNoMoreThanTheFrameHolds) {
+  const grpc::ByteBuffer frame = FrameOf("short", 2, "");
+  EXPECT_EQ(SerializedMessage(frame, 1000).SerializeAsString(), "short");
+  EXPECT_EQ(SerializedMessage(frame, 0).ByteSizeLong(), 0u);
+}
+
+TEST(SerializedMessageTest, ParsingReplacesAFrame) {
+  const grpc::ByteBuffer frame = FrameOf("from the frame", 4, "");
+  SerializedMessage message(frame, 14);
+  ASSERT_TRUE(message.ParseFromString("parsed"));
+  EXPECT_EQ(message.SerializeAsString(), "parsed");
+}
+
+TEST(SerializedMessageTest, CarriesAFrameOverALink) {
+  interop::InteropService service;
+  Server server;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair({});
+  ASSERT_TRUE(pair.ok());
+  server.ServeLink(&service, std::move(pair->second));
+  LinkChannel channel(std::move(pair->first));
+  const std::string bytes = TextBytes("relayed from slices", 50000);
+  const grpc::ByteBuffer frame = FrameOf(bytes, 8192, "not part of the message");
+  const SerializedMessage request(frame, bytes.size());
+  SerializedMessage response;
+  ASSERT_TRUE(channel.Call(interop::Interop::kEchoMethod, request, &response, nullptr).ok());
+  EXPECT_EQ(response.bytes(), bytes);
   server.Shutdown();
 }
 
