@@ -55,7 +55,7 @@ ROUND_TRIPS = [
 
 SUMMARY_PREFIXES = ("floors", "ring ", "packed records", "hybrid consumer", "link ", "connects",
                     "death", "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
-                    "stream ")
+                    "stream ", "alternating ", "  bridge", "  ServeGrpc", "  GrpcChannel")
 
 
 NOTES_MARKER = "<!-- notes by hand below: tools/benchmarks keeps them -->"
@@ -140,6 +140,19 @@ INSTRUCTIONS_INTRO = [
 ]
 
 
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo, as ' (model)', or '' when unknown: figures
+    from different hosts (an AMD and an Intel VM, say) differ more than runs on one."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return f" ({line.split(':', 1)[1].strip()})"
+    except OSError:
+        pass
+    return ""
+
+
 def main():
     results_dir, markdown, png = sys.argv[1:4]
     results, context = {}, {}
@@ -159,7 +172,8 @@ def main():
         "times.",
         "",
         f"Run on {datetime.date.today()} at commit `{commit}`, "
-        f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz.",
+        f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz"
+        f"{cpu_model()}.",
         "",
         f"![64-byte round trips]({os.path.basename(png)})",
         "",
