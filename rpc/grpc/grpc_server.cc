@@ -65,6 +65,12 @@ void GrpcReply::Set(const grpc_internal::FrameMessage& message,
   has_message = true;
 }
 
+void GrpcReply::Set(std::string&& message, std::span<const std::byte> attachment) {
+  frame = grpc_internal::EncodeFrame(std::move(message), attachment);
+  attachment_size = attachment.size();
+  has_message = true;
+}
+
 namespace {
 
 // The subject of the client certificate gRPC verified, or "".

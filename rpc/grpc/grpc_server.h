@@ -154,6 +154,8 @@ class GrpcServerCall {
 struct GrpcReply {
   // The response message and attachment, framed (message_frame.h).
   void Set(const grpc_internal::FrameMessage& message, std::span<const std::byte> attachment = {});
+  // The same for a message already serialized, taken over without a copy.
+  void Set(std::string&& message, std::span<const std::byte> attachment = {});
 
   grpc::ByteBuffer frame;
   size_t attachment_size = 0;

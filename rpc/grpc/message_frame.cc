@@ -2,10 +2,13 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/slice.h"
 #include "grpcpp/support/slice.h"
 
 namespace syslink::rpc::grpc_internal {
@@ -69,6 +72,27 @@ grpc::ByteBuffer EncodeFrame(const FrameMessage& message, std::span<const std::b
   }
   grpc::Slice slice(data, total, std::free);
   return grpc::ByteBuffer(&slice, 1);
+}
+
+grpc::ByteBuffer EncodeFrame(std::string&& message, std::span<const std::byte> attachment) {
+  std::vector<grpc::Slice> slices;
+  if (!message.empty()) {
+    // gRPC frees the string with the slice; moving it kept its heap buffer where it was.
+    auto* owned = new std::string(std::move(message));
+    slices.emplace_back(grpc_slice_new_with_user_data(
+                            owned->data(), owned->size(),
+                            [](void* s) { delete static_cast<std::string*>(s); }, owned),
+                        grpc::Slice::STEAL_REF);
+  }
+  if (!attachment.empty()) {
+    const size_t size = AttachmentHeaderSize(attachment.size()) + attachment.size();
+    auto* data = static_cast<uint8_t*>(std::malloc(size));
+    uint8_t* out = WriteVarint(kAttachmentTag, data);
+    out = WriteVarint(attachment.size(), out);
+    std::memcpy(out, attachment.data(), attachment.size());
+    slices.emplace_back(data, size, std::free);
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
 absl::StatusOr<FrameLayout> DecodeFrame(const grpc::ByteBuffer& frame,

@@ -72,6 +72,9 @@ struct FrameMessage {
 // One gRPC message holding `message` and, when not empty, `attachment` (the file comment).
 grpc::ByteBuffer EncodeFrame(const FrameMessage& message,
                              std::span<const std::byte> attachment = {});
+// The same for a message already serialized, taking over `message` instead of copying it:
+// its bytes become the frame's first slice, the attachment's field the second.
+grpc::ByteBuffer EncodeFrame(std::string&& message, std::span<const std::byte> attachment = {});
 
 // Where the parts of a received frame are.
 struct FrameLayout {

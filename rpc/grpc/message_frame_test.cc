@@ -61,6 +61,23 @@ TEST(MessageFrameTest, AttachmentRoundTrips) {
   EXPECT_EQ(out, bulk);
 }
 
+TEST(MessageFrameTest, ATakenOverStringFramesAsItsCopyDoes) {
+  const std::string serialized = Message("taken over").SerializeAsString();
+  for (const std::vector<std::byte>& bulk :
+       {std::vector<std::byte>(), Bytes(std::string(70000, 'y') + "end")}) {
+    const std::string copied = Flat(EncodeFrame(FrameMessage::Of(Bytes(serialized)), bulk));
+    std::string owned = serialized + std::string(100, '\0');  // long: its buffer moves
+    owned.resize(serialized.size());
+    grpc::ByteBuffer frame = EncodeFrame(std::move(owned), bulk);
+    EXPECT_EQ(Flat(frame), copied) << bulk.size();
+    absl::StatusOr<FrameLayout> layout =
+        DecodeFrame(frame, bulk.empty() ? std::nullopt : std::optional<size_t>(bulk.size()));
+    ASSERT_TRUE(layout.ok()) << layout.status();
+    EXPECT_EQ(FrameMessageBytes(frame, layout->message_size), serialized);
+  }
+  EXPECT_EQ(EncodeFrame(std::string()).Length(), 0u);
+}
+
 TEST(MessageFrameTest, AttachmentRoundTripsAcrossSlices) {
   std::vector<std::byte> bulk = Bytes("0123456789abcdef");
   const std::string wire = Flat(EncodeFrame(FrameMessage::Of(Message("m")), bulk));

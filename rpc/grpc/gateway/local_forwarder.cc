@@ -94,8 +94,7 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
   call.OnCancel(nullptr);  // the context must not be touched from here on
   reply->trailing_metadata = context.GetServerTrailingMetadata();
   if (status.ok()) {
-    reply->Set(grpc_internal::FrameMessage::Of(
-                   std::as_bytes(std::span(response.bytes().data(), response.bytes().size()))),
+    reply->Set(std::move(response.mutable_bytes()),
                std::as_const(context.response_attachment()).data());
   } else if (IsPeerDied(status) || !(*link)->status().ok()) {
     // The service died or closed the link during the call (or a method of its own said a
