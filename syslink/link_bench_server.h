@@ -39,6 +39,7 @@
 
 #include "ring/wait_mode.h"
 #include "syslink/link.h"
+#include "tests/support/checksum.h"
 #include "tests/support/child_process.h"
 
 namespace syslink::link_bench {
@@ -48,17 +49,7 @@ inline constexpr size_t kDmaBytes = 128 * 1024;
 inline constexpr uint32_t kEcho = 1;
 inline constexpr uint32_t kReadBuffer = 2;
 
-// Reads every byte of `bytes` (what "the peer reads the buffer" means here): a sum of
-// 64-bit words, which the compiler vectorizes.
-inline uint64_t Checksum(std::span<const std::byte> bytes) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    sum += word;
-  }
-  return sum;
-}
+using ::syslink::testing::Checksum;  // the peer reads every byte of a buffer
 
 // What a server stamps (CycleCount()) for one request: when its poll found the request
 // ready, when the layer handed it over (RingConsumer::Read() or Link::Receive() returned),

@@ -69,81 +69,57 @@ struct OneLine {
 
 // ---- Stamped slots (one slot each way: a line each way) ----
 
+// One line: 56 bytes of message and the stamp after them.
 struct alignas(64) Slot {
+  static constexpr bool kTwoLines = false;
   std::byte message[56];
   std::atomic<uint64_t> sequence;  // n once message n is in place; 0 in a fresh region
 };
 
-template <uint64_t kSlotsEachWay>
-struct StampedSlots {
-  Slot to_peer[kSlotsEachWay];
-  Slot to_us[kSlotsEachWay];
-
-  static void Put(Slot* ring, uint64_t n, const std::byte* message) {
-    Slot& slot = ring[n % kSlotsEachWay];
-    std::memcpy(slot.message, message, sizeof(slot.message));
-    slot.sequence.store(n, std::memory_order_release);
-  }
-  static bool Take(Slot* ring, uint64_t n, std::byte* message, pid_t peer) {
-    Slot& slot = ring[n % kSlotsEachWay];
-    bool arrived = SpinWhilePeerLives(
-        [&] { return slot.sequence.load(std::memory_order_acquire) == n; }, peer);
-    std::memcpy(message, slot.message, sizeof(slot.message));
-    return arrived;
-  }
-
-  bool Exchange(uint64_t n, pid_t peer) {
-    std::byte message[56] = {};
-    Put(to_peer, n, message);
-    return Take(to_us, n, message, peer);
-  }
-  void Answer(pid_t parent) {
-    std::byte message[56];
-    for (uint64_t n = 1; Take(to_peer, n, message, parent); ++n) Put(to_us, n, message);
-  }
-};
-
-// ---- Two-line slots (a 64-byte payload after an 8-byte stamp) ----
-
+// Two lines: the stamp, then a 64-byte message whose last 8 bytes are on the second line,
+// as a ring record's 64-byte payload is.
 struct alignas(64) TwoLineSlot {
+  static constexpr bool kTwoLines = true;
   std::atomic<uint64_t> sequence;  // n once message n is in place; 0 in a fresh region
-  std::byte message[64];           // its last 8 bytes are on the second line
+  std::byte message[64];
 };
 static_assert(sizeof(TwoLineSlot) == 128);
 
-struct TwoLineSlots {
-  static constexpr uint64_t kSlotsEachWay = kBytesEachWay / sizeof(TwoLineSlot);
-  TwoLineSlot to_peer[kSlotsEachWay];
-  TwoLineSlot to_us[kSlotsEachWay];
+template <typename SlotType, uint64_t kSlotsEachWay>
+struct StampedSlots {
+  static constexpr size_t kMessage = sizeof(SlotType::message);
+  SlotType to_peer[kSlotsEachWay];
+  SlotType to_us[kSlotsEachWay];
 
-  static void Put(TwoLineSlot* ring, uint64_t n, const std::byte* message) {
-    TwoLineSlot& slot = ring[n % kSlotsEachWay];
-    std::memcpy(slot.message, message, sizeof(slot.message));
+  static void Put(SlotType* ring, uint64_t n, const std::byte* message) {
+    SlotType& slot = ring[n % kSlotsEachWay];
+    std::memcpy(slot.message, message, kMessage);
     slot.sequence.store(n, std::memory_order_release);
   }
-  // Spins on the stamp and asks for the second line on each look, as RingConsumer::Ready()
-  // does, so that both lines can travel at once.
-  static bool Take(TwoLineSlot* ring, uint64_t n, std::byte* message, pid_t peer) {
-    TwoLineSlot& slot = ring[n % kSlotsEachWay];
-    const std::byte* second_line = reinterpret_cast<const std::byte*>(&slot) + 64;
+  // Spins on the stamp. A two-line slot's reader also asks for the second line on each
+  // look, as RingConsumer::Ready() does, so that both lines can travel at once.
+  static bool Take(SlotType* ring, uint64_t n, std::byte* message, pid_t peer) {
+    SlotType& slot = ring[n % kSlotsEachWay];
     bool arrived = SpinWhilePeerLives(
         [&] {
           bool stamped = slot.sequence.load(std::memory_order_acquire) == n;
-          __builtin_prefetch(second_line);
+          if constexpr (SlotType::kTwoLines) {
+            __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + 64);
+          }
           return stamped;
         },
         peer);
-    std::memcpy(message, slot.message, sizeof(slot.message));
+    std::memcpy(message, slot.message, kMessage);
     return arrived;
   }
 
   bool Exchange(uint64_t n, pid_t peer) {
-    std::byte message[64] = {};
+    std::byte message[kMessage] = {};
     Put(to_peer, n, message);
     return Take(to_us, n, message, peer);
   }
   void Answer(pid_t parent) {
-    std::byte message[64];
+    std::byte message[kMessage];
     for (uint64_t n = 1; Take(to_peer, n, message, parent); ++n) Put(to_us, n, message);
   }
 };
@@ -214,13 +190,14 @@ std::unique_ptr<RoundTripper> StartCacheLineEcho() {
   return std::make_unique<Echo<OneLine>>("pingpong-line");
 }
 std::unique_ptr<RoundTripper> StartLineExchangeEcho() {
-  return std::make_unique<Echo<StampedSlots<1>>>("pingpong-lines");
+  return std::make_unique<Echo<StampedSlots<Slot, 1>>>("pingpong-lines");
 }
 std::unique_ptr<RoundTripper> StartStampedSlotEcho() {
-  return std::make_unique<Echo<StampedSlots<kBytesEachWay / sizeof(Slot)>>>("pingpong-slots");
+  return std::make_unique<Echo<StampedSlots<Slot, kBytesEachWay / sizeof(Slot)>>>("pingpong-slots");
 }
 std::unique_ptr<RoundTripper> StartTwoLineSlotEcho() {
-  return std::make_unique<Echo<TwoLineSlots>>("pingpong-two-lines");
+  return std::make_unique<Echo<StampedSlots<TwoLineSlot, kBytesEachWay / sizeof(TwoLineSlot)>>>(
+      "pingpong-two-lines");
 }
 std::unique_ptr<RoundTripper> StartBareRingEcho() {
   return std::make_unique<Echo<BareRings>>("pingpong-bare");

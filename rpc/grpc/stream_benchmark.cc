@@ -73,6 +73,7 @@
 #include "syslink/end_transfer.h"
 #include "syslink/link.h"
 #include "tests/support/benchmark_summary.h"
+#include "tests/support/checksum.h"
 #include "tests/support/child_process.h"
 
 extern char** environ;
@@ -110,16 +111,7 @@ std::span<const std::byte> File() {
   return *file;
 }
 
-// Reads every byte: a sum of 64-bit words, which the compiler vectorizes.
-uint64_t Checksum(std::span<const std::byte> bytes) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    sum += word;
-  }
-  return sum;
-}
+using ::syslink::testing::Checksum;  // reads every byte of a chunk
 
 // ---- The servers ----
 

@@ -50,17 +50,26 @@ TEST(SerializedMessageTest, ParsingReplacesWhatWasThere) {
   EXPECT_EQ(message.bytes(), "new");
 }
 
-TEST(SerializedMessageTest, CarriesACallOverALinkWithoutKnowingItsType) {
+// What the interop service's Echo answers to `request`, over a link.
+absl::StatusOr<std::string> EchoOverALink(const SerializedMessage& request) {
   interop::InteropService service;
   Server server;
   absl::StatusOr<LinkPair> pair = Link::CreatePair({});
-  ASSERT_TRUE(pair.ok());
+  if (!pair.ok()) return pair.status();
   server.ServeLink(&service, std::move(pair->second));
   LinkChannel channel(std::move(pair->first));
-  SerializedMessage request(TextBytes("relayed", 50000)), response;
-  ASSERT_TRUE(channel.Call(interop::Interop::kEchoMethod, request, &response, nullptr).ok());
-  EXPECT_EQ(response.bytes(), request.bytes());
+  SerializedMessage response;
+  absl::Status status = channel.Call(interop::Interop::kEchoMethod, request, &response, nullptr);
   server.Shutdown();
+  if (!status.ok()) return status;
+  return response.bytes();
+}
+
+TEST(SerializedMessageTest, CarriesACallOverALinkWithoutKnowingItsType) {
+  const SerializedMessage request(TextBytes("relayed", 50000));
+  absl::StatusOr<std::string> response = EchoOverALink(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(*response, request.bytes());
 }
 
 // `bytes` in gRPC slices of at most `slice` bytes each, then `trailer` (an attachment).
@@ -96,19 +105,11 @@ TEST(SerializedMessageTest, ParsingReplacesAFrame) {
 }
 
 TEST(SerializedMessageTest, CarriesAFrameOverALink) {
-  interop::InteropService service;
-  Server server;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair({});
-  ASSERT_TRUE(pair.ok());
-  server.ServeLink(&service, std::move(pair->second));
-  LinkChannel channel(std::move(pair->first));
   const std::string bytes = TextBytes("relayed from slices", 50000);
   const grpc::ByteBuffer frame = FrameOf(bytes, 8192, "not part of the message");
-  const SerializedMessage request(frame, bytes.size());
-  SerializedMessage response;
-  ASSERT_TRUE(channel.Call(interop::Interop::kEchoMethod, request, &response, nullptr).ok());
-  EXPECT_EQ(response.bytes(), bytes);
-  server.Shutdown();
+  absl::StatusOr<std::string> response = EchoOverALink(SerializedMessage(frame, bytes.size()));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(*response, bytes);
 }
 
 }  // namespace
