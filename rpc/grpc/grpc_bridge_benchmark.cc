@@ -12,7 +12,8 @@
 //   BM_ServeGrpc/N        syslink stub over GrpcChannel -> the same service under ServeGrpc,
 //                         in this process: what the gateway's gRPC side costs without a link
 //
-// The alternating lines at the end (64 B, then 127 KiB messages) also read a bridge to a second
+// The alternating lines at the end (64 B, then 127 KiB messages, and a 128 KiB attachment
+// each way beside plain gRPC's 127 KiB message) also read a bridge to a second
 // service process whose links spin 1 ms for the next call (kAwakeSpinBudget) instead of the default
 // 50 us: a bridged caller's calls come a gRPC round trip apart, longer than the default, so each
 // one wakes the default service's link.
@@ -187,6 +188,28 @@ class StubCaller {
   Text response_;
 };
 
+// One Reverse call of a syslink stub over a GrpcChannel to `address`, a 128 KiB attachment
+// each way.
+class AttachmentCaller {
+ public:
+  explicit AttachmentCaller(const std::string& address)
+      : stub_(std::make_shared<GrpcChannel>(CreateGrpcChannel(address))),
+        bulk_(kBulk, std::byte{0x5a}),
+        request_(Request(0)) {}
+  bool Call() {
+    ClientContext context;
+    context.set_request_attachment(Attachment::FromBytes(bulk_));
+    return stub_.Reverse(request_, &response_, &context).ok() &&
+           context.response_attachment().size() == kBulk;
+  }
+
+ private:
+  InteropStub stub_;
+  std::vector<std::byte> bulk_;
+  Text request_;
+  Text response_;
+};
+
 void BM_PlainGrpc(benchmark::State& state) {
   PlainCaller caller(state.range(0));
   for (auto _ : state) {
@@ -220,15 +243,9 @@ void BM_ServeGrpc(benchmark::State& state) { RunStub(state, servers->serve_grpc_
 BENCHMARK(BM_ServeGrpc)->Arg(64)->UseRealTime();
 
 void BM_BridgeAttachment(benchmark::State& state) {
-  InteropStub stub(std::make_shared<GrpcChannel>(CreateGrpcChannel(servers->gateway_address)));
-  std::vector<std::byte> bulk(kBulk, std::byte{0x5a});
-  const Text request = Request(0);
-  Text response;
+  AttachmentCaller caller(servers->gateway_address);
   for (auto _ : state) {
-    ClientContext context;
-    context.set_request_attachment(Attachment::FromBytes(bulk));
-    if (!stub.Reverse(request, &response, &context).ok() ||
-        context.response_attachment().size() != kBulk) {
+    if (!caller.Call()) {
       state.SkipWithError("call failed");
       break;
     }
@@ -327,8 +344,9 @@ void PrintAlternating() {
   constexpr int kBulkCalls = 20;
   PlainCaller plain_bulk(kBulkMessage);
   StubCaller bridge_bulk(servers->gateway_address, kBulkMessage);
+  AttachmentCaller bridge_attachment(servers->gateway_address);
   for (int i = 0; i < 10; ++i) {
-    if (!plain_bulk.Call() || !bridge_bulk.Call()) {
+    if (!plain_bulk.Call() || !bridge_bulk.Call() || !bridge_attachment.Call()) {
       std::printf("alternating slices: a %zu-byte call failed\n", kBulkMessage);
       return;
     }
@@ -336,6 +354,10 @@ void PrintAlternating() {
   std::printf("alternating %d pairs of %d-call slices, %zu B:\n", kPairs, kBulkCalls, kBulkMessage);
   const double r_bulk = MedianSliceRatio(bridge_bulk, plain_bulk, kPairs, kBulkCalls, &floor_us);
   std::printf("  bridge          %.2fx plain gRPC (plain %.1f us a call)\n", r_bulk, floor_us);
+  const double r_attachment =
+      MedianSliceRatio(bridge_attachment, plain_bulk, kPairs, kBulkCalls, &floor_us);
+  std::printf("  bridge, 128 KiB attachment instead: %.2fx plain gRPC (plain %.1f us a call)\n",
+              r_attachment, floor_us);
 }
 
 }  // namespace
