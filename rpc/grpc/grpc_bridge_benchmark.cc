@@ -8,7 +8,7 @@
 //   BM_GrpcChannel/N      syslink stub over GrpcChannel -> stock_interop_server
 //   BM_Bridge/N           syslink stub over GrpcChannel -> syslink-gateway -> a link to
 //                         syslink_interop_server
-//   BM_BridgeAttachment   the same, a 128 KiB attachment each way (Reverse)
+//   BM_BridgeAttachment   the same, a 128 KiB attachment each way (Echo)
 //   BM_ServeGrpc/N        syslink stub over GrpcChannel -> the same service under ServeGrpc,
 //                         in this process: what the gateway's gRPC side costs without a link
 //
@@ -188,8 +188,9 @@ class StubCaller {
   Text response_;
 };
 
-// One Reverse call of a syslink stub over a GrpcChannel to `address`, a 128 KiB attachment
-// each way.
+// One Echo of a syslink stub over a GrpcChannel to `address` with a 128 KiB attachment,
+// which comes back copied: what plain gRPC's 127 KiB echo does, with the bytes beside the
+// message instead of in it.
 class AttachmentCaller {
  public:
   explicit AttachmentCaller(const std::string& address)
@@ -199,7 +200,7 @@ class AttachmentCaller {
   bool Call() {
     ClientContext context;
     context.set_request_attachment(Attachment::FromBytes(bulk_));
-    return stub_.Reverse(request_, &response_, &context).ok() &&
+    return stub_.Echo(request_, &response_, &context).ok() &&
            context.response_attachment().size() == kBulk;
   }
 

@@ -1,5 +1,7 @@
 #include "rpc/grpc/testing/interop_service.h"
 
+#include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,13 +31,28 @@ void AnswerMetadata(rpc::ServerContext& context) {
   if (list) context.AddTrailingMetadata("metadata-keys", absl::StrJoin(keys, ","));
 }
 
+// Answers with an attachment as large as the request's, filled by `fill(in, out)`; none
+// when the request has none.
+template <typename Fill>
+absl::Status AnswerAttachment(rpc::ServerContext& context, Fill fill) {
+  std::span<const std::byte> in = std::as_const(context.request_attachment()).data();
+  if (in.empty()) return absl::OkStatus();
+  absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
+  if (!out.ok()) return out.status();
+  fill(in, out->data());
+  context.set_response_attachment(*std::move(out));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status InteropService::Echo(rpc::ServerContext& context, const Text& request,
                                   Text* response) {
   AnswerMetadata(context);
   *response = request;
-  return absl::OkStatus();
+  return AnswerAttachment(context, [](std::span<const std::byte> in, std::span<std::byte> out) {
+    std::memcpy(out.data(), in.data(), in.size());
+  });
 }
 
 absl::Status InteropService::Fail(rpc::ServerContext& context, const Text& request,
@@ -62,13 +79,11 @@ absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& reque
 absl::Status InteropService::Reverse(rpc::ServerContext& context, const Text& request,
                                      Text* response) {
   AnswerMetadata(context);
-  std::span<const std::byte> in = std::as_const(context.request_attachment()).data();
-  absl::StatusOr<rpc::Attachment> out = context.AllocateAttachment(in.size());
-  if (!out.ok()) return out.status();
-  for (size_t i = 0; i < in.size(); ++i) out->data()[i] = in[in.size() - 1 - i];
-  context.set_response_attachment(*std::move(out));
-  response->set_text(absl::StrCat("reversed ", in.size()));
-  return absl::OkStatus();
+  response->set_text(
+      absl::StrCat("reversed ", std::as_const(context.request_attachment()).data().size()));
+  return AnswerAttachment(context, [](std::span<const std::byte> in, std::span<std::byte> out) {
+    for (size_t i = 0; i < in.size(); ++i) out[i] = in[in.size() - 1 - i];
+  });
 }
 
 absl::Status InteropService::WhoCalls(rpc::ServerContext& context, const Text& request,
