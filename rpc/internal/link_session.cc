@@ -57,7 +57,10 @@ LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerP
       parking_(parking),
       id_(id),
       fd_(link_.fd()),
-      pace_(link_.options().wait.spin_budget, follow_caller) {}
+      // Only a hybrid link spins for a while and then sleeps: the others have no pace to follow.
+      pace_(link_.options().wait.spin_budget, link_.options().wait.mode == ring::WaitMode::kHybrid
+                                                  ? follow_caller
+                                                  : absl::ZeroDuration()) {}
 
 LinkSession::~LinkSession() = default;
 
