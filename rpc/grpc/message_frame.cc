@@ -48,14 +48,24 @@ bool ReadVarint(const uint8_t*& p, const uint8_t* end, uint64_t& value) {
 // The tag and length that precede an attachment of `size` bytes.
 size_t AttachmentHeaderSize(size_t size) { return VarintSize(kAttachmentTag) + VarintSize(size); }
 
+// Writes `attachment` as the frame's last field at `out` (AttachmentFieldSize() bytes).
+void WriteAttachmentField(std::span<const std::byte> attachment, uint8_t* out) {
+  out = WriteVarint(kAttachmentTag, out);
+  out = WriteVarint(attachment.size(), out);
+  std::memcpy(out, attachment.data(), attachment.size());
+}
+
+// The bytes an attachment's field takes: none for an empty attachment.
+size_t AttachmentFieldSize(std::span<const std::byte> attachment) {
+  return attachment.empty() ? 0 : AttachmentHeaderSize(attachment.size()) + attachment.size();
+}
+
 }  // namespace
 
 grpc::ByteBuffer EncodeFrame(const FrameMessage& message, std::span<const std::byte> attachment) {
   const size_t message_size =
       message.message != nullptr ? message.message->ByteSizeLong() : message.bytes.size();
-  const size_t total =
-      message_size +
-      (attachment.empty() ? 0 : AttachmentHeaderSize(attachment.size()) + attachment.size());
+  const size_t total = message_size + AttachmentFieldSize(attachment);
   // One slice of our own, handed to gRPC with free() to release it.
   auto* data = static_cast<uint8_t*>(std::malloc(total == 0 ? 1 : total));
   uint8_t* out = data;
@@ -65,11 +75,7 @@ grpc::ByteBuffer EncodeFrame(const FrameMessage& message, std::span<const std::b
     std::memcpy(out, message.bytes.data(), message_size);
     out += message_size;
   }
-  if (!attachment.empty()) {
-    out = WriteVarint(kAttachmentTag, out);
-    out = WriteVarint(attachment.size(), out);
-    std::memcpy(out, attachment.data(), attachment.size());
-  }
+  if (!attachment.empty()) WriteAttachmentField(attachment, out);
   grpc::Slice slice(data, total, std::free);
   return grpc::ByteBuffer(&slice, 1);
 }
@@ -85,11 +91,9 @@ grpc::ByteBuffer EncodeFrame(std::string&& message, std::span<const std::byte> a
                         grpc::Slice::STEAL_REF);
   }
   if (!attachment.empty()) {
-    const size_t size = AttachmentHeaderSize(attachment.size()) + attachment.size();
+    const size_t size = AttachmentFieldSize(attachment);
     auto* data = static_cast<uint8_t*>(std::malloc(size));
-    uint8_t* out = WriteVarint(kAttachmentTag, data);
-    out = WriteVarint(attachment.size(), out);
-    std::memcpy(out, attachment.data(), attachment.size());
+    WriteAttachmentField(attachment, data);
     slices.emplace_back(data, size, std::free);
   }
   return grpc::ByteBuffer(slices.data(), slices.size());
