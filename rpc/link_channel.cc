@@ -54,7 +54,17 @@ LinkChannel::LinkChannel(Link link, PeerIdentity server, LinkChannelOptions opti
     : server_(server),
       options_(options),
       link_(std::move(link)),
-      wake_(std::make_shared<const UniqueFd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {}
+      wake_(std::make_shared<const UniqueFd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
+  // Attachments the channel hands out give their buffers back from whatever thread drops
+  // them; the link queues them for whoever holds the channel next.
+  ChannelLock lock(this);
+  absl::StatusOr<int> returns = link_.ReturnBuffersFromAnyThread();
+  if (returns.ok()) {
+    returns_fd_ = *returns;
+  } else if (link_.valid()) {
+    link_.Close();  // without the queue, a dropped attachment would race the reader
+  }
+}
 
 LinkChannel::~LinkChannel() {
   Completions completions;
@@ -355,10 +365,11 @@ void LinkChannel::Sleep(absl::Time until) {
     absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
     timeout = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
   }
-  struct pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {wake_->get(), POLLIN, 0}};
+  struct pollfd fds[3] = {
+      {link_.fd(), POLLIN, 0}, {wake_->get(), POLLIN, 0}, {returns_fd_, POLLIN, 0}};
   sleeping_ = true;
   mutex_.Unlock();
-  (void)poll(fds, 2, timeout);
+  (void)poll(fds, 3, timeout);
   uint64_t count;
   while (read(wake_->get(), &count, sizeof(count)) > 0) {
   }

@@ -208,8 +208,8 @@ class LinkChannel final : public Channel {
   // on entry and exit, released while the reader yields to a sender or sleeps.
   void Read(const Waiter* waiter, absl::Time until, Completions& completions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Sleeps until the link's descriptor, wake_, the next deadline or `until`; mutex_ is
-  // released meanwhile.
+  // Sleeps until the link's descriptor, wake_, returns_fd_, the next deadline or `until`;
+  // mutex_ is released meanwhile.
   void Sleep(absl::Time until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The reader role is free: tells a sync caller still waiting, or else the completion
   // thread and Drain().
@@ -262,6 +262,10 @@ class LinkChannel final : public Channel {
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
   // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;
+  // Readable while attachments destroyed on other threads wait for the link to hand their
+  // buffers back (Link::ReturnBuffersFromAnyThread); the reader sleeps on it too. Set by
+  // the constructor and never changed.
+  int returns_fd_ = -1;
   std::thread completer_ ABSL_GUARDED_BY(mutex_);  // started with the first async call
 };
 

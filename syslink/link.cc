@@ -131,6 +131,11 @@ bool RequestWatch::given_up() const {
          (slot_->state.load(std::memory_order_acquire) & kMirrorGivenUp) != 0;
 }
 
+absl::StatusOr<int> Link::ReturnBuffersFromAnyThread() {
+  if (!core_) return Invalid();
+  return core_->ReturnBuffersFromAnyThread();
+}
+
 bool Link::PrepareToPoll() { return core_ && core_->PrepareToPoll(); }
 
 bool Link::Ready() const { return !core_ || core_->Ready(); }

@@ -38,7 +38,8 @@
 // (ReplyDma::attach), which the requester reads through Message::peer_buffer; destroying that
 // hands it back.
 //
-// Thread safety: an end is used by one thread at a time. Ownership: move-only; destroying
+// Thread safety: an end is used by one thread at a time, and so are its DmaBuffers and
+// PeerBuffers, unless ReturnBuffersFromAnyThread() was called. Ownership: move-only; destroying
 // or Close()-ing an end closes the socket, which the peer sees as PEER_DIED. DmaBuffers,
 // PeerBuffers and Messages keep the shared region mapped, and may outlive the Link.
 //
@@ -328,6 +329,16 @@ class Link {
   // returns ABORTED (link_waker.h). The first call makes the end's eventfd; later calls
   // return wakers of the same signal.
   [[nodiscard]] absl::StatusOr<LinkWaker> Waker();
+
+  // For an end shared by several threads under a lock (as rpc::LinkChannel shares it):
+  // lets this end's DmaBuffers and PeerBuffers be destroyed on any thread, not only while
+  // the end is held. Such a buffer is queued, and the end's next call (any of them, or
+  // PrepareToPoll()) hands it back: its pages to the arena, or a release to the peer.
+  // Returns a descriptor that turns readable while buffers wait: a thread asleep in poll()
+  // on fd() polls it too, so that a buffer the peer waits for is not held up. An
+  // AllocateBuffer() that waits for room wakes for them itself. Call it before any buffer
+  // of the end reaches another thread; the descriptor lives as long as the end.
+  [[nodiscard]] absl::StatusOr<int> ReturnBuffersFromAnyThread();
 
   // Event loops: the descriptor to poll for POLLIN. Before each poll() call
   // PrepareToPoll(): when it returns false a message (or the news of a closed link) is

@@ -111,14 +111,15 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
         bytes, options_.max_dma_size));
   }
   while (true) {
+    if (returned_.waiting()) TakeReturns();
     absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
     if (offset.ok()) {
       DmaBuffer buffer = AdoptOwnBuffer(*offset, bytes);
       return buffer;
     }
     if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
-    // Buffers come back with replies and releases: read what has arrived, keeping the
-    // messages for Receive(), until one fits or the deadline passes.
+    // Buffers come back with replies and releases, and from other threads: read what has
+    // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     Message message;
     Step step = ReadOne(&message);
     if (step == Step::kMessage) {
@@ -141,7 +142,12 @@ DmaBuffer LinkCore::AdoptOwnBuffer(uint64_t offset, uint64_t size) {
 }
 
 void LinkCore::ReturnBuffer(uint64_t offset) {
-  if (OwnedByThisProcess()) arena_.Free(offset);
+  if (!OwnedByThisProcess()) return;
+  if (returned_.enabled()) {
+    returned_.Add({.offset = offset});
+    return;
+  }
+  arena_.Free(offset);
 }
 
 void LinkCore::FreeLoan(const Loan& loan) { arena_.Free(loan.offset); }
@@ -362,15 +368,41 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
 }
 
 void LinkCore::ReleasePeerBuffer(uint64_t offset, uint64_t length) {
-  if (!OwnedByThisProcess() || !status_.ok()) return;
+  if (!OwnedByThisProcess()) return;
+  if (returned_.enabled()) {
+    returned_.Add({.offset = offset, .length = length, .peer = true});
+    return;
+  }
+  QueueRelease(offset, length);
+  FlushReleases();
+}
+
+void LinkCore::QueueRelease(uint64_t offset, uint64_t length) {
+  if (!status_.ok()) return;  // a closed link's peer takes back nothing
   MessageHeader header = NewHeader(MessageKind::kRelease);
   header.dma_offset = offset;
   header.dma_length = length;
   releases_to_send_.push_back(header);
-  FlushReleases();
 }
 
-void LinkCore::FlushReleases() {
+ABSL_ATTRIBUTE_NOINLINE void LinkCore::TakeReturns() {
+  for (const ReturnedBuffers::Entry& entry : returned_.Take()) {
+    if (entry.peer) {
+      QueueRelease(entry.offset, entry.length);
+    } else {
+      arena_.Free(entry.offset);
+    }
+  }
+}
+
+absl::StatusOr<int> LinkCore::ReturnBuffersFromAnyThread() {
+  if (absl::Status s = CheckOwner(); !s.ok()) return s;
+  if (absl::Status s = returned_.Enable(); !s.ok()) return s;
+  return returned_.signal()->fd();
+}
+
+void LinkCore::SendReleases() {
+  if (returned_.waiting()) TakeReturns();
   while (!releases_to_send_.empty() && status_.ok()) {
     absl::StatusOr<std::byte*> space = out_.TryReserve(kMessageHeaderSize);
     if (!space.ok() || *space == nullptr) return;  // no room now: sent with a later call

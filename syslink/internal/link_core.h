@@ -35,6 +35,7 @@
 #include "syslink/internal/link_layout.h"
 #include "syslink/internal/message_check.h"
 #include "syslink/internal/outstanding.h"
+#include "syslink/internal/returned_buffers.h"
 #include "syslink/internal/wake_signal.h"
 #include "syslink/link.h"
 #include "syslink/link_waker.h"
@@ -69,6 +70,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::Status Cancel(uint64_t id);
   RequestWatch Watch(const Message& request);
   absl::StatusOr<LinkWaker> Waker();
+  absl::StatusOr<int> ReturnBuffersFromAnyThread();
   bool PrepareToPoll();
   bool Ready() const { return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready(); }
   void Close();
@@ -90,13 +92,15 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   };
   HandOver TakeDescriptors();
 
-  // Called by DmaBuffer's and PeerBuffer's destructors.
+  // Called by DmaBuffer's and PeerBuffer's destructors: on the end's thread, or on any
+  // after ReturnBuffersFromAnyThread().
   void ReturnBuffer(uint64_t offset);
   void ReleasePeerBuffer(uint64_t offset, uint64_t length);
 
  private:
   enum class Step { kMessage, kHandled, kEmpty, kBroken };
-  enum class WaitOutcome { kReady, kTimedOut, kPeerGone, kWoken };
+  // kReturned: buffers other threads gave back wait to be handed back (ReturnedBuffers).
+  enum class WaitOutcome { kReady, kTimedOut, kPeerGone, kWoken, kReturned };
 
   LinkCore(UniqueFd socket, UniqueFd watch, ring::SharedRegion region, int side,
            const LinkOptions& options, ring::RingProducer out, ring::RingConsumer in);
@@ -151,7 +155,16 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
                       PayloadWriter fill);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
-  void FlushReleases();
+  // Sends the release records waiting (as many as the ring has room for), after taking
+  // the buffers other threads returned. Inline: on the hot path there are none.
+  void FlushReleases() {
+    if (returned_.waiting() || !releases_to_send_.empty()) [[unlikely]] {
+      SendReleases();
+    }
+  }
+  void SendReleases();
+  void QueueRelease(uint64_t offset, uint64_t length);
+  void TakeReturns();
   DmaBuffer AdoptOwnBuffer(uint64_t offset, uint64_t size);
   void FreeLoan(const Loan& loan);
   // `status_` with `what` put in front of its message, its payloads (PEER_DIED, ...) kept.
@@ -231,6 +244,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::flat_hash_map<uint64_t, uint64_t>
       reply_loans_;  // our buffers attached to replies: offset -> bytes
   std::vector<MessageHeader> releases_to_send_;
+  ReturnedBuffers returned_;     // buffers given back on other threads
   std::deque<Message> pending_;  // replies and requests to deliver before reading the ring
   bool record_held_ = false;     // a ring record handed to the user is not yet released
   bool poll_armed_ = false;      // PrepareToPoll() announced a wait on the socket

@@ -243,6 +243,9 @@ bool LinkCore::AwaitInbound(absl::Time until, absl::Time deadline, WakeSignal* w
     case WaitOutcome::kReady:
     case WaitOutcome::kWoken:  // the caller takes the wake-up once nothing else is there
       return true;
+    case WaitOutcome::kReturned:  // handed back at once: the peer may be waiting for them
+      FlushReleases();
+      return true;
     case WaitOutcome::kPeerGone:
       // Messages the peer published before it went are still delivered first.
       peer_gone_ = true;

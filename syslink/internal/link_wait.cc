@@ -3,6 +3,8 @@
 // kWaitingElsewhere protocol), and the kernel wakes it with POLLHUP when the peer's end
 // closes, so a sleeping end learns at once that its peer died. A Receive() on an end that
 // has a LinkWaker also watches its WakeSignal: the flag while spinning, the eventfd asleep.
+// An end that takes buffers back from any thread watches their queue's signal the same
+// way: the peer may be waiting for those buffers.
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -51,6 +53,7 @@ bool LinkCore::PeerAlive() {
 LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until, WakeSignal* wake) {
   if (in_.Ready()) return WaitOutcome::kReady;
   if (wake != nullptr && wake->raised()) return WaitOutcome::kWoken;
+  if (returned_.waiting()) return WaitOutcome::kReturned;
   const ring::WaitMode mode = options_.wait.mode;
   if (mode != ring::WaitMode::kBlocking) {
     // Spin; the clock is first read after kSpinsPerClockCheck spins.
@@ -63,6 +66,7 @@ LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until, WakeSignal* wak
         ring::internal::CpuRelax();
       }
       if (wake != nullptr && wake->raised()) return WaitOutcome::kWoken;
+      if (returned_.waiting()) return WaitOutcome::kReturned;
       absl::Time now = absl::Now();
       last_cycles_ = CycleCount();
       if (!started) {
@@ -92,8 +96,10 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until, WakeSignal* wake
     // rather than just after a wake-up, when a message waits for an answer.
     DrainWakes();
     if (!in_.PrepareExternalWait()) return WaitOutcome::kReady;
-    struct pollfd p[2] = {{socket_.get(), POLLIN, 0}, {wake ? wake->fd() : -1, POLLIN, 0}};
-    const nfds_t watched = wake != nullptr ? 2 : 1;
+    WakeSignal* returned = returned_.signal();
+    struct pollfd p[3] = {{socket_.get(), POLLIN, 0},
+                          {wake ? wake->fd() : -1, POLLIN, 0},
+                          {returned ? returned->fd() : -1, POLLIN, 0}};
     struct timespec timeout;
     struct timespec* timeout_ptr = nullptr;
     if (until != absl::InfiniteFuture()) {
@@ -101,7 +107,7 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until, WakeSignal* wake
       timeout = absl::ToTimespec(left);
       timeout_ptr = &timeout;
     }
-    int n = ppoll(p, watched, timeout_ptr, nullptr);
+    int n = ppoll(p, 3, timeout_ptr, nullptr);  // a negative descriptor is not watched
     last_cycles_ = CycleCount();
     in_.EndExternalWait();
     if (in_.Ready()) return WaitOutcome::kReady;  // its wake-up byte is read next time
@@ -109,6 +115,7 @@ LinkCore::WaitOutcome LinkCore::SleepOnSocket(absl::Time until, WakeSignal* wake
       if (wake->raised()) return WaitOutcome::kWoken;
       if (p[1].revents & POLLIN) wake->Drain();  // stale
     }
+    if (returned_.waiting()) return WaitOutcome::kReturned;
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PeerAlive()) {
       return WaitOutcome::kPeerGone;
     }
@@ -123,6 +130,7 @@ namespace syslink::internal {
 
 bool LinkCore::PrepareToPoll() {
   if (!OwnedByThisProcess()) return false;
+  if (returned_.waiting()) FlushReleases();  // the peer may wait for those buffers
   if (!pending_.empty() || !status_.ok() || peer_gone_) return false;
   if (poll_armed_) return true;
   if (!in_.PrepareExternalWait()) return false;
