@@ -133,11 +133,7 @@ int MemTree::Write(const Caller& caller, uint64_t ino, uint64_t fh, int64_t offs
     return error;
   }
   inode->mtime_ns = inode->ctime_ns = NowNanos();
-  if (!caller.is_root()) {
-    // Writing drops set-ID powers (the kernel's file_remove_privs).
-    inode->mode &= ~S_ISUID;
-    if (inode->mode & S_IXGRP) inode->mode &= ~S_ISGID;
-  }
+  inode->RemovePrivileges(caller);
   return 0;
 }
 

@@ -131,6 +131,13 @@ bool Inode::is_dir() const { return S_ISDIR(mode); }
 bool Inode::is_regular() const { return S_ISREG(mode); }
 bool Inode::is_symlink() const { return S_ISLNK(mode); }
 
+void Inode::RemovePrivileges(const Caller& writer) {
+  xattrs.erase("security.capability");
+  if (writer.is_root()) return;
+  mode &= ~S_ISUID;
+  if (mode & S_IXGRP) mode &= ~S_ISGID;
+}
+
 void Inode::AddEntry(std::string name, uint64_t child) {
   const uint64_t cookie = next_cookie++;
   by_cookie.emplace(cookie, name);

@@ -143,6 +143,13 @@ struct Inode {
   bool is_regular() const;
   bool is_symlink() const;
 
+  // What writing the file's bytes does to its powers, as the kernel's file_remove_privs:
+  // drops its file capability (security.capability), whoever writes, and unless the writer
+  // is root its set-user-ID bit and (when group-executable) its set-group-ID bit. The
+  // kernel does this itself before a write through its page cache; a direct write
+  // (fs_mount's write-only opens) and a copy inside the server leave it to the server.
+  void RemovePrivileges(const Caller& writer);
+
   // Adds child `name` at the end of the listing order; removes one.
   void AddEntry(std::string name, uint64_t child);
   void RemoveEntry(std::map<std::string, DirSlot, std::less<>>::iterator entry);

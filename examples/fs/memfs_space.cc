@@ -16,13 +16,6 @@ namespace {
 bool Readable(uint32_t flags) { return (flags & O_ACCMODE) != O_WRONLY; }
 bool Writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
-// Writing drops set-ID powers unless the writer is root (the kernel's file_remove_privs).
-void RemovePrivileges(const Caller& caller, Inode* inode) {
-  if (caller.is_root()) return;
-  inode->mode &= ~S_ISUID;
-  if (inode->mode & S_IXGRP) inode->mode &= ~S_ISGID;
-}
-
 }  // namespace
 
 int MemTree::Fallocate(const FallocateRequest& request) {
@@ -91,7 +84,7 @@ int MemTree::CopyFileRange(const Caller& caller, const CopyFileRangeRequest& req
     done += read;
   }
   target->mtime_ns = target->ctime_ns = NowNanos();
-  RemovePrivileges(caller, target);
+  target->RemovePrivileges(caller);
   *copied = done;
   return 0;
 }

@@ -235,7 +235,8 @@ void FuseBridge::Init(fuse_conn_info* conn) {
 
 void FuseBridge::SetCaching(fuse_file_info* fi) const {
   fi->keep_cache = options_.cache == DataCache::kKeep;
-  fi->direct_io = options_.cache == DataCache::kDirect;
+  fi->direct_io = options_.cache == DataCache::kDirect ||
+                  ((fi->flags & O_ACCMODE) == O_WRONLY && !options_.writeback);
 }
 
 void FuseBridge::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
