@@ -14,7 +14,8 @@
 //   null_fuse [--size=BYTES] [--debug] MOUNTPOINT
 //
 // It mounts with fs_mount's settings (default_permissions, 128 KiB reads, 1 MiB writes, kept
-// page cache, no writeback cache, atomic O_TRUNC, entries and attributes cached for 1 s)
+// page cache but direct I/O for write-only opens, no writeback cache, atomic O_TRUNC,
+// entries and attributes cached for 1 s)
 // but caches `file`'s entry and attributes for an hour. It answers every getxattr "no such
 // attribute", as fs_mount does for a file without any, so that each write(2) sends the
 // kernel's security.capability query here too. It runs in the foreground on libfuse's
@@ -224,6 +225,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   created[ino] = {.mode = mode & 07777, .uid = caller->uid, .gid = caller->gid};
   names.emplace(name, ino);
   fi->keep_cache = 1;  // fs_mount's default, --cache=keep
+  fi->direct_io = 1;   // as fs_mount writes a file opened write-only
   ReplyEntry(req, ino, fi);
 }
 
@@ -251,8 +253,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, error);
     return;
   }
-  if (fi->flags & O_TRUNC) created[ino].size = 0;  // the kernel opens `file` read-only
-  fi->keep_cache = 1;                              // fs_mount's default, --cache=keep
+  if (fi->flags & O_TRUNC) created[ino].size = 0;       // the kernel opens `file` read-only
+  fi->keep_cache = 1;                                   // fs_mount's default, --cache=keep
+  fi->direct_io = (fi->flags & O_ACCMODE) == O_WRONLY;  // as fs_mount
   fuse_reply_open(req, fi);
 }
 
