@@ -51,9 +51,9 @@ class MemFs final : public FileSystem {
 
   // The state behind the service, for tests and tools.
   MemTree& tree() { return tree_; }
-  // Reads answered with a piece read ahead, since the start.
   // Claims to act for others refused since the start.
   uint64_t claims_refused() const { return trust_.refused(); }
+  // Reads answered with a piece read ahead, since the start.
   uint64_t read_ahead_hits() const { return read_ahead_hits_.load(std::memory_order_relaxed); }
 
   using Context = ::syslink::rpc::ServerContext;

@@ -4,8 +4,6 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <random>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,13 +18,6 @@ namespace {
 using ::syslink::testing::ChildProcess;
 using ::testing::HasSubstr;
 
-void WriteRandomFile(const std::string& path, size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& c : bytes) c = static_cast<char>(random());
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
 class FsMountGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,11 +27,6 @@ class FsMountGrpcTest : public ::testing::Test {
     fs_ = *std::move(fs);
   }
   std::string Local(const std::string& name) const { return fs_->scratch() + "/" + name; }
-  ToolRun Ok(const std::vector<std::string>& argv) {
-    ToolRun run = RunTool(argv);
-    EXPECT_EQ(run.how, ChildProcess::Exited(0)) << argv[0] << ": " << run.err;
-    return run;
-  }
 
   std::unique_ptr<MountedMemfs> fs_;
 };
@@ -54,29 +40,29 @@ TEST_F(FsMountGrpcTest, MountsThroughTheGateway) {
 
 TEST_F(FsMountGrpcTest, CpAndDiffRecursiveAgreeByteForByte) {
   // A tree with files of sizes around the 128 KiB of one Read or Write.
-  Ok({"mkdir", "-p", Local("tree/sub/deeper"), Local("tree/empty")});
+  RunToolOk({"mkdir", "-p", Local("tree/sub/deeper"), Local("tree/empty")});
   const size_t sizes[] = {0, 1, 4095, 4096, 131071, 131072, 131073, 3 * 131072 + 17, 1 << 20};
   unsigned seed = 1;
   for (size_t size : sizes) {
     WriteRandomFile(Local(absl::StrCat("tree/f", size)), size, seed++);
     WriteRandomFile(Local(absl::StrCat("tree/sub/deeper/g", size)), size, seed++);
   }
-  Ok({"ln", "-s", "f4096", Local("tree/link")});
-  Ok({"cp", "-a", Local("tree"), fs_->Path("tree")});
-  Ok({"diff", "-r", "--no-dereference", Local("tree"), fs_->Path("tree")});
-  Ok({"cp", "-a", fs_->Path("tree"), Local("back")});
-  Ok({"diff", "-r", "--no-dereference", Local("tree"), Local("back")});
+  RunToolOk({"ln", "-s", "f4096", Local("tree/link")});
+  RunToolOk({"cp", "-a", Local("tree"), fs_->Path("tree")});
+  RunToolOk({"diff", "-r", "--no-dereference", Local("tree"), fs_->Path("tree")});
+  RunToolOk({"cp", "-a", fs_->Path("tree"), Local("back")});
+  RunToolOk({"diff", "-r", "--no-dereference", Local("tree"), Local("back")});
 }
 
 TEST_F(FsMountGrpcTest, DdWritesAndReadsLargeBlocks) {
-  Ok({"dd", "if=/dev/urandom", "of=" + Local("big"), "bs=1M", "count=8", "status=none"});
-  Ok({"dd", "if=" + Local("big"), "of=" + fs_->Path("big"), "bs=1M", "status=none"});
-  Ok({"cmp", Local("big"), fs_->Path("big")});
+  RunToolOk({"dd", "if=/dev/urandom", "of=" + Local("big"), "bs=1M", "count=8", "status=none"});
+  RunToolOk({"dd", "if=" + Local("big"), "of=" + fs_->Path("big"), "bs=1M", "status=none"});
+  RunToolOk({"cmp", Local("big"), fs_->Path("big")});
 }
 
 TEST_F(FsMountGrpcTest, AMemfsRestartIsSeenThroughTheGateway) {
   WriteRandomFile(Local("f"), 1000, 7);
-  Ok({"cp", Local("f"), fs_->Path("f")});
+  RunToolOk({"cp", Local("f"), fs_->Path("f")});
   fs_->KillMemfs();
   // The old server's files are gone with it: the mount says the server is away (ENOTCONN,
   // or ESTALE once a new epoch began) instead of hanging.
@@ -87,8 +73,8 @@ TEST_F(FsMountGrpcTest, AMemfsRestartIsSeenThroughTheGateway) {
   EXPECT_TRUE(::syslink::testing::Eventually([&] {
     return RunTool({"ls", fs_->mountpoint()}).how == ChildProcess::Exited(0);
   }));
-  Ok({"cp", Local("f"), fs_->Path("again")});
-  Ok({"cmp", Local("f"), fs_->Path("again")});
+  RunToolOk({"cp", Local("f"), fs_->Path("again")});
+  RunToolOk({"cmp", Local("f"), fs_->Path("again")});
 }
 
 }  // namespace

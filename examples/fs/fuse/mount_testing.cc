@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -173,6 +174,19 @@ ToolRun RunTool(const std::vector<std::string>& argv, absl::Duration timeout) {
 
 ToolRun RunShell(const std::string& command, absl::Duration timeout) {
   return RunTool({"/bin/sh", "-c", command}, timeout);
+}
+
+ToolRun RunToolOk(const std::vector<std::string>& argv) {
+  ToolRun run = RunTool(argv);
+  EXPECT_EQ(run.how, ChildProcess::Exited(0)) << argv[0] << ": " << run.err;
+  return run;
+}
+
+void WriteRandomFile(const std::string& path, size_t size, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(random());
+  std::ofstream(path, std::ios::binary) << bytes;
 }
 
 absl::StatusOr<ChildProcess> StartMountDaemon(std::vector<std::string> argv,

@@ -78,6 +78,12 @@ struct ToolRun {
 ToolRun RunTool(const std::vector<std::string>& argv, absl::Duration timeout = absl::Seconds(60));
 // Runs `command` with /bin/sh -c.
 ToolRun RunShell(const std::string& command, absl::Duration timeout = absl::Seconds(60));
+// RunTool(), expecting the tool to exit 0: otherwise the test fails, naming the tool and
+// quoting its stderr.
+ToolRun RunToolOk(const std::vector<std::string>& argv);
+
+// Writes `size` pseudo-random bytes, the same for the same `seed`, to `path`.
+void WriteRandomFile(const std::string& path, size_t size, unsigned seed);
 
 // The server behind a mount, for tests run against each (TEST_P).
 enum class Server { kMemfs, kPassthrough };
