@@ -19,6 +19,7 @@ absl::StatusOr<RingConsumer> RingConsumer::Attach(std::span<std::byte> memory,
         absl::StrFormat("ring consumer index %d is misaligned: not attaching", tail));
   }
   consumer.tail_ = consumer.read_ = tail;
+  consumer.barriers_ = internal::AttachSleepBarriers(options, (*control)->consumer_sleep_barrier);
   return consumer;
 }
 
@@ -59,7 +60,7 @@ bool RingConsumer::NextRecord(uint64_t header, Record& record) {
 
 absl::StatusOr<Record> RingConsumer::WaitAndRead(absl::Time deadline) {
   while (true) {
-    if (!internal::WaitUntil([&] { return Ready(); }, control_->consumer_waiting, wait_,
+    if (!internal::WaitUntil([&] { return Ready(); }, control_->consumer_waiting, barriers_, wait_,
                              deadline)) {
       return absl::DeadlineExceededError("no ring record arrived before the deadline");
     }
@@ -71,7 +72,7 @@ absl::StatusOr<Record> RingConsumer::WaitAndRead(absl::Time deadline) {
 
 bool RingConsumer::PrepareExternalWait() {
   control_->consumer_waiting.store(kWaitingElsewhere, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  internal::OrderSleep(barriers_);
   if (!Ready()) return true;
   EndExternalWait();
   return false;
@@ -81,7 +82,9 @@ void RingConsumer::EndExternalWait() {
   control_->consumer_waiting.store(kNotWaiting, std::memory_order_relaxed);
 }
 
-void RingConsumer::WakeProducer() { internal::WakeIfWaiting(control_->producer_waiting); }
+void RingConsumer::WakeProducer() {
+  internal::WakeIfWaiting(control_->producer_waiting, control_->producer_sleep_barrier, barriers_);
+}
 
 void RingConsumer::Break(absl::Status status) {
   if (status_.ok()) status_ = std::move(status);

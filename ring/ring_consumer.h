@@ -41,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ring/internal/heavy_barrier.h"
 #include "ring/ring_format.h"
 #include "ring/wait_mode.h"
 
@@ -150,8 +151,9 @@ class RingConsumer {
   uint64_t capacity_;
   uint64_t mask_;
   WaitOptions wait_;
-  uint64_t tail_ = 0;  // last value stored to control_->tail
-  uint64_t read_ = 0;  // end of the last record read
+  internal::SleepBarriers barriers_;  // how this side fences its sleeps and wake-ups
+  uint64_t tail_ = 0;                 // last value stored to control_->tail
+  uint64_t read_ = 0;                 // end of the last record read
   absl::Status status_;
 };
 

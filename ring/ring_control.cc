@@ -48,6 +48,8 @@ absl::Status InitializeRing(std::span<std::byte> memory, WaitMode mode) {
   control->tail.store(0, std::memory_order_relaxed);
   control->consumer_waiting.store(kNotWaiting, std::memory_order_relaxed);
   control->producer_waiting.store(kNotWaiting, std::memory_order_relaxed);
+  control->consumer_sleep_barrier.store(kSleepBarrierFence, std::memory_order_relaxed);
+  control->producer_sleep_barrier.store(kSleepBarrierFence, std::memory_order_relaxed);
   // Nothing is published at index 0, whatever the memory held before.
   HeaderAt(memory.data() + kRecordSpaceOffset, *capacity - 1, 0)
       .store(HeaderWord(0, 0, false), std::memory_order_relaxed);

@@ -51,6 +51,11 @@ inline constexpr uint32_t kNotWaiting = 0;
 inline constexpr uint32_t kWaitingOnFutex = 1;    // wake with FUTEX_WAKE on the word
 inline constexpr uint32_t kWaitingElsewhere = 2;  // the owner of the ring wakes it its own way
 
+// Values of `consumer_sleep_barrier` and `producer_sleep_barrier`: how that side orders its
+// announcement of sleep before its last look (internal/heavy_barrier.h).
+inline constexpr uint32_t kSleepBarrierFence = 0;  // a fence: its waker must fence too
+inline constexpr uint32_t kSleepBarrierHeavy = 1;  // membarrier(2): its waker need not
+
 // A record header, read and written as one 64-bit word (payload_size in the low half).
 struct RecordHeader {
   // Payload bytes; the record occupies RecordSize(payload_size). kPaddingPayloadSize for
@@ -116,10 +121,16 @@ struct RingControl {
   // Line 3: set by a consumer about to sleep for want of records, cleared by whoever wakes
   // it. A futex word.
   alignas(kCacheLineSize) std::atomic<uint32_t> consumer_waiting;
+  // Written by the consumer when it attaches, read by the producer on each wake-up check
+  // (the same line as the word it checks): a kSleepBarrier value. Rings of version 2 that
+  // predate it hold 0 here, kSleepBarrierFence.
+  std::atomic<uint32_t> consumer_sleep_barrier;
 
   // Line 4: set by a producer about to sleep for want of space, cleared by whoever wakes
   // it. A futex word.
   alignas(kCacheLineSize) std::atomic<uint32_t> producer_waiting;
+  // Written by the producer when it attaches, read by the consumer: as above.
+  std::atomic<uint32_t> producer_sleep_barrier;
 };
 
 static_assert(sizeof(RingControl) == 5 * kCacheLineSize);
@@ -127,6 +138,8 @@ static_assert(offsetof(RingControl, head) == 1 * kCacheLineSize);
 static_assert(offsetof(RingControl, tail) == 2 * kCacheLineSize);
 static_assert(offsetof(RingControl, consumer_waiting) == 3 * kCacheLineSize);
 static_assert(offsetof(RingControl, producer_waiting) == 4 * kCacheLineSize);
+static_assert(offsetof(RingControl, consumer_sleep_barrier) == 3 * kCacheLineSize + 4);
+static_assert(offsetof(RingControl, producer_sleep_barrier) == 4 * kCacheLineSize + 4);
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
               "ring indexes must be lock-free to be shared between processes");
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

@@ -40,6 +40,7 @@ absl::StatusOr<RingProducer> RingProducer::Attach(std::span<std::byte> memory,
   }
   producer.head_ = producer.published_ = head;
   producer.cached_tail_ = tail;
+  producer.barriers_ = internal::AttachSleepBarriers(options, (*control)->producer_sleep_barrier);
   return producer;
 }
 
@@ -104,7 +105,7 @@ absl::StatusOr<std::byte*> RingProducer::WaitAndReserve(size_t max_payload, absl
     uint64_t to_end = capacity_ - (head_ & mask_);
     uint64_t next = size > to_end ? to_end : size;  // the padding first, when one is due
     bool ready = internal::WaitUntil([&] { return !status_.ok() || HasRoom(next); },
-                                     control_->producer_waiting, wait_, deadline);
+                                     control_->producer_waiting, barriers_, wait_, deadline);
     if (!ready) {
       return absl::DeadlineExceededError(absl::StrFormat(
           "no room for a %d-byte record in the ring before the deadline", max_payload));
@@ -131,14 +132,16 @@ absl::Status RingProducer::Drain(absl::Time deadline) {
   Publish();
   bool drained = internal::WaitUntil(
       [&] { return !status_.ok() || (RefreshTail() && cached_tail_ == published_); },
-      control_->producer_waiting, wait_, deadline);
+      control_->producer_waiting, barriers_, wait_, deadline);
   if (!status_.ok()) return status_;
   if (!drained) return absl::DeadlineExceededError("ring consumer did not drain in time");
   return absl::OkStatus();
 }
 
 void RingProducer::WakeConsumer() {
-  if (internal::WakeIfWaiting(control_->consumer_waiting) == kWaitingElsewhere && external_wake_) {
+  if (internal::WakeIfWaiting(control_->consumer_waiting, control_->consumer_sleep_barrier,
+                              barriers_) == kWaitingElsewhere &&
+      external_wake_) {
     external_wake_();
   }
 }

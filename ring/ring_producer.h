@@ -47,6 +47,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ring/internal/heavy_barrier.h"
 #include "ring/ring_format.h"
 #include "ring/wait_mode.h"
 
@@ -177,11 +178,12 @@ class RingProducer {
   uint64_t capacity_;
   uint64_t mask_;
   WaitOptions wait_;
-  uint64_t head_ = 0;           // end of the last committed record
-  uint64_t published_ = 0;      // last value stored to control_->head
-  uint64_t cached_tail_ = 0;    // last value loaded from control_->tail
-  uint64_t reserved_ = 0;       // size of the reserved record, 0 if none
-  uint64_t first_pending_ = 0;  // header of the record at published_, once committed
+  internal::SleepBarriers barriers_;  // how this side fences its sleeps and wake-ups
+  uint64_t head_ = 0;                 // end of the last committed record
+  uint64_t published_ = 0;            // last value stored to control_->head
+  uint64_t cached_tail_ = 0;          // last value loaded from control_->tail
+  uint64_t reserved_ = 0;             // size of the reserved record, 0 if none
+  uint64_t first_pending_ = 0;        // header of the record at published_, once committed
   absl::Status status_;
   std::function<void()> external_wake_;
 };

@@ -7,7 +7,9 @@
 // Blocking: sleep on a futex at once; each wake-up costs a cross-CPU scheduler hop.
 // Hybrid:   spin for `spin_budget`, then sleep on a futex. The side that makes progress
 //           issues FUTEX_WAKE only when the waiter has announced that it sleeps, so while
-//           both sides stay busy no system call is made at all.
+//           both sides stay busy no system call is made at all. Where membarrier(2) is
+//           allowed, a waiter pays one for each sleep so that the side waking it need not
+//           fence each time it makes progress (internal/heavy_barrier.h).
 //
 // The mode is part of the ring's protocol (a spinning producer never looks for a sleeping
 // consumer), so it is fixed when the ring is created and both sides must use the same one.

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ring/internal/heavy_barrier.h"
 #include "ring/ring_consumer.h"
 #include "ring/ring_control.h"
 #include "ring/ring_producer.h"
@@ -197,6 +198,75 @@ TEST_P(SleepingConsumerTest, ConsumerThatFellAsleepIsWokenByTheProducer) {
 INSTANTIATE_TEST_SUITE_P(SleepingModes, SleepingConsumerTest,
                          ::testing::Values(WaitMode::kHybrid, WaitMode::kBlocking),
                          [](const auto& info) { return std::string(WaitModeName(info.param)); });
+
+// This process waits with no spin budget, so it goes to sleep on nearly every round trip;
+// the child echoes each record after a random pause of up to 8 us, so its wake-ups often
+// land while this process is between announcing its sleep and looking at the ring once
+// more: the moment a missing barrier loses a wake-up. A side that issues heavy barriers
+// before it sleeps is woken without a fence (ring/internal/heavy_barrier.h); the parameter
+// says whether the child may issue them: when it may not, it wakes with a fence. A lost
+// wake-up leaves this process asleep until its deadline, and the test fails.
+class SleepBarrierTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SleepBarrierTest, RoundTripsWhereEveryWaitMaySleepLoseNoWakeUp) {
+  constexpr uint64_t kRoundTrips = 50'000;
+  constexpr absl::Duration kPatience = absl::Seconds(20);  // per wait; a round trip takes us
+  const WaitOptions sleepy{.mode = WaitMode::kHybrid, .spin_budget = absl::ZeroDuration()};
+  const WaitOptions busy{.mode = WaitMode::kHybrid, .spin_budget = absl::Seconds(1)};
+  const bool child_heavy = GetParam();
+  SharedRegion there = MakeRing(WaitMode::kHybrid);
+  SharedRegion back = MakeRing(WaitMode::kHybrid);
+  ChildProcess echo = ChildProcess::Fork([&] {
+    internal::DisableHeavyBarriersForTesting(!child_heavy);
+    std::optional<SharedRegion> in_region = MapInChild(there.fd());
+    std::optional<SharedRegion> out_region = MapInChild(back.fd());
+    if (!in_region || !out_region) return int{kMapFailed};
+    absl::StatusOr<RingConsumer> in = RingConsumer::Attach(in_region->bytes(), busy);
+    absl::StatusOr<RingProducer> out = RingProducer::Attach(out_region->bytes(), busy);
+    if (!in.ok() || !out.ok()) return int{kAttachFailed};
+    std::mt19937 random(7);
+    for (uint64_t n = 0; n < kRoundTrips; ++n) {
+      absl::StatusOr<Record> record = in->Read(absl::Now() + kPatience);
+      if (!record.ok()) return int{kReadFailed};
+      const absl::Time resume = absl::Now() + absl::Nanoseconds(random() % 8000);
+      while (absl::Now() < resume) {
+      }
+      if (!out->Write(record->payload, absl::Now() + kPatience).ok()) return int{kReserveFailed};
+      in->Release();
+    }
+    return int{kOk};
+  });
+
+  absl::StatusOr<RingProducer> out = RingProducer::Attach(there.bytes(), sleepy);
+  absl::StatusOr<RingConsumer> in = RingConsumer::Attach(back.bytes(), sleepy);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(in.ok()) << in.status();
+  for (uint64_t n = 0; n < kRoundTrips; ++n) {
+    ASSERT_TRUE(out->Write(std::as_bytes(std::span(&n, 1)), absl::Now() + kPatience).ok());
+    absl::StatusOr<Record> reply = in->Read(absl::Now() + kPatience);
+    ASSERT_TRUE(reply.ok()) << "round trip " << n << ": " << reply.status();
+    uint64_t echoed = ~n;
+    ASSERT_EQ(reply->payload.size(), sizeof(echoed));
+    std::memcpy(&echoed, reply->payload.data(), sizeof(echoed));
+    ASSERT_EQ(echoed, n);
+    in->Release();
+  }
+  EXPECT_EQ(echo.WaitFor(kPatience), ChildProcess::Exited(kOk));
+
+  // What each consumer promised its producer.
+  const bool heavy_here = internal::HeavyBarriersAvailable();
+  absl::StatusOr<RingControl*> child_in = CheckRingControl(there.bytes(), WaitMode::kHybrid);
+  absl::StatusOr<RingControl*> parent_in = CheckRingControl(back.bytes(), WaitMode::kHybrid);
+  ASSERT_TRUE(child_in.ok() && parent_in.ok());
+  EXPECT_EQ((*child_in)->consumer_sleep_barrier.load(),
+            child_heavy && heavy_here ? kSleepBarrierHeavy : kSleepBarrierFence);
+  EXPECT_EQ((*parent_in)->consumer_sleep_barrier.load(),
+            heavy_here ? kSleepBarrierHeavy : kSleepBarrierFence);
+}
+
+INSTANTIATE_TEST_SUITE_P(ChildBarriers, SleepBarrierTest, ::testing::Bool(), [](const auto& info) {
+  return std::string(info.param ? "ChildHeavy" : "ChildFences");
+});
 
 // Reads records in sequence until none is left. Returns how many, or -1 on a bad one.
 int64_t ConsumeAll(RingConsumer& consumer, const RecordStream& stream) {

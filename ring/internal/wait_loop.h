@@ -16,6 +16,12 @@
 // store: either the waiter sees the new index and does not sleep, or the progressing side
 // sees the flag and wakes it. FUTEX_WAIT returns at once if the flag was cleared before the
 // waiter got to sleep, so no wake-up is lost.
+//
+// In hybrid mode, where this process may, the waiter issues a heavy barrier
+// (heavy_barrier.h) after its fence and says so in its *_sleep_barrier word; a progressing
+// side in a registered process then replaces its fence by a compiler barrier. The waiter
+// pays a system call each time it goes to sleep instead of the progressing side a fence
+// each time it publishes or releases.
 
 #ifndef SYSLINK_RING_INTERNAL_WAIT_LOOP_H_
 #define SYSLINK_RING_INTERNAL_WAIT_LOOP_H_
@@ -28,6 +34,7 @@
 #include "absl/time/time.h"
 #include "ring/internal/cpu_relax.h"
 #include "ring/internal/futex.h"
+#include "ring/internal/heavy_barrier.h"
 #include "ring/ring_format.h"
 #include "ring/wait_mode.h"
 
@@ -57,12 +64,23 @@ bool SpinUntil(Ready& ready, absl::Duration budget, absl::Time deadline) {
   }
 }
 
+// The waiter's half of the handshake, between its announcement and its last look. A heavy
+// barrier is a full barrier on this thread too.
+inline void OrderSleep(const SleepBarriers& barriers) {
+  if (barriers.heavy_sleeps) {
+    HeavyBarrier();
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+}
+
 // Announces sleep on `waiting` and sleeps until ready() or `deadline`. Returns ready().
 template <typename Ready>
-bool SleepUntil(Ready& ready, std::atomic<uint32_t>& waiting, absl::Time deadline) {
+bool SleepUntil(Ready& ready, std::atomic<uint32_t>& waiting, const SleepBarriers& barriers,
+                absl::Time deadline) {
   while (true) {
     waiting.store(kWaitingOnFutex, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    OrderSleep(barriers);
     if (ready()) break;
     FutexWaitResult result = FutexWait(&waiting, kWaitingOnFutex, deadline);
     if (ready()) break;
@@ -76,26 +94,33 @@ bool SleepUntil(Ready& ready, std::atomic<uint32_t>& waiting, absl::Time deadlin
 
 // Waits as `options` say until ready() or `deadline`. Returns ready()'s last answer.
 template <typename Ready>
-bool WaitUntil(Ready ready, std::atomic<uint32_t>& waiting, const WaitOptions& options,
-               absl::Time deadline) {
+bool WaitUntil(Ready ready, std::atomic<uint32_t>& waiting, const SleepBarriers& barriers,
+               const WaitOptions& options, absl::Time deadline) {
   if (ready()) return true;
   switch (options.mode) {
     case WaitMode::kSpin:
       return SpinUntil(ready, absl::InfiniteDuration(), deadline);
     case WaitMode::kHybrid:
       if (SpinUntil(ready, options.spin_budget, deadline)) return true;
-      return SleepUntil(ready, waiting, deadline);
+      return SleepUntil(ready, waiting, barriers, deadline);
     case WaitMode::kBlocking:
-      return SleepUntil(ready, waiting, deadline);
+      return SleepUntil(ready, waiting, barriers, deadline);
   }
   return ready();
 }
 
 // The progressing side's half of the handshake, after it stored its index: wakes a waiter
-// that announced sleep on `waiting`. Returns the flag's value ( kNotWaiting when nobody
-// waited), so that a caller can wake a kWaitingElsewhere waiter its own way.
-inline uint32_t WakeIfWaiting(std::atomic<uint32_t>& waiting) {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+// that announced sleep on `waiting`, whose promise is `sleep_barrier` (on the same cache
+// line). Returns the flag's value (kNotWaiting when nobody waited), so that a caller can
+// wake a kWaitingElsewhere waiter its own way.
+inline uint32_t WakeIfWaiting(std::atomic<uint32_t>& waiting,
+                              const std::atomic<uint32_t>& sleep_barrier,
+                              const SleepBarriers& barriers) {
+  if (barriers.light_wakes && sleep_barrier.load(std::memory_order_relaxed) == kSleepBarrierHeavy) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
   if (waiting.load(std::memory_order_relaxed) == kNotWaiting) return kNotWaiting;
   uint32_t was = waiting.exchange(kNotWaiting, std::memory_order_relaxed);
   if (was == kWaitingOnFutex) FutexWakeAll(&waiting);
