@@ -244,14 +244,15 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
           grpc_internal::ParseMethodKind(absl::string_view(it->second.data(), it->second.size()));
     }
     const MethodKind kind = handler_->KindOf(context.method(), announced);
+    // Each reactor deletes itself once gRPC (OnDone) and its own work are done with it.
+    auto start = [call](auto* reactor) {
+      call->Start(reactor);
+      reactor->Begin();
+    };
     if (kind != MethodKind::kUnary) {
-      auto* reactor = new grpc_internal::StreamReactor(call, kind, handler_, &stream_threads_);
-      call->Start(reactor);
-      reactor->Begin();
+      start(new grpc_internal::StreamReactor(call, kind, handler_, &stream_threads_));
     } else {
-      auto* reactor = new grpc_internal::CallReactor(call, handler_, &run_answer_);
-      call->Start(reactor);
-      reactor->Begin();
+      start(new grpc_internal::CallReactor(call, handler_, &run_answer_));
     }
   }
 
