@@ -25,6 +25,15 @@ TEST(HeavyBarrierTest, HybridSidesPromiseHeavyBarriersWhereThisProcessMay) {
   EXPECT_EQ(ring->control()->producer_sleep_barrier.load(), expected);
 }
 
+TEST(HeavyBarrierTest, SideThatOptsOutPromisesOnlyAFence) {
+  absl::StatusOr<Ring> ring = MakeRing(256, WaitMode::kHybrid);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const WaitOptions fences{.mode = WaitMode::kHybrid, .heavy_barriers = false};
+  absl::StatusOr<RingProducer> successor = RingProducer::Attach(ring->region.bytes(), fences);
+  ASSERT_TRUE(successor.ok()) << successor.status();
+  EXPECT_EQ(ring->control()->producer_sleep_barrier.load(), kSleepBarrierFence);
+}
+
 TEST(HeavyBarrierTest, BlockingSidesPromiseOnlyAFence) {
   absl::StatusOr<Ring> ring = MakeRing(256, WaitMode::kBlocking);
   ASSERT_TRUE(ring.ok()) << ring.status();

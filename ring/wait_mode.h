@@ -42,6 +42,13 @@ struct WaitOptions {
   WaitMode mode = WaitMode::kHybrid;
   // Time spent spinning before sleeping, in hybrid mode. Ignored otherwise.
   absl::Duration spin_budget = kDefaultSpinBudget;
+  // Hybrid mode: this side goes to sleep behind membarrier(2) where the system allows it,
+  // so that the side waking it need not fence each time it publishes or releases (docs/
+  // ring.md). Each such sleep briefly interrupts every CPU then running a thread of a
+  // process that uses rings, about a microsecond each, against the spin budget this side
+  // just spent spinning; on a machine with many such CPUs, false trades that for a fence
+  // per message on the waking side. Local to this side: not sent to the peer.
+  bool heavy_barriers = true;
 };
 
 // "spin", "hybrid" or "blocking".

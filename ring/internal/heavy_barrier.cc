@@ -36,7 +36,8 @@ SleepBarriers AttachSleepBarriers(const WaitOptions& options, std::atomic<uint32
   SleepBarriers barriers;
   if (options.mode == WaitMode::kSpin) return barriers;  // it neither sleeps nor wakes
   barriers.light_wakes = HeavyBarriersAvailable();
-  barriers.heavy_sleeps = options.mode == WaitMode::kHybrid && barriers.light_wakes;
+  barriers.heavy_sleeps =
+      options.mode == WaitMode::kHybrid && options.heavy_barriers && barriers.light_wakes;
   const uint32_t was = own_word.exchange(
       barriers.heavy_sleeps ? kSleepBarrierHeavy : kSleepBarrierFence, std::memory_order_seq_cst);
   if (was != kSleepBarrierFence && !barriers.heavy_sleeps) absl::SleepFor(kWithdrawWait);

@@ -35,7 +35,8 @@ struct SleepBarriers {
                               // kSleepBarrierHeavy needs no fence
 };
 
-// For a side attaching with `options`: a hybrid side sleeps heavily when this process may.
+// For a side attaching with `options`: a hybrid side sleeps heavily when this process may
+// and options.heavy_barriers allows.
 // Publishes the choice in `own_word` (the side's *_sleep_barrier). A side that cannot,
 // taking over from one that did, first waits 10 ms, so that a waker's check that
 // read the old promise is no longer in flight when this side first sleeps. Thread safety:
