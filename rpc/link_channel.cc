@@ -105,6 +105,8 @@ LinkChannel::~LinkChannel() {
 }
 
 void LinkChannel::Acquire() const {
+  // A free channel is taken at once: two locked instructions fewer than announcing first.
+  if (mutex_.TryLock()) return;
   want_lock_.fetch_add(1, std::memory_order_relaxed);
   mutex_.Lock();
   want_lock_.fetch_sub(1, std::memory_order_relaxed);

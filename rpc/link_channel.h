@@ -258,7 +258,8 @@ class LinkChannel final : public Channel {
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;   // a thread is the reader
   bool sleeping_ ABSL_GUARDED_BY(mutex_) = false;  // ... and sleeps in poll()
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;  // the channel is being destroyed
-  mutable std::atomic<int> want_lock_{0};          // threads in Acquire(); read without mutex_
+  mutable std::atomic<int> want_lock_{0};          // threads in Acquire() that found mutex_ held;
+                                                   // read without it
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
   // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;
