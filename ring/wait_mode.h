@@ -44,10 +44,10 @@ struct WaitOptions {
   absl::Duration spin_budget = kDefaultSpinBudget;
   // Hybrid mode: this side goes to sleep behind membarrier(2) where the system allows it,
   // so that the side waking it need not fence each time it publishes or releases (docs/
-  // ring.md). Each such sleep briefly interrupts every CPU then running a thread of a
-  // process that uses rings, about a microsecond each, against the spin budget this side
-  // just spent spinning; on a machine with many such CPUs, false trades that for a fence
-  // per message on the waking side. Local to this side: not sent to the peer.
+  // ring.md). Each such sleep interrupts every CPU then running a thread of a process that
+  // uses rings (13 us for the sleeper on a 2-vCPU VM with the other vCPU busy), after the
+  // spin budget this side just spent spinning; false trades that for a fence per message
+  // on the waking side. Local to this side: not sent to the peer.
   bool heavy_barriers = true;
 };
 
