@@ -36,11 +36,10 @@ struct SleepBarriers {
 };
 
 // For a side attaching with `options`: a hybrid side sleeps heavily when this process may
-// and options.heavy_barriers allows.
-// Publishes the choice in `own_word` (the side's *_sleep_barrier). A side that cannot,
-// taking over from one that did, first waits 10 ms, so that a waker's check that
-// read the old promise is no longer in flight when this side first sleeps. Thread safety:
-// as Attach().
+// and options.heavy_barriers allows. Publishes the choice in `own_word` (the side's
+// *_sleep_barrier). A side that does not, taking over from one that did, first waits
+// 10 ms, so that a waker's check that read the old promise is no longer in flight when
+// this side first sleeps. Thread safety: as Attach().
 SleepBarriers AttachSleepBarriers(const WaitOptions& options, std::atomic<uint32_t>& own_word);
 
 // True when this process is registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED: registers it
