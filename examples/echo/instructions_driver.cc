@@ -3,13 +3,15 @@
 // message already there, so nothing waits or spins: what is counted is the software of
 // the hot path alone.
 //
-//   instructions_driver <ring|ring-stream|link|stub-client> <round trips>
+//   instructions_driver <ring|ring-stream|link|stub-client|dispatch> <round trips>
 //
 //   ring         a record there and back over two rings (producer, consumer, release)
 //   ring-stream  64-byte records one way in batches of 32; a "round trip" is one record
 //   link         Link::Send, Receive and Reply, and Receive of the reply
 //   stub-client  EchoStub::SayAsync and LinkChannel::Drain, the server's end echoing the
 //                call's bytes with Link::Reply: the client's side of a stub call
+//   dispatch     the server's generated Echo::Dispatch of a Say request: parsing it, the
+//                method, serializing the response (into memory, as into a ring)
 
 #include <algorithm>
 #include <cstdio>
@@ -21,6 +23,7 @@
 
 #include "absl/time/time.h"
 #include "examples/echo/echo.syslink.h"
+#include "examples/echo/echo_server.h"
 #include "ring/ring_consumer.h"
 #include "ring/ring_control.h"
 #include "ring/ring_producer.h"
@@ -150,13 +153,47 @@ int StubClientRoundTrips(long n) {
   return 0;
 }
 
+// Serializes a response where the link's writer would: into a buffer, as into the ring.
+class BufferWriter final : public rpc::ResponseWriter {
+ public:
+  void Write(const google::protobuf::MessageLite& response) override {
+    const size_t size = response.ByteSizeLong();
+    if (size <= sizeof(buffer_)) response.SerializeWithCachedSizesToArray(buffer_);
+  }
+  void WriteSerialized(std::span<const std::byte> response) override {
+    std::memcpy(buffer_, response.data(), std::min(response.size(), sizeof(buffer_)));
+  }
+
+ private:
+  uint8_t buffer_[1024];
+};
+
+// Echo::Dispatch of a Say request with 64 bytes of text, as the server runtime calls it
+// for each request it serves on the link's thread: what the generated code and protobuf
+// cost on the server's side of a call.
+int DispatchCalls(long n) {
+  examples::echo::EchoServer service;
+  examples::echo::EchoRequest request;
+  request.set_text(std::string(kPayload, 'x'));
+  const std::string bytes = request.SerializeAsString();
+  BufferWriter writer;
+  for (long i = 0; i < n; ++i) {
+    rpc::ServerContext context;
+    rpc::ServerCall call(examples::echo::Echo::kSayMethodId, std::as_bytes(std::span(bytes)),
+                         &context, &writer);
+    if (!service.Dispatch(call).ok() || !call.has_response()) return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace syslink
 
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr,
-                 "usage: instructions_driver <ring|ring-stream|link|stub-client> <round trips>\n");
+                 "usage: instructions_driver <ring|ring-stream|link|stub-client|dispatch> <round "
+                 "trips>\n");
     return 1;
   }
   long n = std::atol(argv[2]);
@@ -170,6 +207,8 @@ int main(int argc, char** argv) {
     failed_step = syslink::LinkRoundTrips(n);
   } else if (layer == "stub-client") {
     failed_step = syslink::StubClientRoundTrips(n);
+  } else if (layer == "dispatch") {
+    failed_step = syslink::DispatchCalls(n);
   } else {
     std::fprintf(stderr, "instructions_driver: unknown layer '%s'\n", layer.c_str());
     return 1;

@@ -368,6 +368,7 @@ void FillFiles(const FileDescriptor& file, CodeTemplate& t, std::string* header,
       "#include \"rpc/context.h\"\n"
       "#include \"rpc/method.h\"\n"
       "#include \"rpc/method_id.h\"\n"
+      "#include \"rpc/recycled_message.h\"\n"
       "#include \"rpc/service.h\"\n"
       "\n"
       "$namespace_open$"

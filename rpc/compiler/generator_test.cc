@@ -396,7 +396,9 @@ TEST_F(GeneratorTest, DispatchesByMethodIdAndAnswersUnimplementedOtherwise) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string source = Output("kv.syslink.cc");
   EXPECT_THAT(source, HasSubstr("    case kGetMethodId: {\n"));
-  EXPECT_THAT(source, HasSubstr("absl::Status status = Get(call.context(), request, &response);"));
+  EXPECT_THAT(source, HasSubstr("::syslink::rpc::RecycledMessage<::kv::Key> request;"));
+  EXPECT_THAT(source,
+              HasSubstr("absl::Status status = Get(call.context(), *request, response.get());"));
   EXPECT_THAT(source, HasSubstr("\"kv.Store has no method with id \", call.method_id()"));
   EXPECT_THAT(source, HasSubstr("absl::UnimplementedError(\"kv.Store.Get is not implemented\")"));
 }

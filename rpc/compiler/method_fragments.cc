@@ -99,14 +99,19 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
   return {{kServerContext, "const $request$& request", "$response$* response"},
           {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
            "$response$* /*response*/"},
-          {"call.context()", "request", "&response"},
+          {"call.context()", "*request", "response.get()"},
+          // The thread's spare messages (rpc/recycled_message.h): a unary call on a busy
+          // thread allocates nothing for its request and response.
           "    case k$method$MethodId: {\n"
-          "      $request$ request;\n"
-          "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) "
+          "      ::syslink::rpc::RecycledMessage<$request$> request;\n"
+          "      if (absl::Status s = call.ParseRequest(request.get(), k$method$Method); !s.ok()) "
           "return s;\n"
-          "      $response$ response;\n"
+          "      request.KeepIfAtMost(call.request().size());\n"
+          "      ::syslink::rpc::RecycledMessage<$response$> response;\n"
           "      $call$\n"
-          "      if (status.ok()) call.SetResponse(response);\n"
+          "      if (!status.ok()) return status;\n"
+          "      call.SetResponse(*response);\n"
+          "      response.KeepIfAtMost(response->GetCachedSize());\n"
           "      return status;\n"
           "    }\n"};
 }
