@@ -123,6 +123,11 @@ void LinkChannel::Complete(Waiter& waiter, absl::Status status) {
   waiter.ready.Signal();
 }
 
+void LinkChannel::CompleteOwn(Waiter& waiter, absl::Status status) {
+  waiter.status = std::move(status);
+  waiter.done = true;
+}
+
 void LinkChannel::WakeToRead(Waiter& waiter) {
   absl::MutexLock lock(&waiter.mutex);
   waiter.wake = true;
@@ -237,7 +242,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
   return absl::OkStatus();
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Completions& completions) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Completions& completions,
+                                                       const Waiter* own) {
   if (message.kind == MessageKind::kRequest) {
     // A client end serves nothing.
     (void)link_.Reply(message.id,
@@ -261,7 +267,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
     status = NameMethod(std::move(status), *pending.method);
   }
   if (pending.waiter != nullptr) {
-    Complete(*pending.waiter, std::move(status));
+    if (pending.waiter == own) {
+      CompleteOwn(*pending.waiter, std::move(status));
+    } else {
+      Complete(*pending.waiter, std::move(status));
+    }
     pending_.Erase(message.id);
     return;
   }
@@ -322,7 +332,7 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     }
     if (link_.Ready()) {
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
-      if (message.ok()) Deliver(*message, completions);
+      if (message.ok()) Deliver(*message, completions, waiter);
       if (!message.ok() && !absl::IsDeadlineExceeded(message.status())) break;  // closed
       spin_until = absl::InfinitePast();
       continue;
@@ -339,7 +349,7 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
       if (pending_with_context_ > 0) CancelRequested();
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
       if (message.ok()) {
-        Deliver(*message, completions);
+        Deliver(*message, completions, waiter);
         spin_until = absl::InfinitePast();
       } else if (!absl::IsDeadlineExceeded(message.status())) {
         break;  // closed, every reply delivered

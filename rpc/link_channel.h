@@ -164,6 +164,11 @@ class LinkChannel final : public Channel {
   // Sets a sync call's outcome (or tells a stream's waiter that its stream changed) and
   // wakes its caller.
   void Complete(Waiter& waiter, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The same for the reading thread's own call: nobody else touches a waiter whose caller
+  // holds mutex_ and reads for it, and nobody waits on it, so its lock and condition
+  // variable are skipped.
+  void CompleteOwn(Waiter& waiter, absl::Status status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Tells `waiter` that the reader role is free.
   static void WakeToRead(Waiter& waiter);
   // Sends a request and records it as pending.
@@ -202,7 +207,9 @@ class LinkChannel final : public Channel {
   // delivers its CANCELLED reply.
   void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Completes the call `message` answers (or refuses a request: a client serves nothing).
-  void Deliver(Message& message, Completions& completions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // `own`: the waiter of the reading thread's call, if it has one.
+  void Deliver(Message& message, Completions& completions, const Waiter* own)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Reads the link for every caller until `waiter` is done (null: until no async call is
   // pending, a callback is ready to run, the channel stops or `until` passes). mutex_ held
   // on entry and exit, released while the reader yields to a sender or sleeps.

@@ -29,8 +29,4 @@ absl::Status ValidateLinkOptions(const LinkOptions& o) {
   return absl::OkStatus();
 }
 
-uint64_t MaxInlinePayload(const LinkOptions& options) {
-  return options.ring_capacity - 2 * ring::kRecordHeaderSize - kMessageHeaderSize;
-}
-
 }  // namespace syslink

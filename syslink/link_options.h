@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "ring/ring_format.h"
 #include "ring/wait_mode.h"
 #include "syslink/msg_format.h"
 
@@ -33,7 +34,10 @@ struct LinkOptions {
 
 // The largest inline payload of one message on a link with `options`: the ring's capacity
 // less the record's header, the header marked after it, and the message header.
-uint64_t MaxInlinePayload(const LinkOptions& options);
+// Inline: every call a stub makes asks it.
+inline uint64_t MaxInlinePayload(const LinkOptions& options) {
+  return options.ring_capacity - 2 * ring::kRecordHeaderSize - kMessageHeaderSize;
+}
 
 }  // namespace syslink
 

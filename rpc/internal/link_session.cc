@@ -87,7 +87,7 @@ bool LinkSession::Idle() {
 }
 
 absl::Status LinkSession::Answer(absl::Status status) const {
-  if (!absl::IsCancelled(status) || !stopping_.load(std::memory_order_relaxed)) return status;
+  if (!stopping_.load(std::memory_order_relaxed) || !absl::IsCancelled(status)) return status;
   // Cancelled by the server's shutdown, not by its caller: another server may answer.
   return absl::UnavailableError(
       absl::StrCat("the server shut down while the method ran: ", status.message()));
