@@ -1,20 +1,25 @@
 // RecycledMessage<T>: a protobuf message that generated Dispatch() code uses for a unary
-// call's request and response, taken from a spare the calling thread kept from its last
-// call of the same type. A server thread that serves call after call then parses each
-// request into the strings and fields its last request left allocated, and the method
-// builds its response in the last response's: no allocation and no free per call where a
-// message on the stack costs one of each for every string field set.
+// call's request and response, taken from the spares the calling thread kept from its
+// last calls with messages of the same type. A server thread that serves call after call
+// then parses each request into the strings and fields its last request left allocated,
+// and the method builds its response in the last response's: no allocation and no free
+// per call where messages on the stack cost one of each for every string field set.
 //
 //   RecycledMessage<EchoRequest> request;             // empty, like EchoRequest request;
 //   ... call.ParseRequest(request.get(), ...) ...
-//   request.KeepIfAtMost(call.request().size());       // spare again once this goes out of scope
+//   request.Recycle(call.request().size());           // a spare again once out of scope
 //
-// A message goes back to its thread's spare when it is destroyed, cleared, only if
-// KeepIfAtMost() was told that what it held serialized to at most kKeepBytes: a thread
-// keeps at most one small message of each type, never the memory of a large one. A thread
-// that nests calls (a method calling through an InProcessChannel, which runs the callee on
-// the caller's thread) takes a fresh message while the outer call holds the spare; the
-// spare a thread holds when it exits is freed then.
+// A message marked with Recycle() goes back to its thread's spares, cleared, when it is
+// destroyed, unless the thread already holds kSparesPerType spares of its type (two: a
+// method whose request and response share a type) or the calls the message served held
+// more than kBudgetBytes serialized in all; otherwise, and unmarked, it is freed.
+// protobuf's Clear() keeps what a message allocated (a string its capacity, a repeated
+// field its elements), so a spare carries the largest shape the calls it served left in
+// it: the budget bounds that by what parsing kBudgetBytes of messages can allocate (and
+// what the methods building responses in it reserved). A method that calls another on its
+// own thread (through an InProcessChannel, which runs the callee on the caller's thread)
+// gets fresh messages for the types the outer call holds. The spares a thread holds when it
+// exits are freed then.
 //
 // Thread safety: a RecycledMessage belongs to the thread that made it and must be destroyed
 // there. Ownership: it owns its message; get() is valid until it is destroyed.
@@ -22,7 +27,9 @@
 #ifndef SYSLINK_RPC_RECYCLED_MESSAGE_H_
 #define SYSLINK_RPC_RECYCLED_MESSAGE_H_
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace syslink::rpc {
@@ -30,17 +37,26 @@ namespace syslink::rpc {
 template <typename T>
 class RecycledMessage {
  public:
-  // The most serialized bytes a message may have held to be kept for the thread's next call.
-  static constexpr size_t kKeepBytes = 4096;
+  // The serialized bytes the calls one message serves may hold in all before it is freed.
+  static constexpr uint64_t kBudgetBytes = 32 * 1024;
+  // The spares a thread keeps of one type.
+  static constexpr int kSparesPerType = 2;
 
-  RecycledMessage() : message_(Spare().release()) {
-    if (message_ == nullptr) message_ = new T();
+  RecycledMessage() {
+    Spares& spares = ThreadSpares();
+    if (spares.count > 0) {
+      Spare& spare = spares.slots[--spares.count];
+      message_ = spare.message.release();
+      served_bytes_ = spare.served_bytes;
+    } else {
+      message_ = new T();
+    }
   }
   ~RecycledMessage() {
-    std::unique_ptr<T>& spare = Spare();
-    if (keep_ && spare == nullptr) {
+    Spares& spares = ThreadSpares();
+    if (recycle_ && served_bytes_ <= kBudgetBytes && spares.count < kSparesPerType) {
       message_->Clear();
-      spare.reset(message_);
+      spares.slots[spares.count++] = {std::unique_ptr<T>(message_), served_bytes_};
     } else {
       delete message_;
     }
@@ -52,18 +68,32 @@ class RecycledMessage {
   T& operator*() const { return *message_; }
   T* operator->() const { return message_; }
 
-  // Keeps the message for the thread's next call if `serialized_bytes`, the size of what it
-  // holds (or held: a request's bytes once parsed), is at most kKeepBytes.
-  void KeepIfAtMost(size_t serialized_bytes) { keep_ = serialized_bytes <= kKeepBytes; }
+  // Marks the message to become a spare when destroyed; it held `serialized_bytes` in this
+  // call (a request's bytes once parsed; for a response, GetCachedSize() once
+  // ServerCall::SetResponse() has serialized it).
+  void Recycle(size_t serialized_bytes) {
+    recycle_ = true;
+    // At most one more than the budget: a spare's count (never past the budget) cannot wrap.
+    served_bytes_ += std::min<uint64_t>(serialized_bytes, kBudgetBytes + 1);
+  }
 
  private:
-  static std::unique_ptr<T>& Spare() {
-    thread_local std::unique_ptr<T> spare;
-    return spare;
+  struct Spare {
+    std::unique_ptr<T> message;
+    uint64_t served_bytes = 0;  // by the calls it served
+  };
+  struct Spares {
+    Spare slots[kSparesPerType];
+    int count = 0;  // slots[0, count) hold one
+  };
+  static Spares& ThreadSpares() {
+    thread_local Spares spares;
+    return spares;
   }
 
   T* message_;
-  bool keep_ = false;
+  uint64_t served_bytes_ = 0;
+  bool recycle_ = false;
 };
 
 }  // namespace syslink::rpc

@@ -101,17 +101,17 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
            "$response$* /*response*/"},
           {"call.context()", "*request", "response.get()"},
           // The thread's spare messages (rpc/recycled_message.h): a unary call on a busy
-          // thread allocates nothing for its request and response.
+          // thread parses and builds in memory its last calls left allocated.
           "    case k$method$MethodId: {\n"
           "      ::syslink::rpc::RecycledMessage<$request$> request;\n"
           "      if (absl::Status s = call.ParseRequest(request.get(), k$method$Method); !s.ok()) "
           "return s;\n"
-          "      request.KeepIfAtMost(call.request().size());\n"
+          "      request.Recycle(call.request().size());\n"
           "      ::syslink::rpc::RecycledMessage<$response$> response;\n"
           "      $call$\n"
           "      if (!status.ok()) return status;\n"
           "      call.SetResponse(*response);\n"
-          "      response.KeepIfAtMost(response->GetCachedSize());\n"
+          "      response.Recycle(response->GetCachedSize());\n"
           "      return status;\n"
           "    }\n"};
 }
