@@ -113,7 +113,9 @@ class LinkChannel final : public Channel {
     absl::Mutex mutex;
     absl::CondVar ready;  // done or wake was set
     // Written with both mutex and the channel's mutex_ held, so either suffices to read it
-    // (the channel reads it through Done()).
+    // (the channel reads it through Done()); or, by its own caller reading its reply, with
+    // mutex_ alone (CompleteOwn(): that caller is then the only thread that reads it under
+    // mutex).
     bool done ABSL_GUARDED_BY(mutex) = false;
     bool wake ABSL_GUARDED_BY(mutex) = false;  // the reader role is free, take it
     // A sync call's outcome: set before done, and read by the caller once it saw done,
@@ -156,9 +158,10 @@ class LinkChannel final : public Channel {
 
   // Takes mutex_, ahead of a reader that spins with it (the reader yields to it).
   void Acquire() const ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex_);
-  // `waiter.done`, read with mutex_ held. Every write of done holds mutex_ as well as the
-  // waiter's mutex (Complete(), WaitFor()), so mutex_ alone suffices to read it; the
-  // analysis cannot express a field that either of two locks guards for reading.
+  // `waiter.done`, read with mutex_ held. Every write of done holds mutex_, and as well the
+  // waiter's mutex (Complete(), WaitFor()) unless the writer is the waiter's own thread
+  // (CompleteOwn()), so mutex_ alone suffices to read it; the analysis cannot express a
+  // field that either of two locks guards for reading.
   bool Done(const Waiter& waiter) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Sets a sync call's outcome (or tells a stream's waiter that its stream changed) and

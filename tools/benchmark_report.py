@@ -135,8 +135,9 @@ INSTRUCTIONS_INTRO = [
     "## Instructions per round trip (tools/count-instructions)",
     "",
     "The software of each layer's hot path, counted by callgrind with both sides of a",
-    "64-byte round trip in one thread: no waiting, no cache-line transfers. Unlike the",
-    "times above, these counts are the same on every run of the same build.",
+    "64-byte round trip in one thread: no waiting, no cache-line transfers (`dispatch`:",
+    "the server's generated `Dispatch()` of one call alone). Unlike the times above, these",
+    "counts are the same on every run of the same build.",
 ]
 
 
