@@ -19,9 +19,9 @@
 //
 // In hybrid mode, where this process may, the waiter issues a heavy barrier
 // (heavy_barrier.h) instead of its fence and says so in its *_sleep_barrier word; a
-// progressing side in a registered process then replaces its fence by a compiler barrier. The
-// waiter pays a system call each time it goes to sleep instead of the progressing side a fence each
-// time it publishes or releases.
+// progressing side in a registered process then replaces its fence by a compiler barrier.
+// The waiter pays a system call each time it goes to sleep instead of the progressing side
+// a fence each time it publishes or releases.
 
 #ifndef SYSLINK_RING_INTERNAL_WAIT_LOOP_H_
 #define SYSLINK_RING_INTERNAL_WAIT_LOOP_H_
