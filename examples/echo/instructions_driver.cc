@@ -157,15 +157,19 @@ int StubClientRoundTrips(long n) {
 class BufferWriter final : public rpc::ResponseWriter {
  public:
   void Write(const google::protobuf::MessageLite& response) override {
-    const size_t size = response.ByteSizeLong();
-    if (size <= sizeof(buffer_)) response.SerializeWithCachedSizesToArray(buffer_);
+    fits_ = response.ByteSizeLong() <= sizeof(buffer_);
+    if (fits_) response.SerializeWithCachedSizesToArray(buffer_);
   }
   void WriteSerialized(std::span<const std::byte> response) override {
-    std::memcpy(buffer_, response.data(), std::min(response.size(), sizeof(buffer_)));
+    fits_ = response.size() <= sizeof(buffer_);
+    if (fits_) std::memcpy(buffer_, response.data(), response.size());
   }
+  // Whether the last response fitted (and so was written, as the count assumes).
+  bool fits() const { return fits_; }
 
  private:
   uint8_t buffer_[1024];
+  bool fits_ = false;
 };
 
 // Echo::Dispatch of a Say request with 64 bytes of text, as the server runtime calls it
@@ -181,7 +185,7 @@ int DispatchCalls(long n) {
     rpc::ServerContext context;
     rpc::ServerCall call(examples::echo::Echo::kSayMethodId, std::as_bytes(std::span(bytes)),
                          &context, &writer);
-    if (!service.Dispatch(call).ok() || !call.has_response()) return 2;
+    if (!service.Dispatch(call).ok() || !call.has_response() || !writer.fits()) return 2;
   }
   return 0;
 }
