@@ -40,4 +40,23 @@ void ClientContext::set_cancel_waker(const std::shared_ptr<const UniqueFd>& wake
   if (waker_ != waker) waker_ = waker;
 }
 
+void ServerContext::OnCancel(std::function<void()> hook) {
+  {
+    SpinGuard guard(cancel_lock_);
+    if (!hook || !cancelled()) {
+      on_cancel_ = std::move(hook);
+      return;
+    }
+    on_cancel_ = nullptr;
+  }
+  hook();  // cancelled already
+}
+
+void ServerContext::MarkCancelled() {
+  // The hook runs under the lock: OnCancel() returns only once a run of it has finished.
+  SpinGuard guard(cancel_lock_);
+  cancelled_.store(true, std::memory_order_relaxed);
+  if (on_cancel_) std::exchange(on_cancel_, nullptr)();
+}
+
 }  // namespace syslink::rpc

@@ -17,7 +17,8 @@
 //   }
 //
 // Thread safety: a context belongs to one call; TryCancel() (client) may be called from
-// another thread while the call runs, everything else by the call's own thread.
+// another thread while the call runs, everything else by the call's own thread (a server
+// context's hook set with OnCancel() runs on the thread that cancels the call).
 
 #ifndef SYSLINK_RPC_CONTEXT_H_
 #define SYSLINK_RPC_CONTEXT_H_
@@ -196,6 +197,22 @@ class ServerContext {
            (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_);
   }
 
+  // Runs `hook` once when the caller cancels the call, so that a method that waits (for
+  // news to stream, say) can wait for that too instead of asking cancelled() over and
+  // over. It runs on the thread that cancels: when the caller cancels a stream or the
+  // stream ends, the stream's link closes or its server shuts down, or any call over gRPC
+  // is cancelled. It runs at once, on this thread, if cancelled() is true already. A later
+  // OnCancel() replaces it; OnCancel(nullptr) removes it, and returns only once a run of it
+  // has finished, so that what it uses may go after that. Call OnCancel(nullptr) before
+  // the method returns if the hook uses anything the method owns. The hook must be quick,
+  // must not call OnCancel(), and must not wait for a lock that the thread calling
+  // OnCancel() holds.
+  //
+  // Not run by a passing deadline (wait until deadline() for that), nor for a unary call
+  // over a link or in process that its caller gives up: no thread learns of that but
+  // through cancelled(), which reads what the caller wrote to shared memory.
+  void OnCancel(std::function<void()> hook);
+
   // A buffer for set_response_attachment(): zero-copy over the call's link when the
   // method runs on the link's own thread (ServerOptions::workers == 0), plain memory
   // (copied once when sent) otherwise.
@@ -254,7 +271,14 @@ class ServerContext {
   absl::Time deadline_;
   RequestWatch watch_;                         // whether the caller still waits
   const std::atomic<bool>* ending_ = nullptr;  // set once nobody will take the reply
+  // Sets cancelled_ and runs the hook OnCancel() left (ServerContextAccess::MarkCancelled).
+  void MarkCancelled();
+
   std::atomic<bool> cancelled_{false};
+  // Guarded by cancel_lock_, a spin lock held while the hook runs (which is quick), so
+  // that OnCancel() can wait for a run to finish. Costs a call nothing until it is used.
+  std::function<void()> on_cancel_;
+  std::atomic_flag cancel_lock_ = ATOMIC_FLAG_INIT;
   std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
   std::function<void()> after_reply_;
   std::unique_ptr<SessionState>* session_ = nullptr;

@@ -10,8 +10,6 @@ namespace {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-// How often a Watch with nothing to send looks whether its caller left.
-constexpr absl::Duration kCallerCheck = absl::Milliseconds(100);
 // How long Shutdown() waits for the watches to send NOT_SERVING.
 constexpr absl::Duration kShutdownWait = absl::Seconds(1);
 
@@ -66,7 +64,13 @@ absl::Status HealthService::Watch(ServerCall& call, const std::string& service) 
     absl::MutexLock lock(&mutex_);
     ++watches_;
   }
+  // The caller's leaving wakes the watch, as a change of status does.
+  call.context().OnCancel([this] {
+    absl::MutexLock lock(&mutex_);
+    changed_.SignalAll();
+  });
   absl::Status status = WatchUntilDone(call, service);
+  call.context().OnCancel(nullptr);
   absl::MutexLock lock(&mutex_);
   --watches_;
   changed_.SignalAll();
@@ -82,8 +86,9 @@ absl::Status HealthService::WatchUntilDone(ServerCall& call, const std::string& 
     bool last;
     {
       absl::MutexLock lock(&mutex_);
+      // Woken by a change, by the caller leaving (the hook above) or by its deadline.
       while (version_ == seen && !call.context().cancelled()) {
-        changed_.WaitWithTimeout(&mutex_, kCallerCheck);
+        changed_.WaitWithDeadline(&mutex_, call.context().deadline());
       }
       if (call.context().cancelled()) return absl::CancelledError("the caller left");
       seen = version_;

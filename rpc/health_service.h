@@ -12,7 +12,8 @@
 // status by hand (a service that lost its database, say).
 //
 // Check answers NOT_FOUND for a name it does not know; Watch answers SERVICE_UNKNOWN, then
-// the status each time it changes. A Watch whose caller left notices within 100 ms.
+// the status each time it changes. A Watch ends as soon as its caller leaves (cancels, ends
+// the stream, closes its link or dies) or its deadline passes.
 //
 // Thread safety: thread-safe.
 

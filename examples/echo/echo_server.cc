@@ -38,6 +38,8 @@ absl::Status EchoServer::Reverse(rpc::ServerContext& context, const EchoRequest&
 }
 
 absl::Status EchoServer::Hold(rpc::ServerContext& context, const EchoRequest&, EchoResponse*) {
+  // Polls: a unary call's caller that gives up over a link only writes a flag to shared
+  // memory, which wakes nobody (ServerContext::OnCancel runs for streams and gRPC calls).
   while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(5));
   return absl::DeadlineExceededError("held until the caller gave up");
 }

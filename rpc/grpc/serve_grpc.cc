@@ -1,5 +1,6 @@
 #include "rpc/grpc/serve_grpc.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -28,7 +29,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
     absl::StatusOr<uint32_t> method_id = Resolve(call.path());
     if (!method_id.ok()) return method_id.status();
     const std::string request = call.MessageBytes();
-    std::unique_ptr<ServerContext> context = NewContext(call);
+    std::shared_ptr<ServerContext> context = NewContext(call);
     if (call.attachment_size() > 0) {
       Attachment attachment = Attachment::FromBytes({});
       attachment.resize(call.attachment_size());
@@ -47,7 +48,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
                             GrpcReply* reply) override {
     const Method* method = service_->FindMethod(call.path());
     if (method == nullptr) return absl::InternalError("a stream of no method");  // KindOf said
-    std::unique_ptr<ServerContext> context = NewContext(call);
+    std::shared_ptr<ServerContext> context = NewContext(call);
     std::string request;  // parsed by Dispatch()
     if (method->kind == MethodKind::kServerStreaming) {
       if (!stream.ReadBytes(&request, &context->request_attachment())) {
@@ -63,10 +64,13 @@ class ServiceCallHandler final : public GrpcCallHandler {
   }
 
  private:
-  // A call's context: a remote peer, the call's deadline, cancellation and metadata.
-  static std::unique_ptr<ServerContext> NewContext(GrpcServerCall& call) {
-    auto context = std::make_unique<ServerContext>(RemotePeer(), call.deadline());
+  // A call's context: a remote peer, the call's deadline, cancellation and metadata. The
+  // call's cancel hook, dropped when the handler returns, runs the method's OnCancel() hook
+  // and keeps the context until then.
+  static std::shared_ptr<ServerContext> NewContext(GrpcServerCall& call) {
+    auto context = std::make_shared<ServerContext>(RemotePeer(), call.deadline());
     ServerContextAccess::WatchCaller(*context, RequestWatch(), call.cancelled_flag());
+    call.OnCancel([context] { ServerContextAccess::MarkCancelled(*context); });
     ServerContextAccess::SetTransportPeer(*context, &call.peer());
     ServerContextAccess::SetClientMetadata(*context, call.client_metadata());
     return context;
@@ -76,7 +80,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
   // until the after-reply work has run. Returns the call's status: the method's, or
   // INVALID_ARGUMENT when the trailing metadata it added breaks a rule (then none is sent).
   static absl::Status Reply(absl::Status status, const ServerCall& server_call,
-                            std::unique_ptr<ServerContext> context, GrpcReply* reply) {
+                            std::shared_ptr<ServerContext> context, GrpcReply* reply) {
     if (!context->trailing_metadata().empty()) {
       absl::Status trailing =
           CheckMetadata(context->trailing_metadata(), "the method's trailing metadata");
@@ -92,7 +96,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
                      std::as_bytes(std::span(response.data(), response.size()))),
                  std::as_const(context->response_attachment()).data());
     }
-    reply->after_reply = [context = std::shared_ptr<ServerContext>(std::move(context))] {
+    reply->after_reply = [context = std::move(context)] {
       ServerContextAccess::RunAfterReply(*context);
     };
     return status;

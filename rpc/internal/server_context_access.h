@@ -34,10 +34,8 @@ class ServerContextAccess {
     context.watch_ = std::move(watch);
     context.ending_ = ending;
   }
-  // Makes cancelled() true from now on.
-  static void MarkCancelled(ServerContext& context) {
-    context.cancelled_.store(true, std::memory_order_relaxed);
-  }
+  // Makes cancelled() true from now on, and runs the method's OnCancel() hook.
+  static void MarkCancelled(ServerContext& context) { context.MarkCancelled(); }
   static void SetTransportPeer(ServerContext& context, const TransportPeer* peer) {
     context.transport_ = peer;
   }

@@ -67,7 +67,8 @@ absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& reque
   ++holding;
   if (on_hold) on_hold();
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  // Polls: cancellation is a flag set from another thread, with nothing to wait on.
+  // Polls: behind syslink-gateway this runs as a unary call over a link, whose caller's
+  // giving up is only a flag in shared memory (ServerContext::OnCancel does not run).
   while (!context.cancelled() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
   const bool cancelled = context.cancelled();
   if (cancelled) ++saw_cancelled;

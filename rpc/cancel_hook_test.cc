@@ -1,0 +1,126 @@
+// ServerContext::OnCancel(): when the hook runs, and that a link and an in-process channel
+// run it when the caller leaves a stream (cancels it, closes its link) or the server shuts
+// down. Each transport test waits for a method that nothing but its hook wakes: without the
+// hook it would hang. (rpc/grpc/cancel_hook_grpc_test.cc does the same over gRPC.)
+
+#include <memory>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/in_process_channel.h"
+#include "rpc/internal/server_context_access.h"
+#include "rpc/link_channel.h"
+#include "rpc/server.h"
+#include "rpc/testdata/cancel_waiter.h"
+#include "syslink/link.h"
+
+namespace syslink::rpc {
+namespace {
+
+using internal::ServerContextAccess;
+
+TEST(OnCancelTest, RunsOnceWhenTheCallIsCancelled) {
+  ServerContext context;
+  int runs = 0;
+  context.OnCancel([&runs] { ++runs; });
+  EXPECT_EQ(runs, 0);
+  ServerContextAccess::MarkCancelled(context);
+  EXPECT_EQ(runs, 1);
+  ServerContextAccess::MarkCancelled(context);  // a second transport's word: no second run
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(OnCancelTest, RunsAtOnceOnACallCancelledAlready) {
+  ServerContext cancelled;
+  ServerContextAccess::MarkCancelled(cancelled);
+  int runs = 0;
+  cancelled.OnCancel([&runs] { ++runs; });
+  EXPECT_EQ(runs, 1);
+
+  ServerContext past_deadline(PeerIdentity{}, absl::Now() - absl::Seconds(1));
+  past_deadline.OnCancel([&runs] { ++runs; });
+  EXPECT_EQ(runs, 2);
+}
+
+TEST(OnCancelTest, ALaterHookReplacesAndNullRemoves) {
+  ServerContext context;
+  int first = 0, second = 0;
+  context.OnCancel([&first] { ++first; });
+  context.OnCancel([&second] { ++second; });
+  ServerContextAccess::MarkCancelled(context);
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(second, 1);
+
+  ServerContext removed;
+  removed.OnCancel([&first] { ++first; });
+  removed.OnCancel(nullptr);
+  ServerContextAccess::MarkCancelled(removed);
+  EXPECT_EQ(first, 0);
+  EXPECT_TRUE(removed.cancelled());
+}
+
+// A CancelWaiter served on a link, and a stub on the link's other end.
+class LinkCancelHookTest : public ::testing::Test {
+ protected:
+  LinkCancelHookTest() {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    EXPECT_TRUE(pair.ok()) << pair.status();
+    server_.ServeLink(&service_, std::move(pair->second));
+    channel_ = std::make_shared<LinkChannel>(std::move(pair->first));
+    stub_ = std::make_unique<test::StreamerStub>(channel_);
+  }
+
+  // Opens Forever and reads its first message: the method has set its hook.
+  std::unique_ptr<ClientReader<test::Number>> OpenForever() {
+    auto reader = stub_->Forever(test::Number(), &context_);
+    test::Number number;
+    EXPECT_TRUE(reader->Read(&number));
+    return reader;
+  }
+
+  test::CancelWaiter service_;
+  Server server_;
+  std::shared_ptr<LinkChannel> channel_;
+  std::unique_ptr<test::StreamerStub> stub_;
+  ClientContext context_;
+};
+
+TEST_F(LinkCancelHookTest, RunsWhenTheCallerCancels) {
+  auto reader = OpenForever();
+  context_.TryCancel();
+  // Finish() tells the server; the cancel waits for a call into the stream to carry it.
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
+  service_.returned().WaitForNotification();
+}
+
+TEST_F(LinkCancelHookTest, RunsWhenTheCallersLinkCloses) {
+  auto reader = OpenForever();
+  reader.reset();
+  stub_.reset();
+  channel_.reset();  // the last holder of the client's end: the link closes
+  service_.returned().WaitForNotification();
+}
+
+TEST_F(LinkCancelHookTest, RunsWhenTheServerShutsDown) {
+  auto reader = OpenForever();
+  server_.Shutdown();  // returns once the method has: its hook woke it
+  EXPECT_TRUE(service_.returned().HasBeenNotified());
+}
+
+TEST(InProcessCancelHookTest, RunsWhenTheCallerCancels) {
+  test::CancelWaiter service;
+  auto channel = std::make_shared<InProcessChannel>(&service);
+  test::StreamerStub stub(channel);
+  ClientContext context;
+  auto reader = stub.Forever(test::Number(), &context);
+  test::Number number;
+  ASSERT_TRUE(reader->Read(&number));
+  context.TryCancel();
+  // Finish() tells the server; the cancel waits for a call into the stream to carry it.
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
+  service.returned().WaitForNotification();
+}
+
+}  // namespace
+}  // namespace syslink::rpc

@@ -1,0 +1,45 @@
+// CancelWaiter: a Streamer whose Forever waits for its ServerContext::OnCancel() hook and
+// for nothing else, for the tests that check that each transport runs the hook.
+//
+//   test::CancelWaiter service;                      // served over some transport
+//   auto reader = stub.Forever(test::Number(), &context);
+//   ASSERT_TRUE(reader->Read(&number));              // the hook is set
+//   context.TryCancel();
+//   service.returned().WaitForNotification();        // hangs if the hook never ran
+//
+// Thread safety: serves one Forever call in its lifetime; returned() from any thread.
+
+#ifndef SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
+#define SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "rpc/context.h"
+#include "rpc/stream.h"
+#include "rpc/testdata/countdown_streamer.h"
+
+namespace syslink::rpc::test {
+
+class CancelWaiter : public CountdownStreamer {
+ public:
+  absl::Status Forever(ServerContext& context, const Number&,
+                       ServerWriter<Number>* writer) override {
+    absl::Notification cancelled;
+    context.OnCancel([&cancelled] { cancelled.Notify(); });
+    writer->Write(Number());  // tells the caller that the hook is set
+    cancelled.WaitForNotification();
+    context.OnCancel(nullptr);
+    returned_.Notify();
+    return absl::CancelledError("the caller left");
+  }
+
+  // Notified when Forever returned, woken by its hook.
+  absl::Notification& returned() { return returned_; }
+
+ private:
+  absl::Notification returned_;
+};
+
+}  // namespace syslink::rpc::test
+
+#endif  // SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
