@@ -1,16 +1,33 @@
 #include "examples/watch/store_service.h"
 
-#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 
 namespace syslink::examples::watch {
 namespace {
 
 absl::Status ClientGone(const WatchRequest& request) {
   return absl::CancelledError(absl::StrCat("the watcher of \"", request.prefix(), "\" went away"));
+}
+
+// Writes `subscription`'s changes until it ends, the client goes or its deadline passes.
+absl::Status Forward(rpc::ServerContext& context, const WatchRequest& request,
+                     WatchableMap::Subscription& subscription, rpc::ServerWriter<Change>* writer) {
+  Change change;
+  change.set_revision(subscription.start_revision());
+  if (!writer->Write(change)) return ClientGone(request);
+  while (true) {
+    switch (subscription.Take(context.deadline(), &change)) {
+      case WatchableMap::Subscription::Next::kChange:
+        if (!writer->Write(change)) return ClientGone(request);
+        break;
+      case WatchableMap::Subscription::Next::kTimedOut:  // the client's deadline
+        return ClientGone(request);
+      case WatchableMap::Subscription::Next::kEnded:
+        return context.cancelled() ? ClientGone(request) : subscription.status();
+    }
+  }
 }
 
 }  // namespace
@@ -36,22 +53,11 @@ absl::Status StoreService::Get(rpc::ServerContext&, const GetRequest& request,
 absl::Status StoreService::Watch(rpc::ServerContext& context, const WatchRequest& request,
                                  rpc::ServerWriter<Change>* writer) {
   std::unique_ptr<WatchableMap::Subscription> subscription = map_->Subscribe(request.prefix());
-  Change change;
-  change.set_revision(subscription->start_revision());
-  if (!writer->Write(change)) return ClientGone(request);
-  while (true) {
-    const absl::Time wake = std::min(absl::Now() + idle_check_, context.deadline());
-    switch (subscription->Take(wake, &change)) {
-      case WatchableMap::Subscription::Next::kChange:
-        if (!writer->Write(change)) return ClientGone(request);
-        break;
-      case WatchableMap::Subscription::Next::kTimedOut:
-        if (context.cancelled()) return ClientGone(request);
-        break;
-      case WatchableMap::Subscription::Next::kEnded:
-        return subscription->status();
-    }
-  }
+  // The client's leaving ends the subscription, which wakes a Take() waiting for changes.
+  context.OnCancel([&subscription, &request] { subscription->End(ClientGone(request)); });
+  absl::Status status = Forward(context, request, *subscription, writer);
+  context.OnCancel(nullptr);  // before the subscription goes
+  return status;
 }
 
 absl::Status StoreService::PutMany(rpc::ServerContext& context,

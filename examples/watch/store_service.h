@@ -11,9 +11,8 @@
 // Watch holds one subscription to the map and writes each change as the map queues it;
 // the runtime runs it on a thread of its own. A watcher whose client went away is dropped:
 // its Write() returns false (the client died, closed its link, cancelled, or its deadline
-// passed), the method returns and the subscription ends. While no change comes, the method
-// also looks at ServerContext::cancelled() every `idle_check`: the runtime cannot wake a
-// method whose caller left, so that bounds how long a gone client's watch keeps its thread.
+// passed), the method returns and the subscription ends. While no change comes, the
+// client's leaving wakes the method (ServerContext::OnCancel), and so does its deadline.
 //
 // Thread safety: the methods run on many threads at once; the map is thread-safe.
 // Ownership: `map` must outlive the service.
@@ -24,7 +23,6 @@
 #ifndef SYSLINK_EXAMPLES_WATCH_STORE_SERVICE_H_
 #define SYSLINK_EXAMPLES_WATCH_STORE_SERVICE_H_
 
-#include "absl/time/time.h"
 #include "examples/watch/watch.syslink.h"
 #include "examples/watch/watchable_map.h"
 
@@ -32,8 +30,7 @@ namespace syslink::examples::watch {
 
 class StoreService final : public Store {
  public:
-  explicit StoreService(WatchableMap* map, absl::Duration idle_check = absl::Milliseconds(200))
-      : map_(map), idle_check_(idle_check) {}
+  explicit StoreService(WatchableMap* map) : map_(map) {}
 
   absl::Status Put(rpc::ServerContext& context, const PutRequest& request,
                    PutResponse* response) override;
@@ -47,7 +44,6 @@ class StoreService final : public Store {
 
  private:
   WatchableMap* const map_;
-  const absl::Duration idle_check_;
 };
 
 }  // namespace syslink::examples::watch

@@ -121,7 +121,7 @@ class StoreServiceTest : public ::testing::Test {
   }
 
   WatchableMap map_;
-  StoreService service_{&map_, /*idle_check=*/absl::Milliseconds(10)};
+  StoreService service_{&map_};
 };
 
 TEST_F(StoreServiceTest, PutThenGetReturnsTheValueAndItsRevision) {

@@ -89,6 +89,13 @@ WatchableMap::Subscription::Next WatchableMap::Subscription::Take(absl::Time dea
   return Next::kChange;
 }
 
+void WatchableMap::Subscription::End(absl::Status why) {
+  absl::MutexLock lock(&map_->mutex_);
+  Watcher& watcher = *watcher_;
+  if (watcher.ended.ok()) watcher.ended = std::move(why);
+  watcher.changed.Signal();
+}
+
 absl::Status WatchableMap::Subscription::status() const {
   absl::MutexLock lock(&map_->mutex_);
   return watcher_->ended;

@@ -104,6 +104,10 @@ class WatchableMap::Subscription {
   // kEnded once the subscription has ended and nothing is queued: status() says why.
   [[nodiscard]] Next Take(absl::Time deadline, Change* change);
 
+  // Ends the subscription with `why` (not OK) unless it ended already: a Take() waiting
+  // returns, and those after it give what is queued, then kEnded. From any thread.
+  void End(absl::Status why);
+
   // OK while the subscription lasts; then why it ended.
   absl::Status status() const;
 

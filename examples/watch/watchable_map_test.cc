@@ -172,6 +172,22 @@ TEST(WatchableMapTest, StopEndsSubscriptionsAfterWhatWasQueued) {
   EXPECT_EQ(watch->status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(WatchableMapTest, EndEndsOneSubscriptionAfterWhatWasQueued) {
+  WatchableMap map;
+  auto ended = map.Subscribe("");
+  auto other = map.Subscribe("");
+  ASSERT_TRUE(map.Put("k", "queued").ok());
+  ended->End(absl::CancelledError("the client went away"));
+  ended->End(absl::AbortedError("a second reason"));  // the first one stays
+  Change change;
+  ASSERT_EQ(ended->Take(absl::InfiniteFuture(), &change), Next::kChange);
+  EXPECT_EQ(change.value(), "queued");
+  EXPECT_EQ(ended->Take(absl::InfiniteFuture(), &change), Next::kEnded);
+  EXPECT_EQ(ended->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(map.Put("k", "later")->watchers, 1);  // the other one still gets changes
+  EXPECT_TRUE(other->status().ok());
+}
+
 TEST(WatchableMapTest, StopWakesAWaitingTake) {
   WatchableMap map;
   auto watch = map.Subscribe("");
