@@ -1,11 +1,18 @@
 // ServerContext::OnCancel(): when the hook runs, and that a link and an in-process channel
-// run it when the caller leaves a stream (cancels it, closes its link) or the server shuts
-// down. Each transport test waits for a method that nothing but its hook wakes: without the
-// hook it would hang. (rpc/grpc/cancel_hook_grpc_test.cc does the same over gRPC.)
+// run it when the caller leaves a stream (cancels it, or its process is killed) or the
+// server shuts down. Each transport test waits for a method that nothing but its hook
+// wakes: without the hook it would hang. (rpc/grpc/cancel_hook_grpc_test.cc does the same
+// over gRPC.)
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <utility>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rpc/in_process_channel.h"
@@ -13,7 +20,11 @@
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
 #include "rpc/testdata/cancel_waiter.h"
+#include "syslink/end_transfer.h"
 #include "syslink/link.h"
+#include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::rpc {
 namespace {
@@ -60,6 +71,34 @@ TEST(OnCancelTest, ALaterHookReplacesAndNullRemoves) {
   EXPECT_TRUE(removed.cancelled());
 }
 
+TEST(OnCancelTest, RemovingWaitsForARunInProgress) {
+  ServerContext context;
+  absl::Notification running, release;
+  bool finished = false;
+  context.OnCancel([&] {
+    running.Notify();
+    release.WaitForNotification();
+    finished = true;
+  });
+  std::thread canceller([&] { ServerContextAccess::MarkCancelled(context); });
+  running.WaitForNotification();
+  std::atomic<pid_t> remover_tid{0};
+  bool finished_when_removed = false;
+  std::thread remover([&] {
+    remover_tid.store(gettid());
+    context.OnCancel(nullptr);
+    finished_when_removed = finished;
+  });
+  // The remover waits for the hook's lock, asleep, until the hook is let go.
+  ASSERT_TRUE(syslink::testing::Eventually([&] {
+    return remover_tid.load() != 0 && syslink::testing::ThreadState(remover_tid) == 'S';
+  }));
+  release.Notify();
+  remover.join();
+  canceller.join();
+  EXPECT_TRUE(finished_when_removed);
+}
+
 // A CancelWaiter served on a link, and a stub on the link's other end.
 class LinkCancelHookTest : public ::testing::Test {
  protected:
@@ -94,12 +133,39 @@ TEST_F(LinkCancelHookTest, RunsWhenTheCallerCancels) {
   service_.returned().WaitForNotification();
 }
 
-TEST_F(LinkCancelHookTest, RunsWhenTheCallersLinkCloses) {
-  auto reader = OpenForever();
-  reader.reset();
-  stub_.reset();
-  channel_.reset();  // the last holder of the client's end: the link closes
-  service_.returned().WaitForNotification();
+TEST(LinkCancelHookKillTest, RunsWhenTheCallersProcessIsKilled) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->first));
+  ASSERT_TRUE(token.ok()) << token.status();
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  // The caller: opens Forever, reads its first message, says so, and waits to be killed.
+  syslink::testing::ChildProcess caller = syslink::testing::ChildProcess::Fork([&] {
+    absl::StatusOr<Link> end = AdoptEnd(*token);
+    if (!end.ok()) return 3;
+    auto channel = std::make_shared<LinkChannel>(*std::move(end));
+    test::StreamerStub stub(channel);
+    ClientContext context;
+    auto reader = stub.Forever(test::Number(), &context);
+    test::Number number;
+    if (!reader->Read(&number)) return 1;
+    const char byte = 'r';
+    if (write(ready[1], &byte, 1) != 1) return 2;
+    pause();
+    return 0;
+  });
+  close(ready[1]);
+  CloseReleasedEnd(*token);  // the client's end is the child's alone
+  test::CancelWaiter service;
+  Server server;
+  server.ServeLink(&service, std::move(pair->second));
+  char byte;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the caller did not open its stream";
+  close(ready[0]);
+  caller.Kill();  // kill -9, the stream open
+  EXPECT_EQ(caller.Wait(), syslink::testing::ChildProcess::KilledBy(9));
+  service.returned().WaitForNotification();
 }
 
 TEST_F(LinkCancelHookTest, RunsWhenTheServerShutsDown) {

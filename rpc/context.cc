@@ -41,22 +41,34 @@ void ClientContext::set_cancel_waker(const std::shared_ptr<const UniqueFd>& wake
 }
 
 void ServerContext::OnCancel(std::function<void()> hook) {
+  CancelHook* state = cancel_hook_.load(std::memory_order_acquire);
+  if (state == nullptr) {
+    if (!hook) return;
+    state = new CancelHook;
+    // Published before the flag is read below, as MarkCancelled() sets the flag before it
+    // reads this: one of the two sees the other's store.
+    cancel_hook_.store(state, std::memory_order_seq_cst);
+  }
+  std::function<void()> replaced;  // destroyed with the lock let go
   {
-    SpinGuard guard(cancel_lock_);
-    if (!hook || !cancelled()) {
-      on_cancel_ = std::move(hook);
+    absl::MutexLock lock(&state->mutex);
+    replaced = std::move(state->run);
+    state->run = nullptr;
+    if (!hook || !(cancelled_.load(std::memory_order_seq_cst) || cancelled())) {
+      state->run = std::move(hook);
       return;
     }
-    on_cancel_ = nullptr;
   }
   hook();  // cancelled already
 }
 
 void ServerContext::MarkCancelled() {
+  cancelled_.store(true, std::memory_order_seq_cst);
+  CancelHook* state = cancel_hook_.load(std::memory_order_seq_cst);
+  if (state == nullptr) return;  // no hook yet: OnCancel() will see the flag
   // The hook runs under the lock: OnCancel() returns only once a run of it has finished.
-  SpinGuard guard(cancel_lock_);
-  cancelled_.store(true, std::memory_order_relaxed);
-  if (on_cancel_) std::exchange(on_cancel_, nullptr)();
+  absl::MutexLock lock(&state->mutex);
+  if (state->run) std::exchange(state->run, nullptr)();
 }
 
 }  // namespace syslink::rpc

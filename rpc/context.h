@@ -34,7 +34,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
@@ -162,6 +164,9 @@ class ServerContext {
   // it serves; a test that calls a method directly makes its own.
   explicit ServerContext(PeerIdentity peer = {}, absl::Time deadline = absl::InfiniteFuture())
       : peer_(peer), deadline_(deadline) {}
+  ~ServerContext() { delete cancel_hook_.load(std::memory_order_acquire); }
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
 
   const PeerIdentity& peer() const { return peer_; }
   // The caller's network address and TLS identity when the call came over gRPC (ServeGrpc);
@@ -199,18 +204,21 @@ class ServerContext {
 
   // Runs `hook` once when the caller cancels the call, so that a method that waits (for
   // news to stream, say) can wait for that too instead of asking cancelled() over and
-  // over. It runs on the thread that cancels: when the caller cancels a stream or the
-  // stream ends, the stream's link closes or its server shuts down, or any call over gRPC
-  // is cancelled. It runs at once, on this thread, if cancelled() is true already. A later
-  // OnCancel() replaces it; OnCancel(nullptr) removes it, and returns only once a run of it
-  // has finished, so that what it uses may go after that. Call OnCancel(nullptr) before
-  // the method returns if the hook uses anything the method owns. The hook must be quick,
-  // must not call OnCancel(), and must not wait for a lock that the thread calling
-  // OnCancel() holds.
+  // over. It runs on the thread that cancels, which may be any of the server's, this
+  // method's own inside a stream's Read() or Write() included: for a stream, when the
+  // caller cancels it or drops it before Finish(), its link closes (the caller's process
+  // died, say) or the server shuts down; over gRPC, when any call is cancelled. It runs at
+  // once, on this thread, if cancelled() is true already. A later OnCancel() replaces it;
+  // OnCancel(nullptr) removes it, and returns only once a run of it has finished, so that
+  // what it uses may go after that: call it before the method returns if the hook uses
+  // anything the method owns. The hook must be quick, must not call OnCancel(), and must
+  // not wait for a lock that the method holds while it calls Read(), Write() or
+  // OnCancel().
   //
-  // Not run by a passing deadline (wait until deadline() for that), nor for a unary call
-  // over a link or in process that its caller gives up: no thread learns of that but
-  // through cancelled(), which reads what the caller wrote to shared memory.
+  // Not necessarily run when the deadline passes (wait until deadline() for that). Never
+  // run for a unary call over a link or in process, but at once: its caller's giving up
+  // is a flag it writes (over a link, to shared memory) that cancelled() reads and that
+  // wakes no thread.
   void OnCancel(std::function<void()> hook);
 
   // A buffer for set_response_attachment(): zero-copy over the call's link when the
@@ -275,10 +283,14 @@ class ServerContext {
   void MarkCancelled();
 
   std::atomic<bool> cancelled_{false};
-  // Guarded by cancel_lock_, a spin lock held while the hook runs (which is quick), so
-  // that OnCancel() can wait for a run to finish. Costs a call nothing until it is used.
-  std::function<void()> on_cancel_;
-  std::atomic_flag cancel_lock_ = ATOMIC_FLAG_INIT;
+  // The hook OnCancel() left, and a lock held while it runs, so that OnCancel() can wait
+  // for a run to finish. Made by the first OnCancel() with a hook, so that a call that
+  // sets none pays for a null pointer only; owned.
+  struct CancelHook {
+    absl::Mutex mutex;
+    std::function<void()> run ABSL_GUARDED_BY(mutex);
+  };
+  std::atomic<CancelHook*> cancel_hook_{nullptr};
   std::function<absl::StatusOr<Attachment>(size_t)> allocator_;
   std::function<void()> after_reply_;
   std::unique_ptr<SessionState>* session_ = nullptr;

@@ -34,7 +34,7 @@ class LinkServerStreamTest : public ::testing::Test {
  protected:
   LinkServerStream& Make(size_t batch_bytes = 64 * 1024) {
     stream_ = std::make_unique<LinkServerStream>(
-        7, &context_,
+        7, context_,
         [this](uint64_t id, absl::Status status, uint16_t flags, std::string message,
                Attachment attachment) {
           ASSERT_TRUE(status.ok()) << status;
@@ -73,7 +73,7 @@ class LinkServerStreamTest : public ::testing::Test {
     return message.text();
   }
 
-  ServerContext context_;
+  std::shared_ptr<ServerContext> context_ = std::make_shared<ServerContext>();
   std::unique_ptr<LinkServerStream> stream_;
   std::vector<Sent> sent_;
 };

@@ -1,9 +1,10 @@
 // ServerContext::OnCancel() over gRPC: ServeGrpc runs a method's hook when its caller
-// cancels, for a stream as for a unary call. The stream's method waits for nothing but its
-// hook: without it this test would hang. (rpc/cancel_hook_test.cc covers links and
-// in-process channels.)
+// cancels, for a stream as for a unary call. Each method waits for nothing but its hook:
+// without it these tests would hang. (rpc/cancel_hook_test.cc covers links and in-process
+// channels.)
 
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -15,13 +16,16 @@
 namespace syslink::rpc {
 namespace {
 
+std::shared_ptr<GrpcChannel> ChannelTo(const GrpcServer& server) {
+  return std::make_shared<GrpcChannel>(
+      CreateGrpcChannel(absl::StrCat("127.0.0.1:", server.port())));
+}
+
 TEST(GrpcCancelHookTest, RunsWhenTheCallerCancelsAStream) {
   test::CancelWaiter service;
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto channel = std::make_shared<GrpcChannel>(
-      CreateGrpcChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
-  test::StreamerStub stub(channel);
+  test::StreamerStub stub(ChannelTo(**server));
   ClientContext context;
   auto reader = stub.Forever(test::Number(), &context);
   test::Number number;
@@ -30,6 +34,21 @@ TEST(GrpcCancelHookTest, RunsWhenTheCallerCancelsAStream) {
   // Finish() tells the server; the cancel waits for a call into the stream to carry it.
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
   service.returned().WaitForNotification();
+}
+
+TEST(GrpcCancelHookTest, RunsWhenTheCallerCancelsAUnaryCall) {
+  test::CancelWaiter service;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service);
+  ASSERT_TRUE(server.ok()) << server.status();
+  test::StreamerStub stub(ChannelTo(**server));
+  ClientContext context;
+  absl::Status status;
+  std::thread caller([&] { status = stub.Release(test::Number(), &context).status(); });
+  service.entered().WaitForNotification();  // the method has set its hook
+  context.TryCancel();
+  service.returned().WaitForNotification();
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
 }
 
 }  // namespace

@@ -9,10 +9,10 @@
 
 namespace syslink::rpc::internal {
 
-LinkServerStream::LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply,
-                                   size_t batch_bytes)
+LinkServerStream::LinkServerStream(uint32_t stream_id, std::shared_ptr<ServerContext> context,
+                                   Reply reply, size_t batch_bytes)
     : stream_id_(stream_id),
-      context_(context),
+      context_(std::move(context)),
       reply_(std::move(reply)),
       batch_bytes_(batch_bytes) {}
 

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -57,9 +58,10 @@ class LinkServerStream final : public ServerStream {
   using Reply = std::function<void(uint64_t id, absl::Status status, uint16_t flags,
                                    std::string message, Attachment attachment)>;
 
-  // `context` is the method's and must outlive the stream. A reply carries at most
-  // `batch_bytes` of batched messages (a message larger than that goes alone).
-  LinkServerStream(uint32_t stream_id, ServerContext* context, Reply reply,
+  // `context` is the method's, shared: the session may still cancel the stream (Cancel())
+  // after the method returned. A reply carries at most `batch_bytes` of batched messages (a
+  // message larger than that goes alone).
+  LinkServerStream(uint32_t stream_id, std::shared_ptr<ServerContext> context, Reply reply,
                    size_t batch_bytes = 64 * 1024);
 
   uint32_t stream_id() const { return stream_id_; }
@@ -132,7 +134,7 @@ class LinkServerStream final : public ServerStream {
 
   // Set by the constructor and never changed (reply_ and the context are thread-safe).
   const uint32_t stream_id_;
-  ServerContext* const context_;
+  const std::shared_ptr<ServerContext> context_;
   const Reply reply_;
   const size_t batch_bytes_;
 

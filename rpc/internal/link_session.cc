@@ -448,7 +448,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
   if (!TakeMetadata(request.id, call, *context)) return;
   std::weak_ptr<LinkSession> weak = weak_from_this();
   auto stream = std::make_shared<LinkServerStream>(
-      stream_id, context.get(),
+      stream_id, context,
       [weak](uint64_t id, absl::Status status, uint16_t flags, std::string message,
              Attachment attachment) {
         if (std::shared_ptr<LinkSession> self = weak.lock()) {

@@ -7,7 +7,11 @@
 //   context.TryCancel();
 //   service.returned().WaitForNotification();        // hangs if the hook never ran
 //
-// Thread safety: serves one Forever call in its lifetime; returned() from any thread.
+// Release, a unary method, does the same without writing: entered() tells the caller when
+// its hook is set.
+//
+// Thread safety: serves one call of Forever or Release in its lifetime; entered() and
+// returned() from any thread.
 
 #ifndef SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
 #define SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
@@ -33,10 +37,23 @@ class CancelWaiter : public CountdownStreamer {
     return absl::CancelledError("the caller left");
   }
 
-  // Notified when Forever returned, woken by its hook.
+  absl::Status Release(ServerContext& context, const Number&, Number*) override {
+    absl::Notification cancelled;
+    context.OnCancel([&cancelled] { cancelled.Notify(); });
+    entered_.Notify();
+    cancelled.WaitForNotification();
+    context.OnCancel(nullptr);
+    returned_.Notify();
+    return absl::CancelledError("the caller left");
+  }
+
+  // Notified when Release has set its hook.
+  absl::Notification& entered() { return entered_; }
+  // Notified when Forever or Release returned, woken by its hook.
   absl::Notification& returned() { return returned_; }
 
  private:
+  absl::Notification entered_;
   absl::Notification returned_;
 };
 
