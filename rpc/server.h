@@ -75,9 +75,9 @@ struct ServerOptions {
   // the link's spin budget (a gateway relaying network calls, say), spins for up to this
   // long after a reply so that the next call finds its thread awake instead of asleep in
   // epoll, a cross-CPU wake-up away (rpc/internal/caller_pace.h). At most one link fewer
-  // than the machine has CPUs (at least one) does so at a time in a process; while a
-  // caller keeps that pace, the link keeps a CPU busy. Zero: every link spins for its
-  // spin budget only.
+  // than the machine has CPUs (at least one) does so at a time on the machine, whatever
+  // process serves it (rpc/internal/spin_place.h); while a caller keeps that pace, the
+  // link keeps a CPU busy. Zero: every link spins for its spin budget only.
   absl::Duration follow_caller = absl::Milliseconds(1);
   // Run around every call to every service served, health checks included, in this order
   // (interceptor.h). With any, a response is copied once more on its way out.

@@ -1,29 +1,20 @@
 #include "rpc/internal/caller_pace.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
 namespace syslink::rpc::internal {
 namespace {
 
-// Links of this process that follow their callers now.
-std::atomic<int> following_links{0};
-
-int MaxFollowing() {
-  static const int max = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
-  return max;
-}
-
 // Each new wait counts for this share of the mean: a pace change shows within a few calls.
 constexpr int64_t kMeanWeight = 4;
+// After every place was found taken, a link asks again only after this many more calls:
+// asking costs a few system calls for each of the machine's places.
+constexpr int kCallsBeforeAskingAgain = 16;
 
 }  // namespace
 
 CallerPace::CallerPace(absl::Duration budget, absl::Duration limit)
     : budget_(budget), limit_(limit) {}
-
-CallerPace::~CallerPace() { Follow(false); }
 
 void CallerPace::Arrived(absl::Duration waited) {
   if (limit_ <= budget_) return;
@@ -38,17 +29,17 @@ void CallerPace::Arrived(absl::Duration waited) {
 }
 
 void CallerPace::Follow(bool follow) {
-  if (follow == following_) return;
+  if (follow == place_.has_value()) return;
   if (!follow) {
-    following_links.fetch_sub(1, std::memory_order_relaxed);
-    following_ = false;
+    place_.reset();
     return;
   }
-  int now = following_links.load(std::memory_order_relaxed);
-  do {
-    if (now >= MaxFollowing()) return;  // every place is taken: the plain budget
-  } while (!following_links.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
-  following_ = true;
+  if (calls_before_asking_ > 0) {
+    --calls_before_asking_;
+    return;
+  }
+  place_ = SpinPlace::TryTake();  // none when every place is taken: the plain budget
+  if (!place_.has_value()) calls_before_asking_ = kCallsBeforeAskingAgain;
 }
 
 }  // namespace syslink::rpc::internal

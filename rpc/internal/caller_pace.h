@@ -13,19 +13,22 @@
 // the mean (never less than the budget, never more than `limit`), so the next call finds
 // the thread awake.
 //
-// CPUs are shared by the whole process: at most one link fewer than the machine has CPUs
-// (at least one) follows its caller this way at a time. The others keep the plain budget,
-// so a server with many steady callers does not take every CPU spinning.
+// CPUs are shared by the whole machine: a link follows its caller only while it holds one
+// of the machine's spin places (spin_place.h), one fewer than it has CPUs (at least one),
+// shared by every process. The others keep the plain budget, so servers with many steady
+// callers do not take every CPU spinning; a link that found every place taken asks again
+// after 16 more calls.
 //
-// Thread safety: one thread at a time (the one serving the session). The count of links
-// following their callers is process-wide and atomic.
+// Thread safety: one thread at a time (the one serving the session).
 
 #ifndef SYSLINK_RPC_INTERNAL_CALLER_PACE_H_
 #define SYSLINK_RPC_INTERNAL_CALLER_PACE_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/time/time.h"
+#include "rpc/internal/spin_place.h"
 
 namespace syslink::rpc::internal {
 
@@ -34,27 +37,28 @@ class CallerPace {
   // `budget`: the link's own spin budget. `limit`: the longest spin to follow a caller
   // (zero or less than `budget`: never more than `budget`).
   CallerPace(absl::Duration budget, absl::Duration limit);
-  ~CallerPace();  // stops following, freeing its place
+  ~CallerPace() = default;  // frees its place, if it holds one
   CallerPace(const CallerPace&) = delete;
   CallerPace& operator=(const CallerPace&) = delete;
 
   // How long to spin for the next call.
-  absl::Duration Budget() const { return following_ ? follow_budget_ : budget_; }
+  absl::Duration Budget() const { return place_.has_value() ? follow_budget_ : budget_; }
 
   // A call came `waited` after the wait for it began (a parked session: when the thread
   // woke for it, wake-up included).
   void Arrived(absl::Duration waited);
 
   // Whether this link follows its caller now (for tests).
-  bool following() const { return following_; }
+  bool following() const { return place_.has_value(); }
 
  private:
   void Follow(bool follow);
 
   const absl::Duration budget_;
   const absl::Duration limit_;
-  int64_t mean_ns_ = -1;  // running mean of the waits that ended in a call; -1: none yet
-  bool following_ = false;
+  int64_t mean_ns_ = -1;            // running mean of the waits that ended in a call; -1: none yet
+  std::optional<SpinPlace> place_;  // held while following
+  int calls_before_asking_ = 0;     // for a place, after every one was found taken
   absl::Duration follow_budget_;
 };
 
