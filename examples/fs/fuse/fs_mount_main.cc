@@ -260,9 +260,7 @@ std::unique_ptr<Upstream> ConnectUpstream(const Options& options) {
   upstream_options.grpc_target = options.grpc_target;
   upstream_options.grpc_tls = options.grpc_tls;
   std::unique_ptr<Upstream> upstream = Upstream::Start(upstream_options);
-  const absl::Time give_up = absl::Now() + absl::Seconds(options.wait_seconds);
-  while (!upstream->connected() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
-  if (upstream->connected()) return upstream;
+  if (upstream->WaitConnected(absl::Now() + absl::Seconds(options.wait_seconds))) return upstream;
   std::fprintf(stderr, "fs_mount: cannot reach the file server \"%s\": %s%s\n",
                upstream_options.service_name.c_str(), upstream->last_error().ToString().c_str(),
                options.wait_seconds > 0 ? "" : " (start it first, or pass --wait=SECONDS)");

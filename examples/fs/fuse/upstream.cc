@@ -245,6 +245,17 @@ bool Upstream::connected() const {
   return current_ != nullptr && !current_->ended;
 }
 
+bool Upstream::WaitConnected(absl::Time deadline) const {
+  auto up = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {  // run with mutex_ held
+    return current_ != nullptr && !current_->ended;
+  };
+  // mutex_ looks at the condition again each time a thread lets it go: the watcher
+  // installing an epoch wakes this.
+  const bool connected = mutex_.LockWhenWithDeadline(absl::Condition(&up), deadline);
+  mutex_.Unlock();
+  return connected;
+}
+
 absl::Status Upstream::last_error() const {
   absl::MutexLock lock(&mutex_);
   return last_error_;

@@ -121,6 +121,9 @@ class Upstream {
   // last one while disconnected.
   uint64_t epoch() const;
   bool connected() const;
+  // Waits until connected, or until `deadline`; whether connected. Woken by the
+  // watcher's connecting, not by a timer.
+  bool WaitConnected(absl::Time deadline) const;
   // Why the last connect failed or the last epoch ended (OK while connected).
   absl::Status last_error() const;
   const UpstreamOptions& options() const { return options_; }

@@ -24,6 +24,7 @@ namespace {
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::ScratchDirectory;
+using ::syslink::testing::Soon;
 
 constexpr char kName[] = "test.examples.fs.upstream";
 
@@ -84,8 +85,9 @@ TEST_F(UpstreamTest, NoServerMeansNotConnectedAndEnotconn) {
 TEST_F(UpstreamTest, AServerThatAppearsLaterIsConnectedInTheBackground) {
   std::unique_ptr<Upstream> upstream = Upstream::Start(Options());
   ASSERT_FALSE(upstream->connected());
+  EXPECT_FALSE(upstream->WaitConnected(absl::Now()));  // a deadline passed: no wait
   Serve();
-  EXPECT_TRUE(Eventually([&] { return upstream->connected(); }));
+  EXPECT_TRUE(upstream->WaitConnected(Soon()));
   EXPECT_EQ(upstream->epoch(), 1u);
 }
 
