@@ -7,9 +7,11 @@ namespace {
 
 // Each new wait counts for this share of the mean: a pace change shows within a few calls.
 constexpr int64_t kMeanWeight = 4;
-// After every place was found taken, a link asks again only after this many more calls:
-// asking costs a few system calls for each of the machine's places.
-constexpr int kCallsBeforeAskingAgain = 16;
+// After every place was found taken, a link asks again only after this many more calls,
+// twice as many after each refusal up to the most: asking costs a few system calls for each
+// of the machine's places.
+constexpr int kFirstCallsBeforeAskingAgain = 16;
+constexpr int kMostCallsBeforeAskingAgain = 1024;
 
 }  // namespace
 
@@ -28,6 +30,8 @@ void CallerPace::Arrived(absl::Duration waited) {
   Follow(follow);
 }
 
+void CallerPace::Parked() { place_.reset(); }
+
 void CallerPace::Follow(bool follow) {
   if (follow == place_.has_value()) return;
   if (!follow) {
@@ -39,7 +43,13 @@ void CallerPace::Follow(bool follow) {
     return;
   }
   place_ = SpinPlace::TryTake();  // none when every place is taken: the plain budget
-  if (!place_.has_value()) calls_before_asking_ = kCallsBeforeAskingAgain;
+  if (place_.has_value()) {
+    refusals_ = 0;
+    return;
+  }
+  calls_before_asking_ =
+      std::min(kFirstCallsBeforeAskingAgain << std::min(refusals_, 6), kMostCallsBeforeAskingAgain);
+  ++refusals_;
 }
 
 }  // namespace syslink::rpc::internal

@@ -16,8 +16,9 @@
 // CPUs are shared by the whole machine: a link follows its caller only while it holds one
 // of the machine's spin places (spin_place.h), one fewer than it has CPUs (at least one),
 // shared by every process. The others keep the plain budget, so servers with many steady
-// callers do not take every CPU spinning; a link that found every place taken asks again
-// after 16 more calls.
+// callers do not take every CPU spinning. A link that found every place taken asks again
+// after 16 more calls, then 32, up to 1,024; a link that parks gives its place up, and
+// asks again when a call wakes it.
 //
 // Thread safety: one thread at a time (the one serving the session).
 
@@ -48,6 +49,10 @@ class CallerPace {
   // woke for it, wake-up included).
   void Arrived(absl::Duration waited);
 
+  // The link parks (it spins no more until a call wakes it): frees its place, if it holds
+  // one. The pace it learnt stays.
+  void Parked();
+
   // Whether this link follows its caller now (for tests).
   bool following() const { return place_.has_value(); }
 
@@ -59,6 +64,7 @@ class CallerPace {
   int64_t mean_ns_ = -1;            // running mean of the waits that ended in a call; -1: none yet
   std::optional<SpinPlace> place_;  // held while following
   int calls_before_asking_ = 0;     // for a place, after every one was found taken
+  int refusals_ = 0;                // asks in a row that found every place taken
   absl::Duration follow_budget_;
 };
 

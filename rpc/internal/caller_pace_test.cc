@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -15,7 +16,8 @@ namespace {
 // any is taken, so that servers of other tests running beside this one hold none of them.
 const bool kOwnPlaces = [] {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  setenv("SYSLINK_SPIN_PLACES", tmp != nullptr ? tmp : "/tmp", /*overwrite=*/1);
+  char made[] = "/tmp/caller_pace_test.XXXXXX";
+  setenv("SYSLINK_SPIN_PLACES", tmp != nullptr ? tmp : mkdtemp(made), /*overwrite=*/1);
   return true;
 }();
 
@@ -88,11 +90,49 @@ TEST(CallerPaceTest, LeavesACpuForTheRestOfTheMachine) {
   // Every place is taken: the last link keeps the plain budget...
   EXPECT_FALSE(paces.back()->following());
   EXPECT_EQ(paces.back()->Budget(), kBudget);
-  // ...until a link that followed its caller ends and frees its place: the last link asks
-  // again within 16 calls.
+  // ...until a link that followed its caller ends and frees its place. The last link was
+  // refused on its first call, and asks again on the 17th after that.
   paces.front().reset();
-  Calls(*paces.back(), absl::Microseconds(110), 16);
+  Calls(*paces.back(), absl::Microseconds(110), 16 - 7);
+  EXPECT_FALSE(paces.back()->following());
+  paces.back()->Arrived(absl::Microseconds(110));
   EXPECT_TRUE(paces.back()->following());
+}
+
+TEST(CallerPaceTest, WaitsTwiceAsLongAfterEachRefusal) {
+  std::vector<std::unique_ptr<CallerPace>> holders;
+  for (int i = 0; i < SpinPlace::Count(); ++i) {
+    holders.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
+    Calls(*holders.back(), absl::Microseconds(110), 1);
+    ASSERT_TRUE(holders.back()->following());
+  }
+  CallerPace pace(kBudget, kLimit);
+  Calls(pace, absl::Microseconds(110), 1 + 16 + 1);  // refused, then again on the 17th
+  EXPECT_FALSE(pace.following());
+  holders.pop_back();  // a place is free, but the second refusal means 32 calls before asking
+  Calls(pace, absl::Microseconds(110), 32);
+  EXPECT_FALSE(pace.following());
+  pace.Arrived(absl::Microseconds(110));
+  EXPECT_TRUE(pace.following());
+}
+
+TEST(CallerPaceTest, AParkedLinkGivesItsPlaceUpAndTakesItAgainWhenWoken) {
+  std::vector<std::unique_ptr<CallerPace>> paces;
+  for (int i = 0; i < SpinPlace::Count(); ++i) {
+    paces.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
+    Calls(*paces.back(), absl::Microseconds(110), 1);
+    ASSERT_TRUE(paces.back()->following());
+  }
+  EXPECT_FALSE(SpinPlace::TryTake().has_value());
+  paces.front()->Parked();
+  EXPECT_FALSE(paces.front()->following());
+  EXPECT_EQ(paces.front()->Budget(), kBudget);
+  {
+    std::optional<SpinPlace> freed = SpinPlace::TryTake();  // another link may have it now
+    EXPECT_TRUE(freed.has_value());
+  }
+  paces.front()->Arrived(absl::Microseconds(110));  // a call wakes it: it follows again
+  EXPECT_TRUE(paces.front()->following());
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ void LinkSession::Serve(bool spin) {
     }
     if (keeps_thread) continue;
     if (!link_.PrepareToPoll()) continue;  // something arrived meanwhile
+    pace_.Parked();  // spinning no more: its spin place, if any, is another link's
     if (TryPark(/*arm=*/true)) return;
   }
 }

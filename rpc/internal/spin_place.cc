@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,9 +12,15 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "syslink/internal/fork_generation.h"
 
 namespace syslink::rpc::internal {
 namespace {
+
+using ::syslink::internal::CloseInForkedChildren;
+using ::syslink::internal::ForkGeneration;
+using ::syslink::internal::KeepInForkedChildren;
+using ::syslink::internal::RegisteredForkGeneration;
 
 const std::string& Directory() {
   static const std::string directory = [] {
@@ -24,20 +31,28 @@ const std::string& Directory() {
 }
 
 // Opens place `n`'s file, making it if it is not there yet (readable by all, so that every
-// user's servers share the places).
+// user's servers share the places). Invalid if the path is anything but a regular file.
 UniqueFd OpenPlace(int n) {
   const std::string path = absl::StrCat(Directory(), "/syslink-spin-place-", n);
+  // Whatever another user may have put at the path: no symbolic link followed, no wait
+  // for a FIFO's writer, no terminal taken as the controlling one.
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
   // An existing file is opened without O_CREAT: in a sticky directory such as /dev/shm,
   // the kernel may refuse O_CREAT on another user's file (fs.protected_regular).
-  UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.valid() || errno != ENOENT) return file;
-  file.Reset(open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (file.valid()) {
-    (void)fchmod(file.get(), 0644);  // whatever the umask
-    return file;
+  UniqueFd file(open(path.c_str(), kFlags));
+  if (!file.valid() && errno == ENOENT) {
+    file.Reset(open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0644));
+    if (file.valid()) {
+      (void)fchmod(file.get(), 0644);  // whatever the umask
+    } else if (errno == EEXIST) {
+      file.Reset(open(path.c_str(), kFlags));  // another made it meanwhile
+    }
   }
-  if (errno != EEXIST) return file;
-  return UniqueFd(open(path.c_str(), O_RDONLY | O_CLOEXEC));  // another made it meanwhile
+  struct stat status;
+  if (file.valid() && (fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode))) {
+    file.Reset();
+  }
+  return file;
 }
 
 }  // namespace
@@ -48,14 +63,43 @@ int SpinPlace::Count() {
 }
 
 std::optional<SpinPlace> SpinPlace::TryTake() {
-  for (int n = 0; n < Count(); ++n) {
-    UniqueFd file = OpenPlace(n);
+  // Each process starts its search at a place of its own, so that on a machine with many
+  // places a search seldom walks past many held ones.
+  static const int first = static_cast<int>(getpid() % Count());
+  for (int i = 0; i < Count(); ++i) {
+    UniqueFd file = OpenPlace((first + i) % Count());
     // A lock is held by an open file description: another of this process's places
     // (another open of the same file) refuses it too.
     if (file.valid() && flock(file.get(), LOCK_EX | LOCK_NB) == 0)
       return SpinPlace(std::move(file));
   }
   return std::nullopt;
+}
+
+SpinPlace::SpinPlace(UniqueFd lock) : lock_(std::move(lock)), generation_(ForkGeneration()) {
+  CloseInForkedChildren(lock_.get());  // a child holding it would keep the place taken
+}
+
+SpinPlace::SpinPlace(SpinPlace&& other) noexcept
+    : lock_(std::move(other.lock_)), generation_(other.generation_) {}
+
+SpinPlace& SpinPlace::operator=(SpinPlace&& other) noexcept {
+  if (this != &other) {
+    Drop();
+    lock_ = std::move(other.lock_);
+    generation_ = other.generation_;
+  }
+  return *this;
+}
+
+void SpinPlace::Drop() {
+  if (!lock_.valid()) return;
+  if (RegisteredForkGeneration() == generation_) {
+    KeepInForkedChildren(lock_.get());
+    lock_.Reset();  // frees the place
+  } else {
+    (void)lock_.Release();  // a forked child: that number was closed, and may name another file
+  }
 }
 
 }  // namespace syslink::rpc::internal

@@ -1,26 +1,31 @@
 // SpinPlace: one of the machine's places for a thread that spins on while it has no work,
 // expecting some soon (CallerPace's links that follow their callers). There is one place
-// fewer than the machine has CPUs (at least one), shared by every process on the machine,
-// so that spinning threads never take every CPU, however many servers run.
+// fewer than the machine has CPUs (at least one), shared by every process that sees the
+// same /dev/shm, so that spinning threads never take every CPU, however many servers run.
 //
 //   std::optional<SpinPlace> place = SpinPlace::TryTake();
 //   if (place.has_value()) SpinLonger();   // the place is freed with `place`
 //
 // Each place is a file whose flock(2) its holder keeps: the kernel frees it when the
-// holder's descriptor closes or its process dies, kill -9 included, so no place is ever
-// lost. The files are <directory>/syslink-spin-place-<n>, the directory /dev/shm unless
-// the environment variable SYSLINK_SPIN_PLACES names another when the process first asks
-// (a test gives itself a directory of its own). Anyone who may read a place's file may
-// hold it; a file one cannot open is a place one cannot take.
+// holder's descriptor closes or its process dies, kill -9 included. A child made by fork()
+// does not keep its parent's places (the descriptors are closed in it). The files are
+// <directory>/syslink-spin-place-<n>, the directory /dev/shm unless the environment
+// variable SYSLINK_SPIN_PLACES names another (on a local file system) when the process
+// first asks; processes that name different directories, or live in containers with
+// /dev/shm of their own, share no places. Anyone who may read a place's file may hold it:
+// another local user can hold every place and so keep every server from following its
+// callers. A path that is not a regular file (a FIFO, a symbolic link, a device) is a
+// place nobody takes, and so is a file one cannot open: where no place file can be opened
+// at all (no /dev/shm), no thread spins on.
 //
-// Errors: none. When every place is held, or none can be opened, TryTake() returns none
-// and the caller spins no longer than it otherwise would.
+// Errors: none. TryTake() returns none when no place is free or none can be opened.
 //
-// Thread safety: TryTake() and Count() from any thread. A SpinPlace is a value (move-only).
+// Thread safety: TryTake() and Count() from any thread. A SpinPlace is a move-only value.
 
 #ifndef SYSLINK_RPC_INTERNAL_SPIN_PLACE_H_
 #define SYSLINK_RPC_INTERNAL_SPIN_PLACE_H_
 
+#include <cstdint>
 #include <optional>
 #include <utility>
 
@@ -35,13 +40,18 @@ class SpinPlace {
   // The places on this machine: one fewer than its CPUs, at least one.
   static int Count();
 
-  SpinPlace(SpinPlace&&) noexcept = default;
-  SpinPlace& operator=(SpinPlace&&) noexcept = default;
+  SpinPlace(SpinPlace&& other) noexcept;
+  SpinPlace& operator=(SpinPlace&& other) noexcept;
+  ~SpinPlace() { Drop(); }
 
  private:
-  explicit SpinPlace(UniqueFd lock) : lock_(std::move(lock)) {}
+  explicit SpinPlace(UniqueFd lock);
+  // Frees the place: closes its file, unless this is a forked child, where the fork
+  // handler closed that number already.
+  void Drop();
 
-  UniqueFd lock_;  // the place's file, flock()ed
+  UniqueFd lock_;            // the place's file, flock()ed; invalid once moved from
+  uint64_t generation_ = 0;  // the fork generation that opened it (fork_generation.h)
 };
 
 }  // namespace syslink::rpc::internal

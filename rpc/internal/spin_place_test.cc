@@ -4,12 +4,17 @@
 #include "rpc/internal/spin_place.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "base/unique_fd.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
 
@@ -20,10 +25,12 @@ using ::syslink::testing::ChildProcess;
 
 // The places live in the test's own directory, named before any is taken, so that servers
 // of other tests running beside this one hold none of them.
-const bool kOwnDirectory = [] {
+const char* const kDirectory = [] {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  setenv("SYSLINK_SPIN_PLACES", tmp != nullptr ? tmp : "/tmp", /*overwrite=*/1);
-  return true;
+  static char made[] = "/tmp/spin_place_test.XXXXXX";
+  const char* directory = tmp != nullptr ? tmp : mkdtemp(made);
+  setenv("SYSLINK_SPIN_PLACES", directory, /*overwrite=*/1);
+  return directory;
 }();
 
 std::vector<SpinPlace> TakeAll() {
@@ -38,11 +45,6 @@ std::vector<SpinPlace> TakeAll() {
 
 // A child's exit code: 0 if it could take a place, 1 if not.
 int TakesAPlace() { return SpinPlace::TryTake().has_value() ? 0 : 1; }
-
-TEST(SpinPlaceTest, ThereIsOneFewerThanTheMachinesCpusAtLeastOne) {
-  EXPECT_GE(SpinPlace::Count(), 1);
-  EXPECT_EQ(SpinPlace::Count(), std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1));
-}
 
 TEST(SpinPlaceTest, EachPlaceIsHeldOnce) {
   std::vector<SpinPlace> places = TakeAll();
@@ -78,6 +80,56 @@ TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
   holder.Kill();  // kill -9, holding every place
   EXPECT_EQ(holder.Wait(), ChildProcess::KilledBy(9));
   EXPECT_TRUE(SpinPlace::TryTake().has_value());
+}
+
+TEST(SpinPlaceTest, AForkedChildHoldsNoneOfItsParentsPlaces) {
+  std::optional<std::vector<SpinPlace>> places = TakeAll();
+  int started[2];
+  ASSERT_EQ(pipe2(started, O_CLOEXEC), 0);
+  ChildProcess child = ChildProcess::Fork([&] {
+    // Runs after fork()'s handlers, which closed the places' descriptors in this child.
+    const char byte = 's';
+    if (write(started[1], &byte, 1) != 1) return 1;
+    pause();
+    return 0;
+  });
+  close(started[1]);
+  char byte;
+  ASSERT_EQ(read(started[0], &byte, 1), 1);
+  close(started[0]);
+  places.reset();  // the child lives on, and holds nothing
+  std::vector<SpinPlace> again = TakeAll();
+  EXPECT_EQ(static_cast<int>(again.size()), SpinPlace::Count());
+  child.Kill();
+  EXPECT_EQ(child.Wait(), ChildProcess::KilledBy(9));
+}
+
+// Takes every place it can; how many.
+int TakeWhatIsFree() {
+  std::vector<SpinPlace> places;
+  while (std::optional<SpinPlace> place = SpinPlace::TryTake()) places.push_back(*std::move(place));
+  return static_cast<int>(places.size());
+}
+
+TEST(SpinPlaceTest, APathThatIsNotARegularFileIsNoPlace) {
+  // Another user put at place 0's path a FIFO (which a reader's open would wait on), then
+  // a symbolic link to a file of ours: neither is taken, and nothing waits.
+  const std::string path = absl::StrCat(kDirectory, "/syslink-spin-place-0");
+  const std::string target = absl::StrCat(kDirectory, "/not-a-place");
+  UniqueFd file(open(target.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(file.valid());
+
+  (void)unlink(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0666), 0);
+  EXPECT_EQ(TakeWhatIsFree(), SpinPlace::Count() - 1);
+
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(symlink(target.c_str(), path.c_str()), 0);
+  EXPECT_EQ(TakeWhatIsFree(), SpinPlace::Count() - 1);
+  EXPECT_EQ(flock(file.get(), LOCK_EX | LOCK_NB), 0) << "the link's target was locked";
+
+  ASSERT_EQ(unlink(path.c_str()), 0);  // a regular file is made again on the next take
+  EXPECT_EQ(TakeWhatIsFree(), SpinPlace::Count());
 }
 
 }  // namespace

@@ -246,7 +246,7 @@ bool Upstream::connected() const {
 }
 
 bool Upstream::WaitConnected(absl::Time deadline) const {
-  auto up = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {  // run with mutex_ held
+  auto up = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     return current_ != nullptr && !current_->ended;
   };
   // mutex_ looks at the condition again each time a thread lets it go: the watcher

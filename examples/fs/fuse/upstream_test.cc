@@ -86,6 +86,7 @@ TEST_F(UpstreamTest, AServerThatAppearsLaterIsConnectedInTheBackground) {
   std::unique_ptr<Upstream> upstream = Upstream::Start(Options());
   ASSERT_FALSE(upstream->connected());
   EXPECT_FALSE(upstream->WaitConnected(absl::Now()));  // a deadline passed: no wait
+  EXPECT_FALSE(upstream->WaitConnected(absl::Now() + absl::Milliseconds(30)));  // no server
   Serve();
   EXPECT_TRUE(upstream->WaitConnected(Soon()));
   EXPECT_EQ(upstream->epoch(), 1u);
