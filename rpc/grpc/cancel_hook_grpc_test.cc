@@ -16,37 +16,40 @@
 namespace syslink::rpc {
 namespace {
 
-std::shared_ptr<GrpcChannel> ChannelTo(const GrpcServer& server) {
-  return std::make_shared<GrpcChannel>(
-      CreateGrpcChannel(absl::StrCat("127.0.0.1:", server.port())));
-}
+// A CancelWaiter served by ServeGrpc, and a stub calling it over gRPC.
+class GrpcCancelHookTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = std::make_unique<test::StreamerStub>(std::make_shared<GrpcChannel>(
+        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server_->port()))));
+  }
 
-TEST(GrpcCancelHookTest, RunsWhenTheCallerCancelsAStream) {
-  test::CancelWaiter service;
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service);
-  ASSERT_TRUE(server.ok()) << server.status();
-  test::StreamerStub stub(ChannelTo(**server));
+  test::CancelWaiter service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<test::StreamerStub> stub_;
+};
+
+TEST_F(GrpcCancelHookTest, RunsWhenTheCallerCancelsAStream) {
   ClientContext context;
-  auto reader = stub.Forever(test::Number(), &context);
+  auto reader = stub_->Forever(test::Number(), &context);
   test::Number number;
   ASSERT_TRUE(reader->Read(&number));  // the method has set its hook
   context.TryCancel();
   // Finish() tells the server; the cancel waits for a call into the stream to carry it.
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
-  service.returned().WaitForNotification();
+  service_.returned().WaitForNotification();
 }
 
-TEST(GrpcCancelHookTest, RunsWhenTheCallerCancelsAUnaryCall) {
-  test::CancelWaiter service;
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&service);
-  ASSERT_TRUE(server.ok()) << server.status();
-  test::StreamerStub stub(ChannelTo(**server));
+TEST_F(GrpcCancelHookTest, RunsWhenTheCallerCancelsAUnaryCall) {
   ClientContext context;
   absl::Status status;
-  std::thread caller([&] { status = stub.Release(test::Number(), &context).status(); });
-  service.entered().WaitForNotification();  // the method has set its hook
+  std::thread caller([&] { status = stub_->Release(test::Number(), &context).status(); });
+  service_.entered().WaitForNotification();  // the method has set its hook
   context.TryCancel();
-  service.returned().WaitForNotification();
+  service_.returned().WaitForNotification();
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
 }

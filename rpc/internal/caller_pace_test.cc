@@ -99,13 +99,19 @@ TEST(CallerPaceTest, LeavesACpuForTheRestOfTheMachine) {
   EXPECT_TRUE(paces.back()->following());
 }
 
-TEST(CallerPaceTest, WaitsTwiceAsLongAfterEachRefusal) {
-  std::vector<std::unique_ptr<CallerPace>> holders;
+// Links that each follow their caller, holding every place between them.
+std::vector<std::unique_ptr<CallerPace>> HoldEveryPlace() {
+  std::vector<std::unique_ptr<CallerPace>> paces;
   for (int i = 0; i < SpinPlace::Count(); ++i) {
-    holders.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
-    Calls(*holders.back(), absl::Microseconds(110), 1);
-    ASSERT_TRUE(holders.back()->following());
+    paces.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
+    Calls(*paces.back(), absl::Microseconds(110), 1);
+    EXPECT_TRUE(paces.back()->following()) << i;
   }
+  return paces;
+}
+
+TEST(CallerPaceTest, WaitsTwiceAsLongAfterEachRefusal) {
+  std::vector<std::unique_ptr<CallerPace>> holders = HoldEveryPlace();
   CallerPace pace(kBudget, kLimit);
   Calls(pace, absl::Microseconds(110), 1 + 16 + 1);  // refused, then again on the 17th
   EXPECT_FALSE(pace.following());
@@ -117,12 +123,7 @@ TEST(CallerPaceTest, WaitsTwiceAsLongAfterEachRefusal) {
 }
 
 TEST(CallerPaceTest, AParkedLinkGivesItsPlaceUpAndTakesItAgainWhenWoken) {
-  std::vector<std::unique_ptr<CallerPace>> paces;
-  for (int i = 0; i < SpinPlace::Count(); ++i) {
-    paces.push_back(std::make_unique<CallerPace>(kBudget, kLimit));
-    Calls(*paces.back(), absl::Microseconds(110), 1);
-    ASSERT_TRUE(paces.back()->following());
-  }
+  std::vector<std::unique_ptr<CallerPace>> paces = HoldEveryPlace();
   EXPECT_FALSE(SpinPlace::TryTake().has_value());
   paces.front()->Parked();
   EXPECT_FALSE(paces.front()->following());

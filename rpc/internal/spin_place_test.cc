@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,21 +62,37 @@ TEST(SpinPlaceTest, AnotherProcessFindsThePlacesHeld) {
   EXPECT_EQ(ChildProcess::Fork(TakesAPlace).Wait(), ChildProcess::Exited(0));
 }
 
-TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
-  int ready[2];
-  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
-  ChildProcess holder = ChildProcess::Fork([&] {
-    std::vector<SpinPlace> places = TakeAll();
-    if (static_cast<int>(places.size()) != SpinPlace::Count()) return 1;
-    const char byte = 'h';
-    if (write(ready[1], &byte, 1) != 1) return 2;
+// Forks a child that runs `ready` (which runs after fork()'s handlers) and, if it returns
+// true, tells this process and waits to be killed. Returns once told; `told` says whether
+// it was.
+ChildProcess ForkWaiting(const std::function<bool()>& ready, bool* told) {
+  int pipe_fds[2];
+  *told = false;
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ChildProcess::Fork([] { return 3; });
+  ChildProcess child = ChildProcess::Fork([&] {
+    if (!ready()) return 1;
+    const char byte = 'r';
+    if (write(pipe_fds[1], &byte, 1) != 1) return 2;
     pause();
     return 0;
   });
-  close(ready[1]);
+  close(pipe_fds[1]);
   char byte;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the holder did not take the places";
-  close(ready[0]);
+  *told = read(pipe_fds[0], &byte, 1) == 1;
+  close(pipe_fds[0]);
+  return child;
+}
+
+TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
+  std::vector<SpinPlace> held;  // the child's, in its own memory
+  bool told;
+  ChildProcess holder = ForkWaiting(
+      [&] {
+        held = TakeAll();
+        return static_cast<int>(held.size()) == SpinPlace::Count();
+      },
+      &told);
+  ASSERT_TRUE(told) << "the holder did not take the places";
   EXPECT_FALSE(SpinPlace::TryTake().has_value());
   holder.Kill();  // kill -9, holding every place
   EXPECT_EQ(holder.Wait(), ChildProcess::KilledBy(9));
@@ -84,19 +101,10 @@ TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
 
 TEST(SpinPlaceTest, AForkedChildHoldsNoneOfItsParentsPlaces) {
   std::optional<std::vector<SpinPlace>> places = TakeAll();
-  int started[2];
-  ASSERT_EQ(pipe2(started, O_CLOEXEC), 0);
-  ChildProcess child = ChildProcess::Fork([&] {
-    // Runs after fork()'s handlers, which closed the places' descriptors in this child.
-    const char byte = 's';
-    if (write(started[1], &byte, 1) != 1) return 1;
-    pause();
-    return 0;
-  });
-  close(started[1]);
-  char byte;
-  ASSERT_EQ(read(started[0], &byte, 1), 1);
-  close(started[0]);
+  bool told;
+  // Its fork handlers closed the places' descriptors in the child before it tells.
+  ChildProcess child = ForkWaiting([] { return true; }, &told);
+  ASSERT_TRUE(told);
   places.reset();  // the child lives on, and holds nothing
   std::vector<SpinPlace> again = TakeAll();
   EXPECT_EQ(static_cast<int>(again.size()), SpinPlace::Count());
