@@ -4,7 +4,6 @@
 // wakes: without the hook it would hang. (rpc/grpc/cancel_hook_grpc_test.cc does the same
 // over gRPC.)
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +24,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/proc_state.h"
+#include "tests/support/process_event.h"
 
 namespace syslink::rpc {
 namespace {
@@ -138,8 +138,7 @@ TEST(LinkCancelHookKillTest, RunsWhenTheCallersProcessIsKilled) {
   ASSERT_TRUE(pair.ok()) << pair.status();
   absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->first));
   ASSERT_TRUE(token.ok()) << token.status();
-  int ready[2];
-  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  syslink::testing::ProcessEvent reading;
   // The caller: opens Forever, reads its first message, says so, and waits to be killed.
   syslink::testing::ChildProcess caller = syslink::testing::ChildProcess::Fork([&] {
     absl::StatusOr<Link> end = AdoptEnd(*token);
@@ -150,19 +149,15 @@ TEST(LinkCancelHookKillTest, RunsWhenTheCallersProcessIsKilled) {
     auto reader = stub.Forever(test::Number(), &context);
     test::Number number;
     if (!reader->Read(&number)) return 1;
-    const char byte = 'r';
-    if (write(ready[1], &byte, 1) != 1) return 2;
+    reading.Notify();
     pause();
     return 0;
   });
-  close(ready[1]);
   CloseReleasedEnd(*token);  // the client's end is the child's alone
   test::CancelWaiter service;
   Server server;
   server.ServeLink(&service, std::move(pair->second));
-  char byte;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the caller did not open its stream";
-  close(ready[0]);
+  ASSERT_TRUE(reading.WaitFor(syslink::testing::kPatience)) << "the caller did not open its stream";
   caller.Kill();  // kill -9, the stream open
   EXPECT_EQ(caller.Wait(), syslink::testing::ChildProcess::KilledBy(9));
   service.returned().WaitForNotification();

@@ -104,7 +104,7 @@ TEST_F(HealthTest, WatchOfAnUnknownServiceSaysSo) {
   EXPECT_EQ(watch->Finish().code(), absl::StatusCode::kCancelled);
 }
 
-// The server's side of a Watch's stream: counts what the watch writes, and notifies the
+// The server's side of a Watch's stream: takes what the watch writes, and notifies the
 // first write.
 class WatchStream final : public ServerStream {
  public:

@@ -11,7 +11,7 @@ constexpr int64_t kMeanWeight = 4;
 // twice as many after each refusal up to the most: asking costs a few system calls for each
 // of the machine's places.
 constexpr int kFirstCallsBeforeAskingAgain = 16;
-constexpr int kMostCallsBeforeAskingAgain = 1024;
+constexpr int kMostDoublings = 6;  // 16 << 6: 1,024 calls at the most
 
 }  // namespace
 
@@ -47,9 +47,8 @@ void CallerPace::Follow(bool follow) {
     refusals_ = 0;
     return;
   }
-  calls_before_asking_ =
-      std::min(kFirstCallsBeforeAskingAgain << std::min(refusals_, 6), kMostCallsBeforeAskingAgain);
-  ++refusals_;
+  calls_before_asking_ = kFirstCallsBeforeAskingAgain << refusals_;
+  refusals_ = std::min(refusals_ + 1, kMostDoublings);
 }
 
 }  // namespace syslink::rpc::internal

@@ -64,7 +64,7 @@ class CallerPace {
   int64_t mean_ns_ = -1;            // running mean of the waits that ended in a call; -1: none yet
   std::optional<SpinPlace> place_;  // held while following
   int calls_before_asking_ = 0;     // for a place, after every one was found taken
-  int refusals_ = 0;                // asks in a row that found every place taken
+  int refusals_ = 0;                // asks in a row that found every place taken, up to 6
   absl::Duration follow_budget_;
 };
 

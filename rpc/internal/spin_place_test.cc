@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,11 +17,15 @@
 #include "base/unique_fd.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/process_event.h"
 
 namespace syslink::rpc::internal {
 namespace {
 
 using ::syslink::testing::ChildProcess;
+using ::syslink::testing::kPatience;
+using ::syslink::testing::ProcessEvent;
 
 // The places live in the test's own directory, named before any is taken, so that servers
 // of other tests running beside this one hold none of them.
@@ -62,37 +65,16 @@ TEST(SpinPlaceTest, AnotherProcessFindsThePlacesHeld) {
   EXPECT_EQ(ChildProcess::Fork(TakesAPlace).Wait(), ChildProcess::Exited(0));
 }
 
-// Forks a child that runs `ready` (which runs after fork()'s handlers) and, if it returns
-// true, tells this process and waits to be killed. Returns once told; `told` says whether
-// it was.
-ChildProcess ForkWaiting(const std::function<bool()>& ready, bool* told) {
-  int pipe_fds[2];
-  *told = false;
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ChildProcess::Fork([] { return 3; });
-  ChildProcess child = ChildProcess::Fork([&] {
-    if (!ready()) return 1;
-    const char byte = 'r';
-    if (write(pipe_fds[1], &byte, 1) != 1) return 2;
+TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
+  ProcessEvent holding;
+  ChildProcess holder = ChildProcess::Fork([&] {
+    std::vector<SpinPlace> places = TakeAll();
+    if (static_cast<int>(places.size()) != SpinPlace::Count()) return 1;
+    holding.Notify();
     pause();
     return 0;
   });
-  close(pipe_fds[1]);
-  char byte;
-  *told = read(pipe_fds[0], &byte, 1) == 1;
-  close(pipe_fds[0]);
-  return child;
-}
-
-TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
-  std::vector<SpinPlace> held;  // the child's, in its own memory
-  bool told;
-  ChildProcess holder = ForkWaiting(
-      [&] {
-        held = TakeAll();
-        return static_cast<int>(held.size()) == SpinPlace::Count();
-      },
-      &told);
-  ASSERT_TRUE(told) << "the holder did not take the places";
+  ASSERT_TRUE(holding.WaitFor(kPatience)) << "the holder did not take the places";
   EXPECT_FALSE(SpinPlace::TryTake().has_value());
   holder.Kill();  // kill -9, holding every place
   EXPECT_EQ(holder.Wait(), ChildProcess::KilledBy(9));
@@ -101,10 +83,13 @@ TEST(SpinPlaceTest, AKilledHoldersPlacesAreFree) {
 
 TEST(SpinPlaceTest, AForkedChildHoldsNoneOfItsParentsPlaces) {
   std::optional<std::vector<SpinPlace>> places = TakeAll();
-  bool told;
-  // Its fork handlers closed the places' descriptors in the child before it tells.
-  ChildProcess child = ForkWaiting([] { return true; }, &told);
-  ASSERT_TRUE(told);
+  ProcessEvent started;
+  ChildProcess child = ChildProcess::Fork([&] {
+    started.Notify();  // after fork()'s handlers, which closed the places' descriptors here
+    pause();
+    return 0;
+  });
+  ASSERT_TRUE(started.WaitFor(kPatience));
   places.reset();  // the child lives on, and holds nothing
   std::vector<SpinPlace> again = TakeAll();
   EXPECT_EQ(static_cast<int>(again.size()), SpinPlace::Count());
