@@ -55,7 +55,8 @@ ROUND_TRIPS = [
 
 SUMMARY_PREFIXES = ("floors", "ring ", "packed records", "hybrid consumer", "link ", "connects",
                     "death", "stub ", "128KiB", "fs ", "idle links", "bridge ", "channel threads",
-                    "stream ", "alternating ", "  bridge", "  ServeGrpc", "  GrpcChannel")
+                    "stream ", "alternating ", "  bridge", "  ServeGrpc", "  GrpcChannel",
+                    "spin places")
 
 
 NOTES_MARKER = "<!-- notes by hand below: tools/benchmarks keeps them -->"

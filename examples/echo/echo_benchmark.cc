@@ -47,6 +47,7 @@
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
 #include "tests/support/forked_server.h"
+#include "tests/support/spin_places.h"
 
 extern char** environ;
 
@@ -295,9 +296,11 @@ int main(int argc, char** argv) {
   if (argc == 2 && absl::StartsWith(argv[1], kServerFlag)) {
     return syslink::examples::echo::ServeGrpc(std::string(argv[1] + kServerFlag.size()));
   }
+  const std::string places = syslink::testing::SpinPlacesLine();  // before any server
   syslink::testing::PinToCpu(0);
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
   syslink::examples::echo::PrintSummary(medians);
+  printf("%s\n", places.c_str());
   return 0;
 }

@@ -45,6 +45,7 @@
 #include "rpc/grpc/testing/program.h"
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/spin_places.h"
 
 namespace syslink::rpc {
 namespace {
@@ -376,10 +377,12 @@ int main(int argc, char** argv) {
       setenv("TEST_WORKSPACE", "syslink", 1);
     }
   }
+  const std::string places = syslink::testing::SpinPlacesLine();  // before any server
   syslink::rpc::StartServers();
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
   syslink::rpc::PrintSummary(medians);
   syslink::rpc::PrintAlternating();
+  printf("%s\n", places.c_str());
   return 0;
 }

@@ -75,6 +75,7 @@
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/checksum.h"
 #include "tests/support/child_process.h"
+#include "tests/support/spin_places.h"
 
 extern char** environ;
 
@@ -587,6 +588,7 @@ int Run(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
+  const std::string places = testing::SpinPlacesLine();  // before any server
   if (pinned) testing::PinToCpu(0);
   peers = new Peers();
   peers->syslink = std::make_unique<SyslinkServerProcess>();
@@ -597,6 +599,7 @@ int Run(int argc, char** argv) {
   WarmUp();
   (void)testing::RunBenchmarksForMedians(static_cast<int>(args.size()), args.data());
   PrintSummary();
+  printf("%s\n", places.c_str());
   ResumePeer(peers->cache_line->peer_pid());  // to be told to stop
   delete peers;
   return 0;

@@ -3,15 +3,20 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "syslink/internal/fork_generation.h"
 
 namespace syslink::rpc::internal {
@@ -30,10 +35,12 @@ const std::string& Directory() {
   return directory;
 }
 
+std::string PlacePath(int n) { return absl::StrCat(Directory(), "/syslink-spin-place-", n); }
+
 // Opens place `n`'s file, making it if it is not there yet (readable by all, so that every
 // user's servers share the places). Invalid if the path is anything but a regular file.
 UniqueFd OpenPlace(int n) {
-  const std::string path = absl::StrCat(Directory(), "/syslink-spin-place-", n);
+  const std::string path = PlacePath(n);
   // Whatever another user may have put at the path: no symbolic link followed, no wait
   // for a FIFO's writer, no terminal taken as the controlling one.
   constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
@@ -60,6 +67,32 @@ UniqueFd OpenPlace(int n) {
 int SpinPlace::Count() {
   static const int count = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
   return count;
+}
+
+std::vector<pid_t> SpinPlace::Holders() {
+  // A place's file as /proc/locks names it: "<major>:<minor>:<inode>", the device in hex.
+  std::vector<std::string> names(Count());
+  for (int n = 0; n < Count(); ++n) {
+    struct stat status;
+    if (lstat(PlacePath(n).c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+      names[n] = absl::StrFormat("%02x:%02x:%u", major(status.st_dev), minor(status.st_dev),
+                                 status.st_ino);
+    }
+  }
+  // Lines such as "3: FLOCK  ADVISORY  WRITE 1234 fe:00:1096 0 EOF"; a waiter's has "->"
+  // after the number, and is not a holder.
+  std::vector<pid_t> holders(Count(), 0);
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() < 6 || fields[1] != "FLOCK") continue;
+    int pid = 0;
+    if (!absl::SimpleAtoi(fields[4], &pid)) continue;
+    for (int n = 0; n < Count(); ++n) {
+      if (!names[n].empty() && fields[5] == names[n]) holders[n] = pid;
+    }
+  }
+  return holders;
 }
 
 std::optional<SpinPlace> SpinPlace::TryTake() {

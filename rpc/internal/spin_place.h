@@ -18,16 +18,24 @@
 // place nobody takes, and so is a file one cannot open: where no place file can be opened
 // at all (no /dev/shm), no thread spins on.
 //
-// Errors: none. TryTake() returns none when no place is free or none can be opened.
+// Holders() says who holds each place, without taking any: what a benchmark prints before
+// it runs, since a stray holder (a server left running) keeps its links from following.
 //
-// Thread safety: TryTake() and Count() from any thread. A SpinPlace is a move-only value.
+// Errors: none. TryTake() returns none when no place is free or none can be opened;
+// Holders() reports a place it cannot see as free.
+//
+// Thread safety: TryTake(), Count() and Holders() from any thread. A SpinPlace is a
+// move-only value.
 
 #ifndef SYSLINK_RPC_INTERNAL_SPIN_PLACE_H_
 #define SYSLINK_RPC_INTERNAL_SPIN_PLACE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "base/unique_fd.h"
 
@@ -39,6 +47,9 @@ class SpinPlace {
   static std::optional<SpinPlace> TryTake();
   // The places on this machine: one fewer than its CPUs, at least one.
   static int Count();
+  // For each place, by number, the process holding it (as /proc/locks names it), or 0 if
+  // it is free, missing, or not a regular file.
+  static std::vector<pid_t> Holders();
 
   SpinPlace(SpinPlace&& other) noexcept;
   SpinPlace& operator=(SpinPlace&& other) noexcept;

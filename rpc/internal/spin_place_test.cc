@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -95,6 +96,28 @@ TEST(SpinPlaceTest, AForkedChildHoldsNoneOfItsParentsPlaces) {
   EXPECT_EQ(static_cast<int>(again.size()), SpinPlace::Count());
   child.Kill();
   EXPECT_EQ(child.Wait(), ChildProcess::KilledBy(9));
+}
+
+TEST(SpinPlaceTest, HoldersNamesWhoHoldsEachPlace) {
+  EXPECT_EQ(SpinPlace::Holders(), std::vector<pid_t>(SpinPlace::Count(), 0));
+  ProcessEvent holding;
+  ChildProcess holder = ChildProcess::Fork([&] {
+    std::optional<SpinPlace> place = SpinPlace::TryTake();
+    if (!place.has_value()) return 1;
+    holding.Notify();
+    pause();
+    return 0;
+  });
+  ASSERT_TRUE(holding.WaitFor(kPatience)) << "the holder did not take a place";
+  std::optional<SpinPlace> mine = SpinPlace::TryTake();  // the one after the child's, if any
+  std::vector<pid_t> holders = SpinPlace::Holders();
+  ASSERT_EQ(static_cast<int>(holders.size()), SpinPlace::Count());
+  EXPECT_EQ(std::count(holders.begin(), holders.end(), holder.pid()), 1);
+  EXPECT_EQ(std::count(holders.begin(), holders.end(), getpid()), mine.has_value() ? 1 : 0);
+  holder.Kill();
+  EXPECT_EQ(holder.Wait(), ChildProcess::KilledBy(9));
+  mine.reset();
+  EXPECT_EQ(SpinPlace::Holders(), std::vector<pid_t>(SpinPlace::Count(), 0));
 }
 
 // Takes every place it can; how many.

@@ -82,6 +82,7 @@
 #include "tests/support/benchmark_summary.h"
 #include "tests/support/child_process.h"
 #include "tests/support/forked_server.h"
+#include "tests/support/spin_places.h"
 
 namespace syslink::examples::fs::bench {
 namespace {
@@ -319,10 +320,12 @@ int main(int argc, char** argv) {
       setenv("TEST_WORKSPACE", "syslink", 1);
     }
   }
+  const std::string places = syslink::testing::SpinPlacesLine();  // before any server
   syslink::testing::PinToCpu(0);
   syslink::testing::BenchmarkMedians medians =
       syslink::testing::RunBenchmarksForMedians(argc, argv);
   unlink(syslink::examples::fs::bench::TmpfsPath("big").c_str());
   syslink::examples::fs::bench::PrintSummary(medians);
+  printf("%s\n", places.c_str());
   return 0;
 }
