@@ -28,8 +28,8 @@ std::string SpinPlacesLine() {
   for (pid_t pid : holders) {
     if (pid != 0) held.push_back(absl::StrCat("pid ", pid, ", ", ProcessName(pid)));
   }
-  std::string line = absl::StrCat("spin places: ", holders.size() - held.size(), " of ",
-                                  holders.size(), " free");
+  std::string line =
+      absl::StrCat("spin places: ", holders.size() - held.size(), " of ", holders.size(), " free");
   if (!held.empty()) {
     absl::StrAppend(&line, " (held by ", absl::StrJoin(held, "; "),
                     "): hybrid links here may not follow");
