@@ -1,13 +1,15 @@
 // ServerContext::OnCancel(): when the hook runs, and that a link and an in-process channel
 // run it when the caller leaves a stream (cancels it, or its process is killed) or the
-// server shuts down. Each transport test waits for a method that nothing but its hook
-// wakes: without the hook it would hang. (rpc/grpc/cancel_hook_grpc_test.cc does the same
-// over gRPC.)
+// server shuts down, and a link when the caller leaves a unary call served by workers
+// (cancels it, its deadline passes, its process is killed) or the server shuts down. Each transport
+// test waits for a method that nothing but its hook wakes: without the hook it would hang.
+// (rpc/grpc/cancel_hook_grpc_test.cc does the same over gRPC.)
 
 #include <unistd.h>
 
 #include <atomic>
 #include <memory>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -15,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rpc/in_process_channel.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/internal/server_context_access.h"
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
@@ -102,7 +105,7 @@ TEST(OnCancelTest, RemovingWaitsForARunInProgress) {
 // A CancelWaiter served on a link, and a stub on the link's other end.
 class LinkCancelHookTest : public ::testing::Test {
  protected:
-  LinkCancelHookTest() {
+  explicit LinkCancelHookTest(ServerOptions options = {}) : server_(options) {
     absl::StatusOr<LinkPair> pair = Link::CreatePair();
     EXPECT_TRUE(pair.ok()) << pair.status();
     server_.ServeLink(&service_, std::move(pair->second));
@@ -167,6 +170,113 @@ TEST_F(LinkCancelHookTest, RunsWhenTheServerShutsDown) {
   auto reader = OpenForever();
   server_.Shutdown();  // returns once the method has: its hook woke it
   EXPECT_TRUE(service_.returned().HasBeenNotified());
+}
+
+// Release, a unary method, served by workers on a link: each test waits for a hook that
+// only the server's hearing of the caller's giving up runs.
+class LinkUnaryCancelHookTest : public LinkCancelHookTest {
+ protected:
+  LinkUnaryCancelHookTest() : LinkCancelHookTest(ServerOptions{.workers = 2}) {}
+
+  // Calls Release on a thread of its own; returns once the method has set its hook.
+  void CallRelease() {
+    caller_ = std::thread([this] {
+      test::Number response;
+      status_ = stub_->Release(test::Number(), &response, &context_);
+    });
+    service_.entered().WaitForNotification();
+  }
+
+  // The call's status, once the caller has it.
+  absl::Status Returned() {
+    caller_.join();
+    return status_;
+  }
+
+  std::thread caller_;
+  absl::Status status_;
+};
+
+TEST_F(LinkUnaryCancelHookTest, RunsWhenTheCallerCancels) {
+  CallRelease();
+  context_.TryCancel();
+  EXPECT_EQ(Returned().code(), absl::StatusCode::kCancelled);
+  service_.returned().WaitForNotification();
+}
+
+TEST_F(LinkUnaryCancelHookTest, RunsWhenTheCallersDeadlinePasses) {
+  context_.set_timeout(absl::Milliseconds(100));
+  CallRelease();
+  EXPECT_EQ(Returned().code(), absl::StatusCode::kDeadlineExceeded);
+  service_.returned().WaitForNotification();
+}
+
+TEST_F(LinkUnaryCancelHookTest, RunsWhenTheServerShutsDown) {
+  CallRelease();
+  server_.Shutdown();  // returns once the method has: its hook woke it
+  EXPECT_TRUE(service_.returned().HasBeenNotified());
+  EXPECT_EQ(Returned().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(LinkUnaryCancelHookKillTest, RunsWhenTheCallersProcessIsKilled) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair->first));
+  ASSERT_TRUE(token.ok()) << token.status();
+  // The caller: calls Release, and waits in it to be killed.
+  syslink::testing::ChildProcess caller = syslink::testing::ChildProcess::Fork([&] {
+    absl::StatusOr<Link> end = AdoptEnd(*token);
+    if (!end.ok()) return 3;
+    auto channel = std::make_shared<LinkChannel>(*std::move(end));
+    test::StreamerStub stub(channel);
+    test::Number response;
+    (void)stub.Release(test::Number(), &response, nullptr);
+    return 1;
+  });
+  CloseReleasedEnd(*token);  // the client's end is the child's alone
+  test::CancelWaiter service;
+  Server server(ServerOptions{.workers = 2});
+  server.ServeLink(&service, std::move(pair->second));
+  service.entered().WaitForNotification();
+  caller.Kill();  // kill -9, the call running
+  EXPECT_EQ(caller.Wait(), syslink::testing::ChildProcess::KilledBy(9));
+  service.returned().WaitForNotification();
+}
+
+// A raw client's given-up notice is a wake-up only: the hook runs when the caller's end
+// of the link, in shared memory, says the call was given up, not because a notice says so.
+TEST(LinkUnaryCancelHookRawTest, ANoticeRunsTheHookOnlyOfACallGivenUp) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  test::CancelWaiter service;
+  Server server(ServerOptions{.workers = 2});
+  server.ServeLink(&service, std::move(pair->second));
+  Link& client = pair->first;
+  using namespace internal;                                    // the call format
+  CallHeader header{kCallMagic, kCallVersion, 0, 0, 0, 0, 0};  // an empty Number
+  absl::StatusOr<uint64_t> call =
+      client.Send(test::Streamer::kReleaseMethodId, std::as_bytes(std::span(&header, 1)));
+  ASSERT_TRUE(call.ok()) << call.status();
+  service.entered().WaitForNotification();
+  // Answered once the server has looked at the call (and would have run its hook).
+  auto notice_answered = [&] {
+    const GivenUpNotice notice = EncodeGivenUp(*call);
+    absl::StatusOr<uint64_t> sent = client.Send(test::Streamer::kReleaseMethodId, notice);
+    if (!sent.ok()) return sent.status();
+    absl::StatusOr<Message> reply = client.Receive(syslink::testing::Soon());
+    if (!reply.ok()) return reply.status();
+    EXPECT_EQ(reply->id, *sent);
+    return reply->status;
+  };
+  EXPECT_TRUE(notice_answered().ok());
+  EXPECT_EQ(service.hook_runs(), 0);  // the caller still waits
+  ASSERT_TRUE(client.Cancel(*call).ok());
+  absl::StatusOr<Message> cancelled = client.Receive(syslink::testing::Soon());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->status.code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(notice_answered().ok());
+  EXPECT_EQ(service.hook_runs(), 1);
+  service.returned().WaitForNotification();
 }
 
 TEST(InProcessCancelHookTest, RunsWhenTheCallerCancels) {

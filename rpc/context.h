@@ -207,7 +207,10 @@ class ServerContext {
   // over. It runs on the thread that cancels, which may be any of the server's, this
   // method's own inside a stream's Read() or Write() included: for a stream, when the
   // caller cancels it or drops it before Finish(), its link closes (the caller's process
-  // died, say) or the server shuts down; over gRPC, when any call is cancelled. It runs at
+  // died, say) or the server shuts down; for a unary call over a link that pool workers
+  // serve (ServerOptions::workers > 0), when the caller cancels it or its deadline passes
+  // (the caller's channel tells the server as it gives up), its link closes or the server
+  // shuts down; over gRPC, when any call is cancelled. It runs at
   // once, on this thread, if cancelled() is true already. A later OnCancel() replaces it;
   // OnCancel(nullptr) removes it, and returns only once a run of it has finished, so that
   // what it uses may go after that: call it before the method returns if the hook uses
@@ -215,10 +218,12 @@ class ServerContext {
   // not wait for a lock that the method holds while it calls Read(), Write() or
   // OnCancel().
   //
-  // Not necessarily run when the deadline passes (wait until deadline() for that). Never
-  // run for a unary call over a link or in process, but at once: its caller's giving up
-  // is a flag it writes (over a link, to shared memory) that cancelled() reads and that
-  // wakes no thread.
+  // Not necessarily run when the deadline passes (wait until deadline() for that: a
+  // caller that no longer reads its link tells nobody). Never run for a unary call served
+  // on its link's own thread (workers == 0), or in process, but at once: that thread is
+  // the method's, so nothing reads the link meanwhile; its caller's giving up is a flag it
+  // writes (over a link, to shared memory) that cancelled() reads and that wakes no
+  // thread. A method that waits for its caller to give up needs workers.
   void OnCancel(std::function<void()> hook);
 
   // A buffer for set_response_attachment(): zero-copy over the call's link when the

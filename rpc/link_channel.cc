@@ -265,6 +265,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
       Finish(message, *pending.method, pending.response, pending.context, pending.lends_attachment);
   if (message.synthetic) [[unlikely]] {
     status = NameMethod(std::move(status), *pending.method);
+    // Given up on by this end, not answered by the link's end: the server may still run it.
+    if (absl::IsCancelled(message.status) || absl::IsDeadlineExceeded(message.status)) {
+      TellGivenUp(message.command, message.id);
+    }
   }
   if (pending.waiter != nullptr) {
     if (pending.waiter == own) {
@@ -286,6 +290,23 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
     completions.emplace_back(std::move(pending.done), std::move(status));
   }
   pending_.Erase(message.id);
+}
+
+void LinkChannel::TellGivenUp(uint32_t command, uint64_t id) {
+  const internal::GivenUpNotice notice = internal::EncodeGivenUp(id);
+  // Not waiting for room: the reader that sends it may be the one the server waits for.
+  absl::StatusOr<uint64_t> sent = link_.Send(command, notice, {}, absl::InfinitePast());
+  if (sent.ok()) {
+    (void)link_.Cancel(*sent);  // its reply says nothing: the link drops it
+  } else if (absl::IsDeadlineExceeded(sent.status()) || absl::IsResourceExhausted(sent.status())) {
+    given_up_unsent_.emplace_back(command, id);
+  }
+}
+
+void LinkChannel::TellGivenUpLater() {
+  std::vector<std::pair<uint32_t, uint64_t>> unsent;
+  unsent.swap(given_up_unsent_);
+  for (auto [command, id] : unsent) TellGivenUp(command, id);
 }
 
 void LinkChannel::CancelRequested() {
@@ -347,6 +368,8 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     if (now >= next_look || now >= next_deadline_) {
       // Cancel flags, deadlines, and whether the peer is still there.
       if (pending_with_context_ > 0) CancelRequested();
+      if (!given_up_unsent_.empty()) [[unlikely]]
+        TellGivenUpLater();
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
       if (message.ok()) {
         Deliver(*message, completions, waiter);

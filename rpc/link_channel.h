@@ -206,6 +206,11 @@ class LinkChannel final : public Channel {
   static absl::Status Finish(Message& reply, const Method& method,
                              google::protobuf::MessageLite* response, ClientContext* context,
                              bool lends_attachment);
+  // Tells the server that this end gave up on unary call `id` (kCallGivenUp), so that the
+  // method's OnCancel() hook runs. A notice the ring has no room for at once is sent on a
+  // later look at the link (TellGivenUpLater).
+  void TellGivenUp(uint32_t command, uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void TellGivenUpLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Gives up on each call whose context asked to cancel (TryCancel): the link then
   // delivers its CANCELLED reply.
   void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -263,6 +268,8 @@ class LinkChannel final : public Channel {
   absl::CondVar completer_wake_;
   bool completer_idle_ ABSL_GUARDED_BY(mutex_) = false;
   size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
+  // Given-up notices not sent yet for want of ring space: (method id, call id).
+  std::vector<std::pair<uint32_t, uint64_t>> given_up_unsent_ ABSL_GUARDED_BY(mutex_);
   // At or before the earliest pending deadline.
   absl::Time next_deadline_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;   // a thread is the reader

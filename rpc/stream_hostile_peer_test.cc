@@ -1,7 +1,7 @@
-// Hostile peers of streams. A client on a raw link: stream requests with broken headers, for
-// streams that are not open, and past the server's limits each get a clear answer, and the
-// server goes on serving. A server that answers a pull with a malformed batch: the client's
-// stream ends with INVALID_ARGUMENT, with no crash or hang.
+// Hostile peers of streams. A client on a raw link: stream requests (and given-up
+// notices) with broken headers, for streams that are not open, and past the server's
+// limits each get a clear answer, and the server goes on serving. A server that answers a pull with
+// a malformed batch: the client's stream ends with INVALID_ARGUMENT, with no crash or hang.
 
 #include <cstring>
 #include <memory>
@@ -90,6 +90,23 @@ TEST_F(RawStreamTest, MalformedStreamHeadersAreRefused) {
   // A unary method opened as a stream.
   EXPECT_EQ(StatusOf(kCallStreamOpen, 1, Streamer::kReleaseMethodId).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RawStreamTest, MalformedGivenUpNoticesAreRefused) {
+  using namespace internal;
+  EXPECT_EQ(StatusOf(kCallGivenUp, 3).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(kCallGivenUp | kCallStreamCancel, 3).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(kCallGivenUp | kCallMetadata, 0).code(), absl::StatusCode::kInvalidArgument);
+  absl::Status short_notice = StatusOf(kCallGivenUp, 0);  // no id
+  EXPECT_EQ(short_notice.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(short_notice.message(), ::testing::HasSubstr("notice of 0 bytes"));
+  // A well-formed notice for a call that does not run is answered, and the server goes on.
+  const GivenUpNotice notice = EncodeGivenUp(12345);
+  absl::StatusOr<uint64_t> id = client_.Send(kGate, notice);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_TRUE(ReplyTo(*id).status.ok());
+  EXPECT_TRUE(StatusOf(kCallStreamCancel, 9).ok());
 }
 
 TEST_F(RawStreamTest, RequestsForAStreamThatIsNotOpenAreAnswered) {

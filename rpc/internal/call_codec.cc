@@ -120,11 +120,13 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
                                      h.magic, h.version, h.flags));
   }
   if (((h.flags & ~(kCallSpilled | kCallAttachment)) | h.stream_id) != 0) [[unlikely]] {
-    // A stream's: exactly one stream request flag and a stream id, or a reply's `end`.
+    // A stream's: exactly one stream request flag and a stream id, or a reply's `end`; or
+    // kCallGivenUp alone.
     const uint16_t stream_flags = h.flags & kCallStreamRequests;
     if ((h.flags & ~kCallKnownFlags) != 0 || (stream_flags & (stream_flags - 1)) != 0 ||
         (stream_flags != 0) != (h.stream_id != 0) ||
-        (stream_flags != 0 && (h.flags & kCallStreamEnd) != 0)) {
+        (stream_flags != 0 && (h.flags & kCallStreamEnd) != 0) ||
+        ((h.flags & kCallGivenUp) != 0 && (h.flags != kCallGivenUp || h.stream_id != 0))) {
       return Malformed(
           absl::StrFormat("bad call header flags 0x%x with stream id %d", h.flags, h.stream_id));
     }

@@ -22,6 +22,9 @@
 // it. kCallStreamHalfClose says the client sends no more; kCallStreamCancel that it gave
 // up. Exactly one of the kCallStream* request flags is set in a stream request.
 //
+// A unary call given up on (kCallGivenUp): the client says so in a request of its own,
+// which names the call by its link id.
+//
 // Metadata (kCallMetadata; metadata_codec.h): a block right after the header, before an
 // inline message, on a unary request or a stream's opening request (the caller's
 // metadata), and on their replies (the server's trailing metadata). An error reply carries
@@ -32,6 +35,7 @@
 #ifndef SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
 #define SYSLINK_RPC_INTERNAL_CALL_FORMAT_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -58,8 +62,16 @@ inline constexpr uint16_t kCallStreamRequests = kCallStreamOpen | kCallStreamMes
                                                 kCallStreamCancel;
 // A metadata block follows the header.
 inline constexpr uint16_t kCallMetadata = 1 << 9;
+// A unary call the client gave up on (it cancelled the call, or the call's deadline
+// passed), so that the server can run the method's ServerContext::OnCancel() hook: a
+// request of its own whose message is the given-up request's link id (kGivenUpSize bytes,
+// little-endian). No other flag and no stream id; answered OK whether or not the call
+// still runs.
+inline constexpr uint16_t kCallGivenUp = 1 << 10;
+inline constexpr size_t kGivenUpSize = 8;
 inline constexpr uint16_t kCallKnownFlags = kCallSpilled | kCallAttachment | kCallStreamRequests |
-                                            kCallStreamEnd | kCallStreamBatch | kCallMetadata;
+                                            kCallStreamEnd | kCallStreamBatch | kCallMetadata |
+                                            kCallGivenUp;
 // A pull's message: how many messages the client has room for (4 bytes, little-endian).
 inline constexpr size_t kPullSize = 4;
 // Beside its window of messages, a client keeps at most this many bytes of a stream's
@@ -80,8 +92,8 @@ static_assert(sizeof(CallHeader) == 32);
 
 inline constexpr size_t kCallHeaderSize = sizeof(CallHeader);
 
-// The 4-byte little-endian numbers of the formats above: a pull's room, a batch's lengths,
-// a metadata block's sizes.
+// The little-endian numbers of the formats above: a pull's room, a batch's lengths, a
+// metadata block's sizes (4 bytes); a given-up call's id (8 bytes).
 inline void StoreU32(std::byte* out, uint32_t v) {
   const uint8_t bytes[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
                             static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
@@ -91,6 +103,23 @@ inline uint32_t LoadU32(const std::byte* in) {
   uint8_t b[4];
   std::memcpy(b, in, 4);
   return b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
+}
+inline void StoreU64(std::byte* out, uint64_t v) {
+  StoreU32(out, static_cast<uint32_t>(v));
+  StoreU32(out + 4, static_cast<uint32_t>(v >> 32));
+}
+inline uint64_t LoadU64(const std::byte* in) {
+  return LoadU32(in) | static_cast<uint64_t>(LoadU32(in + 4)) << 32;
+}
+
+// The request that tells a server its caller gave up on unary call `id` (kCallGivenUp).
+using GivenUpNotice = std::array<std::byte, kCallHeaderSize + kGivenUpSize>;
+inline GivenUpNotice EncodeGivenUp(uint64_t id) {
+  const CallHeader header{kCallMagic, kCallVersion, kCallGivenUp, kGivenUpSize, 0, 0, 0};
+  GivenUpNotice notice;
+  std::memcpy(notice.data(), &header, kCallHeaderSize);
+  StoreU64(notice.data() + kCallHeaderSize, id);
+  return notice;
 }
 
 }  // namespace syslink::rpc::internal

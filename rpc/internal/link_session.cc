@@ -105,7 +105,7 @@ void LinkSession::Serve(bool spin) {
   while (true) {
     if (stopping_.load(std::memory_order_relaxed)) [[unlikely]] {
       // Take no new call; send the replies of those that finish; end when none runs.
-      CancelStreams();
+      CancelCalls();
       if (QueuesReplies()) SendReadyReplies();
       {
         absl::MutexLock lock(&mutex_);
@@ -159,6 +159,10 @@ void LinkSession::Handle(Message& message) {
   absl::StatusOr<IncomingCall> call = ParseIncoming(message.data, message.peer_buffer.data());
   if (!call.ok()) {
     (void)link_.Reply(message.id, call.status(), {});
+    return;
+  }
+  if (call->header.flags & kCallGivenUp) [[unlikely]] {
+    GivenUp(message, *call);
     return;
   }
   const uint16_t op = call->header.flags & kCallStreamRequests;
@@ -320,6 +324,7 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
   {
     absl::MutexLock lock(&mutex_);
     ++in_flight_;
+    pool_calls_.emplace(id, context);
   }
   pool_->Submit([self = shared_from_this(), id, method, bytes, context] {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
@@ -337,7 +342,10 @@ void LinkSession::Deliver(ReadyReply reply, bool job_done) {
   bool claimed = false;
   {
     absl::MutexLock lock(&mutex_);
-    if (job_done) --in_flight_;
+    if (job_done) {
+      --in_flight_;
+      pool_calls_.erase(reply.id);
+    }
     if (state_ == State::kEnded) return;  // the caller is gone: nobody takes the reply
     replies_.push_back(std::move(reply));
     replies_waiting_.store(true, std::memory_order_release);
@@ -505,15 +513,43 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
   }).detach();
 }
 
-void LinkSession::CancelStreams() {
+void LinkSession::GivenUp(const Message& notice, const IncomingCall& call) {
+  if (call.message.size() != kGivenUpSize) {
+    (void)link_.Reply(
+        notice.id,
+        absl::InvalidArgumentError(absl::StrCat("a given-up call's notice of ", call.message.size(),
+                                                " bytes; it names the call in ", kGivenUpSize)),
+        {});
+    return;
+  }
+  const uint64_t id = LoadU64(call.message.data());
+  std::shared_ptr<ServerContext> context;
+  {
+    absl::MutexLock lock(&mutex_);
+    auto it = pool_calls_.find(id);
+    if (it != pool_calls_.end()) context = it->second.lock();
+  }
+  // The notice only wakes: the caller's end of the link, in shared memory, says whether
+  // the call was given up.
+  if (context != nullptr && context->cancelled()) ServerContextAccess::MarkCancelled(*context);
+  absl::Status sent = SendResponse(notice.id, MessageSource::Of(std::span<const std::byte>()), {});
+  if (!sent.ok() && !IsPeerDied(sent)) (void)link_.Reply(notice.id, sent, {});
+}
+
+void LinkSession::CancelCalls() {
   std::vector<std::shared_ptr<LinkServerStream>> streams;
+  std::vector<std::shared_ptr<ServerContext>> calls;
   {
     absl::MutexLock lock(&mutex_);
     if (streams_cancelled_) return;
     streams_cancelled_ = true;
     for (auto& [id, stream] : streams_) streams.push_back(stream);
+    for (auto& [id, call] : pool_calls_) {
+      if (std::shared_ptr<ServerContext> context = call.lock()) calls.push_back(context);
+    }
   }
   for (auto& stream : streams) stream->Cancel();
+  for (auto& context : calls) ServerContextAccess::MarkCancelled(*context);
 }
 
 }  // namespace syslink::rpc::internal

@@ -16,12 +16,16 @@
 // method's answers come back through Deliver() like a worker's. At most kMaxStreams are
 // open on one link.
 //
+// Given up: a caller that gives up on a unary call running on the pool says so
+// (kCallGivenUp); the session then runs the call's ServerContext::OnCancel() hook, if the
+// caller's end of the link confirms it in shared memory (RequestWatch).
+//
 // Ending: the link closes (the caller died or closed its end), or Stop() was asked. Methods
-// still running see ServerContext::cancelled() (a stream's Read() and Write() return
-// false); the replies of those that return are sent before the link closes (a method that
-// returns CANCELLED then answers UNAVAILABLE). The session then closes its link and tells
-// its parking, which drops it. Drain() ends it more gently: new calls are refused with
-// UNAVAILABLE, and the session ends once the calls in flight have answered.
+// still running see ServerContext::cancelled() and their OnCancel() hooks run (a stream's
+// Read() and Write() return false); the replies of those that return are sent before the link
+// closes (a method that returns CANCELLED then answers UNAVAILABLE). The session then closes its
+// link and tells its parking, which drops it. Drain() ends it more gently: new calls are refused
+// with UNAVAILABLE, and the session ends once the calls in flight have answered.
 //
 // Thread safety: TryClaim(), Deliver() and Stop() from any thread; Serve() only by the
 // thread whose TryClaim() succeeded. Ownership: shared by the scheduler and the pool jobs
@@ -139,8 +143,12 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Queues a reply for the serving thread (claiming the session if it is parked);
   // `job_done`: a job counted in in_flight_ ended with it.
   void Deliver(ReadyReply reply, bool job_done = true);
-  // Tells every open stream that the session is ending.
-  void CancelStreams();
+  // A kCallGivenUp notice: runs the OnCancel() hook of the unary call it names, if that
+  // still runs on the pool and its caller did give it up.
+  void GivenUp(const Message& notice, const IncomingCall& call);
+  // Tells every open stream, and every unary call running on the pool, that the session
+  // is ending.
+  void CancelCalls();
   void SendReadyReplies();
   // Sends an OK reply: the call header, the method's `trailing` metadata (when not null),
   // the response and its attachment. INVALID_ARGUMENT, unsent, when `trailing` breaks a
@@ -181,6 +189,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // The open streams, by stream id.
   absl::flat_hash_map<uint32_t, std::shared_ptr<LinkServerStream>> streams_ ABSL_GUARDED_BY(mutex_);
   bool streams_cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+  // The unary calls running on the pool, by request id, for GivenUp() and CancelCalls().
+  absl::flat_hash_map<uint64_t, std::weak_ptr<ServerContext>> pool_calls_ ABSL_GUARDED_BY(mutex_);
   // Set once a stream opened: replies may then be queued even without a pool.
   std::atomic<bool> queues_replies_{false};
   std::atomic<bool> replies_waiting_{false};  // replies_ is not empty (a hint)

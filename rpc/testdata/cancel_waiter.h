@@ -16,6 +16,8 @@
 #ifndef SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
 #define SYSLINK_RPC_TESTDATA_CANCEL_WAITER_H_
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "rpc/context.h"
@@ -39,7 +41,10 @@ class CancelWaiter : public CountdownStreamer {
 
   absl::Status Release(ServerContext& context, const Number&, Number*) override {
     absl::Notification cancelled;
-    context.OnCancel([&cancelled] { cancelled.Notify(); });
+    context.OnCancel([this, &cancelled] {
+      hook_runs_.fetch_add(1);
+      cancelled.Notify();
+    });
     entered_.Notify();
     cancelled.WaitForNotification();
     context.OnCancel(nullptr);
@@ -51,8 +56,11 @@ class CancelWaiter : public CountdownStreamer {
   absl::Notification& entered() { return entered_; }
   // Notified when Forever or Release returned, woken by its hook.
   absl::Notification& returned() { return returned_; }
+  // How often Release's hook has run.
+  int hook_runs() const { return hook_runs_.load(); }
 
  private:
+  std::atomic<int> hook_runs_{0};
   absl::Notification entered_;
   absl::Notification returned_;
 };

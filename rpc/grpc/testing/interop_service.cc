@@ -67,8 +67,9 @@ absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& reque
   ++holding;
   if (on_hold) on_hold();
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  // Polls: behind syslink-gateway this runs as a unary call over a link, whose caller's
-  // giving up is only a flag in shared memory (ServerContext::OnCancel does not run).
+  // Polls: behind syslink-gateway this runs as a unary call on its link's own thread
+  // (syslink_interop_server has no workers), where ServerContext::OnCancel does not run:
+  // the caller's giving up is only a flag in shared memory.
   while (!context.cancelled() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
   const bool cancelled = context.cancelled();
   if (cancelled) ++saw_cancelled;
