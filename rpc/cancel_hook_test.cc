@@ -1,7 +1,8 @@
 // ServerContext::OnCancel(): when the hook runs, and that a link and an in-process channel
 // run it when the caller leaves a stream (cancels it, or its process is killed) or the
 // server shuts down, and a link when the caller leaves a unary call served by workers
-// (cancels it, its deadline passes, its process is killed) or the server shuts down. Each transport
+// (cancels it, its deadline passes, its process is killed) or the server shuts down; an
+// in-process channel when the caller cancels a unary call. Each transport
 // test waits for a method that nothing but its hook wakes: without the hook it would hang.
 // (rpc/grpc/cancel_hook_grpc_test.cc does the same over gRPC.)
 
@@ -277,6 +278,26 @@ TEST(LinkUnaryCancelHookRawTest, ANoticeRunsTheHookOnlyOfACallGivenUp) {
   EXPECT_TRUE(notice_answered().ok());
   EXPECT_EQ(service.hook_runs(), 1);
   service.returned().WaitForNotification();
+}
+
+TEST(InProcessCancelHookTest, RunsWhenTheCallerCancelsAUnaryCall) {
+  test::CancelWaiter service;
+  auto channel = std::make_shared<InProcessChannel>(&service);
+  test::StreamerStub stub(channel);
+  ClientContext context;
+  absl::Status status;
+  std::thread caller([&] {
+    test::Number response;
+    status = stub.Release(test::Number(), &response, &context);
+  });
+  service.entered().WaitForNotification();
+  context.TryCancel();
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(service.hook_runs(), 1);
+  // A call's context cancelled after it returned runs no hook of a method gone.
+  context.TryCancel();
+  EXPECT_EQ(service.hook_runs(), 1);
 }
 
 TEST(InProcessCancelHookTest, RunsWhenTheCallerCancels) {

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "rpc/internal/server_context_access.h"
+
 namespace syslink::rpc {
 namespace {
 
@@ -27,12 +29,19 @@ void ClientContext::TryCancel() {
   {
     SpinGuard guard(waker_lock_);
     waker = waker_;
+    if (in_process_callee_ != nullptr)
+      internal::ServerContextAccess::MarkCancelled(*in_process_callee_);
   }
   if (waker == nullptr) return;
   const uint64_t one = 1;
   if (write(waker->get(), &one, sizeof(one)) < 0) {
     // Cannot fail but for a full counter, which wakes the reader all the same.
   }
+}
+
+void ClientContext::set_in_process_callee(ServerContext* callee) {
+  SpinGuard guard(waker_lock_);
+  in_process_callee_ = callee;
 }
 
 void ClientContext::set_cancel_waker(const std::shared_ptr<const UniqueFd>& waker) {

@@ -83,6 +83,8 @@ struct TransportPeer {
   std::string tls_subject;
 };
 
+class ServerContext;
+
 class ClientContext {
  public:
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
@@ -99,7 +101,8 @@ class ClientContext {
 
   // Asks the call to stop waiting: it completes with CANCELLED (a late reply is dropped),
   // and the method sees ServerContext::cancelled(). A LinkChannel waiting for the call is
-  // woken at once; a GrpcChannel notices within 10 ms.
+  // woken at once; a GrpcChannel notices within 10 ms. A method run in process by an
+  // InProcessChannel has its OnCancel() hook run here, on this thread.
   void TryCancel();
   bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
 
@@ -138,6 +141,11 @@ class ClientContext {
   void set_cancel_waker(const std::shared_ptr<const UniqueFd>& waker);
   std::atomic_flag waker_lock_ = ATOMIC_FLAG_INIT;
   std::shared_ptr<const UniqueFd> waker_;
+  // While an InProcessChannel runs the call's method on the caller's thread: the method's
+  // context, whose OnCancel() hook TryCancel() runs (under waker_lock_, so that the
+  // channel, clearing it, waits for a run in progress). Guarded by waker_lock_.
+  void set_in_process_callee(ServerContext* callee);
+  ServerContext* in_process_callee_ = nullptr;
 
   absl::Time deadline_ = absl::InfiniteFuture();
   bool wait_for_ready_ = false;
@@ -210,7 +218,8 @@ class ServerContext {
   // died, say) or the server shuts down; for a unary call over a link that pool workers
   // serve (ServerOptions::workers > 0), when the caller cancels it or its deadline passes
   // (the caller's channel tells the server as it gives up), its link closes or the server
-  // shuts down; over gRPC, when any call is cancelled. It runs at
+  // shuts down; for a unary call in process (InProcessChannel), when the caller cancels
+  // it; over gRPC, when any call is cancelled. It runs at
   // once, on this thread, if cancelled() is true already. A later OnCancel() replaces it;
   // OnCancel(nullptr) removes it, and returns only once a run of it has finished, so that
   // what it uses may go after that: call it before the method returns if the hook uses
@@ -220,10 +229,10 @@ class ServerContext {
   //
   // Not necessarily run when the deadline passes (wait until deadline() for that: a
   // caller that no longer reads its link tells nobody). Never run for a unary call served
-  // on its link's own thread (workers == 0), or in process, but at once: that thread is
-  // the method's, so nothing reads the link meanwhile; its caller's giving up is a flag it
-  // writes (over a link, to shared memory) that cancelled() reads and that wakes no
-  // thread. A method that waits for its caller to give up needs workers.
+  // on its link's own thread (workers == 0), but at once: that thread is the method's, so
+  // nothing reads the link meanwhile, and the caller's giving up is a flag in shared
+  // memory that cancelled() reads and that wakes no thread. A method that waits for its
+  // caller to give up over a link needs workers.
   void OnCancel(std::function<void()> hook);
 
   // A buffer for set_response_attachment(): zero-copy over the call's link when the

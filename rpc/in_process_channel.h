@@ -8,7 +8,8 @@
 // message that does not parse fails the same way; attachments move without a copy. The
 // caller's identity is this process's. Metadata goes both ways, checked as over a link.
 // Unary calls run the method on the caller's thread; async calls complete before
-// CallAsync returns.
+// CallAsync returns. The caller's TryCancel() from another thread runs the method's
+// ServerContext::OnCancel() hook.
 //
 // Streams of every kind (rpc/stream.h) behave as over a link: the method runs on a thread
 // of its own (it waits for the caller), each side keeps at most the stream window of
