@@ -1,5 +1,6 @@
 #include "rpc/grpc/testing/interop_service.h"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace syslink::interop {
@@ -66,11 +68,12 @@ absl::Status InteropService::Hold(rpc::ServerContext& context, const Text& reque
   AnswerMetadata(context);
   ++holding;
   if (on_hold) on_hold();
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  // Polls: behind syslink-gateway this runs as a unary call on its link's own thread
-  // (syslink_interop_server has no workers), where ServerContext::OnCancel does not run:
-  // the caller's giving up is only a flag in shared memory.
-  while (!context.cancelled() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  // Woken by the caller's giving up (its hook), or else by its deadline or after 30 s.
+  absl::Notification gave_up;
+  context.OnCancel([&gave_up] { gave_up.Notify(); });
+  (void)gave_up.WaitForNotificationWithDeadline(
+      std::min(context.deadline(), absl::Now() + absl::Seconds(30)));
+  context.OnCancel(nullptr);
   const bool cancelled = context.cancelled();
   if (cancelled) ++saw_cancelled;
   if (on_hold_end) on_hold_end(cancelled);

@@ -10,6 +10,9 @@
 //   - "list-metadata" (any value) adds "metadata-keys": the keys the method sees, in order,
 //     joined with ",".
 //
+// Hold waits until its caller gives up (ServerContext::OnCancel: served over a link, it
+// needs a server with workers), its deadline passes or 30 s have.
+//
 // Thread safety: thread-safe (methods run on several threads at once). The counters say
 // what Hold and Count calls saw, for tests to wait on.
 

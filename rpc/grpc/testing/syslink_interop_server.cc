@@ -45,7 +45,9 @@ int main(int argc, char** argv) {
     std::printf(cancelled ? "held cancelled\n" : "held\n");
     std::fflush(stdout);
   };
-  syslink::rpc::Server server;
+  // Workers: a Hold call waits for its caller to give up, which reaches a method only on
+  // a worker (ServerContext::OnCancel).
+  syslink::rpc::Server server({.workers = 4});
   syslink::LinkOptions link;
   if (spin_us >= 0) link.wait.spin_budget = absl::Microseconds(spin_us);
   absl::Status registered = server.ServeBroker(
