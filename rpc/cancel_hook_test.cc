@@ -13,6 +13,7 @@
 #include <span>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -23,8 +24,10 @@
 #include "rpc/link_channel.h"
 #include "rpc/server.h"
 #include "rpc/testdata/cancel_waiter.h"
+#include "rpc/testdata/countdown_streamer.h"
 #include "syslink/end_transfer.h"
 #include "syslink/link.h"
+#include "syslink/mirror_format.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/proc_state.h"
@@ -242,6 +245,67 @@ TEST(LinkUnaryCancelHookKillTest, RunsWhenTheCallersProcessIsKilled) {
   caller.Kill();  // kill -9, the call running
   EXPECT_EQ(caller.Wait(), syslink::testing::ChildProcess::KilledBy(9));
   service.returned().WaitForNotification();
+}
+
+// Release with n = 1 waits for its hook; any other waits until let_go.
+class HeldReleases : public test::CountdownStreamer {
+ public:
+  absl::Status Release(ServerContext& context, const test::Number& request,
+                       test::Number*) override {
+    if (request.n() != 1) {
+      let_go.WaitForNotification();
+      return absl::OkStatus();
+    }
+    absl::Notification cancelled;
+    context.OnCancel([&cancelled] { cancelled.Notify(); });
+    first_entered.Notify();
+    cancelled.WaitForNotification();
+    context.OnCancel(nullptr);
+    first_returned.Notify();
+    return absl::CancelledError("the caller left");
+  }
+
+  absl::Notification first_entered, first_returned, let_go;
+};
+
+// Every request slot of the link taken, the notice of a call given up cannot go at once:
+// it goes once replies free a slot.
+TEST(LinkUnaryCancelHookSlotsTest, ANoticeWithNoSlotGoesOnceOneIsFree) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  HeldReleases service;
+  Server server(ServerOptions{.workers = 2});
+  server.ServeLink(&service, std::move(pair->second));
+  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+  test::StreamerStub stub(channel);
+  ClientContext first;
+  test::Number one, first_response;
+  one.set_n(1);
+  absl::Notification first_done;
+  absl::Status first_status;
+  stub.ReleaseAsync(one, &first_response, &first, [&](absl::Status s) {
+    first_status = s;
+    first_done.Notify();
+  });
+  service.first_entered.WaitForNotification();
+  // The other slots: calls that wait to be let go. One more finds none.
+  std::vector<test::Number> responses(kMirrorSlots);
+  std::atomic<int> others_failed{0};
+  for (size_t i = 0; i + 1 < kMirrorSlots; ++i) {
+    stub.ReleaseAsync(test::Number(), &responses[i], nullptr,
+                      [&others_failed](absl::Status s) { others_failed += !s.ok(); });
+  }
+  absl::Status no_slot;
+  stub.ReleaseAsync(test::Number(), &responses.back(), nullptr,
+                    [&no_slot](absl::Status s) { no_slot = s; });
+  EXPECT_EQ(no_slot.code(), absl::StatusCode::kResourceExhausted) << no_slot;
+  first.TryCancel();
+  first_done.WaitForNotification();  // given up on: its notice found no slot
+  EXPECT_EQ(first_status.code(), absl::StatusCode::kCancelled);
+  service.let_go.Notify();
+  service.first_returned.WaitForNotification();  // the notice went, and woke the method
+  EXPECT_EQ(channel->Drain(absl::InfiniteFuture()), 0u);
+  EXPECT_EQ(others_failed.load(), 0);
 }
 
 // A raw client's given-up notice is a wake-up only: the hook runs when the caller's end

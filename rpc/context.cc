@@ -29,8 +29,9 @@ void ClientContext::TryCancel() {
   {
     SpinGuard guard(waker_lock_);
     waker = waker_;
-    if (in_process_callee_ != nullptr)
+    if (in_process_callee_ != nullptr) {
       internal::ServerContextAccess::MarkCancelled(*in_process_callee_);
+    }
   }
   if (waker == nullptr) return;
   const uint64_t one = 1;

@@ -250,6 +250,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
                       absl::UnimplementedError("this end is a client; it serves no calls"), {});
     return;
   }
+  // A reply frees a request slot, and likely ring room: notices that found none go now.
+  if (!given_up_unsent_.empty()) [[unlikely]] {
+    TellGivenUpLater();
+  }
   Pending* found = pending_.Find(message.id);
   if (found == nullptr) return;
   // Used where it is and erased last: nothing here adds to or takes from pending_.
@@ -372,8 +376,9 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     if (now >= next_look || now >= next_deadline_) {
       // Cancel flags, deadlines, and whether the peer is still there.
       if (pending_with_context_ > 0) CancelRequested();
-      if (!given_up_unsent_.empty()) [[unlikely]]
+      if (!given_up_unsent_.empty()) [[unlikely]] {
         TellGivenUpLater();
+      }
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
       if (message.ok()) {
         Deliver(*message, completions, waiter);
