@@ -209,8 +209,11 @@ TEST_F(LinkUnaryCancelHookTest, RunsWhenTheCallerCancels) {
 }
 
 TEST_F(LinkUnaryCancelHookTest, RunsWhenTheCallersDeadlinePasses) {
-  context_.set_timeout(absl::Milliseconds(100));
+  // Long enough for the method to set its hook before it passes, or the hook runs at once
+  // and the test shows nothing.
+  context_.set_timeout(absl::Seconds(1));
   CallRelease();
+  EXPECT_LT(absl::Now(), context_.deadline()) << "the method started after the deadline";
   EXPECT_EQ(Returned().code(), absl::StatusCode::kDeadlineExceeded);
   service_.returned().WaitForNotification();
 }
@@ -268,44 +271,77 @@ class HeldReleases : public test::CountdownStreamer {
   absl::Notification first_entered, first_returned, let_go;
 };
 
-// Every request slot of the link taken, the notice of a call given up cannot go at once:
-// it goes once replies free a slot.
-TEST(LinkUnaryCancelHookSlotsTest, ANoticeWithNoSlotGoesOnceOneIsFree) {
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok()) << pair.status();
-  HeldReleases service;
-  Server server(ServerOptions{.workers = 2});
-  server.ServeLink(&service, std::move(pair->second));
-  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
-  test::StreamerStub stub(channel);
-  ClientContext first;
-  test::Number one, first_response;
-  one.set_n(1);
-  absl::Notification first_done;
-  absl::Status first_status;
-  stub.ReleaseAsync(one, &first_response, &first, [&](absl::Status s) {
-    first_status = s;
-    first_done.Notify();
-  });
-  service.first_entered.WaitForNotification();
-  // The other slots: calls that wait to be let go. One more finds none.
-  std::vector<test::Number> responses(kMirrorSlots);
-  std::atomic<int> others_failed{0};
-  for (size_t i = 0; i + 1 < kMirrorSlots; ++i) {
-    stub.ReleaseAsync(test::Number(), &responses[i], nullptr,
-                      [&others_failed](absl::Status s) { others_failed += !s.ok(); });
+// Every request slot of a link taken by calls a server holds (HeldReleases, on workers),
+// the notice of a call given up cannot go at once: it waits for a free slot.
+class LinkSlotsTest : public ::testing::Test {
+ protected:
+  LinkSlotsTest() {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    EXPECT_TRUE(pair.ok()) << pair.status();
+    server_.ServeLink(&service_, std::move(pair->second));
+    channel_ = std::make_shared<LinkChannel>(std::move(pair->first));
+    stub_ = std::make_unique<test::StreamerStub>(channel_);
   }
-  absl::Status no_slot;
-  stub.ReleaseAsync(test::Number(), &responses.back(), nullptr,
-                    [&no_slot](absl::Status s) { no_slot = s; });
-  EXPECT_EQ(no_slot.code(), absl::StatusCode::kResourceExhausted) << no_slot;
-  first.TryCancel();
-  first_done.WaitForNotification();  // given up on: its notice found no slot
-  EXPECT_EQ(first_status.code(), absl::StatusCode::kCancelled);
-  service.let_go.Notify();
-  service.first_returned.WaitForNotification();  // the notice went, and woke the method
-  EXPECT_EQ(channel->Drain(absl::InfiniteFuture()), 0u);
-  EXPECT_EQ(others_failed.load(), 0);
+
+  // Starts the call that waits for its hook, then takes every other slot with calls
+  // (with `contexts`, when not null) that wait to be let go; one more finds none.
+  void TakeEverySlot(std::vector<ClientContext>* contexts) {
+    test::Number one;
+    one.set_n(1);
+    stub_->ReleaseAsync(one, &first_response_, &first_, [this](absl::Status s) {
+      first_status_ = s;
+      first_done_.Notify();
+    });
+    service_.first_entered.WaitForNotification();
+    for (size_t i = 0; i + 1 < kMirrorSlots; ++i) {
+      stub_->ReleaseAsync(test::Number(), &responses_[i], contexts ? &(*contexts)[i] : nullptr,
+                          [this](absl::Status s) { others_failed_ += !s.ok(); });
+    }
+    absl::Status no_slot;
+    stub_->ReleaseAsync(test::Number(), &responses_.back(), nullptr,
+                        [&no_slot](absl::Status s) { no_slot = s; });
+    EXPECT_EQ(no_slot.code(), absl::StatusCode::kResourceExhausted) << no_slot;
+  }
+
+  // Gives up on the first call: its callback has run, and its notice found no slot.
+  void GiveUpTheFirst() {
+    first_.TryCancel();
+    first_done_.WaitForNotification();
+    EXPECT_EQ(first_status_.code(), absl::StatusCode::kCancelled);
+  }
+
+  HeldReleases service_;
+  Server server_{ServerOptions{.workers = 2}};
+  std::shared_ptr<LinkChannel> channel_;
+  std::unique_ptr<test::StreamerStub> stub_;
+  ClientContext first_;
+  test::Number first_response_;
+  absl::Notification first_done_;
+  absl::Status first_status_;
+  std::vector<test::Number> responses_ = std::vector<test::Number>(kMirrorSlots);
+  std::atomic<int> others_failed_{0};
+};
+
+TEST_F(LinkSlotsTest, ANoticeGoesOnceAReplyFreesASlot) {
+  TakeEverySlot(nullptr);
+  GiveUpTheFirst();
+  service_.let_go.Notify();
+  service_.first_returned.WaitForNotification();  // the notice went, and woke the method
+  EXPECT_EQ(channel_->Drain(absl::InfiniteFuture()), 0u);
+  EXPECT_EQ(others_failed_.load(), 0);
+}
+
+TEST_F(LinkSlotsTest, ANoticeGoesOnceALateReplyFreesASlotThoughNoCallWaits) {
+  std::vector<ClientContext> others(kMirrorSlots - 1);
+  TakeEverySlot(&others);
+  GiveUpTheFirst();
+  for (ClientContext& other : others) other.TryCancel();
+  // No call waits now: only the completion thread, reading on for the notices, sees the
+  // late replies that free slots once the held calls return.
+  EXPECT_EQ(channel_->Drain(absl::InfiniteFuture()), 0u);
+  EXPECT_EQ(others_failed_.load(), static_cast<int>(kMirrorSlots - 1));
+  service_.let_go.Notify();
+  service_.first_returned.WaitForNotification();
 }
 
 // A raw client's given-up notice is a wake-up only: the hook runs when the caller's end

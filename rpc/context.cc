@@ -29,6 +29,9 @@ void ClientContext::TryCancel() {
   {
     SpinGuard guard(waker_lock_);
     waker = waker_;
+  }
+  {
+    absl::MutexLock lock(&callee_mutex_);
     if (in_process_callee_ != nullptr) {
       internal::ServerContextAccess::MarkCancelled(*in_process_callee_);
     }
@@ -41,7 +44,7 @@ void ClientContext::TryCancel() {
 }
 
 void ClientContext::set_in_process_callee(ServerContext* callee) {
-  SpinGuard guard(waker_lock_);
+  absl::MutexLock lock(&callee_mutex_);
   in_process_callee_ = callee;
 }
 

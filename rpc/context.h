@@ -142,10 +142,11 @@ class ClientContext {
   std::atomic_flag waker_lock_ = ATOMIC_FLAG_INIT;
   std::shared_ptr<const UniqueFd> waker_;
   // While an InProcessChannel runs the call's method on the caller's thread: the method's
-  // context, whose OnCancel() hook TryCancel() runs (under waker_lock_, so that the
-  // channel, clearing it, waits for a run in progress). Guarded by waker_lock_.
+  // context, whose OnCancel() hook TryCancel() runs (holding callee_mutex_, so that the
+  // channel, clearing it, waits for a run in progress).
   void set_in_process_callee(ServerContext* callee);
-  ServerContext* in_process_callee_ = nullptr;
+  absl::Mutex callee_mutex_;
+  ServerContext* in_process_callee_ ABSL_GUARDED_BY(callee_mutex_) = nullptr;
 
   absl::Time deadline_ = absl::InfiniteFuture();
   bool wait_for_ready_ = false;
@@ -223,12 +224,15 @@ class ServerContext {
   // once, on this thread, if cancelled() is true already. A later OnCancel() replaces it;
   // OnCancel(nullptr) removes it, and returns only once a run of it has finished, so that
   // what it uses may go after that: call it before the method returns if the hook uses
-  // anything the method owns. The hook must be quick, must not call OnCancel(), and must
-  // not wait for a lock that the method holds while it calls Read(), Write() or
-  // OnCancel().
+  // anything the method owns. The hook must be quick, must not call OnCancel() or the
+  // caller's TryCancel(), and must not wait for a lock that the method holds while it
+  // calls Read(), Write() or OnCancel().
   //
   // Not necessarily run when the deadline passes (wait until deadline() for that: a
-  // caller that no longer reads its link tells nobody). Never run for a unary call served
+  // caller that no longer reads its link tells nobody). Over a link the caller's word
+  // needs room: when all 4,096 request slots of its link are taken, it waits for one (a
+  // LinkChannel with a completion thread reads on for it), and past 4,096 words waiting
+  // the caller sends no more. Never run for a unary call served
   // on its link's own thread (workers == 0), but at once: that thread is the method's, so
   // nothing reads the link meanwhile, and the caller's giving up is a flag in shared
   // memory that cancelled() reads and that wakes no thread. A method that waits for its

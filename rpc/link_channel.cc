@@ -250,10 +250,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
                       absl::UnimplementedError("this end is a client; it serves no calls"), {});
     return;
   }
-  // A reply frees a request slot, and likely ring room: notices that found none go now.
-  if (!given_up_unsent_.empty()) [[unlikely]] {
-    TellGivenUpLater();
-  }
   Pending* found = pending_.Find(message.id);
   if (found == nullptr) return;
   // Used where it is and erased last: nothing here adds to or takes from pending_.
@@ -308,13 +304,29 @@ void LinkChannel::TellGivenUp(uint32_t command, uint64_t id) {
     // No room in the ring, or every request slot taken: the server is behind. At most as
     // many wait as calls can be outstanding; past that, cancelled() alone tells.
     given_up_unsent_.emplace_back(command, id);
+    // Someone must read on, if only late replies, until a slot is free: the completion
+    // thread, even if no call waits.
+    if (options_.completion_thread) {
+      if (!completer_.joinable()) {
+        completer_ = std::thread([this] { CompleteAsync(); });
+      } else {
+        WakeCompleter();
+      }
+    }
   }
 }
 
 void LinkChannel::TellGivenUpLater() {
   std::vector<std::pair<uint32_t, uint64_t>> unsent;
   unsent.swap(given_up_unsent_);
-  for (auto [command, id] : unsent) TellGivenUp(command, id);
+  for (size_t i = 0; i < unsent.size(); ++i) {
+    TellGivenUp(unsent[i].first, unsent[i].second);
+    if (!given_up_unsent_.empty()) {
+      // No room yet: the rest wait too, in order, untried.
+      given_up_unsent_.insert(given_up_unsent_.end(), unsent.begin() + i + 1, unsent.end());
+      return;
+    }
+  }
 }
 
 void LinkChannel::CancelRequested() {
@@ -338,9 +350,12 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
   reading_ = true;
   const ring::WaitOptions& wait = link_.options().wait;
   // An async reader (the completion thread, Drain()) stops to run the callbacks read.
+  // The completion thread also reads on while given-up notices wait for room.
   auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return waiter != nullptr ? Done(*waiter)
-                             : pending_async_ == 0 || stopping_ || !ready_callbacks_.empty();
+    if (waiter != nullptr) return Done(*waiter);
+    if (pending_async_ == 0 && given_up_unsent_.empty()) return true;
+    return stopping_ || !ready_callbacks_.empty() ||
+           (pending_async_ == 0 && (draining_ > 0 || !options_.completion_thread));
   };
   absl::Time spin_until = absl::InfinitePast();  // set when a spell of spinning starts
   absl::Time next_look = absl::InfinitePast();   // the next full look at the link
@@ -468,7 +483,7 @@ bool LinkChannel::CompleterHasWork() const {
   if (stopping_) return true;
   if (draining_ > 0) return false;  // Drain() reads and runs the callbacks
   if (!ready_callbacks_.empty()) return !running_callbacks_;
-  return pending_async_ > 0 && !reading_;
+  return (pending_async_ > 0 || !given_up_unsent_.empty()) && !reading_;
 }
 
 void LinkChannel::WakeCompleter() {

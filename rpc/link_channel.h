@@ -208,8 +208,8 @@ class LinkChannel final : public Channel {
                              bool lends_attachment);
   // Tells the server that this end gave up on unary call `id` (kCallGivenUp), so that the
   // method's OnCancel() hook runs. A notice the ring (or the link's request slots) has no
-  // room for at once is sent with the next reply read, or at the reader's next look at
-  // the link (TellGivenUpLater).
+  // room for at once waits for the reader's next look at the link (TellGivenUpLater); the
+  // completion thread reads on while any waits.
   void TellGivenUp(uint32_t command, uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void TellGivenUpLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Gives up on each call whose context asked to cancel (TryCancel): the link then

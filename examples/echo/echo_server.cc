@@ -38,8 +38,9 @@ absl::Status EchoServer::Reverse(rpc::ServerContext& context, const EchoRequest&
 }
 
 absl::Status EchoServer::Hold(rpc::ServerContext& context, const EchoRequest&, EchoResponse*) {
-  // Polls: a unary call's caller that gives up over a link only writes a flag to shared
-  // memory, which wakes nobody (ServerContext::OnCancel runs for streams and gRPC calls).
+  // Polls: served on its link's own thread (a server without workers, as the examples
+  // run it), a unary call whose caller gives up only sees a flag in shared memory, which
+  // wakes nobody (ServerContext::OnCancel runs there for streams alone).
   while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(5));
   return absl::DeadlineExceededError("held until the caller gave up");
 }
