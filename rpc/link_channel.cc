@@ -306,13 +306,7 @@ void LinkChannel::TellGivenUp(uint32_t command, uint64_t id) {
     given_up_unsent_.emplace_back(command, id);
     // Someone must read on, if only late replies, until a slot is free: the completion
     // thread, even if no call waits.
-    if (options_.completion_thread) {
-      if (!completer_.joinable()) {
-        completer_ = std::thread([this] { CompleteAsync(); });
-      } else {
-        WakeCompleter();
-      }
-    }
+    if (options_.completion_thread) StartOrWakeCompleter();
   }
 }
 
@@ -486,6 +480,14 @@ bool LinkChannel::CompleterHasWork() const {
   return (pending_async_ > 0 || !given_up_unsent_.empty()) && !reading_;
 }
 
+void LinkChannel::StartOrWakeCompleter() {
+  if (!completer_.joinable()) {
+    completer_ = std::thread([this] { CompleteAsync(); });
+  } else {
+    WakeCompleter();
+  }
+}
+
 void LinkChannel::WakeCompleter() {
   if (completer_idle_ && CompleterHasWork()) completer_wake_.Signal();
 }
@@ -549,13 +551,7 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
     ChannelLock lock(this);
     absl::StatusOr<uint64_t> id = Start(method, request, response, context, done, nullptr);
     if (id.ok()) {
-      if (options_.completion_thread) {
-        if (!completer_.joinable()) {
-          completer_ = std::thread([this] { CompleteAsync(); });
-        } else {
-          WakeCompleter();
-        }
-      }
+      if (options_.completion_thread) StartOrWakeCompleter();
       return;
     }
     failed = id.status();

@@ -238,6 +238,8 @@ class LinkChannel final : public Channel {
   // Whether the completion thread has callbacks to run, or must read; wakes it when so.
   bool CompleterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void WakeCompleter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Starts the completion thread, or wakes it if it has work.
+  void StartOrWakeCompleter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Runs the callbacks ready_callbacks_ holds, unless another thread runs some now (they
   // run one batch at a time): mutex_ held on entry and exit, released while they run.
   // Returns whether it ran any.
