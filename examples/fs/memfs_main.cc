@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -40,16 +41,18 @@ constexpr char kUsage[] =
     "  --allow-gid GID     let members of this group connect (repeatable)\n"
     "  --trust-uid UID     believe this user, besides root, when it calls for others\n"
     "                      (repeatable; e.g. the user running fs_mount -o allow_other)\n"
-    "  --workers N         serve calls on a pool of N threads instead of one thread per\n"
-    "                      client (default: 0). With a thread per client, the piece a\n"
-    "                      sequential reader will ask for next (as large as its last,\n"
-    "                      at most 128 KiB) is read ahead while it takes the last; with\n"
-    "                      workers, nothing is read ahead\n"
+    "  --workers N         run calls on a pool of N threads (default: 0: each client's\n"
+    "                      calls run one at a time on the thread serving its link).\n"
+    "                      Without workers, the piece a sequential reader will ask for\n"
+    "                      next (as large as its last, at most 128 KiB) is read ahead\n"
+    "                      while it takes the last; with workers, nothing is read ahead\n"
     "  --wait MODE         how both sides of each client's link wait for messages:\n"
     "                      hybrid (spin a while, then sleep; the default), spin, or\n"
     "                      blocking (always sleep: no CPU spent spinning; each message\n"
     "                      wakes the other side)\n"
-    "  --help              this text\n";
+    "  --help              this text\n"
+    "\n"
+    "Options take their value as --name=NAME or --name NAME.\n";
 
 struct Options {
   ServingOptions serving = {.name = std::string(MemFs::kDefaultName)};
@@ -88,12 +91,18 @@ bool ParseSize(std::string text, uint64_t* bytes) {
 // Parses `args` into `options`; false, with a message on stderr, for a bad one.
 bool Parse(const std::vector<std::string>& args, Options* options) {
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    if (i + 1 >= args.size()) {
+    // --flag=VALUE or --flag VALUE.
+    std::string flag = args[i];
+    std::string value;
+    if (size_t equals = flag.find('='); absl::StartsWith(flag, "--") && equals != flag.npos) {
+      value = flag.substr(equals + 1);
+      flag.resize(equals);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
       std::fprintf(stderr, "memfs: unknown option or missing value: \"%s\"\n", flag.c_str());
       return false;
     }
-    const std::string& value = args[++i];
     uint64_t number = 0;
     bool ok = true;
     if (flag == "--name") {

@@ -33,23 +33,30 @@ const char kGatewayUsage[] =
     "\n"
     "A caller gets UNAVAILABLE when the service is not running or dies during its call;\n"
     "the next call finds the service again once it is back. SIGINT or SIGTERM stops the\n"
-    "gateway (calls still running get a second to finish).\n";
+    "gateway (calls still running get a second to finish). Options take their value as\n"
+    "--listen ADDRESS or --listen=ADDRESS.\n";
 
 absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& args) {
   GatewayFlags flags;
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
+    std::string flag = args[i];
     if (flag == "--help" || flag == "-h") {
       flags.help = true;
       continue;
     }
-    if (i + 1 == args.size()) {
+    // --flag=VALUE or --flag VALUE; only the first '=' splits (--expose=SERVICE=NAME).
+    std::string value;
+    if (const size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 == args.size()) {
       if (flag.rfind("--", 0) == 0) {
         return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value (see --help)"));
       }
       return absl::InvalidArgumentError(absl::StrCat("unknown argument ", flag, " (see --help)"));
+    } else {
+      value = args[++i];
     }
-    const std::string& value = args[++i];
     if (flag == "--expose") {
       const size_t eq = value.find('=');
       const std::string service = value.substr(0, eq);

@@ -35,6 +35,17 @@ TEST(GatewayFlagsTest, ListenIsRepeatable) {
   EXPECT_THAT(flags->listen, ElementsAre("0.0.0.0:50051", "unix:/run/gw.sock"));
 }
 
+TEST(GatewayFlagsTest, ValuesMayFollowAnEqualsSign) {
+  absl::StatusOr<GatewayFlags> flags = ParseGatewayFlags(
+      {"--listen=unix:/run/gw.sock", "--expose=fs.FileSystem=memfs", "--workers=4"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_THAT(flags->listen, ElementsAre("unix:/run/gw.sock"));
+  EXPECT_THAT(flags->exposed, ElementsAre(Pair("fs.FileSystem", "memfs")));
+  EXPECT_EQ(flags->workers, 4);
+  EXPECT_THAT(ParseGatewayFlags({"--exposee=x"}).status().message(), HasSubstr("--exposee"));
+  EXPECT_FALSE(ParseGatewayFlags({"--expose="}).ok());
+}
+
 TEST(GatewayFlagsTest, HelpIsRecognized) {
   EXPECT_TRUE(ParseGatewayFlags({"--help"})->help);
   EXPECT_TRUE(ParseGatewayFlags({"-h"})->help);
