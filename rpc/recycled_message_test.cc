@@ -73,7 +73,9 @@ TEST_F(RecycledMessageTest, AMessageIsFreedOnceItsCallsHeldTheBudget) {
   const size_t calls = Recycled::kBudgetBytes / 1003;  // the last call that stays within
   for (size_t call = 1; call <= calls; ++call) {
     Recycled message;
-    if (call > 1) EXPECT_GE(TextCapacity(message), text.size()) << "call " << call;
+    if (call > 1) {
+      EXPECT_GE(TextCapacity(message), text.size()) << "call " << call;
+    }
     message->set_text(text);
     message.Recycle(1003);
   }

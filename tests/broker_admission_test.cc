@@ -88,7 +88,9 @@ class AdmissionTest : public ::testing::Test {
   }
   void TearDown() override {
     probe_.reset();
-    if (broker_ != nullptr) EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    }
   }
 
   // A client of test.probe (served here) gets its link and a request crosses it.

@@ -68,7 +68,9 @@ class LinkCostTest : public ::testing::Test {
     options_ = broker_->ConnectOptions();
   }
   void TearDown() override {
-    if (broker_ != nullptr) EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    }
   }
 
   ScratchDirectory dir_{"cost", 0755};

@@ -102,7 +102,9 @@ class StallTest : public ::testing::Test {
   }
   void TearDown() override {
     probe_.reset();
-    if (broker_ != nullptr) EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    }
   }
 
   // How long root takes to get a new link to test.probe through the broker and make one

@@ -67,16 +67,6 @@ using ::testing::HasSubstr;
 
 std::string Uid(uid_t uid) { return absl::StrCat("uid ", uid); }
 
-// A broker run in a child process as `who` (this test's binary is out of other users'
-// reach, so the broker runs in a fork rather than as syslinkd).
-ChildProcess RunBrokerAs(const UserIdentity& who, const BrokerOptions& options) {
-  return ForkAs(who, [options] {
-    RunOptions run;
-    run.broker = options;
-    return RunBrokerProcess(run);
-  });
-}
-
 // Options that reach the broker at `path` trusting `broker_uid` too, and start none.
 BrokerConnectOptions Trusting(const std::string& path, uid_t broker_uid) {
   return {
@@ -213,7 +203,9 @@ class NameOwnerTest : public ::testing::Test {
     options_ = broker_->ConnectOptions();
   }
   void TearDown() override {
-    if (broker_ != nullptr) EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), ChildProcess::Exited(0));
+    }
   }
 
   // What Register(name) says when `who` asks.
