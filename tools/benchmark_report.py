@@ -18,11 +18,6 @@ import re
 import subprocess
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
 BINARIES = [
     ("ring_benchmark", "The ring (ring/ring_benchmark.cc)"),
     ("link_benchmark", "Links (syslink/link_benchmark.cc)"),
@@ -113,6 +108,13 @@ def summary_lines(path):
 
 
 def plot(results, png):
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("benchmark_report.py: the plot needs matplotlib (Debian: python3-matplotlib)")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     labels, values = [], []
     for label, binary, name in ROUND_TRIPS:
         run = results.get(binary, {}).get(name)
@@ -156,6 +158,11 @@ def cpu_model():
 
 
 def main():
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
+    if len(sys.argv) != 4:
+        sys.exit(__doc__.strip())
     results_dir, markdown, png = sys.argv[1:4]
     results, context = {}, {}
     for binary, _ in BINARIES:
@@ -209,4 +216,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

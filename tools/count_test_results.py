@@ -31,6 +31,11 @@ def count_xml(path):
 
 
 def main():
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.strip())
     log_path, testlogs = sys.argv[1], sys.argv[2]
     passed = failed = 0
     build_failed = False
