@@ -222,9 +222,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
     if (context != nullptr) context->set_server_trailing_metadata(std::move(trailing));
     return status;
   }
-  absl::StatusOr<internal::IncomingCall> call =
-      internal::ParseIncoming(reply.data, reply.peer_buffer.data());
-  if (!call.ok()) return call.status();
+  absl::StatusOr<internal::IncomingCall> call = internal::ParseIncoming(
+      reply.data, reply.peer_buffer.data(), internal::Incoming::kUnaryReply);
+  if (!call.ok()) return NameMethod(call.status(), method);
   if (!call->metadata.empty()) [[unlikely]] {
     absl::StatusOr<Metadata> trailing = internal::DecodeMetadata(call->metadata);
     if (!trailing.ok()) return trailing.status();

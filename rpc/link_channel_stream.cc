@@ -92,7 +92,7 @@ struct LinkChannel::StreamState {
   bool abandoned = false;    // destroyed before Finish(): cancelled
   absl::Status status;       // the final status, once finished
   absl::Status failure;      // the first failed pull or message
-  absl::Status bad_message;  // a server message that did not parse
+  absl::Status bad_message;  // a server message or reply header that did not parse
   Waiter* reader = nullptr;  // a thread waiting in Read() or Finish()
   Waiter* writer = nullptr;  // a thread waiting in Write()
 };
@@ -187,8 +187,13 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
   absl::Status status = reply.synthetic ? NameMethod(reply.status, stream.method) : reply.status;
   absl::StatusOr<internal::IncomingCall> call;
   if (status.ok()) {
-    call = internal::ParseIncoming(reply.data, reply.peer_buffer.data());
-    if (!call.ok()) status = call.status();
+    call = internal::ParseIncoming(reply.data, reply.peer_buffer.data(),
+                                   internal::Incoming::kStreamReply);
+    if (!call.ok()) {
+      status = NameMethod(call.status(), stream.method);
+      // A malformed reply outranks an OK from the server, as a message that does not parse.
+      if (stream.bad_message.ok()) stream.bad_message = status;
+    }
   }
   switch (pending.op) {
     case StreamOp::kOpen:

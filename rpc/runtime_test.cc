@@ -8,11 +8,13 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/in_process_channel.h"
+#include "rpc/internal/call_codec.h"
 #include "rpc/internal/call_format.h"
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
@@ -123,6 +125,21 @@ class TestService : public Service {
   }
 };
 
+// A call's inline payload as a hand-written peer sends it: a call header with `flags`, then
+// `message` (whose size the header states, unless `stated_size` says otherwise).
+std::string CallPayload(uint16_t flags, const std::string& message,
+                        uint32_t stated_size = UINT32_MAX) {
+  internal::CallHeader header{
+      internal::kCallMagic,
+      internal::kCallVersion,
+      flags,
+      stated_size == UINT32_MAX ? static_cast<uint32_t>(message.size()) : stated_size,
+      0,
+      0,
+      0};
+  return std::string(reinterpret_cast<const char*>(&header), sizeof(header)) + message;
+}
+
 class RuntimeTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
@@ -192,18 +209,12 @@ TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn)
   const std::string bad =
       "\x0a\x7f"
       "abc";
-  internal::CallHeader header{
-      internal::kCallMagic, internal::kCallVersion, 0, static_cast<uint32_t>(bad.size()), 0, 0, 0};
-  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
-  payload += bad;
-  absl::StatusOr<Message> reply = client.Call(kEcho.id, AsBytes(payload), {}, Soon());
+  absl::StatusOr<Message> reply = client.Call(kEcho.id, AsBytes(CallPayload(0, bad)), {}, Soon());
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
   // A call header that lies about the message's size.
-  header.message_size = 1000;
-  payload.replace(0, sizeof(header), reinterpret_cast<const char*>(&header), sizeof(header));
-  reply = client.Call(kEcho.id, AsBytes(payload), {}, Soon());
+  reply = client.Call(kEcho.id, AsBytes(CallPayload(0, bad, 1000)), {}, Soon());
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("malformed call"));
@@ -214,6 +225,68 @@ TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn)
   ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
   EXPECT_EQ(response.text(), "after");
   server.Shutdown();
+}
+
+TEST(RuntimeRawTest, RequestWithAFlagOnlyRepliesCarryIsInvalidArgumentAndTheServerGoesOn) {
+  TestService service;
+  Server server;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  server.ServeLink(&service, std::move(pair->second));
+  Link& client = pair->first;
+  Text text;
+  text.set_text("served as a plain call?");
+  for (uint16_t flag : {internal::kCallStreamEnd, internal::kCallStreamBatch}) {
+    absl::StatusOr<Message> reply =
+        client.Call(kEcho.id, AsBytes(CallPayload(flag, text.SerializeAsString())), {}, Soon());
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
+    EXPECT_THAT(std::string(reply->status.message()), HasSubstr("in a request, which never"));
+  }
+  LinkChannel channel(std::move(client));
+  Text request, response;
+  request.set_text("after");
+  ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
+  EXPECT_EQ(response.text(), "after");
+  server.Shutdown();
+}
+
+TEST(RuntimeRawTest, ReplyWithAFlagAUnaryReplyNeverCarriesFailsTheCallAndTheChannelGoesOn) {
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  LinkChannel channel(std::move(pair->first));
+  Link& server = pair->second;
+  // A hand-written server: answers each call with its own message behind a header carrying
+  // the next of `flags`.
+  const std::vector<uint16_t> flags = {internal::kCallGivenUp, internal::kCallStreamEnd,
+                                       internal::kCallStreamBatch, 0};
+  std::thread peer([&] {
+    for (uint16_t flag : flags) {
+      absl::StatusOr<Message> call = server.Receive(Soon());
+      if (!call.ok()) return;
+      absl::StatusOr<internal::IncomingCall> parsed = internal::ParseIncoming(
+          call->data, call->peer_buffer.data(), internal::Incoming::kRequest);
+      if (!parsed.ok()) return;
+      const std::string message(reinterpret_cast<const char*>(parsed->message.data()),
+                                parsed->message.size());
+      if (!server.Reply(call->id, absl::OkStatus(), AsBytes(CallPayload(flag, message))).ok()) {
+        return;
+      }
+    }
+  });
+  Text request, response;
+  for (size_t i = 0; i + 1 < flags.size(); ++i) {
+    request.set_text("reply " + std::to_string(i));
+    absl::Status status = channel.Call(kEcho, request, &response, nullptr);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("unary call's reply, which never"));
+    EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(kEcho.path)));
+  }
+  request.set_text("a plain reply");
+  absl::Status status = channel.Call(kEcho, request, &response, nullptr);
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(response.text(), "a plain reply");
+  peer.join();
 }
 
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {

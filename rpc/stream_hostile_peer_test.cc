@@ -1,7 +1,8 @@
 // Hostile peers of streams. A client on a raw link: stream requests (and given-up
 // notices) with broken headers, for streams that are not open, and past the server's
-// limits each get a clear answer, and the server goes on serving. A server that answers a pull with
-// a malformed batch: the client's stream ends with INVALID_ARGUMENT, with no crash or hang.
+// limits each get a clear answer, and the server goes on serving. A server that answers a
+// pull with a malformed batch, or with a flag only requests carry: the client's stream ends
+// with INVALID_ARGUMENT, with no crash or hang.
 
 #include <cstring>
 #include <memory>
@@ -163,11 +164,12 @@ TEST_F(RawStreamTest, AStreamsUnreadBytesAreBounded) {
   ASSERT_TRUE(service_.Release(context, none, &none).ok());  // the method returns
 }
 
-// A hostile server: a pull answered with a batch that lies about its messages ends the
-// stream with INVALID_ARGUMENT on the client, which does not crash or hang.
-TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
+// A hostile server: answers a Countdown stream's first pull with a call header carrying
+// `flags` and then `body`, and the stream's open with OK. Returns what the client's
+// Finish() says; its Read() must fail first.
+absl::Status CountdownAnsweredWith(uint16_t flags, const std::string& body) {
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok());
+  if (!pair.ok()) return pair.status();
   Link server = std::move(pair->second);
   auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
   StreamerStub stub(channel);
@@ -183,17 +185,15 @@ TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
         continue;
       }
       if (!(header.flags & internal::kCallStreamPull)) continue;
-      // A batch whose first message claims 1000 bytes of the 3 that follow.
-      const char body[] = {'\xe8', '\x03', 0, 0, 'a', 'b', 'c'};
       internal::CallHeader reply{internal::kCallMagic,
                                  internal::kCallVersion,
-                                 internal::kCallStreamBatch,
-                                 sizeof(body),
+                                 flags,
+                                 static_cast<uint32_t>(body.size()),
                                  0,
                                  0,
                                  0};
-      std::string bytes(reinterpret_cast<const char*>(&reply), sizeof(reply));
-      bytes.append(body, sizeof(body));
+      const std::string bytes =
+          std::string(reinterpret_cast<const char*>(&reply), sizeof(reply)) + body;
       (void)server.Reply(request->id, absl::OkStatus(), std::as_bytes(std::span(bytes)));
       internal::CallHeader done{internal::kCallMagic, internal::kCallVersion, 0, 0, 0, 0, 0};
       (void)server.Reply(open, absl::OkStatus(), std::as_bytes(std::span(&done, 1)));
@@ -206,9 +206,28 @@ TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
   Number number;
   EXPECT_FALSE(reader->Read(&number));
   absl::Status status = reader->Finish();
+  fake.join();
+  return status;
+}
+
+// A pull answered with a batch that lies about its messages ends the stream with
+// INVALID_ARGUMENT on the client, which does not crash or hang.
+TEST(HostileServerTest, AMalformedBatchEndsTheStream) {
+  // Its first message claims 1000 bytes of the 3 that follow.
+  const std::string body = {'\xe8', '\x03', 0, 0, 'a', 'b', 'c'};
+  absl::Status status = CountdownAnsweredWith(internal::kCallStreamBatch, body);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("1000-byte message"));
-  fake.join();
+}
+
+// A pull answered with a flag only requests carry ends the stream the same way.
+TEST(HostileServerTest, AReplyWithARequestsFlagEndsTheStream) {
+  Number one;
+  one.set_n(1);
+  absl::Status status = CountdownAnsweredWith(internal::kCallGivenUp, one.SerializeAsString());
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("stream's reply, which never"));
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("/Countdown"));
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ void WriteInline(const OutgoingCall& call, const MessageSource& message, std::sp
 }
 
 absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_data,
-                                           std::span<const std::byte> dma) {
+                                           std::span<const std::byte> dma, Incoming kind) {
   IncomingCall call;
   if (inline_data.size() < kCallHeaderSize) {
     return Malformed(absl::StrFormat("%d bytes, shorter than the %d-byte call header",
@@ -129,6 +129,17 @@ absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_dat
         ((h.flags & kCallGivenUp) != 0 && (h.flags != kCallGivenUp || h.stream_id != 0))) {
       return Malformed(
           absl::StrFormat("bad call header flags 0x%x with stream id %d", h.flags, h.stream_id));
+    }
+    const uint16_t allowed = kind == Incoming::kRequest      ? kCallRequestFlags
+                             : kind == Incoming::kUnaryReply ? kCallUnaryReplyFlags
+                                                             : kCallStreamReplyFlags;
+    if ((h.flags & ~allowed) != 0) {
+      return Malformed(absl::StrFormat("call header flags 0x%x in a %s, which never carries 0x%x",
+                                       h.flags,
+                                       kind == Incoming::kRequest      ? "request"
+                                       : kind == Incoming::kUnaryReply ? "unary call's reply"
+                                                                       : "stream's reply",
+                                       h.flags & ~allowed));
     }
   }
   std::span<const std::byte> rest = inline_data.subspan(kCallHeaderSize);

@@ -82,10 +82,16 @@ struct IncomingCall {
   size_t attachment_size = 0;
 };
 
+// What an incoming call header heads, which decides the flags it may carry
+// (call_format.h).
+enum class Incoming : uint8_t { kRequest, kUnaryReply, kStreamReply };
+
 // Finds the message and attachment of a call whose inline payload is `inline_data` and
-// whose DMA buffer (if any) is `dma`. Trusts nothing in them.
+// whose DMA buffer (if any) is `dma`. Trusts nothing in them: a header with a flag that
+// `kind` never carries is malformed.
 [[nodiscard]] absl::StatusOr<IncomingCall> ParseIncoming(std::span<const std::byte> inline_data,
-                                                         std::span<const std::byte> dma);
+                                                         std::span<const std::byte> dma,
+                                                         Incoming kind);
 
 // The status an error reply carries for `status` with the server's trailing `metadata`
 // (checked already): `status` itself when there is no metadata and its text cannot be

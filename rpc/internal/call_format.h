@@ -72,6 +72,14 @@ inline constexpr size_t kGivenUpSize = 8;
 inline constexpr uint16_t kCallKnownFlags = kCallSpilled | kCallAttachment | kCallStreamRequests |
                                             kCallStreamEnd | kCallStreamBatch | kCallMetadata |
                                             kCallGivenUp;
+// The flags each kind of message may carry: a request never says `end` or `batch`; a reply
+// never names a stream request or a given-up call; a unary call's reply carries its
+// message, metadata and attachment, nothing of a stream's.
+inline constexpr uint16_t kCallRequestFlags =
+    kCallKnownFlags & ~(kCallStreamEnd | kCallStreamBatch);
+inline constexpr uint16_t kCallUnaryReplyFlags = kCallSpilled | kCallAttachment | kCallMetadata;
+inline constexpr uint16_t kCallStreamReplyFlags =
+    kCallUnaryReplyFlags | kCallStreamEnd | kCallStreamBatch;
 // A pull's message: how many messages the client has room for (4 bytes, little-endian).
 inline constexpr size_t kPullSize = 4;
 // Beside its window of messages, a client keeps at most this many bytes of a stream's

@@ -156,7 +156,8 @@ void LinkSession::Serve(bool spin) {
 
 void LinkSession::Handle(Message& message) {
   if (message.kind != MessageKind::kRequest) return;
-  absl::StatusOr<IncomingCall> call = ParseIncoming(message.data, message.peer_buffer.data());
+  absl::StatusOr<IncomingCall> call =
+      ParseIncoming(message.data, message.peer_buffer.data(), Incoming::kRequest);
   if (!call.ok()) {
     (void)link_.Reply(message.id, call.status(), {});
     return;
