@@ -176,9 +176,10 @@ class LinkChannel final : public Channel {
   static void WakeToRead(Waiter& waiter);
   // Sends a request and records it as pending.
   // `done` is taken only when the request is sent.
-  absl::StatusOr<uint64_t> Start(const Method& method, const google::protobuf::MessageLite& request,
-                                 google::protobuf::MessageLite* response, ClientContext* context,
-                                 DoneCallback& done, Waiter* waiter)
+  inline absl::StatusOr<uint64_t> Start(const Method& method,
+                                        const google::protobuf::MessageLite& request,
+                                        google::protobuf::MessageLite* response,
+                                        ClientContext* context, DoneCallback& done, Waiter* waiter)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` is taken only when the request was sent.
@@ -203,9 +204,9 @@ class LinkChannel final : public Channel {
   template <typename Ready>
   void WaitFor(Waiter*& slot, Ready ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Turns a reply into the call's outcome.
-  static absl::Status Finish(Message& reply, const Method& method,
-                             google::protobuf::MessageLite* response, ClientContext* context,
-                             bool lends_attachment);
+  static inline absl::Status Finish(Message& reply, const Method& method,
+                                    google::protobuf::MessageLite* response, ClientContext* context,
+                                    bool lends_attachment);
   // Tells the server that this end gave up on unary call `id` (kCallGivenUp), so that the
   // method's OnCancel() hook runs. A notice the ring (or the link's request slots) has no
   // room for at once waits for the reader's next look at the link (TellGivenUpLater); the
@@ -217,7 +218,7 @@ class LinkChannel final : public Channel {
   void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Completes the call `message` answers (or refuses a request: a client serves nothing).
   // `own`: the waiter of the reading thread's call, if it has one.
-  void Deliver(Message& message, Completions& completions, const Waiter* own)
+  inline void Deliver(Message& message, Completions& completions, const Waiter* own)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Reads the link for every caller until `waiter` is done (null: until no async call is
   // pending, a callback is ready to run, the channel stops or `until` passes). mutex_ held

@@ -121,7 +121,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     Message message;
-    Step step = ReadOne(&message);
+    Step step = ReadOneOutOfLine(&message);
     if (step == Step::kMessage) {
       pending_.push_back(Own(std::move(message)));
       ReleaseHeldRecord();
@@ -218,6 +218,15 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkCore::SendRequest(
   if (lent) loan.buffer.core_.reset();  // lent: the pages stay allocated until it returns
   ++stats_.requests_sent;
   return id;
+}
+
+absl::StatusOr<uint64_t> LinkCore::SendRequestOutOfLine(uint32_t command, size_t size,
+                                                        PayloadWriter fill, DmaLoan&& loan,
+                                                        absl::Time space_deadline,
+                                                        absl::Time request_deadline,
+                                                        BeforeWait before_wait) {
+  return SendRequest(command, size, fill, std::move(loan), space_deadline, request_deadline,
+                     before_wait);
 }
 
 absl::Status LinkCore::Reply(uint64_t id, const absl::Status& status,

@@ -120,6 +120,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // in their .cc files, so that each public entry point (Send, Reply, Receive, Call, ...)
   // is one function: with the PayloadWriter known there, its indirect call disappears too.
   // That took a link round trip from 1,532 to 1,239 instructions (tools/count-instructions).
+  // They are declared inline, and only their own .cc uses them: the other .cc calls
+  // SendRequest() and ReadOne() through their *OutOfLine() twins, the copies that were
+  // emitted out of line for it before (no LTO inlines across files).
   //
   // Sending (link_core.cc). A message is written while the inbound record handed out
   // last is still held, so a payload may be copied straight from it (an echo). Only when
@@ -127,11 +130,16 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // may be waiting for that space itself); `before_wait` runs first and copies out
   // whatever `fill` would read from the record (see Stable()).
   using BeforeWait = absl::FunctionRef<void()>;
-  absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
-                                       DmaLoan&& loan, absl::Time space_deadline,
-                                       absl::Time request_deadline, BeforeWait before_wait);
-  absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size, PayloadWriter fill,
-                         ReplyDma&& dma, BeforeWait before_wait);
+  inline absl::StatusOr<uint64_t> SendRequest(uint32_t command, size_t size, PayloadWriter fill,
+                                              DmaLoan&& loan, absl::Time space_deadline,
+                                              absl::Time request_deadline, BeforeWait before_wait);
+  // SendRequest() for Call() (link_receive.cc).
+  absl::StatusOr<uint64_t> SendRequestOutOfLine(uint32_t command, size_t size, PayloadWriter fill,
+                                                DmaLoan&& loan, absl::Time space_deadline,
+                                                absl::Time request_deadline,
+                                                BeforeWait before_wait);
+  inline absl::Status SendReply(uint64_t id, const absl::Status& status, size_t size,
+                                PayloadWriter fill, ReplyDma&& dma, BeforeWait before_wait);
   // A PayloadWriter that copies `data` as it is when the writer runs (a BeforeWait may
   // have pointed it at a copy).
   static auto CopyOf(const std::span<const std::byte>& data) {
@@ -145,15 +153,15 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Gives up the descriptors this end holds open (closing them unless a forked child's
   // handler already did).
   void DropDescriptors();
-  absl::Status WriteMessage(const MessageHeader& header, size_t size, PayloadWriter fill,
-                            absl::Time deadline, BeforeWait before_wait);
+  inline absl::Status WriteMessage(const MessageHeader& header, size_t size, PayloadWriter fill,
+                                   absl::Time deadline, BeforeWait before_wait);
   // WriteMessage in two steps: ring space for a message with `size` payload bytes (waiting
   // until `deadline`, after `before_wait` and releasing the held record; a broken ring
   // closes the link), then the message written there and published.
-  absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline,
-                                            BeforeWait before_wait);
-  void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
-                      PayloadWriter fill);
+  inline absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline,
+                                                   BeforeWait before_wait);
+  inline void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
+                             PayloadWriter fill);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
   // Sends the release records waiting (as many as the ring has room for), after taking
   // the buffers other threads returned. Inline: on the hot path there are none.
@@ -174,10 +182,13 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   void Shutdown(const absl::Status& why);
 
   // Receiving (link_receive.cc). `out` is a default-constructed Message.
-  Step ReadOne(Message* out);
+  inline Step ReadOne(Message* out);
+  Step ReadOneOutOfLine(Message* out);  // for AllocateBuffer() (link_core.cc)
   Step Violation(const absl::Status& why);
-  Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload, Message* out);
-  Step OnReply(const MessageHeader& header, std::span<const std::byte> payload, Message* out);
+  inline Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload,
+                        Message* out);
+  inline Step OnReply(const MessageHeader& header, std::span<const std::byte> payload,
+                      Message* out);
   Step OnRelease(const MessageHeader& header);
   Message SyntheticReply(const MessageHeader& header, const absl::Status& status,
                          std::optional<Loan> loan);

@@ -84,6 +84,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::ReadOne(Message* out) {
   return step;
 }
 
+LinkCore::Step LinkCore::ReadOneOutOfLine(Message* out) { return ReadOne(out); }
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::OnRequest(const MessageHeader& header,
                                                                 std::span<const std::byte> data,
                                                                 Message* out) {
@@ -310,8 +312,8 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
   // enforce, so the request is registered without one.
   std::vector<std::byte> storage;
   absl::StatusOr<uint64_t> id =
-      SendRequest(command, data.size(), CopyOf(data), std::move(loan), deadline,
-                  absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
+      SendRequestOutOfLine(command, data.size(), CopyOf(data), std::move(loan), deadline,
+                           absl::InfiniteFuture(), [&] { data = Stable(data, storage); });
   if (!id.ok()) {
     result = id.status();
     return result;
