@@ -198,60 +198,65 @@ TEST_P(RuntimeTest, UnknownMethodIsUnimplementedAndTheServerGoesOn) {
   EXPECT_EQ(response.text(), "still here");
 }
 
-TEST(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn) {
-  TestService service;
-  Server server;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok());
-  server.ServeLink(&service, std::move(pair->second));
-  Link& client = pair->first;
+// A hand-written client on a raw link to a served TestService.
+class RuntimeRawTest : public ::testing::Test {
+ protected:
+  RuntimeRawTest() {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    EXPECT_TRUE(pair.ok());
+    server_.ServeLink(&service_, std::move(pair->second));
+    client_ = std::move(pair->first);
+  }
+  ~RuntimeRawTest() override { server_.Shutdown(); }
+
+  // The reply to a call of Echo whose inline payload is `payload`.
+  absl::StatusOr<Message> Call(const std::string& payload) {
+    return client_.Call(kEcho.id, AsBytes(payload), {}, Soon());
+  }
+  // The server goes on: a well-formed call over the same link is answered.
+  void ExpectServedAfter() {
+    LinkChannel channel(std::move(client_));
+    Text request, response;
+    request.set_text("after");
+    ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
+    EXPECT_EQ(response.text(), "after");
+  }
+
+  TestService service_;
+  Server server_;
+  Link client_;
+};
+
+TEST_F(RuntimeRawTest, RequestThatDoesNotParseIsInvalidArgumentAndTheServerGoesOn) {
   // A well-formed call header, then a Text whose field 1 claims 127 bytes that are not there.
   const std::string bad =
       "\x0a\x7f"
       "abc";
-  absl::StatusOr<Message> reply = client.Call(kEcho.id, AsBytes(CallPayload(0, bad)), {}, Soon());
+  absl::StatusOr<Message> reply = Call(CallPayload(0, bad));
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("does not parse"));
   // A call header that lies about the message's size.
-  reply = client.Call(kEcho.id, AsBytes(CallPayload(0, bad, 1000)), {}, Soon());
+  reply = Call(CallPayload(0, bad, 1000));
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(reply->status.message()), HasSubstr("malformed call"));
-  // The server goes on.
-  LinkChannel channel(std::move(client));
-  Text request, response;
-  request.set_text("after");
-  ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
-  EXPECT_EQ(response.text(), "after");
-  server.Shutdown();
+  ExpectServedAfter();
 }
 
-TEST(RuntimeRawTest, RequestWithAFlagOnlyRepliesCarryIsInvalidArgumentAndTheServerGoesOn) {
-  TestService service;
-  Server server;
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok());
-  server.ServeLink(&service, std::move(pair->second));
-  Link& client = pair->first;
+TEST_F(RuntimeRawTest, RequestWithAFlagOnlyRepliesCarryIsInvalidArgumentAndTheServerGoesOn) {
   Text text;
   text.set_text("served as a plain call?");
   for (uint16_t flag : {internal::kCallStreamEnd, internal::kCallStreamBatch}) {
-    absl::StatusOr<Message> reply =
-        client.Call(kEcho.id, AsBytes(CallPayload(flag, text.SerializeAsString())), {}, Soon());
+    absl::StatusOr<Message> reply = Call(CallPayload(flag, text.SerializeAsString()));
     ASSERT_TRUE(reply.ok()) << reply.status();
     EXPECT_EQ(reply->status.code(), absl::StatusCode::kInvalidArgument) << reply->status;
     EXPECT_THAT(std::string(reply->status.message()), HasSubstr("in a request, which never"));
   }
-  LinkChannel channel(std::move(client));
-  Text request, response;
-  request.set_text("after");
-  ASSERT_TRUE(channel.Call(kEcho, request, &response, nullptr).ok());
-  EXPECT_EQ(response.text(), "after");
-  server.Shutdown();
+  ExpectServedAfter();
 }
 
-TEST(RuntimeRawTest, ReplyWithAFlagAUnaryReplyNeverCarriesFailsTheCallAndTheChannelGoesOn) {
+TEST(RuntimeRawPeerTest, ReplyWithAFlagAUnaryReplyNeverCarriesFailsTheCallAndTheChannelGoesOn) {
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   ASSERT_TRUE(pair.ok());
   LinkChannel channel(std::move(pair->first));
