@@ -2,10 +2,11 @@
 // syslink broker. See kUsage, or `fs --help`.
 
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/arg_reader.h"
 #include "examples/fs/fs_client.h"
 #include "examples/fs/fs_commands.h"
 #include "examples/fs/memfs_service.h"
@@ -27,24 +28,33 @@ constexpr char kUsage[] =
     "  --help           this text\n"
     "\n";
 
-int Main(std::vector<std::string> args) {
+int Main(const std::vector<std::string>& argv) {
   std::string service(MemFs::kDefaultName);
-  while (!args.empty() && args[0].starts_with("-")) {
-    if (args[0] == "--help" || args[0] == "-h") {
+  std::vector<std::string> args;  // the command and its arguments
+  ArgReader reader(argv);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {  // the command: its words are taken as they are
+      args.push_back(reader.arg());
+      args.insert(args.end(), reader.rest().begin(), reader.rest().end());
+      break;
+    }
+    if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       std::fputs(kFsCommandsHelp, stdout);
       return 0;
-    } else if (args[0] == "--service" && args.size() >= 2) {
-      service = args[1];
-      args.erase(args.begin(), args.begin() + 2);
-    } else if (args[0].starts_with("--service=")) {
-      service = args[0].substr(strlen("--service="));
-      args.erase(args.begin());
-    } else {
-      std::fprintf(stderr, "fs: unknown option \"%s\"\n\n%s%s", args[0].c_str(), kUsage,
+    }
+    if (flag != "--service") {
+      std::fprintf(stderr, "fs: unknown option \"%s\"\n\n%s%s", reader.arg().c_str(), kUsage,
                    kFsCommandsHelp);
       return 2;
     }
+    std::optional<std::string> value = reader.Value();
+    if (!value.has_value()) {
+      std::fprintf(stderr, "fs: --service needs a value\n\n%s%s", kUsage, kFsCommandsHelp);
+      return 2;
+    }
+    service = *value;
   }
   if (args.empty() || args[0] == "help") {
     std::fprintf(args.empty() ? stderr : stdout, "%s%s", kUsage, kFsCommandsHelp);

@@ -3,15 +3,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "base/arg_reader.h"
 #include "base/parse_octal.h"
 #include "examples/fs/memfs_service.h"
 #include "examples/fs/serve_until_stopped.h"
@@ -90,23 +91,31 @@ bool ParseSize(std::string text, uint64_t* bytes) {
 
 // Parses `args` into `options`; false, with a message on stderr, for a bad one.
 bool Parse(const std::vector<std::string>& args, Options* options) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    // --flag=VALUE or --flag VALUE.
-    std::string flag = args[i];
-    std::string value;
-    if (size_t equals = flag.find('='); absl::StartsWith(flag, "--") && equals != flag.npos) {
-      value = flag.substr(equals + 1);
-      flag.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      std::fprintf(stderr, "memfs: unknown option or missing value: \"%s\"\n", flag.c_str());
+  static constexpr const char* kFlags[] = {"--name",      "--size",      "--inodes",
+                                           "--root-mode", "--allow-uid", "--allow-gid",
+                                           "--trust-uid", "--workers",   "--wait"};
+  ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {
+      std::fprintf(stderr, "memfs: unexpected argument \"%s\"\n", reader.arg().c_str());
       return false;
     }
+    if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
+      std::fprintf(stderr, "memfs: unknown option \"%s\"\n", flag.c_str());
+      return false;
+    }
+    std::optional<std::string> given = reader.Value();
+    if (!given.has_value()) {
+      std::fprintf(stderr, "memfs: %s needs a value\n", flag.c_str());
+      return false;
+    }
+    const std::string& value = *given;
     uint64_t number = 0;
     bool ok = true;
     if (flag == "--name") {
       options->serving.name = value;
+      ok = !value.empty();
     } else if (flag == "--size") {
       ok = ParseSize(value, &options->tree.capacity_bytes);
     } else if (flag == "--inodes") {
@@ -132,9 +141,6 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
           ok = true;
         }
       }
-    } else {
-      std::fprintf(stderr, "memfs: unknown option \"%s\"\n", flag.c_str());
-      return false;
     }
     if (!ok) {
       std::fprintf(stderr, "memfs: bad value for %s: \"%s\"\n", flag.c_str(), value.c_str());

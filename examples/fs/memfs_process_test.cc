@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -51,11 +52,10 @@ std::string BinaryPath(const std::string& name) {
   return realpath(relative.c_str(), resolved) != nullptr ? resolved : relative;
 }
 
-// Runs `args` in a child with no descriptor of ours but stdio (stdout into `stdout_fd`
-// when given).
-ChildProcess Spawn(std::vector<std::string> args, int stdout_fd = -1) {
+// Runs `args` in a child with no descriptor of ours but stdio.
+ChildProcess Spawn(std::vector<std::string> args) {
   // No copy of a link end may stay in the child: it would hide the link's closing.
-  return ChildProcess::Exec(std::move(args), {.stdout_fd = stdout_fd});
+  return ChildProcess::Exec(std::move(args));
 }
 
 struct CliRun {
@@ -63,13 +63,13 @@ struct CliRun {
   std::string out;
 };
 
-// Runs the fs CLI to its end.
-CliRun RunFs(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {BinaryPath("fs"), "--service", kName};
-  argv.insert(argv.end(), args.begin(), args.end());
+// Runs `args` to its end: how it ended, and what it printed on stdout (and on stderr,
+// into the same string, if `with_stderr`).
+CliRun RunToEnd(const std::vector<std::string>& args, bool with_stderr = true) {
   int pipe_fds[2];
   EXPECT_EQ(pipe(pipe_fds), 0);
-  ChildProcess child = Spawn(argv, pipe_fds[1]);
+  ChildProcess child = ChildProcess::Exec(
+      args, {.stdout_fd = pipe_fds[1], .stderr_fd = with_stderr ? pipe_fds[1] : -1});
   close(pipe_fds[1]);
   CliRun run;
   char buffer[4096];
@@ -77,6 +77,13 @@ CliRun RunFs(const std::vector<std::string>& args) {
   close(pipe_fds[0]);
   run.how = child.WaitFor(absl::Seconds(30));
   return run;
+}
+
+// Runs the fs CLI to its end.
+CliRun RunFs(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath("fs"), "--service", kName};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunToEnd(argv, /*with_stderr=*/false);
 }
 
 class MemfsProcessTest : public ::testing::Test {
@@ -168,18 +175,39 @@ TEST_F(MemfsProcessTest, MemfsStopsCleanlyOnSigterm) {
 
 TEST(MemfsBinaryTest, HelpDescribesEveryOption) {
   for (const char* binary : {"memfs", "fs"}) {
-    int pipe_fds[2];
-    ASSERT_EQ(pipe(pipe_fds), 0);
-    ChildProcess child = Spawn({BinaryPath(binary), "--help"}, pipe_fds[1]);
-    close(pipe_fds[1]);
-    std::string out;
-    char buffer[4096];
-    for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) out.append(buffer, n);
-    close(pipe_fds[0]);
-    EXPECT_EQ(child.Wait(), ChildProcess::Exited(0)) << binary;
-    EXPECT_THAT(out, HasSubstr("usage:")) << binary;
-    EXPECT_THAT(out, HasSubstr(std::string(binary) == "fs" ? "--service" : "--allow-uid"));
+    CliRun run = RunToEnd({BinaryPath(binary), "--help"}, /*with_stderr=*/false);
+    EXPECT_EQ(run.how, ChildProcess::Exited(0)) << binary;
+    EXPECT_THAT(run.out, HasSubstr("usage:")) << binary;
+    EXPECT_THAT(run.out, HasSubstr(std::string(binary) == "fs" ? "--service" : "--allow-uid"));
   }
+}
+
+TEST(MemfsBinaryTest, BadUsageExitsWithTwoAndSaysWhy) {
+  const std::string memfs = BinaryPath("memfs");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{memfs, "--bogus", "1"}, "unknown option \"--bogus\""},
+      {{memfs, "--size", "1M", "--inodes"}, "--inodes needs a value"},
+      {{memfs, "--size=lots"}, "bad value for --size: \"lots\""},
+      {{memfs, "--size", "lots"}, "bad value for --size: \"lots\""},
+      {{memfs, "--name="}, "bad value for --name: \"\""},
+      {{memfs, "stray"}, "unexpected argument \"stray\""},
+  };
+  for (const auto& [args, why] : cases) {
+    CliRun run = RunToEnd(args);
+    EXPECT_EQ(run.how, ChildProcess::Exited(2)) << why;
+    EXPECT_THAT(run.out, HasSubstr(why));
+    EXPECT_THAT(run.out, HasSubstr("usage: memfs"));
+  }
+}
+
+TEST(MemfsBinaryTest, TheFsCliSaysWhatIsWrongWithItsOptions) {
+  const std::string fs = BinaryPath("fs");
+  CliRun missing = RunToEnd({fs, "--service"});
+  EXPECT_EQ(missing.how, ChildProcess::Exited(2));
+  EXPECT_THAT(missing.out, HasSubstr("--service needs a value"));
+  CliRun unknown = RunToEnd({fs, "--services=x", "ls", "/"});
+  EXPECT_EQ(unknown.how, ChildProcess::Exited(2));
+  EXPECT_THAT(unknown.out, HasSubstr("unknown option \"--services=x\""));
 }
 
 }  // namespace

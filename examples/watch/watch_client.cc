@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "base/arg_reader.h"
 #include "examples/watch/watch.syslink.h"
 #include "rpc/connect.h"
 #include "rpc/stream.h"
@@ -138,17 +140,25 @@ int main(int argc, char** argv) {
   using namespace syslink::examples::watch;
   std::string service(Store::kServiceName);
   std::vector<std::string> command;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (command.empty() && (arg == "--help" || arg == "-h")) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  syslink::ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {  // the command: its words are taken as they are
+      command.push_back(reader.arg());
+      command.insert(command.end(), reader.rest().begin(), reader.rest().end());
+      break;
+    }
+    if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (command.empty() && arg == "--service" && i + 1 < argc) {
-      service = argv[++i];
-      continue;
+    std::optional<std::string> value;
+    if (flag != "--service" || !(value = reader.Value()).has_value()) {
+      std::fprintf(stderr, "watch_client: bad argument \"%s\"\n\n%s", reader.arg().c_str(), kUsage);
+      return 2;
     }
-    command.push_back(arg);
+    service = *value;
   }
   if (!WellFormed(command)) {
     std::fprintf(stderr, "watch_client: bad arguments\n\n%s", kUsage);

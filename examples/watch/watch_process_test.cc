@@ -276,6 +276,14 @@ TEST_F(WatchProcessTest, ClientFailuresExitWithOneAndBadArgumentsWithTwo) {
                                 "cannot connect to test.examples.watch.none: "
                                 "NOT_FOUND"))
       << elsewhere.err;
+  ClientRun spelled_with_equals = RunClient({"--service=test.examples.watch.none", "get", "k"});
+  EXPECT_EQ(spelled_with_equals.how, ChildProcess::Exited(1));
+  EXPECT_TRUE(
+      absl::StrContains(spelled_with_equals.err, "cannot connect to test.examples.watch.none"))
+      << spelled_with_equals.err;
+  ClientRun unknown = RunClient({"--services", "x", "get", "k"});
+  EXPECT_EQ(unknown.how, ChildProcess::Exited(2));
+  EXPECT_TRUE(absl::StrContains(unknown.err, "bad argument \"--services\"")) << unknown.err;
 }
 
 TEST(WatchBinaryTest, HelpDescribesEveryCommandAndOption) {

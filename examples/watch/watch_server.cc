@@ -6,8 +6,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "base/arg_reader.h"
 #include "examples/watch/store_service.h"
 #include "examples/watch/watchable_map.h"
 #include "rpc/server.h"
@@ -53,17 +56,22 @@ int Serve(const std::string& name) {
 int main(int argc, char** argv) {
   using namespace syslink::examples::watch;
   std::string name(Store::kServiceName);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  syslink::ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (reader.is_option() && (flag == "--help" || flag == "-h")) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (arg == "--name" && i + 1 < argc && argv[i + 1][0] != '\0') {
-      name = argv[++i];
-      continue;
+    if (reader.is_option() && flag == "--name") {
+      std::optional<std::string> value = reader.Value();
+      if (value.has_value() && !value->empty()) {
+        name = *value;
+        continue;
+      }
     }
-    std::fprintf(stderr, "watch_server: bad argument \"%s\"\n\n%s", arg.c_str(), kUsage);
+    std::fprintf(stderr, "watch_server: bad argument \"%s\"\n\n%s", reader.arg().c_str(), kUsage);
     return 2;
   }
   return Serve(name);

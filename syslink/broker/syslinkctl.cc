@@ -3,12 +3,15 @@
 //   syslinkctl [--socket PATH] [--broker-uid UID] [--json]
 
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/arg_reader.h"
 #include "syslink/broker/client.h"
 #include "syslink/broker/paths.h"
 
@@ -173,29 +176,41 @@ int main(int argc, char** argv) {
   options.start_broker = false;
   options.timeout = absl::Seconds(2);
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  syslink::ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (reader.is_option() && (flag == "--help" || flag == "-h")) {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg == "--socket" && i + 1 < argc) {
-      options.socket_path = argv[++i];
-    } else if (arg.rfind("--socket=", 0) == 0) {
-      options.socket_path = arg.substr(9);
-    } else if (arg == "--broker-uid" || arg.rfind("--broker-uid=", 0) == 0) {
-      std::string value = arg == "--broker-uid" ? (i + 1 < argc ? argv[++i] : "") : arg.substr(13);
-      uint32_t uid;
-      if (!absl::SimpleAtoi(value, &uid)) {
-        std::fprintf(stderr, "syslinkctl: --broker-uid wants a uid (got '%s')\n", value.c_str());
+    }
+    if (reader.is_option() && flag == "--json") {
+      if (reader.has_attached_value()) {
+        std::fprintf(stderr, "syslinkctl: --json takes no value\n");
         return 2;
       }
-      options.broker_uid = uid;
-    } else {
-      std::fprintf(stderr, "syslinkctl: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
+      json = true;
+      continue;
+    }
+    if (!reader.is_option() || (flag != "--socket" && flag != "--broker-uid")) {
+      std::fprintf(stderr, "syslinkctl: unknown argument '%s'\n\n%s", reader.arg().c_str(), kUsage);
       return 2;
     }
+    std::optional<std::string> value = reader.Value();
+    if (!value.has_value()) {
+      std::fprintf(stderr, "syslinkctl: %s needs a value\n", flag.c_str());
+      return 2;
+    }
+    if (flag == "--socket") {
+      options.socket_path = *value;
+      continue;
+    }
+    uint32_t uid;
+    if (!absl::SimpleAtoi(*value, &uid)) {
+      std::fprintf(stderr, "syslinkctl: --broker-uid wants a uid (got '%s')\n", value->c_str());
+      return 2;
+    }
+    options.broker_uid = uid;
   }
   if (options.socket_path.empty()) {
     absl::StatusOr<std::string> path = BrokerSocketPath();

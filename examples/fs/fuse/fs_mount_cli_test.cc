@@ -54,6 +54,25 @@ TEST(FsMountCliTest, ABadCacheModeIsAUsageError) {
   EXPECT_THAT(run.err, HasSubstr("--cache"));
 }
 
+TEST(FsMountCliTest, AMissingValueOrAValuedSwitchIsAUsageError) {
+  ToolRun missing = FsMount({"/tmp", "--threads"});
+  EXPECT_EQ(missing.how, ChildProcess::Exited(2));
+  EXPECT_THAT(missing.err, HasSubstr("--threads needs a value"));
+  ToolRun valued = FsMount({"--foreground=yes", "/tmp"});
+  EXPECT_EQ(valued.how, ChildProcess::Exited(2));
+  EXPECT_THAT(valued.err, HasSubstr("--foreground takes no value"));
+  ToolRun bad = FsMount({"--threads", "65", "/tmp"});
+  EXPECT_EQ(bad.how, ChildProcess::Exited(2));
+  EXPECT_THAT(bad.err, HasSubstr("bad value for --threads: \"65\""));
+}
+
+TEST(FsMountCliTest, ADoubleDashEndsTheOptions) {
+  // "--" makes a mountpoint named like an option an operand: it is looked for, not parsed.
+  ToolRun run = FsMount({"--", "--cache"});
+  EXPECT_EQ(run.how, ChildProcess::Exited(1));
+  EXPECT_THAT(run.err, HasSubstr("mountpoint --cache: No such file"));
+}
+
 TEST(FsMountCliTest, AMissingMountpointFailsAndSaysSo) {
   ToolRun run = FsMount({"/nonexistent/mount/point"});
   EXPECT_EQ(run.how, ChildProcess::Exited(1));

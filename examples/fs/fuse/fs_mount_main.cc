@@ -7,16 +7,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/arg_reader.h"
 #include "examples/fs/fuse/fuse_bridge.h"
 #include "examples/fs/fuse/serve_mounted.h"
 #include "examples/fs/fuse/upstream.h"
@@ -96,30 +100,56 @@ bool ParseSeconds(const std::string& text, double* seconds) {
 
 // Parses `args` into `options`; false, with a message on stderr, for a bad one.
 bool Parse(const std::vector<std::string>& args, Options* options) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (flag.rfind("--", 0) == 0 && flag.find('=') != std::string::npos) {
-      value = flag.substr(flag.find('=') + 1);
-      flag = flag.substr(0, flag.find('='));
-      has_value = true;
+  ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {
+      if (!options->mountpoint.empty()) {
+        std::fprintf(stderr, "fs_mount: more than one mountpoint: \"%s\", \"%s\"\n",
+                     options->mountpoint.c_str(), reader.arg().c_str());
+        return false;
+      }
+      options->mountpoint = reader.arg();
+      continue;
     }
-    auto take_value = [&]() {
-      if (has_value) return true;
-      if (i + 1 >= args.size()) return false;
-      value = args[++i];
-      return true;
-    };
-    bool ok = true;
+    // Switches.
+    bool* on = nullptr;
     if (flag == "--foreground" || flag == "-f") {
-      options->foreground = true;
+      on = &options->foreground;
     } else if (flag == "--debug" || flag == "-d") {
-      options->debug = options->foreground = true;
+      on = &options->debug;
     } else if (flag == "--writeback") {
-      options->bridge.writeback = true;
-    } else if (flag == "--cache") {
-      ok = take_value();
+      on = &options->bridge.writeback;
+    } else if (flag.starts_with("-o") && flag.size() > 2) {  // -oOPTIONS
+      options->mount_options.push_back(flag.substr(2));
+      continue;
+    }
+    if (on != nullptr) {
+      if (reader.has_attached_value()) {
+        std::fprintf(stderr, "fs_mount: %s takes no value\n", flag.c_str());
+        return false;
+      }
+      *on = true;
+      if (on == &options->debug) options->foreground = true;
+      continue;
+    }
+    // Options with a value.
+    static constexpr const char* kValued[] = {
+        "--cache", "--name",    "--grpc", "--grpc-ca",       "--grpc-cert",    "--grpc-key",
+        "-o",      "--threads", "--wait", "--entry-timeout", "--attr-timeout",
+    };
+    if (std::find(std::begin(kValued), std::end(kValued), flag) == std::end(kValued)) {
+      std::fprintf(stderr, "fs_mount: unknown option \"%s\"\n", reader.arg().c_str());
+      return false;
+    }
+    std::optional<std::string> given = reader.Value();
+    if (!given.has_value()) {
+      std::fprintf(stderr, "fs_mount: %s needs a value\n", flag.c_str());
+      return false;
+    }
+    const std::string& value = *given;
+    bool ok = !value.empty();
+    if (flag == "--cache") {
       if (value == "keep") {
         options->bridge.cache = DataCache::kKeep;
       } else if (value == "open") {
@@ -130,46 +160,29 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
         ok = false;
       }
     } else if (flag == "--name") {
-      ok = take_value() && !value.empty();
       options->name = value;
     } else if (flag == "--grpc") {
-      ok = take_value() && !value.empty();
       options->grpc_target = value;
     } else if (flag == "--grpc-ca") {
-      ok = take_value() && !value.empty();
       options->grpc_tls.ca_file = value;
     } else if (flag == "--grpc-cert") {
-      ok = take_value() && !value.empty();
       options->grpc_tls.cert_file = value;
     } else if (flag == "--grpc-key") {
-      ok = take_value() && !value.empty();
       options->grpc_tls.key_file = value;
     } else if (flag == "-o") {
-      ok = take_value() && !value.empty();
       options->mount_options.push_back(value);
-    } else if (flag.rfind("-o", 0) == 0 && flag.size() > 2 && flag[1] == 'o') {
-      options->mount_options.push_back(flag.substr(2));
     } else if (flag == "--threads") {
-      ok = take_value() && absl::SimpleAtoi(value, &options->threads) && options->threads >= 1 &&
+      ok = absl::SimpleAtoi(value, &options->threads) && options->threads >= 1 &&
            options->threads <= 64;
     } else if (flag == "--wait") {
-      ok = take_value() && ParseSeconds(value, &options->wait_seconds);
+      ok = ParseSeconds(value, &options->wait_seconds);
     } else if (flag == "--entry-timeout") {
-      ok = take_value() && ParseSeconds(value, &options->bridge.entry_timeout_seconds);
+      ok = ParseSeconds(value, &options->bridge.entry_timeout_seconds);
     } else if (flag == "--attr-timeout") {
-      ok = take_value() && ParseSeconds(value, &options->bridge.attr_timeout_seconds);
-    } else if (!flag.empty() && flag[0] == '-') {
-      std::fprintf(stderr, "fs_mount: unknown option \"%s\"\n", args[i].c_str());
-      return false;
-    } else if (options->mountpoint.empty()) {
-      options->mountpoint = flag;
-    } else {
-      std::fprintf(stderr, "fs_mount: more than one mountpoint: \"%s\", \"%s\"\n",
-                   options->mountpoint.c_str(), flag.c_str());
-      return false;
+      ok = ParseSeconds(value, &options->bridge.attr_timeout_seconds);
     }
     if (!ok) {
-      std::fprintf(stderr, "fs_mount: bad or missing value for %s\n", flag.c_str());
+      std::fprintf(stderr, "fs_mount: bad value for %s: \"%s\"\n", flag.c_str(), value.c_str());
       return false;
     }
   }

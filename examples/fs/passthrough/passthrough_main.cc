@@ -4,14 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/arg_reader.h"
 #include "examples/fs/passthrough/passthrough_service.h"
 #include "examples/fs/serve_until_stopped.h"
 
@@ -62,7 +64,7 @@ bool ParseId(const std::string& text, std::vector<uint32_t>* ids) {
   return true;
 }
 
-// Applies option `flag` with `value`; false for an unknown option or a bad value.
+// Applies option `flag` with `value`; false for a bad value.
 bool Apply(const std::string& flag, const std::string& value, Options* options) {
   if (flag == "--name") {
     options->serving.name = value;
@@ -79,27 +81,28 @@ bool Apply(const std::string& flag, const std::string& value, Options* options) 
 
 // Parses `args` into `options`; false, with a message on stderr, for a bad one.
 bool Parse(const std::vector<std::string>& args, Options* options) {
+  static constexpr const char* kValued[] = {"--name", "--allow-uid", "--allow-gid", "--trust-uid",
+                                            "--workers"};
   std::vector<std::string> dirs;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--check-access") {
+  ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {
+      dirs.push_back(reader.arg());
+    } else if (flag == "--check-access") {
+      if (reader.has_attached_value()) {
+        std::fprintf(stderr, "passthrough: --check-access takes no value\n");
+        return false;
+      }
       options->access = CallerAccess::kCheckAsServer;
-      continue;
-    }
-    if (!absl::StartsWith(arg, "-") || arg == "-") {
-      dirs.push_back(arg);
-      continue;
-    }
-    std::string flag = arg;
-    std::optional<std::string> value;
-    if (size_t equals = arg.find('='); equals != std::string::npos) {
-      flag = arg.substr(0, equals);
-      value = arg.substr(equals + 1);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    }
-    if (!value.has_value() || !Apply(flag, *value, options)) {
-      std::fprintf(stderr, "passthrough: unknown option or bad value: \"%s\"\n", arg.c_str());
+    } else if (std::find(std::begin(kValued), std::end(kValued), flag) == std::end(kValued)) {
+      std::fprintf(stderr, "passthrough: unknown option \"%s\"\n", reader.arg().c_str());
+      return false;
+    } else if (std::optional<std::string> value = reader.Value(); !value.has_value()) {
+      std::fprintf(stderr, "passthrough: %s needs a value\n", flag.c_str());
+      return false;
+    } else if (!Apply(flag, *value, options)) {
+      std::fprintf(stderr, "passthrough: bad value for %s: \"%s\"\n", flag.c_str(), value->c_str());
       return false;
     }
   }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -174,14 +175,31 @@ TEST(PassthroughBinaryTest, AFileIsNotADirectory) {
   EXPECT_THAT(run.output, HasSubstr("Not a directory"));
 }
 
-TEST(PassthroughBinaryTest, BadUsageExitsWithTwo) {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{kPassthrough},
-                                               {kPassthrough, "a", "b"},
-                                               {kPassthrough, "--workers=-1", "/tmp"},
-                                               {kPassthrough, "--bogus", "x", "/tmp"}}) {
+TEST(PassthroughBinaryTest, BadUsageExitsWithTwoAndSaysWhy) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{kPassthrough}, "no directory to serve"},
+      {{kPassthrough, "a", "b"}, "more than one directory"},
+      {{kPassthrough, "--workers=-1", "/tmp"}, "bad value for --workers: \"-1\""},
+      {{kPassthrough, "--bogus", "x", "/tmp"}, "unknown option \"--bogus\""},
+      {{kPassthrough, "/tmp", "--name"}, "--name needs a value"},
+      {{kPassthrough, "--check-access=yes", "/tmp"}, "--check-access takes no value"},
+  };
+  for (const auto& [args, why] : cases) {
     Finished run = RunToEnd(args);
-    EXPECT_EQ(run.how, ChildProcess::Exited(2)) << args.size();
+    EXPECT_EQ(run.how, ChildProcess::Exited(2)) << why;
+    EXPECT_THAT(run.output, HasSubstr(why));
     EXPECT_THAT(run.output, HasSubstr("usage:"));
+  }
+}
+
+TEST(PassthroughBinaryTest, OptionsTakeTheirValueEitherWay) {
+  // Both spellings reach the same check: a bad value, named as given.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{kPassthrough, "--allow-uid=x", "/tmp"},
+        {kPassthrough, "--allow-uid", "x", "/tmp"}}) {
+    Finished run = RunToEnd(args);
+    EXPECT_EQ(run.how, ChildProcess::Exited(2));
+    EXPECT_THAT(run.output, HasSubstr("bad value for --allow-uid: \"x\""));
   }
 }
 

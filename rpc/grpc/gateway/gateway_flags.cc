@@ -1,8 +1,13 @@
 #include "rpc/grpc/gateway/gateway_flags.h"
 
+#include <algorithm>
+#include <iterator>
+#include <optional>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/arg_reader.h"
 
 namespace syslink::rpc {
 
@@ -38,25 +43,29 @@ const char kGatewayUsage[] =
 
 absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& args) {
   GatewayFlags flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
+  ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& flag = reader.flag();
+    if (!reader.is_option()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown argument ", reader.arg(), " (see --help)"));
+    }
     if (flag == "--help" || flag == "-h") {
       flags.help = true;
       continue;
     }
-    // --flag=VALUE or --flag VALUE; only the first '=' splits (--expose=SERVICE=NAME).
-    std::string value;
-    if (const size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-    } else if (i + 1 == args.size()) {
-      if (flag.rfind("--", 0) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value (see --help)"));
-      }
-      return absl::InvalidArgumentError(absl::StrCat("unknown argument ", flag, " (see --help)"));
-    } else {
-      value = args[++i];
+    static constexpr const char* kFlags[] = {"--expose",       "--listen",        "--tls-cert",
+                                             "--tls-key",      "--tls-client-ca", "--workers",
+                                             "--broker-socket"};
+    if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
     }
+    // Only the first '=' splits: --expose=SERVICE=NAME.
+    std::optional<std::string> given = reader.Value();
+    if (!given.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value (see --help)"));
+    }
+    const std::string& value = *given;
     if (flag == "--expose") {
       const size_t eq = value.find('=');
       const std::string service = value.substr(0, eq);
@@ -81,8 +90,6 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       }
     } else if (flag == "--broker-socket") {
       flags.broker_socket = value;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
     }
   }
   if (flags.listen.empty()) flags.listen.push_back("127.0.0.1:0");

@@ -61,6 +61,13 @@ TEST(GatewayFlagsTest, RefusesAnUnknownFlagNamingIt) {
 
 TEST(GatewayFlagsTest, RefusesAFlagWithoutItsValue) {
   EXPECT_THAT(ParseGatewayFlags({"--expose"}).status().message(), HasSubstr("needs a value"));
+  EXPECT_THAT(ParseGatewayFlags({"--workers", "2", "--listen"}).status().message(),
+              HasSubstr("--listen needs a value"));
+}
+
+TEST(GatewayFlagsTest, RefusesAnArgumentThatIsNoFlag) {
+  EXPECT_THAT(ParseGatewayFlags({"--workers", "2", "kv.Store"}).status().message(),
+              HasSubstr("unknown argument kv.Store"));
 }
 
 TEST(GatewayFlagsTest, RefusesAnEmptyOrPathLikeService) {

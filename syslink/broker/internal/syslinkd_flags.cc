@@ -1,11 +1,16 @@
 #include "syslink/broker/internal/syslinkd_flags.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/arg_reader.h"
 #include "base/parse_octal.h"
 
 namespace syslink::broker::internal {
@@ -74,64 +79,71 @@ bool ParseSyslinkdDuration(const std::string& text, absl::Duration* d) {
 absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(std::span<const std::string> args) {
   SyslinkdCommandLine command;
   BrokerOptions& broker = command.run.broker;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    std::string value;
-    // Whether `arg` is `flag` with a value, taking it from `--flag=VALUE` or the next arg.
-    auto flag = [&](const char* name) {
-      if (arg == name && i + 1 < args.size()) {
-        value = args[++i];
-        return true;
-      }
-      std::string prefix = absl::StrCat(name, "=");
-      if (arg.rfind(prefix, 0) != 0) return false;
-      value = arg.substr(prefix.size());
-      return true;
-    };
-    auto bad = [&](const char* what) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s %s (got '%s')", arg.substr(0, arg.find('=')), what, value));
-    };
-    if (arg == "--help" || arg == "-h") {
+  ArgReader reader(args);
+  while (reader.Next()) {
+    const std::string& name = reader.flag();
+    if (reader.is_option() && (name == "--help" || name == "-h")) {
       command.help = true;
       return command;
-    } else if (flag("--socket")) {
+    }
+    static constexpr const char* kFlags[] = {"--socket",
+                                             "--socket-mode",
+                                             "--policy",
+                                             "--idle-timeout",
+                                             "--idle-exit",
+                                             "--accept-timeout",
+                                             "--max-connections-per-uid",
+                                             "--max-services-per-uid",
+                                             "--max-pending-connects-per-uid",
+                                             "--kernel-descriptor-guard"};
+    if (!reader.is_option() ||
+        std::find(std::begin(kFlags), std::end(kFlags), name) == std::end(kFlags)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unknown argument '%s'\n\n%s", reader.arg(), kSyslinkdUsage));
+    }
+    std::optional<std::string> given = reader.Value();
+    if (!given.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s needs a value\n\n%s", name, kSyslinkdUsage));
+    }
+    const std::string& value = *given;
+    auto bad = [&](const char* what) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s %s (got '%s')", name, what, value));
+    };
+    if (name == "--socket") {
       broker.socket_path = value;
-    } else if (flag("--socket-mode")) {
+    } else if (name == "--socket-mode") {
       uint32_t bits;
       if (!ParseOctal(value, 0777, &bits)) {
         return bad("wants octal permission bits, 0 to 777");
       }
       broker.socket_mode = static_cast<mode_t>(bits);
-    } else if (flag("--policy")) {
+    } else if (name == "--policy") {
       if (value.empty()) return bad("wants a file");
       broker.policy_path = value;
-    } else if (flag("--idle-timeout")) {
+    } else if (name == "--idle-timeout") {
       int n;
       if (!ParsePositive(value, &n)) return bad("wants a positive number of seconds");
       broker.idle_timeout = absl::Seconds(n);
-    } else if (flag("--idle-exit")) {
+    } else if (name == "--idle-exit") {
       if (!ParseSyslinkdDuration(value, &broker.idle_exit)) {
         return bad("wants seconds or a duration such as 90s or 500ms");
       }
-    } else if (flag("--accept-timeout")) {
+    } else if (name == "--accept-timeout") {
       if (!ParseSyslinkdDuration(value, &broker.accept_timeout)) {
         return bad("wants seconds or a duration such as 500ms");
       }
-    } else if (flag("--max-connections-per-uid")) {
+    } else if (name == "--max-connections-per-uid") {
       if (!ParsePositive(value, &broker.limits.connections)) return bad("wants a positive number");
-    } else if (flag("--max-services-per-uid")) {
+    } else if (name == "--max-services-per-uid") {
       if (!ParsePositive(value, &broker.limits.services)) return bad("wants a positive number");
-    } else if (flag("--max-pending-connects-per-uid")) {
+    } else if (name == "--max-pending-connects-per-uid") {
       if (!ParsePositive(value, &broker.limits.pending_connects)) {
         return bad("wants a positive number");
       }
-    } else if (flag("--kernel-descriptor-guard")) {
+    } else if (name == "--kernel-descriptor-guard") {
       if (value != "on" && value != "off") return bad("wants on or off");
       broker.kernel_refuses_descriptors = value == "on";
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("unknown argument '%s'\n\n%s", arg, kSyslinkdUsage));
     }
   }
   return command;

@@ -42,9 +42,16 @@ TEST(SyslinkdFlagsTest, IdleExitRefusesZero) {
   EXPECT_THAT(command.status().message(), HasSubstr("--idle-exit wants seconds or a duration"));
 }
 
-TEST(SyslinkdFlagsTest, AFlagWithoutItsValueIsUnknown) {
-  absl::StatusOr<SyslinkdCommandLine> command = Parse({"--idle-exit"});
-  EXPECT_THAT(command.status().message(), HasSubstr("unknown argument '--idle-exit'"));
+TEST(SyslinkdFlagsTest, AFlagWithoutItsValueSaysSo) {
+  absl::StatusOr<SyslinkdCommandLine> command = Parse({"--socket=/run/x", "--idle-exit"});
+  EXPECT_EQ(command.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(command.status().message(), HasSubstr("--idle-exit needs a value"));
+}
+
+TEST(SyslinkdFlagsTest, AnUnknownFlagOrAnOperandIsNamed) {
+  EXPECT_THAT(Parse({"--idle-exitt=5"}).status().message(),
+              HasSubstr("unknown argument '--idle-exitt=5'"));
+  EXPECT_THAT(Parse({"/run/x"}).status().message(), HasSubstr("unknown argument '/run/x'"));
 }
 
 TEST(SyslinkdFlagsTest, HelpStopsReading) {
