@@ -1,14 +1,20 @@
 // Real tools through a real mount: memfs, fs_mount and a syslinkd of the test's own, each
 // its own process; cp, ls, mv, rm, dd, diff and tar run with posix_spawn.
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "examples/fs/fuse/mount_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::examples::fs {
 namespace {
@@ -128,6 +134,34 @@ TEST(FsMountThreadsTest, ParallelToolsOnFourWorkersAllSucceed) {
   EXPECT_EQ(run.how, ChildProcess::Exited(0)) << run.err;
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(run.out, "");
+}
+
+// An unlinked file's space comes back when it is closed, even when one libfuse worker
+// forgets the file (the kernel sends FORGET once RELEASE is answered) while another is
+// still giving its handle back to memfs.
+TEST(FsMountThreadsTest, ClosedUnlinkedFilesGiveTheirSpaceBackOnFourWorkers) {
+  if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  absl::StatusOr<std::unique_ptr<MountedMemfs>> fs = MountedMemfs::Start({"--threads=4"});
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  auto free_blocks = [&] {
+    struct statvfs st {};
+    EXPECT_EQ(statvfs((*fs)->mountpoint().c_str(), &st), 0) << std::strerror(errno);
+    return st.f_bfree;
+  };
+  const auto before = free_blocks();
+  const std::string path = (*fs)->Path("scratch");
+  const std::string bytes(64 * 1024, 'x');
+  for (int i = 0; i < 300; ++i) {
+    const int fd = open(path.c_str(), O_CREAT | O_RDWR, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ASSERT_EQ(unlink(path.c_str()), 0) << std::strerror(errno);
+    ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(close(fd), 0);
+  }
+  // RELEASE goes to fs_mount after close() returns: wait for memfs to have every handle.
+  EXPECT_TRUE(syslink::testing::Eventually([&] { return free_blocks() == before; },
+                                           syslink::testing::kPatience, absl::Milliseconds(10)))
+      << "free blocks " << before << " before, " << free_blocks() << " after";
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ void FuseBridge::ReplyEntry(fuse_req_t req, Upstream::Lease& lease, const Entry&
       fi != nullptr ? fuse_reply_create(req, &param, fi) : fuse_reply_entry(req, &param);
   if (sent == 0) return;
   // The kernel did not take the entry (the request was interrupted): give it back.
-  if (fi != nullptr) ReleaseHandle(param.ino, fi->fh, /*directory=*/false, &lease);
+  if (fi != nullptr) ReleaseHandle(fi->fh, /*directory=*/false, &lease);
   if (root) return;
   (void)nodes_.Forget(param.ino, 1);
   ForgetRequest::Item item;
@@ -183,8 +183,7 @@ bool FuseBridge::ServerHandle(fuse_req_t req, const Upstream::Lease& lease,
   return true;
 }
 
-void FuseBridge::ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
-                               Upstream::Lease* held_lease) {
+void FuseBridge::ReleaseHandle(uint64_t id, bool directory, Upstream::Lease* held_lease) {
   std::optional<HandleTable::Handle> handle = handles_.Remove(id);
   if (!handle.has_value() || handle->epoch != upstream_->epoch()) return;  // a former server's
   std::optional<Upstream::Lease> taken;
@@ -195,14 +194,10 @@ void FuseBridge::ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
     lease = &taken.emplace(*std::move(acquired));
   }
   if (lease->epoch() != handle->epoch) return;
-  uint64_t ino = lease->root_ino();
-  if (node != NodeTable::kRootNodeId) {
-    std::optional<NodeTable::Node> held = nodes_.Find(node);
-    if (!held.has_value() || held->epoch != handle->epoch) return;
-    ino = held->ino;
-  }
-  absl::Status s = directory ? lease->client().ReleaseDir(ino, handle->fh)
-                             : lease->client().Release(ino, handle->fh);
+  // The handle names its inode itself: once the kernel has its answer to RELEASE, it may
+  // forget the node (an unlinked file's) on another thread before this runs.
+  absl::Status s = directory ? lease->client().ReleaseDir(handle->ino, handle->fh)
+                             : lease->client().Release(handle->ino, handle->fh);
   lease->Note(s);
 }
 

@@ -205,8 +205,7 @@ class FuseBridge {
   // Gives a handle back: to the server when it is the current epoch's (Release,
   // ReleaseDir, and a handle the kernel never took), through `lease` when the caller holds
   // one (null: takes one).
-  void ReleaseHandle(fuse_ino_t node, uint64_t id, bool directory,
-                     Upstream::Lease* lease = nullptr);
+  void ReleaseHandle(uint64_t id, bool directory, Upstream::Lease* lease = nullptr);
   // Replies with the errno of a failed call (and lets the lease see a dead server).
   void ReplyError(fuse_req_t req, Upstream::Lease& lease, const absl::Status& status);
   // Replies with `entry` as a node of the lease's epoch; gives the lookup back to the

@@ -48,7 +48,7 @@ void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
     return lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(flags));
   });
   if (!created.ok()) return ReplyError(req, *lease, created.status());
-  fi->fh = handles_.Add({created->fh, lease->epoch()});
+  fi->fh = handles_.Add({created->fh, lease->epoch(), created->entry.ino()});
   SetCaching(fi);
   ReplyEntry(req, *lease, created->entry, fi);
 }
@@ -61,10 +61,10 @@ void FuseBridge::Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
     return lease->client().Open(ino, static_cast<uint32_t>(flags));
   });
   if (!fh.ok()) return ReplyError(req, *lease, fh.status());
-  fi->fh = handles_.Add({*fh, lease->epoch()});
+  fi->fh = handles_.Add({*fh, lease->epoch(), ino});
   SetCaching(fi);
   if (fuse_reply_open(req, fi) != 0) {
-    ReleaseHandle(node, fi->fh, /*directory=*/false, &*lease);
+    ReleaseHandle(fi->fh, /*directory=*/false, &*lease);
   }
 }
 
@@ -142,12 +142,12 @@ void FuseBridge::Fsync(fuse_req_t req, fuse_ino_t node, int datasync, fuse_file_
 void FuseBridge::Release(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if (fi->flock_release) {
     // The handle's flock lock goes with it on the server: released before the answer.
-    ReleaseHandle(node, fi->fh, /*directory=*/false);
+    ReleaseHandle(fi->fh, /*directory=*/false);
     fuse_reply_err(req, 0);
     return;
   }
   fuse_reply_err(req, 0);  // the kernel has let go, whatever the server says
-  ReleaseHandle(node, fi->fh, /*directory=*/false);
+  ReleaseHandle(fi->fh, /*directory=*/false);
 }
 
 void FuseBridge::OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
@@ -156,9 +156,9 @@ void FuseBridge::OpenDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if (!lease) return;
   absl::StatusOr<uint64_t> fh = lease->client().OpenDir(ino);
   if (!fh.ok()) return ReplyError(req, *lease, fh.status());
-  fi->fh = handles_.Add({*fh, lease->epoch()});
+  fi->fh = handles_.Add({*fh, lease->epoch(), ino});
   if (fuse_reply_open(req, fi) != 0) {
-    ReleaseHandle(node, fi->fh, /*directory=*/true, &*lease);
+    ReleaseHandle(fi->fh, /*directory=*/true, &*lease);
   }
 }
 
@@ -192,7 +192,7 @@ void FuseBridge::ReadDir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off
 
 void FuseBridge::ReleaseDir(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
-  ReleaseHandle(node, fi->fh, /*directory=*/true);
+  ReleaseHandle(fi->fh, /*directory=*/true);
 }
 
 }  // namespace syslink::examples::fs

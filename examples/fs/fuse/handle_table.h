@@ -2,7 +2,7 @@
 // standing for one open handle of one connection to the server.
 //
 //   HandleTable handles;
-//   fi->fh = handles.Add({server_fh, lease.epoch()});
+//   fi->fh = handles.Add({server_fh, lease.epoch(), server_ino});
 //   std::optional<HandleTable::Handle> handle = handles.Find(fi->fh);   // read, write, ...
 //   std::optional<HandleTable::Handle> gone = handles.Remove(fi->fh);   // release
 //
@@ -31,6 +31,7 @@ class HandleTable {
   struct Handle {
     uint64_t fh = 0;     // the server's handle
     uint64_t epoch = 0;  // the connection that opened it
+    uint64_t ino = 0;    // the server's inode it is a handle of
     bool operator==(const Handle&) const = default;
   };
 

@@ -14,10 +14,10 @@ TEST(HandleTableTest, IdsAreNeverZero) {
   EXPECT_NE(handles.Add({0, 1}), 0u);
 }
 
-TEST(HandleTableTest, FindGivesTheServerHandleAndEpoch) {
+TEST(HandleTableTest, FindGivesTheServerHandleEpochAndInode) {
   HandleTable handles;
-  const uint64_t id = handles.Add({77, 2});
-  EXPECT_EQ(handles.Find(id), (Handle{77, 2}));
+  const uint64_t id = handles.Add({77, 2, 9});
+  EXPECT_EQ(handles.Find(id), (Handle{77, 2, 9}));
 }
 
 TEST(HandleTableTest, TheSameServerHandleOfTwoEpochsGetsTwoIds) {
