@@ -170,6 +170,7 @@ int MemTree::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::
   const Handle* handle;
   if (int error = FindHandle(ino, fh, /*dir=*/true, &handle); error != 0) return error;
   const Inode* dir = Find(ino);
+  if (dir->nlink == 0) return ENOENT;  // removed while open, as getdents(2) answers
   *used = 0;
   *count = 0;
   bool full = false;
@@ -197,6 +198,7 @@ int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request
     return error;
   }
   Inode* dir = Find(request.ino());
+  if (dir->nlink == 0) return ENOENT;  // removed while open: its parent may be gone too
   const bool search = MayAccess(*dir, caller, kMayExec);
   const size_t budget = std::min(request.size(), kMaxIoSize);
   size_t used = 0;

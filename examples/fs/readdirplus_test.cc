@@ -111,6 +111,22 @@ TEST_P(ReadDirPlusTest, SmallPagesListEveryNameOnce) {
   EXPECT_TRUE(fs().ReleaseDir(dir, fh).ok());
 }
 
+// A directory removed while open, its parent removed and forgotten too: its listing is
+// ENOENT, as getdents(2) answers, and the server goes on.
+TEST_P(ReadDirPlusTest, ADirectoryRemovedWhileOpenListsNothing) {
+  const uint64_t a = MakeDir(kRootIno, "a").ino();
+  const uint64_t b = MakeDir(a, "b").ino();
+  const uint64_t fh = Ok(fs().OpenDir(b));
+  ASSERT_TRUE(fs().Rmdir(a, "b").ok());
+  ASSERT_TRUE(fs().Rmdir(kRootIno, "a").ok());
+  ASSERT_TRUE(fs().Forget(a, 1).ok());  // MakeDir's lookup: "a" is gone for good
+  EXPECT_EQ(Errno(fs().ReadDirPlus(b, fh, 0)), "ENOENT");
+  EXPECT_EQ(Errno(fs().ReadDirPlus(b, fh, 2)), "ENOENT");
+  EXPECT_EQ(Errno(fs().ReadDir(b, fh, 0)), "ENOENT");
+  EXPECT_TRUE(fs().ReleaseDir(b, fh).ok());
+  EXPECT_EQ(Errno(fs().GetAttr(kRootIno)), "OK");
+}
+
 TEST_P(ReadDirPlusTest, ASizeBelowOneEntryIsEinval) {
   const uint64_t fh = Ok(fs().OpenDir(kRootIno));
   EXPECT_EQ(Errno(fs().ReadDirPlus(kRootIno, fh, 0, DirEntryPlusSize(1) - 1)), "EINVAL");
