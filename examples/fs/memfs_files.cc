@@ -35,7 +35,10 @@ int MemTree::HandleFlags(uint64_t ino, uint64_t fh, uint32_t* flags) const {
 }
 
 uint64_t MemTree::AddHandle(Handle handle) {
-  const uint64_t fh = next_fh_++;
+  uint64_t fh;
+  do {
+    fh = handle_numbers_.Next();
+  } while (handles_.contains(fh));
   handles_.emplace(fh, handle);
   return fh;
 }

@@ -10,7 +10,8 @@
 //
 // Inodes are numbered from kRootIno up and numbers are never reused. An inode is freed
 // when it has no names, no lookups (Forget) and no open handles. Handles (files and
-// directories share one numbering) are never 0.
+// directories share one numbering) are random numbers, never 0 (handle_numbers.h): a
+// client cannot guess another's.
 //
 // Thread safety: thread-safe. One lock guards everything; reads of data, attributes and
 // directory listings share it, everything else holds it alone. Times are not updated on
@@ -32,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "examples/fs/fs.pb.h"
+#include "examples/fs/handle_numbers.h"
 #include "examples/fs/memfs_inode.h"
 
 namespace syslink::examples::fs {
@@ -166,7 +168,7 @@ class MemTree {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Inode>> inodes_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_ino_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<uint64_t, Handle> handles_ ABSL_GUARDED_BY(mutex_);
-  uint64_t next_fh_ ABSL_GUARDED_BY(mutex_) = 1;
+  HandleNumbers handle_numbers_ ABSL_GUARDED_BY(mutex_);
   BlockPool pool_ ABSL_GUARDED_BY(mutex_);
 };
 

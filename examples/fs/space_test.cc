@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -36,6 +38,31 @@ class SpaceTest : public Base {
   }
   Attr Stat(uint64_t ino) { return Ok(fs().GetAttr(ino)); }
 };
+
+// Handles are numbered at random: a client that counts from 1, or tries the numbers
+// around its own, finds none of another client's (EBADF) and cannot touch its files.
+TEST_P(SpaceTest, AnotherClientsHandlesCannotBeGuessed) {
+  if (in_process()) GTEST_SKIP() << "one caller in process";
+  FsClient::Created secret = File("secret", "kept");
+  std::unique_ptr<FsClient> alice = ConnectAs(kAlice, kAlice);
+  ASSERT_NE(alice, nullptr);
+  const uint64_t own = Ok(alice->OpenDir(kRootIno));
+  std::vector<uint64_t> guesses;
+  for (uint64_t fh = 1; fh <= 1000; ++fh) guesses.push_back(fh);
+  for (uint64_t step = 1; step <= 500; ++step) {
+    guesses.push_back(own + step);
+    guesses.push_back(own - step);
+  }
+  for (uint64_t fh : guesses) {
+    if (fh == own || fh == 0) continue;
+    ASSERT_EQ(Errno(alice->Fallocate(secret.entry.ino(), fh,
+                                     FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE, 0, 4)),
+              "EBADF")
+        << fh;
+  }
+  EXPECT_EQ(Contents(secret.entry.ino()), "kept");
+  EXPECT_TRUE(alice->ReleaseDir(kRootIno, own).ok());
+}
 
 TEST_P(SpaceTest, AllocatingGrowsTheFileWithZeros) {
   FsClient::Created f = File("f");

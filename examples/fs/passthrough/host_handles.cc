@@ -14,7 +14,10 @@ uint64_t HostHandles::Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir) {
   handle->flags = flags;
   handle->dir = dir;
   absl::MutexLock lock(&mutex_);
-  const uint64_t fh = next_fh_++;
+  uint64_t fh;
+  do {
+    fh = numbers_.Next();
+  } while (handles_.contains(fh));
   handles_.emplace(fh, std::move(handle));
   return fh;
 }

@@ -1,6 +1,6 @@
 // HostHandles: the passthrough server's open handles. A handle is a descriptor of a host
 // file opened for a client (Open, Create: a regular file; OpenDir: a directory), under a
-// number that is never 0 and never reused.
+// random number, never 0, that no other client can guess (handle_numbers.h).
 //
 //   HostHandles handles;
 //   uint64_t fh = handles.Add(ino, std::move(fd), O_RDWR, /*dir=*/false);
@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
+#include "examples/fs/handle_numbers.h"
 
 namespace syslink::examples::fs {
 
@@ -58,7 +59,7 @@ class HostHandles {
  private:
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<HostHandle>> handles_ ABSL_GUARDED_BY(mutex_);
-  uint64_t next_fh_ ABSL_GUARDED_BY(mutex_) = 1;
+  HandleNumbers numbers_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace syslink::examples::fs
