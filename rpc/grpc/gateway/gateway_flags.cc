@@ -66,6 +66,10 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value (see --help)"));
     }
     const std::string& value = *given;
+    if (value.empty()) {
+      // "--tls-client-ca=$CA" with $CA unset must not serve without client certificates.
+      return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value, not an empty one"));
+    }
     if (flag == "--expose") {
       const size_t eq = value.find('=');
       const std::string service = value.substr(0, eq);

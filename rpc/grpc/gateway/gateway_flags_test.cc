@@ -2,6 +2,9 @@
 
 #include "rpc/grpc/gateway/gateway_flags.h"
 
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -63,6 +66,19 @@ TEST(GatewayFlagsTest, RefusesAFlagWithoutItsValue) {
   EXPECT_THAT(ParseGatewayFlags({"--expose"}).status().message(), HasSubstr("needs a value"));
   EXPECT_THAT(ParseGatewayFlags({"--workers", "2", "--listen"}).status().message(),
               HasSubstr("--listen needs a value"));
+}
+
+TEST(GatewayFlagsTest, RefusesAnEmptyValueRatherThanLeaveTlsOff) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca="},
+           {"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", ""},
+           {"--tls-cert=", "--tls-key="},
+           {"--listen="},
+           {"--broker-socket", ""}}) {
+    absl::StatusOr<GatewayFlags> flags = ParseGatewayFlags(args);
+    EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument) << args.back();
+    EXPECT_THAT(flags.status().message(), HasSubstr("not an empty one"));
+  }
 }
 
 TEST(GatewayFlagsTest, RefusesAnArgumentThatIsNoFlag) {
