@@ -10,6 +10,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "rpc/grpc/internal/grpc_deadline.h"
 #include "rpc/grpc/message_frame.h"
 #include "rpc/grpc/status_map.h"
 #include "rpc/metadata.h"
@@ -102,9 +103,7 @@ absl::StatusOr<Attachment> GrpcChannel::AllocateAttachment(size_t bytes) {
 void GrpcChannel::Prepare(Outstanding& call, const google::protobuf::MessageLite& request) {
   std::span<const std::byte> attachment;
   if (call.context != nullptr) {
-    if (call.context->deadline() != absl::InfiniteFuture()) {
-      call.grpc_context.set_deadline(absl::ToChronoTime(call.context->deadline()));
-    }
+    grpc_internal::SetGrpcDeadline(call.context->deadline(), call.grpc_context);
     for (const auto& [key, value] : call.context->metadata()) {
       call.grpc_context.AddMetadata(key, value);
     }

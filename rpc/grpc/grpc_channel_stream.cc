@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/support/client_callback.h"
 #include "rpc/grpc/grpc_channel.h"
+#include "rpc/grpc/internal/grpc_deadline.h"
 #include "rpc/grpc/message_frame.h"
 #include "rpc/grpc/status_map.h"
 #include "rpc/metadata.h"
@@ -123,9 +124,7 @@ GrpcChannel::Stream::Stream(grpc::GenericStub& stub, const Method& method,
                             google::protobuf::MessageLite* response, ClientContext* context)
     : path_(method.path), kind_(method.kind), response_(response), context_(context) {
   if (context != nullptr) {
-    if (context->deadline() != absl::InfiniteFuture()) {
-      grpc_context_.set_deadline(absl::ToChronoTime(context->deadline()));
-    }
+    grpc_internal::SetGrpcDeadline(context->deadline(), grpc_context_);
     for (const auto& [key, value] : context->metadata()) grpc_context_.AddMetadata(key, value);
   }
   grpc_context_.AddMetadata(grpc_internal::kStreamAttachmentsKey, "1");

@@ -78,6 +78,18 @@ TEST_F(GrpcChannelTest, DeadlineGivesDeadlineExceededAndTheMethodSeesIt) {
   EXPECT_TRUE(Eventually([&] { return service().saw_cancelled.load() == 1; }));
 }
 
+// A deadline already over (absl::InfinitePast(), or any time before 1970) fails the call
+// at once, as over a link, instead of reaching gRPC as no deadline.
+TEST_F(GrpcChannelTest, ADeadlineLongPastFailsAtOnce) {
+  for (absl::Time deadline : {absl::InfinitePast(), absl::UnixEpoch() - absl::Hours(1)}) {
+    ClientContext context;
+    context.set_deadline(deadline);
+    Text response;
+    EXPECT_EQ(stub_->Hold(TextOf("wait"), &response, &context).code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
+}
+
 TEST_F(GrpcChannelTest, TryCancelCancelsASyncCall) {
   ClientContext context;
   Text response;

@@ -170,6 +170,16 @@ TEST_F(GrpcStreamTest, DeadlineEndsTheStreamOnBothSides) {
   EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
 }
 
+TEST_F(GrpcStreamTest, ADeadlineLongPastEndsTheStreamAtOnce) {
+  ClientContext context;
+  context.set_deadline(absl::InfinitePast());
+  auto reader = stub_->Count(TextOf("forever", -1), &context);
+  Text message;
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 TEST_F(GrpcStreamTest, TryCancelEndsTheStreamOnBothSides) {
   ClientContext context;
   auto reader = stub_->Count(TextOf("forever", -1), &context);
