@@ -102,20 +102,18 @@ class ServiceCallHandler final : public GrpcCallHandler {
     return status;
   }
 
-  // The method id of `path`, if it names an rpc of the service.
+  // The method id of `path`, if it names an rpc of the service (of any service of a
+  // ServiceSet, whose name is its first service's).
   absl::StatusOr<uint32_t> Resolve(absl::string_view path) const {
+    if (const Method* method = service_->FindMethod(path); method != nullptr) return method->id;
     const std::optional<MethodPath> parts = ParseMethodPath(path);
     if (!parts.has_value() || parts->service != service_->service_name()) {
       return absl::UnimplementedError(absl::StrCat("this server serves ", service_->service_name(),
                                                    ", not \"", path.substr(0, 200), "\""));
     }
     if (service_->methods().empty()) return MethodIdOfPath(path);  // Dispatch() decides
-    const Method* method = service_->FindMethod(path);
-    if (method == nullptr) {
-      return absl::UnimplementedError(
-          absl::StrCat(service_->service_name(), " has no method ", parts->method.substr(0, 200)));
-    }
-    return method->id;
+    return absl::UnimplementedError(
+        absl::StrCat(service_->service_name(), " has no method ", parts->method.substr(0, 200)));
   }
 
   Service* service_;
