@@ -198,7 +198,8 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   static constexpr int kMinIdlePollers = 1;
   static constexpr int kMaxIdlePollers = 2;
 
-  Impl(GrpcCallHandler* handler, int workers) : handler_(handler), workers_(workers) {}
+  Impl(GrpcCallHandler* handler, int workers, int max_streams)
+      : handler_(handler), workers_(workers), stream_threads_(max_streams) {}
   ~Impl() { Stop(); }
 
   // Requests the first calls and starts polling.
@@ -332,7 +333,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
                                                               const GrpcServerOptions& options) {
   if (options.listen.empty()) return absl::InvalidArgumentError("no address to listen on");
   if (options.workers < 1) return absl::InvalidArgumentError("a gRPC server needs a worker");
-  auto impl = std::make_unique<Impl>(handler, options.workers);
+  if (options.max_streams < 0) return absl::InvalidArgumentError("max_streams is negative");
+  auto impl = std::make_unique<Impl>(handler, options.workers, options.max_streams);
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> credentials =
       options.credentials ? options.credentials : grpc::InsecureServerCredentials();

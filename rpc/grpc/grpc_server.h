@@ -84,6 +84,10 @@ struct GrpcServerOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // How many unary calls are answered at once (each on a thread); more wait their turn.
   int workers = 8;
+  // How many streaming calls run at once (each on a thread of its own); one more ends at
+  // once with RESOURCE_EXHAUSTED, so that callers cannot make the server run out of
+  // threads.
+  int max_streams = 1024;
   // The largest request accepted (gRPC's default is 4 MiB).
   int max_receive_message_bytes = 64 << 20;
 };

@@ -14,6 +14,7 @@
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/serve_grpc.h"
 #include "rpc/grpc/testdata/interop.syslink.h"
+#include "rpc/grpc/testing/interop_service.h"
 #include "rpc/grpc/testing/served_interop.h"
 #include "tests/support/eventually.h"
 
@@ -178,6 +179,51 @@ TEST_F(GrpcStreamTest, ADeadlineLongPastEndsTheStreamAtOnce) {
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+// Streams beyond GrpcServerOptions::max_streams end at once with RESOURCE_EXHAUSTED, so
+// that callers holding streams open cannot make the server run out of threads; a place
+// freed serves the next.
+TEST(GrpcStreamLimitTest, StreamsBeyondTheLimitAreRefusedUntilOneEnds) {
+  interop::InteropService service;
+  absl::StatusOr<std::unique_ptr<rpc::GrpcServer>> server =
+      rpc::ServeGrpc(&service, {.max_streams = 2});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = std::make_shared<rpc::GrpcChannel>(
+      rpc::CreateGrpcChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
+  InteropStub stub(channel);
+  // Two streams that run until cancelled, each read once so that both surely run.
+  std::vector<std::unique_ptr<rpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<rpc::ClientReader<Text>>> held;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<rpc::ClientContext>());
+    held.push_back(stub.Count(TextOf("held", -1), contexts.back().get()));
+    Text first;
+    ASSERT_TRUE(held.back()->Read(&first));
+  }
+  auto refused = stub.Count(TextOf("third", 3));
+  Text message;
+  EXPECT_FALSE(refused->Read(&message));
+  absl::Status status = refused->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  // Unary calls are not streams: they still go through.
+  EXPECT_TRUE(stub.Echo(TextOf("unary")).ok());
+  // One held stream ends; its place serves the next stream.
+  contexts[0]->TryCancel();
+  while (held[0]->Read(&message)) {
+  }
+  (void)held[0]->Finish();
+  bool served = Eventually([&] {
+    auto next = stub.Count(TextOf("next", 3));
+    int count = 0;
+    while (next->Read(&message)) ++count;
+    return next->Finish().ok() && count == 3;
+  });
+  EXPECT_TRUE(served);
+  contexts[1]->TryCancel();
+  while (held[1]->Read(&message)) {
+  }
+  (void)held[1]->Finish();
 }
 
 TEST_F(GrpcStreamTest, TryCancelEndsTheStreamOnBothSides) {

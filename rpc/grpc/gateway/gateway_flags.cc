@@ -32,6 +32,9 @@ const char kGatewayUsage[] =
     "  --tls-client-ca FILE  require every caller to present a certificate signed by this\n"
     "                        CA (mutual TLS); needs --tls-cert and --tls-key.\n"
     "  --workers N           calls relayed at once (default 16); more wait their turn.\n"
+    "  --max-streams N       streaming calls relayed at once (default 256), each on two\n"
+    "                        threads and a link of its own; one more gets\n"
+    "                        RESOURCE_EXHAUSTED.\n"
     "  --broker-socket PATH  the broker's socket (default: the same as every syslink\n"
     "                        program's). The gateway never starts a broker.\n"
     "  --help                this text\n"
@@ -54,9 +57,9 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       flags.help = true;
       continue;
     }
-    static constexpr const char* kFlags[] = {"--expose",       "--listen",        "--tls-cert",
-                                             "--tls-key",      "--tls-client-ca", "--workers",
-                                             "--broker-socket"};
+    static constexpr const char* kFlags[] = {"--expose",      "--listen",        "--tls-cert",
+                                             "--tls-key",     "--tls-client-ca", "--workers",
+                                             "--max-streams", "--broker-socket"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
     }
@@ -91,6 +94,12 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       if (!absl::SimpleAtoi(value, &flags.workers) || flags.workers < 1 || flags.workers > 1024) {
         return absl::InvalidArgumentError(
             absl::StrCat("--workers ", value, ": give a number from 1 to 1024"));
+      }
+    } else if (flag == "--max-streams") {
+      if (!absl::SimpleAtoi(value, &flags.max_streams) || flags.max_streams < 1 ||
+          flags.max_streams > 65536) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--max-streams ", value, ": give a number from 1 to 65536"));
       }
     } else if (flag == "--broker-socket") {
       flags.broker_socket = value;

@@ -109,6 +109,16 @@ TEST(GatewayFlagsTest, RefusesABadWorkerCount) {
   EXPECT_EQ(ParseGatewayFlags({"--workers", "4"})->workers, 4);
 }
 
+TEST(GatewayFlagsTest, MaxStreamsTakesABoundedCount) {
+  EXPECT_EQ(ParseGatewayFlags({})->max_streams, 256);
+  EXPECT_EQ(ParseGatewayFlags({"--max-streams=8"})->max_streams, 8);
+  for (const char* bad : {"0", "-1", "x", "70000"}) {
+    EXPECT_THAT(ParseGatewayFlags({"--max-streams", bad}).status().message(),
+                HasSubstr("give a number from 1 to 65536"))
+        << bad;
+  }
+}
+
 TEST(GatewayFlagsTest, BoundAddressFillsInThePort) {
   EXPECT_EQ(BoundAddress("127.0.0.1:0", 41234), "127.0.0.1:41234");
   EXPECT_EQ(BoundAddress("[::1]:0", 5), "[::1]:5");

@@ -1,6 +1,9 @@
 #include "rpc/grpc/internal/stream_reactor.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -13,15 +16,43 @@
 namespace syslink::rpc::grpc_internal {
 
 void StreamThreads::Start(std::function<void()> task) {
+  if (!Launch(std::move(task), /*stream=*/false)) {
+    std::fprintf(stderr, "gRPC server: no thread for a poller\n");
+    std::abort();
+  }
+}
+
+bool StreamThreads::TakeStreamPlace() {
+  absl::MutexLock lock(&count_->mutex);
+  if (count_->streams >= max_streams_) return false;
+  ++count_->streams;
+  return true;
+}
+
+bool StreamThreads::StartStream(std::function<void()> task) {
+  return Launch(std::move(task), /*stream=*/true);
+}
+
+bool StreamThreads::Launch(std::function<void()> task, bool stream) {
   {
     absl::MutexLock lock(&count_->mutex);
     ++count_->running;
   }
-  std::thread([count = count_, task = std::move(task)] {
+  auto body = [count = count_, task = std::move(task), stream] {
     task();
     absl::MutexLock lock(&count->mutex);
     --count->running;
-  }).detach();
+    if (stream) --count->streams;
+  };
+  try {
+    std::thread(std::move(body)).detach();
+  } catch (const std::system_error&) {  // out of threads (RLIMIT_NPROC, the cgroup's pids)
+    absl::MutexLock lock(&count_->mutex);
+    --count_->running;
+    if (stream) --count_->streams;
+    return false;
+  }
+  return true;
 }
 
 void StreamThreads::Wait() {
@@ -43,11 +74,19 @@ StreamReactor::StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHan
 }
 
 void StreamReactor::Begin() {
+  if (!threads_->TakeStreamPlace()) return Refuse("this server runs as many streams as it may");
   {
     absl::MutexLock lock(&mutex_);
     StartReadIfRoom();
   }
-  threads_->Start([this] { Run(); });
+  if (!threads_->StartStream([this] { Run(); })) {
+    Refuse("this server can start no thread for the stream");
+  }
+}
+
+void StreamReactor::Refuse(absl::string_view why) {
+  Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(why, "; try again later"))));
+  Release();  // the hold Run() would have given back
 }
 
 void StreamReactor::Release() {

@@ -23,11 +23,13 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/grpc/grpc_server.h"
@@ -42,12 +44,20 @@ namespace syslink::rpc::grpc_internal {
 absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBase& context);
 
 // Runs tasks (each streaming call's handler, GrpcServer's pollers) on threads of their
-// own, and waits for them all.
+// own, and waits for them all. At most `max_streams` streams' handlers run at once.
 class StreamThreads {
  public:
+  explicit StreamThreads(int max_streams = std::numeric_limits<int>::max())
+      : max_streams_(max_streams) {}
   ~StreamThreads() { Wait(); }
   // Runs `task` on a new thread (detached; Wait() waits for it to end).
   void Start(std::function<void()> task);
+  // Takes one of the max_streams places for a stream's handler; false when all are taken.
+  // Each place taken goes to StartStream(), which gives it back when its task ends.
+  bool TakeStreamPlace();
+  // Runs `task` as Start() does, in a place TakeStreamPlace() took. False, the place given
+  // back and `task` dropped, when the system makes no thread.
+  bool StartStream(std::function<void()> task);
   // Returns once every task started has returned.
   void Wait();
 
@@ -56,7 +66,12 @@ class StreamThreads {
   struct Count {
     absl::Mutex mutex;
     int running ABSL_GUARDED_BY(mutex) = 0;
+    int streams ABSL_GUARDED_BY(mutex) = 0;  // places taken
   };
+  // Start() on a thread that gives back a stream's place when `stream`.
+  bool Launch(std::function<void()> task, bool stream);
+
+  const int max_streams_;
   std::shared_ptr<Count> count_ = std::make_shared<Count>();
 };
 
@@ -65,6 +80,8 @@ class StreamReactor final : public AsyncReactor, public GrpcServerStream {
   StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHandler* handler,
                 StreamThreads* threads);
   // Starts reading ahead and the handler's thread; the reactions may run from then on.
+  // Ends the call with RESOURCE_EXHAUSTED instead when StreamThreads has no place or
+  // no thread for it.
   void Begin();
 
   // GrpcServerStream.
@@ -82,6 +99,8 @@ class StreamReactor final : public AsyncReactor, public GrpcServerStream {
  private:
   // The handler's thread: runs it, then ends the call.
   void Run();
+  // Ends the call, unserved, with RESOURCE_EXHAUSTED saying `why`.
+  void Refuse(absl::string_view why);
   void StartReadIfRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Ends the stream: a message that did not parse. Read() and Write() return false.
   void Fail(absl::Status status);
