@@ -21,25 +21,23 @@ bool Writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 int MemTree::Fallocate(const FallocateRequest& request) {
   absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
-  if (FindHandle(request.ino(), request.fh(), /*dir=*/false, &handle) != 0 ||
-      !Writable(handle->flags)) {
-    return EBADF;
-  }
+  if (FindHandle(request.ino(), request.fh(), /*dir=*/false, &handle) != 0) return EBADF;
+  // In fallocate(2)'s order: the range, the mode, the handle's access, the size.
   if (request.offset() < 0 || request.length() <= 0) return EINVAL;
   const uint32_t mode = request.mode();
-  Inode* inode = Find(request.ino());
+  const bool punch = mode == (FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE);
+  if (!punch && mode != FALLOCATE_ALLOCATE && mode != FALLOCATE_KEEP_SIZE) return EOPNOTSUPP;
+  if (!Writable(handle->flags)) return EBADF;
   const uint64_t offset = static_cast<uint64_t>(request.offset());
   const uint64_t length = static_cast<uint64_t>(request.length());
-  if (mode == (FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE)) {
+  if (length > options_.max_file_size || offset > options_.max_file_size - length) return EFBIG;
+  Inode* inode = Find(request.ino());
+  if (punch) {
     inode->data.PunchHole(offset, length, pool_);
-  } else if (mode == FALLOCATE_ALLOCATE || mode == FALLOCATE_KEEP_SIZE) {
-    if (int error = inode->data.Allocate(offset, length, mode == FALLOCATE_KEEP_SIZE, pool_,
-                                         options_.max_file_size);
-        error != 0) {
-      return error;
-    }
-  } else {
-    return EOPNOTSUPP;
+  } else if (int error = inode->data.Allocate(offset, length, mode == FALLOCATE_KEEP_SIZE, pool_,
+                                              options_.max_file_size);
+             error != 0) {
+    return error;
   }
   inode->mtime_ns = inode->ctime_ns = NowNanos();
   return 0;
@@ -51,12 +49,15 @@ int MemTree::CopyFileRange(const Caller& caller, const CopyFileRangeRequest& req
   absl::WriterMutexLock lock(&mutex_);
   const Handle* in;
   const Handle* out;
-  if (FindHandle(request.ino_in(), request.fh_in(), /*dir=*/false, &in) != 0 ||
+  // A directory's handle is open for reading: as input it is EISDIR, after the EBADF checks.
+  const bool in_dir = FindHandle(request.ino_in(), request.fh_in(), /*dir=*/true, &in) == 0;
+  if ((!in_dir && FindHandle(request.ino_in(), request.fh_in(), /*dir=*/false, &in) != 0) ||
       !Readable(in->flags) ||
       FindHandle(request.ino_out(), request.fh_out(), /*dir=*/false, &out) != 0 ||
       !Writable(out->flags) || (out->flags & O_APPEND)) {
     return EBADF;
   }
+  if (in_dir) return EISDIR;
   if (request.offset_in() < 0 || request.offset_out() < 0 || request.flags() != 0) {
     return EINVAL;
   }

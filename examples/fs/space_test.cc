@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,6 +116,21 @@ TEST_P(SpaceTest, FallocateChecksItsHandleAndRange) {
   EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, 0, 0, 0)), "EINVAL");
 }
 
+// fallocate(2)'s order: the range and the mode are checked before the handle's access, and
+// a range that ends past the largest file (or past INT64_MAX) is EFBIG, punched or not.
+TEST_P(SpaceTest, FallocateChecksInTheSystemCallsOrder) {
+  FsClient::Created f = File("f", "abc");
+  const uint64_t reader = Ok(fs().Open(f.entry.ino(), O_RDONLY));
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), reader, 0, 0, 0)), "EINVAL");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), reader, FALLOCATE_PUNCH_HOLE, 0, 1)), "EOPNOTSUPP");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE,
+                                 kMax, kMax)),
+            "EFBIG");
+  EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_KEEP_SIZE, kMax, kMax)), "EFBIG");
+  EXPECT_EQ(Contents(f.entry.ino()), "abc");
+}
+
 TEST_P(SpaceTest, CopyFileRangeCopiesInsideTheServer) {
   const std::string bytes = Pattern(3 * kMaxIoSize + 123);
   FsClient::Created in = File("in", bytes);
@@ -144,6 +160,10 @@ TEST_P(SpaceTest, CopyFileRangeChecksHandlesAndRanges) {
             "EINVAL");
   EXPECT_EQ(Errno(fs().CopyFileRange(in.entry.ino(), in.fh, 0, in.entry.ino(), in.fh, 2, 5)),
             "EINVAL");  // overlapping ranges of one file
+  const uint64_t dir = Ok(fs().OpenDir(kRootIno));
+  EXPECT_EQ(Errno(fs().CopyFileRange(kRootIno, dir, 0, out.entry.ino(), out.fh, 0, 5)), "EISDIR");
+  EXPECT_EQ(Errno(fs().CopyFileRange(in.entry.ino(), in.fh, 0, kRootIno, dir, 0, 5)), "EBADF");
+  EXPECT_TRUE(fs().ReleaseDir(kRootIno, dir).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, SpaceTest, ::testing::ValuesIn(kAllTransports), TransportName);

@@ -15,13 +15,15 @@ namespace syslink::examples::fs {
 
 absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request, Result* response) {
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
-  if (handle == nullptr || !handle->writable()) return Answer(response, EBADF);
+  if (handle == nullptr) return Answer(response, EBADF);
+  // In fallocate(2)'s order: the range, the mode, the handle's access (the host: the size).
   if (request.offset() < 0 || request.length() <= 0) return Answer(response, EINVAL);
   const uint32_t mode = request.mode();
   if (mode != FALLOCATE_ALLOCATE && mode != FALLOCATE_KEEP_SIZE &&
       mode != (FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE)) {
     return Answer(response, EOPNOTSUPP);
   }
+  if (!handle->writable()) return Answer(response, EBADF);
   static_assert(
       FALLOCATE_KEEP_SIZE == FALLOC_FL_KEEP_SIZE && FALLOCATE_PUNCH_HOLE == FALLOC_FL_PUNCH_HOLE,
       "fs.proto's FallocateFlag values are fallocate(2)'s");
@@ -37,10 +39,14 @@ absl::Status PassthroughFs::CopyFileRange(Context& context, const CopyFileRangeR
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
   std::shared_ptr<HostHandle> in = handles_.Find(request.ino_in(), request.fh_in(), false);
+  // A directory's handle is open for reading: as input it is EISDIR, after the EBADF checks.
+  const bool in_dir =
+      in == nullptr && (in = handles_.Find(request.ino_in(), request.fh_in(), true)) != nullptr;
   std::shared_ptr<HostHandle> out = handles_.Find(request.ino_out(), request.fh_out(), false);
   if (in == nullptr || !in->readable() || out == nullptr || !out->writable()) {
     return Answer(response, EBADF);
   }
+  if (in_dir) return Answer(response, EISDIR);
   if (request.offset_in() < 0 || request.offset_out() < 0 || request.flags() != 0) {
     return Answer(response, EINVAL);
   }
