@@ -195,6 +195,10 @@ bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller) {
 int MayXattr(const Inode& inode, const Caller& caller, std::string_view name, bool write,
              bool check_mode) {
   if (name.empty() || name.size() > kMaxXattrName) return ERANGE;
+  // A NUL would end the name in a list; a namespace alone names nothing (the kernel's
+  // EINVAL for "user.").
+  if (name.find('\0') != std::string_view::npos) return EINVAL;
+  if (name == "trusted." || name == "security." || name == "user.") return EINVAL;
   if (name.starts_with("trusted.")) return caller.is_root() ? 0 : EPERM;
   if (name.starts_with("security.")) return !write || caller.is_root() ? 0 : EPERM;
   if (!name.starts_with("user.")) return EOPNOTSUPP;

@@ -174,10 +174,11 @@ bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller);
 
 // Whether `caller` may get (`write` false) or set and remove extended attribute `name` of
 // `inode` by fs.proto's rules: 0, EOPNOTSUPP (not "user.", "trusted." or "security."),
-// ERANGE (an empty or too long name), EPERM (trusted or security for others than root;
-// setting a user name on a file that is neither regular nor a directory), ENODATA (getting
-// a user name of such a file), or EACCES (no read or write permission for a user name;
-// only when `check_mode`: a host kernel that checks for itself need not be asked twice).
+// ERANGE (an empty or too long name), EINVAL (a NUL in it, or a namespace alone), EPERM (trusted or
+// security for others than root; setting a user name on a file that is neither regular nor a
+// directory), ENODATA (getting a user name of such a file), or EACCES (no read or write permission
+// for a user name; only when `check_mode`: a host kernel that checks for itself need not be asked
+// twice).
 int MayXattr(const Inode& inode, const Caller& caller, std::string_view name, bool write,
              bool check_mode = true);
 // Whether `name` is listed for `caller`: trusted names are root's alone.

@@ -114,6 +114,18 @@ TEST_P(XattrTest, LongNamesAndValuesAreRefused) {
   EXPECT_EQ(Errno(fs().SetXattr(f, "user.big", std::string(kMaxXattrValue + 1, 'v'))), "E2BIG");
 }
 
+// What no system call can send: a NUL inside a name (a list would show it as two names),
+// or a namespace with nothing after it.
+TEST_P(XattrTest, ANulOrABareNamespaceIsEinval) {
+  const uint64_t f = File("f");
+  EXPECT_EQ(Errno(fs().SetXattr(f, std::string("user.a\0b", 8), "v")), "EINVAL");
+  EXPECT_EQ(Errno(fs().GetXattr(f, std::string("user.a\0b", 8))), "EINVAL");
+  EXPECT_EQ(Errno(fs().RemoveXattr(f, std::string("user.a\0b", 8))), "EINVAL");
+  EXPECT_EQ(Errno(fs().SetXattr(f, "user.", "v")), "EINVAL");
+  EXPECT_EQ(Errno(fs().GetXattr(f, "trusted.")), "EINVAL");
+  EXPECT_TRUE(Names(fs(), f).empty());
+}
+
 TEST_P(XattrTest, TrustedNamesAreRootsAlone) {
   if (in_process()) GTEST_SKIP() << "an in-process caller is always this process";
   std::unique_ptr<FsClient> root = ConnectAs(0, 0);
