@@ -112,6 +112,16 @@ class ClientContext {
   void set_wait_for_ready(bool wait) { wait_for_ready_ = wait; }
   bool wait_for_ready() const { return wait_for_ready_; }
 
+  // Over a link: sends the method's path ("/package.Service/Method") with the call, and the
+  // server refuses it (UNIMPLEMENTED) unless the method id it gets is that path's. A link
+  // carries only the id, a 31-bit hash of the name, and a name hashing to another rpc's id
+  // can be searched for in seconds: a relay that takes paths from others and exposes only
+  // some services (syslink-gateway) sets this, so that a crafted path cannot reach an rpc it
+  // does not expose. Costs the path's bytes of the call's metadata (metadata.h). Other
+  // channels ignore it: gRPC carries paths, and a channel in process dispatches by path.
+  void set_send_method_path(bool send) { send_method_path_ = send; }
+  bool send_method_path() const { return send_method_path_; }
+
   // Metadata sent with the call (metadata.h): the method sees it in
   // ServerContext::client_metadata(). Checked when the call starts: a call whose metadata
   // breaks a rule fails with INVALID_ARGUMENT, unsent. For a stream, what was added before
@@ -150,6 +160,7 @@ class ClientContext {
 
   absl::Time deadline_ = absl::InfiniteFuture();
   bool wait_for_ready_ = false;
+  bool send_method_path_ = false;
   Metadata metadata_;
   Metadata server_trailing_metadata_;
   Attachment request_attachment_;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
@@ -150,14 +151,29 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::Start(
     const Method& method, const google::protobuf::MessageLite& request,
     google::protobuf::MessageLite* response, ClientContext* context, DoneCallback& done,
     Waiter* waiter) {
-  absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
-  const Metadata* metadata = nullptr;
-  if (context != nullptr && !context->metadata().empty()) [[unlikely]] {
-    metadata = &context->metadata();
-    if (absl::Status s = CheckMetadata(*metadata, "the call's metadata"); !s.ok()) {
-      return NameMethod(std::move(s), method);
-    }
+  if (context != nullptr && (!context->metadata().empty() || context->send_method_path()))
+      [[unlikely]] {
+    return StartWithMetadata(method, request, response, context, done, waiter);
   }
+  return SendCall(method, request, response, context, done, waiter, nullptr);
+}
+
+absl::StatusOr<uint64_t> LinkChannel::StartWithMetadata(
+    const Method& method, const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* response, ClientContext* context, DoneCallback& done,
+    Waiter* waiter) {
+  std::optional<Metadata> with_path;  // the context's and the method's path, if asked
+  absl::StatusOr<const Metadata*> metadata =
+      internal::OutgoingMetadata(context, method.path, with_path, "the call's metadata");
+  if (!metadata.ok()) return NameMethod(metadata.status(), method);
+  return SendCall(method, request, response, context, done, waiter, *metadata);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::SendCall(
+    const Method& method, const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* response, ClientContext* context, DoneCallback& done,
+    Waiter* waiter, const Metadata* metadata) {
+  absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
   // TryCancel() wakes this channel's reader at once.
   if (context != nullptr) context->set_cancel_waker(wake_);
   Pending pending{response, context, std::move(done), waiter};

@@ -181,6 +181,20 @@ class LinkChannel final : public Channel {
                                         google::protobuf::MessageLite* response,
                                         ClientContext* context, DoneCallback& done, Waiter* waiter)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Start() of a call with metadata to send (the context's, the method's path): checked,
+  // then sent with the call.
+  absl::StatusOr<uint64_t> StartWithMetadata(const Method& method,
+                                             const google::protobuf::MessageLite& request,
+                                             google::protobuf::MessageLite* response,
+                                             ClientContext* context, DoneCallback& done,
+                                             Waiter* waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Start()'s sending, with `metadata` (null: none) checked already.
+  inline absl::StatusOr<uint64_t> SendCall(const Method& method,
+                                           const google::protobuf::MessageLite& request,
+                                           google::protobuf::MessageLite* response,
+                                           ClientContext* context, DoneCallback& done,
+                                           Waiter* waiter, const Metadata* metadata)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` is taken only when the request was sent.
   // `metadata` (checked already; null for none) goes after the call header.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -134,12 +135,11 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
   state->context = context;
   state->deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
   state->window = std::clamp(options_.stream_window, 1, 1024);
-  const Metadata* metadata = nullptr;
-  if (context != nullptr && !context->metadata().empty()) {
-    metadata = &context->metadata();
-    if (absl::Status s = CheckMetadata(*metadata, "the stream's metadata"); !s.ok()) {
-      return std::make_unique<FailedClientStream>(NameMethod(std::move(s), method));
-    }
+  std::optional<Metadata> with_path;  // the context's and the method's path, if asked
+  absl::StatusOr<const Metadata*> metadata =
+      internal::OutgoingMetadata(context, method.path, with_path, "the stream's metadata");
+  if (!metadata.ok()) {
+    return std::make_unique<FailedClientStream>(NameMethod(metadata.status(), method));
   }
   if (context != nullptr) context->set_cancel_waker(wake_);
   ChannelLock lock(this);
@@ -152,7 +152,7 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
       state, StreamOp::kOpen, internal::kCallStreamOpen,
       request != nullptr ? internal::MessageSource::Of(*request)
                          : internal::MessageSource::Of(std::span<const std::byte>()),
-      context != nullptr ? std::move(context->request_attachment()) : Attachment(), metadata);
+      context != nullptr ? std::move(context->request_attachment()) : Attachment(), *metadata);
   if (!id.ok()) return std::make_unique<FailedClientStream>(id.status());
   state->open_id = *id;
   const bool reads =

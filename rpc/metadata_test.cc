@@ -169,6 +169,48 @@ TEST(MetadataCodecTest, AHostileBlockIsMalformedNeverReadPastItsEnd) {
               HasSubstr("malformed call from the peer: metadata key \"Key\""));
 }
 
+TEST(MetadataCodecTest, AMethodPathEntryMustBeOnePath) {
+  auto decode = [](const Metadata& metadata) {
+    const std::string wire = Encode(metadata);
+    absl::StatusOr<internal::MetadataSplit> split = internal::SplitMetadata(Bytes(wire));
+    return split.ok() ? internal::DecodeMetadata(split->entries) : split.status();
+  };
+  const Metadata good = {{"syslink-method-path", "/kv.Store/Get"}, {"x-a", "1"}};
+  EXPECT_EQ(decode(good).value_or(Metadata{}), good);
+  for (const Metadata& bad : {Metadata{{"syslink-method-path", "kv.Store/Get"}},
+                              Metadata{{"syslink-method-path", "/kv.Store/Get"},
+                                       {"syslink-method-path", "/kv.Store/Put"}},
+                              Metadata{{"syslink-other", "x"}}}) {
+    EXPECT_EQ(decode(bad).status().code(), absl::StatusCode::kInvalidArgument) << Join(bad);
+  }
+}
+
+// A service listing its rpcs: one listed under a path whose hash is another path's id, as
+// a found collision would be.
+class ListingService : public Service {
+ public:
+  static constexpr Method kGet = UnaryMethod("/x.Listed/Get");
+  static constexpr Method kCollided{MethodIdOfPath("/x.Hand/Written"), "/x.Listed/Admin",
+                                    MethodKind::kUnary};
+  absl::string_view service_name() const override { return "x.Listed"; }
+  std::span<const Method> methods() const override { return methods_; }
+  absl::Status Dispatch(ServerCall&) override { return absl::OkStatus(); }
+
+ private:
+  Method methods_[2] = {kGet, kCollided};
+};
+
+TEST(MethodIdIsPathTest, AnIdIsServedOnlyAsItsOwnPath) {
+  ListingService service;
+  EXPECT_TRUE(service.MethodIdIsPath(ListingService::kGet.id, "/x.Listed/Get"));
+  EXPECT_FALSE(service.MethodIdIsPath(ListingService::kCollided.id, "/x.Listed/Get"));
+  // Not listed: the path's own hash, which no listed rpc has (a hand-written rpc).
+  EXPECT_TRUE(service.MethodIdIsPath(MethodIdOfPath("/x.Listed/Unlisted"), "/x.Listed/Unlisted"));
+  EXPECT_FALSE(service.MethodIdIsPath(ListingService::kGet.id, "/x.Listed/Unlisted"));
+  // Not listed, and its hash is a listed rpc's id: the collision is refused.
+  EXPECT_FALSE(service.MethodIdIsPath(MethodIdOfPath("/x.Hand/Written"), "/x.Hand/Written"));
+}
+
 TEST(MetadataCodecTest, AnErrorTextKeepsItsMetadataAndItsExactText) {
   Metadata trailing{{"x-why", "gone"}};
   absl::Status sent = internal::EncodeErrorReply(absl::NotFoundError("no key"), trailing);
@@ -228,6 +270,28 @@ TEST_P(MetadataOverLinkTest, MetadataTravelsBothWays) {
               ElementsAre(Pair("echo-trace-bin", std::string("\0\x7f", 2)),
                           Pair("echo-x-request-id", "7f3a"), Pair("echo-x-tag", "b"),
                           Pair("echo-x-tag", "a")));
+}
+
+// ClientContext::set_send_method_path(): the server serves the call only if its method id
+// is the path's, and the method never sees the path among the caller's metadata.
+TEST_P(MetadataOverLinkTest, AMethodPathSentWithTheCallIsCheckedAndNotShown) {
+  ClientContext context;
+  context.set_send_method_path(true);
+  context.AddMetadata("x-a", "1");
+  Text request, response;
+  ASSERT_TRUE(server_.channel()->Call(kShow, request, &response, &context).ok());
+  EXPECT_EQ(response.text(), "x-a=1");
+  // Show's id under another path: what a path hashing to Show's id would send.
+  constexpr Method kShowElsewhere{kShow.id, "/syslink.rpc.test.Meta/Elsewhere", MethodKind::kUnary};
+  ClientContext checked;
+  checked.set_send_method_path(true);
+  absl::Status status = server_.channel()->Call(kShowElsewhere, request, &response, &checked);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
+  EXPECT_THAT(status.message(), HasSubstr("/syslink.rpc.test.Meta/Elsewhere"));
+  // Without the path, the id alone decides, as always.
+  ClientContext unchecked;
+  EXPECT_TRUE(server_.channel()->Call(kShowElsewhere, request, &response, &unchecked).ok());
+  EXPECT_EQ(Calls(), 2);
 }
 
 TEST_P(MetadataOverLinkTest, ACallWithoutMetadataSeesNone) {

@@ -36,6 +36,15 @@ const Method* Service::FindMethod(absl::string_view path) const {
   return nullptr;
 }
 
+bool Service::MethodIdIsPath(uint32_t method_id, absl::string_view path) const {
+  if (const Method* method = FindMethod(path); method != nullptr) return method->id == method_id;
+  if (MethodIdOfPath(path) != method_id) return false;
+  for (const Method& method : methods()) {
+    if (method.id == method_id) return false;
+  }
+  return true;
+}
+
 void ServerCall::SetResponse(const google::protobuf::MessageLite& message) {
   has_response_ = true;
   if (writer_ != nullptr) {

@@ -97,6 +97,12 @@ class Service {
   // The rpc of this service at `path` ("/package.Service/Method"), or null.
   const Method* FindMethod(absl::string_view path) const;
 
+  // Whether a call of `method_id` may be served as the rpc at `path`: the listed rpc at
+  // `path` has that id; or no listed rpc is at `path`, the id is the path's hash, and no
+  // listed rpc has it (a hand-written service's own rpc). False whenever the id is another
+  // rpc's than the path's, which a path hashing to that rpc's id would otherwise reach.
+  bool MethodIdIsPath(uint32_t method_id, absl::string_view path) const;
+
   // Serves `call`. UNIMPLEMENTED for an unknown method id; INVALID_ARGUMENT for a request
   // that does not parse; otherwise the method's own status.
   [[nodiscard]] virtual absl::Status Dispatch(ServerCall& call) = 0;

@@ -233,12 +233,24 @@ void LinkSession::End() {
   parking_->Ended(*this);
 }
 
-bool LinkSession::TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context) {
+bool LinkSession::TakeMetadata(const Message& request, const IncomingCall& call,
+                               ServerContext& context) {
   if (call.metadata.empty()) return true;
   absl::StatusOr<Metadata> metadata = DecodeMetadata(call.metadata);
   if (!metadata.ok()) {
-    (void)link_.Reply(id, metadata.status(), {});
+    (void)link_.Reply(request.id, metadata.status(), {});
     return false;
+  }
+  if (auto path = metadata->find(kMethodPathKey); path != metadata->end()) {
+    if (!service_->MethodIdIsPath(request.command, path->second)) {
+      (void)link_.Reply(request.id,
+                        absl::UnimplementedError(
+                            absl::StrCat("this server has no method ", path->second, " with id ",
+                                         request.command, " (", service_->service_name(), ")")),
+                        {});
+      return false;
+    }
+    metadata->erase(path);
   }
   ServerContextAccess::SetClientMetadata(context, *std::move(metadata));
   return true;
@@ -282,7 +294,7 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
 void LinkSession::ServeInline(Message& request, IncomingCall& call) {
   ServerContext context(peer_, DeadlineOf(call.header));
   ServerContextAccess::WatchCaller(context, link_.Watch(request), &stopping_);
-  if (!TakeMetadata(request.id, call, context)) return;
+  if (!TakeMetadata(request, call, context)) return;
   ServerContextAccess::SetSession(context, &session_state_);
   if (call.has_attachment) {
     context.request_attachment() = Attachment::FromPeerBuffer(
@@ -315,7 +327,7 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
   auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(call.message.data()),
                                              call.message.size());
   std::shared_ptr<ServerContext> context = NewSharedContext(request, call);
-  if (!TakeMetadata(request.id, call, *context)) return;
+  if (!TakeMetadata(request, call, *context)) return;
   if (call.has_attachment) {
     context->request_attachment() = Attachment::FromPeerBuffer(
         std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
@@ -455,7 +467,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
     }
   }
   std::shared_ptr<ServerContext> context = NewSharedContext(request, call);
-  if (!TakeMetadata(request.id, call, *context)) return;
+  if (!TakeMetadata(request, call, *context)) return;
   std::weak_ptr<LinkSession> weak = weak_from_this();
   auto stream = std::make_shared<LinkServerStream>(
       stream_id, context,

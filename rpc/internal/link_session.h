@@ -159,9 +159,10 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // that breaks a rule, with INVALID_ARGUMENT naming it). Fails quietly: the caller may be
   // gone.
   void ReplyError(uint64_t id, absl::Status status, const Metadata& trailing);
-  // Gives `context` the caller's metadata from `call`. False, having answered the call as
-  // malformed, when it does not decode.
-  bool TakeMetadata(uint64_t id, const IncomingCall& call, ServerContext& context);
+  // Gives `context` the caller's metadata from `call`. False, having answered the call,
+  // when it does not decode (malformed), or when it names a method path that `request`'s
+  // method id is not (UNIMPLEMENTED: ClientContext::set_send_method_path).
+  bool TakeMetadata(const Message& request, const IncomingCall& call, ServerContext& context);
   // A context for a call served off the link's thread, whose cancelled() watches the caller
   // and stopping_.
   std::shared_ptr<ServerContext> NewSharedContext(const Message& request, const IncomingCall& call);

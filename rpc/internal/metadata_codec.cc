@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "rpc/internal/call_format.h"
+#include "rpc/method.h"
 
 namespace syslink::rpc::internal {
 namespace {
@@ -44,6 +46,30 @@ absl::StatusOr<MetadataSplit> SplitMetadata(std::span<const std::byte> data) {
   return MetadataSplit{data.subspan(4, size), data.subspan(4 + size)};
 }
 
+absl::StatusOr<const Metadata*> OutgoingMetadata(const ClientContext* context,
+                                                 absl::string_view path,
+                                                 std::optional<Metadata>& storage,
+                                                 absl::string_view what) {
+  if (context == nullptr) return nullptr;
+  const Metadata* metadata = context->metadata().empty() ? nullptr : &context->metadata();
+  if (metadata != nullptr) {
+    if (absl::Status s = CheckMetadata(*metadata, what); !s.ok()) return s;
+  }
+  if (!context->send_method_path()) return metadata;
+  if (!ParseMethodPath(path).has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(path.substr(0, 200)), "\" is not a method path"));
+  }
+  storage = context->metadata();
+  storage->emplace(kMethodPathKey, std::string(path));
+  if (MetadataBytes(*storage) > kMaxMetadataBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s and the method's path come to %d bytes, over the limit of %d", what,
+                        MetadataBytes(*storage), kMaxMetadataBytes));
+  }
+  return &*storage;
+}
+
 absl::StatusOr<Metadata> DecodeMetadata(std::span<const std::byte> entries) {
   Metadata metadata;
   while (!entries.empty()) {
@@ -62,7 +88,11 @@ absl::StatusOr<Metadata> DecodeMetadata(std::span<const std::byte> entries) {
     std::string key(reinterpret_cast<const char*>(entries.data()), key_size);
     std::string value(reinterpret_cast<const char*>(entries.data() + key_size), value_size);
     entries = entries.subspan(key_size + value_size);
-    if (absl::Status status = CheckMetadataEntry(key, value); !status.ok()) {
+    if (key == kMethodPathKey) {
+      if (!ParseMethodPath(value).has_value() || metadata.contains(key)) {
+        return Malformed(absl::StrFormat("a bad or second %s entry", kMethodPathKey));
+      }
+    } else if (absl::Status status = CheckMetadataEntry(key, value); !status.ok()) {
       return Malformed(status.message());
     }
     metadata.emplace(std::move(key), std::move(value));

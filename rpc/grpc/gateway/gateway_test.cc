@@ -23,6 +23,7 @@
 #include "rpc/grpc/testdata/interop.syslink.h"
 #include "rpc/grpc/testing/program.h"
 #include "rpc/grpc/testing/served_interop.h"
+#include "rpc/method_id.h"
 #include "syslink/broker/client.h"
 #include "tests/support/broker_process.h"
 
@@ -105,6 +106,18 @@ TEST_F(GatewayTest, AStockGrpcClientCallsALocalService) {
   StartGateway();
   EXPECT_EQ(StockCall("Echo", {"--text=through the gateway"}),
             "code=0 text=through the gateway message=");
+}
+
+// A method id is a 31-bit hash of the method's name: "Dryjdwt" was searched for (in about
+// a second) so that /syslink.interop.Interop/Dryjdwt hashes to grpc.health.v1.Health's
+// Check, which the service's server also answers but the gateway does not expose. The
+// gateway sends the path with the call, and the server refuses an id that is not its.
+TEST_F(GatewayTest, APathHashingToAnotherServicesMethodIsRefused) {
+  static_assert(MethodIdOfPath("/syslink.interop.Interop/Dryjdwt") ==
+                MethodIdOfPath("/grpc.health.v1.Health/Check"));
+  StartGateway();
+  EXPECT_THAT(StockCall("Dryjdwt", {std::string("--service=") + kInterop}), StartsWith("code=12 "));
+  EXPECT_EQ(StockCall("Echo", {"--text=still served"}), "code=0 text=still served message=");
 }
 
 TEST_F(GatewayTest, TheServicesStatusReachesTheRemoteCaller) {

@@ -74,6 +74,9 @@ absl::Status LocalForwarder::Handle(GrpcServerCall& call, GrpcReply* reply) {
 
   ClientContext context;
   context.set_deadline(call.deadline());
+  // The service checks that the id is the path's: no path hashing to another rpc's id
+  // reaches an rpc this gateway does not expose.
+  context.set_send_method_path(true);
   for (const auto& [key, value] : call.client_metadata()) context.AddMetadata(key, value);
   if (call.attachment_size() > 0) {
     // Into the link's arena when it fits there (lent without a copy), else plain memory
@@ -126,6 +129,9 @@ absl::Status LocalForwarder::HandleStream(GrpcServerCall& call, GrpcServerStream
 
   ClientContext context;
   context.set_deadline(call.deadline());
+  // The service checks that the id is the path's: no path hashing to another rpc's id
+  // reaches an rpc this gateway does not expose.
+  context.set_send_method_path(true);
   for (const auto& [key, value] : call.client_metadata()) context.AddMetadata(key, value);
   SerializedMessage request;
   if (kind == MethodKind::kServerStreaming) {
