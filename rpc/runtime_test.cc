@@ -294,6 +294,46 @@ TEST(RuntimeRawPeerTest, ReplyWithAFlagAUnaryReplyNeverCarriesFailsTheCallAndThe
   peer.join();
 }
 
+// While its arena is full, the link reads what has arrived ahead, into a queue of its own,
+// looking for returned buffers; a reply read so frees its request's slot before the
+// channel has it, and the channel's next call is given that slot. Neither call is lost.
+TEST(RuntimeRawPeerTest, ACallWhoseReplyTheLinkReadAheadKeepsItsPlaceBesideTheNextInItsSlot) {
+  absl::StatusOr<LinkPair> pair =
+      Link::CreatePair({.arena_size = 1 << 20, .max_dma_size = 128 << 10});
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  LinkChannel channel(std::move(pair->first), {.completion_thread = false});
+  Link& server = pair->second;
+  // A hand-written server: answers the next call with the call's own bytes (Echo's
+  // response has its request's layout).
+  auto answer_one = [&] {
+    absl::StatusOr<Message> call = server.Receive(Soon());
+    ASSERT_TRUE(call.ok()) << call.status();
+    ASSERT_TRUE(server.Reply(call->id, absl::OkStatus(), call->data).ok());
+  };
+  std::vector<Attachment> held;  // the arena full
+  for (absl::StatusOr<Attachment> a;
+       held.size() < 64 && (a = channel.AllocateAttachment(128 << 10)).ok();) {
+    held.push_back(*std::move(a));
+  }
+  ASSERT_FALSE(held.empty());
+  Text request_a, response_a, request_b, response_b;
+  request_a.set_text("a");
+  request_b.set_text("b");
+  std::vector<std::string> done;
+  channel.CallAsync(kEcho, request_a, &response_a, nullptr,
+                    [&](absl::Status s) { done.push_back("a " + s.ToString()); });
+  answer_one();
+  // No room: looking for some, the link reads A's reply into its queue.
+  EXPECT_TRUE(absl::IsResourceExhausted(channel.AllocateAttachment(128 << 10).status()));
+  channel.CallAsync(kEcho, request_b, &response_b, nullptr,
+                    [&](absl::Status s) { done.push_back("b " + s.ToString()); });
+  answer_one();
+  EXPECT_EQ(channel.Drain(Soon()), 0u);
+  EXPECT_THAT(done, ::testing::UnorderedElementsAre("a OK", "b OK"));
+  EXPECT_EQ(response_a.text(), "a");
+  EXPECT_EQ(response_b.text(), "b");
+}
+
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
   ClientContext context;
   absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);

@@ -59,5 +59,31 @@ TEST(CallTableTest, IteratesOverTheCallsInFlightOnly) {
   EXPECT_FALSE(calls.begin() != calls.end());
 }
 
+// A new call in a slot whose call is still in the table (the link read that call's reply
+// ahead and freed the slot): both are found, iterated and erased, each by its own id.
+TEST(CallTableTest, ACallStillHereWhenItsSlotIsReusedIsKept) {
+  CallTable<std::string> calls;
+  calls.Emplace(Id(1, 3), "old");
+  calls.Emplace(Id(2, 3), "new");
+  calls.Emplace(Id(3, 3), "newer");
+  EXPECT_EQ(calls.size(), 3u);
+  EXPECT_EQ(*calls.Find(Id(1, 3)), "old");
+  EXPECT_EQ(*calls.Find(Id(2, 3)), "new");
+  EXPECT_EQ(*calls.Find(Id(3, 3)), "newer");
+  EXPECT_EQ(calls.Find(Id(4, 3)), nullptr);
+  std::vector<std::string> seen;
+  for (auto& [id, value] : calls) seen.push_back(value);
+  EXPECT_THAT(seen, UnorderedElementsAre("old", "new", "newer"));
+  calls.Erase(Id(1, 3));
+  EXPECT_EQ(calls.Find(Id(1, 3)), nullptr);
+  EXPECT_EQ(*calls.Find(Id(2, 3)), "new");
+  calls.Erase(Id(3, 3));
+  calls.Erase(Id(2, 3));
+  EXPECT_TRUE(calls.empty());
+  EXPECT_FALSE(calls.begin() != calls.end());
+  calls.Emplace(Id(5, 3), "again");
+  EXPECT_EQ(*calls.Find(Id(5, 3)), "again");
+}
+
 }  // namespace
 }  // namespace syslink::rpc::internal
