@@ -20,6 +20,7 @@
 #include "rpc/stream_testing.h"
 #include "rpc/testdata/countdown_streamer.h"
 #include "rpc/testdata/stream_service.syslink.h"
+#include "tests/support/eventually.h"
 
 namespace syslink::rpc {
 namespace {
@@ -28,6 +29,9 @@ using ::syslink::rpc::test::Number;
 using ::syslink::rpc::test::Progress;
 using ::syslink::rpc::test::Streamer;
 using ::syslink::rpc::test::Total;
+using ::syslink::testing::ForkedServer;
+using ::syslink::testing::ForkedServerOptions;
+using ::syslink::testing::Soon;
 
 TEST_F(StreamTest, ServerStreamingDeliversEveryMessageInOrder) {
   Number request;
@@ -211,6 +215,33 @@ TEST_F(StreamTest, AttachmentsTravelWithStreamMessages) {
   absl::Status status = writer->Finish();
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(total.attachment_bytes(), 24 * kChunk);
+}
+
+// With a window of one message, the client sends the next message with an attachment only
+// once the last is answered, which the server does when its method reads on: at that
+// Read(), not once the next message has come.
+TEST(StreamWindowTest, AWindowOfOneCarriesAttachmentsFromTheClient) {
+  ForkedServerOptions options;
+  options.channel.stream_window = 1;
+  ForkedServer server([] { return std::make_unique<StreamerService>(); }, options);
+  test::StreamerStub stub(server.channel());
+  ClientContext context;
+  context.set_deadline(Soon());
+  Total total;
+  auto writer = stub.Add(&total, &context);
+  Number number;
+  for (int64_t i = 0; i < 6; ++i) {
+    absl::StatusOr<Attachment> chunk = server.channel()->AllocateAttachment(4096);
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    test::Fill(*chunk, i);
+    number.set_n(i);
+    ASSERT_TRUE(writer->Write(number, *std::move(chunk))) << i;
+  }
+  writer->WritesDone();
+  absl::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(total.messages(), 6);
+  EXPECT_EQ(total.attachment_bytes(), 6 * 4096);
 }
 
 TEST_F(StreamTest, ManyStreamsAndUnaryCallsShareOneLink) {

@@ -183,11 +183,17 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
   // Answers go out with mutex_ released: an answer may make this thread serve the link,
   // which hands requests to this stream.
   uint64_t done_with = 0;  // the message read last, kept for its attachment
+  {
+    absl::MutexLock lock(&mutex_);
+    done_with = std::exchange(last_read_, 0);
+  }
+  // Answered before waiting: a client whose window is full waits for this answer to send
+  // the next message.
+  if (done_with != 0) reply_(done_with, absl::OkStatus(), 0, {}, {});
   Incoming incoming{};
   bool got = false;
   {
     absl::MutexLock lock(&mutex_);
-    done_with = std::exchange(last_read_, 0);
     if (Wait([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
           return !messages_.empty() || half_closed_;
         }) &&
@@ -200,7 +206,6 @@ bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* 
       if (incoming.attachment.size() > 0) last_read_ = incoming.id;
     }
   }
-  if (done_with != 0) reply_(done_with, absl::OkStatus(), 0, {}, {});
   if (!got) return false;
   if (incoming.attachment.size() == 0) reply_(incoming.id, absl::OkStatus(), 0, {}, {});
   if (attachment != nullptr) *attachment = std::move(incoming.attachment);
