@@ -23,12 +23,15 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
@@ -37,6 +40,7 @@
 #include "syslink/broker/client.h"
 #include "syslink/broker/control_messages.h"
 #include "syslink/broker/internal/control_socket.h"
+#include "syslink/end_transfer.h"
 #include "syslink/link.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -166,46 +170,101 @@ struct LingerAttack {
   SharedStatus failed;
 };
 
-// In the attacker: a loopback TCP connection to a listener that never accepts, its send
-// buffer full, SO_LINGER {1, 30}; passed to the broker with a control message, then closed
-// here, so that the broker holds the last reference. The listener stays open (closing it
-// would reset the connection) until `done`.
-int AttackWithLingeringSocket(const std::string& broker_socket, LingerAttack* report,
-                              ProcessEvent* attacked, ProcessEvent* done) {
-  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// A loopback TCP connection to a listener that never accepts, its send buffer full and
+// SO_LINGER {1, 30}: closing its last copy waits up to 30 s. The listener stays open
+// (closing it would reset the connection).
+struct LingeringSocket {
+  UniqueFd listener;
+  UniqueFd tcp;
+};
+absl::StatusOr<LingeringSocket> MakeLingeringSocket(LingerAttack* report) {
+  LingeringSocket made;
+  made.listener.Reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address = {};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof(address);
-  if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      listen(listener.get(), 1) != 0 ||
-      getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    report->failed.Set(absl::InternalError("loopback listener"));
-    return 1;
+  if (bind(made.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(made.listener.get(), 1) != 0 ||
+      getsockname(made.listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return absl::InternalError("loopback listener");
   }
-  UniqueFd tcp(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (connect(tcp.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    report->failed.Set(absl::InternalError("loopback connect"));
-    return 1;
+  made.tcp.Reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (connect(made.tcp.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    return absl::InternalError("loopback connect");
   }
   std::vector<char> chunk(64 * 1024, 'x');
-  while (send(tcp.get(), chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+  while (send(made.tcp.get(), chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
   }
   int unsent = 0;
-  ioctl(tcp.get(), TIOCOUTQ, &unsent);
+  ioctl(made.tcp.get(), TIOCOUTQ, &unsent);
   report->unsent_bytes.store(unsent);
   struct linger linger = {1, 30};
-  setsockopt(tcp.get(), SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
-  UniqueFd broker = DialRaw(broker_socket);
-  int fds[] = {tcp.get()};
-  bool sent = SendRaw(broker.get(), ControlBytes(ControlType::kList, 1, {}), fds);
+  setsockopt(made.tcp.get(), SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+  return made;
+}
+
+// Sends `bytes` with the lingering socket over `socket`, then closes this copy, so that the
+// receiver holds the last reference if it took it.
+void SendLingering(int socket, std::span<const std::byte> bytes, LingeringSocket& lingering,
+                   LingerAttack* report) {
+  int fds[] = {lingering.tcp.get()};
+  bool sent = SendRaw(socket, bytes, fds);
   report->send_errno.store(sent ? 0 : errno);
   if (!sent) {
     // Refused: this copy is the last, and closing it would linger here for 30 s.
-    linger = {0, 0};
-    setsockopt(tcp.get(), SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+    struct linger linger = {0, 0};
+    setsockopt(lingering.tcp.get(), SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
   }
-  tcp.Reset();  // if the broker took it, it now holds the last reference
+  lingering.tcp.Reset();
+}
+
+// In the attacker: the lingering socket passed to the broker with a control message.
+int AttackWithLingeringSocket(const std::string& broker_socket, LingerAttack* report,
+                              ProcessEvent* attacked, ProcessEvent* done) {
+  absl::StatusOr<LingeringSocket> lingering = MakeLingeringSocket(report);
+  if (!lingering.ok()) {
+    report->failed.Set(lingering.status());
+    return 1;
+  }
+  UniqueFd broker = DialRaw(broker_socket);
+  SendLingering(broker.get(), ControlBytes(ControlType::kList, 1, {}), *lingering, report);
+  attacked->Notify();
+  return done->WaitFor(absl::Seconds(60)) ? 0 : 2;
+}
+
+// In the attacker: a link of its own service, the lingering socket sent over its client
+// end's watch socket, then that end closed, so that the broker closes its side of the
+// watch socket with the message still queued there.
+int AttackThroughAWatchSocket(const BrokerConnectOptions& options, LingerAttack* report,
+                              ProcessEvent* attacked, ProcessEvent* done) {
+  absl::StatusOr<ServiceRegistration> own =
+      ServiceRegistration::Register("test.attack", AccessPolicy::SameUser(), {}, options);
+  if (!own.ok()) {
+    report->failed.Set(own.status());
+    return 1;
+  }
+  ConnectedPair pair = ConnectAndAccept(*own, "test.attack", options);
+  if (!pair.client.ok() || !pair.server.ok()) {
+    report->failed.Set(absl::InternalError("no link to its own service"));
+    return 1;
+  }
+  // The end's descriptors by number: socket, region, watch (end_transfer.h's token).
+  absl::StatusOr<std::string> token = ReleaseForChild(std::move(pair.client->link));
+  std::vector<std::string> parts = absl::StrSplit(token.value_or(""), ':');
+  int watch = -1;
+  if (!token.ok() || parts.size() < 4 || !absl::SimpleAtoi(parts[3], &watch) || watch < 0) {
+    report->failed.Set(absl::InternalError("no watch socket in the end's token"));
+    return 1;
+  }
+  absl::StatusOr<LingeringSocket> lingering = MakeLingeringSocket(report);
+  if (!lingering.ok()) {
+    report->failed.Set(lingering.status());
+    return 1;
+  }
+  const std::byte byte{0};
+  SendLingering(watch, std::span(&byte, 1), *lingering, report);
+  CloseReleasedEnd(*token);  // the end's last copy: the broker sees it go
   attacked->Notify();
   return done->WaitFor(absl::Seconds(60)) ? 0 : 2;
 }
@@ -254,6 +313,37 @@ TEST_P(LingeringDescriptorTest, BrokerKeepsServingOthers) {
   done.Notify();
   EXPECT_EQ(attacker.WaitFor(kPatience), ChildProcess::Exited(0));
   SlowestServed(3, "served_after");
+}
+
+// The same descriptor sent where the broker reads nothing: a link end's watch socket,
+// whose broker side is closed when the end goes.
+TEST_P(LingeringDescriptorTest, ThroughAWatchSocketTheBrokerKeepsServingOthers) {
+  const bool kernel_guard = GetParam();
+  ASSERT_NO_FATAL_FAILURE(
+      Start({kernel_guard ? "--kernel-descriptor-guard=on" : "--kernel-descriptor-guard=off"},
+            /*descriptor_limit=*/0, "test.attack uid=65534\n"));
+  if (broker_ == nullptr) return;
+  Shared<LingerAttack> report;
+  ProcessEvent attacked, done;
+  ChildProcess attacker = ForkAs(
+      kNobodyUser, [&] { return AttackThroughAWatchSocket(options_, &*report, &attacked, &done); });
+  ASSERT_TRUE(attacked.WaitFor(kPatience)) << report->failed.Get();
+  EXPECT_GT(report->unsent_bytes.load(), 0);
+  EXPECT_LT(SlowestServed(5, "served_during_watch_attack"), kServedWithin);
+  if (report->send_errno.load() == 0) {
+    // The watch socket took it (no guard, or no SO_PASSRIGHTS): closed aside, promptly.
+    EXPECT_TRUE(Eventually(
+        [&] {
+          Listing l = List();
+          return l.counters.closed_aside >= 1 && l.counters.closing_aside == 0;
+        },
+        absl::Seconds(5)));
+  } else {
+    EXPECT_TRUE(kernel_guard);
+    EXPECT_EQ(report->send_errno.load(), EPERM);
+  }
+  done.Notify();
+  EXPECT_EQ(attacker.WaitFor(kPatience), ChildProcess::Exited(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Guard, LingeringDescriptorTest, ::testing::Bool(),

@@ -424,7 +424,8 @@ void Broker::OnWatchHangUp(int fd) {
   watches_.erase(fd);
   Unwatch(fd);
   LinkRecord& link = links_[id];
-  link.watch[side].Reset();
+  // What the end's holder sent there may hold descriptors: closed aside if so.
+  closer_.CloseConnection(std::move(link.watch[side]), link.watch_refuses_descriptors[side]);
   link.closed[side] = true;
   ++counters_.ends_closed;
   if (!link.closed[1 - side]) {

@@ -161,6 +161,9 @@ class Broker {
     UniqueFd region;
     LinkOptions options;
     UniqueFd watch[2];
+    // Whether the kernel refuses descriptors sent over each watch socket (else each
+    // message on it is labelled, for the closer to find them when it is closed).
+    bool watch_refuses_descriptors[2] = {false, false};
     bool closed[2] = {false, false};
     std::shared_ptr<const MethodTable> methods;
   };

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
+#include "base/untrusted_descriptors.h"
 #include "syslink/broker/broker.h"
 #include "syslink/broker/internal/link_factory.h"
 #include "syslink/broker/internal/vanished_end.h"
@@ -403,8 +404,13 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   link.options = pending.options;
   link.methods = std::move(pending.methods);
   link.region = std::move(made->region);
+  // A client may send on its watch socket, and a descriptor it sends would be released when
+  // the broker closes its side: never on this thread (untrusted_descriptors.h).
   for (int side : {0, 1}) {
     link.watch[side] = std::move(made->watch_kept[side]);
+    link.watch_refuses_descriptors[side] =
+        kernel_refuses_descriptors_ && RefuseDescriptors(link.watch[side].get());
+    if (!link.watch_refuses_descriptors[side]) LabelEveryMessage(link.watch[side].get());
     watches_[link.watch[side].get()] = {id, side};
     Watch(link.watch[side].get(), EPOLLRDHUP);
   }
