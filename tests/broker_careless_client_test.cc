@@ -7,6 +7,7 @@
 // The broker is //syslink/broker:syslinkd run by the test (tests/support/broker_process.h);
 // careless clients are raw SOCK_SEQPACKET connections to its socket from this process.
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -31,6 +32,7 @@ namespace {
 using ::syslink::testing::BrokerRobustnessTest;
 using ::syslink::testing::ControlBytes;
 using ::syslink::testing::DialRaw;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ReadAnswer;
 using ::syslink::testing::SendRaw;
 using ::syslink::testing::Soon;
@@ -117,6 +119,29 @@ TEST_F(IdleTimeoutTest, SilentConnectionsAreClosedAfterTheIdleTimeout) {
     EXPECT_EQ(recv(fd.get(), &byte, 1, MSG_DONTWAIT), 0) << "not closed by the broker";
   }
   ExpectServed();  // the registered server's connection was kept, silent as it was
+}
+
+// A Connect that waits for its service to register is not idle, nor is it once the
+// service comes and the broker waits for the server's verdict: the link comes.
+TEST_F(IdleTimeoutTest, AConnectThatWaitedPastTheIdleTimeoutIsAnsweredWhenTheServiceComes) {
+  UniqueFd waiting = DialRaw(dir_.SocketPath());
+  ASSERT_TRUE(SendRaw(
+      waiting.get(),
+      ControlBytes(ControlType::kConnect, 1,
+                   EncodeConnect({.name = "test.later", .wait_for_registration_ms = UINT64_MAX}))));
+  // A silent connection made after it: once the broker closes that one as idle, the
+  // waiting one has been quiet for longer than the idle timeout too.
+  UniqueFd silent = DialRaw(dir_.SocketPath());
+  pollfd closed = {silent.get(), POLLIN, 0};
+  ASSERT_EQ(poll(&closed, 1, absl::ToInt64Milliseconds(kPatience)), 1);
+  absl::StatusOr<ServiceRegistration> later =
+      ServiceRegistration::Register("test.later", AccessPolicy::SameUser(), {}, options_);
+  ASSERT_TRUE(later.ok()) << later.status();
+  absl::StatusOr<IncomingLink> link = later->Accept(Soon());
+  ASSERT_TRUE(link.ok()) << link.status();
+  absl::StatusOr<Answer> answer = ReadAnswer(waiting.get(), 1);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->status.ok()) << answer->status;
 }
 
 }  // namespace

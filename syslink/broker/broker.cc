@@ -354,11 +354,13 @@ void Broker::CloseIdleConnections(absl::Time now) {
       idle.push_back(fd);
     }
   }
-  // A connection waiting for a service to register is not idle.
-  if (!idle.empty() && !awaited_.empty()) {
+  // A connection waiting for a service to register, or for the server's verdict on its
+  // Connect (once the service registered after a long wait, say), is not idle.
+  if (!idle.empty() && (!awaited_.empty() || !pending_.empty())) {
     std::erase_if(idle, [this](int fd) {
-      return std::any_of(awaited_.begin(), awaited_.end(),
-                         [fd](const auto& entry) { return entry.second.client == fd; });
+      auto waits = [fd](const auto& entry) { return entry.second.client == fd; };
+      return std::any_of(awaited_.begin(), awaited_.end(), waits) ||
+             std::any_of(pending_.begin(), pending_.end(), waits);
     });
   }
   for (int fd : idle) CloseConnection(fd);
