@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <optional>
 
 #include "absl/base/attributes.h"
@@ -432,7 +433,9 @@ void LinkChannel::Sleep(absl::Time until) {
   int timeout = -1;
   if (until != absl::InfiniteFuture()) {
     absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
-    timeout = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+    // At most INT_MAX ms (24.8 days): a longer wait would wrap, to no timeout or none left.
+    timeout = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), INT_MAX));
   }
   struct pollfd fds[3] = {
       {link_.fd(), POLLIN, 0}, {wake_->get(), POLLIN, 0}, {returns_fd_, POLLIN, 0}};
