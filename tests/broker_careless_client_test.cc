@@ -102,6 +102,29 @@ TEST_F(BrokerRobustnessTest, ConnectionConnectingToItsOwnServiceWithoutReadingIs
             before.counters.open_descriptors);
 }
 
+// Each listing is a file of its own: a client that asks again without reading gets no
+// second file, but RESOURCE_EXHAUSTED, until it has read what came before.
+TEST_F(BrokerRobustnessTest, AListingComesOnlyOnceEarlierAnswersAreRead) {
+  UniqueFd asking = DialRaw(dir_.SocketPath());
+  for (uint32_t sequence = 1; sequence <= 5; ++sequence) {
+    ASSERT_TRUE(SendRaw(asking.get(), ControlBytes(ControlType::kList, sequence, {})));
+  }
+  for (uint32_t sequence = 1; sequence <= 5; ++sequence) {
+    absl::StatusOr<Answer> answer = ReadAnswer(asking.get(), sequence);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    if (sequence == 1) {
+      EXPECT_TRUE(answer->status.ok()) << answer->status;
+    } else {
+      EXPECT_EQ(answer->status.code(), absl::StatusCode::kResourceExhausted) << sequence;
+    }
+  }
+  // Everything read: the next listing comes.
+  ASSERT_TRUE(SendRaw(asking.get(), ControlBytes(ControlType::kList, 6, {})));
+  absl::StatusOr<Answer> answer = ReadAnswer(asking.get(), 6);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->status.ok()) << answer->status;
+}
+
 class IdleTimeoutTest : public BrokerRobustnessTest {
  protected:
   std::vector<std::string> BrokerArgs() const override { return {"--idle-timeout", "1"}; }

@@ -2,7 +2,9 @@
 // verdict, the link), and the listing. See broker.h for the loop around them.
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -427,6 +429,15 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
 }
 
 void Broker::HandleList(int fd, const ControlPacket& packet) {
+  // Each listing goes as a file of its own, whose memory the socket's buffer does not
+  // count: a client gets one only when it has read every answer before, so that one that
+  // asks over and over without reading holds one file, not hundreds.
+  if (int unread = 0; ioctl(fd, SIOCOUTQ, &unread) != 0 || unread > 0) {
+    Answer(fd, packet.sequence,
+           {.status = absl::ResourceExhaustedError(
+                "an earlier answer is still unread: read it before asking for a listing")});
+    return;
+  }
   Listing listing;
   listing.broker_pid = getpid();
   for (const auto& [name, service] : services_) {
