@@ -472,5 +472,48 @@ TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
   EXPECT_EQ(hog.WaitFor(kPatience), ChildProcess::Exited(0));
 }
 
+// Each link holds three of the broker's descriptors until both its ends are closed, while
+// the client may keep as little as one of its own: links are counted per uid too.
+TEST_F(StallTest, OneUserCannotHoldMoreLinksThanItsLimit) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start({"--max-links-per-uid", "2"}, /*descriptor_limit=*/0, "test.linker uid=65534\n"));
+  if (broker_ == nullptr) return;
+  struct LinkLimitReport {
+    SharedStatus over_limit;
+    SharedStatus after_one_closed;
+  };
+  Shared<LinkLimitReport> report;
+  SharedStatus& over_limit = report->over_limit;
+  SharedStatus& after_one_closed = report->after_one_closed;
+  ChildProcess linker = ForkAs(kNobodyUser, [&] {
+    absl::StatusOr<ServiceRegistration> own =
+        ServiceRegistration::Register("test.linker", AccessPolicy::SameUser(), {}, options_);
+    if (!own.ok()) return 1;
+    std::vector<ConnectedPair> links;
+    for (int i = 0; i < 2; ++i) {
+      links.push_back(ConnectAndAccept(*own, "test.linker", options_));
+      if (!links.back().client.ok() || !links.back().server.ok()) return 2;
+    }
+    over_limit.Set(broker::ConnectToServiceIdentified("test.linker", options_).status());
+    links.erase(links.begin());  // both ends of one link closed: it no longer counts
+    bool linked = Eventually(
+        [&] {
+          ConnectedPair pair = ConnectAndAccept(*own, "test.linker", options_);
+          after_one_closed.Set(pair.client.status());
+          return pair.client.ok();
+        },
+        kPatience, absl::Milliseconds(20));
+    return linked ? 0 : 3;
+  });
+  EXPECT_EQ(linker.WaitFor(kPatience * 3), ChildProcess::Exited(0));
+  absl::Status refused = over_limit.Get();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              AllOf(HasSubstr("uid 65534"), HasSubstr("2 links"), HasSubstr("max-links-per-uid")));
+  EXPECT_TRUE(after_one_closed.Get().ok()) << after_one_closed.Get();
+  // Root is not limited.
+  EXPECT_LT(SlowestServed(3, "served_with_links_limited"), kServedWithin);
+}
+
 }  // namespace
 }  // namespace syslink::broker

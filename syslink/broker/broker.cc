@@ -326,7 +326,9 @@ void Broker::ReleaseUsage(uid_t uid) {
   auto it = usage_.find(uid);
   if (it == usage_.end()) return;
   const UidUsage& u = it->second;
-  if (u.connections <= 0 && u.services <= 0 && u.pending_connects <= 0) usage_.erase(it);
+  if (u.connections <= 0 && u.services <= 0 && u.pending_connects <= 0 && u.links <= 0) {
+    usage_.erase(it);
+  }
 }
 
 void Broker::CloseConnection(int fd, const std::string& why) {
@@ -434,6 +436,10 @@ void Broker::OnWatchHangUp(int fd) {
     absl::StatusOr<int> written = AnswerForVanishedEnd(link.region.get(), link.options, side);
     if (written.ok()) counters_.synthetic_replies += *written;
   } else {
+    if (link.client_limited) {
+      --Usage(link.client).links;
+      ReleaseUsage(link.client.uid);
+    }
     links_.erase(id);
   }
   ResumeListening();

@@ -74,6 +74,9 @@ struct UidLimits {
   int connections = 256;
   int services = 256;
   int pending_connects = 64;
+  // Links made for it as a client and not yet gone (each holds three of the broker's
+  // descriptors while either end lives).
+  int links = 1024;
 };
 
 struct BrokerOptions {
@@ -166,11 +169,13 @@ class Broker {
     bool watch_refuses_descriptors[2] = {false, false};
     bool closed[2] = {false, false};
     std::shared_ptr<const MethodTable> methods;
+    bool client_limited = false;  // counted in its client's UidUsage::links
   };
   struct UidUsage {
     int connections = 0;
     int services = 0;
     int pending_connects = 0;
+    int links = 0;
   };
 
   Broker(const BrokerOptions& options, NamePolicy names);

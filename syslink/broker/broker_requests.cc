@@ -322,6 +322,15 @@ void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request)
                 client.peer.uid, usage.pending_connects, options_.socket_path))});
     return;
   }
+  if (client.limited && usage.links + usage.pending_connects >= options_.limits.links) {
+    ++counters_.over_limit;
+    Answer(fd, sequence,
+           {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                "uid %d already holds %d links made by the broker at %s, its limit (syslinkd "
+                "--max-links-per-uid); a link counts until both its ends are closed",
+                client.peer.uid, usage.links, options_.socket_path))});
+    return;
+  }
   uint64_t id = next_link_id_++;
   int server = target.connection;
   PendingConnect pending{request.name,
@@ -406,6 +415,8 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   link.options = pending.options;
   link.methods = std::move(pending.methods);
   link.region = std::move(made->region);
+  link.client_limited = pending.limited;
+  if (link.client_limited) ++Usage(link.client).links;
   // A client may send on its watch socket, and a descriptor it sends would be released when
   // the broker closes its side: never on this thread (untrusted_descriptors.h).
   for (int side : {0, 1}) {

@@ -48,8 +48,10 @@ const char kSyslinkdUsage[] =
     "  --max-connections-per-uid N       (default 256)\n"
     "  --max-services-per-uid N          (default 256)\n"
     "  --max-pending-connects-per-uid N  (default 64)\n"
-    "                        what one user may hold at once; root and this broker's own\n"
-    "                        user are not limited\n"
+    "  --max-links-per-uid N             (default 1024)\n"
+    "                        what one user may hold at once (a link it asked for counts\n"
+    "                        until both its ends are closed); root and this broker's\n"
+    "                        own user are not limited\n"
     "  --kernel-descriptor-guard=on|off  (default on) off: do not ask the kernel to refuse\n"
     "                        descriptors sent to the broker (SO_PASSRIGHTS, Linux 6.16):\n"
     "                        runs the fallback older kernels get, for testing it\n"
@@ -95,6 +97,7 @@ absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(std::span<const std
                                              "--max-connections-per-uid",
                                              "--max-services-per-uid",
                                              "--max-pending-connects-per-uid",
+                                             "--max-links-per-uid",
                                              "--kernel-descriptor-guard"};
     if (!reader.is_option() ||
         std::find(std::begin(kFlags), std::end(kFlags), name) == std::end(kFlags)) {
@@ -141,6 +144,8 @@ absl::StatusOr<SyslinkdCommandLine> ParseSyslinkdCommandLine(std::span<const std
       if (!ParsePositive(value, &broker.limits.pending_connects)) {
         return bad("wants a positive number");
       }
+    } else if (name == "--max-links-per-uid") {
+      if (!ParsePositive(value, &broker.limits.links)) return bad("wants a positive number");
     } else if (name == "--kernel-descriptor-guard") {
       if (value != "on" && value != "off") return bad("wants on or off");
       broker.kernel_refuses_descriptors = value == "on";
