@@ -141,6 +141,11 @@ absl::Status LinkChannel::status() const {
   return link_.status();
 }
 
+bool LinkChannel::idle() const {
+  ChannelLock lock(this);
+  return pending_.empty() && callbacks_to_run_ == 0;
+}
+
 absl::StatusOr<Attachment> LinkChannel::AllocateAttachment(size_t bytes) {
   ChannelLock lock(this);
   absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);

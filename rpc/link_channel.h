@@ -77,7 +77,7 @@ struct LinkChannelOptions {
 // kept: what a reply syslink wrote itself (deadline, cancel, PEER_DIED) says of a call.
 absl::Status NameMethod(absl::Status status, const Method& method);
 
-class LinkChannel final : public Channel {
+class LinkChannel final : public Channel, public std::enable_shared_from_this<LinkChannel> {
  public:
   explicit LinkChannel(Link link, LinkChannelOptions options = {});
   // A link made by the broker, and who serves it (broker::OutgoingLink::server).
@@ -104,6 +104,10 @@ class LinkChannel final : public Channel {
 
   // OK while the link is open; afterwards why it closed.
   absl::Status status() const;
+
+  // Whether no call, stream request or callback is outstanding here: a channel nobody
+  // holds then has nothing left to finish (NamedChannel lets replaced ones go so).
+  bool idle() const;
 
  private:
   // A sync call's outcome, set by whichever thread reads its reply. The caller waits on

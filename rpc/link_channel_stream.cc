@@ -101,7 +101,10 @@ struct LinkChannel::StreamState {
 class LinkChannel::Stream final : public ClientStream {
  public:
   Stream(LinkChannel* channel, std::shared_ptr<StreamState> state, bool reads)
-      : channel_(channel), state_(std::move(state)), reads_(reads) {}
+      : keep_(channel->weak_from_this().lock()),
+        channel_(channel),
+        state_(std::move(state)),
+        reads_(reads) {}
   ~Stream() override;
 
   absl::Status Write(const google::protobuf::MessageLite& message, Attachment* attachment,
@@ -114,6 +117,9 @@ class LinkChannel::Stream final : public ClientStream {
   // Keeps the stream's window of pulls outstanding.
   void Pull() ABSL_EXCLUSIVE_LOCKS_REQUIRED(channel_->mutex_);
 
+  // The channel, kept while the stream is when shared_ptrs own it (NamedChannel's are):
+  // a stream must not outlive its channel.
+  const std::shared_ptr<LinkChannel> keep_;
   LinkChannel* const channel_;
   const std::shared_ptr<StreamState> state_;
   const bool reads_;            // the server streams: Read() pulls

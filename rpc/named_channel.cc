@@ -37,10 +37,20 @@ NamedChannel::NamedChannel(std::string service_name, broker::BrokerConnectOption
 NamedChannel::~NamedChannel() = default;
 
 absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(ClientContext* context) {
+  std::vector<std::shared_ptr<LinkChannel>> done_with;  // let go once the lock is released
   absl::MutexLock lock(&mutex_);
   if (current_ != nullptr && current_->status().ok()) return current_;
-  // Streams and async calls may still use the closed one: it stays until this does.
+  // Async calls may still finish on the closed one (a stream keeps its channel itself): it
+  // stays until nothing is left to finish and nobody else holds it.
   if (current_ != nullptr) retired_.push_back(std::move(current_));
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (it->use_count() == 1 && (*it)->idle()) {
+      done_with.push_back(std::move(*it));
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   broker::BrokerConnectOptions options = options_;
   const bool wait = context != nullptr && context->wait_for_ready();
   const absl::Time deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();

@@ -25,8 +25,8 @@
 // PEER_DIED too; the call after it reconnects.
 //
 // Thread safety: thread-safe. Ownership: keeps the current LinkChannel, and those it
-// replaced (closed, a few kilobytes each: streams and async calls may still refer to
-// them) until it is destroyed.
+// replaced while async calls may still finish on them or someone else holds them (a
+// stream keeps its own); the others go at the next reconnect.
 
 #ifndef SYSLINK_RPC_NAMED_CHANNEL_H_
 #define SYSLINK_RPC_NAMED_CHANNEL_H_
