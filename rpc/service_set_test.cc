@@ -8,51 +8,20 @@
 #include "gtest/gtest.h"
 #include "rpc/link_channel.h"
 #include "rpc/testdata/stream_service.syslink.h"
+#include "rpc/testdata/two_services.h"
 #include "tests/support/forked_server.h"
 
 namespace syslink::rpc {
 namespace {
 
-using ::syslink::rpc::test::Counter;
 using ::syslink::rpc::test::CounterStub;
 using ::syslink::rpc::test::Number;
 using ::syslink::rpc::test::Progress;
-using ::syslink::rpc::test::Streamer;
 using ::syslink::rpc::test::StreamerStub;
 using ::syslink::testing::ForkedServer;
 
-class CounterService : public Counter {
- public:
-  absl::Status Next(ServerContext&, const Number& request, Number* response) override {
-    response->set_n(request.n() + 1);
-    return absl::OkStatus();
-  }
-};
-
-class StreamerService : public Streamer {
- public:
-  absl::Status GetProgress(ServerContext&, const Number&, Progress* response) override {
-    response->set_written(42);
-    return absl::OkStatus();
-  }
-};
-
-// Both services and the set that serves them, as one Service for ForkedServer.
-class BothServices : public Service {
- public:
-  BothServices() : set_(*ServiceSet::Create({&counter_, &streamer_})) {}
-  absl::string_view service_name() const override { return set_->service_name(); }
-  std::span<const Method> methods() const override { return set_->methods(); }
-  absl::Status Dispatch(ServerCall& call) override { return set_->Dispatch(call); }
-
- private:
-  CounterService counter_;
-  StreamerService streamer_;
-  std::unique_ptr<ServiceSet> set_;
-};
-
 TEST(ServiceSetTest, OneChannelReachesEveryServiceOfTheServer) {
-  ForkedServer server([] { return std::make_unique<BothServices>(); });
+  ForkedServer server([] { return std::make_unique<test::TwoServices>(); });
   CounterStub counter(server.channel());
   StreamerStub streamer(server.channel());
   Number number;
@@ -73,8 +42,8 @@ TEST(ServiceSetTest, OneChannelReachesEveryServiceOfTheServer) {
 }
 
 TEST(ServiceSetTest, RefusesWhatItCannotRoute) {
-  CounterService counter;
-  StreamerService streamer;
+  test::CounterService counter;
+  test::ProgressStreamer streamer;
   EXPECT_EQ(ServiceSet::Create({&counter, &counter}).status().code(),
             absl::StatusCode::kInvalidArgument);  // twice
   EXPECT_EQ(ServiceSet::Create(std::span<Service* const>()).status().code(),

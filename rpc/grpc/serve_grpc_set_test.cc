@@ -7,41 +7,20 @@
 #include "gtest/gtest.h"
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/serve_grpc.h"
-#include "rpc/service_set.h"
-#include "rpc/testdata/countdown_streamer.h"
 #include "rpc/testdata/stream_service.syslink.h"
+#include "rpc/testdata/two_services.h"
 
 namespace syslink::rpc {
 namespace {
 
-using ::syslink::rpc::test::Counter;
 using ::syslink::rpc::test::CounterStub;
 using ::syslink::rpc::test::Number;
 using ::syslink::rpc::test::Progress;
 using ::syslink::rpc::test::StreamerStub;
 
-class CounterService : public Counter {
- public:
-  absl::Status Next(ServerContext&, const Number& request, Number* response) override {
-    response->set_n(request.n() + 1);
-    return absl::OkStatus();
-  }
-};
-
-class StreamerService : public test::CountdownStreamer {
- public:
-  absl::Status GetProgress(ServerContext&, const Number&, Progress* response) override {
-    response->set_written(42);
-    return absl::OkStatus();
-  }
-};
-
 TEST(ServeGrpcSetTest, EveryServiceOfTheSetAnswers) {
-  CounterService counter;
-  StreamerService streamer;
-  absl::StatusOr<std::unique_ptr<ServiceSet>> set = ServiceSet::Create({&counter, &streamer});
-  ASSERT_TRUE(set.ok()) << set.status();
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(set->get());
+  test::TwoServices services;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = ServeGrpc(&services);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = std::make_shared<GrpcChannel>(
       CreateGrpcChannel(absl::StrCat("127.0.0.1:", (*server)->port())));

@@ -59,6 +59,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "syslink/broker/access_policy.h"
@@ -209,6 +210,11 @@ class Broker {
   void ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request);
   // Holds a Connect to a service not registered yet; false (answered) over the limit.
   bool Await(int fd, uint32_t sequence, const ConnectRequest& request);
+  // Whether `connection`, if limited, holds `count` of something already, its `limit`: if
+  // so, counts the refusal and answers request `sequence` on `fd` with RESOURCE_EXHAUSTED,
+  // "uid U already has COUNT `what` the broker at PATH, its limit (syslinkd --`flag`)".
+  bool OverLimit(int fd, uint32_t sequence, const Connection& connection, int count, int limit,
+                 absl::string_view what, absl::string_view flag);
   // Connects the held Connects to `name`, just registered.
   void ServeAwaited(const std::string& name);
   // Forgets the held Connects matching `match`, answering each with `status` (unless null).

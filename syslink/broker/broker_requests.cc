@@ -106,13 +106,8 @@ void Broker::HandleRegister(int fd, const ControlPacket& packet) {
     return;
   }
   UidUsage& usage = Usage(connection.peer);
-  if (connection.limited && usage.services >= options_.limits.services) {
-    ++counters_.over_limit;
-    Answer(fd, packet.sequence,
-           {.status = absl::ResourceExhaustedError(absl::StrFormat(
-                "uid %d already has %d services registered with the broker at %s, its limit "
-                "(syslinkd --max-services-per-uid)",
-                connection.peer.uid, usage.services, options_.socket_path))});
+  if (OverLimit(fd, packet.sequence, connection, usage.services, options_.limits.services,
+                "services registered with", "max-services-per-uid")) {
     return;
   }
   ++usage.services;
@@ -253,16 +248,22 @@ void Broker::HandleConnect(int fd, const ControlPacket& packet) {
   ConnectTo(fd, packet.sequence, *request);
 }
 
+bool Broker::OverLimit(int fd, uint32_t sequence, const Connection& connection, int count,
+                       int limit, absl::string_view what, absl::string_view flag) {
+  if (!connection.limited || count < limit) return false;
+  ++counters_.over_limit;
+  Answer(fd, sequence,
+         {.status = absl::ResourceExhaustedError(absl::StrFormat(
+              "uid %d already has %d %s the broker at %s, its limit (syslinkd --%s)",
+              connection.peer.uid, count, what, options_.socket_path, flag))});
+  return true;
+}
+
 bool Broker::Await(int fd, uint32_t sequence, const ConnectRequest& request) {
   const Connection& client = connections_[fd];
   UidUsage& usage = Usage(client.peer);
-  if (client.limited && usage.pending_connects >= options_.limits.pending_connects) {
-    ++counters_.over_limit;
-    Answer(fd, sequence,
-           {.status = absl::ResourceExhaustedError(absl::StrFormat(
-                "uid %d already has %d connects waiting at the broker at %s, its limit "
-                "(syslinkd --max-pending-connects-per-uid)",
-                client.peer.uid, usage.pending_connects, options_.socket_path))});
+  if (OverLimit(fd, sequence, client, usage.pending_connects, options_.limits.pending_connects,
+                "connects waiting at", "max-pending-connects-per-uid")) {
     return false;
   }
   const absl::Time expires =
@@ -313,22 +314,11 @@ void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request)
     return;
   }
   UidUsage& usage = Usage(client.peer);
-  if (client.limited && usage.pending_connects >= options_.limits.pending_connects) {
-    ++counters_.over_limit;
-    Answer(fd, sequence,
-           {.status = absl::ResourceExhaustedError(absl::StrFormat(
-                "uid %d already has %d connects waiting for their servers at the broker at "
-                "%s, its limit (syslinkd --max-pending-connects-per-uid)",
-                client.peer.uid, usage.pending_connects, options_.socket_path))});
-    return;
-  }
-  if (client.limited && usage.links + usage.pending_connects >= options_.limits.links) {
-    ++counters_.over_limit;
-    Answer(fd, sequence,
-           {.status = absl::ResourceExhaustedError(absl::StrFormat(
-                "uid %d already holds %d links made by the broker at %s, its limit (syslinkd "
-                "--max-links-per-uid); a link counts until both its ends are closed",
-                client.peer.uid, usage.links, options_.socket_path))});
+  // A link counts until both its ends are closed; one being made counts already.
+  if (OverLimit(fd, sequence, client, usage.pending_connects, options_.limits.pending_connects,
+                "connects waiting for their servers at", "max-pending-connects-per-uid") ||
+      OverLimit(fd, sequence, client, usage.links + usage.pending_connects, options_.limits.links,
+                "links made by", "max-links-per-uid")) {
     return;
   }
   uint64_t id = next_link_id_++;
