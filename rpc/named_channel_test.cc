@@ -201,7 +201,15 @@ TEST_F(NamedChannelTest, WithoutAServerACallFailsAtOnceUnlessItWaitsForReady) {
   context.set_wait_for_ready(true);
   context.set_timeout(absl::Seconds(30));
   absl::StatusOr<pid_t> who;
-  std::thread caller([&] { who = Who(*channel, &context); });
+  std::atomic<pid_t> tid{0};
+  std::thread caller([&] {
+    tid.store(gettid());
+    who = Who(*channel, &context);
+  });
+  // The server is forked once the caller sleeps on the broker: a fork while a thread is
+  // being started can leave the child a runtime lock that thread held (ASan's thread
+  // registry), and the child's own threads then wait on it for ever.
+  ASSERT_TRUE(Eventually([&] { return tid.load() != 0 && ThreadState(tid.load()) == 'S'; }));
   ChildProcess server = StartServer();
   caller.join();
   ASSERT_TRUE(who.ok()) << who.status();
