@@ -38,19 +38,36 @@ NamedChannel::~NamedChannel() = default;
 
 absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(ClientContext* context) {
   std::vector<std::shared_ptr<LinkChannel>> done_with;  // let go once the lock is released
-  absl::MutexLock lock(&mutex_);
-  if (current_ != nullptr && current_->status().ok()) return current_;
-  // Async calls may still finish on the closed one (a stream keeps its channel itself): it
-  // stays until nothing is left to finish and nobody else holds it.
-  if (current_ != nullptr) retired_.push_back(std::move(current_));
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if (it->use_count() == 1 && (*it)->idle()) {
-      done_with.push_back(std::move(*it));
-      it = retired_.erase(it);
-    } else {
-      ++it;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (current_ != nullptr && current_->status().ok()) return current_;
+    // Async calls may still finish on the closed one (a stream keeps its channel itself):
+    // it stays until nothing is left to finish and nobody else holds it.
+    if (current_ != nullptr) retired_.push_back(std::move(current_));
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (it->use_count() == 1 && (*it)->idle()) {
+        done_with.push_back(std::move(*it));
+        it = retired_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
+  // Connected without the lock: a call that waits for a server must not hold up the
+  // others. Callers that find no link at once each connect; the first link made is kept.
+  absl::StatusOr<std::shared_ptr<LinkChannel>> made = Connect(context);
+  if (!made.ok()) return made.status();
+  absl::MutexLock lock(&mutex_);
+  if (current_ != nullptr && current_->status().ok()) {
+    done_with.push_back(*std::move(made));  // another caller's link came first
+    return current_;
+  }
+  if (current_ != nullptr) retired_.push_back(std::move(current_));
+  current_ = *std::move(made);
+  return current_;
+}
+
+absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Connect(ClientContext* context) {
   broker::BrokerConnectOptions options = options_;
   const bool wait = context != nullptr && context->wait_for_ready();
   const absl::Time deadline = context != nullptr ? context->deadline() : absl::InfiniteFuture();
@@ -86,8 +103,7 @@ absl::StatusOr<std::shared_ptr<LinkChannel>> NamedChannel::Current(ClientContext
     return link.status();
   }
   PeerIdentity server{link->server.pid, link->server.uid, link->server.gid};
-  current_ = std::make_shared<LinkChannel>(std::move(link->link), server, channel_options_);
-  return current_;
+  return std::make_shared<LinkChannel>(std::move(link->link), server, channel_options_);
 }
 
 absl::Status NamedChannel::Call(const Method& method, const google::protobuf::MessageLite& request,

@@ -17,6 +17,8 @@
 // the call's deadline: the broker holds the connect and makes the link the moment a server
 // registers the name (BrokerConnectOptions::wait_for_registration), and TryCancel() ends
 // the wait. A server that dies before it admits the link is waited for again, a few times.
+// A call that waits holds up no other: callers that find no link each connect, and the
+// first link made is kept.
 // The wait is for a server, not for a broker: one that cannot be reached or started fails
 // the call with UNAVAILABLE.
 //
@@ -78,7 +80,10 @@ class NamedChannel final : public Channel {
   const std::string service_name_;
   const broker::BrokerConnectOptions options_;
   const LinkChannelOptions channel_options_;
-  absl::Mutex mutex_;  // held while connecting: one connect at a time
+  // A channel over a new link to the service, waiting for a server as `context` asks.
+  absl::StatusOr<std::shared_ptr<LinkChannel>> Connect(ClientContext* context);
+
+  absl::Mutex mutex_;  // not held while connecting
   std::shared_ptr<LinkChannel> current_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<LinkChannel>> retired_ ABSL_GUARDED_BY(mutex_);
 };

@@ -187,6 +187,30 @@ TEST_F(NamedChannelTest, ReplacedLinksAreLetGoOfWhenNothingUsesThem) {
   EXPECT_EQ(server->Wait(), ChildProcess::Exited(0));
 }
 
+// One call waits for a server; another, which does not wait, fails at once meanwhile.
+TEST_F(NamedChannelTest, ACallWaitingForAServerHoldsUpNoOther) {
+  std::shared_ptr<NamedChannel> channel = NamedChannel::Create(kName, broker_->ConnectOptions());
+  ClientContext waiting;
+  waiting.set_wait_for_ready(true);
+  waiting.set_timeout(syslink::testing::kPatience * 3);
+  std::atomic<bool> waited_out{false};
+  std::atomic<pid_t> tid{0};
+  absl::Status waited;
+  std::thread waiter([&] {
+    tid.store(gettid());
+    waited = Who(*channel, &waiting).status();
+    waited_out = true;
+  });
+  // Once the waiting call sleeps on the broker, a call that does not wait is answered
+  // NOT_FOUND while it still waits.
+  ASSERT_TRUE(Eventually([&] { return tid.load() != 0 && ThreadState(tid.load()) == 'S'; }));
+  EXPECT_EQ(Who(*channel).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(waited_out.load());
+  waiting.TryCancel();
+  waiter.join();
+  EXPECT_EQ(waited.code(), absl::StatusCode::kCancelled) << waited;
+}
+
 TEST_F(NamedChannelTest, WithoutAServerACallFailsAtOnceUnlessItWaitsForReady) {
   std::shared_ptr<NamedChannel> channel = NamedChannel::Create(kName, broker_->ConnectOptions());
   EXPECT_EQ(Who(*channel).status().code(), absl::StatusCode::kNotFound);
