@@ -128,7 +128,9 @@ TEST_F(BrokerRobustnessTest, AListingComesOnlyOnceEarlierAnswersAreRead) {
     } else {
       EXPECT_EQ(answer->status.code(), absl::StatusCode::kResourceExhausted) << answer->status;
     }
-    if (sequence == 1) EXPECT_TRUE(answer->status.ok()) << answer->status;
+    if (sequence == 1) {
+      EXPECT_TRUE(answer->status.ok()) << answer->status;
+    }
   }
   EXPECT_LE(listed, 2);
   // Everything read: the next listing comes.
