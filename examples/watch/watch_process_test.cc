@@ -252,7 +252,8 @@ TEST_F(WatchProcessTest, SigtermStopsTheServerAndEndsItsWatchesWithUnavailable) 
   server_->process.Kill(SIGTERM);
   EXPECT_EQ(server_->process.WaitFor(absl::Seconds(10)), ChildProcess::Exited(0));
   EXPECT_EQ(watcher.process.WaitFor(absl::Seconds(10)), ChildProcess::Exited(1));
-  EXPECT_TRUE(absl::StrContains(watcher.err->Rest(), "UNAVAILABLE: the store is stopping"));
+  const std::string said = watcher.err->Rest();
+  EXPECT_TRUE(absl::StrContains(said, "UNAVAILABLE: the store is stopping")) << said;
 }
 
 TEST_F(WatchProcessTest, GetPrintsWhatPutStored) {
