@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/arg_reader.h"
 #include "examples/watch/store_service.h"
 #include "examples/watch/watchable_map.h"
@@ -46,7 +48,9 @@ int Serve(const std::string& name) {
   const int signal_number = stop.Wait();
   std::fprintf(stderr, "watch_server: %s, stopping\n", strsignal(signal_number));
   map.Stop();  // every watch returns, so that Shutdown() need not wait for a change
-  server.Shutdown();
+  // The watches are returning now: let them send their own status ("the store is
+  // stopping") rather than be cancelled mid-return.
+  server.Shutdown(absl::Now() + absl::Seconds(5));
   return 0;
 }
 
