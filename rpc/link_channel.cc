@@ -209,7 +209,11 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   call.header.stream_id = stream_id;
   pending.lends_attachment = call.lends_attachment;
   DmaLoan loan;
-  if (call.dma.valid()) loan = {std::move(call.dma), DmaDirection::kToTarget};
+  if (call.dma.valid()) {
+    // Only a lent attachment comes back to the caller; a copy made to send goes back to
+    // the arena as soon as its reply is read.
+    loan = {std::move(call.dma), DmaDirection::kToTarget, call.lends_attachment};
+  }
   absl::StatusOr<uint64_t> id = link_.SendInPlace(
       command, call.inline_size(),
       [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); }, std::move(loan),

@@ -229,6 +229,11 @@ class RequestWatch {
 struct DmaLoan {
   DmaBuffer buffer;
   DmaDirection direction = DmaDirection::kNone;
+  // Whether the buffer comes back in the reply's Message::returned_buffer. A sender that
+  // only needed its pages carried (a copy made to send) says false: they go back to the
+  // arena the moment the reply is read, even while the reply waits to be received (an
+  // AllocateBuffer() waiting for room reads replies ahead, and so finds them).
+  bool wanted_back = true;
 };
 
 // What a reply does with DMA: report how much of a kFromTarget buffer it filled, or
@@ -283,7 +288,8 @@ class Link {
 
   // Sends a request and returns its id. Its reply comes from Receive(); if `deadline` is
   // finite and passes first, Receive() delivers a synthetic DEADLINE_EXCEEDED reply.
-  // Waits for ring space until `deadline`.
+  // Waits for ring space until `deadline`, reading the messages that arrive meanwhile
+  // (kept for Receive()): the peer may be waiting to write replies before it reads on.
   [[nodiscard]] absl::StatusOr<uint64_t> Send(uint32_t command, std::span<const std::byte> data,
                                               DmaLoan loan = {},
                                               absl::Time deadline = absl::InfiniteFuture());

@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -21,6 +23,7 @@
 namespace syslink {
 namespace {
 
+using ::syslink::testing::Eventually;
 using ::syslink::testing::MakePair;
 using ::syslink::testing::Options;
 using ::syslink::testing::Soon;
@@ -78,8 +81,12 @@ TEST(LinkTest, EchoThatWaitsForSpaceKeepsTheRequestBytes) {
   // last record), then a record at 0, over the request: it fits only once the waiting reply
   // has handed the request's record back.
   ASSERT_TRUE(client.Send(3, AsBytes(std::string(4096 - 1056 - 64, 'x'))).ok());
-  // 992 bytes: with its headers the record ends 8 bytes short of the request's end.
-  ASSERT_TRUE(client.Send(4, AsBytes(std::string(992, 'z')), {}, Soon()).ok());
+  // 992 bytes: with its headers the record ends 8 bytes short of the request's end. Sent
+  // without waiting, which would read the server's requests ahead and so let its reply
+  // go without a wait.
+  const std::string last(992, 'z');
+  ASSERT_TRUE(
+      Eventually([&] { return client.Send(4, AsBytes(last), {}, absl::InfinitePast()).ok(); }));
   std::string answer;
   while (answer.empty()) {  // the server's three requests, then the echo
     absl::StatusOr<Message> message = client.Receive(Soon());
@@ -249,6 +256,75 @@ TEST(LinkTest, DmaToTargetAndFromTarget) {
   filled->returned_buffer = DmaBuffer();
   EXPECT_GT(client.stats().arena_free_bytes, free_before);
   EXPECT_EQ(client.stats().arena_free_bytes, client.stats().arena_bytes);
+}
+
+// A buffer lent without wanting it back is free again the moment its reply is read, even
+// if the reply itself waits to be received: an AllocateBuffer() waiting for room reads
+// replies ahead and finds the pages.
+TEST(LinkTest, ALoanNotWantedBackReturnsToTheArenaWhenItsReplyIsRead) {
+  auto [client, server] = MakePair(Small());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 8; ++i) {  // the whole 1 MiB arena, lent
+    absl::StatusOr<DmaBuffer> buffer = client.AllocateBuffer(128 * 1024);
+    ASSERT_TRUE(buffer.ok()) << buffer.status();
+    absl::StatusOr<uint64_t> id = client.Send(
+        1, {},
+        {.buffer = *std::move(buffer), .direction = DmaDirection::kToTarget, .wanted_back = false});
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  EXPECT_EQ(client.stats().arena_free_bytes, 0u);
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<Message> request = server.Receive(Soon());
+    ASSERT_TRUE(request.ok()) << request.status();
+    ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), AsBytes("done")).ok());
+  }
+  // No Receive() yet: the buffer comes from the replies this call reads ahead.
+  absl::StatusOr<DmaBuffer> again = client.AllocateBuffer(128 * 1024, Soon());
+  ASSERT_TRUE(again.ok()) << again.status();
+  *again = DmaBuffer();
+  for (uint64_t id : ids) {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->id, id);
+    EXPECT_EQ(reply->DataAsString(), "done");
+    EXPECT_FALSE(reply->returned_buffer.valid());
+  }
+  EXPECT_EQ(client.stats().arena_free_bytes, client.stats().arena_bytes);
+}
+
+// A requester that waits for ring space reads the replies that have come meanwhile
+// (kept for Receive(), in order): its peer may be waiting to write more of them, and
+// reads no further requests until it can.
+TEST(LinkTest, ASenderWaitingForRoomReadsRepliesAheadSoThePeerCanGoOn) {
+  auto [client, server] = MakePair(Small());
+  const std::string big(12 * 1024, 'r');
+  std::atomic<int> answered{0};
+  std::thread serve([&] {
+    // Answers each request with 12 KiB before it reads the next: five answers fill the
+    // 64 KiB ring, and the sixth waits for the client to read.
+    for (int i = 0; i < 40; ++i) {
+      absl::StatusOr<Message> request = server.Receive(Soon());
+      ASSERT_TRUE(request.ok()) << request.status();
+      ASSERT_TRUE(server.Reply(request->id, absl::OkStatus(), AsBytes(big)).ok());
+      answered.fetch_add(1);
+    }
+  });
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 40; ++i) {  // never receiving: 40 x 12 KiB is far beyond either ring
+    absl::StatusOr<uint64_t> id = client.Send(2, AsBytes(big), {}, Soon());
+    EXPECT_TRUE(id.ok()) << "request " << i << ": " << id.status();
+    if (!id.ok()) break;
+    ids.push_back(*id);
+  }
+  for (uint64_t id : ids) {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->id, id);
+    EXPECT_EQ(reply->DataAsString(), big);
+  }
+  serve.join();  // (its Receive() gives up, if a request never came)
+  EXPECT_EQ(answered.load(), 40);
 }
 
 TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {

@@ -203,9 +203,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkCore::SendRequest(
     header.flags = LoanFlag(loan.direction);
     header.dma_offset = loan.buffer.offset_;
     header.dma_length = loan.buffer.size_ == 0 ? loan.buffer.capacity_ : loan.buffer.size_;
-    lent = Loan{header.dma_offset, header.dma_length, header.flags};
+    lent = Loan{header.dma_offset, header.dma_length, header.flags, loan.wanted_back};
   }
-  absl::StatusOr<std::byte*> space = ReserveMessage(size, space_deadline, before_wait);
+  absl::StatusOr<std::byte*> space =
+      ReserveMessage(size, space_deadline, before_wait, /*request=*/true);
   if (!space.ok()) return space.status();
   // Mirrored before it is published: the target may look at its slot at once. Entered in
   // the table, with the exact time, after: no reply is read before this returns.
@@ -311,14 +312,15 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkCore::WriteMessage(const MessageHe
                                                                  PayloadWriter fill,
                                                                  absl::Time deadline,
                                                                  BeforeWait before_wait) {
-  absl::StatusOr<std::byte*> space = ReserveMessage(payload_size, deadline, before_wait);
+  absl::StatusOr<std::byte*> space =
+      ReserveMessage(payload_size, deadline, before_wait, /*request=*/false);
   if (!space.ok()) return space.status();
   PublishMessage(*space, header, payload_size, fill);
   return absl::OkStatus();
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<std::byte*> LinkCore::ReserveMessage(
-    size_t payload_size, absl::Time deadline, BeforeWait before_wait) {
+    size_t payload_size, absl::Time deadline, BeforeWait before_wait, bool request) {
   size_t size = kMessageHeaderSize + payload_size;
   if (size > out_.max_payload_size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -328,11 +330,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<std::byte*> LinkCore::ReserveMessage
   }
   absl::StatusOr<std::byte*> space = out_.TryReserve(size);
   if (space.ok() && *space == nullptr) {
-    if (deadline > absl::Now()) {  // about to wait: hand the held record's space back
+    const bool waits = deadline > absl::Now();
+    if (waits) {  // about to wait: hand the held record's space back
       before_wait();
       ReleaseHeldRecord();
     }
-    space = ReserveSlow(size, deadline);
+    space = ReserveSlow(size, deadline, /*read_ahead=*/request && waits);
   }
   if (!space.ok()) {
     if (absl::IsDataLoss(space.status()) && status_.ok()) {
@@ -355,8 +358,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
   out_.Publish();
 }
 
-absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline) {
+absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
+                                                 bool read_ahead) {
   while (true) {
+    if (read_ahead) ReadAhead();
     absl::Time slice = std::min(deadline, absl::Now() + kLivenessSlice);
     absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
     if (space.ok()) return space;
@@ -372,6 +377,19 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
           "no room in the link's ring before the deadline: the peer is not reading");
+    }
+  }
+}
+
+void LinkCore::ReadAhead() {
+  while (status_.ok()) {
+    Message message;
+    Step step = ReadOneOutOfLine(&message);
+    if (step == Step::kMessage) {
+      pending_.push_back(Own(std::move(message)));
+      ReleaseHeldRecord();
+    } else if (step != Step::kHandled) {
+      return;  // nothing more, or the link broke
     }
   }
 }

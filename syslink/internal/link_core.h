@@ -157,12 +157,17 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
                                    absl::Time deadline, BeforeWait before_wait);
   // WriteMessage in two steps: ring space for a message with `size` payload bytes (waiting
   // until `deadline`, after `before_wait` and releasing the held record; a broken ring
-  // closes the link), then the message written there and published.
+  // closes the link), then the message written there and published. A request's wait
+  // reads ahead (ReadAhead()); a reply's does not.
   inline absl::StatusOr<std::byte*> ReserveMessage(size_t size, absl::Time deadline,
-                                                   BeforeWait before_wait);
+                                                   BeforeWait before_wait, bool request);
   inline void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
                              PayloadWriter fill);
-  absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline);
+  absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline, bool read_ahead);
+  // Reads every message that has arrived into pending_, for Receive(). A requester waiting
+  // for room does so: its peer may be waiting to write replies, and reads no more requests
+  // until it can (its replies, and any loan not wanted back, come out of the ring).
+  void ReadAhead();
   // Sends the release records waiting (as many as the ring has room for), after taking
   // the buffers other threads returned. Inline: on the hot path there are none.
   void FlushReleases() {

@@ -135,8 +135,12 @@ Message LinkCore::SyntheticReply(const MessageHeader& header, const absl::Status
   reply.status = status;
   reply.synthetic = true;
   if (loan) {
-    reply.returned_buffer =
-        AdoptOwnBuffer(loan->offset, loan->flag == kFlagDmaFromTarget ? 0 : loan->length);
+    if (loan->wanted_back) {
+      reply.returned_buffer =
+          AdoptOwnBuffer(loan->offset, loan->flag == kFlagDmaFromTarget ? 0 : loan->length);
+    } else {
+      FreeLoan(*loan);
+    }
   }
   ++stats_.synthetic_replies;
   return reply;
@@ -193,8 +197,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE LinkCore::Step LinkCore::OnReply(const MessageHeade
                       : absl::Status(code, text);
   }
   if (loan) {
-    out->returned_buffer =
-        AdoptOwnBuffer(loan->offset, returns_filled ? header.dma_length : loan->length);
+    if (loan->wanted_back) {
+      out->returned_buffer =
+          AdoptOwnBuffer(loan->offset, returns_filled ? header.dma_length : loan->length);
+    } else {
+      FreeLoan(*loan);
+    }
   }
   if (header.flags & kFlagDmaReplyBuffer) {
     out->peer_buffer.core_ = shared_from_this();  // released when the user drops it

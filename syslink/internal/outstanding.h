@@ -49,8 +49,9 @@ namespace syslink::internal {
 // A DMA buffer of this end lent with a request or a reply.
 struct Loan {
   uint64_t offset = 0;
-  uint64_t length = 0;  // bytes lent (for kFlagDmaFromTarget: the most the peer may fill)
-  uint16_t flag = 0;    // kFlagDmaToTarget, kFlagDmaFromTarget or kFlagDmaReplyBuffer
+  uint64_t length = 0;      // bytes lent (for kFlagDmaFromTarget: the most the peer may fill)
+  uint16_t flag = 0;        // kFlagDmaToTarget, kFlagDmaFromTarget or kFlagDmaReplyBuffer
+  bool wanted_back = true;  // a lender's: false frees the pages when the reply is read
 };
 
 struct OutstandingRequest {
