@@ -27,8 +27,8 @@
 //   - UNIMPLEMENTED: the path is not "/<service>/<method>";
 //   - UNAVAILABLE: the service is not running (not registered with the broker, or no
 //     broker), or it died or closed its link during the call or stream (at once, not at
-//     the deadline: "service <name>: PEER_DIED: ..."). The next call connects again, so a
-//     restarted service is found;
+//     the deadline: "service <name>: <method path>: PEER_DIED: ..."). The next call
+//     connects again, so a restarted service is found;
 //   - PERMISSION_DENIED: the service's access policy refuses the gateway's user;
 //   - DEADLINE_EXCEEDED / CANCELLED: the remote caller's deadline or cancellation, passed on
 //     to the local call.
