@@ -26,8 +26,8 @@
 
 namespace syslink::rpc {
 
-// How many messages each side of an rpc sends. Generated code makes only kUnary today; the
-// others name what a streaming transport will have to tell apart.
+// How many messages each side of an rpc sends: generated code makes each kind, as its rpc
+// in the .proto declares (rpc/stream.h for the streaming ones).
 enum class MethodKind : uint8_t {
   kUnary,            // one request, one response
   kClientStreaming,  // many requests, one response

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -90,6 +91,11 @@ std::string FormatComments(absl::string_view comments, int indent) {
     const absl::string_view separator =
         lines[i].empty() || absl::ascii_isspace(static_cast<unsigned char>(lines[i][0])) ? "" : " ";
     absl::StrAppend(&formatted, std::string(indent, ' '), "//", separator, lines[i], "\n");
+  }
+  // A last line ending in a backslash would splice the line after the comment into it (a
+  // C++ line continuation): an empty comment line takes the splice instead.
+  if (absl::EndsWith(formatted, "\\\n")) {
+    absl::StrAppend(&formatted, std::string(indent, ' '), "//\n");
   }
   return formatted;
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/compiler/code_generator.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/io/printer.h"
 #include "google/protobuf/io/zero_copy_stream.h"
 #include "rpc/compiler/code_template.h"
@@ -110,6 +111,20 @@ bool CheckConstantNames(const ServiceDescriptor& service, std::string* error) {
   return true;
 }
 
+// Whether a member of the generated service class is named `name`.
+bool IsServiceClassMember(const ServiceDescriptor& service, absl::string_view name) {
+  if (name == "Dispatch" || name == "service_name" || name == "methods" || name == "kServiceName") {
+    return true;
+  }
+  for (int i = 0; i < service.method_count(); ++i) {
+    const std::string& rpc = service.method(i)->name();  // (an rpc named so is refused)
+    if (name == absl::StrCat("k", rpc, "MethodId") || name == absl::StrCat("k", rpc, "Method")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Whether code can be generated for `service`; if not, says why in `error`.
 bool CheckService(const ServiceDescriptor& service, std::string* error) {
   if (IsCppKeyword(service.name())) {
@@ -118,11 +133,18 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                           "rename it");
     return false;
   }
+  if (IsServiceClassMember(service, service.name())) {
+    *error = absl::StrCat("service ", service.full_name(),
+                          " is named like a member of its generated class, which a class "
+                          "cannot be; rename it");
+    return false;
+  }
   // The stub class goes beside the messages of the package: it must not take a name of theirs.
   const std::string stub = absl::StrCat(service.full_name(), "Stub");
   const google::protobuf::DescriptorPool& pool = *service.file()->pool();
   if (pool.FindMessageTypeByName(stub) != nullptr || pool.FindEnumTypeByName(stub) != nullptr ||
-      pool.FindServiceByName(stub) != nullptr) {
+      pool.FindServiceByName(stub) != nullptr || pool.FindEnumValueByName(stub) != nullptr ||
+      pool.FindExtensionByName(stub) != nullptr) {
     *error =
         absl::StrCat("service ", service.full_name(), " needs the C++ class name ", service.name(),
                      "Stub for its client stub, but ", stub, " is declared already; rename one");
@@ -224,8 +246,9 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "\n"
       "// The client side: each unary rpc has three call forms (returning the response,\n"
       "// filling one in, and asynchronous), each streaming rpc one that opens the stream\n"
-      "// (rpc/stream.h), all through one channel. Thread-safe if the channel is. The\n"
-      "// `response` and `context` of an async call must live until `done` runs.\n"
+      "// (rpc/stream.h; a server-streaming rpc also an asynchronous one), all through one\n"
+      "// channel. Thread-safe if the channel is. The `response` and `context` of an async\n"
+      "// call must live until `done` runs.\n"
       "class $service$Stub {\n"
       " public:\n"
       "  explicit $service$Stub(std::shared_ptr<::syslink::rpc::Channel> channel);\n"
@@ -275,9 +298,16 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
 CodeTemplate FileTemplate(const FileDescriptor& file) {
   const std::string stem = google::protobuf::compiler::StripProto(file.name());
   const std::string header = stem + ".syslink.h";
-  std::string guard = absl::AsciiStrToUpper(header) + "_";
-  std::replace_if(
-      guard.begin(), guard.end(), [](char c) { return !absl::ascii_isalnum(c); }, '_');
+  // A fixed prefix (a path may start with a digit) and every other character than a letter
+  // or a digit spelled as _XX in hex (so that foo/bar and foo_bar differ).
+  std::string guard = "SYSLINK_GENERATED_";
+  for (char c : header) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+      guard.push_back(c);
+    } else {
+      absl::StrAppend(&guard, "_", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    }
+  }
   const std::string cpp_namespace = absl::StrReplaceAll(file.package(), {{".", "::"}});
   return CodeTemplate({
       {"proto", file.name()},
@@ -393,6 +423,13 @@ bool WriteFile(GeneratorContext* context, const std::string& name, const std::st
 bool SyslinkGenerator::Generate(const FileDescriptor* file, const std::string& parameter,
                                 GeneratorContext* context, std::string* error) const {
   if (!parameter.empty()) return RejectParameter(parameter, error);
+  if (file->service_count() > 0 && file->options().cc_generic_services()) {
+    *error = absl::StrCat("option cc_generic_services = true makes protoc declare class ",
+                          file->service(0)->name(),
+                          " in the .pb.h, as the syslink header does; set it to false for C++ (a "
+                          "build of the same file with gRPC's plugin needs that too)");
+    return false;
+  }
   for (int i = 0; i < file->service_count(); ++i) {
     if (!CheckService(*file->service(i), error)) return false;
   }

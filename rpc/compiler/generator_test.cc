@@ -113,8 +113,18 @@ TEST_F(GeneratorTest, IncludesThePbHeaderAndGuardsByPath) {
   ASSERT_TRUE(Generate(AddProto("a/b/kv.proto", kUnary))) << error_;
   const std::string header = Output("a/b/kv.syslink.h");
   EXPECT_THAT(header, HasSubstr("#include \"a/b/kv.pb.h\"\n"));
-  EXPECT_THAT(header, HasSubstr("#ifndef A_B_KV_SYSLINK_H_\n#define A_B_KV_SYSLINK_H_\n"));
+  EXPECT_THAT(header, HasSubstr("#ifndef SYSLINK_GENERATED_a_2fb_2fkv_2esyslink_2eh\n"
+                                "#define SYSLINK_GENERATED_a_2fb_2fkv_2esyslink_2eh\n"));
   EXPECT_THAT(Output("a/b/kv.syslink.cc"), HasSubstr("#include \"a/b/kv.syslink.h\"\n"));
+}
+
+TEST_F(GeneratorTest, GuardsAreValidAndDistinctForAnyPath) {
+  ASSERT_TRUE(Generate(AddProto("3rd/foo/bar.proto", "syntax = \"proto3\"; package a;"))) << error_;
+  ASSERT_TRUE(Generate(AddProto("3rd/foo_bar.proto", "syntax = \"proto3\"; package b;"))) << error_;
+  EXPECT_THAT(Output("3rd/foo/bar.syslink.h"),
+              HasSubstr("#ifndef SYSLINK_GENERATED_3rd_2ffoo_2fbar_2esyslink_2eh\n"));
+  EXPECT_THAT(Output("3rd/foo_bar.syslink.h"),
+              HasSubstr("#ifndef SYSLINK_GENERATED_3rd_2ffoo_5fbar_2esyslink_2eh\n"));
 }
 
 TEST_F(GeneratorTest, RejectsAParameter) {
@@ -191,6 +201,19 @@ TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
                                                         "(M) returns (M); }"))));
     EXPECT_THAT(error_, HasSubstr(absl::StrCat("rpc ", package, ".S.", name,
                                                " is named like a member of the generated")));
+  }
+}
+
+TEST_F(GeneratorTest, RejectsServicesNamedLikeMembersOfTheirClass) {
+  for (const std::string name :
+       {"Dispatch", "service_name", "methods", "kServiceName", "kGetMethod", "kGetMethodId"}) {
+    const std::string package = "q_" + name;
+    EXPECT_FALSE(Generate(
+        AddProto("service_" + name + ".proto",
+                 absl::StrCat("syntax = \"proto3\"; package ", package, "; message M {} service ",
+                              name, " { rpc Get(M) returns (M); }"))));
+    EXPECT_THAT(error_, HasSubstr(absl::StrCat("service ", package, ".", name,
+                                               " is named like a member of its generated class")));
   }
 }
 

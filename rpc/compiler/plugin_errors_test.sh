@@ -52,6 +52,12 @@ expect_failure dispatch_local \
 expect_failure constant_name \
   'rpc syslink.compiler_test.ConstantService.kGetMethodId is named like the constant kGetMethodId generated for rpc syslink.compiler_test.ConstantService.Get' \
   --syslink_out="$TEST_TMPDIR/constant_name" "$testdata/errors/constant_name.proto"
+expect_failure service_member \
+  'service syslink.compiler_test.Dispatch is named like a member of its generated class' \
+  --syslink_out="$TEST_TMPDIR/service_member" "$testdata/errors/service_member.proto"
+expect_failure generic_services \
+  'option cc_generic_services = true makes protoc declare class GenericService in the .pb.h' \
+  --syslink_out="$TEST_TMPDIR/generic_services" "$testdata/errors/generic_services.proto"
 expect_failure keyword_rpc \
   'rpc syslink.compiler_test.KeywordService.delete is named like a C++ keyword' \
   --syslink_out="$TEST_TMPDIR/keyword_rpc" "$testdata/errors/keyword_rpc.proto"
