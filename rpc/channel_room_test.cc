@@ -122,10 +122,12 @@ TEST_P(ChannelRoomTest, SpilledCallsBeyondWhatTheArenaHoldsAllComeBack) {
   Pipeline(40, 100 * 1024, /*small_replies=*/true);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, ChannelRoomTest,
-    ::testing::Values(Case{"CompletionThread", true}, Case{"DrainOnly", false}),
-    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Modes, ChannelRoomTest,
+                         ::testing::Values(Case{"CompletionThread", true},
+                                           Case{"DrainOnly", false}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace syslink::rpc
