@@ -35,6 +35,16 @@ class TestStore : public KeyValueStore {
   }
 };
 
+// Answers Connect with its request.
+class TestHealth : public Health {
+ public:
+  absl::Status Connect(rpc::ServerContext& context, const types::Ping& request,
+                       types::Ping* response) override {
+    *response = request;
+    return absl::OkStatus();
+  }
+};
+
 class GeneratedCodeTest : public ::testing::Test {
  protected:
   GetRequest Request(const std::string& key) {
@@ -109,6 +119,23 @@ TEST_F(GeneratedCodeTest, AServiceWithoutRpcsAnswersUnimplemented) {
   rpc::ServerContext context({}, absl::InfiniteFuture());
   rpc::ServerCall call(1, {}, &context);
   EXPECT_EQ(placeholder.Dispatch(call).code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(GeneratedConnectTest, AnRpcNamedConnectOverloadsTheStubsStaticConnect) {
+  TestHealth health;
+  HealthStub stub(std::make_shared<rpc::InProcessChannel>(&health));
+  types::Ping ping;
+  ping.set_text("hello");
+  absl::StatusOr<types::Ping> answer = stub.Connect(ping);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->text(), "hello");
+  types::Ping filled;
+  EXPECT_TRUE(stub.Connect(ping, &filled, nullptr).ok());
+  EXPECT_EQ(filled.text(), "hello");
+  // The static one is still there, of its own type: Connect() connects through the broker.
+  absl::StatusOr<HealthStub> (*through_broker)(const broker::BrokerConnectOptions&) =
+      &HealthStub::Connect;
+  EXPECT_NE(through_broker, nullptr);
 }
 
 TEST_F(GeneratedCodeTest, NamesTheServiceByItsFullName) {

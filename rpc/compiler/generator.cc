@@ -35,9 +35,10 @@ using google::protobuf::ServiceDescriptor;
 using google::protobuf::compiler::GeneratorContext;
 
 // Members of the generated classes that an rpc of the same name would clash with. (The
-// classes' own names, the service's and <service>Stub, are taken too.)
-constexpr absl::string_view kReservedMethodNames[] = {
-    "Dispatch", "service_name", "methods", "kServiceName", "channel", "channel_", "Connect"};
+// classes' own names, the service's and <service>Stub, are taken too, and a bidi rpc
+// cannot be named Connect: see CheckMethodName.)
+constexpr absl::string_view kReservedMethodNames[] = {"Dispatch",     "service_name", "methods",
+                                                      "kServiceName", "channel",      "channel_"};
 
 template <size_t n>
 bool IsOneOf(const absl::string_view (&names)[n], absl::string_view name) {
@@ -73,6 +74,16 @@ bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& m
                           " is named like a member of the generated classes (",
                           absl::StrJoin(kReservedMethodNames, ", "), ", ", service.name(), ", ",
                           service.name(), "Stub); rename it");
+    return false;
+  }
+  // The stub's static Connect(options = {}) overloads an rpc's call forms named Connect,
+  // which all take an argument, except a bidi rpc's: Connect(context = nullptr) would
+  // make Connect() ambiguous.
+  if (name == "Connect" && method.client_streaming() && method.server_streaming()) {
+    *error = absl::StrCat("rpc ", method.full_name(),
+                          " is a bidirectional stream named Connect, whose call form "
+                          "Connect(context = nullptr) would make the stub's static Connect() "
+                          "ambiguous; rename it");
     return false;
   }
   const std::vector<absl::string_view> locals = DispatchLocalNames(method);

@@ -14,11 +14,11 @@
 // Errors (protoc prints them after the file name, and fails): any parameter, as the generator
 // takes none; two rpcs of one service whose method ids (rpc/method_id.h) collide; an rpc
 // named like a member of the generated classes (Dispatch, service_name, methods,
-// kServiceName, channel, channel_, Connect, the classes themselves, or the constants
-// k<Rpc>MethodId and k<Rpc>Method of another rpc) or like a local variable of its case in
-// Dispatch() (call, status, and request, response, reader, writer or stream by the rpc's
-// kind); a service named like a member of its class (Dispatch, service_name, methods,
-// kServiceName, an rpc or its constants); a service or rpc named like a C++ keyword
+// kServiceName, channel, channel_, the classes themselves, or the constants k<Rpc>MethodId
+// and k<Rpc>Method of another rpc; a bidi rpc named Connect, like the stub's static one) or like a
+// local variable of its case in Dispatch() (call, status, and request, response, reader, writer or
+// stream by the rpc's kind); a service named like a member of its class (Dispatch, service_name,
+// methods, kServiceName, an rpc or its constants); a service or rpc named like a C++ keyword
 // (cpp_names.h); a message, enum, enum value, extension or service named like the stub
 // class, <service>Stub; a file with services and `option cc_generic_services = true`
 // (protoc's .pb.h would declare the service's class too). docs/rpc.md lists the C++ names

@@ -193,7 +193,7 @@ TEST_F(GeneratorTest, AcceptsTheSameMethodNameInTwoServices) {
 
 TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
   for (const std::string name : {"Dispatch", "service_name", "methods", "kServiceName", "channel",
-                                 "channel_", "Connect", "S", "SStub"}) {
+                                 "channel_", "S", "SStub"}) {
     const std::string package = "p_" + name;
     EXPECT_FALSE(
         Generate(AddProto(name + ".proto", absl::StrCat("syntax = \"proto3\"; package ", package,
@@ -202,6 +202,21 @@ TEST_F(GeneratorTest, RejectsRpcsNamedLikeGeneratedMembers) {
     EXPECT_THAT(error_, HasSubstr(absl::StrCat("rpc ", package, ".S.", name,
                                                " is named like a member of the generated")));
   }
+}
+
+TEST_F(GeneratorTest, AcceptsAnRpcNamedConnectUnlessItIsABidiStream) {
+  ASSERT_TRUE(Generate(AddProto("connect.proto", R"(
+    syntax = "proto3";  package c;  message M {}
+    service Unary { rpc Connect(M) returns (M); }
+    service Reading { rpc Connect(M) returns (stream M); }
+    service Writing { rpc Connect(stream M) returns (M); }
+  )")))
+      << error_;
+  EXPECT_FALSE(Generate(AddProto("connect_bidi.proto", R"(
+    syntax = "proto3";  package d;  message M {}
+    service Both { rpc Connect(stream M) returns (stream M); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("rpc d.Both.Connect is a bidirectional stream named Connect"));
 }
 
 TEST_F(GeneratorTest, RejectsServicesNamedLikeMembersOfTheirClass) {
