@@ -218,7 +218,12 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
       command, call.inline_size(),
       [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); }, std::move(loan),
       deadline);
-  if (!id.ok()) return id.status();
+  if (!id.ok()) {
+    // A send that waited may have read replies ahead, or taken the wake-up a sleeping
+    // reader waits for: it looks again.
+    if (sleeping_) Signal(wake_->get());
+    return id.status();
+  }
   ClientContext* context = pending.context;
   const bool stream = pending.stream != nullptr;
   const bool async = pending.waiter == nullptr && !stream;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -35,13 +36,17 @@ constexpr Method kEcho{MethodId("syslink.rpc.test.Gate.Echo"), "/syslink.rpc.tes
                        MethodKind::kUnary};
 constexpr Method kHold{MethodId("syslink.rpc.test.Gate.Hold"), "/syslink.rpc.test.Gate/Hold",
                        MethodKind::kUnary};
+constexpr Method kBig{MethodId("syslink.rpc.test.Gate.Big"), "/syslink.rpc.test.Gate/Big",
+                      MethodKind::kUnary};
 
 // Echo answers at once. Hold waits until `open` is set or its caller gives up (at most
-// 10 s), then answers "held" (or CANCELLED when it saw cancelled()).
+// 10 s), then answers "held" (or CANCELLED when it saw cancelled()). Big answers with as
+// many bytes of text as its request's text says, and counts its calls.
 class GateService : public Service {
  public:
   std::atomic<bool> open{false};
   std::atomic<int> holding{0};
+  std::atomic<int> big{0};
 
   absl::string_view service_name() const override { return "syslink.rpc.test.Gate"; }
   absl::Status Dispatch(ServerCall& call) override {
@@ -49,6 +54,13 @@ class GateService : public Service {
     if (absl::Status s = call.ParseRequest(&request); !s.ok()) return s;
     if (call.method_id() == kEcho.id) {
       call.SetResponse(request);
+      return absl::OkStatus();
+    }
+    if (call.method_id() == kBig.id) {
+      Text response;
+      response.set_text(std::string(std::stoul(request.text()), 'b'));
+      call.SetResponse(response);
+      ++big;
       return absl::OkStatus();
     }
     if (call.method_id() != kHold.id) return absl::UnimplementedError("no such method");
@@ -69,7 +81,8 @@ class ServerTest : public ::testing::TestWithParam<int> {
   ~ServerTest() override { server_.Shutdown(); }
 
   // A channel to a new link the server serves.
-  std::unique_ptr<LinkChannel> Connect(LinkOptions options = {}) {
+  std::unique_ptr<LinkChannel> Connect(LinkOptions options = {},
+                                       LinkChannelOptions channel_options = {}) {
     options.ring_capacity = 16 * 1024;
     options.arena_size = 64 * 1024;
     options.max_dma_size = 64 * 1024;
@@ -77,7 +90,7 @@ class ServerTest : public ::testing::TestWithParam<int> {
     EXPECT_TRUE(pair.ok()) << pair.status();
     if (!pair.ok()) return nullptr;
     server_.ServeLink(&service_, std::move(pair->second), {getpid(), getuid(), getgid()});
-    return std::make_unique<LinkChannel>(std::move(pair->first));
+    return std::make_unique<LinkChannel>(std::move(pair->first), channel_options);
   }
 
   static absl::Status Echo(LinkChannel& channel, const std::string& text) {
@@ -194,6 +207,51 @@ TEST_P(ServerTest, ShutdownPastItsDeadlineCancelsWhatRunsAndAnswersUnavailable) 
   EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
   EXPECT_THAT(std::string(held.message()), ::testing::HasSubstr("held until cancelled"));
   EXPECT_EQ(server_.live_links(), 0u);
+}
+
+// A client that reads no replies leaves the server's thread waiting for room: in the reply
+// ring for answers sent inline, in the server's DMA arena for answers that spill (their
+// buffers come back as the client reads them). Shutdown() ends either wait and closes the
+// link; it does not wait for the client.
+void ExpectShutdownDoesNotWaitForTheClient(Server& server, GateService& service,
+                                           LinkChannel* channel, int calls, int answer_bytes,
+                                           int answers_that_fit) {
+  std::vector<Text> responses(calls);
+  std::atomic<int> completed{0};
+  Text request;
+  request.set_text(std::to_string(answer_bytes));
+  for (Text& response : responses) {
+    channel->CallAsync(kBig, request, &response, nullptr, [&](absl::Status) { ++completed; });
+  }
+  // The answer after those that fit waits for room.
+  ASSERT_TRUE(Eventually([&] { return service.big.load() > answers_that_fit; }))
+      << service.big.load() << " answered";
+  absl::Notification shut_down;
+  std::thread shutdown([&] {
+    server.Shutdown();
+    shut_down.Notify();
+  });
+  EXPECT_TRUE(shut_down.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Without that, the client reads: the server goes on and the thread can be joined.
+  if (!shut_down.HasBeenNotified()) channel->Drain(Soon());
+  shutdown.join();
+  EXPECT_EQ(channel->Drain(Soon()), 0u);  // the answers sent, then PEER_DIED for the rest
+  EXPECT_EQ(completed.load(), calls);
+  EXPECT_EQ(server.live_links(), 0u);
+}
+
+TEST_P(ServerTest, ShutdownDoesNotWaitForAClientThatReadsNoInlineReplies) {
+  // No completion thread: nobody reads the link until Drain(). Answers of 3,000 bytes go
+  // inline (the limit is a quarter of the 16 KiB ring): four fit in the ring.
+  std::unique_ptr<LinkChannel> channel = Connect({}, {.completion_thread = false});
+  ExpectShutdownDoesNotWaitForTheClient(server_, service_, channel.get(), 12, 3000, 4);
+}
+
+TEST_P(ServerTest, ShutdownDoesNotWaitForAClientThatKeepsItsRepliesBuffers) {
+  // Answers of 6,000 bytes spill into 8 KiB buffers of the server's 64 KiB arena: seven
+  // fit, and come back only as the client reads them.
+  std::unique_ptr<LinkChannel> channel = Connect({}, {.completion_thread = false});
+  ExpectShutdownDoesNotWaitForTheClient(server_, service_, channel.get(), 12, 6000, 7);
 }
 
 TEST_P(ServerTest, ShutdownOfManyIdleLinksIsQuick) {

@@ -115,6 +115,10 @@ absl::Status Link::Cancel(uint64_t id) {
 
 int Link::fd() const { return core_ ? core_->fd() : -1; }
 
+void Link::SetStopFlag(const std::atomic<bool>* stop) {
+  if (core_) core_->SetStopFlag(stop);
+}
+
 absl::StatusOr<LinkWaker> Link::Waker() {
   if (!core_) return Invalid();
   return core_->Waker();

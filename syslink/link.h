@@ -58,6 +58,7 @@
 #ifndef SYSLINK_SYSLINK_LINK_H_
 #define SYSLINK_SYSLINK_LINK_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -232,7 +233,8 @@ struct DmaLoan {
   // Whether the buffer comes back in the reply's Message::returned_buffer. A sender that
   // only needed its pages carried (a copy made to send) says false: they go back to the
   // arena the moment the reply is read, even while the reply waits to be received (an
-  // AllocateBuffer() waiting for room reads replies ahead, and so finds them).
+  // AllocateBuffer() waiting for room reads replies ahead, and so finds them). Only for
+  // kToTarget: a kFromTarget loan without it is refused (INVALID_ARGUMENT).
   bool wanted_back = true;
 };
 
@@ -330,6 +332,14 @@ class Link {
   // received (and may not have answered yet). A watch that never gives up for any other
   // message.
   RequestWatch Watch(const Message& request) const;
+
+  // For an end served by a thread that another thread may tell to stop: once `*stop` is
+  // true, a Send() or Reply() that waits for ring space, or an AllocateBuffer() that waits
+  // for room, gives up with ABORTED (the flag is looked at before and every 10 ms of such
+  // a wait, not on the fast path). So a peer that reads nothing, or keeps the buffers of
+  // its replies, cannot hold a stopping server's thread. `stop` must outlive this end's
+  // use; nullptr: no flag. Call it before the end is in use.
+  void SetStopFlag(const std::atomic<bool>* stop);
 
   // A waker that another thread may use to interrupt this end's Receive(), which then
   // returns ABORTED (link_waker.h). The first call makes the end's eventfd; later calls

@@ -291,6 +291,13 @@ TEST(LinkTest, ALoanNotWantedBackReturnsToTheArenaWhenItsReplyIsRead) {
     EXPECT_FALSE(reply->returned_buffer.valid());
   }
   EXPECT_EQ(client.stats().arena_free_bytes, client.stats().arena_bytes);
+  // What a kFromTarget loan brings back is its point: it must be wanted back.
+  absl::StatusOr<DmaBuffer> fill = client.AllocateBuffer(4096);
+  ASSERT_TRUE(fill.ok()) << fill.status();
+  absl::StatusOr<uint64_t> refused = client.Send(
+      1, {},
+      {.buffer = *std::move(fill), .direction = DmaDirection::kFromTarget, .wanted_back = false});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
 // A requester that waits for ring space reads the replies that have come meanwhile

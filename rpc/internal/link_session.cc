@@ -60,7 +60,10 @@ LinkSession::LinkSession(Service* service, Link link, PeerIdentity peer, WorkerP
       // Only a hybrid link spins for a while and then sleeps: the others have no pace to follow.
       pace_(link_.options().wait.spin_budget, link_.options().wait.mode == ring::WaitMode::kHybrid
                                                   ? follow_caller
-                                                  : absl::ZeroDuration()) {}
+                                                  : absl::ZeroDuration()) {
+  // A reply waiting for room (a client that reads nothing) gives up once the session stops.
+  link_.SetStopFlag(&stopping_);
+}
 
 LinkSession::~LinkSession() = default;
 

@@ -19,6 +19,8 @@ namespace {
 
 // A blocked sender looks at the socket this often to notice a peer that died.
 constexpr absl::Duration kLivenessSlice = absl::Milliseconds(10);
+// The most records a wait for ring space reads ahead before it looks at its deadline again.
+constexpr int kReadAheadLimit = 4096;
 
 std::span<std::byte> RingMemory(const ring::SharedRegion& region, const LinkLayout& layout,
                                 int writer) {
@@ -118,6 +120,9 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
       return buffer;
     }
     if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
+    if (Stopping()) {
+      return absl::AbortedError("gave up waiting for room in the DMA arena: this end is stopping");
+    }
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     Message message;
@@ -125,8 +130,11 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     if (step == Step::kMessage) {
       pending_.push_back(Own(std::move(message)));
       ReleaseHeldRecord();
-    } else if (step == Step::kEmpty && !AwaitInbound(deadline, deadline)) {
-      return offset.status();
+    } else if (step == Step::kEmpty) {
+      // With a stop flag, the wait looks at it every slice.
+      const absl::Time until =
+          stop_ == nullptr ? deadline : std::min(deadline, absl::Now() + kLivenessSlice);
+      if (!AwaitInbound(until, deadline)) return offset.status();
     }
   }
 }
@@ -199,6 +207,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkCore::SendRequest(
     if (loan.buffer.core_.get() != this) {
       return absl::InvalidArgumentError(
           "a DMA loan must be a buffer allocated from this end (AllocateBuffer)");
+    }
+    if (loan.direction == DmaDirection::kFromTarget && !loan.wanted_back) {
+      return absl::InvalidArgumentError(
+          "a kFromTarget loan must be wanted back: what the peer fills comes back in it");
     }
     header.flags = LoanFlag(loan.direction);
     header.dma_offset = loan.buffer.offset_;
@@ -361,7 +373,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
                                                  bool read_ahead) {
   while (true) {
-    if (read_ahead) ReadAhead();
+    if (Stopping()) {
+      return absl::AbortedError(
+          "gave up waiting for room in the link's ring: this end is stopping");
+    }
+    if (read_ahead) {
+      ReadAhead();
+      if (!status_.ok()) return status_;  // what it read broke the link
+    }
     absl::Time slice = std::min(deadline, absl::Now() + kLivenessSlice);
     absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
     if (space.ok()) return space;
@@ -382,7 +401,9 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
 }
 
 void LinkCore::ReadAhead() {
-  while (status_.ok()) {
+  // At most a ring's worth of records a time: a peer writing records this end consumes
+  // without a trace (a stray synthetic reply) must not keep the wait from its deadline.
+  for (int read = 0; read < kReadAheadLimit && status_.ok(); ++read) {
     Message message;
     Step step = ReadOneOutOfLine(&message);
     if (step == Step::kMessage) {

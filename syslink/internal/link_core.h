@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -70,6 +71,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::Status Cancel(uint64_t id);
   RequestWatch Watch(const Message& request);
   absl::StatusOr<LinkWaker> Waker();
+  void SetStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
+  bool Stopping() const { return stop_ != nullptr && stop_->load(std::memory_order_relaxed); }
   absl::StatusOr<int> ReturnBuffersFromAnyThread();
   bool PrepareToPoll();
   bool Ready() const { return !pending_.empty() || !status_.ok() || peer_gone_ || in_.Ready(); }
@@ -164,9 +167,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   inline void PublishMessage(std::byte* space, const MessageHeader& header, size_t size,
                              PayloadWriter fill);
   absl::StatusOr<std::byte*> ReserveSlow(size_t size, absl::Time deadline, bool read_ahead);
-  // Reads every message that has arrived into pending_, for Receive(). A requester waiting
-  // for room does so: its peer may be waiting to write replies, and reads no more requests
-  // until it can (its replies, and any loan not wanted back, come out of the ring).
+  // Reads the messages that have arrived (up to a bound) into pending_, for Receive(). A
+  // requester waiting for room does so: its peer may be waiting to write replies, and reads
+  // no more requests until it can (its replies, and any loan not wanted back, come out of
+  // the ring). A violation in what it reads closes the link (status_).
   void ReadAhead();
   // Sends the release records waiting (as many as the ring has room for), after taking
   // the buffers other threads returned. Inline: on the hot path there are none.
@@ -235,7 +239,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   UniqueFd socket_;
   UniqueFd watch_;
-  std::shared_ptr<WakeSignal> wake_;  // made by the first Waker(); Receive() takes it
+  std::shared_ptr<WakeSignal> wake_;         // made by the first Waker(); Receive() takes it
+  const std::atomic<bool>* stop_ = nullptr;  // SetStopFlag(): ends waits for ring space
   ring::SharedRegion region_;
   int side_;
   LinkOptions options_;
