@@ -200,6 +200,7 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   if (absl::Status s =
           internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata, call);
       !s.ok()) {
+    if (sleeping_) Signal(wake_->get());  // its wait for a buffer may have read replies ahead
     return s;
   }
   if (deadline != absl::InfiniteFuture()) {

@@ -38,8 +38,9 @@
 // links and threads, and Shutdown() (or destruction) closes the links and joins the
 // threads. Shutdown(deadline) lets calls in flight finish until the deadline, then tells
 // the methods still running (ServerContext::cancelled()); either way their replies are
-// sent before their links close, except to a client that reads none: a reply waiting for
-// room in its ring gives up once the server stops (Link::SetStopFlag), and its link closes.
+// sent before their links close, except to a client that reads none: a reply that finds
+// no room in its ring (or the arena) for 10 ms once the server stops closes the link
+// (Link::SetStopFlag), and the client's calls left get PEER_DIED.
 
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_

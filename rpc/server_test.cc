@@ -217,11 +217,15 @@ void ExpectShutdownDoesNotWaitForTheClient(Server& server, GateService& service,
                                            LinkChannel* channel, int calls, int answer_bytes,
                                            int answers_that_fit) {
   std::vector<Text> responses(calls);
+  std::vector<absl::Status> statuses(calls, absl::UnknownError("no callback"));
   std::atomic<int> completed{0};
   Text request;
   request.set_text(std::to_string(answer_bytes));
-  for (Text& response : responses) {
-    channel->CallAsync(kBig, request, &response, nullptr, [&](absl::Status) { ++completed; });
+  for (int i = 0; i < calls; ++i) {
+    channel->CallAsync(kBig, request, &responses[i], nullptr, [&, i](absl::Status status) {
+      statuses[i] = std::move(status);
+      ++completed;
+    });
   }
   // The answer after those that fit waits for room.
   ASSERT_TRUE(Eventually([&] { return service.big.load() > answers_that_fit; }))
@@ -237,6 +241,17 @@ void ExpectShutdownDoesNotWaitForTheClient(Server& server, GateService& service,
   shutdown.join();
   EXPECT_EQ(channel->Drain(Soon()), 0u);  // the answers sent, then PEER_DIED for the rest
   EXPECT_EQ(completed.load(), calls);
+  int answered = 0;
+  for (int i = 0; i < calls; ++i) {
+    if (statuses[i].ok()) {
+      ++answered;
+      EXPECT_EQ(responses[i].text().size(), static_cast<size_t>(answer_bytes));
+    } else {
+      EXPECT_TRUE(IsPeerDied(statuses[i])) << "call " << i << ": " << statuses[i];
+    }
+  }
+  EXPECT_GE(answered, answers_that_fit);
+  EXPECT_LT(answered, calls);
   EXPECT_EQ(server.live_links(), 0u);
 }
 

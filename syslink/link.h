@@ -335,10 +335,12 @@ class Link {
 
   // For an end served by a thread that another thread may tell to stop: once `*stop` is
   // true, a Send() or Reply() that waits for ring space, or an AllocateBuffer() that waits
-  // for room, gives up with ABORTED (the flag is looked at before and every 10 ms of such
-  // a wait, not on the fast path). So a peer that reads nothing, or keeps the buffers of
-  // its replies, cannot hold a stopping server's thread. `stop` must outlive this end's
-  // use; nullptr: no flag. Call it before the end is in use.
+  // for room, gives up once a 10 ms slice of the wait brought no room (or nothing that
+  // could make some): it closes the link, with ABORTED as its status(), rather than leave
+  // a gap among the messages that follow; the peer sees PEER_DIED. So a peer that reads
+  // nothing, or keeps the buffers of its replies, cannot hold a stopping server's thread,
+  // while one that reads goes on being answered. The fast path never looks at the flag. `stop` must
+  // outlive this end's use; nullptr: no flag. Call it before the end is in use.
   void SetStopFlag(const std::atomic<bool>* stop);
 
   // A waker that another thread may use to interrupt this end's Receive(), which then

@@ -112,6 +112,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
         "a DMA buffer of %d bytes exceeds the link's limit of %d (LinkOptions::max_dma_size)",
         bytes, options_.max_dma_size));
   }
+  bool quiet = false;  // stopping, and a slice passed in which nothing arrived
   while (true) {
     if (returned_.waiting()) TakeReturns();
     absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
@@ -120,22 +121,32 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
       return buffer;
     }
     if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
-    if (Stopping()) {
-      return absl::AbortedError("gave up waiting for room in the DMA arena: this end is stopping");
-    }
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     Message message;
     Step step = ReadOneOutOfLine(&message);
-    if (step == Step::kMessage) {
-      pending_.push_back(Own(std::move(message)));
-      ReleaseHeldRecord();
-    } else if (step == Step::kEmpty) {
-      // With a stop flag, the wait looks at it every slice.
-      const absl::Time until =
-          stop_ == nullptr ? deadline : std::min(deadline, absl::Now() + kLivenessSlice);
-      if (!AwaitInbound(until, deadline)) return offset.status();
+    if (step != Step::kEmpty) {
+      if (step == Step::kMessage) {
+        pending_.push_back(Own(std::move(message)));
+        ReleaseHeldRecord();
+      }
+      quiet = false;
+      continue;
     }
+    // A stopping end gives up once a whole slice brought nothing (a peer that reads and
+    // releases goes on being answered).
+    if (Stopping()) {
+      if (quiet) {
+        Shutdown(absl::AbortedError(
+            "this end stopped while it waited for room in its DMA arena (the peer keeps the "
+            "buffers it was sent)"));
+        return status_;
+      }
+      quiet = true;
+    }
+    const absl::Time until =
+        stop_ == nullptr ? deadline : std::min(deadline, absl::Now() + kLivenessSlice);
+    if (!AwaitInbound(until, deadline)) return offset.status();
   }
 }
 
@@ -373,10 +384,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
                                                  bool read_ahead) {
   while (true) {
-    if (Stopping()) {
-      return absl::AbortedError(
-          "gave up waiting for room in the link's ring: this end is stopping");
-    }
     if (read_ahead) {
       ReadAhead();
       if (!status_.ok()) return status_;  // what it read broke the link
@@ -391,6 +398,12 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
     }
     if (!PeerAlive()) {
       Shutdown(PeerDiedError("the peer's end closed while this end waited for ring space"));
+      return status_;
+    }
+    if (Stopping()) {  // a whole slice without room (a peer that reads makes some)
+      Shutdown(absl::AbortedError(
+          "this end stopped while it waited for room in the link's ring (the peer reads "
+          "nothing)"));
       return status_;
     }
     if (absl::Now() >= deadline) {
