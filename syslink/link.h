@@ -339,8 +339,8 @@ class Link {
   // could make some): it closes the link, with ABORTED as its status(), rather than leave
   // a gap among the messages that follow; the peer sees PEER_DIED. So a peer that reads
   // nothing, or keeps the buffers of its replies, cannot hold a stopping server's thread,
-  // while one that reads goes on being answered. The fast path never looks at the flag. `stop` must
-  // outlive this end's use; nullptr: no flag. Call it before the end is in use.
+  // while one that reads goes on being answered. The fast path never looks at the flag.
+  // `stop` must outlive this end's use; nullptr: no flag. Call it before the end is in use.
   void SetStopFlag(const std::atomic<bool>* stop);
 
   // A waker that another thread may use to interrupt this end's Receive(), which then

@@ -123,13 +123,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
-    Message message;
-    Step step = ReadOneOutOfLine(&message);
-    if (step != Step::kEmpty) {
-      if (step == Step::kMessage) {
-        pending_.push_back(Own(std::move(message)));
-        ReleaseHeldRecord();
-      }
+    if (ReadAhead() || !status_.ok()) {
       quiet = false;
       continue;
     }
@@ -413,19 +407,21 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
   }
 }
 
-void LinkCore::ReadAhead() {
+bool LinkCore::ReadAhead() {
   // At most a ring's worth of records a time: a peer writing records this end consumes
   // without a trace (a stray synthetic reply) must not keep the wait from its deadline.
-  for (int read = 0; read < kReadAheadLimit && status_.ok(); ++read) {
+  int read = 0;
+  for (; read < kReadAheadLimit && status_.ok(); ++read) {
     Message message;
     Step step = ReadOneOutOfLine(&message);
     if (step == Step::kMessage) {
       pending_.push_back(Own(std::move(message)));
       ReleaseHeldRecord();
     } else if (step != Step::kHandled) {
-      return;  // nothing more, or the link broke
+      break;  // nothing more, or the link broke
     }
   }
+  return read > 0;
 }
 
 void LinkCore::ReleasePeerBuffer(uint64_t offset, uint64_t length) {

@@ -170,8 +170,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Reads the messages that have arrived (up to a bound) into pending_, for Receive(). A
   // requester waiting for room does so: its peer may be waiting to write replies, and reads
   // no more requests until it can (its replies, and any loan not wanted back, come out of
-  // the ring). A violation in what it reads closes the link (status_).
-  void ReadAhead();
+  // the ring); so does AllocateBuffer() waiting for room (replies and releases return
+  // buffers). Whether it read anything; a violation in what it reads closes the link.
+  bool ReadAhead();
   // Sends the release records waiting (as many as the ring has room for), after taking
   // the buffers other threads returned. Inline: on the hot path there are none.
   void FlushReleases() {
@@ -192,7 +193,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   // Receiving (link_receive.cc). `out` is a default-constructed Message.
   inline Step ReadOne(Message* out);
-  Step ReadOneOutOfLine(Message* out);  // for AllocateBuffer() (link_core.cc)
+  Step ReadOneOutOfLine(Message* out);  // for ReadAhead() (link_core.cc)
   Step Violation(const absl::Status& why);
   inline Step OnRequest(const MessageHeader& header, std::span<const std::byte> payload,
                         Message* out);
