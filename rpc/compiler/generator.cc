@@ -34,11 +34,14 @@ using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
 using google::protobuf::compiler::GeneratorContext;
 
-// Members of the generated classes that an rpc of the same name would clash with. (The
-// classes' own names, the service's and <service>Stub, are taken too, and a bidi rpc
-// cannot be named Connect: see CheckMethodName.)
-constexpr absl::string_view kReservedMethodNames[] = {"Dispatch",     "service_name", "methods",
-                                                      "kServiceName", "channel",      "channel_"};
+// Members of the generated service class, which neither an rpc nor the service itself may
+// be named like (nor like an rpc's constants: ConstantOwners).
+constexpr absl::string_view kServiceMemberNames[] = {"Dispatch", "service_name", "methods",
+                                                     "kServiceName"};
+// Members of the stub class that an rpc of the same name would clash with. (The classes'
+// own names, the service's and <service>Stub, are taken too, and a bidi rpc cannot be named
+// Connect: see CheckMethodName.)
+constexpr absl::string_view kStubMemberNames[] = {"channel", "channel_"};
 
 template <size_t n>
 bool IsOneOf(const absl::string_view (&names)[n], absl::string_view name) {
@@ -68,12 +71,12 @@ bool RejectParameter(const std::string& parameter, std::string* error) {
 bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& method,
                      std::string* error) {
   const std::string& name = method.name();
-  if (IsOneOf(kReservedMethodNames, name) || name == service.name() ||
-      name == service.name() + "Stub") {
-    *error = absl::StrCat("rpc ", method.full_name(),
-                          " is named like a member of the generated classes (",
-                          absl::StrJoin(kReservedMethodNames, ", "), ", ", service.name(), ", ",
-                          service.name(), "Stub); rename it");
+  if (IsOneOf(kServiceMemberNames, name) || IsOneOf(kStubMemberNames, name) ||
+      name == service.name() || name == service.name() + "Stub") {
+    *error = absl::StrCat(
+        "rpc ", method.full_name(), " is named like a member of the generated classes (",
+        absl::StrJoin(kServiceMemberNames, ", "), ", ", absl::StrJoin(kStubMemberNames, ", "), ", ",
+        service.name(), ", ", service.name(), "Stub); rename it");
     return false;
   }
   // The stub's static Connect(options = {}) overloads an rpc's call forms named Connect,
@@ -102,38 +105,32 @@ bool CheckMethodName(const ServiceDescriptor& service, const MethodDescriptor& m
   return true;
 }
 
-// Whether an rpc of `service` is named like a constant generated for another, k<Rpc>MethodId
-// or k<Rpc>Method, which the server class would declare twice; if so, says which in `error`.
-bool CheckConstantNames(const ServiceDescriptor& service, std::string* error) {
-  std::map<std::string, const MethodDescriptor*> constant_owners;
+// The constants generated for the rpcs of `service`, k<Rpc>MethodId and k<Rpc>Method (members
+// of the server class), each with the rpc it is generated for.
+using ConstantOwners = std::map<std::string, const MethodDescriptor*>;
+ConstantOwners ConstantsOf(const ServiceDescriptor& service) {
+  ConstantOwners owners;
   for (int i = 0; i < service.method_count(); ++i) {
     const MethodDescriptor* method = service.method(i);
-    constant_owners[absl::StrCat("k", method->name(), "MethodId")] = method;
-    constant_owners[absl::StrCat("k", method->name(), "Method")] = method;
+    owners[absl::StrCat("k", method->name(), "MethodId")] = method;
+    owners[absl::StrCat("k", method->name(), "Method")] = method;
   }
+  return owners;
+}
+
+// Whether an rpc of `service` is named like a constant generated for another, which the
+// server class would declare twice; if so, says which in `error`.
+bool CheckConstantNames(const ServiceDescriptor& service, const ConstantOwners& constants,
+                        std::string* error) {
   for (int i = 0; i < service.method_count(); ++i) {
     const MethodDescriptor& method = *service.method(i);
-    const auto owner = constant_owners.find(method.name());
-    if (owner == constant_owners.end()) continue;
+    const auto owner = constants.find(method.name());
+    if (owner == constants.end()) continue;
     *error = absl::StrCat("rpc ", method.full_name(), " is named like the constant ", method.name(),
                           " generated for rpc ", owner->second->full_name(), "; rename it");
     return false;
   }
   return true;
-}
-
-// Whether a member of the generated service class is named `name`.
-bool IsServiceClassMember(const ServiceDescriptor& service, absl::string_view name) {
-  if (name == "Dispatch" || name == "service_name" || name == "methods" || name == "kServiceName") {
-    return true;
-  }
-  for (int i = 0; i < service.method_count(); ++i) {
-    const std::string& rpc = service.method(i)->name();  // (an rpc named so is refused)
-    if (name == absl::StrCat("k", rpc, "MethodId") || name == absl::StrCat("k", rpc, "Method")) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // Whether code can be generated for `service`; if not, says why in `error`.
@@ -144,7 +141,8 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                           "rename it");
     return false;
   }
-  if (IsServiceClassMember(service, service.name())) {
+  const ConstantOwners constants = ConstantsOf(service);
+  if (IsOneOf(kServiceMemberNames, service.name()) || constants.count(service.name()) != 0) {
     *error = absl::StrCat("service ", service.full_name(),
                           " is named like a member of its generated class, which a class "
                           "cannot be; rename it");
@@ -161,7 +159,7 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                      "Stub for its client stub, but ", stub, " is declared already; rename one");
     return false;
   }
-  if (!CheckConstantNames(service, error)) return false;
+  if (!CheckConstantNames(service, constants, error)) return false;
   std::map<uint32_t, const MethodDescriptor*> method_by_id;
   for (int i = 0; i < service.method_count(); ++i) {
     const MethodDescriptor& method = *service.method(i);
