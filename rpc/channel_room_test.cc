@@ -122,6 +122,13 @@ TEST_P(ChannelRoomTest, SpilledCallsBeyondWhatTheArenaHoldsAllComeBack) {
   Pipeline(40, 100 * 1024, /*small_replies=*/true);
 }
 
+TEST_P(ChannelRoomTest, SpilledCallsWithSpilledRepliesBeyondBothArenasAllComeBack) {
+  // The replies spill too, into the server's arena: a reply read ahead while the channel
+  // waits for room must give its buffer back, or the server runs out of buffers for the
+  // replies after it and stops reading the requests this end waits to send.
+  Pipeline(40, 100 * 1024, /*small_replies=*/false);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ChannelRoomTest,
                          ::testing::Values(Case{"CompletionThread", true},
                                            Case{"DrainOnly", false}),

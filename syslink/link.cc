@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <memory>
+
 #include "base/errno_status.h"
 #include "ring/ring_control.h"
 #include "ring/shared_region.h"
@@ -20,6 +23,15 @@ void DmaBuffer::Return() {
 void PeerBuffer::Release() {
   core_->ReleasePeerBuffer(offset_, size_);
   core_.reset();
+}
+
+void PeerBuffer::CopyAndRelease() {
+  std::shared_ptr<std::byte[]> copy = std::make_shared_for_overwrite<std::byte[]>(size_);
+  std::memcpy(copy.get(), data_, size_);
+  data_ = copy.get();
+  Release();
+  // An owner without a pointer: the copy lives as long as core_, which releases nothing.
+  core_ = std::shared_ptr<internal::LinkCore>(std::move(copy), nullptr);
 }
 
 absl::StatusOr<LinkPair> Link::CreatePair(const LinkOptions& options) {

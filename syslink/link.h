@@ -133,7 +133,10 @@ class DmaBuffer {
 
 // A buffer in the peer's arena that came with a message. Lent with a request: readable
 // (kToTarget) or writable (kFromTarget) until this end replies. Carried by a reply:
-// readable, and handed back to the peer when destroyed.
+// readable, and handed back to the peer when destroyed; except that a reply this end
+// read while it waited for something else (room to send, its own call's reply) and kept
+// for a later Receive() holds a private copy of the bytes: the peer had its buffer back
+// when the reply was read, so replies kept for later never hold the peer's arena.
 class PeerBuffer {
  public:
   PeerBuffer() = default;
@@ -158,9 +161,12 @@ class PeerBuffer {
 
  private:
   friend class internal::LinkCore;
-  void Release();  // hands the buffer back to the peer and drops core_
+  void Release();         // hands the buffer back to the peer and drops core_
+  void CopyAndRelease();  // takes a private copy of the bytes, then Release()
 
-  std::shared_ptr<internal::LinkCore> core_;  // set only when destruction must release it
+  // Set only when destruction must release the buffer. After CopyAndRelease() it holds no
+  // pointer (so it tests false) but owns the copy that data_ points into.
+  std::shared_ptr<internal::LinkCore> core_;
   uint64_t offset_ = 0;
   std::byte* data_ = nullptr;
   size_t size_ = 0;

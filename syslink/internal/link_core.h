@@ -215,6 +215,8 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // Waits for inbound records until `until` (or until `wake`, when given, is raised) and
   // handles the outcome. False when `deadline` (the caller's) has passed.
   bool AwaitInbound(absl::Time until, absl::Time deadline, WakeSignal* wake = nullptr);
+  // A message kept in pending_ for a later Receive(): its inline bytes copied out of the
+  // ring and, for a reply, its peer buffer copied and handed back.
   static Message Own(Message message);
 
   // Waiting (link_wait.cc).

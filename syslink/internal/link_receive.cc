@@ -26,6 +26,12 @@ Message LinkCore::Own(Message message) {
     message.owned_data_.assign(message.data.begin(), message.data.end());
     message.data = message.owned_data_;
   }
+  // A reply's buffer goes back to the peer now, not when Receive() hands the reply on: a
+  // peer that has run out of buffers for the replies after it may be what this end waits
+  // for. (A request's buffer is the requester's to lend until this end replies.)
+  if (message.kind == MessageKind::kReply && message.peer_buffer.core_ != nullptr) {
+    message.peer_buffer.CopyAndRelease();
+  }
   return message;
 }
 
