@@ -85,17 +85,30 @@ std::string FormatComments(absl::string_view comments, int indent) {
   size_t first = 0;
   while (first < lines.size() && lines[first].empty()) ++first;
 
-  std::string formatted;
+  // A backslash at the end of a line continues it onto the next: in a `//` comment it
+  // splices in the next line (after the last line, the declaration itself), and compilers
+  // warn of every one (-Wcomment). Such a comment becomes a block comment, which a
+  // continued line cannot leave; unless its text has a block comment's marks.
+  bool continued = false;
+  bool block_marks = false;
+  for (size_t i = first; i < lines.size(); ++i) {
+    continued |= absl::EndsWith(lines[i], "\\");
+    block_marks |= absl::StrContains(lines[i], "*/") || absl::StrContains(lines[i], "/*");
+  }
+  const std::string margin(indent, ' ');
+  const bool block = continued && !block_marks;
+  std::string formatted = block ? margin + "/*\n" : "";
   for (size_t i = first; i < lines.size(); ++i) {
     // A comment's text usually starts with the blank after "//"; add one where it does not.
     const absl::string_view separator =
         lines[i].empty() || absl::ascii_isspace(static_cast<unsigned char>(lines[i][0])) ? "" : " ";
-    absl::StrAppend(&formatted, std::string(indent, ' '), "//", separator, lines[i], "\n");
+    absl::StrAppend(&formatted, margin, block ? " *" : "//", separator, lines[i], "\n");
   }
-  // A last line ending in a backslash would splice the line after the comment into it (a
-  // C++ line continuation): an empty comment line takes the splice instead.
-  if (absl::EndsWith(formatted, "\\\n")) {
-    absl::StrAppend(&formatted, std::string(indent, ' '), "//\n");
+  if (block) {
+    absl::StrAppend(&formatted, margin, " */\n");
+  } else if (absl::EndsWith(formatted, "\\\n")) {
+    // The last line would take the declaration with it: an empty line takes the splice.
+    absl::StrAppend(&formatted, margin, "//\n");
   }
   return formatted;
 }

@@ -37,7 +37,10 @@ std::string LayOutFunction(int indent, absl::string_view return_type, absl::stri
 
 // Returns the leading comments of a .proto element (as SourceLocation::leading_comments
 // holds them) as `//` lines indented by `indent` spaces, each ending in '\n'; trailing
-// blanks are dropped. Empty when there are no comments.
+// blanks are dropped. Empty when there are no comments. A comment with a line that ends in
+// a backslash (a line continuation in C++) is a block comment instead, `/*` and ` */` on
+// lines of their own and each line after ` *`; or, if its text holds `/*` or `*/`, `//`
+// lines with an empty one after a last line that ends in a backslash.
 std::string FormatComments(absl::string_view comments, int indent);
 
 }  // namespace syslink::rpc::compiler

@@ -103,5 +103,17 @@ TEST(FormatCommentsTest, KeepsIndentationInsideTheComment) {
   EXPECT_EQ(FormatComments(" Example:\n   code();\n", 0), "// Example:\n//   code();\n");
 }
 
+TEST(FormatCommentsTest, WritesABlockCommentWhenALineEndsInABackslash) {
+  // In `//` lines the backslash would continue the comment onto the next line: after the
+  // last, onto the declaration (and compilers warn of each, -Wcomment).
+  EXPECT_EQ(FormatComments(" A path: C:\\\n Last: \\\n", 2),
+            "  /*\n   * A path: C:\\\n   * Last: \\\n   */\n");
+}
+
+TEST(FormatCommentsTest, KeepsLineCommentsWhenTheTextHasBlockCommentMarks) {
+  EXPECT_EQ(FormatComments(" Ends a /* block */ \\\n", 0), "// Ends a /* block */ \\\n//\n");
+  EXPECT_EQ(FormatComments(" A \\\n middle */ line\n", 0), "// A \\\n// middle */ line\n");
+}
+
 }  // namespace
 }  // namespace syslink::rpc::compiler
