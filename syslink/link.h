@@ -136,7 +136,8 @@ class DmaBuffer {
 // readable, and handed back to the peer when destroyed; except that a reply this end
 // read while it waited for something else (room to send, its own call's reply) and kept
 // for a later Receive() holds a private copy of the bytes: the peer had its buffer back
-// when the reply was read, so replies kept for later never hold the peer's arena.
+// when the reply was read, so replies kept for later never hold the peer's arena. (One
+// copy per request this end has outstanding: at most kMirrorSlots of max_dma_size each.)
 class PeerBuffer {
  public:
   PeerBuffer() = default;

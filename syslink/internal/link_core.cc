@@ -114,7 +114,9 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
   }
   bool quiet = false;  // stopping, and a slice passed in which nothing arrived
   while (true) {
-    if (returned_.waiting()) TakeReturns();
+    // Sent, not only taken: releases of buffers that replies read ahead carried may be what
+    // the peer waits for before it replies again.
+    FlushReleases();
     absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
     if (offset.ok()) {
       DmaBuffer buffer = AdoptOwnBuffer(*offset, bytes);
@@ -382,6 +384,9 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
       ReadAhead();
       if (!status_.ok()) return status_;  // what it read broke the link
     }
+    // Releases first (of buffers replies read ahead carried, or other threads dropped):
+    // the peer may be waiting for them to reply, and so to read.
+    FlushReleases();
     absl::Time slice = std::min(deadline, absl::Now() + kLivenessSlice);
     absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
     if (space.ok()) return space;

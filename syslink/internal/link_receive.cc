@@ -348,6 +348,7 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
       return result;
     }
     ExpireDeadlines();
+    FlushReleases();                // of buffers the replies kept for later carried
     Step step = ReadOne(&message);  // fills `message` only for kMessage
     if (step == Step::kMessage) {
       if (message.kind == MessageKind::kReply && message.id == *id) return result;
