@@ -110,8 +110,9 @@ absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBa
 // reply's after_reply work, which may still look at the call).
 class CallReactor final : public AsyncReactor {
  public:
-  // `answer` runs a call's answer (GrpcServer's Answer()).
-  using AnswerRunner = std::function<void(std::function<void()>)>;
+  // Runs a call's answer, or queues it (GrpcServer's Answer()); false when it can do
+  // neither (the queue is full) and the answer will never run.
+  using AnswerRunner = std::function<bool(std::function<void()>)>;
   CallReactor(AsyncCall* async_call, GrpcCallHandler* handler, const AnswerRunner* run_answer)
       : AsyncReactor(async_call), handler_(handler), run_answer_(run_answer) {
     call_.Bind(context());
@@ -134,7 +135,12 @@ class CallReactor final : public AsyncReactor {
       return;
     }
     call_.layout_ = *layout;
-    (*run_answer_)([this] { Answer(); });
+    if (!(*run_answer_)([this] { Answer(); })) {
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "the server has as many calls waiting for a worker as it queues "
+                          "(GrpcServerOptions::max_queued_calls)"));
+      Release();
+    }
   }
 
   void OnCancel() override { call_.Cancel(); }
@@ -192,14 +198,18 @@ class CallReactor final : public AsyncReactor {
 // and cancellations are still seen while a handler runs (it may block), a poller about to
 // answer first makes sure another one polls (kMinIdlePollers), starting a thread if need
 // be; a poller retires when more than kMaxIdlePollers are idle. At most `workers` answer
-// at once; a call read meanwhile waits in queued_ for the first to finish.
+// at once; a call read meanwhile waits in queued_ for the first to finish, unless
+// `max_queued` wait already.
 class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
  public:
   static constexpr int kMinIdlePollers = 1;
   static constexpr int kMaxIdlePollers = 2;
 
-  Impl(GrpcCallHandler* handler, int workers, int max_streams)
-      : handler_(handler), workers_(workers), stream_threads_(max_streams) {}
+  Impl(GrpcCallHandler* handler, const GrpcServerOptions& options)
+      : handler_(handler),
+        workers_(options.workers),
+        max_queued_(static_cast<size_t>(options.max_queued_calls)),
+        stream_threads_(options.max_streams) {}
   ~Impl() { Stop(); }
 
   // Requests the first calls and starts polling.
@@ -265,6 +275,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   std::unique_ptr<GrpcCallHandler> owned_handler_;  // may be null; outlives the rest
   GrpcCallHandler* const handler_;
   const int workers_;
+  const size_t max_queued_;
   grpc::AsyncGenericService service_;
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
@@ -295,13 +306,14 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   }
 
   // Runs `answer` on this poller, then the answers queued meanwhile; or queues it while
-  // `workers` answer already.
-  void Answer(std::function<void()> answer) {
+  // `workers` answer already. False, with `answer` dropped, when max_queued_ wait already.
+  bool Answer(std::function<void()> answer) {
     {
       absl::MutexLock lock(&mutex_);
       if (answering_ >= workers_) {
+        if (queued_.size() >= max_queued_) return false;
         queued_.push_back(std::move(answer));
-        return;
+        return true;
       }
       ++answering_;
       if (pollers_ - answering_ < kMinIdlePollers) StartPollerLocked();
@@ -311,7 +323,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
       absl::MutexLock lock(&mutex_);
       if (queued_.empty()) {
         --answering_;
-        return;
+        return true;
       }
       answer = std::move(queued_.front());
       queued_.pop_front();
@@ -319,7 +331,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   }
 
   const grpc_internal::CallReactor::AnswerRunner run_answer_ =
-      [this](std::function<void()> answer) { Answer(std::move(answer)); };
+      [this](std::function<void()> answer) { return Answer(std::move(answer)); };
   absl::Mutex mutex_;
   int pollers_ ABSL_GUARDED_BY(mutex_) = 0;    // threads polling or answering
   int answering_ ABSL_GUARDED_BY(mutex_) = 0;  // of them, answering a call
@@ -334,7 +346,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   if (options.listen.empty()) return absl::InvalidArgumentError("no address to listen on");
   if (options.workers < 1) return absl::InvalidArgumentError("a gRPC server needs a worker");
   if (options.max_streams < 0) return absl::InvalidArgumentError("max_streams is negative");
-  auto impl = std::make_unique<Impl>(handler, options.workers, options.max_streams);
+  if (options.max_queued_calls < 0) {
+    return absl::InvalidArgumentError("max_queued_calls is negative");
+  }
+  auto impl = std::make_unique<Impl>(handler, options);
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> credentials =
       options.credentials ? options.credentials : grpc::InsecureServerCredentials();

@@ -16,7 +16,8 @@
 // call's single request message runs the handler itself, as gRPC's sync server does, and
 // another poller always watches the queue meanwhile, so a caller that cancels, whose
 // deadline passes or whose connection drops is seen by GrpcServerCall::cancelled() and
-// OnCancel() while the handler blocks. At most `workers` handlers run at once.
+// OnCancel() while the handler blocks. At most `workers` handlers run at once, and at most
+// `max_queued_calls` calls wait for one (a call beyond gets RESOURCE_EXHAUSTED).
 // A call the handler's KindOf() says streams is handed, on a thread of its own (it waits
 // for the caller), to HandleStream() with a GrpcServerStream over the gRPC call: up to 16
 // of the caller's messages (kStreamWindow, message_frame.h) are read ahead and as many
@@ -84,6 +85,9 @@ struct GrpcServerOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // How many unary calls are answered at once (each on a thread); more wait their turn.
   int workers = 8;
+  // How many unary calls may wait for a worker, each holding its request (up to
+  // max_receive_message_bytes); one more read is answered RESOURCE_EXHAUSTED at once.
+  int max_queued_calls = 1024;
   // How many streaming calls run at once (each on a thread of its own); one more ends at
   // once with RESOURCE_EXHAUSTED, so that callers cannot make the server run out of
   // threads.

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -89,9 +90,9 @@ class BlockingHandler final : public GrpcCallHandler {
 
 class GrpcServerTest : public ::testing::Test {
  protected:
-  void Start(int workers) {
+  void Start(int workers, int max_queued_calls = 1024) {
     absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-        GrpcServer::Start(&handler_, {.workers = workers});
+        GrpcServer::Start(&handler_, {.workers = workers, .max_queued_calls = max_queued_calls});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -149,6 +150,37 @@ TEST_F(GrpcServerTest, CallsBeyondTheWorkersWaitTheirTurn) {
   EXPECT_TRUE(second_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   first.join();
   second.join();
+  EXPECT_EQ(handler_.max_running(), 1);
+}
+
+TEST_F(GrpcServerTest, ACallBeyondTheQueueIsRefusedAtOnce) {
+  Start(/*workers=*/1, /*max_queued_calls=*/1);
+  std::unique_ptr<InteropStub> blocked = NewStub();
+  std::thread first([&] { EXPECT_TRUE(blocked->Echo(TextOf("block")).ok()); });
+  ASSERT_TRUE(Eventually([&] { return handler_.running() == 1; }));
+  // Two more while the worker is held: one waits its turn, the other is refused.
+  absl::Mutex mutex;
+  std::vector<absl::Status> outcomes;
+  auto call = [&] {
+    absl::Status status = NewStub()->Echo(TextOf("quick")).status();
+    absl::MutexLock lock(&mutex);
+    outcomes.push_back(std::move(status));
+  };
+  std::thread second(call), third(call);
+  {
+    absl::MutexLock lock(&mutex);
+    // Only the refused call can end while the worker is held.
+    mutex.Await(absl::Condition(
+        +[](std::vector<absl::Status>* v) { return !v->empty(); }, &outcomes));
+    EXPECT_TRUE(absl::IsResourceExhausted(outcomes[0])) << outcomes[0];
+    EXPECT_NE(outcomes[0].message().find("max_queued_calls"), std::string::npos);
+  }
+  handler_.Release();
+  second.join();
+  third.join();
+  first.join();
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[1].ok()) << outcomes[1];
   EXPECT_EQ(handler_.max_running(), 1);
 }
 

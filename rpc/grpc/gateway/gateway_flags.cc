@@ -32,6 +32,8 @@ const char kGatewayUsage[] =
     "  --tls-client-ca FILE  require every caller to present a certificate signed by this\n"
     "                        CA (mutual TLS); needs --tls-cert and --tls-key.\n"
     "  --workers N           calls relayed at once (default 16); more wait their turn.\n"
+    "  --max-queued N        calls that may wait for a worker (default 1024), each\n"
+    "                        holding its request; one more gets RESOURCE_EXHAUSTED.\n"
     "  --max-streams N       streaming calls relayed at once (default 256), each on two\n"
     "                        threads and a link of its own; one more gets\n"
     "                        RESOURCE_EXHAUSTED.\n"
@@ -57,9 +59,9 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       flags.help = true;
       continue;
     }
-    static constexpr const char* kFlags[] = {"--expose",      "--listen",        "--tls-cert",
-                                             "--tls-key",     "--tls-client-ca", "--workers",
-                                             "--max-streams", "--broker-socket"};
+    static constexpr const char* kFlags[] = {"--expose",     "--listen",        "--tls-cert",
+                                             "--tls-key",    "--tls-client-ca", "--workers",
+                                             "--max-queued", "--max-streams",   "--broker-socket"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
     }
@@ -94,6 +96,12 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       if (!absl::SimpleAtoi(value, &flags.workers) || flags.workers < 1 || flags.workers > 1024) {
         return absl::InvalidArgumentError(
             absl::StrCat("--workers ", value, ": give a number from 1 to 1024"));
+      }
+    } else if (flag == "--max-queued") {
+      if (!absl::SimpleAtoi(value, &flags.max_queued) || flags.max_queued < 0 ||
+          flags.max_queued > 1 << 20) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--max-queued ", value, ": give a number from 0 to 1048576"));
       }
     } else if (flag == "--max-streams") {
       if (!absl::SimpleAtoi(value, &flags.max_streams) || flags.max_streams < 1 ||

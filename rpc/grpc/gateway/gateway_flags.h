@@ -23,6 +23,7 @@ struct GatewayFlags {
   std::map<std::string, std::string> exposed;  // gRPC service name -> broker name
   std::string tls_cert, tls_key, tls_client_ca;
   int workers = 16;
+  int max_queued = 1024;
   int max_streams = 256;
   std::string broker_socket;  // empty: the library's default
 };

@@ -109,6 +109,16 @@ TEST(GatewayFlagsTest, RefusesABadWorkerCount) {
   EXPECT_EQ(ParseGatewayFlags({"--workers", "4"})->workers, 4);
 }
 
+TEST(GatewayFlagsTest, MaxQueuedTakesABoundedCount) {
+  EXPECT_EQ(ParseGatewayFlags({})->max_queued, 1024);
+  EXPECT_EQ(ParseGatewayFlags({"--max-queued=0"})->max_queued, 0);
+  for (const char* bad : {"-1", "x", "2000000"}) {
+    EXPECT_THAT(ParseGatewayFlags({"--max-queued", bad}).status().message(),
+                HasSubstr("give a number from 0 to 1048576"))
+        << bad;
+  }
+}
+
 TEST(GatewayFlagsTest, MaxStreamsTakesABoundedCount) {
   EXPECT_EQ(ParseGatewayFlags({})->max_streams, 256);
   EXPECT_EQ(ParseGatewayFlags({"--max-streams=8"})->max_streams, 8);
