@@ -324,6 +324,12 @@ void LinkChannel::WaitFor(Waiter*& slot, Ready ready) {
         owes_role = waiter.wake;
       }
       Acquire();
+      {
+        // Handed the role after it woke, before it took the channel: HandOff() found it
+        // still among the blocked. No later hand-off can name it (it leaves them now).
+        absl::MutexLock hold(&waiter.mutex);
+        owes_role = waiter.wake;
+      }
       blocked_.erase(std::find(blocked_.begin(), blocked_.end(), &waiter));
     }
     slot = nullptr;
@@ -492,6 +498,10 @@ absl::Status LinkChannel::Stream::Finish() {
   ChannelLock lock(channel_);
   StreamState& s = *state_;
   finish_called_ = true;
+  // A message that did not parse ended this side's reading, and with it the pulls: the
+  // server, which may wait to write more, is told the stream is given up.
+  const bool given_up = !s.finished && !s.bad_message.ok();
+  if (given_up) channel_->TellCancelled(state_);
   // Messages not read are dropped; pulling on lets a server still writing finish.
   while (!s.finished) {
     s.received.clear();
@@ -501,8 +511,8 @@ absl::Status LinkChannel::Stream::Finish() {
   }
   s.received.clear();
   s.unread = 0;
-  // A message that did not parse outranks an OK from the server.
-  if (s.status.ok() && !s.bad_message.ok()) return s.bad_message;
+  // A message that did not parse outranks an OK from the server, and the end it caused.
+  if ((s.status.ok() || given_up) && !s.bad_message.ok()) return s.bad_message;
   return s.status;
 }
 

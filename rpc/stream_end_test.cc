@@ -1,6 +1,6 @@
 // How a stream between two processes ends: its server killed with SIGKILL, its deadline,
-// TryCancel from another thread, an early Finish by the method, and a stream given up
-// before Finish(), each seen on both sides.
+// TryCancel from another thread, an early Finish by the method, a stream given up before
+// Finish(), and a message the client cannot parse, each seen on both sides.
 
 #include <signal.h>
 
@@ -13,11 +13,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/method.h"
+#include "rpc/service.h"
 #include "rpc/stream.h"
 #include "rpc/stream_testing.h"
 #include "rpc/testdata/stream_service.syslink.h"
+#include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
 #include "tests/support/eventually.h"
+#include "tests/support/forked_server.h"
 
 namespace syslink::rpc {
 namespace {
@@ -100,6 +103,43 @@ TEST_F(StreamTest, AnEarlyFinishEndsTheClientsWrites) {
   EXPECT_LT(writes, 10000);
   EXPECT_FALSE(stream->Read(&number));
   EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kAborted);
+}
+
+// Writes Text messages whose text is not UTF-8 (protobuf serializes them, and refuses to
+// parse them) until the client stops reading: more than the stream's window.
+class InvalidTextWriter : public Service {
+ public:
+  static constexpr Method kWrite{MethodId("syslink.rpc.test.Invalid.Write"),
+                                 "/syslink.rpc.test.Invalid/Write", MethodKind::kServerStreaming};
+  absl::string_view service_name() const override { return "syslink.rpc.test.Invalid"; }
+  absl::Status Dispatch(ServerCall& call) override {
+    if (call.stream() == nullptr) return absl::FailedPreconditionError("not a stream");
+    test::Text text;
+    text.set_text("\xff\xfe");
+    for (int i = 0; i < 1000; ++i) {
+      if (!call.stream()->Write(text, Attachment())) {
+        return absl::CancelledError("the client stopped reading");
+      }
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST(UnparsableStreamTest, FinishEndsAStreamWhoseMessageDidNotParse) {
+  syslink::testing::ForkedServerOptions options;
+  options.channel.stream_window = 4;  // the server waits to write the fifth message
+  syslink::testing::ForkedServer server([] { return std::make_unique<InvalidTextWriter>(); },
+                                        options);
+  test::Text request;
+  std::unique_ptr<ClientStream> stream =
+      server.channel()->OpenStream(InvalidTextWriter::kWrite, &request, nullptr, nullptr);
+  test::Text text;
+  EXPECT_FALSE(stream->Read(&text, nullptr));
+  // This side stopped reading: the server, still writing, must learn it, or Finish()
+  // would wait for the end of a stream nobody pulls on.
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("does not parse"));
 }
 
 }  // namespace
