@@ -184,21 +184,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::SendCall(
   if (context != nullptr) context->set_cancel_waker(wake_);
   Pending pending{response, context, std::move(done), waiter};
   pending.method = &method;
-  absl::StatusOr<uint64_t> id =
-      Send(method.id, internal::MessageSource::Of(request),
-           context ? std::move(context->request_attachment()) : Attachment(), deadline,
-           /*flags=*/0, /*stream_id=*/0, pending, metadata);
+  absl::StatusOr<uint64_t> id = Send(method.id, internal::MessageSource::Of(request),
+                                     context ? &context->request_attachment() : nullptr, deadline,
+                                     /*flags=*/0, /*stream_id=*/0, pending, metadata);
   if (!id.ok()) done = std::move(pending.done);  // not sent: the caller still has it
   return id;
 }
 
 absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::MessageSource& source,
-                                           Attachment attachment, absl::Time deadline,
+                                           Attachment* attachment, absl::Time deadline,
                                            uint16_t flags, uint32_t stream_id, Pending& pending,
                                            const Metadata* metadata) {
   internal::OutgoingCall call;
   if (absl::Status s =
-          internal::PrepareOutgoing(link_, source, std::move(attachment), deadline, metadata, call);
+          internal::PrepareOutgoing(link_, source, attachment, deadline, metadata, call);
       !s.ok()) {
     if (sleeping_) Signal(wake_->get());  // its wait for a buffer may have read replies ahead
     return s;
@@ -224,6 +223,9 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
     // reader waits for: it looks again.
     if (sleeping_) Signal(wake_->get());
     return id.status();
+  }
+  if (attachment != nullptr && !attachment->empty()) {
+    *attachment = Attachment();  // sent: a copy went
   }
   ClientContext* context = pending.context;
   const bool stream = pending.stream != nullptr;
@@ -317,6 +319,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
     // Its callback runs on the completion thread, whoever read the reply.
     ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
     WakeCompleter();
+    if (waiting_ > 0) changed_.SignalAll();
+  } else if (own != nullptr) {
+    // Read by a waiter (a sync call, a stream's reader or writer), whose own wait may
+    // last: the callback waits where a Drain() on another thread runs it at once, or the
+    // waiter when its wait ends.
+    ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
     if (waiting_ > 0) changed_.SignalAll();
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
@@ -572,6 +580,7 @@ absl::Status LinkChannel::Call(const Method& method, const google::protobuf::Mes
     if (done) break;
   }
   if (owes_role && !reading_) HandOff();
+  if (!options_.completion_thread) RunReady();  // callbacks of replies it read for others
   mutex_.Unlock();
   Run(completions);
   return std::move(waiter.status);
@@ -613,7 +622,7 @@ size_t LinkChannel::Drain(absl::Time deadline) {
   if (completer) ++draining_;  // the completion thread stands aside
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
-    if (completer && RunReady()) {
+    if (!ready_callbacks_.empty() && RunReady()) {
       // Replies keep coming while callbacks start calls: the deadline still ends it.
       if (pending_async_ > 0 && absl::Now() >= deadline) break;
       continue;

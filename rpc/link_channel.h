@@ -67,9 +67,9 @@ struct LinkChannelOptions {
   int stream_window = 1024;
   // Whether async calls complete on a thread of the channel's. Without it they complete
   // only while someone drives the channel: a sync call, or Drain(), which reads the link
-  // itself (for a caller with a loop of its own, and for counting instructions). A sync
-  // call or a stream's waiter then runs the callbacks of the replies it read, on its own
-  // thread, so two may run at once on two threads.
+  // itself (for a caller with a loop of its own, and for counting instructions). The
+  // callbacks of replies a sync call or a stream's waiter read run in a Drain() on another
+  // thread at once, or else on the waiter's thread when its wait ends.
   bool completion_thread = true;
 };
 
@@ -200,10 +200,12 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
                                            Waiter* waiter, const Metadata* metadata)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
-  // records `pending` for its reply; `pending` is taken only when the request was sent.
-  // `metadata` (checked already; null for none) goes after the call header.
+  // records `pending` for its reply; `pending` and `attachment` (null for none) are taken
+  // only when the request was sent (but for a DMA attachment lent as it is, which a send
+  // the link itself failed loses). `metadata` (checked already; null for none) goes after
+  // the call header.
   absl::StatusOr<uint64_t> Send(uint32_t command, const internal::MessageSource& source,
-                                Attachment attachment, absl::Time deadline, uint16_t flags,
+                                Attachment* attachment, absl::Time deadline, uint16_t flags,
                                 uint32_t stream_id, Pending& pending,
                                 const Metadata* metadata = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -213,7 +215,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // waiter for DeliverStream to wake; mutex_ is released while it sleeps).
   absl::StatusOr<uint64_t> SendStream(const std::shared_ptr<StreamState>& stream, StreamOp op,
                                       uint16_t flag, const internal::MessageSource& source,
-                                      Attachment attachment, const Metadata* metadata = nullptr)
+                                      Attachment* attachment, const Metadata* metadata = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void DeliverStream(Pending& pending, Message& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EndStream(StreamState& stream, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

@@ -154,11 +154,11 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
       std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
   state->id = next_stream_id_++;
   if (next_stream_id_ == 0) next_stream_id_ = 1;
-  absl::StatusOr<uint64_t> id = SendStream(
-      state, StreamOp::kOpen, internal::kCallStreamOpen,
-      request != nullptr ? internal::MessageSource::Of(*request)
-                         : internal::MessageSource::Of(std::span<const std::byte>()),
-      context != nullptr ? std::move(context->request_attachment()) : Attachment(), *metadata);
+  absl::StatusOr<uint64_t> id =
+      SendStream(state, StreamOp::kOpen, internal::kCallStreamOpen,
+                 request != nullptr ? internal::MessageSource::Of(*request)
+                                    : internal::MessageSource::Of(std::span<const std::byte>()),
+                 context != nullptr ? &context->request_attachment() : nullptr, *metadata);
   if (!id.ok()) return std::make_unique<FailedClientStream>(id.status());
   state->open_id = *id;
   const bool reads =
@@ -169,13 +169,13 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
 absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamState>& stream,
                                                  StreamOp op, uint16_t flag,
                                                  const internal::MessageSource& source,
-                                                 Attachment attachment, const Metadata* metadata) {
+                                                 Attachment* attachment, const Metadata* metadata) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
   pending.method = &stream->method;
   pending.op = op;
   pending.stream = stream;
-  return Send(stream->method.id, source, std::move(attachment), stream->deadline, flag, stream->id,
-              pending, metadata);
+  return Send(stream->method.id, source, attachment, stream->deadline, flag, stream->id, pending,
+              metadata);
 }
 
 void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
@@ -292,7 +292,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
 void LinkChannel::TellCancelled(const std::shared_ptr<StreamState>& stream) {
   if (stream->finished) return;
   (void)SendStream(stream, StreamOp::kControl, internal::kCallStreamCancel,
-                   internal::MessageSource::Of(std::span<const std::byte>()), Attachment());
+                   internal::MessageSource::Of(std::span<const std::byte>()), nullptr);
 }
 
 template <typename Ready>
@@ -336,6 +336,7 @@ void LinkChannel::WaitFor(Waiter*& slot, Ready ready) {
     if (!link_.status().ok() && pending_stream_ == 0 && !ready()) break;  // nothing can come
   }
   if (owes_role && !reading_) HandOff();
+  if (!options_.completion_thread) RunReady();  // callbacks of replies it read for others
   if (!completions.empty()) {
     // Async calls' replies this thread read (without a completion thread).
     mutex_.Unlock();
@@ -429,7 +430,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
   if (!s.failure.ok()) return s.failure;
   absl::StatusOr<uint64_t> id =
       channel_->SendStream(state_, StreamOp::kMessage, internal::kCallStreamMessage,
-                           internal::MessageSource::Of(message), std::move(*attachment));
+                           internal::MessageSource::Of(message), attachment);
   if (!id.ok()) return id.status();
   ++s.unacked;
   s.unacked_bytes += bytes;

@@ -72,7 +72,9 @@ class ClientStream {
  public:
   virtual ~ClientStream() = default;
 
-  // Sends `message` and `attachment` (taken only when this returns OK). With `wait`, waits
+  // Sends `message` and `attachment` (taken only when this returns OK; but an attachment
+  // from AllocateAttachment(), lent as it is, is lost when the link itself fails the send:
+  // the link is closed then, or its ring stayed full until the deadline). With `wait`, waits
   // while the window is full; without, RESOURCE_EXHAUSTED then. FAILED_PRECONDITION after
   // WritesDone(); once the stream ended, the reason it did.
   [[nodiscard]] virtual absl::Status Write(const google::protobuf::MessageLite& message,

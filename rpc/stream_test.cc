@@ -5,10 +5,12 @@
 
 #include "rpc/stream.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -242,6 +244,61 @@ TEST(StreamWindowTest, AWindowOfOneCarriesAttachmentsFromTheClient) {
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(total.messages(), 6);
   EXPECT_EQ(total.attachment_bytes(), 6 * 4096);
+}
+
+// Without a completion thread, a thread blocked on a quiet stream may be the one reading
+// the link when another thread's async call is answered: that callback must not wait for
+// the stream, and the other thread's Drain() runs it.
+TEST(DrainOnlyStreamTest, DrainRunsACallbackThatAStreamsReaderRead) {
+  ForkedServerOptions options;
+  options.channel.completion_thread = false;
+  ForkedServer server([] { return std::make_unique<StreamerService>(); }, options);
+  test::StreamerStub stub(server.channel());
+  auto stream = stub.Echo();
+  Number number;
+  number.set_n(1);
+  ASSERT_TRUE(stream->Write(number));
+  ASSERT_TRUE(stream->Read(&number));
+  std::atomic<bool> reading{false};
+  std::thread reader([&] {
+    Number echoed;
+    reading.store(true);
+    while (stream->Read(&echoed) && echoed.n() != -1) {
+    }
+  });
+  ASSERT_TRUE(syslink::testing::Eventually([&] { return reading.load(); }));
+  test::Progress progress;
+  std::atomic<int> called{0};
+  stub.GetProgressAsync(Number(), &progress, nullptr, [&](absl::Status status) {
+    EXPECT_TRUE(status.ok()) << status;
+    called.fetch_add(1);
+  });
+  EXPECT_EQ(server.channel()->Drain(Soon()), 0u);
+  EXPECT_EQ(called.load(), 1);
+  stream->WritesDone();
+  reader.join();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(StreamTest, AWriteThatFailsLeavesTheAttachmentWithTheCaller) {
+  Total total;
+  auto writer = stub_.Add(&total);
+  Number number;
+  number.set_n(3);
+  // Past the link's DMA limit (128 KiB): refused, and still the caller's to send otherwise.
+  Attachment attachment = Attachment::FromBytes(std::vector<std::byte>(200 * 1024));
+  absl::Status refused = writer->TryWrite(number, &attachment);
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_EQ(attachment.size(), 200u * 1024);
+  Attachment smaller = Attachment::FromBytes(std::span(attachment.data().data(), 4096));
+  test::Fill(smaller, 3);
+  ASSERT_TRUE(writer->TryWrite(number, &smaller).ok());
+  EXPECT_EQ(smaller.size(), 0u);  // taken when sent
+  writer->WritesDone();
+  absl::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(total.messages(), 1);
+  EXPECT_EQ(total.attachment_bytes(), 4096);
 }
 
 TEST_F(StreamTest, ManyStreamsAndUnaryCallsShareOneLink) {

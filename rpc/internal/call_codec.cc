@@ -31,9 +31,10 @@ size_t InlineLimit(const LinkOptions& options) {
   return std::min(ring_inline, static_cast<size_t>(options.ring_capacity / 4));
 }
 
-absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachment attachment,
+absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachment* attachment,
                              absl::Time deadline, const Metadata* metadata, OutgoingCall& call) {
   const LinkOptions& options = link.options();
+  const size_t attached = attachment != nullptr ? attachment->size() : 0;
   call.message_size = message.size();
   call.header.magic = kCallMagic;
   call.header.version = kCallVersion;
@@ -53,45 +54,43 @@ absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachmen
   const uint64_t limit = options.max_dma_size;
   if (call.spilled) {
     size_t attachment_offset = RoundUpToPage(call.message_size);
-    size_t total = attachment.empty() ? call.message_size : attachment_offset + attachment.size();
+    size_t total = attached == 0 ? call.message_size : attachment_offset + attached;
     if (total > limit) {
       return absl::ResourceExhaustedError(absl::StrFormat(
           "a message of %d bytes%s is too large to send: it does not fit inline (at most %d "
           "bytes) and exceeds the link's DMA limit of %d bytes (LinkOptions::max_dma_size)",
           call.message_size,
-          attachment.empty() ? ""
-                             : absl::StrFormat(" with a %d-byte attachment", attachment.size()),
+          attached == 0 ? "" : absl::StrFormat(" with a %d-byte attachment", attached),
           InlineLimit(options), limit));
     }
     absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(total, deadline);
     if (!buffer.ok()) return buffer.status();
     message.Write(reinterpret_cast<uint8_t*>(buffer->data().data()));
     call.header.flags |= kCallSpilled;
-    if (!attachment.empty()) {
-      std::memcpy(buffer->data().data() + attachment_offset, attachment.data().data(),
-                  attachment.size());
+    if (attached > 0) {
+      std::memcpy(buffer->data().data() + attachment_offset, attachment->data().data(), attached);
       call.header.flags |= kCallAttachment;
       call.header.attachment_offset = attachment_offset;
     }
     call.dma = *std::move(buffer);
     return absl::OkStatus();
   }
-  if (attachment.empty()) return absl::OkStatus();
+  if (attached == 0) return absl::OkStatus();
   call.header.flags |= kCallAttachment;
-  if (attachment.is_dma() && link.Owns(attachment.dma())) {
-    call.dma = attachment.TakeDmaBuffer();  // zero-copy: lent as it is
+  if (attachment->is_dma() && link.Owns(attachment->dma())) {
+    call.dma = attachment->TakeDmaBuffer();  // zero-copy: lent as it is
     call.lends_attachment = true;
     return absl::OkStatus();
   }
-  if (attachment.size() > limit) {
+  if (attached > limit) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("an attachment of %d bytes exceeds the link's DMA limit of %d bytes "
                         "(LinkOptions::max_dma_size)",
-                        attachment.size(), limit));
+                        attached, limit));
   }
-  absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(attachment.size(), deadline);
+  absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(attached, deadline);
   if (!buffer.ok()) return buffer.status();
-  std::memcpy(buffer->data().data(), attachment.data().data(), attachment.size());
+  std::memcpy(buffer->data().data(), attachment->data().data(), attached);
   call.dma = *std::move(buffer);
   return absl::OkStatus();
 }

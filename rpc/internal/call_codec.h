@@ -65,9 +65,11 @@ class MessageSource {
 // Plans in `call` (as default-constructed) how a message and `attachment` travel on `link`,
 // with `metadata` (checked already; null or empty for none) inline after the header. Writes
 // a spilled message into its buffer; an inline one is written by WriteInline straight into
-// ring space. `metadata` must live until WriteInline.
+// ring space. `metadata` must live until WriteInline. `attachment` (null for none) is
+// copied, or (a DMA buffer of this link's arena) moved into call.dma; on failure it is
+// left as it was.
 [[nodiscard]] absl::Status PrepareOutgoing(Link& link, const MessageSource& message,
-                                           Attachment attachment, absl::Time deadline,
+                                           Attachment* attachment, absl::Time deadline,
                                            const Metadata* metadata, OutgoingCall& call);
 
 // Fills an inline payload of call.inline_size() bytes.

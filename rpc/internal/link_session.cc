@@ -281,8 +281,8 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
     if (!bad.ok()) return bad;
   }
   OutgoingCall call;
-  if (absl::Status s = PrepareOutgoing(link_, response, std::move(attachment),
-                                       absl::InfiniteFuture(), trailing, call);
+  if (absl::Status s =
+          PrepareOutgoing(link_, response, &attachment, absl::InfiniteFuture(), trailing, call);
       !s.ok()) {
     return s;
   }
