@@ -505,10 +505,14 @@ void LinkChannel::RunUnlocked(Completions& batch) {
 
 bool LinkChannel::RunReady() {
   if (running_callbacks_ || ready_callbacks_.empty()) return false;
-  Completions batch;
-  batch.swap(ready_callbacks_);
   running_callbacks_ = true;
-  RunUnlocked(batch);
+  do {
+    Completions batch;
+    batch.swap(ready_callbacks_);
+    RunUnlocked(batch);
+    // Without a completion thread, whoever runs the queue empties it: a waiter that found
+    // it running and left counted on this one to run what it added.
+  } while (!options_.completion_thread && !ready_callbacks_.empty());
   running_callbacks_ = false;
   WakeCompleter();
   if (waiting_ > 0) changed_.SignalAll();

@@ -69,7 +69,8 @@ struct LinkChannelOptions {
   // only while someone drives the channel: a sync call, or Drain(), which reads the link
   // itself (for a caller with a loop of its own, and for counting instructions). The
   // callbacks of replies a sync call or a stream's waiter read run in a Drain() on another
-  // thread at once, or else on the waiter's thread when its wait ends.
+  // thread at once, or else on the waiter's thread when its wait ends; those Drain() reads
+  // itself it runs at once, so two may run at once on two threads.
   bool completion_thread = true;
 };
 
