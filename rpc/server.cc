@@ -142,6 +142,7 @@ Service* Server::WithHealthOf(Service* service) {
 
 void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {
   if (!Admit(std::string(service->service_name())).ok()) return;  // `link` closes here
+  link.SetPatience(options_.reply_patience);
   scheduler_->Add(WithHealthOf(service), std::move(link), peer, pool_.get());
 }
 

@@ -40,7 +40,8 @@
 // the methods still running (ServerContext::cancelled()); either way their replies are
 // sent before their links close, except to a client that reads none: a reply that finds
 // no room in its ring (or the arena) for 10 ms once the server stops closes the link
-// (Link::SetStopFlag), and the client's calls left get PEER_DIED.
+// (Link::SetStopFlag), and the client's calls left get PEER_DIED. Before that, such a reply
+// waits ServerOptions::reply_patience at most.
 
 #ifndef SYSLINK_RPC_SERVER_H_
 #define SYSLINK_RPC_SERVER_H_
@@ -81,6 +82,13 @@ struct ServerOptions {
   // process serves it (rpc/internal/spin_place.h); while a caller keeps that pace, the
   // link keeps a CPU busy. Zero: every link spins for its spin budget only.
   absl::Duration follow_caller = absl::Milliseconds(1);
+  // How long a reply may wait for room (in its client's ring, or in the server's DMA
+  // arena for replies that spill) with nothing from the client meanwhile, before the server
+  // gives up on the client: it closes the link (Link::SetPatience), and the client's calls
+  // left get PEER_DIED. So a client that reads none of its replies, or keeps the buffers
+  // they carry, holds the thread answering it this long at most, not until it dies. A
+  // client that reads them, however slowly, is not cut off. InfiniteDuration(): no limit.
+  absl::Duration reply_patience = absl::Seconds(60);
   // Run around every call to every service served, health checks included, in this order
   // (interceptor.h). With any, a response is copied once more on its way out.
   std::vector<std::shared_ptr<ServerInterceptor>> interceptors;

@@ -77,7 +77,9 @@ class GateService : public Service {
 
 class ServerTest : public ::testing::TestWithParam<int> {
  protected:
-  ServerTest() : server_(ServerOptions{.workers = GetParam()}) {}
+  ServerTest() : ServerTest(ServerOptions{}) {}
+  // `options` with the test's workers.
+  explicit ServerTest(ServerOptions options) : server_(WithWorkers(std::move(options))) {}
   ~ServerTest() override { server_.Shutdown(); }
 
   // A channel to a new link the server serves.
@@ -103,6 +105,12 @@ class ServerTest : public ::testing::TestWithParam<int> {
 
   GateService service_;
   Server server_;
+
+ private:
+  static ServerOptions WithWorkers(ServerOptions options) {
+    options.workers = GetParam();
+    return options;
+  }
 };
 
 TEST_P(ServerTest, IdleLinksCostNoThread) {
@@ -209,6 +217,48 @@ TEST_P(ServerTest, ShutdownPastItsDeadlineCancelsWhatRunsAndAnswersUnavailable) 
   EXPECT_EQ(server_.live_links(), 0u);
 }
 
+// Calls of Big on a channel that reads nothing until Drain(), and what came of each.
+struct BigCalls {
+  explicit BigCalls(int calls)
+      : responses(calls), statuses(calls, absl::UnknownError("no callback")) {}
+
+  std::vector<Text> responses;
+  std::vector<absl::Status> statuses;
+  std::atomic<int> completed{0};
+};
+
+void StartBigCalls(LinkChannel& channel, int answer_bytes, BigCalls& calls) {
+  Text request;
+  request.set_text(std::to_string(answer_bytes));
+  for (size_t i = 0; i < calls.statuses.size(); ++i) {
+    channel.CallAsync(kBig, request, &calls.responses[i], nullptr,
+                      [&calls, i](absl::Status status) {
+                        calls.statuses[i] = std::move(status);
+                        ++calls.completed;
+                      });
+  }
+}
+
+// Reads what the server sent before it closed the link: at least `answers_that_fit`
+// answers whole, then PEER_DIED for every call left.
+void ExpectAnsweredThenPeerDied(LinkChannel& channel, BigCalls& calls, int answer_bytes,
+                                int answers_that_fit) {
+  EXPECT_EQ(channel.Drain(Soon()), 0u);
+  const int count = static_cast<int>(calls.statuses.size());
+  EXPECT_EQ(calls.completed.load(), count);
+  int answered = 0;
+  for (int i = 0; i < count; ++i) {
+    if (calls.statuses[i].ok()) {
+      ++answered;
+      EXPECT_EQ(calls.responses[i].text().size(), static_cast<size_t>(answer_bytes));
+    } else {
+      EXPECT_TRUE(IsPeerDied(calls.statuses[i])) << "call " << i << ": " << calls.statuses[i];
+    }
+  }
+  EXPECT_GE(answered, answers_that_fit);
+  EXPECT_LT(answered, count);
+}
+
 // A client that reads no replies leaves the server's thread waiting for room: in the reply
 // ring for answers sent inline, in the server's DMA arena for answers that spill (their
 // buffers come back as the client reads them). Shutdown() ends either wait and closes the
@@ -216,17 +266,8 @@ TEST_P(ServerTest, ShutdownPastItsDeadlineCancelsWhatRunsAndAnswersUnavailable) 
 void ExpectShutdownDoesNotWaitForTheClient(Server& server, GateService& service,
                                            LinkChannel* channel, int calls, int answer_bytes,
                                            int answers_that_fit) {
-  std::vector<Text> responses(calls);
-  std::vector<absl::Status> statuses(calls, absl::UnknownError("no callback"));
-  std::atomic<int> completed{0};
-  Text request;
-  request.set_text(std::to_string(answer_bytes));
-  for (int i = 0; i < calls; ++i) {
-    channel->CallAsync(kBig, request, &responses[i], nullptr, [&, i](absl::Status status) {
-      statuses[i] = std::move(status);
-      ++completed;
-    });
-  }
+  BigCalls big(calls);
+  StartBigCalls(*channel, answer_bytes, big);
   // The answer after those that fit waits for room.
   ASSERT_TRUE(Eventually([&] { return service.big.load() > answers_that_fit; }))
       << service.big.load() << " answered";
@@ -239,19 +280,7 @@ void ExpectShutdownDoesNotWaitForTheClient(Server& server, GateService& service,
   // Without that, the client reads: the server goes on and the thread can be joined.
   if (!shut_down.HasBeenNotified()) channel->Drain(Soon());
   shutdown.join();
-  EXPECT_EQ(channel->Drain(Soon()), 0u);  // the answers sent, then PEER_DIED for the rest
-  EXPECT_EQ(completed.load(), calls);
-  int answered = 0;
-  for (int i = 0; i < calls; ++i) {
-    if (statuses[i].ok()) {
-      ++answered;
-      EXPECT_EQ(responses[i].text().size(), static_cast<size_t>(answer_bytes));
-    } else {
-      EXPECT_TRUE(IsPeerDied(statuses[i])) << "call " << i << ": " << statuses[i];
-    }
-  }
-  EXPECT_GE(answered, answers_that_fit);
-  EXPECT_LT(answered, calls);
+  ExpectAnsweredThenPeerDied(*channel, big, answer_bytes, answers_that_fit);
   EXPECT_EQ(server.live_links(), 0u);
 }
 
@@ -291,6 +320,41 @@ TEST_P(ServerTest, ASpinningLinkKeepsItsThreadUntilShutdown) {
   server_.Shutdown();
   EXPECT_TRUE(IsPeerDied(Echo(*channel, "late")));
 }
+
+// A server that waits half a second at most for a client to make room for a reply.
+class ReplyPatienceTest : public ServerTest {
+ protected:
+  ReplyPatienceTest() : ServerTest({.reply_patience = absl::Milliseconds(500)}) {}
+
+  // A client that reads none of `calls` answers of `answer_bytes` is given up on: its link
+  // closes while the server goes on answering another client, and the client, reading at
+  // last, finds the answers sent and PEER_DIED for the rest.
+  void ExpectTheClientGivenUp(int calls, int answer_bytes, int answers_that_fit) {
+    BigCalls big(calls);  // outlives the channel that may still call back into it
+    std::unique_ptr<LinkChannel> idle = Connect({}, {.completion_thread = false});
+    std::unique_ptr<LinkChannel> busy = Connect();
+    ASSERT_TRUE(Echo(*busy, "before").ok());
+    StartBigCalls(*idle, answer_bytes, big);
+    ASSERT_TRUE(Eventually([&] { return server_.live_links() == 1; }))
+        << service_.big.load() << " answered, " << server_.live_links() << " links";
+    EXPECT_GT(service_.big.load(), answers_that_fit);
+    EXPECT_TRUE(Echo(*busy, "after").ok());
+    ExpectAnsweredThenPeerDied(*idle, big, answer_bytes, answers_that_fit);
+  }
+};
+
+TEST_P(ReplyPatienceTest, AClientThatReadsNoInlineRepliesIsGivenUpOn) {
+  ExpectTheClientGivenUp(12, 3000, 4);  // four answers fit in the 16 KiB ring
+}
+
+TEST_P(ReplyPatienceTest, AClientThatKeepsItsRepliesBuffersIsGivenUpOn) {
+  ExpectTheClientGivenUp(12, 6000, 7);  // seven 8 KiB buffers fit in the 64 KiB arena
+}
+
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, ReplyPatienceTest, ::testing::Values(0, 2),
+                         [](const auto& info) {
+                           return info.param == 0 ? std::string("inline") : std::string("pool");
+                         });
 
 INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2), [](const auto& info) {
   return info.param == 0 ? std::string("inline") : std::string("pool");

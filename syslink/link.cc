@@ -131,6 +131,10 @@ void Link::SetStopFlag(const std::atomic<bool>* stop) {
   if (core_) core_->SetStopFlag(stop);
 }
 
+void Link::SetPatience(absl::Duration patience) {
+  if (core_) core_->SetPatience(patience);
+}
+
 absl::StatusOr<LinkWaker> Link::Waker() {
   if (!core_) return Invalid();
   return core_->Waker();

@@ -350,6 +350,16 @@ class Link {
   // `stop` must outlive this end's use; nullptr: no flag. Call it before the end is in use.
   void SetStopFlag(const std::atomic<bool>* stop);
 
+  // How long a Send() or Reply() may wait for ring space, or an AllocateBuffer() for room,
+  // with nothing from the peer meanwhile (no room, no message read ahead), before this end
+  // gives up on the peer: it closes the link, with ABORTED naming the patience as its
+  // status(); the peer sees PEER_DIED. A wait with an earlier deadline returns
+  // DEADLINE_EXCEEDED first, as without a patience. So a peer that stops reading cannot hold
+  // the thread answering it past `patience`. InfiniteDuration() (the default): waits last
+  // until their deadline. Looked at in 10 ms slices of a wait; the fast path never looks.
+  // Call it before the end is in use.
+  void SetPatience(absl::Duration patience);
+
   // A waker that another thread may use to interrupt this end's Receive(), which then
   // returns ABORTED (link_waker.h). The first call makes the end's eventfd; later calls
   // return wakers of the same signal.

@@ -334,6 +334,42 @@ TEST(LinkTest, ASenderWaitingForRoomReadsRepliesAheadSoThePeerCanGoOn) {
   EXPECT_EQ(answered.load(), 40);
 }
 
+// A reply that finds no room in the ring for the end's patience gives up on the peer: the
+// link closes, and the peer, reading at last, finds the replies that fitted, then PEER_DIED.
+TEST(LinkTest, AReplyWaitingLongerThanThePatienceClosesTheLink) {
+  auto [client, server] = MakePair(Small());
+  server.SetPatience(absl::Milliseconds(100));
+  const std::string big(12 * 1024, 'r');
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<uint64_t> id = client.Send(2, {}, {}, Soon());
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  int replied = 0;
+  absl::Status gave_up;
+  for (int i = 0; i < 8 && gave_up.ok(); ++i) {
+    absl::StatusOr<Message> request = server.Receive(Soon());
+    ASSERT_TRUE(request.ok()) << request.status();
+    gave_up = server.Reply(request->id, absl::OkStatus(), AsBytes(big));
+    if (gave_up.ok()) ++replied;
+  }
+  EXPECT_EQ(replied, 5);  // five fill the 64 KiB ring
+  EXPECT_EQ(gave_up.code(), absl::StatusCode::kAborted) << gave_up;
+  EXPECT_THAT(gave_up.message(), HasSubstr("patience"));
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->id, ids[i]);
+    if (i < replied) {
+      EXPECT_TRUE(reply->status.ok()) << reply->status;
+      EXPECT_EQ(reply->DataAsString(), big);
+    } else {
+      EXPECT_TRUE(IsPeerDied(reply->status)) << "reply " << i << ": " << reply->status;
+    }
+  }
+}
+
 TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {
   auto [client, server] = MakePair(Small());
   ASSERT_TRUE(client.Send(1, {}).ok());

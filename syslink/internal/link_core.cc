@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/base/attributes.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "syslink/internal/cycle_clock.h"
@@ -113,6 +114,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
         bytes, options_.max_dma_size));
   }
   bool quiet = false;  // stopping, and a slice passed in which nothing arrived
+  absl::Time waiting_since = absl::InfiniteFuture();  // for the patience: nothing since
   while (true) {
     // Sent, not only taken: releases of buffers that replies read ahead carried may be what
     // the peer waits for before it replies again.
@@ -127,6 +129,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     if (ReadAhead() || !status_.ok()) {
       quiet = false;
+      waiting_since = absl::InfiniteFuture();
       continue;
     }
     // A stopping end gives up once a whole slice brought nothing (a peer that reads and
@@ -140,8 +143,12 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
       }
       quiet = true;
     }
+    if (OutOfPatience(waiting_since,
+                      "room in this end's DMA arena (it keeps the buffers it was sent)")) {
+      return status_;
+    }
     const absl::Time until =
-        stop_ == nullptr ? deadline : std::min(deadline, absl::Now() + kLivenessSlice);
+        WaitsInSlices() ? std::min(deadline, absl::Now() + kLivenessSlice) : deadline;
     if (!AwaitInbound(until, deadline)) return offset.status();
   }
 }
@@ -379,10 +386,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
 
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
                                                  bool read_ahead) {
+  absl::Time waiting_since = absl::InfiniteFuture();  // for the patience: no room since
   while (true) {
     if (read_ahead) {
-      ReadAhead();
-      if (!status_.ok()) return status_;  // what it read broke the link
+      if (ReadAhead()) waiting_since = absl::InfiniteFuture();  // the peer is not idle
+      if (!status_.ok()) return status_;                        // what it read broke the link
     }
     // Releases first (of buffers replies read ahead carried, or other threads dropped):
     // the peer may be waiting for them to reply, and so to read.
@@ -405,11 +413,25 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
           "nothing)"));
       return status_;
     }
+    if (OutOfPatience(waiting_since, "room in the link's ring (it reads nothing)")) {
+      return status_;
+    }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
           "no room in the link's ring before the deadline: the peer is not reading");
     }
   }
+}
+
+bool LinkCore::OutOfPatience(absl::Time& since, absl::string_view room) {
+  if (patience_ == absl::InfiniteDuration()) return false;
+  const absl::Time now = absl::Now();
+  if (since == absl::InfiniteFuture()) since = now;
+  if (now - since < patience_) return false;
+  Shutdown(absl::AbortedError(absl::StrCat("this end gave up on the peer: it made no ", room,
+                                           " for ", absl::FormatDuration(patience_),
+                                           " (the end's patience, Link::SetPatience)")));
+  return true;
 }
 
 bool LinkCore::ReadAhead() {

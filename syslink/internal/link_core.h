@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 #include "ring/ring_consumer.h"
@@ -72,6 +73,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   RequestWatch Watch(const Message& request);
   absl::StatusOr<LinkWaker> Waker();
   void SetStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
+  void SetPatience(absl::Duration patience) { patience_ = patience; }
   bool Stopping() const { return stop_ != nullptr && stop_->load(std::memory_order_relaxed); }
   absl::StatusOr<int> ReturnBuffersFromAnyThread();
   bool PrepareToPoll();
@@ -173,6 +175,12 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // the ring); so does AllocateBuffer() waiting for room (replies and releases return
   // buffers). Whether it read anything; a violation in what it reads closes the link.
   bool ReadAhead();
+  // Whether a wait for room, waiting since `since` (InfiniteFuture: it starts now, and
+  // `since` is set), has outlasted the end's patience (SetPatience); if it has, closes the
+  // link with ABORTED, naming what the peer did not make: `room`.
+  bool OutOfPatience(absl::Time& since, absl::string_view room);
+  // Whether waits for room look up now and then (a stop flag, or a patience).
+  bool WaitsInSlices() const { return stop_ != nullptr || patience_ != absl::InfiniteDuration(); }
   // Sends the release records waiting (as many as the ring has room for), after taking
   // the buffers other threads returned. Inline: on the hot path there are none.
   void FlushReleases() {
@@ -244,6 +252,7 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   UniqueFd watch_;
   std::shared_ptr<WakeSignal> wake_;         // made by the first Waker(); Receive() takes it
   const std::atomic<bool>* stop_ = nullptr;  // SetStopFlag(): ends waits for ring space
+  absl::Duration patience_ = absl::InfiniteDuration();  // SetPatience(): bounds those waits
   ring::SharedRegion region_;
   int side_;
   LinkOptions options_;
