@@ -74,7 +74,7 @@ LinkChannel::~LinkChannel() {
     ChannelLock lock(this);
     stopping_ = true;
     if (sleeping_) Signal(wake_->get());
-    changed_.SignalAll();
+    SignalChanged();
     WakeCompleter();
     // Only the completion thread can be reading now (a caller inside Call() would be using
     // a channel being destroyed): it stops at once.
@@ -319,13 +319,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Complet
     // Its callback runs on the completion thread, whoever read the reply.
     ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
     WakeCompleter();
-    if (waiting_ > 0) changed_.SignalAll();
+    if (waiting_ > 0) SignalChanged();
   } else if (own != nullptr) {
     // Read by a waiter (a sync call, a stream's reader or writer), whose own wait may
     // last: the callback waits where a Drain() on another thread runs it at once, or the
     // waiter when its wait ends.
     ready_callbacks_.emplace_back(std::move(pending.done), std::move(status));
-    if (waiting_ > 0) changed_.SignalAll();
+    if (waiting_ > 0) SignalChanged();
   } else {
     completions.emplace_back(std::move(pending.done), std::move(status));
   }
@@ -486,7 +486,21 @@ void LinkChannel::HandOff() {
     return;
   }
   WakeCompleter();
-  if (waiting_ > 0) changed_.SignalAll();  // Drain(), the destructor
+  if (waiting_ > 0) SignalChanged();  // Drain(), the destructor
+}
+
+void LinkChannel::SignalChanged() {
+  changed_.SignalAll();
+  drain_wake_.Signal();
+}
+
+bool LinkChannel::WaitUnlocked(Wake& wake, absl::Time deadline) {
+  // The generation is read with mutex_ held, as every Signal() is made: none is missed.
+  const uint64_t seen = wake.generation();
+  mutex_.Unlock();
+  const bool timed_out = wake.WaitPast(seen, deadline);
+  Acquire();
+  return timed_out;
 }
 
 size_t LinkChannel::RunCallbacks(Completions& completions) {
@@ -515,7 +529,7 @@ bool LinkChannel::RunReady() {
   } while (!options_.completion_thread && !ready_callbacks_.empty());
   running_callbacks_ = false;
   WakeCompleter();
-  if (waiting_ > 0) changed_.SignalAll();
+  if (waiting_ > 0) SignalChanged();
   return true;
 }
 
@@ -543,7 +557,7 @@ void LinkChannel::Run(Completions& completions) {
   const size_t ran = RunCallbacks(completions);
   ChannelLock lock(this);
   callbacks_to_run_ -= ran;
-  if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) changed_.SignalAll();
+  if (callbacks_to_run_ == 0 && pending_async_ == 0 && waiting_ > 0) SignalChanged();
 }
 
 absl::Status LinkChannel::Call(const Method& method, const google::protobuf::MessageLite& request,
@@ -612,7 +626,7 @@ void LinkChannel::CompleteAsync() {
   while (true) {
     while (!CompleterHasWork()) {
       completer_idle_ = true;
-      completer_wake_.Wait(&mutex_);
+      WaitUnlocked(completer_wake_, absl::InfiniteFuture());
       completer_idle_ = false;
     }
     if (stopping_) return;
@@ -635,14 +649,14 @@ size_t LinkChannel::Drain(absl::Time deadline) {
       Read(nullptr, deadline, completions);
       if (!completions.empty()) {  // no completion thread: the callbacks came here
         RunUnlocked(completions);
-        if (waiting_ > 0) changed_.SignalAll();  // another Drain() may wait for these
+        if (waiting_ > 0) SignalChanged();  // another Drain() may wait for these
       }
       // Callbacks just read run first (above), then the deadline is looked at.
       if (ready_callbacks_.empty() && pending_async_ > 0 && absl::Now() >= deadline) break;
       continue;
     }
     ++waiting_;
-    const bool timed_out = changed_.WaitWithDeadline(&mutex_, deadline);
+    const bool timed_out = WaitUnlocked(drain_wake_, deadline);
     --waiting_;
     if (timed_out) break;
   }

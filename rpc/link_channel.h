@@ -111,6 +111,36 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   bool idle() const;
 
  private:
+  // A wake-up waited for outside mutex_: the waiter takes mutex_ again through Acquire(),
+  // which a reader spinning for its own reply lets in (want_lock_). Woken on a CondVar of
+  // mutex_, it would wait for that reply first. Signal() may be called with mutex_ held.
+  class Wake {
+   public:
+    uint64_t generation() {
+      absl::MutexLock lock(&mutex_);
+      return generation_;
+    }
+    void Signal() {
+      absl::MutexLock lock(&mutex_);
+      ++generation_;
+      changed_.SignalAll();
+    }
+    // Waits for a Signal() after generation `seen`, or `deadline`: whether it timed out.
+    bool WaitPast(uint64_t seen, absl::Time deadline) {
+      absl::MutexLock lock(&mutex_);
+      bool timed_out = false;
+      while (generation_ == seen && !timed_out) {
+        timed_out = changed_.WaitWithDeadline(&mutex_, deadline);
+      }
+      return timed_out;
+    }
+
+   private:
+    absl::Mutex mutex_;
+    absl::CondVar changed_;
+    uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;  // Signal() calls
+  };
+
   // A sync call's outcome, set by whichever thread reads its reply. The caller waits on
   // its own mutex, not the channel's, so a reader that spins with the channel held does
   // not keep it from taking its answer.
@@ -252,6 +282,12 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // The reader role is free: tells a sync caller still waiting, or else the completion
   // thread and Drain().
   void HandOff() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Wakes the threads waiting for the channel to change (waiting_ > 0): Drain(), the
+  // destructor.
+  void SignalChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Releases mutex_ until `wake` is signalled or `deadline` passes, then takes it again
+  // through Acquire(); whether the deadline passed first.
+  bool WaitUnlocked(Wake& wake, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The completion thread: runs ready callbacks, and reads while async calls are pending
   // and no one else reads; stands aside while a thread is in Drain().
   void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_);
@@ -276,8 +312,11 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   const LinkChannelOptions options_;
 
   mutable absl::Mutex mutex_;
-  absl::CondVar changed_;                    // a call completed, or the reader left
-  int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting on changed_
+  // A call completed, callbacks are ready, or the reader left: SignalChanged() tells the
+  // destructor (on changed_) and Drain() (on drain_wake_).
+  absl::CondVar changed_;
+  int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting for SignalChanged()
+  Wake drain_wake_;                          // Drain(): SignalChanged()
   Link link_ ABSL_GUARDED_BY(mutex_);
   internal::CallTable<Pending> pending_ ABSL_GUARDED_BY(mutex_);  // by request id
   size_t pending_async_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -290,7 +329,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   bool running_callbacks_ ABSL_GUARDED_BY(mutex_) = false;  // a thread runs a batch of them
   int draining_ ABSL_GUARDED_BY(mutex_) = 0;                // threads in Drain()
   // The completion thread waits on it, when completer_idle_, for CompleterHasWork().
-  absl::CondVar completer_wake_;
+  Wake completer_wake_;
   bool completer_idle_ ABSL_GUARDED_BY(mutex_) = false;
   size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
   // Given-up notices not sent yet for want of ring space: (method id, call id).

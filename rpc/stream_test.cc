@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "rpc/link_channel.h"
 #include "rpc/stream_testing.h"
@@ -246,12 +247,22 @@ TEST(StreamWindowTest, AWindowOfOneCarriesAttachmentsFromTheClient) {
   EXPECT_EQ(total.attachment_bytes(), 6 * 4096);
 }
 
-// Without a completion thread, a thread blocked on a quiet stream may be the one reading
-// the link when another thread's async call is answered: that callback must not wait for
-// the stream, and the other thread's Drain() runs it.
-TEST(DrainOnlyStreamTest, DrainRunsACallbackThatAStreamsReaderRead) {
+// A thread blocked on a quiet stream may be the one reading the link when another thread's
+// async call is answered: that callback must not wait for the stream. Without a completion
+// thread the other thread's Drain() runs it; with one, the completion thread does. In spin
+// mode the stream's reader spins holding the channel: it must let either of them in.
+struct ReaderCase {
+  const char* name;
+  ring::WaitMode mode;
+  bool completion_thread;
+};
+
+class StreamReaderTest : public ::testing::TestWithParam<ReaderCase> {};
+
+TEST_P(StreamReaderTest, AnAsyncCallbackDoesNotWaitForAStreamsReader) {
   ForkedServerOptions options;
-  options.channel.completion_thread = false;
+  options.channel.completion_thread = GetParam().completion_thread;
+  options.link.wait.mode = GetParam().mode;
   ForkedServer server([] { return std::make_unique<StreamerService>(); }, options);
   test::StreamerStub stub(server.channel());
   auto stream = stub.Echo();
@@ -259,6 +270,14 @@ TEST(DrainOnlyStreamTest, DrainRunsACallbackThatAStreamsReaderRead) {
   number.set_n(1);
   ASSERT_TRUE(stream->Write(number));
   ASSERT_TRUE(stream->Read(&number));
+  {
+    // A first async call: the completion thread, if any, starts, and then waits for work.
+    test::Progress first;
+    absl::Notification done;
+    stub.GetProgressAsync(Number(), &first, nullptr, [&](absl::Status) { done.Notify(); });
+    if (!GetParam().completion_thread) server.channel()->Drain(Soon());
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(syslink::testing::kPatience));
+  }
   std::atomic<bool> reading{false};
   std::thread reader([&] {
     Number echoed;
@@ -268,17 +287,25 @@ TEST(DrainOnlyStreamTest, DrainRunsACallbackThatAStreamsReaderRead) {
   });
   ASSERT_TRUE(syslink::testing::Eventually([&] { return reading.load(); }));
   test::Progress progress;
-  std::atomic<int> called{0};
+  absl::Notification called;
   stub.GetProgressAsync(Number(), &progress, nullptr, [&](absl::Status status) {
     EXPECT_TRUE(status.ok()) << status;
-    called.fetch_add(1);
+    called.Notify();
   });
-  EXPECT_EQ(server.channel()->Drain(Soon()), 0u);
-  EXPECT_EQ(called.load(), 1);
+  if (!GetParam().completion_thread) EXPECT_EQ(server.channel()->Drain(Soon()), 0u);
+  EXPECT_TRUE(called.WaitForNotificationWithTimeout(syslink::testing::kPatience));
   stream->WritesDone();
   reader.join();
   EXPECT_TRUE(stream->Finish().ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    ModesAndCompleters, StreamReaderTest,
+    ::testing::Values(ReaderCase{"HybridDrainOnly", ring::WaitMode::kHybrid, false},
+                      ReaderCase{"SpinDrainOnly", ring::WaitMode::kSpin, false},
+                      ReaderCase{"HybridCompletionThread", ring::WaitMode::kHybrid, true},
+                      ReaderCase{"SpinCompletionThread", ring::WaitMode::kSpin, true}),
+    [](const ::testing::TestParamInfo<ReaderCase>& info) { return std::string(info.param.name); });
 
 TEST_F(StreamTest, AWriteThatFailsLeavesTheAttachmentWithTheCaller) {
   Total total;
