@@ -9,6 +9,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,9 +24,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syslink/broker/client.h"
@@ -436,6 +440,44 @@ int LoopingClient(const BrokerConnectOptions& options, BrokerDeathReport* report
 bool AwaitMoreCalls(const BrokerDeathReport& report, int64_t more) {
   int64_t target = report.calls.load() + more;
   return Eventually([&] { return report.calls.load() >= target; });
+}
+
+// A broker that takes no connection (stuck, its backlog full): a client gives up at its
+// deadline with UNAVAILABLE saying so, instead of waiting in connect() for good.
+TEST(BrokerDeathTest, AClientGivesUpOnABrokerThatTakesNoConnection) {
+  ScratchDirectory dir("brkstuck");
+  UniqueFd stuck(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(stuck.valid());
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  const std::string path = dir.SocketPath();
+  ASSERT_LT(path.size(), sizeof(address.sun_path));
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  ASSERT_EQ(bind(stuck.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(stuck.get(), 0), 0);
+  // Connections nobody accepts, until the backlog is full.
+  std::vector<UniqueFd> queued;
+  bool full = false;
+  for (int i = 0; i < 16 && !full; ++i) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    ASSERT_TRUE(fd.valid());
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      ASSERT_EQ(errno, EAGAIN) << std::strerror(errno);
+      full = true;
+    }
+    queued.push_back(std::move(fd));
+  }
+  ASSERT_TRUE(full);
+  // In a child: a client stuck in connect() could not be stopped from this process.
+  ChildProcess client = ChildProcess::Fork([&] {
+    absl::StatusOr<Link> link = ConnectToService(
+        "test.anything",
+        {.socket_path = path, .start_broker = false, .timeout = absl::Milliseconds(300)});
+    if (link.ok()) return 1;
+    if (!absl::IsUnavailable(link.status())) return 2;
+    return absl::StrContains(link.status().message(), "takes no connection") ? 0 : 3;
+  });
+  EXPECT_EQ(client.WaitFor(kPatience), ChildProcess::Exited(0));
 }
 
 TEST(BrokerDeathTest, LinksOutliveAKilledBrokerAndServersReRegisterWithTheNextOne) {

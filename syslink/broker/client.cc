@@ -64,14 +64,25 @@ absl::StatusOr<UniqueFd> DialOnce(const std::string& path, std::span<const uid_t
   address.sun_family = AF_UNIX;
   if (via.size() >= sizeof(address.sun_path)) via = path;
   std::strncpy(address.sun_path, via.c_str(), sizeof(address.sun_path) - 1);
-  UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  // Connected without blocking: a broker that does not accept (stuck, or its backlog full)
+  // would keep a blocking connect() waiting past any deadline. EAGAIN is retried as the
+  // caller's deadline allows; the socket blocks again once connected.
+  UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return ErrnoStatus("socket to reach the broker");
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     int error = errno;
-    if (error == ENOENT || error == ECONNREFUSED || error == EAGAIN || error == EINTR) {
+    if (error == EAGAIN) {
+      return absl::UnavailableError(
+          "connect: a broker listens there but takes no connection (its backlog is full)");
+    }
+    if (error == ENOENT || error == ECONNREFUSED || error == EINTR) {
       return absl::UnavailableError(absl::StrCat("connect: ", std::strerror(error)));
     }
     return ErrnoStatus(absl::StrCat("connect to the broker at ", path), error);
+  }
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return ErrnoStatus("making the broker connection blocking");
   }
   struct ucred broker;
   socklen_t length = sizeof(broker);
@@ -121,7 +132,7 @@ absl::StatusOr<UniqueFd> Dial(const std::string& path, const BrokerConnectOption
     }
     if (absl::Now() + backoff > deadline) {
       return absl::UnavailableError(absl::StrFormat(
-          "no broker answers at %s%s", path,
+          "no broker answers at %s (%s)%s", path, fd.status().message(),
           options.start_broker ? ", and the one this process started did not come up in time"
                                : "; start one (syslinkd --socket PATH) or allow the library to"));
     }
