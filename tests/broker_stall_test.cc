@@ -472,6 +472,50 @@ TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
   EXPECT_EQ(hog.WaitFor(kPatience), ChildProcess::Exited(0));
 }
 
+// A client that leaves before the server answers its connects still has them counted until
+// the server answers or they expire: their offers still wait in the server's socket. So
+// connecting and leaving in a loop queues no more offers than the limit allows (forgotten,
+// they queued until the server's socket filled and the broker dropped the service).
+TEST_F(StallTest, ConnectsLeftBehindStillCountAgainstTheirUser) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--max-pending-connects-per-uid", "2"}));
+  if (broker_ == nullptr) return;
+  // A service nobody may connect to whose server answers no offer: connects to it wait.
+  UniqueFd slow = DialRaw(dir_.SocketPath());
+  RegisterRequest slow_service{.name = "test.slow"};
+  slow_service.policy.allowed_uids = {kNobodyUser.uid};
+  ASSERT_TRUE(
+      SendRaw(slow.get(), ControlBytes(ControlType::kRegister, 1, EncodeRegister(slow_service))));
+  ASSERT_TRUE(ReceiveControl(slow.get(), Soon()).ok());
+
+  Shared<SharedStatus> third;
+  ChildProcess leaver = ForkAs(kNobodyUser, [&] {
+    for (int round = 0; round < 3; ++round) {
+      UniqueFd connection = DialRaw(dir_.SocketPath());
+      // A connect to test.slow, then one to a name nobody serves: its NOT_FOUND comes back
+      // at once, after the first was taken.
+      SendRaw(connection.get(),
+              ControlBytes(ControlType::kConnect, 1, EncodeConnect({.name = "test.slow"})));
+      SendRaw(connection.get(),
+              ControlBytes(ControlType::kConnect, 2, EncodeConnect({.name = "test.none"})));
+      absl::StatusOr<ControlPacket> first = ReceiveControl(connection.get(), Soon());
+      if (!first.ok()) return 1;
+      if (round < 2) continue;  // the connection closes, its connect to test.slow left behind
+      absl::StatusOr<Answer> answer = DecodeAnswer(first->body);
+      if (!answer.ok()) return 2;
+      third->Set(first->sequence == 1
+                     ? answer->status
+                     : absl::InternalError(absl::StrCat("the connect to test.slow waits; ",
+                                                        answer->status.ToString())));
+    }
+    return 0;
+  });
+  EXPECT_EQ(leaver.WaitFor(kPatience), ChildProcess::Exited(0));
+  absl::Status status = third->Get();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("2 connects waiting"));
+  EXPECT_LT(SlowestServed(3, "served_after_leavers"), kServedWithin);
+}
+
 // Each link holds three of the broker's descriptors until both its ends are closed, while
 // the client may keep as little as one of its own: links are counted per uid too.
 TEST_F(StallTest, OneUserCannotHoldMoreLinksThanItsLimit) {

@@ -338,8 +338,13 @@ void Broker::CloseConnection(int fd, const std::string& why) {
   connections_.erase(it);
   Unwatch(fd);
   Usage(connection.peer).connections--;
-  // Its own Connects are forgotten: the server's verdict on them finds nobody.
-  FailPending([fd](const PendingConnect& p) { return p.client == fd; }, nullptr);
+  // Its own Connects are orphaned: their offers may still wait in their servers' sockets,
+  // so they count against the client's uid until the server answers (and is told nothing
+  // is made) or they expire. Forgotten, a client could queue offers without bound by
+  // connecting and leaving, until a server's socket filled and the server was dropped.
+  for (auto& [id, pending] : pending_) {
+    if (pending.client == fd) pending.client = kNoClient;
+  }
   FailAwaited([fd](const AwaitedConnect& a) { return a.client == fd; }, nullptr);
   for (const std::string& name : connection.services) {
     DropService(name, why);

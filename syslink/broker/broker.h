@@ -135,9 +135,11 @@ class Broker {
     std::shared_ptr<const MethodTable> methods;
   };
   // A Connect waiting for its server's verdict (kAdmit).
+  // PendingConnect::client of a client that left before its server answered.
+  static constexpr int kNoClient = -1;
   struct PendingConnect {
     std::string service;
-    int client;  // fd of the asking connection
+    int client;  // fd of the asking connection; kNoClient once it closed
     uint32_t sequence;
     int server;  // fd of the server's connection
     Credentials client_peer;

@@ -366,6 +366,7 @@ void Broker::HandleAdmit(int fd, const ControlPacket& packet) {
   pending_.erase(it);
   if (pending.limited) --Usage(pending.client_peer).pending_connects;
   ReleaseUsage(pending.client_peer.uid);
+  if (pending.client == kNoClient) return;  // it left: nothing is made, nobody answered
   if (verdict->status.ok()) return MakeLink(verdict->link_id, std::move(pending));
   ++counters_.refused_by_servers;
   absl::Status refusal = verdict->status;
