@@ -384,6 +384,16 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
     Answer(pending.client, pending.sequence, {.status = made.status()});
     return;
   }
+  // A peer may send on its watch socket, and a descriptor it sends would be released when
+  // the broker closes its side: never on this thread (untrusted_descriptors.h). The guard
+  // goes on before either end leaves: the kernel checks it when a message is sent, so one
+  // sent before it would keep its descriptor.
+  bool refuses_descriptors[2];
+  for (int side : {0, 1}) {
+    refuses_descriptors[side] =
+        kernel_refuses_descriptors_ && RefuseDescriptors(made->watch_kept[side].get());
+    if (!refuses_descriptors[side]) LabelEveryMessage(made->watch_kept[side].get());
+  }
   // The server's end first: the client never gets a link whose server did not get its end.
   NewLinkEvent event{pending.service, pending.client_peer, id, 1, pending.options};
   int server_fds[] = {made->end_socket[1].get(), made->region.get(), made->watch_for_end[1].get()};
@@ -408,13 +418,9 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   link.region = std::move(made->region);
   link.client_limited = pending.limited;
   if (link.client_limited) ++Usage(link.client).links;
-  // A client may send on its watch socket, and a descriptor it sends would be released when
-  // the broker closes its side: never on this thread (untrusted_descriptors.h).
   for (int side : {0, 1}) {
     link.watch[side] = std::move(made->watch_kept[side]);
-    link.watch_refuses_descriptors[side] =
-        kernel_refuses_descriptors_ && RefuseDescriptors(link.watch[side].get());
-    if (!link.watch_refuses_descriptors[side]) LabelEveryMessage(link.watch[side].get());
+    link.watch_refuses_descriptors[side] = refuses_descriptors[side];
     watches_[link.watch[side].get()] = {id, side};
     Watch(link.watch[side].get(), EPOLLRDHUP);
   }
