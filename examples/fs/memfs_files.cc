@@ -55,6 +55,7 @@ int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool 
   if (flags & O_TRUNC) {
     inode->data.Truncate(0, pool_);
     inode->mtime_ns = inode->ctime_ns = NowNanos();
+    inode->RemovePrivileges(caller);  // as a truncate by this caller does
   }
   ++inode->open_handles;
   *fh = AddHandle({.ino = inode->ino, .flags = flags, .dir = false});

@@ -196,6 +196,41 @@ TEST_P(PermissionTest, TruncateWithoutWriteIsEacces) {
   EXPECT_EQ(Ok(root_->SetAttr(truncate)).size(), 0u);
 }
 
+// As on Linux: a truncate by anyone but root drops the set-user-ID bit (and set-group-ID
+// with group execute), whether by SetAttr or by an open with O_TRUNC.
+TEST_P(PermissionTest, TruncatingClearsSetIdBitsUnlessByRoot) {
+  uint64_t file = AliceFile("f", 06777, "data");
+  SetAttrRequest truncate;
+  truncate.set_ino(file);
+  truncate.set_valid(SET_ATTR_SIZE);
+  truncate.set_size(0);
+  EXPECT_EQ(Ok(root_->SetAttr(truncate)).mode() & 07777, 06777u);
+  EXPECT_EQ(Ok(bob_->SetAttr(truncate)).mode() & 07777, 0777u);
+  SetAttrRequest chmod;
+  chmod.set_ino(file);
+  chmod.set_valid(SET_ATTR_MODE);
+  chmod.set_mode(06777);
+  ASSERT_TRUE(alice_->SetAttr(chmod).ok());
+  uint64_t fh = Ok(bob_->Open(file, O_WRONLY | O_TRUNC));
+  EXPECT_EQ(Ok(bob_->GetAttr(file)).mode() & 07777, 0777u);
+  EXPECT_TRUE(bob_->Release(file, fh).ok());
+}
+
+// As on Linux: every chown of a file drops its set-user-ID bit, to the same owner and by
+// root too; set-group-ID goes with it only if the group may execute (else it marks locking).
+TEST_P(PermissionTest, ChownClearsSetIdBitsEvenToTheSameOwner) {
+  uint64_t file = AliceFile("f", 06755);
+  SetAttrRequest chown;
+  chown.set_ino(file);
+  chown.set_valid(SET_ATTR_UID | SET_ATTR_GID);
+  chown.set_uid(kAlice);
+  chown.set_gid(kAlice);
+  EXPECT_EQ(Ok(alice_->SetAttr(chown)).mode() & 07777, 0755u);
+  uint64_t locking = AliceFile("g", 06745);
+  chown.set_ino(locking);
+  EXPECT_EQ(Ok(root_->SetAttr(chown)).mode() & 07777, 02745u);
+}
+
 TEST_P(PermissionTest, SettingTimesOfAnotherUsersFile) {
   uint64_t file = AliceFile("f", 0666);
   SetAttrRequest touch;

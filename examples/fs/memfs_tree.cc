@@ -211,8 +211,9 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   }
   const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : inode->uid;
   const gid_t gid = (valid & SET_ATTR_GID) ? request.gid() : inode->gid;
-  if ((uid != inode->uid || gid != inode->gid) && inode->is_regular() && !(valid & SET_ATTR_MODE)) {
-    // A new owner must not inherit set-ID powers (the kernel clears them too).
+  if ((valid & (SET_ATTR_UID | SET_ATTR_GID)) && inode->is_regular() && !(valid & SET_ATTR_MODE)) {
+    // As Linux does on every chown of a file, by root too and to the same owner: no owner
+    // inherits set-ID powers (set-group-ID without group execute marks locking: it stays).
     inode->mode &= ~S_ISUID;
     if (inode->mode & S_IXGRP) inode->mode &= ~S_ISGID;
   }
@@ -221,6 +222,8 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   if (valid & SET_ATTR_SIZE) {
     inode->data.Truncate(request.size(), pool_);
     inode->mtime_ns = now;
+    // A truncate by anyone but root drops set-ID bits, as a write does.
+    if (!(valid & SET_ATTR_MODE)) inode->RemovePrivileges(caller);
   }
   if (valid & SET_ATTR_ATIME) {
     inode->atime_ns = (valid & SET_ATTR_ATIME_NOW) ? now : request.atime_ns();
