@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <iterator>
 
 #include "absl/time/clock.h"
 #include "examples/fs/fs_format.h"
@@ -51,9 +52,11 @@ int FileData::Write(uint64_t offset, std::span<const std::byte> in, BlockPool& p
   if (offset > max_size || in.size() > max_size - offset) return EFBIG;
   const uint64_t first = offset / kBlockSize;
   const uint64_t last = (offset + in.size() - 1) / kBlockSize;
-  uint64_t missing = 0;
-  for (uint64_t index = first; index <= last; ++index) missing += !blocks_.contains(index);
-  if (!pool.Take(missing)) return ENOSPC;
+  // Counted over the blocks the file has, not over the range: a range of a terabyte on a
+  // small pool is refused at once, not after millions of look-ups under the tree's lock.
+  const uint64_t present =
+      static_cast<uint64_t>(std::distance(blocks_.lower_bound(first), blocks_.upper_bound(last)));
+  if (!pool.Take(last - first + 1 - present)) return ENOSPC;
   size_t done = 0;
   while (done < in.size()) {
     const uint64_t at = offset + done;
