@@ -27,10 +27,12 @@ using ::syslink::testing::kNobodyUser;
 
 class MountWritebackTest : public ::testing::Test {
  protected:
-  void Start(std::vector<std::string> memfs_args = {"--size", "64M"}) {
+  void Start(std::vector<std::string> memfs_args = {"--size", "64M"},
+             std::vector<std::string> more_mount_args = {}) {
     if (std::string why = MountUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
-    absl::StatusOr<std::unique_ptr<MountedMemfs>> fs =
-        MountedMemfs::Start({"--writeback", "-o", "allow_other"}, memfs_args);
+    std::vector<std::string> mount_args = {"--writeback", "-o", "allow_other"};
+    mount_args.insert(mount_args.end(), more_mount_args.begin(), more_mount_args.end());
+    absl::StatusOr<std::unique_ptr<MountedMemfs>> fs = MountedMemfs::Start(mount_args, memfs_args);
     ASSERT_TRUE(fs.ok()) << fs.status();
     fs_ = *std::move(fs);
   }
@@ -91,6 +93,32 @@ TEST_F(MountWritebackTest, AFileTheCallerMayOnlyWriteCanBeWritten) {
   });
   EXPECT_EQ(child.WaitFor(absl::Seconds(30)), ChildProcess::Exited(0)) << fs_->MountLog();
   EXPECT_EQ(ServerBytes(path), "secret");
+}
+
+// The kernel sends cached pages with no caller (as root's): they go as the handle's
+// opener, so a set-ID file another user writes loses its bits, as on a local filesystem.
+TEST_F(MountWritebackTest, AnotherUsersWriteDropsSetIdBits) {
+  if (!CanRunAsOtherUsers()) GTEST_SKIP() << kNeedsRoot;
+  // Attributes not cached: stat(2) below asks the server.
+  Start({"--size", "64M", "--root-mode", "0777"}, {"--attr-timeout=0"});
+  const std::string parent = fs_->mountpoint().substr(0, fs_->mountpoint().rfind('/'));
+  ASSERT_EQ(chmod(parent.c_str(), 0755), 0);
+  const std::string path = fs_->Path("set-id");
+  const int made = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+  ASSERT_GE(made, 0) << std::strerror(errno);
+  ASSERT_EQ(close(made), 0);
+  ASSERT_EQ(chmod(path.c_str(), 04777), 0);
+  ChildProcess child = ForkAs(kNobodyUser, [&] {
+    const int fd = open(path.c_str(), O_WRONLY);
+    if (fd < 0) return 1;
+    if (write(fd, "data", 4) != 4) return 2;
+    return close(fd) == 0 ? 0 : 3;
+  });
+  EXPECT_EQ(child.WaitFor(absl::Seconds(30)), ChildProcess::Exited(0)) << fs_->MountLog();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0777u);
+  EXPECT_EQ(ServerBytes(path), "data");
 }
 
 TEST_F(MountWritebackTest, TheServersErrorsShowAtFsyncOrClose) {

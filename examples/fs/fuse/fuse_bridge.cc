@@ -276,11 +276,36 @@ void FuseBridge::GetAttr(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   fuse_reply_attr(req, &st, options_.attr_timeout_seconds);
 }
 
+bool FuseBridge::KillsSetIdOnly(fuse_req_t req, Upstream::Lease& lease, uint64_t ino, mode_t mode) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  if (ctx->uid == 0) return false;
+  absl::StatusOr<Attr> now = lease.client().GetAttr(ino);
+  if (!now.ok() || now->uid() == ctx->uid) return false;
+  const uint32_t before = now->mode() & 07777;
+  uint32_t killed = before & ~S_ISUID;
+  if (before & S_IXGRP) killed &= ~S_ISGID;
+  return killed != before && (mode & 07777) == killed;
+}
+
 void FuseBridge::SetAttr(fuse_req_t req, fuse_ino_t node, const struct stat* attr, int to_set,
                          fuse_file_info* fi) {
   uint64_t ino;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease) return;
+  if ((to_set & FUSE_SET_ATTR_CTIME) && lease->limits().acts_for_others()) {
+    // Only the kernel sets a ctime: the times of a file whose writes it caches
+    // (--writeback), flushed as the closing process's, which need not own the file. The
+    // kernel is the authority on those times: they go as root's.
+    OnBehalfOf kernel;
+    kernel.set_uid(0);
+    kernel.set_gid(0);
+    lease->client().set_on_behalf_of(kernel);
+  }
+  if ((to_set & FUSE_SET_ATTR_MODE) && KillsSetIdOnly(req, *lease, ino, attr->st_mode)) {
+    // The server drops the bits itself on the write or truncate that follows, as it does
+    // for its direct clients.
+    to_set &= ~FUSE_SET_ATTR_MODE;
+  }
   SetAttrRequest request;
   request.set_ino(ino);
   request.set_valid(static_cast<uint32_t>(to_set & kServerSetAttrFields));

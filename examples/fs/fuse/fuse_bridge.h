@@ -202,6 +202,11 @@ class FuseBridge {
   // it is not a handle of the lease's epoch.
   bool ServerHandle(fuse_req_t req, const Upstream::Lease& lease, const fuse_file_info* fi,
                     uint64_t* fh);
+  // Whether a SETATTR of `mode` from `req`'s caller is the kernel dropping the set-ID bits
+  // of a file the caller writes or truncates but does not own: the file's mode with just
+  // those bits cleared. The kernel asks so (FUSE has no other way to say it), and a server
+  // refuses a mode change from a caller who is not the owner.
+  bool KillsSetIdOnly(fuse_req_t req, Upstream::Lease& lease, uint64_t ino, mode_t mode);
   // Gives a handle back: to the server when it is the current epoch's (Release,
   // ReleaseDir, and a handle the kernel never took), through `lease` when the caller holds
   // one (null: takes one).

@@ -37,6 +37,14 @@ auto OpenAs(bool writeback, int flags, Open open) {
   return opened;
 }
 
+// `handle`, with the caller of `req` as its opener.
+HandleTable::Handle OpenedBy(fuse_req_t req, HandleTable::Handle handle) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  handle.opener_uid = ctx->uid;
+  handle.opener_gid = ctx->gid;
+  return handle;
+}
+
 }  // namespace
 
 void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -48,7 +56,7 @@ void FuseBridge::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
     return lease->client().Create(ino, name, mode & 07777, static_cast<uint32_t>(flags));
   });
   if (!created.ok()) return ReplyError(req, *lease, created.status());
-  fi->fh = handles_.Add({created->fh, lease->epoch(), created->entry.ino()});
+  fi->fh = handles_.Add(OpenedBy(req, {created->fh, lease->epoch(), created->entry.ino()}));
   SetCaching(fi);
   ReplyEntry(req, *lease, created->entry, fi);
 }
@@ -61,7 +69,7 @@ void FuseBridge::Open(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
     return lease->client().Open(ino, static_cast<uint32_t>(flags));
   });
   if (!fh.ok()) return ReplyError(req, *lease, fh.status());
-  fi->fh = handles_.Add({*fh, lease->epoch(), ino});
+  fi->fh = handles_.Add(OpenedBy(req, {*fh, lease->epoch(), ino}));
   SetCaching(fi);
   if (fuse_reply_open(req, fi) != 0) {
     ReleaseHandle(fi->fh, /*directory=*/false, &*lease);
@@ -97,6 +105,17 @@ void FuseBridge::Write(fuse_req_t req, fuse_ino_t node, fuse_bufvec* data, off_t
   uint64_t fh;
   std::optional<Upstream::Lease> lease = Begin(req, node, &ino);
   if (!lease || !ServerHandle(req, *lease, fi, &fh)) return;
+  if (fi->writepage && lease->limits().acts_for_others()) {
+    // From the page cache (--writeback): the kernel names no caller (it would read as
+    // root, and a set-ID file would keep its bits), so the write goes as the handle's
+    // opener, whose write(2) it most likely carries.
+    if (std::optional<HandleTable::Handle> handle = handles_.Find(fi->fh); handle.has_value()) {
+      OnBehalfOf opener;
+      opener.set_uid(handle->opener_uid);
+      opener.set_gid(handle->opener_gid);
+      lease->client().set_on_behalf_of(opener);
+    }
+  }
   const size_t server_max = std::min<size_t>(
       kMaxIoSize, lease->limits().max_write() > 0 ? lease->limits().max_write() : kMaxIoSize);
   const size_t total = fuse_buf_size(data);

@@ -32,6 +32,10 @@ class HandleTable {
     uint64_t fh = 0;     // the server's handle
     uint64_t epoch = 0;  // the connection that opened it
     uint64_t ino = 0;    // the server's inode it is a handle of
+    // Who opened it: the writer a page-cache write from the kernel (which carries no
+    // caller) is sent as.
+    uint32_t opener_uid = 0;
+    uint32_t opener_gid = 0;
     bool operator==(const Handle&) const = default;
   };
 
