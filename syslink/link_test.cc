@@ -437,6 +437,30 @@ TEST(LinkTest, PollableDescriptor) {
             absl::StatusCode::kDeadlineExceeded);
 }
 
+// A wait of another kind between two PrepareToPoll() calls (here an AllocateBuffer() that
+// sleeps on the socket for room) takes the announcement of the first: the second must
+// announce again, or a message sent next would wake no poll().
+TEST(LinkTest, APollAfterAnotherWaitStillWakesForTheNextMessage) {
+  auto [client, server] = MakePair(Small());
+  ASSERT_TRUE(server.PrepareToPoll());
+  std::vector<DmaBuffer> held;
+  while (true) {
+    absl::StatusOr<DmaBuffer> buffer = server.AllocateBuffer(128 * 1024);
+    if (!buffer.ok()) break;
+    held.push_back(*std::move(buffer));
+  }
+  EXPECT_EQ(server.AllocateBuffer(4096, absl::Now() + absl::Milliseconds(20)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(client.Send(1, AsBytes("wake")).ok());
+  if (server.PrepareToPoll()) {
+    struct pollfd p = {server.fd(), POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, 5000), 1) << "the message woke no poll()";
+  }
+  absl::StatusOr<Message> request = server.Receive(absl::InfinitePast());
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->DataAsString(), "wake");
+}
+
 TEST(LinkTest, ForkedChildCannotUseInheritedEnd) {
   auto [client, server] = MakePair(Small());
   pid_t child = fork();

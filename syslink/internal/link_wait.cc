@@ -132,7 +132,9 @@ bool LinkCore::PrepareToPoll() {
   if (!OwnedByThisProcess()) return false;
   if (returned_.waiting()) FlushReleases();  // the peer may wait for those buffers
   if (!pending_.empty() || !status_.ok() || peer_gone_) return false;
-  if (poll_armed_) return true;
+  // Announced every time, even when armed already: a wait of another kind since (for ring
+  // space or a buffer, on the socket) ends with the announcement withdrawn, and a look at
+  // the peer's liveness may have taken the wake-up of a message that came meanwhile.
   if (!in_.PrepareExternalWait()) return false;
   poll_armed_ = true;
   return true;
