@@ -19,9 +19,13 @@
 namespace syslink {
 namespace {
 
+using ::syslink::testing::ChildProcess;
 using ::syslink::testing::Header;
 using ::syslink::testing::HostilePeerTest;
 using ::syslink::testing::kChildPatience;
+using ::syslink::testing::kEcho;
+using ::syslink::testing::kOk;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::RawPeer;
 using ::syslink::testing::RequestId;
 using ::syslink::testing::Writes;
@@ -49,6 +53,28 @@ TEST_F(HostilePeerTest, RequestReusingTheIdOfOneAwaitingItsReply) {
                peer.WriteMessage(Header(MessageKind::kRequest, 7));
       },
       HasSubstr("request 7 reuses the id"), /*answered=*/{}, /*requests=*/1);
+}
+
+// Stray synthetic replies (to requests answered already, say) are consumed without a
+// trace, and a peer writing them without end keeps the ring ready: Receive() and Call()
+// must look at the clock now and then while they consume them, or no deadline would end
+// their wait. Here a ring full of them, and deadlines already past: each returns with most
+// of them still unread.
+TEST_F(HostilePeerTest, StraySyntheticRepliesHoldOffNoDeadline) {
+  ASSERT_NO_FATAL_FAILURE(StartAttack([](RawPeer& peer) {
+    return peer.WriteMessages(Header(MessageKind::kReply, RequestId(999), kFlagSynthetic),
+                              1 << 20) > 600;
+  }));
+  ASSERT_TRUE(syslink::testing::Eventually([&] { return link_.Ready(); }));
+  EXPECT_EQ(link_.Receive(absl::InfinitePast()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(link_.Ready()) << "Receive() read every stray reply before its deadline ended it";
+  absl::StatusOr<Message> reply = link_.Call(kEcho, AsBytes("x"), {}, absl::InfinitePast());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kDeadlineExceeded) << reply->status;
+  EXPECT_TRUE(link_.Ready()) << "Call() read every stray reply before its deadline ended it";
+  link_.Close();
+  EXPECT_EQ(child_->WaitFor(kPatience), ChildProcess::Exited(kOk));
 }
 
 TEST_F(HostilePeerTest, RequestWithIdZero) {

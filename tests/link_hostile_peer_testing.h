@@ -19,6 +19,8 @@
 #ifndef SYSLINK_TESTS_LINK_HOSTILE_PEER_TESTING_H_
 #define SYSLINK_TESTS_LINK_HOSTILE_PEER_TESTING_H_
 
+#include <poll.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -94,8 +96,31 @@ class RawPeer {
     return WriteRecord(record);
   }
 
+  // Up to `count` records of `header` alone, published together with one wake-up: as fast
+  // as a peer can write. How many fitted.
+  int WriteMessages(const MessageHeader& header, int count) {
+    int written = 0;
+    for (; written < count; ++written) {
+      absl::StatusOr<std::byte*> space = producer_->TryReserve(kMessageHeaderSize);
+      if (!space.ok() || *space == nullptr) break;
+      std::memcpy(*space, &header, kMessageHeaderSize);
+      producer_->Commit(kMessageHeaderSize);
+    }
+    if (written > 0) {
+      producer_->Publish();
+      Wake();
+    }
+    return written;
+  }
+
   // Wakes a parent asleep in poll() on its socket, as the end's own producer would.
   void Wake() const;
+
+  // Whether the parent has closed its end (the socket hung up), without waiting.
+  bool HungUp() const {
+    struct pollfd p = {socket_, POLLRDHUP, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
+  }
 
  private:
   ring::SharedRegion region_;

@@ -127,11 +127,17 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
-    if (ReadAhead() || !status_.ok()) {
+    const uint64_t free_before = arena_.free_bytes();
+    const bool read = ReadAhead();
+    if (!status_.ok()) continue;
+    if (read && arena_.free_bytes() > free_before) {  // room came back: try again
       quiet = false;
       waiting_since = absl::InfiniteFuture();
       continue;
     }
+    // Records that give no room back (a peer writing stray ones without end) keep the ring
+    // ready: the deadline is looked at here, or the wait below would return at once forever.
+    if (read && absl::Now() >= deadline) return offset.status();
     // A stopping end gives up once a whole slice brought nothing (a peer that reads and
     // releases goes on being answered).
     if (Stopping()) {
