@@ -35,7 +35,7 @@ absl::Status InProcessChannel::Call(const Method& method,
   ServerCall call(method.id, std::as_bytes(std::span(bytes.data(), bytes.size())), &server_context);
   // The caller's TryCancel runs the method's OnCancel() hook while it runs.
   if (context != nullptr) context->set_in_process_callee(&server_context);
-  absl::Status status = service_->Dispatch(call);
+  absl::Status status = DispatchCatching(*service_, call);
   if (context != nullptr) context->set_in_process_callee(nullptr);
   // No other thread to run it on: before the call returns.
   internal::ServerContextAccess::RunAfterReply(server_context);

@@ -193,7 +193,7 @@ void ServeStream(Service& service, uint32_t method_id, const std::string& reques
   ServerContext& context = stream.server_context();
   ServerCall call(method_id, std::as_bytes(std::span(request.data(), request.size())), &context);
   call.set_stream(&stream);
-  absl::Status status = service.Dispatch(call);
+  absl::Status status = DispatchCatching(service, call);
   internal::ServerContextAccess::RunAfterReply(context);
   InProcessStream::Outcome outcome;
   outcome.trailing = internal::ServerContextAccess::TakeTrailingMetadata(context);

@@ -7,8 +7,9 @@
 //   server.Shutdown();                                     // or, from main: server.Wait()
 //
 // For each request on a link the server finds the method by id (Service::Dispatch) and
-// replies with the method's status and response. An unknown method gets UNIMPLEMENTED and a
-// request that does not parse INVALID_ARGUMENT; the server goes on serving. A client that
+// replies with the method's status and response. An unknown method gets UNIMPLEMENTED, a
+// request that does not parse INVALID_ARGUMENT, and a method that throws UNKNOWN naming the
+// exception (as from a gRPC server); the server goes on serving. A client that
 // dies is simply gone: replies to it fail quietly and its session ends at once, freeing
 // what the link held.
 //

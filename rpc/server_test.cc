@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,10 +39,12 @@ constexpr Method kHold{MethodId("syslink.rpc.test.Gate.Hold"), "/syslink.rpc.tes
                        MethodKind::kUnary};
 constexpr Method kBig{MethodId("syslink.rpc.test.Gate.Big"), "/syslink.rpc.test.Gate/Big",
                       MethodKind::kUnary};
+constexpr Method kThrow{MethodId("syslink.rpc.test.Gate.Throw"), "/syslink.rpc.test.Gate/Throw",
+                        MethodKind::kUnary};
 
 // Echo answers at once. Hold waits until `open` is set or its caller gives up (at most
 // 10 s), then answers "held" (or CANCELLED when it saw cancelled()). Big answers with as
-// many bytes of text as its request's text says, and counts its calls.
+// many bytes of text as its request's text says, and counts its calls. Throw throws.
 class GateService : public Service {
  public:
   std::atomic<bool> open{false};
@@ -63,6 +66,7 @@ class GateService : public Service {
       ++big;
       return absl::OkStatus();
     }
+    if (call.method_id() == kThrow.id) throw std::runtime_error("thrown by " + request.text());
     if (call.method_id() != kHold.id) return absl::UnimplementedError("no such method");
     ++holding;
     Eventually([&] { return open.load() || call.context().cancelled(); });
@@ -112,6 +116,18 @@ class ServerTest : public ::testing::TestWithParam<int> {
     return options;
   }
 };
+
+// A method that throws fails its call with UNKNOWN naming the exception, as a gRPC server
+// answers one; the server and the link go on serving.
+TEST_P(ServerTest, AMethodThatThrowsFailsItsCallOnly) {
+  std::unique_ptr<LinkChannel> channel = Connect();
+  Text request, response;
+  request.set_text("the test");
+  absl::Status thrown = channel->Call(kThrow, request, &response, nullptr);
+  EXPECT_EQ(thrown.code(), absl::StatusCode::kUnknown) << thrown;
+  EXPECT_THAT(std::string(thrown.message()), ::testing::HasSubstr("thrown by the test"));
+  EXPECT_TRUE(Echo(*channel, "after").ok());
+}
 
 TEST_P(ServerTest, IdleLinksCostNoThread) {
   std::vector<std::unique_ptr<LinkChannel>> channels;

@@ -1,5 +1,7 @@
 #include "rpc/service.h"
 
+#include <exception>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -22,6 +24,16 @@ absl::Status ServerCall::ParseRequest(google::protobuf::MessageLite* message,
   return absl::InvalidArgumentError(
       absl::StrFormat("the request of %s (%d bytes) does not parse as %s", method.path,
                       request_.size(), message->GetTypeName()));
+}
+
+absl::Status DispatchCatching(Service& service, ServerCall& call) {
+  try {
+    return service.Dispatch(call);
+  } catch (const std::exception& e) {
+    return absl::UnknownError(absl::StrCat("the method threw an exception: ", e.what()));
+  } catch (...) {
+    return absl::UnknownError("the method threw an exception");
+  }
 }
 
 absl::Status NotAStream(const Method& method) {

@@ -108,6 +108,11 @@ class Service {
   [[nodiscard]] virtual absl::Status Dispatch(ServerCall& call) = 0;
 };
 
+// service.Dispatch(call), as the transports call it: an exception the method throws ends
+// the call with UNKNOWN naming it (as a gRPC server answers one) instead of the process, and
+// the server goes on serving.
+[[nodiscard]] absl::Status DispatchCatching(Service& service, ServerCall& call);
+
 }  // namespace syslink::rpc
 
 #endif  // SYSLINK_RPC_SERVICE_H_

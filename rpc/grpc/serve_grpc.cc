@@ -38,7 +38,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
     }
     ServerCall server_call(*method_id, std::as_bytes(std::span(request.data(), request.size())),
                            context.get());
-    absl::Status status = service_->Dispatch(server_call);
+    absl::Status status = DispatchCatching(*service_, server_call);
     return Reply(std::move(status), server_call, std::move(context), reply);
   }
 
@@ -59,7 +59,7 @@ class ServiceCallHandler final : public GrpcCallHandler {
     ServerCall server_call(method->id, std::as_bytes(std::span(request.data(), request.size())),
                            context.get());
     server_call.set_stream(&stream);
-    absl::Status status = service_->Dispatch(server_call);
+    absl::Status status = DispatchCatching(*service_, server_call);
     return Reply(std::move(status), server_call, std::move(context), reply);
   }
 

@@ -311,7 +311,7 @@ void LinkSession::ServeInline(Message& request, IncomingCall& call) {
   const uint64_t id = request.id;
   InlineWriter writer(*this, id, context);
   ServerCall server_call(request.command, call.message, &context, &writer);
-  absl::Status status = Answer(service_->Dispatch(server_call));
+  absl::Status status = Answer(DispatchCatching(*service_, server_call));
   bool caller_gone = false;  // the response could not be sent: nobody takes an error either
   if (status.ok() && !server_call.has_response()) {
     status =
@@ -345,7 +345,7 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
   pool_->Submit([self = shared_from_this(), id, method, bytes, context] {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
-    absl::Status status = self->Answer(self->service_->Dispatch(server_call));
+    absl::Status status = self->Answer(DispatchCatching(*self->service_, server_call));
     ReadyReply reply{id, std::move(status), server_call.response_bytes(),
                      std::move(context->response_attachment())};
     reply.trailing = ServerContextAccess::TakeTrailingMetadata(*context);
@@ -513,7 +513,7 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
     server_call.set_stream(stream.get());
-    absl::Status status = self->Answer(self->service_->Dispatch(server_call));
+    absl::Status status = self->Answer(DispatchCatching(*self->service_, server_call));
     stream->Close();  // the end of its messages goes out before the final status
     {
       absl::MutexLock lock(&self->mutex_);
