@@ -1,5 +1,6 @@
 #include "rpc/internal/link_session.h"
 
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -509,7 +510,30 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
         std::move(request.peer_buffer), call.attachment_offset, call.attachment_size);
   }
   // The method waits for the client: it runs on a thread of its own.
-  std::thread([self = shared_from_this(), id = request.id, method, bytes, context, stream] {
+  try {
+    StartStreamThread(request.id, method, std::move(bytes), std::move(context), stream);
+  } catch (const std::system_error& e) {
+    // Out of threads (RLIMIT_NPROC, the cgroup's pids): this stream is refused, and the
+    // server goes on serving.
+    stream->Close();
+    {
+      absl::MutexLock lock(&mutex_);
+      streams_.erase(stream->stream_id());
+      streaming_.store(!streams_.empty(), std::memory_order_relaxed);
+    }
+    Deliver({request.id,
+             absl::ResourceExhaustedError(
+                 absl::StrCat("no thread to run the stream's method: ", e.what())),
+             {},
+             {}});
+  }
+}
+
+void LinkSession::StartStreamThread(uint64_t id, uint32_t method,
+                                    std::shared_ptr<std::string> bytes,
+                                    std::shared_ptr<ServerContext> context,
+                                    std::shared_ptr<LinkServerStream> stream) {
+  std::thread([self = shared_from_this(), id, method, bytes, context, stream] {
     ServerCall server_call(method, std::as_bytes(std::span(bytes->data(), bytes->size())),
                            context.get());
     server_call.set_stream(stream.get());

@@ -140,6 +140,11 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // A stream's request: opens it, or hands it to its stream.
   void ServeStream(Message& request, IncomingCall& call);
   void OpenStream(Message& request, IncomingCall& call);
+  // Runs the method of the stream OpenStream() registered on a thread of its own, which
+  // sends its final reply; throws std::system_error when no thread can be started.
+  void StartStreamThread(uint64_t id, uint32_t method, std::shared_ptr<std::string> bytes,
+                         std::shared_ptr<ServerContext> context,
+                         std::shared_ptr<LinkServerStream> stream);
   // Queues a reply for the serving thread (claiming the session if it is parked);
   // `job_done`: a job counted in in_flight_ ended with it.
   void Deliver(ReadyReply reply, bool job_done = true);
