@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <system_error>
 
 namespace syslink::rpc::internal {
 namespace {
@@ -70,7 +71,14 @@ void SessionScheduler::MaybeStartThread() {
   if (stopping_ || pollers_ >= options_.min_pollers || threads_ >= options_.max_threads) return;
   ++threads_;
   ++pollers_;  // it starts by waiting on the epoll set
-  running_.emplace_back([this] { Poll(); });
+  try {
+    running_.emplace_back([this] { Poll(); });
+  } catch (const std::system_error&) {
+    // Out of threads (RLIMIT_NPROC, a cgroup's pids): the threads there are serve on, and
+    // a later need tries again.
+    --threads_;
+    --pollers_;
+  }
 }
 
 void SessionScheduler::Poll() {
