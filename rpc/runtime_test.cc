@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -511,6 +512,24 @@ TEST_P(RuntimeTest, AfterReplyWorkRunsOnceTheCallerHasItsAnswer) {
   EXPECT_FALSE(service_.after_reply_done.load());
   service_.release.store(true);
   EXPECT_TRUE(Eventually([&] { return service_.after_reply_done.load(); }));
+}
+
+// After-reply work delays the server's Shutdown() (context.h), with workers as without.
+TEST_P(RuntimeTest, ShutdownWaitsForAfterReplyWork) {
+  Text request, response;
+  ASSERT_TRUE(channel_->Call(kAfterReply, request, &response, nullptr).ok());
+  std::atomic<bool> done_when_shut_down{false};
+  absl::Notification shut_down;
+  std::thread shutdown([&] {
+    server_->Shutdown();
+    done_when_shut_down.store(service_.after_reply_done.load());
+    shut_down.Notify();
+  });
+  EXPECT_FALSE(shut_down.WaitForNotificationWithTimeout(absl::Milliseconds(100)))
+      << "Shutdown() returned while after-reply work ran";
+  service_.release.store(true);
+  shutdown.join();
+  EXPECT_TRUE(done_when_shut_down.load());
 }
 
 // Session state: kept per link from call to call where only the link's own thread runs the

@@ -350,9 +350,27 @@ void LinkSession::Submit(Message& request, IncomingCall& call) {
     ReadyReply reply{id, std::move(status), server_call.response_bytes(),
                      std::move(context->response_attachment())};
     reply.trailing = ServerContextAccess::TakeTrailingMetadata(*context);
-    self->Deliver(std::move(reply));
+    // Counted in flight until its after-reply work is done: that delays Shutdown() too.
+    self->Deliver(std::move(reply), /*job_done=*/false);
     ServerContextAccess::RunAfterReply(*context);
+    self->JobDone(id);
   });
+}
+
+void LinkSession::JobDone(uint64_t id) {
+  bool claimed = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    --in_flight_;
+    pool_calls_.erase(id);
+    // A session parked to end once nothing runs (stopping, draining) ends now.
+    if (state_ == State::kParked && in_flight_ == 0 && replies_.empty() &&
+        (stopping_.load(std::memory_order_relaxed) || draining_.load(std::memory_order_relaxed))) {
+      state_ = State::kActive;
+      claimed = true;
+    }
+  }
+  if (claimed) Serve(/*spin=*/false);
 }
 
 void LinkSession::Deliver(ReadyReply reply, bool job_done) {

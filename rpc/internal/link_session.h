@@ -148,6 +148,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // Queues a reply for the serving thread (claiming the session if it is parked);
   // `job_done`: a job counted in in_flight_ ended with it.
   void Deliver(ReadyReply reply, bool job_done = true);
+  // A pool job whose reply went with Deliver(job_done = false) is done: no longer in flight.
+  void JobDone(uint64_t id);
   // A kCallGivenUp notice: runs the OnCancel() hook of the unary call it names, if that
   // still runs on the pool and its caller did give it up.
   void GivenUp(const Message& notice, const IncomingCall& call);
