@@ -68,6 +68,9 @@ class RingProducer {
   // the next record's.
   size_t max_payload_size() const { return capacity_ - 2 * kRecordHeaderSize; }
   size_t capacity() const { return capacity_; }
+  // How far the consumer had read when this producer last looked (a position that only
+  // grows): a wait for space sees a slow consumer's progress here.
+  uint64_t consumed() const { return cached_tail_; }
 
   // Space for a record of up to `max_payload` bytes, or nullptr when the ring has no room
   // now. The space stays reserved until Commit() or the next reservation.

@@ -350,8 +350,8 @@ class Link {
   // `stop` must outlive this end's use; nullptr: no flag. Call it before the end is in use.
   void SetStopFlag(const std::atomic<bool>* stop);
 
-  // How long a Send() or Reply() may wait for ring space, or an AllocateBuffer() for room,
-  // with nothing from the peer meanwhile (no room, no message read ahead), before this end
+  // How long a Send() or Reply() may wait for ring space while the peer reads none of the
+  // ring, or an AllocateBuffer() for room while no buffer comes back, before this end
   // gives up on the peer: it closes the link, with ABORTED naming the patience as its
   // status(); the peer sees PEER_DIED. A wait with an earlier deadline returns
   // DEADLINE_EXCEEDED first, as without a patience. So a peer that stops reading cannot hold

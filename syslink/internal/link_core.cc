@@ -392,11 +392,19 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
 
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
                                                  bool read_ahead) {
-  absl::Time waiting_since = absl::InfiniteFuture();  // for the patience: no room since
+  // For the patience: since when the peer has made no progress (read nothing of this ring).
+  absl::Time waiting_since = absl::InfiniteFuture();
+  uint64_t consumed = out_.consumed();
   while (true) {
     if (read_ahead) {
-      if (ReadAhead()) waiting_since = absl::InfiniteFuture();  // the peer is not idle
-      if (!status_.ok()) return status_;                        // what it read broke the link
+      ReadAhead();
+      if (!status_.ok()) return status_;  // what it read broke the link
+    }
+    // A peer that reads, however slowly, is not given up on: room for this message may
+    // take many of its reads.
+    if (out_.consumed() != consumed) {
+      consumed = out_.consumed();
+      waiting_since = absl::InfiniteFuture();
     }
     // Releases first (of buffers replies read ahead carried, or other threads dropped):
     // the peer may be waiting for them to reply, and so to read.
