@@ -22,6 +22,9 @@ namespace {
 // A spinning end looks at its socket this often, to notice a peer that died.
 constexpr absl::Duration kSpinLivenessCheck = absl::Milliseconds(1);
 constexpr int kSpinsPerClockCheck = 64;
+// Reads of wake bytes (64 at a time) in one go at most: a peer sending them without end
+// must not keep this end reading them.
+constexpr int kWakeReadsPerDrain = 64;
 
 }  // namespace
 
@@ -32,8 +35,11 @@ void LinkCore::WakePeer() {
 }
 
 void LinkCore::DrainWakes() {
+  // Bounded: a peer sending wake bytes as fast as they are read must not hold this end
+  // here. Any left wake the next wait at once, which then looks at the ring and the clock.
   char bytes[64];
-  while (recv(socket_.get(), bytes, sizeof(bytes), MSG_DONTWAIT) > 0) {
+  for (int i = 0; i < kWakeReadsPerDrain; ++i) {
+    if (recv(socket_.get(), bytes, sizeof(bytes), MSG_DONTWAIT) <= 0) return;
   }
 }
 
@@ -43,11 +49,12 @@ bool LinkCore::PeerAlive() {
   if (poll(&p, 1, 0) <= 0) return true;
   if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return false;
   char bytes[64];
-  while (true) {
+  for (int i = 0; i < kWakeReadsPerDrain; ++i) {  // bounded, as in DrainWakes()
     ssize_t n = recv(socket_.get(), bytes, sizeof(bytes), MSG_DONTWAIT);
     if (n == 0) return false;  // orderly close
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
   }
+  return true;  // still sending: alive
 }
 
 LinkCore::WaitOutcome LinkCore::WaitForInbound(absl::Time until, WakeSignal* wake) {
