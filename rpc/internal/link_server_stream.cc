@@ -180,8 +180,8 @@ bool LinkServerStream::Wait(Ready ready) {
 }
 
 bool LinkServerStream::Read(google::protobuf::MessageLite* message, Attachment* attachment) {
-  // Answers go out with mutex_ released: an answer may make this thread serve the link,
-  // which hands requests to this stream.
+  // Answers go out with mutex_ released: an answer may make this thread send the link's
+  // waiting replies (LinkSession::ServeReplies); it runs none of the link's calls.
   uint64_t done_with = 0;  // the message read last, kept for its attachment
   {
     absl::MutexLock lock(&mutex_);

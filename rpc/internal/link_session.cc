@@ -213,7 +213,7 @@ absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) 
   return message;
 }
 
-bool LinkSession::TryPark(bool arm) {
+bool LinkSession::TryPark(bool arm, bool ready) {
   absl::MutexLock lock(&mutex_);
   if (!replies_.empty() || stopping_.load(std::memory_order_relaxed)) return false;
   // A draining session with nothing running ends rather than parks.
@@ -221,8 +221,28 @@ bool LinkSession::TryPark(bool arm) {
   state_ = State::kParked;
   // Under the lock: no other thread can claim the session, end it and close its
   // descriptor (whose number another link could then take) before it is armed.
-  if (arm) parking_->Arm(*this);
+  if (ready) {
+    parking_->ArmReady(*this);
+  } else if (arm) {
+    parking_->Arm(*this);
+  }
   return true;
+}
+
+void LinkSession::ServeReplies() {
+  while (true) {
+    // Stopping or draining, serving runs no method: Serve() ends or drains the session.
+    if (stopping_.load(std::memory_order_relaxed) || draining_.load(std::memory_order_relaxed)) {
+      Serve(/*spin=*/false);
+      return;
+    }
+    SendReadyReplies();
+    // Messages waiting (a call that came while this thread held the session) are a polling
+    // thread's to serve.
+    const bool waiting = !link_.PrepareToPoll();
+    pace_.Parked();
+    if (TryPark(/*arm=*/true, /*ready=*/waiting)) return;
+  }
 }
 
 void LinkSession::End() {
@@ -390,7 +410,7 @@ void LinkSession::Deliver(ReadyReply reply, bool job_done) {
     }
   }
   // A parked session has no thread: this one sends the reply and parks it again.
-  if (claimed) Serve(/*spin=*/false);
+  if (claimed) ServeReplies();
 }
 
 void LinkSession::SendReadyReplies() {

@@ -63,6 +63,8 @@ class SessionParking {
   virtual ~SessionParking() = default;
   // Arms the session's descriptor (one shot: the first readiness claims it).
   virtual void Arm(const LinkSession& session) = 0;
+  // Arms it to be claimed at once, by a thread that serves its waiting messages.
+  virtual void ArmReady(const LinkSession& session) = 0;
   // The session is about to close its link: forget its descriptor.
   virtual void Disarm(const LinkSession& session) = 0;
   // The session ended and closed its link: drop it.
@@ -121,7 +123,11 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
 
   // Parks the session, unless replies wait or it must end: then false, and the caller
   // goes on serving. `arm`: whether to wait for the link (not when only replies are due).
-  bool TryPark(bool arm);
+  bool TryPark(bool arm, bool ready = false);
+  // Serves a session Deliver() claimed on a thread that must run none of its calls (a
+  // worker, or a stream method's, which may hold a lock a call's method takes): sends the
+  // replies, then parks it, armed to be claimed at once when messages wait.
+  void ServeReplies();
   // The next message, spinning up to `spin_budget` for one unless a queued reply waits
   // (then DEADLINE_EXCEEDED, as when nothing came). Tells pace_ how long a call took to
   // come, or remembers when the wait began for the session about to park.

@@ -57,6 +57,14 @@ void SessionScheduler::Arm(const LinkSession& session) {
   (void)epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, session.fd(), &event);
 }
 
+void SessionScheduler::ArmReady(const LinkSession& session) {
+  // The socket is writable: the event fires at once, for whichever thread waits first.
+  struct epoll_event event = {};
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLONESHOT;
+  event.data.u64 = session.id();
+  (void)epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, session.fd(), &event);
+}
+
 void SessionScheduler::Disarm(const LinkSession& session) {
   (void)epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, session.fd(), nullptr);
 }

@@ -79,6 +79,7 @@ class SessionScheduler final : public SessionParking {
 
   // SessionParking.
   void Arm(const LinkSession& session) override;
+  void ArmReady(const LinkSession& session) override;
   void Disarm(const LinkSession& session) override;
   void Ended(const LinkSession& session) override;
 
