@@ -150,6 +150,17 @@ class StallTest : public ::testing::Test {
     return std::max(link, listing);
   }
 
+  // Registers test.slow, which only nobody may connect to and whose server (`connection`,
+  // raw) answers no offer: connects to it wait.
+  void RegisterSlowService(UniqueFd& connection) {
+    connection = DialRaw(dir_.SocketPath());
+    RegisterRequest slow_service{.name = "test.slow"};
+    slow_service.policy.allowed_uids = {kNobodyUser.uid};
+    ASSERT_TRUE(SendRaw(connection.get(),
+                        ControlBytes(ControlType::kRegister, 1, EncodeRegister(slow_service))));
+    ASSERT_TRUE(ReceiveControl(connection.get(), Soon()).ok());
+  }
+
   Listing List() {
     absl::StatusOr<Listing> listing = ListBrokerAt(dir_.SocketPath());
     EXPECT_TRUE(listing.ok()) << listing.status();
@@ -415,13 +426,8 @@ TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
                                  "--max-pending-connects-per-uid", "2"},
                                 /*descriptor_limit=*/0, "test.hog* uid=65534\n"));
   if (broker_ == nullptr) return;
-  // A service nobody may connect to whose server answers no offer: connects to it wait.
-  UniqueFd slow = DialRaw(dir_.SocketPath());
-  RegisterRequest slow_service{.name = "test.slow"};
-  slow_service.policy.allowed_uids = {kNobodyUser.uid};
-  ASSERT_TRUE(
-      SendRaw(slow.get(), ControlBytes(ControlType::kRegister, 1, EncodeRegister(slow_service))));
-  ASSERT_TRUE(ReceiveControl(slow.get(), Soon()).ok());
+  UniqueFd slow;
+  ASSERT_NO_FATAL_FAILURE(RegisterSlowService(slow));
 
   Shared<LimitReport> report;
   ProcessEvent holding, release;
@@ -479,13 +485,8 @@ TEST_F(StallTest, OneUserCannotTakeEveryConnectionNameOrPendingConnect) {
 TEST_F(StallTest, ConnectsLeftBehindStillCountAgainstTheirUser) {
   ASSERT_NO_FATAL_FAILURE(Start({"--max-pending-connects-per-uid", "2"}));
   if (broker_ == nullptr) return;
-  // A service nobody may connect to whose server answers no offer: connects to it wait.
-  UniqueFd slow = DialRaw(dir_.SocketPath());
-  RegisterRequest slow_service{.name = "test.slow"};
-  slow_service.policy.allowed_uids = {kNobodyUser.uid};
-  ASSERT_TRUE(
-      SendRaw(slow.get(), ControlBytes(ControlType::kRegister, 1, EncodeRegister(slow_service))));
-  ASSERT_TRUE(ReceiveControl(slow.get(), Soon()).ok());
+  UniqueFd slow;
+  ASSERT_NO_FATAL_FAILURE(RegisterSlowService(slow));
 
   Shared<SharedStatus> third;
   ChildProcess leaver = ForkAs(kNobodyUser, [&] {
