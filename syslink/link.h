@@ -311,8 +311,11 @@ class Link {
 
   // The next message: a request from the peer, or a reply (real or synthetic) to a request
   // of ours. DEADLINE_EXCEEDED if none arrives by `deadline` (absl::InfinitePast(): only
-  // look). Once the link is closed and every outstanding request has been answered,
-  // returns the reason the link closed.
+  // look). Records that carry no message (releases, replies to requests given up on) are
+  // consumed on the way, and past the deadline the clock is read every 256 of them, so
+  // that a peer writing them without end holds no wait: DEADLINE_EXCEEDED may then come
+  // with more waiting, which Ready() tells. Once the link is closed and every outstanding
+  // request has been answered, returns the reason the link closed.
   [[nodiscard]] absl::StatusOr<Message> Receive(absl::Time deadline);
 
   // Answers request `id` received from the peer. `status` travels to the requester (its

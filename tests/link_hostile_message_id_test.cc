@@ -77,6 +77,23 @@ TEST_F(HostilePeerTest, StraySyntheticRepliesHoldOffNoDeadline) {
   EXPECT_EQ(child_->WaitFor(kPatience), ChildProcess::Exited(kOk));
 }
 
+// The same count of stray replies, the last record a violation instead: the violation
+// queues a reply for the waiting Call(), which returns that one, not a second of its own.
+TEST_F(HostilePeerTest, AViolationAmongStrayRepliesAnswersACallOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartAttack([](RawPeer& peer) {
+    return peer.WriteMessages(Header(MessageKind::kReply, RequestId(999), kFlagSynthetic), 255,
+                              /*publish=*/false) == 255 &&
+           peer.WriteMessage(Header(MessageKind::kReply, 1000));
+  }));
+  ASSERT_TRUE(syslink::testing::Eventually([&] { return link_.Ready(); }));
+  absl::StatusOr<Message> reply = link_.Call(kEcho, AsBytes("x"), {}, absl::InfinitePast());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(IsBadMessage(reply->status)) << reply->status;
+  // Every other request gets its one reply, and none comes for the call's.
+  ExpectClosedByViolation(HasSubstr("reply 1000 answers no outstanding request"));
+  ExpectAftermath();
+}
+
 TEST_F(HostilePeerTest, RequestWithIdZero) {
   ExpectViolation(Writes(Header(MessageKind::kRequest, 0)),
                   HasSubstr("request 0: a request's id must not be 0"));

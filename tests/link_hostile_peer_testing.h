@@ -97,8 +97,9 @@ class RawPeer {
   }
 
   // Up to `count` records of `header` alone, published together with one wake-up: as fast
-  // as a peer can write. How many fitted.
-  int WriteMessages(const MessageHeader& header, int count) {
+  // as a peer can write. How many fitted. Without `publish`, the next record written
+  // publishes them with it.
+  int WriteMessages(const MessageHeader& header, int count, bool publish = true) {
     int written = 0;
     for (; written < count; ++written) {
       absl::StatusOr<std::byte*> space = producer_->TryReserve(kMessageHeaderSize);
@@ -106,7 +107,7 @@ class RawPeer {
       std::memcpy(*space, &header, kMessageHeaderSize);
       producer_->Commit(kMessageHeaderSize);
     }
-    if (written > 0) {
+    if (written > 0 && publish) {
       producer_->Publish();
       Wake();
     }

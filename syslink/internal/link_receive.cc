@@ -315,7 +315,8 @@ absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
     if (step != Step::kEmpty) {
       // Records consumed without a trace (stray synthetic replies, releases) keep the ring
       // ready: a peer writing them without end must not keep this wait from its deadline.
-      if (++handled % kHandledPerClockCheck == 0 && absl::Now() >= deadline) {
+      if (step == Step::kHandled && ++handled % kHandledPerClockCheck == 0 &&
+          absl::Now() >= deadline) {
         result = absl::DeadlineExceededError("no message arrived before the deadline");
         return result;
       }
@@ -377,7 +378,11 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
     }
     if (step != Step::kEmpty) {
       // As in Receive(): records consumed without a trace do not hold off the deadline.
-      if (++handled % kHandledPerClockCheck != 0 || absl::Now() < deadline) continue;
+      // A broken link queued this call's reply: the loop's top returns it.
+      if (step != Step::kHandled || ++handled % kHandledPerClockCheck != 0 ||
+          absl::Now() < deadline) {
+        continue;
+      }
     } else if (peer_gone_) {
       Shutdown(PeerDiedError("the peer's end of the link closed"));
       continue;
