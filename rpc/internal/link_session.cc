@@ -556,18 +556,20 @@ void LinkSession::OpenStream(Message& request, IncomingCall& call) {
   } catch (const std::system_error& e) {
     // Out of threads (RLIMIT_NPROC, the cgroup's pids): this stream is refused, and the
     // server goes on serving.
-    stream->Close();
-    {
-      absl::MutexLock lock(&mutex_);
-      streams_.erase(stream->stream_id());
-      streaming_.store(!streams_.empty(), std::memory_order_relaxed);
-    }
+    CloseStream(*stream);
     Deliver({request.id,
              absl::ResourceExhaustedError(
                  absl::StrCat("no thread to run the stream's method: ", e.what())),
              {},
              {}});
   }
+}
+
+void LinkSession::CloseStream(LinkServerStream& stream) {
+  stream.Close();
+  absl::MutexLock lock(&mutex_);
+  streams_.erase(stream.stream_id());
+  streaming_.store(!streams_.empty(), std::memory_order_relaxed);
 }
 
 void LinkSession::StartStreamThread(uint64_t id, uint32_t method,
@@ -579,12 +581,7 @@ void LinkSession::StartStreamThread(uint64_t id, uint32_t method,
                            context.get());
     server_call.set_stream(stream.get());
     absl::Status status = self->Answer(DispatchCatching(*self->service_, server_call));
-    stream->Close();  // the end of its messages goes out before the final status
-    {
-      absl::MutexLock lock(&self->mutex_);
-      self->streams_.erase(stream->stream_id());
-      self->streaming_.store(!self->streams_.empty(), std::memory_order_relaxed);
-    }
+    self->CloseStream(*stream);  // the end of its messages goes out before the final status
     // Before the final status goes: once it has, the server may be gone.
     ServerContextAccess::RunAfterReply(*context);
     ReadyReply reply{id, std::move(status), server_call.response_bytes(),

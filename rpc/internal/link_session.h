@@ -146,6 +146,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
   // A stream's request: opens it, or hands it to its stream.
   void ServeStream(Message& request, IncomingCall& call);
   void OpenStream(Message& request, IncomingCall& call);
+  // Closes a stream whose method is done (or never ran) and forgets it.
+  void CloseStream(LinkServerStream& stream);
   // Runs the method of the stream OpenStream() registered on a thread of its own, which
   // sends its final reply; throws std::system_error when no thread can be started.
   void StartStreamThread(uint64_t id, uint32_t method, std::shared_ptr<std::string> bytes,
