@@ -21,6 +21,12 @@ namespace {
 // without end cannot hold a wait past its deadline.
 constexpr uint32_t kHandledPerClockCheck = 256;
 
+// Whether a wait that just consumed a record (`traceless`: one without a message to
+// return, counted in `count`) is past `deadline`, looked at every kHandledPerClockCheck.
+inline bool PastDeadlineAmongStrays(bool traceless, uint32_t& count, absl::Time deadline) {
+  return traceless && ++count % kHandledPerClockCheck == 0 && absl::Now() >= deadline;
+}
+
 }  // namespace
 
 void LinkCore::ReleaseHeldRecord() {
@@ -315,8 +321,7 @@ absl::StatusOr<Message> LinkCore::Receive(absl::Time deadline) {
     if (step != Step::kEmpty) {
       // Records consumed without a trace (stray synthetic replies, releases) keep the ring
       // ready: a peer writing them without end must not keep this wait from its deadline.
-      if (step == Step::kHandled && ++handled % kHandledPerClockCheck == 0 &&
-          absl::Now() >= deadline) {
+      if (PastDeadlineAmongStrays(step == Step::kHandled, handled, deadline)) {
         result = absl::DeadlineExceededError("no message arrived before the deadline");
         return result;
       }
@@ -379,10 +384,7 @@ absl::StatusOr<Message> LinkCore::Call(uint32_t command, std::span<const std::by
     if (step != Step::kEmpty) {
       // As in Receive(): records consumed without a trace do not hold off the deadline.
       // A broken link queued this call's reply: the loop's top returns it.
-      if (step != Step::kHandled || ++handled % kHandledPerClockCheck != 0 ||
-          absl::Now() < deadline) {
-        continue;
-      }
+      if (!PastDeadlineAmongStrays(step == Step::kHandled, handled, deadline)) continue;
     } else if (peer_gone_) {
       Shutdown(PeerDiedError("the peer's end of the link closed"));
       continue;
