@@ -21,6 +21,7 @@
 #include "rpc/method.h"
 #include "rpc/method_id.h"
 #include "rpc/server.h"
+#include "rpc/testdata/call_payload.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
 #include "tests/support/eventually.h"
@@ -28,6 +29,7 @@
 namespace syslink::rpc {
 namespace {
 
+using ::syslink::rpc::test::CallPayload;
 using ::syslink::rpc::test::Text;
 using ::syslink::testing::Eventually;
 using ::syslink::testing::Soon;
@@ -125,21 +127,6 @@ class TestService : public Service {
     return absl::OkStatus();
   }
 };
-
-// A call's inline payload as a hand-written peer sends it: a call header with `flags`, then
-// `message` (whose size the header states, unless `stated_size` says otherwise).
-std::string CallPayload(uint16_t flags, const std::string& message,
-                        uint32_t stated_size = UINT32_MAX) {
-  internal::CallHeader header{
-      internal::kCallMagic,
-      internal::kCallVersion,
-      flags,
-      stated_size == UINT32_MAX ? static_cast<uint32_t>(message.size()) : stated_size,
-      0,
-      0,
-      0};
-  return std::string(reinterpret_cast<const char*>(&header), sizeof(header)) + message;
-}
 
 class RuntimeTest : public ::testing::TestWithParam<int> {
  protected:

@@ -21,6 +21,7 @@
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
 #include "rpc/stop_signals.h"
+#include "rpc/testdata/call_payload.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
 #include "tests/support/child_process.h"
@@ -116,6 +117,11 @@ class ServerTest : public ::testing::TestWithParam<int> {
     return options;
   }
 };
+
+// Test names for the workers parameter: 0 (methods run on the serving thread) or a pool.
+std::string InlineOrPool(const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? "inline" : "pool";
+}
 
 // A method that throws fails its call with UNKNOWN naming the exception, as a gRPC server
 // answers one; the server and the link go on serving.
@@ -337,6 +343,60 @@ TEST_P(ServerTest, ASpinningLinkKeepsItsThreadUntilShutdown) {
   EXPECT_TRUE(IsPeerDied(Echo(*channel, "late")));
 }
 
+// One thread serves every link, and methods run on it. While it runs Hold for one link,
+// another link's calls wait in their ring; Shutdown(deadline) leaves them to the serving
+// threads and never serves them on its own, where answering them could hold it past its
+// deadline (here the answers fill the ring of a client that reads none; a client that keeps
+// calling would do the same).
+class OneServingThreadTest : public ServerTest {
+ protected:
+  OneServingThreadTest() : ServerTest({.max_threads = 1}) {}
+};
+
+TEST_P(OneServingThreadTest, CallsWaitingInARingDoNotHoldShutdownPastItsDeadline) {
+  std::unique_ptr<LinkChannel> busy = Connect();
+  Text request, response;
+  absl::Status held = absl::UnknownError("not completed");
+  busy->CallAsync(kHold, request, &response, nullptr, [&](absl::Status s) { held = s; });
+  ASSERT_TRUE(Eventually([&] { return service_.holding.load() == 1; }));
+
+  // A raw client sends 160 calls and reads no answer. In 16 KiB rings, the calls (88-byte
+  // records) fit, and their refusals (112 bytes) do not.
+  LinkOptions options;
+  options.ring_capacity = 16 * 1024;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  server_.ServeLink(&service_, std::move(pair->second), {getpid(), getuid(), getgid()});
+  Link client = std::move(pair->first);
+  const std::string call = test::CallPayload(0, "");
+  constexpr int kCalls = 160;
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(client.Send(kEcho.id, AsBytes(call), {}, Soon()).ok()) << "call " << i;
+  }
+
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(200);
+  absl::Notification shut_down;
+  std::thread shutdown([&] {
+    server_.Shutdown(deadline);
+    shut_down.Notify();
+  });
+  EXPECT_TRUE(shut_down.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Every call gets one answer: PEER_DIED, as no thread took them before the link closed.
+  // (Reading them also frees a server held by them, so that the test ends either way.)
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<Message> reply = client.Receive(Soon());
+    ASSERT_TRUE(reply.ok()) << "answer " << i << ": " << reply.status();
+    EXPECT_TRUE(IsPeerDied(reply->status)) << "answer " << i << ": " << reply->status;
+  }
+  shutdown.join();
+  EXPECT_EQ(busy->Drain(Soon()), 0u);
+  EXPECT_EQ(held.code(), absl::StatusCode::kUnavailable) << held;
+  EXPECT_EQ(server_.live_links(), 0u);
+}
+
+// Methods run on the serving thread: with a pool, that thread is free to serve the calls.
+INSTANTIATE_TEST_SUITE_P(Inline, OneServingThreadTest, ::testing::Values(0), InlineOrPool);
+
 // A server that waits half a second at most for a client to make room for a reply.
 class ReplyPatienceTest : public ServerTest {
  protected:
@@ -367,14 +427,9 @@ TEST_P(ReplyPatienceTest, AClientThatKeepsItsRepliesBuffersIsGivenUpOn) {
   ExpectTheClientGivenUp(12, 6000, 7);  // seven 8 KiB buffers fit in the 64 KiB arena
 }
 
-INSTANTIATE_TEST_SUITE_P(InlineAndPool, ReplyPatienceTest, ::testing::Values(0, 2),
-                         [](const auto& info) {
-                           return info.param == 0 ? std::string("inline") : std::string("pool");
-                         });
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, ReplyPatienceTest, ::testing::Values(0, 2), InlineOrPool);
 
-INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2), [](const auto& info) {
-  return info.param == 0 ? std::string("inline") : std::string("pool");
-});
+INSTANTIATE_TEST_SUITE_P(InlineAndPool, ServerTest, ::testing::Values(0, 2), InlineOrPool);
 
 TEST(ServerLifecycleTest, WaitReturnsOnceAnotherThreadShutsTheServerDown) {
   Server server;

@@ -82,7 +82,11 @@ void LinkSession::Stop() {
 
 void LinkSession::Drain() {
   draining_.store(true);
-  if (TryClaim()) Serve(/*spin=*/false);  // parked: it ends here unless calls run
+  // A parked session goes to a serving thread, which answers what waits in its ring and
+  // ends it. Not served here: the caller drains every link within a deadline, and a ring a
+  // client keeps filling would hold it.
+  absl::MutexLock lock(&mutex_);
+  if (state_ == State::kParked) parking_->ArmReady(*this);
 }
 
 bool LinkSession::Idle() {
@@ -219,8 +223,9 @@ absl::StatusOr<Message> LinkSession::ReceiveOrReply(absl::Duration spin_budget) 
 bool LinkSession::TryPark(bool arm, bool ready) {
   absl::MutexLock lock(&mutex_);
   if (!replies_.empty() || stopping_.load(std::memory_order_relaxed)) return false;
-  // A draining session with nothing running ends rather than parks.
-  if (draining_.load(std::memory_order_relaxed) && in_flight_ == 0) return false;
+  // A draining session with nothing running ends rather than parks, unless it is parked
+  // to be claimed at once: then a serving thread ends it.
+  if (draining_.load(std::memory_order_relaxed) && in_flight_ == 0 && !ready) return false;
   state_ = State::kParked;
   // Under the lock: no other thread can claim the session, end it and close its
   // descriptor (whose number another link could then take) before it is armed.
@@ -234,15 +239,15 @@ bool LinkSession::TryPark(bool arm, bool ready) {
 
 void LinkSession::ServeReplies() {
   while (true) {
-    // Stopping or draining, serving runs no method: Serve() ends or drains the session.
-    if (stopping_.load(std::memory_order_relaxed) || draining_.load(std::memory_order_relaxed)) {
+    // Stopping, serving runs no method and reads no message: Serve() ends the session.
+    if (stopping_.load(std::memory_order_relaxed)) {
       Serve(/*spin=*/false);
       return;
     }
     SendReadyReplies();
     // Messages waiting (a call that came while this thread held the session) are a polling
-    // thread's to serve.
-    const bool waiting = !link_.PrepareToPoll();
+    // thread's to serve; so is what a draining session has left to answer.
+    const bool waiting = draining_.load(std::memory_order_relaxed) || !link_.PrepareToPoll();
     pace_.Parked();
     if (TryPark(/*arm=*/true, /*ready=*/waiting)) return;
   }

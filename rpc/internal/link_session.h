@@ -102,8 +102,9 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
 
   // Asks the session to end once nothing runs: from now on a new call (or stream) is
   // answered UNAVAILABLE, while calls and streams in flight go on and their replies are
-  // sent. A parked session with nothing running ends now, on this thread. Stop() after it
-  // ends the rest.
+  // sent. A parked session is handed to a serving thread (SessionParking::ArmReady), which
+  // answers what waits in its ring and ends it once nothing runs; this thread serves none
+  // of it. Stop() after it ends the rest.
   void Drain();
   // Drain()'s first half: refuses new calls from now on, ends nothing yet.
   void RefuseNewCalls() { draining_.store(true); }

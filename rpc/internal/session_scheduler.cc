@@ -160,8 +160,9 @@ bool SessionScheduler::Drain(absl::Time deadline) {
     draining_ = true;
     for (auto& [id, session] : sessions_) sessions.push_back(session);
   }
-  // Every link refuses new calls before any closes; then an idle parked session ends
-  // here, the others as their last call answers.
+  // Every link refuses new calls before any closes; then the serving threads answer what
+  // waits in each ring and end each session once its last call has answered. This thread
+  // serves none: a client that keeps calling cannot hold it past `deadline`.
   for (std::shared_ptr<LinkSession>& session : sessions) session->RefuseNewCalls();
   for (std::shared_ptr<LinkSession>& session : sessions) session->Drain();
   sessions.clear();

@@ -68,8 +68,9 @@ class SessionScheduler final : public SessionParking {
 
   // Drains every session (LinkSession::Drain(): new calls are answered UNAVAILABLE, calls
   // and streams in flight go on) and waits until all have ended or `deadline` passes;
-  // returns whether all ended. Links added from now on are closed at once. Stop() still
-  // follows, to end what is left.
+  // returns whether all ended. The serving threads answer what waits and end the sessions:
+  // one that no thread reaches by then (all busy, at max_threads) is left to Stop(), which
+  // still follows, to end what is left. Links added from now on are closed at once.
   bool Drain(absl::Time deadline);
 
   // Sessions whose links are open.
