@@ -98,15 +98,14 @@ std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid, g
 
 Server::Server(ServerOptions options)
     : options_(options),
-      max_links_(DefaultMaxLinks()),
+      max_links_(options.max_links > 0 ? options.max_links : DefaultMaxLinks()),
       pool_(options.workers > 0 ? std::make_unique<internal::WorkerPool>(options.workers)
                                 : nullptr),
       scheduler_(std::make_unique<internal::SessionScheduler>(
           internal::SchedulerOptions{.max_threads = std::max(1, options.max_threads),
+                                     .max_sessions = max_links_,
                                      .follow_caller = options.follow_caller})),
-      stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (options.max_links > 0) max_links_ = options.max_links;
-}
+      stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 Server::~Server() {
   Shutdown();
@@ -141,8 +140,9 @@ Service* Server::WithHealthOf(Service* service) {
 }
 
 void Server::ServeLink(Service* service, Link link, PeerIdentity peer) {
-  if (!Admit(std::string(service->service_name())).ok()) return;  // `link` closes here
   link.SetPatience(options_.reply_patience);
+  // Past max_links, `link` closes there: the scheduler counts and adds in one step, so
+  // links served at once (acceptors, callers of ServeLink) never pass the limit together.
   scheduler_->Add(WithHealthOf(service), std::move(link), peer, pool_.get());
 }
 

@@ -497,5 +497,34 @@ TEST(ServerLimitTest, ALinkPastTheLimitIsClosedAndTheOthersGoOn) {
   EXPECT_EQ(server.live_links(), 2u);
 }
 
+// Links handed over from many threads at once (as acceptors of several services do) are
+// counted and added in one step: no two pass the limit together.
+TEST(ServerLimitTest, LinksServedFromManyThreadsAtOnceStayWithinTheLimit) {
+  GateService service;
+  constexpr int kLimit = 4, kThreads = 8;
+  for (int round = 0; round < 20; ++round) {
+    Server server(ServerOptions{.max_links = kLimit});
+    std::vector<Link> clients, ends;
+    for (int i = 0; i < kThreads; ++i) {
+      absl::StatusOr<LinkPair> pair = Link::CreatePair();
+      ASSERT_TRUE(pair.ok());
+      clients.push_back(std::move(pair->first));
+      ends.push_back(std::move(pair->second));
+    }
+    absl::Notification go;
+    std::vector<std::thread> threads;
+    for (Link& end : ends) {
+      threads.emplace_back([&server, &service, &go, &end] {
+        go.WaitForNotification();
+        server.ServeLink(&service, std::move(end));
+      });
+    }
+    go.Notify();
+    for (std::thread& thread : threads) thread.join();
+    // The links refused are closed; those served stay open while their clients do.
+    ASSERT_EQ(server.live_links(), static_cast<size_t>(kLimit)) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace syslink::rpc

@@ -33,7 +33,9 @@ void SessionScheduler::Add(Service* service, Link link, PeerIdentity peer, Worke
   std::shared_ptr<LinkSession> session;
   {
     absl::MutexLock lock(&mutex_);
-    if (stopping_ || draining_) return;  // `link` closes here
+    if (stopping_ || draining_ || sessions_.size() >= options_.max_sessions) {
+      return;  // `link` closes here
+    }
     uint64_t id = next_id_++;
     session = std::make_shared<LinkSession>(service, std::move(link), peer, pool, this, id,
                                             options_.follow_caller);

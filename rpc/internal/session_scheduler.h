@@ -47,6 +47,8 @@ struct SchedulerOptions {
   int min_pollers = 1;
   int max_pollers = 2;
   int max_threads = 256;
+  // Sessions served at once: Add() past it closes the link it is given.
+  size_t max_sessions = SIZE_MAX;
   // The longest a link spins to follow a steady caller (caller_pace.h); zero: never.
   absl::Duration follow_caller = absl::ZeroDuration();
 };
@@ -57,7 +59,8 @@ class SessionScheduler final : public SessionParking {
   ~SessionScheduler() override;  // Stop()
 
   // Serves `link` with `service` from now on (methods on `pool` when it is not null; it
-  // and the service must outlive the scheduler's Stop()).
+  // and the service must outlive the scheduler's Stop()). Closes `link` instead after
+  // Stop() or Drain(), or when max_sessions are served.
   void Add(Service* service, Link link, PeerIdentity peer, WorkerPool* pool);
 
   // Stops every session (their running methods see ServerContext::cancelled(), their
