@@ -61,6 +61,9 @@ class GrpcChannel::Stream final
   void StartNextWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Lets the call complete (once): no operation is started after this.
   void ReleaseHold() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Ends the stream on a message it cannot take: reads no more, and tells the server (which
+  // might otherwise stream, or wait, for good). Finish() returns `why`.
+  void Refuse(absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Takes a received frame apart into `message` and `attachment`; false (and bad_message_)
   // when it does not parse.
   bool Decode(const grpc::ByteBuffer& frame, google::protobuf::MessageLite* message,
@@ -198,11 +201,27 @@ void GrpcChannel::Stream::ReleaseHold() {
   RemoveHold();
 }
 
+void GrpcChannel::Stream::Refuse(absl::Status why) {
+  if (bad_message_.ok()) bad_message_ = std::move(why);
+  read_done_ = true;
+  received_.clear();
+  if (!cancel_sent_) {
+    grpc_context_.TryCancel();
+    cancel_sent_ = true;
+  }
+}
+
 void GrpcChannel::Stream::OnReadDone(bool ok) {
   absl::MutexLock lock(&mutex_);
   reading_ = false;
   if (!ok) {
     read_done_ = true;
+    return;
+  }
+  if (kind_ == MethodKind::kClientStreaming && !received_.empty()) [[unlikely]] {
+    read_buffer_.Clear();
+    Refuse(absl::InternalError(absl::StrCat("the server sent more than one response to ", path_,
+                                            ", a client-streaming rpc")));
     return;
   }
   if (!draining_ || kind_ == MethodKind::kClientStreaming) {
@@ -310,9 +329,7 @@ bool GrpcChannel::Stream::Decode(const grpc::ByteBuffer& frame,
   }
   if (!status.ok()) {
     absl::MutexLock lock(&mutex_);
-    if (bad_message_.ok()) bad_message_ = std::move(status);
-    read_done_ = true;
-    received_.clear();
+    Refuse(std::move(status));
     return false;
   }
   if (attachment != nullptr) {
@@ -354,8 +371,9 @@ absl::Status GrpcChannel::Stream::Finish() {
       has_response = true;
     }
   }
-  if (!status.ok()) return grpc_internal::FromGrpcStatus(status);
+  // A message refused cancelled the call: what was wrong with it is the outcome.
   if (!bad_message.ok()) return bad_message;
+  if (!status.ok()) return grpc_internal::FromGrpcStatus(status);
   if (kind_ != MethodKind::kClientStreaming) return absl::OkStatus();
   if (!has_response) {
     return absl::InternalError(absl::StrCat(path_, " ended OK without its response"));

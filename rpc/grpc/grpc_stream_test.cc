@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
 #include "rpc/grpc/grpc_channel.h"
 #include "rpc/grpc/serve_grpc.h"
@@ -235,6 +237,42 @@ TEST_F(GrpcStreamTest, TryCancelEndsTheStreamOnBothSides) {
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
+}
+
+// A message the stream cannot parse ends it: the server is told (it would otherwise go on
+// streaming, or wait, for good) and Finish() says which message did not parse.
+TEST_F(GrpcStreamTest, AMessageThatDoesNotParseEndsTheStreamOnBothSides) {
+  // Count's messages are Texts ("x 0", ...): as a Struct, field 1 holds a truncated entry.
+  google::protobuf::Struct wrong;
+  ASSERT_FALSE(wrong.ParseFromString(TextOf("x 0").SerializeAsString()));
+  ClientContext context;
+  context.set_deadline(Soon());  // without the cancel, the call would end only here
+  Text request = TextOf("x", -1);
+  auto stream = channel()->OpenStream(Interop::kCountMethod, &request, nullptr, &context);
+  EXPECT_FALSE(stream->Read(&wrong, nullptr));
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("does not parse"));
+  EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
+}
+
+// A client-streaming rpc has one response. A server that streams more (here Count, called
+// as if it took a stream) breaks the protocol: the call ends with INTERNAL, however many
+// it sends before Finish(), and the server is told.
+TEST_F(GrpcStreamTest, AServerThatSendsAClientStreamingCallMoreThanOneResponseIsRefused) {
+  const Method as_client_streaming{Interop::kCountMethod.id, Interop::kCountMethod.path,
+                                   MethodKind::kClientStreaming};
+  ClientContext context;
+  context.set_deadline(Soon());
+  Text response;
+  auto stream = channel()->OpenStream(as_client_streaming, nullptr, &response, &context);
+  Attachment none;
+  ASSERT_TRUE(stream->Write(TextOf("n", -1), &none, /*wait=*/true).ok());
+  ASSERT_TRUE(stream->WritesDone().ok());
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("more than one response"));
   EXPECT_TRUE(Eventually([&] { return service().streams_saw_cancelled.load() == 1; }));
 }
 
