@@ -37,6 +37,10 @@ const char kGatewayUsage[] =
     "  --max-streams N       streaming calls relayed at once (default 256), each on two\n"
     "                        threads and a link of its own; one more gets\n"
     "                        RESOURCE_EXHAUSTED.\n"
+    "  --max-message BYTES   the largest request or stream message read (default 4194304,\n"
+    "                        gRPC's own default); a larger one gets RESOURCE_EXHAUSTED\n"
+    "                        before it is read whole. Queued calls and streams' read-ahead\n"
+    "                        hold up to this much each.\n"
     "  --broker-socket PATH  the broker's socket (default: the same as every syslink\n"
     "                        program's). The gateway never starts a broker.\n"
     "  --help                this text\n"
@@ -59,9 +63,9 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
       flags.help = true;
       continue;
     }
-    static constexpr const char* kFlags[] = {"--expose",     "--listen",        "--tls-cert",
-                                             "--tls-key",    "--tls-client-ca", "--workers",
-                                             "--max-queued", "--max-streams",   "--broker-socket"};
+    static constexpr const char* kFlags[] = {
+        "--expose",  "--listen",     "--tls-cert",    "--tls-key",     "--tls-client-ca",
+        "--workers", "--max-queued", "--max-streams", "--max-message", "--broker-socket"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
     }
@@ -108,6 +112,12 @@ absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& a
           flags.max_streams > 65536) {
         return absl::InvalidArgumentError(
             absl::StrCat("--max-streams ", value, ": give a number from 1 to 65536"));
+      }
+    } else if (flag == "--max-message") {
+      if (!absl::SimpleAtoi(value, &flags.max_message) || flags.max_message < 1024 ||
+          flags.max_message > 1 << 30) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--max-message ", value, ": give a number from 1024 to 1073741824"));
       }
     } else if (flag == "--broker-socket") {
       flags.broker_socket = value;

@@ -25,6 +25,7 @@ struct GatewayFlags {
   int workers = 16;
   int max_queued = 1024;
   int max_streams = 256;
+  int max_message = 4 << 20;  // bytes of one gRPC message the gateway reads
   std::string broker_socket;  // empty: the library's default
 };
 

@@ -119,6 +119,16 @@ TEST(GatewayFlagsTest, MaxQueuedTakesABoundedCount) {
   }
 }
 
+TEST(GatewayFlagsTest, MaxMessageTakesABoundedSize) {
+  EXPECT_EQ(ParseGatewayFlags({})->max_message, 4 << 20);
+  EXPECT_EQ(ParseGatewayFlags({"--max-message=65536"})->max_message, 65536);
+  for (const char* bad : {"0", "1023", "x", "2000000000"}) {
+    EXPECT_THAT(ParseGatewayFlags({"--max-message", bad}).status().message(),
+                HasSubstr("give a number from 1024 to 1073741824"))
+        << bad;
+  }
+}
+
 TEST(GatewayFlagsTest, MaxStreamsTakesABoundedCount) {
   EXPECT_EQ(ParseGatewayFlags({})->max_streams, 256);
   EXPECT_EQ(ParseGatewayFlags({"--max-streams=8"})->max_streams, 8);

@@ -21,7 +21,8 @@ int Run(const GatewayFlags& flags, StopSignals& stop) {
   GrpcServerOptions server_options{.listen = flags.listen,
                                    .workers = flags.workers,
                                    .max_queued_calls = flags.max_queued,
-                                   .max_streams = flags.max_streams};
+                                   .max_streams = flags.max_streams,
+                                   .max_receive_message_bytes = flags.max_message};
   if (!flags.tls_cert.empty()) {
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ServerTlsCredentials(
         {.cert_file = flags.tls_cert, .key_file = flags.tls_key, .ca_file = flags.tls_client_ca});

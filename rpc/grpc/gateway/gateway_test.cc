@@ -120,6 +120,18 @@ TEST_F(GatewayTest, APathHashingToAnotherServicesMethodIsRefused) {
   EXPECT_EQ(StockCall("Echo", {"--text=still served"}), "code=0 text=still served message=");
 }
 
+// A request larger than --max-message is refused before it is read whole (a stranger
+// cannot make the gateway hold gRPC's 64 MiB per queued call); one within it goes through.
+TEST_F(GatewayTest, ARequestLargerThanMaxMessageIsRefused) {
+  StartGateway({"--max-message=65536"});
+  absl::StatusOr<Text> large = stub_->Echo(TextOf(std::string(100000, 'x')));
+  EXPECT_EQ(large.status().code(), absl::StatusCode::kResourceExhausted) << large.status();
+  EXPECT_THAT(std::string(large.status().message()), HasSubstr("larger than max"));
+  absl::StatusOr<Text> small = stub_->Echo(TextOf(std::string(60000, 'x')));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->text().size(), 60000u);
+}
+
 TEST_F(GatewayTest, TheServicesStatusReachesTheRemoteCaller) {
   StartGateway();
   EXPECT_EQ(StockCall("Fail", {"--text=precondition", "--code=9"}),
