@@ -42,6 +42,7 @@ struct GrpcChannel::Outstanding {
   absl::Status unsent;       // why the call was not started (its context's metadata)
   bool finished = false;     // async: guarded by GrpcChannel::mutex_
   bool cancel_sent = false;  // async: guarded by GrpcChannel::mutex_
+  bool dropped = false;      // async: cancelled by the channel's destructor
 };
 
 std::shared_ptr<grpc::Channel> CreateGrpcChannel(const std::string& target,
@@ -69,7 +70,10 @@ GrpcChannel::~GrpcChannel() {
   {
     absl::MutexLock lock(&mutex_);
     for (auto& call : async_) {
-      if (!call->finished) call->grpc_context.TryCancel();
+      if (!call->finished) {
+        call->grpc_context.TryCancel();
+        call->dropped = true;
+      }
     }
     // gRPC runs every call's completion, cancelled or not; only then may it be freed.
     mutex_.Await(absl::Condition(
@@ -89,9 +93,16 @@ GrpcChannel::~GrpcChannel() {
     }
   }
   for (auto& call : calls) {
-    call->done(call->unsent.ok() ? absl::CancelledError("the channel was destroyed")
-                                 : call->unsent);
+    // A call answered before the cancel gets its answer: the server carried it out.
+    const bool cancelled_here =
+        call->dropped && call->status.error_code() == grpc::StatusCode::CANCELLED;
+    call->done(cancelled_here ? absl::CancelledError("the channel was destroyed") : Finish(*call));
   }
+}
+
+size_t GrpcChannel::answered() const {
+  absl::MutexLock lock(&mutex_);
+  return async_finished_;
 }
 
 absl::StatusOr<Attachment> GrpcChannel::AllocateAttachment(size_t bytes) {

@@ -39,7 +39,7 @@
 // channel. Async callbacks run on the thread that drives the channel next (a later Call,
 // or Drain()), never on gRPC's threads. Ownership: shares the grpc::Channel; destroying
 // the GrpcChannel cancels the async calls still outstanding, waits for gRPC to let go of
-// them and completes them with CANCELLED.
+// them and completes them with CANCELLED; those already answered get their answers.
 
 #ifndef SYSLINK_RPC_GRPC_GRPC_CHANNEL_H_
 #define SYSLINK_RPC_GRPC_GRPC_CHANNEL_H_
@@ -93,6 +93,9 @@ class GrpcChannel final : public Channel {
                  google::protobuf::MessageLite* response, ClientContext* context,
                  DoneCallback done) override;
   size_t Drain(absl::Time deadline) override;
+  // Async calls done (answered, or failed before they were sent) whose callbacks wait for
+  // the next Call() or Drain().
+  size_t answered() const;
   // Ordinary memory: the attachment is copied into the gRPC message when sent.
   absl::StatusOr<Attachment> AllocateAttachment(size_t bytes) override;
   // A gRPC streaming call (grpc_channel_stream.cc). Its callbacks run on gRPC's threads
@@ -119,7 +122,7 @@ class GrpcChannel final : public Channel {
   // Set by the constructor; gRPC's channel and stub may be used from any thread.
   std::shared_ptr<grpc::ChannelInterface> channel_;
   grpc::GenericStub stub_;
-  absl::Mutex mutex_;
+  mutable absl::Mutex mutex_;
   std::list<std::unique_ptr<Outstanding>> async_ ABSL_GUARDED_BY(mutex_);
   size_t async_finished_ ABSL_GUARDED_BY(mutex_) = 0;
   // Completion queues of sync calls done, for the next ones: a queue made per call costs

@@ -183,6 +183,21 @@ TEST_F(GrpcChannelTest, DestroyingTheChannelCompletesItsAsyncCalls) {
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
 }
 
+TEST_F(GrpcChannelTest, DestroyingTheChannelGivesAnsweredAsyncCallsTheirAnswers) {
+  absl::Status status = absl::UnknownError("not completed");
+  Text response;
+  {
+    auto channel = std::make_shared<GrpcChannel>(
+        CreateGrpcChannel(absl::StrCat("127.0.0.1:", server().port())));
+    InteropStub stub(channel);
+    stub.EchoAsync(TextOf("answered"), &response, nullptr, [&](absl::Status s) { status = s; });
+    ASSERT_TRUE(Eventually([&] { return channel->answered() == 1; }));
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);  // not run before a Drain()
+  }
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(response.text(), "answered");
+}
+
 // ---- TLS ----
 
 std::string TestFile(const std::string& name) { return "rpc/grpc/testdata/" + name; }
