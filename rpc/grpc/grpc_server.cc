@@ -212,11 +212,12 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
         stream_threads_(options.max_streams) {}
   ~Impl() { Stop(); }
 
-  // Requests the first calls and starts polling.
-  void Begin() {
+  // Requests the first calls and starts polling; false when no poller could start.
+  bool Begin() {
     for (int i = 0; i < workers_; ++i) RequestCall();
     absl::MutexLock lock(&mutex_);
     for (int i = 0; i < kMaxIdlePollers; ++i) StartPollerLocked();
+    return pollers_ > 0;
   }
 
   // Once the server has shut down (or failed to start): ends the queue and the pollers.
@@ -285,9 +286,10 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
  private:
   void RequestCall() { grpc_internal::AsyncCall::Request(&service_, queue_.get(), this); }
 
+  // Out of threads, the pollers there are poll on (a later need tries again).
   void StartPollerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    ++pollers_;
-    poller_threads_.Start([this] { Poll(); });
+    ++pollers_;  // before the thread runs: its end counts down under mutex_
+    if (!poller_threads_.Start([this] { Poll(); })) --pollers_;
   }
 
   void Poll() {
@@ -378,7 +380,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
     }
     if (unix_socket) impl->ports_[i] = 0;
   }
-  impl->Begin();
+  if (!impl->Begin()) {
+    return absl::ResourceExhaustedError("the gRPC server could start no thread to poll with");
+  }
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
 

@@ -1,7 +1,5 @@
 #include "rpc/grpc/internal/stream_reactor.h"
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -15,11 +13,8 @@
 
 namespace syslink::rpc::grpc_internal {
 
-void StreamThreads::Start(std::function<void()> task) {
-  if (!Launch(std::move(task), /*stream=*/false)) {
-    std::fprintf(stderr, "gRPC server: no thread for a poller\n");
-    std::abort();
-  }
+bool StreamThreads::Start(std::function<void()> task) {
+  return Launch(std::move(task), /*stream=*/false);
 }
 
 bool StreamThreads::TakeStreamPlace() {

@@ -50,8 +50,9 @@ class StreamThreads {
   explicit StreamThreads(int max_streams = std::numeric_limits<int>::max())
       : max_streams_(max_streams) {}
   ~StreamThreads() { Wait(); }
-  // Runs `task` on a new thread (detached; Wait() waits for it to end).
-  void Start(std::function<void()> task);
+  // Runs `task` on a new thread (detached; Wait() waits for it to end). False, `task`
+  // dropped, when the system makes no thread (RLIMIT_NPROC, a cgroup's pids).
+  [[nodiscard]] bool Start(std::function<void()> task);
   // Takes one of the max_streams places for a stream's handler; false when all are taken.
   // Each place taken goes to StartStream(), which gives it back when its task ends.
   bool TakeStreamPlace();
