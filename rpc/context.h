@@ -51,14 +51,12 @@ namespace syslink::rpc {
 // ServeGrpc, rpc/grpc/grpc_server.h) is no local process: RemotePeer(), whose uid and gid
 // no file or policy names; ServerContext::transport_peer() says who it is.
 //
-// `groups`: the caller's supplementary groups, read by Server::ServeBroker from
-// /proc/PID/status when it accepted the link (only when that file still showed the
-// attested uid and gid, so a pid reused since by another user's process gives none).
-// Null when not known: a link not made by the broker, a remote caller, a process gone
-// before it was looked at. Shared, so that copying an identity per call costs no
-// allocation. A group counts only while the caller has it; one the caller dropped after
-// connecting still shows here, as a descriptor opened before a change of user keeps its
-// rights.
+// `groups`: the caller's supplementary groups, attested by the broker as the kernel gave
+// them (SO_PEERGROUPS) when the caller connected to it; Server::ServeBroker puts them
+// here. Null when not known: a link not made by the broker, a remote caller. Shared, so
+// that copying an identity per call costs no allocation. A group counts as the caller had
+// it then; one the caller dropped since still shows here, as a descriptor opened before a
+// change of user keeps its rights.
 struct PeerIdentity {
   pid_t pid = 0;
   uid_t uid = 0;

@@ -1,15 +1,12 @@
 #include "rpc/server.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/unique_fd.h"
@@ -50,20 +47,6 @@ bool WaitForStop(int stop, absl::Duration timeout) {
   return poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) > 0;
 }
 
-// The ids after "Name:\t" in /proc/PID/status: "Uid:\t0\t0\t0\t0" gives its four.
-std::vector<uint32_t> StatusIds(absl::string_view status, absl::string_view name) {
-  std::vector<uint32_t> ids;
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (!absl::ConsumePrefix(&line, name)) continue;
-    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
-      uint32_t id;
-      if (absl::SimpleAtoi(word, &id)) ids.push_back(id);
-    }
-    break;
-  }
-  return ids;
-}
-
 // The names of the methods a link to `service` answers, `health`'s included, for the
 // broker to show beside their ids ("pkg.Service/Method"); none if the broker would refuse
 // them, since they only label what syslinkctl shows.
@@ -80,21 +63,6 @@ std::vector<broker::MethodName> MethodNames(const Service& service, const Servic
 }
 
 }  // namespace
-
-std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid, gid_t gid) {
-  if (pid <= 0) return nullptr;
-  UniqueFd fd(open(absl::StrCat("/proc/", pid, "/status").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return nullptr;
-  std::string status;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd.get(), buffer, sizeof(buffer))) > 0;) status.append(buffer, n);
-  // Real, effective, saved, filesystem: the effective ids are what SO_PEERCRED reported.
-  const std::vector<uint32_t> uids = StatusIds(status, "Uid:");
-  const std::vector<uint32_t> gids = StatusIds(status, "Gid:");
-  if (uids.size() < 2 || gids.size() < 2 || uids[1] != uid || gids[1] != gid) return nullptr;
-  std::vector<uint32_t> groups = StatusIds(status, "Groups:");
-  return std::make_shared<const std::vector<gid_t>>(groups.begin(), groups.end());
-}
 
 Server::Server(ServerOptions options)
     : options_(options),
@@ -190,7 +158,7 @@ void Server::Accept(Service* service, broker::ServiceRegistration& registration)
     if (!incoming.ok()) continue;
     PeerIdentity peer{
         incoming->client.pid, incoming->client.uid, incoming->client.gid,
-        AttestedGroups(incoming->client.pid, incoming->client.uid, incoming->client.gid)};
+        std::make_shared<const std::vector<gid_t>>(std::move(incoming->client_groups))};
     ServeLink(service, std::move(incoming->link), peer);
   }
 }

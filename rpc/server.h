@@ -100,12 +100,6 @@ class WorkerPool;
 class SessionScheduler;
 }  // namespace internal
 
-// The supplementary groups /proc/PID/status lists for process `pid` when its effective uid
-// and gid there are `uid` and `gid`; null otherwise (the process is gone, the pid is
-// another process's now, no /proc). What ServeBroker puts in PeerIdentity::groups.
-[[nodiscard]] std::shared_ptr<const std::vector<gid_t>> AttestedGroups(pid_t pid, uid_t uid,
-                                                                       gid_t gid);
-
 // How Server::ServeBroker() registers a service.
 struct ServeBrokerOptions {
   std::string name;  // the name clients connect to; empty: the service's full name
@@ -127,7 +121,7 @@ class Server {
 
   // Registers the service with the broker as `options` say, and serves every client that
   // connects, until Shutdown(). Each link's PeerIdentity is the client the broker
-  // attested, with its supplementary groups (AttestedGroups). Returns once registered, or
+  // attested, with its supplementary groups (SO_PEERGROUPS). Returns once registered, or
   // why registering failed.
   //
   //   server.ServeBroker(&service);                            // its full name, same uid

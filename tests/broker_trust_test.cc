@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -353,6 +354,38 @@ TEST_F(NameOwnerTest, AccessPolicyGroupsCountSupplementaryGroups) {
   staff.groups = {kStaff};
   EXPECT_TRUE(connect_as(staff).ok());
   EXPECT_EQ(connect_as(kSecondUser).code(), absl::StatusCode::kPermissionDenied);
+}
+
+// The server learns a client's supplementary groups from the broker, as the kernel gave
+// them when the client connected: not from the client, nor from /proc (where the client
+// may be gone by the time the server looks, and its pid another process's).
+TEST_F(NameOwnerTest, TheServerLearnsTheClientsSupplementaryGroupsFromTheBroker) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  if (broker_ == nullptr) return;
+  AccessPolicy policy;
+  policy.allowed_uids = {kSecondUser.uid};
+  absl::StatusOr<ServiceRegistration> service =
+      ServiceRegistration::Register("test.groups", policy, {}, options_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  UserIdentity grouped = kSecondUser;
+  grouped.groups = {4343, kStaff};
+  Shared<SharedStatus> status;
+  ChildProcess client = ForkAs(grouped, [&] {
+    status->Set(ConnectToService("test.groups", options_).status());
+    return 0;
+  });
+  absl::StatusOr<IncomingLink> incoming = absl::DeadlineExceededError("no link");
+  Eventually([&] {
+    incoming = service->Accept(absl::Now() + absl::Milliseconds(20));
+    return incoming.ok();
+  });
+  EXPECT_EQ(client.WaitFor(kPatience), ChildProcess::Exited(0));
+  ASSERT_TRUE(status->Get().ok()) << status->Get();
+  ASSERT_TRUE(incoming.ok()) << incoming.status();
+  EXPECT_EQ(incoming->client.uid, kSecondUser.uid);
+  std::vector<gid_t> groups = incoming->client_groups;
+  std::sort(groups.begin(), groups.end());
+  EXPECT_THAT(groups, ::testing::ElementsAre(kStaff, 4343));
 }
 
 // ---- A client may require who serves it. -------------------------------------------------

@@ -1,26 +1,16 @@
-// CallerTrust: whom a file server believes when a client says it calls for another user;
-// AttestedGroups: the supplementary groups a server learns for a direct client.
+// CallerTrust: whom a file server believes when a client says it calls for another user.
 
 #include "examples/fs/caller.h"
 
-#include <unistd.h>
-
-#include <algorithm>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
-#include "tests/support/other_user.h"
 
 namespace syslink::examples::fs {
 namespace {
 
-using ::syslink::testing::CanRunAsOtherUsers;
-using ::syslink::testing::ChildProcess;
-using ::syslink::testing::ForkAs;
-using ::syslink::testing::kNeedsRoot;
-using ::syslink::testing::UserIdentity;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -112,59 +102,6 @@ TEST(CallerTrustTest, EveryRefusalIsCountedEvenWhenNotLogged) {
   const OnBehalfOf claim = Claim(0, 0);
   for (int i = 0; i < 100; ++i) (void)trust.Resolve(Peer(3000, 300), &claim);
   EXPECT_EQ(trust.refused(), 100u);
-}
-
-std::vector<gid_t> OwnGroups() {
-  std::vector<gid_t> groups(getgroups(0, nullptr));
-  groups.resize(getgroups(static_cast<int>(groups.size()), groups.data()));
-  return groups;
-}
-
-TEST(AttestedGroupsTest, AreThisProcesssGroups) {
-  std::shared_ptr<const std::vector<gid_t>> groups =
-      rpc::AttestedGroups(getpid(), geteuid(), getegid());
-  ASSERT_NE(groups, nullptr);
-  std::vector<gid_t> want = OwnGroups();
-  std::vector<gid_t> got = *groups;
-  std::sort(want.begin(), want.end());
-  std::sort(got.begin(), got.end());
-  EXPECT_EQ(got, want);
-}
-
-TEST(AttestedGroupsTest, AreNoneWhenTheUidIsNotTheAttestedOne) {
-  EXPECT_EQ(rpc::AttestedGroups(getpid(), geteuid() + 1, getegid()), nullptr);
-  EXPECT_EQ(rpc::AttestedGroups(getpid(), geteuid(), getegid() + 1), nullptr);
-}
-
-TEST(AttestedGroupsTest, AreNoneForAProcessThatIsGone) {
-  ChildProcess child = ChildProcess::Fork([] { return 0; });
-  const pid_t pid = child.pid();
-  ASSERT_EQ(child.Wait(), ChildProcess::Exited(0));
-  EXPECT_EQ(rpc::AttestedGroups(pid, geteuid(), getegid()), nullptr);
-  EXPECT_EQ(rpc::AttestedGroups(0, 0, 0), nullptr);
-}
-
-TEST(AttestedGroupsTest, AreAnotherUsersGroups) {
-  if (!CanRunAsOtherUsers()) GTEST_SKIP() << kNeedsRoot;
-  const UserIdentity who = {65534, 65534, {4444, 4545}};
-  int ready[2], done[2];
-  ASSERT_EQ(pipe(ready), 0);
-  ASSERT_EQ(pipe(done), 0);
-  ChildProcess child = ForkAs(who, [&] {
-    char byte = 1;
-    if (write(ready[1], &byte, 1) != 1) return 1;
-    return read(done[0], &byte, 1) == 1 ? 0 : 1;  // stays until the test has looked
-  });
-  char byte;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1);
-  std::shared_ptr<const std::vector<gid_t>> groups =
-      rpc::AttestedGroups(child.pid(), who.uid, who.gid);
-  ASSERT_NE(groups, nullptr);
-  EXPECT_THAT(*groups, ElementsAre(4444, 4545));
-  EXPECT_EQ(rpc::AttestedGroups(child.pid(), 0, 0), nullptr);  // not root's any more
-  ASSERT_EQ(write(done[1], &byte, 1), 1);
-  EXPECT_EQ(child.Wait(), ChildProcess::Exited(0));
-  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
 }
 
 }  // namespace

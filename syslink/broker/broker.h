@@ -143,6 +143,7 @@ class Broker {
     uint32_t sequence;
     int server;  // fd of the server's connection
     Credentials client_peer;
+    std::vector<gid_t> client_groups;  // the client's, for its server
     Credentials server_peer;
     bool limited;
     LinkOptions options;

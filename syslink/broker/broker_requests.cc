@@ -323,17 +323,13 @@ void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request)
   }
   uint64_t id = next_link_id_++;
   int server = target.connection;
-  PendingConnect pending{request.name,
-                         fd,
-                         sequence,
-                         server,
-                         client.peer,
-                         target.owner,
-                         client.limited,
-                         target.options,
-                         absl::Now() + options_.accept_timeout,
+  PendingConnect pending{request.name,   fd,
+                         sequence,       server,
+                         client.peer,    client.groups,
+                         target.owner,   client.limited,
+                         target.options, absl::Now() + options_.accept_timeout,
                          target.methods};
-  NewLinkEvent offer{request.name, client.peer, id, 1, target.options};
+  NewLinkEvent offer{request.name, client.peer, client.groups, id, 1, target.options};
   absl::Status told = SendControl(server, ControlType::kOffer, 0, EncodeNewLink(offer), {});
   if (!told.ok()) {
     // If the server is the very connection asking (it connects to its own service and does
@@ -395,7 +391,8 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
     if (!refuses_descriptors[side]) LabelEveryMessage(made->watch_kept[side].get());
   }
   // The server's end first: the client never gets a link whose server did not get its end.
-  NewLinkEvent event{pending.service, pending.client_peer, id, 1, pending.options};
+  NewLinkEvent event{pending.service, pending.client_peer, pending.client_groups, id, 1,
+                     pending.options};
   int server_fds[] = {made->end_socket[1].get(), made->region.get(), made->watch_for_end[1].get()};
   absl::Status told =
       SendControl(pending.server, ControlType::kNewLink, 0, EncodeNewLink(event), server_fds);

@@ -432,7 +432,8 @@ absl::StatusOr<IncomingLink> ServiceRegistration::Accept(absl::Time deadline) {
     if (!event.ok()) return event.status();
     absl::StatusOr<Link> link = EndFrom(packet->fds, event->side, event->options);
     if (!link.ok()) return link.status();
-    return IncomingLink{*std::move(link), event->client, event->link_id};
+    return IncomingLink{*std::move(link), event->client, event->link_id,
+                        std::move(event->client_groups)};
   }
 }
 

@@ -53,6 +53,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -120,6 +121,9 @@ struct IncomingLink {
   Link link;
   Credentials client;  // attested by the kernel (SO_PEERCRED) when the client connected
   uint64_t link_id = 0;
+  // The client's supplementary groups, attested the same way (SO_PEERGROUPS; at most
+  // kMaxClientGroups of them).
+  std::vector<gid_t> client_groups;
 };
 
 class ServiceRegistration {

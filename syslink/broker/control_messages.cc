@@ -393,6 +393,8 @@ std::vector<std::byte> EncodeNewLink(const NewLinkEvent& event) {
   w.U64(event.link_id);
   w.U32(event.side);
   PutOptions(w, event.options);
+  w.U32List(std::span(event.client_groups.data(),
+                      std::min(event.client_groups.size(), kMaxClientGroups)));
   return w.bytes();
 }
 
@@ -401,7 +403,7 @@ absl::StatusOr<NewLinkEvent> DecodeNewLink(std::span<const std::byte> body) {
   NewLinkEvent event;
   bool read = r.String(&event.service, kMaxServiceName) && GetCredentials(r, &event.client) &&
               r.U64(&event.link_id) && r.U32(&event.side) && event.side <= 1 &&
-              GetOptions(r, &event.options);
+              GetOptions(r, &event.options) && r.U32List(&event.client_groups, kMaxClientGroups);
   if (absl::Status s = CheckedOptions(r, read, event.options, "new link"); !s.ok()) return s;
   return event;
 }

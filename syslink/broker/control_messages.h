@@ -14,7 +14,8 @@
 //                                   (once the server admitted the link)
 //   kList       process -> broker   (nothing)                -> kAnswer + listing (a memfd)
 //   kOffer      broker -> server    a client asks for a link to a service the server
-//                                   registered: the client's credentials and the link id
+//                                   registered: the client's credentials and
+//                                   supplementary groups, and the link id
 //   kAdmit      server -> broker    the server's verdict on an offer: OK, or why not
 //   kNewLink    broker -> server    the server's end of a link it admitted
 //
@@ -46,10 +47,13 @@
 namespace syslink::broker {
 
 inline constexpr uint32_t kControlMagic = 0x4b42534c;  // "LSBK"
-inline constexpr uint16_t kControlVersion = 4;
+inline constexpr uint16_t kControlVersion = 5;
 inline constexpr size_t kMaxControlMessage = 256 * 1024;
 inline constexpr size_t kMaxServiceName = 255;
 inline constexpr size_t kMaxPolicyEntries = 64;
+// A client's supplementary groups told to its server (NewLinkEvent): at most this many, the
+// first the kernel lists; a client in more has the rest unknown to the server.
+inline constexpr size_t kMaxClientGroups = 4096;
 // A registration's method table (MethodName): entries, bytes of one name, bytes of all.
 inline constexpr size_t kMaxMethods = 1024;
 inline constexpr size_t kMaxMethodName = 255;
@@ -191,6 +195,9 @@ struct Answer {
 struct NewLinkEvent {
   std::string service;
   Credentials client;
+  // The client's supplementary groups, as SO_PEERGROUPS gave them when it connected to the
+  // broker (at most kMaxClientGroups).
+  std::vector<gid_t> client_groups;
   uint64_t link_id = 0;
   uint32_t side = 0;
   LinkOptions options;

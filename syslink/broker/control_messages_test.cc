@@ -1,6 +1,6 @@
 // Method tables in the control protocol: what CheckMethodTable lets through, and that a
-// table and the names in a listing survive encoding. Hostile tables sent to a live broker
-// are in tests/broker_malformed_message_test.cc.
+// table, the names in a listing and a new link's client groups survive encoding. Hostile tables
+// sent to a live broker are in tests/broker_malformed_message_test.cc.
 
 #include "syslink/broker/control_messages.h"
 
@@ -84,6 +84,23 @@ TEST(ListingTest, CarriesAPendingRequestsMethodName) {
   ASSERT_EQ(decoded->links[0].pending[0].size(), 2u);
   EXPECT_EQ(decoded->links[0].pending[0][0].method, "kv.Store/Get");
   EXPECT_EQ(decoded->links[0].pending[0][1].method, "");
+}
+
+TEST(NewLinkTest, CarriesTheClientsGroups) {
+  NewLinkEvent event{.service = "kv", .client = {12, 1000, 100}, .client_groups = {4, 27, 1000}};
+  absl::StatusOr<NewLinkEvent> decoded = DecodeNewLink(EncodeNewLink(event));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->client.uid, 1000u);
+  EXPECT_THAT(decoded->client_groups, ::testing::ElementsAre(4, 27, 1000));
+}
+
+TEST(NewLinkTest, CarriesAtMostTheFirstMaxClientGroups) {
+  NewLinkEvent event{.service = "kv"};
+  for (gid_t gid = 0; gid < kMaxClientGroups + 10; ++gid) event.client_groups.push_back(gid);
+  absl::StatusOr<NewLinkEvent> decoded = DecodeNewLink(EncodeNewLink(event));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->client_groups.size(), kMaxClientGroups);
+  EXPECT_EQ(decoded->client_groups.back(), kMaxClientGroups - 1);
 }
 
 }  // namespace
