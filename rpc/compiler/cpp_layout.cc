@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
@@ -79,7 +80,9 @@ std::string LayOutFunction(int indent, absl::string_view return_type, absl::stri
 }
 
 std::string FormatComments(absl::string_view comments, int indent) {
-  std::vector<absl::string_view> lines = absl::StrSplit(comments, '\n');
+  // A lone CR ends a line too: a compiler would take what follows it out of the comment.
+  const std::string text = absl::StrReplaceAll(comments, {{"\r\n", "\n"}});
+  std::vector<absl::string_view> lines = absl::StrSplit(text, absl::ByAnyChar("\r\n"));
   for (absl::string_view& line : lines) line = absl::StripTrailingAsciiWhitespace(line);
   while (!lines.empty() && lines.back().empty()) lines.pop_back();
   size_t first = 0;

@@ -103,6 +103,12 @@ TEST(FormatCommentsTest, KeepsIndentationInsideTheComment) {
   EXPECT_EQ(FormatComments(" Example:\n   code();\n", 0), "// Example:\n//   code();\n");
 }
 
+TEST(FormatCommentsTest, EndsALineAtALoneCarriageReturn) {
+  // A compiler ends a line at a lone CR: "int broken;" must not become code.
+  EXPECT_EQ(FormatComments(" note\rint broken;\n", 2), "  // note\n  // int broken;\n");
+  EXPECT_EQ(FormatComments(" crlf\r\n lines\r\n", 0), "// crlf\n// lines\n");
+}
+
 TEST(FormatCommentsTest, WritesABlockCommentWhenALineEndsInABackslash) {
   // In `//` lines the backslash would continue the comment onto the next line: after the
   // last, onto the declaration (and compilers warn of each, -Wcomment).

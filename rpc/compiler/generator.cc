@@ -29,6 +29,8 @@
 namespace syslink::rpc::compiler {
 namespace {
 
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
 using google::protobuf::FileDescriptor;
 using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
@@ -133,6 +135,54 @@ bool CheckConstantNames(const ServiceDescriptor& service, const ConstantOwners& 
   return true;
 }
 
+// C++ names declared in a namespace, each with what declares it. protobuf's, each named by
+// the proto element it comes from: a message's or enum's class (a nested one flattened, Outer.Inner
+// as Outer_Inner), an enum's helpers (E_IsValid, E_MIN, ...) and its values (a nested enum's
+// prefixed with its message's name), and extensions.
+using CppNames = std::map<std::string, std::string>;
+
+void AddEnumNames(const EnumDescriptor& e, const std::string& scope, CppNames& names) {
+  const std::string name = scope + e.name();
+  names.emplace(name, e.full_name());
+  for (const char* helper :
+       {"_IsValid", "_Name", "_Parse", "_MIN", "_MAX", "_ARRAYSIZE", "_descriptor"}) {
+    names.emplace(name + helper, e.full_name());
+  }
+  for (int i = 0; i < e.value_count(); ++i) {
+    names.emplace(scope + e.value(i)->name(), e.value(i)->full_name());
+  }
+}
+
+void AddMessageNames(const Descriptor& message, const std::string& scope, CppNames& names) {
+  const std::string name = scope + message.name();
+  names.emplace(name, message.full_name());
+  for (int i = 0; i < message.nested_type_count(); ++i) {
+    AddMessageNames(*message.nested_type(i), name + "_", names);
+  }
+  for (int i = 0; i < message.enum_type_count(); ++i) {
+    AddEnumNames(*message.enum_type(i), name + "_", names);
+  }
+}
+
+// The C++ names of `package`'s namespace declared by `file` and the files it imports,
+// directly or not.
+void AddPackageNames(const FileDescriptor& file, const std::string& package, CppNames& names,
+                     std::vector<const FileDescriptor*>& seen) {
+  if (std::find(seen.begin(), seen.end(), &file) != seen.end()) return;
+  seen.push_back(&file);
+  for (int i = 0; i < file.dependency_count(); ++i) {
+    AddPackageNames(*file.dependency(i), package, names, seen);
+  }
+  if (file.package() != package) return;
+  for (int i = 0; i < file.message_type_count(); ++i) {
+    AddMessageNames(*file.message_type(i), "", names);
+  }
+  for (int i = 0; i < file.enum_type_count(); ++i) AddEnumNames(*file.enum_type(i), "", names);
+  for (int i = 0; i < file.extension_count(); ++i) {
+    names.emplace(file.extension(i)->name(), file.extension(i)->full_name());
+  }
+}
+
 // Whether code can be generated for `service`; if not, says why in `error`.
 bool CheckService(const ServiceDescriptor& service, std::string* error) {
   if (IsCppKeyword(service.name())) {
@@ -148,15 +198,31 @@ bool CheckService(const ServiceDescriptor& service, std::string* error) {
                           "cannot be; rename it");
     return false;
   }
-  // The stub class goes beside the messages of the package: it must not take a name of theirs.
-  const std::string stub = absl::StrCat(service.full_name(), "Stub");
-  const google::protobuf::DescriptorPool& pool = *service.file()->pool();
-  if (pool.FindMessageTypeByName(stub) != nullptr || pool.FindEnumTypeByName(stub) != nullptr ||
-      pool.FindServiceByName(stub) != nullptr || pool.FindEnumValueByName(stub) != nullptr ||
-      pool.FindExtensionByName(stub) != nullptr) {
-    *error =
-        absl::StrCat("service ", service.full_name(), " needs the C++ class name ", service.name(),
-                     "Stub for its client stub, but ", stub, " is declared already; rename one");
+  // The service's classes go beside protobuf's classes of the package: they must not take
+  // a name of theirs, nor another service's stub's.
+  CppNames names;
+  std::vector<const FileDescriptor*> seen;
+  AddPackageNames(*service.file(), service.file()->package(), names, seen);
+  for (const FileDescriptor* file : seen) {
+    if (file->package() != service.file()->package()) continue;
+    for (int i = 0; i < file->service_count(); ++i) {
+      const ServiceDescriptor& other = *file->service(i);
+      if (&other == &service) continue;
+      names.emplace(other.name(), other.full_name());
+      names.emplace(absl::StrCat(other.name(), "Stub"),
+                    absl::StrCat("the client stub of ", other.full_name()));
+    }
+  }
+  if (auto taken = names.find(service.name()); taken != names.end()) {
+    *error = absl::StrCat("service ", service.full_name(), " is named like ", taken->first,
+                          ", the C++ name of ", taken->second, "; rename one");
+    return false;
+  }
+  const std::string stub = absl::StrCat(service.name(), "Stub");
+  if (auto taken = names.find(stub); taken != names.end()) {
+    *error = absl::StrCat("service ", service.full_name(), " needs the C++ class name ", stub,
+                          " for its client stub, but ", taken->second,
+                          " is declared already; rename one");
     return false;
   }
   if (!CheckConstantNames(service, constants, error)) return false;
@@ -213,9 +279,10 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
   });
   t.SetCall("stub_constructor", 0, "$service$Stub::$service$Stub",
             {"std::shared_ptr<::syslink::rpc::Channel> channel"}, "");
-  t.SetFunction("connect_declaration", 2, "[[nodiscard]] static absl::StatusOr<$service$Stub>",
+  t.SetFunction("connect_declaration", 2, "[[nodiscard]] static ::absl::StatusOr<$service$Stub>",
                 "Connect", {"const ::syslink::broker::BrokerConnectOptions& options = {}"}, ";");
-  t.SetFunction("connect_definition", 0, "absl::StatusOr<$service$Stub>", "$service$Stub::Connect",
+  t.SetFunction("connect_definition", 0, "::absl::StatusOr<$service$Stub>",
+                "$service$Stub::Connect",
                 {"const ::syslink::broker::BrokerConnectOptions& options"}, " {");
   t.SetCall("connect_call", 6, "::syslink::rpc::ConnectChannel",
             {"$service$::kServiceName", "options"}, ";");
@@ -231,8 +298,8 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
                                                  "$entries$"
                                                  "  };\n"
                                                  "  return kMethods;\n"));
-  t.SetCall("unknown_method", 6, "return absl::UnimplementedError",
-            {"absl::StrCat(\"$full_name$ has no method with id \", call.method_id())"}, ";");
+  t.SetCall("unknown_method", 6, "return ::absl::UnimplementedError",
+            {"::absl::StrCat(\"$full_name$ has no method with id \", call.method_id())"}, ";");
 
   ServiceCode code;
   code.header = t.Fill(
@@ -242,15 +309,15 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "// several threads at once; an implementation synchronizes its own state.\n"
       "class $service$ : public ::syslink::rpc::Service {\n"
       " public:\n"
-      "  static constexpr absl::string_view kServiceName = \"$full_name$\";\n"
+      "  static constexpr ::absl::string_view kServiceName = \"$full_name$\";\n"
       "$id_constants$"
       "\n"
       "$method_constants$"
-      "  absl::string_view service_name() const override { return kServiceName; }\n"
+      "  ::absl::string_view service_name() const override { return kServiceName; }\n"
       "  std::span<const ::syslink::rpc::Method> methods() const override;\n"
       "\n"
       "$server_declarations$"
-      "  [[nodiscard]] absl::Status Dispatch(::syslink::rpc::ServerCall& call) override;\n"
+      "  [[nodiscard]] ::absl::Status Dispatch(::syslink::rpc::ServerCall& call) override;\n"
       "};\n"
       "\n"
       "// The client side: each unary rpc has three call forms (returning the response,\n"
@@ -282,7 +349,7 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "$methods_body$"
       "}\n"
       "\n"
-      "absl::Status $service$::Dispatch(::syslink::rpc::ServerCall& call) {\n"
+      "::absl::Status $service$::Dispatch(::syslink::rpc::ServerCall& call) {\n"
       "  switch (call.method_id()) {\n"
       "$dispatch_cases$"
       "    default:\n"
@@ -294,7 +361,7 @@ ServiceCode GenerateService(const ServiceDescriptor& service) {
       "    : channel_(std::move(channel)) {}\n"
       "\n"
       "$connect_definition$\n"
-      "  absl::StatusOr<std::shared_ptr<::syslink::rpc::Channel>> channel =\n"
+      "  ::absl::StatusOr<std::shared_ptr<::syslink::rpc::Channel>> channel =\n"
       "      $connect_call$\n"
       "  if (!channel.ok()) return channel.status();\n"
       "  return $service$Stub(*std::move(channel));\n"

@@ -19,8 +19,10 @@
 // local variable of its case in Dispatch() (call, status, and request, response, reader, writer or
 // stream by the rpc's kind); a service named like a member of its class (Dispatch, service_name,
 // methods, kServiceName, an rpc or its constants); a service or rpc named like a C++ keyword
-// (cpp_names.h); a message, enum, enum value, extension or service named like the stub
-// class, <service>Stub; a file with services and `option cc_generic_services = true`
+// (cpp_names.h); a service, or its stub class <service>Stub, named like a C++ name
+// protobuf declares in the package's namespace (a message or enum, nested ones flattened:
+// Outer_Inner; an enum's helpers and values; an extension) or like another service of the
+// package or its stub; a file with services and `option cc_generic_services = true`
 // (protoc's .pb.h would declare the service's class too). docs/rpc.md lists the C++ names
 // the generator gives.
 //

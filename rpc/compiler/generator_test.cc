@@ -355,6 +355,58 @@ TEST_F(GeneratorTest, RejectsAServiceWhoseStubNameIsTaken) {
                                 "but p.SStub is declared already"));
 }
 
+TEST_F(GeneratorTest, RejectsServicesNamedLikeTheCppNameOfANestedType) {
+  // protobuf names Outer.Inner Outer_Inner in C++, beside the service's class.
+  EXPECT_FALSE(Generate(AddProto("n.proto", R"(
+    syntax = "proto3";  package n;  message Outer { message Inner {} }
+    service Outer_Inner { rpc Get(Outer) returns (Outer); }
+  )")));
+  EXPECT_EQ(error_,
+            "service n.Outer_Inner is named like Outer_Inner, the C++ name of n.Outer.Inner; "
+            "rename one");
+  EXPECT_FALSE(Generate(AddProto("n2.proto", R"(
+    syntax = "proto3";  package n2;  message A { message BStub {} }
+    service A_B { rpc Get(A) returns (A); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("service n2.A_B needs the C++ class name A_BStub for its client "
+                                "stub, but n2.A.BStub is declared already"));
+  EXPECT_FALSE(Generate(AddProto("n3.proto", R"(
+    syntax = "proto3";  package n3;  message M {}  enum Color { RED = 0; }
+    service Color_IsValid { rpc Get(M) returns (M); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("named like Color_IsValid, the C++ name of n3.Color;"));
+}
+
+TEST_F(GeneratorTest, LooksForTakenNamesInImportedFilesOfTheSamePackageOnly) {
+  AddProto("other.proto", R"(
+    syntax = "proto3";  package shared;  message Stats { message Bucket {} }
+  )");
+  EXPECT_FALSE(Generate(AddProto("imports.proto", R"(
+    syntax = "proto3";  package shared;  import "other.proto";
+    service Stats_Bucket { rpc Get(Stats) returns (Stats); }
+  )")));
+  EXPECT_THAT(error_, HasSubstr("named like Stats_Bucket, the C++ name of shared.Stats.Bucket;"));
+  AddProto("elsewhere.proto", R"(
+    syntax = "proto3";  package elsewhere;  message FStub {}
+  )");
+  EXPECT_TRUE(Generate(AddProto("fine.proto", R"(
+    syntax = "proto3";  package mine;  import "elsewhere.proto";
+    service F { rpc Get(elsewhere.FStub) returns (elsewhere.FStub); }
+  )")))
+      << error_;
+}
+
+TEST_F(GeneratorTest, RejectsAServiceNamedLikeAnotherServicesStub) {
+  EXPECT_FALSE(Generate(AddProto("two.proto", R"(
+    syntax = "proto3";  package two;  message M {}
+    service S { rpc Get(M) returns (M); }
+    service SStub { rpc Get(M) returns (M); }
+  )")));
+  EXPECT_EQ(error_,
+            "service two.S needs the C++ class name SStub for its client stub, but two.SStub is "
+            "declared already; rename one");
+}
+
 TEST_F(GeneratorTest, GivesAFileWithoutServicesNearlyEmptyFiles) {
   ASSERT_TRUE(Generate(AddProto("m.proto", "syntax = \"proto3\"; package p; message M {}")));
   const std::string header = Output("m.syslink.h");
@@ -392,7 +444,7 @@ TEST_F(GeneratorTest, NamesTheServiceAndComputesTheMethodIdOfTheFullName) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string header = Output("kv.syslink.h");
   EXPECT_THAT(header, HasSubstr("class Store : public ::syslink::rpc::Service {"));
-  EXPECT_THAT(header, HasSubstr("static constexpr absl::string_view kServiceName = \"kv.Store\";"));
+  EXPECT_THAT(header, HasSubstr("static constexpr ::absl::string_view kServiceName = \"kv.Store\";"));
   EXPECT_THAT(header, HasSubstr(absl::StrCat("static constexpr uint32_t kGetMethodId = ",
                                              MethodId("kv.Store.Get"), ";")));
   EXPECT_THAT(header, HasSubstr("class StoreStub {"));
@@ -421,7 +473,7 @@ TEST_F(GeneratorTest, StubsPassTheMethodConstantToTheChannel) {
 TEST_F(GeneratorTest, DeclaresTheServerMethodAndTheThreeCallForms) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string header = Unwrapped(Output("kv.syslink.h"));
-  EXPECT_THAT(header, HasSubstr("virtual absl::Status Get(::syslink::rpc::ServerContext& context, "
+  EXPECT_THAT(header, HasSubstr("virtual ::absl::Status Get(::syslink::rpc::ServerContext& context, "
                                 "const ::kv::Key& request, ::kv::Value* response);"));
   EXPECT_THAT(header, HasSubstr("absl::StatusOr<::kv::Value> Get(const ::kv::Key& request, "
                                 "::syslink::rpc::ClientContext* context = nullptr);"));
@@ -445,7 +497,7 @@ TEST_F(GeneratorTest, CopiesLeadingCommentsOfAnRpcOnly) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string header = Output("kv.syslink.h");
   EXPECT_THAT(header, HasSubstr("  // Reads a value.\n  // NOT_FOUND when there is none.\n"
-                                "  virtual absl::Status Get("));
+                                "  virtual ::absl::Status Get("));
   EXPECT_THAT(header, Not(HasSubstr("Not copied")));
 }
 

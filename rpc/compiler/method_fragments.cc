@@ -89,31 +89,32 @@ ServerShape ServerShapeOf(const MethodDescriptor& method) {
             "    case k$method$MethodId: {\n"
             "      $not_a_stream$\n"
             "      $request$ request;\n"
-            "      if (absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) "
+            "      if (::absl::Status s = call.ParseRequest(&request, k$method$Method); !s.ok()) "
             "return s;\n"
             "      ::syslink::rpc::ServerWriter<$response$> writer(call.stream());\n"
             "      $call$\n"
             "      return status;\n"
             "    }\n"};
   }
-  return {{kServerContext, "const $request$& request", "$response$* response"},
-          {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
-           "$response$* /*response*/"},
-          {"call.context()", "*request", "response.get()"},
-          // The thread's spare messages (rpc/recycled_message.h): a unary call on a busy
-          // thread parses and builds in memory its last calls left allocated.
-          "    case k$method$MethodId: {\n"
-          "      ::syslink::rpc::RecycledMessage<$request$> request;\n"
-          "      if (absl::Status s = call.ParseRequest(request.get(), k$method$Method); !s.ok()) "
-          "return s;\n"
-          "      request.Recycle(call.request().size());\n"
-          "      ::syslink::rpc::RecycledMessage<$response$> response;\n"
-          "      $call$\n"
-          "      if (!status.ok()) return status;\n"
-          "      call.SetResponse(*response);\n"
-          "      response.Recycle(response->GetCachedSize());\n"
-          "      return status;\n"
-          "    }\n"};
+  return {
+      {kServerContext, "const $request$& request", "$response$* response"},
+      {"::syslink::rpc::ServerContext& /*context*/", "const $request$& /*request*/",
+       "$response$* /*response*/"},
+      {"call.context()", "*request", "response.get()"},
+      // The thread's spare messages (rpc/recycled_message.h): a unary call on a busy
+      // thread parses and builds in memory its last calls left allocated.
+      "    case k$method$MethodId: {\n"
+      "      ::syslink::rpc::RecycledMessage<$request$> request;\n"
+      "      if (::absl::Status s = call.ParseRequest(request.get(), k$method$Method); !s.ok()) "
+      "return s;\n"
+      "      request.Recycle(call.request().size());\n"
+      "      ::syslink::rpc::RecycledMessage<$response$> response;\n"
+      "      $call$\n"
+      "      if (!status.ok()) return status;\n"
+      "      call.SetResponse(*response);\n"
+      "      response.Recycle(response->GetCachedSize());\n"
+      "      return status;\n"
+      "    }\n"};
 }
 
 void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
@@ -128,7 +129,7 @@ void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
   fragments.method_entry = t.Fill("k$method$Method");
 
   const ServerShape shape = ServerShapeOf(method);
-  t.SetFunction("declaration", 2, "virtual absl::Status", "$method$", shape.parameters, ";");
+  t.SetFunction("declaration", 2, "virtual ::absl::Status", "$method$", shape.parameters, ";");
   fragments.server_declaration = t.Fill("$comments$  $declaration$\n\n");
 
   t.SetCall("id_check", 0, "static_assert",
@@ -140,9 +141,9 @@ void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
             ";", " ==");
   fragments.id_check = t.Fill("$id_check$\n$path_check$\n");
 
-  t.SetFunction("definition", 0, "absl::Status", "$service$::$method$", shape.unnamed_parameters,
+  t.SetFunction("definition", 0, "::absl::Status", "$service$::$method$", shape.unnamed_parameters,
                 " {");
-  t.SetCall("unimplemented", 2, "return absl::UnimplementedError",
+  t.SetCall("unimplemented", 2, "return ::absl::UnimplementedError",
             {"\"$full_name$ is not implemented\""}, ";");
   fragments.server_definition = t.Fill(
       "\n"
@@ -150,7 +151,7 @@ void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
       "  $unimplemented$\n"
       "}\n");
 
-  t.SetCall("call", 6, "absl::Status status = $method$", shape.arguments, ";");
+  t.SetCall("call", 6, "::absl::Status status = $method$", shape.arguments, ";");
   t.SetCall("not_a_stream", 6, "if (call.stream() == nullptr) return ::syslink::rpc::NotAStream",
             {"k$method$Method"}, ";");
   fragments.dispatch_case = t.Fill(shape.dispatch);
@@ -158,10 +159,10 @@ void BuildServerFragments(const MethodDescriptor& method, CodeTemplate& t,
 
 void BuildStubFragments(CodeTemplate& t, MethodFragments& fragments) {
   // The three call forms: returning the response, filling one, and asynchronous.
-  t.SetFunction("returning", 2, "[[nodiscard]] absl::StatusOr<$response$>", "$method$",
+  t.SetFunction("returning", 2, "[[nodiscard]] ::absl::StatusOr<$response$>", "$method$",
                 {"const $request$& request", "::syslink::rpc::ClientContext* context = nullptr"},
                 ";");
-  t.SetFunction("filling", 2, "[[nodiscard]] absl::Status", "$method$",
+  t.SetFunction("filling", 2, "[[nodiscard]] ::absl::Status", "$method$",
                 {"const $request$& request", "$response$* response", kClientContext}, ";");
   t.SetFunction("async", 2, "void", "$method$Async",
                 {"const $request$& request", "$response$* response", kClientContext,
@@ -174,11 +175,11 @@ void BuildStubFragments(CodeTemplate& t, MethodFragments& fragments) {
       "  $async$\n"
       "\n");
 
-  t.SetFunction("returning", 0, "absl::StatusOr<$response$>", "$service$Stub::$method$",
+  t.SetFunction("returning", 0, "::absl::StatusOr<$response$>", "$service$Stub::$method$",
                 {"const $request$& request", kClientContext}, " {");
-  t.SetCall("call_returning", 2, "absl::Status status = channel_->Call",
+  t.SetCall("call_returning", 2, "::absl::Status status = channel_->Call",
             {"$service$::k$method$Method", "request", "&response", "context"}, ";");
-  t.SetFunction("filling", 0, "absl::Status", "$service$Stub::$method$",
+  t.SetFunction("filling", 0, "::absl::Status", "$service$Stub::$method$",
                 {"const $request$& request", "$response$* response", kClientContext}, " {");
   t.SetCall("call_filling", 2, "return channel_->Call",
             {"$service$::k$method$Method", "request", "response", "context"}, ";");
