@@ -444,7 +444,8 @@ TEST_F(GeneratorTest, NamesTheServiceAndComputesTheMethodIdOfTheFullName) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string header = Output("kv.syslink.h");
   EXPECT_THAT(header, HasSubstr("class Store : public ::syslink::rpc::Service {"));
-  EXPECT_THAT(header, HasSubstr("static constexpr ::absl::string_view kServiceName = \"kv.Store\";"));
+  EXPECT_THAT(header,
+              HasSubstr("static constexpr ::absl::string_view kServiceName = \"kv.Store\";"));
   EXPECT_THAT(header, HasSubstr(absl::StrCat("static constexpr uint32_t kGetMethodId = ",
                                              MethodId("kv.Store.Get"), ";")));
   EXPECT_THAT(header, HasSubstr("class StoreStub {"));
@@ -473,8 +474,9 @@ TEST_F(GeneratorTest, StubsPassTheMethodConstantToTheChannel) {
 TEST_F(GeneratorTest, DeclaresTheServerMethodAndTheThreeCallForms) {
   ASSERT_TRUE(Generate(AddProto("kv.proto", kUnary)));
   const std::string header = Unwrapped(Output("kv.syslink.h"));
-  EXPECT_THAT(header, HasSubstr("virtual ::absl::Status Get(::syslink::rpc::ServerContext& context, "
-                                "const ::kv::Key& request, ::kv::Value* response);"));
+  EXPECT_THAT(header,
+              HasSubstr("virtual ::absl::Status Get(::syslink::rpc::ServerContext& context, "
+                        "const ::kv::Key& request, ::kv::Value* response);"));
   EXPECT_THAT(header, HasSubstr("absl::StatusOr<::kv::Value> Get(const ::kv::Key& request, "
                                 "::syslink::rpc::ClientContext* context = nullptr);"));
   EXPECT_THAT(header, HasSubstr("absl::Status Get(const ::kv::Key& request, ::kv::Value* "

@@ -55,6 +55,9 @@ std::shared_ptr<grpc::Channel> CreateGrpcChannel(const std::string& target,
                 static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                 static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+    // gRPC stops pinging after two pings with no data sent between: a call quiet for
+    // longer (a slow method, an idle stream) would never find its host gone.
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       options.credentials ? options.credentials : grpc::InsecureChannelCredentials();

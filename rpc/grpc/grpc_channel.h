@@ -65,10 +65,11 @@ struct GrpcChannelOptions {
   // Null: plaintext. See rpc/grpc/tls_files.h for TLS and mTLS from PEM files.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // How long a connection may be silent before a ping checks it, and how long the ping's
-  // answer may take before the connection counts as gone (its calls: UNAVAILABLE). Zero:
-  // no keepalive (gRPC's default). A stock gRPC server refuses pings more frequent than
-  // every 5 minutes while it has nothing to send; ServeGrpc and syslink-gateway accept
-  // them every 10 s.
+  // answer may take before the connection counts as gone (its calls: UNAVAILABLE). The
+  // pings go on however long a call stays quiet. Zero: no keepalive (gRPC's default). A
+  // stock gRPC server closes a connection pinged more often than every 5 minutes while it
+  // has nothing to send (GOAWAY too_many_pings); ServeGrpc and syslink-gateway accept
+  // pings every 10 s.
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);
   // The largest message received (gRPC's default is 4 MiB).
