@@ -136,26 +136,34 @@ bool CheckConstantNames(const ServiceDescriptor& service, const ConstantOwners& 
 }
 
 // C++ names declared in a namespace, each with what declares it. protobuf's, each named by
-// the proto element it comes from: a message's or enum's class (a nested one flattened, Outer.Inner
-// as Outer_Inner), an enum's helpers (E_IsValid, E_MIN, ...) and its values (a nested enum's
-// prefixed with its message's name), and extensions.
+// the proto element it comes from: a message's or enum's class (a nested one flattened,
+// Outer.Inner as Outer_Inner; a map field's entry as Outer_FooEntry_DoNotUse) and a
+// message's default-instance type; an enum's helpers (E_IsValid, E_Name, ...), values and
+// limits (E_MIN, ...), which a nested enum's flattened name prefixes
+// (Outer_E_VALUE, Outer_E_E_MIN); and extensions.
 using CppNames = std::map<std::string, std::string>;
 
 void AddEnumNames(const EnumDescriptor& e, const std::string& scope, CppNames& names) {
   const std::string name = scope + e.name();
+  const std::string value_prefix = scope.empty() ? "" : name + "_";
   names.emplace(name, e.full_name());
-  for (const char* helper :
-       {"_IsValid", "_Name", "_Parse", "_MIN", "_MAX", "_ARRAYSIZE", "_descriptor"}) {
+  for (const char* helper : {"_IsValid", "_Name", "_Parse", "_descriptor"}) {
     names.emplace(name + helper, e.full_name());
   }
+  for (const char* limit : {"_MIN", "_MAX", "_ARRAYSIZE", "_INT_MIN_SENTINEL_DO_NOT_USE_",
+                            "_INT_MAX_SENTINEL_DO_NOT_USE_"}) {
+    names.emplace(value_prefix + e.name() + limit, e.full_name());
+  }
   for (int i = 0; i < e.value_count(); ++i) {
-    names.emplace(scope + e.value(i)->name(), e.value(i)->full_name());
+    names.emplace(value_prefix + e.value(i)->name(), e.value(i)->full_name());
   }
 }
 
 void AddMessageNames(const Descriptor& message, const std::string& scope, CppNames& names) {
-  const std::string name = scope + message.name();
+  const std::string name =
+      scope + message.name() + (message.options().map_entry() ? "_DoNotUse" : "");
   names.emplace(name, message.full_name());
+  names.emplace(name + "DefaultTypeInternal", message.full_name());
   for (int i = 0; i < message.nested_type_count(); ++i) {
     AddMessageNames(*message.nested_type(i), name + "_", names);
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/compiler/parser.h"
 #include "google/protobuf/descriptor.h"
@@ -375,6 +376,29 @@ TEST_F(GeneratorTest, RejectsServicesNamedLikeTheCppNameOfANestedType) {
     service Color_IsValid { rpc Get(M) returns (M); }
   )")));
   EXPECT_THAT(error_, HasSubstr("named like Color_IsValid, the C++ name of n3.Color;"));
+}
+
+TEST_F(GeneratorTest, KnowsHowProtobufNamesNestedEnumsAndMapEntries) {
+  // A nested enum's values and limits carry its flattened name: Outer_Kind_KIND_A and
+  // Outer_Kind_Kind_MIN are taken, Outer_KIND_A is not. A map field's entry is
+  // Outer_TagsEntry_DoNotUse, so Outer_TagsEntry is free.
+  constexpr const char* kOuter = R"(
+    syntax = "proto3";  package %s;
+    message Outer { enum Kind { KIND_A = 0; }  map<string, int32> tags = 1; }
+    service %s { rpc Get(Outer) returns (Outer); }
+  )";
+  for (const char* taken : {"Outer_Kind_KIND_A", "Outer_Kind_Kind_MIN", "Outer_Kind_IsValid",
+                            "Outer_TagsEntry_DoNotUse", "OuterDefaultTypeInternal"}) {
+    const std::string package = absl::StrCat("taken_", taken);
+    EXPECT_FALSE(Generate(AddProto(package + ".proto", absl::StrFormat(kOuter, package, taken))))
+        << taken;
+    EXPECT_THAT(error_, HasSubstr(absl::StrCat("is named like ", taken, ", the C++ name of ")));
+  }
+  for (const char* free : {"Outer_KIND_A", "Outer_TagsEntry", "Outer_Kind_MIN"}) {
+    const std::string package = absl::StrCat("free_", free);
+    EXPECT_TRUE(Generate(AddProto(package + ".proto", absl::StrFormat(kOuter, package, free))))
+        << free << ": " << error_;
+  }
 }
 
 TEST_F(GeneratorTest, LooksForTakenNamesInImportedFilesOfTheSamePackageOnly) {
