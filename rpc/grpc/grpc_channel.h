@@ -66,12 +66,13 @@ struct GrpcChannelOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // How long a connection may be silent before a ping checks it, and how long the ping's
   // answer may take before the connection counts as gone (its calls: UNAVAILABLE). The
-  // pings go on however long a call stays quiet. Zero: no keepalive (gRPC's default). A
-  // stock gRPC server closes a connection pinged more often than every 5 minutes while it
-  // has nothing to send (GOAWAY too_many_pings); ServeGrpc and syslink-gateway accept
-  // pings every 10 s.
-  absl::Duration keepalive_time = absl::Seconds(30);
-  absl::Duration keepalive_timeout = absl::Seconds(10);
+  // pings go on however long a call stays quiet. Zero: no keepalive (gRPC's default). The
+  // default, 5 minutes, is the most often a stock gRPC server takes pings while it has
+  // nothing to send: more often, it closes the connection (GOAWAY too_many_pings).
+  // ServeGrpc and syslink-gateway take them every 10 s: a channel to them may ping that
+  // often, and find a vanished host sooner.
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // The largest message received (gRPC's default is 4 MiB).
   int max_receive_message_bytes = 64 << 20;
 };
