@@ -218,6 +218,10 @@ void GrpcChannel::Stream::OnReadDone(bool ok) {
     read_done_ = true;
     return;
   }
+  if (read_done_) {  // refused (Refuse): what was in flight is dropped, nothing more read
+    read_buffer_.Clear();
+    return;
+  }
   if (kind_ == MethodKind::kClientStreaming && !received_.empty()) [[unlikely]] {
     read_buffer_.Clear();
     Refuse(absl::InternalError(absl::StrCat("the server sent more than one response to ", path_,
