@@ -391,11 +391,16 @@ void LinkSession::JobDone(uint64_t id) {
     absl::MutexLock lock(&mutex_);
     --in_flight_;
     pool_calls_.erase(id);
-    // A session parked to end once nothing runs (stopping, draining) ends now.
-    if (state_ == State::kParked && in_flight_ == 0 && replies_.empty() &&
-        (stopping_.load(std::memory_order_relaxed) || draining_.load(std::memory_order_relaxed))) {
-      state_ = State::kActive;
-      claimed = true;
+    // A session parked to end once nothing runs ends now: a stopping one here (it reads
+    // nothing more); a draining one on a serving thread, which answers what waits in its
+    // ring first (a worker's thread is not held by a client that keeps calling).
+    if (state_ == State::kParked && in_flight_ == 0 && replies_.empty()) {
+      if (stopping_.load(std::memory_order_relaxed)) {
+        state_ = State::kActive;
+        claimed = true;
+      } else if (draining_.load(std::memory_order_relaxed)) {
+        parking_->ArmReady(*this);
+      }
     }
   }
   if (claimed) Serve(/*spin=*/false);
