@@ -32,7 +32,9 @@
 // Limits: at construction the server raises its RLIMIT_NOFILE to the hard limit. A link
 // costs three descriptors; the server refuses a link beyond ServerOptions::max_links
 // (by default what the descriptor limit allows, less a reserve) before the client gets it:
-// the client's ConnectToService fails with RESOURCE_EXHAUSTED naming the service.
+// the client's ConnectToService fails with RESOURCE_EXHAUSTED naming the service. (Links
+// admitted at once by acceptors of several services may still find the limit reached
+// when they are added: such a link closes at once, and its client sees PEER_DIED.)
 //
 // Thread safety: all methods may be called from any thread (Shutdown() not from a method).
 // Ownership: services are not owned and must outlive the server; the server owns its

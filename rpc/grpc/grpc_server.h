@@ -222,7 +222,8 @@ class GrpcServer {
   // Binds every listen address and starts serving. INVALID_ARGUMENT for no address or no
   // workers; UNAVAILABLE, naming the addresses, when one cannot be bound;
   // RESOURCE_EXHAUSTED when the system makes no thread to serve with. Past that, a thread
-  // that cannot start is done without: the server serves on with those it has.
+  // that cannot start is done without: the server serves on with those it has (while all
+  // of them run methods that block, new calls and cancellations wait for one to return).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       GrpcCallHandler* handler, const GrpcServerOptions& options);
   // The same, with a handler the server owns (destroyed after the server stops).
