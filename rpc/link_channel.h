@@ -51,6 +51,7 @@
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_table.h"
+#include "rpc/internal/stream_ids.h"
 #include "rpc/stream.h"
 #include "syslink/link.h"
 
@@ -323,7 +324,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   size_t pending_stream_ ABSL_GUARDED_BY(mutex_) = 0;  // streams' requests
   // Streams' readers and writers waiting.
   std::vector<Waiter*> blocked_ ABSL_GUARDED_BY(mutex_);
-  uint32_t next_stream_id_ ABSL_GUARDED_BY(mutex_) = 1;
+  internal::StreamIds stream_ids_ ABSL_GUARDED_BY(mutex_);
   size_t callbacks_to_run_ ABSL_GUARDED_BY(mutex_) = 0;     // replied to, callback not yet run
   Completions ready_callbacks_ ABSL_GUARDED_BY(mutex_);     // for the completer or Drain()
   bool running_callbacks_ ABSL_GUARDED_BY(mutex_) = false;  // a thread runs a batch of them

@@ -152,14 +152,16 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
   const LinkOptions& link = link_.options();
   state->attachment_window = static_cast<int>(
       std::max<uint64_t>(1, link.arena_size / std::max<uint64_t>(link.max_dma_size, 1) / 2));
-  state->id = next_stream_id_++;
-  if (next_stream_id_ == 0) next_stream_id_ = 1;
+  state->id = stream_ids_.Take();
   absl::StatusOr<uint64_t> id =
       SendStream(state, StreamOp::kOpen, internal::kCallStreamOpen,
                  request != nullptr ? internal::MessageSource::Of(*request)
                                     : internal::MessageSource::Of(std::span<const std::byte>()),
                  context != nullptr ? &context->request_attachment() : nullptr, *metadata);
-  if (!id.ok()) return std::make_unique<FailedClientStream>(id.status());
+  if (!id.ok()) {
+    stream_ids_.Give(state->id);
+    return std::make_unique<FailedClientStream>(id.status());
+  }
   state->open_id = *id;
   const bool reads =
       method.kind == MethodKind::kServerStreaming || method.kind == MethodKind::kBidiStreaming;
@@ -359,6 +361,7 @@ LinkChannel::Stream::~Stream() {
     }
     channel_->EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
   }
+  channel_->stream_ids_.Give(state_->id);
   // Replies still to come (to pulls, messages, the cancel) may outlive the caller's response
   // and context: from here on they touch neither.
   state_->response = nullptr;
