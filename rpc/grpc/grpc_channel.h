@@ -22,11 +22,12 @@
 // Streams (OpenStream, rpc/stream.h) are gRPC streaming calls of every kind to the rpc's
 // path, with the same outcomes; a server that goes away mid-stream ends it with UNAVAILABLE
 // (Read() and Write() return false, Finish() says so). Each side keeps at most 16
-// messages (grpc_internal::kStreamWindow) queued beyond what gRPC's own flow control holds:
-// a Write() waits while that many wait to go (TryWrite(): RESOURCE_EXHAUSTED), and
-// messages are read ahead up to that many. Attachments ride in each message (message_frame.h,
-// "Streams"). A stream's context attachment is sent only with a server-streaming rpc's one request;
-// a client-streaming rpc's response attachment arrives in the context.
+// messages, holding under 1 MiB before the last (grpc_internal::FrameQueue), queued beyond
+// what gRPC's own flow control holds: a Write() waits while that many wait to go
+// (TryWrite(): RESOURCE_EXHAUSTED), and messages are read ahead up to that many. Attachments ride
+// in each message (message_frame.h, "Streams"). A stream's context attachment is sent only with a
+// server-streaming rpc's one request; a client-streaming rpc's response attachment arrives in the
+// context.
 //
 // Metadata (rpc/metadata.h): the context's metadata() is the gRPC call's metadata, for a
 // call and a stream alike; metadata that breaks a rule fails the call (every step of the

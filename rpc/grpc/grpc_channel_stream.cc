@@ -7,7 +7,6 @@
 // at the context's TryCancel flag every 10 ms, as a sync call does. The context's metadata
 // goes out with the call; once OnDone ran, Finish() gives the context the server's.
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/support/client_callback.h"
 #include "rpc/grpc/grpc_channel.h"
+#include "rpc/grpc/internal/frame_queue.h"
 #include "rpc/grpc/internal/grpc_deadline.h"
 #include "rpc/grpc/message_frame.h"
 #include "rpc/grpc/status_map.h"
@@ -78,13 +78,13 @@ class GrpcChannel::Stream final
   grpc::ClientContext grpc_context_;
 
   absl::Mutex mutex_;
-  std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
+  grpc_internal::FrameQueue writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mutex_) = false;  // WritesDone() was called
   bool writes_done_sent_ ABSL_GUARDED_BY(mutex_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mutex_) = false;     // the call ended under a write
   grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
-  std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
+  grpc_internal::FrameQueue received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
   bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // no more messages come
   bool draining_ ABSL_GUARDED_BY(mutex_) = false;   // Finish(): messages are dropped
@@ -140,8 +140,9 @@ GrpcChannel::Stream::Stream(grpc::GenericStub& stub, const Method& method,
     // The one request, with the context's attachment, and the end of the client's side.
     std::span<const std::byte> attachment;
     if (context != nullptr) attachment = std::as_const(context->request_attachment()).data();
-    writes_.push_back(
-        grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(*request), attachment));
+    grpc::ByteBuffer frame =
+        grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(*request), attachment);
+    writes_.Push(frame);
     writes_done_ = true;
     StartNextWrite();
   }
@@ -177,7 +178,7 @@ void GrpcChannel::Stream::WaitFor(Ready ready) {
 }
 
 void GrpcChannel::Stream::StartReadIfRoom() {
-  if (reading_ || read_done_ || !held_ || received_.size() >= grpc_internal::kStreamWindow) {
+  if (reading_ || read_done_ || !held_ || !received_.HasRoom()) {
     return;
   }
   reading_ = true;
@@ -204,7 +205,7 @@ void GrpcChannel::Stream::ReleaseHold() {
 void GrpcChannel::Stream::Refuse(absl::Status why) {
   if (bad_message_.ok()) bad_message_ = std::move(why);
   read_done_ = true;
-  received_.clear();
+  received_.Clear();
   if (!cancel_sent_) {
     grpc_context_.TryCancel();
     cancel_sent_ = true;
@@ -228,13 +229,10 @@ void GrpcChannel::Stream::OnReadDone(bool ok) {
                                             ", a client-streaming rpc")));
     return;
   }
-  if (!draining_ || kind_ == MethodKind::kClientStreaming) {
-    received_.emplace_back();
-    received_.back().Swap(&read_buffer_);
-  }
+  if (!draining_ || kind_ == MethodKind::kClientStreaming) received_.Push(read_buffer_);
   read_buffer_.Clear();
   // A reaction may start an operation whether or not the user still holds the call.
-  if (!reading_ && (draining_ || received_.size() < grpc_internal::kStreamWindow)) {
+  if (!reading_ && (draining_ || received_.HasRoom())) {
     reading_ = true;
     StartRead(&read_buffer_);
   }
@@ -243,10 +241,10 @@ void GrpcChannel::Stream::OnReadDone(bool ok) {
 void GrpcChannel::Stream::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mutex_);
   writing_ = false;
-  writes_.pop_front();
+  writes_.DropFront();
   if (!ok) {
     write_failed_ = true;
-    writes_.clear();
+    writes_.Clear();
     return;
   }
   if (!writes_.empty()) {
@@ -272,21 +270,23 @@ absl::Status GrpcChannel::Stream::Write(const google::protobuf::MessageLite& mes
     return absl::FailedPreconditionError(absl::StrCat(path_, ": Write() after WritesDone()"));
   }
   auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return write_failed_ || read_done_ || writes_.size() < grpc_internal::kStreamWindow;
+    return write_failed_ || read_done_ || writes_.HasRoom();
   };
   if (wait) {
     WaitFor(room);
   } else if (!room()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        path_, ": the stream's window of ", grpc_internal::kStreamWindow, " messages is full"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path_, ": the stream's window (", grpc_internal::kStreamWindow,
+                     " messages or ", grpc_internal::kStreamWindowBytes, " bytes) is full"));
   }
   // The server ended its side: whatever it said, Finish() gives it.
   if (write_failed_ || read_done_) {
     return absl::FailedPreconditionError(
         absl::StrCat(path_, ": the stream has ended; Finish() says why"));
   }
-  writes_.push_back(grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(message),
-                                               std::as_const(*attachment).data()));
+  grpc::ByteBuffer frame = grpc_internal::EncodeFrame(grpc_internal::FrameMessage::Of(message),
+                                                      std::as_const(*attachment).data());
+  writes_.Push(frame);
   *attachment = Attachment();
   StartNextWrite();
   return absl::OkStatus();
@@ -308,8 +308,7 @@ bool GrpcChannel::Stream::Read(google::protobuf::MessageLite* message, Attachmen
     WaitFor([this]()
                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !received_.empty() || read_done_; });
     if (received_.empty()) return false;
-    frame = std::move(received_.front());
-    received_.pop_front();
+    received_.PopFront(&frame);
     StartReadIfRoom();
   }
   return Decode(frame, message, attachment);
@@ -357,7 +356,7 @@ absl::Status GrpcChannel::Stream::Finish() {
     absl::MutexLock lock(&mutex_);
     // Messages not read are dropped, and read on until the server ends the call.
     draining_ = true;
-    if (kind_ != MethodKind::kClientStreaming) received_.clear();
+    if (kind_ != MethodKind::kClientStreaming) received_.Clear();
     StartReadIfRoom();
     ReleaseHold();
     WaitFor([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return done_; });
@@ -371,7 +370,7 @@ absl::Status GrpcChannel::Stream::Finish() {
       context_->set_server_trailing_metadata(std::move(metadata));
     }
     if (!received_.empty()) {
-      response = std::move(received_.front());
+      received_.PopFront(&response);
       has_response = true;
     }
   }

@@ -20,9 +20,9 @@
 // `max_queued_calls` calls wait for one (a call beyond gets RESOURCE_EXHAUSTED).
 // A call the handler's KindOf() says streams is handed, on a thread of its own (it waits
 // for the caller), to HandleStream() with a GrpcServerStream over the gRPC call: up to 16
-// of the caller's messages (kStreamWindow, message_frame.h) are read ahead and as many
-// written ones queued, and a stream message's attachment rides in it (message_frame.h,
-// "Streams").
+// of the caller's messages, and while they hold under 1 MiB (internal/frame_queue.h), are
+// read ahead and as many written ones queued, and a stream message's attachment rides in
+// it (message_frame.h, "Streams").
 // Metadata: the handler reads the caller's in GrpcServerCall::client_metadata(), and
 // puts what goes back with the status in GrpcReply::trailing_metadata. The server accepts
 // a caller's headers up to 64 KiB by gRPC's count (kMaxGrpcMetadataBytes, status_map.h),
@@ -180,7 +180,7 @@ struct GrpcReply {
 
 // A streaming call's messages, good while HandleStream() runs: Read() takes the caller's
 // next message (false after its half-close, or once the call ended or was cancelled);
-// Write() queues one, waiting while kStreamWindow wait to go (false once the caller is
+// Write() queues one, waiting while 16 wait to go or 1 MiB (false once the caller is
 // gone). A message that does not parse ends the call with INVALID_ARGUMENT.
 class GrpcServerStream : public ServerStream {
  public:

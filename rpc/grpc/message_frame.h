@@ -52,9 +52,6 @@ inline constexpr uint32_t kAttachmentFieldNumber = 536870911;
 inline constexpr size_t kMaxAttachmentSize = size_t{1} << 30;
 // A stream's sender puts its attachments in its messages (the file comment); value "1".
 inline constexpr char kStreamAttachmentsKey[] = "syslink-stream-attachments";
-// Messages a stream queues each way beyond gRPC's own flow control: read ahead, and
-// written but not yet taken by gRPC (GrpcChannel's streams and GrpcServer's).
-inline constexpr size_t kStreamWindow = 16;
 // The caller's initial metadata names a streaming rpc's kind (MethodKindName()), so that a
 // relay that knows no .proto (syslink-gateway) can tell how to carry it. A caller that does
 // not say is taken to call a unary rpc.

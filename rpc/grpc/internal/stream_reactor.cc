@@ -89,7 +89,7 @@ void StreamReactor::Release() {
 }
 
 void StreamReactor::StartReadIfRoom() {
-  if (reading_ || read_done_ || stop_reading_ || received_.size() >= kStreamWindow) return;
+  if (reading_ || read_done_ || stop_reading_ || !received_.HasRoom()) return;
   reading_ = true;
   StartRead(&read_buffer_);
 }
@@ -101,9 +101,7 @@ void StreamReactor::OnReadDone(bool ok) {
     read_done_ = true;
     return;
   }
-  received_.emplace_back();
-  received_.back().Swap(&read_buffer_);
-  read_buffer_.Clear();
+  received_.Push(read_buffer_);
   StartReadIfRoom();
 }
 
@@ -114,10 +112,10 @@ void StreamReactor::OnWriteDone(bool ok) {
   if (!ok) call_.Cancel();
   absl::MutexLock lock(&mutex_);
   writing_ = false;
-  writes_.pop_front();
+  writes_.DropFront();
   if (!ok) {
     ended_ = true;
-    writes_.clear();
+    writes_.Clear();
     return;
   }
   if (!writes_.empty()) {
@@ -158,8 +156,7 @@ bool StreamReactor::ReadBytes(std::string* message, Attachment* attachment) {
         },
         this));
     if (received_.empty() || stop_reading_ || ended_) return false;
-    frame.Swap(&received_.front());
-    received_.pop_front();
+    received_.PopFront(&frame);
     StartReadIfRoom();
   }
   *message = FrameMessageBytes(frame, frame.Length());
@@ -194,11 +191,11 @@ bool StreamReactor::Write(const google::protobuf::MessageLite& message, Attachme
   absl::MutexLock lock(&mutex_);
   mutex_.Await(absl::Condition(
       +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
-        return self->ended_ || self->writes_.size() < kStreamWindow;
+        return self->ended_ || self->writes_.HasRoom();
       },
       this));
   if (ended_) return false;
-  writes_.push_back(std::move(frame));
+  writes_.Push(frame);
   if (!writing_) {
     writing_ = true;
     StartWrite(&writes_.front());

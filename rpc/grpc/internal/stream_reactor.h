@@ -8,10 +8,10 @@
 //
 // The reactions (OnReadDone, OnWriteDone, OnCancel; async_call.h) run on GrpcServer's
 // pollers and only move buffers and wake the handler's thread; the handler runs on a thread of its
-// own (StreamThreads), since it waits for the caller. Up to kStreamWindow of the caller's messages
-// are read ahead, and as many written ones queue for gRPC, one in flight at a time. When the
-// handler returns, the queued writes go out, then its client-streaming response (if any) and the
-// final status, with the reply's trailing metadata.
+// own (StreamThreads), since it waits for the caller. The caller's messages are read ahead, and
+// written ones queue for gRPC, one in flight at a time, each way up to a FrameQueue's bound. When
+// the handler returns, the queued writes go out, then its client-streaming response (if any) and
+// the final status, with the reply's trailing metadata.
 //
 // Thread safety: Read() and Write() from the handler's threads (one each), StopReading()
 // from any. Ownership: deletes itself once gRPC is done with the call (OnDone) and the
@@ -21,7 +21,6 @@
 #define SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -34,6 +33,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "rpc/grpc/grpc_server.h"
 #include "rpc/grpc/internal/async_call.h"
+#include "rpc/grpc/internal/frame_queue.h"
 #include "rpc/metadata.h"
 
 namespace syslink::rpc::grpc_internal {
@@ -117,11 +117,11 @@ class StreamReactor final : public AsyncReactor, public GrpcServerStream {
 
   absl::Mutex mutex_;
   grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
-  std::deque<grpc::ByteBuffer> received_ ABSL_GUARDED_BY(mutex_);
+  FrameQueue received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
   bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // the caller half-closed or is gone
   bool stop_reading_ ABSL_GUARDED_BY(mutex_) = false;
-  std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
+  FrameQueue writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;    // cancelled, or a write failed
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);  // a message that did not parse
