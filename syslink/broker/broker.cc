@@ -53,8 +53,9 @@ void RaiseDescriptorLimit() {
   }
 }
 
-// The supplementary groups of the peer of `fd`, as they were when it connected.
-std::vector<gid_t> PeerGroups(int fd) {
+// The supplementary groups of the peer of `fd`, as they were when it connected. An error
+// when the kernel does not say: unknown groups must not pass for none.
+absl::StatusOr<std::vector<gid_t>> PeerGroups(int fd) {
   std::vector<gid_t> groups(32);
   while (true) {
     socklen_t length = groups.size() * sizeof(gid_t);
@@ -62,7 +63,9 @@ std::vector<gid_t> PeerGroups(int fd) {
       groups.resize(length / sizeof(gid_t));
       return groups;
     }
-    if (errno != ERANGE || length / sizeof(gid_t) <= groups.size()) return {};
+    if (errno != ERANGE || length / sizeof(gid_t) <= groups.size()) {
+      return ErrnoStatus("getsockopt(SO_PEERGROUPS)");
+    }
     groups.resize(length / sizeof(gid_t));
   }
 }
@@ -260,6 +263,13 @@ void Broker::Accept() {
       continue;
     }
     Credentials peer{credentials.pid, credentials.uid, credentials.gid};
+    absl::StatusOr<std::vector<gid_t>> groups = PeerGroups(fd.get());
+    if (!groups.ok()) {
+      Refuse(std::move(fd), absl::UnavailableError(absl::StrCat(
+                                "the broker cannot learn this client's supplementary groups: ",
+                                groups.status().message())));
+      continue;
+    }
     bool limited = peer.uid != 0 && peer.uid != geteuid();
     UidUsage& usage = Usage(peer);
     if (limited && usage.connections >= options_.limits.connections) {
@@ -280,7 +290,7 @@ void Broker::Accept() {
     Connection& connection = connections_[raw];
     connection.fd = std::move(fd);
     connection.peer = peer;
-    connection.groups = PeerGroups(raw);
+    connection.groups = *std::move(groups);
     connection.limited = limited;
     connection.last_activity = absl::Now();
   }
