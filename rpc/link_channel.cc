@@ -423,8 +423,14 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     absl::Time now = absl::Now();
     if (now >= until) break;
     if (now >= next_look || now >= next_deadline_) {
-      // Cancel flags, deadlines, and whether the peer is still there.
-      if (pending_with_context_ > 0) CancelRequested();
+      // Cancel flags, deadlines, and whether the peer is still there. With no call left
+      // that has a context, no deadline is left to watch: a past one would keep this
+      // reader from sleeping.
+      if (pending_with_context_ > 0) {
+        CancelRequested();
+      } else {
+        next_deadline_ = absl::InfiniteFuture();
+      }
       if (!given_up_unsent_.empty()) [[unlikely]] {
         TellGivenUpLater();
       }

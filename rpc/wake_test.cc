@@ -1,5 +1,5 @@
 // What ends at once, with no polling interval to wait out: a sync call cancelled while its
-// method runs, and a server shut down with many idle links.
+// method runs, and a server shut down with many idle links; and a reader that sleeps.
 
 #include <unistd.h>
 
@@ -26,6 +26,8 @@ using ::syslink::rpc::test::Text;
 
 constexpr Method kHold{MethodIdOfPath("/syslink.rpc.test.Wake/Hold"), "/syslink.rpc.test.Wake/Hold",
                        MethodKind::kUnary};
+constexpr Method kWait{MethodIdOfPath("/syslink.rpc.test.Wake/Wait"), "/syslink.rpc.test.Wake/Wait",
+                       MethodKind::kUnary};
 
 // Hold says it started, then runs until its caller no longer waits (at most 10 s).
 class HoldService : public Service {
@@ -38,6 +40,25 @@ class HoldService : public Service {
     (void)testing::Eventually([&] { return call.context().cancelled(); }, absl::Seconds(10),
                               absl::Microseconds(50));
     return absl::CancelledError("the caller left");
+  }
+};
+
+// Wait runs until the test releases it.
+class WaitService : public Service {
+ public:
+  std::atomic<int> started{0};
+  std::atomic<bool> released{false};
+  absl::string_view service_name() const override { return "syslink.rpc.test.Wake"; }
+  absl::Status Dispatch(ServerCall& call) override {
+    started.fetch_add(1);
+    started.notify_all();
+    if (call.method_id() == kHold.id) {
+      (void)testing::Eventually([&] { return call.context().cancelled(); }, absl::Seconds(10),
+                                absl::Microseconds(50));
+      return absl::CancelledError("the caller left");
+    }
+    released.wait(false);
+    return absl::OkStatus();
   }
 };
 
@@ -85,6 +106,41 @@ TEST(WakeTest, TryCancelEndsABlockedSyncCallAtOnce) {
   // every 10 ms made the median 10 ms (it is caught as it goes to sleep), which this bound
   // catches with a margin of about 50x for a loaded machine or a sanitizer build.
   EXPECT_LT(median, absl::Milliseconds(3));
+}
+
+TEST(WakeTest, AReaderSleepsAfterACallWithADeadlineHasEnded) {
+  WaitService service;
+  Server server(ServerOptions{.workers = 1});
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  server.ServeLink(&service, std::move(pair->second));
+  LinkChannel channel(std::move(pair->first));
+  {
+    ClientContext context;
+    context.set_deadline(absl::Now() + absl::Milliseconds(5));
+    Text request, response;
+    ASSERT_EQ(channel.Call(kHold, request, &response, &context).code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
+  // The deadline is past, and the call that had it is over. A call with no context waits
+  // for a slow method: its reader goes to sleep.
+  service.started.wait(0);
+  std::atomic<pid_t> tid{0};
+  absl::Status status;
+  std::thread caller([&] {
+    tid.store(gettid());
+    Text request, response;
+    status = channel.Call(kWait, request, &response, nullptr);
+  });
+  service.started.wait(1);
+  while (tid.load() == 0) std::this_thread::yield();
+  EXPECT_TRUE(testing::Eventually([&] { return testing::ThreadState(tid.load()) == 'S'; },
+                                  absl::Seconds(2)))
+      << "the reader spins: it still watches the past deadline";
+  service.released.store(true);
+  service.released.notify_all();
+  caller.join();
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST(WakeTest, ShutdownWithManyIdleLinksReturnsPromptly) {
