@@ -149,6 +149,9 @@ bool LinkChannel::idle() const {
 absl::StatusOr<Attachment> LinkChannel::AllocateAttachment(size_t bytes) {
   ChannelLock lock(this);
   absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
+  // Short of room, the link reads ahead and looks at the socket: it may have read a reply
+  // a reader asleep in poll() waits for, or taken its wake-up. The reader looks again.
+  if (sleeping_) Signal(wake_->get());
   if (!buffer.ok()) return buffer.status();
   return Attachment::FromDmaBuffer(*std::move(buffer));
 }

@@ -25,6 +25,7 @@
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/status.h"
 #include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::rpc {
 namespace {
@@ -320,6 +321,45 @@ TEST(RuntimeRawPeerTest, ACallWhoseReplyTheLinkReadAheadKeepsItsPlaceBesideTheNe
   EXPECT_THAT(done, ::testing::UnorderedElementsAre("a OK", "b OK"));
   EXPECT_EQ(response_a.text(), "a");
   EXPECT_EQ(response_b.text(), "b");
+}
+
+// An allocation that finds the arena full makes the link look at its socket, which takes
+// the wake-up of a reader asleep in poll() and withdraws its announcement: the reader is
+// told, or it sleeps on with its reply in the ring.
+TEST(RuntimeRawPeerTest, AnAllocationThatFindsNoRoomLeavesASleepingReaderItsWakeUp) {
+  LinkOptions options{.arena_size = 1 << 20, .max_dma_size = 128 << 10};
+  options.wait.mode = ring::WaitMode::kBlocking;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  LinkChannel channel(std::move(pair->first));
+  Link& server = pair->second;
+  std::vector<Attachment> held;  // the arena full
+  for (absl::StatusOr<Attachment> a;
+       held.size() < 64 && (a = channel.AllocateAttachment(128 << 10)).ok();) {
+    held.push_back(*std::move(a));
+  }
+  ASSERT_FALSE(held.empty());
+  std::atomic<pid_t> tid{0};
+  absl::Notification returned;
+  absl::Status status;
+  std::thread caller([&] {
+    tid.store(gettid());
+    Text request, response;
+    request.set_text("x");
+    status = channel.Call(kEcho, request, &response, nullptr);
+    returned.Notify();
+  });
+  absl::StatusOr<Message> call = server.Receive(Soon());
+  ASSERT_TRUE(call.ok()) << call.status();
+  while (tid.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(Eventually([&] { return testing::ThreadState(tid.load()) == 'S'; }));
+  EXPECT_TRUE(absl::IsResourceExhausted(channel.AllocateAttachment(128 << 10).status()));
+  ASSERT_TRUE(server.Reply(call->id, absl::OkStatus(), call->data).ok());
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(5)))
+      << "the reader slept on with its reply in the ring";
+  held.clear();  // buffers going back wake a reader that still sleeps
+  caller.join();
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
