@@ -386,10 +386,12 @@ void LinkChannel::CancelRequested() {
 void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& completions) {
   reading_ = true;
   const ring::WaitOptions& wait = link_.options().wait;
-  // An async reader (the completion thread, Drain()) stops to run the callbacks read.
+  // An async reader (the completion thread, Drain()) stops to run the callbacks read:
+  // queued for the completion thread, or in `completions` for Drain() without one.
   // The completion thread also reads on while given-up notices wait for room.
   auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     if (waiter != nullptr) return Done(*waiter);
+    if (!completions.empty()) return true;
     if (pending_async_ == 0 && given_up_unsent_.empty()) return true;
     return stopping_ || !ready_callbacks_.empty() ||
            (pending_async_ == 0 && (draining_ > 0 || !options_.completion_thread));

@@ -362,6 +362,33 @@ TEST(RuntimeRawPeerTest, AnAllocationThatFindsNoRoomLeavesASleepingReaderItsWake
   EXPECT_TRUE(status.ok()) << status;
 }
 
+// Without a completion thread, Drain() runs each callback as soon as it has read its
+// reply, not once every call is answered: here the fast call's callback ends the slow one.
+TEST(RuntimeDrainTest, ACallbackRunsWithoutWaitingForSlowerCalls) {
+  TestService service;
+  Server server(ServerOptions{.workers = 2});
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  server.ServeLink(&service, std::move(pair->second));
+  LinkChannel channel(std::move(pair->first), {.completion_thread = false});
+  ClientContext slow_context;
+  Text request, slow_response, fast_response;
+  absl::Status slow_status = absl::UnknownError("its callback did not run");
+  channel.CallAsync(kWaitForCancel, request, &slow_response, &slow_context,
+                    [&](absl::Status s) { slow_status = std::move(s); });
+  request.set_text("fast");
+  absl::Status fast_status = absl::UnknownError("its callback did not run");
+  channel.CallAsync(kEcho, request, &fast_response, nullptr, [&](absl::Status s) {
+    fast_status = std::move(s);
+    slow_context.TryCancel();
+  });
+  EXPECT_EQ(channel.Drain(absl::Now() + absl::Seconds(5)), 0u)
+      << "the fast call's callback waited for the slow call";
+  EXPECT_TRUE(fast_status.ok()) << fast_status;
+  EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+  server.Shutdown();
+}
+
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
   ClientContext context;
   absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);
