@@ -98,8 +98,15 @@ LinkChannel::~LinkChannel() {
     pending_with_context_ = 0;
     link_.Close();
   }
-  // From here on this is the only thread: the completion thread is joined.
-  if (completer_.joinable()) completer_.join();
+  // From here on this is the only thread: the completion thread is joined, or is this
+  // thread (a callback it ran held the last reference), which returns once this is done.
+  if (completer_.joinable()) {
+    if (completer_.get_id() == std::this_thread::get_id()) {
+      completer_.detach();
+    } else {
+      completer_.join();
+    }
+  }
   // Callbacks the completion thread had not run yet.
   for (auto& completion : ready_callbacks_) completions.push_back(std::move(completion));
   ready_callbacks_.clear();
@@ -521,27 +528,37 @@ size_t LinkChannel::RunCallbacks(Completions& completions) {
   return ran;
 }
 
-void LinkChannel::RunUnlocked(Completions& batch) {
+bool LinkChannel::RunUnlocked(Completions& batch) {
+  // On the completion thread a callback may drop the last reference to the channel (a
+  // stub it captured): held here, the channel outlives the callbacks, and goes after them.
+  std::shared_ptr<LinkChannel> keep;
+  if (completer_.get_id() == std::this_thread::get_id()) keep = weak_from_this().lock();
   mutex_.Unlock();
   const size_t ran = RunCallbacks(batch);
+  if (keep != nullptr) {
+    const std::weak_ptr<LinkChannel> alive = keep;
+    keep.reset();  // the last reference, if the callbacks let go of the others
+    if (alive.expired()) return false;
+  }
   Acquire();
   callbacks_to_run_ -= ran;
+  return true;
 }
 
-bool LinkChannel::RunReady() {
-  if (running_callbacks_ || ready_callbacks_.empty()) return false;
+LinkChannel::Ran LinkChannel::RunReady() {
+  if (running_callbacks_ || ready_callbacks_.empty()) return Ran::kNone;
   running_callbacks_ = true;
   do {
     Completions batch;
     batch.swap(ready_callbacks_);
-    RunUnlocked(batch);
+    if (!RunUnlocked(batch)) return Ran::kChannelGone;
     // Without a completion thread, whoever runs the queue empties it: a waiter that found
     // it running and left counted on this one to run what it added.
   } while (!options_.completion_thread && !ready_callbacks_.empty());
   running_callbacks_ = false;
   WakeCompleter();
   if (waiting_ > 0) SignalChanged();
-  return true;
+  return Ran::kSome;
 }
 
 bool LinkChannel::CompleterHasWork() const {
@@ -632,7 +649,9 @@ void LinkChannel::CallAsync(const Method& method, const google::protobuf::Messag
 }
 
 void LinkChannel::CompleteAsync() {
-  ChannelLock lock(this);
+  // Taken and let go by hand: when a callback leaves this thread the channel's last
+  // reference, the channel is gone once RunReady() returns, and so is its mutex.
+  Acquire();
   Completions unused;  // with a completion thread, every callback goes to ready_callbacks_
   while (true) {
     while (!CompleterHasWork()) {
@@ -640,9 +659,12 @@ void LinkChannel::CompleteAsync() {
       WaitUnlocked(completer_wake_, absl::InfiniteFuture());
       completer_idle_ = false;
     }
-    if (stopping_) return;
-    if (!RunReady()) Read(nullptr, absl::InfiniteFuture(), unused);
+    if (stopping_) break;
+    const Ran ran = RunReady();
+    if (ran == Ran::kChannelGone) return;  // touching nothing of it
+    if (ran == Ran::kNone) Read(nullptr, absl::InfiniteFuture(), unused);
   }
+  mutex_.Unlock();
 }
 
 size_t LinkChannel::Drain(absl::Time deadline) {
@@ -651,7 +673,7 @@ size_t LinkChannel::Drain(absl::Time deadline) {
   if (completer) ++draining_;  // the completion thread stands aside
   Completions completions;
   while (pending_async_ > 0 || callbacks_to_run_ > 0) {
-    if (!ready_callbacks_.empty() && RunReady()) {
+    if (!ready_callbacks_.empty() && RunReady() != Ran::kNone) {
       // Replies keep coming while callbacks start calls: the deadline still ends it.
       if (pending_async_ > 0 && absl::Now() >= deadline) break;
       continue;

@@ -291,7 +291,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   bool WaitUnlocked(Wake& wake, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The completion thread: runs ready callbacks, and reads while async calls are pending
   // and no one else reads; stands aside while a thread is in Drain().
-  void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_);
+  void CompleteAsync() ABSL_LOCKS_EXCLUDED(mutex_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Runs async callbacks, then counts them done.
   void Run(Completions& completions) ABSL_LOCKS_EXCLUDED(mutex_);
   // Whether the completion thread has callbacks to run, or must read; wakes it when so.
@@ -299,12 +299,18 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   void WakeCompleter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Starts the completion thread, or wakes it if it has work.
   void StartOrWakeCompleter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // What RunReady() did: nothing (another thread runs callbacks, or none are ready), ran
+  // some, or ran some on the completion thread, one of which let go of the channel's last
+  // reference: the channel was destroyed after them, and the thread must return at once.
+  enum class Ran { kNone, kSome, kChannelGone };
   // Runs the callbacks ready_callbacks_ holds, unless another thread runs some now (they
-  // run one batch at a time): mutex_ held on entry and exit, released while they run.
-  // Returns whether it ran any.
-  bool RunReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Runs `batch` with mutex_ released (held on entry and exit), then counts it done.
-  void RunUnlocked(Completions& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // run one batch at a time): mutex_ held on entry and exit (but after kChannelGone),
+  // released while they run.
+  Ran RunReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Runs `batch` with mutex_ released (held on entry and exit), then counts it done. False
+  // (mutex_ not held) when it ran on the completion thread and the channel went with the
+  // callbacks' last reference to it.
+  bool RunUnlocked(Completions& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Runs the callbacks, then drops what they held; returns how many ran.
   static size_t RunCallbacks(Completions& completions);
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -386,6 +387,39 @@ TEST(RuntimeDrainTest, ACallbackRunsWithoutWaitingForSlowerCalls) {
       << "the fast call's callback waited for the slow call";
   EXPECT_TRUE(fast_status.ok()) << fast_status;
   EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+  server.Shutdown();
+}
+
+// A callback may hold the last reference to its channel (a stub it captured): the channel
+// is then destroyed on the completion thread once the callback has run, and it gives the
+// calls still pending their CANCELLED.
+TEST(RuntimeLifetimeTest, ACallbackMayDropTheLastReferenceToItsChannel) {
+  TestService service;
+  Server server(ServerOptions{.workers = 2});
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  server.ServeLink(&service, std::move(pair->second));
+  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+  const std::weak_ptr<LinkChannel> weak = channel;
+  LinkChannel* const raw = channel.get();
+  Text request, slow_response, response;
+  absl::Status slow_status;
+  absl::Notification destroyed;
+  raw->CallAsync(kWaitForCancel, request, &slow_response, nullptr, [&](absl::Status s) {
+    slow_status = std::move(s);
+    destroyed.Notify();
+  });
+  request.set_text("hi");
+  absl::Status status;
+  // The test lets go of the channel: the callback holds the only reference.
+  raw->CallAsync(kEcho, request, &response, nullptr,
+                 [&status, keep = std::move(channel)](absl::Status s) { status = std::move(s); });
+  ASSERT_TRUE(destroyed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(weak.expired());
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(response.text(), "hi");
+  EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+  EXPECT_THAT(std::string(slow_status.message()), HasSubstr("destroyed"));
   server.Shutdown();
 }
 
