@@ -60,6 +60,7 @@ LinkChannel::LinkChannel(Link link, PeerIdentity server, LinkChannelOptions opti
   // Attachments the channel hands out give their buffers back from whatever thread drops
   // them; the link queues them for whoever holds the channel next.
   ChannelLock lock(this);
+  link_.SetStopFlag(&refusing_);
   absl::StatusOr<int> returns = link_.ReturnBuffersFromAnyThread();
   if (returns.ok()) {
     returns_fd_ = *returns;
@@ -288,10 +289,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkChannel::Deliver(Message& message, Completions& completions,
                                                        const Waiter* own) {
-  if (message.kind == MessageKind::kRequest) {
-    // A client end serves nothing.
+  if (message.kind == MessageKind::kRequest) [[unlikely]] {
+    // A client end serves nothing. A server that sends requests and reads none of the
+    // refusals would hold this reader (and the channel) for good: a refusal that finds no
+    // room in a 10 ms slice closes the link instead.
+    refusing_.store(true, std::memory_order_relaxed);
     (void)link_.Reply(message.id,
                       absl::UnimplementedError("this end is a client; it serves no calls"), {});
+    refusing_.store(false, std::memory_order_relaxed);
     return;
   }
   Pending* found = pending_.Find(message.id);

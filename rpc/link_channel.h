@@ -324,6 +324,10 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   absl::CondVar changed_;
   int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting for SignalChanged()
   Wake drain_wake_;                          // Drain(): SignalChanged()
+  // The link's stop flag (Link::SetStopFlag), true only while the reader refuses a request
+  // the server sent: so a refusal waits for ring room at most a 10 ms slice that brings
+  // none, then closes the link. Declared before link_, which points at it.
+  std::atomic<bool> refusing_{false};
   Link link_ ABSL_GUARDED_BY(mutex_);
   internal::CallTable<Pending> pending_ ABSL_GUARDED_BY(mutex_);  // by request id
   size_t pending_async_ ABSL_GUARDED_BY(mutex_) = 0;

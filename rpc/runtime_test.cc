@@ -423,6 +423,46 @@ TEST(RuntimeLifetimeTest, ACallbackMayDropTheLastReferenceToItsChannel) {
   server.Shutdown();
 }
 
+// A server that sends a client requests (a client serves none) and reads none of the
+// refusals cannot hold the client's reader: once the ring has no room for another
+// refusal, the link closes, and the call waiting on it ends.
+TEST(RuntimeRawPeerTest, AServerThatSendsRequestsAndReadsNoRefusalLosesItsLink) {
+  LinkOptions options;
+  options.ring_capacity = 16 * 1024;
+  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  LinkChannel channel(std::move(pair->first));
+  Link server = std::move(pair->second);
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    // Sends never wait: a send waiting for room would read the refusals ahead.
+    while (!stop.load()) {
+      absl::StatusOr<uint64_t> id = server.Send(1, {}, {}, absl::InfinitePast());
+      if (!id.ok() && !absl::IsDeadlineExceeded(id.status()) &&
+          !absl::IsResourceExhausted(id.status())) {
+        return;  // the link closed
+      }
+    }
+  });
+  absl::Notification returned;
+  absl::Status status;
+  std::thread caller([&] {
+    ClientContext context;
+    context.set_deadline(absl::Now() + absl::Milliseconds(100));
+    Text request, response;
+    status = channel.Call(kEcho, request, &response, &context);
+    returned.Notify();
+  });
+  const bool ended = returned.WaitForNotificationWithTimeout(absl::Seconds(5));
+  EXPECT_TRUE(ended) << "the reader waits for good to refuse the server's requests";
+  stop.store(true);
+  flood.join();
+  server.Close();  // lets a stuck reader go
+  caller.join();
+  EXPECT_FALSE(status.ok());
+  EXPECT_FALSE(channel.status().ok());
+}
+
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
   ClientContext context;
   absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);
