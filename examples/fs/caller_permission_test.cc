@@ -109,6 +109,22 @@ class CallerPermissionTest : public Base {
     return client.SetAttr(request);
   }
 
+  static absl::StatusOr<Attr> Chown(FsClient& client, uint64_t ino, uid_t uid) {
+    SetAttrRequest request;
+    request.set_ino(ino);
+    request.set_valid(SET_ATTR_UID);
+    request.set_uid(uid);
+    return client.SetAttr(request);
+  }
+
+  static absl::StatusOr<Attr> Chmod(FsClient& client, uint64_t ino, uint32_t mode) {
+    SetAttrRequest request;
+    request.set_ino(ino);
+    request.set_valid(SET_ATTR_MODE);
+    request.set_mode(mode);
+    return client.SetAttr(request);
+  }
+
   std::unique_ptr<FsClient> root_, alice_, carol_;
   uint64_t shared_ = 0;
 };
@@ -120,11 +136,38 @@ TEST_P(CallerPermissionTest, ASupplementaryGroupGrantsGroupPermission) {
 }
 
 TEST_P(CallerPermissionTest, AnOwnerMayGiveAFileToItsSupplementaryGroupOnly) {
-  if (!OwnsForCaller()) GTEST_SKIP() << "new files belong to the server's user";
-  FsClient::Created created = Ok(alice_->Create(shared_, "a", 0644, O_WRONLY | O_EXCL));
-  ASSERT_TRUE(alice_->Release(created.entry.ino(), created.fh).ok());
-  EXPECT_EQ(Ok(Chgrp(*alice_, created.entry.ino(), kStaff)).gid(), kStaff);
-  EXPECT_EQ(Errno(Chgrp(*alice_, created.entry.ino(), 9999)), "EPERM");
+  const uint64_t file = GivenFile("a", kAlice, kAlice, 0644);
+  EXPECT_EQ(Ok(Chgrp(*alice_, file, kStaff)).gid(), kStaff);
+  EXPECT_EQ(Errno(Chgrp(*alice_, file, 9999)), "EPERM");
+  EXPECT_EQ(Ok(alice_->GetAttr(file)).gid(), kStaff);
+}
+
+TEST_P(CallerPermissionTest, OnlyRootGivesAFileToAnotherUser) {
+  const uint64_t file = GivenFile("a", kAlice, kAlice, 0644);
+  EXPECT_EQ(Errno(Chown(*alice_, file, kBob)), "EPERM");
+  EXPECT_EQ(Ok(alice_->GetAttr(file)).uid(), kAlice);
+  EXPECT_EQ(Ok(Chown(*alice_, file, kAlice)).uid(), kAlice);  // unchanged: hers to "change"
+  EXPECT_EQ(Ok(Chown(*root_, file, kBob)).uid(), kBob);
+}
+
+TEST_P(CallerPermissionTest, OnlyTheOwnerChangesAFilesGroup) {
+  const uint64_t file = GivenFile("a", kBob, kBob, 0666);
+  EXPECT_EQ(Errno(Chgrp(*alice_, file, kStaff)), "EPERM");  // her group, not her file
+  EXPECT_EQ(Errno(Chgrp(*alice_, file, kBob)), "EPERM");    // not even to the same group
+  EXPECT_EQ(Ok(alice_->GetAttr(file)).gid(), kBob);
+}
+
+TEST_P(CallerPermissionTest, ChmodOutsideTheFilesGroupDropsSetGid) {
+  const uint64_t file = GivenFile("a", kAlice, kCarol, 0644);  // a group she is not in
+  EXPECT_EQ(Ok(Chmod(*alice_, file, 06755)).mode(), S_IFREG | 04755u);
+  const uint64_t staff = GivenFile("b", kAlice, kStaff, 0644);  // a group she is in
+  EXPECT_EQ(Ok(Chmod(*alice_, staff, 06755)).mode(), S_IFREG | 06755u);
+  EXPECT_EQ(Ok(Chmod(*root_, file, 06755)).mode(), S_IFREG | 06755u);
+}
+
+TEST_P(CallerPermissionTest, ChownByTheOwnerDropsSetIdBits) {
+  const uint64_t file = GivenFile("a", kAlice, kAlice, 06755);
+  EXPECT_EQ(Ok(Chgrp(*alice_, file, kStaff)).mode(), S_IFREG | 0755u);
 }
 
 TEST_P(CallerPermissionTest, InitSaysWhetherTheServerBelievesThisClient) {

@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace syslink::examples::fs {
 namespace {
 
@@ -74,6 +76,40 @@ int CallerScope::CheckXattr(const struct stat& st, std::string_view name, bool w
 int CallerScope::CheckOwner(const struct stat& st) const {
   if (!checks() || caller_.is_root() || caller_.uid == st.st_uid) return 0;
   return EPERM;
+}
+
+int CallerScope::CheckChown(const struct stat& st, uid_t uid, gid_t gid) const {
+  if (!checks() || caller_.is_root()) return 0;
+  const bool same_uid = uid == static_cast<uid_t>(-1) || uid == st.st_uid;
+  const bool own_gid = gid == static_cast<gid_t>(-1) || gid == st.st_gid || caller_.InGroup(gid);
+  return caller_.uid == st.st_uid && same_uid && own_gid ? 0 : EPERM;
+}
+
+bool CallerScope::StripsSetId() const {
+  return checks() && !caller_.is_root() && caller_.uid != geteuid();
+}
+
+mode_t CallerScope::NewFileMode(mode_t mode) const {
+  mode &= 07777;
+  return StripsSetId() ? mode & ~(S_ISUID | S_ISGID) : mode;
+}
+
+mode_t CallerScope::ChmodMode(const struct stat& st, mode_t mode) const {
+  mode &= 07777;
+  if (checks() && !caller_.is_root() && !caller_.InGroup(st.st_gid)) mode &= ~S_ISGID;
+  return mode;
+}
+
+int CallerScope::RemovePrivileges(int fd) const {
+  if (!StripsSetId()) return 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  mode_t mode = st.st_mode & 07777;
+  mode &= ~S_ISUID;
+  if ((mode & S_IXGRP) || !caller_.InGroup(st.st_gid)) mode &= ~S_ISGID;
+  if (mode == (st.st_mode & 07777)) return 0;
+  // Through /proc: fchmod(2) refuses an O_PATH descriptor.
+  return chmod(absl::StrCat("/proc/self/fd/", fd).c_str(), mode) == 0 ? 0 : errno;
 }
 
 }  // namespace syslink::examples::fs

@@ -17,7 +17,10 @@
 // kCheckAsServer: for a server that is not root. The server checks each access itself by
 // memfs's rules (MayAccess, MayDelete in memfs_inode.h) against the host's stat, then
 // acts as itself, so the host kernel checks the server's access too (a caller never gets
-// more than the server has), and new files belong to the server's user.
+// more than the server has), and new files belong to the server's user. The host then
+// applies the set-ID rules as for the server (root keeps every set-ID bit, CAP_FSETID),
+// so the server applies them for the caller: NewFileMode, ChmodMode, CheckChown and
+// RemovePrivileges.
 //
 // Thread safety: a CallerScope belongs to the thread that made it and must end on it
 // (it changes that thread's credentials). Errors: errno values; the checks return 0 when
@@ -63,8 +66,28 @@ class CallerScope {
   [[nodiscard]] int CheckChange(const struct stat& dir) const;
   // Removing or renaming `victim` from `dir`: the sticky-directory rule (EPERM).
   [[nodiscard]] int CheckDelete(const struct stat& dir, const struct stat& victim) const;
-  // Owner-only changes (mode, owner, explicit times): EPERM for another caller.
+  // Owner-only changes (mode, explicit times): EPERM for another caller.
   [[nodiscard]] int CheckOwner(const struct stat& st) const;
+  // Giving the file `st` describes owner `uid` and group `gid` (-1: unchanged), as
+  // chown(2): EPERM unless the caller is root, or the owner who keeps the owner and gives
+  // the file its present group or one the caller is in.
+  [[nodiscard]] int CheckChown(const struct stat& st, uid_t uid, gid_t gid) const;
+
+  // The permission bits (07777) of `mode` that a file this caller makes gets: without
+  // S_ISUID and S_ISGID under kCheckAsServer for a caller that is neither root nor the
+  // server's user (the file is the server's: its set-ID powers are not the caller's to
+  // give). A directory's S_ISGID inherited from its parent is the host's to add.
+  [[nodiscard]] mode_t NewFileMode(mode_t mode) const;
+  // The permission bits of `mode` that this caller's chmod of the file `st` describes
+  // sets: under kCheckAsServer, without S_ISGID for a caller other than root outside the
+  // file's group, as the kernel does.
+  [[nodiscard]] mode_t ChmodMode(const struct stat& st, mode_t mode) const;
+  // Before this caller changes the data of the host file `fd` (any descriptor of it,
+  // O_PATH too): under kCheckAsServer, for a caller that is neither root nor the server's
+  // user, clears S_ISUID, and S_ISGID unless the group may not execute the file and the
+  // caller is in its group, as Linux's file_remove_privs does for a writer without
+  // CAP_FSETID. 0 or errno (of fstat, chmod).
+  [[nodiscard]] int RemovePrivileges(int fd) const;
   // Getting (`write` false) or setting and removing extended attribute `name` of the file
   // `st` describes: MayXattr's namespace rules under both kinds of access (a server
   // running as root keeps CAP_SYS_ADMIN with any fsuid, so the host would let every
@@ -72,6 +95,10 @@ class CallerScope {
   [[nodiscard]] int CheckXattr(const struct stat& st, std::string_view name, bool write) const;
 
  private:
+  // Whether the server drops set-ID bits for this caller that the host, acting as the
+  // server, would keep: under kCheckAsServer, for a caller neither root nor the server's user.
+  bool StripsSetId() const;
+
   CallerAccess access_;
   std::span<const gid_t> server_groups_;
   Caller caller_;

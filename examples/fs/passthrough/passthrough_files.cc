@@ -65,6 +65,9 @@ int PassthroughFs::OpenFile(const CallerScope& scope, const HostInode& inode, ui
   }
   UniqueFd fd;
   if (int error = Reopen(inode, flags & kPassedFlags, &fd); error != 0) return error;
+  if (flags & O_TRUNC) {  // a truncate, as SetAttr's
+    if (int error = scope.RemovePrivileges(fd.get()); error != 0) return error;
+  }
   *fh = handles_.Add(inode.ino, std::move(fd), flags, /*dir=*/false);
   return 0;
 }
@@ -90,7 +93,7 @@ int PassthroughFs::DoCreate(const CallerScope& scope, const CreateRequest& reque
     // open(2) itself, which would open a FIFO or device.
     UniqueFd fd(openat(dir->fd.get(), name.c_str(),
                        (flags & (O_ACCMODE | O_APPEND)) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       request.mode() & 07777));
+                       scope.NewFileMode(request.mode())));
     if (fd.valid()) {
       UniqueFd path(open(ProcFdPath(fd.get()).c_str(), O_PATH | O_CLOEXEC));
       if (!path.valid()) return errno;
@@ -176,6 +179,12 @@ absl::Status PassthroughFs::Write(Context& context, const WriteRequest& request,
   std::span<const std::byte> in = context.request_attachment().data();
   if (in.size() > static_cast<uint64_t>(INT64_MAX - request.offset())) {
     return Answer(response, EFBIG);
+  }
+  // Checking for the caller, the server drops them itself, before the bytes land.
+  if (!in.empty()) {
+    if (int error = scope.RemovePrivileges(handle->fd.get()); error != 0) {
+      return Answer(response, error);
+    }
   }
   size_t done = 0;
   while (done < in.size()) {  // O_APPEND: the kernel writes at the end whatever the offset

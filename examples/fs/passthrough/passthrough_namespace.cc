@@ -47,9 +47,8 @@ absl::Status PassthroughFs::Mkdir(Context& context, const MkdirRequest& request,
                                   EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  const mode_t mode = request.mode() & 07777;
-  auto make = [&](const CallerScope&, int dir, const char* name) {
-    return mkdirat(dir, name, mode);
+  auto make = [&](const CallerScope& scope, int dir, const char* name) {
+    return mkdirat(dir, name, scope.NewFileMode(request.mode()));
   };
   return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
                                    response->mutable_entry()));
@@ -65,13 +64,13 @@ absl::Status PassthroughFs::Mknod(Context& context, const MknodRequest& request,
       type != S_IFBLK) {
     return Answer(response, EINVAL);
   }
-  const mode_t mode = type | (request.mode() & 07777);
   auto make = [&](const CallerScope& scope, int dir, const char* name) {
     if ((type == S_IFCHR || type == S_IFBLK) && scope.checks() && !scope.caller().is_root()) {
       errno = EPERM;  // the kernel's rule: making devices needs CAP_MKNOD
       return -1;
     }
-    return mknodat(dir, name, mode, static_cast<dev_t>(request.rdev()));
+    return mknodat(dir, name, type | scope.NewFileMode(request.mode()),
+                   static_cast<dev_t>(request.rdev()));
   };
   return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
                                    response->mutable_entry()));
@@ -176,9 +175,13 @@ int PassthroughFs::DoRename(const CallerScope& scope, const RenameRequest& reque
     if (exists) {
       if (int error = scope.CheckDelete(to_st, target); error != 0) return error;
     }
-    // A directory that changes parent rewrites its "..".
+    // A directory that changes parent rewrites its "..": so do both of an exchange.
     if (from->ino != to->ino && S_ISDIR(source.st_mode)) {
       if (int error = scope.Check(source, kMayWrite); error != 0) return error;
+    }
+    if (from->ino != to->ino && exists && (flags & RENAME_FLAG_EXCHANGE) &&
+        S_ISDIR(target.st_mode)) {
+      if (int error = scope.Check(target, kMayWrite); error != 0) return error;
     }
   }
   if (renameat2(from->fd.get(), request.name().c_str(), to->fd.get(), request.new_name().c_str(),

@@ -174,6 +174,17 @@ TEST_P(PermissionTest, MovingADirectoryToAnotherParentNeedsWriteOnIt) {
   EXPECT_EQ(Errno(alice_->Rename(shared_, "d", shared_, "renamed")), "OK");  // same parent
 }
 
+TEST_P(PermissionTest, ExchangingADirectoryIntoAnotherParentNeedsWriteOnIt) {
+  HostDir("shared/d", 0755);
+  uint64_t other = HostDir("shared/other", 0755);
+  HostDir("shared/other/e", 0555);  // hers, but not writable: its ".." may not change
+  HostDir("shared/other/f", 0755);
+  EXPECT_EQ(Errno(alice_->Rename(shared_, "d", other, "e", RENAME_FLAG_EXCHANGE)), "EACCES");
+  EXPECT_EQ(HostStat("shared/other/e").st_mode, S_IFDIR | 0555u);  // still there
+  EXPECT_EQ(Errno(alice_->Rename(shared_, "d", other, "f", RENAME_FLAG_EXCHANGE)), "OK");
+  EXPECT_EQ(Errno(alice_->Rename(other, "e", other, "f", RENAME_FLAG_EXCHANGE)), "OK");
+}
+
 TEST_P(PermissionTest, OwnerOnlyChangesByAnotherUserAreEperm) {
   uint64_t file = HostFile("f", 0666);
   SetAttrRequest request;
@@ -244,14 +255,88 @@ TEST_P(PermissionTest, OneCallersDenialDoesNotStickToTheNext) {
   }
 }
 
+// Set-ID bits. Acting as the caller, the host kernel keeps them as it does for a local
+// user; checking for the caller, the host acts as the server (root here, with
+// CAP_FSETID), so the server itself keeps them from callers as the kernel would.
+
+TEST_P(PermissionTest, AnOrdinaryUserMakesNoSetIdFileOfAnotherUser) {
+  FsClient::Created file = Ok(bob_->Create(shared_, "f", 06755, O_WRONLY | O_EXCL));
+  EXPECT_TRUE(bob_->Release(file.entry.ino(), file.fh).ok());
+  ASSERT_EQ(Errno(bob_->Mknod(shared_, "n", S_IFREG | 06755)), "OK");
+  for (const char* name : {"shared/f", "shared/n"}) {
+    const struct stat st = HostStat(name);
+    if (acts_as_caller()) {
+      EXPECT_EQ(st.st_uid, kBob) << name;  // his own: set-ID bits are his to set
+    } else {
+      EXPECT_EQ(st.st_mode, S_IFREG | 0755u) << name;  // the server's: none
+    }
+  }
+}
+
 TEST_P(PermissionTest, WriteByAnOrdinaryUserClearsSetUid) {
-  if (!acts_as_caller()) GTEST_SKIP() << "the server writes as itself (root here)";
   uint64_t file = HostFile("f", 06777);
   uint64_t fh = Ok(bob_->Open(file, O_WRONLY));
   const std::string x = "x";
   ASSERT_EQ(Errno(bob_->WriteFully(file, fh, 0, std::as_bytes(std::span(x)))), "OK");
   EXPECT_EQ(HostStat("shared/f").st_mode, S_IFREG | 0777u);
   EXPECT_TRUE(bob_->Release(file, fh).ok());
+}
+
+TEST_P(PermissionTest, WriteByAGroupMemberKeepsSetGidWithoutGroupExecute) {
+  uint64_t file = HostFile("f", 06767, kAlice, kStaff);  // bob's group; no group execute
+  uint64_t fh = Ok(bob_->Open(file, O_WRONLY));
+  const std::string x = "x";
+  ASSERT_EQ(Errno(bob_->WriteFully(file, fh, 0, std::as_bytes(std::span(x)))), "OK");
+  EXPECT_EQ(HostStat("shared/f").st_mode, S_IFREG | 02767u);
+  EXPECT_TRUE(bob_->Release(file, fh).ok());
+}
+
+TEST_P(PermissionTest, WriteByRootKeepsSetUid) {
+  uint64_t file = HostFile("f", 06777);
+  uint64_t fh = Ok(root_->Open(file, O_WRONLY));
+  const std::string x = "x";
+  ASSERT_EQ(Errno(root_->WriteFully(file, fh, 0, std::as_bytes(std::span(x)))), "OK");
+  EXPECT_EQ(HostStat("shared/f").st_mode, S_IFREG | 06777u);
+  EXPECT_TRUE(root_->Release(file, fh).ok());
+}
+
+TEST_P(PermissionTest, TruncateByAnOrdinaryUserClearsSetUid) {
+  uint64_t file = HostFile("f", 06777, kAlice, kAlice, "data");
+  SetAttrRequest truncate;
+  truncate.set_ino(file);
+  truncate.set_valid(SET_ATTR_SIZE);
+  truncate.set_size(1);
+  EXPECT_EQ(Ok(bob_->SetAttr(truncate)).mode(), S_IFREG | 0777u);
+  ASSERT_EQ(chmod(HostPath("shared/f").c_str(), 06777), 0);
+  truncate.set_fh(Ok(bob_->Open(file, O_WRONLY)));  // through a handle
+  EXPECT_EQ(Ok(bob_->SetAttr(truncate)).mode(), S_IFREG | 0777u);
+  EXPECT_TRUE(bob_->Release(file, truncate.fh()).ok());
+}
+
+TEST_P(PermissionTest, OpenWithTruncateByAnOrdinaryUserClearsSetUid) {
+  uint64_t file = HostFile("f", 06777, kAlice, kAlice, "data");
+  uint64_t fh = Ok(bob_->Open(file, O_WRONLY | O_TRUNC));
+  EXPECT_EQ(HostStat("shared/f").st_mode, S_IFREG | 0777u);
+  EXPECT_TRUE(bob_->Release(file, fh).ok());
+}
+
+TEST_P(PermissionTest, FallocateByAnOrdinaryUserClearsSetUid) {
+  uint64_t file = HostFile("f", 06777);
+  uint64_t fh = Ok(bob_->Open(file, O_WRONLY));
+  ASSERT_EQ(Errno(bob_->Fallocate(file, fh, FALLOCATE_ALLOCATE, 0, 4096)), "OK");
+  EXPECT_EQ(HostStat("shared/f").st_mode, S_IFREG | 0777u);
+  EXPECT_TRUE(bob_->Release(file, fh).ok());
+}
+
+TEST_P(PermissionTest, CopyFileRangeByAnOrdinaryUserClearsSetUidOfItsTarget) {
+  uint64_t source = HostFile("source", 0644, kBob, kStaff, "bytes");
+  uint64_t target = HostFile("target", 06777);
+  uint64_t in = Ok(bob_->Open(source, O_RDONLY));
+  uint64_t out = Ok(bob_->Open(target, O_WRONLY));
+  EXPECT_EQ(Ok(bob_->CopyFileRange(source, in, 0, target, out, 0, 5)), 5u);
+  EXPECT_EQ(HostStat("shared/target").st_mode, S_IFREG | 0777u);
+  EXPECT_TRUE(bob_->Release(source, in).ok());
+  EXPECT_TRUE(bob_->Release(target, out).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Links, PermissionTest,

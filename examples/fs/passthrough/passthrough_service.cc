@@ -227,19 +227,23 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
   // Times: both "now" is what a writer may do too; anything else is the owner's (utimensat).
   constexpr uint32_t kTimes = SET_ATTR_ATIME | SET_ATTR_MTIME | kBothNow;
   const bool both_now = (valid & kBothNow) == kBothNow;
-  if ((valid & (SET_ATTR_MODE | SET_ATTR_UID | SET_ATTR_GID)) || ((valid & kTimes) && !both_now)) {
+  const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : static_cast<uid_t>(-1);
+  const gid_t gid = (valid & SET_ATTR_GID) ? request.gid() : static_cast<gid_t>(-1);
+  if ((valid & SET_ATTR_MODE) || ((valid & kTimes) && !both_now)) {
     if (int error = scope.CheckOwner(st); error != 0) return error;
+  }
+  if (valid & (SET_ATTR_UID | SET_ATTR_GID)) {
+    if (int error = scope.CheckChown(st, uid, gid); error != 0) return error;
   }
   if (both_now && scope.CheckOwner(st) != 0) {
     if (int error = scope.Check(st, kMayWrite); error != 0) return error;
   }
   if (valid & SET_ATTR_MODE) {
     if (inode->type == S_IFLNK) return EOPNOTSUPP;  // as fchmodat(AT_SYMLINK_NOFOLLOW)
-    if (chmod(ProcFdPath(fd).c_str(), request.mode() & 07777) != 0) return errno;
+    if (chmod(ProcFdPath(fd).c_str(), scope.ChmodMode(st, request.mode())) != 0) return errno;
   }
+  // No set-ID bit survives a chown of a file: the host kernel drops them, for root too.
   if (valid & (SET_ATTR_UID | SET_ATTR_GID)) {
-    const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : static_cast<uid_t>(-1);
-    const gid_t gid = (valid & SET_ATTR_GID) ? request.gid() : static_cast<gid_t>(-1);
     if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
   }
   if (valid & SET_ATTR_SIZE) {
@@ -247,13 +251,20 @@ int PassthroughFs::DoSetAttr(const CallerScope& scope, const SetAttrRequest& req
     if (inode->type != S_IFREG) return EINVAL;
     if (request.size() > static_cast<uint64_t>(INT64_MAX)) return EFBIG;
     const off_t size = static_cast<off_t>(request.size());
+    std::shared_ptr<HostHandle> handle;
     if (request.fh() != 0) {
-      std::shared_ptr<HostHandle> handle = handles_.Find(inode->ino, request.fh(), false);
+      handle = handles_.Find(inode->ino, request.fh(), false);
       if (handle == nullptr || !handle->writable()) return EBADF;
-      if (ftruncate(handle->fd.get(), size) != 0) return errno;
-    } else {
-      if (int error = scope.Check(st, kMayWrite); error != 0) return error;
-      if (truncate(ProcFdPath(fd).c_str(), size) != 0) return errno;
+    } else if (int error = scope.Check(st, kMayWrite); error != 0) {
+      return error;
+    }
+    // A truncate drops set-ID bits as a write does, unless this request sets the mode.
+    if (!(valid & SET_ATTR_MODE)) {
+      if (int error = scope.RemovePrivileges(fd); error != 0) return error;
+    }
+    if ((handle != nullptr ? ftruncate(handle->fd.get(), size)
+                           : truncate(ProcFdPath(fd).c_str(), size)) != 0) {
+      return errno;
     }
   }
   if (valid & kTimes) {

@@ -22,8 +22,12 @@
 // CallerAccess::kActAsCaller (the default for a server running as root) each rpc runs with the
 // caller's fsuid and fsgid, so the host kernel checks it and new files belong to the caller; with
 // kCheckAsServer (the default otherwise) the server checks memfs's rules against the host's stat
-// and acts as itself. Modes are created as the caller gives them, less the process's umask: the
-// passthrough binary runs with umask 0.
+// and acts as itself. Modes are created as the caller gives them, less the process's umask (the
+// passthrough binary runs with umask 0). Under kCheckAsServer the server also applies the kernel's
+// set-ID rules for the caller, which the host applies for the server: a caller other than root
+// and the server's user makes no set-ID file, and its writes, truncations, fallocates and copies
+// drop a file's set-ID bits; only root gives a file away, an owner gives it only a group of its
+// own, and its chmod outside the file's group drops S_ISGID (CallerScope, caller_access.h).
 //
 // Data. Read preads into a response attachment from ServerContext::AllocateAttachment
 // (the link's DMA arena without a worker pool); Write pwrites the request's attachment in

@@ -7,13 +7,15 @@
 
 #include <algorithm>
 
+#include "examples/fs/caller.h"
 #include "examples/fs/fs_format.h"
 #include "examples/fs/passthrough/answer.h"
 #include "examples/fs/passthrough/passthrough_service.h"
 
 namespace syslink::examples::fs {
 
-absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request, Result* response) {
+absl::Status PassthroughFs::Fallocate(Context& context, const FallocateRequest& request,
+                                      Result* response) {
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
   if (handle == nullptr) return Answer(response, EBADF);
   // In fallocate(2)'s order: the range, the mode, the handle's access (the host: the size).
@@ -24,6 +26,14 @@ absl::Status PassthroughFs::Fallocate(Context&, const FallocateRequest& request,
     return Answer(response, EOPNOTSUPP);
   }
   if (!handle->writable()) return Answer(response, EBADF);
+  // As the caller, as Write: the kernel drops set-ID bits on a change by a caller who is not
+  // root (and spends no blocks reserved for root). The request names no caller of its own
+  // (no on_behalf_of): the caller is the peer the broker attested.
+  CallerScope scope = Enter(CallerOf(context.peer()));
+  if (scope.error() != 0) return Answer(response, scope.error());
+  if (int error = scope.RemovePrivileges(handle->fd.get()); error != 0) {
+    return Answer(response, error);
+  }
   static_assert(
       FALLOCATE_KEEP_SIZE == FALLOC_FL_KEEP_SIZE && FALLOCATE_PUNCH_HOLE == FALLOC_FL_PUNCH_HOLE,
       "fs.proto's FallocateFlag values are fallocate(2)'s");
@@ -50,9 +60,15 @@ absl::Status PassthroughFs::CopyFileRange(Context& context, const CopyFileRangeR
   if (request.offset_in() < 0 || request.offset_out() < 0 || request.flags() != 0) {
     return Answer(response, EINVAL);
   }
-  // As the caller: the kernel drops set-ID bits on a write by a caller who is not root.
+  // As the caller: the kernel drops set-ID bits on a write by a caller who is not root;
+  // checking for the caller, the server drops them itself.
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
+  if (request.length() > 0) {
+    if (int error = scope.RemovePrivileges(out->fd.get()); error != 0) {
+      return Answer(response, error);
+    }
+  }
   loff_t from = request.offset_in();
   loff_t to = request.offset_out();
   const size_t length = static_cast<size_t>(std::min(request.length(), kMaxCopySize));
