@@ -198,7 +198,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::SendCall(
   absl::StatusOr<uint64_t> id = Send(method.id, internal::MessageSource::Of(request),
                                      context ? &context->request_attachment() : nullptr, deadline,
                                      /*flags=*/0, /*stream_id=*/0, pending, metadata);
-  if (!id.ok()) done = std::move(pending.done);  // not sent: the caller still has it
+  if (!id.ok()) {
+    done = std::move(pending.done);  // not sent: the caller still has it
+    return NameMethod(id.status(), method);
+  }
   return id;
 }
 
@@ -272,7 +275,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
   if (!call.ok()) return NameMethod(call.status(), method);
   if (!call->metadata.empty()) [[unlikely]] {
     absl::StatusOr<Metadata> trailing = internal::DecodeMetadata(call->metadata);
-    if (!trailing.ok()) return trailing.status();
+    if (!trailing.ok()) return NameMethod(trailing.status(), method);
     if (context != nullptr) context->set_server_trailing_metadata(*std::move(trailing));
   }
   if (!response->ParseFromArray(call->message.data(), static_cast<int>(call->message.size()))) {

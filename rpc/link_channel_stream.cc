@@ -160,7 +160,7 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
                  context != nullptr ? &context->request_attachment() : nullptr, *metadata);
   if (!id.ok()) {
     stream_ids_.Give(state->id);
-    return std::make_unique<FailedClientStream>(id.status());
+    return std::make_unique<FailedClientStream>(NameMethod(id.status(), method));
   }
   state->open_id = *id;
   const bool reads =
@@ -213,7 +213,7 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
       } else if (status.ok() && !call->metadata.empty()) {
         absl::StatusOr<Metadata> trailing = internal::DecodeMetadata(call->metadata);
         if (!trailing.ok()) {
-          status = trailing.status();
+          status = NameMethod(trailing.status(), stream.method);
         } else if (stream.context != nullptr) {
           stream.context->set_server_trailing_metadata(*std::move(trailing));
         }
@@ -394,7 +394,7 @@ void LinkChannel::Stream::Pull() {
                              internal::MessageSource::Of(std::span<const std::byte>(bytes)), {});
     if (!id.ok()) {
       s.read_done = true;
-      if (s.failure.ok()) s.failure = id.status();
+      if (s.failure.ok()) s.failure = NameMethod(id.status(), s.method);
       return;
     }
     ++s.pulls;
@@ -434,7 +434,7 @@ absl::Status LinkChannel::Stream::Write(const google::protobuf::MessageLite& mes
   absl::StatusOr<uint64_t> id =
       channel_->SendStream(state_, StreamOp::kMessage, internal::kCallStreamMessage,
                            internal::MessageSource::Of(message), attachment);
-  if (!id.ok()) return id.status();
+  if (!id.ok()) return NameMethod(id.status(), s.method);
   ++s.unacked;
   s.unacked_bytes += bytes;
   Pending& pending = *channel_->pending_.Find(*id);  // SendStream() added it

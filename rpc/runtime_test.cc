@@ -519,6 +519,16 @@ TEST_P(RuntimeTest, ServerGoneGivesPeerDiedAndNeverHangs) {
   absl::Status status = channel_->Call(kEcho, request, &response, nullptr);
   EXPECT_TRUE(IsPeerDied(status)) << status;
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  // Calls made once the link is closed fail at their send, and say which rpc failed too.
+  status = channel_->Call(kEcho, request, &response, nullptr);
+  EXPECT_TRUE(IsPeerDied(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(kEcho.path)));
+  absl::Status async_status;
+  channel_->CallAsync(kEcho, request, &response, nullptr,
+                      [&](absl::Status s) { async_status = std::move(s); });
+  channel_->Drain(Soon());
+  EXPECT_TRUE(IsPeerDied(async_status)) << async_status;
+  EXPECT_THAT(std::string(async_status.message()), HasSubstr(std::string(kEcho.path)));
 }
 
 // Waits until `counter` reads `value` (at most kPatience); whether it does.
