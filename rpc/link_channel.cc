@@ -430,10 +430,15 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     }
     if (link_.Ready()) {
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
-      if (message.ok()) Deliver(*message, completions, waiter);
-      if (!message.ok() && !absl::IsDeadlineExceeded(message.status())) break;  // closed
-      spin_until = absl::InfinitePast();
-      continue;
+      if (message.ok()) {
+        Deliver(*message, completions, waiter);
+        spin_until = absl::InfinitePast();
+        continue;
+      }
+      if (!absl::IsDeadlineExceeded(message.status())) break;  // closed
+      // Ready, yet nothing for this end (records the link took itself, such as a peer's
+      // stray replies): on to the clock, which a peer writing such records for good must
+      // not keep this reader from.
     }
     if (++spins < kSpinsPerClockCheck) {
       CpuRelax();
@@ -536,11 +541,21 @@ size_t LinkChannel::RunCallbacks(Completions& completions) {
   return ran;
 }
 
-bool LinkChannel::RunUnlocked(Completions& batch) {
-  // On the completion thread a callback may drop the last reference to the channel (a
-  // stub it captured): held here, the channel outlives the callbacks, and goes after them.
-  std::shared_ptr<LinkChannel> keep;
-  if (completer_.get_id() == std::this_thread::get_id()) keep = weak_from_this().lock();
+ABSL_ATTRIBUTE_ALWAYS_INLINE bool LinkChannel::RunUnlocked(Completions& batch) {
+  if (options_.completion_thread && completer_.get_id() == std::this_thread::get_id()) {
+    return RunHoldingChannel(batch);
+  }
+  mutex_.Unlock();
+  const size_t ran = RunCallbacks(batch);
+  Acquire();
+  callbacks_to_run_ -= ran;
+  return true;
+}
+
+bool LinkChannel::RunHoldingChannel(Completions& batch) {
+  // A callback may drop the last reference to the channel (a stub it captured): held
+  // here, the channel outlives the callbacks, and goes after them.
+  std::shared_ptr<LinkChannel> keep = weak_from_this().lock();
   mutex_.Unlock();
   const size_t ran = RunCallbacks(batch);
   if (keep != nullptr) {
