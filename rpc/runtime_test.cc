@@ -423,6 +423,21 @@ TEST(RuntimeLifetimeTest, ACallbackMayDropTheLastReferenceToItsChannel) {
   server.Shutdown();
 }
 
+// An Echo call with a deadline 100 ms away, on a thread of its own.
+struct CallWithADeadline {
+  explicit CallWithADeadline(LinkChannel& channel)
+      : thread([this, &channel] {
+          ClientContext context;
+          context.set_deadline(absl::Now() + absl::Milliseconds(100));
+          Text request, response;
+          status = channel.Call(kEcho, request, &response, &context);
+          returned.Notify();
+        }) {}
+  absl::Notification returned;
+  absl::Status status;
+  std::thread thread;  // last: it starts once the others are made
+};
+
 // A server that sends a client requests (a client serves none) and reads none of the
 // refusals cannot hold the client's reader: once the ring has no room for another
 // refusal, the link closes, and the call waiting on it ends.
@@ -444,22 +459,14 @@ TEST(RuntimeRawPeerTest, AServerThatSendsRequestsAndReadsNoRefusalLosesItsLink) 
       }
     }
   });
-  absl::Notification returned;
-  absl::Status status;
-  std::thread caller([&] {
-    ClientContext context;
-    context.set_deadline(absl::Now() + absl::Milliseconds(100));
-    Text request, response;
-    status = channel.Call(kEcho, request, &response, &context);
-    returned.Notify();
-  });
-  const bool ended = returned.WaitForNotificationWithTimeout(absl::Seconds(5));
+  CallWithADeadline call(channel);
+  const bool ended = call.returned.WaitForNotificationWithTimeout(absl::Seconds(5));
   EXPECT_TRUE(ended) << "the reader waits for good to refuse the server's requests";
   stop.store(true);
   flood.join();
   server.Close();  // lets a stuck reader go
-  caller.join();
-  EXPECT_FALSE(status.ok());
+  call.thread.join();
+  EXPECT_FALSE(call.status.ok());
   EXPECT_FALSE(channel.status().ok());
 }
 
@@ -485,21 +492,13 @@ TEST(RuntimeRawPeerTest, ACallWaitingForRoomHoldsNoOtherCallPastItsDeadline) {
   });
   while (filler_tid.load() == 0) std::this_thread::yield();
   ASSERT_TRUE(Eventually([&] { return testing::ThreadState(filler_tid.load()) == 'S'; }));
-  absl::Notification returned;
-  absl::Status status;
-  std::thread caller([&] {
-    ClientContext context;
-    context.set_deadline(absl::Now() + absl::Milliseconds(100));
-    Text request, response;
-    status = channel.Call(kEcho, request, &response, &context);
-    returned.Notify();
-  });
-  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(5)))
+  CallWithADeadline call(channel);
+  EXPECT_TRUE(call.returned.WaitForNotificationWithTimeout(absl::Seconds(5)))
       << "the call waited for the channel held by a send waiting for room";
   server.Close();  // the waiting sends fail: every thread ends
-  caller.join();
+  call.thread.join();
   filler.join();
-  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_EQ(call.status.code(), absl::StatusCode::kDeadlineExceeded) << call.status;
 }
 
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
