@@ -1,6 +1,7 @@
 #include "examples/fs/passthrough/caller_access.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,22 @@ int SetThreadGroups(std::span<const gid_t> groups) {
 // setfsuid(-1) changes nothing and returns the current fsuid.
 uid_t ThreadFsUid() { return static_cast<uid_t>(syscall(SYS_setfsuid, -1)); }
 gid_t ThreadFsGid() { return static_cast<gid_t>(syscall(SYS_setfsgid, -1)); }
+
+// The calling thread's capability sets (pid 0: this thread, not the process), through the
+// raw system calls: glibc has no wrapper and libcap is not needed for one bit.
+using ThreadCaps = __user_cap_data_struct[_LINUX_CAPABILITY_U32S_3];
+bool GetThreadCaps(ThreadCaps& caps) {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  return syscall(SYS_capget, &header, caps) == 0;
+}
+bool SetThreadCaps(ThreadCaps& caps) {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  return syscall(SYS_capset, &header, caps) == 0;
+}
+
+static_assert(_LINUX_CAPABILITY_U32S_3 == 2, "CallerScope::saved_effective_ holds every word");
+static_assert(CAP_SYS_RESOURCE < 32, "CAP_SYS_RESOURCE is in the first word");
+constexpr uint32_t kSysResource = uint32_t{1} << CAP_SYS_RESOURCE;
 
 Inode AsInode(const struct stat& st) {
   Inode inode;
@@ -42,6 +59,10 @@ CallerScope::CallerScope(CallerAccess access, std::span<const gid_t> server_grou
   // Groups and fsgid first, while the thread still has its capabilities.
   if (SetThreadGroups(caller.groups) != 0) error_ = EPERM;
   SetThreadFsGid(caller.gid);
+  // Before fsuid, so that the set kept for the destructor is the thread's whole one (the
+  // kernel takes the filesystem capabilities out of it with fsuid). Root keeps it, as
+  // root's own process would.
+  if (!caller.is_root() && DropSysResource() != 0) error_ = EPERM;
   SetThreadFsUid(caller.uid);
   if (ThreadFsUid() != caller.uid || ThreadFsGid() != caller.gid) error_ = EPERM;
 }
@@ -53,6 +74,26 @@ CallerScope::~CallerScope() {
   SetThreadFsUid(uid);  // first: brings the filesystem capabilities back
   SetThreadFsGid(gid);
   SetThreadGroups(server_groups_);
+  // Last: setfsuid back to 0 raised every filesystem capability of the permitted set, which
+  // may be more than the thread had; this gives the effective set exactly what it had.
+  if (dropped_sys_resource_) {
+    ThreadCaps caps;
+    if (GetThreadCaps(caps)) {
+      for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) caps[i].effective = saved_effective_[i];
+      SetThreadCaps(caps);
+    }
+  }
+}
+
+int CallerScope::DropSysResource() {
+  ThreadCaps caps;
+  if (!GetThreadCaps(caps)) return errno;
+  if ((caps[0].effective & kSysResource) == 0) return 0;  // nothing to drop
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) saved_effective_[i] = caps[i].effective;
+  caps[0].effective &= ~kSysResource;
+  if (!SetThreadCaps(caps)) return errno;
+  dropped_sys_resource_ = true;
+  return 0;
 }
 
 int CallerScope::Check(const struct stat& st, int mask) const {

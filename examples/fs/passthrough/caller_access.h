@@ -11,8 +11,12 @@
 // thread of the process). The host kernel then checks every access as it would for the
 // caller, and new files belong to the caller. A caller other than root loses the
 // filesystem capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_MKNOD, ...) as
-// the kernel drops them with fsuid. Needs a server running as root (CAP_SETUID and
-// CAP_SETGID). Changing fsuid makes the process non-dumpable.
+// the kernel drops them with fsuid; the scope also drops CAP_SYS_RESOURCE from the
+// thread's effective set (the raw capset system call, per thread), which the kernel would
+// leave, so that such a caller's writes meet disk quotas and the blocks a filesystem
+// reserves for root as the caller's own would. The destructor gives the thread back the
+// effective set it had. Needs a server running as root (CAP_SETUID and CAP_SETGID).
+// Changing fsuid makes the process non-dumpable.
 //
 // kCheckAsServer: for a server that is not root. The server checks each access itself by
 // memfs's rules (MayAccess, MayDelete in memfs_inode.h) against the host's stat, then
@@ -32,6 +36,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -53,8 +58,8 @@ class CallerScope {
   CallerScope(const CallerScope&) = delete;
   CallerScope& operator=(const CallerScope&) = delete;
 
-  // EPERM when the credentials could not be changed (the server is not root): nothing may
-  // be done for this caller.
+  // EPERM when the credentials (or CAP_SYS_RESOURCE) could not be changed (the server is
+  // not root): nothing may be done for this caller.
   int error() const { return error_; }
   const Caller& caller() const { return caller_; }
   // Whether the server checks (kCheckAsServer) rather than the kernel.
@@ -98,11 +103,18 @@ class CallerScope {
   // Whether the server drops set-ID bits for this caller that the host, acting as the
   // server, would keep: under kCheckAsServer, for a caller neither root nor the server's user.
   bool StripsSetId() const;
+  // Takes CAP_SYS_RESOURCE out of the thread's effective set, keeping the set it had in
+  // saved_effective_. 0 (also when the thread had no CAP_SYS_RESOURCE) or errno.
+  int DropSysResource();
 
   CallerAccess access_;
   std::span<const gid_t> server_groups_;
   Caller caller_;
   bool switched_ = false;
+  // Whether the destructor gives the thread back saved_effective_ (the words of
+  // _LINUX_CAPABILITY_VERSION_3's effective set).
+  bool dropped_sys_resource_ = false;
+  uint32_t saved_effective_[2] = {};
   int error_ = 0;
 };
 
