@@ -25,9 +25,6 @@ constexpr int kSpinsPerClockCheck = 64;
 // A reader that let a sender in spins this often for it to take the channel, then yields
 // its CPU: the sender may be waiting for this very CPU.
 constexpr int kSpinsBeforeYield = 16;
-// A send that finds no room in the ring waits for it in slices this long, letting other
-// threads have the channel between two.
-constexpr absl::Duration kRoomSlice = absl::Milliseconds(10);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -231,14 +228,10 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
     // the arena as soon as its reply is read.
     loan = {std::move(call.dma), DmaDirection::kToTarget, call.lends_attachment};
   }
-  auto write = [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); };
-  // Sent at once when the ring has room; else waited for in slices, the channel let go
-  // between them.
-  absl::StatusOr<uint64_t> id =
-      link_.SendInPlace(command, call.inline_size(), write, loan, deadline, absl::InfinitePast());
-  if (!id.ok() && absl::IsDeadlineExceeded(id.status())) [[unlikely]] {
-    id = SendWhenRoom(command, call.inline_size(), write, loan, deadline, pending.context);
-  }
+  absl::StatusOr<uint64_t> id = link_.SendInPlace(
+      command, call.inline_size(),
+      [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); }, std::move(loan),
+      deadline);
   if (!id.ok()) {
     // A send that waited may have read replies ahead, or taken the wake-up a sleeping
     // reader waits for: it looks again.
@@ -263,33 +256,6 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   // this call's deadline and cancel flag.
   if (sleeping_) Signal(wake_->get());
   return id;
-}
-
-absl::StatusOr<uint64_t> LinkChannel::SendWhenRoom(uint32_t command, size_t size,
-                                                   PayloadWriter write, DmaLoan& loan,
-                                                   absl::Time deadline,
-                                                   const ClientContext* context) {
-  while (true) {
-    if (context != nullptr && context->cancel_requested()) {
-      return absl::CancelledError("cancelled while waiting for room in the ring");
-    }
-    const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      return absl::DeadlineExceededError("the deadline passed while waiting for room in the ring");
-    }
-    const absl::Time slice_end = std::min(deadline, now + kRoomSlice);
-    absl::StatusOr<uint64_t> id =
-        link_.SendInPlace(command, size, write, loan, deadline, slice_end);
-    if (id.ok() || !absl::IsDeadlineExceeded(id.status())) return id;
-    if (want_lock_.load(std::memory_order_relaxed) > 0) {
-      // Other threads wait for the channel: their calls may have earlier deadlines, or one
-      // may read replies the server waits to write before it reads on. They go first.
-      if (sleeping_) Signal(wake_->get());  // the wait may have read replies ahead
-      room_waiters_.fetch_add(1, std::memory_order_relaxed);
-      LetWaitersIn();
-      room_waiters_.fetch_sub(1, std::memory_order_relaxed);
-    }
-  }
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
@@ -449,12 +415,17 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
   absl::Time next_look = absl::InfinitePast();   // the next full look at the link
   int spins = 0;
   while (!finished()) {
-    // A sender waits for the channel: let it in. Not one that waits for room in the ring
-    // (it would hold the channel for a slice each time): it waits for this reader to
-    // sleep or leave, as the reader may be what makes room.
-    if (want_lock_.load(std::memory_order_relaxed) >
-        room_waiters_.load(std::memory_order_relaxed)) {
-      LetWaitersIn();
+    if (want_lock_.load(std::memory_order_relaxed) > 0) {
+      // A sender waits for the channel: let it in.
+      mutex_.Unlock();
+      for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
+        if (i < kSpinsBeforeYield) {
+          CpuRelax();
+        } else {
+          sched_yield();
+        }
+      }
+      mutex_.Lock();
       continue;
     }
     if (link_.Ready()) {
@@ -528,20 +499,8 @@ void LinkChannel::Sleep(absl::Time until) {
   uint64_t count;
   while (read(wake_->get(), &count, sizeof(count)) > 0) {
   }
-  Acquire();  // announced: a sender waiting for room lets this reader in
+  mutex_.Lock();
   sleeping_ = false;
-}
-
-void LinkChannel::LetWaitersIn() {
-  mutex_.Unlock();
-  for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
-    if (i < kSpinsBeforeYield) {
-      CpuRelax();
-    } else {
-      sched_yield();
-    }
-  }
-  Acquire();  // announced too: a holder that lets waiters in lets this thread back in
 }
 
 void LinkChannel::HandOff() {

@@ -194,8 +194,6 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
 
   // Takes mutex_, ahead of a reader that spins with it (the reader yields to it).
   void Acquire() const ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex_);
-  // Lets the threads waiting in Acquire() have mutex_ first, then takes it again.
-  void LetWaitersIn() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // `waiter.done`, read with mutex_ held. Every write of done holds mutex_, and as well the
   // waiter's mutex (Complete(), WaitFor()) unless the writer is the waiter's own thread
   // (CompleteOwn()), so mutex_ alone suffices to read it; the analysis cannot express a
@@ -242,14 +240,6 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
                                 Attachment* attachment, absl::Time deadline, uint16_t flags,
                                 uint32_t stream_id, Pending& pending,
                                 const Metadata* metadata = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Send()'s wait for ring room, until `deadline`, in slices (kRoomSlice): between two,
-  // threads waiting for the channel get it first (a call of theirs may have an earlier
-  // deadline, or their reading may be what the server waits for), and a cancel of this
-  // call (`context`, null for none) ends the wait. mutex_ held on entry and exit.
-  absl::StatusOr<uint64_t> SendWhenRoom(uint32_t command, size_t size, PayloadWriter write,
-                                        DmaLoan& loan, absl::Time deadline,
-                                        const ClientContext* context)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Streams (link_channel_stream.cc): sends one of a stream's requests; takes in a reply to
   // one; ends a stream with `status` unless it ended; tells the server a stream was given
@@ -364,7 +354,6 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;  // the channel is being destroyed
   mutable std::atomic<int> want_lock_{0};          // threads in Acquire() that found mutex_ held;
                                                    // read without it
-  std::atomic<int> room_waiters_{0};  // of those, sends waiting for room (SendWhenRoom)
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
   // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;

@@ -470,37 +470,6 @@ TEST(RuntimeRawPeerTest, AServerThatSendsRequestsAndReadsNoRefusalLosesItsLink) 
   EXPECT_FALSE(channel.status().ok());
 }
 
-// A call waiting for room in a full ring (its server reads nothing) lets other threads
-// have the channel: a call with a deadline ends at its deadline, not when room comes.
-TEST(RuntimeRawPeerTest, ACallWaitingForRoomHoldsNoOtherCallPastItsDeadline) {
-  LinkOptions options;
-  options.ring_capacity = 64 * 1024;  // inline limit 16 KiB
-  absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-  ASSERT_TRUE(pair.ok()) << pair.status();
-  LinkChannel channel(std::move(pair->first));
-  Link server = std::move(pair->second);  // reads nothing
-  std::atomic<pid_t> filler_tid{0};
-  std::vector<Text> responses(8);
-  std::thread filler([&] {
-    filler_tid.store(gettid());
-    Text request;
-    request.set_blob(std::string(15 * 1024, 'f'));
-    // The fifth finds the ring full, and waits for room with no deadline.
-    for (Text& response : responses) {
-      channel.CallAsync(kEcho, request, &response, nullptr, [](absl::Status) {});
-    }
-  });
-  while (filler_tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(Eventually([&] { return testing::ThreadState(filler_tid.load()) == 'S'; }));
-  CallWithADeadline call(channel);
-  EXPECT_TRUE(call.returned.WaitForNotificationWithTimeout(absl::Seconds(5)))
-      << "the call waited for the channel held by a send waiting for room";
-  server.Close();  // the waiting sends fail: every thread ends
-  call.thread.join();
-  filler.join();
-  EXPECT_EQ(call.status.code(), absl::StatusCode::kDeadlineExceeded) << call.status;
-}
-
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
   ClientContext context;
   absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);
