@@ -543,7 +543,7 @@ size_t LinkChannel::RunCallbacks(Completions& completions) {
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE bool LinkChannel::RunUnlocked(Completions& batch) {
   if (options_.completion_thread && completer_.get_id() == std::this_thread::get_id()) {
-    return RunHoldingChannel(batch);
+    return RunWatchingChannel(batch);
   }
   mutex_.Unlock();
   const size_t ran = RunCallbacks(batch);
@@ -552,17 +552,15 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE bool LinkChannel::RunUnlocked(Completions& batch) {
   return true;
 }
 
-bool LinkChannel::RunHoldingChannel(Completions& batch) {
-  // A callback may drop the last reference to the channel (a stub it captured): held
-  // here, the channel outlives the callbacks, and goes after them.
-  std::shared_ptr<LinkChannel> keep = weak_from_this().lock();
+bool LinkChannel::RunWatchingChannel(Completions& batch) {
+  // A callback may drop the last reference to the channel (a stub it captured): it is then
+  // destroyed where that happens, on this thread, and this must not touch it after. Only
+  // watched, not held: a user's last reference destroys the channel at once, as always.
+  const std::weak_ptr<LinkChannel> alive = weak_from_this();
+  const bool owned = !alive.expired();  // else not owned by a shared_ptr: nothing to watch
   mutex_.Unlock();
   const size_t ran = RunCallbacks(batch);
-  if (keep != nullptr) {
-    const std::weak_ptr<LinkChannel> alive = keep;
-    keep.reset();  // the last reference, if the callbacks let go of the others
-    if (alive.expired()) return false;
-  }
+  if (owned && alive.expired()) return false;
   Acquire();
   callbacks_to_run_ -= ran;
   return true;

@@ -311,8 +311,11 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // (mutex_ not held) when it ran on the completion thread and the channel went with the
   // callbacks' last reference to it.
   bool RunUnlocked(Completions& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // RunUnlocked() on the completion thread, holding a reference to the channel meanwhile.
-  bool RunHoldingChannel(Completions& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // RunUnlocked() on the completion thread, watching whether the callbacks destroyed the
+  // channel (false: mutex_ is not held, and the channel is gone or going). The analysis
+  // cannot express a lock held on exit on one path only.
+  bool RunWatchingChannel(Completions& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Runs the callbacks, then drops what they held; returns how many ran.
   static size_t RunCallbacks(Completions& completions);
 

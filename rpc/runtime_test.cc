@@ -470,6 +470,37 @@ TEST(RuntimeRawPeerTest, AServerThatSendsRequestsAndReadsNoRefusalLosesItsLink) 
   EXPECT_FALSE(channel.status().ok());
 }
 
+// A user's last reference, dropped while the completion thread runs a callback, destroys
+// the channel before it returns, as always: the destructor waits for the callback, and the
+// calls still pending get their CANCELLED meanwhile.
+TEST(RuntimeLifetimeTest, TheLastReferenceDroppedWhileACallbackRunsEndsTheChannelAtOnce) {
+  TestService service;
+  Server server(ServerOptions{.workers = 2});
+  absl::StatusOr<LinkPair> pair = Link::CreatePair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  server.ServeLink(&service, std::move(pair->second));
+  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+  Text request, fast_response, slow_response;
+  absl::Notification in_callback, release;
+  channel->CallAsync(kEcho, request, &fast_response, nullptr, [&](absl::Status) {
+    in_callback.Notify();
+    release.WaitForNotification();
+  });
+  absl::Status slow_status = absl::UnknownError("its callback did not run");
+  channel->CallAsync(kWaitForCancel, request, &slow_response, nullptr,
+                     [&](absl::Status s) { slow_status = std::move(s); });
+  in_callback.WaitForNotification();
+  const pid_t tid = gettid();
+  std::thread releaser([&] {
+    (void)Eventually([&] { return testing::ThreadState(tid) == 'S'; });  // in reset()
+    release.Notify();
+  });
+  channel.reset();
+  EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+  releaser.join();
+  server.Shutdown();
+}
+
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
   ClientContext context;
   absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(10000);
