@@ -363,15 +363,27 @@ TEST(RuntimeRawPeerTest, AnAllocationThatFindsNoRoomLeavesASleepingReaderItsWake
   EXPECT_TRUE(status.ok()) << status;
 }
 
+// A TestService served with two workers, so that a slow call leaves room for others.
+class TwoWorkersTest : public ::testing::Test {
+ protected:
+  ~TwoWorkersTest() override { server_.Shutdown(); }
+  // A channel over a new link to the service.
+  std::shared_ptr<LinkChannel> Connect(LinkChannelOptions options = {}) {
+    absl::StatusOr<LinkPair> pair = Link::CreatePair();
+    EXPECT_TRUE(pair.ok()) << pair.status();
+    server_.ServeLink(&service_, std::move(pair->second));
+    return std::make_shared<LinkChannel>(std::move(pair->first), options);
+  }
+
+  TestService service_;
+  Server server_{ServerOptions{.workers = 2}};
+};
+
 // Without a completion thread, Drain() runs each callback as soon as it has read its
 // reply, not once every call is answered: here the fast call's callback ends the slow one.
-TEST(RuntimeDrainTest, ACallbackRunsWithoutWaitingForSlowerCalls) {
-  TestService service;
-  Server server(ServerOptions{.workers = 2});
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok()) << pair.status();
-  server.ServeLink(&service, std::move(pair->second));
-  LinkChannel channel(std::move(pair->first), {.completion_thread = false});
+TEST_F(TwoWorkersTest, DrainRunsACallbackWithoutWaitingForSlowerCalls) {
+  std::shared_ptr<LinkChannel> served = Connect({.completion_thread = false});
+  LinkChannel& channel = *served;
   ClientContext slow_context;
   Text request, slow_response, fast_response;
   absl::Status slow_status = absl::UnknownError("its callback did not run");
@@ -387,19 +399,13 @@ TEST(RuntimeDrainTest, ACallbackRunsWithoutWaitingForSlowerCalls) {
       << "the fast call's callback waited for the slow call";
   EXPECT_TRUE(fast_status.ok()) << fast_status;
   EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
-  server.Shutdown();
 }
 
 // A callback may hold the last reference to its channel (a stub it captured): the channel
 // is then destroyed on the completion thread once the callback has run, and it gives the
 // calls still pending their CANCELLED.
-TEST(RuntimeLifetimeTest, ACallbackMayDropTheLastReferenceToItsChannel) {
-  TestService service;
-  Server server(ServerOptions{.workers = 2});
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok()) << pair.status();
-  server.ServeLink(&service, std::move(pair->second));
-  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+TEST_F(TwoWorkersTest, ACallbackMayDropTheLastReferenceToItsChannel) {
+  std::shared_ptr<LinkChannel> channel = Connect();
   const std::weak_ptr<LinkChannel> weak = channel;
   LinkChannel* const raw = channel.get();
   Text request, slow_response, response;
@@ -420,7 +426,6 @@ TEST(RuntimeLifetimeTest, ACallbackMayDropTheLastReferenceToItsChannel) {
   EXPECT_EQ(response.text(), "hi");
   EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
   EXPECT_THAT(std::string(slow_status.message()), HasSubstr("destroyed"));
-  server.Shutdown();
 }
 
 // An Echo call with a deadline 100 ms away, on a thread of its own.
@@ -473,13 +478,8 @@ TEST(RuntimeRawPeerTest, AServerThatSendsRequestsAndReadsNoRefusalLosesItsLink) 
 // A user's last reference, dropped while the completion thread runs a callback, destroys
 // the channel before it returns, as always: the destructor waits for the callback, and the
 // calls still pending get their CANCELLED meanwhile.
-TEST(RuntimeLifetimeTest, TheLastReferenceDroppedWhileACallbackRunsEndsTheChannelAtOnce) {
-  TestService service;
-  Server server(ServerOptions{.workers = 2});
-  absl::StatusOr<LinkPair> pair = Link::CreatePair();
-  ASSERT_TRUE(pair.ok()) << pair.status();
-  server.ServeLink(&service, std::move(pair->second));
-  auto channel = std::make_shared<LinkChannel>(std::move(pair->first));
+TEST_F(TwoWorkersTest, TheLastReferenceDroppedWhileACallbackRunsEndsTheChannelAtOnce) {
+  std::shared_ptr<LinkChannel> channel = Connect();
   Text request, fast_response, slow_response;
   absl::Notification in_callback, release;
   channel->CallAsync(kEcho, request, &fast_response, nullptr, [&](absl::Status) {
@@ -498,7 +498,6 @@ TEST(RuntimeLifetimeTest, TheLastReferenceDroppedWhileACallbackRunsEndsTheChanne
   channel.reset();
   EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
   releaser.join();
-  server.Shutdown();
 }
 
 TEST_P(RuntimeTest, AttachmentsTravelBothWays) {
