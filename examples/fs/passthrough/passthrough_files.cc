@@ -14,7 +14,6 @@
 #include <cstring>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "examples/fs/fs_format.h"
 #include "examples/fs/memfs_tree.h"
@@ -122,9 +121,7 @@ absl::Status PassthroughFs::Create(Context& context, const CreateRequest& reques
   if (!caller.ok()) return caller.status();
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
-  const int error = DoCreate(scope, request, response);
-  if (error == 0) NoteOpened(context, response->entry().ino(), response->fh(), /*dir=*/false);
-  return Answer(response, error);
+  return Answer(response, DoCreate(scope, request, response));
 }
 
 absl::Status PassthroughFs::Open(Context& context, const OpenRequest& request,
@@ -137,7 +134,6 @@ absl::Status PassthroughFs::Open(Context& context, const OpenRequest& request,
   if (int error = Find(request.ino(), &inode); error != 0) return Answer(response, error);
   uint64_t fh = 0;
   int error = OpenFile(scope, *inode, request.flags(), &fh);
-  if (error == 0) NoteOpened(context, inode->ino, fh, /*dir=*/false);
   response->set_fh(fh);
   return Answer(response, error);
 }
@@ -220,47 +216,13 @@ int LockFileOf(const HostHandle& handle, LockFile* file) {
 
 }  // namespace
 
-// Only the link's own thread uses it (session_state), one call at a time: no lock.
-class PassthroughFs::LinkHandles final : public rpc::SessionState {
- public:
-  ~LinkHandles() override {
-    for (const auto& [fh, handle] : open_) (void)fs_->ReleaseHandle(handle.ino, fh, handle.dir);
-  }
-  void Opened(PassthroughFs* fs, uint64_t ino, uint64_t fh, bool dir) {
-    fs_ = fs;
-    open_[fh] = {ino, dir};
-  }
-  void Released(uint64_t fh) { open_.erase(fh); }
-
- private:
-  struct OpenHandle {
-    uint64_t ino;
-    bool dir;
-  };
-  PassthroughFs* fs_ = nullptr;  // set with the first handle; outlives the session
-  absl::flat_hash_map<uint64_t, OpenHandle> open_;
-};
-
-void PassthroughFs::NoteOpened(Context& context, uint64_t ino, uint64_t fh, bool dir) {
-  if (LinkHandles* link = context.session_state<LinkHandles>()) link->Opened(this, ino, fh, dir);
-}
-
-void PassthroughFs::NoteReleased(Context& context, uint64_t fh) {
-  if (LinkHandles* link = context.session_state<LinkHandles>()) link->Released(fh);
-}
-
-bool PassthroughFs::ReleaseHandle(uint64_t ino, uint64_t fh, bool dir) {
-  std::shared_ptr<HostHandle> handle = handles_.Find(ino, fh, dir);
-  if (handle == nullptr || !handles_.Remove(ino, fh, dir)) return false;
+absl::Status PassthroughFs::Release(Context&, const HandleRequest& request, Result* response) {
+  std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
   LockFile file;
-  if (!dir && LockFileOf(*handle, &file) == 0) locks_.DropHandle(file, fh);
-  return true;
-}
-
-absl::Status PassthroughFs::Release(Context& context, const HandleRequest& request,
-                                    Result* response) {
-  if (!ReleaseHandle(request.ino(), request.fh(), /*dir=*/false)) return Answer(response, EBADF);
-  NoteReleased(context, request.fh());
+  if (handle == nullptr || !handles_.Remove(request.ino(), request.fh(), false)) {
+    return Answer(response, EBADF);
+  }
+  if (LockFileOf(*handle, &file) == 0) locks_.DropHandle(file, request.fh());
   return Answer(response, 0);
 }
 
@@ -297,7 +259,6 @@ absl::Status PassthroughFs::OpenDir(Context& context, const OpenDirRequest& requ
     return Answer(response, error);
   }
   response->set_fh(handles_.Add(dir->ino, std::move(fd), O_RDONLY, /*dir=*/true));
-  NoteOpened(context, dir->ino, response->fh(), /*dir=*/true);
   return Answer(response, 0);
 }
 
@@ -402,11 +363,8 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
   return Answer(response, 0);
 }
 
-absl::Status PassthroughFs::ReleaseDir(Context& context, const HandleRequest& request,
-                                       Result* response) {
-  if (!ReleaseHandle(request.ino(), request.fh(), /*dir=*/true)) return Answer(response, EBADF);
-  NoteReleased(context, request.fh());
-  return Answer(response, 0);
+absl::Status PassthroughFs::ReleaseDir(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, handles_.Remove(request.ino(), request.fh(), true) ? 0 : EBADF);
 }
 
 }  // namespace syslink::examples::fs

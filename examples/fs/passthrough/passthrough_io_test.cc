@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,12 +14,10 @@
 #include "examples/fs/passthrough/passthrough_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/eventually.h"
 
 namespace syslink::examples::fs {
 namespace {
 
-using ::syslink::testing::Eventually;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
@@ -253,44 +250,6 @@ TEST_P(PassthroughTest, OpenDirOfAFileIsEnotdir) {
 TEST_P(PassthroughTest, ReadDirOfAnEmptyDirectoryHasOnlyTheDots) {
   Entry dir = MakeDir(kRootIno, "d");
   EXPECT_THAT(Names(dir.ino()), IsEmpty());
-}
-
-// --- Handles of a link that ends ---
-
-// A session per link is kept only on a link's own thread (rpc::ServerContext::session_state):
-// not with workers, not in process.
-#define SKIP_WITHOUT_SESSIONS()                                                  \
-  if (GetParam() != Transport::kLink) {                                          \
-    GTEST_SKIP() << "handles are given back with a session: a link, no workers"; \
-  }
-
-TEST_P(PassthroughTest, HandlesALinkLeavesOpenAreGivenBackWhenItEnds) {
-  SKIP_WITHOUT_SESSIONS();
-  Entry file = MakeFile(kRootIno, "f", "data");
-  Entry dir = MakeDir(kRootIno, "d");
-  const size_t before = passthrough().handle_count();
-  std::unique_ptr<FsClient> client = Connect();
-  constexpr size_t kOpens = 16;
-  for (size_t i = 0; i < kOpens; ++i) Ok(client->Open(file.ino(), O_RDONLY));
-  Ok(client->OpenDir(dir.ino()));
-  Ok(client->Create(kRootIno, "g", 0644, O_RDWR));
-  EXPECT_EQ(passthrough().handle_count(), before + kOpens + 2);
-  client.reset();
-  EXPECT_TRUE(Eventually([&] { return passthrough().handle_count() == before; }));
-}
-
-TEST_P(PassthroughTest, EndOfALinkLeavesReleasedAndOtherLinksHandlesAlone) {
-  SKIP_WITHOUT_SESSIONS();
-  Entry file = MakeFile(kRootIno, "f", "data");
-  std::unique_ptr<FsClient> client = Connect();
-  const uint64_t released = Ok(client->Open(file.ino(), O_RDONLY));
-  Ok(client->Open(file.ino(), O_RDONLY));
-  EXPECT_TRUE(client->Release(file.ino(), released).ok());
-  const uint64_t kept = Ok(fs().Open(file.ino(), O_RDONLY));
-  client.reset();
-  EXPECT_TRUE(Eventually([&] { return passthrough().handle_count() == 1; }));
-  EXPECT_EQ(Ok(fs().Read(file.ino(), kept, 0, 16)).size(), 4u);
-  EXPECT_TRUE(fs().Release(file.ino(), kept).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, PassthroughTest, ::testing::ValuesIn(kAllTransports),

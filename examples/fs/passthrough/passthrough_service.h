@@ -44,13 +44,6 @@
 // needs the owner (EPERM), as utimensat(2) does. Hard links to symlinks need a root caller
 // (EPERM otherwise).
 //
-// Handles a client leaves open are given back when its link ends (it closed the link, or
-// died): each link's session (rpc::ServerContext::session_state) keeps the numbers of the
-// handles opened through it and not yet released through it, and releases them as Release
-// and ReleaseDir would. Where the runtime keeps no session (a server with workers, an
-// InProcessChannel) they stay until released. A handle released through another link than
-// the one that opened it goes as usual; the opener's session then finds it gone.
-//
 // Locks: fs.proto's Locks sessions against a LockTable of the server's own
 // (lock_service.h), on host files ({st_dev, st_ino} of the handle's descriptor, so that a
 // lock holds whatever inode number a client reached the file by); Release of a handle
@@ -205,17 +198,6 @@ class PassthroughFs final : public FileSystem {
                   std::string_view name, bool write, std::string* path) const;
   int DoReadDir(const ReadDirRequest& request, std::span<std::byte> out, size_t* used,
                 uint32_t* count) const;
-
-  // The file and directory handles one link opened and has not released, given back when
-  // the link's session ends (passthrough_files.cc).
-  class LinkHandles;
-  // Notes handle `fh` of `ino` as opened, or released, through the caller's link: nothing
-  // where the runtime keeps no session (workers, in process).
-  void NoteOpened(Context& context, uint64_t ino, uint64_t fh, bool dir);
-  void NoteReleased(Context& context, uint64_t fh);
-  // Closes handle `fh` of `ino` and drops a file's flock lock: false (EBADF) when there is
-  // no such handle.
-  [[nodiscard]] bool ReleaseHandle(uint64_t ino, uint64_t fh, bool dir);
 
   const CallerAccess access_;
   const std::vector<gid_t> server_groups_;
