@@ -195,6 +195,17 @@ bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller) {
   return caller.uid == dir.uid || caller.uid == victim.uid;
 }
 
+bool MayChown(const Inode& inode, const Caller& caller, uid_t uid, gid_t gid) {
+  if (caller.is_root()) return true;
+  return caller.uid == inode.uid && uid == inode.uid && (gid == inode.gid || caller.InGroup(gid));
+}
+
+mode_t ChmodBits(const Inode& inode, const Caller& caller, mode_t mode) {
+  mode &= 07777;
+  if (!caller.is_root() && !caller.InGroup(inode.gid)) mode &= ~S_ISGID;
+  return mode;
+}
+
 int MayXattr(const Inode& inode, const Caller& caller, std::string_view name, bool write,
              bool check_mode) {
   if (name.empty() || name.size() > kMaxXattrName) return ERANGE;

@@ -172,6 +172,15 @@ bool MayAccess(const Inode& inode, const Caller& caller, int mask);
 // and `victim`'s owner may remove or rename `victim`.
 bool MayDelete(const Inode& dir, const Inode& victim, const Caller& caller);
 
+// chown(2)'s rule: whether `caller` may give `inode` owner `uid` and group `gid` (its
+// present ones where a change leaves them): root may; the owner may keep the owner and
+// give the file its present group or one the caller is in.
+bool MayChown(const Inode& inode, const Caller& caller, uid_t uid, gid_t gid);
+
+// The permission bits (07777) a chmod(2) of `inode` to `mode` by `caller` sets: without
+// S_ISGID for a caller other than root outside the file's group, as the kernel does.
+mode_t ChmodBits(const Inode& inode, const Caller& caller, mode_t mode);
+
 // Whether `caller` may get (`write` false) or set and remove extended attribute `name` of
 // `inode` by fs.proto's rules: 0, EOPNOTSUPP (not "user.", "trusted." or "security."),
 // ERANGE (an empty or too long name), EINVAL (a NUL in it, or a namespace alone), EPERM (trusted or

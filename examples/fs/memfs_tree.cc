@@ -165,12 +165,9 @@ int MemTree::SetAttrChecks(const Caller& caller, const Inode& inode,
   if ((valid & ~kKnown) != 0) return EINVAL;
   const bool owner = caller.is_root() || caller.uid == inode.uid;
   if ((valid & SET_ATTR_MODE) && !owner) return EPERM;
-  if ((valid & SET_ATTR_UID) && !caller.is_root() &&
-      !(caller.uid == inode.uid && request.uid() == inode.uid)) {
-    return EPERM;
-  }
-  if ((valid & SET_ATTR_GID) && !caller.is_root() &&
-      !(owner && (caller.InGroup(request.gid()) || request.gid() == inode.gid))) {
+  if ((valid & (SET_ATTR_UID | SET_ATTR_GID)) &&
+      !MayChown(inode, caller, (valid & SET_ATTR_UID) ? request.uid() : inode.uid,
+                (valid & SET_ATTR_GID) ? request.gid() : inode.gid)) {
     return EPERM;
   }
   if (valid & SET_ATTR_SIZE) {
@@ -205,9 +202,7 @@ int MemTree::SetAttr(const Caller& caller, const SetAttrRequest& request, Attr* 
   const uint32_t valid = request.valid();
   const int64_t now = NowNanos();
   if (valid & SET_ATTR_MODE) {
-    uint32_t mode = request.mode() & 07777;
-    if (!caller.is_root() && !caller.InGroup(inode->gid)) mode &= ~S_ISGID;
-    inode->mode = (inode->mode & S_IFMT) | mode;
+    inode->mode = (inode->mode & S_IFMT) | ChmodBits(*inode, caller, request.mode());
   }
   const uid_t uid = (valid & SET_ATTR_UID) ? request.uid() : inode->uid;
   const gid_t gid = (valid & SET_ATTR_GID) ? request.gid() : inode->gid;

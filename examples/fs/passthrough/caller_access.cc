@@ -120,10 +120,12 @@ int CallerScope::CheckOwner(const struct stat& st) const {
 }
 
 int CallerScope::CheckChown(const struct stat& st, uid_t uid, gid_t gid) const {
-  if (!checks() || caller_.is_root()) return 0;
-  const bool same_uid = uid == static_cast<uid_t>(-1) || uid == st.st_uid;
-  const bool own_gid = gid == static_cast<gid_t>(-1) || gid == st.st_gid || caller_.InGroup(gid);
-  return caller_.uid == st.st_uid && same_uid && own_gid ? 0 : EPERM;
+  if (!checks()) return 0;
+  // -1: unchanged, as chown(2) says.
+  return MayChown(AsInode(st), caller_, uid == static_cast<uid_t>(-1) ? st.st_uid : uid,
+                  gid == static_cast<gid_t>(-1) ? st.st_gid : gid)
+             ? 0
+             : EPERM;
 }
 
 bool CallerScope::StripsSetId() const {
@@ -136,9 +138,7 @@ mode_t CallerScope::NewFileMode(mode_t mode) const {
 }
 
 mode_t CallerScope::ChmodMode(const struct stat& st, mode_t mode) const {
-  mode &= 07777;
-  if (checks() && !caller_.is_root() && !caller_.InGroup(st.st_gid)) mode &= ~S_ISGID;
-  return mode;
+  return checks() ? ChmodBits(AsInode(st), caller_, mode) : mode & 07777;
 }
 
 int CallerScope::RemovePrivileges(int fd) const {

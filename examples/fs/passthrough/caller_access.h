@@ -19,8 +19,8 @@
 // Changing fsuid makes the process non-dumpable.
 //
 // kCheckAsServer: for a server that is not root. The server checks each access itself by
-// memfs's rules (MayAccess, MayDelete in memfs_inode.h) against the host's stat, then
-// acts as itself, so the host kernel checks the server's access too (a caller never gets
+// memfs's rules (MayAccess, MayDelete, MayChown, ChmodBits in memfs_inode.h) against the host's
+// stat, then acts as itself, so the host kernel checks the server's access too (a caller never gets
 // more than the server has), and new files belong to the server's user. The host then
 // applies the set-ID rules as for the server (root keeps every set-ID bit, CAP_FSETID),
 // so the server applies them for the caller: NewFileMode, ChmodMode, CheckChown and
