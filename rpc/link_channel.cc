@@ -25,6 +25,9 @@ constexpr int kSpinsPerClockCheck = 64;
 // A reader that let a sender in spins this often for it to take the channel, then yields
 // its CPU: the sender may be waiting for this very CPU.
 constexpr int kSpinsBeforeYield = 16;
+// A send that finds no room in the link (ring space, or arena pages to copy into) waits for
+// it in slices this long, letting the threads that wait for the channel have it between two.
+constexpr absl::Duration kRoomSlice = absl::Milliseconds(10);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -210,8 +213,21 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
                                            uint16_t flags, uint32_t stream_id, Pending& pending,
                                            const Metadata* metadata) {
   internal::OutgoingCall call;
+  auto allocate = [&](size_t bytes)
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::StatusOr<DmaBuffer> {
+    absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
+    if (buffer.ok() || !absl::IsResourceExhausted(buffer.status())) return buffer;
+    absl::Status waited = WaitForRoom(
+        [&](absl::Time room_until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+          buffer = link_.AllocateBuffer(bytes, room_until);
+          return buffer.status();
+        },
+        buffer.status(), absl::StatusCode::kResourceExhausted, deadline, pending.context);
+    if (!waited.ok()) return waited;
+    return buffer;
+  };
   if (absl::Status s =
-          internal::PrepareOutgoing(link_, source, attachment, deadline, metadata, call);
+          internal::PrepareOutgoing(link_, source, attachment, allocate, metadata, call);
       !s.ok()) {
     if (sleeping_) Signal(wake_->get());  // its wait for a buffer may have read replies ahead
     return s;
@@ -228,14 +244,28 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
     // the arena as soon as its reply is read.
     loan = {std::move(call.dma), DmaDirection::kToTarget, call.lends_attachment};
   }
-  absl::StatusOr<uint64_t> id = link_.SendInPlace(
-      command, call.inline_size(),
-      [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); }, std::move(loan),
-      deadline);
+  auto write = [&](std::span<std::byte> out) { internal::WriteInline(call, source, out); };
+  // Sent at once when the ring has room; else room is waited for in slices, the channel let
+  // go between them.
+  absl::StatusOr<uint64_t> id =
+      link_.SendInPlace(command, call.inline_size(), write, loan, deadline, absl::InfinitePast());
+  if (!id.ok() && absl::IsDeadlineExceeded(id.status())) [[unlikely]] {
+    absl::Status waited = WaitForRoom(
+        [&](absl::Time room_until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+          id = link_.SendInPlace(command, call.inline_size(), write, loan, deadline, room_until);
+          return id.status();
+        },
+        id.status(), absl::StatusCode::kDeadlineExceeded, deadline, pending.context);
+    if (!waited.ok()) id = waited;
+  }
   if (!id.ok()) {
     // A send that waited may have read replies ahead, or taken the wake-up a sleeping
     // reader waits for: it looks again.
     if (sleeping_) Signal(wake_->get());
+    // A lent attachment stays the caller's.
+    if (call.lends_attachment && loan.buffer.valid()) {
+      *attachment = Attachment::FromDmaBuffer(std::move(loan.buffer));
+    }
     return id.status();
   }
   if (attachment != nullptr && !attachment->empty()) {
@@ -256,6 +286,28 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   // this call's deadline and cancel flag.
   if (sleeping_) Signal(wake_->get());
   return id;
+}
+
+absl::Status LinkChannel::WaitForRoom(absl::FunctionRef<absl::Status(absl::Time)> attempt,
+                                      absl::Status status, absl::StatusCode no_room,
+                                      absl::Time deadline, const ClientContext* context) {
+  while (status.code() == no_room) {
+    // The attempt may have read replies ahead, or taken the wake-up a sleeping reader
+    // waits for: it looks again.
+    if (sleeping_) Signal(wake_->get());
+    if (want_lock_.load(std::memory_order_relaxed) > 0) {
+      // Their calls may have earlier deadlines, and a reader among them may be what the
+      // server waits for before it reads on: they go first.
+      LetWaitersIn(/*waits_for_room=*/true);
+    }
+    if (context != nullptr && context->cancel_requested()) {
+      return absl::CancelledError("the call was cancelled while it waited for room in the link");
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return status;
+    status = attempt(std::min(deadline, now + kRoomSlice));
+  }
+  return status;
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status LinkChannel::Finish(
@@ -415,18 +467,14 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
   absl::Time next_look = absl::InfinitePast();   // the next full look at the link
   int spins = 0;
   while (!finished()) {
-    if (want_lock_.load(std::memory_order_relaxed) > 0) {
-      // A sender waits for the channel: let it in.
-      mutex_.Unlock();
-      for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
-        if (i < kSpinsBeforeYield) {
-          CpuRelax();
-        } else {
-          sched_yield();
-        }
+    if (const int wanting = want_lock_.load(std::memory_order_relaxed); wanting > 0) [[unlikely]] {
+      // A sender waits for the channel: let it in. One waiting for room in the link waits
+      // for this reader's next full look (below): it holds the channel for a slice each
+      // time, and the replies this reader hands out may be what the server waits for.
+      if (wanting > room_waiters_.load(std::memory_order_relaxed)) {
+        LetWaitersIn(/*waits_for_room=*/false);
+        continue;
       }
-      mutex_.Lock();
-      continue;
     }
     if (link_.Ready()) {
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
@@ -465,6 +513,12 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
         spin_until = absl::InfinitePast();
       } else if (!absl::IsDeadlineExceeded(message.status())) {
         break;  // closed, every reply delivered
+      } else if (room_waiters_.load(std::memory_order_relaxed) > 0) [[unlikely]] {
+        // Nothing left to hand out: a send waiting for room has the channel for its next
+        // slice, then this reader looks again.
+        LetWaitersIn(/*waits_for_room=*/false);
+        next_look = absl::InfinitePast();
+        continue;
       }
       next_look = now + kLivenessCheck;
       continue;
@@ -499,8 +553,24 @@ void LinkChannel::Sleep(absl::Time until) {
   uint64_t count;
   while (read(wake_->get(), &count, sizeof(count)) > 0) {
   }
-  mutex_.Lock();
+  Acquire();  // counted: a send waiting for room lets this reader in
   sleeping_ = false;
+}
+
+void LinkChannel::LetWaitersIn(bool waits_for_room) {
+  mutex_.Unlock();
+  for (int i = 0; want_lock_.load(std::memory_order_relaxed) > 0; ++i) {
+    if (i < kSpinsBeforeYield) {
+      CpuRelax();
+    } else {
+      sched_yield();  // a waiter may be waiting for this very CPU
+    }
+  }
+  // Counted as waiting again if the channel was taken meanwhile, so that its holder lets
+  // this thread in in turn.
+  if (waits_for_room) room_waiters_.fetch_add(1, std::memory_order_relaxed);
+  Acquire();
+  if (waits_for_room) room_waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void LinkChannel::HandOff() {

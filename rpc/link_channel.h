@@ -20,7 +20,10 @@
 // and hands each reply to its caller; the others wait for theirs, spinning for the link's
 // spin budget and then sleeping. A sync caller is the reader while no one else is, so a
 // lone caller waits on the ring itself, as on a link of its own. A slow call does not
-// hold up a fast one: B's call completes while A's is outstanding. Async calls complete
+// hold up a fast one: B's call completes while A's is outstanding. A call that finds no
+// room in the link (the server reads nothing) waits for it until its deadline or cancel,
+// letting the threads that wait for the channel have it every 10 ms (kRoomSlice); a lent
+// attachment of a call not sent stays in its context. Async calls complete
 // without anyone driving the channel: while any is outstanding and no caller reads, the
 // channel's completion thread (started with the first async call) reads. While a thread
 // is in Drain(), the completion thread stands aside: Drain() reads the link itself when no
@@ -46,6 +49,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "base/unique_fd.h"
 #include "rpc/channel.h"
@@ -194,6 +198,9 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
 
   // Takes mutex_, ahead of a reader that spins with it (the reader yields to it).
   void Acquire() const ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex_);
+  // Lets the threads waiting in Acquire() have mutex_ first, then takes it again (counted
+  // in room_waiters_ while it waits, for a send waiting for room).
+  void LetWaitersIn(bool waits_for_room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // `waiter.done`, read with mutex_ held. Every write of done holds mutex_, and as well the
   // waiter's mutex (Complete(), WaitFor()) unless the writer is the waiter's own thread
   // (CompleteOwn()), so mutex_ alone suffices to read it; the analysis cannot express a
@@ -241,6 +248,15 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
                                 uint32_t stream_id, Pending& pending,
                                 const Metadata* metadata = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Send()'s wait for room in the link, after a first try without waiting failed with
+  // `status`: `attempt(until)` tries again, waiting for room until then, and fails with
+  // code `no_room` when none came. Tries in slices (kRoomSlice) until `deadline`: between
+  // two, the threads waiting for the channel have it first, and a cancel of the call
+  // (`context`, null for none) ends the wait with CANCELLED. The last attempt's status;
+  // mutex_ held on entry and exit.
+  absl::Status WaitForRoom(absl::FunctionRef<absl::Status(absl::Time until)> attempt,
+                           absl::Status status, absl::StatusCode no_room, absl::Time deadline,
+                           const ClientContext* context) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Streams (link_channel_stream.cc): sends one of a stream's requests; takes in a reply to
   // one; ends a stream with `status` unless it ended; tells the server a stream was given
   // up; waits, reading the link while no one else does, until `ready()` (`slot` names the
@@ -357,6 +373,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;  // the channel is being destroyed
   mutable std::atomic<int> want_lock_{0};          // threads in Acquire() that found mutex_ held;
                                                    // read without it
+  std::atomic<int> room_waiters_{0};               // of those, sends waiting for room (WaitForRoom)
   // eventfd: wakes a sleeping reader; shared with the contexts of its calls, whose
   // TryCancel() writes it. Set by the constructor and never changed.
   std::shared_ptr<const UniqueFd> wake_;

@@ -95,7 +95,14 @@ absl::StatusOr<uint64_t> Link::Send(uint32_t command, std::span<const std::byte>
 absl::StatusOr<uint64_t> Link::SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
                                            DmaLoan loan, absl::Time deadline) {
   if (!core_) return Invalid();
-  return core_->SendInPlace(command, size, fill, std::move(loan), deadline);
+  return core_->SendInPlace(command, size, fill, std::move(loan), deadline, deadline);
+}
+
+absl::StatusOr<uint64_t> Link::SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
+                                           DmaLoan& loan, absl::Time deadline,
+                                           absl::Time room_deadline) {
+  if (!core_) return Invalid();
+  return core_->SendInPlace(command, size, fill, std::move(loan), deadline, room_deadline);
 }
 
 absl::Status Link::ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma dma) {

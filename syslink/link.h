@@ -308,6 +308,13 @@ class Link {
   [[nodiscard]] absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size,
                                                      PayloadWriter fill, DmaLoan loan = {},
                                                      absl::Time deadline = absl::InfiniteFuture());
+  // The same, waiting for ring space only until `room_deadline` (the request's deadline
+  // stays `deadline`): DEADLINE_EXCEEDED then, nothing sent, and `loan` still the
+  // caller's, as after any failure (it is taken only when the request is sent). For a
+  // caller that waits in slices, letting other work in between.
+  [[nodiscard]] absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size,
+                                                     PayloadWriter fill, DmaLoan& loan,
+                                                     absl::Time deadline, absl::Time room_deadline);
 
   // The next message: a request from the peer, or a reply (real or synthetic) to a request
   // of ours. DEADLINE_EXCEEDED if none arrives by `deadline` (absl::InfinitePast(): only

@@ -32,7 +32,7 @@ size_t InlineLimit(const LinkOptions& options) {
 }
 
 absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachment* attachment,
-                             absl::Time deadline, const Metadata* metadata, OutgoingCall& call) {
+                             AllocateDma allocate, const Metadata* metadata, OutgoingCall& call) {
   const LinkOptions& options = link.options();
   const size_t attached = attachment != nullptr ? attachment->size() : 0;
   call.message_size = message.size();
@@ -63,7 +63,7 @@ absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachmen
           attached == 0 ? "" : absl::StrFormat(" with a %d-byte attachment", attached),
           InlineLimit(options), limit));
     }
-    absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(total, deadline);
+    absl::StatusOr<DmaBuffer> buffer = allocate(total);
     if (!buffer.ok()) return buffer.status();
     message.Write(reinterpret_cast<uint8_t*>(buffer->data().data()));
     call.header.flags |= kCallSpilled;
@@ -88,7 +88,7 @@ absl::Status PrepareOutgoing(Link& link, const MessageSource& message, Attachmen
                         "(LinkOptions::max_dma_size)",
                         attached, limit));
   }
-  absl::StatusOr<DmaBuffer> buffer = link.AllocateBuffer(attached, deadline);
+  absl::StatusOr<DmaBuffer> buffer = allocate(attached);
   if (!buffer.ok()) return buffer.status();
   std::memcpy(buffer->data().data(), attachment->data().data(), attached);
   call.dma = *std::move(buffer);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <span>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
@@ -62,14 +63,18 @@ class MessageSource {
   size_t size_;
 };
 
+// Where PrepareOutgoing() takes the DMA buffers it copies into: a buffer of at least the
+// given size from the link's arena, or the reason there is none (Link::AllocateBuffer).
+using AllocateDma = absl::FunctionRef<absl::StatusOr<DmaBuffer>(size_t bytes)>;
+
 // Plans in `call` (as default-constructed) how a message and `attachment` travel on `link`,
 // with `metadata` (checked already; null or empty for none) inline after the header. Writes
-// a spilled message into its buffer; an inline one is written by WriteInline straight into
-// ring space. `metadata` must live until WriteInline. `attachment` (null for none) is
-// copied, or (a DMA buffer of this link's arena) moved into call.dma; on failure it is
-// left as it was.
+// a spilled message into a buffer from `allocate`; an inline one is written by WriteInline
+// straight into ring space. `metadata` must live until WriteInline. `attachment` (null for
+// none) is copied into a buffer from `allocate`, or (a DMA buffer of this link's arena)
+// moved into call.dma; on failure it is left as it was.
 [[nodiscard]] absl::Status PrepareOutgoing(Link& link, const MessageSource& message,
-                                           Attachment* attachment, absl::Time deadline,
+                                           Attachment* attachment, AllocateDma allocate,
                                            const Metadata* metadata, OutgoingCall& call);
 
 // Fills an inline payload of call.inline_size() bytes.

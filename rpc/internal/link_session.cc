@@ -310,8 +310,8 @@ absl::Status LinkSession::SendResponse(uint64_t id, const MessageSource& respons
     if (!bad.ok()) return bad;
   }
   OutgoingCall call;
-  if (absl::Status s =
-          PrepareOutgoing(link_, response, &attachment, absl::InfiniteFuture(), trailing, call);
+  auto allocate = [&](size_t bytes) { return link_.AllocateBuffer(bytes, absl::InfiniteFuture()); };
+  if (absl::Status s = PrepareOutgoing(link_, response, &attachment, allocate, trailing, call);
       !s.ok()) {
     return s;
   }

@@ -194,8 +194,10 @@ absl::StatusOr<uint64_t> LinkCore::Send(uint32_t command, std::span<const std::b
 }
 
 absl::StatusOr<uint64_t> LinkCore::SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
-                                               DmaLoan&& loan, absl::Time deadline) {
-  return SendRequest(command, size, fill, std::move(loan), deadline, deadline, NothingBorrowed);
+                                               DmaLoan&& loan, absl::Time deadline,
+                                               absl::Time room_deadline) {
+  return SendRequest(command, size, fill, std::move(loan), room_deadline, deadline,
+                     NothingBorrowed);
 }
 
 std::span<const std::byte> LinkCore::Stable(std::span<const std::byte> data,

@@ -64,8 +64,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   absl::StatusOr<Message> Receive(absl::Time deadline);
   absl::Status Reply(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
                      ReplyDma&& dma);
+  // Waits for ring space until `room_deadline`; `loan` is taken only when sent.
   absl::StatusOr<uint64_t> SendInPlace(uint32_t command, size_t size, PayloadWriter fill,
-                                       DmaLoan&& loan, absl::Time deadline);
+                                       DmaLoan&& loan, absl::Time deadline,
+                                       absl::Time room_deadline);
   absl::Status ReplyInPlace(uint64_t id, size_t size, PayloadWriter fill, ReplyDma&& dma);
   absl::StatusOr<Message> Call(uint32_t command, std::span<const std::byte> data, DmaLoan&& loan,
                                absl::Time deadline);

@@ -1,0 +1,184 @@
+// A LinkChannel's sends that find no room in the link (its server reads nothing): one
+// waiting for ring space or for arena pages holds no other call past that call's deadline,
+// its own wait ends at its deadline or cancel, and a lent attachment it could not send
+// stays its caller's. In each wait mode: a reader that spins lets such a send in as well.
+
+#include <atomic>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rpc/link_channel.h"
+#include "rpc/method.h"
+#include "rpc/method_id.h"
+#include "rpc/testdata/test_service.pb.h"
+#include "syslink/link.h"
+
+namespace syslink::rpc {
+namespace {
+
+using ::syslink::rpc::test::Text;
+
+constexpr Method kEcho{MethodIdOfPath("/syslink.rpc.test.Test/Echo"), "/syslink.rpc.test.Test/Echo",
+                       MethodKind::kUnary};
+
+// How long a test waits for what must happen at once (a call's 100 ms deadline): far past
+// it, so that only a call that waits for the server to read fails.
+constexpr absl::Duration kPatience = absl::Seconds(5);
+
+class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
+ protected:
+  RoomWaitTest() {
+    LinkOptions options;
+    options.ring_capacity = 64 * 1024;  // inline limit 16 KiB
+    options.arena_size = 1 << 20;
+    options.max_dma_size = 128 << 10;
+    options.wait.mode = GetParam();
+    absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
+    EXPECT_TRUE(pair.ok()) << pair.status();
+    channel_.emplace(std::move(pair->first));
+    server_ = std::move(pair->second);  // reads nothing until the test says
+  }
+
+  // Fills the request ring with async calls the server never reads: four of 15 KiB.
+  void FillRing() {
+    Text request;
+    request.set_blob(std::string(15 * 1024, 'f'));
+    for (int i = 0; i < 4; ++i) {
+      channel_->CallAsync(kEcho, request, &filler_responses_[i], nullptr, [](absl::Status) {});
+    }
+  }
+
+  // A call of `bytes` with a deadline 100 ms away, on a thread of its own: its status, or
+  // nothing if it has not returned within kPatience.
+  std::optional<absl::Status> CallWithDeadline(size_t bytes) {
+    absl::Notification returned;
+    absl::Status status;
+    std::thread caller([&] {
+      ClientContext context;
+      context.set_deadline(absl::Now() + absl::Milliseconds(100));
+      Text request, response;
+      request.set_blob(std::string(bytes, 'c'));
+      status = channel_->Call(kEcho, request, &response, &context);
+      returned.Notify();
+    });
+    const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+    server_.Close();  // every wait left ends
+    caller.join();
+    if (!in_time) return std::nullopt;
+    return status;
+  }
+
+  std::optional<LinkChannel> channel_;
+  Link server_;
+  Text filler_responses_[4];
+};
+
+// A call with no deadline waits for ring room the server never makes; a call with a
+// deadline, on another thread, ends at its deadline.
+TEST_P(RoomWaitTest, ACallWaitingForRingRoomHoldsNoOtherCallPastItsDeadline) {
+  FillRing();
+  std::atomic<bool> blocked_sent{false};
+  std::thread blocked([&] {
+    Text request, response;
+    request.set_blob(std::string(15 * 1024, 'b'));
+    (void)channel_->Call(kEcho, request, &response, nullptr);  // waits for room
+    blocked_sent = true;
+  });
+  std::optional<absl::Status> status = CallWithDeadline(10);
+  blocked.join();
+  ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
+  EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
+}
+
+// The reader (a sync call with no deadline, spinning in kSpin mode) lets a send that waits
+// for room in, and that send ends at its own deadline.
+TEST_P(RoomWaitTest, AReaderLetsASendWaitingForRoomEndAtItsDeadline) {
+  std::thread reader([&] {
+    Text request, response;
+    request.set_text("never answered");
+    (void)channel_->Call(kEcho, request, &response, nullptr);
+  });
+  absl::StatusOr<Message> first = server_.Receive(absl::Now() + kPatience);
+  ASSERT_TRUE(first.ok()) << first.status();  // the reader's call is out: it reads
+  FillRing();
+  std::optional<absl::Status> status = CallWithDeadline(15 * 1024);
+  reader.join();
+  ASSERT_TRUE(status.has_value()) << "the send waiting for room waited past its deadline";
+  EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
+}
+
+// A spilled call (too large for the ring) with no deadline waits for arena pages while the
+// arena is lent out; a call with a deadline ends at its deadline.
+TEST_P(RoomWaitTest, ACallWaitingForArenaRoomHoldsNoOtherCallPastItsDeadline) {
+  std::vector<Attachment> held;  // the arena full
+  for (absl::StatusOr<Attachment> a;
+       held.size() < 64 && (a = channel_->AllocateAttachment(128 << 10)).ok();) {
+    held.push_back(*std::move(a));
+  }
+  ASSERT_FALSE(held.empty());
+  std::thread blocked([&] {
+    Text request, response;
+    request.set_blob(std::string(20 * 1024, 's'));  // spilled: past the 16 KiB inline limit
+    (void)channel_->Call(kEcho, request, &response, nullptr);
+  });
+  std::optional<absl::Status> status = CallWithDeadline(10);
+  held.clear();
+  blocked.join();
+  ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
+  EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
+}
+
+// A call whose attachment was lent (a buffer of the channel's arena) and that could not be
+// sent by its deadline gives the attachment back to its context, bytes and all.
+TEST_P(RoomWaitTest, ASendThatFailsLeavesALentAttachmentWithItsCaller) {
+  FillRing();
+  absl::StatusOr<Attachment> attachment = channel_->AllocateAttachment(8192);
+  ASSERT_TRUE(attachment.ok()) << attachment.status();
+  std::memset(attachment->data().data(), 'a', 8192);
+  ClientContext context;
+  context.set_deadline(absl::Now() + absl::Milliseconds(50));
+  context.request_attachment() = *std::move(attachment);
+  Text request, response;
+  request.set_blob(std::string(15 * 1024, 'r'));
+  absl::Status status = channel_->Call(kEcho, request, &response, &context);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  ASSERT_EQ(context.request_attachment().size(), 8192u);
+  EXPECT_EQ(context.request_attachment().data()[8191], std::byte{'a'});
+  server_.Close();
+}
+
+// A cancel ends a send's wait for room.
+TEST_P(RoomWaitTest, ACancelEndsAWaitForRoom) {
+  FillRing();
+  ClientContext context;
+  absl::Notification returned;
+  absl::Status status;
+  std::thread caller([&] {
+    Text request, response;
+    request.set_blob(std::string(15 * 1024, 'r'));
+    status = channel_->Call(kEcho, request, &response, &context);
+    returned.Notify();
+  });
+  context.TryCancel();
+  const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+  server_.Close();
+  caller.join();
+  ASSERT_TRUE(in_time) << "the cancelled call waited on for room";
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, RoomWaitTest,
+                         ::testing::Values(ring::WaitMode::kSpin, ring::WaitMode::kHybrid,
+                                           ring::WaitMode::kBlocking),
+                         [](const auto& info) {
+                           return std::string(ring::WaitModeName(info.param));
+                         });
+
+}  // namespace
+}  // namespace syslink::rpc
