@@ -110,9 +110,10 @@ absl::Status AddTrailingMetadata(const Metadata& metadata, grpc::ServerContextBa
 // reply's after_reply work, which may still look at the call).
 class CallReactor final : public AsyncReactor {
  public:
-  // Runs a call's answer, or queues it (GrpcServer's Answer()); false when it can do
-  // neither (the queue is full) and the answer will never run.
-  using AnswerRunner = std::function<bool(std::function<void()>)>;
+  // Runs a call's answer, or queues it (GrpcServer's Answer()).
+  // `bytes`: the request's size, which the answer holds while it waits. Not OK (the
+  // status to answer with) when it can do neither: the answer will never run.
+  using AnswerRunner = std::function<absl::Status(std::function<void()>, size_t bytes)>;
   CallReactor(AsyncCall* async_call, GrpcCallHandler* handler, const AnswerRunner* run_answer)
       : AsyncReactor(async_call), handler_(handler), run_answer_(run_answer) {
     call_.Bind(context());
@@ -135,10 +136,8 @@ class CallReactor final : public AsyncReactor {
       return;
     }
     call_.layout_ = *layout;
-    if (!(*run_answer_)([this] { Answer(); })) {
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "the server has as many calls waiting for a worker as it queues "
-                          "(GrpcServerOptions::max_queued_calls)"));
+    if (absl::Status run = (*run_answer_)([this] { Answer(); }, call_.frame_.Length()); !run.ok()) {
+      Finish(ToGrpcStatus(run));
       Release();
     }
   }
@@ -209,6 +208,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
       : handler_(handler),
         workers_(options.workers),
         max_queued_(static_cast<size_t>(options.max_queued_calls)),
+        max_queued_bytes_(static_cast<uint64_t>(options.max_queued_bytes)),
         stream_threads_(options.max_streams) {}
   ~Impl() { Stop(); }
 
@@ -277,6 +277,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   GrpcCallHandler* const handler_;
   const int workers_;
   const size_t max_queued_;
+  const uint64_t max_queued_bytes_;
   grpc::AsyncGenericService service_;
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
@@ -307,15 +308,28 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
     --pollers_;
   }
 
-  // Runs `answer` on this poller, then the answers queued meanwhile; or queues it while
-  // `workers` answer already. False, with `answer` dropped, when max_queued_ wait already.
-  bool Answer(std::function<void()> answer) {
+  // Runs `answer` on this poller, then the answers queued meanwhile; or queues it (with
+  // the `bytes` of its request) while `workers` answer already. RESOURCE_EXHAUSTED, with
+  // `answer` dropped, when max_queued_ wait already or they would hold more than
+  // max_queued_bytes_.
+  absl::Status Answer(std::function<void()> answer, size_t bytes) {
     {
       absl::MutexLock lock(&mutex_);
       if (answering_ >= workers_) {
-        if (queued_.size() >= max_queued_) return false;
-        queued_.push_back(std::move(answer));
-        return true;
+        if (queued_.size() >= max_queued_) {
+          return absl::ResourceExhaustedError(
+              "the server has as many calls waiting for a worker as it queues "
+              "(GrpcServerOptions::max_queued_calls)");
+        }
+        if (queued_bytes_ + bytes > max_queued_bytes_) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "the calls waiting for a worker hold ", queued_bytes_,
+              " bytes of requests; this one's ", bytes, " would pass the server's bound of ",
+              max_queued_bytes_, " (GrpcServerOptions::max_queued_bytes)"));
+        }
+        queued_.push_back({std::move(answer), bytes});
+        queued_bytes_ += bytes;
+        return absl::OkStatus();
       }
       ++answering_;
       if (pollers_ - answering_ < kMinIdlePollers) StartPollerLocked();
@@ -325,19 +339,27 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
       absl::MutexLock lock(&mutex_);
       if (queued_.empty()) {
         --answering_;
-        return true;
+        return absl::OkStatus();
       }
-      answer = std::move(queued_.front());
+      answer = std::move(queued_.front().answer);
+      queued_bytes_ -= queued_.front().bytes;
       queued_.pop_front();
     }
   }
 
-  const grpc_internal::CallReactor::AnswerRunner run_answer_ =
-      [this](std::function<void()> answer) { return Answer(std::move(answer)); };
+  const grpc_internal::CallReactor::AnswerRunner run_answer_ = [this](std::function<void()> answer,
+                                                                      size_t bytes) {
+    return Answer(std::move(answer), bytes);
+  };
   absl::Mutex mutex_;
   int pollers_ ABSL_GUARDED_BY(mutex_) = 0;    // threads polling or answering
   int answering_ ABSL_GUARDED_BY(mutex_) = 0;  // of them, answering a call
-  std::deque<std::function<void()>> queued_ ABSL_GUARDED_BY(mutex_);
+  struct Queued {
+    std::function<void()> answer;
+    size_t bytes;  // its request's
+  };
+  std::deque<Queued> queued_ ABSL_GUARDED_BY(mutex_);
+  uint64_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   int live_calls_ ABSL_GUARDED_BY(mutex_) = 0;  // accepted and not yet ended
   grpc_internal::StreamThreads poller_threads_;
   grpc_internal::StreamThreads stream_threads_;
@@ -350,6 +372,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   if (options.max_streams < 0) return absl::InvalidArgumentError("max_streams is negative");
   if (options.max_queued_calls < 0) {
     return absl::InvalidArgumentError("max_queued_calls is negative");
+  }
+  if (options.max_queued_bytes < 0) {
+    return absl::InvalidArgumentError("max_queued_bytes is negative");
   }
   auto impl = std::make_unique<Impl>(handler, options);
   grpc::ServerBuilder builder;

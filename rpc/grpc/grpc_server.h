@@ -17,7 +17,8 @@
 // another poller always watches the queue meanwhile, so a caller that cancels, whose
 // deadline passes or whose connection drops is seen by GrpcServerCall::cancelled() and
 // OnCancel() while the handler blocks. At most `workers` handlers run at once, and at most
-// `max_queued_calls` calls wait for one (a call beyond gets RESOURCE_EXHAUSTED).
+// `max_queued_calls` calls, holding `max_queued_bytes` of requests together, wait for one
+// (a call beyond gets RESOURCE_EXHAUSTED).
 // A call the handler's KindOf() says streams is handed, on a thread of its own (it waits
 // for the caller), to HandleStream() with a GrpcServerStream over the gRPC call: up to 16
 // of the caller's messages, and while they hold under 1 MiB (internal/frame_queue.h), are
@@ -44,6 +45,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +90,11 @@ struct GrpcServerOptions {
   // How many unary calls may wait for a worker, each holding its request (up to
   // max_receive_message_bytes); one more read is answered RESOURCE_EXHAUSTED at once.
   int max_queued_calls = 1024;
+  // How many bytes of requests the calls waiting for a worker may hold together; a call
+  // whose request would pass it is answered RESOURCE_EXHAUSTED at once (one larger than
+  // this runs only when it finds a worker free). So callers that each send large requests
+  // cannot make the server hold max_queued_calls of them.
+  int64_t max_queued_bytes = 256 << 20;
   // How many streaming calls run at once (each on a thread of its own); one more ends at
   // once with RESOURCE_EXHAUSTED, so that callers cannot make the server run out of
   // threads.

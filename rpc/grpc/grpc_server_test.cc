@@ -90,9 +90,11 @@ class BlockingHandler final : public GrpcCallHandler {
 
 class GrpcServerTest : public ::testing::Test {
  protected:
-  void Start(int workers, int max_queued_calls = 1024) {
+  void Start(int workers, int max_queued_calls = 1024, int64_t max_queued_bytes = 256 << 20) {
     absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-        GrpcServer::Start(&handler_, {.workers = workers, .max_queued_calls = max_queued_calls});
+        GrpcServer::Start(&handler_, {.workers = workers,
+                                      .max_queued_calls = max_queued_calls,
+                                      .max_queued_bytes = max_queued_bytes});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -182,6 +184,42 @@ TEST_F(GrpcServerTest, ACallBeyondTheQueueIsRefusedAtOnce) {
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_TRUE(outcomes[1].ok()) << outcomes[1];
   EXPECT_EQ(handler_.max_running(), 1);
+}
+
+TEST_F(GrpcServerTest, ACallWhoseRequestWouldPassTheQueuedBytesIsRefusedAtOnce) {
+  Start(/*workers=*/1, /*max_queued_calls=*/1024, /*max_queued_bytes=*/100 << 10);
+  std::unique_ptr<InteropStub> blocked = NewStub();
+  std::thread first([&] { EXPECT_TRUE(blocked->Echo(TextOf("block")).ok()); });
+  ASSERT_TRUE(Eventually([&] { return handler_.running() == 1; }));
+  // Two of 60 KiB while the worker is held: one waits its turn, the other would make the
+  // queue hold 120 KiB and is refused.
+  absl::Mutex mutex;
+  std::vector<absl::Status> outcomes;
+  auto call = [&] {
+    absl::Status status = NewStub()->Echo(TextOf(std::string(60 << 10, 'q'))).status();
+    absl::MutexLock lock(&mutex);
+    outcomes.push_back(std::move(status));
+  };
+  std::thread second(call), third(call);
+  {
+    absl::MutexLock lock(&mutex);
+    // Only a refused call can end while the worker is held.
+    const bool refused = mutex.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::vector<absl::Status>* v) { return !v->empty(); }, &outcomes),
+        absl::Seconds(10));
+    EXPECT_TRUE(refused) << "both calls were queued";
+    if (refused) {
+      EXPECT_TRUE(absl::IsResourceExhausted(outcomes[0])) << outcomes[0];
+      EXPECT_NE(outcomes[0].message().find("max_queued_bytes"), std::string::npos) << outcomes[0];
+    }
+  }
+  handler_.Release();
+  second.join();
+  third.join();
+  first.join();
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[1].ok()) << outcomes[1];
 }
 
 TEST_F(GrpcServerTest, ShutdownCancelsABlockedHandlerAndReturns) {
