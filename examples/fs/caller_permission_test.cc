@@ -203,6 +203,32 @@ TEST_P(CallerPermissionTest, ATrustedClientIsCheckedAsTheCallerItNames) {
   EXPECT_EQ(Errno(root_->SetAttr(truncate)), "OK");
 }
 
+// Fallocate changes a file as a write does: the set-ID bits go for the caller named, not
+// for the trusted client (root) that names it.
+TEST_P(CallerPermissionTest, ATrustedClientsFallocateIsTheCallersItNames) {
+  const uint64_t file = GivenFile("s", kBob, kBob, 06777);
+  const uint64_t fh = Ok(root_->Open(file, O_RDWR));
+  root_->set_on_behalf_of(Claim(kCarol, kCarol));
+  ASSERT_EQ(Errno(root_->Fallocate(file, fh, FALLOCATE_KEEP_SIZE, 0, 8192)), "OK");
+  EXPECT_EQ(Ok(root_->GetAttr(file)).mode(), S_IFREG | 0777u);
+  root_->set_on_behalf_of(std::nullopt);
+  EXPECT_TRUE(root_->Release(file, fh).ok());
+}
+
+TEST_P(CallerPermissionTest, AnUntrustedClientClaimingOnFallocateIsRefusedAndNothingIsDone) {
+  const uint64_t file = GivenFile("s", kAlice, kAlice, 06777);
+  const uint64_t fh = Ok(alice_->Open(file, O_RDWR));
+  alice_->set_on_behalf_of(Claim(0, 0));
+  EXPECT_EQ(alice_->Fallocate(file, fh, FALLOCATE_ALLOCATE, 0, 8192).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Refused(), 1u);
+  alice_->set_on_behalf_of(std::nullopt);
+  const Attr attr = Ok(alice_->GetAttr(file));
+  EXPECT_EQ(attr.size(), 0u);
+  EXPECT_EQ(attr.mode(), S_IFREG | 06777u);
+  EXPECT_TRUE(alice_->Release(file, fh).ok());
+}
+
 TEST_P(CallerPermissionTest, AClaimedCallersSupplementaryGroupsCount) {
   const uint64_t file = GivenFile("g", kBob, kStaff, 0640);
   root_->set_on_behalf_of(Claim(kCarol, kCarol));

@@ -422,6 +422,7 @@ absl::Status FsClient::Fallocate(uint64_t ino, uint64_t fh, uint32_t mode, int64
   request.set_mode(mode);
   request.set_offset(offset);
   request.set_length(length);
+  Stamp(&request);
   Result response;
   return Outcome(stub_.Fallocate(request, &response, nullptr), response, [&] {
     return absl::StrFormat("fallocate mode %d of inode %d at %d for %d", mode, ino, offset, length);

@@ -322,8 +322,10 @@ absl::Status MemFs::ReleaseDir(Context&, const HandleRequest& request, Result* r
   return Answer(response, tree_.ReleaseDir(request.ino(), request.fh()));
 }
 
-absl::Status MemFs::Fallocate(Context&, const FallocateRequest& request, Result* response) {
-  return Answer(response, tree_.Fallocate(request));
+absl::Status MemFs::Fallocate(Context& context, const FallocateRequest& request, Result* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
+  return Answer(response, tree_.Fallocate(*caller, request));
 }
 
 absl::Status MemFs::CopyFileRange(Context& context, const CopyFileRangeRequest& request,

@@ -18,7 +18,7 @@ bool Writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
 }  // namespace
 
-int MemTree::Fallocate(const FallocateRequest& request) {
+int MemTree::Fallocate(const Caller& caller, const FallocateRequest& request) {
   absl::WriterMutexLock lock(&mutex_);
   const Handle* handle;
   if (FindHandle(request.ino(), request.fh(), /*dir=*/false, &handle) != 0) return EBADF;
@@ -40,6 +40,7 @@ int MemTree::Fallocate(const FallocateRequest& request) {
     return error;
   }
   inode->mtime_ns = inode->ctime_ns = NowNanos();
+  inode->RemovePrivileges(caller);  // a change of the file's data, as a write's
   return 0;
 }
 

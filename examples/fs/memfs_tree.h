@@ -104,8 +104,9 @@ class MemTree {
   [[nodiscard]] int ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,
                                 ReadDirPlusResponse* out);
 
-  // Space and copies (memfs_space.cc), as fs.proto's Fallocate and CopyFileRange.
-  [[nodiscard]] int Fallocate(const FallocateRequest& request);
+  // Space and copies (memfs_space.cc), as fs.proto's Fallocate and CopyFileRange. Both
+  // drop the target's privileges as a write by `caller` does (Inode::RemovePrivileges).
+  [[nodiscard]] int Fallocate(const Caller& caller, const FallocateRequest& request);
   [[nodiscard]] int CopyFileRange(const Caller& caller, const CopyFileRangeRequest& request,
                                   uint64_t* copied);
 

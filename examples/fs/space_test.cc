@@ -4,6 +4,7 @@
 // fallocate and copy_file_range).
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <limits>
 #include <memory>
@@ -38,6 +39,13 @@ class SpaceTest : public Base {
     return created;
   }
   Attr Stat(uint64_t ino) { return Ok(fs().GetAttr(ino)); }
+  void Chmod(uint64_t ino, uint32_t mode) {
+    SetAttrRequest request;
+    request.set_ino(ino);
+    request.set_valid(SET_ATTR_MODE);
+    request.set_mode(mode);
+    EXPECT_EQ(Ok(fs().SetAttr(request)).mode() & 07777, mode);
+  }
 };
 
 // Handles are numbered at random: a client that counts from 1, or tries the numbers
@@ -129,6 +137,50 @@ TEST_P(SpaceTest, FallocateChecksInTheSystemCallsOrder) {
             "EFBIG");
   EXPECT_EQ(Errno(fs().Fallocate(f.entry.ino(), f.fh, FALLOCATE_KEEP_SIZE, kMax, kMax)), "EFBIG");
   EXPECT_EQ(Contents(f.entry.ino()), "abc");
+}
+
+// Fallocate changes a file as a write does: a caller other than root drops its set-user-ID
+// bit, and its set-group-ID bit when the group may execute it (memfs itself; the
+// passthrough, acting as the caller, by the host kernel's rule).
+TEST_P(SpaceTest, FallocateByAnotherUserDropsSetIdBits) {
+  if (in_process()) GTEST_SKIP() << "one caller in process";
+  for (const uint32_t mode : {uint32_t{FALLOCATE_ALLOCATE}, uint32_t{FALLOCATE_KEEP_SIZE},
+                              uint32_t{FALLOCATE_PUNCH_HOLE | FALLOCATE_KEEP_SIZE}}) {
+    SCOPED_TRACE(mode);
+    FsClient::Created f = File("f" + std::to_string(mode), "abc");
+    Chmod(f.entry.ino(), 06777);
+    std::unique_ptr<FsClient> alice = ConnectAs(kAlice, kAlice);
+    ASSERT_NE(alice, nullptr);
+    const uint64_t fh = Ok(alice->Open(f.entry.ino(), O_RDWR));
+    ASSERT_EQ(Errno(alice->Fallocate(f.entry.ino(), fh, mode, 0, 8192)), "OK");
+    EXPECT_EQ(Stat(f.entry.ino()).mode(), S_IFREG | 0777u);
+    EXPECT_TRUE(alice->Release(f.entry.ino(), fh).ok());
+  }
+}
+
+TEST_P(SpaceTest, FallocateByRootKeepsSetIdBits) {
+  if (in_process()) GTEST_SKIP() << "one caller in process";
+  FsClient::Created f = File("f", "abc");
+  Chmod(f.entry.ino(), 06777);
+  std::unique_ptr<FsClient> root = ConnectAs(0, 0);
+  ASSERT_NE(root, nullptr);
+  const uint64_t fh = Ok(root->Open(f.entry.ino(), O_RDWR));
+  ASSERT_EQ(Errno(root->Fallocate(f.entry.ino(), fh, FALLOCATE_ALLOCATE, 0, 8192)), "OK");
+  EXPECT_EQ(Stat(f.entry.ino()).mode(), S_IFREG | 06777u);
+  EXPECT_TRUE(root->Release(f.entry.ino(), fh).ok());
+}
+
+// A Fallocate that fails changes nothing, set-ID bits included.
+TEST_P(SpaceTest, AFailedFallocateKeepsSetIdBits) {
+  if (in_process()) GTEST_SKIP() << "one caller in process";
+  FsClient::Created f = File("f", "abc");
+  Chmod(f.entry.ino(), 06777);
+  std::unique_ptr<FsClient> alice = ConnectAs(kAlice, kAlice);
+  ASSERT_NE(alice, nullptr);
+  const uint64_t fh = Ok(alice->Open(f.entry.ino(), O_RDWR));
+  EXPECT_EQ(Errno(alice->Fallocate(f.entry.ino(), fh, FALLOCATE_PUNCH_HOLE, 0, 1)), "EOPNOTSUPP");
+  EXPECT_EQ(Stat(f.entry.ino()).mode(), S_IFREG | 06777u);
+  EXPECT_TRUE(alice->Release(f.entry.ino(), fh).ok());
 }
 
 TEST_P(SpaceTest, CopyFileRangeCopiesInsideTheServer) {

@@ -16,6 +16,8 @@ namespace syslink::examples::fs {
 
 absl::Status PassthroughFs::Fallocate(Context& context, const FallocateRequest& request,
                                       Result* response) {
+  absl::StatusOr<Caller> caller = trust_.For(context, request);
+  if (!caller.ok()) return caller.status();
   std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
   if (handle == nullptr) return Answer(response, EBADF);
   // In fallocate(2)'s order: the range, the mode, the handle's access (the host: the size).
@@ -27,9 +29,9 @@ absl::Status PassthroughFs::Fallocate(Context& context, const FallocateRequest& 
   }
   if (!handle->writable()) return Answer(response, EBADF);
   // As the caller, as Write: the kernel drops set-ID bits on a change by a caller who is not
-  // root (and spends no blocks reserved for root). The request names no caller of its own
-  // (no on_behalf_of): the caller is the peer the broker attested.
-  CallerScope scope = Enter(CallerOf(context.peer()));
+  // root (and spends no blocks reserved for root); checking for the caller, the server drops
+  // them itself.
+  CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   if (int error = scope.RemovePrivileges(handle->fd.get()); error != 0) {
     return Answer(response, error);
