@@ -51,6 +51,11 @@ std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid) {
 }
 
 std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid, std::vector<gid_t> groups) {
+  return ConnectAs(
+      {getpid(), uid, gid, std::make_shared<const std::vector<gid_t>>(std::move(groups))});
+}
+
+std::unique_ptr<FsClient> MemFsTest::ConnectAs(rpc::PeerIdentity peer) {
   if (in_process()) {
     ADD_FAILURE() << "ConnectAs needs a link";  // tests check in_process() first
     return nullptr;
@@ -58,9 +63,7 @@ std::unique_ptr<FsClient> MemFsTest::ConnectAs(uid_t uid, gid_t gid, std::vector
   absl::StatusOr<LinkPair> pair = Link::CreatePair();
   EXPECT_TRUE(pair.ok()) << pair.status();
   if (!pair.ok()) return nullptr;
-  server_->ServeLink(
-      service(), std::move(pair->second),
-      {getpid(), uid, gid, std::make_shared<const std::vector<gid_t>>(std::move(groups))});
+  server_->ServeLink(service(), std::move(pair->second), std::move(peer));
   return std::make_unique<FsClient>(std::make_shared<rpc::LinkChannel>(std::move(pair->first)));
 }
 

@@ -57,6 +57,9 @@ class MemFsTest : public ::testing::TestWithParam<Transport> {
   std::unique_ptr<FsClient> ConnectAs(uid_t uid, gid_t gid);
   // The same with supplementary groups too.
   std::unique_ptr<FsClient> ConnectAs(uid_t uid, gid_t gid, std::vector<gid_t> groups);
+  // A new client over a link whose server sees `peer` (its pid included: ConnectAs gives
+  // this process's).
+  std::unique_ptr<FsClient> ConnectAs(rpc::PeerIdentity peer);
   // A client as this process, on a new channel of the test's transport.
   std::unique_ptr<FsClient> Connect();
 

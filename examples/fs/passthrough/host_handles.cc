@@ -7,12 +7,13 @@ namespace syslink::examples::fs {
 bool HostHandle::readable() const { return (flags & O_ACCMODE) != O_WRONLY; }
 bool HostHandle::writable() const { return (flags & O_ACCMODE) != O_RDONLY; }
 
-uint64_t HostHandles::Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir) {
+uint64_t HostHandles::Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir, uint64_t client) {
   auto handle = std::make_shared<HostHandle>();
   handle->ino = ino;
   handle->fd = std::move(fd);
   handle->flags = flags;
   handle->dir = dir;
+  handle->client = client;
   absl::MutexLock lock(&mutex_);
   uint64_t fh;
   do {

@@ -3,7 +3,7 @@
 // random number, never 0, that no other client can guess (handle_numbers.h).
 //
 //   HostHandles handles;
-//   uint64_t fh = handles.Add(ino, std::move(fd), O_RDWR, /*dir=*/false);
+//   uint64_t fh = handles.Add(ino, std::move(fd), O_RDWR, /*dir=*/false, client);
 //   std::shared_ptr<HostHandle> handle = handles.Find(ino, fh, /*dir=*/false);  // null: EBADF
 //   pread(handle->fd.get(), ...);
 //   handles.Remove(ino, fh, /*dir=*/false);
@@ -33,6 +33,7 @@ struct HostHandle {
   UniqueFd fd;
   uint32_t flags = 0;  // open(2)'s, as the client asked
   bool dir = false;
+  uint64_t client = 0;  // the process that opened it (ClientProcesses::Join; 0: not followed)
   // Directories: held across lseek and getdents64, which share the offset of `fd`. The
   // offset lives in the kernel, so no field is marked as guarded.
   absl::Mutex dir_mutex;
@@ -47,8 +48,8 @@ class HostHandles {
   HostHandles(const HostHandles&) = delete;
   HostHandles& operator=(const HostHandles&) = delete;
 
-  // Files `fd` under a new number.
-  uint64_t Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir);
+  // Files `fd` under a new number, as opened by `client`.
+  uint64_t Add(uint64_t ino, UniqueFd fd, uint32_t flags, bool dir, uint64_t client);
   // The handle `fh` if it is of `ino` and of the kind asked for; null otherwise (EBADF).
   std::shared_ptr<HostHandle> Find(uint64_t ino, uint64_t fh, bool dir) const;
   // Removes it as Find() would find it: false (EBADF) when there is none.

@@ -50,8 +50,8 @@ HostDirent ParseDirent(const std::byte* record) {
 
 }  // namespace
 
-int PassthroughFs::OpenFile(const CallerScope& scope, const HostInode& inode, uint32_t flags,
-                            uint64_t* fh) {
+int PassthroughFs::OpenFile(const CallerScope& scope, uint64_t client, const HostInode& inode,
+                            uint32_t flags, uint64_t* fh) {
   if (inode.is_dir()) return EISDIR;
   if (inode.type == S_IFLNK) return ELOOP;
   if (inode.type != S_IFREG) return ENXIO;  // never opened: a FIFO or device would act
@@ -68,11 +68,28 @@ int PassthroughFs::OpenFile(const CallerScope& scope, const HostInode& inode, ui
   if (flags & O_TRUNC) {  // a truncate, as SetAttr's
     if (int error = scope.RemovePrivileges(fd.get()); error != 0) return error;
   }
-  *fh = handles_.Add(inode.ino, std::move(fd), flags, /*dir=*/false);
+  return AddHandle(client, inode.ino, std::move(fd), flags, /*dir=*/false, fh);
+}
+
+int PassthroughFs::AddHandle(uint64_t client, uint64_t ino, UniqueFd fd, uint32_t flags, bool dir,
+                             uint64_t* fh) {
+  const uint64_t added = handles_.Add(ino, std::move(fd), flags, dir, client);
+  if (!clients_.AddHandle(client, added, ino, dir)) {
+    (void)ReleaseHandle(ino, added, dir);
+    return ENOTCONN;  // its process has ended meanwhile
+  }
+  *fh = added;
   return 0;
 }
 
-int PassthroughFs::DoCreate(const CallerScope& scope, const CreateRequest& request,
+int PassthroughFs::MayCreateExisting(const CallerScope& scope, const struct stat& dir_st,
+                                     const HostInode& inode) const {
+  struct stat st;
+  if (fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  return protected_creates_.MayCreate(dir_st, st, scope.caller().uid);
+}
+
+int PassthroughFs::DoCreate(const CallerScope& scope, uint64_t client, const CreateRequest& request,
                             CreateResponse* out) {
   const uint32_t flags = request.flags();
   InodeRef dir;
@@ -97,18 +114,29 @@ int PassthroughFs::DoCreate(const CallerScope& scope, const CreateRequest& reque
     if (fd.valid()) {
       UniqueFd path(open(ProcFdPath(fd.get()).c_str(), O_PATH | O_CLOEXEC));
       if (!path.valid()) return errno;
-      if (int error = AddEntry(std::move(path), out->mutable_entry()); error != 0) return error;
-      out->set_fh(handles_.Add(out->entry().ino(), std::move(fd), flags, /*dir=*/false));
+      if (int error = AddEntry(client, std::move(path), out->mutable_entry()); error != 0) {
+        return error;
+      }
+      uint64_t fh = 0;
+      if (int error =
+              AddHandle(client, out->entry().ino(), std::move(fd), flags, /*dir=*/false, &fh);
+          error != 0) {
+        return error;
+      }
+      out->set_fh(fh);
       return 0;
     }
     if (errno != EEXIST || (flags & O_EXCL)) return errno;
   }
-  if (int error = AddChildEntry(*dir, name, out->mutable_entry()); error != 0) return error;
+  if (int error = AddChildEntry(client, *dir, name, out->mutable_entry()); error != 0) {
+    return error;
+  }
   InodeRef inode = inodes_.Find(out->entry().ino());
   uint64_t fh = 0;
-  int error = inode == nullptr ? ENOENT : OpenFile(scope, *inode, flags, &fh);
+  int error = inode == nullptr ? ENOENT : MayCreateExisting(scope, dir_st, *inode);
+  if (error == 0) error = OpenFile(scope, client, *inode, flags, &fh);
   if (error != 0) {
-    inodes_.Forget(out->entry().ino(), 1);  // the lookup AddChildEntry counted
+    ForgetFor(client, out->entry().ino(), 1);  // the lookup AddChildEntry counted
     return error;
   }
   out->set_fh(fh);
@@ -119,21 +147,23 @@ absl::Status PassthroughFs::Create(Context& context, const CreateRequest& reques
                                    CreateResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());  // as the server, before the scope
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
-  return Answer(response, DoCreate(scope, request, response));
+  return Answer(response, DoCreate(scope, client, request, response));
 }
 
 absl::Status PassthroughFs::Open(Context& context, const OpenRequest& request,
                                  OpenResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef inode;
   if (int error = Find(request.ino(), &inode); error != 0) return Answer(response, error);
   uint64_t fh = 0;
-  int error = OpenFile(scope, *inode, request.flags(), &fh);
+  int error = OpenFile(scope, client, *inode, request.flags(), &fh);
   response->set_fh(fh);
   return Answer(response, error);
 }
@@ -216,14 +246,17 @@ int LockFileOf(const HostHandle& handle, LockFile* file) {
 
 }  // namespace
 
-absl::Status PassthroughFs::Release(Context&, const HandleRequest& request, Result* response) {
-  std::shared_ptr<HostHandle> handle = handles_.Find(request.ino(), request.fh(), false);
+bool PassthroughFs::ReleaseHandle(uint64_t ino, uint64_t fh, bool dir) {
+  std::shared_ptr<HostHandle> handle = handles_.Find(ino, fh, dir);
+  if (handle == nullptr || !handles_.Remove(ino, fh, dir)) return false;
+  clients_.RemoveHandle(handle->client, fh);
   LockFile file;
-  if (handle == nullptr || !handles_.Remove(request.ino(), request.fh(), false)) {
-    return Answer(response, EBADF);
-  }
-  if (LockFileOf(*handle, &file) == 0) locks_.DropHandle(file, request.fh());
-  return Answer(response, 0);
+  if (!dir && LockFileOf(*handle, &file) == 0) locks_.DropHandle(file, fh);
+  return true;
+}
+
+absl::Status PassthroughFs::Release(Context&, const HandleRequest& request, Result* response) {
+  return Answer(response, ReleaseHandle(request.ino(), request.fh(), /*dir=*/false) ? 0 : EBADF);
 }
 
 absl::Status PassthroughFs::Locks(Context&, LockStream* stream) {
@@ -248,6 +281,7 @@ absl::Status PassthroughFs::OpenDir(Context& context, const OpenDirRequest& requ
                                     OpenResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef dir;
@@ -258,7 +292,12 @@ absl::Status PassthroughFs::OpenDir(Context& context, const OpenDirRequest& requ
   if (int error = Reopen(*dir, O_RDONLY | O_DIRECTORY, &fd); error != 0) {
     return Answer(response, error);
   }
-  response->set_fh(handles_.Add(dir->ino, std::move(fd), O_RDONLY, /*dir=*/true));
+  uint64_t fh = 0;
+  if (int error = AddHandle(client, dir->ino, std::move(fd), O_RDONLY, /*dir=*/true, &fh);
+      error != 0) {
+    return Answer(response, error);
+  }
+  response->set_fh(fh);
   return Answer(response, 0);
 }
 
@@ -320,6 +359,7 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
                                         ReadDirPlusResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef dir;
@@ -355,7 +395,7 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
     if (!search || entry.name == "." || entry.name == "..") continue;
     UniqueFd child;  // a name gone meanwhile, or not searchable as the caller: no Entry
     if (OpenChild(*dir, entry.name, &child) != 0 ||
-        AddEntry(std::move(child), plus->mutable_entry()) != 0) {
+        AddEntry(client, std::move(child), plus->mutable_entry()) != 0) {
       plus->clear_entry();
     }
   }
@@ -364,7 +404,7 @@ absl::Status PassthroughFs::ReadDirPlus(Context& context, const ReadDirPlusReque
 }
 
 absl::Status PassthroughFs::ReleaseDir(Context&, const HandleRequest& request, Result* response) {
-  return Answer(response, handles_.Remove(request.ino(), request.fh(), true) ? 0 : EBADF);
+  return Answer(response, ReleaseHandle(request.ino(), request.fh(), /*dir=*/true) ? 0 : EBADF);
 }
 
 }  // namespace syslink::examples::fs

@@ -117,7 +117,8 @@ bool Parse(const std::vector<std::string>& args, Options* options) {
 
 int Serve(Options options) {
   absl::StatusOr<std::unique_ptr<PassthroughFs>> fs = PassthroughFs::Open(
-      options.dir, options.access, {options.trusted_uids.begin(), options.trusted_uids.end()});
+      options.dir, {.access = options.access,
+                    .trusted_uids = {options.trusted_uids.begin(), options.trusted_uids.end()}});
   if (!fs.ok()) {
     std::fprintf(stderr, "passthrough: %s\n", std::string(fs.status().message()).c_str());
     return 1;

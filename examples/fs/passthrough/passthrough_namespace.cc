@@ -30,8 +30,8 @@ int StatChild(int dir, const std::string& name, struct stat* st) {
 }  // namespace
 
 template <typename Make>
-int PassthroughFs::MakeNode(const Caller& caller, uint64_t parent, absl::string_view name,
-                            Make make, Entry* out) {
+int PassthroughFs::MakeNode(const Caller& caller, uint64_t client, uint64_t parent,
+                            absl::string_view name, Make make, Entry* out) {
   CallerScope scope = Enter(caller);
   if (scope.error() != 0) return scope.error();
   InodeRef dir;
@@ -40,7 +40,7 @@ int PassthroughFs::MakeNode(const Caller& caller, uint64_t parent, absl::string_
   if (int error = CheckNewName(scope, *dir, dir_st, name); error != 0) return error;
   const std::string child(name);
   if (make(scope, dir->fd.get(), child.c_str()) != 0) return errno;
-  return AddChildEntry(*dir, name, out);
+  return AddChildEntry(client, *dir, name, out);
 }
 
 absl::Status PassthroughFs::Mkdir(Context& context, const MkdirRequest& request,
@@ -50,8 +50,8 @@ absl::Status PassthroughFs::Mkdir(Context& context, const MkdirRequest& request,
   auto make = [&](const CallerScope& scope, int dir, const char* name) {
     return mkdirat(dir, name, scope.NewFileMode(request.mode()));
   };
-  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
-                                   response->mutable_entry()));
+  return Answer(response, MakeNode(*caller, clients_.Join(context.peer()), request.parent(),
+                                   request.name(), make, response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Mknod(Context& context, const MknodRequest& request,
@@ -72,8 +72,8 @@ absl::Status PassthroughFs::Mknod(Context& context, const MknodRequest& request,
     return mknodat(dir, name, type | scope.NewFileMode(request.mode()),
                    static_cast<dev_t>(request.rdev()));
   };
-  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
-                                   response->mutable_entry()));
+  return Answer(response, MakeNode(*caller, clients_.Join(context.peer()), request.parent(),
+                                   request.name(), make, response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Symlink(Context& context, const SymlinkRequest& request,
@@ -87,8 +87,8 @@ absl::Status PassthroughFs::Symlink(Context& context, const SymlinkRequest& requ
   auto make = [&](const CallerScope&, int dir, const char* name) {
     return symlinkat(target.c_str(), dir, name);
   };
-  return Answer(response, MakeNode(*caller, request.parent(), request.name(), make,
-                                   response->mutable_entry()));
+  return Answer(response, MakeNode(*caller, clients_.Join(context.peer()), request.parent(),
+                                   request.name(), make, response->mutable_entry()));
 }
 
 absl::Status PassthroughFs::Link(Context& context, const LinkRequest& request,
@@ -108,8 +108,8 @@ absl::Status PassthroughFs::Link(Context& context, const LinkRequest& request,
     if (result != 0 && (errno == ENOENT || errno == EINVAL)) errno = EPERM;
     return result;
   };
-  return Answer(response, MakeNode(*caller, request.new_parent(), request.new_name(), make,
-                                   response->mutable_entry()));
+  return Answer(response, MakeNode(*caller, clients_.Join(context.peer()), request.new_parent(),
+                                   request.new_name(), make, response->mutable_entry()));
 }
 
 int PassthroughFs::DoRemove(const CallerScope& scope, const UnlinkRequest& request, bool dir) {

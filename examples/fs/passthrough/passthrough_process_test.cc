@@ -1,7 +1,9 @@
 // The passthrough binary and the fs CLI as real processes around a syslinkd of the test's
 // own: what the CLI does lands in the served host directory and what the host puts there
-// reaches the CLI; the binary's usage and errors.
+// reaches the CLI; a killed client's locks, handles and lookups are given back; the
+// binary's usage and errors.
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "rpc/connect.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
@@ -34,6 +37,7 @@ namespace {
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ConnectWhenRegistered;
+using ::syslink::testing::Eventually;
 using ::syslink::testing::ScratchDirectory;
 using ::testing::HasSubstr;
 
@@ -65,6 +69,16 @@ Finished RunToEnd(const std::vector<std::string>& args) {
   close(fds[0]);
   finished.how = child.WaitFor(absl::Seconds(30));
   return finished;
+}
+
+// How many descriptors process `pid` has open.
+size_t OpenDescriptors(pid_t pid) {
+  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
+  if (dir == nullptr) return 0;
+  size_t count = 0;
+  while (const dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
+  closedir(dir);
+  return count;
 }
 
 std::string ReadHostFile(const std::string& path) {
@@ -146,6 +160,20 @@ TEST_F(PassthroughProcessTest, AKilledClientsLocksGoToTheWaiter) {
     ASSERT_TRUE(holder.ok()) << holder.status();
     ExpectKillHandsTheLockOn(*client_, *holder, "/locked", kind);
   }
+}
+
+// Each handle and lookup is a descriptor of the server's: those of a client killed while it
+// held them go back, with its link's.
+TEST_F(PassthroughProcessTest, AKilledClientsHandlesAndLookupsAreGivenBack) {
+  ASSERT_TRUE(client_->WriteFileFromString("/held", "x").ok());
+  const size_t before = OpenDescriptors(server_->pid());
+  absl::StatusOr<ChildProcess> holder = StartLockHolder(kLockHolder, kService, "/held", "flock");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_GT(OpenDescriptors(server_->pid()), before);
+  holder->Kill(SIGKILL);
+  EXPECT_EQ(holder->Wait(), ChildProcess::KilledBy(SIGKILL));
+  EXPECT_TRUE(Eventually([&] { return OpenDescriptors(server_->pid()) == before; }))
+      << OpenDescriptors(server_->pid()) << " descriptors, " << before << " before";
 }
 
 TEST_F(PassthroughProcessTest, StopsCleanlyOnSigterm) {

@@ -79,22 +79,23 @@ void FillAttr(uint64_t ino, const struct stat& st, Attr* out) {
 
 std::string ProcFdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
 
-absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Open(
-    const std::string& dir, CallerAccess caller_access, std::vector<uid_t> trusted_uids) {
+absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Open(const std::string& dir,
+                                                                   PassthroughOptions options) {
   UniqueFd root(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoError(errno, absl::StrCat("serve \"", dir, "\""));
   if (::access("/proc/self/fd", X_OK) != 0) {
     return ErrnoError(errno, "open files through /proc/self/fd (is /proc mounted?)");
   }
-  return std::unique_ptr<PassthroughFs>(
-      new PassthroughFs(std::move(root), caller_access, std::move(trusted_uids)));
+  return std::unique_ptr<PassthroughFs>(new PassthroughFs(std::move(root), std::move(options)));
 }
 
-PassthroughFs::PassthroughFs(UniqueFd root, CallerAccess access, std::vector<uid_t> trusted_uids)
-    : access_(access),
+PassthroughFs::PassthroughFs(UniqueFd root, PassthroughOptions options)
+    : access_(options.access),
       server_groups_(ProcessGroups()),
-      trust_(std::move(trusted_uids), "passthrough"),
-      inodes_(std::move(root)) {}
+      trust_(std::move(options.trusted_uids), "passthrough"),
+      protected_creates_(options.sysctl_dir),
+      inodes_(std::move(root)),
+      clients_([this](ClientProcesses::Holdings left) { GiveBack(std::move(left)); }) {}
 
 CallerScope PassthroughFs::Enter(const Caller& caller) const {
   return CallerScope(access_, server_groups_, caller);
@@ -132,20 +133,37 @@ int PassthroughFs::OpenChild(const HostInode& dir, absl::string_view name, Uniqu
   return out->valid() ? 0 : errno;
 }
 
-int PassthroughFs::AddEntry(UniqueFd fd, Entry* out) {
+int PassthroughFs::AddEntry(uint64_t client, UniqueFd fd, Entry* out) {
   struct stat st;
   if (fstatat(fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
   const uint64_t ino = inodes_.Add(std::move(fd), st);
+  if (!clients_.AddLookup(client, ino)) {
+    inodes_.Forget(ino, 1);
+    return ENOTCONN;  // its process has ended meanwhile
+  }
   out->set_ino(ino);
   out->set_generation(1);  // numbers are never reused
   FillAttr(ino, st, out->mutable_attr());
   return 0;
 }
 
-int PassthroughFs::AddChildEntry(const HostInode& dir, absl::string_view name, Entry* out) {
+int PassthroughFs::AddChildEntry(uint64_t client, const HostInode& dir, absl::string_view name,
+                                 Entry* out) {
   UniqueFd child;
   if (int error = OpenChild(dir, name, &child); error != 0) return error;
-  return AddEntry(std::move(child), out);
+  return AddEntry(client, std::move(child), out);
+}
+
+void PassthroughFs::ForgetFor(uint64_t client, uint64_t ino, uint64_t nlookup) {
+  clients_.Forget(client, ino, nlookup);
+  inodes_.Forget(ino, nlookup);
+}
+
+void PassthroughFs::GiveBack(ClientProcesses::Holdings left) {
+  for (const ClientProcesses::HeldHandle& held : left.handles) {
+    (void)ReleaseHandle(held.ino, held.fh, held.dir);
+  }
+  for (const auto& [ino, nlookup] : left.lookups) inodes_.Forget(ino, nlookup);
 }
 
 int PassthroughFs::Reopen(const HostInode& inode, int flags, UniqueFd* out) const {
@@ -177,6 +195,7 @@ absl::Status PassthroughFs::Lookup(Context& context, const LookupRequest& reques
                                    EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());  // as the server, before the scope
   CallerScope scope = Enter(*caller);
   if (scope.error() != 0) return Answer(response, scope.error());
   InodeRef dir;
@@ -190,12 +209,15 @@ absl::Status PassthroughFs::Lookup(Context& context, const LookupRequest& reques
   if (int error = OpenChild(*dir, request.name(), &child); error != 0) {
     return Answer(response, error);
   }
-  return Answer(response, AddEntry(std::move(child), response->mutable_entry()));
+  return Answer(response, AddEntry(client, std::move(child), response->mutable_entry()));
 }
 
-absl::Status PassthroughFs::Forget(Context&, const ForgetRequest& request, Result* response) {
-  for (const ForgetRequest::Item& item : request.items())
-    inodes_.Forget(item.ino(), item.nlookup());
+absl::Status PassthroughFs::Forget(Context& context, const ForgetRequest& request,
+                                   Result* response) {
+  const uint64_t client = clients_.Join(context.peer());
+  for (const ForgetRequest::Item& item : request.items()) {
+    ForgetFor(client, item.ino(), item.nlookup());
+  }
   return Answer(response, 0);
 }
 

@@ -28,6 +28,10 @@
 // and the server's user makes no set-ID file, and its writes, truncations, fallocates and copies
 // drop a file's set-ID bits; only root gives a file away, an owner gives it only a group of its
 // own, and its chmod outside the file's group drops S_ISGID (CallerScope, caller_access.h).
+// Create opens a name that exists without O_CREAT (through /proc/self/fd), so the server
+// applies fs.protected_regular and fs.protected_fifos itself, in both ways, as the kernel
+// would for the caller's O_CREAT open (protected_creates.h: EACCES for another user's file
+// in a world-writable sticky directory such as /tmp).
 //
 // Data. Read preads into a response attachment from ServerContext::AllocateAttachment
 // (the link's DMA arena without a worker pool); Write pwrites the request's attachment in
@@ -43,6 +47,14 @@
 // failure, keeping what it applied before it. Setting times other than both to "now"
 // needs the owner (EPERM), as utimensat(2) does. Hard links to symlinks need a root caller
 // (EPERM otherwise).
+//
+// Clients that end: each open handle and each lookup holds a host descriptor, so what a
+// client process still holds when it ends (exits, is killed) is given back as Release,
+// ReleaseDir and Forget would (ClientProcesses, client_processes.h): handles and lookups
+// belong to the process the broker attested for the link they came through, and any link
+// of that process may use them. A process that closes its links and lives on keeps them;
+// so does a caller with no process of its own (an InProcessChannel, a remote caller). A
+// call still in flight from a process that has ended answers ENOTCONN and keeps nothing.
 //
 // Locks: fs.proto's Locks sessions against a LockTable of the server's own
 // (lock_service.h), on host files ({st_dev, st_ino} of the handle's descriptor, so that a
@@ -72,10 +84,22 @@
 #include "examples/fs/lock_service.h"
 #include "examples/fs/lock_table.h"
 #include "examples/fs/passthrough/caller_access.h"
+#include "examples/fs/passthrough/client_processes.h"
 #include "examples/fs/passthrough/host_handles.h"
 #include "examples/fs/passthrough/host_inodes.h"
+#include "examples/fs/passthrough/protected_creates.h"
 
 namespace syslink::examples::fs {
+
+struct PassthroughOptions {
+  // Whether the server acts as each caller or checks for it (caller_access.h).
+  CallerAccess access = DefaultCallerAccess();
+  // Who besides root may call on behalf of others (CallerTrust, caller.h).
+  std::vector<uid_t> trusted_uids;
+  // Where fs.protected_regular and fs.protected_fifos are (protected_creates.h): opened by
+  // Open(), read at each Create they could decide.
+  std::string sysctl_dir = kFsSysctlDir;
+};
 
 class PassthroughFs final : public FileSystem {
  public:
@@ -85,15 +109,15 @@ class PassthroughFs final : public FileSystem {
   // Serves directory `dir`. Errors as ErrnoError (fs_status.h): NOT_FOUND (ENOENT) when
   // it does not exist, FAILED_PRECONDITION (ENOTDIR) when it is not a directory (a symlink
   // to one is followed here, only here), others from open(2).
-  // `trusted_uids`: who besides root may call on behalf of others (CallerTrust, caller.h).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<PassthroughFs>> Open(
-      const std::string& dir, CallerAccess access = DefaultCallerAccess(),
-      std::vector<uid_t> trusted_uids = {});
+      const std::string& dir, PassthroughOptions options = {});
 
   CallerAccess access() const { return access_; }
-  // For tests and tools: inodes held (the root included) and open handles.
+  // For tests and tools: inodes held (the root included), open handles, and the client
+  // processes followed (ClientProcesses).
   size_t inode_count() const { return inodes_.size(); }
   size_t handle_count() const { return handles_.size(); }
+  size_t client_process_count() const { return clients_.size(); }
   // Claims to act for others refused since the start.
   uint64_t claims_refused() const { return trust_.refused(); }
 
@@ -160,7 +184,7 @@ class PassthroughFs final : public FileSystem {
  private:
   using InodeRef = std::shared_ptr<const HostInode>;
 
-  PassthroughFs(UniqueFd root, CallerAccess access, std::vector<uid_t> trusted_uids);
+  PassthroughFs(UniqueFd root, PassthroughOptions options);
 
   // `caller` (CallerTrust::For of the rpc), acted as or checked for until the scope ends.
   CallerScope Enter(const Caller& caller) const;
@@ -176,18 +200,37 @@ class PassthroughFs final : public FileSystem {
   // An O_PATH descriptor of `name` in `dir` ("." and ".." too; ".." of the root is the
   // root), not following a symlink.
   int OpenChild(const HostInode& dir, absl::string_view name, UniqueFd* out) const;
-  // Counts a lookup on the file `fd` names and describes it in `out`.
-  int AddEntry(UniqueFd fd, Entry* out);
-  // `name` in `dir` as an Entry (after a make): one lookup more.
-  int AddChildEntry(const HostInode& dir, absl::string_view name, Entry* out);
+  // Counts a lookup on the file `fd` names, held by `client` (ClientProcesses::Join of the
+  // rpc's peer), and describes it in `out`. ENOTCONN (and no lookup) when the client's
+  // process has ended meanwhile.
+  int AddEntry(uint64_t client, UniqueFd fd, Entry* out);
+  // `name` in `dir` as an Entry (after a make): one lookup more, held by `client`.
+  int AddChildEntry(uint64_t client, const HostInode& dir, absl::string_view name, Entry* out);
+  // Takes `nlookup` lookups of `client`'s off `ino`.
+  void ForgetFor(uint64_t client, uint64_t ino, uint64_t nlookup);
+  // Files `fd` as a handle `client` opened on `ino`, numbered `*fh`. ENOTCONN (and the
+  // descriptor closed) when the client's process has ended meanwhile.
+  int AddHandle(uint64_t client, uint64_t ino, UniqueFd fd, uint32_t flags, bool dir, uint64_t* fh);
+  // Closes handle `fh` of `ino` and drops a file's flock lock: false (EBADF) when there is
+  // no such handle.
+  [[nodiscard]] bool ReleaseHandle(uint64_t ino, uint64_t fh, bool dir);
+  // Gives back what a client process that ended still held (ClientProcesses' `ended`).
+  void GiveBack(ClientProcesses::Holdings left);
   // Opens a regular file or directory inode with `flags` through /proc/self/fd.
   int Reopen(const HostInode& inode, int flags, UniqueFd* out) const;
   // Mkdir, Mknod and Symlink; `make` makes `name` in the directory descriptor it is given.
   template <typename Make>
-  int MakeNode(const Caller& caller, uint64_t parent, absl::string_view name, Make make,
-               Entry* out);
-  int OpenFile(const CallerScope& scope, const HostInode& inode, uint32_t flags, uint64_t* fh);
-  int DoCreate(const CallerScope& scope, const CreateRequest& request, CreateResponse* out);
+  int MakeNode(const Caller& caller, uint64_t client, uint64_t parent, absl::string_view name,
+               Make make, Entry* out);
+  int OpenFile(const CallerScope& scope, uint64_t client, const HostInode& inode, uint32_t flags,
+               uint64_t* fh);
+  // Whether Create may open `inode`, found existing in the directory `dir_st` describes, for
+  // the caller: the kernel's rule for O_CREAT in sticky directories (protected_creates.h):
+  // EACCES, or fstat's errno.
+  int MayCreateExisting(const CallerScope& scope, const struct stat& dir_st,
+                        const HostInode& inode) const;
+  int DoCreate(const CallerScope& scope, uint64_t client, const CreateRequest& request,
+               CreateResponse* out);
   int DoSetAttr(const CallerScope& scope, const SetAttrRequest& request, Attr* out);
   int DoRename(const CallerScope& scope, const RenameRequest& request);
   int DoRemove(const CallerScope& scope, const UnlinkRequest& request, bool dir);
@@ -202,9 +245,12 @@ class PassthroughFs final : public FileSystem {
   const CallerAccess access_;
   const std::vector<gid_t> server_groups_;
   const CallerTrust trust_;
+  const ProtectedCreates protected_creates_;
   HostInodes inodes_;
   HostHandles handles_;
   LockTable locks_;
+  // Last: its thread gives back into the tables above, and stops before they go.
+  ClientProcesses clients_;
 };
 
 // stat(2)'s view of a host file, numbered `ino`.

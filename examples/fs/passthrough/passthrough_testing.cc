@@ -9,10 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace syslink::examples::fs {
 
-PassthroughTest::PassthroughTest(CallerAccess access) : access_(access) {
+PassthroughTest::PassthroughTest(CallerAccess access)
+    : PassthroughTest(PassthroughOptions{.access = access}) {}
+
+PassthroughTest::PassthroughTest(PassthroughOptions options) : access_(options.access) {
   umask(0);
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string scratch = std::string(tmp != nullptr ? tmp : "/tmp") + "/passthrough-XXXXXX";
@@ -25,7 +29,8 @@ PassthroughTest::PassthroughTest(CallerAccess access) : access_(access) {
   EXPECT_EQ(mkdir(served_.c_str(), 0755), 0);
   EXPECT_EQ(mkdir(outside_.c_str(), 0755), 0);
   HostWrite(outside_ + "/secret", "outside the served directory\n");
-  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs = PassthroughFs::Open(served_, access);
+  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
+      PassthroughFs::Open(served_, std::move(options));
   EXPECT_TRUE(fs.ok()) << fs.status();
   if (fs.ok()) passthrough_ = *std::move(fs);
 }

@@ -13,7 +13,7 @@
 // passthrough binary), so modes are made as the clients give them.
 //
 // The service acts as each caller (CallerAccess::kActAsCaller) unless a subclass asks it
-// to check for each caller (kCheckAsServer).
+// to check for each caller (kCheckAsServer), or gives other PassthroughOptions.
 
 #ifndef SYSLINK_EXAMPLES_FS_PASSTHROUGH_PASSTHROUGH_TESTING_H_
 #define SYSLINK_EXAMPLES_FS_PASSTHROUGH_PASSTHROUGH_TESTING_H_
@@ -31,6 +31,8 @@ namespace syslink::examples::fs {
 class PassthroughTest : public MemFsTest {
  protected:
   explicit PassthroughTest(CallerAccess access = CallerAccess::kActAsCaller);
+  // Served with `options` (its access included).
+  explicit PassthroughTest(PassthroughOptions options);
   ~PassthroughTest() override;
   void SetUp() override;
 
