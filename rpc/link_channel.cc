@@ -211,12 +211,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<uint64_t> LinkChannel::SendCall(
 absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::MessageSource& source,
                                            Attachment* attachment, absl::Time deadline,
                                            uint16_t flags, uint32_t stream_id, Pending& pending,
-                                           const Metadata* metadata) {
+                                           const Metadata* metadata, bool waits_for_room) {
   internal::OutgoingCall call;
   auto allocate = [&](size_t bytes)
                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::StatusOr<DmaBuffer> {
     absl::StatusOr<DmaBuffer> buffer = link_.AllocateBuffer(bytes);
-    if (buffer.ok() || !absl::IsResourceExhausted(buffer.status())) return buffer;
+    if (buffer.ok() || !absl::IsResourceExhausted(buffer.status()) || !waits_for_room) {
+      return buffer;
+    }
     absl::Status waited = WaitForRoom(
         [&](absl::Time room_until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
           buffer = link_.AllocateBuffer(bytes, room_until);
@@ -249,7 +251,7 @@ absl::StatusOr<uint64_t> LinkChannel::Send(uint32_t command, const internal::Mes
   // go between them.
   absl::StatusOr<uint64_t> id =
       link_.SendInPlace(command, call.inline_size(), write, loan, deadline, absl::InfinitePast());
-  if (!id.ok() && absl::IsDeadlineExceeded(id.status())) [[unlikely]] {
+  if (!id.ok() && absl::IsDeadlineExceeded(id.status()) && waits_for_room) [[unlikely]] {
     absl::Status waited = WaitForRoom(
         [&](absl::Time room_until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
           id = link_.SendInPlace(command, call.inline_size(), write, loan, deadline, room_until);
@@ -295,6 +297,7 @@ absl::Status LinkChannel::WaitForRoom(absl::FunctionRef<absl::Status(absl::Time)
     // The attempt may have read replies ahead, or taken the wake-up a sleeping reader
     // waits for: it looks again.
     if (sleeping_) Signal(wake_->get());
+    if (absl::Now() >= deadline) return status;
     if (want_lock_.load(std::memory_order_relaxed) > 0) {
       // Their calls may have earlier deadlines, and a reader among them may be what the
       // server waits for before it reads on: they go first.
@@ -303,9 +306,7 @@ absl::Status LinkChannel::WaitForRoom(absl::FunctionRef<absl::Status(absl::Time)
     if (context != nullptr && context->cancel_requested()) {
       return absl::CancelledError("the call was cancelled while it waited for room in the link");
     }
-    const absl::Time now = absl::Now();
-    if (now >= deadline) return status;
-    status = attempt(std::min(deadline, now + kRoomSlice));
+    status = attempt(std::min(deadline, absl::Now() + kRoomSlice));
   }
   return status;
 }
@@ -431,6 +432,14 @@ void LinkChannel::TellGivenUpLater() {
       return;
     }
   }
+  std::vector<std::shared_ptr<StreamState>> cancels;
+  cancels.swap(cancels_unsent_);
+  for (size_t i = 0; i < cancels.size(); ++i) {
+    if (!SendCancelNotice(cancels[i])) {
+      cancels_unsent_.insert(cancels_unsent_.end(), cancels.begin() + i, cancels.end());
+      return;
+    }
+  }
 }
 
 void LinkChannel::CancelRequested() {
@@ -459,7 +468,7 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
   auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     if (waiter != nullptr) return Done(*waiter);
     if (!completions.empty()) return true;
-    if (pending_async_ == 0 && given_up_unsent_.empty()) return true;
+    if (pending_async_ == 0 && !NoticesUnsent()) return true;
     return stopping_ || !ready_callbacks_.empty() ||
            (pending_async_ == 0 && (draining_ > 0 || !options_.completion_thread));
   };
@@ -504,7 +513,7 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
       } else {
         next_deadline_ = absl::InfiniteFuture();
       }
-      if (!given_up_unsent_.empty()) [[unlikely]] {
+      if (NoticesUnsent()) [[unlikely]] {
         TellGivenUpLater();
       }
       absl::StatusOr<Message> message = link_.Receive(absl::InfinitePast());
@@ -531,6 +540,11 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
     spin_until = absl::InfinitePast();
     next_look = absl::InfinitePast();  // after a sleep, look at everything
   }
+  // Notices still waiting for room on a closed link go nowhere: dropped now, so that the
+  // completion thread does not read on for them.
+  if (NoticesUnsent() && !link_.status().ok()) [[unlikely]] {
+    TellGivenUpLater();
+  }
   reading_ = false;
   HandOff();
 }
@@ -538,6 +552,10 @@ void LinkChannel::Read(const Waiter* waiter, absl::Time until, Completions& comp
 void LinkChannel::Sleep(absl::Time until) {
   if (!link_.PrepareToPoll()) return;  // something arrived
   until = std::min(until, next_deadline_);
+  // Room for a notice waiting for it wakes no one: it is tried again a slice later.
+  if (NoticesUnsent()) [[unlikely]] {
+    until = std::min(until, absl::Now() + kRoomSlice);
+  }
   int timeout = -1;
   if (until != absl::InfiniteFuture()) {
     absl::Duration left = std::max(until - absl::Now(), absl::ZeroDuration());
@@ -656,7 +674,7 @@ bool LinkChannel::CompleterHasWork() const {
   if (stopping_) return true;
   if (draining_ > 0) return false;  // Drain() reads and runs the callbacks
   if (!ready_callbacks_.empty()) return !running_callbacks_;
-  return (pending_async_ > 0 || !given_up_unsent_.empty()) && !reading_;
+  return (pending_async_ > 0 || NoticesUnsent()) && !reading_;
 }
 
 void LinkChannel::StartOrWakeCompleter() {

@@ -240,13 +240,15 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Sends a request (serialized from `source` into the ring, with `attachment`) and
   // records `pending` for its reply; `pending` and `attachment` (null for none) are taken
-  // only when the request was sent (but for a DMA attachment lent as it is, which a send
-  // the link itself failed loses). `metadata` (checked already; null for none) goes after
-  // the call header.
+  // only when the request was sent. `metadata` (checked already; null for none) goes after
+  // the call header. Waits for room in the link until `deadline` (WaitForRoom, which lets
+  // mutex_ go between slices), unless `waits_for_room` is false: then DEADLINE_EXCEEDED
+  // (no ring space) or RESOURCE_EXHAUSTED (no arena pages, or every request slot taken)
+  // at once, mutex_ held throughout.
   absl::StatusOr<uint64_t> Send(uint32_t command, const internal::MessageSource& source,
                                 Attachment* attachment, absl::Time deadline, uint16_t flags,
                                 uint32_t stream_id, Pending& pending,
-                                const Metadata* metadata = nullptr)
+                                const Metadata* metadata = nullptr, bool waits_for_room = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Send()'s wait for room in the link, after a first try without waiting failed with
   // `status`: `attempt(until)` tries again, waiting for room until then, and fails with
@@ -263,11 +265,21 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // waiter for DeliverStream to wake; mutex_ is released while it sleeps).
   absl::StatusOr<uint64_t> SendStream(const std::shared_ptr<StreamState>& stream, StreamOp op,
                                       uint16_t flag, const internal::MessageSource& source,
-                                      Attachment* attachment, const Metadata* metadata = nullptr)
+                                      Attachment* attachment, const Metadata* metadata = nullptr,
+                                      bool waits_for_room = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void DeliverStream(Pending& pending, Message& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EndStream(StreamState& stream, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The notice never waits for room (the reader sends it, from CancelRequested(), and
+  // must not let the channel go mid-read): one the link has no room for waits in
+  // cancels_unsent_ for the reader's next look (TellGivenUpLater), the stream's id kept
+  // taken until it is sent.
   void TellCancelled(const std::shared_ptr<StreamState>& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Sends `stream`'s cancel notice without waiting: false when the link has no room for
+  // it (it is to wait, queued), true when it went or never will (the link closed). Gives a
+  // destroyed stream's id back once the notice is done with it.
+  bool SendCancelNotice(const std::shared_ptr<StreamState>& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   template <typename Ready>
   void WaitFor(Waiter*& slot, Ready ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -277,10 +289,14 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
                                     bool lends_attachment);
   // Tells the server that this end gave up on unary call `id` (kCallGivenUp), so that the
   // method's OnCancel() hook runs. A notice the ring (or the link's request slots) has no
-  // room for at once waits for the reader's next look at the link (TellGivenUpLater); the
-  // completion thread reads on while any waits.
+  // room for at once waits for the reader's next look at the link (TellGivenUpLater, which
+  // sends streams' cancel notices waiting too, and drops both once the link has closed);
+  // the completion thread reads on while any waits (NoticesUnsent).
   void TellGivenUp(uint32_t command, uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void TellGivenUpLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool NoticesUnsent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return !given_up_unsent_.empty() || !cancels_unsent_.empty();
+  }
   // Gives up on each call whose context asked to cancel (TryCancel): the link then
   // delivers its CANCELLED reply.
   void CancelRequested() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -293,8 +309,8 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // on entry and exit, released while the reader yields to a sender or sleeps.
   void Read(const Waiter* waiter, absl::Time until, Completions& completions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Sleeps until the link's descriptor, wake_, returns_fd_, the next deadline or `until`;
-  // mutex_ is released meanwhile.
+  // Sleeps until the link's descriptor, wake_, returns_fd_, the next deadline or `until`
+  // (at most kRoomSlice while notices wait for room); mutex_ is released meanwhile.
   void Sleep(absl::Time until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The reader role is free: tells a sync caller still waiting, or else the completion
   // thread and Drain().
@@ -366,6 +382,8 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   size_t pending_with_context_ ABSL_GUARDED_BY(mutex_) = 0;  // calls that may be cancelled
   // Given-up notices not sent yet for want of ring space: (method id, call id).
   std::vector<std::pair<uint32_t, uint64_t>> given_up_unsent_ ABSL_GUARDED_BY(mutex_);
+  // Streams whose cancel notice waits for ring space (TellCancelled), in order.
+  std::vector<std::shared_ptr<StreamState>> cancels_unsent_ ABSL_GUARDED_BY(mutex_);
   // At or before the earliest pending deadline.
   absl::Time next_deadline_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;   // a thread is the reader

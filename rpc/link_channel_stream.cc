@@ -91,6 +91,10 @@ struct LinkChannel::StreamState {
   bool writes_done = false;  // WritesDone() was called
   bool finished = false;     // the final status is in `status`
   bool abandoned = false;    // destroyed before Finish(): cancelled
+  bool gone = false;         // its Stream was destroyed
+  // Its cancel notice waits for room (the channel's cancels_unsent_): its id stays taken
+  // until the notice goes, so that the notice cannot cancel a later stream of that id.
+  bool cancel_unsent = false;
   absl::Status status;       // the final status, once finished
   absl::Status failure;      // the first failed pull or message
   absl::Status bad_message;  // a server message or reply header that did not parse
@@ -171,13 +175,14 @@ std::unique_ptr<ClientStream> LinkChannel::OpenStream(const Method& method,
 absl::StatusOr<uint64_t> LinkChannel::SendStream(const std::shared_ptr<StreamState>& stream,
                                                  StreamOp op, uint16_t flag,
                                                  const internal::MessageSource& source,
-                                                 Attachment* attachment, const Metadata* metadata) {
+                                                 Attachment* attachment, const Metadata* metadata,
+                                                 bool waits_for_room) {
   Pending pending{nullptr, stream->context, nullptr, nullptr};
   pending.method = &stream->method;
   pending.op = op;
   pending.stream = stream;
   return Send(stream->method.id, source, attachment, stream->deadline, flag, stream->id, pending,
-              metadata);
+              metadata, waits_for_room);
 }
 
 void LinkChannel::EndStream(StreamState& stream, absl::Status status) {
@@ -292,9 +297,28 @@ void LinkChannel::DeliverStream(Pending& pending, Message& reply) {
 }
 
 void LinkChannel::TellCancelled(const std::shared_ptr<StreamState>& stream) {
-  if (stream->finished) return;
-  (void)SendStream(stream, StreamOp::kControl, internal::kCallStreamCancel,
-                   internal::MessageSource::Of(std::span<const std::byte>()), nullptr);
+  if (stream->finished || stream->cancel_unsent) return;
+  if (SendCancelNotice(stream)) return;
+  stream->cancel_unsent = true;
+  cancels_unsent_.push_back(stream);
+  // Someone must read on until there is room: the completion thread, even if no call waits.
+  if (options_.completion_thread) StartOrWakeCompleter();
+}
+
+bool LinkChannel::SendCancelNotice(const std::shared_ptr<StreamState>& stream) {
+  absl::StatusOr<uint64_t> sent =
+      SendStream(stream, StreamOp::kControl, internal::kCallStreamCancel,
+                 internal::MessageSource::Of(std::span<const std::byte>()), nullptr, nullptr,
+                 /*waits_for_room=*/false);
+  if (!sent.ok() &&
+      (absl::IsDeadlineExceeded(sent.status()) || absl::IsResourceExhausted(sent.status()))) {
+    return false;  // no ring space, or every request slot taken: the server is behind
+  }
+  // Waited, and its stream destroyed meanwhile: the id is free now (else the stream's
+  // destruction gives it back).
+  if (stream->cancel_unsent && stream->gone) stream_ids_.Give(stream->id);
+  stream->cancel_unsent = false;
+  return true;
 }
 
 template <typename Ready>
@@ -361,7 +385,9 @@ LinkChannel::Stream::~Stream() {
     }
     channel_->EndStream(*state_, absl::CancelledError("the stream was destroyed before Finish()"));
   }
-  channel_->stream_ids_.Give(state_->id);
+  state_->gone = true;
+  // A cancel notice still waiting for room gives the id back once it is sent.
+  if (!state_->cancel_unsent) channel_->stream_ids_.Give(state_->id);
   // Replies still to come (to pulls, messages, the cancel) may outlive the caller's response
   // and context: from here on they touch neither.
   state_->response = nullptr;

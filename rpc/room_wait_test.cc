@@ -1,10 +1,17 @@
 // A LinkChannel's sends that find no room in the link (its server reads nothing): one
 // waiting for ring space or for arena pages holds no other call past that call's deadline,
 // its own wait ends at its deadline or cancel, and a lent attachment it could not send
-// stays its caller's. In each wait mode: a reader that spins lets such a send in as well.
+// stays its caller's; a stream's cancel notice that finds no room waits for it (it never
+// holds the reader) and still reaches the server. In each wait mode: a reader that spins
+// lets such a send in as well.
+
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,11 +20,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "rpc/internal/call_format.h"
 #include "rpc/link_channel.h"
 #include "rpc/method.h"
 #include "rpc/method_id.h"
 #include "rpc/testdata/test_service.pb.h"
 #include "syslink/link.h"
+#include "tests/support/eventually.h"
+#include "tests/support/proc_state.h"
 
 namespace syslink::rpc {
 namespace {
@@ -26,6 +36,8 @@ using ::syslink::rpc::test::Text;
 
 constexpr Method kEcho{MethodIdOfPath("/syslink.rpc.test.Test/Echo"), "/syslink.rpc.test.Test/Echo",
                        MethodKind::kUnary};
+constexpr Method kBidi{MethodIdOfPath("/syslink.rpc.test.Streamer/Echo"),
+                       "/syslink.rpc.test.Streamer/Echo", MethodKind::kBidiStreaming};
 
 // How long a test waits for what must happen at once (a call's 100 ms deadline): far past
 // it, so that only a call that waits for the server to read fails.
@@ -74,6 +86,22 @@ class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
     return status;
   }
 
+  // Starts `call` on a thread of its own, and returns once the thread waits in it (asleep:
+  // in hybrid and blocking modes; a spinning wait cannot be told from a running one).
+  std::thread StartBlocked(std::function<void()> call) {
+    std::atomic<pid_t> tid{0};
+    std::thread thread([&tid, call = std::move(call)] {
+      tid.store(gettid());
+      call();
+    });
+    while (tid.load() == 0) std::this_thread::yield();
+    if (GetParam() != ring::WaitMode::kSpin) {
+      EXPECT_TRUE(::syslink::testing::Eventually(
+          [&] { return ::syslink::testing::ThreadState(tid.load()) == 'S'; }));
+    }
+    return thread;
+  }
+
   std::optional<LinkChannel> channel_;
   Link server_;
   Text filler_responses_[4];
@@ -83,17 +111,21 @@ class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
 // deadline, on another thread, ends at its deadline.
 TEST_P(RoomWaitTest, ACallWaitingForRingRoomHoldsNoOtherCallPastItsDeadline) {
   FillRing();
-  std::atomic<bool> blocked_sent{false};
-  std::thread blocked([&] {
+  absl::Status blocked_status;
+  std::atomic<bool> blocked_returned{false};
+  std::thread blocked = StartBlocked([&] {
     Text request, response;
     request.set_blob(std::string(15 * 1024, 'b'));
-    (void)channel_->Call(kEcho, request, &response, nullptr);  // waits for room
-    blocked_sent = true;
+    blocked_status = channel_->Call(kEcho, request, &response, nullptr);  // waits for room
+    blocked_returned = true;
   });
   std::optional<absl::Status> status = CallWithDeadline(10);
+  const bool returned_first = !blocked_returned.load();
   blocked.join();
   ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
   EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
+  EXPECT_TRUE(returned_first) << "the blocked call was not waiting: " << blocked_status;
+  EXPECT_FALSE(blocked_status.ok());  // the server closed without reading
 }
 
 // The reader (a sync call with no deadline, spinning in kSpin mode) lets a send that waits
@@ -122,16 +154,22 @@ TEST_P(RoomWaitTest, ACallWaitingForArenaRoomHoldsNoOtherCallPastItsDeadline) {
     held.push_back(*std::move(a));
   }
   ASSERT_FALSE(held.empty());
-  std::thread blocked([&] {
+  absl::Status blocked_status;
+  std::atomic<bool> blocked_returned{false};
+  std::thread blocked = StartBlocked([&] {
     Text request, response;
     request.set_blob(std::string(20 * 1024, 's'));  // spilled: past the 16 KiB inline limit
-    (void)channel_->Call(kEcho, request, &response, nullptr);
+    blocked_status = channel_->Call(kEcho, request, &response, nullptr);
+    blocked_returned = true;
   });
   std::optional<absl::Status> status = CallWithDeadline(10);
+  const bool returned_first = !blocked_returned.load();
   held.clear();
   blocked.join();
   ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
   EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
+  EXPECT_TRUE(returned_first) << "the blocked call was not waiting: " << blocked_status;
+  EXPECT_FALSE(blocked_status.ok());  // the server closed without reading
 }
 
 // A call whose attachment was lent (a buffer of the channel's arena) and that could not be
@@ -171,6 +209,59 @@ TEST_P(RoomWaitTest, ACancelEndsAWaitForRoom) {
   caller.join();
   ASSERT_TRUE(in_time) << "the cancelled call waited on for room";
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+}
+
+// A stream cancelled while the ring has no room: its end comes at once (the opening
+// request's CANCELLED), and its cancel notice goes to the server once it reads on.
+TEST_P(RoomWaitTest, AStreamCancelledWhileTheRingIsFullStillTellsTheServer) {
+  ClientContext stream_context;
+  std::unique_ptr<ClientStream> stream =
+      channel_->OpenStream(kBidi, nullptr, nullptr, &stream_context);
+  FillRing();
+  // Then calls of nothing with a 5 ms deadline, until one finds no room at all.
+  bool full = false;
+  for (int i = 0; i < 2000 && !full; ++i) {
+    ClientContext probe;
+    probe.set_deadline(absl::Now() + absl::Milliseconds(5));
+    Text empty, response;
+    absl::Status s = channel_->Call(kEcho, empty, &response, &probe);
+    full = absl::IsDeadlineExceeded(s) && s.message().find("no room") != std::string::npos;
+  }
+  ASSERT_TRUE(full) << "the ring never filled";
+  stream_context.TryCancel();
+  absl::Notification finished;
+  absl::Status final_status;
+  std::thread finisher([&] {
+    final_status = stream->Finish();
+    finished.Notify();
+  });
+  const bool finished_in_time = finished.WaitForNotificationWithTimeout(kPatience);
+  // The server reads everything now; the notice that waited for room comes among it.
+  int cancel_notices = 0;
+  int requests = 0;
+  for (absl::Time until = absl::Now() + absl::Seconds(2); absl::Now() < until;) {
+    absl::StatusOr<Message> message = server_.Receive(absl::Now() + absl::Milliseconds(100));
+    if (!message.ok()) {
+      if (absl::IsDeadlineExceeded(message.status())) continue;
+      break;
+    }
+    if (message->kind != MessageKind::kRequest ||
+        message->data.size() < internal::kCallHeaderSize) {
+      continue;
+    }
+    ++requests;
+    internal::CallHeader header;
+    std::memcpy(&header, message->data.data(), sizeof(header));
+    if (header.flags & internal::kCallStreamCancel) ++cancel_notices;
+    if (cancel_notices > 0) break;
+  }
+  server_.Close();
+  finisher.join();
+  EXPECT_TRUE(finished_in_time) << "Finish() waited for the server";
+  EXPECT_EQ(final_status.code(), absl::StatusCode::kCancelled) << final_status;
+  EXPECT_EQ(cancel_notices, 1) << "the server was never told the stream was cancelled (" << requests
+                               << " requests read)";
+  stream.reset();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RoomWaitTest,
