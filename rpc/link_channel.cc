@@ -297,6 +297,7 @@ absl::Status LinkChannel::WaitForRoom(absl::FunctionRef<absl::Status(absl::Time)
     // The attempt may have read replies ahead, or taken the wake-up a sleeping reader
     // waits for: it looks again.
     if (sleeping_) Signal(wake_->get());
+    if (!link_.status().ok()) return link_.status();  // no room will come
     if (absl::Now() >= deadline) return status;
     if (want_lock_.load(std::memory_order_relaxed) > 0) {
       // Their calls may have earlier deadlines, and a reader among them may be what the
@@ -778,6 +779,11 @@ void LinkChannel::CompleteAsync() {
 
 size_t LinkChannel::Drain(absl::Time deadline) {
   Acquire();
+  // Without a completion thread nobody else reads while no call is pending: notices that
+  // waited for room go now if they can.
+  if (NoticesUnsent() && !reading_) [[unlikely]] {
+    TellGivenUpLater();
+  }
   const bool completer = options_.completion_thread;
   if (completer) ++draining_;  // the completion thread stands aside
   Completions completions;

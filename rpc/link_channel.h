@@ -75,7 +75,9 @@ struct LinkChannelOptions {
   // itself (for a caller with a loop of its own, and for counting instructions). The
   // callbacks of replies a sync call or a stream's waiter read run in a Drain() on another
   // thread at once, or else on the waiter's thread when its wait ends; those Drain() reads
-  // itself it runs at once, so two may run at once on two threads.
+  // itself it runs at once, so two may run at once on two threads. Notices to the server
+  // that waited for room (a call or stream given up on) then go with the next read of the
+  // link, or the next Drain().
   bool completion_thread = true;
 };
 

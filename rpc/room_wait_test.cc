@@ -45,16 +45,76 @@ constexpr absl::Duration kPatience = absl::Seconds(5);
 
 class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
  protected:
-  RoomWaitTest() {
+  RoomWaitTest() { Connect(absl::InfiniteDuration()); }
+
+  // A new channel, whose end gives up on the server after `patience` (Link::SetPatience).
+  void Connect(absl::Duration patience, LinkChannelOptions channel_options = {}) {
     LinkOptions options;
     options.ring_capacity = 64 * 1024;  // inline limit 16 KiB
     options.arena_size = 1 << 20;
     options.max_dma_size = 128 << 10;
     options.wait.mode = GetParam();
     absl::StatusOr<LinkPair> pair = Link::CreatePair(options);
-    EXPECT_TRUE(pair.ok()) << pair.status();
-    channel_.emplace(std::move(pair->first));
+    ASSERT_TRUE(pair.ok()) << pair.status();
+    pair->first.SetPatience(patience);
+    channel_.reset();
+    channel_.emplace(std::move(pair->first), channel_options);
     server_ = std::move(pair->second);  // reads nothing until the test says
+  }
+
+  // FillRing(), then calls of nothing with a 5 ms deadline until one finds no room at all:
+  // whether one did.
+  bool FillRingToTheBrim() {
+    FillRing();
+    for (int i = 0; i < 2000; ++i) {
+      ClientContext probe;
+      probe.set_deadline(absl::Now() + absl::Milliseconds(5));
+      Text empty, response;
+      absl::Status s = channel_->Call(kEcho, empty, &response, &probe);
+      if (absl::IsDeadlineExceeded(s) && s.message().find("no room") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The server reads for up to `patience`, running `between` after each look: how many
+  // stream cancel notices came (it stops at the first).
+  int ReadCancelNotices(absl::Duration patience, const std::function<void()>& between = {}) {
+    int notices = 0;
+    for (absl::Time until = absl::Now() + patience; absl::Now() < until && notices == 0;) {
+      absl::StatusOr<Message> message = server_.Receive(absl::Now() + absl::Milliseconds(5));
+      if (between) between();
+      if (!message.ok()) {
+        if (absl::IsDeadlineExceeded(message.status())) continue;
+        break;
+      }
+      if (message->kind != MessageKind::kRequest ||
+          message->data.size() < internal::kCallHeaderSize) {
+        continue;
+      }
+      internal::CallHeader header;
+      std::memcpy(&header, message->data.data(), sizeof(header));
+      if (header.flags & internal::kCallStreamCancel) ++notices;
+    }
+    return notices;
+  }
+
+  // A call of `bytes` with no deadline: whether it ended (its status) within kPatience.
+  std::optional<absl::Status> CallWithoutDeadline(size_t bytes) {
+    absl::Notification returned;
+    absl::Status status;
+    std::thread caller([&] {
+      Text request, response;
+      request.set_blob(std::string(bytes, 'c'));
+      status = channel_->Call(kEcho, request, &response, nullptr);
+      returned.Notify();
+    });
+    const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+    server_.Close();  // every wait left ends
+    caller.join();
+    if (!in_time) return std::nullopt;
+    return status;
   }
 
   // Fills the request ring with async calls the server never reads: four of 15 KiB.
@@ -67,8 +127,10 @@ class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
   }
 
   // A call of `bytes` with a deadline 100 ms away, on a thread of its own: its status, or
-  // nothing if it has not returned within kPatience.
-  std::optional<absl::Status> CallWithDeadline(size_t bytes) {
+  // nothing if it has not returned within kPatience. `before_close` runs once it returned
+  // (or that time passed), before the server closes its end.
+  std::optional<absl::Status> CallWithDeadline(size_t bytes,
+                                               const std::function<void()>& before_close = {}) {
     absl::Notification returned;
     absl::Status status;
     std::thread caller([&] {
@@ -80,6 +142,7 @@ class RoomWaitTest : public ::testing::TestWithParam<ring::WaitMode> {
       returned.Notify();
     });
     const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+    if (before_close) before_close();
     server_.Close();  // every wait left ends
     caller.join();
     if (!in_time) return std::nullopt;
@@ -119,8 +182,9 @@ TEST_P(RoomWaitTest, ACallWaitingForRingRoomHoldsNoOtherCallPastItsDeadline) {
     blocked_status = channel_->Call(kEcho, request, &response, nullptr);  // waits for room
     blocked_returned = true;
   });
-  std::optional<absl::Status> status = CallWithDeadline(10);
-  const bool returned_first = !blocked_returned.load();
+  bool returned_first = false;
+  std::optional<absl::Status> status =
+      CallWithDeadline(10, [&] { returned_first = !blocked_returned.load(); });
   blocked.join();
   ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
   EXPECT_EQ(status->code(), absl::StatusCode::kDeadlineExceeded) << *status;
@@ -162,8 +226,9 @@ TEST_P(RoomWaitTest, ACallWaitingForArenaRoomHoldsNoOtherCallPastItsDeadline) {
     blocked_status = channel_->Call(kEcho, request, &response, nullptr);
     blocked_returned = true;
   });
-  std::optional<absl::Status> status = CallWithDeadline(10);
-  const bool returned_first = !blocked_returned.load();
+  bool returned_first = false;
+  std::optional<absl::Status> status =
+      CallWithDeadline(10, [&] { returned_first = !blocked_returned.load(); });
   held.clear();
   blocked.join();
   ASSERT_TRUE(status.has_value()) << "the call waited for the channel a send waiting for room held";
@@ -217,17 +282,7 @@ TEST_P(RoomWaitTest, AStreamCancelledWhileTheRingIsFullStillTellsTheServer) {
   ClientContext stream_context;
   std::unique_ptr<ClientStream> stream =
       channel_->OpenStream(kBidi, nullptr, nullptr, &stream_context);
-  FillRing();
-  // Then calls of nothing with a 5 ms deadline, until one finds no room at all.
-  bool full = false;
-  for (int i = 0; i < 2000 && !full; ++i) {
-    ClientContext probe;
-    probe.set_deadline(absl::Now() + absl::Milliseconds(5));
-    Text empty, response;
-    absl::Status s = channel_->Call(kEcho, empty, &response, &probe);
-    full = absl::IsDeadlineExceeded(s) && s.message().find("no room") != std::string::npos;
-  }
-  ASSERT_TRUE(full) << "the ring never filled";
+  ASSERT_TRUE(FillRingToTheBrim()) << "the ring never filled";
   stream_context.TryCancel();
   absl::Notification finished;
   absl::Status final_status;
@@ -237,31 +292,96 @@ TEST_P(RoomWaitTest, AStreamCancelledWhileTheRingIsFullStillTellsTheServer) {
   });
   const bool finished_in_time = finished.WaitForNotificationWithTimeout(kPatience);
   // The server reads everything now; the notice that waited for room comes among it.
-  int cancel_notices = 0;
-  int requests = 0;
-  for (absl::Time until = absl::Now() + absl::Seconds(2); absl::Now() < until;) {
-    absl::StatusOr<Message> message = server_.Receive(absl::Now() + absl::Milliseconds(100));
-    if (!message.ok()) {
-      if (absl::IsDeadlineExceeded(message.status())) continue;
-      break;
-    }
-    if (message->kind != MessageKind::kRequest ||
-        message->data.size() < internal::kCallHeaderSize) {
-      continue;
-    }
-    ++requests;
-    internal::CallHeader header;
-    std::memcpy(&header, message->data.data(), sizeof(header));
-    if (header.flags & internal::kCallStreamCancel) ++cancel_notices;
-    if (cancel_notices > 0) break;
-  }
+  const int cancel_notices = ReadCancelNotices(absl::Seconds(2));
   server_.Close();
   finisher.join();
   EXPECT_TRUE(finished_in_time) << "Finish() waited for the server";
   EXPECT_EQ(final_status.code(), absl::StatusCode::kCancelled) << final_status;
-  EXPECT_EQ(cancel_notices, 1) << "the server was never told the stream was cancelled (" << requests
-                               << " requests read)";
+  EXPECT_EQ(cancel_notices, 1) << "the server was never told the stream was cancelled";
   stream.reset();
+}
+
+// Without a completion thread, a caller's Drain() sends a notice that waited for room,
+// though no async call is pending.
+TEST_P(RoomWaitTest, WithoutACompletionThreadDrainSendsAQueuedCancelNotice) {
+  Connect(absl::InfiniteDuration(), {.completion_thread = false});
+  ClientContext stream_context;
+  std::unique_ptr<ClientStream> stream =
+      channel_->OpenStream(kBidi, nullptr, nullptr, &stream_context);
+  ASSERT_TRUE(FillRingToTheBrim()) << "the ring never filled";
+  stream_context.TryCancel();
+  absl::Status final_status = stream->Finish();
+  EXPECT_EQ(final_status.code(), absl::StatusCode::kCancelled) << final_status;
+  const int notices = ReadCancelNotices(
+      absl::Seconds(2), [&] { (void)channel_->Drain(absl::Now() + absl::Milliseconds(5)); });
+  EXPECT_EQ(notices, 1) << "Drain() never sent the cancel notice that waited for room";
+  server_.Close();
+  stream.reset();
+}
+
+// The end's patience (Link::SetPatience) counts across the channel's slices: a server
+// that reads nothing of the ring for that long is given up on, and the call fails.
+TEST_P(RoomWaitTest, TheEndsPatienceEndsAWaitForRingRoom) {
+  Connect(absl::Milliseconds(100));
+  FillRing();
+  std::optional<absl::Status> status = CallWithoutDeadline(15 * 1024);
+  ASSERT_TRUE(status.has_value()) << "the wait for room outlasted the end's patience";
+  EXPECT_NE(status->message().find("patience"), std::string::npos) << *status;
+}
+
+// The same for arena pages a server keeps.
+TEST_P(RoomWaitTest, TheEndsPatienceEndsAWaitForArenaRoom) {
+  Connect(absl::Milliseconds(100));
+  std::vector<Attachment> held;  // the arena full
+  for (absl::StatusOr<Attachment> a;
+       held.size() < 64 && (a = channel_->AllocateAttachment(128 << 10)).ok();) {
+    held.push_back(*std::move(a));
+  }
+  std::optional<absl::Status> status = CallWithoutDeadline(20 * 1024);  // spilled
+  ASSERT_TRUE(status.has_value()) << "the wait for arena room outlasted the end's patience";
+  EXPECT_NE(status->message().find("patience"), std::string::npos) << *status;
+}
+
+// A call waiting for room ends when its server does: here the arena is full and the
+// server closes its end.
+TEST_P(RoomWaitTest, AWaitForArenaRoomEndsWhenTheServerCloses) {
+  std::vector<Attachment> held;  // the arena full
+  for (absl::StatusOr<Attachment> a;
+       held.size() < 64 && (a = channel_->AllocateAttachment(128 << 10)).ok();) {
+    held.push_back(*std::move(a));
+  }
+  absl::Notification returned;
+  absl::Status status;
+  std::thread blocked = StartBlocked([&] {
+    Text request, response;
+    request.set_blob(std::string(20 * 1024, 's'));  // spilled
+    status = channel_->Call(kEcho, request, &response, nullptr);
+    returned.Notify();
+  });
+  server_.Close();
+  const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+  held.clear();  // lets a wait that missed the close end
+  blocked.join();
+  ASSERT_TRUE(in_time) << "the call waited for arena room on a closed link";
+  EXPECT_FALSE(status.ok());
+}
+
+// The same for ring space.
+TEST_P(RoomWaitTest, AWaitForRingRoomEndsWhenTheServerCloses) {
+  FillRing();
+  absl::Notification returned;
+  absl::Status status;
+  std::thread blocked = StartBlocked([&] {
+    Text request, response;
+    request.set_blob(std::string(15 * 1024, 'b'));
+    status = channel_->Call(kEcho, request, &response, nullptr);
+    returned.Notify();
+  });
+  server_.Close();
+  const bool in_time = returned.WaitForNotificationWithTimeout(kPatience);
+  blocked.join();
+  ASSERT_TRUE(in_time) << "the call waited for ring room on a closed link";
+  EXPECT_FALSE(status.ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RoomWaitTest,

@@ -291,7 +291,8 @@ class Link {
 
   // A buffer of at least `bytes` bytes from this end's arena. When the arena is full,
   // waits for buffers to come back until `deadline` (the default: do not wait) and then
-  // fails with RESOURCE_EXHAUSTED. INVALID_ARGUMENT above the link's max_dma_size.
+  // fails with RESOURCE_EXHAUSTED; on a closed end (none will come back), with why it
+  // closed, at once. INVALID_ARGUMENT above the link's max_dma_size.
   [[nodiscard]] absl::StatusOr<DmaBuffer> AllocateBuffer(
       size_t bytes, absl::Time deadline = absl::InfinitePast());
 

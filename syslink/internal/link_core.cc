@@ -114,25 +114,31 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
         bytes, options_.max_dma_size));
   }
   bool quiet = false;  // stopping, and a slice passed in which nothing arrived
-  absl::Time waiting_since = absl::InfiniteFuture();  // for the patience: nothing since
   while (true) {
     // Sent, not only taken: releases of buffers that replies read ahead carried may be what
     // the peer waits for before it replies again.
     FlushReleases();
     absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
     if (offset.ok()) {
+      arena_stall_since_ = absl::InfiniteFuture();  // the arena had room: no wait under way
       DmaBuffer buffer = AdoptOwnBuffer(*offset, bytes);
       return buffer;
     }
-    if (!absl::IsResourceExhausted(offset.status()) || !status_.ok()) return offset.status();
+    if (!absl::IsResourceExhausted(offset.status())) return offset.status();
+    // Closed (the peer died, or what it wrote broke the link): no buffer will come back.
+    if (!status_.ok()) return status_;
     // Buffers come back with replies and releases, and from other threads: read what has
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     const uint64_t free_before = arena_.free_bytes();
+    if (free_before > arena_stall_free_) {
+      arena_stall_since_ = absl::InfiniteFuture();  // room came back since the last wait
+    }
+    arena_stall_free_ = free_before;
     const bool read = ReadAhead();
     if (!status_.ok()) continue;
     if (read && arena_.free_bytes() > free_before) {  // room came back: try again
       quiet = false;
-      waiting_since = absl::InfiniteFuture();
+      arena_stall_since_ = absl::InfiniteFuture();
       continue;
     }
     // Records that give no room back (a peer writing stray ones without end) keep the ring
@@ -149,7 +155,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
       }
       quiet = true;
     }
-    if (OutOfPatience(waiting_since,
+    if (OutOfPatience(arena_stall_since_,
                       "room in this end's DMA arena (it keeps the buffers it was sent)")) {
       return status_;
     }
@@ -394,19 +400,17 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void LinkCore::PublishMessage(std::byte* space,
 
 absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadline,
                                                  bool read_ahead) {
-  // For the patience: since when the peer has made no progress (read nothing of this ring).
-  absl::Time waiting_since = absl::InfiniteFuture();
-  uint64_t consumed = out_.consumed();
   while (true) {
     if (read_ahead) {
       ReadAhead();
       if (!status_.ok()) return status_;  // what it read broke the link
     }
     // A peer that reads, however slowly, is not given up on: room for this message may
-    // take many of its reads.
-    if (out_.consumed() != consumed) {
-      consumed = out_.consumed();
-      waiting_since = absl::InfiniteFuture();
+    // take many of its reads. One that read nothing since an earlier wait (of a caller
+    // that waits in slices) is as far behind as it was then.
+    if (out_.consumed() != ring_stall_consumed_) {
+      ring_stall_consumed_ = out_.consumed();
+      ring_stall_since_ = absl::InfiniteFuture();
     }
     // Releases first (of buffers replies read ahead carried, or other threads dropped):
     // the peer may be waiting for them to reply, and so to read.
@@ -429,7 +433,7 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
           "nothing)"));
       return status_;
     }
-    if (OutOfPatience(waiting_since, "room in the link's ring (it reads nothing)")) {
+    if (OutOfPatience(ring_stall_since_, "room in the link's ring (it reads nothing)")) {
       return status_;
     }
     if (absl::Now() >= deadline) {

@@ -255,6 +255,14 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   std::shared_ptr<WakeSignal> wake_;         // made by the first Waker(); Receive() takes it
   const std::atomic<bool>* stop_ = nullptr;  // SetStopFlag(): ends waits for ring space
   absl::Duration patience_ = absl::InfiniteDuration();  // SetPatience(): bounds those waits
+  // For the patience, across waits (a caller may wait in slices, one call each): since
+  // when the peer has read nothing of the outbound ring (which then stood at
+  // `ring_stall_consumed_`), and since when no buffer has come back to the arena (which
+  // then had `arena_stall_free_` bytes free). InfiniteFuture: no wait is under way.
+  absl::Time ring_stall_since_ = absl::InfiniteFuture();
+  uint64_t ring_stall_consumed_ = 0;
+  absl::Time arena_stall_since_ = absl::InfiniteFuture();
+  uint64_t arena_stall_free_ = 0;
   ring::SharedRegion region_;
   int side_;
   LinkOptions options_;
