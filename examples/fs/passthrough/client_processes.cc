@@ -28,15 +28,16 @@ bool HasEnded(const UniqueFd& pidfd) {
   return poll(&ready, 1, 0) != 0;
 }
 
-// Whether process `pid`'s real uid (/proc/PID/status) is `uid`.
-bool RealUidIs(pid_t pid, uid_t uid) {
+// Whether process `pid`'s effective uid (/proc/PID/status) is `uid`: the one SO_PEERCRED
+// gives the broker, which attests it.
+bool EffectiveUidIs(pid_t pid, uid_t uid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   for (std::string line; std::getline(status, line);) {
     if (!absl::StartsWith(line, "Uid:")) continue;
     std::vector<absl::string_view> ids = absl::StrSplit(absl::string_view(line).substr(4),
                                                         absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    uint32_t real = 0;
-    return !ids.empty() && absl::SimpleAtoi(ids[0], &real) && real == uid;
+    uint32_t effective = 0;  // "Uid:" lists the real, effective, saved and filesystem uids
+    return ids.size() >= 2 && absl::SimpleAtoi(ids[1], &effective) && effective == uid;
   }
   return false;
 }
@@ -62,9 +63,9 @@ ClientProcesses::~ClientProcesses() {
 }
 
 uint64_t ClientProcesses::Join(const rpc::PeerIdentity& peer) {
-  if (!watcher_.joinable() || peer.pid <= 0 || peer.uid == rpc::kNoUid) return 0;
+  if (!watcher_.joinable() || peer.pid <= 0 || peer.uid == rpc::kNoUid) return kNotFollowed;
   std::shared_ptr<const UniqueFd> known;
-  uint64_t client = 0;
+  uint64_t client = kNotFollowed;
   {
     absl::MutexLock lock(&mutex_);
     if (auto it = by_pid_.find(peer.pid); it != by_pid_.end()) {
@@ -74,10 +75,15 @@ uint64_t ClientProcesses::Join(const rpc::PeerIdentity& peer) {
   }
   if (known != nullptr && !HasEnded(*known)) return client;
   // A process not seen yet, or one with the pid of a process that ended (whose record the
-  // watcher is giving back).
+  // watcher is giving back, or gave back).
   auto pidfd =
       std::make_shared<const UniqueFd>(static_cast<int>(syscall(SYS_pidfd_open, peer.pid, 0)));
-  if (!pidfd->valid() || !RealUidIs(peer.pid, peer.uid)) return 0;
+  if (!pidfd->valid() || !EffectiveUidIs(peer.pid, peer.uid)) {
+    // The pid names no process now, or another user's: if the server followed a process
+    // with it, the caller is that process, which has ended.
+    absl::MutexLock lock(&mutex_);
+    return known != nullptr || ended_pids_.contains(peer.pid) ? kEnded : kNotFollowed;
+  }
   {
     absl::MutexLock lock(&mutex_);
     if (auto it = by_pid_.find(peer.pid);
@@ -87,17 +93,20 @@ uint64_t ClientProcesses::Join(const rpc::PeerIdentity& peer) {
     client = next_client_++;
     records_[client] = Record{.pid = peer.pid, .pidfd = pidfd};
     by_pid_[peer.pid] = client;
+    ended_pids_.erase(peer.pid);
   }
   epoll_event event = {.events = EPOLLIN, .data = {.u64 = client}};
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pidfd->get(), &event) != 0) {
-    End(client);  // never seen to end: not followed
-    return 0;
+    End(client);  // never seen to end: not followed, and not known to have ended
+    absl::MutexLock lock(&mutex_);
+    if (!by_pid_.contains(peer.pid)) ended_pids_.erase(peer.pid);
+    return kNotFollowed;
   }
   return client;
 }
 
 bool ClientProcesses::AddHandle(uint64_t client, uint64_t fh, uint64_t ino, bool dir) {
-  if (client == 0) return true;
+  if (client == kNotFollowed) return true;
   absl::MutexLock lock(&mutex_);
   auto it = records_.find(client);
   if (it == records_.end() || it->second.ended) return false;
@@ -106,13 +115,13 @@ bool ClientProcesses::AddHandle(uint64_t client, uint64_t fh, uint64_t ino, bool
 }
 
 void ClientProcesses::RemoveHandle(uint64_t client, uint64_t fh) {
-  if (client == 0) return;
+  if (client == kNotFollowed) return;
   absl::MutexLock lock(&mutex_);
   if (auto it = records_.find(client); it != records_.end()) it->second.handles.erase(fh);
 }
 
 bool ClientProcesses::AddLookup(uint64_t client, uint64_t ino) {
-  if (client == 0) return true;
+  if (client == kNotFollowed) return true;
   absl::MutexLock lock(&mutex_);
   auto it = records_.find(client);
   if (it == records_.end() || it->second.ended) return false;
@@ -120,15 +129,17 @@ bool ClientProcesses::AddLookup(uint64_t client, uint64_t ino) {
   return true;
 }
 
-void ClientProcesses::Forget(uint64_t client, uint64_t ino, uint64_t nlookup) {
-  if (client == 0) return;
+uint64_t ClientProcesses::Forget(uint64_t client, uint64_t ino, uint64_t nlookup) {
+  if (client == kNotFollowed) return nlookup;
   absl::MutexLock lock(&mutex_);
-  auto it = records_.find(client);
-  if (it == records_.end()) return;
+  auto it = records_.find(client);  // none for kEnded, or a record given back
+  if (it == records_.end() || it->second.ended) return 0;
   auto held = it->second.lookups.find(ino);
-  if (held == it->second.lookups.end()) return;
-  held->second -= std::min(held->second, nlookup);
+  if (held == it->second.lookups.end()) return 0;
+  const uint64_t taken = std::min(held->second, nlookup);
+  held->second -= taken;
   if (held->second == 0) it->second.lookups.erase(held);
+  return taken;
 }
 
 size_t ClientProcesses::size() const {
@@ -165,6 +176,7 @@ void ClientProcesses::End(uint64_t client) {
     record.lookups.clear();
     if (auto mine = by_pid_.find(record.pid); mine != by_pid_.end() && mine->second == client) {
       by_pid_.erase(mine);  // a later process with its pid is another
+      ended_pids_.insert(record.pid);
     }
   }
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, pidfd->get(), nullptr);

@@ -1,12 +1,17 @@
 // What a client process holds of the passthrough (open handles, lookups) is given back when
 // that process ends, and not before: not when one of its links ends, nor when another
 // process ends. The clients are links of this test whose server sees the pid of a child
-// process (as the broker would attest it), which the test kills.
+// process (as the broker would attest it), which the test kills. A call from a process
+// that reaches the server after the give-back gives nothing back twice. Last, ClientProcesses
+// on its own.
+
+#include "examples/fs/passthrough/client_processes.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -140,9 +145,114 @@ TEST_P(ClientProcessesTest, WhatWasGivenBackBeforeTheEndIsNotGivenBackTwice) {
   EXPECT_EQ(passthrough().inode_count(), inodes - 1);
 }
 
+// The process sends Forget just before it is killed, and the server serves it after the
+// give-back (here: sent over the process's link once the give-back finished). The give-back
+// took the process's lookup already: the Forget takes nothing more, so this test's own
+// lookup of the same file stays.
+TEST_P(ClientProcessesTest, LateForgetOfAnEndedProcessKeepsAnotherClientsLookup) {
+  HostWrite(HostPath("h"), "x");
+  const Entry mine = Ok(fs().Lookup(kRootIno, "h"));
+  ChildProcess process = Sleeper();
+  std::unique_ptr<FsClient> client = ConnectFor(process);
+  ASSERT_NE(client, nullptr);
+  Ok(client->Lookup(kRootIno, "h"));
+  process.Kill(SIGKILL);
+  EXPECT_EQ(process.Wait(), ChildProcess::KilledBy(SIGKILL));
+  ASSERT_TRUE(Eventually([&] { return passthrough().client_process_count() == 1; }));
+  EXPECT_EQ(Ok(fs().GetAttr(mine.ino())).size(), 1u);
+  EXPECT_TRUE(client->Forget(mine.ino(), 1).ok());
+  EXPECT_EQ(Errno(fs().GetAttr(mine.ino())), "OK") << "this process's lookup was taken";
+}
+
+// A process forgets at most the lookups it holds: the rest are other clients'.
+TEST_P(ClientProcessesTest, AProcessForgetsNoMoreLookupsThanItHolds) {
+  HostWrite(HostPath("h"), "x");
+  const Entry mine = Ok(fs().Lookup(kRootIno, "h"));
+  ChildProcess process = Sleeper();
+  std::unique_ptr<FsClient> client = ConnectFor(process);
+  ASSERT_NE(client, nullptr);
+  Ok(client->Lookup(kRootIno, "h"));
+  EXPECT_TRUE(client->Forget(mine.ino(), 5).ok());
+  EXPECT_EQ(Errno(fs().GetAttr(mine.ino())), "OK") << "this process's lookup was taken";
+}
+
+// A Release that reaches the server after the give-back closed the handle answers EBADF and
+// closes nothing of anyone else's.
+TEST_P(ClientProcessesTest, LateReleaseOfAGivenBackHandleAnswersEbadf) {
+  const uint64_t kept = Ok(fs().Open(file_.ino(), O_RDONLY));
+  const size_t handles = passthrough().handle_count();
+  ChildProcess process = Sleeper();
+  std::unique_ptr<FsClient> client = ConnectFor(process);
+  ASSERT_NE(client, nullptr);
+  const uint64_t fh = Ok(client->Open(file_.ino(), O_RDONLY));
+  process.Kill(SIGKILL);
+  EXPECT_EQ(process.Wait(), ChildProcess::KilledBy(SIGKILL));
+  ASSERT_TRUE(Eventually([&] { return passthrough().client_process_count() == 1; }));
+  EXPECT_EQ(passthrough().handle_count(), handles);
+  EXPECT_EQ(Errno(client->Release(file_.ino(), fh)), "EBADF");
+  EXPECT_EQ(passthrough().handle_count(), handles);
+  EXPECT_EQ(ReadThrough(fs(), file_.ino(), kept), "data");
+  EXPECT_TRUE(fs().Release(file_.ino(), kept).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, ClientProcessesTest,
                          ::testing::Values(Transport::kLink, Transport::kLinkWorkers),
                          TransportName);
+
+// ClientProcesses on its own: what Join answers, and what Forget leaves to the caller.
+
+rpc::PeerIdentity PeerOf(const ChildProcess& process) {
+  return rpc::PeerIdentity{.pid = process.pid(), .uid = geteuid(), .gid = getegid()};
+}
+
+TEST(ClientProcessesRecordTest, JoinAnswersEndedForAFollowedProcessThatEnded) {
+  std::atomic<int> given_back = 0;
+  ClientProcesses clients([&](ClientProcesses::Holdings) { ++given_back; });
+  ChildProcess process = Sleeper();
+  const uint64_t client = clients.Join(PeerOf(process));
+  ASSERT_NE(client, ClientProcesses::kNotFollowed);
+  ASSERT_NE(client, ClientProcesses::kEnded);
+  ASSERT_TRUE(clients.AddLookup(client, 7));
+  process.Kill(SIGKILL);
+  EXPECT_EQ(process.Wait(), ChildProcess::KilledBy(SIGKILL));
+  ASSERT_TRUE(Eventually([&] { return clients.size() == 0; }));
+  EXPECT_EQ(given_back, 1);
+  EXPECT_EQ(clients.Join(PeerOf(process)), ClientProcesses::kEnded);
+  EXPECT_FALSE(clients.AddLookup(ClientProcesses::kEnded, 7));
+  EXPECT_FALSE(clients.AddHandle(ClientProcesses::kEnded, 1, 7, false));
+  EXPECT_EQ(clients.Forget(ClientProcesses::kEnded, 7, 1), 0u);
+  EXPECT_EQ(clients.Forget(client, 7, 1), 0u);
+}
+
+TEST(ClientProcessesRecordTest, AProcessGoneBeforeItsFirstCallIsNotFollowed) {
+  ClientProcesses clients([](ClientProcesses::Holdings) {});
+  ChildProcess process = Sleeper();
+  process.Kill(SIGKILL);
+  EXPECT_EQ(process.Wait(), ChildProcess::KilledBy(SIGKILL));
+  EXPECT_EQ(clients.Join(PeerOf(process)), ClientProcesses::kNotFollowed);
+  EXPECT_EQ(clients.Forget(ClientProcesses::kNotFollowed, 7, 3), 3u);
+}
+
+TEST(ClientProcessesRecordTest, AProcessOfAnotherEffectiveUidIsNotFollowed) {
+  ClientProcesses clients([](ClientProcesses::Holdings) {});
+  ChildProcess process = Sleeper();
+  rpc::PeerIdentity peer = PeerOf(process);
+  peer.uid = geteuid() + 1;
+  EXPECT_EQ(clients.Join(peer), ClientProcesses::kNotFollowed);
+  EXPECT_EQ(clients.size(), 0u);
+}
+
+TEST(ClientProcessesRecordTest, ForgetTakesNoMoreThanTheRecordHolds) {
+  ClientProcesses clients([](ClientProcesses::Holdings) {});
+  ChildProcess process = Sleeper();
+  const uint64_t client = clients.Join(PeerOf(process));
+  ASSERT_NE(client, ClientProcesses::kNotFollowed);
+  ASSERT_TRUE(clients.AddLookup(client, 7));
+  ASSERT_TRUE(clients.AddLookup(client, 7));
+  EXPECT_EQ(clients.Forget(client, 7, 5), 2u);
+  EXPECT_EQ(clients.Forget(client, 7, 1), 0u);
+  EXPECT_EQ(clients.Forget(client, 8, 1), 0u);
+}
 
 }  // namespace
 }  // namespace syslink::examples::fs

@@ -33,7 +33,7 @@ struct HostHandle {
   UniqueFd fd;
   uint32_t flags = 0;  // open(2)'s, as the client asked
   bool dir = false;
-  uint64_t client = 0;  // the process that opened it (ClientProcesses::Join; 0: not followed)
+  uint64_t client = 0;  // who opened it: ClientProcesses::Join's answer
   // Directories: held across lseek and getdents64, which share the offset of `fd`. The
   // offset lives in the kernel, so no field is marked as guarded.
   absl::Mutex dir_mutex;

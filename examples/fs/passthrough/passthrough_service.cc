@@ -155,8 +155,9 @@ int PassthroughFs::AddChildEntry(uint64_t client, const HostInode& dir, absl::st
 }
 
 void PassthroughFs::ForgetFor(uint64_t client, uint64_t ino, uint64_t nlookup) {
-  clients_.Forget(client, ino, nlookup);
-  inodes_.Forget(ino, nlookup);
+  // Lookup counts are per host file: what the client does not hold is another's.
+  const uint64_t held = clients_.Forget(client, ino, nlookup);
+  if (held > 0) inodes_.Forget(ino, held);
 }
 
 void PassthroughFs::GiveBack(ClientProcesses::Holdings left) {

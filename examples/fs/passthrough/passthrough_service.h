@@ -54,7 +54,9 @@
 // belong to the process the broker attested for the link they came through, and any link
 // of that process may use them. A process that closes its links and lives on keeps them;
 // so does a caller with no process of its own (an InProcessChannel, a remote caller). A
-// call still in flight from a process that has ended answers ENOTCONN and keeps nothing.
+// call still in flight from a process that has ended answers ENOTCONN and keeps nothing; its
+// Forget forgets nothing, and its Release of a handle given back answers EBADF, so nothing
+// is given back twice. A followed process forgets no more lookups than it holds.
 //
 // Locks: fs.proto's Locks sessions against a LockTable of the server's own
 // (lock_service.h), on host files ({st_dev, st_ino} of the handle's descriptor, so that a
@@ -206,7 +208,9 @@ class PassthroughFs final : public FileSystem {
   int AddEntry(uint64_t client, UniqueFd fd, Entry* out);
   // `name` in `dir` as an Entry (after a make): one lookup more, held by `client`.
   int AddChildEntry(uint64_t client, const HostInode& dir, absl::string_view name, Entry* out);
-  // Takes `nlookup` lookups of `client`'s off `ino`.
+  // Takes up to `nlookup` of `client`'s lookups off `ino`: all `nlookup` for a caller not
+  // followed, none for a process that has ended (ClientProcesses::Forget: its lookups were
+  // given back).
   void ForgetFor(uint64_t client, uint64_t ino, uint64_t nlookup);
   // Files `fd` as a handle `client` opened on `ino`, numbered `*fh`. ENOTCONN (and the
   // descriptor closed) when the client's process has ended meanwhile.
