@@ -364,11 +364,14 @@ class Link {
   // How long a Send() or Reply() may wait for ring space while the peer reads none of the
   // ring, or an AllocateBuffer() for room while no buffer comes back, before this end
   // gives up on the peer: it closes the link, with ABORTED naming the patience as its
-  // status(); the peer sees PEER_DIED. A wait with an earlier deadline returns
-  // DEADLINE_EXCEEDED first, as without a patience. So a peer that stops reading cannot hold
-  // the thread answering it past `patience`. InfiniteDuration() (the default): waits last
-  // until their deadline. Looked at in 10 ms slices of a wait; the fast path never looks.
-  // Call it before the end is in use.
+  // status(); the peer sees PEER_DIED. The time counted is time spent waiting, added up
+  // over the waits since the peer last made room (a caller that waits in short waits, one
+  // after another, is given up on as one that waits once); a try that does not wait, and
+  // the time between waits, count nothing. A wait whose deadline comes before the patience
+  // is spent returns DEADLINE_EXCEEDED. So a peer that stops reading cannot hold the thread
+  // answering it past `patience`. InfiniteDuration() (the default): waits last until their
+  // deadline. Looked at in 10 ms slices of a wait; the fast path never looks. Call it
+  // before the end is in use.
   void SetPatience(absl::Duration patience);
 
   // A waker that another thread may use to interrupt this end's Receive(), which then

@@ -370,6 +370,32 @@ TEST(LinkTest, AReplyWaitingLongerThanThePatienceClosesTheLink) {
   }
 }
 
+// The patience counts time spent waiting: tries that do not wait, however far apart, never
+// add up to it. Waits do, across calls, until the peer makes room.
+TEST(LinkTest, ThePatienceCountsWaitsNotTriesNorTheTimeBetween) {
+  auto [client, server] = MakePair(Small());
+  client.SetPatience(absl::Milliseconds(100));
+  std::vector<DmaBuffer> held;  // the arena full
+  for (absl::StatusOr<DmaBuffer> b; (b = client.AllocateBuffer(128 * 1024)).ok();) {
+    held.push_back(*std::move(b));
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(client.AllocateBuffer(4096).status().code(), absl::StatusCode::kResourceExhausted);
+    absl::SleepFor(absl::Milliseconds(60));  // no one waits meanwhile
+  }
+  EXPECT_TRUE(client.status().ok()) << client.status();
+  // Waits of 40 ms, one after another: the third passes the patience.
+  absl::Status last;
+  int waits = 0;
+  while (last.code() != absl::StatusCode::kAborted && waits < 10) {
+    last = client.AllocateBuffer(4096, absl::Now() + absl::Milliseconds(40)).status();
+    ++waits;
+  }
+  EXPECT_EQ(last.code(), absl::StatusCode::kAborted) << last;
+  EXPECT_THAT(last.message(), HasSubstr("patience"));
+  EXPECT_GE(waits, 2);  // one wait of 40 ms is not the patience
+}
+
 TEST(LinkTest, ReplyBufferIsReleasedBackToItsOwner) {
   auto [client, server] = MakePair(Small());
   ASSERT_TRUE(client.Send(1, {}).ok());

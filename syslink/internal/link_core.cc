@@ -120,7 +120,7 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     FlushReleases();
     absl::StatusOr<uint64_t> offset = arena_.Allocate(bytes);
     if (offset.ok()) {
-      arena_stall_since_ = absl::InfiniteFuture();  // the arena had room: no wait under way
+      arena_waited_ = absl::ZeroDuration();  // the arena had room
       DmaBuffer buffer = AdoptOwnBuffer(*offset, bytes);
       return buffer;
     }
@@ -131,14 +131,14 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
     // arrived, keeping the messages for Receive(), until one fits or the deadline passes.
     const uint64_t free_before = arena_.free_bytes();
     if (free_before > arena_stall_free_) {
-      arena_stall_since_ = absl::InfiniteFuture();  // room came back since the last wait
+      arena_waited_ = absl::ZeroDuration();  // room came back since the last wait
     }
     arena_stall_free_ = free_before;
     const bool read = ReadAhead();
     if (!status_.ok()) continue;
     if (read && arena_.free_bytes() > free_before) {  // room came back: try again
       quiet = false;
-      arena_stall_since_ = absl::InfiniteFuture();
+      arena_waited_ = absl::ZeroDuration();
       continue;
     }
     // Records that give no room back (a peer writing stray ones without end) keep the ring
@@ -155,13 +155,16 @@ absl::StatusOr<DmaBuffer> LinkCore::AllocateBuffer(size_t bytes, absl::Time dead
       }
       quiet = true;
     }
-    if (OutOfPatience(arena_stall_since_,
+    if (OutOfPatience(arena_waited_,
                       "room in this end's DMA arena (it keeps the buffers it was sent)")) {
       return status_;
     }
+    const absl::Time began = absl::Now();
     const absl::Time until =
-        WaitsInSlices() ? std::min(deadline, absl::Now() + kLivenessSlice) : deadline;
-    if (!AwaitInbound(until, deadline)) return offset.status();
+        WaitsInSlices() ? std::min(deadline, began + kLivenessSlice) : deadline;
+    const bool arrived = AwaitInbound(until, deadline);
+    if (deadline > began) arena_waited_ += absl::Now() - began;  // a try alone counts nothing
+    if (!arrived) return offset.status();
   }
 }
 
@@ -410,14 +413,16 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
     // that waits in slices) is as far behind as it was then.
     if (out_.consumed() != ring_stall_consumed_) {
       ring_stall_consumed_ = out_.consumed();
-      ring_stall_since_ = absl::InfiniteFuture();
+      ring_waited_ = absl::ZeroDuration();
     }
     // Releases first (of buffers replies read ahead carried, or other threads dropped):
     // the peer may be waiting for them to reply, and so to read.
     FlushReleases();
-    absl::Time slice = std::min(deadline, absl::Now() + kLivenessSlice);
-    absl::StatusOr<std::byte*> space = out_.Reserve(size, slice);
+    const absl::Time began = absl::Now();
+    absl::StatusOr<std::byte*> space =
+        out_.Reserve(size, std::min(deadline, began + kLivenessSlice));
     if (space.ok()) return space;
+    if (deadline > began) ring_waited_ += absl::Now() - began;  // a try alone counts nothing
     if (!absl::IsDeadlineExceeded(space.status())) {
       Shutdown(BadMessageError(
           absl::StrCat("the peer broke the outbound ring: ", space.status().message())));
@@ -433,7 +438,7 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
           "nothing)"));
       return status_;
     }
-    if (OutOfPatience(ring_stall_since_, "room in the link's ring (it reads nothing)")) {
+    if (OutOfPatience(ring_waited_, "room in the link's ring (it reads nothing)")) {
       return status_;
     }
     if (absl::Now() >= deadline) {
@@ -443,11 +448,8 @@ absl::StatusOr<std::byte*> LinkCore::ReserveSlow(size_t size, absl::Time deadlin
   }
 }
 
-bool LinkCore::OutOfPatience(absl::Time& since, absl::string_view room) {
-  if (patience_ == absl::InfiniteDuration()) return false;
-  const absl::Time now = absl::Now();
-  if (since == absl::InfiniteFuture()) since = now;
-  if (now - since < patience_) return false;
+bool LinkCore::OutOfPatience(absl::Duration waited, absl::string_view room) {
+  if (patience_ == absl::InfiniteDuration() || waited < patience_) return false;
   Shutdown(absl::AbortedError(absl::StrCat("this end gave up on the peer: it made no ", room,
                                            " for ", absl::FormatDuration(patience_),
                                            " (the end's patience, Link::SetPatience)")));

@@ -177,10 +177,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   // the ring); so does AllocateBuffer() waiting for room (replies and releases return
   // buffers). Whether it read anything; a violation in what it reads closes the link.
   bool ReadAhead();
-  // Whether a wait for room, waiting since `since` (InfiniteFuture: it starts now, and
-  // `since` is set), has outlasted the end's patience (SetPatience); if it has, closes the
-  // link with ABORTED, naming what the peer did not make: `room`.
-  bool OutOfPatience(absl::Time& since, absl::string_view room);
+  // Whether the waits for room since the peer last made some, `waited` in all, have
+  // outlasted the end's patience (SetPatience); if they have, closes the link with ABORTED,
+  // naming what the peer did not make: `room`.
+  bool OutOfPatience(absl::Duration waited, absl::string_view room);
   // Whether waits for room look up now and then (a stop flag, or a patience).
   bool WaitsInSlices() const { return stop_ != nullptr || patience_ != absl::InfiniteDuration(); }
   // Sends the release records waiting (as many as the ring has room for), after taking
@@ -255,13 +255,14 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   std::shared_ptr<WakeSignal> wake_;         // made by the first Waker(); Receive() takes it
   const std::atomic<bool>* stop_ = nullptr;  // SetStopFlag(): ends waits for ring space
   absl::Duration patience_ = absl::InfiniteDuration();  // SetPatience(): bounds those waits
-  // For the patience, across waits (a caller may wait in slices, one call each): since
-  // when the peer has read nothing of the outbound ring (which then stood at
-  // `ring_stall_consumed_`), and since when no buffer has come back to the arena (which
-  // then had `arena_stall_free_` bytes free). InfiniteFuture: no wait is under way.
-  absl::Time ring_stall_since_ = absl::InfiniteFuture();
+  // For the patience, across calls (a caller may wait in slices, one call each): how long
+  // waits for ring space have waited since the peer last read (the consumer index then
+  // stood at `ring_stall_consumed_`), and waits for arena room since buffers last came
+  // back (`arena_stall_free_` bytes were free then) or an allocation found room. Only time
+  // spent waiting counts: not tries that do not wait, nor the time between waits.
+  absl::Duration ring_waited_ = absl::ZeroDuration();
   uint64_t ring_stall_consumed_ = 0;
-  absl::Time arena_stall_since_ = absl::InfiniteFuture();
+  absl::Duration arena_waited_ = absl::ZeroDuration();
   uint64_t arena_stall_free_ = 0;
   ring::SharedRegion region_;
   int side_;
