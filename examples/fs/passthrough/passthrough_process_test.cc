@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -71,12 +72,20 @@ Finished RunToEnd(const std::vector<std::string>& args) {
   return finished;
 }
 
-// How many descriptors process `pid` has open.
-size_t OpenDescriptors(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
+// How many descriptors process `pid` has open on the file at `path` (as /proc shows
+// where each leads). Other descriptors come and go with the server's own work.
+size_t DescriptorsOn(pid_t pid, const std::string& path) {
+  const std::string fds = absl::StrCat("/proc/", pid, "/fd");
+  DIR* dir = opendir(fds.c_str());
   if (dir == nullptr) return 0;
   size_t count = 0;
-  while (const dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[PATH_MAX];
+    const ssize_t n =
+        readlink(absl::StrCat(fds, "/", entry->d_name).c_str(), target, sizeof(target) - 1);
+    count += n > 0 && std::string(target, n) == path;
+  }
   closedir(dir);
   return count;
 }
@@ -162,18 +171,21 @@ TEST_F(PassthroughProcessTest, AKilledClientsLocksGoToTheWaiter) {
   }
 }
 
-// Each handle and lookup is a descriptor of the server's: those of a client killed while it
-// held them go back, with its link's.
+// Each handle and lookup is a descriptor of the server's on the host file: those of a
+// client killed while it held them go back.
 TEST_F(PassthroughProcessTest, AKilledClientsHandlesAndLookupsAreGivenBack) {
-  ASSERT_TRUE(client_->WriteFileFromString("/held", "x").ok());
-  const size_t before = OpenDescriptors(server_->pid());
+  ASSERT_TRUE(client_->WriteFileFromString("/held", "x").ok());  // released and forgotten
+  char served[PATH_MAX];
+  ASSERT_NE(realpath(served_.c_str(), served), nullptr);  // as /proc names it
+  const std::string held = absl::StrCat(served, "/held");
+  EXPECT_EQ(DescriptorsOn(server_->pid(), held), 0u);
   absl::StatusOr<ChildProcess> holder = StartLockHolder(kLockHolder, kService, "/held", "flock");
   ASSERT_TRUE(holder.ok()) << holder.status();
-  EXPECT_GT(OpenDescriptors(server_->pid()), before);
+  EXPECT_GT(DescriptorsOn(server_->pid(), held), 0u);  // its lookup and its open handle
   holder->Kill(SIGKILL);
   EXPECT_EQ(holder->Wait(), ChildProcess::KilledBy(SIGKILL));
-  EXPECT_TRUE(Eventually([&] { return OpenDescriptors(server_->pid()) == before; }))
-      << OpenDescriptors(server_->pid()) << " descriptors, " << before << " before";
+  EXPECT_TRUE(Eventually([&] { return DescriptorsOn(server_->pid(), held) == 0; }))
+      << DescriptorsOn(server_->pid(), held) << " descriptors still on " << held;
 }
 
 TEST_F(PassthroughProcessTest, StopsCleanlyOnSigterm) {
