@@ -410,9 +410,7 @@ void LinkChannel::TellGivenUp(uint32_t command, uint64_t id) {
   absl::StatusOr<uint64_t> sent = link_.Send(command, notice, {}, absl::InfinitePast());
   if (sent.ok()) {
     (void)link_.Cancel(*sent);  // its reply says nothing: the link drops it
-  } else if ((absl::IsDeadlineExceeded(sent.status()) ||
-              absl::IsResourceExhausted(sent.status())) &&
-             given_up_unsent_.size() < kMirrorSlots) {
+  } else if (FoundNoRoom(sent.status()) && given_up_unsent_.size() < kMirrorSlots) {
     // No room in the ring, or every request slot taken: the server is behind. At most as
     // many wait as calls can be outstanding; past that, cancelled() alone tells.
     given_up_unsent_.emplace_back(command, id);

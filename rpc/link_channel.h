@@ -296,6 +296,11 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   // the completion thread reads on while any waits (NoticesUnsent).
   void TellGivenUp(uint32_t command, uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void TellGivenUpLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Whether a notice sent without waiting failed for want of room: no ring space, or every
+  // request slot taken (the server is behind). It is to wait and be sent again.
+  static bool FoundNoRoom(const absl::Status& status) {
+    return absl::IsDeadlineExceeded(status) || absl::IsResourceExhausted(status);
+  }
   bool NoticesUnsent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     return !given_up_unsent_.empty() || !cancels_unsent_.empty();
   }

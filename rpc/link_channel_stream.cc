@@ -310,10 +310,7 @@ bool LinkChannel::SendCancelNotice(const std::shared_ptr<StreamState>& stream) {
       SendStream(stream, StreamOp::kControl, internal::kCallStreamCancel,
                  internal::MessageSource::Of(std::span<const std::byte>()), nullptr, nullptr,
                  /*waits_for_room=*/false);
-  if (!sent.ok() &&
-      (absl::IsDeadlineExceeded(sent.status()) || absl::IsResourceExhausted(sent.status()))) {
-    return false;  // no ring space, or every request slot taken: the server is behind
-  }
+  if (!sent.ok() && FoundNoRoom(sent.status())) return false;
   // Waited, and its stream destroyed meanwhile: the id is free now (else the stream's
   // destruction gives it back).
   if (stream->cancel_unsent && stream->gone) stream_ids_.Give(stream->id);
