@@ -83,7 +83,7 @@ LinkChannel::~LinkChannel() {
     // Only the completion thread can be reading now (a caller inside Call() would be using
     // a channel being destroyed): it stops at once.
     ++waiting_;
-    while (reading_) changed_.Wait(&mutex_);
+    while (reading_) WaitUnlocked(changed_, absl::InfiniteFuture());
     --waiting_;
     for (auto& [id, pending] : pending_) {
       absl::Status destroyed = absl::CancelledError("the channel was destroyed");
@@ -607,10 +607,7 @@ void LinkChannel::HandOff() {
   if (waiting_ > 0) SignalChanged();  // Drain(), the destructor
 }
 
-void LinkChannel::SignalChanged() {
-  changed_.SignalAll();
-  drain_wake_.Signal();
-}
+void LinkChannel::SignalChanged() { changed_.Signal(); }
 
 bool LinkChannel::WaitUnlocked(Wake& wake, absl::Time deadline) {
   // The generation is read with mutex_ held, as every Signal() is made: none is missed.
@@ -802,7 +799,7 @@ size_t LinkChannel::Drain(absl::Time deadline) {
       continue;
     }
     ++waiting_;
-    const bool timed_out = WaitUnlocked(drain_wake_, deadline);
+    const bool timed_out = WaitUnlocked(changed_, deadline);
     --waiting_;
     if (timed_out) break;
   }

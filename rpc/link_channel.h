@@ -55,6 +55,7 @@
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "rpc/internal/call_table.h"
+#include "rpc/internal/channel_mutex.h"
 #include "rpc/internal/stream_ids.h"
 #include "rpc/stream.h"
 #include "syslink/link.h"
@@ -195,7 +196,7 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
     ChannelLock& operator=(const ChannelLock&) = delete;
 
    private:
-    absl::Mutex* const mutex_;
+    internal::ChannelMutex* const mutex_;
   };
 
   // Takes mutex_, ahead of a reader that spins with it (the reader yields to it).
@@ -362,12 +363,11 @@ class LinkChannel final : public Channel, public std::enable_shared_from_this<Li
   const PeerIdentity server_;
   const LinkChannelOptions options_;
 
-  mutable absl::Mutex mutex_;
+  mutable internal::ChannelMutex mutex_;
   // A call completed, callbacks are ready, or the reader left: SignalChanged() tells the
-  // destructor (on changed_) and Drain() (on drain_wake_).
-  absl::CondVar changed_;
+  // destructor and Drain().
   int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // threads waiting for SignalChanged()
-  Wake drain_wake_;                          // Drain(): SignalChanged()
+  Wake changed_;
   // The link's stop flag (Link::SetStopFlag), true only while the reader refuses a request
   // the server sent: so a refusal waits for ring room at most a 10 ms slice that brings
   // none, then closes the link. Declared before link_, which points at it.
