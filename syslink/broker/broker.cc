@@ -37,6 +37,11 @@ namespace {
 
 constexpr int kBacklog = 4096;
 constexpr int kMaxEvents = 256;
+// Connections accepted per wake-up at most. More may wait: the listener is level-triggered,
+// so the next epoll_wait reports it again, after (or with) whatever else is ready by then.
+// A client that connects and closes in a loop keeps the listener readable; without a bound
+// the broker would accept for as long as it did, and serve nothing else.
+constexpr int kAcceptsPerWakeUp = 64;
 // The loop wakes at least this often: idle connections, and a paused listener.
 constexpr absl::Duration kTick = absl::Seconds(1);
 // An idle exit waits at least this long for the first connection: a broker started on
@@ -144,7 +149,10 @@ bool Broker::Watch(int fd, uint32_t events) {
   return epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) == 0;
 }
 
-void Broker::Unwatch(int fd) { epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void Broker::Unwatch(int fd) {
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  unwatched_since_wait_.insert(fd);
+}
 
 void Broker::PauseListening() {
   if (!listening_) return;
@@ -186,8 +194,12 @@ absl::Status Broker::Run() {
       if (errno == EINTR) continue;
       return ErrnoStatus("epoll_wait");
     }
+    unwatched_since_wait_.clear();
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
+      // Handling an earlier event closed it (a connection whose answer failed, a server
+      // dropped): the event is about what is gone, and the number may be reused by now.
+      if (unwatched_since_wait_.contains(fd)) continue;
       if (fd == stop_.get()) {
         unlink(options_.socket_path.c_str());
         return absl::OkStatus();
@@ -250,7 +262,9 @@ void Broker::LeaveIdle() {
 }
 
 void Broker::Accept() {
-  while (true) {
+  // Each pass takes a connection, or refuses one at the descriptor limit
+  // (AcceptOutOfDescriptors): at the limit, too, the loop ends after kAcceptsPerWakeUp.
+  for (int accepted = 0; accepted < kAcceptsPerWakeUp; ++accepted) {
     UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd.valid()) {
       if ((errno == EMFILE || errno == ENFILE) && AcceptOutOfDescriptors(errno)) continue;

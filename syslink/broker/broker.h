@@ -18,13 +18,18 @@
 // server unregisters, or it does not answer within `accept_timeout`.
 //
 // No client can stall the broker's thread: every socket is non-blocking, a client that
-// does not read its answers is disconnected, and no descriptor a client made is ever
-// closed on that thread (internal/descriptor_closer.h; the kernel refuses them outright
-// where it can). At the descriptor limit the broker refuses new connections with a notice
-// instead of spinning on its listening socket (it keeps a spare descriptor for that), and
-// stops listening until a descriptor frees if even that fails. Per-uid limits bound the
-// connections, registrations and pending connects of every uid but root and the broker's
-// own.
+// does not read its answers is disconnected, each wake-up accepts a bounded number of
+// connections (the rest wait for the next, with the other ready events), and no descriptor
+// a client made is ever closed on that thread (internal/descriptor_closer.h; the kernel
+// refuses them outright where it can). At the descriptor limit the broker refuses new
+// connections with a notice instead of spinning on its listening socket (it keeps a spare
+// descriptor for that), and stops listening until a descriptor frees if even that fails.
+// Per-uid limits bound the connections, registrations and pending connects of every uid
+// but root and the broker's own.
+//
+// An event is applied only to the descriptor it was reported for: one closed while an
+// earlier event of the same wake-up was handled has its remaining events skipped, since its
+// number may already be a new connection's or watch socket's.
 //
 // Robustness: every control message is decoded with bounds checks; a malformed one is
 // answered with INVALID_ARGUMENT (or, if it cannot be framed, its connection is closed)
@@ -57,6 +62,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -249,6 +255,9 @@ class Broker {
   void ReleaseUsage(uid_t uid);
 
   bool Watch(int fd, uint32_t events);
+  // Takes `fd` out of the poll set, before it is closed. Events epoll_wait already reported
+  // for it are ignored: once it is closed, its number may go to a new descriptor in the
+  // same wake-up (a connection accepted, a link made), which the event is not about.
   void Unwatch(int fd);
 
   BrokerOptions options_;
@@ -268,6 +277,8 @@ class Broker {
   std::multimap<std::string, AwaitedConnect> awaited_;  // by service name
   std::map<uint64_t, LinkRecord> links_;
   absl::flat_hash_map<int, std::pair<uint64_t, int>> watches_;  // watch fd -> (link, side)
+  // Descriptors Unwatch()ed since epoll_wait last returned: Run() skips their events.
+  absl::flat_hash_set<int> unwatched_since_wait_;
   absl::flat_hash_map<uid_t, UidUsage> usage_;
   uint64_t next_link_id_ = 1;
   BrokerCounters counters_;
