@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -441,6 +442,14 @@ absl::Status StartBroker(const std::string& socket_path, absl::Duration idle_exi
   // Everything the child needs is built here: between fork() and exec() it may only make
   // async-signal-safe calls.
   const std::string installed = InstalledSyslinkd();
+  // A privileged program ignores kEmbeddedBrokerEnv (embedded_broker.h): re-executed, it
+  // would run its own main() with syslinkd's command line.
+  if (installed.empty() && getauxval(AT_SECURE) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no broker answers at ", socket_path,
+        ", and this program, which runs setuid, setgid or with file capabilities, does not "
+        "serve as one itself: start syslinkd, or install it beside this program"));
+  }
   std::string marker = absl::StrCat(kEmbeddedBrokerEnv, "=", socket_path);
   std::vector<char*> envp;
   for (char** e = environ; *e != nullptr; ++e) {

@@ -106,7 +106,10 @@ struct BrokerConnectOptions {
 
 struct OutgoingLink {
   Link link;
-  Credentials server;  // who registered the service, attested by the kernel (SO_PEERCRED)
+  // Who registered the service: the kernel's credentials of its connection to the broker
+  // (SO_PEERCRED). uid and gid are sound; pid is the registering process's at connect
+  // time, which may have exited since and its pid been reused (docs/broker.md).
+  Credentials server;
   uint64_t link_id = 0;
 };
 
@@ -119,7 +122,11 @@ struct OutgoingLink {
 
 struct IncomingLink {
   Link link;
-  Credentials client;  // attested by the kernel (SO_PEERCRED) when the client connected
+  // The kernel's credentials of the client's connection to the broker (SO_PEERCRED). uid
+  // and gid are sound; pid is the connecting process's at connect time only: the
+  // connection or the end may be another process's by now, and that pid reused. Decide on
+  // uid and groups, never on pid (docs/broker.md, "What an identity guarantees").
+  Credentials client;
   uint64_t link_id = 0;
   // The client's supplementary groups, attested the same way (SO_PEERGROUPS; at most
   // kMaxClientGroups of them).
@@ -182,7 +189,8 @@ class ServiceRegistration {
 // re-executed through /proc/self/exe, which names the file it was started from even once
 // that path is deleted or replaced (a rebuild). The broker exits by itself once idle for
 // `idle_exit` (never if infinite), and at once if another broker already serves that
-// socket.
+// socket. A program running setuid, setgid or with file capabilities (AT_SECURE) is never
+// re-executed (embedded_broker.h): without an installed syslinkd, FAILED_PRECONDITION.
 [[nodiscard]] absl::Status StartBroker(const std::string& socket_path,
                                        absl::Duration idle_exit = absl::Seconds(60));
 

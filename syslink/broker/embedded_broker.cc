@@ -27,10 +27,11 @@ std::vector<std::string> OwnArguments() {
   return args;
 }
 
-// Runs before main() in every program that links the broker client.
+// Runs before main() in every program that links the broker client. secure_getenv: a
+// setuid, setgid or file-capability program ignores the variable (embedded_broker.h).
 struct EmbeddedBrokerHook {
   EmbeddedBrokerHook() {
-    const char* socket_path = std::getenv(kEmbeddedBrokerEnv);
+    const char* socket_path = secure_getenv(kEmbeddedBrokerEnv);
     if (socket_path == nullptr) return;
     // Named as what it is, for ps, pgrep and top (it was executed as /proc/self/exe).
     prctl(PR_SET_NAME, "syslinkd");

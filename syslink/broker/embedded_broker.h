@@ -9,6 +9,12 @@
 // socket as syslinkd, and exits: the program's own main() never runs in that process. A
 // second broker for the same socket exits at once (the socket's lock decides who serves).
 //
+// The hook reads the variable with secure_getenv(): in a program running with privileges
+// its caller does not have (setuid, setgid or file capabilities: AT_SECURE), the variable
+// is ignored and main() runs as usual, so that whoever sets the environment cannot make
+// such a program serve a broker socket with its privileges. Such a program therefore never
+// re-executes itself as a broker: StartBroker() runs the installed syslinkd or fails.
+//
 // The variable also marks a broker as started on demand, whichever binary runs it: tests
 // find such brokers by it (/proc/<pid>/environ).
 
