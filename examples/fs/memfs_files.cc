@@ -44,7 +44,7 @@ uint64_t MemTree::AddHandle(Handle handle) {
 }
 
 int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool check,
-                       uint64_t* fh) {
+                       uint64_t owner, uint64_t* fh) {
   if (inode->is_dir()) return EISDIR;
   if (inode->is_symlink()) return ELOOP;
   if (!inode->is_regular()) return ENXIO;
@@ -58,12 +58,12 @@ int MemTree::OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool 
     inode->RemovePrivileges(caller);  // as a truncate by this caller does
   }
   ++inode->open_handles;
-  *fh = AddHandle({.ino = inode->ino, .flags = flags, .dir = false});
+  *fh = AddHandle({.ino = inode->ino, .flags = flags, .dir = false, .owner = owner});
   return 0;
 }
 
 int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view name, uint32_t mode,
-                    uint32_t flags, Entry* entry, uint64_t* fh) {
+                    uint32_t flags, uint64_t owner, Entry* entry, uint64_t* fh) {
   absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(parent, &dir); error != 0) return error;
@@ -71,7 +71,7 @@ int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view nam
   if (!MayAccess(*dir, caller, kMayExec)) return EACCES;
   if (Inode* existing = Child(*dir, name); existing != nullptr) {
     if (flags & O_EXCL) return EEXIST;
-    if (int error = OpenInode(caller, existing, flags, /*check=*/true, fh); error != 0) {
+    if (int error = OpenInode(caller, existing, flags, /*check=*/true, owner, fh); error != 0) {
       return error;
     }
     FillEntry(existing, entry);
@@ -84,18 +84,20 @@ int MemTree::Create(const Caller& caller, uint64_t parent, absl::string_view nam
   dir->AddEntry(std::string(name), inode->ino);
   dir->mtime_ns = dir->ctime_ns = inode->ctime_ns;
   // The creator may use the file as it asked, whatever `mode` says (as open(2) does).
-  if (int error = OpenInode(caller, inode, flags & ~O_TRUNC, /*check=*/false, fh); error != 0) {
+  if (int error = OpenInode(caller, inode, flags & ~O_TRUNC, /*check=*/false, owner, fh);
+      error != 0) {
     return error;  // not reached: a new regular file with a valid access mode opens
   }
   FillEntry(inode, entry);
   return 0;
 }
 
-int MemTree::Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* fh) {
+int MemTree::Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t owner,
+                  uint64_t* fh) {
   absl::WriterMutexLock lock(&mutex_);
   Inode* inode = Find(ino);
   if (inode == nullptr) return ENOENT;
-  return OpenInode(caller, inode, flags, /*check=*/true, fh);
+  return OpenInode(caller, inode, flags, /*check=*/true, owner, fh);
 }
 
 int MemTree::Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
@@ -147,24 +149,29 @@ int MemTree::CheckHandle(uint64_t ino, uint64_t fh) const {
   return FindHandle(ino, fh, /*dir=*/false, &handle);
 }
 
-int MemTree::Release(uint64_t ino, uint64_t fh) {
-  absl::WriterMutexLock lock(&mutex_);
+int MemTree::RemoveHandle(uint64_t ino, uint64_t fh, bool dir, uint64_t* owner) {
   const Handle* handle;
-  if (int error = FindHandle(ino, fh, /*dir=*/false, &handle); error != 0) return error;
+  if (int error = FindHandle(ino, fh, dir, &handle); error != 0) return error;
+  if (owner != nullptr) *owner = handle->owner;
   handles_.erase(fh);
-  Inode* inode = Find(ino);
+  Inode* inode = Find(ino);  // a handle holds it
   --inode->open_handles;
   MaybeFree(inode);
   return 0;
 }
 
-int MemTree::OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh) {
+int MemTree::Release(uint64_t ino, uint64_t fh, uint64_t* owner) {
+  absl::WriterMutexLock lock(&mutex_);
+  return RemoveHandle(ino, fh, /*dir=*/false, owner);
+}
+
+int MemTree::OpenDir(const Caller& caller, uint64_t ino, uint64_t owner, uint64_t* fh) {
   absl::WriterMutexLock lock(&mutex_);
   Inode* dir;
   if (int error = FindDir(ino, &dir); error != 0) return error;
   if (!MayAccess(*dir, caller, kMayRead)) return EACCES;
   ++dir->open_handles;
-  *fh = AddHandle({.ino = ino, .flags = O_RDONLY, .dir = true});
+  *fh = AddHandle({.ino = ino, .flags = O_RDONLY, .dir = true, .owner = owner});
   return 0;
 }
 
@@ -235,15 +242,9 @@ int MemTree::ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request
   return 0;
 }
 
-int MemTree::ReleaseDir(uint64_t ino, uint64_t fh) {
+int MemTree::ReleaseDir(uint64_t ino, uint64_t fh, uint64_t* owner) {
   absl::WriterMutexLock lock(&mutex_);
-  const Handle* handle;
-  if (int error = FindHandle(ino, fh, /*dir=*/true, &handle); error != 0) return error;
-  handles_.erase(fh);
-  Inode* dir = Find(ino);
-  --dir->open_handles;
-  MaybeFree(dir);
-  return 0;
+  return RemoveHandle(ino, fh, /*dir=*/true, owner);
 }
 
 }  // namespace syslink::examples::fs

@@ -232,14 +232,14 @@ TEST(MemTreeLimitsTest, NoInodeLeftIsEnospc) {
   ASSERT_EQ(tree.MakeNode({}, kRootIno, "b", S_IFDIR | 0755, 0, "", &entry), 0);
   EXPECT_EQ(tree.MakeNode({}, kRootIno, "c", S_IFREG | 0644, 0, "", &entry), ENOSPC);
   uint64_t fh;
-  EXPECT_EQ(tree.Create({}, kRootIno, "d", 0644, O_RDWR, &entry, &fh), ENOSPC);
+  EXPECT_EQ(tree.Create({}, kRootIno, "d", 0644, O_RDWR, /*owner=*/0, &entry, &fh), ENOSPC);
 }
 
 TEST(MemTreeLimitsTest, NoDataBlockLeftIsEnospc) {
   MemTree tree({.capacity_bytes = 2 * kBlock});
   Entry entry;
   uint64_t fh;
-  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, &entry, &fh), 0);
+  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, /*owner=*/0, &entry, &fh), 0);
   std::string bytes(3 * kBlock, 'x');
   EXPECT_EQ(tree.Write({}, entry.ino(), fh, 0, Bytes(bytes)), ENOSPC);
   EXPECT_EQ(tree.Write({}, entry.ino(), fh, 0, Bytes(bytes.substr(0, 2 * kBlock))), 0);
@@ -252,7 +252,7 @@ TEST(MemTreeLimitsTest, UnlinkingAFileGivesItsBlocksBack) {
   MemTree tree({.capacity_bytes = 2 * kBlock});
   Entry entry;
   uint64_t fh;
-  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, &entry, &fh), 0);
+  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, /*owner=*/0, &entry, &fh), 0);
   ASSERT_EQ(tree.Write({}, entry.ino(), fh, 0, Bytes(std::string(2 * kBlock, 'x'))), 0);
   ASSERT_EQ(tree.Release(entry.ino(), fh), 0);
   ASSERT_EQ(tree.Unlink({}, kRootIno, "f"), 0);
@@ -265,7 +265,7 @@ TEST(MemTreeLimitsTest, WritePastTheLargestFileIsEfbig) {
   MemTree tree({.max_file_size = 1000});
   Entry entry;
   uint64_t fh;
-  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, &entry, &fh), 0);
+  ASSERT_EQ(tree.Create({}, kRootIno, "f", 0644, O_RDWR, /*owner=*/0, &entry, &fh), 0);
   EXPECT_EQ(tree.Write({}, entry.ino(), fh, 999, Bytes("ab")), EFBIG);
 }
 

@@ -1,6 +1,7 @@
 // memfs and the fs CLI as real processes around a syslinkd of the test's own: the CLI and
-// the client library reach the server by name through the broker, and a server killed
-// with kill -9 fails its clients' calls with ENOTCONN instead of hanging them.
+// the client library reach the server by name through the broker, a server killed with
+// kill -9 fails its clients' calls with ENOTCONN instead of hanging them, and a killed
+// client's locks, handles and lookups are given back.
 
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "syslink/status.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/registered_service.h"
 
 namespace syslink::examples::fs {
@@ -35,6 +37,8 @@ namespace {
 using ::syslink::testing::BrokerProcess;
 using ::syslink::testing::ChildProcess;
 using ::syslink::testing::ConnectWhenRegistered;
+using ::syslink::testing::Eventually;
+using ::syslink::testing::kPatience;
 using ::syslink::testing::ScratchDirectory;
 using ::testing::HasSubstr;
 
@@ -166,6 +170,37 @@ TEST_F(MemfsProcessTest, AKilledClientsFlockGoesToTheWaiter) {
       StartLockHolder(BinaryPath("lock_holder"), kName, "/locked", "flock");
   ASSERT_TRUE(holder.ok()) << holder.status();
   ExpectKillHandsTheLockOn(*client_, *holder, "/locked", "flock");
+}
+
+// A file that a killed client held open (and looked up) is given back with the client's
+// other handles and lookups: unlinked, its inode and its memory go with the client, as a
+// filesystem frees a file at its last close.
+TEST_F(MemfsProcessTest, AKilledClientsHandlesAndLookupsAreGivenBack) {
+  const absl::StatusOr<StatfsResponse> empty = client_->Statfs();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  // Released and forgotten by this process.
+  ASSERT_TRUE(client_->WriteFileFromString("/held", std::string(1 << 20, 'x')).ok());
+  absl::StatusOr<ChildProcess> holder =
+      StartLockHolder(BinaryPath("lock_holder"), kName, "/held", "flock");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE(client_->Remove("/held").ok());
+  // Free blocks and inodes, as Statfs counts them now.
+  auto free_now = [&] {
+    absl::StatusOr<StatfsResponse> now = client_->Statfs();
+    EXPECT_TRUE(now.ok()) << now.status();
+    return now.ok() ? std::make_pair(now->blocks_free(), now->files_free())
+                    : std::make_pair(uint64_t{0}, uint64_t{0});
+  };
+  const auto while_held = free_now();
+  EXPECT_EQ(while_held.first, empty->blocks_free() - (1 << 20) / empty->block_size());
+  EXPECT_EQ(while_held.second, empty->files_free() - 1);
+  holder->Kill(SIGKILL);
+  EXPECT_EQ(holder->Wait(), ChildProcess::KilledBy(SIGKILL));
+  EXPECT_TRUE(Eventually(
+      [&] { return free_now() == std::make_pair(empty->blocks_free(), empty->files_free()); },
+      kPatience, absl::Milliseconds(1)))
+      << free_now().first << " blocks and " << free_now().second << " inodes free, "
+      << empty->blocks_free() << " and " << empty->files_free() << " before";
 }
 
 TEST_F(MemfsProcessTest, MemfsStopsCleanlyOnSigterm) {

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "examples/fs/fs_format.h"
 #include "examples/fs/init_answer.h"
@@ -80,6 +82,39 @@ int AnswerAttachment(rpc::ServerContext& context, uint32_t size, Fill fill) {
 
 }  // namespace
 
+MemFs::MemFs(const MemTreeOptions& options, std::vector<uid_t> trusted_uids)
+    : tree_(options),
+      trust_(std::move(trusted_uids), "memfs"),
+      clients_([this](ClientProcesses::Holdings left) { GiveBack(std::move(left)); }) {}
+
+int MemFs::KeepLookup(uint64_t client, int error, const Entry& entry) {
+  if (error != 0 || clients_.AddLookup(client, entry.ino())) return error;
+  tree_.Forget(entry.ino(), 1);
+  return ENOTCONN;  // its process has ended meanwhile
+}
+
+int MemFs::KeepHandle(uint64_t client, uint64_t ino, uint64_t fh, bool dir) {
+  if (clients_.AddHandle(client, fh, ino, dir)) return 0;
+  (void)ReleaseHandle(ino, fh, dir);
+  return ENOTCONN;  // its process has ended meanwhile
+}
+
+int MemFs::ReleaseHandle(uint64_t ino, uint64_t fh, bool dir) {
+  uint64_t owner = ClientProcesses::kNotFollowed;
+  const int error = dir ? tree_.ReleaseDir(ino, fh, &owner) : tree_.Release(ino, fh, &owner);
+  if (error != 0) return error;
+  clients_.RemoveHandle(owner, fh);
+  if (!dir) locks_.DropHandle({0, ino}, fh);
+  return 0;
+}
+
+void MemFs::GiveBack(ClientProcesses::Holdings left) {
+  for (const ClientProcesses::HeldHandle& held : left.handles) {
+    (void)ReleaseHandle(held.ino, held.fh, held.dir);
+  }
+  for (const auto& [ino, nlookup] : left.lookups) tree_.Forget(ino, nlookup);
+}
+
 absl::Status MemFs::Init(Context& context, const InitRequest& request, InitResponse* response) {
   const int error = FillInit(request, response);
   if (error == 0) response->set_acts_for_others(trust_.Trusts(context.peer()));
@@ -95,12 +130,19 @@ absl::Status MemFs::Lookup(Context& context, const LookupRequest& request,
                            EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(
-      response, tree_.Lookup(*caller, request.parent(), request.name(), response->mutable_entry()));
+  const uint64_t client = clients_.Join(context.peer());
+  const int error =
+      tree_.Lookup(*caller, request.parent(), request.name(), response->mutable_entry());
+  return AnswerEntry(response, KeepLookup(client, error, response->entry()));
 }
 
-absl::Status MemFs::Forget(Context&, const ForgetRequest& request, Result* response) {
-  for (const ForgetRequest::Item& item : request.items()) tree_.Forget(item.ino(), item.nlookup());
+absl::Status MemFs::Forget(Context& context, const ForgetRequest& request, Result* response) {
+  const uint64_t client = clients_.Join(context.peer());
+  for (const ForgetRequest::Item& item : request.items()) {
+    // Lookup counts are per inode: what the client does not hold is another's.
+    const uint64_t held = clients_.Forget(client, item.ino(), item.nlookup());
+    if (held > 0) tree_.Forget(item.ino(), held);
+  }
   return Answer(response, 0);
 }
 
@@ -122,9 +164,11 @@ absl::Status MemFs::SetAttr(Context& context, const SetAttrRequest& request,
 absl::Status MemFs::Mkdir(Context& context, const MkdirRequest& request, EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(), request.name(),
-                                              S_IFDIR | (request.mode() & 07777), 0, "",
-                                              response->mutable_entry()));
+  const uint64_t client = clients_.Join(context.peer());
+  const int error =
+      tree_.MakeNode(*caller, request.parent(), request.name(), S_IFDIR | (request.mode() & 07777),
+                     0, "", response->mutable_entry());
+  return AnswerEntry(response, KeepLookup(client, error, response->entry()));
 }
 
 absl::Status MemFs::Mknod(Context& context, const MknodRequest& request, EntryResponse* response) {
@@ -132,24 +176,29 @@ absl::Status MemFs::Mknod(Context& context, const MknodRequest& request, EntryRe
   if (!caller.ok()) return caller.status();
   const uint32_t type = request.mode() & S_IFMT;
   if (type == S_IFDIR || type == S_IFLNK) return AnswerEntry(response, EINVAL);
-  return AnswerEntry(response,
-                     tree_.MakeNode(*caller, request.parent(), request.name(), request.mode(),
-                                    request.rdev(), "", response->mutable_entry()));
+  const uint64_t client = clients_.Join(context.peer());
+  const int error = tree_.MakeNode(*caller, request.parent(), request.name(), request.mode(),
+                                   request.rdev(), "", response->mutable_entry());
+  return AnswerEntry(response, KeepLookup(client, error, response->entry()));
 }
 
 absl::Status MemFs::Symlink(Context& context, const SymlinkRequest& request,
                             EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.MakeNode(*caller, request.parent(), request.name(), S_IFLNK, 0,
-                                              request.target(), response->mutable_entry()));
+  const uint64_t client = clients_.Join(context.peer());
+  const int error = tree_.MakeNode(*caller, request.parent(), request.name(), S_IFLNK, 0,
+                                   request.target(), response->mutable_entry());
+  return AnswerEntry(response, KeepLookup(client, error, response->entry()));
 }
 
 absl::Status MemFs::Link(Context& context, const LinkRequest& request, EntryResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
-  return AnswerEntry(response, tree_.Link(*caller, request.ino(), request.new_parent(),
-                                          request.new_name(), response->mutable_entry()));
+  const uint64_t client = clients_.Join(context.peer());
+  const int error = tree_.Link(*caller, request.ino(), request.new_parent(), request.new_name(),
+                               response->mutable_entry());
+  return AnswerEntry(response, KeepLookup(client, error, response->entry()));
 }
 
 absl::Status MemFs::Unlink(Context& context, const UnlinkRequest& request, Result* response) {
@@ -179,9 +228,20 @@ absl::Status MemFs::Create(Context& context, const CreateRequest& request,
                            CreateResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   uint64_t fh = 0;
   int error = tree_.Create(*caller, request.parent(), request.name(), request.mode(),
-                           request.flags(), response->mutable_entry(), &fh);
+                           request.flags(), client, response->mutable_entry(), &fh);
+  if (error == 0) {
+    const uint64_t ino = response->entry().ino();
+    error = KeepLookup(client, error, response->entry());
+    if (error != 0) {
+      (void)ReleaseHandle(ino, fh, /*dir=*/false);  // not filed under the client yet
+    } else {
+      // ENOTCONN: the lookup, filed already, is given back with the rest of the record.
+      error = KeepHandle(client, ino, fh, /*dir=*/false);
+    }
+  }
   if (error != 0) {
     response->clear_entry();
   } else {
@@ -193,9 +253,11 @@ absl::Status MemFs::Create(Context& context, const CreateRequest& request,
 absl::Status MemFs::Open(Context& context, const OpenRequest& request, OpenResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   uint64_t fh = 0;
-  int error = tree_.Open(*caller, request.ino(), request.flags(), &fh);
-  response->set_fh(fh);
+  int error = tree_.Open(*caller, request.ino(), request.flags(), client, &fh);
+  if (error == 0) error = KeepHandle(client, request.ino(), fh, /*dir=*/false);
+  response->set_fh(error == 0 ? fh : 0);
   return Answer(response, error);
 }
 
@@ -279,9 +341,7 @@ absl::Status MemFs::Release(Context& context, const HandleRequest& request, Resu
   if (ahead != nullptr && ahead->ino == request.ino() && ahead->fh == request.fh()) {
     ahead->Drop();
   }
-  const int error = tree_.Release(request.ino(), request.fh());
-  if (error == 0) locks_.DropHandle({0, request.ino()}, request.fh());
-  return Answer(response, error);
+  return Answer(response, ReleaseHandle(request.ino(), request.fh(), /*dir=*/false));
 }
 
 absl::Status MemFs::Locks(Context&, LockStream* stream) {
@@ -300,9 +360,11 @@ absl::Status MemFs::OpenDir(Context& context, const OpenDirRequest& request,
                             OpenResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   uint64_t fh = 0;
-  int error = tree_.OpenDir(*caller, request.ino(), &fh);
-  response->set_fh(fh);
+  int error = tree_.OpenDir(*caller, request.ino(), client, &fh);
+  if (error == 0) error = KeepHandle(client, request.ino(), fh, /*dir=*/true);
+  response->set_fh(error == 0 ? fh : 0);
   return Answer(response, error);
 }
 
@@ -319,7 +381,7 @@ absl::Status MemFs::ReadDir(Context& context, const ReadDirRequest& request,
 }
 
 absl::Status MemFs::ReleaseDir(Context&, const HandleRequest& request, Result* response) {
-  return Answer(response, tree_.ReleaseDir(request.ino(), request.fh()));
+  return Answer(response, ReleaseHandle(request.ino(), request.fh(), /*dir=*/true));
 }
 
 absl::Status MemFs::Fallocate(Context& context, const FallocateRequest& request, Result* response) {
@@ -373,9 +435,16 @@ absl::Status MemFs::ReadDirPlus(Context& context, const ReadDirPlusRequest& requ
                                 ReadDirPlusResponse* response) {
   absl::StatusOr<Caller> caller = trust_.For(context, request);
   if (!caller.ok()) return caller.status();
+  const uint64_t client = clients_.Join(context.peer());
   const int error = tree_.ReadDirPlus(*caller, request, response);
-  if (error != 0) response->clear_entries();
-  return Answer(response, error);
+  if (error != 0) {
+    response->clear_entries();
+    return Answer(response, error);
+  }
+  for (DirEntryPlus& entry : *response->mutable_entries()) {
+    if (entry.has_entry() && KeepLookup(client, 0, entry.entry()) != 0) entry.clear_entry();
+  }
+  return Answer(response, 0);
 }
 
 }  // namespace syslink::examples::fs

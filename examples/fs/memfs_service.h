@@ -21,8 +21,20 @@
 // handle drops its flock lock. Locks are on inodes ({0, ino}): memfs never reuses a number,
 // and a file keeps its number while it exists.
 //
+// Clients that end: what a client process still holds when it ends (exits, is killed) is
+// given back as Release, ReleaseDir and Forget would (ClientProcesses,
+// client_processes.h), so that a file unlinked while a dead client held it open or looked
+// up does not keep its memory until memfs exits. Handles and lookups belong to the process
+// the broker attested for the link they came through, and any link of that process may
+// use them. A process that closes its links and lives on keeps them; so does a caller
+// with no process of its own (an InProcessChannel, a remote caller). A call still in
+// flight from a process that has ended answers ENOTCONN and keeps nothing; its Forget
+// forgets nothing, and its Release of a handle given back answers EBADF, so nothing is
+// given back twice. A followed process forgets no more lookups than it holds.
+//
 // Thread safety: thread-safe; serves any number of links and workers at once (MemTree
-// holds one lock). Ownership: owns its MemTree; must outlive the Server serving it.
+// holds one lock). Ownership: owns its MemTree, and the thread that follows client
+// processes; must outlive the Server serving it.
 
 #ifndef SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
 #define SYSLINK_EXAMPLES_FS_MEMFS_SERVICE_H_
@@ -33,6 +45,7 @@
 #include <vector>
 
 #include "examples/fs/caller.h"
+#include "examples/fs/client_processes.h"
 #include "examples/fs/fs.syslink.h"
 #include "examples/fs/lock_service.h"
 #include "examples/fs/lock_table.h"
@@ -46,8 +59,7 @@ class MemFs final : public FileSystem {
   static constexpr absl::string_view kDefaultName = "syslink.examples.fs.memfs";
 
   // `trusted_uids`: who besides root may call on behalf of others (CallerTrust).
-  explicit MemFs(const MemTreeOptions& options = {}, std::vector<uid_t> trusted_uids = {})
-      : tree_(options), trust_(std::move(trusted_uids), "memfs") {}
+  explicit MemFs(const MemTreeOptions& options = {}, std::vector<uid_t> trusted_uids = {});
 
   // The state behind the service, for tests and tools.
   MemTree& tree() { return tree_; }
@@ -55,6 +67,8 @@ class MemFs final : public FileSystem {
   uint64_t claims_refused() const { return trust_.refused(); }
   // Reads answered with a piece read ahead, since the start.
   uint64_t read_ahead_hits() const { return read_ahead_hits_.load(std::memory_order_relaxed); }
+  // The client processes followed (ClientProcesses), for tests.
+  size_t client_process_count() const { return clients_.size(); }
 
   using Context = ::syslink::rpc::ServerContext;
   absl::Status Init(Context& context, const InitRequest& request, InitResponse* response) override;
@@ -114,10 +128,24 @@ class MemFs final : public FileSystem {
   const LockTable& locks() const { return locks_; }
 
  private:
+  // Files the lookup the tree counted in `entry` (after an rpc that answered `error`)
+  // under `client` (ClientProcesses::Join of the rpc's peer): `error`, or ENOTCONN (and
+  // the lookup forgotten) when the client's process has ended meanwhile.
+  int KeepLookup(uint64_t client, int error, const Entry& entry);
+  // Files handle `fh` of `ino`, opened by the tree for `client`, under it: ENOTCONN (and
+  // the handle released) when the client's process has ended meanwhile.
+  int KeepHandle(uint64_t client, uint64_t ino, uint64_t fh, bool dir);
+  // Closes handle `fh` of `ino`, drops a file's flock lock and takes the handle off its
+  // owner's record: EBADF when there is no such handle.
+  int ReleaseHandle(uint64_t ino, uint64_t fh, bool dir);
+  // Gives back what a client process that ended still held (ClientProcesses' `ended`).
+  void GiveBack(ClientProcesses::Holdings left);
+
   MemTree tree_;
   LockTable locks_;
   CallerTrust trust_;
   std::atomic<uint64_t> read_ahead_hits_{0};
+  ClientProcesses clients_;  // last: its thread gives back into the members above
 };
 
 }  // namespace syslink::examples::fs

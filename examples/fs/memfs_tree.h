@@ -11,7 +11,9 @@
 // Inodes are numbered from kRootIno up and numbers are never reused. An inode is freed
 // when it has no names, no lookups (Forget) and no open handles. Handles (files and
 // directories share one numbering) are random numbers, never 0 (handle_numbers.h): a
-// client cannot guess another's.
+// client cannot guess another's. Each handle keeps an `owner`, a number the service
+// gives (MemFs: the client process it files the handle under, ClientProcesses::Join's
+// answer), which Release and ReleaseDir answer.
 //
 // Thread safety: thread-safe. One lock guards everything; reads of data, attributes and
 // directory listings share it, everything else holds it alone. Times are not updated on
@@ -76,10 +78,12 @@ class MemTree {
                            uint64_t new_parent, absl::string_view new_name, uint32_t flags);
   [[nodiscard]] int ReadLink(uint64_t ino, std::string* target) const;
 
-  // Handles and data (memfs_files.cc). `flags` are open(2)'s.
+  // Handles and data (memfs_files.cc). `flags` are open(2)'s; `owner` is the new handle's.
   [[nodiscard]] int Create(const Caller& caller, uint64_t parent, absl::string_view name,
-                           uint32_t mode, uint32_t flags, Entry* entry, uint64_t* fh);
-  [[nodiscard]] int Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t* fh);
+                           uint32_t mode, uint32_t flags, uint64_t owner, Entry* entry,
+                           uint64_t* fh);
+  [[nodiscard]] int Open(const Caller& caller, uint64_t ino, uint32_t flags, uint64_t owner,
+                         uint64_t* fh);
   // Fills `out` from `offset`; `*count` is how much (short at the end of the file).
   // `*generation`, when asked for, is the file's FileData::generation() as read.
   [[nodiscard]] int Read(uint64_t ino, uint64_t fh, int64_t offset, std::span<std::byte> out,
@@ -93,13 +97,16 @@ class MemTree {
   [[nodiscard]] int CheckHandle(uint64_t ino, uint64_t fh) const;
   // The open(2) flags of file handle `fh` of `ino`: EBADF when there is none.
   [[nodiscard]] int HandleFlags(uint64_t ino, uint64_t fh, uint32_t* flags) const;
-  [[nodiscard]] int Release(uint64_t ino, uint64_t fh);
-  [[nodiscard]] int OpenDir(const Caller& caller, uint64_t ino, uint64_t* fh);
+  // Closes file handle `fh` of `ino` (EBADF when there is none); `*owner`, when asked
+  // for, is the handle's.
+  [[nodiscard]] int Release(uint64_t ino, uint64_t fh, uint64_t* owner = nullptr);
+  [[nodiscard]] int OpenDir(const Caller& caller, uint64_t ino, uint64_t owner, uint64_t* fh);
   // Packs entries from position `offset` into `out` (fs_format.h); `*used` bytes, `*count`
   // records.
   [[nodiscard]] int ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, std::span<std::byte> out,
                             size_t* used, uint32_t* count) const;
-  [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh);
+  // As Release, for a directory handle.
+  [[nodiscard]] int ReleaseDir(uint64_t ino, uint64_t fh, uint64_t* owner = nullptr);
   // ReadDir's entries with their Entries (fs.proto's ReadDirPlus), each a lookup more.
   [[nodiscard]] int ReadDirPlus(const Caller& caller, const ReadDirPlusRequest& request,
                                 ReadDirPlusResponse* out);
@@ -130,6 +137,7 @@ class MemTree {
     uint64_t ino = 0;
     uint32_t flags = 0;
     bool dir = false;
+    uint64_t owner = 0;
   };
 
   Inode* Find(uint64_t ino) const ABSL_SHARED_LOCKS_REQUIRED(mutex_);
@@ -156,8 +164,13 @@ class MemTree {
   // The handle `fh` of `ino`, of the kind asked for: EBADF.
   int FindHandle(uint64_t ino, uint64_t fh, bool dir, const Handle** handle) const
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);
-  // Opens `inode` (a regular file) with `flags`, checking permission when `check`.
-  int OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool check, uint64_t* fh)
+  // Opens `inode` (a regular file) with `flags` for `owner`, checking permission when
+  // `check`.
+  int OpenInode(const Caller& caller, Inode* inode, uint32_t flags, bool check, uint64_t owner,
+                uint64_t* fh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Removes handle `fh` of `ino` of the kind asked for (EBADF), freeing the inode if
+  // nothing else keeps it.
+  int RemoveHandle(uint64_t ino, uint64_t fh, bool dir, uint64_t* owner)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   uint64_t AddHandle(Handle handle) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

@@ -1,6 +1,8 @@
-// ClientProcesses: which client process holds which of the passthrough's open handles and
-// lookups, so that what a process still holds when it ends is given back (each is a host
-// descriptor out of the server's one RLIMIT_NOFILE).
+// ClientProcesses: which client process holds which of a file server's open handles and
+// lookups, so that what a process still holds when it ends is given back, as Release,
+// ReleaseDir and Forget would. Both servers use it: each of the passthrough's handles and
+// lookups is a host descriptor out of its one RLIMIT_NOFILE; memfs's keep an unlinked
+// file, and its memory, alive.
 //
 //   ClientProcesses clients([&](ClientProcesses::Holdings left) { GiveBack(left); });
 //   const uint64_t client = clients.Join(context.peer());   // a record, kNotFollowed, kEnded
@@ -32,10 +34,10 @@
 // knows when it cannot open a pidfd for the pid of a process it followed (the process is
 // gone), or the pid names a process of another uid now. What that process held was given
 // back (or is being given back) by `ended`: AddHandle and AddLookup answer false, and
-// Forget forgets nothing, so no lookup is given back twice (lookup counts are per host
-// file: a second give-back would take another client's). To know it, the class keeps the
-// pids of the followed processes that ended, until a process with the pid is followed
-// again: at most one entry per pid (/proc/sys/kernel/pid_max).
+// Forget forgets nothing, so no lookup is given back twice (a server counts lookups per
+// inode, for all its clients: a second give-back would take another client's). To know
+// it, the class keeps the pids of the followed processes that ended, until a process with
+// the pid is followed again: at most one entry per pid (/proc/sys/kernel/pid_max).
 //
 // Races. A call still in flight from a process that ended meanwhile may add to its record
 // after `ended` ran: AddHandle and AddLookup then answer false and the caller gives the
@@ -51,8 +53,8 @@
 // returned. Ownership: owns its thread, its epoll and eventfd descriptors and the pidfds;
 // `ended` and what it uses must outlive the object.
 
-#ifndef SYSLINK_EXAMPLES_FS_PASSTHROUGH_CLIENT_PROCESSES_H_
-#define SYSLINK_EXAMPLES_FS_PASSTHROUGH_CLIENT_PROCESSES_H_
+#ifndef SYSLINK_EXAMPLES_FS_CLIENT_PROCESSES_H_
+#define SYSLINK_EXAMPLES_FS_CLIENT_PROCESSES_H_
 
 #include <sys/types.h>
 
@@ -142,4 +144,4 @@ class ClientProcesses {
 
 }  // namespace syslink::examples::fs
 
-#endif  // SYSLINK_EXAMPLES_FS_PASSTHROUGH_CLIENT_PROCESSES_H_
+#endif  // SYSLINK_EXAMPLES_FS_CLIENT_PROCESSES_H_

@@ -1,4 +1,4 @@
-#include "examples/fs/passthrough/client_processes.h"
+#include "examples/fs/client_processes.h"
 
 #include <errno.h>
 #include <poll.h>
