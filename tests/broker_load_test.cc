@@ -39,6 +39,8 @@ using ::syslink::testing::ConnectedPair;
 using ::syslink::testing::ControlBytes;
 using ::syslink::testing::DialRaw;
 using ::syslink::testing::kPatience;
+using ::syslink::testing::ListBrokerAt;
+using ::syslink::testing::PeakResidentKiB;
 using ::syslink::testing::ReadAnswer;
 using ::syslink::testing::ResidentKiB;
 using ::syslink::testing::SendRaw;
@@ -90,6 +92,51 @@ TEST_F(BrokerRobustnessTest, ListingOfTenThousandPendingCallsIsShown) {
   RecordProperty("syslinkctl_json_bytes", absl::StrCat(json.size()));
   EXPECT_GT(json.size(), 256u * 1024);
   EXPECT_THAT(json, HasSubstr("\"command\": 7"));
+}
+
+// A hundred links whose client has 4,000 requests waiting on each, all of a method with a
+// 255-byte name: the listing would take about 115 MB, several times kMaxListingBytes. The
+// broker refuses it, and its peak memory grows by far less than building it would take (the
+// listing's pending requests alone would need some 130 MB before encoding).
+TEST_F(BrokerRobustnessTest, ListingPastTheLimitIsRefusedBeforeItIsBuilt) {
+  constexpr int kLinks = 100;
+  constexpr int kPendingEach = 4000;
+  constexpr uint32_t kMethod = 1;
+  std::string method = absl::StrCat("test.", std::string(kMaxMethodName - 7, 'm'), "/M");
+  ASSERT_EQ(method.size(), kMaxMethodName);
+  RegisterRequest request{
+      .name = "test.hoarded",
+      .policy = AccessPolicy::SameUser(),
+      .options = {.ring_capacity = 512 * 1024, .arena_size = 64 * 1024, .max_dma_size = 64 * 1024},
+      .methods = {{kMethod, method}}};
+  absl::StatusOr<ServiceRegistration> service = ServiceRegistration::Register(request, options_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  std::vector<ConnectedPair> links;
+  for (int i = 0; i < kLinks; ++i) {
+    links.push_back(ConnectAndAccept(*service, "test.hoarded", options_));
+    ASSERT_TRUE(links.back().client.ok()) << "link " << i << ": " << links.back().client.status();
+    ASSERT_TRUE(links.back().server.ok()) << "link " << i << ": " << links.back().server.status();
+    for (int j = 0; j < kPendingEach; ++j) {
+      ASSERT_TRUE(links.back().client->link.Send(kMethod, AsBytes("")).ok())
+          << "link " << i << ", request " << j;
+    }
+  }
+  constexpr uint64_t kWouldTake = uint64_t{kLinks} * kPendingEach * (36 + kMaxMethodName);
+  static_assert(kWouldTake > 3 * kMaxListingBytes);
+
+  int64_t resident = ResidentKiB(broker_->pid());
+  absl::StatusOr<Listing> listing = ListBrokerAt(dir_.SocketPath(), kPatience);
+  int64_t peak = PeakResidentKiB(broker_->pid());
+  ASSERT_FALSE(listing.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(listing.status())) << listing.status();
+  EXPECT_THAT(listing.status().message(), HasSubstr("more than the 32 MiB a listing may"));
+  RecordProperty("resident_kib_before", absl::StrCat(resident));
+  RecordProperty("peak_resident_kib_after", absl::StrCat(peak));
+  EXPECT_LE(peak - resident, int64_t{4} * kMaxListingBytes / 1024)
+      << "the broker's VmHWM reached " << peak << " KiB from a VmRSS of " << resident << " KiB";
+
+  links.clear();
+  ExpectServed();
 }
 
 // ---- Many clients. ------------------------------------------------------------------------

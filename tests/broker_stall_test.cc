@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -66,6 +67,7 @@ using ::syslink::testing::ForkAs;
 using ::syslink::testing::kNeedsRoot;
 using ::syslink::testing::kNobodyUser;
 using ::syslink::testing::kPatience;
+using ::syslink::testing::kSecondUser;
 using ::syslink::testing::ListBrokerAt;
 using ::syslink::testing::ProcessEvent;
 using ::syslink::testing::ScratchDirectory;
@@ -558,6 +560,93 @@ TEST_F(StallTest, OneUserCannotHoldMoreLinksThanItsLimit) {
   EXPECT_TRUE(after_one_closed.Get().ok()) << after_one_closed.Get();
   // Root is not limited.
   EXPECT_LT(SlowestServed(3, "served_with_links_limited"), kServedWithin);
+}
+
+// A link whose client closed its end while its server keeps the other counts against the
+// server's uid, not the client's: a server that keeps every end it accepts uses up its own
+// allowance (and is then refused more links), not its clients'.
+TEST_F(StallTest, EndsAServerKeepsCountAgainstTheServerNotItsClients) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--max-links-per-uid", "2"}, /*descriptor_limit=*/0,
+                                "test.hoarder uid=65533\ntest.fair uid=0\n"));
+  if (broker_ == nullptr) return;
+  ProcessEvent serving;
+  ChildProcess hoarder = ForkAs(kSecondUser, [&] {
+    AccessPolicy policy;
+    policy.allowed_uids.push_back(kNobodyUser.uid);
+    absl::StatusOr<ServiceRegistration> service =
+        ServiceRegistration::Register("test.hoarder", policy, {}, options_);
+    if (!service.ok()) return 1;
+    serving.Notify();
+    std::vector<IncomingLink> kept;
+    while (true) {
+      absl::StatusOr<IncomingLink> incoming = service->Accept(absl::InfiniteFuture());
+      if (!incoming.ok()) return 2;
+      kept.push_back(*std::move(incoming));
+    }
+  });
+  ASSERT_TRUE(serving.WaitFor(kPatience));
+  // Root (not limited) serves test.fair and keeps the links it accepts.
+  AccessPolicy fair_policy;
+  fair_policy.allowed_uids.push_back(kNobodyUser.uid);
+  absl::StatusOr<ServiceRegistration> fair =
+      ServiceRegistration::Register("test.fair", fair_policy, {}, options_);
+  ASSERT_TRUE(fair.ok()) << fair.status();
+  struct Report {
+    SharedStatus hoarded;  // the third connect to test.hoarder
+    SharedStatus fair[2];  // two links to test.fair, held at once
+  };
+  Shared<Report> report;
+  ProcessEvent closed_two, go_on;
+  ChildProcess client = ForkAs(kNobodyUser, [&] {
+    for (int i = 0; i < 2; ++i) {
+      // Closed again at once; the second still fits this client's allowance while the
+      // broker has not yet seen the first end close.
+      if (!broker::ConnectToServiceIdentified("test.hoarder", options_).ok()) return 10 + i;
+    }
+    closed_two.Notify();
+    if (!go_on.WaitFor(kPatience)) return 20;
+    report->hoarded.Set(broker::ConnectToServiceIdentified("test.hoarder", options_).status());
+    // This client's own allowance is whole: two links held at once.
+    std::vector<OutgoingLink> held;
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<OutgoingLink> link = broker::ConnectToServiceIdentified("test.fair", options_);
+      report->fair[i].Set(link.status());
+      if (!link.ok()) return 30 + i;
+      held.push_back(*std::move(link));
+    }
+    return 0;
+  });
+  std::vector<IncomingLink> fair_kept;
+  std::thread fair_server([&] {
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<IncomingLink> incoming = fair->Accept(absl::Now() + kPatience * 4);
+      if (!incoming.ok()) return;
+      fair_kept.push_back(*std::move(incoming));
+    }
+  });
+  // Once the broker has seen both client ends close, both links count against the hoarder.
+  ASSERT_TRUE(closed_two.WaitFor(kPatience));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        int closed = 0;
+        for (const LinkListing& link : List().links) {
+          closed += link.service == "test.hoarder" && link.closed[0] && !link.closed[1];
+        }
+        return closed == 2;
+      },
+      kPatience, absl::Milliseconds(20)));
+  go_on.Notify();
+  EXPECT_EQ(client.WaitFor(kPatience * 4), ChildProcess::Exited(0));
+  fair_server.join();
+  absl::Status hoarded = report->hoarded.Get();
+  EXPECT_EQ(hoarded.code(), absl::StatusCode::kResourceExhausted) << hoarded;
+  EXPECT_THAT(std::string(hoarded.message()),
+              AllOf(HasSubstr("test.hoarder"), HasSubstr("uid 65533"), HasSubstr("2 links")));
+  EXPECT_TRUE(report->fair[0].Get().ok()) << report->fair[0].Get();
+  EXPECT_TRUE(report->fair[1].Get().ok()) << report->fair[1].Get();
+  int kept = 0;
+  for (const LinkListing& link : List().links) kept += link.service == "test.hoarder";
+  EXPECT_EQ(kept, 2);
 }
 
 }  // namespace

@@ -284,7 +284,7 @@ void Broker::Accept() {
                                 groups.status().message())));
       continue;
     }
-    bool limited = peer.uid != 0 && peer.uid != geteuid();
+    bool limited = Limited(peer.uid);
     UidUsage& usage = Usage(peer);
     if (limited && usage.connections >= options_.limits.connections) {
       ++counters_.over_limit;
@@ -344,6 +344,17 @@ void Broker::Refuse(UniqueFd fd, const absl::Status& why) {
   std::vector<std::byte> body = EncodeAnswer({.status = why});
   (void)SendControl(fd.get(), ControlType::kAnswer, 0, body, {});
   closer_.CloseConnection(std::move(fd), kernel_refuses_descriptors_);
+}
+
+bool Broker::Limited(uid_t uid) { return uid != 0 && uid != geteuid(); }
+
+void Broker::CountLinkAgainst(LinkRecord& link, std::optional<uid_t> uid) {
+  if (uid.has_value()) ++usage_[*uid].links;
+  if (link.counted_uid.has_value()) {
+    --usage_[*link.counted_uid].links;
+    ReleaseUsage(*link.counted_uid);
+  }
+  link.counted_uid = uid;
 }
 
 void Broker::ReleaseUsage(uid_t uid) {
@@ -464,11 +475,13 @@ void Broker::OnWatchHangUp(int fd) {
   if (!link.closed[1 - side]) {
     absl::StatusOr<int> written = AnswerForVanishedEnd(link.region.get(), link.options, side);
     if (written.ok()) counters_.synthetic_replies += *written;
-  } else {
-    if (link.client_limited) {
-      --Usage(link.client).links;
-      ReleaseUsage(link.client.uid);
+    // Only the server keeps the link now: it counts against the server's uid.
+    if (side == 0) {
+      CountLinkAgainst(link,
+                       Limited(link.server.uid) ? std::optional(link.server.uid) : std::nullopt);
     }
+  } else {
+    CountLinkAgainst(link, std::nullopt);
     links_.erase(id);
   }
   ResumeListening();

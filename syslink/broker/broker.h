@@ -179,7 +179,10 @@ class Broker {
     bool watch_refuses_descriptors[2] = {false, false};
     bool closed[2] = {false, false};
     std::shared_ptr<const MethodTable> methods;
-    bool client_limited = false;  // counted in its client's UidUsage::links
+    // The uid whose UidUsage::links counts the link: its client's while the client's end
+    // is open, then its server's (a server that keeps ends spends its own allowance);
+    // none for root and the broker's own uid.
+    std::optional<uid_t> counted_uid;
   };
   struct UidUsage {
     int connections = 0;
@@ -231,6 +234,9 @@ class Broker {
                    const std::function<absl::Status(const AwaitedConnect&)>& status);
   void HandleAdmit(int fd, const internal::ControlPacket& packet);
   void HandleList(int fd, const internal::ControlPacket& packet);
+  // What HandleList sends: the services, links and counters, or RESOURCE_EXHAUSTED as soon
+  // as the listing's encoded size passes kMaxListingBytes (the rest is not built).
+  absl::StatusOr<Listing> BuildListing() const;
 
   // Why `request` may not have a link to `target`, or OK.
   absl::Status CheckConnect(const Connection& client, const ConnectRequest& request,
@@ -252,6 +258,11 @@ class Broker {
   void FailWaiting(Map& waiting, const std::function<bool(const Entry&)>& match,
                    const std::function<absl::Status(const Entry&)>& status);
   UidUsage& Usage(const Credentials& peer) { return usage_[peer.uid]; }
+  // Whether per-uid limits apply to `uid` (not root, not the broker's own uid).
+  static bool Limited(uid_t uid);
+  // Counts link `link` against `uid` (none: against no uid) instead of the uid it counted
+  // against so far, whose usage is released if it holds nothing else.
+  void CountLinkAgainst(LinkRecord& link, std::optional<uid_t> uid);
   void ReleaseUsage(uid_t uid);
 
   bool Watch(int fd, uint32_t events);

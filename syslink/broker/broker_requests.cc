@@ -321,6 +321,23 @@ void Broker::ConnectTo(int fd, uint32_t sequence, const ConnectRequest& request)
                 "links made by", "max-links-per-uid")) {
     return;
   }
+  // Links whose clients closed their ends count against the server's uid while it keeps
+  // its own (CountLinkAgainst): a server that has used up its allowance so takes no more.
+  if (auto server = connections_.find(target.connection);
+      server != connections_.end() && server->second.limited &&
+      server->second.peer.uid != client.peer.uid) {
+    if (auto kept = usage_.find(target.owner.uid);
+        kept != usage_.end() && kept->second.links >= options_.limits.links) {
+      ++counters_.over_limit;
+      Answer(fd, sequence,
+             {.status = absl::ResourceExhaustedError(absl::StrFormat(
+                  "the server of \"%s\" (uid %d) already holds %d links at the broker at %s, "
+                  "its limit (syslinkd --max-links-per-uid): the ends it keeps after their "
+                  "clients closed theirs count against it",
+                  request.name, target.owner.uid, kept->second.links, options_.socket_path))});
+      return;
+    }
+  }
   uint64_t id = next_link_id_++;
   int server = target.connection;
   PendingConnect pending{request.name,   fd,
@@ -413,8 +430,7 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
   link.options = pending.options;
   link.methods = std::move(pending.methods);
   link.region = std::move(made->region);
-  link.client_limited = pending.limited;
-  if (link.client_limited) ++Usage(link.client).links;
+  if (pending.limited) CountLinkAgainst(link, link.client.uid);
   for (int side : {0, 1}) {
     link.watch[side] = std::move(made->watch_kept[side]);
     link.watch_refuses_descriptors[side] = refuses_descriptors[side];
@@ -433,20 +449,22 @@ void Broker::MakeLink(uint64_t id, PendingConnect pending) {
          client_fds);
 }
 
-void Broker::HandleList(int fd, const ControlPacket& packet) {
-  // Each listing goes as a file of its own, whose memory the socket's buffer does not
-  // count: a client gets one only when it has read every answer before, so that one that
-  // asks over and over without reading holds one file, not hundreds.
-  if (int unread = 0; ioctl(fd, SIOCOUTQ, &unread) != 0 || unread > 0) {
-    Answer(fd, packet.sequence,
-           {.status = absl::ResourceExhaustedError(
-                "an earlier answer is still unread: read it before asking for a listing")});
-    return;
-  }
+absl::StatusOr<Listing> Broker::BuildListing() const {
+  // Adds up what the listing will take encoded as it grows, so that a listing too large
+  // (links whose mirrors a client filled) costs no more than kMaxListingBytes to refuse.
+  uint64_t bytes = kEmptyListingBytes;
+  auto too_large = [&](size_t links_listed) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the listing takes more than the %s a listing may (it passed that after %d of %d "
+        "links)",
+        Bytes(kMaxListingBytes), links_listed, links_.size()));
+  };
   Listing listing;
   listing.broker_pid = getpid();
   for (const auto& [name, service] : services_) {
     listing.services.push_back({name, service.owner, service.policy.Describe(service.owner.uid)});
+    bytes += EncodedListingBytes(listing.services.back());
+    if (bytes > kMaxListingBytes) return too_large(0);
   }
   absl::Time now = absl::Now();
   for (const auto& [id, link] : links_) {
@@ -469,19 +487,32 @@ void Broker::HandleList(int fd, const ControlPacket& packet) {
         }
       }
     }
+    bytes += EncodedListingBytes(listed);
+    if (bytes > kMaxListingBytes) return too_large(listing.links.size());
   }
   listing.counters = counters_;
   listing.counters.open_descriptors = OpenDescriptors();
   listing.counters.closed_aside = closer_.closed();
   listing.counters.closing_aside = closer_.waiting();
-  std::vector<std::byte> bytes = EncodeListing(listing);
-  if (bytes.size() > kMaxListingBytes) {
+  return listing;
+}
+
+void Broker::HandleList(int fd, const ControlPacket& packet) {
+  // Each listing goes as a file of its own, whose memory the socket's buffer does not
+  // count: a client gets one only when it has read every answer before, so that one that
+  // asks over and over without reading holds one file, not hundreds.
+  if (int unread = 0; ioctl(fd, SIOCOUTQ, &unread) != 0 || unread > 0) {
     Answer(fd, packet.sequence,
            {.status = absl::ResourceExhaustedError(
-                absl::StrFormat("the listing takes %s, more than the %s a listing may",
-                                Bytes(bytes.size()), Bytes(kMaxListingBytes)))});
+                "an earlier answer is still unread: read it before asking for a listing")});
     return;
   }
+  absl::StatusOr<Listing> listing = BuildListing();
+  if (!listing.ok()) {
+    Answer(fd, packet.sequence, {.status = listing.status()});
+    return;
+  }
+  std::vector<std::byte> bytes = EncodeListing(*listing);
   absl::StatusOr<UniqueFd> file = ListingFile(bytes);
   if (!file.ok()) {
     Answer(fd, packet.sequence, {.status = file.status()});

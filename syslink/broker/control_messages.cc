@@ -36,6 +36,8 @@ bool GetOptions(FieldReader& r, LinkOptions* o) {
   return true;
 }
 
+constexpr uint64_t kCredentialsBytes = 3 * 4;  // what PutCredentials writes
+
 void PutCredentials(FieldWriter& w, const Credentials& c) {
   w.U32(static_cast<uint32_t>(c.pid));
   w.U32(c.uid);
@@ -351,10 +353,33 @@ absl::StatusOr<AdmitRequest> DecodeAdmit(std::span<const std::byte> body) {
   return request;
 }
 
+uint64_t EncodedListingBytes(const ServiceListing& service) {
+  return 4 + service.name.size() + kCredentialsBytes + 4 + service.policy.size();
+}
+
+uint64_t EncodedListingBytes(const LinkListing& link) {
+  uint64_t bytes = 8 + 4 + link.service.size() + 2 * kCredentialsBytes + 8;
+  for (int side : {0, 1}) {
+    bytes += 4 + 4;  // closed, the count of pending requests
+    for (const PendingRequestListing& p : link.pending[side]) {
+      bytes += 8 + 4 + 8 + 8 + 4 + p.method.size();
+    }
+  }
+  return bytes;
+}
+
+uint64_t EncodedListingBytes(const Listing& listing) {
+  uint64_t bytes = kEmptyListingBytes;
+  for (const ServiceListing& s : listing.services) bytes += EncodedListingBytes(s);
+  for (const LinkListing& link : listing.links) bytes += EncodedListingBytes(link);
+  return bytes;
+}
+
 std::vector<std::byte> EncodeListing(const Listing& listing) {
   FieldWriter w;
+  w.Reserve(EncodedListingBytes(listing));
   PutListing(w, listing);
-  return w.bytes();
+  return w.TakeBytes();
 }
 
 absl::StatusOr<Listing> DecodeListing(std::span<const std::byte> bytes) {

@@ -58,8 +58,11 @@ inline constexpr size_t kMaxClientGroups = 4096;
 inline constexpr size_t kMaxMethods = 1024;
 inline constexpr size_t kMaxMethodName = 255;
 inline constexpr size_t kMaxMethodTableBytes = 64 * 1024;
-// A listing travels in a memfd: no socket buffer bounds it. This does.
-inline constexpr uint64_t kMaxListingBytes = uint64_t{256} << 20;
+// A listing travels in a memfd: no socket buffer bounds it. This does: the broker refuses a
+// larger listing (RESOURCE_EXHAUSTED) without building the rest of it, and a client
+// refuses an answer that announces one. 32 MiB holds a million pending requests with short
+// method names; building one costs the broker about three times its size.
+inline constexpr uint64_t kMaxListingBytes = uint64_t{32} << 20;
 
 enum class ControlType : uint16_t {
   kRegister = 1,
@@ -217,6 +220,15 @@ absl::StatusOr<AdmitRequest> DecodeAdmit(std::span<const std::byte> body);
 
 std::vector<std::byte> EncodeListing(const Listing& listing);
 absl::StatusOr<Listing> DecodeListing(std::span<const std::byte> bytes);
+
+// What EncodeListing spends on each part of a listing: a listing's encoded size is
+// kEmptyListingBytes plus the sum over its services and its links (each link with its
+// pending requests). The broker adds these up while it builds a listing, to stop at
+// kMaxListingBytes before it has built more.
+inline constexpr uint64_t kEmptyListingBytes = 4 + 4 + 4 + 16 * 8;
+uint64_t EncodedListingBytes(const ServiceListing& service);
+uint64_t EncodedListingBytes(const LinkListing& link);
+uint64_t EncodedListingBytes(const Listing& listing);
 
 std::vector<std::byte> EncodeAnswer(const Answer& answer);
 absl::StatusOr<Answer> DecodeAnswer(std::span<const std::byte> body);

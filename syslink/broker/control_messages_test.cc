@@ -86,6 +86,29 @@ TEST(ListingTest, CarriesAPendingRequestsMethodName) {
   EXPECT_EQ(decoded->links[0].pending[0][1].method, "");
 }
 
+TEST(ListingTest, EncodedSizeIsTheSumOfItsParts) {
+  Listing listing;
+  EXPECT_EQ(EncodeListing(listing).size(), kEmptyListingBytes);
+  ServiceListing& service = listing.services.emplace_back();
+  service.name = "kv";
+  service.policy = "same user";
+  LinkListing& link = listing.links.emplace_back();
+  link.service = "kv";
+  link.pending[0].push_back({.id = 7, .command = 4, .method = "kv.Store/Get"});
+  link.pending[1].push_back({.id = 8, .command = 5});
+  listing.links.emplace_back().service = "other";
+  uint64_t parts = kEmptyListingBytes + EncodedListingBytes(service);
+  for (const LinkListing& l : listing.links) parts += EncodedListingBytes(l);
+  EXPECT_EQ(EncodedListingBytes(listing), parts);
+  EXPECT_EQ(EncodeListing(listing).size(), parts);
+}
+
+TEST(AnswerTest, RefusesAListingLargerThanTheLimit) {
+  EXPECT_TRUE(DecodeAnswer(EncodeAnswer({.listing_bytes = kMaxListingBytes})).ok());
+  EXPECT_EQ(DecodeAnswer(EncodeAnswer({.listing_bytes = kMaxListingBytes + 1})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(NewLinkTest, CarriesTheClientsGroups) {
   NewLinkEvent event{.service = "kv", .client = {12, 1000, 100}, .client_groups = {4, 27, 1000}};
   absl::StatusOr<NewLinkEvent> decoded = DecodeNewLink(EncodeNewLink(event));

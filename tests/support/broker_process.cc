@@ -14,9 +14,11 @@
 #include <fstream>
 #include <future>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "syslink/broker/embedded_broker.h"
 
@@ -261,17 +263,27 @@ std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path) {
   return pids;
 }
 
-int64_t ResidentKiB(pid_t pid) {
+namespace {
+
+// The KiB a /proc/<pid>/status line starting with `field` (e.g. "VmRSS:") gives, or -1.
+int64_t StatusKiB(pid_t pid, absl::string_view field) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::vector<std::string> fields = absl::StrSplit(line.substr(6), ' ', absl::SkipWhitespace());
+    if (!absl::StartsWith(line, field)) continue;
+    std::vector<std::string> fields =
+        absl::StrSplit(line.substr(field.size()), ' ', absl::SkipWhitespace());
     int64_t kib;
     if (!fields.empty() && absl::SimpleAtoi(fields[0], &kib)) return kib;
   }
   return -1;
 }
+
+}  // namespace
+
+int64_t ResidentKiB(pid_t pid) { return StatusKiB(pid, "VmRSS:"); }
+
+int64_t PeakResidentKiB(pid_t pid) { return StatusKiB(pid, "VmHWM:"); }
 
 bool WaitUntilStopped(pid_t pid, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;

@@ -168,6 +168,9 @@ std::vector<pid_t> EmbeddedBrokersFor(const std::string& socket_path);
 // VmRSS of `pid` in KiB, or -1.
 int64_t ResidentKiB(pid_t pid);
 
+// VmHWM of `pid` in KiB (the most it was ever resident), or -1.
+int64_t PeakResidentKiB(pid_t pid);
+
 // Whether `pid` is stopped (SIGSTOP), waiting up to `timeout`.
 bool WaitUntilStopped(pid_t pid, absl::Duration timeout);
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,7 +39,11 @@ class FieldWriter {
     U32(static_cast<uint32_t>(values.size()));
     for (uint32_t v : values) U32(v);
   }
+  // Makes room for `size` bytes in all, so that writing them allocates once.
+  void Reserve(size_t size) { bytes_.reserve(size); }
   const std::vector<std::byte>& bytes() const { return bytes_; }
+  // The bytes written, without a copy; the writer is empty afterwards.
+  std::vector<std::byte> TakeBytes() { return std::move(bytes_); }
 
  private:
   void Put(const void* data, size_t size);
