@@ -9,10 +9,12 @@
 #include "grpc/grpc.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "rpc/grpc/internal/async_call.h"
+#include "rpc/grpc/internal/read_ahead_budget.h"
 #include "rpc/grpc/internal/stream_reactor.h"
 #include "rpc/grpc/status_map.h"
 
@@ -209,6 +211,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
         workers_(options.workers),
         max_queued_(static_cast<size_t>(options.max_queued_calls)),
         max_queued_bytes_(static_cast<uint64_t>(options.max_queued_bytes)),
+        read_ahead_(static_cast<uint64_t>(options.max_read_ahead_bytes)),
         stream_threads_(options.max_streams) {}
   ~Impl() { Stop(); }
 
@@ -262,7 +265,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
       reactor->Begin();
     };
     if (kind != MethodKind::kUnary) {
-      start(new grpc_internal::StreamReactor(call, kind, handler_, &stream_threads_));
+      start(new grpc_internal::StreamReactor(call, kind, handler_, &stream_threads_, &read_ahead_));
     } else {
       start(new grpc_internal::CallReactor(call, handler_, &run_answer_));
     }
@@ -278,6 +281,8 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   const int workers_;
   const size_t max_queued_;
   const uint64_t max_queued_bytes_;
+  // Outlives the streams: Stop() waits for them all.
+  grpc_internal::ReadAheadBudget read_ahead_;
   grpc::AsyncGenericService service_;
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
@@ -376,6 +381,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   if (options.max_queued_bytes < 0) {
     return absl::InvalidArgumentError("max_queued_bytes is negative");
   }
+  if (options.max_read_ahead_bytes < 0) {
+    return absl::InvalidArgumentError("max_read_ahead_bytes is negative");
+  }
+  if (options.max_transport_memory_bytes < 1) {
+    return absl::InvalidArgumentError("max_transport_memory_bytes is not positive");
+  }
   auto impl = std::make_unique<Impl>(handler, options);
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> credentials =
@@ -387,6 +398,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   builder.RegisterAsyncGenericService(&impl->service_);
   impl->queue_ = builder.AddCompletionQueue();
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  grpc::ResourceQuota quota("syslink GrpcServer");  // the server keeps a reference
+  quota.Resize(static_cast<size_t>(options.max_transport_memory_bytes));
+  builder.SetResourceQuota(quota);
   // Any metadata rpc/metadata.h allows, by gRPC's count (kMaxGrpcMetadataBytes).
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, grpc_internal::kMaxGrpcMetadataBytes);
   // Clients' keepalive pings (GrpcChannelOptions) every 10 s are welcome, with or without
@@ -423,6 +437,8 @@ GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 GrpcServer::~GrpcServer() { Shutdown(); }
 
 const std::vector<int>& GrpcServer::ports() const { return impl_->ports_; }
+
+uint64_t GrpcServer::read_ahead_bytes() const { return impl_->read_ahead_.held(); }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (impl_->stopped_) return;

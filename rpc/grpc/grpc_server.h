@@ -23,7 +23,8 @@
 // for the caller), to HandleStream() with a GrpcServerStream over the gRPC call: up to 16
 // of the caller's messages, and while they hold under 1 MiB (internal/frame_queue.h), are
 // read ahead and as many written ones queued, and a stream message's attachment rides in
-// it (message_frame.h, "Streams").
+// it (message_frame.h, "Streams"). All streams' read-ahead together is bounded too
+// (`max_read_ahead_bytes`), and so is what gRPC's transport holds (`max_transport_memory_bytes`).
 // Metadata: the handler reads the caller's in GrpcServerCall::client_metadata(), and
 // puts what goes back with the status in GrpcReply::trailing_metadata. The server accepts
 // a caller's headers up to 64 KiB by gRPC's count (kMaxGrpcMetadataBytes, status_map.h),
@@ -99,6 +100,27 @@ struct GrpcServerOptions {
   // once with RESOURCE_EXHAUSTED, so that callers cannot make the server run out of
   // threads.
   int max_streams = 1024;
+  // How many bytes of the callers' stream messages the server may hold read ahead (read,
+  // not yet taken by the streams' handlers), all streams together. While they hold this
+  // much, a stream reads only the message its handler waits for, and gRPC's flow control
+  // holds its caller back: nothing is lost, no caller gets an error. A stream so stopped
+  // reads ahead again, once bytes have come back, when its handler next reads. Bytes come
+  // back as handlers take messages, and for the messages no handler will take as soon as
+  // that is known (the stream cancelled, its handler returned, the server shutting down).
+  // The streams hold at most this plus one message each (the one read in flight when the
+  // budget ran out); without it, callers holding max_streams streams could make the server
+  // hold max_streams times 1 MiB and a message. 0: only the messages handlers wait for are
+  // read. GrpcServer::read_ahead_bytes() says how much is held.
+  int64_t max_read_ahead_bytes = 256 << 20;
+  // The memory gRPC's transport may use for this server's connections: a
+  // grpc::ResourceQuota of this size. It counts the buffers gRPC reads into: the stream
+  // messages gRPC's HTTP/2 windows let in before any read, and also the requests queued
+  // for a worker and the messages read ahead, which stay in those buffers. Past it, gRPC
+  // cancels calls and streams, or closes their connections, until the rest fit: their
+  // callers get RESOURCE_EXHAUSTED or UNAVAILABLE.
+  // Keep it well above max_queued_bytes + max_read_ahead_bytes, so that those bounds are
+  // reached first.
+  int64_t max_transport_memory_bytes = int64_t{1} << 30;
   // The largest request accepted (gRPC's default is 4 MiB).
   int max_receive_message_bytes = 64 << 20;
 };
@@ -244,6 +266,8 @@ class GrpcServer {
   // Unix socket).
   const std::vector<int>& ports() const;
   int port() const { return ports().front(); }
+  // The bytes the streams hold read ahead now, counted against max_read_ahead_bytes.
+  uint64_t read_ahead_bytes() const;
 
   // Stops accepting; calls still running after `grace` are cancelled. Returns once every
   // handler has returned and the pollers are joined. Idempotent.

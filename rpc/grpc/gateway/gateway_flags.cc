@@ -37,7 +37,8 @@ const char kGatewayUsage[] =
     "                        gets RESOURCE_EXHAUSTED.\n"
     "  --max-streams N       streaming calls relayed at once (default 256), each on two\n"
     "                        threads and a link of its own; one more gets\n"
-    "                        RESOURCE_EXHAUSTED.\n"
+    "                        RESOURCE_EXHAUSTED. Their callers' messages read ahead\n"
+    "                        hold 256 MiB in all; beyond, a caller waits to send.\n"
     "  --max-message BYTES   the largest request or stream message read (default 4194304,\n"
     "                        gRPC's own default); a larger one gets RESOURCE_EXHAUSTED\n"
     "                        before it is read whole. Queued calls and streams' read-ahead\n"
@@ -49,8 +50,10 @@ const char kGatewayUsage[] =
     "\n"
     "A caller gets UNAVAILABLE when the service is not running or dies during its call;\n"
     "the next call finds the service again once it is back. SIGINT or SIGTERM stops the\n"
-    "gateway (calls still running get a second to finish). Options take their value as\n"
-    "--listen ADDRESS or --listen=ADDRESS.\n";
+    "gateway (calls still running get a second to finish). gRPC's buffers for all callers\n"
+    "hold 1 GiB at most: past that, gRPC cuts calls and streams off (RESOURCE_EXHAUSTED,\n"
+    "or UNAVAILABLE with their connection). Options take their value as --listen ADDRESS\n"
+    "or --listen=ADDRESS.\n";
 
 absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& args) {
   GatewayFlags flags;

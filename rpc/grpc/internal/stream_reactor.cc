@@ -58,8 +58,8 @@ void StreamThreads::Wait() {
 }
 
 StreamReactor::StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHandler* handler,
-                             StreamThreads* threads)
-    : AsyncReactor(async_call), handler_(handler), threads_(threads) {
+                             StreamThreads* threads, ReadAheadBudget* read_ahead)
+    : AsyncReactor(async_call), handler_(handler), threads_(threads), received_(read_ahead) {
   call_.Bind(context());
   call_.kind_ = kind;
   framed_ =
@@ -89,7 +89,9 @@ void StreamReactor::Release() {
 }
 
 void StreamReactor::StartReadIfRoom() {
-  if (reading_ || read_done_ || stop_reading_ || !received_.HasRoom()) return;
+  if (reading_ || read_done_ || stop_reading_ || ended_ || !received_.MayRead(handler_waiting_)) {
+    return;
+  }
   reading_ = true;
   StartRead(&read_buffer_);
 }
@@ -99,6 +101,10 @@ void StreamReactor::OnReadDone(bool ok) {
   reading_ = false;
   if (!ok) {
     read_done_ = true;
+    return;
+  }
+  if (stop_reading_ || ended_) {  // no handler will take it
+    read_buffer_.Clear();
     return;
   }
   received_.Push(read_buffer_);
@@ -128,6 +134,7 @@ void StreamReactor::OnCancel() {
   call_.Cancel();  // first: a method that sees Read() or Write() fail sees cancelled() too
   absl::MutexLock lock(&mutex_);
   ended_ = true;
+  received_.Clear();  // Read() returns false from now on
 }
 
 void StreamReactor::OnDone() { Release(); }
@@ -135,6 +142,7 @@ void StreamReactor::OnDone() { Release(); }
 void StreamReactor::StopReading() {
   absl::MutexLock lock(&mutex_);
   stop_reading_ = true;
+  received_.Clear();
 }
 
 void StreamReactor::Fail(absl::Status status) {
@@ -142,12 +150,15 @@ void StreamReactor::Fail(absl::Status status) {
   absl::MutexLock lock(&mutex_);
   if (failure_.ok()) failure_ = std::move(status);
   ended_ = true;
+  received_.Clear();
 }
 
 bool StreamReactor::ReadBytes(std::string* message, Attachment* attachment) {
   grpc::ByteBuffer frame;
   {
     absl::MutexLock lock(&mutex_);
+    // While it waits, the next message is read even when the budget is used up.
+    handler_waiting_ = true;
     StartReadIfRoom();
     mutex_.Await(absl::Condition(
         +[](StreamReactor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
@@ -155,6 +166,7 @@ bool StreamReactor::ReadBytes(std::string* message, Attachment* attachment) {
                  self->ended_;
         },
         this));
+    handler_waiting_ = false;
     if (received_.empty() || stop_reading_ || ended_) return false;
     received_.PopFront(&frame);
     StartReadIfRoom();
@@ -211,6 +223,7 @@ void StreamReactor::Run() {
   {
     absl::MutexLock lock(&mutex_);
     stop_reading_ = true;
+    received_.Clear();  // never to be read: their bytes go back to the budget now
     // The messages written go out before the status (a failed write empties the queue).
     mutex_.Await(absl::Condition(
         +[](StreamReactor* self)

@@ -9,13 +9,19 @@
 // The reactions (OnReadDone, OnWriteDone, OnCancel; async_call.h) run on GrpcServer's
 // pollers and only move buffers and wake the handler's thread; the handler runs on a thread of its
 // own (StreamThreads), since it waits for the caller. The caller's messages are read ahead, and
-// written ones queue for gRPC, one in flight at a time, each way up to a FrameQueue's bound. When
-// the handler returns, the queued writes go out, then its client-streaming response (if any) and
-// the final status, with the reply's trailing metadata.
+// written ones queue for gRPC, one in flight at a time, each way up to a FrameQueue's bound. The
+// messages read ahead also count against the server's ReadAheadBudget (read_ahead_budget.h):
+// while it is used up, the stream starts no read but the one its waiting handler asks for,
+// and gRPC's flow control holds the caller back. A stream so stopped tries again each time
+// its handler reads and each time a read of its own completes. The messages read ahead that
+// the handler will never take are dropped, their bytes given back, as soon as that is
+// known: the handler returned or called StopReading(), or the call ended. When the handler
+// returns, the queued writes go out, then its client-streaming response (if any) and the
+// final status, with the reply's trailing metadata.
 //
 // Thread safety: Read() and Write() from the handler's threads (one each), StopReading()
 // from any. Ownership: deletes itself once gRPC is done with the call (OnDone) and the
-// handler's thread is done with it.
+// handler's thread is done with it; the ReadAheadBudget must outlive it.
 
 #ifndef SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
 #define SYSLINK_RPC_GRPC_INTERNAL_STREAM_REACTOR_H_
@@ -34,6 +40,7 @@
 #include "rpc/grpc/grpc_server.h"
 #include "rpc/grpc/internal/async_call.h"
 #include "rpc/grpc/internal/frame_queue.h"
+#include "rpc/grpc/internal/read_ahead_budget.h"
 #include "rpc/metadata.h"
 
 namespace syslink::rpc::grpc_internal {
@@ -79,7 +86,7 @@ class StreamThreads {
 class StreamReactor final : public AsyncReactor, public GrpcServerStream {
  public:
   StreamReactor(AsyncCall* async_call, MethodKind kind, GrpcCallHandler* handler,
-                StreamThreads* threads);
+                StreamThreads* threads, ReadAheadBudget* read_ahead);
   // Starts reading ahead and the handler's thread; the reactions may run from then on.
   // Ends the call with RESOURCE_EXHAUSTED instead when StreamThreads has no place or
   // no thread for it.
@@ -102,6 +109,7 @@ class StreamReactor final : public AsyncReactor, public GrpcServerStream {
   void Run();
   // Ends the call, unserved, with RESOURCE_EXHAUSTED saying `why`.
   void Refuse(absl::string_view why);
+  // Starts the next read, if none is in flight and received_ may take its message.
   void StartReadIfRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Ends the stream: a message that did not parse. Read() and Write() return false.
   void Fail(absl::Status status);
@@ -117,9 +125,10 @@ class StreamReactor final : public AsyncReactor, public GrpcServerStream {
 
   absl::Mutex mutex_;
   grpc::ByteBuffer read_buffer_ ABSL_GUARDED_BY(mutex_);  // gRPC's while a read is in flight
-  FrameQueue received_ ABSL_GUARDED_BY(mutex_);
+  ReadAheadQueue received_ ABSL_GUARDED_BY(mutex_);
   bool reading_ ABSL_GUARDED_BY(mutex_) = false;
-  bool read_done_ ABSL_GUARDED_BY(mutex_) = false;  // the caller half-closed or is gone
+  bool handler_waiting_ ABSL_GUARDED_BY(mutex_) = false;  // in ReadBytes(), for a message
+  bool read_done_ ABSL_GUARDED_BY(mutex_) = false;        // the caller half-closed or is gone
   bool stop_reading_ ABSL_GUARDED_BY(mutex_) = false;
   FrameQueue writes_ ABSL_GUARDED_BY(mutex_);  // the front is in flight
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
