@@ -1,6 +1,8 @@
 #include "rpc/grpc/grpc_server.h"
 
+#include <algorithm>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -82,6 +84,21 @@ std::string TlsSubject(const grpc::ServerContextBase& context) {
   std::vector<grpc::string_ref> subject = auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME);
   if (subject.empty()) return "";
   return std::string(subject.front().data(), subject.front().size());
+}
+
+// The transport quota's size: the option, or (0) twice what the server's own bounds let it
+// hold, at least 1 GiB (GrpcServerOptions::max_transport_memory_bytes).
+uint64_t TransportMemory(const GrpcServerOptions& options) {
+  if (options.max_transport_memory_bytes > 0) {
+    return static_cast<uint64_t>(options.max_transport_memory_bytes);
+  }
+  const uint64_t held = static_cast<uint64_t>(options.max_queued_bytes) +
+                        static_cast<uint64_t>(options.max_read_ahead_bytes) +
+                        static_cast<uint64_t>(std::max(options.workers, 0)) *
+                            static_cast<uint64_t>(std::max(options.max_receive_message_bytes, 0));
+  // Doubled without overflow, and within what grpc::ResourceQuota takes.
+  constexpr uint64_t kMost = std::numeric_limits<int64_t>::max() / 4;
+  return std::max<uint64_t>(uint64_t{1} << 30, std::min(held, kMost) * 2);
 }
 
 }  // namespace
@@ -281,6 +298,7 @@ class GrpcServer::Impl final : public grpc_internal::AsyncCall::Acceptor {
   const int workers_;
   const size_t max_queued_;
   const uint64_t max_queued_bytes_;
+  uint64_t transport_memory_ = 0;  // the quota's size, set by Start()
   // Outlives the streams: Stop() waits for them all.
   grpc_internal::ReadAheadBudget read_ahead_;
   grpc::AsyncGenericService service_;
@@ -384,8 +402,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   if (options.max_read_ahead_bytes < 0) {
     return absl::InvalidArgumentError("max_read_ahead_bytes is negative");
   }
-  if (options.max_transport_memory_bytes < 1) {
-    return absl::InvalidArgumentError("max_transport_memory_bytes is not positive");
+  if (options.max_transport_memory_bytes < 0) {
+    return absl::InvalidArgumentError("max_transport_memory_bytes is negative");
   }
   auto impl = std::make_unique<Impl>(handler, options);
   grpc::ServerBuilder builder;
@@ -399,7 +417,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcCallHandler* h
   impl->queue_ = builder.AddCompletionQueue();
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   grpc::ResourceQuota quota("syslink GrpcServer");  // the server keeps a reference
-  quota.Resize(static_cast<size_t>(options.max_transport_memory_bytes));
+  impl->transport_memory_ = TransportMemory(options);
+  quota.Resize(static_cast<size_t>(impl->transport_memory_));
   builder.SetResourceQuota(quota);
   // Any metadata rpc/metadata.h allows, by gRPC's count (kMaxGrpcMetadataBytes).
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, grpc_internal::kMaxGrpcMetadataBytes);
@@ -439,6 +458,8 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 const std::vector<int>& GrpcServer::ports() const { return impl_->ports_; }
 
 uint64_t GrpcServer::read_ahead_bytes() const { return impl_->read_ahead_.held(); }
+
+uint64_t GrpcServer::transport_memory_bytes() const { return impl_->transport_memory_; }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (impl_->stopped_) return;

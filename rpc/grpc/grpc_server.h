@@ -118,9 +118,12 @@ struct GrpcServerOptions {
   // for a worker and the messages read ahead, which stay in those buffers. Past it, gRPC
   // cancels calls and streams, or closes their connections, until the rest fit: their
   // callers get RESOURCE_EXHAUSTED or UNAVAILABLE.
-  // Keep it well above max_queued_bytes + max_read_ahead_bytes, so that those bounds are
-  // reached first.
-  int64_t max_transport_memory_bytes = int64_t{1} << 30;
+  // 0 (the default): twice what the server's own bounds let it hold, max_queued_bytes +
+  // max_read_ahead_bytes + workers requests of max_receive_message_bytes being answered,
+  // and at least 1 GiB (GrpcServer::transport_memory_bytes() says what was chosen), so that
+  // those bounds, which hold callers back, are reached before the quota, which cuts them
+  // off. Set it by hand well above them, or lower to bound the transport more tightly.
+  int64_t max_transport_memory_bytes = 0;
   // The largest request accepted (gRPC's default is 4 MiB).
   int max_receive_message_bytes = 64 << 20;
 };
@@ -268,6 +271,9 @@ class GrpcServer {
   int port() const { return ports().front(); }
   // The bytes the streams hold read ahead now, counted against max_read_ahead_bytes.
   uint64_t read_ahead_bytes() const;
+  // The size of the transport's quota: max_transport_memory_bytes, or the one derived
+  // from the other options when that is 0.
+  uint64_t transport_memory_bytes() const;
 
   // Stops accepting; calls still running after `grace` are cancelled. Returns once every
   // handler has returned and the pollers are joined. Idempotent.

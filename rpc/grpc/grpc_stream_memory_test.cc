@@ -327,13 +327,32 @@ TEST_F(GrpcStreamMemoryTest, PastItsTransportMemoryGrpcCutsStreamsOff) {
   EXPECT_GE(cut_off, 1);
 }
 
-TEST(GrpcStreamMemoryOptionsTest, ANegativeBudgetOrNoTransportMemoryIsRefused) {
+TEST(GrpcStreamMemoryOptionsTest, ANegativeBudgetOrTransportMemoryIsRefused) {
   StreamHandler handler;
   EXPECT_TRUE(
       absl::IsInvalidArgument(GrpcServer::Start(&handler, {.max_read_ahead_bytes = -1}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(
-      GrpcServer::Start(&handler, {.max_transport_memory_bytes = 0}).status()));
+      GrpcServer::Start(&handler, {.max_transport_memory_bytes = -1}).status()));
   EXPECT_TRUE(GrpcServer::Start(&handler, {.max_read_ahead_bytes = 0}).ok());
+}
+
+// By default the quota holds twice what the server's own bounds let it hold, so that those
+// bounds (which hold callers back) come first; never less than 1 GiB.
+TEST(GrpcStreamMemoryOptionsTest, TheDefaultQuotaHoldsWhatTheOtherBoundsAllow) {
+  StreamHandler handler;
+  constexpr uint64_t kMiB = 1 << 20;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> defaults = GrpcServer::Start(&handler, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  // 256 MiB queued + 256 MiB read ahead + 8 workers' 64 MiB requests, twice.
+  EXPECT_EQ((*defaults)->transport_memory_bytes(), 2 * (256 + 256 + 8 * 64) * kMiB);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> small = GrpcServer::Start(
+      &handler, {.workers = 1, .max_queued_bytes = 1 << 20, .max_read_ahead_bytes = 1 << 20});
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ((*small)->transport_memory_bytes(), 1024 * kMiB);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> chosen =
+      GrpcServer::Start(&handler, {.max_transport_memory_bytes = 3 << 20});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ((*chosen)->transport_memory_bytes(), 3 * kMiB);
 }
 
 }  // namespace

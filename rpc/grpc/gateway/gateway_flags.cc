@@ -51,9 +51,9 @@ const char kGatewayUsage[] =
     "A caller gets UNAVAILABLE when the service is not running or dies during its call;\n"
     "the next call finds the service again once it is back. SIGINT or SIGTERM stops the\n"
     "gateway (calls still running get a second to finish). gRPC's buffers for all callers\n"
-    "hold 1 GiB at most: past that, gRPC cuts calls and streams off (RESOURCE_EXHAUSTED,\n"
-    "or UNAVAILABLE with their connection). Options take their value as --listen ADDRESS\n"
-    "or --listen=ADDRESS.\n";
+    "hold at most twice what the limits above let the gateway hold, and at least 1 GiB:\n"
+    "past that, gRPC cuts calls and streams off (RESOURCE_EXHAUSTED, or UNAVAILABLE with\n"
+    "their connection). Options take their value as --listen ADDRESS or --listen=ADDRESS.\n";
 
 absl::StatusOr<GatewayFlags> ParseGatewayFlags(const std::vector<std::string>& args) {
   GatewayFlags flags;

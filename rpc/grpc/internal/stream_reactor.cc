@@ -122,6 +122,7 @@ void StreamReactor::OnWriteDone(bool ok) {
   if (!ok) {
     ended_ = true;
     writes_.Clear();
+    received_.Clear();  // no handler will take them: Read() returns false from now on
     return;
   }
   if (!writes_.empty()) {
