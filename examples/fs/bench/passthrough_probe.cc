@@ -45,8 +45,8 @@ namespace {
 
 // Protocol 7.40's additions, which Debian 12's <linux/fuse.h> (7.38) lacks.
 constexpr uint64_t kPassthrough = uint64_t{1} << 37;  // FUSE_PASSTHROUGH, in flags2
-constexpr uint32_t kOpenPassthrough = 1 << 7;          // FOPEN_PASSTHROUGH
-struct BackingMap {                                    // struct fuse_backing_map
+constexpr uint32_t kOpenPassthrough = 1 << 7;         // FOPEN_PASSTHROUGH
+struct BackingMap {                                   // struct fuse_backing_map
   int32_t fd;
   uint32_t flags;
   uint64_t padding;
@@ -168,7 +168,8 @@ void Serve(Probe& p) {
         std::memcpy(&read_in, arg, sizeof(read_in));
         p.reads.fetch_add(1, std::memory_order_relaxed);
         const uint64_t left = read_in.offset < p.size ? p.size - read_in.offset : 0;
-        const size_t len = std::min<uint64_t>({uint64_t{read_in.size}, left, uint64_t{data.size()}});
+        const size_t len =
+            std::min<uint64_t>({uint64_t{read_in.size}, left, uint64_t{data.size()}});
         const ssize_t got = pread(p.data_fd, data.data(), len, static_cast<off_t>(read_in.offset));
         Reply(p, in->unique, got < 0 ? errno : 0, data.data(), got < 0 ? 0 : got);
         break;
@@ -237,11 +238,10 @@ int main(int argc, char** argv) {
   std::memset(bytes, 0x5a, p.size);
   munmap(bytes, p.size);
   p.fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  const std::string options = "fd=" + std::to_string(p.fuse_fd) +
-                              ",rootmode=40000,user_id=0,group_id=0,allow_other";
-  if (p.fuse_fd < 0 ||
-      mount("passthrough_probe", dir, "fuse.passthrough_probe", MS_NOSUID | MS_NODEV,
-            options.c_str()) != 0) {
+  const std::string options =
+      "fd=" + std::to_string(p.fuse_fd) + ",rootmode=40000,user_id=0,group_id=0,allow_other";
+  if (p.fuse_fd < 0 || mount("passthrough_probe", dir, "fuse.passthrough_probe",
+                             MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
     std::perror("passthrough_probe: mount (as root, with /dev/fuse)");
     rmdir(dir);
     return 1;
